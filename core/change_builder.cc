@@ -1,0 +1,127 @@
+#include "core/change_builder.h"
+
+#include "core/merge.h"
+
+namespace daicho::core {
+
+ChangeBuilder::PendingRecord& ChangeBuilder::RecordFor(const std::string& collection, const std::string& id) {
+  return records_[{collection, id}];
+}
+
+void ChangeBuilder::Set(const std::string& collection, const std::string& id, const std::string& field,
+                        Value value) {
+  PendingRecord& rec = RecordFor(collection, id);
+  // An edit after a delete in the same transaction means "bring it back".
+  if (rec.action == RecordAction::kDelete) rec.action = RecordAction::kNone;
+  rec.fields[field].value = std::move(value);
+  ++op_count_;
+}
+
+void ChangeBuilder::Add(const std::string& collection, const std::string& id, const std::string& field,
+                        int64_t delta) {
+  PendingRecord& rec = RecordFor(collection, id);
+  if (rec.action == RecordAction::kDelete) rec.action = RecordAction::kNone;
+  std::optional<int64_t>& sum = rec.fields[field].delta;
+  // Wrapping sum: a counter's total wraps the same way on every replica.
+  sum = static_cast<int64_t>(static_cast<uint64_t>(sum.value_or(0)) + static_cast<uint64_t>(delta));
+  ++op_count_;
+}
+
+void ChangeBuilder::SetAdd(const std::string& collection, const std::string& id, const std::string& field,
+                           const std::string& element) {
+  PendingRecord& rec = RecordFor(collection, id);
+  if (rec.action == RecordAction::kDelete) rec.action = RecordAction::kNone;
+  rec.fields[field].elements[element] = true;
+  ++op_count_;
+}
+
+void ChangeBuilder::SetRemove(const std::string& collection, const std::string& id, const std::string& field,
+                              const std::string& element) {
+  PendingRecord& rec = RecordFor(collection, id);
+  if (rec.action == RecordAction::kDelete) rec.action = RecordAction::kNone;
+  rec.fields[field].elements[element] = false;
+  ++op_count_;
+}
+
+void ChangeBuilder::Delete(const std::string& collection, const std::string& id) {
+  RecordFor(collection, id).action = RecordAction::kDelete;
+  ++op_count_;
+}
+
+void ChangeBuilder::Undelete(const std::string& collection, const std::string& id) {
+  RecordFor(collection, id).action = RecordAction::kUndelete;
+  ++op_count_;
+}
+
+void ChangeBuilder::Clear() {
+  records_.clear();
+  op_count_ = 0;
+}
+
+std::vector<std::pair<std::string, std::string>> ChangeBuilder::Keys() const {
+  std::vector<std::pair<std::string, std::string>> keys;
+  keys.reserve(records_.size());
+  for (const auto& [key, rec] : records_) keys.push_back(key);
+  return keys;
+}
+
+Change ChangeBuilder::Build(const Dot& dot, HlcTime hlc, const VersionVector& own_vv,
+                            const StateLookup& lookup) const {
+  Change change;
+  change.origin = dot.origin;
+  change.seq = dot.counter;
+  change.hlc = hlc;
+  change.records.reserve(records_.size());
+  for (const auto& [key, pending] : records_) {
+    const RecordState* state = lookup(key.first, key.second);
+    RecordOps& out = change.records.emplace_back();
+    out.collection = key.first;
+    out.id = key.second;
+    for (const auto& [name, pf] : pending.fields) {
+      const FieldState* fs = state ? state->FindField(name) : nullptr;
+      if (pf.value) {
+        Op& op = out.ops.emplace_back();
+        op.type = OpType::kSetRegister;
+        op.field = name;
+        op.value = *pf.value;
+        // The whole field VV: the write supersedes every value seen here.
+        if (fs && fs->reg) op.context = fs->reg->context;
+      }
+      if (pf.delta) {
+        Op& op = out.ops.emplace_back();
+        op.type = OpType::kCounterAdd;
+        op.field = name;
+        op.delta = *pf.delta;
+      }
+      for (const auto& [element, added] : pf.elements) {
+        Op& op = out.ops.emplace_back();
+        op.type = added ? OpType::kSetAdd : OpType::kSetRemove;
+        op.field = name;
+        op.element = element;
+        if (!added && fs && fs->set) {
+          for (const SetElement& e : fs->set->elements) {
+            if (e.value == element) {
+              op.observed = e.live;
+              break;
+            }
+          }
+        }
+      }
+    }
+    RecordAction action = pending.action;
+    // Editing a record that is hidden here brings it back, as the user expects.
+    if (action == RecordAction::kNone && !pending.fields.empty() && state && IsHidden(*state)) {
+      action = RecordAction::kUndelete;
+    }
+    if (action == RecordAction::kDelete) {
+      Op& op = out.ops.emplace_back();
+      op.type = OpType::kDelete;
+      op.context = own_vv;
+    } else if (action == RecordAction::kUndelete) {
+      out.ops.emplace_back().type = OpType::kUndelete;
+    }
+  }
+  return change;
+}
+
+}  // namespace daicho::core

@@ -1,0 +1,66 @@
+// ChangeBuilder: turns a local transaction's buffered edits into a Change.
+//
+// It coalesces several writes to one field (registers: the last; counters:
+// the sum; sets: the last op per element), derives each op's context from the
+// writer's current record state (register: the field VV; set remove: the
+// element's live dots; delete: the replica's own VV), and adds an undelete to
+// every record that is hidden at the writer and edited without an explicit
+// delete/undelete. Pure: the caller supplies the states.
+#ifndef DAICHO_CORE_CHANGE_BUILDER_H_
+#define DAICHO_CORE_CHANGE_BUILDER_H_
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "core/change.h"
+#include "core/record_state.h"
+
+namespace daicho::core {
+
+class ChangeBuilder {
+ public:
+  void Set(const std::string& collection, const std::string& id, const std::string& field, Value value);
+  void Add(const std::string& collection, const std::string& id, const std::string& field, int64_t delta);
+  void SetAdd(const std::string& collection, const std::string& id, const std::string& field,
+              const std::string& element);
+  void SetRemove(const std::string& collection, const std::string& id, const std::string& field,
+                 const std::string& element);
+  void Delete(const std::string& collection, const std::string& id);
+  void Undelete(const std::string& collection, const std::string& id);
+
+  bool empty() const { return records_.empty(); }
+  size_t size() const { return op_count_; }
+  void Clear();
+
+  // Looks up the writer's current state of a record; nullptr if it has none.
+  using StateLookup = std::function<const RecordState*(const std::string& collection, const std::string& id)>;
+
+  // The change for `dot` stamped `hlc`. `own_vv` is the writer's VV including
+  // `dot`. Ops come out in the canonical order of change.h.
+  Change Build(const Dot& dot, HlcTime hlc, const VersionVector& own_vv, const StateLookup& lookup) const;
+
+  // Records touched, in (collection, id) order.
+  std::vector<std::pair<std::string, std::string>> Keys() const;
+
+ private:
+  enum class RecordAction { kNone, kDelete, kUndelete };
+  struct PendingField {
+    std::optional<Value> value;                      // register set
+    std::optional<int64_t> delta;                    // counter add (summed)
+    std::map<std::string, bool> elements;            // set: element -> added (true) / removed
+  };
+  struct PendingRecord {
+    std::map<std::string, PendingField> fields;
+    RecordAction action = RecordAction::kNone;
+  };
+  PendingRecord& RecordFor(const std::string& collection, const std::string& id);
+
+  std::map<std::pair<std::string, std::string>, PendingRecord> records_;
+  size_t op_count_ = 0;
+};
+
+}  // namespace daicho::core
+
+#endif  // DAICHO_CORE_CHANGE_BUILDER_H_

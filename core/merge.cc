@@ -1,0 +1,164 @@
+#include "core/merge.h"
+
+#include <algorithm>
+
+namespace daicho::core {
+namespace {
+
+// Raises a "newest operation" stamp. Every delivered op counts, including ones
+// a rule ignores: ignoring depends on delivery order, the max over all ops
+// does not, so replicas agree on it.
+bool RaiseNewest(OpStamp& newest, const Dot& dot, HlcTime hlc) {
+  OpStamp stamp{hlc, dot.origin};
+  if (stamp <= newest) return false;
+  newest = stamp;
+  return true;
+}
+
+bool ApplySetRegister(FieldState& field, const Op& op, const Dot& dot, HlcTime hlc) {
+  if (!field.reg) field.reg.emplace();
+  RegisterState& reg = *field.reg;
+  bool changed = RaiseNewest(reg.newest, dot, hlc);
+  // A write the field has already seen (it was superseded) must not return.
+  if (reg.context.Covers(dot)) return changed;
+  std::erase_if(reg.siblings, [&](const RegisterSibling& s) { return op.context.Covers(s.dot); });
+  auto pos = std::lower_bound(reg.siblings.begin(), reg.siblings.end(), dot,
+                              [](const RegisterSibling& s, const Dot& d) { return s.dot < d; });
+  reg.siblings.insert(pos, RegisterSibling{dot, hlc, op.value});
+  reg.context.Join(op.context);
+  reg.context.Advance(dot);
+  return true;
+}
+
+bool ApplyCounterAdd(FieldState& field, const Op& op, const Dot& dot, HlcTime hlc) {
+  if (!field.counter) field.counter.emplace();
+  CounterState& counter = *field.counter;
+  bool changed = RaiseNewest(counter.newest, dot, hlc);
+  auto it = std::lower_bound(counter.entries.begin(), counter.entries.end(), dot.origin,
+                             [](const CounterEntry& e, const ReplicaId& r) { return e.replica < r; });
+  if (it == counter.entries.end() || it->replica != dot.origin) {
+    it = counter.entries.insert(it, CounterEntry{dot.origin, 0, 0, 0});
+  }
+  // Exactly once per dot: an origin's changes arrive in seq order.
+  if (dot.counter <= it->last_seq) return changed;
+  if (op.delta >= 0) {
+    it->positive += static_cast<uint64_t>(op.delta);
+  } else {
+    it->negative += static_cast<uint64_t>(-(op.delta + 1)) + 1;  // |delta| without overflow at INT64_MIN
+  }
+  it->last_seq = dot.counter;
+  return true;
+}
+
+SetElement& ElementFor(SetState& set, const std::string& value) {
+  auto it = std::lower_bound(set.elements.begin(), set.elements.end(), value,
+                             [](const SetElement& e, const std::string& v) { return e.value < v; });
+  if (it == set.elements.end() || it->value != value) {
+    it = set.elements.insert(it, SetElement{});
+    it->value = value;
+  }
+  return *it;
+}
+
+bool ApplySetAdd(FieldState& field, const Op& op, const Dot& dot, HlcTime hlc) {
+  if (!field.set) field.set.emplace();
+  bool changed = RaiseNewest(field.set->newest, dot, hlc);
+  SetElement& element = ElementFor(*field.set, op.element);
+  if (element.tombstone.Covers(dot)) return changed;
+  element.live.insert(std::lower_bound(element.live.begin(), element.live.end(), dot), dot);
+  element.tombstone.Advance(dot);
+  return true;
+}
+
+bool ApplySetRemove(FieldState& field, const Op& op, const Dot& dot, HlcTime hlc) {
+  if (!field.set) field.set.emplace();
+  RaiseNewest(field.set->newest, dot, hlc);
+  SetElement& element = ElementFor(*field.set, op.element);
+  VersionVector removed;
+  for (const Dot& d : op.observed) removed.Advance(d);
+  removed.Advance(dot);
+  std::erase_if(element.live, [&](const Dot& d) { return removed.Covers(d); });
+  element.tombstone.Join(removed);
+  return true;  // the tombstone always grows by this op's own dot
+}
+
+}  // namespace
+
+bool ApplyOp(RecordState& state, const Op& op, const Dot& dot, HlcTime hlc) {
+  bool changed = false;
+  if (hlc > state.modified) {
+    state.modified = hlc;
+    changed = true;
+  }
+  switch (op.type) {
+    case OpType::kSetRegister:
+      return ApplySetRegister(state.FieldFor(op.field), op, dot, hlc) || changed;
+    case OpType::kCounterAdd:
+      return ApplyCounterAdd(state.FieldFor(op.field), op, dot, hlc) || changed;
+    case OpType::kSetAdd:
+      return ApplySetAdd(state.FieldFor(op.field), op, dot, hlc) || changed;
+    case OpType::kSetRemove:
+      return ApplySetRemove(state.FieldFor(op.field), op, dot, hlc) || changed;
+    case OpType::kDelete: {
+      const VersionVector before = state.deletes;
+      state.deletes.Join(op.context);
+      state.deletes.Advance(dot);
+      return state.deletes != before || changed;
+    }
+    case OpType::kUndelete: {
+      const uint64_t before = state.undeletes.Get(dot.origin);
+      state.undeletes.Advance(dot);
+      return state.undeletes.Get(dot.origin) != before || changed;
+    }
+  }
+  return changed;
+}
+
+bool ApplyRecordOps(RecordState& state, const RecordOps& ops, const Dot& dot, HlcTime hlc) {
+  bool changed = false;
+  for (const Op& op : ops.ops) changed = ApplyOp(state, op, dot, hlc) || changed;
+  return changed;
+}
+
+bool IsHidden(const RecordState& state) {
+  if (state.deletes.empty()) return false;
+  const VersionVector& d = state.deletes;
+  if (!d.Dominates(state.undeletes)) return false;
+  for (const FieldState& f : state.fields) {
+    if (f.reg) {
+      for (const RegisterSibling& s : f.reg->siblings) {
+        if (!d.Covers(s.dot)) return false;
+      }
+    }
+    if (f.counter) {
+      for (const CounterEntry& e : f.counter->entries) {
+        if (e.last_seq != 0 && !d.Covers(Dot{e.replica, e.last_seq})) return false;
+      }
+    }
+    if (f.set) {
+      for (const SetElement& e : f.set->elements) {
+        for (const Dot& dot : e.live) {
+          if (!d.Covers(dot)) return false;
+        }
+      }
+    }
+  }
+  return true;
+}
+
+bool HasDeleteConflict(const RecordState& state) {
+  return !state.deletes.empty() && !IsHidden(state) && state.deletes.Dominates(state.undeletes);
+}
+
+bool HasKindConflict(const FieldState& field) {
+  return (field.reg.has_value() + field.counter.has_value() + field.set.has_value()) > 1;
+}
+
+bool HasValueConflict(const RegisterState& reg) {
+  for (size_t i = 1; i < reg.siblings.size(); ++i) {
+    if (!(reg.siblings[i].value == reg.siblings[0].value)) return true;
+  }
+  return false;
+}
+
+}  // namespace daicho::core

@@ -1,0 +1,194 @@
+// Replica: one PC's copy of the ledger, stored in LMDB in one directory.
+//
+// Edits are made offline in a WriteTransaction and committed as one change
+// (one durable LMDB transaction). Replicas exchange changes — ChangesSince()
+// on one side, Apply() on the other — in any order across origins, any number
+// of times; every replica that has seen the same changes shows the same state.
+//
+// Ownership and threading: Open() returns the only handle to a directory in
+// this process (a second Open of the same path gives kBusy). All const and
+// non-const methods may be called from any thread; writes are serialized
+// internally. A WriteTransaction buffers in memory, touches the store only in
+// Commit(), and must not outlive its Replica.
+//
+// Errors: kNotFound (no replica at the path, no such record), kAlreadyExists,
+// kInvalidArgument (bad names or values, or a directory that is not a daicho
+// replica), kCorruption (damaged files or changes), kBusy (locked),
+// kIoError (disk full, permissions), kProtocolError (a gap in applied changes),
+// kResourceExhausted (a size limit). A failed call leaves the store unchanged.
+#ifndef DAICHO_REPLICA_H_
+#define DAICHO_REPLICA_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daicho/clock.h"
+#include "daicho/record.h"
+#include "daicho/status.h"
+#include "daicho/value.h"
+#include "daicho/version_vector.h"
+
+namespace daicho {
+
+// Size limits checked on every write and on every applied remote change.
+struct Limits {
+  size_t max_name_bytes = 256;             // collection, record id, field name, each
+  size_t max_value_bytes = 1 << 20;        // one string/bytes value or set element
+  size_t max_ops_per_change = 1 << 20;     // field operations in one transaction
+  size_t max_change_bytes = 64u << 20;     // one encoded change
+};
+
+struct ReplicaOptions {
+  // Create a new replica if the directory holds none (the directory is made
+  // if missing; it must be empty otherwise).
+  bool create_if_missing = false;
+  // With create_if_missing: fail with kAlreadyExists if a replica is there.
+  bool error_if_exists = false;
+  // Time source for change stamps; nullptr means the system clock.
+  std::shared_ptr<Clock> clock;
+  // Remote stamps further ahead of the local clock than this are applied but
+  // do not advance the local clock (a PC with a wrong date must not drag others).
+  uint64_t max_clock_skew_ms = 24ull * 3600 * 1000;
+  // First LMDB map size; it doubles whenever the map is full.
+  uint64_t initial_map_bytes = 64ull << 20;
+  Limits limits;
+  // Receives warnings worth a log line (a remote clock far ahead, a new
+  // replica id taken because the store was copied). nullptr: stderr.
+  std::function<void(std::string_view)> warning_log;
+};
+
+// A change as it travels between replicas: origin and seq in the clear (so a
+// relay can index it), the encoded operations as opaque bytes.
+struct ChangeBlob {
+  ReplicaId origin;
+  uint64_t seq = 0;
+  std::string payload;
+};
+
+struct ListOptions {
+  // Return records whose id sorts after this (exclusive); "" starts at the top.
+  std::string start_after;
+  // At most this many records; 0 means no limit.
+  size_t limit = 100;
+  // Include records hidden by a delete.
+  bool include_deleted = false;
+};
+
+struct Page {
+  std::vector<Record> records;  // in id order
+  // Pass as ListOptions::start_after for the next page; "" when done.
+  std::string next_start_after;
+};
+
+struct CommitInfo {
+  Dot dot;       // the change's identity (this replica, its seq)
+  HlcTime hlc;   // its stamp
+  size_t ops = 0;
+};
+
+struct ApplyResult {
+  size_t applied = 0;     // new changes applied
+  size_t duplicates = 0;  // changes already held, ignored
+  std::vector<RecordKey> changed;  // records whose state changed, sorted
+};
+
+class Replica;
+
+// Edits buffered in memory and committed as one change. Several writes to one
+// field coalesce (registers: the last; counters: the sum; sets: the last op per
+// element). Methods validate their arguments and return kInvalidArgument or
+// kResourceExhausted without recording anything. Not thread-safe.
+class WriteTransaction {
+ public:
+  ~WriteTransaction();
+  WriteTransaction(WriteTransaction&&) noexcept;
+  WriteTransaction& operator=(WriteTransaction&&) noexcept;
+
+  // Sets a register field. Supersedes every value this replica has seen for
+  // it, so writing over a conflict resolves it.
+  Status Set(std::string_view collection, std::string_view id, std::string_view field, Value value);
+  // Adds `delta` (may be negative) to a counter field.
+  Status Add(std::string_view collection, std::string_view id, std::string_view field, int64_t delta);
+  // Adds / removes one element of a set field.
+  Status SetAdd(std::string_view collection, std::string_view id, std::string_view field,
+                std::string_view element);
+  Status SetRemove(std::string_view collection, std::string_view id, std::string_view field,
+                   std::string_view element);
+  // Hides a record (its data is kept; Undelete brings it back).
+  Status Delete(std::string_view collection, std::string_view id);
+  Status Undelete(std::string_view collection, std::string_view id);
+
+  // Number of buffered operations.
+  size_t size() const;
+  // Writes everything as one change in one durable LMDB transaction.
+  // An empty transaction commits nothing and returns kFailedPrecondition.
+  // After Commit (ok or not) the transaction is empty.
+  Result<CommitInfo> Commit();
+
+ private:
+  friend class Replica;
+  struct Impl;
+  explicit WriteTransaction(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+class Replica {
+ public:
+  ~Replica();
+  Replica(const Replica&) = delete;
+  Replica& operator=(const Replica&) = delete;
+
+  static Result<std::unique_ptr<Replica>> Open(const std::string& path,
+                                               const ReplicaOptions& options = {});
+
+  ReplicaId id() const;
+  const std::string& path() const;
+
+  WriteTransaction BeginWrite();
+
+  // A record, hidden ones included (with deleted = true). kNotFound if it
+  // never existed here.
+  Result<Record> Get(std::string_view collection, std::string_view id) const;
+  // Records of one collection in id order, one page at a time.
+  Result<Page> List(std::string_view collection, const ListOptions& options = {}) const;
+  // Every record with a field, kind or delete conflict, in (collection, id) order.
+  Result<std::vector<Record>> ListConflicts() const;
+
+  // The changes this replica holds: per origin, seq 1..n.
+  Result<VersionVector> GetVersionVector() const;
+  // The changes this replica holds that `other` lacks, ascending seq per
+  // origin. Stops after roughly `max_bytes` of payload (at least one change);
+  // call again with the VV advanced to continue.
+  Result<std::vector<ChangeBlob>> ChangesSince(const VersionVector& other,
+                                               size_t max_bytes = SIZE_MAX) const;
+  // Applies remote changes in one durable transaction. Any order across
+  // origins; within an origin they are sorted first. Already-held changes are
+  // ignored; a gap (seq > held + 1) fails with kProtocolError and applies
+  // nothing. A payload that does not decode fails with kCorruption.
+  Result<ApplyResult> Apply(std::span<const ChangeBlob> changes);
+
+  // Called after each Apply that changed records, on the applying thread,
+  // outside any lock. Replaces any previous listener; nullptr removes it.
+  void SetChangeListener(std::function<void(const std::vector<RecordKey>&)> listener);
+
+ private:
+  friend class WriteTransaction;
+  struct Impl;
+  explicit Replica(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Change files: carry changes between replicas on a USB stick. The format is
+// versioned and checked (magic, lengths, count, checksum); a truncated or
+// damaged file gives kCorruption.
+Status WriteChangeFile(const std::string& path, std::span<const ChangeBlob> changes);
+Result<std::vector<ChangeBlob>> ReadChangeFile(const std::string& path);
+
+}  // namespace daicho
+
+#endif  // DAICHO_REPLICA_H_

@@ -1,0 +1,122 @@
+// Change file format (little-endian), documented in docs/formats.md:
+//   "DAICHOCF" | u32 version=1
+//   per change: origin[16] | u64 seq | u32 payload_len | payload
+//   "DCFEND!!" | u64 change_count | u64 fnv1a64(all bytes before this trailer)
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "daicho/replica.h"
+
+namespace daicho {
+namespace {
+
+constexpr char kMagic[8] = {'D', 'A', 'I', 'C', 'H', 'O', 'C', 'F'};
+constexpr char kTrailerMagic[8] = {'D', 'C', 'F', 'E', 'N', 'D', '!', '!'};
+constexpr uint32_t kVersion = 1;
+constexpr size_t kHeaderSize = 12;
+constexpr size_t kTrailerSize = 24;
+constexpr size_t kEntryHeaderSize = 16 + 8 + 4;
+
+uint64_t Fnv1a64(std::string_view bytes) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+template <typename T>
+void PutLe(std::string& out, T v) {
+  for (size_t i = 0; i < sizeof(T); ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+template <typename T>
+T GetLe(const char* p) {
+  T v = 0;
+  for (size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+
+}  // namespace
+
+Status WriteChangeFile(const std::string& path, std::span<const ChangeBlob> changes) {
+  std::string out(kMagic, sizeof kMagic);
+  PutLe<uint32_t>(out, kVersion);
+  for (const ChangeBlob& c : changes) {
+    if (c.payload.size() > UINT32_MAX) return InvalidArgument("change payload too large for a change file");
+    out.append(c.origin.AsStringView());
+    PutLe<uint64_t>(out, c.seq);
+    PutLe<uint32_t>(out, static_cast<uint32_t>(c.payload.size()));
+    out += c.payload;
+  }
+  const uint64_t checksum = Fnv1a64(out);
+  out.append(kTrailerMagic, sizeof kTrailerMagic);
+  PutLe<uint64_t>(out, changes.size());
+  PutLe<uint64_t>(out, checksum);
+
+  // Write beside the target and rename, so a full disk or a pulled USB stick
+  // never leaves a half-written file under the final name.
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) return IoError("cannot create " + tmp + ": " + std::strerror(errno));
+  const bool wrote = std::fwrite(out.data(), 1, out.size(), f) == out.size();
+  const int write_errno = errno;
+  const bool flushed = std::fflush(f) == 0 && fsync(fileno(f)) == 0;
+  std::fclose(f);
+  if (!wrote || !flushed) {
+    std::remove(tmp.c_str());
+    return IoError("cannot write " + path + ": " + std::strerror(wrote ? errno : write_errno));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return IoError("cannot rename " + tmp + " to " + path + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<ChangeBlob>> ReadChangeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot open change file " + path + ": " + std::strerror(errno));
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return IoError("cannot read " + path);
+  auto bad = [&](const std::string& why) { return Corruption("change file " + path + ": " + why); };
+  if (data.size() < kHeaderSize + kTrailerSize || std::memcmp(data.data(), kMagic, sizeof kMagic) != 0) {
+    return bad("not a daicho change file");
+  }
+  const uint32_t version = GetLe<uint32_t>(data.data() + 8);
+  if (version != kVersion) return bad("unsupported version " + std::to_string(version));
+  const size_t body_end = data.size() - kTrailerSize;
+  const char* trailer = data.data() + body_end;
+  if (std::memcmp(trailer, kTrailerMagic, sizeof kTrailerMagic) != 0) return bad("truncated (no end marker)");
+  const uint64_t count = GetLe<uint64_t>(trailer + 8);
+  const uint64_t checksum = GetLe<uint64_t>(trailer + 16);
+  if (Fnv1a64(std::string_view(data.data(), body_end)) != checksum) return bad("checksum mismatch (damaged)");
+
+  std::vector<ChangeBlob> changes;
+  size_t pos = kHeaderSize;
+  while (pos < body_end) {
+    if (body_end - pos < kEntryHeaderSize) return bad("truncated entry header");
+    ChangeBlob blob;
+    auto id = ReplicaId::FromBytes(std::string_view(data.data() + pos, 16));
+    blob.origin = *id;
+    blob.seq = GetLe<uint64_t>(data.data() + pos + 16);
+    const uint32_t len = GetLe<uint32_t>(data.data() + pos + 24);
+    pos += kEntryHeaderSize;
+    if (body_end - pos < len) return bad("truncated entry payload");
+    blob.payload.assign(data.data() + pos, len);
+    pos += len;
+    changes.push_back(std::move(blob));
+  }
+  if (changes.size() != count) {
+    return bad("holds " + std::to_string(changes.size()) + " changes, trailer says " + std::to_string(count));
+  }
+  return changes;
+}
+
+}  // namespace daicho

@@ -1,0 +1,409 @@
+#include "storage/codec.h"
+
+#include <tuple>
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include "storage/proto/record.pb.h"
+
+namespace daicho::storage {
+namespace {
+
+namespace pb = ::daicho::store::v1;
+
+// Assigns each replica id an index in a message's `replicas` table in order of
+// first use, so equal states give equal tables. Offices have few replicas, so
+// a linear scan beats a map.
+class ReplicaTable {
+ public:
+  explicit ReplicaTable(google::protobuf::RepeatedPtrField<std::string>* out) : out_(out) {}
+  uint32_t IndexOf(const ReplicaId& id) {
+    for (size_t i = 0; i < ids_.size(); ++i) {
+      if (ids_[i] == id) return static_cast<uint32_t>(i);
+    }
+    ids_.push_back(id);
+    out_->Add(std::string(id.AsStringView()));
+    return static_cast<uint32_t>(ids_.size() - 1);
+  }
+
+ private:
+  google::protobuf::RepeatedPtrField<std::string>* out_;
+  std::vector<ReplicaId> ids_;
+};
+
+void PutHlc(HlcTime t, pb::Hlc* out) {
+  out->set_wall_ms(t.wall_ms);
+  out->set_logical(t.logical);
+}
+HlcTime GetHlc(const pb::Hlc& in) { return HlcTime{in.wall_ms(), in.logical()}; }
+
+void PutVv(const VersionVector& vv, ReplicaTable& table, pb::VersionVector* out) {
+  for (const auto& e : vv.entries()) {
+    out->add_replica(table.IndexOf(e.replica));
+    out->add_counter(e.counter);
+  }
+}
+
+void PutDot(const Dot& dot, ReplicaTable& table, pb::Dot* out) {
+  out->set_replica(table.IndexOf(dot.origin));
+  out->set_counter(dot.counter);
+}
+
+void PutStamp(const core::OpStamp& s, ReplicaTable& table, pb::OpStamp* out) {
+  PutHlc(s.hlc, out->mutable_hlc());
+  out->set_origin(table.IndexOf(s.origin));
+}
+
+void PutValue(const Value& v, pb::Value* out) {
+  switch (v.type()) {
+    case Value::Type::kNull: out->set_null_value(true); break;
+    case Value::Type::kBool: out->set_bool_value(v.as_bool()); break;
+    case Value::Type::kInt: out->set_int_value(v.as_int()); break;
+    case Value::Type::kDouble: out->set_double_value(v.as_double()); break;
+    case Value::Type::kString: out->set_string_value(v.as_string()); break;
+    case Value::Type::kBytes: out->set_bytes_value(v.as_bytes().data); break;
+  }
+}
+
+std::string Serialize(const google::protobuf::MessageLite& m) {
+  std::string out;
+  // Deterministic: no map fields are used, and this pins the rest.
+  google::protobuf::io::StringOutputStream stream(&out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  m.SerializeToCodedStream(&coded);
+  coded.Trim();
+  return out;
+}
+
+// Decoding side: every index and text field is checked.
+class Decoder {
+ public:
+  explicit Decoder(const std::string& what) : what_(what) {}
+
+  Status LoadTable(const google::protobuf::RepeatedPtrField<std::string>& replicas) {
+    ids_.clear();
+    ids_.reserve(replicas.size());
+    for (const std::string& raw : replicas) {
+      auto id = ReplicaId::FromBytes(raw);
+      if (!id.ok()) return Bad("replica table entry of " + std::to_string(raw.size()) + " bytes");
+      ids_.push_back(*id);
+    }
+    return Status::Ok();
+  }
+
+  Result<ReplicaId> Replica(uint32_t index) const {
+    if (index >= ids_.size()) return Bad("replica index " + std::to_string(index) + " out of range");
+    return ids_[index];
+  }
+
+  Result<Dot> GetDot(const pb::Dot& in) const {
+    DAICHO_ASSIGN_OR_RETURN(ReplicaId id, Replica(in.replica()));
+    if (in.counter() == 0) return Bad("dot with counter 0");
+    return Dot{id, in.counter()};
+  }
+
+  Result<VersionVector> GetVv(const pb::VersionVector& in) const {
+    if (in.replica_size() != in.counter_size()) return Bad("version vector arrays differ in length");
+    VersionVector vv;
+    for (int i = 0; i < in.replica_size(); ++i) {
+      DAICHO_ASSIGN_OR_RETURN(ReplicaId id, Replica(in.replica(i)));
+      vv.Advance(id, in.counter(i));
+    }
+    return vv;
+  }
+
+  Result<core::OpStamp> GetStamp(const pb::OpStamp& in) const {
+    DAICHO_ASSIGN_OR_RETURN(ReplicaId id, Replica(in.origin()));
+    return core::OpStamp{GetHlc(in.hlc()), id};
+  }
+
+  Status CheckText(const std::string& s, const char* name, size_t max_bytes) const {
+    if (s.size() > max_bytes) return Bad(std::string(name) + " longer than " + std::to_string(max_bytes) + " bytes");
+    if (!IsValidUtf8(s)) return Bad(std::string(name) + " is not valid UTF-8");
+    return Status::Ok();
+  }
+
+  Status CheckName(const std::string& s, const char* name, size_t max_bytes) const {
+    if (s.empty()) return Bad(std::string("empty ") + name);
+    if (s.find('\0') != std::string::npos) return Bad(std::string(name) + " contains a NUL byte");
+    return CheckText(s, name, max_bytes);
+  }
+
+  Result<Value> GetValue(const pb::Value& in, size_t max_bytes) const {
+    switch (in.kind_case()) {
+      case pb::Value::KIND_NOT_SET:
+      case pb::Value::kNullValue: return Value();
+      case pb::Value::kBoolValue: return Value(in.bool_value());
+      case pb::Value::kIntValue: return Value(static_cast<int64_t>(in.int_value()));
+      case pb::Value::kDoubleValue: return Value(in.double_value());
+      case pb::Value::kStringValue:
+        DAICHO_RETURN_IF_ERROR(CheckText(in.string_value(), "string value", max_bytes));
+        return Value(in.string_value());
+      case pb::Value::kBytesValue:
+        if (in.bytes_value().size() > max_bytes) return Bad("bytes value too long");
+        return Value(Bytes{in.bytes_value()});
+    }
+    return Bad("unknown value kind");
+  }
+
+  Status Bad(const std::string& detail) const { return Corruption(what_ + ": " + detail); }
+
+ private:
+  std::string what_;
+  std::vector<ReplicaId> ids_;
+};
+
+template <typename Msg>
+Status ParseInto(Msg& msg, std::string_view bytes, const Decoder& d) {
+  if (bytes.size() > static_cast<size_t>(INT32_MAX)) return d.Bad("too large to parse");
+  if (!msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return d.Bad("not a valid encoding");
+  return Status::Ok();
+}
+
+// Canonical op order inside one record (change.h): field ops sorted by
+// (field, kind, element), then at most one delete/undelete. Checking it on
+// decode keeps one dot from touching a field twice, which the rules assume.
+std::tuple<int, std::string_view, int, std::string_view> OpOrderKey(const core::Op& op) {
+  switch (op.type) {
+    case core::OpType::kSetRegister: return {0, op.field, 0, {}};
+    case core::OpType::kCounterAdd: return {0, op.field, 1, {}};
+    case core::OpType::kSetAdd:
+    case core::OpType::kSetRemove: return {0, op.field, 2, op.element};
+    case core::OpType::kDelete:
+    case core::OpType::kUndelete: return {1, {}, 0, {}};
+  }
+  return {2, {}, 0, {}};
+}
+
+}  // namespace
+
+std::string EncodeChangePayload(const core::Change& change) {
+  pb::Change msg;
+  ReplicaTable table(msg.mutable_replicas());
+  PutHlc(change.hlc, msg.mutable_hlc());
+  msg.mutable_records()->Reserve(static_cast<int>(change.records.size()));
+  for (const core::RecordOps& rec : change.records) {
+    pb::RecordOps* r = msg.add_records();
+    r->set_collection(rec.collection);
+    r->set_id(rec.id);
+    for (const core::Op& op : rec.ops) {
+      pb::Op* o = r->add_ops();
+      o->set_type(static_cast<pb::OpType>(op.type));
+      if (!op.field.empty()) o->set_field(op.field);
+      switch (op.type) {
+        case core::OpType::kSetRegister:
+          PutValue(op.value, o->mutable_value());
+          PutVv(op.context, table, o->mutable_context());
+          break;
+        case core::OpType::kCounterAdd: o->set_delta(op.delta); break;
+        case core::OpType::kSetAdd: o->set_element(op.element); break;
+        case core::OpType::kSetRemove:
+          o->set_element(op.element);
+          for (const Dot& d : op.observed) PutDot(d, table, o->add_observed());
+          break;
+        case core::OpType::kDelete: PutVv(op.context, table, o->mutable_context()); break;
+        case core::OpType::kUndelete: break;
+      }
+    }
+  }
+  return Serialize(msg);
+}
+
+Result<core::Change> DecodeChangePayload(const ReplicaId& origin, uint64_t seq, std::string_view payload,
+                                         const Limits& limits) {
+  Decoder d("change " + origin.ToHex() + ":" + std::to_string(seq));
+  if (seq == 0) return d.Bad("seq 0");
+  if (payload.size() > limits.max_change_bytes) {
+    return Status(Code::kResourceExhausted, "change " + origin.ToHex() + ":" + std::to_string(seq) +
+                                                " is larger than the limit of " +
+                                                std::to_string(limits.max_change_bytes) + " bytes");
+  }
+  pb::Change msg;
+  DAICHO_RETURN_IF_ERROR(ParseInto(msg, payload, d));
+  DAICHO_RETURN_IF_ERROR(d.LoadTable(msg.replicas()));
+  core::Change change;
+  change.origin = origin;
+  change.seq = seq;
+  change.hlc = GetHlc(msg.hlc());
+  change.records.reserve(msg.records_size());
+  size_t op_count = 0;
+  for (const pb::RecordOps& r : msg.records()) {
+    core::RecordOps& rec = change.records.emplace_back();
+    rec.collection = r.collection();
+    rec.id = r.id();
+    DAICHO_RETURN_IF_ERROR(d.CheckName(rec.collection, "collection", limits.max_name_bytes));
+    DAICHO_RETURN_IF_ERROR(d.CheckName(rec.id, "record id", limits.max_name_bytes));
+    if (change.records.size() > 1) {
+      const core::RecordOps& prev = change.records[change.records.size() - 2];
+      if (std::tie(prev.collection, prev.id) >= std::tie(rec.collection, rec.id)) {
+        return d.Bad("records out of order or repeated");
+      }
+    }
+    op_count += static_cast<size_t>(r.ops_size());
+    if (op_count > limits.max_ops_per_change) {
+      return Status(Code::kResourceExhausted, "change has more than " +
+                                                  std::to_string(limits.max_ops_per_change) + " operations");
+    }
+    rec.ops.reserve(r.ops_size());
+    for (const pb::Op& o : r.ops()) {
+      core::Op& op = rec.ops.emplace_back();
+      if (!pb::OpType_IsValid(o.type())) return d.Bad("unknown op type " + std::to_string(o.type()));
+      op.type = static_cast<core::OpType>(o.type());
+      const bool record_op = op.type == core::OpType::kDelete || op.type == core::OpType::kUndelete;
+      if (record_op) {
+        if (!o.field().empty()) return d.Bad("delete/undelete with a field name");
+      } else {
+        op.field = o.field();
+        DAICHO_RETURN_IF_ERROR(d.CheckName(op.field, "field name", limits.max_name_bytes));
+      }
+      switch (op.type) {
+        case core::OpType::kSetRegister: {
+          DAICHO_ASSIGN_OR_RETURN(op.value, d.GetValue(o.value(), limits.max_value_bytes));
+          DAICHO_ASSIGN_OR_RETURN(op.context, d.GetVv(o.context()));
+          break;
+        }
+        case core::OpType::kCounterAdd: op.delta = o.delta(); break;
+        case core::OpType::kSetAdd:
+        case core::OpType::kSetRemove:
+          op.element = o.element();
+          DAICHO_RETURN_IF_ERROR(d.CheckText(op.element, "set element", limits.max_value_bytes));
+          for (const pb::Dot& pd : o.observed()) {
+            DAICHO_ASSIGN_OR_RETURN(Dot dot, d.GetDot(pd));
+            op.observed.push_back(dot);
+          }
+          break;
+        case core::OpType::kDelete: {
+          DAICHO_ASSIGN_OR_RETURN(op.context, d.GetVv(o.context()));
+          break;
+        }
+        case core::OpType::kUndelete: break;
+      }
+      if (rec.ops.size() > 1 && !(OpOrderKey(rec.ops[rec.ops.size() - 2]) < OpOrderKey(op))) {
+        return d.Bad("operations of record " + rec.id + " out of order or repeated");
+      }
+    }
+  }
+  return change;
+}
+
+std::string EncodeRecordState(const core::RecordState& state) {
+  pb::RecordState msg;
+  ReplicaTable table(msg.mutable_replicas());
+  for (const core::FieldState& f : state.fields) {
+    pb::FieldState* pf = msg.add_fields();
+    pf->set_name(f.name);
+    if (f.reg) {
+      pb::RegisterState* r = pf->mutable_reg();
+      for (const core::RegisterSibling& s : f.reg->siblings) {
+        pb::RegisterSibling* ps = r->add_siblings();
+        PutDot(s.dot, table, ps->mutable_dot());
+        PutHlc(s.hlc, ps->mutable_hlc());
+        PutValue(s.value, ps->mutable_value());
+      }
+      PutVv(f.reg->context, table, r->mutable_context());
+      PutStamp(f.reg->newest, table, r->mutable_newest());
+    }
+    if (f.counter) {
+      pb::CounterState* c = pf->mutable_counter();
+      for (const core::CounterEntry& e : f.counter->entries) {
+        pb::CounterEntry* pe = c->add_entries();
+        pe->set_replica(table.IndexOf(e.replica));
+        pe->set_positive(e.positive);
+        pe->set_negative(e.negative);
+        pe->set_last_seq(e.last_seq);
+      }
+      PutStamp(f.counter->newest, table, c->mutable_newest());
+    }
+    if (f.set) {
+      pb::SetState* s = pf->mutable_set();
+      for (const core::SetElement& e : f.set->elements) {
+        pb::SetElement* pe = s->add_elements();
+        pe->set_value(e.value);
+        for (const Dot& dot : e.live) PutDot(dot, table, pe->add_live());
+        PutVv(e.tombstone, table, pe->mutable_tombstone());
+      }
+      PutStamp(f.set->newest, table, s->mutable_newest());
+    }
+  }
+  PutVv(state.deletes, table, msg.mutable_deletes());
+  PutVv(state.undeletes, table, msg.mutable_undeletes());
+  PutHlc(state.modified, msg.mutable_modified());
+  return Serialize(msg);
+}
+
+Result<core::RecordState> DecodeRecordState(std::string_view bytes) {
+  Decoder d("stored record state");
+  pb::RecordState msg;
+  DAICHO_RETURN_IF_ERROR(ParseInto(msg, bytes, d));
+  DAICHO_RETURN_IF_ERROR(d.LoadTable(msg.replicas()));
+  core::RecordState state;
+  state.fields.reserve(msg.fields_size());
+  for (const pb::FieldState& pf : msg.fields()) {
+    core::FieldState& f = state.fields.emplace_back();
+    f.name = pf.name();
+    if (state.fields.size() > 1 && state.fields[state.fields.size() - 2].name >= f.name) {
+      return d.Bad("fields out of order");
+    }
+    if (pf.has_reg()) {
+      core::RegisterState& r = f.reg.emplace();
+      for (const pb::RegisterSibling& ps : pf.reg().siblings()) {
+        DAICHO_ASSIGN_OR_RETURN(Dot dot, d.GetDot(ps.dot()));
+        DAICHO_ASSIGN_OR_RETURN(Value value, d.GetValue(ps.value(), SIZE_MAX));
+        r.siblings.push_back(core::RegisterSibling{dot, GetHlc(ps.hlc()), std::move(value)});
+      }
+      DAICHO_ASSIGN_OR_RETURN(r.context, d.GetVv(pf.reg().context()));
+      DAICHO_ASSIGN_OR_RETURN(r.newest, d.GetStamp(pf.reg().newest()));
+    }
+    if (pf.has_counter()) {
+      core::CounterState& c = f.counter.emplace();
+      for (const pb::CounterEntry& pe : pf.counter().entries()) {
+        DAICHO_ASSIGN_OR_RETURN(ReplicaId id, d.Replica(pe.replica()));
+        c.entries.push_back(core::CounterEntry{id, pe.positive(), pe.negative(), pe.last_seq()});
+      }
+      DAICHO_ASSIGN_OR_RETURN(c.newest, d.GetStamp(pf.counter().newest()));
+    }
+    if (pf.has_set()) {
+      core::SetState& s = f.set.emplace();
+      for (const pb::SetElement& pe : pf.set().elements()) {
+        core::SetElement& e = s.elements.emplace_back();
+        e.value = pe.value();
+        for (const pb::Dot& pd : pe.live()) {
+          DAICHO_ASSIGN_OR_RETURN(Dot dot, d.GetDot(pd));
+          e.live.push_back(dot);
+        }
+        DAICHO_ASSIGN_OR_RETURN(e.tombstone, d.GetVv(pe.tombstone()));
+      }
+      DAICHO_ASSIGN_OR_RETURN(s.newest, d.GetStamp(pf.set().newest()));
+    }
+  }
+  DAICHO_ASSIGN_OR_RETURN(state.deletes, d.GetVv(msg.deletes()));
+  DAICHO_ASSIGN_OR_RETURN(state.undeletes, d.GetVv(msg.undeletes()));
+  state.modified = GetHlc(msg.modified());
+  return state;
+}
+
+std::string EncodeVersionVector(const VersionVector& vv) {
+  pb::StandaloneVersionVector msg;
+  for (const auto& e : vv.entries()) {
+    msg.add_replica(std::string(e.replica.AsStringView()));
+    msg.add_counter(e.counter);
+  }
+  return Serialize(msg);
+}
+
+Result<VersionVector> DecodeVersionVector(std::string_view bytes) {
+  Decoder d("stored version vector");
+  pb::StandaloneVersionVector msg;
+  DAICHO_RETURN_IF_ERROR(ParseInto(msg, bytes, d));
+  if (msg.replica_size() != msg.counter_size()) return d.Bad("arrays differ in length");
+  VersionVector vv;
+  for (int i = 0; i < msg.replica_size(); ++i) {
+    DAICHO_ASSIGN_OR_RETURN(ReplicaId id, ReplicaId::FromBytes(msg.replica(i)));
+    vv.Advance(id, msg.counter(i));
+  }
+  return vv;
+}
+
+}  // namespace daicho::storage

@@ -1,0 +1,625 @@
+// Replica on LMDB. Layout (docs/formats.md):
+//   meta:      schema, replica_id, device_marker, vv, hlc
+//   records:   collection \0 id      -> RecordState (codec)
+//   changes:   origin(16) | seq(8 BE) -> change payload (codec)
+//   conflicts: collection \0 id      -> "" for every record with a conflict
+// Each commit and each applied batch is one LMDB write transaction.
+#include "daicho/replica.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+
+#include "core/change_builder.h"
+#include "core/hlc.h"
+#include "core/merge.h"
+#include "core/record_view.h"
+#include "storage/codec.h"
+#include "storage/device_marker.h"
+#include "storage/lmdb/env.h"
+#include "storage/lmdb/error.h"
+
+namespace daicho {
+namespace {
+
+namespace fs = std::filesystem;
+using storage::lmdb::Dbi;
+
+constexpr std::string_view kSchemaKey = "schema";
+constexpr std::string_view kSchemaValue = "daicho-replica-v1";
+constexpr std::string_view kReplicaIdKey = "replica_id";
+constexpr std::string_view kDeviceMarkerKey = "device_marker";
+constexpr std::string_view kVvKey = "vv";
+constexpr std::string_view kHlcKey = "hlc";
+constexpr int kMaxGrowAttempts = 40;
+
+std::string RecordKeyBytes(std::string_view collection, std::string_view id) {
+  std::string key;
+  key.reserve(collection.size() + 1 + id.size());
+  key.append(collection);
+  key.push_back('\0');
+  key.append(id);
+  return key;
+}
+
+std::string ChangeKeyBytes(const ReplicaId& origin, uint64_t seq) {
+  std::string key(origin.AsStringView());
+  for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>((seq >> shift) & 0xff));
+  return key;
+}
+
+uint64_t SeqFromChangeKey(std::string_view key) {
+  uint64_t seq = 0;
+  for (size_t i = 16; i < 24; ++i) seq = seq << 8 | static_cast<unsigned char>(key[i]);
+  return seq;
+}
+
+std::string EncodeHlc(HlcTime t) {
+  std::string out;
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((t.wall_ms >> (8 * i)) & 0xff));
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((t.logical >> (8 * i)) & 0xff));
+  return out;
+}
+
+Result<HlcTime> DecodeHlc(std::string_view b) {
+  if (b.size() != 12) return Corruption("stored clock state has " + std::to_string(b.size()) + " bytes");
+  HlcTime t;
+  for (int i = 0; i < 8; ++i) t.wall_ms |= static_cast<uint64_t>(static_cast<unsigned char>(b[i])) << (8 * i);
+  for (int i = 0; i < 4; ++i) t.logical |= static_cast<uint32_t>(static_cast<unsigned char>(b[8 + i])) << (8 * i);
+  return t;
+}
+
+// A value from a transaction, copied out; nullopt when absent.
+template <typename Txn>
+Result<std::optional<std::string>> GetOptional(const Txn& txn, Dbi dbi, std::string_view key) {
+  auto got = txn.Get(dbi, key);
+  if (got.ok()) return std::optional<std::string>(std::string(*got));
+  if (got.status().code() == Code::kNotFound) return std::optional<std::string>();
+  return got.status();
+}
+
+Status CheckName(std::string_view name, const char* what, const Limits& limits) {
+  if (name.empty()) return InvalidArgument(std::string(what) + " must not be empty");
+  if (name.size() > limits.max_name_bytes) {
+    return Status(Code::kResourceExhausted, std::string(what) + " is longer than " +
+                                                std::to_string(limits.max_name_bytes) + " bytes");
+  }
+  if (name.find('\0') != std::string_view::npos) return InvalidArgument(std::string(what) + " contains a NUL byte");
+  if (!IsValidUtf8(name)) return InvalidArgument(std::string(what) + " is not valid UTF-8");
+  return Status::Ok();
+}
+
+Status CheckRecordArgs(std::string_view collection, std::string_view id, const Limits& limits) {
+  DAICHO_RETURN_IF_ERROR(CheckName(collection, "collection", limits));
+  return CheckName(id, "record id", limits);
+}
+
+Status CheckText(std::string_view text, const char* what, const Limits& limits) {
+  if (text.size() > limits.max_value_bytes) {
+    return Status(Code::kResourceExhausted, std::string(what) + " is longer than " +
+                                                std::to_string(limits.max_value_bytes) + " bytes");
+  }
+  if (!IsValidUtf8(text)) return InvalidArgument(std::string(what) + " is not valid UTF-8");
+  return Status::Ok();
+}
+
+}  // namespace
+
+struct Replica::Impl {
+  std::string path;
+  ReplicaOptions options;
+  storage::lmdb::Env env;
+  Dbi meta, records, changes, conflicts;
+
+  // Serializes writers (commits and applies) and guards id/vv/hlc.
+  mutable std::mutex write_mu;
+  // Shared by every transaction, exclusive while the map grows: LMDB may only
+  // resize with no transaction live in the process.
+  mutable std::shared_mutex grow_mu;
+
+  ReplicaId id;
+  VersionVector vv;
+  core::HybridClock hlc;
+
+  std::mutex listener_mu;
+  std::function<void(const std::vector<RecordKey>&)> listener;
+
+  Impl(std::string p, const ReplicaOptions& o, storage::lmdb::Env e)
+      : path(std::move(p)), options(o), env(std::move(e)), hlc(o.clock, o.max_clock_skew_ms) {}
+
+  void Warn(const std::string& message) const {
+    if (options.warning_log) {
+      options.warning_log(message);
+    } else {
+      std::cerr << "daicho: warning: " << message << '\n';
+    }
+  }
+
+  // Runs `body` in a write transaction and commits; on a full map grows it
+  // and runs `body` again from the start, so `body` must only stage effects.
+  template <typename Body>
+  Status RunWrite(Body&& body) {
+    for (int attempt = 0;; ++attempt) {
+      Status status;
+      {
+        std::shared_lock grow_lock(grow_mu);
+        auto txn = env.BeginWrite();
+        if (!txn.ok()) return txn.status();
+        status = body(*txn);
+        if (status.ok()) status = txn->Commit();
+      }
+      if (!storage::lmdb::IsMapFull(status) || attempt >= kMaxGrowAttempts) return status;
+      std::unique_lock grow_lock(grow_mu);
+      Status grown = env.Grow();
+      if (!grown.ok()) return grown.WithContext("growing the database after: " + status.message());
+    }
+  }
+
+  Result<storage::lmdb::ReadTxn> BeginRead(std::shared_lock<std::shared_mutex>& lock) const {
+    lock = std::shared_lock(grow_mu);
+    return env.BeginRead();
+  }
+
+  Status InitializeNew(const std::string& marker);
+  Status LoadExisting(const std::string& marker);
+  Status PutMetaState(storage::lmdb::WriteTxn& txn, const VersionVector& new_vv) const;
+  Status PutRecord(storage::lmdb::WriteTxn& txn, const std::string& key, const core::RecordState& state) const;
+  Result<CommitInfo> Commit(const core::ChangeBuilder& builder);
+  Result<bool> Exists(std::string_view collection, std::string_view id) const;
+};
+
+Status Replica::Impl::PutMetaState(storage::lmdb::WriteTxn& txn, const VersionVector& new_vv) const {
+  DAICHO_RETURN_IF_ERROR(txn.Put(meta, kVvKey, storage::EncodeVersionVector(new_vv)));
+  return txn.Put(meta, kHlcKey, EncodeHlc(hlc.last()));
+}
+
+Status Replica::Impl::PutRecord(storage::lmdb::WriteTxn& txn, const std::string& key,
+                                const core::RecordState& state) const {
+  DAICHO_RETURN_IF_ERROR(txn.Put(records, key, storage::EncodeRecordState(state)));
+  // The conflict index keeps ListConflicts() from scanning the whole ledger.
+  const Record view = core::MakeRecordView({}, {}, state);
+  if (view.has_conflict()) return txn.Put(conflicts, key, {});
+  Status del = txn.Del(conflicts, key);
+  return del.code() == Code::kNotFound ? Status::Ok() : del;
+}
+
+Status Replica::Impl::InitializeNew(const std::string& marker) {
+  id = ReplicaId::Random();
+  return RunWrite([&](storage::lmdb::WriteTxn& txn) -> Status {
+    DAICHO_RETURN_IF_ERROR(txn.Put(meta, kSchemaKey, kSchemaValue));
+    DAICHO_RETURN_IF_ERROR(txn.Put(meta, kReplicaIdKey, id.AsStringView()));
+    DAICHO_RETURN_IF_ERROR(txn.Put(meta, kDeviceMarkerKey, marker));
+    return PutMetaState(txn, vv);
+  });
+}
+
+Status Replica::Impl::LoadExisting(const std::string& marker) {
+  std::optional<std::string> stored_marker;
+  {
+    std::shared_lock<std::shared_mutex> lock;
+    DAICHO_ASSIGN_OR_RETURN(auto txn, BeginRead(lock));
+    DAICHO_ASSIGN_OR_RETURN(auto raw_id, GetOptional(txn, meta, kReplicaIdKey));
+    DAICHO_ASSIGN_OR_RETURN(auto raw_vv, GetOptional(txn, meta, kVvKey));
+    DAICHO_ASSIGN_OR_RETURN(auto raw_hlc, GetOptional(txn, meta, kHlcKey));
+    DAICHO_ASSIGN_OR_RETURN(stored_marker, GetOptional(txn, meta, kDeviceMarkerKey));
+    if (!raw_id || !raw_vv || !raw_hlc) return Corruption("replica metadata is incomplete");
+    DAICHO_ASSIGN_OR_RETURN(id, ReplicaId::FromBytes(*raw_id));
+    DAICHO_ASSIGN_OR_RETURN(vv, storage::DecodeVersionVector(*raw_vv));
+    DAICHO_ASSIGN_OR_RETURN(HlcTime last, DecodeHlc(*raw_hlc));
+    hlc.Restore(last);
+  }
+  if (stored_marker == marker) return Status::Ok();
+  // Copied or restored: the old id may have issued dots this copy never saw,
+  // so reusing it could hand out the same dot twice. Its changes stay valid
+  // under the old id; new ones go under a fresh one.
+  const ReplicaId old_id = id;
+  id = ReplicaId::Random();
+  Warn("replica at " + path + " was copied or restored (device marker changed); replica id " + old_id.ToHex() +
+       " is retired, new id " + id.ToHex());
+  return RunWrite([&](storage::lmdb::WriteTxn& txn) -> Status {
+    DAICHO_RETURN_IF_ERROR(txn.Put(meta, kReplicaIdKey, id.AsStringView()));
+    return txn.Put(meta, kDeviceMarkerKey, marker);
+  });
+}
+
+Result<bool> Replica::Impl::Exists(std::string_view collection, std::string_view record_id) const {
+  std::shared_lock<std::shared_mutex> lock;
+  DAICHO_ASSIGN_OR_RETURN(auto txn, BeginRead(lock));
+  auto got = txn.Get(records, RecordKeyBytes(collection, record_id));
+  if (got.ok()) return true;
+  if (got.status().code() == Code::kNotFound) return false;
+  return got.status();
+}
+
+Result<CommitInfo> Replica::Impl::Commit(const core::ChangeBuilder& builder) {
+  if (builder.empty()) return Status(Code::kFailedPrecondition, "nothing to commit");
+  std::lock_guard lock(write_mu);
+  const Dot dot{id, vv.Get(id) + 1};
+  const HlcTime stamp = hlc.Now();
+  VersionVector new_vv = vv;
+  new_vv.Advance(dot);
+  core::Change change;
+  Status status = RunWrite([&](storage::lmdb::WriteTxn& txn) -> Status {
+    std::map<std::pair<std::string, std::string>, core::RecordState> states;
+    for (const auto& key : builder.Keys()) {
+      DAICHO_ASSIGN_OR_RETURN(auto raw, GetOptional(txn, records, RecordKeyBytes(key.first, key.second)));
+      if (!raw) continue;
+      DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(*raw));
+      states.emplace(key, std::move(state));
+    }
+    change = builder.Build(dot, stamp, new_vv, [&](const std::string& c, const std::string& i) {
+      auto it = states.find({c, i});
+      return it == states.end() ? nullptr : &it->second;
+    });
+    for (const core::RecordOps& rec : change.records) {
+      core::RecordState& state = states[{rec.collection, rec.id}];
+      core::ApplyRecordOps(state, rec, dot, stamp);
+      DAICHO_RETURN_IF_ERROR(PutRecord(txn, RecordKeyBytes(rec.collection, rec.id), state));
+    }
+    const std::string payload = storage::EncodeChangePayload(change);
+    if (payload.size() > options.limits.max_change_bytes) {
+      return Status(Code::kResourceExhausted, "transaction encodes to " + std::to_string(payload.size()) +
+                                                  " bytes, over the limit of " +
+                                                  std::to_string(options.limits.max_change_bytes));
+    }
+    DAICHO_RETURN_IF_ERROR(txn.Put(changes, ChangeKeyBytes(dot.origin, dot.counter), payload));
+    return PutMetaState(txn, new_vv);
+  });
+  if (!status.ok()) return status.WithContext("commit");
+  vv = std::move(new_vv);
+  return CommitInfo{dot, stamp, change.OpCount()};
+}
+
+// ---- WriteTransaction ----
+
+struct WriteTransaction::Impl {
+  Replica::Impl* replica;
+  core::ChangeBuilder builder;
+
+  Status CheckRoom() const {
+    if (builder.size() >= replica->options.limits.max_ops_per_change) {
+      return Status(Code::kResourceExhausted, "transaction holds the maximum of " +
+                                                  std::to_string(replica->options.limits.max_ops_per_change) +
+                                                  " operations; commit it first");
+    }
+    return Status::Ok();
+  }
+  Status CheckField(std::string_view collection, std::string_view id, std::string_view field) const {
+    DAICHO_RETURN_IF_ERROR(CheckRoom());
+    DAICHO_RETURN_IF_ERROR(CheckRecordArgs(collection, id, replica->options.limits));
+    return CheckName(field, "field name", replica->options.limits);
+  }
+};
+
+WriteTransaction::WriteTransaction(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+WriteTransaction::~WriteTransaction() = default;
+WriteTransaction::WriteTransaction(WriteTransaction&&) noexcept = default;
+WriteTransaction& WriteTransaction::operator=(WriteTransaction&&) noexcept = default;
+
+Status WriteTransaction::Set(std::string_view collection, std::string_view id, std::string_view field,
+                             Value value) {
+  DAICHO_RETURN_IF_ERROR(impl_->CheckField(collection, id, field));
+  const Limits& limits = impl_->replica->options.limits;
+  if (value.type() == Value::Type::kString) {
+    DAICHO_RETURN_IF_ERROR(CheckText(value.as_string(), "value", limits));
+  } else if (value.type() == Value::Type::kBytes && value.as_bytes().data.size() > limits.max_value_bytes) {
+    return Status(Code::kResourceExhausted,
+                  "value is longer than " + std::to_string(limits.max_value_bytes) + " bytes");
+  }
+  impl_->builder.Set(std::string(collection), std::string(id), std::string(field), std::move(value));
+  return Status::Ok();
+}
+
+Status WriteTransaction::Add(std::string_view collection, std::string_view id, std::string_view field,
+                             int64_t delta) {
+  DAICHO_RETURN_IF_ERROR(impl_->CheckField(collection, id, field));
+  impl_->builder.Add(std::string(collection), std::string(id), std::string(field), delta);
+  return Status::Ok();
+}
+
+Status WriteTransaction::SetAdd(std::string_view collection, std::string_view id, std::string_view field,
+                                std::string_view element) {
+  DAICHO_RETURN_IF_ERROR(impl_->CheckField(collection, id, field));
+  DAICHO_RETURN_IF_ERROR(CheckText(element, "set element", impl_->replica->options.limits));
+  impl_->builder.SetAdd(std::string(collection), std::string(id), std::string(field), std::string(element));
+  return Status::Ok();
+}
+
+Status WriteTransaction::SetRemove(std::string_view collection, std::string_view id, std::string_view field,
+                                   std::string_view element) {
+  DAICHO_RETURN_IF_ERROR(impl_->CheckField(collection, id, field));
+  DAICHO_RETURN_IF_ERROR(CheckText(element, "set element", impl_->replica->options.limits));
+  impl_->builder.SetRemove(std::string(collection), std::string(id), std::string(field), std::string(element));
+  return Status::Ok();
+}
+
+Status WriteTransaction::Delete(std::string_view collection, std::string_view id) {
+  DAICHO_RETURN_IF_ERROR(impl_->CheckRoom());
+  DAICHO_RETURN_IF_ERROR(CheckRecordArgs(collection, id, impl_->replica->options.limits));
+  DAICHO_ASSIGN_OR_RETURN(bool exists, impl_->replica->Exists(collection, id));
+  if (!exists) return NotFound("no record " + std::string(collection) + "/" + std::string(id));
+  impl_->builder.Delete(std::string(collection), std::string(id));
+  return Status::Ok();
+}
+
+Status WriteTransaction::Undelete(std::string_view collection, std::string_view id) {
+  DAICHO_RETURN_IF_ERROR(impl_->CheckRoom());
+  DAICHO_RETURN_IF_ERROR(CheckRecordArgs(collection, id, impl_->replica->options.limits));
+  DAICHO_ASSIGN_OR_RETURN(bool exists, impl_->replica->Exists(collection, id));
+  if (!exists) return NotFound("no record " + std::string(collection) + "/" + std::string(id));
+  impl_->builder.Undelete(std::string(collection), std::string(id));
+  return Status::Ok();
+}
+
+size_t WriteTransaction::size() const { return impl_->builder.size(); }
+
+Result<CommitInfo> WriteTransaction::Commit() {
+  auto result = impl_->replica->Commit(impl_->builder);
+  impl_->builder.Clear();
+  return result;
+}
+
+// ---- Replica ----
+
+Replica::Replica(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Replica::~Replica() = default;
+
+Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, const ReplicaOptions& options) {
+  std::error_code ec;
+  const fs::path dir(path);
+  const fs::path data_file = dir / "data.mdb";
+  const auto dir_status = fs::status(dir, ec);
+  bool creating = false;
+  if (!fs::exists(dir_status)) {
+    if (!options.create_if_missing) return NotFound("no daicho replica at " + path + " (directory missing)");
+    fs::create_directories(dir, ec);
+    if (ec) return IoError("cannot create " + path + ": " + ec.message());
+    creating = true;
+  } else if (!fs::is_directory(dir_status)) {
+    return InvalidArgument(path + " is not a directory");
+  } else if (!fs::exists(data_file, ec)) {
+    const bool empty = fs::is_empty(dir, ec);
+    if (ec) return IoError("cannot read " + path + ": " + ec.message());
+    if (!empty) return InvalidArgument(path + " is not a daicho replica (it holds other files)");
+    if (!options.create_if_missing) return NotFound("no daicho replica at " + path);
+    creating = true;
+  } else if (options.create_if_missing && options.error_if_exists) {
+    return Status(Code::kAlreadyExists, "a replica already exists at " + path);
+  }
+
+  storage::lmdb::EnvOptions env_options;
+  env_options.max_dbs = 8;
+  env_options.map_size = options.initial_map_bytes;
+  DAICHO_ASSIGN_OR_RETURN(storage::lmdb::Env env, storage::lmdb::Env::Open(path, env_options));
+  auto impl = std::make_unique<Impl>(path, options, std::move(env));
+
+  // A foreign LMDB environment has no daicho schema marker: refuse it
+  // before creating any database in it.
+  if (!creating) {
+    auto meta = impl->env.OpenDbi("meta", /*create=*/false);
+    if (!meta.ok()) {
+      if (meta.status().code() == Code::kNotFound) {
+        return InvalidArgument(path + " is an LMDB database but not a daicho replica");
+      }
+      return meta.status().WithContext("opening " + path);
+    }
+    impl->meta = *meta;
+    std::shared_lock<std::shared_mutex> lock;
+    DAICHO_ASSIGN_OR_RETURN(auto txn, impl->BeginRead(lock));
+    DAICHO_ASSIGN_OR_RETURN(auto schema, GetOptional(txn, impl->meta, kSchemaKey));
+    if (!schema) return InvalidArgument(path + " is an LMDB database but not a daicho replica");
+    if (*schema != kSchemaValue) {
+      return Status(Code::kFailedPrecondition, path + " holds replica format '" + *schema +
+                                                   "', this build reads '" + std::string(kSchemaValue) + "'");
+    }
+  }
+  for (auto [dbi, name] : {std::pair{&impl->meta, "meta"}, {&impl->records, "records"},
+                           {&impl->changes, "changes"}, {&impl->conflicts, "conflicts"}}) {
+    auto opened = impl->env.OpenDbi(name, /*create=*/true);
+    if (!opened.ok()) return opened.status().WithContext("opening " + path);
+    *dbi = *opened;
+  }
+  DAICHO_ASSIGN_OR_RETURN(std::string marker, storage::ComputeDeviceMarker(data_file.string()));
+  Status loaded = creating ? impl->InitializeNew(marker) : impl->LoadExisting(marker);
+  if (!loaded.ok()) return loaded.WithContext("opening " + path);
+  return std::unique_ptr<Replica>(new Replica(std::move(impl)));
+}
+
+ReplicaId Replica::id() const {
+  std::lock_guard lock(impl_->write_mu);
+  return impl_->id;
+}
+
+const std::string& Replica::path() const { return impl_->path; }
+
+WriteTransaction Replica::BeginWrite() {
+  auto impl = std::make_unique<WriteTransaction::Impl>();
+  impl->replica = impl_.get();
+  return WriteTransaction(std::move(impl));
+}
+
+Result<Record> Replica::Get(std::string_view collection, std::string_view id) const {
+  DAICHO_RETURN_IF_ERROR(CheckRecordArgs(collection, id, impl_->options.limits));
+  std::shared_lock<std::shared_mutex> lock;
+  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->BeginRead(lock));
+  auto raw = txn.Get(impl_->records, RecordKeyBytes(collection, id));
+  if (!raw.ok()) {
+    if (raw.status().code() == Code::kNotFound) {
+      return NotFound("no record " + std::string(collection) + "/" + std::string(id));
+    }
+    return raw.status();
+  }
+  DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(*raw));
+  return core::MakeRecordView(std::string(collection), std::string(id), state);
+}
+
+Result<Page> Replica::List(std::string_view collection, const ListOptions& options) const {
+  DAICHO_RETURN_IF_ERROR(CheckName(collection, "collection", impl_->options.limits));
+  std::string prefix(collection);
+  prefix.push_back('\0');
+  std::shared_lock<std::shared_mutex> lock;
+  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->BeginRead(lock));
+  DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(impl_->records));
+  DAICHO_RETURN_IF_ERROR(cursor.Seek(prefix + options.start_after));
+  Page page;
+  while (cursor.valid() && cursor.key().starts_with(prefix)) {
+    std::string_view id = cursor.key().substr(prefix.size());
+    if (options.start_after.empty() || id != options.start_after) {
+      if (options.limit != 0 && page.records.size() == options.limit) {
+        page.next_start_after = page.records.back().id;
+        break;
+      }
+      DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(cursor.value()));
+      if (options.include_deleted || !core::IsHidden(state)) {
+        page.records.push_back(core::MakeRecordView(std::string(collection), std::string(id), state));
+      }
+    }
+    DAICHO_RETURN_IF_ERROR(cursor.Next());
+  }
+  return page;
+}
+
+Result<std::vector<Record>> Replica::ListConflicts() const {
+  std::shared_lock<std::shared_mutex> lock;
+  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->BeginRead(lock));
+  DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(impl_->conflicts));
+  std::vector<Record> out;
+  DAICHO_RETURN_IF_ERROR(cursor.First());
+  while (cursor.valid()) {
+    const std::string key(cursor.key());
+    const size_t sep = key.find('\0');
+    if (sep == std::string::npos) return Corruption("conflict index key without separator");
+    DAICHO_ASSIGN_OR_RETURN(std::string_view raw, txn.Get(impl_->records, key));
+    DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(raw));
+    out.push_back(core::MakeRecordView(key.substr(0, sep), key.substr(sep + 1), state));
+    DAICHO_RETURN_IF_ERROR(cursor.Next());
+  }
+  return out;
+}
+
+Result<VersionVector> Replica::GetVersionVector() const {
+  std::lock_guard lock(impl_->write_mu);
+  return impl_->vv;
+}
+
+Result<std::vector<ChangeBlob>> Replica::ChangesSince(const VersionVector& other, size_t max_bytes) const {
+  const VersionVector held = GetVersionVector().value();
+  std::shared_lock<std::shared_mutex> lock;
+  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->BeginRead(lock));
+  DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(impl_->changes));
+  std::vector<ChangeBlob> out;
+  size_t bytes = 0;
+  for (const auto& entry : held.entries()) {
+    const uint64_t first = other.Get(entry.replica) + 1;
+    if (first > entry.counter) continue;
+    DAICHO_RETURN_IF_ERROR(cursor.Seek(ChangeKeyBytes(entry.replica, first)));
+    for (uint64_t expect = first; expect <= entry.counter; ++expect) {
+      if (!cursor.valid() || !cursor.key().starts_with(entry.replica.AsStringView()) ||
+          SeqFromChangeKey(cursor.key()) != expect) {
+        return Corruption("change log lacks " + entry.replica.ToHex() + ":" + std::to_string(expect));
+      }
+      if (!out.empty() && bytes + cursor.value().size() > max_bytes) return out;
+      bytes += cursor.value().size();
+      out.push_back(ChangeBlob{entry.replica, expect, std::string(cursor.value())});
+      DAICHO_RETURN_IF_ERROR(cursor.Next());
+    }
+  }
+  return out;
+}
+
+Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
+  std::vector<core::Change> decoded;
+  decoded.reserve(blobs.size());
+  for (const ChangeBlob& blob : blobs) {
+    DAICHO_ASSIGN_OR_RETURN(core::Change change,
+                            storage::DecodeChangePayload(blob.origin, blob.seq, blob.payload, impl_->options.limits));
+    decoded.push_back(std::move(change));
+  }
+  std::vector<size_t> order(decoded.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return std::tie(decoded[a].origin, decoded[a].seq) < std::tie(decoded[b].origin, decoded[b].seq);
+  });
+
+  std::unique_lock lock(impl_->write_mu);
+  ApplyResult result;
+  VersionVector new_vv;
+  std::vector<HlcTime> far_future;
+  Status status = impl_->RunWrite([&](storage::lmdb::WriteTxn& txn) -> Status {
+    result = ApplyResult();
+    new_vv = impl_->vv;
+    far_future.clear();
+    std::map<std::string, std::pair<core::RecordState, bool>> touched;  // key -> (state, changed)
+    for (size_t index : order) {
+      const core::Change& change = decoded[index];
+      const uint64_t held = new_vv.Get(change.origin);
+      if (change.seq <= held) {
+        ++result.duplicates;
+        continue;
+      }
+      if (change.origin == impl_->id) {
+        return Status(Code::kProtocolError, "received change " + change.origin.ToHex() + ":" +
+                                                std::to_string(change.seq) +
+                                                " under this replica's own id, which it never made");
+      }
+      if (change.seq != held + 1) {
+        return Status(Code::kProtocolError, "gap: change " + change.origin.ToHex() + ":" +
+                                                std::to_string(change.seq) + " arrived but " +
+                                                std::to_string(held + 1) + " is missing");
+      }
+      for (const core::RecordOps& rec : change.records) {
+        const std::string key = RecordKeyBytes(rec.collection, rec.id);
+        auto it = touched.find(key);
+        if (it == touched.end()) {
+          DAICHO_ASSIGN_OR_RETURN(auto raw, GetOptional(txn, impl_->records, key));
+          core::RecordState state;
+          if (raw) {
+            DAICHO_ASSIGN_OR_RETURN(state, storage::DecodeRecordState(*raw));
+          }
+          it = touched.emplace(key, std::pair(std::move(state), !raw)).first;
+        }
+        if (core::ApplyRecordOps(it->second.first, rec, change.dot(), change.hlc)) it->second.second = true;
+      }
+      DAICHO_RETURN_IF_ERROR(
+          txn.Put(impl_->changes, ChangeKeyBytes(change.origin, change.seq), blobs[index].payload));
+      new_vv.Advance(change.dot());
+      if (!impl_->hlc.Observe(change.hlc)) far_future.push_back(change.hlc);
+      ++result.applied;
+    }
+    for (const auto& [key, entry] : touched) {
+      if (!entry.second) continue;
+      DAICHO_RETURN_IF_ERROR(impl_->PutRecord(txn, key, entry.first));
+      const size_t sep = key.find('\0');
+      result.changed.push_back(RecordKey{key.substr(0, sep), key.substr(sep + 1)});
+    }
+    if (result.applied == 0) return Status::Ok();
+    return impl_->PutMetaState(txn, new_vv);
+  });
+  if (!status.ok()) return status.WithContext("applying changes");
+  impl_->vv = std::move(new_vv);
+  lock.unlock();
+
+  for (HlcTime t : far_future) {
+    impl_->Warn("applied a change stamped " + std::to_string(t.wall_ms) +
+                " ms, far ahead of this clock; the local clock was not moved");
+  }
+  if (!result.changed.empty()) {
+    std::function<void(const std::vector<RecordKey>&)> listener;
+    {
+      std::lock_guard listener_lock(impl_->listener_mu);
+      listener = impl_->listener;
+    }
+    if (listener) listener(result.changed);
+  }
+  return result;
+}
+
+void Replica::SetChangeListener(std::function<void(const std::vector<RecordKey>&)> listener) {
+  std::lock_guard lock(impl_->listener_mu);
+  impl_->listener = std::move(listener);
+}
+
+}  // namespace daicho
