@@ -1,0 +1,48 @@
+// The one place where LMDB return codes and errno values become a Status.
+//
+// Every call into liblmdb in storage/lmdb/ reports its failure through
+// LmdbStatus(); nothing else in daicho interprets an LMDB code.
+//
+// Mapping (rc → Code):
+//   0                                            → kOk
+//   MDB_NOTFOUND, ENOENT                         → kNotFound
+//   MDB_KEYEXIST                                 → kAlreadyExists
+//   MDB_MAP_FULL                                 → kResourceExhausted (IsMapFull() is true)
+//   MDB_DBS_FULL, MDB_TXN_FULL, MDB_TLS_FULL, ENOMEM → kResourceExhausted (IsMapFull() false:
+//                                                   growing the map does not help)
+//   MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_INVALID,
+//   MDB_VERSION_MISMATCH, MDB_INCOMPATIBLE       → kCorruption
+//   MDB_READERS_FULL, MDB_MAP_RESIZED, EAGAIN, EBUSY, ETXTBSY → kBusy
+//   MDB_BAD_TXN                                  → kFailedPrecondition (txn must be aborted)
+//   MDB_BAD_VALSIZE, MDB_BAD_DBI, EINVAL         → kInvalidArgument
+//   ENOSPC, EIO, EACCES, EPERM, EROFS, EDQUOT, EFBIG, ENOTDIR,
+//   EISDIR, ENAMETOOLONG, ELOOP, EMFILE, ENFILE, ... → kIoError
+//   anything else (MDB_PANIC, MDB_PAGE_FULL, ...) → kInternal
+// Thread-safe; no state.
+#ifndef DAICHO_STORAGE_LMDB_ERROR_H_
+#define DAICHO_STORAGE_LMDB_ERROR_H_
+
+#include <string_view>
+
+#include "daicho/status.h"
+
+namespace daicho::storage::lmdb {
+
+// Appears in the message of every map-full Status; IsMapFull() looks for it.
+inline constexpr std::string_view kMapFullTag = "lmdb map full";
+
+// The Code for an LMDB return code (negative MDB_* values) or an errno value.
+Code LmdbCode(int rc);
+
+// Ok for rc == 0; otherwise a Status with LmdbCode(rc) and the message
+// "<context>: <mdb_strerror(rc)> (rc=<rc>)" (map full also carries kMapFullTag).
+// `context` says what was being done, e.g. "mdb_put into 'records'".
+Status LmdbStatus(int rc, std::string_view context);
+
+// True if `status` came from MDB_MAP_FULL: abort the write txn, call
+// Env::Grow(), and retry the whole transaction.
+bool IsMapFull(const Status& status);
+
+}  // namespace daicho::storage::lmdb
+
+#endif  // DAICHO_STORAGE_LMDB_ERROR_H_

@@ -1,0 +1,66 @@
+#include "storage/lmdb/error.h"
+
+#include <lmdb.h>
+
+#include <cerrno>
+
+#include "test_util.h"
+
+namespace daicho::storage::lmdb {
+namespace {
+
+TEST(LmdbErrorTest, MapsLmdbCodesToDaichoCodes) {
+  EXPECT_EQ(LmdbCode(MDB_SUCCESS), Code::kOk);
+  EXPECT_EQ(LmdbCode(MDB_NOTFOUND), Code::kNotFound);
+  EXPECT_EQ(LmdbCode(MDB_KEYEXIST), Code::kAlreadyExists);
+  EXPECT_EQ(LmdbCode(MDB_MAP_FULL), Code::kResourceExhausted);
+  EXPECT_EQ(LmdbCode(MDB_CORRUPTED), Code::kCorruption);
+  EXPECT_EQ(LmdbCode(MDB_PAGE_NOTFOUND), Code::kCorruption);
+  EXPECT_EQ(LmdbCode(MDB_INVALID), Code::kCorruption);
+  EXPECT_EQ(LmdbCode(MDB_VERSION_MISMATCH), Code::kCorruption);
+  EXPECT_EQ(LmdbCode(MDB_READERS_FULL), Code::kBusy);
+  EXPECT_EQ(LmdbCode(MDB_BAD_VALSIZE), Code::kInvalidArgument);
+  EXPECT_EQ(LmdbCode(MDB_BAD_TXN), Code::kFailedPrecondition);
+  EXPECT_EQ(LmdbCode(MDB_PANIC), Code::kInternal);
+}
+
+TEST(LmdbErrorTest, MapsErrnoToDaichoCodes) {
+  EXPECT_EQ(LmdbCode(ENOENT), Code::kNotFound);
+  EXPECT_EQ(LmdbCode(EAGAIN), Code::kBusy);
+  EXPECT_EQ(LmdbCode(EBUSY), Code::kBusy);
+  EXPECT_EQ(LmdbCode(ENOSPC), Code::kIoError);
+  EXPECT_EQ(LmdbCode(EIO), Code::kIoError);
+  EXPECT_EQ(LmdbCode(EACCES), Code::kIoError);
+  EXPECT_EQ(LmdbCode(EROFS), Code::kIoError);
+  EXPECT_EQ(LmdbCode(EINVAL), Code::kInvalidArgument);
+}
+
+TEST(LmdbErrorTest, MessageCarriesContextAndLmdbText) {
+  Status s = LmdbStatus(MDB_NOTFOUND, "reading meta");
+  EXPECT_EQ(s.code(), Code::kNotFound);
+  EXPECT_NE(s.message().find("reading meta"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("MDB_NOTFOUND"), std::string::npos) << s;
+
+  Status io = LmdbStatus(ENOSPC, "commit");
+  EXPECT_EQ(io.code(), Code::kIoError);
+  EXPECT_NE(io.message().find("commit"), std::string::npos) << io;
+  EXPECT_NE(io.message().find("space"), std::string::npos) << io;
+
+  EXPECT_TRUE(LmdbStatus(MDB_SUCCESS, "anything").ok());
+}
+
+TEST(LmdbErrorTest, IsMapFullOnlyForMapFull) {
+  Status full = LmdbStatus(MDB_MAP_FULL, "mdb_put");
+  EXPECT_EQ(full.code(), Code::kResourceExhausted);
+  EXPECT_NE(full.message().find("map full"), std::string::npos) << full;
+  EXPECT_TRUE(IsMapFull(full));
+  EXPECT_TRUE(IsMapFull(full.WithContext("applying batch")));
+
+  EXPECT_FALSE(IsMapFull(LmdbStatus(MDB_DBS_FULL, "open")));
+  EXPECT_FALSE(IsMapFull(LmdbStatus(MDB_TXN_FULL, "put")));
+  EXPECT_FALSE(IsMapFull(LmdbStatus(ENOSPC, "commit")));
+  EXPECT_FALSE(IsMapFull(Status::Ok()));
+}
+
+}  // namespace
+}  // namespace daicho::storage::lmdb
