@@ -235,6 +235,9 @@ Result<core::Change> DecodeChangePayload(const ReplicaId& origin, uint64_t seq, 
     rec.id = r.id();
     DAICHO_RETURN_IF_ERROR(d.CheckName(rec.collection, "collection", limits.max_name_bytes));
     DAICHO_RETURN_IF_ERROR(d.CheckName(rec.id, "record id", limits.max_name_bytes));
+    if (rec.collection.size() + 1 + rec.id.size() > kMaxRecordKeyBytes) {
+      return d.Bad("collection and record id together exceed " + std::to_string(kMaxRecordKeyBytes) + " bytes");
+    }
     if (change.records.size() > 1) {
       const core::RecordOps& prev = change.records[change.records.size() - 2];
       if (std::tie(prev.collection, prev.id) >= std::tie(rec.collection, rec.id)) {
@@ -343,9 +346,12 @@ Result<core::RecordState> DecodeRecordState(std::string_view bytes) {
   for (const pb::FieldState& pf : msg.fields()) {
     core::FieldState& f = state.fields.emplace_back();
     f.name = pf.name();
+    DAICHO_RETURN_IF_ERROR(d.CheckName(f.name, "field name", SIZE_MAX));
     if (state.fields.size() > 1 && state.fields[state.fields.size() - 2].name >= f.name) {
       return d.Bad("fields out of order");
     }
+    // Every stored field has at least one kind: the views rely on it.
+    if (!pf.has_reg() && !pf.has_counter() && !pf.has_set()) return d.Bad("field " + f.name + " holds no state");
     if (pf.has_reg()) {
       core::RegisterState& r = f.reg.emplace();
       for (const pb::RegisterSibling& ps : pf.reg().siblings()) {
@@ -400,8 +406,9 @@ Result<VersionVector> DecodeVersionVector(std::string_view bytes) {
   if (msg.replica_size() != msg.counter_size()) return d.Bad("arrays differ in length");
   VersionVector vv;
   for (int i = 0; i < msg.replica_size(); ++i) {
-    DAICHO_ASSIGN_OR_RETURN(ReplicaId id, ReplicaId::FromBytes(msg.replica(i)));
-    vv.Advance(id, msg.counter(i));
+    auto id = ReplicaId::FromBytes(msg.replica(i));
+    if (!id.ok()) return d.Bad("replica id of " + std::to_string(msg.replica(i).size()) + " bytes");
+    vv.Advance(*id, msg.counter(i));
   }
   return vv;
 }

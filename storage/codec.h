@@ -16,6 +16,9 @@
 
 namespace daicho::storage {
 
+// Longest `collection \0 id` key: LMDB's compiled-in key limit.
+inline constexpr size_t kMaxRecordKeyBytes = 511;
+
 // A change's payload (ops and stamp; origin and seq travel beside it).
 std::string EncodeChangePayload(const core::Change& change);
 Result<core::Change> DecodeChangePayload(const ReplicaId& origin, uint64_t seq, std::string_view payload,

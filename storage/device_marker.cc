@@ -1,5 +1,6 @@
 #include "storage/device_marker.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,12 +26,18 @@ std::string MachineId() {
 }  // namespace
 
 Result<std::string> ComputeDeviceMarker(const std::string& data_file) {
-  struct stat st {};
-  if (stat(data_file.c_str(), &st) != 0) {
+  struct statx st {};
+  if (statx(AT_FDCWD, data_file.c_str(), 0, STATX_INO | STATX_BTIME, &st) != 0) {
     return IoError("cannot stat " + data_file + ": " + std::strerror(errno));
   }
-  return MachineId() + "|dev=" + std::to_string(static_cast<unsigned long long>(st.st_dev)) +
-         "|ino=" + std::to_string(static_cast<unsigned long long>(st.st_ino));
+  std::string marker = MachineId() + "|dev=" + std::to_string(st.stx_dev_major) + ":" +
+                       std::to_string(st.stx_dev_minor) + "|ino=" + std::to_string(st.stx_ino);
+  // File systems reuse a freed inode number at once, so a backup copied back
+  // after deleting the store can get the old inode; its birth time differs.
+  if (st.stx_mask & STATX_BTIME) {
+    marker += "|born=" + std::to_string(st.stx_btime.tv_sec) + "." + std::to_string(st.stx_btime.tv_nsec);
+  }
+  return marker;
 }
 
 }  // namespace daicho::storage

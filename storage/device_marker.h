@@ -1,9 +1,11 @@
 // DeviceMarker: identifies the physical copy of a replica's files, so that a
 // store copied to another PC or restored from a backup notices it and takes a
 // new ReplicaId before its next commit (otherwise two stores would issue the
-// same dots and diverge). The marker is the machine id plus the device and
-// inode of the LMDB data file: a copy or a restore gets a new inode, while
-// renaming the directory on the same disk does not change it.
+// same dots and diverge). The marker is the machine id plus the device, inode
+// and birth time of the LMDB data file: a copy or a restore makes a new file,
+// while renaming the directory on the same disk keeps it. A restore that
+// overwrites data.mdb in place keeps the file and is not seen here; the
+// replica notices it when a peer sends changes of its own id (Replica::Apply).
 #ifndef DAICHO_STORAGE_DEVICE_MARKER_H_
 #define DAICHO_STORAGE_DEVICE_MARKER_H_
 

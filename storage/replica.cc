@@ -7,6 +7,7 @@
 #include "daicho/replica.h"
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -19,6 +20,7 @@
 #include "core/record_view.h"
 #include "storage/codec.h"
 #include "storage/device_marker.h"
+#include "storage/rollback_guard.h"
 #include "storage/lmdb/env.h"
 #include "storage/lmdb/error.h"
 
@@ -34,6 +36,7 @@ constexpr std::string_view kReplicaIdKey = "replica_id";
 constexpr std::string_view kDeviceMarkerKey = "device_marker";
 constexpr std::string_view kVvKey = "vv";
 constexpr std::string_view kHlcKey = "hlc";
+constexpr std::string_view kEpochKey = "epoch";
 constexpr int kMaxGrowAttempts = 40;
 
 std::string RecordKeyBytes(std::string_view collection, std::string_view id) {
@@ -94,7 +97,12 @@ Status CheckName(std::string_view name, const char* what, const Limits& limits) 
 
 Status CheckRecordArgs(std::string_view collection, std::string_view id, const Limits& limits) {
   DAICHO_RETURN_IF_ERROR(CheckName(collection, "collection", limits));
-  return CheckName(id, "record id", limits);
+  DAICHO_RETURN_IF_ERROR(CheckName(id, "record id", limits));
+  if (collection.size() + 1 + id.size() > storage::kMaxRecordKeyBytes) {
+    return Status(Code::kResourceExhausted, "collection and record id together are longer than " +
+                                                std::to_string(storage::kMaxRecordKeyBytes - 1) + " bytes");
+  }
+  return Status::Ok();
 }
 
 Status CheckText(std::string_view text, const char* what, const Limits& limits) {
@@ -104,6 +112,35 @@ Status CheckText(std::string_view text, const char* what, const Limits& limits) 
   }
   if (!IsValidUtf8(text)) return InvalidArgument(std::string(what) + " is not valid UTF-8");
   return Status::Ok();
+}
+
+constexpr std::array<std::string_view, 4> kDatabaseNames = {"meta", "records", "changes", "conflicts"};
+
+// True if `env` holds nothing but empty daicho databases: a creation cut off
+// before its metadata was written (the schema key goes in last, with the id).
+Result<bool> IsInterruptedCreation(storage::lmdb::Env& env) {
+  constexpr Dbi kMainDbi{1};  // LMDB's MAIN_DBI: lists the named databases
+  std::vector<std::string> names;
+  {
+    DAICHO_ASSIGN_OR_RETURN(auto txn, env.BeginRead());
+    DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(kMainDbi));
+    DAICHO_RETURN_IF_ERROR(cursor.First());
+    while (cursor.valid()) {
+      names.emplace_back(cursor.key());
+      DAICHO_RETURN_IF_ERROR(cursor.Next());
+    }
+  }
+  for (const std::string& name : names) {
+    if (std::find(kDatabaseNames.begin(), kDatabaseNames.end(), name) == kDatabaseNames.end()) return false;
+  }
+  for (const std::string& name : names) {
+    DAICHO_ASSIGN_OR_RETURN(Dbi dbi, env.OpenDbi(name, /*create=*/false));
+    DAICHO_ASSIGN_OR_RETURN(auto txn, env.BeginRead());
+    DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(dbi));
+    DAICHO_RETURN_IF_ERROR(cursor.First());
+    if (cursor.valid()) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -121,14 +158,16 @@ struct Replica::Impl {
   mutable std::shared_mutex grow_mu;
 
   ReplicaId id;
+  ReplicaId epoch;  // changes with every commit; see RollbackGuard
   VersionVector vv;
   core::HybridClock hlc;
+  storage::RollbackGuard guard;
 
   std::mutex listener_mu;
   std::function<void(const std::vector<RecordKey>&)> listener;
 
   Impl(std::string p, const ReplicaOptions& o, storage::lmdb::Env e)
-      : path(std::move(p)), options(o), env(std::move(e)), hlc(o.clock, o.max_clock_skew_ms) {}
+      : path(std::move(p)), options(o), env(std::move(e)), hlc(o.clock, o.max_clock_skew_ms), guard(path) {}
 
   void Warn(const std::string& message) const {
     if (options.warning_log) {
@@ -165,6 +204,8 @@ struct Replica::Impl {
 
   Status InitializeNew(const std::string& marker);
   Status LoadExisting(const std::string& marker);
+  Status TakeNewId(const std::string& marker);
+  void UpdateGuard();
   Status PutMetaState(storage::lmdb::WriteTxn& txn, const VersionVector& new_vv) const;
   Status PutRecord(storage::lmdb::WriteTxn& txn, const std::string& key, const core::RecordState& state) const;
   Result<CommitInfo> Commit(const core::ChangeBuilder& builder);
@@ -188,12 +229,37 @@ Status Replica::Impl::PutRecord(storage::lmdb::WriteTxn& txn, const std::string&
 
 Status Replica::Impl::InitializeNew(const std::string& marker) {
   id = ReplicaId::Random();
-  return RunWrite([&](storage::lmdb::WriteTxn& txn) -> Status {
-    DAICHO_RETURN_IF_ERROR(txn.Put(meta, kSchemaKey, kSchemaValue));
+  epoch = ReplicaId::Random();
+  DAICHO_RETURN_IF_ERROR(RunWrite([&](storage::lmdb::WriteTxn& txn) -> Status {
     DAICHO_RETURN_IF_ERROR(txn.Put(meta, kReplicaIdKey, id.AsStringView()));
     DAICHO_RETURN_IF_ERROR(txn.Put(meta, kDeviceMarkerKey, marker));
-    return PutMetaState(txn, vv);
-  });
+    DAICHO_RETURN_IF_ERROR(txn.Put(meta, kEpochKey, epoch.AsStringView()));
+    DAICHO_RETURN_IF_ERROR(PutMetaState(txn, vv));
+    // Last: a store without the schema key is an interrupted creation.
+    return txn.Put(meta, kSchemaKey, kSchemaValue);
+  }));
+  UpdateGuard();
+  return Status::Ok();
+}
+
+void Replica::Impl::UpdateGuard() {
+  Status written = guard.Write({id, vv.Get(id), epoch});
+  // The commit itself stands; a stale guard only costs a new id at next open.
+  if (!written.ok()) Warn(written.ToString());
+}
+
+// Retires the current id: the old one may have issued dots this store lacks.
+// Its changes stay valid under the old id; new ones go under a fresh one.
+Status Replica::Impl::TakeNewId(const std::string& marker) {
+  id = ReplicaId::Random();
+  epoch = ReplicaId::Random();
+  DAICHO_RETURN_IF_ERROR(RunWrite([&](storage::lmdb::WriteTxn& txn) -> Status {
+    DAICHO_RETURN_IF_ERROR(txn.Put(meta, kReplicaIdKey, id.AsStringView()));
+    DAICHO_RETURN_IF_ERROR(txn.Put(meta, kEpochKey, epoch.AsStringView()));
+    return txn.Put(meta, kDeviceMarkerKey, marker);
+  }));
+  UpdateGuard();
+  return Status::Ok();
 }
 
 Status Replica::Impl::LoadExisting(const std::string& marker) {
@@ -204,25 +270,32 @@ Status Replica::Impl::LoadExisting(const std::string& marker) {
     DAICHO_ASSIGN_OR_RETURN(auto raw_id, GetOptional(txn, meta, kReplicaIdKey));
     DAICHO_ASSIGN_OR_RETURN(auto raw_vv, GetOptional(txn, meta, kVvKey));
     DAICHO_ASSIGN_OR_RETURN(auto raw_hlc, GetOptional(txn, meta, kHlcKey));
+    DAICHO_ASSIGN_OR_RETURN(auto raw_epoch, GetOptional(txn, meta, kEpochKey));
     DAICHO_ASSIGN_OR_RETURN(stored_marker, GetOptional(txn, meta, kDeviceMarkerKey));
-    if (!raw_id || !raw_vv || !raw_hlc) return Corruption("replica metadata is incomplete");
+    if (!raw_id || !raw_vv || !raw_hlc || !raw_epoch) return Corruption("replica metadata is incomplete");
     DAICHO_ASSIGN_OR_RETURN(id, ReplicaId::FromBytes(*raw_id));
+    DAICHO_ASSIGN_OR_RETURN(epoch, ReplicaId::FromBytes(*raw_epoch));
     DAICHO_ASSIGN_OR_RETURN(vv, storage::DecodeVersionVector(*raw_vv));
     DAICHO_ASSIGN_OR_RETURN(HlcTime last, DecodeHlc(*raw_hlc));
     hlc.Restore(last);
   }
-  if (stored_marker == marker) return Status::Ok();
-  // Copied or restored: the old id may have issued dots this copy never saw,
-  // so reusing it could hand out the same dot twice. Its changes stay valid
-  // under the old id; new ones go under a fresh one.
+  const std::optional<storage::RollbackGuard::Mark> guarded = guard.Read();
+  const storage::RollbackGuard::Mark current{id, vv.Get(id), epoch};
+  const char* reason = nullptr;
+  if (stored_marker != marker) {
+    reason = "was copied or restored (its data file is new)";
+  } else if (!storage::RollbackGuard::Consistent(current, guarded)) {
+    reason = "was rolled back (its data file is older than its last commit)";
+  }
+  if (reason == nullptr) {
+    if (guarded != current) UpdateGuard();  // the crash-cut last write
+    return Status::Ok();
+  }
   const ReplicaId old_id = id;
-  id = ReplicaId::Random();
-  Warn("replica at " + path + " was copied or restored (device marker changed); replica id " + old_id.ToHex() +
-       " is retired, new id " + id.ToHex());
-  return RunWrite([&](storage::lmdb::WriteTxn& txn) -> Status {
-    DAICHO_RETURN_IF_ERROR(txn.Put(meta, kReplicaIdKey, id.AsStringView()));
-    return txn.Put(meta, kDeviceMarkerKey, marker);
-  });
+  DAICHO_RETURN_IF_ERROR(TakeNewId(marker));
+  Warn("replica at " + path + " " + reason + "; replica id " + old_id.ToHex() + " is retired, new id " +
+       id.ToHex());
+  return Status::Ok();
 }
 
 Result<bool> Replica::Impl::Exists(std::string_view collection, std::string_view record_id) const {
@@ -241,6 +314,7 @@ Result<CommitInfo> Replica::Impl::Commit(const core::ChangeBuilder& builder) {
   const HlcTime stamp = hlc.Now();
   VersionVector new_vv = vv;
   new_vv.Advance(dot);
+  const ReplicaId new_epoch = ReplicaId::Random();
   core::Change change;
   Status status = RunWrite([&](storage::lmdb::WriteTxn& txn) -> Status {
     std::map<std::pair<std::string, std::string>, core::RecordState> states;
@@ -266,10 +340,13 @@ Result<CommitInfo> Replica::Impl::Commit(const core::ChangeBuilder& builder) {
                                                   std::to_string(options.limits.max_change_bytes));
     }
     DAICHO_RETURN_IF_ERROR(txn.Put(changes, ChangeKeyBytes(dot.origin, dot.counter), payload));
+    DAICHO_RETURN_IF_ERROR(txn.Put(meta, kEpochKey, new_epoch.AsStringView()));
     return PutMetaState(txn, new_vv);
   });
   if (!status.ok()) return status.WithContext("commit");
   vv = std::move(new_vv);
+  epoch = new_epoch;
+  UpdateGuard();
   return CommitInfo{dot, stamp, change.OpCount()};
 }
 
@@ -386,8 +463,6 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, const Re
     if (!empty) return InvalidArgument(path + " is not a daicho replica (it holds other files)");
     if (!options.create_if_missing) return NotFound("no daicho replica at " + path);
     creating = true;
-  } else if (options.create_if_missing && options.error_if_exists) {
-    return Status(Code::kAlreadyExists, "a replica already exists at " + path);
   }
 
   storage::lmdb::EnvOptions env_options;
@@ -396,6 +471,16 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, const Re
   DAICHO_ASSIGN_OR_RETURN(storage::lmdb::Env env, storage::lmdb::Env::Open(path, env_options));
   auto impl = std::make_unique<Impl>(path, options, std::move(env));
 
+  if (!creating) {
+    DAICHO_ASSIGN_OR_RETURN(bool interrupted, IsInterruptedCreation(impl->env));
+    if (interrupted && !options.create_if_missing) {
+      return NotFound("no daicho replica at " + path + " (its creation was interrupted; create it again)");
+    }
+    if (!interrupted && options.create_if_missing && options.error_if_exists) {
+      return Status(Code::kAlreadyExists, "a replica already exists at " + path);
+    }
+    creating = interrupted;
+  }
   // A foreign LMDB environment has no daicho schema marker: refuse it
   // before creating any database in it.
   if (!creating) {
@@ -416,9 +501,10 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, const Re
                                                    "', this build reads '" + std::string(kSchemaValue) + "'");
     }
   }
-  for (auto [dbi, name] : {std::pair{&impl->meta, "meta"}, {&impl->records, "records"},
-                           {&impl->changes, "changes"}, {&impl->conflicts, "conflicts"}}) {
-    auto opened = impl->env.OpenDbi(name, /*create=*/true);
+  Dbi* const handles[] = {&impl->meta, &impl->records, &impl->changes, &impl->conflicts};
+  for (size_t i = 0; i < kDatabaseNames.size(); ++i) {
+    Dbi* dbi = handles[i];
+    auto opened = impl->env.OpenDbi(std::string(kDatabaseNames[i]), /*create=*/true);
     if (!opened.ok()) return opened.status().WithContext("opening " + path);
     *dbi = *opened;
   }
@@ -468,12 +554,13 @@ Result<Page> Replica::List(std::string_view collection, const ListOptions& optio
   while (cursor.valid() && cursor.key().starts_with(prefix)) {
     std::string_view id = cursor.key().substr(prefix.size());
     if (options.start_after.empty() || id != options.start_after) {
-      if (options.limit != 0 && page.records.size() == options.limit) {
-        page.next_start_after = page.records.back().id;
-        break;
-      }
       DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(cursor.value()));
       if (options.include_deleted || !core::IsHidden(state)) {
+        // Only a record that would go on the page proves there is a next page.
+        if (options.limit != 0 && page.records.size() == options.limit) {
+          page.next_start_after = page.records.back().id;
+          break;
+        }
         page.records.push_back(core::MakeRecordView(std::string(collection), std::string(id), state));
       }
     }
@@ -548,23 +635,34 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
   ApplyResult result;
   VersionVector new_vv;
   std::vector<HlcTime> far_future;
+  bool retire_id = false;
+  const ReplicaId new_id = ReplicaId::Random();
   Status status = impl_->RunWrite([&](storage::lmdb::WriteTxn& txn) -> Status {
     result = ApplyResult();
+    retire_id = false;
     new_vv = impl_->vv;
     far_future.clear();
     std::map<std::string, std::pair<core::RecordState, bool>> touched;  // key -> (state, changed)
     for (size_t index : order) {
       const core::Change& change = decoded[index];
       const uint64_t held = new_vv.Get(change.origin);
+      const std::string change_key = ChangeKeyBytes(change.origin, change.seq);
       if (change.seq <= held) {
+        // Two different changes under one dot mean an id was reused (a store
+        // restored from a backup committed before it synced): say so rather
+        // than diverge silently.
+        DAICHO_ASSIGN_OR_RETURN(auto stored, GetOptional(txn, impl_->changes, change_key));
+        if (stored && *stored != blobs[index].payload) {
+          return Status(Code::kProtocolError, "change " + change.origin.ToHex() + ":" + std::to_string(change.seq) +
+                                                  " differs from the one held here: that replica id was reused "
+                                                  "(a store restored from a backup?)");
+        }
         ++result.duplicates;
         continue;
       }
-      if (change.origin == impl_->id) {
-        return Status(Code::kProtocolError, "received change " + change.origin.ToHex() + ":" +
-                                                std::to_string(change.seq) +
-                                                " under this replica's own id, which it never made");
-      }
+      // Newer changes under our own id: this store was rolled back (restored
+      // from a backup) and must not issue those dots again.
+      if (change.origin == impl_->id) retire_id = true;
       if (change.seq != held + 1) {
         return Status(Code::kProtocolError, "gap: change " + change.origin.ToHex() + ":" +
                                                 std::to_string(change.seq) + " arrived but " +
@@ -583,8 +681,7 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
         }
         if (core::ApplyRecordOps(it->second.first, rec, change.dot(), change.hlc)) it->second.second = true;
       }
-      DAICHO_RETURN_IF_ERROR(
-          txn.Put(impl_->changes, ChangeKeyBytes(change.origin, change.seq), blobs[index].payload));
+      DAICHO_RETURN_IF_ERROR(txn.Put(impl_->changes, change_key, blobs[index].payload));
       new_vv.Advance(change.dot());
       if (!impl_->hlc.Observe(change.hlc)) far_future.push_back(change.hlc);
       ++result.applied;
@@ -595,11 +692,18 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
       const size_t sep = key.find('\0');
       result.changed.push_back(RecordKey{key.substr(0, sep), key.substr(sep + 1)});
     }
+    if (retire_id) DAICHO_RETURN_IF_ERROR(txn.Put(impl_->meta, kReplicaIdKey, new_id.AsStringView()));
     if (result.applied == 0) return Status::Ok();
     return impl_->PutMetaState(txn, new_vv);
   });
   if (!status.ok()) return status.WithContext("applying changes");
   impl_->vv = std::move(new_vv);
+  if (retire_id) {
+    impl_->Warn("received newer changes made under this replica's own id " + impl_->id.ToHex() +
+                " (the store was restored from a backup?); the id is retired, new id " + new_id.ToHex());
+    impl_->id = new_id;
+    impl_->UpdateGuard();
+  }
   lock.unlock();
 
   for (HlcTime t : far_future) {

@@ -1,0 +1,456 @@
+#include "apps/daicho/commands.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <set>
+#include <span>
+#include <sstream>
+
+#include "apps/daicho/csv.h"
+#include "apps/daicho/field_assignment.h"
+#include "apps/daicho/json_output.h"
+#include "apps/daicho/progress.h"
+#include "apps/daicho/text_output.h"
+#include "daicho/replica.h"
+
+namespace daicho::cli {
+namespace {
+
+std::string RecordName(const std::string& collection, const std::string& id) {
+  return QuoteForMessage(collection + "/" + id);
+}
+
+std::ostream* ProgressStream() { return StderrIsTerminal() ? &std::cerr : nullptr; }
+
+Result<std::unique_ptr<Replica>> OpenReplica(const std::string& db,
+                                             const ReplicaOptions& options = {}) {
+  Result<std::unique_ptr<Replica>> replica = Replica::Open(db, options);
+  if (!replica.ok() && replica.status().code() == Code::kNotFound) {
+    return Status(Code::kNotFound,
+                  "no daicho replica at " + QuoteForMessage(db) +
+                      " (create one with: daicho init --db " + db + ")");
+  }
+  return replica;
+}
+
+Result<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return IoError("cannot open " + QuoteForMessage(path) + ": " + std::strerror(errno));
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) return IoError("cannot read " + QuoteForMessage(path));
+  return std::move(buffer).str();
+}
+
+// Every record of a collection, paging through Replica::List.
+Result<std::vector<Record>> ListAll(const Replica& replica, const std::string& collection,
+                                    bool include_deleted) {
+  std::vector<Record> all;
+  ListOptions options;
+  options.limit = 500;
+  options.include_deleted = include_deleted;
+  while (true) {
+    DAICHO_ASSIGN_OR_RETURN(Page page, replica.List(collection, options));
+    bool empty_page = page.records.empty();
+    std::move(page.records.begin(), page.records.end(), std::back_inserter(all));
+    // An empty page also ends the loop, so a cursor that fails to advance
+    // cannot spin forever.
+    if (page.next_start_after.empty() || empty_page) break;
+    options.start_after = std::move(page.next_start_after);
+  }
+  return all;
+}
+
+void WriteRecordsText(std::ostream& out, const std::vector<Record>& records) {
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (i > 0) out << '\n';
+    WriteRecordText(out, records[i]);
+  }
+}
+
+Status ApplyAssignment(WriteTransaction& txn, const std::string& collection,
+                       const std::string& id, const FieldAssignment& a) {
+  switch (a.op) {
+    case AssignmentOp::kSetText:
+    case AssignmentOp::kSetTyped:
+      return txn.Set(collection, id, a.field, a.value);
+    case AssignmentOp::kCounterAdd:
+      return txn.Add(collection, id, a.field, a.delta);
+    case AssignmentOp::kSetAdd:
+      return txn.SetAdd(collection, id, a.field, a.element);
+    case AssignmentOp::kSetRemove:
+      return txn.SetRemove(collection, id, a.field, a.element);
+  }
+  return Internal("unknown assignment operation");
+}
+
+const char* KindName(FieldKind kind) {
+  switch (kind) {
+    case FieldKind::kRegister:
+      return "text/value";
+    case FieldKind::kCounter:
+      return "counter";
+    case FieldKind::kSet:
+      return "set";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+Outcome Outcome::Failed(const Status& status, const std::string& context) {
+  return {kExitRuntimeError, context + ": " + status.ToString()};
+}
+
+Outcome InitCommand(const std::string& db, std::ostream& out) {
+  ReplicaOptions options;
+  options.create_if_missing = true;
+  options.error_if_exists = true;
+  Result<std::unique_ptr<Replica>> replica = Replica::Open(db, options);
+  if (!replica.ok()) return Outcome::Failed(replica.status(), "creating a replica at " + db);
+  out << (*replica)->id().ToHex() << '\n';
+  return Outcome::Ok();
+}
+
+Outcome IdCommand(const std::string& db, std::ostream& out) {
+  auto replica = OpenReplica(db);
+  if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
+  out << (*replica)->id().ToHex() << '\n';
+  return Outcome::Ok();
+}
+
+Outcome VersionVectorCommand(const std::string& db, std::ostream& out) {
+  auto replica = OpenReplica(db);
+  if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
+  Result<VersionVector> vv = (*replica)->GetVersionVector();
+  if (!vv.ok()) return Outcome::Failed(vv.status(), "reading the version vector");
+  out << vv->ToString() << '\n';
+  return Outcome::Ok();
+}
+
+Outcome SetCommand(const std::string& db, const std::string& collection, const std::string& id,
+                   const std::vector<std::string>& assignments, std::ostream& out) {
+  // Parse everything before touching the replica: one bad argument must
+  // leave nothing written.
+  if (assignments.empty()) return Outcome::Usage("set needs at least one FIELD=VALUE");
+  std::vector<FieldAssignment> parsed;
+  parsed.reserve(assignments.size());
+  for (const std::string& arg : assignments) {
+    Result<FieldAssignment> a = ParseFieldAssignment(arg);
+    if (!a.ok()) return Outcome::Usage(a.status().message());
+    parsed.push_back(std::move(a).value());
+  }
+
+  auto replica = OpenReplica(db);
+  if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
+  WriteTransaction txn = (*replica)->BeginWrite();
+  for (const FieldAssignment& a : parsed) {
+    Status s = ApplyAssignment(txn, collection, id, a);
+    if (!s.ok()) {
+      return Outcome::Failed(s, "setting " + QuoteForMessage(a.field) + " of " +
+                                    RecordName(collection, id) + " (nothing written)");
+    }
+  }
+  Result<CommitInfo> info = txn.Commit();
+  if (!info.ok()) return Outcome::Failed(info.status(), "committing " + RecordName(collection, id));
+  out << "committed " << collection << '/' << id << ": " << info->ops << " operation"
+      << (info->ops == 1 ? "" : "s") << " as change " << info->dot.counter << '\n';
+  return Outcome::Ok();
+}
+
+Outcome GetCommand(const std::string& db, const std::string& collection, const std::string& id,
+                   bool json, std::ostream& out) {
+  auto replica = OpenReplica(db);
+  if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
+  Result<Record> record = (*replica)->Get(collection, id);
+  if (!record.ok()) {
+    if (record.status().code() == Code::kNotFound) {
+      return {kExitRuntimeError, "no record " + RecordName(collection, id)};
+    }
+    return Outcome::Failed(record.status(), "reading " + RecordName(collection, id));
+  }
+  if (json) {
+    out << DumpJson(RecordToJson(*record));
+  } else {
+    WriteRecordText(out, *record);
+  }
+  return Outcome::Ok();
+}
+
+Outcome ListCommand(const std::string& db, const std::string& collection, bool json,
+                    bool include_deleted, std::ostream& out) {
+  auto replica = OpenReplica(db);
+  if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
+  Result<std::vector<Record>> records = ListAll(**replica, collection, include_deleted);
+  if (!records.ok()) {
+    return Outcome::Failed(records.status(), "listing " + QuoteForMessage(collection));
+  }
+  if (json) {
+    out << DumpJson(RecordsToJson(*records));
+  } else if (records->empty()) {
+    out << "no records in " << QuoteForMessage(collection) << '\n';
+  } else {
+    WriteRecordsText(out, *records);
+  }
+  return Outcome::Ok();
+}
+
+Outcome ConflictsCommand(const std::string& db, bool json, std::ostream& out) {
+  auto replica = OpenReplica(db);
+  if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
+  Result<std::vector<Record>> records = (*replica)->ListConflicts();
+  if (!records.ok()) return Outcome::Failed(records.status(), "listing conflicts");
+  if (json) {
+    out << DumpJson(RecordsToJson(*records));
+  } else if (records->empty()) {
+    out << "no conflicts\n";
+  } else {
+    WriteRecordsText(out, *records);
+  }
+  return Outcome::Ok();
+}
+
+Outcome DeleteCommand(const std::string& db, const std::string& collection, const std::string& id,
+                      bool undelete, std::ostream& out) {
+  const char* verb = undelete ? "undelete" : "delete";
+  auto replica = OpenReplica(db);
+  if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
+  // The library would happily record a delete of a record it never saw;
+  // for a person that is almost always a typo in the id.
+  Result<Record> record = (*replica)->Get(collection, id);
+  if (!record.ok()) {
+    if (record.status().code() == Code::kNotFound) {
+      return {kExitRuntimeError, std::string("cannot ") + verb + ": no record " +
+                                     RecordName(collection, id)};
+    }
+    return Outcome::Failed(record.status(), "reading " + RecordName(collection, id));
+  }
+  WriteTransaction txn = (*replica)->BeginWrite();
+  Status s = undelete ? txn.Undelete(collection, id) : txn.Delete(collection, id);
+  if (!s.ok()) return Outcome::Failed(s, std::string(verb) + " " + RecordName(collection, id));
+  Result<CommitInfo> info = txn.Commit();
+  if (!info.ok()) return Outcome::Failed(info.status(), "committing " + RecordName(collection, id));
+  out << (undelete ? "undeleted " : "deleted ") << collection << '/' << id << '\n';
+  return Outcome::Ok();
+}
+
+Outcome ResolveCommand(const std::string& db, const std::string& collection,
+                       const std::string& id, const std::string& field, const std::string& value,
+                       std::ostream& out) {
+  if (!IsValidUtf8(value)) return Outcome::Usage("invalid UTF-8 in " + QuoteForMessage(value));
+  auto replica = OpenReplica(db);
+  if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
+  Result<Record> record = (*replica)->Get(collection, id);
+  if (!record.ok()) {
+    if (record.status().code() == Code::kNotFound) {
+      return {kExitRuntimeError, "cannot resolve: no record " + RecordName(collection, id)};
+    }
+    return Outcome::Failed(record.status(), "reading " + RecordName(collection, id));
+  }
+  const FieldView* view = record->Find(field);
+  if (view == nullptr) {
+    return {kExitRuntimeError, "cannot resolve: " + RecordName(collection, id) +
+                                   " has no field " + QuoteForMessage(field)};
+  }
+  // Writing a text value over a counter or set would create a kind conflict
+  // instead of resolving anything.
+  if (view->kind != FieldKind::kRegister && !view->kind_conflict) {
+    return {kExitRuntimeError, "cannot resolve: field " + QuoteForMessage(field) + " is a " +
+                                   KindName(view->kind) + ", which never conflicts"};
+  }
+  bool had_conflict = view->conflict || view->kind_conflict;
+  WriteTransaction txn = (*replica)->BeginWrite();
+  Status s = txn.Set(collection, id, field, Value(value));
+  if (!s.ok()) return Outcome::Failed(s, "setting " + QuoteForMessage(field));
+  Result<CommitInfo> info = txn.Commit();
+  if (!info.ok()) return Outcome::Failed(info.status(), "committing " + RecordName(collection, id));
+  out << "resolved " << collection << '/' << id << ' ' << field << " = " << value
+      << (had_conflict ? "" : " (there was no conflict; the value was set)") << '\n';
+  return Outcome::Ok();
+}
+
+Outcome ImportCsvCommand(const std::string& db, const std::string& collection,
+                         const std::string& file, std::ostream& out) {
+  Result<std::string> text = ReadWholeFile(file);
+  if (!text.ok()) return Outcome::Failed(text.status(), "reading " + file);
+  Result<std::vector<CsvRow>> parsed = ParseCsv(*text);
+  if (!parsed.ok()) return Outcome::Failed(parsed.status(), file + " (nothing imported)");
+  std::vector<CsvRow>& rows = *parsed;
+  if (rows.empty()) return {kExitRuntimeError, file + ": empty file, expected a header row"};
+
+  // Validate the whole file first, so a bad row late in the file does not
+  // leave the first batches committed.
+  const std::vector<std::string>& header = rows[0].cells;
+  std::set<std::string> seen;
+  for (size_t i = 1; i < header.size(); ++i) {
+    const std::string& name = header[i];
+    std::string where = file + ": line 1, column " + std::to_string(i + 1);
+    if (name.empty()) return {kExitRuntimeError, where + ": empty field name in the header"};
+    if (!IsValidUtf8(name)) return {kExitRuntimeError, where + ": invalid UTF-8 in the header"};
+    if (!seen.insert(name).second) {
+      return {kExitRuntimeError, where + ": field " + QuoteForMessage(name) + " appears twice"};
+    }
+  }
+  std::vector<const CsvRow*> data;
+  data.reserve(rows.size() - 1);
+  for (size_t r = 1; r < rows.size(); ++r) {
+    const CsvRow& row = rows[r];
+    // Spreadsheets often leave blank lines at the end.
+    if (row.cells.size() == 1 && row.cells[0].empty()) continue;
+    std::string where = file + ": line " + std::to_string(row.line);
+    if (row.cells.size() != header.size()) {
+      return {kExitRuntimeError, where + ": " + std::to_string(row.cells.size()) +
+                                     " cells, but the header has " +
+                                     std::to_string(header.size()) + " (nothing imported)"};
+    }
+    if (row.cells[0].empty()) {
+      return {kExitRuntimeError,
+              where + ": empty record id in the first column (nothing imported)"};
+    }
+    for (const std::string& cell : row.cells) {
+      if (!IsValidUtf8(cell)) {
+        return {kExitRuntimeError,
+                where + ": invalid UTF-8 (save the file as UTF-8) (nothing imported)"};
+      }
+    }
+    data.push_back(&row);
+  }
+
+  auto replica = OpenReplica(db);
+  if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
+  ProgressBar progress("importing", data.size(), ProgressStream());
+  size_t imported = 0;
+  size_t transactions = 0;
+  for (size_t start = 0; start < data.size(); start += kImportBatchRows) {
+    size_t end = std::min(data.size(), start + kImportBatchRows);
+    WriteTransaction txn = (*replica)->BeginWrite();
+    for (size_t r = start; r < end; ++r) {
+      const CsvRow& row = *data[r];
+      for (size_t c = 1; c < row.cells.size(); ++c) {
+        if (row.cells[c].empty()) continue;  // empty cell: nothing to say about the field
+        Status s = txn.Set(collection, row.cells[0], header[c], Value(row.cells[c]));
+        if (!s.ok()) {
+          return Outcome::Failed(s, file + ": line " + std::to_string(row.line) + " (" +
+                                        std::to_string(imported) + " rows imported before it)");
+        }
+      }
+    }
+    // A batch of id-only rows has nothing to commit (Commit would refuse).
+    if (txn.size() > 0) {
+      Result<CommitInfo> info = txn.Commit();
+      if (!info.ok()) {
+        return Outcome::Failed(info.status(), "committing rows " + std::to_string(start + 1) +
+                                                  "-" + std::to_string(end) + " (" +
+                                                  std::to_string(imported) +
+                                                  " rows imported before them)");
+      }
+      ++transactions;
+    }
+    imported = end;
+    progress.Update(imported);
+  }
+  progress.Finish();
+  out << "imported " << imported << " row" << (imported == 1 ? "" : "s") << " into "
+      << collection << " (" << transactions << " transaction" << (transactions == 1 ? "" : "s")
+      << ")\n";
+  return Outcome::Ok();
+}
+
+Outcome ExportCommand(const std::string& db, const std::string& collection,
+                      const std::string& format, std::ostream& out) {
+  if (format != "csv" && format != "json") {
+    return Outcome::Usage("unknown export format " + QuoteForMessage(format) +
+                          " (use csv or json)");
+  }
+  auto replica = OpenReplica(db);
+  if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
+  Result<std::vector<Record>> records = ListAll(**replica, collection, false);
+  if (!records.ok()) {
+    return Outcome::Failed(records.status(), "listing " + QuoteForMessage(collection));
+  }
+  if (format == "json") {
+    out << DumpJson(RecordsToJson(*records));
+    return Outcome::Ok();
+  }
+  std::set<std::string> names;
+  for (const Record& r : *records) {
+    for (const FieldView& f : r.fields) names.insert(f.name);
+  }
+  std::vector<std::string> header = {"id"};
+  header.insert(header.end(), names.begin(), names.end());
+  out << FormatCsvRow(header);
+  for (const Record& r : *records) {
+    std::vector<std::string> cells = {r.id};
+    for (const std::string& name : names) {
+      const FieldView* f = r.Find(name);
+      cells.push_back(f == nullptr ? std::string() : FieldCellText(*f));
+    }
+    out << FormatCsvRow(cells);
+  }
+  return Outcome::Ok();
+}
+
+Outcome ExportChangesCommand(const std::string& db, const std::string& file,
+                             const std::string& since, std::ostream& out) {
+  Result<VersionVector> since_vv = VersionVector::Parse(since);
+  if (!since_vv.ok()) {
+    return Outcome::Usage("--since: " + since_vv.status().message() +
+                          " (expected the output of `daicho vv`, e.g. hex:3,hex:5)");
+  }
+  auto replica = OpenReplica(db);
+  if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
+  Result<std::vector<ChangeBlob>> changes = (*replica)->ChangesSince(*since_vv);
+  if (!changes.ok()) return Outcome::Failed(changes.status(), "collecting changes");
+  Status s = WriteChangeFile(file, *changes);
+  if (!s.ok()) return Outcome::Failed(s, "writing " + file);
+  out << "wrote " << changes->size() << " change" << (changes->size() == 1 ? "" : "s") << " to "
+      << file << '\n';
+  return Outcome::Ok();
+}
+
+Outcome ImportChangesCommand(const std::string& db, const std::string& file, std::ostream& out) {
+  Result<std::vector<ChangeBlob>> changes = ReadChangeFile(file);
+  if (!changes.ok()) return Outcome::Failed(changes.status(), "reading " + file);
+  // Per origin in seq order, so that no batch boundary can split an origin's
+  // run out of order and look like a gap.
+  std::stable_sort(changes->begin(), changes->end(), [](const ChangeBlob& a, const ChangeBlob& b) {
+    return a.origin != b.origin ? a.origin < b.origin : a.seq < b.seq;
+  });
+
+  auto replica = OpenReplica(db);
+  if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
+  std::span<const ChangeBlob> all(*changes);
+  ProgressBar progress("applying", all.size(), ProgressStream());
+  size_t applied = 0;
+  size_t duplicates = 0;
+  std::set<RecordKey> changed;
+  for (size_t start = 0; start < all.size(); start += kApplyBatchChanges) {
+    size_t count = std::min(kApplyBatchChanges, all.size() - start);
+    Result<ApplyResult> result = (*replica)->Apply(all.subspan(start, count));
+    if (!result.ok()) {
+      std::string context = "applying " + file + " (" + std::to_string(applied) +
+                            " changes applied before the error)";
+      if (result.status().code() == Code::kProtocolError) {
+        context += "; the file starts after what this replica holds: export it again with "
+                   "--since set to this replica's `daicho vv`";
+      }
+      return Outcome::Failed(result.status(), context);
+    }
+    applied += result->applied;
+    duplicates += result->duplicates;
+    changed.insert(result->changed.begin(), result->changed.end());
+    progress.Update(start + count);
+  }
+  progress.Finish();
+  out << "applied " << applied << " change" << (applied == 1 ? "" : "s") << ", " << duplicates
+      << " duplicate" << (duplicates == 1 ? "" : "s") << ", " << changed.size() << " record"
+      << (changed.size() == 1 ? "" : "s") << " changed\n";
+  return Outcome::Ok();
+}
+
+}  // namespace daicho::cli

@@ -1,0 +1,67 @@
+// The `daicho` subcommands, one function each, independent of CLI11.
+//
+// Each opens the replica at `db`, does its work, writes its normal output to
+// `out` and returns an Outcome: the process exit code and, on failure, the
+// message for stderr. Nothing here throws on bad input; a command that fails
+// writes nothing to the replica unless it says otherwise (`import` commits
+// every 1000 rows, so a failure late in a file keeps the earlier batches).
+#ifndef DAICHO_APPS_DAICHO_COMMANDS_H_
+#define DAICHO_APPS_DAICHO_COMMANDS_H_
+
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "daicho/status.h"
+
+namespace daicho::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRuntimeError = 1;  // a Status from the library or a file
+inline constexpr int kExitUsageError = 2;    // the command line itself is wrong
+
+struct Outcome {
+  int exit_code = kExitOk;
+  std::string error;  // empty when exit_code == kExitOk
+
+  static Outcome Ok() { return {}; }
+  static Outcome Usage(std::string message) { return {kExitUsageError, std::move(message)}; }
+  // `context` says what was being done ("reading customers/c1").
+  static Outcome Failed(const Status& status, const std::string& context);
+};
+
+// Rows per transaction in `import` and changes per Apply in `import-changes`:
+// bounds memory and the size of one LMDB transaction.
+inline constexpr size_t kImportBatchRows = 1000;
+inline constexpr size_t kApplyBatchChanges = 1000;
+
+Outcome InitCommand(const std::string& db, std::ostream& out);
+Outcome IdCommand(const std::string& db, std::ostream& out);
+Outcome VersionVectorCommand(const std::string& db, std::ostream& out);
+Outcome SetCommand(const std::string& db, const std::string& collection, const std::string& id,
+                   const std::vector<std::string>& assignments, std::ostream& out);
+Outcome GetCommand(const std::string& db, const std::string& collection, const std::string& id,
+                   bool json, std::ostream& out);
+Outcome ListCommand(const std::string& db, const std::string& collection, bool json,
+                    bool include_deleted, std::ostream& out);
+Outcome ConflictsCommand(const std::string& db, bool json, std::ostream& out);
+// undelete = false: `delete`; true: `undelete`.
+Outcome DeleteCommand(const std::string& db, const std::string& collection, const std::string& id,
+                      bool undelete, std::ostream& out);
+Outcome ResolveCommand(const std::string& db, const std::string& collection,
+                       const std::string& id, const std::string& field, const std::string& value,
+                       std::ostream& out);
+Outcome ImportCsvCommand(const std::string& db, const std::string& collection,
+                         const std::string& file, std::ostream& out);
+// format: "csv" or "json".
+Outcome ExportCommand(const std::string& db, const std::string& collection,
+                      const std::string& format, std::ostream& out);
+// since: a VersionVector in ToString() form; "" exports everything.
+Outcome ExportChangesCommand(const std::string& db, const std::string& file,
+                             const std::string& since, std::ostream& out);
+Outcome ImportChangesCommand(const std::string& db, const std::string& file, std::ostream& out);
+
+}  // namespace daicho::cli
+
+#endif  // DAICHO_APPS_DAICHO_COMMANDS_H_

@@ -1,0 +1,195 @@
+// daicho: command-line demo of the daicho ledger library.
+//
+// This file only wires CLI11 to the commands in commands.h and turns their
+// Outcome into an exit code: 0 ok, 1 runtime error, 2 usage error.
+#include <exception>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "apps/daicho/commands.h"
+
+namespace {
+
+using daicho::cli::Outcome;
+
+constexpr const char* kSetHelp =
+    "Each assignment is one of:\n"
+    "  FIELD=TEXT     set FIELD to the string TEXT ('=' inside TEXT is fine)\n"
+    "  FIELD:=JSON    set a typed value: 42 (integer), 1.5 (double), true, false,\n"
+    "                 null or \"a JSON string\"\n"
+    "  FIELD+=N       add N (may be negative: filings+=-1) to a counter\n"
+    "  FIELD[]+=X     add X to a set;  FIELD[]-=X  remove X from it\n"
+    "Nothing is written if any assignment is malformed.";
+
+constexpr const char* kImportHelp =
+    "CSV: RFC 4180, UTF-8 (a byte-order mark is skipped), CRLF or LF line ends.\n"
+    "The first row names the fields; the first column holds the record id (its\n"
+    "header is ignored). Every non-empty cell is written as a text field; empty\n"
+    "cells are skipped. The whole file is checked first, then written in\n"
+    "transactions of 1000 rows.";
+
+constexpr const char* kExportHelp =
+    "Formats:\n"
+    "csv:  header 'id' then all field names sorted; one row per record in id order;\n"
+    "      text fields as is, numbers in shortest form, null and missing fields as\n"
+    "      empty cells, counters as their total, set elements sorted and joined\n"
+    "      with ';' (an element containing ';' cannot be told apart), bytes as hex;\n"
+    "      a conflicting field shows its displayed value. CRLF line ends.\n"
+    "json: an array of records as printed by `get --json`.";
+
+constexpr const char* kGetJsonHelp =
+    "Print JSON: {\"collection\",\"id\",\"deleted\",\"fields\":{name:value},\n"
+    "\"conflicts\":{name:[every sibling value]}} (+ \"delete_conflict\":true when set)";
+
+// Runs `command` when `sub` was chosen and records its outcome.
+void OnRun(CLI::App* sub, Outcome& outcome, std::function<Outcome()> command) {
+  sub->callback([&outcome, command = std::move(command)] { outcome = command(); });
+}
+
+int Run(int argc, char** argv) {
+  CLI::App app{"daicho: an offline-first customer ledger (demo CLI)", "daicho"};
+  app.require_subcommand(1);
+  app.footer(
+      "--db may be given before or after the command. Every command has --help.\n"
+      "Exit codes: 0 ok, 1 error (message on stderr), 2 usage error.");
+  // --db may be given before or after the subcommand.
+  app.fallthrough();
+  std::string db;
+  app.add_option("--db", db, "Replica directory")->required();
+
+  Outcome outcome;
+  std::ostream& out = std::cout;
+  std::string collection, id, field, value, file, format = "csv", since;
+  std::vector<std::string> assignments;
+  bool json = false, include_deleted = false;
+
+  auto* init = app.add_subcommand("init", "Create a replica in --db and print its id (hex)");
+  OnRun(init, outcome, [&] { return daicho::cli::InitCommand(db, out); });
+
+  auto* id_cmd = app.add_subcommand("id", "Print the replica's id (hex)");
+  OnRun(id_cmd, outcome, [&] { return daicho::cli::IdCommand(db, out); });
+
+  auto* vv = app.add_subcommand(
+      "vv", "Print the replica's version vector (hex:n,...), for export-changes --since");
+  OnRun(vv, outcome, [&] { return daicho::cli::VersionVectorCommand(db, out); });
+
+  auto* set = app.add_subcommand("set", "Write fields of one record in one transaction");
+  set->footer(kSetHelp);
+  set->add_option("collection", collection, "Collection, e.g. customers")->required();
+  set->add_option("id", id, "Record id")->required();
+  set->add_option("assignments", assignments,
+                  "FIELD=TEXT, FIELD:=JSON, FIELD+=N, FIELD[]+=X, FIELD[]-=X")
+      ->required();
+  OnRun(set, outcome,
+        [&] { return daicho::cli::SetCommand(db, collection, id, assignments, out); });
+
+  auto* get = app.add_subcommand(
+      "get", "Show one record: 'name: value' per field, conflicting values listed below");
+  get->add_option("collection", collection, "Collection")->required();
+  get->add_option("id", id, "Record id")->required();
+  get->add_flag("--json", json, kGetJsonHelp);
+  OnRun(get, outcome, [&] { return daicho::cli::GetCommand(db, collection, id, json, out); });
+
+  auto* list = app.add_subcommand("list", "Show every record of a collection, in id order");
+  list->add_option("collection", collection, "Collection")->required();
+  list->add_flag("--json", json, "Print a JSON array of records as `get --json` prints them");
+  list->add_flag("--include-deleted", include_deleted, "Also show deleted records");
+  OnRun(list, outcome, [&] {
+    return daicho::cli::ListCommand(db, collection, json, include_deleted, out);
+  });
+
+  auto* conflicts = app.add_subcommand(
+      "conflicts", "Show every record with a field, kind or delete conflict");
+  conflicts->add_flag("--json", json, "Print a JSON array of records ([] when none)");
+  OnRun(conflicts, outcome, [&] { return daicho::cli::ConflictsCommand(db, json, out); });
+
+  auto* del = app.add_subcommand("delete", "Hide a record (its data is kept for undelete)");
+  del->add_option("collection", collection, "Collection")->required();
+  del->add_option("id", id, "Record id")->required();
+  OnRun(del, outcome,
+        [&] { return daicho::cli::DeleteCommand(db, collection, id, /*undelete=*/false, out); });
+
+  auto* undel = app.add_subcommand("undelete", "Bring a deleted record back");
+  undel->add_option("collection", collection, "Collection")->required();
+  undel->add_option("id", id, "Record id")->required();
+  OnRun(undel, outcome,
+        [&] { return daicho::cli::DeleteCommand(db, collection, id, /*undelete=*/true, out); });
+
+  auto* resolve = app.add_subcommand(
+      "resolve", "Settle a conflict: write VALUE (text) over every conflicting value of FIELD");
+  resolve->add_option("collection", collection, "Collection")->required();
+  resolve->add_option("id", id, "Record id")->required();
+  resolve->add_option("field", field, "Field name")->required();
+  resolve->add_option("value", value, "The value to keep")->required();
+  OnRun(resolve, outcome, [&] {
+    return daicho::cli::ResolveCommand(db, collection, id, field, value, out);
+  });
+
+  auto* import_cmd = app.add_subcommand("import", "Import records from a CSV file");
+  import_cmd->footer(kImportHelp);
+  import_cmd->add_option("collection", collection, "Collection")->required();
+  import_cmd->add_option("file", file, "CSV file")->required();
+  OnRun(import_cmd, outcome,
+        [&] { return daicho::cli::ImportCsvCommand(db, collection, file, out); });
+
+  auto* export_cmd = app.add_subcommand(
+      "export", "Write every (not deleted) record of a collection to stdout as CSV or JSON");
+  export_cmd->footer(kExportHelp);
+  export_cmd->add_option("collection", collection, "Collection")->required();
+  export_cmd->add_option("--format", format, "csv (default) or json")
+      ->check(CLI::IsMember({"csv", "json"}));
+  OnRun(export_cmd, outcome,
+        [&] { return daicho::cli::ExportCommand(db, collection, format, out); });
+
+  auto* export_changes = app.add_subcommand(
+      "export-changes", "Write the changes this replica holds to a change file (for a USB stick)");
+  export_changes->add_option("file", file, "Change file to write")->required();
+  export_changes->add_option(
+      "--since", since,
+      "Only changes the holder of this version vector lacks (from `daicho vv` on it); "
+      "default: everything");
+  OnRun(export_changes, outcome,
+        [&] { return daicho::cli::ExportChangesCommand(db, file, since, out); });
+
+  auto* import_changes = app.add_subcommand(
+      "import-changes", "Apply a change file; changes already held are skipped (idempotent)");
+  import_changes->add_option("file", file, "Change file to read")->required();
+  OnRun(import_changes, outcome,
+        [&] { return daicho::cli::ImportChangesCommand(db, file, out); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Help and version exit 0 via app.exit; every other parse error is a
+    // usage error (CLI11's own codes would collide with ours).
+    int code = app.exit(e);
+    return code == 0 ? daicho::cli::kExitOk : daicho::cli::kExitUsageError;
+  }
+  std::cout.flush();
+  if (outcome.exit_code != daicho::cli::kExitOk) {
+    std::cerr << "daicho: error: " << outcome.error << '\n';
+    if (outcome.exit_code == daicho::cli::kExitUsageError) {
+      std::cerr << "Run with --help for more information.\n";
+    }
+  }
+  return outcome.exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Last line of defence: std exceptions (bad_alloc, a CLI11 surprise) become
+  // an error message and exit code 1, never an abort.
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "daicho: internal error: " << e.what() << '\n';
+  } catch (...) {
+    std::cerr << "daicho: internal error: unknown exception\n";
+  }
+  return daicho::cli::kExitRuntimeError;
+}

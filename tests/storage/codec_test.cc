@@ -1,0 +1,514 @@
+// Tests of storage/codec.h: record states and change payloads encode
+// deterministically and round-trip byte for byte; bytes that are not a
+// well-formed encoding (random, truncated, mutated) give kCorruption and
+// never a crash or a state the rest of the code cannot handle.
+#include "storage/codec.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/merge.h"
+#include "core/record_view.h"
+#include "storage/lmdb/env.h"
+#include "test_util.h"
+
+namespace daicho::storage {
+namespace {
+
+using namespace std::string_literals;
+using ::daicho::testing::TempDir;
+
+ReplicaId IdOf(uint8_t n) {
+  ReplicaId::Bytes bytes;
+  bytes.fill(n);
+  return ReplicaId(bytes);
+}
+
+VersionVector Vv(std::initializer_list<std::pair<ReplicaId, uint64_t>> entries) {
+  VersionVector vv;
+  for (const auto& [id, counter] : entries) vv.Advance(id, counter);
+  return vv;
+}
+
+std::string Hex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+// A state using every part of the format: all value types, siblings, a field
+// holding all three kinds, counter extremes, set tombstones, deletes and
+// undeletes.
+core::RecordState RichState() {
+  const ReplicaId a = IdOf(1), b = IdOf(2), c = IdOf(3);
+  core::RecordState state;
+  core::FieldState& name = state.FieldFor("name");
+  name.reg.emplace();
+  name.reg->siblings = {
+      {Dot{a, 3}, HlcTime{1700000000000, 1}, Value("株式会社山田建設 東京都千代田区")},
+      {Dot{b, 5}, HlcTime{1700000000001, 0}, Value(Bytes{"\0\x01\xff"s})},
+  };
+  name.reg->context = Vv({{a, 3}, {b, 5}, {c, 2}});
+  name.reg->newest = core::OpStamp{HlcTime{1700000000001, 0}, b};
+
+  core::FieldState& values = state.FieldFor("values");
+  values.reg.emplace();
+  values.reg->siblings = {
+      {Dot{a, 1}, HlcTime{1, 0}, Value()},
+      {Dot{a, 2}, HlcTime{2, 0}, Value(true)},
+      {Dot{b, 1}, HlcTime{3, 0}, Value(std::numeric_limits<int64_t>::min())},
+      {Dot{c, 1}, HlcTime{4, 0}, Value(-0.5)},
+      {Dot{c, 2}, HlcTime{5, 0}, Value("")},
+  };
+  values.reg->context = Vv({{a, 2}, {b, 1}, {c, 2}});
+  values.reg->newest = core::OpStamp{HlcTime{5, 0}, c};
+
+  core::FieldState& mixed = state.FieldFor("mixed");
+  mixed.reg.emplace();
+  mixed.reg->siblings = {{Dot{c, 9}, HlcTime{9, 9}, Value(std::numeric_limits<int64_t>::max())}};
+  mixed.reg->context = Vv({{c, 9}});
+  mixed.reg->newest = core::OpStamp{HlcTime{9, 9}, c};
+  mixed.counter.emplace();
+  mixed.counter->entries = {{a, 10, 3, 4}, {c, 0, std::numeric_limits<uint64_t>::max(), 7}};
+  mixed.counter->newest = core::OpStamp{HlcTime{8, 0}, a};
+  mixed.set.emplace();
+  mixed.set->elements = {
+      {"大工", {Dot{a, 1}, Dot{b, 2}}, Vv({{a, 1}, {b, 2}, {c, 7}})},
+      {"左官", {}, Vv({{c, 3}})},
+  };
+  mixed.set->newest = core::OpStamp{HlcTime{std::numeric_limits<uint64_t>::max(), 0}, b};
+
+  state.deletes = Vv({{a, 4}, {c, 1}});
+  state.undeletes = Vv({{b, 5}});
+  state.modified = HlcTime{std::numeric_limits<uint64_t>::max(), std::numeric_limits<uint32_t>::max()};
+  return state;
+}
+
+core::Op RegisterOp(std::string field, Value value, VersionVector context) {
+  core::Op op;
+  op.type = core::OpType::kSetRegister;
+  op.field = std::move(field);
+  op.value = std::move(value);
+  op.context = std::move(context);
+  return op;
+}
+
+core::Change RichChange() {
+  const ReplicaId a = IdOf(1), b = IdOf(2);
+  core::Change change;
+  change.origin = a;
+  change.seq = 7;
+  change.hlc = HlcTime{1700000000123, 4};
+
+  core::RecordOps& c1 = change.records.emplace_back();
+  c1.collection = "customers";
+  c1.id = "c1";
+  c1.ops.push_back(RegisterOp("name", Value("株式会社山田建設"), Vv({{a, 6}, {b, 2}})));
+  c1.ops.push_back(RegisterOp("photo", Value(Bytes{"\x89PNG\0"s}), VersionVector()));
+  core::Op add;
+  add.type = core::OpType::kSetAdd;
+  add.field = "tags";
+  add.element = "VIP";
+  c1.ops.push_back(add);
+  core::Op remove;
+  remove.type = core::OpType::kSetRemove;
+  remove.field = "tags";
+  remove.element = "休眠";
+  remove.observed = {Dot{a, 2}, Dot{b, 1}};
+  c1.ops.push_back(remove);
+  core::Op visits;
+  visits.type = core::OpType::kCounterAdd;
+  visits.field = "visits";
+  visits.delta = std::numeric_limits<int64_t>::min();
+  c1.ops.push_back(visits);
+  core::Op del;
+  del.type = core::OpType::kDelete;
+  del.context = Vv({{a, 7}, {b, 2}});
+  c1.ops.push_back(del);
+
+  core::RecordOps& c2 = change.records.emplace_back();
+  c2.collection = "customers";
+  c2.id = "c2";
+  c2.ops.emplace_back().type = core::OpType::kUndelete;
+
+  core::RecordOps& p1 = change.records.emplace_back();
+  p1.collection = "permits";
+  p1.id = "p1";
+  p1.ops.push_back(RegisterOp("cancelled", Value(false), VersionVector()));
+  p1.ops.push_back(RegisterOp("fee", Value(12345.678), Vv({{b, 1}})));
+  p1.ops.push_back(RegisterOp("note", Value(), VersionVector()));
+  return change;
+}
+
+// What the rest of the code needs from a decoded state; "" if all holds.
+std::string CheckUsable(const core::RecordState& state) {
+  for (size_t i = 0; i < state.fields.size(); ++i) {
+    const core::FieldState& f = state.fields[i];
+    if (!f.reg && !f.counter && !f.set) return "field '" + f.name + "' holds no kind";
+    if (i > 0 && !(state.fields[i - 1].name < f.name)) return "fields not sorted";
+  }
+  return "";
+}
+
+// Decodes `bytes`, requiring a clean outcome: kCorruption, or a usable state
+// that reads, merges and re-encodes stably. Returns a problem or "".
+std::string ProbeRecordState(std::string_view bytes) {
+  auto decoded = DecodeRecordState(bytes);
+  if (!decoded.ok()) {
+    return decoded.status().code() == Code::kCorruption ? "" : "not corruption: " + decoded.status().ToString();
+  }
+  if (std::string problem = CheckUsable(*decoded); !problem.empty()) return "accepted: " + problem;
+  (void)core::MakeRecordView("c", "r", *decoded);
+  (void)core::IsHidden(*decoded);
+  const std::string again = EncodeRecordState(*decoded);
+  auto redecoded = DecodeRecordState(again);
+  if (!redecoded.ok()) return "re-encoding does not decode: " + redecoded.status().ToString();
+  if (!(*redecoded == *decoded)) return "re-encoding decodes differently";
+  if (EncodeRecordState(*redecoded) != again) return "re-encoding is not stable";
+  return "";
+}
+
+std::string ProbeChange(std::string_view bytes) {
+  const ReplicaId origin = IdOf(9);
+  auto decoded = DecodeChangePayload(origin, 3, bytes, Limits());
+  if (!decoded.ok()) {
+    const Code code = decoded.status().code();
+    return code == Code::kCorruption || code == Code::kResourceExhausted
+               ? ""
+               : "not corruption: " + decoded.status().ToString();
+  }
+  // A decoded change must be safe to apply.
+  for (const core::RecordOps& rec : decoded->records) {
+    core::RecordState state;
+    core::ApplyRecordOps(state, rec, decoded->dot(), decoded->hlc);
+    if (std::string problem = CheckUsable(state); !problem.empty()) return "applied: " + problem;
+    (void)core::MakeRecordView(rec.collection, rec.id, state);
+  }
+  const std::string again = EncodeChangePayload(*decoded);
+  auto redecoded = DecodeChangePayload(origin, 3, again, Limits());
+  if (!redecoded.ok()) return "re-encoding does not decode: " + redecoded.status().ToString();
+  if (!(*redecoded == *decoded)) return "re-encoding decodes differently";
+  if (EncodeChangePayload(*redecoded) != again) return "re-encoding is not stable";
+  return "";
+}
+
+std::string ProbeVersionVector(std::string_view bytes) {
+  auto decoded = DecodeVersionVector(bytes);
+  if (!decoded.ok()) {
+    return decoded.status().code() == Code::kCorruption ? "" : "not corruption: " + decoded.status().ToString();
+  }
+  auto again = DecodeVersionVector(EncodeVersionVector(*decoded));
+  if (!again.ok() || !(*again == *decoded)) return "re-encoding differs";
+  return "";
+}
+
+using Probe = std::string (*)(std::string_view);
+
+// Runs `probe` over inputs; reports the first few problems with their bytes.
+class ProbeReport {
+ public:
+  void Check(Probe probe, std::string_view input, const std::string& what) {
+    const std::string problem = probe(input);
+    ++runs_;
+    if (problem.empty()) return;
+    if (++failures_ <= 3) ADD_FAILURE() << what << ": " << problem << "\n  input: " << Hex(input);
+  }
+  ~ProbeReport() {
+    if (failures_ > 3) ADD_FAILURE() << failures_ << " of " << runs_ << " inputs failed in all";
+  }
+
+ private:
+  int runs_ = 0;
+  int failures_ = 0;
+};
+
+// ---- round trips ----
+
+TEST(CodecTest, RecordStateRoundTripIsByteIdentical) {
+  const core::RecordState state = RichState();
+  const std::string bytes = EncodeRecordState(state);
+  auto decoded = DecodeRecordState(bytes);
+  ASSERT_DAICHO_OK(decoded);
+  EXPECT_EQ(*decoded, state);
+  EXPECT_EQ(EncodeRecordState(*decoded), bytes);
+  EXPECT_EQ(EncodeRecordState(state), bytes) << "encoding is deterministic";
+
+  const core::RecordState empty;
+  auto decoded_empty = DecodeRecordState(EncodeRecordState(empty));
+  ASSERT_DAICHO_OK(decoded_empty);
+  EXPECT_EQ(*decoded_empty, empty);
+}
+
+TEST(CodecTest, ChangePayloadRoundTripIsByteIdentical) {
+  const core::Change change = RichChange();
+  const std::string bytes = EncodeChangePayload(change);
+  auto decoded = DecodeChangePayload(change.origin, change.seq, bytes, Limits());
+  ASSERT_DAICHO_OK(decoded);
+  EXPECT_EQ(*decoded, change);
+  EXPECT_EQ(EncodeChangePayload(*decoded), bytes);
+  EXPECT_EQ(decoded->OpCount(), 10u);
+}
+
+TEST(CodecTest, VersionVectorRoundTrips) {
+  const VersionVector vv = Vv({{IdOf(1), 1}, {IdOf(7), std::numeric_limits<uint64_t>::max()}, {IdOf(3), 42}});
+  const std::string bytes = EncodeVersionVector(vv);
+  auto decoded = DecodeVersionVector(bytes);
+  ASSERT_DAICHO_OK(decoded);
+  EXPECT_EQ(*decoded, vv);
+  EXPECT_EQ(EncodeVersionVector(*decoded), bytes);
+  auto empty = DecodeVersionVector(EncodeVersionVector(VersionVector()));
+  ASSERT_DAICHO_OK(empty);
+  EXPECT_TRUE(empty->empty());
+}
+
+// What a real replica writes (payloads in `changes`, states in `records`)
+// round-trips too.
+TEST(CodecTest, WhatAReplicaStoresRoundTripsByteIdentical) {
+  TempDir tmp;
+  const std::string dir = tmp.Sub("r");
+  {
+    ReplicaOptions options;
+    options.create_if_missing = true;
+    auto replica = Replica::Open(dir, options);
+    ASSERT_DAICHO_OK(replica);
+    for (int i = 0; i < 5; ++i) {
+      WriteTransaction txn = (*replica)->BeginWrite();
+      ASSERT_DAICHO_OK(txn.Set("customers", "c" + std::to_string(i % 3), "name", Value("山田 " + std::to_string(i))));
+      ASSERT_DAICHO_OK(txn.Add("customers", "c" + std::to_string(i % 3), "visits", i - 2));
+      ASSERT_DAICHO_OK(txn.SetAdd("customers", "c" + std::to_string(i % 3), "tags", "t" + std::to_string(i)));
+      if (i == 3) ASSERT_DAICHO_OK(txn.SetRemove("customers", "c0", "tags", "t0"));
+      if (i == 4) ASSERT_DAICHO_OK(txn.Delete("customers", "c2"));
+      ASSERT_DAICHO_OK(txn.Commit());
+    }
+    auto changes = (*replica)->ChangesSince(VersionVector());
+    ASSERT_DAICHO_OK(changes);
+    ASSERT_EQ(changes->size(), 5u);
+    for (const ChangeBlob& blob : *changes) {
+      auto decoded = DecodeChangePayload(blob.origin, blob.seq, blob.payload, Limits());
+      ASSERT_DAICHO_OK(decoded);
+      EXPECT_EQ(EncodeChangePayload(*decoded), blob.payload) << "seq " << blob.seq;
+    }
+  }
+  lmdb::EnvOptions env_options;
+  env_options.read_only = true;
+  auto env = lmdb::Env::Open(dir, env_options);
+  ASSERT_DAICHO_OK(env);
+  auto records = env->OpenDbi("records", /*create=*/false);
+  ASSERT_DAICHO_OK(records);
+  auto txn = env->BeginRead();
+  ASSERT_DAICHO_OK(txn);
+  auto cursor = txn->OpenCursor(*records);
+  ASSERT_DAICHO_OK(cursor);
+  ASSERT_DAICHO_OK(cursor->First());
+  int count = 0;
+  while (cursor->valid()) {
+    auto decoded = DecodeRecordState(cursor->value());
+    ASSERT_DAICHO_OK(decoded);
+    EXPECT_EQ(EncodeRecordState(*decoded), std::string(cursor->value()));
+    ++count;
+    ASSERT_DAICHO_OK(cursor->Next());
+  }
+  EXPECT_EQ(count, 3);
+}
+
+// ---- validation ----
+
+TEST(CodecTest, ChangeWithSeqZeroIsCorruption) {
+  const core::Change change = RichChange();
+  auto decoded = DecodeChangePayload(change.origin, 0, EncodeChangePayload(change), Limits());
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status().code(), Code::kCorruption);
+}
+
+TEST(CodecTest, ChangeOverTheLimitsIsRefused) {
+  const core::Change change = RichChange();
+  const std::string bytes = EncodeChangePayload(change);
+  Limits small;
+  small.max_change_bytes = bytes.size() - 1;
+  EXPECT_EQ(DecodeChangePayload(change.origin, 1, bytes, small).status().code(), Code::kResourceExhausted);
+  small = Limits();
+  small.max_ops_per_change = 9;
+  EXPECT_EQ(DecodeChangePayload(change.origin, 1, bytes, small).status().code(), Code::kResourceExhausted);
+  small = Limits();
+  small.max_value_bytes = 8;  // the company name is longer
+  EXPECT_EQ(DecodeChangePayload(change.origin, 1, bytes, small).status().code(), Code::kCorruption);
+  small = Limits();
+  small.max_name_bytes = 5;  // "customers"
+  EXPECT_EQ(DecodeChangePayload(change.origin, 1, bytes, small).status().code(), Code::kCorruption);
+}
+
+TEST(CodecTest, ChangeBreakingTheCanonicalFormIsCorruption) {
+  const ReplicaId origin = IdOf(1);
+  auto expect_corrupt = [&](const core::Change& change, const char* why) {
+    auto decoded = DecodeChangePayload(origin, 1, EncodeChangePayload(change), Limits());
+    EXPECT_FALSE(decoded.ok()) << why;
+    if (!decoded.ok()) {
+      EXPECT_EQ(decoded.status().code(), Code::kCorruption) << why << ": " << decoded.status();
+    }
+  };
+  core::Change base = RichChange();
+
+  core::Change swapped = base;
+  std::swap(swapped.records[0], swapped.records[1]);
+  expect_corrupt(swapped, "records out of order");
+
+  core::Change repeated = base;
+  repeated.records[1] = repeated.records[0];
+  expect_corrupt(repeated, "record repeated");
+
+  core::Change ops_swapped = base;
+  std::swap(ops_swapped.records[0].ops[0], ops_swapped.records[0].ops[1]);
+  expect_corrupt(ops_swapped, "ops out of order");
+
+  core::Change delete_first = base;
+  std::rotate(delete_first.records[0].ops.rbegin(), delete_first.records[0].ops.rbegin() + 1,
+              delete_first.records[0].ops.rend());
+  expect_corrupt(delete_first, "delete before field ops");
+
+  core::Change bad_utf8 = base;
+  bad_utf8.records[0].ops[0].value = Value("\xff\xfe"s);
+  expect_corrupt(bad_utf8, "string value not UTF-8");
+
+  core::Change bad_element = base;
+  bad_element.records[0].ops[2].element = "\xc0\xaf"s;
+  expect_corrupt(bad_element, "set element not UTF-8");
+
+  core::Change empty_field = base;
+  empty_field.records[2].ops[0].field = "";
+  expect_corrupt(empty_field, "empty field name");
+
+  core::Change nul_id = base;
+  nul_id.records[2].id = "p\0"s;
+  expect_corrupt(nul_id, "record id with NUL");
+
+  core::Change empty_collection = base;
+  empty_collection.records[0].collection = "";
+  expect_corrupt(empty_collection, "empty collection");
+
+  core::Change zero_dot = base;
+  zero_dot.records[0].ops[3].observed.push_back(Dot{origin, 0});
+  expect_corrupt(zero_dot, "observed dot with counter 0");
+}
+
+TEST(CodecTest, RecordStateWithFieldsOutOfOrderIsCorruption) {
+  core::RecordState state = RichState();
+  std::swap(state.fields[0], state.fields[1]);
+  auto decoded = DecodeRecordState(EncodeRecordState(state));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status().code(), Code::kCorruption);
+
+  state = RichState();
+  state.fields[1].name = state.fields[0].name;
+  decoded = DecodeRecordState(EncodeRecordState(state));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status().code(), Code::kCorruption);
+}
+
+// A stored field with no register, counter or set state is not something
+// the merge code ever writes; reading it back (MakeRecordView) would
+// dereference a missing register. The decoder must refuse it.
+TEST(CodecTest, RecordStateWithAFieldOfNoKindIsCorruption) {
+  core::RecordState state = RichState();
+  state.FieldFor("empty");  // a field with no kind at all
+  auto decoded = DecodeRecordState(EncodeRecordState(state));
+  ASSERT_FALSE(decoded.ok()) << "a field with no state was accepted";
+  EXPECT_EQ(decoded.status().code(), Code::kCorruption) << decoded.status();
+}
+
+TEST(CodecTest, VersionVectorWithAMalformedReplicaIdIsCorruption) {
+  // StandaloneVersionVector { replica: "abc", counter: [1] }
+  const std::string bytes = "\x0a\x03" "abc" "\x12\x01\x01"s;
+  auto decoded = DecodeVersionVector(bytes);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status().code(), Code::kCorruption) << decoded.status();
+}
+
+// ---- garbage ----
+
+std::vector<std::string> ValidEncodings(Probe probe) {
+  if (probe == &ProbeRecordState) return {EncodeRecordState(RichState()), EncodeRecordState(core::RecordState())};
+  if (probe == &ProbeChange) return {EncodeChangePayload(RichChange())};
+  return {EncodeVersionVector(Vv({{IdOf(1), 5}, {IdOf(2), 300}}))};
+}
+
+struct NamedProbe {
+  const char* name;
+  Probe probe;
+};
+constexpr NamedProbe kProbes[] = {
+    {"record state", &ProbeRecordState},
+    {"change payload", &ProbeChange},
+    {"version vector", &ProbeVersionVector},
+};
+
+TEST(CodecTest, RandomBytesNeverCrashAndGiveCorruption) {
+  std::mt19937 rng(20240601);
+  for (const NamedProbe& p : kProbes) {
+    SCOPED_TRACE(p.name);
+    ProbeReport report;
+    int accepted = 0;
+    for (int i = 0; i < 4000; ++i) {
+      std::string bytes(rng() % 200, '\0');
+      for (char& c : bytes) c = static_cast<char>(rng());
+      report.Check(p.probe, bytes, "random input " + std::to_string(i));
+      if (p.probe == &ProbeRecordState && DecodeRecordState(bytes).ok()) ++accepted;
+    }
+    // Most random bytes are not a protobuf message at all.
+    EXPECT_LT(accepted, 400);
+  }
+}
+
+TEST(CodecTest, TruncatedEncodingsNeverCrash) {
+  for (const NamedProbe& p : kProbes) {
+    SCOPED_TRACE(p.name);
+    ProbeReport report;
+    for (const std::string& valid : ValidEncodings(p.probe)) {
+      int rejected = 0;
+      for (size_t length = 0; length < valid.size(); ++length) {
+        const std::string_view prefix = std::string_view(valid).substr(0, length);
+        report.Check(p.probe, prefix, "prefix of " + std::to_string(length));
+        if (p.probe == &ProbeRecordState && !DecodeRecordState(prefix).ok()) ++rejected;
+      }
+      if (p.probe == &ProbeRecordState && valid.size() > 50) {
+        // A cut inside a length-delimited field cannot parse.
+        EXPECT_GT(rejected, static_cast<int>(valid.size() / 2));
+      }
+    }
+  }
+}
+
+TEST(CodecTest, MutatedEncodingsNeverCrash) {
+  std::mt19937 rng(7);
+  for (const NamedProbe& p : kProbes) {
+    SCOPED_TRACE(p.name);
+    ProbeReport report;
+    for (const std::string& valid : ValidEncodings(p.probe)) {
+      if (valid.empty()) continue;
+      for (int i = 0; i < 3000; ++i) {
+        std::string bytes = valid;
+        const int edits = 1 + static_cast<int>(rng() % 3);
+        for (int e = 0; e < edits; ++e) {
+          const size_t pos = rng() % bytes.size();
+          switch (rng() % 3) {
+            case 0: bytes[pos] = static_cast<char>(rng()); break;
+            case 1: bytes[pos] = static_cast<char>(bytes[pos] ^ (1 << (rng() % 8))); break;
+            case 2: bytes.insert(pos, 1, static_cast<char>(rng())); break;
+          }
+        }
+        report.Check(p.probe, bytes, "mutation " + std::to_string(i));
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace daicho::storage

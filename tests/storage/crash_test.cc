@@ -1,0 +1,302 @@
+// Crash safety: a process committing to (or applying remote changes into) a
+// replica is killed with SIGKILL at random moments, over and over on the same
+// directory. Everything whose Commit()/Apply() returned ok must survive, each
+// transaction is all or nothing, and the store must always open cleanly.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "daicho/replica.h"
+#include "test_util.h"
+
+namespace daicho {
+namespace {
+
+using ::daicho::testing::TempDir;
+
+constexpr int kRounds = 100;
+constexpr int kMaxSleepMs = 30;
+constexpr std::string_view kCollection = "c";
+
+std::string RecordId(int64_t i) { return "c" + std::to_string(i); }
+
+ReplicaOptions QuietOptions() {
+  ReplicaOptions options;
+  options.warning_log = [](std::string_view) {};
+  return options;
+}
+
+bool WriteAll(int fd, const void* data, size_t size) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = write(fd, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// The child: numbers its commits from the record count and reports each one
+// on `fd` after Commit() returned ok. Never returns; no gtest in here.
+[[noreturn]] void RunCommitter(const std::string& path, int fd) {
+  auto replica = Replica::Open(path, QuietOptions());
+  if (!replica.ok()) _exit(2);
+  ListOptions all;
+  all.limit = 0;
+  all.include_deleted = true;
+  auto page = (*replica)->List(kCollection, all);
+  if (!page.ok()) _exit(3);
+  for (int64_t i = static_cast<int64_t>(page->records.size());; ++i) {
+    WriteTransaction txn = (*replica)->BeginWrite();
+    if (!txn.Set(kCollection, RecordId(i), "n", Value(i)).ok()) _exit(4);
+    if (!txn.Commit().ok()) _exit(5);
+    if (!WriteAll(fd, &i, sizeof i)) _exit(6);
+  }
+}
+
+// Everything the child reported before it died.
+std::vector<int64_t> ReadReports(int fd) {
+  std::string bytes;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    bytes.append(buf, static_cast<size_t>(n));
+  }
+  std::vector<int64_t> out(bytes.size() / sizeof(int64_t));
+  std::memcpy(out.data(), bytes.data(), out.size() * sizeof(int64_t));
+  return out;
+}
+
+TEST(CrashTest, CommittedTransactionsSurviveSigkillAtRandomMoments) {
+  TempDir tmp;
+  const std::string path = tmp.Sub("replica");
+  ReplicaId id;
+  {
+    ReplicaOptions options = QuietOptions();
+    options.create_if_missing = true;
+    auto replica = Replica::Open(path, options);
+    ASSERT_DAICHO_OK(replica);
+    id = (*replica)->id();
+  }
+
+  const unsigned seed = std::random_device()();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  std::set<int64_t> reported;  // every i a child saw committed, all rounds
+  int rounds_with_commits = 0;
+  const auto start = std::chrono::steady_clock::now();
+
+  for (int round = 0; round < kRounds; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0) << std::strerror(errno);
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0) << std::strerror(errno);
+    if (pid == 0) {
+      close(fds[0]);
+      RunCommitter(path, fds[1]);
+    }
+    close(fds[1]);
+    std::this_thread::sleep_for(std::chrono::microseconds(rng() % (kMaxSleepMs * 1000 + 1)));
+    kill(pid, SIGKILL);
+    int wait_status = 0;
+    ASSERT_EQ(waitpid(pid, &wait_status, 0), pid);
+    const std::vector<int64_t> committed = ReadReports(fds[0]);
+    close(fds[0]);
+    ASSERT_TRUE(WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGKILL)
+        << "the child stopped by itself: exit code " << (WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1);
+    if (!committed.empty()) ++rounds_with_commits;
+    reported.insert(committed.begin(), committed.end());
+
+    auto replica = Replica::Open(path, QuietOptions());
+    ASSERT_DAICHO_OK(replica);
+    EXPECT_EQ((*replica)->id(), id) << "the same directory on the same disk keeps its id";
+    for (int64_t i : committed) {
+      auto record = (*replica)->Get(kCollection, RecordId(i));
+      SCOPED_TRACE("commit " + std::to_string(i) + " was reported");
+      ASSERT_DAICHO_OK(record);
+      const FieldView* n = record->Find("n");
+      ASSERT_NE(n, nullptr);
+      EXPECT_EQ(n->value, Value(i));
+    }
+    // Whole commits only: records c0..c(N-1), each with its value, and one
+    // change per record in the log.
+    ListOptions all;
+    all.limit = 0;
+    all.include_deleted = true;
+    auto page = (*replica)->List(kCollection, all);
+    ASSERT_DAICHO_OK(page);
+    const uint64_t count = page->records.size();
+    auto vv = (*replica)->GetVersionVector();
+    ASSERT_DAICHO_OK(vv);
+    EXPECT_EQ(vv->Get(id), count);
+    EXPECT_EQ(vv->size(), count == 0 ? 0u : 1u);
+    if (!reported.empty()) {
+      EXPECT_GT(count, static_cast<uint64_t>(*reported.rbegin()));
+    }
+    std::set<std::string> ids;
+    for (const Record& r : page->records) {
+      ids.insert(r.id);
+      ASSERT_EQ(r.fields.size(), 1u) << r.id;
+      EXPECT_EQ(RecordId(r.fields[0].value.as_int()), r.id);
+    }
+    for (uint64_t i = 0; i < count; ++i) EXPECT_EQ(ids.count(RecordId(static_cast<int64_t>(i))), 1u) << i;
+    auto changes = (*replica)->ChangesSince(VersionVector());
+    ASSERT_DAICHO_OK(changes);
+    EXPECT_EQ(changes->size(), count);
+    auto conflicts = (*replica)->ListConflicts();
+    ASSERT_DAICHO_OK(conflicts);
+    EXPECT_TRUE(conflicts->empty());
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  RecordProperty("rounds_with_commits", rounds_with_commits);
+  RecordProperty("commits_reported", static_cast<int>(reported.size()));
+  // The kills must land while commits are going on, or nothing was tested.
+  EXPECT_GE(rounds_with_commits, kRounds / 3);
+  EXPECT_LT(seconds, 60.0);
+}
+
+
+// The child: pulls changes from `source` into `sink` in small batches,
+// reporting the sink's count of the source's changes after each Apply()
+// returned ok. Never returns; no gtest in here.
+[[noreturn]] void RunApplier(const std::string& source_path, const std::string& sink_path, int fd) {
+  auto source = Replica::Open(source_path, QuietOptions());
+  auto sink = Replica::Open(sink_path, QuietOptions());
+  if (!source.ok() || !sink.ok()) _exit(2);
+  const ReplicaId origin = (*source)->id();
+  for (;;) {
+    auto vv = (*sink)->GetVersionVector();
+    if (!vv.ok()) _exit(3);
+    auto batch = (*source)->ChangesSince(*vv, 60);  // one or two changes per batch
+    if (!batch.ok()) _exit(4);
+    if (batch->empty()) {
+      // Caught up: keep reporting so the kill lands somewhere harmless.
+      const int64_t held = static_cast<int64_t>(vv->Get(origin));
+      if (!WriteAll(fd, &held, sizeof held)) _exit(6);
+      continue;
+    }
+    if (!(*sink)->Apply(*batch).ok()) _exit(5);
+    auto after = (*sink)->GetVersionVector();
+    if (!after.ok()) _exit(3);
+    const int64_t held = static_cast<int64_t>(after->Get(origin));
+    if (!WriteAll(fd, &held, sizeof held)) _exit(6);
+  }
+}
+
+TEST(CrashTest, AppliedBatchesSurviveSigkillAtRandomMoments) {
+  constexpr int kSourceCommits = 1000;
+  TempDir tmp;
+  const std::string source_path = tmp.Sub("source");
+  const std::string sink_path = tmp.Sub("sink");
+  ReplicaId origin;
+  {
+    ReplicaOptions options = QuietOptions();
+    options.create_if_missing = true;
+    auto source = Replica::Open(source_path, options);
+    ASSERT_DAICHO_OK(source);
+    origin = (*source)->id();
+    for (int64_t i = 0; i < kSourceCommits; ++i) {
+      WriteTransaction txn = (*source)->BeginWrite();
+      ASSERT_DAICHO_OK(txn.Set(kCollection, RecordId(i), "n", Value(i)));
+      ASSERT_DAICHO_OK(txn.Add(kCollection, "total", "count", 1));
+      ASSERT_DAICHO_OK(txn.Commit());
+    }
+    auto sink = Replica::Open(sink_path, options);
+    ASSERT_DAICHO_OK(sink);
+  }
+
+  const unsigned seed = std::random_device()();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  int64_t acknowledged = 0;
+  int rounds_with_progress = 0;
+  int round = 0;
+  for (; round < kRounds && acknowledged < kSourceCommits; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0) << std::strerror(errno);
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0) << std::strerror(errno);
+    if (pid == 0) {
+      close(fds[0]);
+      RunApplier(source_path, sink_path, fds[1]);
+    }
+    close(fds[1]);
+    std::this_thread::sleep_for(std::chrono::microseconds(rng() % (kMaxSleepMs * 1000 + 1)));
+    kill(pid, SIGKILL);
+    int wait_status = 0;
+    ASSERT_EQ(waitpid(pid, &wait_status, 0), pid);
+    const std::vector<int64_t> reports = ReadReports(fds[0]);
+    close(fds[0]);
+    ASSERT_TRUE(WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGKILL)
+        << "the child stopped by itself: exit code " << (WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1);
+    const int64_t before = acknowledged;
+    for (int64_t held : reports) acknowledged = std::max(acknowledged, held);
+    if (acknowledged > before) ++rounds_with_progress;
+
+    auto sink = Replica::Open(sink_path, QuietOptions());
+    ASSERT_DAICHO_OK(sink);
+    auto vv = (*sink)->GetVersionVector();
+    ASSERT_DAICHO_OK(vv);
+    const uint64_t held = vv->Get(origin);
+    EXPECT_GE(held, static_cast<uint64_t>(acknowledged)) << "an acknowledged batch was lost";
+    // Batches are all or nothing: exactly the records and counter adds of
+    // changes 1..held, each counted once.
+    ListOptions all;
+    all.limit = 0;
+    all.include_deleted = true;
+    auto page = (*sink)->List(kCollection, all);
+    ASSERT_DAICHO_OK(page);
+    EXPECT_EQ(page->records.size(), held == 0 ? 0 : held + 1);  // + the "total" record
+    if (held > 0) {
+      auto total = (*sink)->Get(kCollection, "total");
+      ASSERT_DAICHO_OK(total);
+      EXPECT_EQ(total->Find("count")->value, Value(static_cast<int64_t>(held)));
+      auto last = (*sink)->Get(kCollection, RecordId(static_cast<int64_t>(held) - 1));
+      ASSERT_DAICHO_OK(last);
+      EXPECT_EQ(last->Find("n")->value, Value(static_cast<int64_t>(held) - 1));
+    }
+    auto changes = (*sink)->ChangesSince(VersionVector());
+    ASSERT_DAICHO_OK(changes);
+    EXPECT_EQ(changes->size(), held);
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+  RecordProperty("rounds", round);
+  RecordProperty("rounds_with_progress", rounds_with_progress);
+  EXPECT_GE(rounds_with_progress, 3);
+
+  // Finishing the sync afterwards brings the sink level with the source.
+  auto source = Replica::Open(source_path, QuietOptions());
+  auto sink = Replica::Open(sink_path, QuietOptions());
+  ASSERT_DAICHO_OK(source);
+  ASSERT_DAICHO_OK(sink);
+  auto rest = (*source)->ChangesSince(*(*sink)->GetVersionVector());
+  ASSERT_DAICHO_OK(rest);
+  ASSERT_DAICHO_OK((*sink)->Apply(*rest));
+  EXPECT_EQ(*(*sink)->GetVersionVector(), *(*source)->GetVersionVector());
+  auto total = (*sink)->Get(kCollection, "total");
+  ASSERT_DAICHO_OK(total);
+  EXPECT_EQ(total->Find("count")->value, Value(int64_t{kSourceCommits}));
+}
+
+}  // namespace
+}  // namespace daicho
