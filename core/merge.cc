@@ -72,14 +72,18 @@ bool ApplySetAdd(FieldState& field, const Op& op, const Dot& dot, HlcTime hlc) {
 
 bool ApplySetRemove(FieldState& field, const Op& op, const Dot& dot, HlcTime hlc) {
   if (!field.set) field.set.emplace();
-  RaiseNewest(field.set->newest, dot, hlc);
+  bool changed = RaiseNewest(field.set->newest, dot, hlc);
   SetElement& element = ElementFor(*field.set, op.element);
   VersionVector removed;
   for (const Dot& d : op.observed) removed.Advance(d);
   removed.Advance(dot);
-  std::erase_if(element.live, [&](const Dot& d) { return removed.Covers(d); });
-  element.tombstone.Join(removed);
-  return true;  // the tombstone always grows by this op's own dot
+  // A remove that arrives after one which saw more can find nothing to do.
+  if (std::erase_if(element.live, [&](const Dot& d) { return removed.Covers(d); }) > 0) changed = true;
+  if (!element.tombstone.Dominates(removed)) {
+    element.tombstone.Join(removed);
+    changed = true;
+  }
+  return changed;
 }
 
 }  // namespace

@@ -83,6 +83,7 @@ std::string VersionVector::ToString() const {
 
 Result<VersionVector> VersionVector::Parse(std::string_view text) {
   VersionVector vv;
+  if (!text.empty() && text.back() == ',') return InvalidArgument("version vector ends with ','");
   while (!text.empty()) {
     size_t comma = text.find(',');
     std::string_view item = text.substr(0, comma);

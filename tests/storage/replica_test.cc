@@ -145,7 +145,7 @@ std::string RandomBytes(size_t size, unsigned seed) {
 }
 
 class ReplicaTest : public ::testing::Test {
- protected:
+ public:
   std::string Path(const std::string& name) const { return tmp_.Sub(name); }
   TempDir tmp_;
 };
@@ -635,23 +635,28 @@ void CheckRestoredReplicaConvergesWithPeer(Replica& restored, const ReplicaId& o
   EXPECT_EQ(c1->Find("phone")->value, Value("made after the backup"));
 }
 
-TEST_F(ReplicaTest, ReplicaRestoredFromAnOlderBackupTakesANewIdAndCatchesUp) {
-  ReplicaId old_id;
+// Replica "a" commits, is backed up to "backup", commits again, and peer "b"
+// (returned) pulls both commits.
+void BackUpThenEditAndShare(ReplicaTest& test, ReplicaId& old_id, std::unique_ptr<Replica>& b) {
   {
-    auto a = OpenOrNull(Path("a"), CreateOptions());
+    auto a = OpenOrNull(test.Path("a"), CreateOptions());
     ASSERT_NE(a, nullptr);
     old_id = a->id();
     ASSERT_DAICHO_OK(SetValue(*a, "customers", "c1", "name", Value("before the backup")));
   }
-  fs::copy(Path("a"), Path("backup"), fs::copy_options::recursive);
-  auto b = OpenOrNull(Path("b"), CreateOptions());
+  fs::copy(test.Path("a"), test.Path("backup"), fs::copy_options::recursive);
+  b = OpenOrNull(test.Path("b"), CreateOptions());
   ASSERT_NE(b, nullptr);
-  {
-    auto a = OpenOrNull(Path("a"), QuietOptions());
-    ASSERT_NE(a, nullptr);
-    ASSERT_DAICHO_OK(SetValue(*a, "customers", "c1", "phone", Value("made after the backup")));
-    ASSERT_DAICHO_OK(Pull(*b, *a));
-  }
+  auto a = OpenOrNull(test.Path("a"), QuietOptions());
+  ASSERT_NE(a, nullptr);
+  ASSERT_DAICHO_OK(SetValue(*a, "customers", "c1", "phone", Value("made after the backup")));
+  ASSERT_DAICHO_OK(Pull(*b, *a));
+}
+
+TEST_F(ReplicaTest, ReplicaRestoredFromAnOlderBackupTakesANewIdAndCatchesUp) {
+  ReplicaId old_id;
+  std::unique_ptr<Replica> b;
+  ASSERT_NO_FATAL_FAILURE(BackUpThenEditAndShare(*this, old_id, b));
   // The disk is replaced; the backup comes back as new files.
   fs::remove_all(Path("a"));
   fs::copy(Path("backup"), Path("a"), fs::copy_options::recursive);
@@ -666,21 +671,8 @@ TEST_F(ReplicaTest, ReplicaRestoredFromAnOlderBackupTakesANewIdAndCatchesUp) {
 // store does.
 TEST_F(ReplicaTest, ReplicaRestoredInPlaceFromAnOlderBackupTakesANewId) {
   ReplicaId old_id;
-  {
-    auto a = OpenOrNull(Path("a"), CreateOptions());
-    ASSERT_NE(a, nullptr);
-    old_id = a->id();
-    ASSERT_DAICHO_OK(SetValue(*a, "customers", "c1", "name", Value("before the backup")));
-  }
-  fs::copy(Path("a"), Path("backup"), fs::copy_options::recursive);
-  auto b = OpenOrNull(Path("b"), CreateOptions());
-  ASSERT_NE(b, nullptr);
-  {
-    auto a = OpenOrNull(Path("a"), QuietOptions());
-    ASSERT_NE(a, nullptr);
-    ASSERT_DAICHO_OK(SetValue(*a, "customers", "c1", "phone", Value("made after the backup")));
-    ASSERT_DAICHO_OK(Pull(*b, *a));
-  }
+  std::unique_ptr<Replica> b;
+  ASSERT_NO_FATAL_FAILURE(BackUpThenEditAndShare(*this, old_id, b));
   const fs::path data = fs::path(Path("a")) / "data.mdb";
   struct stat before {};
   ASSERT_EQ(stat(data.c_str(), &before), 0);
@@ -701,21 +693,8 @@ TEST_F(ReplicaTest, ReplicaRestoredInPlaceFromAnOlderBackupTakesANewId) {
 // it retires the id and takes them.
 TEST_F(ReplicaTest, NewerChangesUnderTheOwnIdRetireTheIdAndApply) {
   ReplicaId old_id;
-  {
-    auto a = OpenOrNull(Path("a"), CreateOptions());
-    ASSERT_NE(a, nullptr);
-    old_id = a->id();
-    ASSERT_DAICHO_OK(SetValue(*a, "customers", "c1", "name", Value("before the backup")));
-  }
-  fs::copy(Path("a"), Path("backup"), fs::copy_options::recursive);
-  auto b = OpenOrNull(Path("b"), CreateOptions());
-  ASSERT_NE(b, nullptr);
-  {
-    auto a = OpenOrNull(Path("a"), QuietOptions());
-    ASSERT_NE(a, nullptr);
-    ASSERT_DAICHO_OK(SetValue(*a, "customers", "c1", "phone", Value("made after the backup")));
-    ASSERT_DAICHO_OK(Pull(*b, *a));
-  }
+  std::unique_ptr<Replica> b;
+  ASSERT_NO_FATAL_FAILURE(BackUpThenEditAndShare(*this, old_id, b));
   for (const char* file : {"data.mdb", "daicho.guard"}) {
     fs::copy_file(fs::path(Path("backup")) / file, fs::path(Path("a")) / file, fs::copy_options::overwrite_existing);
   }
