@@ -10,6 +10,7 @@
 
 #include "core/merge.h"
 #include "memory_replica.h"
+#include "op_builders.h"
 #include "test_util.h"
 
 namespace daicho::core {
@@ -18,6 +19,10 @@ namespace {
 using testing::DumpChange;
 using testing::kTestEpochMs;
 using testing::TestReplicaId;
+using testing::AddOp;
+using testing::DeleteOp;
+using testing::SetAddOp;
+using testing::SetOp;
 
 const ReplicaId kA = TestReplicaId(0x0a);
 const ReplicaId kB = TestReplicaId(0x0b);
@@ -54,28 +59,6 @@ class ChangeBuilderTest : public ::testing::Test {
     for (const Op& op : ops) out.push_back(op.type);
     return out;
   }
-  static Op RegisterWrite(std::string field, Value value, VersionVector context = {}) {
-    Op op;
-    op.type = OpType::kSetRegister;
-    op.field = std::move(field);
-    op.value = std::move(value);
-    op.context = std::move(context);
-    return op;
-  }
-  static Op SetAdd(std::string field, std::string element) {
-    Op op;
-    op.type = OpType::kSetAdd;
-    op.field = std::move(field);
-    op.element = std::move(element);
-    return op;
-  }
-  static Op Delete(VersionVector context) {
-    Op op;
-    op.type = OpType::kDelete;
-    op.context = std::move(context);
-    return op;
-  }
-
   std::map<std::pair<std::string, std::string>, RecordState> states_;
   Dot dot_{kW, 4};
   HlcTime hlc_{kTestEpochMs + 1000, 2};
@@ -166,8 +149,8 @@ TEST_F(ChangeBuilderTest, SetKeepsTheLastOpPerElement) {
 
 TEST_F(ChangeBuilderTest, RegisterContextIsTheWritersWholeFieldVersionVector) {
   // The writer holds a conflict: two siblings, and a context beyond them.
-  Apply("customers", "c1", RegisterWrite("name", "a", Seen({Dot{kA, 2}})), Dot{kA, 3});
-  Apply("customers", "c1", RegisterWrite("name", "b"), Dot{kB, 1});
+  Apply("customers", "c1", SetOp("name", "a", Seen({Dot{kA, 2}})), Dot{kA, 3});
+  Apply("customers", "c1", SetOp("name", "b"), Dot{kB, 1});
   ChangeBuilder builder;
   builder.Set("customers", "c1", "name", "resolved");
   builder.Set("customers", "c1", "phone", "03");
@@ -182,16 +165,16 @@ TEST_F(ChangeBuilderTest, RegisterContextIsTheWritersWholeFieldVersionVector) {
 TEST_F(ChangeBuilderTest, RegisterContextIsNotTheWritersOwnVersionVector) {
   // A field never written has an empty context even though the writer holds
   // other changes: the context speaks for this field only.
-  Apply("customers", "c1", RegisterWrite("phone", "03"), Dot{kA, 1});
+  Apply("customers", "c1", SetOp("phone", "03"), Dot{kA, 1});
   ChangeBuilder builder;
   builder.Set("customers", "c1", "name", "x");
   EXPECT_TRUE(OnlyRecordOps(Build(builder))[0].context.empty());
 }
 
 TEST_F(ChangeBuilderTest, SetRemoveCarriesTheElementsLiveDots) {
-  Apply("customers", "c1", SetAdd("trades", "大工"), Dot{kA, 1});
-  Apply("customers", "c1", SetAdd("trades", "大工"), Dot{kB, 2});
-  Apply("customers", "c1", SetAdd("trades", "管"), Dot{kB, 3});
+  Apply("customers", "c1", SetAddOp("trades", "大工"), Dot{kA, 1});
+  Apply("customers", "c1", SetAddOp("trades", "大工"), Dot{kB, 2});
+  Apply("customers", "c1", SetAddOp("trades", "管"), Dot{kB, 3});
   ChangeBuilder builder;
   builder.SetRemove("customers", "c1", "trades", "大工");
   builder.SetRemove("customers", "c1", "trades", "電気");  // not present here
@@ -204,7 +187,7 @@ TEST_F(ChangeBuilderTest, SetRemoveCarriesTheElementsLiveDots) {
 }
 
 TEST_F(ChangeBuilderTest, DeleteContextIsTheWritersOwnVersionVector) {
-  Apply("customers", "c1", RegisterWrite("name", "x"), Dot{kA, 7});
+  Apply("customers", "c1", SetOp("name", "x"), Dot{kA, 7});
   ChangeBuilder builder;
   builder.Delete("customers", "c1");
   const std::vector<Op> ops = OnlyRecordOps(Build(builder));
@@ -255,7 +238,7 @@ TEST_F(ChangeBuilderTest, OneNameUsedAsTwoKindsInOneTransactionGivesBothOps) {
 }
 
 TEST_F(ChangeBuilderTest, SetAfterDeleteInOneTransactionCancelsTheDelete) {
-  Apply("customers", "c1", RegisterWrite("name", "x"), Dot{kA, 1});
+  Apply("customers", "c1", SetOp("name", "x"), Dot{kA, 1});
   for (int edit = 0; edit < 4; ++edit) {
     ChangeBuilder builder;
     builder.Delete("customers", "c1");
@@ -282,8 +265,8 @@ TEST_F(ChangeBuilderTest, LastOfDeleteAndUndeleteWins) {
 }
 
 TEST_F(ChangeBuilderTest, EditOfAHiddenRecordAddsAnUndelete) {
-  Apply("customers", "c1", RegisterWrite("name", "x"), Dot{kA, 1});
-  Apply("customers", "c1", Delete(Seen({Dot{kA, 2}})), Dot{kA, 2});
+  Apply("customers", "c1", SetOp("name", "x"), Dot{kA, 1});
+  Apply("customers", "c1", DeleteOp(Seen({Dot{kA, 2}})), Dot{kA, 2});
   ASSERT_TRUE(IsHidden(StateOf("customers", "c1")));
   ChangeBuilder builder;
   builder.Set("customers", "c1", "phone", "03");
@@ -292,8 +275,8 @@ TEST_F(ChangeBuilderTest, EditOfAHiddenRecordAddsAnUndelete) {
 }
 
 TEST_F(ChangeBuilderTest, EditAfterDeleteOfAHiddenRecordUndeletesIt) {
-  Apply("customers", "c1", RegisterWrite("name", "x"), Dot{kA, 1});
-  Apply("customers", "c1", Delete(Seen({Dot{kA, 2}})), Dot{kA, 2});
+  Apply("customers", "c1", SetOp("name", "x"), Dot{kA, 1});
+  Apply("customers", "c1", DeleteOp(Seen({Dot{kA, 2}})), Dot{kA, 2});
   ChangeBuilder builder;
   builder.Delete("customers", "c1");
   builder.SetRemove("customers", "c1", "trades", "大工");
@@ -302,8 +285,8 @@ TEST_F(ChangeBuilderTest, EditAfterDeleteOfAHiddenRecordUndeletesIt) {
 }
 
 TEST_F(ChangeBuilderTest, DeleteOfAHiddenRecordStaysADelete) {
-  Apply("customers", "c1", RegisterWrite("name", "x"), Dot{kA, 1});
-  Apply("customers", "c1", Delete(Seen({Dot{kA, 2}})), Dot{kA, 2});
+  Apply("customers", "c1", SetOp("name", "x"), Dot{kA, 1});
+  Apply("customers", "c1", DeleteOp(Seen({Dot{kA, 2}})), Dot{kA, 2});
   ChangeBuilder builder;
   builder.Delete("customers", "c1");
   EXPECT_EQ(Types(OnlyRecordOps(Build(builder))), std::vector<OpType>{OpType::kDelete});
@@ -311,9 +294,9 @@ TEST_F(ChangeBuilderTest, DeleteOfAHiddenRecordStaysADelete) {
 
 TEST_F(ChangeBuilderTest, EditOfARecordInDeleteConflictAddsNoUndelete) {
   // Visible (an unseen edit kept it alive): the edit needs no undelete.
-  Apply("customers", "c1", RegisterWrite("name", "x"), Dot{kA, 1});
-  Apply("customers", "c1", Delete(Seen({Dot{kA, 2}})), Dot{kA, 2});
-  Apply("customers", "c1", RegisterWrite("phone", "03"), Dot{kB, 1});
+  Apply("customers", "c1", SetOp("name", "x"), Dot{kA, 1});
+  Apply("customers", "c1", DeleteOp(Seen({Dot{kA, 2}})), Dot{kA, 2});
+  Apply("customers", "c1", SetOp("phone", "03"), Dot{kB, 1});
   ASSERT_TRUE(HasDeleteConflict(StateOf("customers", "c1")));
   ChangeBuilder builder;
   builder.Set("customers", "c1", "name", "y");

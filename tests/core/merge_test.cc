@@ -15,6 +15,7 @@
 
 #include "core/record_view.h"
 #include "memory_replica.h"
+#include "op_builders.h"
 #include "test_util.h"
 
 namespace daicho::core {
@@ -25,6 +26,12 @@ using testing::DumpView;
 using testing::kTestEpochMs;
 using testing::MemoryReplica;
 using testing::TestReplicaId;
+using testing::SetOp;
+using testing::AddOp;
+using testing::SetAddOp;
+using testing::SetRemoveOp;
+using testing::DeleteOp;
+using testing::UndeleteOp;
 
 const ReplicaId kA = TestReplicaId(0x0a);
 const ReplicaId kB = TestReplicaId(0x0b);
@@ -40,48 +47,6 @@ VersionVector Seen(std::initializer_list<Dot> dots) {
   VersionVector vv;
   for (const Dot& d : dots) vv.Advance(d);
   return vv;
-}
-
-Op SetOp(std::string field, Value value, VersionVector context = {}) {
-  Op op;
-  op.type = OpType::kSetRegister;
-  op.field = std::move(field);
-  op.value = std::move(value);
-  op.context = std::move(context);
-  return op;
-}
-Op AddOp(std::string field, int64_t delta) {
-  Op op;
-  op.type = OpType::kCounterAdd;
-  op.field = std::move(field);
-  op.delta = delta;
-  return op;
-}
-Op SetAddOp(std::string field, std::string element) {
-  Op op;
-  op.type = OpType::kSetAdd;
-  op.field = std::move(field);
-  op.element = std::move(element);
-  return op;
-}
-Op SetRemoveOp(std::string field, std::string element, std::vector<Dot> observed) {
-  Op op;
-  op.type = OpType::kSetRemove;
-  op.field = std::move(field);
-  op.element = std::move(element);
-  op.observed = std::move(observed);
-  return op;
-}
-Op DeleteOp(VersionVector context) {
-  Op op;
-  op.type = OpType::kDelete;
-  op.context = std::move(context);
-  return op;
-}
-Op UndeleteOp() {
-  Op op;
-  op.type = OpType::kUndelete;
-  return op;
 }
 
 // One op as delivered: the op with its change's dot and stamp.

@@ -8,6 +8,7 @@
 
 #include "core/merge.h"
 #include "memory_replica.h"
+#include "op_builders.h"
 #include "test_util.h"
 
 namespace daicho::core {
@@ -15,34 +16,16 @@ namespace {
 
 using testing::kTestEpochMs;
 using testing::TestReplicaId;
+using testing::AddOp;
+using testing::DeleteOp;
+using testing::SetAddOp;
+using testing::SetOp;
 
 const ReplicaId kA = TestReplicaId(0x0a);
 const ReplicaId kB = TestReplicaId(0x0b);
 const ReplicaId kC = TestReplicaId(0x0c);
 
 HlcTime T(uint64_t ms) { return HlcTime{kTestEpochMs + ms, 0}; }
-
-Op Write(std::string field, Value value) {
-  Op op;
-  op.type = OpType::kSetRegister;
-  op.field = std::move(field);
-  op.value = std::move(value);
-  return op;
-}
-Op Add(std::string field, int64_t delta) {
-  Op op;
-  op.type = OpType::kCounterAdd;
-  op.field = std::move(field);
-  op.delta = delta;
-  return op;
-}
-Op SetAdd(std::string field, std::string element) {
-  Op op;
-  op.type = OpType::kSetAdd;
-  op.field = std::move(field);
-  op.element = std::move(element);
-  return op;
-}
 
 TEST(RecordViewTest, EmptyStateGivesAnEmptyVisibleRecord) {
   const Record r = MakeRecordView("customers", "c1", RecordState{});
@@ -57,10 +40,10 @@ TEST(RecordViewTest, EmptyStateGivesAnEmptyVisibleRecord) {
 
 TEST(RecordViewTest, SiblingsAreOrderedDisplayedFirstThenByDescendingHlcAndOrigin) {
   RecordState state;
-  ApplyOp(state, Write("name", "old"), Dot{kC, 1}, T(100));
-  ApplyOp(state, Write("name", "newest"), Dot{kA, 1}, T(900));
-  ApplyOp(state, Write("name", "tie-low"), Dot{kA, 2}, T(500));
-  ApplyOp(state, Write("name", "tie-high"), Dot{kB, 1}, T(500));
+  ApplyOp(state, SetOp("name", "old"), Dot{kC, 1}, T(100));
+  ApplyOp(state, SetOp("name", "newest"), Dot{kA, 1}, T(900));
+  ApplyOp(state, SetOp("name", "tie-low"), Dot{kA, 2}, T(500));
+  ApplyOp(state, SetOp("name", "tie-high"), Dot{kB, 1}, T(500));
   const Record r = MakeRecordView("customers", "c1", state);
   const FieldView* name = r.Find("name");
   ASSERT_NE(name, nullptr);
@@ -78,7 +61,7 @@ TEST(RecordViewTest, SiblingsAreOrderedDisplayedFirstThenByDescendingHlcAndOrigi
 
 TEST(RecordViewTest, SingleValueIsNoConflict) {
   RecordState state;
-  ApplyOp(state, Write("name", "山田建設"), Dot{kA, 1}, T(100));
+  ApplyOp(state, SetOp("name", "山田建設"), Dot{kA, 1}, T(100));
   const Record r = MakeRecordView("customers", "c1", state);
   const FieldView* name = r.Find("name");
   ASSERT_NE(name, nullptr);
@@ -92,10 +75,10 @@ TEST(RecordViewTest, SingleValueIsNoConflict) {
 
 TEST(RecordViewTest, FieldsAreSortedByNameAndFindLooksThemUp) {
   RecordState state;
-  ApplyOp(state, Write("phone", "03"), Dot{kA, 1}, T(100));
-  ApplyOp(state, SetAdd("trades", "大工"), Dot{kA, 2}, T(101));
-  ApplyOp(state, Add("filings", 3), Dot{kA, 3}, T(102));
-  ApplyOp(state, Write("name", "x"), Dot{kA, 4}, T(103));
+  ApplyOp(state, SetOp("phone", "03"), Dot{kA, 1}, T(100));
+  ApplyOp(state, SetAddOp("trades", "大工"), Dot{kA, 2}, T(101));
+  ApplyOp(state, AddOp("filings", 3), Dot{kA, 3}, T(102));
+  ApplyOp(state, SetOp("name", "x"), Dot{kA, 4}, T(103));
   const Record r = MakeRecordView("customers", "c1", state);
   ASSERT_EQ(r.fields.size(), 4u);
   EXPECT_EQ(r.fields[0].name, "filings");
@@ -116,10 +99,10 @@ TEST(RecordViewTest, FieldsAreSortedByNameAndFindLooksThemUp) {
 
 TEST(RecordViewTest, CounterShowsItsTotalAndSetItsPresentElements) {
   RecordState state;
-  ApplyOp(state, Add("filings", 3), Dot{kA, 1}, T(100));
-  ApplyOp(state, Add("filings", -1), Dot{kB, 1}, T(100));
-  ApplyOp(state, SetAdd("trades", "管"), Dot{kA, 2}, T(101));
-  ApplyOp(state, SetAdd("trades", "大工"), Dot{kB, 2}, T(102));
+  ApplyOp(state, AddOp("filings", 3), Dot{kA, 1}, T(100));
+  ApplyOp(state, AddOp("filings", -1), Dot{kB, 1}, T(100));
+  ApplyOp(state, SetAddOp("trades", "管"), Dot{kA, 2}, T(101));
+  ApplyOp(state, SetAddOp("trades", "大工"), Dot{kB, 2}, T(102));
   const Record r = MakeRecordView("customers", "c1", state);
   const FieldView* filings = r.Find("filings");
   EXPECT_EQ(filings->kind, FieldKind::kCounter);
@@ -137,16 +120,16 @@ TEST(RecordViewTest, CounterShowsItsTotalAndSetItsPresentElements) {
 TEST(RecordViewTest, HasConflictReportsFieldKindAndDeleteConflicts) {
   {
     RecordState state;
-    ApplyOp(state, Write("name", "a"), Dot{kA, 1}, T(100));
-    ApplyOp(state, Write("name", "b"), Dot{kB, 1}, T(100));
+    ApplyOp(state, SetOp("name", "a"), Dot{kA, 1}, T(100));
+    ApplyOp(state, SetOp("name", "b"), Dot{kB, 1}, T(100));
     const Record r = MakeRecordView("customers", "c1", state);
     EXPECT_TRUE(r.Find("name")->conflict);
     EXPECT_TRUE(r.has_conflict());
   }
   {
     RecordState state;
-    ApplyOp(state, Write("x", "a"), Dot{kA, 1}, T(100));
-    ApplyOp(state, Add("x", 1), Dot{kB, 1}, T(100));
+    ApplyOp(state, SetOp("x", "a"), Dot{kA, 1}, T(100));
+    ApplyOp(state, AddOp("x", 1), Dot{kB, 1}, T(100));
     const Record r = MakeRecordView("customers", "c1", state);
     EXPECT_FALSE(r.Find("x")->conflict);
     EXPECT_TRUE(r.Find("x")->kind_conflict);
@@ -158,7 +141,7 @@ TEST(RecordViewTest, HasConflictReportsFieldKindAndDeleteConflicts) {
     del.type = OpType::kDelete;
     del.context.Advance(kA, 1);
     ApplyOp(state, del, Dot{kA, 1}, T(100));
-    ApplyOp(state, Write("name", "b"), Dot{kB, 1}, T(100));
+    ApplyOp(state, SetOp("name", "b"), Dot{kB, 1}, T(100));
     const Record r = MakeRecordView("customers", "c1", state);
     EXPECT_TRUE(r.delete_conflict);
     EXPECT_FALSE(r.deleted);
