@@ -8,11 +8,13 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
 
 #include "core/change_builder.h"
 #include "core/hlc.h"
@@ -23,6 +25,7 @@
 #include "storage/rollback_guard.h"
 #include "storage/lmdb/env.h"
 #include "storage/lmdb/error.h"
+#include "storage/lmdb/verify.h"
 
 namespace daicho {
 namespace {
@@ -141,6 +144,19 @@ Result<bool> IsInterruptedCreation(storage::lmdb::Env& env) {
     if (cursor.valid()) return false;
   }
   return true;
+}
+
+// Refuses a data file whose page structure is damaged. Another process
+// committing at the same moment makes the check inconclusive (kBusy): retry a
+// little, then trust the file that process is evidently using.
+Status VerifyBeforeOpen(const std::string& data_file) {
+  constexpr int kAttempts = 5;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    Status verified = storage::lmdb::VerifyDataFile(data_file);
+    if (verified.code() != Code::kBusy) return verified;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -464,6 +480,8 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, const Re
     if (!options.create_if_missing) return NotFound("no daicho replica at " + path);
     creating = true;
   }
+
+  if (!creating && options.verify_on_open) DAICHO_RETURN_IF_ERROR(VerifyBeforeOpen(data_file.string()));
 
   storage::lmdb::EnvOptions env_options;
   env_options.max_dbs = 8;
