@@ -72,7 +72,7 @@ void BM_Replica_CommitOneField(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
   state.counters["commits/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_Replica_CommitOneField)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Replica_CommitOneField)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 void BM_Replica_Commit1000Records12Fields(benchmark::State& state) {
   ScratchDir dir;
@@ -86,7 +86,7 @@ void BM_Replica_Commit1000Records12Fields(benchmark::State& state) {
   state.counters["records/s"] =
       benchmark::Counter(static_cast<double>(state.iterations() * 1000), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_Replica_Commit1000Records12Fields)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Replica_Commit1000Records12Fields)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_Replica_GetRecord(benchmark::State& state) {
   ScratchDir dir;
@@ -100,7 +100,7 @@ void BM_Replica_GetRecord(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_Replica_GetRecord)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Replica_GetRecord)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 // Applies 10 changes of 1000 new 12-field records each into an empty replica.
 void BM_Replica_ApplyRemoteChanges(benchmark::State& state) {
@@ -121,7 +121,7 @@ void BM_Replica_ApplyRemoteChanges(benchmark::State& state) {
   state.counters["records/s"] =
       benchmark::Counter(static_cast<double>(state.iterations() * 10000), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_Replica_ApplyRemoteChanges)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Replica_ApplyRemoteChanges)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace daicho::bench

@@ -220,18 +220,11 @@ Outcome DeleteCommand(const std::string& db, const std::string& collection, cons
   const char* verb = undelete ? "undelete" : "delete";
   auto replica = OpenReplica(db);
   if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
-  // The library would happily record a delete of a record it never saw;
-  // for a person that is almost always a typo in the id.
-  Result<Record> record = (*replica)->Get(collection, id);
-  if (!record.ok()) {
-    if (record.status().code() == Code::kNotFound) {
-      return {kExitRuntimeError, std::string("cannot ") + verb + ": no record " +
-                                     RecordName(collection, id)};
-    }
-    return Outcome::Failed(record.status(), "reading " + RecordName(collection, id));
-  }
   WriteTransaction txn = (*replica)->BeginWrite();
   Status s = undelete ? txn.Undelete(collection, id) : txn.Delete(collection, id);
+  if (s.code() == Code::kNotFound) {
+    return {kExitRuntimeError, std::string("cannot ") + verb + ": no record " + RecordName(collection, id)};
+  }
   if (!s.ok()) return Outcome::Failed(s, std::string(verb) + " " + RecordName(collection, id));
   Result<CommitInfo> info = txn.Commit();
   if (!info.ok()) return Outcome::Failed(info.status(), "committing " + RecordName(collection, id));
@@ -435,7 +428,8 @@ Outcome ImportChangesCommand(const std::string& db, const std::string& file, std
     if (!result.ok()) {
       std::string context = "applying " + file + " (" + std::to_string(applied) +
                             " changes applied before the error)";
-      if (result.status().code() == Code::kProtocolError) {
+      if (result.status().code() == Code::kProtocolError &&
+          result.status().message().find("gap") != std::string::npos) {
         context += "; the file starts after what this replica holds: export it again with "
                    "--since set to this replica's `daicho vv`";
       }
