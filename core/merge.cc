@@ -165,4 +165,11 @@ bool HasValueConflict(const RegisterState& reg) {
   return false;
 }
 
+bool HasConflict(const RecordState& state) {
+  if (HasDeleteConflict(state)) return true;
+  return std::any_of(state.fields.begin(), state.fields.end(), [](const FieldState& f) {
+    return HasKindConflict(f) || (f.reg && HasValueConflict(*f.reg));
+  });
+}
+
 }  // namespace daicho::core

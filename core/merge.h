@@ -28,6 +28,9 @@ bool HasDeleteConflict(const RecordState& state);
 bool HasKindConflict(const FieldState& field);
 // A register whose siblings hold at least two distinct values.
 bool HasValueConflict(const RegisterState& reg);
+// Any value, kind or delete conflict in the record (Record::has_conflict of
+// its view, without building the view).
+bool HasConflict(const RecordState& state);
 
 }  // namespace daicho::core
 

@@ -237,8 +237,7 @@ Status Replica::Impl::PutRecord(storage::lmdb::WriteTxn& txn, const std::string&
                                 const core::RecordState& state) const {
   DAICHO_RETURN_IF_ERROR(txn.Put(records, key, storage::EncodeRecordState(state)));
   // The conflict index keeps ListConflicts() from scanning the whole ledger.
-  const Record view = core::MakeRecordView({}, {}, state);
-  if (view.has_conflict()) return txn.Put(conflicts, key, {});
+  if (core::HasConflict(state)) return txn.Put(conflicts, key, {});
   Status del = txn.Del(conflicts, key);
   return del.code() == Code::kNotFound ? Status::Ok() : del;
 }

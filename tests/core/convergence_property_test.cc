@@ -582,6 +582,8 @@ RC_GTEST_PROP(ConvergencePropertyTest, ReplicasConvergeAfterRandomPartialDuplica
   bool value_conflict = false, kind_conflict = false, delete_conflict = false, hidden = false;
   for (const auto& [key, state] : world.replicas[0]->records()) {
     const Record view = MakeRecordView(key.first, key.second, state);
+    // The storage conflict index uses HasConflict; listings use the view.
+    RC_ASSERT(HasConflict(state) == view.has_conflict());
     delete_conflict = delete_conflict || view.delete_conflict;
     hidden = hidden || view.deleted;
     for (const FieldView& f : view.fields) {
