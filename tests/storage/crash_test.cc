@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -84,6 +85,31 @@ std::vector<int64_t> ReadReports(int fd) {
   return out;
 }
 
+// Forks a child running `body` (which reports on the fd it gets and never
+// returns), kills it with SIGKILL after a random 0..kMaxSleepMs, and returns
+// what it reported before dying.
+void KillChildAtRandomMoment(const std::function<void(int)>& body, std::mt19937& rng,
+                             std::vector<int64_t>& reports) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0) << std::strerror(errno);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0) << std::strerror(errno);
+  if (pid == 0) {
+    close(fds[0]);
+    body(fds[1]);
+    _exit(1);  // body never returns; never run the parent's test code here
+  }
+  close(fds[1]);
+  std::this_thread::sleep_for(std::chrono::microseconds(rng() % (kMaxSleepMs * 1000 + 1)));
+  kill(pid, SIGKILL);
+  int wait_status = 0;
+  ASSERT_EQ(waitpid(pid, &wait_status, 0), pid);
+  reports = ReadReports(fds[0]);
+  close(fds[0]);
+  ASSERT_TRUE(WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGKILL)
+      << "the child stopped by itself: exit code " << (WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1);
+}
+
 TEST(CrashTest, CommittedTransactionsSurviveSigkillAtRandomMoments) {
   TempDir tmp;
   const std::string path = tmp.Sub("replica");
@@ -105,23 +131,9 @@ TEST(CrashTest, CommittedTransactionsSurviveSigkillAtRandomMoments) {
 
   for (int round = 0; round < kRounds; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
-    int fds[2];
-    ASSERT_EQ(pipe(fds), 0) << std::strerror(errno);
-    const pid_t pid = fork();
-    ASSERT_GE(pid, 0) << std::strerror(errno);
-    if (pid == 0) {
-      close(fds[0]);
-      RunCommitter(path, fds[1]);
-    }
-    close(fds[1]);
-    std::this_thread::sleep_for(std::chrono::microseconds(rng() % (kMaxSleepMs * 1000 + 1)));
-    kill(pid, SIGKILL);
-    int wait_status = 0;
-    ASSERT_EQ(waitpid(pid, &wait_status, 0), pid);
-    const std::vector<int64_t> committed = ReadReports(fds[0]);
-    close(fds[0]);
-    ASSERT_TRUE(WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGKILL)
-        << "the child stopped by itself: exit code " << (WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1);
+    std::vector<int64_t> committed;
+    ASSERT_NO_FATAL_FAILURE(
+        KillChildAtRandomMoment([&](int fd) { RunCommitter(path, fd); }, rng, committed));
     if (!committed.empty()) ++rounds_with_commits;
     reported.insert(committed.begin(), committed.end());
 
@@ -232,23 +244,9 @@ TEST(CrashTest, AppliedBatchesSurviveSigkillAtRandomMoments) {
   int round = 0;
   for (; round < kRounds && acknowledged < kSourceCommits; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
-    int fds[2];
-    ASSERT_EQ(pipe(fds), 0) << std::strerror(errno);
-    const pid_t pid = fork();
-    ASSERT_GE(pid, 0) << std::strerror(errno);
-    if (pid == 0) {
-      close(fds[0]);
-      RunApplier(source_path, sink_path, fds[1]);
-    }
-    close(fds[1]);
-    std::this_thread::sleep_for(std::chrono::microseconds(rng() % (kMaxSleepMs * 1000 + 1)));
-    kill(pid, SIGKILL);
-    int wait_status = 0;
-    ASSERT_EQ(waitpid(pid, &wait_status, 0), pid);
-    const std::vector<int64_t> reports = ReadReports(fds[0]);
-    close(fds[0]);
-    ASSERT_TRUE(WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGKILL)
-        << "the child stopped by itself: exit code " << (WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1);
+    std::vector<int64_t> reports;
+    ASSERT_NO_FATAL_FAILURE(
+        KillChildAtRandomMoment([&](int fd) { RunApplier(source_path, sink_path, fd); }, rng, reports));
     const int64_t before = acknowledged;
     for (int64_t held : reports) acknowledged = std::max(acknowledged, held);
     if (acknowledged > before) ++rounds_with_progress;
