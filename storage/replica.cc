@@ -25,6 +25,7 @@
 #include "storage/rollback_guard.h"
 #include "storage/lmdb/env.h"
 #include "storage/lmdb/error.h"
+#include "storage/lmdb/growing_writer.h"
 #include "storage/lmdb/verify.h"
 
 namespace daicho {
@@ -40,7 +41,6 @@ constexpr std::string_view kDeviceMarkerKey = "device_marker";
 constexpr std::string_view kVvKey = "vv";
 constexpr std::string_view kHlcKey = "hlc";
 constexpr std::string_view kEpochKey = "epoch";
-constexpr int kMaxGrowAttempts = 40;
 
 std::string RecordKeyBytes(std::string_view collection, std::string_view id) {
   std::string key;
@@ -169,9 +169,7 @@ struct Replica::Impl {
 
   // Serializes writers (commits and applies) and guards id/vv/hlc.
   mutable std::mutex write_mu;
-  // Shared by every transaction, exclusive while the map grows: LMDB may only
-  // resize with no transaction live in the process.
-  mutable std::shared_mutex grow_mu;
+  storage::lmdb::GrowingWriter writer;
 
   ReplicaId id;
   ReplicaId epoch;  // changes with every commit; see RollbackGuard
@@ -183,7 +181,12 @@ struct Replica::Impl {
   std::function<void(const std::vector<RecordKey>&)> listener;
 
   Impl(std::string p, const ReplicaOptions& o, storage::lmdb::Env e)
-      : path(std::move(p)), options(o), env(std::move(e)), hlc(o.clock, o.max_clock_skew_ms), guard(path) {}
+      : path(std::move(p)),
+        options(o),
+        env(std::move(e)),
+        writer(env),
+        hlc(o.clock, o.max_clock_skew_ms),
+        guard(path) {}
 
   void Warn(const std::string& message) const {
     if (options.warning_log) {
@@ -191,31 +194,6 @@ struct Replica::Impl {
     } else {
       std::cerr << "daicho: warning: " << message << '\n';
     }
-  }
-
-  // Runs `body` in a write transaction and commits; on a full map grows it
-  // and runs `body` again from the start, so `body` must only stage effects.
-  template <typename Body>
-  Status RunWrite(Body&& body) {
-    for (int attempt = 0;; ++attempt) {
-      Status status;
-      {
-        std::shared_lock grow_lock(grow_mu);
-        auto txn = env.BeginWrite();
-        if (!txn.ok()) return txn.status();
-        status = body(*txn);
-        if (status.ok()) status = txn->Commit();
-      }
-      if (!storage::lmdb::IsMapFull(status) || attempt >= kMaxGrowAttempts) return status;
-      std::unique_lock grow_lock(grow_mu);
-      Status grown = env.Grow();
-      if (!grown.ok()) return grown.WithContext("growing the database after: " + status.message());
-    }
-  }
-
-  Result<storage::lmdb::ReadTxn> BeginRead(std::shared_lock<std::shared_mutex>& lock) const {
-    lock = std::shared_lock(grow_mu);
-    return env.BeginRead();
   }
 
   Status InitializeNew(const std::string& marker);
@@ -245,7 +223,7 @@ Status Replica::Impl::PutRecord(storage::lmdb::WriteTxn& txn, const std::string&
 Status Replica::Impl::InitializeNew(const std::string& marker) {
   id = ReplicaId::Random();
   epoch = ReplicaId::Random();
-  DAICHO_RETURN_IF_ERROR(RunWrite([&](storage::lmdb::WriteTxn& txn) -> Status {
+  DAICHO_RETURN_IF_ERROR(writer.Run([&](storage::lmdb::WriteTxn& txn) -> Status {
     DAICHO_RETURN_IF_ERROR(txn.Put(meta, kReplicaIdKey, id.AsStringView()));
     DAICHO_RETURN_IF_ERROR(txn.Put(meta, kDeviceMarkerKey, marker));
     DAICHO_RETURN_IF_ERROR(txn.Put(meta, kEpochKey, epoch.AsStringView()));
@@ -268,7 +246,7 @@ void Replica::Impl::UpdateGuard() {
 Status Replica::Impl::TakeNewId(const std::string& marker) {
   id = ReplicaId::Random();
   epoch = ReplicaId::Random();
-  DAICHO_RETURN_IF_ERROR(RunWrite([&](storage::lmdb::WriteTxn& txn) -> Status {
+  DAICHO_RETURN_IF_ERROR(writer.Run([&](storage::lmdb::WriteTxn& txn) -> Status {
     DAICHO_RETURN_IF_ERROR(txn.Put(meta, kReplicaIdKey, id.AsStringView()));
     DAICHO_RETURN_IF_ERROR(txn.Put(meta, kEpochKey, epoch.AsStringView()));
     return txn.Put(meta, kDeviceMarkerKey, marker);
@@ -281,7 +259,7 @@ Status Replica::Impl::LoadExisting(const std::string& marker) {
   std::optional<std::string> stored_marker;
   {
     std::shared_lock<std::shared_mutex> lock;
-    DAICHO_ASSIGN_OR_RETURN(auto txn, BeginRead(lock));
+    DAICHO_ASSIGN_OR_RETURN(auto txn, writer.BeginRead(lock));
     DAICHO_ASSIGN_OR_RETURN(auto raw_id, GetOptional(txn, meta, kReplicaIdKey));
     DAICHO_ASSIGN_OR_RETURN(auto raw_vv, GetOptional(txn, meta, kVvKey));
     DAICHO_ASSIGN_OR_RETURN(auto raw_hlc, GetOptional(txn, meta, kHlcKey));
@@ -315,7 +293,7 @@ Status Replica::Impl::LoadExisting(const std::string& marker) {
 
 Result<bool> Replica::Impl::Exists(std::string_view collection, std::string_view record_id) const {
   std::shared_lock<std::shared_mutex> lock;
-  DAICHO_ASSIGN_OR_RETURN(auto txn, BeginRead(lock));
+  DAICHO_ASSIGN_OR_RETURN(auto txn, writer.BeginRead(lock));
   auto got = txn.Get(records, RecordKeyBytes(collection, record_id));
   if (got.ok()) return true;
   if (got.status().code() == Code::kNotFound) return false;
@@ -331,7 +309,7 @@ Result<CommitInfo> Replica::Impl::Commit(const core::ChangeBuilder& builder) {
   new_vv.Advance(dot);
   const ReplicaId new_epoch = ReplicaId::Random();
   core::Change change;
-  Status status = RunWrite([&](storage::lmdb::WriteTxn& txn) -> Status {
+  Status status = writer.Run([&](storage::lmdb::WriteTxn& txn) -> Status {
     std::map<std::pair<std::string, std::string>, core::RecordState> states;
     for (const auto& key : builder.Keys()) {
       DAICHO_ASSIGN_OR_RETURN(auto raw, GetOptional(txn, records, RecordKeyBytes(key.first, key.second)));
@@ -510,7 +488,7 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, const Re
     }
     impl->meta = *meta;
     std::shared_lock<std::shared_mutex> lock;
-    DAICHO_ASSIGN_OR_RETURN(auto txn, impl->BeginRead(lock));
+    DAICHO_ASSIGN_OR_RETURN(auto txn, impl->writer.BeginRead(lock));
     DAICHO_ASSIGN_OR_RETURN(auto schema, GetOptional(txn, impl->meta, kSchemaKey));
     if (!schema) return InvalidArgument(path + " is an LMDB database but not a daicho replica");
     if (*schema != kSchemaValue) {
@@ -547,7 +525,7 @@ WriteTransaction Replica::BeginWrite() {
 Result<Record> Replica::Get(std::string_view collection, std::string_view id) const {
   DAICHO_RETURN_IF_ERROR(CheckRecordArgs(collection, id, impl_->options.limits));
   std::shared_lock<std::shared_mutex> lock;
-  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->BeginRead(lock));
+  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
   auto raw = txn.Get(impl_->records, RecordKeyBytes(collection, id));
   if (!raw.ok()) {
     if (raw.status().code() == Code::kNotFound) {
@@ -564,7 +542,7 @@ Result<Page> Replica::List(std::string_view collection, const ListOptions& optio
   std::string prefix(collection);
   prefix.push_back('\0');
   std::shared_lock<std::shared_mutex> lock;
-  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->BeginRead(lock));
+  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
   DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(impl_->records));
   DAICHO_RETURN_IF_ERROR(cursor.Seek(prefix + options.start_after));
   Page page;
@@ -588,7 +566,7 @@ Result<Page> Replica::List(std::string_view collection, const ListOptions& optio
 
 Result<std::vector<Record>> Replica::ListConflicts() const {
   std::shared_lock<std::shared_mutex> lock;
-  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->BeginRead(lock));
+  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
   DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(impl_->conflicts));
   std::vector<Record> out;
   DAICHO_RETURN_IF_ERROR(cursor.First());
@@ -612,7 +590,7 @@ Result<VersionVector> Replica::GetVersionVector() const {
 Result<std::vector<ChangeBlob>> Replica::ChangesSince(const VersionVector& other, size_t max_bytes) const {
   const VersionVector held = GetVersionVector().value();
   std::shared_lock<std::shared_mutex> lock;
-  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->BeginRead(lock));
+  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
   DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(impl_->changes));
   std::vector<ChangeBlob> out;
   size_t bytes = 0;
@@ -654,7 +632,7 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
   std::vector<HlcTime> far_future;
   bool retire_id = false;
   const ReplicaId new_id = ReplicaId::Random();
-  Status status = impl_->RunWrite([&](storage::lmdb::WriteTxn& txn) -> Status {
+  Status status = impl_->writer.Run([&](storage::lmdb::WriteTxn& txn) -> Status {
     result = ApplyResult();
     retire_id = false;
     new_vv = impl_->vv;
