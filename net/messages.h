@@ -1,0 +1,99 @@
+// The sync protocol's messages as plain C++ values (the wire form is
+// net/proto/sync.proto; net/wire_codec.h converts between the two).
+//
+// Plain value types: no ownership beyond their members, thread-safe as any
+// const value. Values decoded by DecodeFrame have passed every field check
+// (ids of 16 bytes, seqs and counters > 0, sizes within CodecLimits).
+#ifndef DAICHO_NET_MESSAGES_H_
+#define DAICHO_NET_MESSAGES_H_
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "daicho/replica.h"
+#include "daicho/replica_id.h"
+#include "daicho/status.h"
+#include "daicho/version_vector.h"
+
+namespace daicho::net {
+
+// The protocol version this build speaks.
+inline constexpr uint32_t kProtocolVersion = 1;
+
+// Why the initiator connects (same numbers as the wire enum Purpose).
+enum class Purpose : uint32_t {
+  kSync = 1,         // exchange changes; the initiator closes when in sync
+  kWatch = 2,        // exchange changes, then stay for live pushes
+  kConnectTest = 3,  // authenticate only; no changes are exchanged
+};
+
+// Login with a password.
+struct PasswordCredential {
+  std::string password;
+  friend bool operator==(const PasswordCredential&, const PasswordCredential&) = default;
+};
+// Login with a device token the relay issued earlier.
+struct DeviceTokenCredential {
+  std::string token;
+  friend bool operator==(const DeviceTokenCredential&, const DeviceTokenCredential&) = default;
+};
+// No secret (PC to PC; the peer proof is a later addition).
+using Credentials = std::variant<std::monostate, PasswordCredential, DeviceTokenCredential>;
+
+// First frame, initiator -> acceptor.
+struct Hello {
+  uint32_t protocol_version = kProtocolVersion;
+  ReplicaId replica_id;
+  VersionVector version_vector;  // what the initiator holds
+  Purpose purpose = Purpose::kSync;
+  std::string contract;  // relay login only: "NNNN-NNNN-NNNN"
+  std::string user;      // relay login only
+  Credentials credentials;
+  friend bool operator==(const Hello&, const Hello&) = default;
+};
+
+// Reply to an accepted Hello.
+struct Welcome {
+  uint32_t protocol_version = kProtocolVersion;
+  ReplicaId replica_id;          // the acceptor's (a relay's own id for a relay)
+  VersionVector version_vector;  // what the acceptor holds
+  friend bool operator==(const Welcome&, const Welcome&) = default;
+};
+
+// Changes the receiver lacks, ascending seq per origin.
+struct ChangesBatch {
+  uint64_t batch_id = 0;  // 1, 2, 3... per direction and session
+  std::vector<ChangeBlob> changes;
+};
+inline bool operator==(const ChangesBatch& a, const ChangesBatch& b) {
+  if (a.batch_id != b.batch_id || a.changes.size() != b.changes.size()) return false;
+  for (size_t i = 0; i < a.changes.size(); ++i) {
+    const ChangeBlob& x = a.changes[i];
+    const ChangeBlob& y = b.changes[i];
+    if (x.origin != y.origin || x.seq != y.seq || x.payload != y.payload) return false;
+  }
+  return true;
+}
+
+// A batch is durably committed; `version_vector` is all the receiver holds.
+struct Ack {
+  uint64_t batch_id = 0;
+  VersionVector version_vector;
+  friend bool operator==(const Ack&, const Ack&) = default;
+};
+
+// Ends the session. `code` is never kOk.
+struct ErrorMessage {
+  Code code = Code::kInternal;
+  std::string message;
+  friend bool operator==(const ErrorMessage&, const ErrorMessage&) = default;
+};
+
+// One frame's content.
+using Message = std::variant<Hello, Welcome, ChangesBatch, Ack, ErrorMessage>;
+
+}  // namespace daicho::net
+
+#endif  // DAICHO_NET_MESSAGES_H_

@@ -1,0 +1,292 @@
+#include "net/sync_session.h"
+
+#include <algorithm>
+#include <type_traits>
+#include <utility>
+
+namespace daicho::net {
+namespace {
+
+Status ProtocolError(std::string m) { return {Code::kProtocolError, std::move(m)}; }
+
+// Kept well under CodecLimits::max_string_bytes so the peer accepts it.
+constexpr size_t kMaxWireErrorBytes = 512;
+
+// What the peer is told. Local storage trouble is reported without its
+// details (paths, LMDB messages are this side's business, and a relay must
+// not show them to clients); everything else is about the peer's own input.
+ErrorMessage ToWire(const Status& status) {
+  switch (status.code()) {
+    case Code::kIoError:
+    case Code::kBusy:
+      return {Code::kUnavailable, "the peer cannot use its storage now; try again later"};
+    case Code::kInternal:
+      return {Code::kInternal, "internal error on the peer"};
+    default:
+      break;
+  }
+  std::string message = status.message();
+  if (message.size() > kMaxWireErrorBytes) {
+    // Cut on a UTF-8 character boundary: the wire field must be valid UTF-8.
+    size_t n = kMaxWireErrorBytes;
+    while (n > 0 && (static_cast<unsigned char>(message[n]) & 0xC0) == 0x80) --n;
+    message.resize(n);
+  }
+  return {status.code(), std::move(message)};
+}
+
+}  // namespace
+
+SyncSession::SyncSession(ChangeStore& store, SessionOptions options, ReplicaId local_id)
+    : store_(store), options_(std::move(options)), local_id_(local_id) {
+  if (options_.role == SessionRole::kInitiator) exchange_ = options_.purpose != Purpose::kConnectTest;
+}
+
+void SyncSession::Count(const std::string& frame) {
+  ++stats_.frames_sent;
+  stats_.frame_bytes_sent += frame.size();
+}
+
+std::vector<std::string> SyncSession::Fail(Status status) {
+  state_ = SessionState::kFailed;
+  status_ = status;
+  in_flight_.clear();
+  std::string frame = EncodeFrame(ToWire(status));
+  Count(frame);
+  std::vector<std::string> out;
+  out.push_back(std::move(frame));
+  return out;
+}
+
+Result<std::vector<std::string>> SyncSession::Start() {
+  if (options_.role != SessionRole::kInitiator || state_ != SessionState::kNew) {
+    return Status(Code::kFailedPrecondition, "Start() is for a fresh initiator session");
+  }
+  auto vv = store_.GetVersionVector();
+  if (!vv.ok()) {
+    // Nothing was sent yet, so there is no peer to tell.
+    state_ = SessionState::kFailed;
+    status_ = vv.status().WithContext("reading the local version vector");
+    return status_;
+  }
+  Hello hello;
+  hello.protocol_version = options_.protocol_version;
+  hello.replica_id = local_id_;
+  hello.version_vector = std::move(vv).value();
+  hello.purpose = options_.purpose;
+  hello.contract = options_.contract;
+  hello.user = options_.user;
+  hello.credentials = options_.credentials;
+  std::string frame = EncodeFrame(hello);
+  Count(frame);
+  state_ = SessionState::kAwaitingWelcome;
+  std::vector<std::string> out;
+  out.push_back(std::move(frame));
+  return out;
+}
+
+Result<std::vector<std::string>> SyncSession::OnFrame(std::string_view frame) {
+  if (state_ == SessionState::kFailed) {
+    return Status(Code::kFailedPrecondition, "session already failed: " + status_.ToString());
+  }
+  ++stats_.frames_received;
+  stats_.frame_bytes_received += frame.size();
+  auto decoded = DecodeFrame(frame, options_.limits);
+  if (!decoded.ok()) return Fail(decoded.status());
+  Message message = std::move(decoded).value();
+  return std::visit(
+      [this](auto&& m) -> std::vector<std::string> {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, Hello>) return HandleHello(std::move(m));
+        else if constexpr (std::is_same_v<T, Welcome>) return HandleWelcome(std::move(m));
+        else if constexpr (std::is_same_v<T, ChangesBatch>) return HandleChanges(std::move(m));
+        else if constexpr (std::is_same_v<T, Ack>) return HandleAck(std::move(m));
+        else return HandleError(std::move(m));
+      },
+      std::move(message));
+}
+
+Result<std::vector<std::string>> SyncSession::OnLocalCommit() {
+  if (state_ == SessionState::kFailed) {
+    return Status(Code::kFailedPrecondition, "session already failed: " + status_.ToString());
+  }
+  std::vector<std::string> out;
+  if (state_ != SessionState::kOpen || !exchange_) return out;
+  Pump(out);
+  return out;
+}
+
+std::vector<std::string> SyncSession::HandleHello(Hello hello) {
+  if (options_.role != SessionRole::kAcceptor || state_ != SessionState::kNew) {
+    return Fail(ProtocolError("unexpected Hello"));
+  }
+  if (hello.protocol_version != options_.protocol_version) {
+    return Fail(Status(Code::kFailedPrecondition,
+                       "protocol version " + std::to_string(hello.protocol_version) +
+                           " not supported (this side speaks " +
+                           std::to_string(options_.protocol_version) + ")"));
+  }
+  if (hello.replica_id == local_id_) {
+    return Fail(ProtocolError("peer has this side's own replica id " + local_id_.ToHex()));
+  }
+  if (options_.authenticate) {
+    Status auth = options_.authenticate(hello);
+    if (!auth.ok()) return Fail(std::move(auth));
+  }
+  auto vv = store_.GetVersionVector();
+  if (!vv.ok()) return Fail(vv.status().WithContext("reading the local version vector"));
+
+  exchange_ = hello.purpose != Purpose::kConnectTest;
+  peer_id_ = hello.replica_id;
+  peer_vv_ = hello.version_vector;
+  send_cursor_ = peer_vv_;
+  peer_hello_ = std::move(hello);
+  state_ = SessionState::kOpen;
+
+  std::string welcome = EncodeFrame(Welcome{options_.protocol_version, local_id_, std::move(vv).value()});
+  Count(welcome);
+  std::vector<std::string> out;
+  out.push_back(std::move(welcome));
+  if (exchange_) Pump(out);  // on failure `out` is the Error frame
+  return out;
+}
+
+std::vector<std::string> SyncSession::HandleWelcome(Welcome welcome) {
+  if (options_.role != SessionRole::kInitiator || state_ != SessionState::kAwaitingWelcome) {
+    return Fail(ProtocolError("unexpected Welcome"));
+  }
+  if (welcome.protocol_version != options_.protocol_version) {
+    return Fail(Status(Code::kFailedPrecondition,
+                       "peer answered protocol version " + std::to_string(welcome.protocol_version) +
+                           ", this side speaks " + std::to_string(options_.protocol_version)));
+  }
+  if (welcome.replica_id == local_id_) {
+    return Fail(ProtocolError("peer has this side's own replica id " + local_id_.ToHex()));
+  }
+  peer_id_ = welcome.replica_id;
+  peer_vv_ = std::move(welcome.version_vector);
+  send_cursor_ = peer_vv_;
+  state_ = SessionState::kOpen;
+  std::vector<std::string> out;
+  if (exchange_) Pump(out);
+  return out;
+}
+
+std::vector<std::string> SyncSession::HandleChanges(ChangesBatch batch) {
+  if (state_ != SessionState::kOpen) return Fail(ProtocolError("Changes before the handshake"));
+  if (!exchange_) return Fail(ProtocolError("Changes in a connect test"));
+  if (batch.batch_id != last_received_batch_id_ + 1) {
+    return Fail(ProtocolError("batch " + std::to_string(batch.batch_id) + " out of order (expected " +
+                              std::to_string(last_received_batch_id_ + 1) + ")"));
+  }
+  // The store rejects a gap as a whole (kProtocolError) and ignores
+  // duplicates, so a resent or overlapping batch is harmless.
+  Status applied = store_.Apply(batch.changes);
+  if (!applied.ok()) {
+    return Fail(applied.WithContext("applying batch " + std::to_string(batch.batch_id)));
+  }
+  last_received_batch_id_ = batch.batch_id;
+  ++stats_.batches_received;
+  stats_.changes_received += batch.changes.size();
+  for (const ChangeBlob& c : batch.changes) {
+    stats_.payload_bytes_received += c.payload.size();
+    // The peer holds what it sends (a store holds per-origin prefixes):
+    // without this, a live change of the peer would be echoed back to it
+    // and InSync() would wait for an ack that never comes.
+    peer_vv_.Advance(c.origin, c.seq);
+    send_cursor_.Advance(c.origin, c.seq);
+  }
+
+  // Acked only now that the batch is durable: the peer may forget it.
+  auto vv = store_.GetVersionVector();
+  if (!vv.ok()) return Fail(vv.status().WithContext("reading the local version vector"));
+  std::string ack = EncodeFrame(Ack{batch.batch_id, std::move(vv).value()});
+  Count(ack);
+  std::vector<std::string> out;
+  out.push_back(std::move(ack));
+  return out;
+}
+
+std::vector<std::string> SyncSession::HandleAck(Ack ack) {
+  if (state_ != SessionState::kOpen) return Fail(ProtocolError("Ack before the handshake"));
+  if (in_flight_.empty() || in_flight_.front().batch_id != ack.batch_id) {
+    return Fail(ProtocolError("Ack of batch " + std::to_string(ack.batch_id) + " that is not the oldest in flight"));
+  }
+  const InFlight& acked = in_flight_.front();
+  if (!ack.version_vector.Dominates(acked.covers)) {
+    return Fail(ProtocolError("Ack of batch " + std::to_string(ack.batch_id) + " does not cover it"));
+  }
+  ++stats_.batches_acked;
+  stats_.changes_acked += acked.changes;
+  in_flight_.pop_front();
+  // The peer may also hold changes from elsewhere (another device through
+  // the relay): never send those.
+  peer_vv_.Join(ack.version_vector);
+  send_cursor_.Join(ack.version_vector);
+  std::vector<std::string> out;
+  Pump(out);
+  return out;
+}
+
+std::vector<std::string> SyncSession::HandleError(ErrorMessage error) {
+  state_ = SessionState::kFailed;
+  status_ = Status(error.code, "peer reported: " + error.message);
+  in_flight_.clear();
+  return {};
+}
+
+bool SyncSession::Pump(std::vector<std::string>& out) {
+  const size_t max_in_flight = std::max<size_t>(1, options_.max_in_flight_batches);
+  while (in_flight_.size() < max_in_flight) {
+    auto changes = store_.ChangesSince(send_cursor_, options_.max_batch_bytes);
+    if (!changes.ok()) {
+      out = Fail(changes.status().WithContext("reading changes to send"));
+      return false;
+    }
+    if (changes->empty()) return true;
+
+    // Any prefix of the list is a prefix of each origin's run (ascending
+    // per origin), so trimming to fit the peer's limits never makes a gap.
+    ChangesBatch batch;
+    batch.batch_id = next_batch_id_;
+    batch.changes = std::move(changes).value();
+    if (batch.changes.size() > options_.limits.max_changes_per_batch) {
+      batch.changes.resize(std::max<size_t>(1, options_.limits.max_changes_per_batch));
+    }
+    std::string frame = EncodeFrame(batch);
+    while (frame.size() > options_.limits.max_frame_bytes) {
+      if (batch.changes.size() == 1) {
+        const ChangeBlob& c = batch.changes.front();
+        out = Fail(Status(Code::kResourceExhausted,
+                          "change " + c.origin.ToHex() + ":" + std::to_string(c.seq) + " of " +
+                              std::to_string(c.payload.size()) + " bytes exceeds the frame limit of " +
+                              std::to_string(options_.limits.max_frame_bytes)));
+        return false;
+      }
+      batch.changes.resize(batch.changes.size() / 2);
+      frame = EncodeFrame(batch);
+    }
+
+    InFlight sent{batch.batch_id, {}, batch.changes.size()};
+    for (const ChangeBlob& c : batch.changes) {
+      sent.covers.Advance(c.origin, c.seq);
+      send_cursor_.Advance(c.origin, c.seq);
+      stats_.payload_bytes_sent += c.payload.size();
+    }
+    ++next_batch_id_;
+    ++stats_.batches_sent;
+    stats_.changes_sent += batch.changes.size();
+    in_flight_.push_back(std::move(sent));
+    Count(frame);
+    out.push_back(std::move(frame));
+  }
+  return true;
+}
+
+bool SyncSession::InSync() {
+  if (state_ != SessionState::kOpen || !in_flight_.empty()) return false;
+  auto vv = store_.GetVersionVector();
+  return vv.ok() && *vv == peer_vv_;
+}
+
+}  // namespace daicho::net
