@@ -1,0 +1,139 @@
+// RelayStore: everything the relay keeps, in its own LMDB environment (one
+// data directory): contracts, users with Argon2id password hashes, device
+// tokens (stored hashed), and each contract's changes as opaque blobs.
+//
+// Layout (named LMDB databases; a contract number is always 14 bytes, so a
+// contract's keys are exactly those starting with its number):
+//   meta:      "schema" -> kRelaySchema
+//   contracts: contract -> "" (exists)
+//   users:     contract | user id -> Argon2id hash string
+//   devices:   contract | BLAKE2b(token) -> user id | '\0' | device name
+//   changes:   contract | origin(16) | seq(8, big-endian) -> payload
+//   vv:        contract | origin(16) -> held seq (8, big-endian)
+// A contract's changes and its version vector are written in one write
+// transaction. The relay never parses a payload (it may be ciphertext).
+//
+// Ownership: Open() returns the only handle to a directory in this process
+// (a second Open of the same directory gives kBusy). Change stores from
+// ContractChanges() share the store's internals and stay usable even if the
+// RelayStore is destroyed first.
+//
+// Thread-safety: every method may be called concurrently from any thread.
+// Writes are serialized by LMDB; reads run in parallel. Password hashing and
+// verification (slow by design, see password.h) run outside every lock.
+//
+// Codes: kInvalidArgument (malformed user id, password, device name, or a
+// directory that is not a relay store), kNotFound (unknown contract, user or
+// device), kAlreadyExists, kUnauthenticated (wrong credentials, never saying
+// which part was wrong), kUnavailable (login throttled), kProtocolError (a gap
+// in applied changes), kResourceExhausted (a size limit, or the map cannot
+// grow), kCorruption (damaged data file), kBusy (directory open elsewhere),
+// kIoError.
+#ifndef DAICHO_RELAY_RELAY_STORE_H_
+#define DAICHO_RELAY_RELAY_STORE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daicho/clock.h"
+#include "daicho/status.h"
+#include "net/change_store.h"
+#include "apps/daicho-relay/contract_number.h"
+
+namespace daicho::relay {
+
+struct RelayStoreOptions {
+  // Create the directory and an empty store if none is there.
+  bool create_if_missing = true;
+  // First LMDB map size; it doubles whenever the map is full.
+  uint64_t initial_map_bytes = 64ull << 20;
+  // Check the structure of the data file before opening it (see
+  // storage/lmdb/verify.h), so damage is kCorruption, not a crash.
+  bool verify_on_open = true;
+  // Largest payload of one change accepted by Apply (matches the replica's
+  // Limits::max_change_bytes, so any change a replica can make fits).
+  size_t max_change_bytes = 64u << 20;
+  // Consecutive failed logins of one account before throttling starts.
+  int throttle_after_failures = 5;
+  // First refusal window once throttled; it doubles with every further
+  // failure, up to throttle_max_ms.
+  uint64_t throttle_initial_ms = 1000;
+  uint64_t throttle_max_ms = 5 * 60 * 1000;
+  // Time source for throttling; nullptr means the system clock.
+  std::shared_ptr<Clock> clock;
+};
+
+class RelayStore {
+ public:
+  ~RelayStore();
+  RelayStore(const RelayStore&) = delete;
+  RelayStore& operator=(const RelayStore&) = delete;
+
+  // Opens the store in directory `dir`. Codes: kNotFound (missing and
+  // !create_if_missing), kInvalidArgument (the directory holds other files
+  // or another LMDB database), kCorruption, kBusy, kIoError.
+  static Result<std::unique_ptr<RelayStore>> Open(const std::string& dir, const RelayStoreOptions& options = {});
+
+  // ---- Contracts ----
+  Status AddContract(const ContractNumber& contract);  // kAlreadyExists
+  Result<bool> HasContract(const ContractNumber& contract) const;
+
+  // ---- Users ----
+  // Adds a user with an Argon2id hash of `password` (one slow hash).
+  // kInvalidArgument (bad id or password), kNotFound (contract),
+  // kAlreadyExists (user).
+  Status AddUser(const ContractNumber& contract, std::string_view user_id, std::string_view password);
+  // Replaces a user's password and lifts a login throttle on the account.
+  // kInvalidArgument, kNotFound (contract or user).
+  Status SetPassword(const ContractNumber& contract, std::string_view user_id, std::string_view password);
+  // The contract's user ids in byte order. kNotFound (contract).
+  Result<std::vector<std::string>> ListUsers(const ContractNumber& contract) const;
+
+  // Checks a login. Ok, or kUnauthenticated with the same message for an
+  // unknown contract, an unknown user and a wrong password (ids cannot be
+  // probed; an unknown one costs the same hash time). After
+  // throttle_after_failures consecutive failures of one account, attempts
+  // within the back-off window get kUnavailable ("too many failed logins,
+  // retry in N s") without the password being checked; a success resets the
+  // count. Throttling state is kept in memory (a restart clears it).
+  Status Authenticate(const ContractNumber& contract, std::string_view user_id, std::string_view password);
+
+  // ---- Devices ("save password") ----
+  // A new random token (kDeviceTokenBytes raw bytes, returned only here; the
+  // store keeps its hash) for the user's device `device_name` (1-100 bytes,
+  // no NUL). A previous token of the same user and device name is revoked.
+  // kInvalidArgument, kNotFound (contract or user).
+  Result<std::string> IssueDeviceToken(const ContractNumber& contract, std::string_view user_id,
+                                       std::string_view device_name);
+  // The user id a token belongs to, or kUnauthenticated (unknown, revoked,
+  // another contract's token, or its user no longer exists).
+  Result<std::string> AuthenticateDevice(const ContractNumber& contract, std::string_view token);
+  // Revokes the token of the user's device `device_name`. kNotFound if none.
+  Status RevokeDevice(const ContractNumber& contract, std::string_view user_id, std::string_view device_name);
+  // Names of the user's devices holding a token, sorted. kNotFound (contract).
+  Result<std::vector<std::string>> ListDevices(const ContractNumber& contract, std::string_view user_id) const;
+
+  // ---- Changes ----
+  // The contract's change store for sync sessions (opaque blobs; see
+  // net/change_store.h). Each call returns a new lightweight handle; all of
+  // a contract's handles see the same data and may be used concurrently. A
+  // handle can only ever read and write its own contract's keys.
+  // kNotFound (contract).
+  Result<std::unique_ptr<net::ChangeStore>> ContractChanges(const ContractNumber& contract);
+
+  const std::string& path() const;
+
+  struct Impl;
+
+ private:
+  explicit RelayStore(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace daicho::relay
+
+#endif  // DAICHO_RELAY_RELAY_STORE_H_

@@ -1,0 +1,498 @@
+#include "apps/daicho-relay/relay_store.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "daicho/replica.h"
+#include "apps/daicho-relay/password.h"
+#include "test_util.h"
+
+namespace daicho::relay {
+namespace {
+
+using daicho::testing::TempDir;
+
+class FakeClock final : public Clock {
+ public:
+  uint64_t NowMillis() const override { return now_.load(); }
+  void Advance(uint64_t ms) { now_ += ms; }
+
+ private:
+  std::atomic<uint64_t> now_{1'700'000'000'000};
+};
+
+ContractNumber Contract(std::string_view text) { return ContractNumber::Parse(text).value(); }
+
+ReplicaId Origin(uint8_t n) {
+  ReplicaId::Bytes b{};
+  b[0] = n;
+  b[15] = 0x5a;
+  return ReplicaId(b);
+}
+
+ChangeBlob Blob(const ReplicaId& origin, uint64_t seq, std::string payload = "") {
+  if (payload.empty()) payload = "payload " + origin.ToHex() + ":" + std::to_string(seq);
+  return ChangeBlob{origin, seq, std::move(payload)};
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+class RelayStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    options_.clock = clock_;
+    auto opened = RelayStore::Open(dir_.Sub("relay"), options_);
+    ASSERT_DAICHO_OK(opened);
+    store_ = std::move(*opened);
+  }
+
+  void Reopen() {
+    store_.reset();
+    auto opened = RelayStore::Open(dir_.Sub("relay"), options_);
+    ASSERT_DAICHO_OK(opened);
+    store_ = std::move(*opened);
+  }
+
+  TempDir dir_;
+  std::shared_ptr<FakeClock> clock_ = std::make_shared<FakeClock>();
+  RelayStoreOptions options_;
+  std::unique_ptr<RelayStore> store_;
+  const ContractNumber a_ = Contract("0000-0000-0001");
+  const ContractNumber b_ = Contract("0000-0000-0002");
+};
+
+TEST_F(RelayStoreTest, ContractsAreAddedOnce) {
+  EXPECT_FALSE(*store_->HasContract(a_));
+  ASSERT_DAICHO_OK(store_->AddContract(a_));
+  EXPECT_TRUE(*store_->HasContract(a_));
+  EXPECT_EQ(store_->AddContract(a_).code(), Code::kAlreadyExists);
+  EXPECT_FALSE(*store_->HasContract(b_));
+}
+
+TEST_F(RelayStoreTest, UsersBelongToAnExistingContract) {
+  EXPECT_EQ(store_->AddUser(a_, "taro@example.jp", "Password1").code(), Code::kNotFound);
+  EXPECT_EQ(store_->ListUsers(a_).status().code(), Code::kNotFound);
+  ASSERT_DAICHO_OK(store_->AddContract(a_));
+  ASSERT_DAICHO_OK(store_->AddContract(b_));
+  EXPECT_EQ(store_->AddUser(a_, "ab", "Password1").code(), Code::kInvalidArgument);
+  EXPECT_EQ(store_->AddUser(a_, "taro@example.jp", "short").code(), Code::kInvalidArgument);
+  ASSERT_DAICHO_OK(store_->AddUser(a_, "taro@example.jp", "Password1"));
+  EXPECT_EQ(store_->AddUser(a_, "taro@example.jp", "Password2").code(), Code::kAlreadyExists);
+  auto users = store_->ListUsers(a_);
+  ASSERT_DAICHO_OK(users);
+  EXPECT_EQ(*users, std::vector<std::string>{"taro@example.jp"});
+  auto users_b = store_->ListUsers(b_);
+  ASSERT_DAICHO_OK(users_b);
+  EXPECT_TRUE(users_b->empty());
+  EXPECT_EQ(store_->SetPassword(b_, "taro@example.jp", "Password3").code(), Code::kNotFound);
+}
+
+TEST_F(RelayStoreTest, WrongPasswordUnknownUserAndUnknownContractLookAlike) {
+  ASSERT_DAICHO_OK(store_->AddContract(a_));
+  ASSERT_DAICHO_OK(store_->AddUser(a_, "taro@example.jp", "Password1"));
+  ASSERT_DAICHO_OK(store_->Authenticate(a_, "taro@example.jp", "Password1"));
+  Status wrong = store_->Authenticate(a_, "taro@example.jp", "Password2");
+  Status unknown_user = store_->Authenticate(a_, "hanako@example.jp", "Password1");
+  Status unknown_contract = store_->Authenticate(b_, "taro@example.jp", "Password1");
+  EXPECT_EQ(wrong.code(), Code::kUnauthenticated);
+  EXPECT_EQ(unknown_user.code(), Code::kUnauthenticated);
+  EXPECT_EQ(unknown_contract.code(), Code::kUnauthenticated);
+  EXPECT_EQ(wrong.message(), unknown_user.message());
+  EXPECT_EQ(wrong.message(), unknown_contract.message());
+  Status malformed = store_->Authenticate(a_, "x", "Password1");
+  EXPECT_EQ(malformed.code(), Code::kUnauthenticated);
+  EXPECT_EQ(malformed.message(), wrong.message());
+
+  ASSERT_DAICHO_OK(store_->SetPassword(a_, "taro@example.jp", "NewPassword9"));
+  EXPECT_EQ(store_->Authenticate(a_, "taro@example.jp", "Password1").code(), Code::kUnauthenticated);
+  ASSERT_DAICHO_OK(store_->Authenticate(a_, "taro@example.jp", "NewPassword9"));
+}
+
+TEST_F(RelayStoreTest, ThrottlesAnAccountAfterFiveFailuresWithGrowingWindow) {
+  ASSERT_DAICHO_OK(store_->AddContract(a_));
+  ASSERT_DAICHO_OK(store_->AddUser(a_, "taro@example.jp", "Password1"));
+  const std::string user = "taro@example.jp";
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(store_->Authenticate(a_, user, "WrongPass1").code(), Code::kUnauthenticated) << i;
+  }
+  // Locked: even the right password is refused without being checked.
+  Status refused = store_->Authenticate(a_, user, "Password1");
+  EXPECT_EQ(refused.code(), Code::kUnavailable);
+  EXPECT_NE(refused.message().find("retry in 1 s"), std::string::npos) << refused;
+  // Another account is not affected.
+  EXPECT_EQ(store_->Authenticate(a_, "hanako@example.jp", "Password1").code(), Code::kUnauthenticated);
+
+  clock_->Advance(1000);  // first window over: one more try, which fails
+  EXPECT_EQ(store_->Authenticate(a_, user, "WrongPass1").code(), Code::kUnauthenticated);
+  clock_->Advance(1000);  // the window doubled to 2 s
+  refused = store_->Authenticate(a_, user, "Password1");
+  EXPECT_EQ(refused.code(), Code::kUnavailable);
+  EXPECT_NE(refused.message().find("retry in 1 s"), std::string::npos) << refused;
+  clock_->Advance(1000);
+  ASSERT_DAICHO_OK(store_->Authenticate(a_, user, "Password1"));
+  // Success reset the count: a single failure does not lock again.
+  EXPECT_EQ(store_->Authenticate(a_, user, "WrongPass1").code(), Code::kUnauthenticated);
+  ASSERT_DAICHO_OK(store_->Authenticate(a_, user, "Password1"));
+}
+
+TEST_F(RelayStoreTest, ThrottleWindowIsCappedAtFiveMinutes) {
+  ASSERT_DAICHO_OK(store_->AddContract(a_));
+  // Unknown accounts are throttled the same way (ids cannot be probed fast).
+  const std::string user = "nobody@example.jp";
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(store_->Authenticate(a_, user, "WrongPass1").code(), Code::kUnauthenticated);
+  for (int i = 0; i < 12; ++i) {
+    clock_->Advance(5 * 60 * 1000);
+    EXPECT_EQ(store_->Authenticate(a_, user, "WrongPass1").code(), Code::kUnauthenticated) << i;
+  }
+  Status refused = store_->Authenticate(a_, user, "WrongPass1");
+  EXPECT_EQ(refused.code(), Code::kUnavailable);
+  EXPECT_NE(refused.message().find("retry in 300 s"), std::string::npos) << refused;
+}
+
+TEST_F(RelayStoreTest, DeviceTokensAuthenticateUntilRevoked) {
+  ASSERT_DAICHO_OK(store_->AddContract(a_));
+  ASSERT_DAICHO_OK(store_->AddContract(b_));
+  ASSERT_DAICHO_OK(store_->AddUser(a_, "taro@example.jp", "Password1"));
+  EXPECT_EQ(store_->IssueDeviceToken(a_, "hanako@example.jp", "PC-1").status().code(), Code::kNotFound);
+  EXPECT_EQ(store_->IssueDeviceToken(a_, "taro@example.jp", "").status().code(), Code::kInvalidArgument);
+
+  auto token = store_->IssueDeviceToken(a_, "taro@example.jp", "PC-1");
+  ASSERT_DAICHO_OK(token);
+  EXPECT_EQ(token->size(), kDeviceTokenBytes);
+  auto token2 = store_->IssueDeviceToken(a_, "taro@example.jp", "PC-2");
+  ASSERT_DAICHO_OK(token2);
+
+  auto user = store_->AuthenticateDevice(a_, *token);
+  ASSERT_DAICHO_OK(user);
+  EXPECT_EQ(*user, "taro@example.jp");
+  // Contract B never accepts contract A's token.
+  EXPECT_EQ(store_->AuthenticateDevice(b_, *token).status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(store_->AuthenticateDevice(a_, NewDeviceToken()).status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(store_->AuthenticateDevice(a_, "short").status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(*store_->ListDevices(a_, "taro@example.jp"), (std::vector<std::string>{"PC-1", "PC-2"}));
+
+  // The data file holds only hashes.
+  const std::string data = ReadFile(dir_.Sub("relay") + "/data.mdb");
+  ASSERT_FALSE(data.empty());
+  EXPECT_EQ(data.find(*token), std::string::npos);
+  EXPECT_EQ(data.find(*token2), std::string::npos);
+  EXPECT_NE(data.find(HashDeviceToken(*token)), std::string::npos);
+
+  ASSERT_DAICHO_OK(store_->RevokeDevice(a_, "taro@example.jp", "PC-1"));
+  EXPECT_EQ(store_->AuthenticateDevice(a_, *token).status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(store_->RevokeDevice(a_, "taro@example.jp", "PC-1").code(), Code::kNotFound);
+  ASSERT_DAICHO_OK(store_->AuthenticateDevice(a_, *token2));
+
+  // Re-issuing for the same device replaces its token; survives a reopen.
+  auto token3 = store_->IssueDeviceToken(a_, "taro@example.jp", "PC-2");
+  ASSERT_DAICHO_OK(token3);
+  EXPECT_EQ(store_->AuthenticateDevice(a_, *token2).status().code(), Code::kUnauthenticated);
+  Reopen();
+  auto again = store_->AuthenticateDevice(a_, *token3);
+  ASSERT_DAICHO_OK(again);
+  EXPECT_EQ(*again, "taro@example.jp");
+}
+
+TEST_F(RelayStoreTest, ChangeStoreNeedsAnExistingContract) {
+  EXPECT_EQ(store_->ContractChanges(a_).status().code(), Code::kNotFound);
+}
+
+TEST_F(RelayStoreTest, AppliesChangesAndServesThemSince) {
+  ASSERT_DAICHO_OK(store_->AddContract(a_));
+  auto changes = store_->ContractChanges(a_);
+  ASSERT_DAICHO_OK(changes);
+  net::ChangeStore& store = **changes;
+  const ReplicaId x = Origin(1), y = Origin(2);
+  // Out of order within an origin and interleaved: sorted before applying.
+  std::vector<ChangeBlob> batch = {Blob(x, 2), Blob(y, 1), Blob(x, 1), Blob(x, 3, std::string(1000, '\xff'))};
+  ASSERT_DAICHO_OK(store.Apply(batch));
+  auto vv = store.GetVersionVector();
+  ASSERT_DAICHO_OK(vv);
+  EXPECT_EQ(vv->Get(x), 3u);
+  EXPECT_EQ(vv->Get(y), 1u);
+
+  auto all = store.ChangesSince(VersionVector(), SIZE_MAX);
+  ASSERT_DAICHO_OK(all);
+  ASSERT_EQ(all->size(), 4u);
+  EXPECT_EQ((*all)[0].origin, x);
+  EXPECT_EQ((*all)[0].seq, 1u);
+  EXPECT_EQ((*all)[2].payload, std::string(1000, '\xff'));
+  EXPECT_EQ((*all)[3].origin, y);
+
+  VersionVector have;
+  have.Advance(x, 2);
+  auto rest = store.ChangesSince(have, SIZE_MAX);
+  ASSERT_DAICHO_OK(rest);
+  ASSERT_EQ(rest->size(), 2u);
+  EXPECT_EQ((*rest)[0].seq, 3u);
+  EXPECT_EQ((*rest)[1].origin, y);
+
+  // max_bytes: at least one change, then stops before going over.
+  auto first = store.ChangesSince(VersionVector(), 1);
+  ASSERT_DAICHO_OK(first);
+  EXPECT_EQ(first->size(), 1u);
+  auto some = store.ChangesSince(VersionVector(), 100);
+  ASSERT_DAICHO_OK(some);
+  EXPECT_EQ(some->size(), 2u);
+  auto none = store.ChangesSince(*vv, SIZE_MAX);
+  ASSERT_DAICHO_OK(none);
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_F(RelayStoreTest, DuplicatesAreIgnoredAndGapsStoreNothing) {
+  ASSERT_DAICHO_OK(store_->AddContract(a_));
+  auto store = std::move(store_->ContractChanges(a_).value());
+  const ReplicaId x = Origin(1), y = Origin(2);
+  ASSERT_DAICHO_OK(store->Apply(std::vector{Blob(x, 1), Blob(x, 2)}));
+  ASSERT_DAICHO_OK(store->Apply(std::vector{Blob(x, 1), Blob(x, 2), Blob(x, 3), Blob(x, 3)}));
+  EXPECT_EQ(store->GetVersionVector()->Get(x), 3u);
+  EXPECT_EQ(store->ChangesSince(VersionVector(), SIZE_MAX)->size(), 3u);
+
+  // y:1 is fine but x:5 leaves a gap: the whole batch is refused.
+  Status gap = store->Apply(std::vector{Blob(y, 1), Blob(x, 5)});
+  EXPECT_EQ(gap.code(), Code::kProtocolError);
+  EXPECT_EQ(store->GetVersionVector()->Get(y), 0u);
+  EXPECT_EQ(store->ChangesSince(VersionVector(), SIZE_MAX)->size(), 3u);
+  EXPECT_EQ(store->Apply(std::vector{Blob(y, 2)}).code(), Code::kProtocolError);
+
+  // The same dot with other bytes is a reused replica id, not a duplicate.
+  EXPECT_EQ(store->Apply(std::vector{Blob(x, 2, "something else")}).code(), Code::kProtocolError);
+  EXPECT_EQ(store->Apply(std::vector{Blob(ReplicaId(), 1)}).code(), Code::kProtocolError);
+  EXPECT_EQ(store->Apply(std::vector{Blob(y, 0)}).code(), Code::kProtocolError);
+}
+
+TEST(RelayStoreLimitsTest, OversizedPayloadIsRefused) {
+  TempDir dir;
+  RelayStoreOptions options;
+  options.max_change_bytes = 100;
+  auto store = std::move(RelayStore::Open(dir.Sub("relay"), options).value());
+  const ContractNumber a = Contract("1111-2222-3333");
+  ASSERT_DAICHO_OK(store->AddContract(a));
+  auto changes = std::move(store->ContractChanges(a).value());
+  ASSERT_DAICHO_OK(changes->Apply(std::vector{Blob(Origin(1), 1, std::string(100, 'x'))}));
+  EXPECT_EQ(changes->Apply(std::vector{Blob(Origin(1), 2, std::string(101, 'x'))}).code(),
+            Code::kResourceExhausted);
+  EXPECT_EQ(changes->GetVersionVector()->Get(Origin(1)), 1u);
+}
+
+TEST_F(RelayStoreTest, ContractsNeverSeeEachOthersChanges) {
+  ASSERT_DAICHO_OK(store_->AddContract(a_));
+  ASSERT_DAICHO_OK(store_->AddContract(b_));
+  auto store_a = std::move(store_->ContractChanges(a_).value());
+  auto store_b = std::move(store_->ContractChanges(b_).value());
+  const ReplicaId x = Origin(1);
+  // The same origin in both contracts (a replica id is only unique per
+  // office in practice, but nothing must depend on that).
+  ASSERT_DAICHO_OK(store_a->Apply(std::vector{Blob(x, 1, "secret of A"), Blob(x, 2, "more of A")}));
+  ASSERT_DAICHO_OK(store_b->Apply(std::vector{Blob(x, 1, "B's own")}));
+  EXPECT_EQ(store_a->GetVersionVector()->Get(x), 2u);
+  EXPECT_EQ(store_b->GetVersionVector()->Get(x), 1u);
+  auto seen_by_b = store_b->ChangesSince(VersionVector(), SIZE_MAX);
+  ASSERT_DAICHO_OK(seen_by_b);
+  ASSERT_EQ(seen_by_b->size(), 1u);
+  EXPECT_EQ((*seen_by_b)[0].payload, "B's own");
+  // Everything B serves, from the very start, is B's own.
+  VersionVector a_vv = store_a->GetVersionVector().value();
+  VersionVector zero;
+  auto more = store_b->ChangesSince(zero, SIZE_MAX);
+  for (const auto& blob : *more) EXPECT_EQ(blob.payload.find("of A"), std::string::npos);
+  // B continuing at seq 2 is a gap check against B's own VV, not A's.
+  EXPECT_DAICHO_OK(store_b->Apply(std::vector{Blob(x, 2, "B again")}));
+  EXPECT_EQ(store_a->ChangesSince(a_vv, SIZE_MAX)->size(), 0u);
+  EXPECT_EQ((*store_a->ChangesSince(zero, SIZE_MAX))[1].payload, "more of A");
+}
+
+TEST_F(RelayStoreTest, ReopenKeepsEverything) {
+  ASSERT_DAICHO_OK(store_->AddContract(a_));
+  ASSERT_DAICHO_OK(store_->AddUser(a_, "taro@example.jp", "Password1"));
+  {
+    auto changes = std::move(store_->ContractChanges(a_).value());
+    ASSERT_DAICHO_OK(changes->Apply(std::vector{Blob(Origin(7), 1), Blob(Origin(7), 2)}));
+  }
+  Reopen();
+  EXPECT_TRUE(*store_->HasContract(a_));
+  EXPECT_EQ(*store_->ListUsers(a_), std::vector<std::string>{"taro@example.jp"});
+  ASSERT_DAICHO_OK(store_->Authenticate(a_, "taro@example.jp", "Password1"));
+  auto changes = std::move(store_->ContractChanges(a_).value());
+  EXPECT_EQ(changes->GetVersionVector()->Get(Origin(7)), 2u);
+  auto all = changes->ChangesSince(VersionVector(), SIZE_MAX);
+  ASSERT_DAICHO_OK(all);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[1].payload, Blob(Origin(7), 2).payload);
+}
+
+TEST(RelayStoreOpenTest, SecondOpenOfTheSameDirectoryIsBusy) {
+  TempDir dir;
+  auto first = RelayStore::Open(dir.Sub("relay"));
+  ASSERT_DAICHO_OK(first);
+  EXPECT_EQ(RelayStore::Open(dir.Sub("relay")).status().code(), Code::kBusy);
+}
+
+TEST(RelayStoreOpenTest, RefusesMissingDirectoryWithoutCreate) {
+  TempDir dir;
+  RelayStoreOptions options;
+  options.create_if_missing = false;
+  EXPECT_EQ(RelayStore::Open(dir.Sub("none"), options).status().code(), Code::kNotFound);
+}
+
+TEST(RelayStoreOpenTest, RefusesADirectoryWithOtherFiles) {
+  TempDir dir;
+  std::ofstream(dir.Sub("notes.txt")) << "hello";
+  EXPECT_EQ(RelayStore::Open(dir.path().string()).status().code(), Code::kInvalidArgument);
+}
+
+TEST(RelayStoreOpenTest, RefusesAForeignLmdbEnvironment) {
+  TempDir dir;
+  // A daicho replica is an LMDB environment too, but not a relay store.
+  {
+    ReplicaOptions replica_options;
+    replica_options.create_if_missing = true;
+    auto replica = Replica::Open(dir.Sub("replica"), replica_options);
+    ASSERT_DAICHO_OK(replica);
+  }
+  auto opened = RelayStore::Open(dir.Sub("replica"));
+  EXPECT_EQ(opened.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(opened.status().message().find("not a daicho relay store"), std::string::npos) << opened.status();
+}
+
+TEST(RelayStoreOpenTest, RefusesADamagedDataFile) {
+  TempDir dir;
+  {
+    auto store = std::move(RelayStore::Open(dir.Sub("relay")).value());
+    ASSERT_DAICHO_OK(store->AddContract(Contract("1234-5678-9012")));
+  }
+  std::ofstream(dir.Sub("relay") + "/data.mdb", std::ios::binary | std::ios::trunc) << "garbage";
+  EXPECT_EQ(RelayStore::Open(dir.Sub("relay")).status().code(), Code::kCorruption);
+}
+
+TEST(RelayStoreConcurrencyTest, ParallelAppliesToDifferentContracts) {
+  TempDir dir;
+  auto store = std::move(RelayStore::Open(dir.Sub("relay")).value());
+  constexpr int kContracts = 4;
+  constexpr int kBatches = 25;
+  std::vector<ContractNumber> contracts;
+  for (int i = 0; i < kContracts; ++i) {
+    contracts.push_back(Contract("0000-0000-000" + std::to_string(i)));
+    ASSERT_DAICHO_OK(store->AddContract(contracts.back()));
+  }
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kContracts * 2; ++t) {
+    threads.emplace_back([&, t] {
+      // Two threads per contract, each with its own origin.
+      auto changes = store->ContractChanges(contracts[t % kContracts]);
+      if (!changes.ok()) {
+        ++failures;
+        return;
+      }
+      const ReplicaId origin = Origin(static_cast<uint8_t>(t + 1));
+      for (int b = 0; b < kBatches; ++b) {
+        const uint64_t seq = static_cast<uint64_t>(b) * 2;
+        if (!(*changes)->Apply(std::vector{Blob(origin, seq + 1), Blob(origin, seq + 2)}).ok()) ++failures;
+        if (!(*changes)->ChangesSince(VersionVector(), 4096).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  for (int c = 0; c < kContracts; ++c) {
+    auto changes = std::move(store->ContractChanges(contracts[c]).value());
+    VersionVector vv = changes->GetVersionVector().value();
+    EXPECT_EQ(vv.size(), 2u);
+    EXPECT_EQ(vv.Get(Origin(static_cast<uint8_t>(c + 1))), 2u * kBatches);
+    EXPECT_EQ(vv.Get(Origin(static_cast<uint8_t>(c + 1 + kContracts))), 2u * kBatches);
+    EXPECT_EQ(changes->ChangesSince(VersionVector(), SIZE_MAX)->size(), 4u * kBatches);
+  }
+}
+
+TEST(RelayStoreGrowthTest, GrowsATinyMapWhenFull) {
+  TempDir dir;
+  RelayStoreOptions options;
+  options.initial_map_bytes = 128 << 10;
+  auto store = std::move(RelayStore::Open(dir.Sub("relay"), options).value());
+  const ContractNumber a = Contract("9999-0000-9999");
+  ASSERT_DAICHO_OK(store->AddContract(a));
+  auto changes = std::move(store->ContractChanges(a).value());
+  // 4 MiB in batches of 256 KiB, each bigger than the first map.
+  const ReplicaId x = Origin(3);
+  uint64_t seq = 0;
+  for (int batch = 0; batch < 16; ++batch) {
+    std::vector<ChangeBlob> blobs;
+    for (int i = 0; i < 4; ++i) {
+      ++seq;
+      blobs.push_back(Blob(x, seq, std::string(64 << 10, static_cast<char>('a' + seq % 26))));
+    }
+    ASSERT_DAICHO_OK(changes->Apply(blobs));
+  }
+  EXPECT_EQ(changes->GetVersionVector()->Get(x), seq);
+  auto all = changes->ChangesSince(VersionVector(), SIZE_MAX);
+  ASSERT_DAICHO_OK(all);
+  ASSERT_EQ(all->size(), seq);
+  EXPECT_EQ(all->back().payload, std::string(64 << 10, static_cast<char>('a' + seq % 26)));
+  // The file (never larger than the map) outgrew the first map many times.
+  EXPECT_GT(std::filesystem::file_size(dir.Sub("relay") + "/data.mdb"), uint64_t{4} << 20);
+}
+
+TEST(RelayStoreGrowthTest, GrowsWhileOtherThreadsReadAndWrite) {
+  TempDir dir;
+  RelayStoreOptions options;
+  options.initial_map_bytes = 128 << 10;
+  auto store = std::move(RelayStore::Open(dir.Sub("relay"), options).value());
+  constexpr int kThreads = 4;
+  constexpr uint64_t kChanges = 30;
+  std::vector<ContractNumber> contracts;
+  for (int i = 0; i < kThreads; ++i) {
+    contracts.push_back(Contract("1000-0000-000" + std::to_string(i)));
+    ASSERT_DAICHO_OK(store->AddContract(contracts.back()));
+  }
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto changes = std::move(store->ContractChanges(contracts[t]).value());
+      for (uint64_t seq = 1; seq <= kChanges; ++seq) {
+        Status applied = changes->Apply(std::vector{Blob(Origin(9), seq, std::string(32 << 10, 'g'))});
+        if (!applied.ok()) {
+          ADD_FAILURE() << applied;
+          ++failures;
+        }
+        if (!changes->GetVersionVector().ok() || !changes->ChangesSince(VersionVector(), 1 << 16).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  for (const auto& contract : contracts) {
+    auto changes = std::move(store->ContractChanges(contract).value());
+    EXPECT_EQ(changes->GetVersionVector()->Get(Origin(9)), kChanges);
+  }
+}
+
+TEST(RelayStoreOpenTest, ChangeStoreHandleOutlivesTheRelayStore) {
+  TempDir dir;
+  auto store = std::move(RelayStore::Open(dir.Sub("relay")).value());
+  const ContractNumber a = Contract("5555-5555-5555");
+  ASSERT_DAICHO_OK(store->AddContract(a));
+  auto changes = std::move(store->ContractChanges(a).value());
+  store.reset();
+  ASSERT_DAICHO_OK(changes->Apply(std::vector{Blob(Origin(1), 1)}));
+  // The environment stays open (and its directory taken) until the last handle goes.
+  EXPECT_EQ(RelayStore::Open(dir.Sub("relay")).status().code(), Code::kBusy);
+  changes.reset();
+  auto reopened = RelayStore::Open(dir.Sub("relay"));
+  ASSERT_DAICHO_OK(reopened);
+  EXPECT_EQ((*reopened)->ContractChanges(a).value()->GetVersionVector()->Get(Origin(1)), 1u);
+}
+
+}  // namespace
+}  // namespace daicho::relay
