@@ -1,10 +1,6 @@
 // End-to-end tests of the `daicho` command-line app: each test runs the real
 // binary (DAICHO_CLI_PATH) in a temp directory and checks exit code, stdout
 // and stderr.
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -14,69 +10,22 @@
 #include <string>
 #include <vector>
 
+#include "run_program.h"
 #include "test_util.h"
 
 namespace {
 
 using nlohmann::json;
 
-struct RunResult {
-  int exit_code = -1;    // -1 when the process did not exit normally
-  int signal = 0;        // the signal that killed it, if any
-  std::string out;
-  std::string err;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void WriteFile(const std::string& path, std::string_view content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(content.data(), static_cast<std::streamsize>(content.size()));
-}
+using daicho::testing::ReadFile;
+using daicho::testing::RunResult;
+using daicho::testing::WriteFile;
 
 class CliTest : public ::testing::Test {
  protected:
-  // Runs daicho with `args`; stdout and stderr go to files (no pipe can fill
-  // up), stdin is /dev/null.
+  // Runs daicho with `args` (see RunProgram).
   RunResult Run(const std::vector<std::string>& args) {
-    std::string out_path = dir_.Sub("stdout.txt");
-    std::string err_path = dir_.Sub("stderr.txt");
-    std::vector<std::string> full = {DAICHO_CLI_PATH};
-    full.insert(full.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& a : full) argv.push_back(a.data());
-    argv.push_back(nullptr);
-
-    pid_t pid = fork();
-    if (pid == 0) {
-      int in = open("/dev/null", O_RDONLY);
-      int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (in < 0 || out < 0 || err < 0) _exit(126);
-      dup2(in, 0);
-      dup2(out, 1);
-      dup2(err, 2);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    RunResult r;
-    int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) != pid) {
-      ADD_FAILURE() << "could not run " << DAICHO_CLI_PATH;
-      return r;
-    }
-    if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
-    r.out = ReadFile(out_path);
-    r.err = ReadFile(err_path);
-    // Whatever the input, the app must never crash.
-    EXPECT_EQ(r.signal, 0) << "daicho killed by signal " << r.signal << "; stderr: " << r.err;
-    return r;
+    return daicho::testing::RunProgram(DAICHO_CLI_PATH, args, dir_.path().string());
   }
 
   // Runs a command that must succeed; returns its stdout.

@@ -1,0 +1,78 @@
+// Runs a program of the build (a CLI under test) and captures its outcome.
+#ifndef DAICHO_TESTS_RUN_PROGRAM_H_
+#define DAICHO_TESTS_RUN_PROGRAM_H_
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace daicho::testing {
+
+struct RunResult {
+  int exit_code = -1;  // -1 when the process did not exit normally
+  int signal = 0;      // the signal that killed it, if any
+  std::string out;
+  std::string err;
+};
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+inline void WriteFile(const std::string& path, std::string_view content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(content.data(), static_cast<std::streamsize>(content.size()));
+}
+
+// Runs `exe` with `args`; stdout and stderr go to files in `scratch_dir` (no
+// pipe can fill up), stdin is /dev/null. Whatever the input, the program must
+// never crash: a death by signal is a test failure.
+inline RunResult RunProgram(const std::string& exe, const std::vector<std::string>& args,
+                            const std::string& scratch_dir) {
+  const std::string out_path = scratch_dir + "/stdout.txt";
+  const std::string err_path = scratch_dir + "/stderr.txt";
+  std::vector<std::string> full = {exe};
+  full.insert(full.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : full) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  pid_t pid = fork();
+  if (pid == 0) {
+    int in = open("/dev/null", O_RDONLY);
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (in < 0 || out < 0 || err < 0) _exit(126);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  RunResult r;
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+    ADD_FAILURE() << "could not run " << exe;
+    return r;
+  }
+  if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
+  r.out = ReadFile(out_path);
+  r.err = ReadFile(err_path);
+  EXPECT_EQ(r.signal, 0) << exe << " killed by signal " << r.signal << "; stderr: " << r.err;
+  return r;
+}
+
+}  // namespace daicho::testing
+
+#endif  // DAICHO_TESTS_RUN_PROGRAM_H_
