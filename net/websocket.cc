@@ -1,0 +1,669 @@
+#include "net/websocket.h"
+
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "net/asio.h"
+
+namespace daicho::net {
+namespace {
+
+using detail::tcp;
+namespace asio = detail::asio;
+namespace beast = detail::beast;
+namespace websocket = detail::websocket;
+using asio::awaitable;
+using asio::use_awaitable;
+using boost::system::error_code;
+namespace ssl = boost::asio::ssl;
+using PlainStream = websocket::stream<beast::tcp_stream>;
+using TlsStream = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+template <class Stream>
+constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
+
+// Where an error came from: the network (peer, socket, handshake) or the
+// local setup (addresses, certificate and key files) the caller gave us.
+enum class ErrorSite { kNetwork, kSetup };
+
+// The one place where Asio/Beast errors become daicho codes.
+Status StatusFromError(const error_code& ec, std::string_view what, ErrorSite site = ErrorSite::kNetwork) {
+  std::string message = std::string(what) + ": " + ec.message();
+  if (site == ErrorSite::kSetup) return Status(Code::kInvalidArgument, std::move(message));
+  if (ec == websocket::error::message_too_big || ec == beast::http::error::body_limit ||
+      ec == beast::http::error::header_limit) {
+    return Status(Code::kResourceExhausted, std::move(message));
+  }
+  if (ec == websocket::error::closed || ec == beast::error::timeout || ec == asio::error::operation_aborted) {
+    return Status(Code::kUnavailable, std::move(message));
+  }
+  // Broken framing or a bad HTTP upgrade: the peer does not speak WebSocket.
+  if (ec.category() == websocket::make_error_code(websocket::error::closed).category() ||
+      ec.category() == beast::http::make_error_code(beast::http::error::end_of_stream).category()) {
+    return Status(Code::kProtocolError, std::move(message));
+  }
+  // Refused, unreachable, reset, EOF, resolver failures: the peer cannot be
+  // reached now, which is what callers retry on.
+  return Status(Code::kUnavailable, std::move(message));
+}
+
+struct Url {
+  bool tls = false;
+  std::string host;
+  std::string port;
+  std::string target;
+};
+
+Result<Url> ParseUrl(std::string_view url) {
+  constexpr std::string_view kWs = "ws://";
+  constexpr std::string_view kWss = "wss://";
+  Url out;
+  std::string_view rest;
+  if (url.substr(0, kWs.size()) == kWs) {
+    rest = url.substr(kWs.size());
+  } else if (url.substr(0, kWss.size()) == kWss) {
+    out.tls = true;
+    rest = url.substr(kWss.size());
+  } else {
+    return Status(Code::kInvalidArgument, "URL must start with ws:// or wss://: " + std::string(url));
+  }
+  const size_t slash = rest.find('/');
+  const std::string_view authority = rest.substr(0, slash);
+  out.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  const size_t colon = authority.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == authority.size()) {
+    return Status(Code::kInvalidArgument, "URL needs host:port: " + std::string(url));
+  }
+  std::string_view host = authority.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  out.host = std::string(host);
+  out.port = std::string(authority.substr(colon + 1));
+  return out;
+}
+
+template <class Stream>
+void ConfigureStream(Stream& ws, const WebSocketOptions& options) {
+  websocket::stream_base::timeout timeout;
+  timeout.handshake_timeout = options.handshake_timeout;
+  timeout.idle_timeout = options.idle_timeout;
+  // Pings let a live but quiet peer (live mode) survive idle_timeout while a
+  // dead or stuck one is dropped.
+  timeout.keep_alive_pings = true;
+  ws.set_option(timeout);
+  // Compression would let a small frame inflate past our memory limits and
+  // costs CPU on the relay; payloads are compact already.
+  websocket::permessage_deflate deflate;
+  deflate.server_enable = false;
+  deflate.client_enable = false;
+  ws.set_option(deflate);
+  ws.read_message_max(options.max_frame_bytes);
+  ws.binary(true);
+}
+
+std::string EndpointText(const tcp::socket& socket) {
+  error_code ec;
+  const tcp::endpoint ep = socket.remote_endpoint(ec);
+  if (ec) return "?";
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+// What the server needs of a connection of either stream type to stop it.
+class ConnectionBase {
+ public:
+  virtual ~ConnectionBase() = default;
+  virtual asio::any_io_executor executor() = 0;
+  // Strand only.
+  virtual void Abort(Status why) = 0;
+};
+
+Status ConfigureClientTls(ssl::context& ctx, const WebSocketOptions& options) {
+  error_code ec;
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                      ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1,
+                  ec);
+  if (options.tls_ca_file.empty()) {
+    ctx.set_default_verify_paths(ec);
+  } else {
+    ctx.load_verify_file(options.tls_ca_file, ec);
+  }
+  if (ec) return StatusFromError(ec, "TLS CA file " + options.tls_ca_file, ErrorSite::kSetup);
+  ctx.set_verify_mode(ssl::verify_peer, ec);
+  return Status::Ok();
+}
+
+// One WebSocket connection running one SyncSession. Everything here runs on
+// the connection's strand (the stream's executor); the shared_ptr keeps it
+// alive while its reader and writer coroutines are pending.
+template <class Stream>
+class Connection final : public ConnectionBase, public std::enable_shared_from_this<Connection<Stream>> {
+ public:
+  Connection(Stream ws, std::unique_ptr<ChangeStore> owned_store, ChangeStore& store, SessionOptions session,
+             ReplicaId local_id, WebSocketOptions options, std::string peer,
+             std::function<void(const std::string&)> log)
+      : ws_(std::move(ws)),
+        signal_(ws_.get_executor()),
+        owned_store_(std::move(owned_store)),
+        session_(store, std::move(session), local_id),
+        options_(options),
+        peer_(std::move(peer)),
+        log_(std::move(log)) {
+    ConfigureStream(ws_, options_);
+  }
+
+  ~Connection() override {
+    if (!log_) return;
+    try {
+      const SessionStats& s = session_.stats();
+      log_("sync session peer=" + peer_ + " outcome=" + Outcome().ToString() +
+           " changes_up=" + std::to_string(s.changes_sent) + " changes_down=" + std::to_string(s.changes_received) +
+           " bytes_up=" + std::to_string(s.frame_bytes_sent) +
+           " bytes_down=" + std::to_string(s.frame_bytes_received));
+    } catch (...) {
+      // Logging must not throw out of a destructor.
+    }
+  }
+
+  asio::any_io_executor executor() override { return ws_.get_executor(); }
+  const SyncSession& session() const { return session_; }
+
+  // Why the connection ended: the session's failure first (sent or
+  // received Error), then the first transport event.
+  Status Outcome() const {
+    if (session_.state() == SessionState::kFailed) return session_.status();
+    if (outcome_) return *outcome_;
+    return Status(Code::kUnavailable, "connection ended before the sync completed");
+  }
+
+  // Ends the connection now (no close handshake). Strand only.
+  void Abort(Status why) override {
+    Finish(std::move(why));
+    stopped_ = true;
+    error_code ec;
+    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
+    beast::get_lowest_layer(ws_).socket().close(ec);
+    signal_.cancel();
+  }
+
+  static awaitable<void> RunServer(std::shared_ptr<Connection> self) {
+    try {
+      error_code ec;
+      if constexpr (kIsTls<Stream>) {
+        auto& layer = beast::get_lowest_layer(self->ws_);
+        layer.expires_after(self->options_.handshake_timeout);
+        co_await self->ws_.next_layer().async_handshake(ssl::stream_base::server,
+                                                        asio::redirect_error(use_awaitable, ec));
+        if (ec) {
+          self->Abort(StatusFromError(ec, "TLS handshake"));
+          co_return;
+        }
+        layer.expires_never();
+      }
+      co_await self->ws_.async_accept(asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        self->Abort(StatusFromError(ec, "websocket accept"));
+        co_return;
+      }
+      self->StartWriter();
+      co_await self->ReadFrames();
+    } catch (const std::exception& e) {
+      self->Abort(Status(Code::kInternal, std::string("server connection: ") + e.what()));
+    }
+  }
+
+  static awaitable<void> RunClient(std::shared_ptr<Connection> self, Url url) {
+    try {
+      error_code ec;
+      tcp::resolver resolver(self->executor());
+      const auto endpoints =
+          co_await resolver.async_resolve(url.host, url.port, asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        self->Abort(StatusFromError(ec, "resolve " + url.host));
+        co_return;
+      }
+      auto& layer = beast::get_lowest_layer(self->ws_);
+      layer.expires_after(self->options_.handshake_timeout);
+      co_await layer.async_connect(endpoints, asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        self->Abort(StatusFromError(ec, "connect " + url.host + ":" + url.port));
+        co_return;
+      }
+      if constexpr (kIsTls<Stream>) {
+        auto& tls = self->ws_.next_layer();
+        // SNI is for names only; an IP address is still checked against the
+        // certificate by host_name_verification.
+        error_code not_ip;
+        asio::ip::make_address(url.host, not_ip);
+        if (not_ip && !SSL_set_tlsext_host_name(tls.native_handle(), url.host.c_str())) {
+          self->Abort(Status(Code::kInvalidArgument, "TLS: bad server name " + url.host));
+          co_return;
+        }
+        tls.set_verify_callback(ssl::host_name_verification(url.host));
+        co_await tls.async_handshake(ssl::stream_base::client, asio::redirect_error(use_awaitable, ec));
+        if (ec) {
+          self->Abort(StatusFromError(ec, "TLS handshake with " + url.host + ":" + url.port));
+          co_return;
+        }
+      }
+      // From here the WebSocket timeouts (stream_base::timeout) apply.
+      layer.expires_never();
+      co_await self->ws_.async_handshake(url.host + ":" + url.port, url.target,
+                                         asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        self->Abort(StatusFromError(ec, "websocket handshake with " + url.host + ":" + url.port));
+        co_return;
+      }
+      auto hello = self->session_.Start();
+      if (!hello.ok()) {
+        self->Abort(hello.status());
+        co_return;
+      }
+      self->StartWriter();
+      if (!self->Enqueue(std::move(hello).value())) co_return;
+      co_await self->ReadFrames();
+    } catch (const std::exception& e) {
+      self->Abort(Status(Code::kInternal, std::string("client connection: ") + e.what()));
+    }
+  }
+
+  bool client() const { return session_.options().role == SessionRole::kInitiator; }
+  // A connect test moves no changes: the Welcome alone is the success.
+  bool ConnectTestDone() const {
+    return session_.options().purpose == Purpose::kConnectTest && session_.state() == SessionState::kOpen;
+  }
+
+ private:
+  void Finish(Status why) {
+    if (!outcome_) outcome_ = std::move(why);
+  }
+
+  void StartWriter() { asio::co_spawn(executor(), WriteLoop(this->shared_from_this()), asio::detached); }
+
+  // Queues frames for the writer. False (and the connection is aborted) when
+  // the bound is reached: a peer that does not read must not grow our memory.
+  bool Enqueue(std::vector<std::string> frames) {
+    for (std::string& frame : frames) {
+      if (queue_.size() >= options_.max_queued_frames) {
+        Abort(Status(Code::kResourceExhausted,
+                     "send queue full (" + std::to_string(options_.max_queued_frames) + " frames)"));
+        return false;
+      }
+      queue_.push_back(std::move(frame));
+    }
+    signal_.cancel();
+    return true;
+  }
+
+  // Sends what is queued, then closes cleanly.
+  void RequestClose() {
+    close_after_queue_ = true;
+    signal_.cancel();
+  }
+
+  awaitable<void> ReadFrames() {
+    beast::flat_buffer buffer;
+    for (;;) {
+      error_code ec;
+      buffer.clear();
+      co_await ws_.async_read(buffer, asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        if (ec == websocket::error::closed && !client()) {
+          Finish(Status::Ok());  // the client ends a session by closing
+        }
+        Abort(StatusFromError(ec, "read"));
+        co_return;
+      }
+      // Once closing, later frames are neither applied nor answered; keep
+      // reading so the peer's close frame completes the close handshake.
+      if (close_after_queue_ || stopped_) continue;
+      const auto data = buffer.data();
+      auto out = session_.OnFrame(std::string_view(static_cast<const char*>(data.data()), data.size()));
+      if (!out.ok()) {
+        Abort(out.status());
+        co_return;
+      }
+      if (!Enqueue(std::move(out).value())) co_return;
+      if (session_.state() == SessionState::kFailed) {
+        RequestClose();  // the Error frame (if any) goes out first
+      } else if (client() && (session_.InSync() || ConnectTestDone())) {
+        Finish(Status::Ok());
+        RequestClose();
+      }
+    }
+  }
+
+  static awaitable<void> WriteLoop(std::shared_ptr<Connection> self) {
+    try {
+      co_await self->WriteFrames();
+    } catch (const std::exception& e) {
+      self->Abort(Status(Code::kInternal, std::string("writer: ") + e.what()));
+    }
+  }
+
+  awaitable<void> WriteFrames() {
+    for (;;) {
+      while (!queue_.empty() && !stopped_) {
+        std::string frame = std::move(queue_.front());
+        queue_.pop_front();
+        error_code ec;
+        co_await ws_.async_write(asio::buffer(frame), asio::redirect_error(use_awaitable, ec));
+        if (ec) {
+          Abort(StatusFromError(ec, "write"));
+          co_return;
+        }
+      }
+      if (stopped_) co_return;
+      if (close_after_queue_) {
+        error_code ec;
+        co_await ws_.async_close(websocket::close_code::normal, asio::redirect_error(use_awaitable, ec));
+        Abort(ec ? StatusFromError(ec, "close") : Status(Code::kUnavailable, "closed"));
+        co_return;
+      }
+      error_code ec;
+      signal_.expires_at(asio::steady_timer::time_point::max());
+      co_await signal_.async_wait(asio::redirect_error(use_awaitable, ec));  // woken by cancel()
+    }
+  }
+
+  Stream ws_;
+  asio::steady_timer signal_;  // wakes the writer
+  std::unique_ptr<ChangeStore> owned_store_;  // before session_, which borrows it
+  SyncSession session_;
+  const WebSocketOptions options_;
+  const std::string peer_;
+  const std::function<void(const std::string&)> log_;
+  std::deque<std::string> queue_;
+  bool close_after_queue_ = false;
+  bool stopped_ = false;
+  std::optional<Status> outcome_;
+};
+
+}  // namespace
+
+namespace {
+
+// Runs the initiator over `ws` on the calling thread until it ends.
+template <class Stream>
+Result<SyncReport> RunSync(asio::io_context& ioc, Stream ws, Url url, ChangeStore& store, ReplicaId local_id,
+                           SessionOptions session, const WebSocketOptions& websocket) {
+  std::string peer = url.host + ":" + url.port;
+  auto conn = std::make_shared<Connection<Stream>>(std::move(ws), nullptr, store, std::move(session), local_id,
+                                                   websocket, std::move(peer), nullptr);
+  asio::co_spawn(conn->executor(), Connection<Stream>::RunClient(conn, std::move(url)), asio::detached);
+  ioc.run();
+  DAICHO_RETURN_IF_ERROR(conn->Outcome());
+  const SessionStats& s = conn->session().stats();
+  SyncReport report;
+  report.changes_up = s.changes_sent;
+  report.changes_down = s.changes_received;
+  report.bytes_up = s.frame_bytes_sent;
+  report.bytes_down = s.frame_bytes_received;
+  return report;
+}
+
+}  // namespace
+
+Result<SyncReport> SyncOnce(std::string_view url, ChangeStore& store, ReplicaId local_id, SessionOptions session,
+                            WebSocketOptions websocket) {
+  DAICHO_ASSIGN_OR_RETURN(Url parsed, ParseUrl(url));
+  session.role = SessionRole::kInitiator;
+  try {
+    asio::io_context ioc;
+    tcp::socket socket(asio::any_io_executor(asio::make_strand(ioc)));
+    if (parsed.tls) {
+      ssl::context ctx(ssl::context::tls_client);
+      DAICHO_RETURN_IF_ERROR(ConfigureClientTls(ctx, websocket));
+      return RunSync(ioc, TlsStream(std::move(socket), ctx), std::move(parsed), store, local_id,
+                     std::move(session), websocket);
+    }
+    return RunSync(ioc, PlainStream(std::move(socket)), std::move(parsed), store, local_id, std::move(session),
+                   websocket);
+  } catch (const std::exception& e) {
+    return Status(Code::kInternal, std::string("SyncOnce: ") + e.what());
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+class SyncServer::Impl {
+ public:
+  explicit Impl(SyncServerOptions options) : options_(std::move(options)) {
+    options_.session.role = SessionRole::kAcceptor;
+  }
+  ~Impl() { Stop(); }
+
+  Status Start() {
+    if (started_) return Status(Code::kFailedPrecondition, "SyncServer already started");
+    if (!options_.store_factory) return Status(Code::kInvalidArgument, "SyncServer needs a store_factory");
+    DAICHO_RETURN_IF_ERROR(ConfigureTls());
+    error_code ec;
+    const auto address = asio::ip::make_address(options_.host, ec);
+    if (ec) return StatusFromError(ec, "listen address " + options_.host, ErrorSite::kSetup);
+    const tcp::endpoint endpoint(address, options_.port);
+    const std::string where = options_.host + ":" + std::to_string(options_.port);
+    if (acceptor_.open(endpoint.protocol(), ec); ec) return StatusFromError(ec, "open " + where);
+    if (acceptor_.set_option(asio::socket_base::reuse_address(true), ec); ec) {
+      return StatusFromError(ec, "listen " + where);
+    }
+    if (acceptor_.bind(endpoint, ec); ec) return StatusFromError(ec, "bind " + where);
+    if (acceptor_.listen(asio::socket_base::max_listen_connections, ec); ec) {
+      return StatusFromError(ec, "listen " + where);
+    }
+    port_ = acceptor_.local_endpoint(ec).port();
+    started_ = true;
+    asio::co_spawn(acceptor_.get_executor(), AcceptLoop(this), asio::detached);
+    const size_t n = options_.threads == 0 ? 1 : options_.threads;
+    for (size_t i = 0; i < n; ++i) threads_.emplace_back([this] { Run(); });
+    return Status::Ok();
+  }
+
+  void Stop() {
+    if (!started_ || stopped_) return;
+    stopped_ = true;
+    asio::post(acceptor_.get_executor(), [this] {
+      error_code ec;
+      acceptor_.close(ec);
+    });
+    std::vector<std::weak_ptr<ConnectionBase>> connections;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+      connections.swap(connections_);
+    }
+    for (auto& weak : connections) {
+      if (auto conn = weak.lock()) {
+        asio::post(conn->executor(), [conn] { conn->Abort(Status(Code::kUnavailable, "server stopping")); });
+      }
+    }
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+  }
+
+  uint16_t port() const { return port_; }
+
+ private:
+  Status ConfigureTls() {
+    if (options_.tls_cert_file.empty() && options_.tls_key_file.empty()) return Status::Ok();
+    if (options_.tls_cert_file.empty() || options_.tls_key_file.empty()) {
+      return Status(Code::kInvalidArgument, "TLS needs both a certificate and a key file");
+    }
+    tls_.emplace(ssl::context::tls_server);
+    error_code ec;
+    tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                          ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1,
+                      ec);
+    tls_->use_certificate_chain_file(options_.tls_cert_file, ec);
+    if (ec) return StatusFromError(ec, "TLS certificate " + options_.tls_cert_file, ErrorSite::kSetup);
+    tls_->use_private_key_file(options_.tls_key_file, ssl::context::pem, ec);
+    if (ec) return StatusFromError(ec, "TLS key " + options_.tls_key_file, ErrorSite::kSetup);
+    return Status::Ok();
+  }
+
+  void Run() {
+    for (;;) {
+      try {
+        ioc_.run();
+        return;
+      } catch (const std::exception& e) {
+        // Coroutines catch their own exceptions; this is a last resort so
+        // one bad handler does not take the whole server down.
+        Log(std::string("sync server: internal error: ") + e.what());
+      }
+    }
+  }
+
+  void Log(const std::string& line) {
+    if (!options_.log) return;
+    try {
+      options_.log(line);
+    } catch (...) {
+      // A throwing logger must not end the server thread.
+    }
+  }
+
+  static awaitable<void> AcceptLoop(Impl* impl) {
+    for (;;) {
+      error_code ec;
+      tcp::socket socket = co_await impl->acceptor_.async_accept(
+          asio::any_io_executor(asio::make_strand(impl->ioc_)), asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        if (!impl->acceptor_.is_open()) co_return;
+        // E.g. out of file descriptors: keep listening, but without spinning.
+        asio::steady_timer pause(impl->acceptor_.get_executor(), std::chrono::milliseconds(50));
+        co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
+        continue;
+      }
+      try {
+        impl->Serve(std::move(socket));
+      } catch (const std::exception& e) {
+        impl->Log(std::string("sync server: connection not started: ") + e.what());
+      }
+    }
+  }
+
+  void Serve(tcp::socket socket) {
+    const std::string peer = EndpointText(socket);
+    auto store = options_.store_factory();
+    if (!store.ok()) {
+      Log("sync session peer=" + peer + " outcome=" + store.status().ToString() + " (no store)");
+      return;  // the socket closes as it goes out of scope
+    }
+    if (tls_) {
+      Launch(TlsStream(std::move(socket), *tls_), std::move(store).value(), peer);
+    } else {
+      Launch(PlainStream(std::move(socket)), std::move(store).value(), peer);
+    }
+  }
+
+  template <class Stream>
+  void Launch(Stream ws, std::unique_ptr<ChangeStore> store, const std::string& peer) {
+    ChangeStore& borrowed = *store;
+    auto conn = std::make_shared<Connection<Stream>>(std::move(ws), std::move(store), borrowed, options_.session,
+                                                     options_.local_id, options_.websocket, peer, options_.log);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;
+      std::erase_if(connections_, [](const std::weak_ptr<ConnectionBase>& w) { return w.expired(); });
+      connections_.push_back(conn);
+    }
+    asio::co_spawn(conn->executor(), Connection<Stream>::RunServer(conn), asio::detached);
+  }
+
+  // Declared before ioc_: connections still pending when the io_context is
+  // destroyed log through options_ and must find it alive.
+  SyncServerOptions options_;
+  std::optional<ssl::context> tls_;  // set: wss:// only
+  std::mutex mu_;
+  std::vector<std::weak_ptr<ConnectionBase>> connections_;  // guarded by mu_
+  bool stopping_ = false;                               // guarded by mu_
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_{asio::make_strand(ioc_)};
+  std::vector<std::thread> threads_;
+  uint16_t port_ = 0;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+SyncServer::SyncServer(SyncServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+SyncServer::~SyncServer() = default;
+Status SyncServer::Start() { return impl_->Start(); }
+void SyncServer::Stop() { impl_->Stop(); }
+uint16_t SyncServer::port() const { return impl_->port(); }
+
+// ---------------------------------------------------------------------------
+
+class WebSocketClient::Impl {
+ public:
+  explicit Impl(const WebSocketOptions& options) : ws_(ioc_) { ConfigureStream(ws_, options); }
+  ~Impl() {
+    error_code ec;
+    beast::get_lowest_layer(ws_).socket().close(ec);
+  }
+
+  Status Connect(const Url& url) {
+    error_code ec;
+    tcp::resolver resolver(ioc_);
+    const auto endpoints = resolver.resolve(url.host, url.port, ec);
+    if (ec) return StatusFromError(ec, "resolve " + url.host);
+    asio::connect(beast::get_lowest_layer(ws_).socket(), endpoints, ec);
+    if (ec) return StatusFromError(ec, "connect " + url.host + ":" + url.port);
+    ws_.handshake(url.host + ":" + url.port, url.target, ec);
+    if (ec) return StatusFromError(ec, "websocket handshake");
+    return Status::Ok();
+  }
+
+  Status Send(std::string_view frame) {
+    error_code ec;
+    ws_.write(asio::buffer(frame.data(), frame.size()), ec);
+    return ec ? StatusFromError(ec, "write") : Status::Ok();
+  }
+
+  Result<std::string> Receive() {
+    error_code ec;
+    beast::flat_buffer buffer;
+    ws_.read(buffer, ec);
+    if (ec) return StatusFromError(ec, "read");
+    return beast::buffers_to_string(buffer.data());
+  }
+
+ private:
+  asio::io_context ioc_;
+  PlainStream ws_;
+};
+
+WebSocketClient::WebSocketClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+WebSocketClient::~WebSocketClient() = default;
+
+Result<std::unique_ptr<WebSocketClient>> WebSocketClient::Connect(std::string_view url, WebSocketOptions options) {
+  DAICHO_ASSIGN_OR_RETURN(Url parsed, ParseUrl(url));
+  if (parsed.tls) return Status(Code::kInvalidArgument, "WebSocketClient speaks ws:// only");
+  try {
+    auto impl = std::make_unique<Impl>(options);
+    DAICHO_RETURN_IF_ERROR(impl->Connect(parsed));
+    return std::unique_ptr<WebSocketClient>(new WebSocketClient(std::move(impl)));
+  } catch (const std::exception& e) {
+    return Status(Code::kInternal, std::string("WebSocketClient::Connect: ") + e.what());
+  }
+}
+
+Status WebSocketClient::Send(std::string_view frame) {
+  try {
+    return impl_->Send(frame);
+  } catch (const std::exception& e) {
+    return Status(Code::kInternal, std::string("WebSocketClient::Send: ") + e.what());
+  }
+}
+
+Result<std::string> WebSocketClient::Receive() {
+  try {
+    return impl_->Receive();
+  } catch (const std::exception& e) {
+    return Status(Code::kInternal, std::string("WebSocketClient::Receive: ") + e.what());
+  }
+}
+
+}  // namespace daicho::net

@@ -1,0 +1,154 @@
+// WebSocket transport for the sync protocol: runs a SyncSession over Beast
+// WebSocket binary frames, ws:// (loopback, tests) or wss:// (TLS 1.2+ with
+// OpenSSL; the client verifies the server's certificate and host name).
+//
+// Each connection has one strand: the SyncSession is touched only there, by
+// one reader coroutine (frame in -> OnFrame -> frames queued) and one writer
+// coroutine draining a bounded queue (one write in flight). A full queue fails
+// the connection with kResourceExhausted instead of growing memory. Frames
+// above max_frame_bytes end the connection (kResourceExhausted);
+// permessage-deflate is off; the WebSocket handshake and idle periods are
+// bounded by the timeouts below (keep-alive pings keep a quiet but live peer
+// connected).
+//
+// Callers need no coroutines and no Boost: SyncServer runs its own
+// io_context threads; SyncOnce and WebSocketClient block the calling thread.
+//
+// Status codes: kUnavailable (unreachable, reset, timed out, closed early;
+// the message says why), kResourceExhausted (oversized frame, full queue),
+// kProtocolError (broken WebSocket framing), kInvalidArgument (bad URL or
+// options), kInternal (unexpected exception), and the session's codes (see
+// net/sync_session.h; a peer's Error arrives with the peer's code).
+#ifndef DAICHO_NET_WEBSOCKET_H_
+#define DAICHO_NET_WEBSOCKET_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "daicho/replica_id.h"
+#include "daicho/status.h"
+#include "net/change_store.h"
+#include "net/sync_session.h"
+
+namespace daicho::net {
+
+struct WebSocketOptions {
+  // Largest WebSocket message accepted (read_message_max); larger ends the
+  // connection with kResourceExhausted.
+  size_t max_frame_bytes = 16u << 20;
+  // Time allowed for the TCP connect (client) plus the WebSocket opening or
+  // closing handshake.
+  std::chrono::milliseconds handshake_timeout{10000};
+  // A peer silent this long (it answers no ping either) is dropped.
+  std::chrono::milliseconds idle_timeout{60000};
+  // Frames waiting to be written, at most; more fails the connection.
+  size_t max_queued_frames = 64;
+  // Client, wss:// only: PEM file of the CA certificate(s) trusted to sign
+  // the server's certificate. Empty: the system's default trust store.
+  std::string tls_ca_file;
+};
+
+// What one sync moved, from this side's point of view.
+struct SyncReport {
+  uint64_t changes_up = 0;    // changes sent
+  uint64_t changes_down = 0;  // changes received (duplicates included)
+  uint64_t bytes_up = 0;      // all frame bytes sent
+  uint64_t bytes_down = 0;    // all frame bytes received
+};
+
+// Connects to `url` ("ws://host:port/path" or "wss://host:port/path"), runs
+// an initiator SyncSession over `store` until both sides hold the same
+// changes (SyncSession::InSync), then closes cleanly. Blocks the calling
+// thread. `session.role` is forced to kInitiator; with Purpose::kConnectTest
+// it closes right after the Welcome. Errors: kInvalidArgument (URL, CA file),
+// kUnavailable (unreachable or cut; the message has the reason, e.g. a TLS
+// certificate that does not verify), the session's or the peer's code.
+// `store` must outlive the call.
+Result<SyncReport> SyncOnce(std::string_view url, ChangeStore& store, ReplicaId local_id, SessionOptions session,
+                            WebSocketOptions websocket = {});
+
+struct SyncServerOptions {
+  // Address to listen on; port 0 picks an ephemeral port (see port()).
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  // Threads running the io_context (connections are strand-serialized).
+  size_t threads = 1;
+  // PEM certificate chain and private key: when both are set the server
+  // speaks wss:// only; when both are empty, ws:// only.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  WebSocketOptions websocket;
+  // Options of each acceptor session (role is forced to kAcceptor).
+  SessionOptions session;
+  // Replica id announced in Welcome.
+  ReplicaId local_id;
+  // Called once per accepted connection (on a server thread) for the store
+  // the session syncs; a non-ok Result refuses the connection. Required.
+  std::function<Result<std::unique_ptr<ChangeStore>>()> store_factory;
+  // One line per ended session (peer, outcome, frames and bytes), called on a
+  // server thread. Optional.
+  std::function<void(const std::string&)> log;
+};
+
+// Accepts WebSocket connections and runs one acceptor SyncSession per
+// connection until the peer closes or the session fails.
+//
+// Ownership: owns its io_context, threads and connections; each connection
+// owns the ChangeStore its factory returned. Thread-safety: Start/Stop/port
+// may be called from any one thread at a time; the callbacks run on server
+// threads. Start returns kFailedPrecondition if already started,
+// kInvalidArgument (no factory, bad host, unreadable certificate or key),
+// kUnavailable (cannot bind).
+class SyncServer {
+ public:
+  explicit SyncServer(SyncServerOptions options);
+  ~SyncServer();  // Stop()
+  SyncServer(const SyncServer&) = delete;
+  SyncServer& operator=(const SyncServer&) = delete;
+
+  // Binds, listens and starts the threads; returns once connections can be
+  // accepted.
+  Status Start();
+  // Closes the listener and every open connection, then joins the threads.
+  // Idempotent. Must not be called from the store_factory or log callbacks
+  // (it would join the thread it runs on).
+  void Stop();
+  // The bound port (0 before Start()).
+  uint16_t port() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A bare blocking WebSocket client (binary frames, ws:// only) without a
+// session: for tools and tests that speak the wire by hand (hostile frames,
+// idle peers).
+// Not thread-safe. Errors as at the top of this file.
+class WebSocketClient {
+ public:
+  ~WebSocketClient();
+  WebSocketClient(const WebSocketClient&) = delete;
+  WebSocketClient& operator=(const WebSocketClient&) = delete;
+
+  // Connects and completes the WebSocket handshake.
+  static Result<std::unique_ptr<WebSocketClient>> Connect(std::string_view url, WebSocketOptions options = {});
+  // Sends one binary message (no size limit is applied on sending).
+  Status Send(std::string_view frame);
+  // Waits for the next message; a close by the peer is kUnavailable.
+  Result<std::string> Receive();
+
+ private:
+  class Impl;
+  explicit WebSocketClient(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace daicho::net
+
+#endif  // DAICHO_NET_WEBSOCKET_H_
