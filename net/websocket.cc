@@ -386,6 +386,33 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
 
 namespace {
 
+// The store of a server connection, chosen by SyncServerOptions::store_factory
+// once the Hello arrived. Before that (which the session never allows) every
+// call is kFailedPrecondition.
+class StoreBoundAtHello final : public ChangeStore {
+ public:
+  void Bind(std::unique_ptr<ChangeStore> store) { store_ = std::move(store); }
+
+  Result<VersionVector> GetVersionVector() override {
+    DAICHO_RETURN_IF_ERROR(CheckBound());
+    return store_->GetVersionVector();
+  }
+  Result<std::vector<ChangeBlob>> ChangesSince(const VersionVector& other, size_t max_bytes) override {
+    DAICHO_RETURN_IF_ERROR(CheckBound());
+    return store_->ChangesSince(other, max_bytes);
+  }
+  Status Apply(std::span<const ChangeBlob> changes) override {
+    DAICHO_RETURN_IF_ERROR(CheckBound());
+    return store_->Apply(changes);
+  }
+
+ private:
+  Status CheckBound() const {
+    return store_ ? Status::Ok() : Status(Code::kFailedPrecondition, "no store before the Hello");
+  }
+  std::unique_ptr<ChangeStore> store_;
+};
+
 // Runs the initiator over `ws` on the calling thread until it ends.
 template <class Stream>
 Result<SyncReport> RunSync(asio::io_context& ioc, Stream ws, Url url, ChangeStore& store, ReplicaId local_id,
@@ -547,22 +574,26 @@ class SyncServer::Impl {
 
   void Serve(tcp::socket socket) {
     const std::string peer = EndpointText(socket);
-    auto store = options_.store_factory();
-    if (!store.ok()) {
-      Log("sync session peer=" + peer + " outcome=" + store.status().ToString() + " (no store)");
-      return;  // the socket closes as it goes out of scope
-    }
     if (tls_) {
-      Launch(TlsStream(std::move(socket), *tls_), std::move(store).value(), peer);
+      Launch(TlsStream(std::move(socket), *tls_), peer);
     } else {
-      Launch(PlainStream(std::move(socket)), std::move(store).value(), peer);
+      Launch(PlainStream(std::move(socket)), peer);
     }
   }
 
   template <class Stream>
-  void Launch(Stream ws, std::unique_ptr<ChangeStore> store, const std::string& peer) {
-    ChangeStore& borrowed = *store;
-    auto conn = std::make_shared<Connection<Stream>>(std::move(ws), std::move(store), borrowed, options_.session,
+  void Launch(Stream ws, const std::string& peer) {
+    // The store is known only once the Hello has named (and proved) who
+    // connects; the session's authenticate step binds it.
+    auto store = std::make_unique<StoreBoundAtHello>();
+    StoreBoundAtHello& borrowed = *store;
+    SessionOptions session = options_.session;
+    session.authenticate = [&borrowed, factory = options_.store_factory](const Hello& hello) -> Status {
+      DAICHO_ASSIGN_OR_RETURN(std::unique_ptr<ChangeStore> chosen, factory(hello));
+      borrowed.Bind(std::move(chosen));
+      return Status::Ok();
+    };
+    auto conn = std::make_shared<Connection<Stream>>(std::move(ws), std::move(store), borrowed, std::move(session),
                                                      options_.local_id, options_.websocket, peer, options_.log);
     {
       std::lock_guard<std::mutex> lock(mu_);

@@ -83,13 +83,16 @@ struct SyncServerOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
   WebSocketOptions websocket;
-  // Options of each acceptor session (role is forced to kAcceptor).
+  // Options of each acceptor session (role is forced to kAcceptor; its
+  // `authenticate` is replaced by store_factory).
   SessionOptions session;
   // Replica id announced in Welcome.
   ReplicaId local_id;
-  // Called once per accepted connection (on a server thread) for the store
-  // the session syncs; a non-ok Result refuses the connection. Required.
-  std::function<Result<std::unique_ptr<ChangeStore>>()> store_factory;
+  // Called once per connection when its Hello arrives (on the connection's
+  // strand): checks the credentials and returns the store the session syncs
+  // (a relay picks the contract's store here). An error (kUnauthenticated,
+  // say) is sent to the peer as the Error and ends the session. Required.
+  std::function<Result<std::unique_ptr<ChangeStore>>(const Hello&)> store_factory;
   // One line per ended session (peer, outcome, frames and bytes), called on a
   // server thread. Optional.
   std::function<void(const std::string&)> log;

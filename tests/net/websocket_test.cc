@@ -68,7 +68,7 @@ class LogSink {
 // Replica B served over WebSocket on an ephemeral loopback port.
 struct Served {
   explicit Served(Replica& replica, WebSocketOptions websocket = {}, SessionOptions session = {},
-                  std::string cert = "", std::string key = "")
+                  std::string cert = "", std::string key = "", std::string password = "")
       : scheme(cert.empty() ? "ws" : "wss") {
     SyncServerOptions options;
     options.threads = 2;  // connections on two threads, serialized per strand
@@ -78,7 +78,12 @@ struct Served {
     options.session = session;
     options.local_id = replica.id();
     Replica* r = &replica;
-    options.store_factory = [r]() -> Result<std::unique_ptr<ChangeStore>> {
+    // With a password set, a Hello must carry it, as a relay's login would.
+    options.store_factory = [r, password](const Hello& hello) -> Result<std::unique_ptr<ChangeStore>> {
+      const auto* given = std::get_if<PasswordCredential>(&hello.credentials);
+      if (!password.empty() && (given == nullptr || given->password != password)) {
+        return Status(Code::kUnauthenticated, "wrong user or password");
+      }
       return std::unique_ptr<ChangeStore>(std::make_unique<ReplicaChangeStore>(*r));
     };
     options.log = [this](const std::string& line) { log.Add(line); };
@@ -93,6 +98,27 @@ struct Served {
 };
 
 bool Contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+TEST(WebSocketTest, StoreFactoryRefusalReachesTheClientAndChangesNothing) {
+  TempDir dir;
+  auto a = OpenReplica(dir, "a");
+  auto b = OpenReplica(dir, "b");
+  Write(*a, "c1", "name", "from A");
+  Served served(*b, {}, {}, "", "", "Secret123");
+  ReplicaChangeStore store(*a);
+
+  SessionOptions wrong;
+  wrong.credentials = PasswordCredential{"Wrong1234"};
+  auto refused = SyncOnce(served.url(), store, a->id(), wrong);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kUnauthenticated) << refused.status();
+  EXPECT_EQ(b->GetVersionVector()->Get(a->id()), 0u);
+
+  SessionOptions right;
+  right.credentials = PasswordCredential{"Secret123"};
+  ASSERT_DAICHO_OK(SyncOnce(served.url(), store, a->id(), right));
+  EXPECT_EQ(b->GetVersionVector()->Get(a->id()), 1u);
+}
 
 TEST(WebSocketTest, TwoReplicasWithEditsOnBothSidesConverge) {
   TempDir dir;
@@ -345,7 +371,7 @@ TEST(WebSocketTest, ServerWithUnreadableCertificateDoesNotStart) {
   auto b = OpenReplica(dir, "b");
   SyncServerOptions options;
   options.local_id = b->id();
-  options.store_factory = [r = b.get()]() -> Result<std::unique_ptr<ChangeStore>> {
+  options.store_factory = [r = b.get()](const Hello&) -> Result<std::unique_ptr<ChangeStore>> {
     return std::unique_ptr<ChangeStore>(std::make_unique<ReplicaChangeStore>(*r));
   };
   options.tls_cert_file = dir.Sub("missing-cert.pem");
