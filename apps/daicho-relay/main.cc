@@ -1,16 +1,20 @@
 // daicho-relay: the relay a vendor hosts for many offices. This file wires
 // the administration commands (contracts, users, devices) to RelayStore.
 // Exit codes: 0 ok, 1 runtime error (message on stderr), 2 usage error.
+#include <signal.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <mutex>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "apps/daicho-relay/relay_store.h"
+#include "net/websocket.h"
 
 namespace {
 
@@ -54,6 +58,83 @@ class Admin {
   std::string data_dir_;
 };
 
+// Splits "HOST:PORT" (PORT 0 = any free port).
+Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return daicho::InvalidArgument("--listen wants HOST:PORT");
+  const std::string port = text.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port) > 65535) {
+    return daicho::InvalidArgument("--listen: bad port '" + port + "'");
+  }
+  return std::pair{text.substr(0, colon), static_cast<uint16_t>(std::stoul(port))};
+}
+
+// The contract's change store for a session whose Hello proved a login of
+// that contract: a user's password or a device token the relay issued.
+Result<std::unique_ptr<daicho::net::ChangeStore>> OpenSessionStore(RelayStore& store,
+                                                                   const daicho::net::Hello& hello) {
+  auto contract = ContractNumber::Parse(hello.contract);
+  if (!contract.ok()) return Status(daicho::Code::kUnauthenticated, contract.status().message());
+  if (const auto* password = std::get_if<daicho::net::PasswordCredential>(&hello.credentials)) {
+    DAICHO_RETURN_IF_ERROR(store.Authenticate(*contract, hello.user, password->password));
+  } else if (const auto* token = std::get_if<daicho::net::DeviceTokenCredential>(&hello.credentials)) {
+    DAICHO_ASSIGN_OR_RETURN(std::string user, store.AuthenticateDevice(*contract, token->token));
+    if (user != hello.user) return Status(daicho::Code::kUnauthenticated, "wrong user or password");
+  } else {
+    return Status(daicho::Code::kUnauthenticated, "a login (password or saved device token) is required");
+  }
+  return store.ContractChanges(*contract);
+}
+
+// Serves sync sessions until SIGTERM or SIGINT, then shuts down cleanly.
+int Serve(const std::string& data_dir, const std::string& listen, const std::string& cert, const std::string& key) {
+  auto address = ParseListen(listen);
+  if (!address.ok()) {
+    std::cerr << "daicho-relay: " << address.status().message() << '\n';
+    return kExitUsage;
+  }
+  auto store = RelayStore::Open(data_dir);
+  if (!store.ok()) {
+    std::cerr << "daicho-relay: opening " << data_dir << ": " << store.status().ToString() << '\n';
+    return kExitRuntimeError;
+  }
+  // Block the stop signals before any thread starts, so only sigwait sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  daicho::net::SyncServerOptions options;
+  options.host = address->first;
+  options.port = address->second;
+  options.threads = 2;
+  options.tls_cert_file = cert;
+  options.tls_key_file = key;
+  options.local_id = daicho::ReplicaId::Random();  // the relay makes no changes of its own
+  RelayStore* relay = store->get();
+  options.store_factory = [relay](const daicho::net::Hello& hello) { return OpenSessionStore(*relay, hello); };
+  std::mutex log_mu;
+  options.log = [&log_mu](const std::string& line) {
+    std::lock_guard lock(log_mu);
+    std::cerr << line << std::endl;
+  };
+  daicho::net::SyncServer server(std::move(options));
+  Status started = server.Start();
+  if (!started.ok()) {
+    std::cerr << "daicho-relay: cannot serve on " << listen << ": " << started.ToString() << '\n';
+    return kExitRuntimeError;
+  }
+  std::cout << "listening on " << address->first << ":" << server.port() << (cert.empty() ? " (ws)" : " (wss)")
+            << std::endl;
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  server.Stop();
+  std::cout << "stopped (" << strsignal(signal_number) << ")" << std::endl;
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -92,11 +173,30 @@ int main(int argc, char** argv) {
   device_revoke->add_option("USER", user)->required();
   device_revoke->add_option("DEVICE", device)->required();
 
+  std::string listen, tls_cert, tls_key;
+  CLI::App* serve = app.add_subcommand("serve", "serve sync sessions until SIGTERM");
+  serve->add_option("--listen", listen, "HOST:PORT to listen on (PORT 0: any free port)")->required();
+  serve->add_option("--tls-cert", tls_cert, "PEM certificate chain: serve wss:// (with --tls-key)");
+  serve->add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
+  }
+
+  if (*serve) {
+    if (tls_cert.empty() != tls_key.empty()) {
+      std::cerr << "daicho-relay: --tls-cert and --tls-key go together\n";
+      return kExitUsage;
+    }
+    try {
+      return Serve(data_dir, listen, tls_cert, tls_key);
+    } catch (const std::exception& e) {
+      std::cerr << "daicho-relay: internal error: " << e.what() << '\n';
+      return kExitRuntimeError;
+    }
   }
 
   Result<ContractNumber> number = ContractNumber::Parse(contract_text);

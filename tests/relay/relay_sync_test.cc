@@ -1,0 +1,192 @@
+// Replicas syncing through a real `daicho-relay serve` process on loopback:
+// convergence, conflicts kept on every replica, logins refused cleanly,
+// contracts isolated, and a restarted relay keeping everything.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "apps/daicho-relay/relay_store.h"
+#include "daicho/replica.h"
+#include "net/replica_change_store.h"
+#include "net/websocket.h"
+#include "test_util.h"
+
+namespace daicho::relay {
+namespace {
+
+constexpr char kContract[] = "1234-5678-9012";
+constexpr char kOtherContract[] = "9999-0000-1111";
+
+// A `daicho-relay serve` child process on an ephemeral loopback port.
+class RelayProcess {
+ public:
+  explicit RelayProcess(const std::string& data_dir) {
+    int fds[2];
+    if (pipe(fds) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(fds[1], 1);
+      close(fds[0]);
+      execl(DAICHO_RELAY_PATH, DAICHO_RELAY_PATH, "--data", data_dir.c_str(), "serve", "--listen", "127.0.0.1:0",
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(fds[1]);
+    out_ = fdopen(fds[0], "r");
+    char line[256];
+    // "listening on 127.0.0.1:PORT (ws)"
+    if (out_ && std::fgets(line, sizeof line, out_)) {
+      std::string text(line);
+      const size_t colon = text.rfind(':');
+      if (text.rfind("listening on ", 0) == 0 && colon != std::string::npos) port_ = std::stoi(text.substr(colon + 1));
+    }
+  }
+  ~RelayProcess() {
+    if (pid_ > 0 && !stopped_) Stop();
+    if (out_) std::fclose(out_);
+  }
+  std::string url() const { return "ws://127.0.0.1:" + std::to_string(port_) + "/"; }
+  int port() const { return port_; }
+  // SIGTERM, then the exit status.
+  int Stop() {
+    stopped_ = true;
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    return status;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  FILE* out_ = nullptr;
+  int port_ = 0;
+  bool stopped_ = false;
+};
+
+class RelaySyncTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = RelayStore::Open(dir_.Sub("relay"));
+    ASSERT_DAICHO_OK(store);
+    for (const char* number : {kContract, kOtherContract}) {
+      auto contract = ContractNumber::Parse(number);
+      ASSERT_DAICHO_OK(contract);
+      ASSERT_DAICHO_OK((*store)->AddContract(*contract));
+    }
+    ASSERT_DAICHO_OK((*store)->AddUser(*ContractNumber::Parse(kContract), "yamada@example.jp", "Yamada2024"));
+    ASSERT_DAICHO_OK((*store)->AddUser(*ContractNumber::Parse(kOtherContract), "other@example.jp", "Other2024"));
+  }
+
+  std::unique_ptr<Replica> OpenReplica(const std::string& name) {
+    ReplicaOptions options;
+    options.create_if_missing = true;
+    auto replica = Replica::Open(dir_.Sub(name), options);
+    EXPECT_DAICHO_OK(replica);
+    return replica.ok() ? std::move(replica).value() : nullptr;
+  }
+
+  static Result<net::SyncReport> Sync(const RelayProcess& relay, Replica& replica,
+                                      const std::string& contract = kContract,
+                                      const std::string& user = "yamada@example.jp",
+                                      const std::string& password = "Yamada2024") {
+    net::ReplicaChangeStore store(replica);
+    net::SessionOptions session;
+    session.contract = contract;
+    session.user = user;
+    session.credentials = net::PasswordCredential{password};
+    return net::SyncOnce(relay.url(), store, replica.id(), session);
+  }
+
+  static void Set(Replica& replica, const std::string& id, const std::string& field, const std::string& value) {
+    WriteTransaction txn = replica.BeginWrite();
+    ASSERT_DAICHO_OK(txn.Set("customers", id, field, value));
+    ASSERT_DAICHO_OK(txn.Commit());
+  }
+
+  testing::TempDir dir_;
+};
+
+TEST_F(RelaySyncTest, ThreeOfflineReplicasConvergeWithTheConflictOnEveryOne) {
+  RelayProcess relay(dir_.Sub("relay"));
+  ASSERT_GT(relay.port(), 0);
+  auto a = OpenReplica("a");
+  auto b = OpenReplica("b");
+  auto c = OpenReplica("c");
+  Set(*a, "yamada", "trade_name", "株式会社山田建設");
+  ASSERT_DAICHO_OK(Sync(relay, *a));
+  ASSERT_DAICHO_OK(Sync(relay, *b));
+  ASSERT_DAICHO_OK(Sync(relay, *c));
+  // Offline edits: a different field on each, and the same field on a and b.
+  Set(*a, "yamada", "phone", "03-1111-1111");
+  Set(*b, "yamada", "phone", "03-2222-2222");
+  Set(*c, "yamada", "address", "東京都新宿区");
+  for (int round = 0; round < 2; ++round) {
+    for (Replica* r : {a.get(), b.get(), c.get()}) ASSERT_DAICHO_OK(Sync(relay, *r));
+  }
+  const VersionVector vv = *a->GetVersionVector();
+  for (Replica* r : {a.get(), b.get(), c.get()}) {
+    EXPECT_EQ(*r->GetVersionVector(), vv);
+    auto record = r->Get("customers", "yamada");
+    ASSERT_DAICHO_OK(record);
+    EXPECT_EQ(record->Find("address")->value, Value("東京都新宿区"));
+    EXPECT_EQ(record->Find("trade_name")->value, Value("株式会社山田建設"));
+    const FieldView* phone = record->Find("phone");
+    ASSERT_NE(phone, nullptr);
+    EXPECT_TRUE(phone->conflict);
+    EXPECT_EQ(phone->siblings.size(), 2u);
+  }
+}
+
+TEST_F(RelaySyncTest, BadLoginsAreRefusedWithClearErrorsAndChangeNothing) {
+  RelayProcess relay(dir_.Sub("relay"));
+  ASSERT_GT(relay.port(), 0);
+  auto a = OpenReplica("a");
+  Set(*a, "c1", "name", "secret customer");
+
+  auto wrong_password = Sync(relay, *a, kContract, "yamada@example.jp", "WrongPass1");
+  ASSERT_FALSE(wrong_password.ok());
+  EXPECT_EQ(wrong_password.status().code(), Code::kUnauthenticated) << wrong_password.status();
+  auto unknown_user = Sync(relay, *a, kContract, "nobody@example.jp", "Yamada2024");
+  ASSERT_FALSE(unknown_user.ok());
+  EXPECT_EQ(unknown_user.status().code(), Code::kUnauthenticated) << unknown_user.status();
+  auto malformed = Sync(relay, *a, "1234-5678", "yamada@example.jp", "Yamada2024");
+  ASSERT_FALSE(malformed.ok());
+  EXPECT_EQ(malformed.status().code(), Code::kUnauthenticated) << malformed.status();
+  EXPECT_NE(malformed.status().message().find("NNNN-NNNN-NNNN"), std::string::npos) << malformed.status();
+
+  // Another contract's valid login sees nothing of this contract.
+  ASSERT_DAICHO_OK(Sync(relay, *a));
+  auto other = OpenReplica("other");
+  ASSERT_DAICHO_OK(Sync(relay, *other, kOtherContract, "other@example.jp", "Other2024"));
+  EXPECT_TRUE(other->GetVersionVector()->empty());
+  EXPECT_EQ(other->Get("customers", "c1").status().code(), Code::kNotFound);
+}
+
+TEST_F(RelaySyncTest, StopsCleanlyOnSigtermAndKeepsEverythingAcrossARestart) {
+  auto a = OpenReplica("a");
+  for (int i = 0; i < 50; ++i) Set(*a, "c" + std::to_string(i), "name", "customer " + std::to_string(i));
+  {
+    RelayProcess relay(dir_.Sub("relay"));
+    ASSERT_GT(relay.port(), 0);
+    ASSERT_DAICHO_OK(Sync(relay, *a));
+    const int status = relay.Stop();
+    ASSERT_TRUE(WIFEXITED(status)) << "killed by a signal instead of exiting";
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+  }
+  RelayProcess restarted(dir_.Sub("relay"));
+  ASSERT_GT(restarted.port(), 0);
+  auto b = OpenReplica("b");
+  auto report = Sync(restarted, *b);
+  ASSERT_DAICHO_OK(report);
+  EXPECT_EQ(report->changes_down, 50u);
+  EXPECT_EQ(*b->GetVersionVector(), *a->GetVersionVector());
+}
+
+}  // namespace
+}  // namespace daicho::relay
