@@ -1,0 +1,135 @@
+// Sync of the customer ledger through a relay over a loopback WebSocket, as
+// issue 3 measures it: R records of 12 fields uploaded by PC A into an empty
+// relay, downloaded by a fresh PC B, then one edited field synced again.
+// Prints one JSON line. Values from WORKLOAD.md's generator.
+//   relay_sync [--records N]
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "apps/daicho-relay/relay_store.h"
+#include "daicho/replica.h"
+#include "ledger_values.h"
+#include "net/replica_change_store.h"
+#include "net/websocket.h"
+
+namespace {
+
+using daicho::Result;
+using daicho::Status;
+
+int Fail(const std::string& what, const Status& s) {
+  std::fprintf(stderr, "relay_sync: %s: %s\n", what.c_str(), s.ToString().c_str());
+  return 1;
+}
+
+double MsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  uint32_t records = 100000;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--records") && i + 1 < argc) {
+      records = static_cast<uint32_t>(std::stoul(argv[++i]));
+    } else {
+      std::fprintf(stderr, "usage: relay_sync [--records N]\n");
+      return 2;
+    }
+  }
+  const auto dir = std::filesystem::temp_directory_path() / ("daicho-relay-sync-" + std::to_string(std::random_device()()));
+  struct Cleanup {
+    std::filesystem::path dir;
+    ~Cleanup() { std::filesystem::remove_all(dir); }
+  } cleanup{dir};
+
+  auto relay = daicho::relay::RelayStore::Open((dir / "relay").string());
+  if (!relay.ok()) return Fail("relay store", relay.status());
+  const auto contract = daicho::relay::ContractNumber::Parse("1234-5678-9012");
+  if (Status s = (*relay)->AddContract(*contract); !s.ok()) return Fail("contract", s);
+  if (Status s = (*relay)->AddUser(*contract, "bench@example.jp", "Bench2024"); !s.ok()) return Fail("user", s);
+
+  daicho::net::SyncServerOptions server_options;
+  server_options.local_id = daicho::ReplicaId::Random();
+  daicho::relay::RelayStore* store = relay->get();
+  server_options.store_factory = [store, contract](const daicho::net::Hello& hello)
+      -> Result<std::unique_ptr<daicho::net::ChangeStore>> {
+    const auto* password = std::get_if<daicho::net::PasswordCredential>(&hello.credentials);
+    if (password == nullptr) return Status(daicho::Code::kUnauthenticated, "login required");
+    DAICHO_RETURN_IF_ERROR(store->Authenticate(*contract, hello.user, password->password));
+    return store->ContractChanges(*contract);
+  };
+  daicho::net::SyncServer server(std::move(server_options));
+  if (Status s = server.Start(); !s.ok()) return Fail("serve", s);
+  const std::string url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/";
+
+  daicho::ReplicaOptions options;
+  options.create_if_missing = true;
+  auto a = daicho::Replica::Open((dir / "a").string(), options);
+  auto b = daicho::Replica::Open((dir / "b").string(), options);
+  if (!a.ok() || !b.ok()) return Fail("replicas", a.ok() ? b.status() : a.status());
+  static const char* const kFields[12] = {"f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11"};
+  for (uint32_t first = 0; first < records; first += 1000) {
+    daicho::WriteTransaction txn = (*a)->BeginWrite();
+    for (uint32_t i = first; i < std::min(records, first + 1000); ++i) {
+      for (uint32_t j = 0; j < 12; ++j) {
+        if (Status s = txn.Set("customers", daicho::bench::LedgerKey(i), kFields[j],
+                               daicho::bench::LedgerValue(42, i, j, 0));
+            !s.ok()) {
+          return Fail("set", s);
+        }
+      }
+    }
+    if (auto info = txn.Commit(); !info.ok()) return Fail("commit", info.status());
+  }
+
+  daicho::net::SessionOptions session;
+  session.contract = contract->str();
+  session.user = "bench@example.jp";
+  session.credentials = daicho::net::PasswordCredential{"Bench2024"};
+  auto sync = [&](daicho::Replica& replica) {
+    daicho::net::ReplicaChangeStore changes(replica);
+    return daicho::net::SyncOnce(url, changes, replica.id(), session);
+  };
+
+  auto start = std::chrono::steady_clock::now();
+  auto upload = sync(**a);
+  const double upload_ms = MsSince(start);
+  if (!upload.ok()) return Fail("upload", upload.status());
+  start = std::chrono::steady_clock::now();
+  auto download = sync(**b);
+  const double download_ms = MsSince(start);
+  if (!download.ok()) return Fail("download", download.status());
+
+  {
+    daicho::WriteTransaction txn = (*a)->BeginWrite();
+    if (Status s = txn.Set("customers", daicho::bench::LedgerKey(records - 1), "f5",
+                           daicho::bench::LedgerValue(42, records - 1, 5, 3));
+        !s.ok()) {
+      return Fail("edit", s);
+    }
+    if (auto info = txn.Commit(); !info.ok()) return Fail("edit commit", info.status());
+  }
+  start = std::chrono::steady_clock::now();
+  auto incremental = sync(**a);
+  const double incremental_ms = MsSince(start);
+  if (!incremental.ok()) return Fail("incremental", incremental.status());
+  const bool converged = *(*a)->GetVersionVector() != *(*b)->GetVersionVector() &&
+                         sync(**b).ok() && *(*a)->GetVersionVector() == *(*b)->GetVersionVector();
+  server.Stop();
+
+  std::printf(
+      "{\"system\":\"daicho\",\"records\":%u,\"upload_ms\":%.1f,\"upload_changes\":%llu,\"upload_bytes\":%llu,"
+      "\"download_ms\":%.1f,\"download_bytes\":%llu,\"incremental_ms\":%.2f,\"incremental_bytes_total\":%llu,"
+      "\"converged\":%s}\n",
+      records, upload_ms, static_cast<unsigned long long>(upload->changes_up),
+      static_cast<unsigned long long>(upload->bytes_up + upload->bytes_down), download_ms,
+      static_cast<unsigned long long>(download->bytes_up + download->bytes_down), incremental_ms,
+      static_cast<unsigned long long>(incremental->bytes_up + incremental->bytes_down), converged ? "true" : "false");
+  return converged ? 0 : 1;
+}
