@@ -8,13 +8,10 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
-#include <filesystem>
 #include <iostream>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
-#include <thread>
 
 #include "core/change_builder.h"
 #include "core/hlc.h"
@@ -26,12 +23,11 @@
 #include "storage/lmdb/env.h"
 #include "storage/lmdb/error.h"
 #include "storage/lmdb/growing_writer.h"
-#include "storage/lmdb/verify.h"
+#include "storage/lmdb/store_directory.h"
 
 namespace daicho {
 namespace {
 
-namespace fs = std::filesystem;
 using storage::lmdb::Dbi;
 
 constexpr std::string_view kSchemaKey = "schema";
@@ -144,19 +140,6 @@ Result<bool> IsInterruptedCreation(storage::lmdb::Env& env) {
     if (cursor.valid()) return false;
   }
   return true;
-}
-
-// Refuses a data file whose page structure is damaged. Another process
-// committing at the same moment makes the check inconclusive (kBusy): retry a
-// little, then trust the file that process is evidently using.
-Status VerifyBeforeOpen(const std::string& data_file) {
-  constexpr int kAttempts = 5;
-  for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    Status verified = storage::lmdb::VerifyDataFile(data_file);
-    if (verified.code() != Code::kBusy) return verified;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return Status::Ok();
 }
 
 }  // namespace
@@ -438,33 +421,16 @@ Replica::Replica(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Replica::~Replica() = default;
 
 Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, const ReplicaOptions& options) {
-  std::error_code ec;
-  const fs::path dir(path);
-  const fs::path data_file = dir / "data.mdb";
-  const auto dir_status = fs::status(dir, ec);
-  bool creating = false;
-  if (!fs::exists(dir_status)) {
-    if (!options.create_if_missing) return NotFound("no daicho replica at " + path + " (directory missing)");
-    fs::create_directories(dir, ec);
-    if (ec) return IoError("cannot create " + path + ": " + ec.message());
-    creating = true;
-  } else if (!fs::is_directory(dir_status)) {
-    return InvalidArgument(path + " is not a directory");
-  } else if (!fs::exists(data_file, ec)) {
-    const bool empty = fs::is_empty(dir, ec);
-    if (ec) return IoError("cannot read " + path + ": " + ec.message());
-    if (!empty) return InvalidArgument(path + " is not a daicho replica (it holds other files)");
-    if (!options.create_if_missing) return NotFound("no daicho replica at " + path);
-    creating = true;
-  }
-
-  if (!creating && options.verify_on_open) DAICHO_RETURN_IF_ERROR(VerifyBeforeOpen(data_file.string()));
-
-  storage::lmdb::EnvOptions env_options;
-  env_options.max_dbs = 8;
-  env_options.map_size = options.initial_map_bytes;
-  DAICHO_ASSIGN_OR_RETURN(storage::lmdb::Env env, storage::lmdb::Env::Open(path, env_options));
-  auto impl = std::make_unique<Impl>(path, options, std::move(env));
+  storage::lmdb::StoreDirectoryOptions dir_options;
+  dir_options.what = "daicho replica";
+  dir_options.create_if_missing = options.create_if_missing;
+  dir_options.verify_on_open = options.verify_on_open;
+  dir_options.env.max_dbs = 8;
+  dir_options.env.map_size = options.initial_map_bytes;
+  DAICHO_ASSIGN_OR_RETURN(storage::lmdb::OpenedStore opened, storage::lmdb::OpenStoreDirectory(path, dir_options));
+  bool creating = opened.created;
+  const std::string data_file = path + "/data.mdb";
+  auto impl = std::make_unique<Impl>(path, options, std::move(opened.env));
 
   if (!creating) {
     DAICHO_ASSIGN_OR_RETURN(bool interrupted, IsInterruptedCreation(impl->env));
@@ -503,7 +469,7 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, const Re
     if (!opened.ok()) return opened.status().WithContext("opening " + path);
     *dbi = *opened;
   }
-  DAICHO_ASSIGN_OR_RETURN(std::string marker, storage::ComputeDeviceMarker(data_file.string()));
+  DAICHO_ASSIGN_OR_RETURN(std::string marker, storage::ComputeDeviceMarker(data_file));
   Status loaded = creating ? impl->InitializeNew(marker) : impl->LoadExisting(marker);
   if (!loaded.ok()) return loaded.WithContext("opening " + path);
   return std::unique_ptr<Replica>(new Replica(std::move(impl)));

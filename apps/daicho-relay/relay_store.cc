@@ -1,13 +1,10 @@
 #include "apps/daicho-relay/relay_store.h"
 
 #include <algorithm>
-#include <chrono>
-#include <filesystem>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
-#include <thread>
 #include <tuple>
 #include <utility>
 
@@ -15,12 +12,11 @@
 #include "storage/lmdb/env.h"
 #include "storage/lmdb/error.h"
 #include "storage/lmdb/growing_writer.h"
-#include "storage/lmdb/verify.h"
+#include "storage/lmdb/store_directory.h"
 
 namespace daicho::relay {
 namespace {
 
-namespace fs = std::filesystem;
 using storage::lmdb::Dbi;
 using storage::lmdb::ReadTxn;
 using storage::lmdb::WriteTxn;
@@ -71,19 +67,6 @@ Status CheckDeviceName(std::string_view name) {
   if (name.empty() || name.size() > kMaxDeviceNameBytes || name.find('\0') != std::string_view::npos) {
     return InvalidArgument("a device name must be 1-" + std::to_string(kMaxDeviceNameBytes) +
                            " bytes without NUL");
-  }
-  return Status::Ok();
-}
-
-// Refuses a damaged data file. Another process committing at that moment
-// makes the check inconclusive (kBusy): retry a little, then let Env::Open's
-// lock decide.
-Status VerifyBeforeOpen(const std::string& data_file) {
-  constexpr int kAttempts = 5;
-  for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    Status verified = storage::lmdb::VerifyDataFile(data_file);
-    if (verified.code() != Code::kBusy) return verified;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return Status::Ok();
 }
@@ -313,35 +296,15 @@ const std::string& RelayStore::path() const { return impl_->path; }
 
 Result<std::unique_ptr<RelayStore>> RelayStore::Open(const std::string& dir, const RelayStoreOptions& options) {
   DAICHO_RETURN_IF_ERROR(InitSodium());
-  std::error_code ec;
-  const fs::path dir_path(dir);
-  const fs::path data_file = dir_path / "data.mdb";
-  const auto dir_status = fs::status(dir_path, ec);
-  bool creating = false;
-  if (!fs::exists(dir_status)) {
-    if (!options.create_if_missing) return NotFound("no relay store at " + dir + " (directory missing)");
-    fs::create_directories(dir_path, ec);
-    if (ec) return IoError("cannot create " + dir + ": " + ec.message());
-    creating = true;
-  } else if (!fs::is_directory(dir_status)) {
-    return InvalidArgument(dir + " is not a directory");
-  } else if (!fs::exists(data_file, ec)) {
-    const bool empty = fs::is_empty(dir_path, ec);
-    if (ec) return IoError("cannot read " + dir + ": " + ec.message());
-    if (!empty) return InvalidArgument(dir + " is not a relay store (it holds other files)");
-    if (!options.create_if_missing) return NotFound("no relay store at " + dir);
-    creating = true;
-  }
-  if (!creating && options.verify_on_open) {
-    Status verified = VerifyBeforeOpen(data_file.string());
-    if (!verified.ok()) return verified.WithContext("opening relay store " + dir);
-  }
-
-  storage::lmdb::EnvOptions env_options;
-  env_options.max_dbs = 8;
-  env_options.map_size = options.initial_map_bytes;
-  DAICHO_ASSIGN_OR_RETURN(storage::lmdb::Env env, storage::lmdb::Env::Open(dir, env_options));
-  auto impl = std::make_shared<Impl>(dir, options, std::move(env));
+  storage::lmdb::StoreDirectoryOptions dir_options;
+  dir_options.what = "relay store";
+  dir_options.create_if_missing = options.create_if_missing;
+  dir_options.verify_on_open = options.verify_on_open;
+  dir_options.env.max_dbs = 8;
+  dir_options.env.map_size = options.initial_map_bytes;
+  DAICHO_ASSIGN_OR_RETURN(storage::lmdb::OpenedStore opened, storage::lmdb::OpenStoreDirectory(dir, dir_options));
+  const bool creating = opened.created;
+  auto impl = std::make_shared<Impl>(dir, options, std::move(opened.env));
 
   // A foreign LMDB environment (a replica, anything else) has no relay schema
   // marker: refuse it before creating any database in it.
