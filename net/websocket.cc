@@ -420,7 +420,10 @@ Result<SyncReport> RunSync(asio::io_context& ioc, Stream ws, Url url, ChangeStor
   std::string peer = url.host + ":" + url.port;
   auto conn = std::make_shared<Connection<Stream>>(std::move(ws), nullptr, store, std::move(session), local_id,
                                                    websocket, std::move(peer), nullptr);
-  asio::co_spawn(conn->executor(), Connection<Stream>::RunClient(conn, std::move(url)), asio::detached);
+  // Return as soon as the connection is over: Beast's idle-ping timer of a
+  // stream whose peer vanished would otherwise keep run() going until it fires.
+  asio::co_spawn(conn->executor(), Connection<Stream>::RunClient(conn, std::move(url)),
+                 [&ioc](std::exception_ptr) { ioc.stop(); });
   ioc.run();
   DAICHO_RETURN_IF_ERROR(conn->Outcome());
   const SessionStats& s = conn->session().stats();

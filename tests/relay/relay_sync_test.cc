@@ -7,7 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -53,6 +56,12 @@ class RelayProcess {
   }
   std::string url() const { return "ws://127.0.0.1:" + std::to_string(port_) + "/"; }
   int port() const { return port_; }
+  // SIGKILL: the relay dies mid-work, as in a power cut.
+  void Kill() {
+    stopped_ = true;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
   // SIGTERM, then the exit status.
   int Stop() {
     stopped_ = true;
@@ -70,7 +79,7 @@ class RelayProcess {
 };
 
 class RelaySyncTest : public ::testing::Test {
- protected:
+ public:
   void SetUp() override {
     auto store = RelayStore::Open(dir_.Sub("relay"));
     ASSERT_DAICHO_OK(store);
@@ -94,14 +103,17 @@ class RelaySyncTest : public ::testing::Test {
   static Result<net::SyncReport> Sync(const RelayProcess& relay, Replica& replica,
                                       const std::string& contract = kContract,
                                       const std::string& user = "yamada@example.jp",
-                                      const std::string& password = "Yamada2024") {
+                                      const std::string& password = "Yamada2024", size_t max_batch_bytes = 1 << 20) {
     net::ReplicaChangeStore store(replica);
     net::SessionOptions session;
+    session.max_batch_bytes = max_batch_bytes;
     session.contract = contract;
     session.user = user;
     session.credentials = net::PasswordCredential{password};
     return net::SyncOnce(relay.url(), store, replica.id(), session);
   }
+
+  static Result<net::SyncReport> SyncFor(const RelayProcess& relay, Replica& replica) { return Sync(relay, replica); }
 
   static void Set(Replica& replica, const std::string& id, const std::string& field, const std::string& value) {
     WriteTransaction txn = replica.BeginWrite();
@@ -186,6 +198,100 @@ TEST_F(RelaySyncTest, StopsCleanlyOnSigtermAndKeepsEverythingAcrossARestart) {
   ASSERT_DAICHO_OK(report);
   EXPECT_EQ(report->changes_down, 50u);
   EXPECT_EQ(*b->GetVersionVector(), *a->GetVersionVector());
+}
+
+// A large upload in one-change batches (each acknowledged after the relay's
+// commit), for the cut tests: 600 changes of ~6 KB, 3.6 MB in all.
+constexpr int kUploadChanges = 600;
+void CommitManySmallChanges(Replica& replica) {
+  const std::string note(2000, 'x');
+  for (int i = 0; i < kUploadChanges; ++i) {
+    WriteTransaction txn = replica.BeginWrite();
+    for (int k = 0; k < 3; ++k) {
+      ASSERT_DAICHO_OK(txn.Set("customers", "c" + std::to_string(i * 3 + k), "note", note + std::to_string(i)));
+    }
+    ASSERT_DAICHO_OK(txn.Commit());
+  }
+}
+
+// Waits until the relay's data file has grown past `bytes`: part of the
+// upload is committed there, so a cut now falls mid-upload.
+void WaitForRelayData(const std::string& relay_dir, uintmax_t bytes) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  std::error_code ec;
+  while (std::filesystem::file_size(relay_dir + "/data.mdb", ec) < bytes || ec) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the upload made no progress";
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+// After a cut: what the relay holds (seen by a fresh replica's download),
+// then the uploader's second sync must send exactly the rest.
+void CheckResumeSendsOnlyTheRest(RelaySyncTest& test, const RelayProcess& relay, Replica& uploader, Replica& fresh) {
+  auto seen = RelaySyncTest::SyncFor(relay, fresh);
+  ASSERT_DAICHO_OK(seen);
+  const uint64_t held = fresh.GetVersionVector()->Get(uploader.id());
+  EXPECT_GT(held, 0u) << "the cut came before any batch was acknowledged";
+  EXPECT_LT(held, static_cast<uint64_t>(kUploadChanges)) << "the cut came after the upload ended";
+  auto resumed = RelaySyncTest::SyncFor(relay, uploader);
+  ASSERT_DAICHO_OK(resumed);
+  EXPECT_EQ(resumed->changes_up, kUploadChanges - held) << "acknowledged batches were sent again";
+  ASSERT_DAICHO_OK(RelaySyncTest::SyncFor(relay, fresh));
+  EXPECT_EQ(*fresh.GetVersionVector(), *uploader.GetVersionVector());
+  auto last = fresh.Get("customers", "c" + std::to_string(kUploadChanges * 3 - 1));
+  ASSERT_DAICHO_OK(last);
+  (void)test;
+}
+
+TEST_F(RelaySyncTest, RelayKilledMidUploadResumesWithoutResendingOrLosing) {
+  auto a = OpenReplica("a");
+  ASSERT_NO_FATAL_FAILURE(CommitManySmallChanges(*a));
+  auto relay = std::make_unique<RelayProcess>(dir_.Sub("relay"));
+  ASSERT_GT(relay->port(), 0);
+  Result<net::SyncReport> cut = Status(Code::kInternal, "not run");
+  const uintmax_t empty_size = std::filesystem::file_size(dir_.Sub("relay") + "/data.mdb");
+  std::thread upload([&] { cut = Sync(*relay, *a, kContract, "yamada@example.jp", "Yamada2024", 1); });
+  WaitForRelayData(dir_.Sub("relay"), empty_size + (1u << 20));
+  relay->Kill();
+  const auto killed_at = std::chrono::steady_clock::now();
+  upload.join();
+  // The PC notices a dead relay at once, not at the next keep-alive ping.
+  EXPECT_LT(std::chrono::steady_clock::now() - killed_at, std::chrono::seconds(10));
+  ASSERT_FALSE(cut.ok()) << "the upload finished before the relay was killed";
+  EXPECT_EQ(cut.status().code(), Code::kUnavailable) << cut.status();
+
+  relay = std::make_unique<RelayProcess>(dir_.Sub("relay"));
+  ASSERT_GT(relay->port(), 0);
+  auto b = OpenReplica("b");
+  CheckResumeSendsOnlyTheRest(*this, *relay, *a, *b);
+}
+
+TEST_F(RelaySyncTest, ClientKilledMidUploadResumesWithoutResendingOrLosing) {
+  {
+    auto a = OpenReplica("a");
+    ASSERT_NO_FATAL_FAILURE(CommitManySmallChanges(*a));
+  }
+  RelayProcess relay(dir_.Sub("relay"));
+  ASSERT_GT(relay.port(), 0);
+  const uintmax_t empty_size = std::filesystem::file_size(dir_.Sub("relay") + "/data.mdb");
+  // The PC's process dies mid-upload (the socket drops with it).
+  const pid_t pc = fork();
+  ASSERT_GE(pc, 0);
+  if (pc == 0) {
+    ReplicaOptions options;
+    auto a = Replica::Open(dir_.Sub("a"), options);
+    if (a.ok()) (void)Sync(relay, **a, kContract, "yamada@example.jp", "Yamada2024", 1);
+    _exit(0);
+  }
+  WaitForRelayData(dir_.Sub("relay"), empty_size + (1u << 20));
+  kill(pc, SIGKILL);
+  int status = 0;
+  waitpid(pc, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the upload finished before the PC was killed";
+
+  auto a = OpenReplica("a");
+  auto b = OpenReplica("b");
+  CheckResumeSendsOnlyTheRest(*this, relay, *a, *b);
 }
 
 }  // namespace
