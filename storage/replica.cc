@@ -30,7 +30,7 @@ namespace {
 
 using storage::lmdb::Dbi;
 
-constexpr std::string_view kSchemaKey = "schema";
+using storage::lmdb::kSchemaKey;
 constexpr std::string_view kSchemaValue = "daicho-replica-v1";
 constexpr std::string_view kReplicaIdKey = "replica_id";
 constexpr std::string_view kDeviceMarkerKey = "device_marker";
@@ -445,17 +445,7 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, const Re
   // A foreign LMDB environment has no daicho schema marker: refuse it
   // before creating any database in it.
   if (!creating) {
-    auto meta = impl->env.OpenDbi("meta", /*create=*/false);
-    if (!meta.ok()) {
-      if (meta.status().code() == Code::kNotFound) {
-        return InvalidArgument(path + " is an LMDB database but not a daicho replica");
-      }
-      return meta.status().WithContext("opening " + path);
-    }
-    impl->meta = *meta;
-    std::shared_lock<std::shared_mutex> lock;
-    DAICHO_ASSIGN_OR_RETURN(auto txn, impl->writer.BeginRead(lock));
-    DAICHO_ASSIGN_OR_RETURN(auto schema, GetOptional(txn, impl->meta, kSchemaKey));
+    DAICHO_ASSIGN_OR_RETURN(auto schema, storage::lmdb::ReadSchemaMarker(impl->env));
     if (!schema) return InvalidArgument(path + " is an LMDB database but not a daicho replica");
     if (*schema != kSchemaValue) {
       return Status(Code::kFailedPrecondition, path + " holds replica format '" + *schema +

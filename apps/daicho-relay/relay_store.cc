@@ -21,7 +21,7 @@ using storage::lmdb::Dbi;
 using storage::lmdb::ReadTxn;
 using storage::lmdb::WriteTxn;
 
-constexpr std::string_view kSchemaKey = "schema";
+using storage::lmdb::kSchemaKey;
 constexpr std::string_view kRelaySchema = "daicho-relay-v1";
 constexpr size_t kMaxDeviceNameBytes = 100;
 // Throttle entries of accounts whose last failure is older than this are
@@ -309,17 +309,7 @@ Result<std::unique_ptr<RelayStore>> RelayStore::Open(const std::string& dir, con
   // A foreign LMDB environment (a replica, anything else) has no relay schema
   // marker: refuse it before creating any database in it.
   if (!creating) {
-    auto meta = impl->env.OpenDbi("meta", /*create=*/false);
-    if (!meta.ok()) {
-      if (meta.status().code() == Code::kNotFound) {
-        return InvalidArgument(dir + " is an LMDB database but not a daicho relay store");
-      }
-      return meta.status().WithContext("opening " + dir);
-    }
-    impl->meta = *meta;
-    std::shared_lock<std::shared_mutex> lock;
-    DAICHO_ASSIGN_OR_RETURN(auto txn, impl->writer.BeginRead(lock));
-    DAICHO_ASSIGN_OR_RETURN(auto schema, GetOptional(txn, impl->meta, kSchemaKey));
+    DAICHO_ASSIGN_OR_RETURN(auto schema, storage::lmdb::ReadSchemaMarker(impl->env));
     if (!schema) {
       // The schema key is written right after the databases are created; a
       // store without it is foreign, or its creation was cut off.

@@ -53,4 +53,17 @@ Result<OpenedStore> OpenStoreDirectory(const std::string& dir, const StoreDirect
   return OpenedStore{std::move(env), created};
 }
 
+Result<std::optional<std::string>> ReadSchemaMarker(Env& env) {
+  auto meta = env.OpenDbi("meta", /*create=*/false);
+  if (!meta.ok()) {
+    if (meta.status().code() == Code::kNotFound) return std::optional<std::string>();
+    return meta.status();
+  }
+  DAICHO_ASSIGN_OR_RETURN(ReadTxn txn, env.BeginRead());
+  auto marker = txn.Get(*meta, kSchemaKey);
+  if (marker.ok()) return std::optional<std::string>(std::string(*marker));
+  if (marker.status().code() == Code::kNotFound) return std::optional<std::string>();
+  return marker.status();
+}
+
 }  // namespace daicho::storage::lmdb

@@ -9,7 +9,9 @@
 #ifndef DAICHO_STORAGE_LMDB_STORE_DIRECTORY_H_
 #define DAICHO_STORAGE_LMDB_STORE_DIRECTORY_H_
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "storage/lmdb/env.h"
 
@@ -31,6 +33,16 @@ struct OpenedStore {
 };
 
 Result<OpenedStore> OpenStoreDirectory(const std::string& dir, const StoreDirectoryOptions& options);
+
+// Every daicho store marks itself with this key in its "meta" database, its
+// value naming the kind and format ("daicho-replica-v1", ...), written last
+// when the store is created.
+inline constexpr std::string_view kSchemaKey = "schema";
+
+// The schema marker of an existing store; nullopt if it has no "meta"
+// database or no marker (a foreign LMDB environment, or a creation cut off).
+// Call before any other transaction of the Env.
+Result<std::optional<std::string>> ReadSchemaMarker(Env& env);
 
 }  // namespace daicho::storage::lmdb
 
