@@ -180,6 +180,25 @@ TEST_F(RelaySyncTest, BadLoginsAreRefusedWithClearErrorsAndChangeNothing) {
   EXPECT_EQ(other->Get("customers", "c1").status().code(), Code::kNotFound);
 }
 
+TEST_F(RelaySyncTest, RepeatedWrongPasswordsThrottleTheAccountOverTheWire) {
+  RelayProcess relay(dir_.Sub("relay"));
+  ASSERT_GT(relay.port(), 0);
+  auto a = OpenReplica("a");
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto refused = Sync(relay, *a, kContract, "yamada@example.jp", "Guessing" + std::to_string(attempt));
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), Code::kUnauthenticated) << refused.status();
+  }
+  // Now even the right password is refused for a while, without being checked.
+  auto throttled = Sync(relay, *a);
+  ASSERT_FALSE(throttled.ok());
+  EXPECT_EQ(throttled.status().code(), Code::kUnavailable) << throttled.status();
+  EXPECT_NE(throttled.status().message().find("too many failed logins"), std::string::npos) << throttled.status();
+  // Other accounts are not affected.
+  auto other = OpenReplica("other");
+  EXPECT_DAICHO_OK(Sync(relay, *other, kOtherContract, "other@example.jp", "Other2024"));
+}
+
 TEST_F(RelaySyncTest, StopsCleanlyOnSigtermAndKeepsEverythingAcrossARestart) {
   auto a = OpenReplica("a");
   for (int i = 0; i < 50; ++i) Set(*a, "c" + std::to_string(i), "name", "customer " + std::to_string(i));
