@@ -74,15 +74,6 @@ Result<HlcTime> DecodeHlc(std::string_view b) {
   return t;
 }
 
-// A value from a transaction, copied out; nullopt when absent.
-template <typename Txn>
-Result<std::optional<std::string>> GetOptional(const Txn& txn, Dbi dbi, std::string_view key) {
-  auto got = txn.Get(dbi, key);
-  if (got.ok()) return std::optional<std::string>(std::string(*got));
-  if (got.status().code() == Code::kNotFound) return std::optional<std::string>();
-  return got.status();
-}
-
 Status CheckName(std::string_view name, const char* what, const Limits& limits) {
   if (name.empty()) return InvalidArgument(std::string(what) + " must not be empty");
   if (name.size() > limits.max_name_bytes) {
@@ -243,11 +234,11 @@ Status Replica::Impl::LoadExisting(const std::string& marker) {
   {
     std::shared_lock<std::shared_mutex> lock;
     DAICHO_ASSIGN_OR_RETURN(auto txn, writer.BeginRead(lock));
-    DAICHO_ASSIGN_OR_RETURN(auto raw_id, GetOptional(txn, meta, kReplicaIdKey));
-    DAICHO_ASSIGN_OR_RETURN(auto raw_vv, GetOptional(txn, meta, kVvKey));
-    DAICHO_ASSIGN_OR_RETURN(auto raw_hlc, GetOptional(txn, meta, kHlcKey));
-    DAICHO_ASSIGN_OR_RETURN(auto raw_epoch, GetOptional(txn, meta, kEpochKey));
-    DAICHO_ASSIGN_OR_RETURN(stored_marker, GetOptional(txn, meta, kDeviceMarkerKey));
+    DAICHO_ASSIGN_OR_RETURN(auto raw_id, txn.GetCopy(meta, kReplicaIdKey));
+    DAICHO_ASSIGN_OR_RETURN(auto raw_vv, txn.GetCopy(meta, kVvKey));
+    DAICHO_ASSIGN_OR_RETURN(auto raw_hlc, txn.GetCopy(meta, kHlcKey));
+    DAICHO_ASSIGN_OR_RETURN(auto raw_epoch, txn.GetCopy(meta, kEpochKey));
+    DAICHO_ASSIGN_OR_RETURN(stored_marker, txn.GetCopy(meta, kDeviceMarkerKey));
     if (!raw_id || !raw_vv || !raw_hlc || !raw_epoch) return Corruption("replica metadata is incomplete");
     DAICHO_ASSIGN_OR_RETURN(id, ReplicaId::FromBytes(*raw_id));
     DAICHO_ASSIGN_OR_RETURN(epoch, ReplicaId::FromBytes(*raw_epoch));
@@ -295,7 +286,7 @@ Result<CommitInfo> Replica::Impl::Commit(const core::ChangeBuilder& builder) {
   Status status = writer.Run([&](storage::lmdb::WriteTxn& txn) -> Status {
     std::map<std::pair<std::string, std::string>, core::RecordState> states;
     for (const auto& key : builder.Keys()) {
-      DAICHO_ASSIGN_OR_RETURN(auto raw, GetOptional(txn, records, RecordKeyBytes(key.first, key.second)));
+      DAICHO_ASSIGN_OR_RETURN(auto raw, txn.GetCopy(records, RecordKeyBytes(key.first, key.second)));
       if (!raw) continue;
       DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(*raw));
       states.emplace(key, std::move(state));
@@ -602,7 +593,7 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
         // Two different changes under one dot mean an id was reused (a store
         // restored from a backup committed before it synced): say so rather
         // than diverge silently.
-        DAICHO_ASSIGN_OR_RETURN(auto stored, GetOptional(txn, impl_->changes, change_key));
+        DAICHO_ASSIGN_OR_RETURN(auto stored, txn.GetCopy(impl_->changes, change_key));
         if (stored && *stored != blobs[index].payload) {
           return Status(Code::kProtocolError, "change " + change.origin.ToHex() + ":" + std::to_string(change.seq) +
                                                   " differs from the one held here: that replica id was reused "
@@ -623,7 +614,7 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
         const std::string key = RecordKeyBytes(rec.collection, rec.id);
         auto it = touched.find(key);
         if (it == touched.end()) {
-          DAICHO_ASSIGN_OR_RETURN(auto raw, GetOptional(txn, impl_->records, key));
+          DAICHO_ASSIGN_OR_RETURN(auto raw, txn.GetCopy(impl_->records, key));
           core::RecordState state;
           if (raw) {
             DAICHO_ASSIGN_OR_RETURN(state, storage::DecodeRecordState(*raw));

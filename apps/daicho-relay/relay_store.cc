@@ -56,13 +56,6 @@ std::string VvKey(const ContractNumber& contract, const ReplicaId& origin) {
   return contract.str() + std::string(origin.AsStringView());
 }
 
-Result<std::optional<std::string>> GetOptional(const storage::lmdb::TxnBase& txn, Dbi dbi, std::string_view key) {
-  auto raw = txn.Get(dbi, key);
-  if (raw.ok()) return std::optional<std::string>(std::string(*raw));
-  if (raw.status().code() == Code::kNotFound) return std::optional<std::string>();
-  return raw.status();
-}
-
 Status CheckDeviceName(std::string_view name) {
   if (name.empty() || name.size() > kMaxDeviceNameBytes || name.find('\0') != std::string_view::npos) {
     return InvalidArgument("a device name must be 1-" + std::to_string(kMaxDeviceNameBytes) +
@@ -96,14 +89,14 @@ struct RelayStore::Impl {
   }
 
   Status RequireContract(const storage::lmdb::TxnBase& txn, const ContractNumber& contract) const {
-    DAICHO_ASSIGN_OR_RETURN(auto found, GetOptional(txn, contracts, contract.str()));
+    DAICHO_ASSIGN_OR_RETURN(auto found, txn.GetCopy(contracts, contract.str()));
     if (!found) return NotFound("no contract " + contract.str());
     return Status::Ok();
   }
 
   Status RequireUser(const storage::lmdb::TxnBase& txn, const ContractNumber& contract, std::string_view user) const {
     DAICHO_RETURN_IF_ERROR(RequireContract(txn, contract));
-    DAICHO_ASSIGN_OR_RETURN(auto found, GetOptional(txn, users, UserKey(contract, user)));
+    DAICHO_ASSIGN_OR_RETURN(auto found, txn.GetCopy(users, UserKey(contract, user)));
     if (!found) return NotFound("no user " + std::string(user) + " in contract " + contract.str());
     return Status::Ok();
   }
@@ -257,7 +250,7 @@ class ContractChangeStore final : public net::ChangeStore {
           // Two different changes under one dot mean a replica id was reused;
           // storing either silently would make replicas diverge.
           DAICHO_ASSIGN_OR_RETURN(auto stored,
-                                  GetOptional(txn, impl_->changes, ChangeKey(contract_, blob.origin, blob.seq)));
+                                  txn.GetCopy(impl_->changes, ChangeKey(contract_, blob.origin, blob.seq)));
           if (stored && *stored != blob.payload) {
             return Status(Code::kProtocolError, "change " + blob.origin.ToHex() + ":" + std::to_string(blob.seq) +
                                                     " differs from the one the relay holds");
@@ -338,7 +331,7 @@ Result<std::unique_ptr<RelayStore>> RelayStore::Open(const std::string& dir, con
 
 Status RelayStore::AddContract(const ContractNumber& contract) {
   return impl_->writer.Run([&](WriteTxn& txn) -> Status {
-    DAICHO_ASSIGN_OR_RETURN(auto found, GetOptional(txn, impl_->contracts, contract.str()));
+    DAICHO_ASSIGN_OR_RETURN(auto found, txn.GetCopy(impl_->contracts, contract.str()));
     if (found) return Status(Code::kAlreadyExists, "contract " + contract.str() + " already exists");
     return txn.Put(impl_->contracts, contract.str(), "");
   });
@@ -347,7 +340,7 @@ Status RelayStore::AddContract(const ContractNumber& contract) {
 Result<bool> RelayStore::HasContract(const ContractNumber& contract) const {
   std::shared_lock<std::shared_mutex> lock;
   DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
-  DAICHO_ASSIGN_OR_RETURN(auto found, GetOptional(txn, impl_->contracts, contract.str()));
+  DAICHO_ASSIGN_OR_RETURN(auto found, txn.GetCopy(impl_->contracts, contract.str()));
   return found.has_value();
 }
 
@@ -364,7 +357,7 @@ Status RelayStore::AddUser(const ContractNumber& contract, std::string_view user
   const std::string key = UserKey(contract, user_id);
   return impl_->writer.Run([&](WriteTxn& txn) -> Status {
     DAICHO_RETURN_IF_ERROR(impl_->RequireContract(txn, contract));
-    DAICHO_ASSIGN_OR_RETURN(auto found, GetOptional(txn, impl_->users, key));
+    DAICHO_ASSIGN_OR_RETURN(auto found, txn.GetCopy(impl_->users, key));
     if (found) {
       return Status(Code::kAlreadyExists,
                     "user " + std::string(user_id) + " already exists in contract " + contract.str());
@@ -413,9 +406,9 @@ Status RelayStore::Authenticate(const ContractNumber& contract, std::string_view
   {
     std::shared_lock<std::shared_mutex> lock;
     DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
-    DAICHO_ASSIGN_OR_RETURN(auto has_contract, GetOptional(txn, impl_->contracts, contract.str()));
+    DAICHO_ASSIGN_OR_RETURN(auto has_contract, txn.GetCopy(impl_->contracts, contract.str()));
     if (has_contract) {
-      DAICHO_ASSIGN_OR_RETURN(hash, GetOptional(txn, impl_->users, key));
+      DAICHO_ASSIGN_OR_RETURN(hash, txn.GetCopy(impl_->users, key));
     }
   }
   // The read transaction has ended: the slow verify holds nothing. An
@@ -468,7 +461,7 @@ Result<std::string> RelayStore::AuthenticateDevice(const ContractNumber& contrac
   const size_t sep = value.find('\0');
   if (sep == std::string_view::npos) return Corruption("bad device entry in contract " + contract.str());
   std::string user(value.substr(0, sep));
-  DAICHO_ASSIGN_OR_RETURN(auto user_hash, GetOptional(txn, impl_->users, UserKey(contract, user)));
+  DAICHO_ASSIGN_OR_RETURN(auto user_hash, txn.GetCopy(impl_->users, UserKey(contract, user)));
   if (!user_hash) return Status(Code::kUnauthenticated, "unknown or revoked device token");
   return user;
 }

@@ -60,10 +60,7 @@ Result<std::optional<std::string>> ReadSchemaMarker(Env& env) {
     return meta.status();
   }
   DAICHO_ASSIGN_OR_RETURN(ReadTxn txn, env.BeginRead());
-  auto marker = txn.Get(*meta, kSchemaKey);
-  if (marker.ok()) return std::optional<std::string>(std::string(*marker));
-  if (marker.status().code() == Code::kNotFound) return std::optional<std::string>();
-  return marker.status();
+  return txn.GetCopy(*meta, kSchemaKey);
 }
 
 }  // namespace daicho::storage::lmdb

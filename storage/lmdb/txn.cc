@@ -62,6 +62,13 @@ Result<std::string_view> TxnBase::Get(Dbi dbi, std::string_view key) const {
   return ToView(v);
 }
 
+Result<std::optional<std::string>> TxnBase::GetCopy(Dbi dbi, std::string_view key) const {
+  auto got = Get(dbi, key);
+  if (got.ok()) return std::optional<std::string>(std::string(*got));
+  if (got.status().code() == Code::kNotFound) return std::optional<std::string>();
+  return got.status();
+}
+
 Result<Cursor> TxnBase::OpenCursor(Dbi dbi) const {
   if (!active()) return NotActive();
   if (!dbi.valid()) return BadDbi();

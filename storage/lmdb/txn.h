@@ -29,6 +29,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "daicho/status.h"
@@ -77,6 +79,10 @@ class TxnBase {
   // Codes: kNotFound (absent, a normal outcome), kInvalidArgument (bad Dbi or
   // key size), kFailedPrecondition (transaction not active), kCorruption.
   Result<std::string_view> Get(Dbi dbi, std::string_view key) const;
+
+  // Like Get, but a copy that outlives the transaction, and nullopt (not
+  // kNotFound) when the key is absent.
+  Result<std::optional<std::string>> GetCopy(Dbi dbi, std::string_view key) const;
 
   // A cursor over `dbi`, initially not positioned (valid() is false).
   // Codes: kInvalidArgument, kFailedPrecondition, kResourceExhausted.

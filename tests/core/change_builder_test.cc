@@ -19,7 +19,6 @@ namespace {
 using testing::DumpChange;
 using testing::kTestEpochMs;
 using testing::TestReplicaId;
-using testing::AddOp;
 using testing::DeleteOp;
 using testing::SetAddOp;
 using testing::SetOp;

@@ -17,7 +17,6 @@ namespace {
 using testing::kTestEpochMs;
 using testing::TestReplicaId;
 using testing::AddOp;
-using testing::DeleteOp;
 using testing::SetAddOp;
 using testing::SetOp;
 
