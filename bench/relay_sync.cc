@@ -10,6 +10,7 @@
 #include <random>
 #include <string>
 
+#include "apps/daicho-relay/relay_admission.h"
 #include "apps/daicho-relay/relay_store.h"
 #include "daicho/replica.h"
 #include "ledger_values.h"
@@ -57,12 +58,8 @@ int main(int argc, char** argv) {
   daicho::net::SyncServerOptions server_options;
   server_options.local_id = daicho::ReplicaId::Random();
   daicho::relay::RelayStore* store = relay->get();
-  server_options.store_factory = [store, contract](const daicho::net::Hello& hello)
-      -> Result<std::unique_ptr<daicho::net::ChangeStore>> {
-    const auto* password = std::get_if<daicho::net::PasswordCredential>(&hello.credentials);
-    if (password == nullptr) return Status(daicho::Code::kUnauthenticated, "login required");
-    DAICHO_RETURN_IF_ERROR(store->Authenticate(*contract, hello.user, password->password));
-    return store->ContractChanges(*contract);
+  server_options.store_factory = [store](const daicho::net::Hello& hello) {
+    return daicho::relay::AdmitSession(*store, hello);
   };
   daicho::net::SyncServer server(std::move(server_options));
   if (Status s = server.Start(); !s.ok()) return Fail("serve", s);

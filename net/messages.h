@@ -51,6 +51,9 @@ struct Hello {
   std::string contract;  // relay login only: "NNNN-NNNN-NNNN"
   std::string user;      // relay login only
   Credentials credentials;
+  // With a password: ask for a device token for this PC name ("save
+  // password"). Empty: none.
+  std::string device_name;
   friend bool operator==(const Hello&, const Hello&) = default;
 };
 
@@ -59,6 +62,7 @@ struct Welcome {
   uint32_t protocol_version = kProtocolVersion;
   ReplicaId replica_id;          // the acceptor's (a relay's own id for a relay)
   VersionVector version_vector;  // what the acceptor holds
+  std::string device_token;      // issued on the Hello's device_name request
   friend bool operator==(const Welcome&, const Welcome&) = default;
 };
 

@@ -47,6 +47,17 @@ void SyncSession::Count(const std::string& frame) {
   stats_.frame_bytes_sent += frame.size();
 }
 
+void SyncSession::CountExpected(const VersionVector& local) {
+  stats_.changes_to_send = 0;
+  stats_.changes_to_receive = 0;
+  for (const VersionVector::Entry& e : local.entries()) {
+    stats_.changes_to_send += e.counter - std::min(e.counter, peer_vv_.Get(e.replica));
+  }
+  for (const VersionVector::Entry& e : peer_vv_.entries()) {
+    stats_.changes_to_receive += e.counter - std::min(e.counter, local.Get(e.replica));
+  }
+}
+
 std::vector<std::string> SyncSession::Fail(Status status) {
   state_ = SessionState::kFailed;
   status_ = status;
@@ -77,6 +88,7 @@ Result<std::vector<std::string>> SyncSession::Start() {
   hello.contract = options_.contract;
   hello.user = options_.user;
   hello.credentials = options_.credentials;
+  hello.device_name = options_.device_name;
   std::string frame = EncodeFrame(hello);
   Count(frame);
   state_ = SessionState::kAwaitingWelcome;
@@ -129,9 +141,11 @@ std::vector<std::string> SyncSession::HandleHello(Hello hello) {
   if (hello.replica_id == local_id_) {
     return Fail(ProtocolError("peer has this side's own replica id " + local_id_.ToHex()));
   }
+  Admission admission;
   if (options_.authenticate) {
-    Status auth = options_.authenticate(hello);
-    if (!auth.ok()) return Fail(std::move(auth));
+    auto granted = options_.authenticate(hello);
+    if (!granted.ok()) return Fail(granted.status());
+    admission = std::move(granted).value();
   }
   auto vv = store_.GetVersionVector();
   if (!vv.ok()) return Fail(vv.status().WithContext("reading the local version vector"));
@@ -142,8 +156,10 @@ std::vector<std::string> SyncSession::HandleHello(Hello hello) {
   send_cursor_ = peer_vv_;
   peer_hello_ = std::move(hello);
   state_ = SessionState::kOpen;
+  CountExpected(*vv);
 
-  std::string welcome = EncodeFrame(Welcome{options_.protocol_version, local_id_, std::move(vv).value()});
+  std::string welcome = EncodeFrame(
+      Welcome{options_.protocol_version, local_id_, std::move(vv).value(), std::move(admission.device_token)});
   Count(welcome);
   std::vector<std::string> out;
   out.push_back(std::move(welcome));
@@ -164,10 +180,16 @@ std::vector<std::string> SyncSession::HandleWelcome(Welcome welcome) {
     return Fail(ProtocolError("peer has this side's own replica id " + local_id_.ToHex()));
   }
   peer_id_ = welcome.replica_id;
-  peer_vv_ = std::move(welcome.version_vector);
+  peer_vv_ = welcome.version_vector;
   send_cursor_ = peer_vv_;
+  welcome_ = std::move(welcome);
   state_ = SessionState::kOpen;
   std::vector<std::string> out;
+  if (exchange_) {
+    auto vv = store_.GetVersionVector();
+    if (!vv.ok()) return Fail(vv.status().WithContext("reading the local version vector"));
+    CountExpected(*vv);
+  }
   if (exchange_) Pump(out);
   return out;
 }

@@ -58,6 +58,13 @@ enum class SessionRole {
   kAcceptor,   // answers Welcome (the relay, or the PC being connected to)
 };
 
+// What an acceptor's authenticate step grants a peer it accepted.
+struct Admission {
+  // Sent in the Welcome: a device token issued on the Hello's device_name
+  // request (empty: none).
+  std::string device_token;
+};
+
 struct SessionOptions {
   SessionRole role = SessionRole::kInitiator;
   // Protocol version sent and required of the peer.
@@ -73,9 +80,12 @@ struct SessionOptions {
   std::string contract;
   std::string user;
   Credentials credentials;
-  // Acceptor: checks a Hello before Welcome; a non-ok Status (typically
+  // Initiator, with a password: ask the relay for a device token for this PC
+  // name (see Welcome::device_token). Empty: none.
+  std::string device_name;
+  // Acceptor: checks a Hello before Welcome; an error (typically
   // kUnauthenticated) is sent as the Error. Empty: everyone is accepted.
-  std::function<Status(const Hello&)> authenticate;
+  std::function<Result<Admission>(const Hello&)> authenticate;
 };
 
 enum class SessionState {
@@ -99,6 +109,10 @@ struct SessionStats {
   uint64_t batches_received = 0;
   uint64_t batches_acked = 0;         // of ours, by the peer
   uint64_t changes_acked = 0;
+  // Known at the handshake from the two version vectors: how many changes
+  // the catch-up will send and receive (for progress bars).
+  uint64_t changes_to_send = 0;
+  uint64_t changes_to_receive = 0;
 };
 
 class SyncSession {
@@ -130,6 +144,8 @@ class SyncSession {
   // The peer's Hello (acceptor) or Welcome id, once received.
   const std::optional<Hello>& peer_hello() const { return peer_hello_; }
   const std::optional<ReplicaId>& peer_id() const { return peer_id_; }
+  // Initiator: the peer's Welcome, once received.
+  const std::optional<Welcome>& welcome() const { return welcome_; }
   // What the peer is known to hold (from Hello/Welcome and its Acks).
   const VersionVector& peer_version_vector() const { return peer_vv_; }
   size_t in_flight_batches() const { return in_flight_.size(); }
@@ -155,6 +171,8 @@ class SyncSession {
   // Ends the session with `status`; returns the Error frame to send.
   std::vector<std::string> Fail(Status status);
   void Count(const std::string& frame);
+  // Sets changes_to_send/receive from our VV and the peer's.
+  void CountExpected(const VersionVector& local);
 
   ChangeStore& store_;
   const SessionOptions options_;
@@ -164,6 +182,7 @@ class SyncSession {
   bool exchange_ = true;  // false for a connect test: no changes flow
   std::optional<Hello> peer_hello_;
   std::optional<ReplicaId> peer_id_;
+  std::optional<Welcome> welcome_;
   VersionVector peer_vv_;      // acknowledged by (or announced by) the peer
   VersionVector send_cursor_;  // peer_vv_ plus what is in flight
   std::deque<InFlight> in_flight_;

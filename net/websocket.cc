@@ -5,7 +5,9 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <string>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -119,6 +121,12 @@ class ConnectionBase {
   virtual asio::any_io_executor executor() = 0;
   // Strand only.
   virtual void Abort(Status why) = 0;
+  // The shared store gained changes through another connection: push them.
+  // Strand only.
+  virtual void PushLocalChanges() = 0;
+
+  // AcceptedSession::group, set once at the Hello; guarded by the server's mutex.
+  std::string group;
 };
 
 Status ConfigureClientTls(ssl::context& ctx, const WebSocketOptions& options) {
@@ -142,16 +150,22 @@ Status ConfigureClientTls(ssl::context& ctx, const WebSocketOptions& options) {
 template <class Stream>
 class Connection final : public ConnectionBase, public std::enable_shared_from_this<Connection<Stream>> {
  public:
+  // `on_applied` (server) is called on the strand after the session applied
+  // a batch; `hooks` are the client's.
   Connection(Stream ws, std::unique_ptr<ChangeStore> owned_store, ChangeStore& store, SessionOptions session,
              ReplicaId local_id, WebSocketOptions options, std::string peer,
-             std::function<void(const std::string&)> log)
+             std::function<void(const std::string&)> log, std::function<void(ConnectionBase&)> on_applied,
+             SyncHooks hooks)
       : ws_(std::move(ws)),
         signal_(ws_.get_executor()),
+        poll_(ws_.get_executor()),
         owned_store_(std::move(owned_store)),
         session_(store, std::move(session), local_id),
         options_(options),
         peer_(std::move(peer)),
-        log_(std::move(log)) {
+        log_(std::move(log)),
+        on_applied_(std::move(on_applied)),
+        hooks_(std::move(hooks)) {
     ConfigureStream(ws_, options_);
   }
 
@@ -187,6 +201,15 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
     beast::get_lowest_layer(ws_).socket().close(ec);
     signal_.cancel();
+    poll_.cancel();
+  }
+
+  void PushLocalChanges() override {
+    if (stopped_ || close_after_queue_) return;
+    auto out = session_.OnLocalCommit();
+    if (!out.ok()) return;  // the session already failed; its reader ends it
+    if (!Enqueue(std::move(out).value())) return;
+    if (session_.state() == SessionState::kFailed) RequestClose();
   }
 
   static awaitable<void> RunServer(std::shared_ptr<Connection> self) {
@@ -264,6 +287,9 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
       }
       self->StartWriter();
       if (!self->Enqueue(std::move(hello).value())) co_return;
+      if (self->watching() || self->hooks_.stop.stop_possible()) {
+        asio::co_spawn(self->executor(), PollLoop(self), asio::detached);
+      }
       co_await self->ReadFrames();
     } catch (const std::exception& e) {
       self->Abort(Status(Code::kInternal, std::string("client connection: ") + e.what()));
@@ -271,6 +297,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   }
 
   bool client() const { return session_.options().role == SessionRole::kInitiator; }
+  bool watching() const { return client() && session_.options().purpose == Purpose::kWatch; }
   // A connect test moves no changes: the Welcome alone is the success.
   bool ConnectTestDone() const {
     return session_.options().purpose == Purpose::kConnectTest && session_.state() == SessionState::kOpen;
@@ -327,12 +354,53 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
         co_return;
       }
       if (!Enqueue(std::move(out).value())) co_return;
+      ReportProgress();
       if (session_.state() == SessionState::kFailed) {
         RequestClose();  // the Error frame (if any) goes out first
-      } else if (client() && (session_.InSync() || ConnectTestDone())) {
+      } else if (client() && !watching() && (session_.InSync() || ConnectTestDone())) {
         Finish(Status::Ok());
         RequestClose();
       }
+    }
+  }
+
+  // After each frame: the client's hooks, and the server's live fan-out.
+  void ReportProgress() {
+    const SessionStats& stats = session_.stats();
+    if (stats.batches_received != batches_reported_) {
+      batches_reported_ = stats.batches_received;
+      if (on_applied_) on_applied_(*this);
+    }
+    if (hooks_.on_progress) hooks_.on_progress(stats);
+    if (hooks_.on_peer_holds && session_.state() == SessionState::kOpen &&
+        session_.peer_version_vector() != peer_holds_reported_) {
+      peer_holds_reported_ = session_.peer_version_vector();
+      hooks_.on_peer_holds(peer_holds_reported_);
+    }
+  }
+
+  // Client: watches for a stop request and, in watch mode, pushes what the
+  // store gained (local commits, also of other processes) every poll_interval.
+  static awaitable<void> PollLoop(std::shared_ptr<Connection> self) {
+    try {
+      for (;;) {
+        error_code ec;
+        self->poll_.expires_after(self->hooks_.poll_interval);
+        co_await self->poll_.async_wait(asio::redirect_error(use_awaitable, ec));
+        if (self->stopped_ || self->close_after_queue_) co_return;
+        if (self->hooks_.stop.stop_requested()) {
+          if (self->watching()) {
+            self->Finish(Status::Ok());
+            self->RequestClose();
+          } else {
+            self->Abort(Status(Code::kUnavailable, "stopped before the sync completed"));
+          }
+          co_return;
+        }
+        if (self->watching()) self->PushLocalChanges();
+      }
+    } catch (const std::exception& e) {
+      self->Abort(Status(Code::kInternal, std::string("poller: ") + e.what()));
     }
   }
 
@@ -371,11 +439,16 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
 
   Stream ws_;
   asio::steady_timer signal_;  // wakes the writer
+  asio::steady_timer poll_;    // client: stop checks and watch polling
   std::unique_ptr<ChangeStore> owned_store_;  // before session_, which borrows it
   SyncSession session_;
   const WebSocketOptions options_;
   const std::string peer_;
   const std::function<void(const std::string&)> log_;
+  const std::function<void(ConnectionBase&)> on_applied_;
+  const SyncHooks hooks_;
+  uint64_t batches_reported_ = 0;
+  VersionVector peer_holds_reported_;
   std::deque<std::string> queue_;
   bool close_after_queue_ = false;
   bool stopped_ = false;
@@ -416,10 +489,10 @@ class StoreBoundAtHello final : public ChangeStore {
 // Runs the initiator over `ws` on the calling thread until it ends.
 template <class Stream>
 Result<SyncReport> RunSync(asio::io_context& ioc, Stream ws, Url url, ChangeStore& store, ReplicaId local_id,
-                           SessionOptions session, const WebSocketOptions& websocket) {
+                           SessionOptions session, const WebSocketOptions& websocket, SyncHooks hooks) {
   std::string peer = url.host + ":" + url.port;
   auto conn = std::make_shared<Connection<Stream>>(std::move(ws), nullptr, store, std::move(session), local_id,
-                                                   websocket, std::move(peer), nullptr);
+                                                   websocket, std::move(peer), nullptr, nullptr, std::move(hooks));
   // Return as soon as the connection is over: Beast's idle-ping timer of a
   // stream whose peer vanished would otherwise keep run() going until it fires.
   asio::co_spawn(conn->executor(), Connection<Stream>::RunClient(conn, std::move(url)),
@@ -432,13 +505,15 @@ Result<SyncReport> RunSync(asio::io_context& ioc, Stream ws, Url url, ChangeStor
   report.changes_down = s.changes_received;
   report.bytes_up = s.frame_bytes_sent;
   report.bytes_down = s.frame_bytes_received;
+  report.peer_version_vector = conn->session().peer_version_vector();
+  if (const auto& welcome = conn->session().welcome()) report.device_token = welcome->device_token;
   return report;
 }
 
 }  // namespace
 
 Result<SyncReport> SyncOnce(std::string_view url, ChangeStore& store, ReplicaId local_id, SessionOptions session,
-                            WebSocketOptions websocket) {
+                            WebSocketOptions websocket, SyncHooks hooks) {
   DAICHO_ASSIGN_OR_RETURN(Url parsed, ParseUrl(url));
   session.role = SessionRole::kInitiator;
   try {
@@ -448,10 +523,10 @@ Result<SyncReport> SyncOnce(std::string_view url, ChangeStore& store, ReplicaId 
       ssl::context ctx(ssl::context::tls_client);
       DAICHO_RETURN_IF_ERROR(ConfigureClientTls(ctx, websocket));
       return RunSync(ioc, TlsStream(std::move(socket), ctx), std::move(parsed), store, local_id,
-                     std::move(session), websocket);
+                     std::move(session), websocket, std::move(hooks));
     }
     return RunSync(ioc, PlainStream(std::move(socket)), std::move(parsed), store, local_id, std::move(session),
-                   websocket);
+                   websocket, std::move(hooks));
   } catch (const std::exception& e) {
     return Status(Code::kInternal, std::string("SyncOnce: ") + e.what());
   }
@@ -590,14 +665,19 @@ class SyncServer::Impl {
     // connects; the session's authenticate step binds it.
     auto store = std::make_unique<StoreBoundAtHello>();
     StoreBoundAtHello& borrowed = *store;
+    // The connection, for joining its group once the Hello names it.
+    auto self = std::make_shared<std::weak_ptr<ConnectionBase>>();
     SessionOptions session = options_.session;
-    session.authenticate = [&borrowed, factory = options_.store_factory](const Hello& hello) -> Status {
-      DAICHO_ASSIGN_OR_RETURN(std::unique_ptr<ChangeStore> chosen, factory(hello));
-      borrowed.Bind(std::move(chosen));
-      return Status::Ok();
+    session.authenticate = [this, &borrowed, self](const Hello& hello) -> Result<Admission> {
+      DAICHO_ASSIGN_OR_RETURN(AcceptedSession accepted, options_.store_factory(hello));
+      borrowed.Bind(std::move(accepted.store));
+      if (!accepted.group.empty()) JoinGroup(std::move(accepted.group), *self);
+      return Admission{std::move(accepted.device_token)};
     };
-    auto conn = std::make_shared<Connection<Stream>>(std::move(ws), std::move(store), borrowed, std::move(session),
-                                                     options_.local_id, options_.websocket, peer, options_.log);
+    auto conn = std::make_shared<Connection<Stream>>(
+        std::move(ws), std::move(store), borrowed, std::move(session), options_.local_id, options_.websocket, peer,
+        options_.log, [this](ConnectionBase& from) { PushToGroup(from); }, SyncHooks{});
+    *self = conn;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;
@@ -607,12 +687,38 @@ class SyncServer::Impl {
     asio::co_spawn(conn->executor(), Connection<Stream>::RunServer(conn), asio::detached);
   }
 
+  void JoinGroup(std::string group, const std::weak_ptr<ConnectionBase>& weak) {
+    auto conn = weak.lock();
+    if (!conn) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    conn->group = group;
+    auto& members = groups_[group];
+    std::erase_if(members, [](const std::weak_ptr<ConnectionBase>& w) { return w.expired(); });
+    members.push_back(weak);
+  }
+
+  // `from` applied a batch to its group's store: every other member pushes.
+  void PushToGroup(ConnectionBase& from) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (from.group.empty()) return;
+    auto it = groups_.find(from.group);
+    if (it == groups_.end()) return;
+    std::erase_if(it->second, [](const std::weak_ptr<ConnectionBase>& w) { return w.expired(); });
+    for (const auto& weak : it->second) {
+      auto conn = weak.lock();
+      if (!conn || conn.get() == &from) continue;
+      asio::post(conn->executor(), [conn] { conn->PushLocalChanges(); });
+    }
+    if (it->second.empty()) groups_.erase(it);
+  }
+
   // Declared before ioc_: connections still pending when the io_context is
   // destroyed log through options_ and must find it alive.
   SyncServerOptions options_;
   std::optional<ssl::context> tls_;  // set: wss:// only
   std::mutex mu_;
   std::vector<std::weak_ptr<ConnectionBase>> connections_;  // guarded by mu_
+  std::unordered_map<std::string, std::vector<std::weak_ptr<ConnectionBase>>> groups_;  // guarded by mu_
   bool stopping_ = false;                               // guarded by mu_
   asio::io_context ioc_;
   tcp::acceptor acceptor_{asio::make_strand(ioc_)};

@@ -27,11 +27,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
 #include "daicho/replica_id.h"
 #include "daicho/status.h"
+#include "daicho/version_vector.h"
 #include "net/change_store.h"
 #include "net/sync_session.h"
 
@@ -59,18 +61,53 @@ struct SyncReport {
   uint64_t changes_down = 0;  // changes received (duplicates included)
   uint64_t bytes_up = 0;      // all frame bytes sent
   uint64_t bytes_down = 0;    // all frame bytes received
+  // What the peer was last known to hold (its Welcome joined with its Acks).
+  VersionVector peer_version_vector;
+  // A device token the peer issued (SessionOptions::device_name was set).
+  std::string device_token;
+};
+
+// Client-side callbacks and controls of SyncOnce. All optional; callbacks
+// run on the calling thread, between frames.
+struct SyncHooks {
+  // After each frame received: progress so far (for a progress bar).
+  std::function<void(const SessionStats&)> on_progress;
+  // Whenever what the peer is known to hold grows (Welcome, each Ack,
+  // each batch received): lets a client record what a relay has backed up
+  // even if the connection is cut later.
+  std::function<void(const VersionVector&)> on_peer_holds;
+  // Purpose::kWatch: after catch-up the connection stays open, receives live
+  // changes and pushes local ones (the store is polled every poll_interval,
+  // so commits of other processes go out too) until `stop` is requested;
+  // then it closes cleanly and SyncOnce returns ok. Without kWatch a stop
+  // request ends the sync early with kUnavailable ("stopped").
+  std::stop_token stop;
+  std::chrono::milliseconds poll_interval{500};
 };
 
 // Connects to `url` ("ws://host:port/path" or "wss://host:port/path"), runs
 // an initiator SyncSession over `store` until both sides hold the same
 // changes (SyncSession::InSync), then closes cleanly. Blocks the calling
 // thread. `session.role` is forced to kInitiator; with Purpose::kConnectTest
-// it closes right after the Welcome. Errors: kInvalidArgument (URL, CA file),
+// it closes right after the Welcome; with Purpose::kWatch it stays until
+// hooks.stop (see SyncHooks). Errors: kInvalidArgument (URL, CA file),
 // kUnavailable (unreachable or cut; the message has the reason, e.g. a TLS
 // certificate that does not verify), the session's or the peer's code.
 // `store` must outlive the call.
 Result<SyncReport> SyncOnce(std::string_view url, ChangeStore& store, ReplicaId local_id, SessionOptions session,
-                            WebSocketOptions websocket = {});
+                            WebSocketOptions websocket = {}, SyncHooks hooks = {});
+
+// What a server's store_factory grants an accepted connection.
+struct AcceptedSession {
+  // The store the session syncs (owned by the connection).
+  std::unique_ptr<ChangeStore> store;
+  // Sent in the Welcome (a device token issued on the Hello's request).
+  std::string device_token;
+  // Connections in the same non-empty group share one store: after one of
+  // them applies a batch, the others push the new changes to their peers at
+  // once (a relay groups by contract). Empty: no live pushes.
+  std::string group;
+};
 
 struct SyncServerOptions {
   // Address to listen on; port 0 picks an ephemeral port (see port()).
@@ -92,7 +129,7 @@ struct SyncServerOptions {
   // strand): checks the credentials and returns the store the session syncs
   // (a relay picks the contract's store here). An error (kUnauthenticated,
   // say) is sent to the peer as the Error and ends the session. Required.
-  std::function<Result<std::unique_ptr<ChangeStore>>(const Hello&)> store_factory;
+  std::function<Result<AcceptedSession>(const Hello&)> store_factory;
   // One line per ended session (peer, outcome, frames and bytes), called on a
   // server thread. Optional.
   std::function<void(const std::string&)> log;

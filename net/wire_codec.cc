@@ -97,6 +97,8 @@ Result<Message> GetHello(const pb::Hello& in, const CodecLimits& limits) {
       break;
     case pb::Hello::CREDENTIALS_NOT_SET: break;
   }
+  DAICHO_RETURN_IF_ERROR(CheckString(in.device_name(), limits, "hello.device_name"));
+  h.device_name = in.device_name();
   return Message(std::move(h));
 }
 
@@ -106,6 +108,8 @@ Result<Message> GetWelcome(const pb::Welcome& in, const CodecLimits& limits) {
   DAICHO_ASSIGN_OR_RETURN(w.replica_id, GetReplicaId(in.replica_id(), "welcome.replica_id"));
   DAICHO_ASSIGN_OR_RETURN(w.version_vector,
                           GetVersionVector(in.version_vector(), limits, "welcome.version_vector"));
+  DAICHO_RETURN_IF_ERROR(CheckBytes(in.device_token(), limits, "welcome.device_token"));
+  w.device_token = in.device_token();
   return Message(std::move(w));
 }
 
@@ -166,11 +170,13 @@ std::string EncodeFrame(const Message& message) {
           } else if (const auto* t = std::get_if<DeviceTokenCredential>(&m.credentials)) {
             out->set_device_token(t->token);
           }
+          out->set_device_name(m.device_name);
         } else if constexpr (std::is_same_v<T, Welcome>) {
           pb::Welcome* out = frame.mutable_welcome();
           out->set_protocol_version(m.protocol_version);
           out->set_replica_id(std::string(m.replica_id.AsStringView()));
           PutVersionVector(m.version_vector, out->mutable_version_vector());
+          out->set_device_token(m.device_token);
         } else if constexpr (std::is_same_v<T, ChangesBatch>) {
           pb::Changes* out = frame.mutable_changes();
           out->set_batch_id(m.batch_id);

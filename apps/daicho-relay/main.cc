@@ -13,6 +13,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "apps/daicho-relay/relay_admission.h"
 #include "apps/daicho-relay/relay_store.h"
 #include "net/websocket.h"
 
@@ -70,23 +71,6 @@ Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& text) {
   return std::pair{text.substr(0, colon), static_cast<uint16_t>(std::stoul(port))};
 }
 
-// The contract's change store for a session whose Hello proved a login of
-// that contract: a user's password or a device token the relay issued.
-Result<std::unique_ptr<daicho::net::ChangeStore>> OpenSessionStore(RelayStore& store,
-                                                                   const daicho::net::Hello& hello) {
-  auto contract = ContractNumber::Parse(hello.contract);
-  if (!contract.ok()) return Status(daicho::Code::kUnauthenticated, contract.status().message());
-  if (const auto* password = std::get_if<daicho::net::PasswordCredential>(&hello.credentials)) {
-    DAICHO_RETURN_IF_ERROR(store.Authenticate(*contract, hello.user, password->password));
-  } else if (const auto* token = std::get_if<daicho::net::DeviceTokenCredential>(&hello.credentials)) {
-    DAICHO_ASSIGN_OR_RETURN(std::string user, store.AuthenticateDevice(*contract, token->token));
-    if (user != hello.user) return Status(daicho::Code::kUnauthenticated, "wrong user or password");
-  } else {
-    return Status(daicho::Code::kUnauthenticated, "a login (password or saved device token) is required");
-  }
-  return store.ContractChanges(*contract);
-}
-
 // Serves sync sessions until SIGTERM or SIGINT, then shuts down cleanly.
 int Serve(const std::string& data_dir, const std::string& listen, const std::string& cert, const std::string& key) {
   auto address = ParseListen(listen);
@@ -114,7 +98,7 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
   options.tls_key_file = key;
   options.local_id = daicho::ReplicaId::Random();  // the relay makes no changes of its own
   RelayStore* relay = store->get();
-  options.store_factory = [relay](const daicho::net::Hello& hello) { return OpenSessionStore(*relay, hello); };
+  options.store_factory = [relay](const daicho::net::Hello& hello) { return daicho::relay::AdmitSession(*relay, hello); };
   std::mutex log_mu;
   options.log = [&log_mu](const std::string& line) {
     std::lock_guard lock(log_mu);

@@ -79,12 +79,12 @@ struct Served {
     options.local_id = replica.id();
     Replica* r = &replica;
     // With a password set, a Hello must carry it, as a relay's login would.
-    options.store_factory = [r, password](const Hello& hello) -> Result<std::unique_ptr<ChangeStore>> {
+    options.store_factory = [r, password](const Hello& hello) -> Result<AcceptedSession> {
       const auto* given = std::get_if<PasswordCredential>(&hello.credentials);
       if (!password.empty() && (given == nullptr || given->password != password)) {
         return Status(Code::kUnauthenticated, "wrong user or password");
       }
-      return std::unique_ptr<ChangeStore>(std::make_unique<ReplicaChangeStore>(*r));
+      return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", "replica"};
     };
     options.log = [this](const std::string& line) { log.Add(line); };
     server = std::make_unique<SyncServer>(std::move(options));
@@ -371,8 +371,8 @@ TEST(WebSocketTest, ServerWithUnreadableCertificateDoesNotStart) {
   auto b = OpenReplica(dir, "b");
   SyncServerOptions options;
   options.local_id = b->id();
-  options.store_factory = [r = b.get()](const Hello&) -> Result<std::unique_ptr<ChangeStore>> {
-    return std::unique_ptr<ChangeStore>(std::make_unique<ReplicaChangeStore>(*r));
+  options.store_factory = [r = b.get()](const Hello&) -> Result<AcceptedSession> {
+    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", ""};
   };
   options.tls_cert_file = dir.Sub("missing-cert.pem");
   options.tls_key_file = dir.Sub("missing-key.pem");

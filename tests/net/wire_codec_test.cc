@@ -41,10 +41,15 @@ TEST(WireCodecTest, HelloRoundTripsWithEachCredential) {
   EXPECT_EQ(RoundTrip(h), h);
   h.credentials = DeviceTokenCredential{std::string("\0\xff tok", 6)};
   EXPECT_EQ(RoundTrip(h), h);
+  h.credentials = PasswordCredential{"secret password"};
+  h.device_name = "受付のPC";
+  EXPECT_EQ(RoundTrip(h), h);
 }
 
 TEST(WireCodecTest, OtherMessagesRoundTrip) {
-  Welcome w{kProtocolVersion, Id(9), Vv({{3, 1}})};
+  Welcome w{kProtocolVersion, Id(9), Vv({{3, 1}}), ""};
+  EXPECT_EQ(RoundTrip(w), w);
+  w.device_token = std::string("\0\x01token", 7);
   EXPECT_EQ(RoundTrip(w), w);
   ChangesBatch b{7, {ChangeBlob{Id(1), 1, "a"}, ChangeBlob{Id(1), 2, std::string(1000, '\0')},
                      ChangeBlob{Id(2), 9, ""}}};

@@ -1,0 +1,26 @@
+// Who may sync with the relay: turns a session's Hello into the contract's
+// change store, or refuses it. Shared by `daicho-relay serve` and the
+// benchmarks so both log in exactly as a vendor's relay does.
+#ifndef DAICHO_RELAY_RELAY_ADMISSION_H_
+#define DAICHO_RELAY_RELAY_ADMISSION_H_
+
+#include "apps/daicho-relay/relay_store.h"
+#include "daicho/status.h"
+#include "net/messages.h"
+#include "net/websocket.h"
+
+namespace daicho::relay {
+
+// Admits a Hello that proves a login of its contract — a user's password,
+// or a device token the relay issued to that user — to the contract's
+// change store, grouped by contract for live pushes. A password login whose
+// Hello names a device gets a new device token for it (replacing that
+// device's earlier one). Codes: kUnauthenticated (malformed or unknown
+// contract, unknown user, wrong password or token, no credentials),
+// kUnavailable (account throttled), kInvalidArgument (bad device name),
+// store errors.
+Result<net::AcceptedSession> AdmitSession(RelayStore& store, const net::Hello& hello);
+
+}  // namespace daicho::relay
+
+#endif  // DAICHO_RELAY_RELAY_ADMISSION_H_
