@@ -2,6 +2,7 @@
 
 #include <tuple>
 
+#include <google/protobuf/arena.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
@@ -149,6 +150,7 @@ class Decoder {
   }
 
   Status Bad(const std::string& detail) const { return Corruption(what_ + ": " + detail); }
+  const std::string& what() const { return what_; }
 
  private:
   std::string what_;
@@ -175,6 +177,33 @@ std::tuple<int, std::string_view, int, std::string_view> OpOrderKey(const core::
     case core::OpType::kUndelete: return {1, {}, 0, {}};
   }
   return {2, {}, 0, {}};
+}
+
+// What frames a change (seq, size limit) and its parse; shared by the full
+// decode and the keys-only one so both accept exactly the same payloads.
+Status ParseChange(uint64_t seq, std::string_view payload, const Limits& limits, const Decoder& d,
+                   pb::Change& msg) {
+  if (seq == 0) return d.Bad("seq 0");
+  if (payload.size() > limits.max_change_bytes) {
+    return Status(Code::kResourceExhausted, d.what() + " is larger than the limit of " +
+                                                std::to_string(limits.max_change_bytes) + " bytes");
+  }
+  return ParseInto(msg, payload, d);
+}
+
+// A record key of a change: valid names that fit an LMDB key, in strictly
+// increasing (collection, id) order after `prev` (null for the first).
+Status CheckChangeRecordKey(const pb::RecordOps& r, const pb::RecordOps* prev, const Limits& limits,
+                            const Decoder& d) {
+  DAICHO_RETURN_IF_ERROR(d.CheckName(r.collection(), "collection", limits.max_name_bytes));
+  DAICHO_RETURN_IF_ERROR(d.CheckName(r.id(), "record id", limits.max_name_bytes));
+  if (r.collection().size() + 1 + r.id().size() > kMaxRecordKeyBytes) {
+    return d.Bad("collection and record id together exceed " + std::to_string(kMaxRecordKeyBytes) + " bytes");
+  }
+  if (prev != nullptr && std::tie(prev->collection(), prev->id()) >= std::tie(r.collection(), r.id())) {
+    return d.Bad("records out of order or repeated");
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -214,14 +243,8 @@ std::string EncodeChangePayload(const core::Change& change) {
 Result<core::Change> DecodeChangePayload(const ReplicaId& origin, uint64_t seq, std::string_view payload,
                                          const Limits& limits) {
   Decoder d("change " + origin.ToHex() + ":" + std::to_string(seq));
-  if (seq == 0) return d.Bad("seq 0");
-  if (payload.size() > limits.max_change_bytes) {
-    return Status(Code::kResourceExhausted, "change " + origin.ToHex() + ":" + std::to_string(seq) +
-                                                " is larger than the limit of " +
-                                                std::to_string(limits.max_change_bytes) + " bytes");
-  }
   pb::Change msg;
-  DAICHO_RETURN_IF_ERROR(ParseInto(msg, payload, d));
+  DAICHO_RETURN_IF_ERROR(ParseChange(seq, payload, limits, d, msg));
   DAICHO_RETURN_IF_ERROR(d.LoadTable(msg.replicas()));
   core::Change change;
   change.origin = origin;
@@ -229,21 +252,13 @@ Result<core::Change> DecodeChangePayload(const ReplicaId& origin, uint64_t seq, 
   change.hlc = GetHlc(msg.hlc());
   change.records.reserve(msg.records_size());
   size_t op_count = 0;
+  const pb::RecordOps* prev = nullptr;
   for (const pb::RecordOps& r : msg.records()) {
+    DAICHO_RETURN_IF_ERROR(CheckChangeRecordKey(r, prev, limits, d));
+    prev = &r;
     core::RecordOps& rec = change.records.emplace_back();
     rec.collection = r.collection();
     rec.id = r.id();
-    DAICHO_RETURN_IF_ERROR(d.CheckName(rec.collection, "collection", limits.max_name_bytes));
-    DAICHO_RETURN_IF_ERROR(d.CheckName(rec.id, "record id", limits.max_name_bytes));
-    if (rec.collection.size() + 1 + rec.id.size() > kMaxRecordKeyBytes) {
-      return d.Bad("collection and record id together exceed " + std::to_string(kMaxRecordKeyBytes) + " bytes");
-    }
-    if (change.records.size() > 1) {
-      const core::RecordOps& prev = change.records[change.records.size() - 2];
-      if (std::tie(prev.collection, prev.id) >= std::tie(rec.collection, rec.id)) {
-        return d.Bad("records out of order or repeated");
-      }
-    }
     op_count += static_cast<size_t>(r.ops_size());
     if (op_count > limits.max_ops_per_change) {
       return Status(Code::kResourceExhausted, "change has more than " +
@@ -289,6 +304,25 @@ Result<core::Change> DecodeChangePayload(const ReplicaId& origin, uint64_t seq, 
     }
   }
   return change;
+}
+
+Result<std::vector<RecordKey>> DecodeChangeRecordKeys(const ReplicaId& origin, uint64_t seq,
+                                                      std::string_view payload, const Limits& limits) {
+  Decoder d("change " + origin.ToHex() + ":" + std::to_string(seq));
+  // The parse still builds every op; an arena makes their thousands of small
+  // allocations one, which is most of the cost of a scan.
+  google::protobuf::Arena arena;
+  pb::Change* msg = google::protobuf::Arena::CreateMessage<pb::Change>(&arena);
+  DAICHO_RETURN_IF_ERROR(ParseChange(seq, payload, limits, d, *msg));
+  std::vector<RecordKey> keys;
+  keys.reserve(static_cast<size_t>(msg->records_size()));
+  const pb::RecordOps* prev = nullptr;
+  for (const pb::RecordOps& r : msg->records()) {
+    DAICHO_RETURN_IF_ERROR(CheckChangeRecordKey(r, prev, limits, d));
+    prev = &r;
+    keys.push_back(RecordKey{r.collection(), r.id()});
+  }
+  return keys;
 }
 
 std::string EncodeRecordState(const core::RecordState& state) {

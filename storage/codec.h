@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/change.h"
 #include "core/record_state.h"
@@ -23,6 +24,11 @@ inline constexpr size_t kMaxRecordKeyBytes = 511;
 std::string EncodeChangePayload(const core::Change& change);
 Result<core::Change> DecodeChangePayload(const ReplicaId& origin, uint64_t seq, std::string_view payload,
                                          const Limits& limits);
+// Only the records a change touches, in (collection, id) order: the same
+// parse and key checks as DecodeChangePayload, without converting its ops
+// (for scans over many changes that need no values).
+Result<std::vector<RecordKey>> DecodeChangeRecordKeys(const ReplicaId& origin, uint64_t seq,
+                                                      std::string_view payload, const Limits& limits);
 
 std::string EncodeRecordState(const core::RecordState& state);
 Result<core::RecordState> DecodeRecordState(std::string_view bytes);

@@ -1,5 +1,6 @@
 // Replica on LMDB. Layout (docs/formats.md):
-//   meta:      schema, replica_id, device_marker, vv, hlc
+//   meta:      schema, replica_id, device_marker, epoch, vv, hlc;
+//              "local_setting\0" name -> value (Replica::SetLocalSetting)
 //   records:   collection \0 id      -> RecordState (codec)
 //   changes:   origin(16) | seq(8 BE) -> change payload (codec)
 //   conflicts: collection \0 id      -> "" for every record with a conflict
@@ -37,6 +38,25 @@ constexpr std::string_view kDeviceMarkerKey = "device_marker";
 constexpr std::string_view kVvKey = "vv";
 constexpr std::string_view kHlcKey = "hlc";
 constexpr std::string_view kEpochKey = "epoch";
+// Local settings share meta under this prefix. The NUL ends it: no fixed meta
+// key contains one, so no setting name can ever collide with them.
+constexpr std::string_view kLocalSettingPrefix{"local_setting\0", 14};
+
+Status CheckLocalSettingName(std::string_view name) {
+  if (name.empty()) return InvalidArgument("local setting name must not be empty");
+  if (name.size() > kMaxLocalSettingNameBytes) {
+    return InvalidArgument("local setting name is longer than " + std::to_string(kMaxLocalSettingNameBytes) +
+                           " bytes");
+  }
+  if (name.find('\0') != std::string_view::npos) return InvalidArgument("local setting name contains a NUL byte");
+  return Status::Ok();
+}
+
+std::string LocalSettingKey(std::string_view name) {
+  std::string key(kLocalSettingPrefix);
+  key.append(name);
+  return key;
+}
 
 std::string RecordKeyBytes(std::string_view collection, std::string_view id) {
   std::string key;
@@ -72,6 +92,29 @@ Result<HlcTime> DecodeHlc(std::string_view b) {
   for (int i = 0; i < 8; ++i) t.wall_ms |= static_cast<uint64_t>(static_cast<unsigned char>(b[i])) << (8 * i);
   for (int i = 0; i < 4; ++i) t.logical |= static_cast<uint32_t>(static_cast<unsigned char>(b[8 + i])) << (8 * i);
   return t;
+}
+
+// Walks the changes `held` names beyond `other`, ascending seq per origin,
+// calling visit(origin, seq, payload) -> Result<bool> (false stops the walk).
+// `payload` points into the map: valid only during the call.
+template <typename Visit>
+Status ForEachChangeSince(storage::lmdb::Cursor& cursor, const VersionVector& held, const VersionVector& other,
+                          Visit&& visit) {
+  for (const auto& entry : held.entries()) {
+    const uint64_t first = other.Get(entry.replica) + 1;
+    if (first > entry.counter) continue;
+    DAICHO_RETURN_IF_ERROR(cursor.Seek(ChangeKeyBytes(entry.replica, first)));
+    for (uint64_t expect = first; expect <= entry.counter; ++expect) {
+      if (!cursor.valid() || !cursor.key().starts_with(entry.replica.AsStringView()) ||
+          SeqFromChangeKey(cursor.key()) != expect) {
+        return Corruption("change log lacks " + entry.replica.ToHex() + ":" + std::to_string(expect));
+      }
+      DAICHO_ASSIGN_OR_RETURN(bool more, visit(entry.replica, expect, cursor.value()));
+      if (!more) return Status::Ok();
+      DAICHO_RETURN_IF_ERROR(cursor.Next());
+    }
+  }
+  return Status::Ok();
 }
 
 Status CheckName(std::string_view name, const char* what, const Limits& limits) {
@@ -541,21 +584,39 @@ Result<std::vector<ChangeBlob>> Replica::ChangesSince(const VersionVector& other
   DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(impl_->changes));
   std::vector<ChangeBlob> out;
   size_t bytes = 0;
-  for (const auto& entry : held.entries()) {
-    const uint64_t first = other.Get(entry.replica) + 1;
-    if (first > entry.counter) continue;
-    DAICHO_RETURN_IF_ERROR(cursor.Seek(ChangeKeyBytes(entry.replica, first)));
-    for (uint64_t expect = first; expect <= entry.counter; ++expect) {
-      if (!cursor.valid() || !cursor.key().starts_with(entry.replica.AsStringView()) ||
-          SeqFromChangeKey(cursor.key()) != expect) {
-        return Corruption("change log lacks " + entry.replica.ToHex() + ":" + std::to_string(expect));
-      }
-      if (!out.empty() && bytes + cursor.value().size() > max_bytes) return out;
-      bytes += cursor.value().size();
-      out.push_back(ChangeBlob{entry.replica, expect, std::string(cursor.value())});
-      DAICHO_RETURN_IF_ERROR(cursor.Next());
-    }
-  }
+  DAICHO_RETURN_IF_ERROR(ForEachChangeSince(
+      cursor, held, other, [&](const ReplicaId& origin, uint64_t seq, std::string_view payload) -> Result<bool> {
+        if (!out.empty() && bytes + payload.size() > max_bytes) return false;
+        bytes += payload.size();
+        out.push_back(ChangeBlob{origin, seq, std::string(payload)});
+        return true;
+      }));
+  return out;
+}
+
+Result<std::vector<RecordKey>> Replica::RecordsChangedSince(const VersionVector& other) const {
+  const VersionVector held = GetVersionVector().value();
+  std::shared_lock<std::shared_mutex> lock;
+  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
+  DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(impl_->changes));
+  std::vector<RecordKey> out;
+  // Many changes to a few records must not pile up duplicates: whenever the
+  // list has doubled since it was last made distinct, make it distinct again.
+  size_t distinct = 0;
+  auto compact = [&] {
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    distinct = out.size();
+  };
+  DAICHO_RETURN_IF_ERROR(ForEachChangeSince(
+      cursor, held, other, [&](const ReplicaId& origin, uint64_t seq, std::string_view payload) -> Result<bool> {
+        DAICHO_ASSIGN_OR_RETURN(std::vector<RecordKey> keys,
+                                storage::DecodeChangeRecordKeys(origin, seq, payload, impl_->options.limits));
+        out.insert(out.end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
+        if (out.size() > 2 * distinct + 4096) compact();
+        return true;
+      }));
+  compact();
   return out;
 }
 
@@ -661,6 +722,37 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
     if (listener) listener(result.changed);
   }
   return result;
+}
+
+Result<std::optional<std::string>> Replica::GetLocalSetting(std::string_view name) const {
+  DAICHO_RETURN_IF_ERROR(CheckLocalSettingName(name));
+  std::shared_lock<std::shared_mutex> lock;
+  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
+  return txn.GetCopy(impl_->meta, LocalSettingKey(name));
+}
+
+// Settings touch neither the change log nor id/vv/hlc/epoch, so they need
+// no write_mu: LMDB serializes them with commits and applies.
+Status Replica::SetLocalSetting(std::string_view name, std::string_view value) {
+  DAICHO_RETURN_IF_ERROR(CheckLocalSettingName(name));
+  if (value.size() > kMaxLocalSettingValueBytes) {
+    return Status(Code::kResourceExhausted, "local setting value is longer than " +
+                                                std::to_string(kMaxLocalSettingValueBytes) + " bytes");
+  }
+  const std::string key = LocalSettingKey(name);
+  Status status = impl_->writer.Run(
+      [&](storage::lmdb::WriteTxn& txn) -> Status { return txn.Put(impl_->meta, key, value); });
+  return status.WithContext("setting local setting " + std::string(name));
+}
+
+Status Replica::EraseLocalSetting(std::string_view name) {
+  DAICHO_RETURN_IF_ERROR(CheckLocalSettingName(name));
+  const std::string key = LocalSettingKey(name);
+  Status status = impl_->writer.Run([&](storage::lmdb::WriteTxn& txn) -> Status {
+    Status del = txn.Del(impl_->meta, key);
+    return del.code() == Code::kNotFound ? Status::Ok() : del;
+  });
+  return status.WithContext("erasing local setting " + std::string(name));
 }
 
 void Replica::SetChangeListener(std::function<void(const std::vector<RecordKey>&)> listener) {

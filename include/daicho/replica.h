@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -42,6 +43,11 @@ struct Limits {
   size_t max_ops_per_change = 1 << 20;     // field operations in one transaction
   size_t max_change_bytes = 64u << 20;     // one encoded change
 };
+
+// Limits of a local setting (Replica::SetLocalSetting). Names: 1..256 bytes,
+// no NUL. Values: any bytes, at most 1 MiB.
+inline constexpr size_t kMaxLocalSettingNameBytes = 256;
+inline constexpr size_t kMaxLocalSettingValueBytes = size_t{1} << 20;
 
 struct ReplicaOptions {
   // Create a new replica if the directory holds none (the directory is made
@@ -176,6 +182,34 @@ class Replica {
   // ignored; a gap (seq > held + 1) fails with kProtocolError and applies
   // nothing. A payload that does not decode fails with kCorruption.
   Result<ApplyResult> Apply(std::span<const ChangeBlob> changes);
+
+  // The distinct records touched by the changes this replica holds that
+  // `other` lacks (the changes ChangesSince(other) would return, all of them),
+  // sorted. Deleted records are included. Lets a sync client count what a
+  // relay has not yet acknowledged without copying out payloads: one read
+  // transaction, one change decoded at a time, only its record keys kept.
+  // Empty when `other` covers this replica's version vector. kCorruption if
+  // a held change is missing or does not decode.
+  Result<std::vector<RecordKey>> RecordsChangedSince(const VersionVector& other) const;
+
+  // Local settings: durable name/value pairs of this store alone (a sync
+  // client's relay URL, saved login, the version vector the relay has
+  // acknowledged, the last sync time). They are never part of a change, never
+  // synced, and do not move the version vector, so they cannot make two
+  // replicas' ledgers differ. A store copied or restored from a backup takes a
+  // new replica id but keeps its settings as they were in the copy; anything
+  // kept there about the old id's progress is then merely stale (a version
+  // vector names origins, so an acknowledged one stays true, only older).
+  // Names: 1..kMaxLocalSettingNameBytes bytes without NUL (kInvalidArgument);
+  // values: any bytes up to kMaxLocalSettingValueBytes (kResourceExhausted).
+  //
+  // The value set under `name`; nullopt if none.
+  Result<std::optional<std::string>> GetLocalSetting(std::string_view name) const;
+  // Sets `name` to `value`, replacing any previous value, in one durable LMDB
+  // transaction.
+  Status SetLocalSetting(std::string_view name, std::string_view value);
+  // Removes `name`; ok if it was not set.
+  Status EraseLocalSetting(std::string_view name);
 
   // Called after each Apply that changed records, on the applying thread,
   // outside any lock. Replaces any previous listener; nullptr removes it.
