@@ -3,9 +3,7 @@
 // Exit codes: 0 ok, 1 runtime error (message on stderr), 2 usage error.
 #include <signal.h>
 
-#include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <iostream>
 #include <mutex>
@@ -13,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "apps/common/secret_file.h"
 #include "apps/daicho-relay/relay_admission.h"
 #include "apps/daicho-relay/relay_store.h"
 #include "net/websocket.h"
@@ -26,17 +25,6 @@ using daicho::relay::RelayStore;
 
 constexpr int kExitRuntimeError = 1;
 constexpr int kExitUsage = 2;
-
-// The first line of FILE, without its line end: passwords never appear on a
-// command line (visible in `ps` and shell history).
-Result<std::string> ReadPasswordFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return daicho::IoError("cannot open " + path + ": " + std::strerror(errno));
-  std::string line;
-  std::getline(in, line);
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  return line;
-}
 
 // Runs one administration command against the store in `data_dir`.
 class Admin {
@@ -197,7 +185,7 @@ int main(int argc, char** argv) {
         return Status::Ok();
       });
     } else if (*user_add || *user_passwd) {
-      Result<std::string> password = ReadPasswordFile(password_file);
+      Result<std::string> password = daicho::apps::ReadSecretFile(password_file);
       if (!password.ok()) {
         std::cerr << "daicho-relay: " << password.status().ToString() << '\n';
         return kExitRuntimeError;

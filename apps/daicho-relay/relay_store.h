@@ -42,9 +42,11 @@
 #include "daicho/clock.h"
 #include "daicho/status.h"
 #include "net/change_store.h"
-#include "apps/daicho-relay/contract_number.h"
+#include "net/contract_number.h"
 
 namespace daicho::relay {
+
+using net::ContractNumber;
 
 struct RelayStoreOptions {
   // Create the directory and an empty store if none is there.

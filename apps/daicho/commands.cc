@@ -25,19 +25,6 @@ std::string RecordName(const std::string& collection, const std::string& id) {
   return QuoteForMessage(collection + "/" + id);
 }
 
-std::ostream* ProgressStream() { return StderrIsTerminal() ? &std::cerr : nullptr; }
-
-Result<std::unique_ptr<Replica>> OpenReplica(const std::string& db,
-                                             const ReplicaOptions& options = {}) {
-  Result<std::unique_ptr<Replica>> replica = Replica::Open(db, options);
-  if (!replica.ok() && replica.status().code() == Code::kNotFound) {
-    return Status(Code::kNotFound,
-                  "no daicho replica at " + QuoteForMessage(db) +
-                      " (create one with: daicho init --db " + db + ")");
-  }
-  return replica;
-}
-
 Result<std::string> ReadWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return IoError("cannot open " + QuoteForMessage(path) + ": " + std::strerror(errno));
@@ -102,6 +89,19 @@ const char* KindName(FieldKind kind) {
 }
 
 }  // namespace
+
+std::ostream* ProgressStream() { return StderrIsTerminal() ? &std::cerr : nullptr; }
+
+Result<std::unique_ptr<Replica>> OpenReplica(const std::string& db,
+                                             const ReplicaOptions& options) {
+  Result<std::unique_ptr<Replica>> replica = Replica::Open(db, options);
+  if (!replica.ok() && replica.status().code() == Code::kNotFound) {
+    return Status(Code::kNotFound,
+                  "no daicho replica at " + QuoteForMessage(db) +
+                      " (create one with: daicho init --db " + db + ")");
+  }
+  return replica;
+}
 
 Outcome Outcome::Failed(const Status& status, const std::string& context) {
   return {kExitRuntimeError, context + ": " + status.ToString()};

@@ -8,11 +8,13 @@
 #ifndef DAICHO_APPS_DAICHO_COMMANDS_H_
 #define DAICHO_APPS_DAICHO_COMMANDS_H_
 
+#include <memory>
 #include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "daicho/replica.h"
 #include "daicho/status.h"
 
 namespace daicho::cli {
@@ -61,6 +63,34 @@ Outcome ExportCommand(const std::string& db, const std::string& collection,
 Outcome ExportChangesCommand(const std::string& db, const std::string& file,
                              const std::string& since, std::ostream& out);
 Outcome ImportChangesCommand(const std::string& db, const std::string& file, std::ostream& out);
+
+// ---- Relay sync (sync_commands.cc) ----
+
+struct ConnectArgs {
+  std::string url;
+  std::string contract;
+  std::string user;
+  std::string password_file;  // first line is the password
+  std::string tls_ca_file;    // wss:// trust; empty: the system's
+  std::string device_name;    // for --save-password; empty: the host name
+  bool save_password = false;
+};
+// Logs in to the relay (no changes move) and saves the settings.
+Outcome ConnectCommand(const std::string& db, const ConnectArgs& args, std::ostream& out);
+// Syncs with the saved relay; watch: stays connected until SIGINT/SIGTERM.
+// password_file: needed only when no login was saved.
+Outcome SyncCommand(const std::string& db, const std::string& password_file, bool watch, std::ostream& out);
+// Last sync and "not backed up" records; json: one JSON object.
+Outcome StatusCommand(const std::string& db, bool json, std::ostream& out);
+// enable = false: `backup disable`.
+Outcome BackupCommand(const std::string& db, bool enable, std::ostream& out);
+
+// ---- Shared by the command files ----
+
+// Opens the replica at `db`, with a hint to `init` when there is none.
+Result<std::unique_ptr<Replica>> OpenReplica(const std::string& db, const ReplicaOptions& options = {});
+// Where progress bars draw: stderr when it is a terminal, else nowhere.
+std::ostream* ProgressStream();
 
 }  // namespace daicho::cli
 

@@ -161,6 +161,41 @@ int Run(int argc, char** argv) {
   OnRun(import_changes, outcome,
         [&] { return daicho::cli::ImportChangesCommand(db, file, out); });
 
+  daicho::cli::ConnectArgs connect_args;
+  auto* connect = app.add_subcommand(
+      "connect", "Log in to a relay (no changes move), report why not, and save the settings for sync");
+  connect->add_option("url", connect_args.url, "wss://host[:port]/path (ws:// for loopback)")->required();
+  connect->add_option("--contract", connect_args.contract, "Contract number NNNN-NNNN-NNNN")->required();
+  connect->add_option("--user", connect_args.user, "User id")->required();
+  connect->add_option("--password-file", connect_args.password_file, "File whose first line is the password")
+      ->required();
+  connect->add_flag("--save-password", connect_args.save_password,
+                    "Save a revocable device token for this PC (never the password)");
+  connect->add_option("--device-name", connect_args.device_name,
+                      "Name of this PC on the relay (default: the host name)");
+  connect->add_option("--tls-ca", connect_args.tls_ca_file,
+                      "PEM file of CA certificates to trust for wss:// (default: the system's)");
+  OnRun(connect, outcome, [&] { return daicho::cli::ConnectCommand(db, connect_args, out); });
+
+  std::string password_file;
+  bool watch = false;
+  auto* sync = app.add_subcommand(
+      "sync", "Sync both ways with the saved relay; exit 0 when both hold the same changes");
+  sync->add_flag("--watch", watch, "Stay connected and sync live until Ctrl-C (reconnects after cuts)");
+  sync->add_option("--password-file", password_file, "Needed only when connect saved no login");
+  OnRun(sync, outcome, [&] { return daicho::cli::SyncCommand(db, password_file, watch, out); });
+
+  auto* status = app.add_subcommand("status", "Show the last sync and how many records are not backed up");
+  status->add_flag("--json", json, "Print {\"unsynced_records\": N, \"last_sync\": ISO time or null, ...}");
+  OnRun(status, outcome, [&] { return daicho::cli::StatusCommand(db, json, out); });
+
+  auto* backup = app.add_subcommand("backup", "Turn relay sync off or on for this replica");
+  backup->require_subcommand(1);
+  auto* backup_disable = backup->add_subcommand("disable", "Stop syncing with the relay (work stays offline)");
+  OnRun(backup_disable, outcome, [&] { return daicho::cli::BackupCommand(db, /*enable=*/false, out); });
+  auto* backup_enable = backup->add_subcommand("enable", "Sync with the relay again");
+  OnRun(backup_enable, outcome, [&] { return daicho::cli::BackupCommand(db, /*enable=*/true, out); });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,4 +1,4 @@
-// ProgressBar: a one-line progress bar for long imports.
+// ProgressBar: a one-line progress bar for long imports and syncs.
 //
 // Draws only to the stream it is given; the CLI passes std::cerr when stderr
 // is a terminal and nullptr otherwise, so pipes, logs and tests never see
@@ -24,13 +24,14 @@ class ProgressBar {
   ProgressBar(const ProgressBar&) = delete;
   ProgressBar& operator=(const ProgressBar&) = delete;
 
-  // Shows `done` of `total` (clamped to total).
-  void Update(uint64_t done);
+  // Shows `done` of `total` (clamped to total), then `detail` (e.g. bytes
+  // moved), which is redrawn only with the percentage.
+  void Update(uint64_t done, const std::string& detail = "");
   // Ends the line; later calls do nothing.
   void Finish();
 
  private:
-  void Draw(uint64_t done);
+  void Draw(uint64_t done, const std::string& detail);
 
   std::string label_;
   uint64_t total_;

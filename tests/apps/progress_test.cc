@@ -27,6 +27,16 @@ TEST(ProgressBarTest, RedrawsOnlyWhenThePercentageChanges) {
   EXPECT_TRUE(text.ends_with("100% 1000/1000\n")) << text;
 }
 
+TEST(ProgressBarTest, DetailFollowsTheCountAndClearsTheLineEnd) {
+  std::ostringstream out;
+  {
+    ProgressBar bar("sync", 4, &out);
+    bar.Update(2, "up 1.5 MiB, down 0 B");
+    bar.Update(2, "up 9.9 MiB, down 0 B");  // same percentage: no redraw
+  }
+  EXPECT_EQ(out.str(), "\rsync [###############               ] 50% 2/4  up 1.5 MiB, down 0 B\x1b[K\n");
+}
+
 TEST(ProgressBarTest, FinishWithoutDrawingPrintsNoNewline) {
   std::ostringstream out;
   { ProgressBar bar("x", 0, &out); }

@@ -1,10 +1,10 @@
-#include "apps/daicho-relay/contract_number.h"
+#include "net/contract_number.h"
 
 #include <gtest/gtest.h>
 
 #include "test_util.h"
 
-namespace daicho::relay {
+namespace daicho::net {
 namespace {
 
 TEST(ContractNumberTest, AcceptsTwelveDigitsInGroupsOfFour) {
@@ -45,4 +45,4 @@ TEST(ContractNumberTest, RejectsMissingOrMisplacedHyphens) {
 }
 
 }  // namespace
-}  // namespace daicho::relay
+}  // namespace daicho::net

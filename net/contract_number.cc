@@ -1,6 +1,6 @@
-#include "apps/daicho-relay/contract_number.h"
+#include "net/contract_number.h"
 
-namespace daicho::relay {
+namespace daicho::net {
 
 Result<ContractNumber> ContractNumber::Parse(std::string_view text) {
   // The message never echoes the input verbatim beyond its length: it may
@@ -20,4 +20,4 @@ Result<ContractNumber> ContractNumber::Parse(std::string_view text) {
   return ContractNumber(std::string(text));
 }
 
-}  // namespace daicho::relay
+}  // namespace daicho::net

@@ -4,9 +4,10 @@
 // A validated value type: the only way to get one is Parse(), so every
 // ContractNumber in the relay is well-formed and exactly kSize bytes long
 // (the relay's LMDB keys rely on that fixed length to keep one contract's keys
-// from ever being a prefix of another's). Thread-safe as any const value.
-#ifndef DAICHO_RELAY_CONTRACT_NUMBER_H_
-#define DAICHO_RELAY_CONTRACT_NUMBER_H_
+// from ever being a prefix of another's). Clients check it too, so a typo is
+// reported before any connection is made. Thread-safe as any const value.
+#ifndef DAICHO_NET_CONTRACT_NUMBER_H_
+#define DAICHO_NET_CONTRACT_NUMBER_H_
 
 #include <compare>
 #include <cstddef>
@@ -15,7 +16,7 @@
 
 #include "daicho/status.h"
 
-namespace daicho::relay {
+namespace daicho::net {
 
 class ContractNumber {
  public:
@@ -38,6 +39,6 @@ class ContractNumber {
   std::string text_;
 };
 
-}  // namespace daicho::relay
+}  // namespace daicho::net
 
-#endif  // DAICHO_RELAY_CONTRACT_NUMBER_H_
+#endif  // DAICHO_NET_CONTRACT_NUMBER_H_

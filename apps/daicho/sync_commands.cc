@@ -1,0 +1,229 @@
+// The relay commands of `daicho`: connect, sync [--watch], status, backup.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <iomanip>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/common/secret_file.h"
+#include "apps/daicho/commands.h"
+#include "apps/daicho/progress.h"
+#include "apps/daicho/text_output.h"
+#include "daicho/relay_client.h"
+
+namespace daicho::cli {
+namespace {
+
+std::string HostName() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "this PC";
+  return name;
+}
+
+std::string Bytes(uint64_t n) {
+  std::ostringstream s;
+  if (n < 1024) {
+    s << n << " B";
+  } else {
+    s << std::fixed << std::setprecision(1) << (n < (1u << 20) ? n / 1024.0 : n / 1048576.0)
+      << (n < (1u << 20) ? " KiB" : " MiB");
+  }
+  return s.str();
+}
+
+std::string LocalTime(std::chrono::system_clock::time_point t) {
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+  std::tm local{};
+  localtime_r(&seconds, &local);
+  std::ostringstream s;
+  s << std::put_time(&local, "%Y-%m-%d %H:%M:%S");
+  return s.str();
+}
+
+std::string UtcTime(std::chrono::system_clock::time_point t) {
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  std::ostringstream s;
+  s << std::put_time(&utc, "%Y-%m-%dT%H:%M:%SZ");
+  return s.str();
+}
+
+// A sync's progress bar: changes both ways against the totals known after
+// the login, with the bytes moved.
+class SyncProgressBar {
+ public:
+  explicit SyncProgressBar(std::ostream* out) : out_(out) {}
+
+  void Update(const SyncProgress& p) {
+    if (out_ == nullptr) return;
+    const uint64_t total = p.changes_to_send + p.changes_to_receive;
+    if (!bar_ || total != total_) {
+      bar_.emplace("sync", total, out_);
+      total_ = total;
+    }
+    bar_->Update(std::min(p.changes_up, p.changes_to_send) + std::min(p.changes_down, p.changes_to_receive),
+                 "up " + Bytes(p.bytes_up) + ", down " + Bytes(p.bytes_down));
+  }
+
+ private:
+  std::ostream* out_;
+  std::optional<ProgressBar> bar_;
+  uint64_t total_ = 0;
+};
+
+Result<std::string> PasswordFrom(const std::string& password_file) {
+  if (password_file.empty()) return std::string();
+  return apps::ReadSecretFile(password_file);
+}
+
+// Runs `watch` on its own thread until it returns or SIGINT/SIGTERM asks it
+// to stop; returns its Status.
+Status RunUntilSignal(const std::function<Status(std::stop_token)>& watch) {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  // Blocked before the thread starts, so only this thread receives them.
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::stop_source stop;
+  std::atomic<bool> done = false;
+  Status result;
+  std::thread worker([&] {
+    result = watch(stop.get_token());
+    done = true;
+  });
+  const timespec poll{0, 100'000'000};
+  while (!done) {
+    if (sigtimedwait(&stop_signals, nullptr, &poll) > 0) stop.request_stop();
+  }
+  worker.join();
+  pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
+  return result;
+}
+
+}  // namespace
+
+Outcome ConnectCommand(const std::string& db, const ConnectArgs& args, std::ostream& out) {
+  auto password = apps::ReadSecretFile(args.password_file);
+  if (!password.ok()) return Outcome::Failed(password.status(), "reading the password file");
+  auto replica = OpenReplica(db);
+  if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
+  RelaySettings settings;
+  settings.url = args.url;
+  settings.contract = args.contract;
+  settings.user = args.user;
+  settings.tls_ca_file = args.tls_ca_file;
+  settings.device_name = args.device_name.empty() ? HostName() : args.device_name;
+  RelayClient client(**replica);
+  Status connected = client.Connect(settings, *password, args.save_password);
+  if (!connected.ok()) return Outcome::Failed(connected, "connecting to " + args.url);
+  out << "connected to " << args.url << " as " << args.user << " (contract " << args.contract << ")\n";
+  if (args.save_password) {
+    out << "login saved for this PC as device " << QuoteForMessage(settings.device_name)
+        << " (the password itself is not stored)\n";
+  } else {
+    out << "settings saved; sync will need --password-file (or connect with --save-password)\n";
+  }
+  return Outcome::Ok();
+}
+
+Outcome SyncCommand(const std::string& db, const std::string& password_file, bool watch, std::ostream& out) {
+  auto password = PasswordFrom(password_file);
+  if (!password.ok()) return Outcome::Failed(password.status(), "reading the password file");
+  auto replica = OpenReplica(db);
+  if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
+  RelayClient client(**replica);
+  auto settings = client.Settings();
+  if (!settings.ok()) return Outcome::Failed(settings.status(), "reading the relay settings");
+  const std::string where = *settings ? (*settings)->url : std::string("the relay");
+
+  if (!watch) {
+    SyncProgressBar bar(ProgressStream());
+    SyncOptions options;
+    options.password = *password;
+    options.on_progress = [&bar](const SyncProgress& p) { bar.Update(p); };
+    auto summary = client.Sync(options);
+    if (!summary.ok()) return Outcome::Failed(summary.status(), "syncing with " + where);
+    out << "in sync with " << where << ": sent " << summary->changes_up << " changes ("
+        << Bytes(summary->bytes_up) << "), received " << summary->changes_down << " changes ("
+        << Bytes(summary->bytes_down) << ") in " << summary->elapsed.count() << " ms\n";
+    return Outcome::Ok();
+  }
+
+  WatchOptions options;
+  options.sync.password = *password;
+  uint64_t received = 0;
+  options.sync.on_progress = [&](const SyncProgress& p) {
+    // One line per batch of live changes (a watch runs for hours: no bar).
+    if (p.changes_down > received) {
+      out << "received " << (p.changes_down - received) << " changes\n" << std::flush;
+      received = p.changes_down;
+    }
+  };
+  options.on_connection_end = [&received](const Status& status) {
+    received = 0;
+    if (!status.ok()) std::cerr << "daicho: connection ended: " << status.ToString() << "; retrying\n";
+  };
+  out << "watching " << where << " (Ctrl-C to stop)\n" << std::flush;
+  Status watched = RunUntilSignal([&](std::stop_token stop) { return client.Watch(options, stop); });
+  if (!watched.ok()) return Outcome::Failed(watched, "watching " + where);
+  out << "stopped\n";
+  return Outcome::Ok();
+}
+
+Outcome StatusCommand(const std::string& db, bool json, std::ostream& out) {
+  auto replica = OpenReplica(db);
+  if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
+  RelayClient client(**replica);
+  auto settings = client.Settings();
+  if (!settings.ok()) return Outcome::Failed(settings.status(), "reading the relay settings");
+  auto status = client.GetBackupStatus();
+  if (!status.ok()) return Outcome::Failed(status.status(), "reading the backup state");
+  const RelaySettings none;
+  const RelaySettings& s = *settings ? **settings : none;
+  if (json) {
+    nlohmann::ordered_json j;
+    j["unsynced_records"] = status->unsynced_records;
+    j["last_sync"] = status->last_sync ? nlohmann::ordered_json(UtcTime(*status->last_sync)) : nullptr;
+    j["backup_enabled"] = status->enabled;
+    j["configured"] = status->configured;
+    j["url"] = *settings ? nlohmann::ordered_json(s.url) : nullptr;
+    j["contract"] = *settings ? nlohmann::ordered_json(s.contract) : nullptr;
+    j["user"] = *settings ? nlohmann::ordered_json(s.user) : nullptr;
+    j["login_saved"] = !s.device_token.empty();
+    out << j.dump() << '\n';
+    return Outcome::Ok();
+  }
+  if (*settings) {
+    out << "relay:         " << s.url << " (contract " << s.contract << ", user " << s.user
+        << (s.device_token.empty() ? ", no saved login" : ", login saved") << ")\n";
+  } else {
+    out << "relay:         none (daicho connect sets one up)\n";
+  }
+  out << "backup:        " << (status->enabled ? "enabled" : "disabled") << '\n';
+  out << "last sync:     " << (status->last_sync ? LocalTime(*status->last_sync) : std::string("never")) << '\n';
+  out << "not backed up: " << status->unsynced_records << (status->unsynced_records == 1 ? " record" : " records")
+      << '\n';
+  return Outcome::Ok();
+}
+
+Outcome BackupCommand(const std::string& db, bool enable, std::ostream& out) {
+  auto replica = OpenReplica(db);
+  if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
+  RelayClient client(**replica);
+  Status set = client.SetBackupEnabled(enable);
+  if (!set.ok()) return Outcome::Failed(set, enable ? "enabling backup" : "disabling backup");
+  out << (enable ? "backup to the relay enabled\n" : "backup to the relay disabled (this replica works offline)\n");
+  return Outcome::Ok();
+}
+
+}  // namespace daicho::cli

@@ -1,0 +1,156 @@
+// RelayClient: syncs a Replica with the office's relay (the vendor-hosted
+// server that keeps every PC's changes), and answers "is my work backed up?".
+//
+// The relay settings (URL, contract, user, saved device token) and the sync
+// state (what the relay has acknowledged, the last successful sync, backup on
+// or off) are kept in the replica as local settings: they are never synced,
+// and every process opening the replica sees them. A password is never
+// stored: "save password" stores a device token the relay issued for this PC,
+// which the relay's operator can revoke (`daicho-relay device revoke`).
+//
+// Everything works offline; only Connect, Sync and Watch need the relay.
+//
+// Ownership and threading: borrows the Replica (it must outlive the client).
+// One client per replica and process is enough; its methods may be called
+// from any one thread at a time (Watch blocks its caller until stopped).
+//
+// Errors: kInvalidArgument (bad URL, malformed contract number, empty user),
+// kFailedPrecondition (no relay configured, backup disabled, no saved login
+// and no password given), kUnauthenticated (wrong contract, user, password
+// or a revoked token: the relay does not say which), kUnavailable (relay
+// unreachable, TLS certificate not trusted, connection cut, login throttled;
+// the message says which), kPermissionDenied, and the replica's own codes.
+#ifndef DAICHO_RELAY_CLIENT_H_
+#define DAICHO_RELAY_CLIENT_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+
+#include "daicho/replica.h"
+#include "daicho/status.h"
+#include "daicho/version_vector.h"
+
+namespace daicho {
+
+// Where and as whom a replica syncs.
+struct RelaySettings {
+  // "wss://host[:port]/path" (TLS, certificate verified) or "ws://..." (only
+  // sensible on loopback or inside a trusted network).
+  std::string url;
+  // The office's contract number, NNNN-NNNN-NNNN.
+  std::string contract;
+  // The login user id the relay's operator created.
+  std::string user;
+  // wss://: PEM file of the CA certificates trusted for the relay; empty: the
+  // system's trust store.
+  std::string tls_ca_file;
+  // The saved login (see the top of this file); empty: none saved.
+  std::string device_token;
+  // The name the device token was issued for (as the relay lists it).
+  std::string device_name;
+};
+
+// Progress of one sync, for progress bars. The totals are known once the
+// relay answered the login; "changes" are committed transactions.
+struct SyncProgress {
+  uint64_t changes_up = 0;
+  uint64_t changes_down = 0;
+  uint64_t changes_to_send = 0;
+  uint64_t changes_to_receive = 0;
+  uint64_t bytes_up = 0;
+  uint64_t bytes_down = 0;
+};
+
+// What one completed sync moved.
+struct SyncSummary {
+  uint64_t changes_up = 0;
+  uint64_t changes_down = 0;  // duplicates included
+  uint64_t bytes_up = 0;      // all protocol bytes, both ways
+  uint64_t bytes_down = 0;
+  std::chrono::milliseconds elapsed{0};
+};
+
+// Is this replica's work on the relay?
+struct BackupStatus {
+  bool configured = false;  // Connect succeeded once (settings saved)
+  bool enabled = true;      // backup enable/disable
+  // The end of the last sync that left both sides holding the same changes.
+  std::optional<std::chrono::system_clock::time_point> last_sync;
+  // Records with changes the relay has not acknowledged ("not backed up"),
+  // local edits and changes received from elsewhere alike.
+  uint64_t unsynced_records = 0;
+  // What the relay is known to hold.
+  VersionVector relay_holds;
+};
+
+struct SyncOptions {
+  // Login when no device token is saved (or to replace a revoked one).
+  std::string password;
+  // Called between frames on the syncing thread.
+  std::function<void(const SyncProgress&)> on_progress;
+};
+
+struct WatchOptions {
+  SyncOptions sync;
+  // Local commits (of any process) are pushed within this interval.
+  std::chrono::milliseconds poll_interval{500};
+  // After a cut connection: first wait before reconnecting, doubled up to
+  // max_retry_delay while the relay stays unreachable.
+  std::chrono::milliseconds retry_delay{1000};
+  std::chrono::milliseconds max_retry_delay{60000};
+  // Each (re)connection's outcome: ok when a connection ended cleanly, the
+  // reason otherwise (for a status line or log).
+  std::function<void(const Status&)> on_connection_end;
+};
+
+class RelayClient {
+ public:
+  explicit RelayClient(Replica& replica);
+  ~RelayClient();
+  RelayClient(const RelayClient&) = delete;
+  RelayClient& operator=(const RelayClient&) = delete;
+
+  // Logs in to the relay without exchanging changes. On success saves
+  // `settings` (with save_password, the device token the relay issued for
+  // `settings.device_name`, which must then be non-empty; otherwise no token,
+  // dropping any saved one). Connecting to another relay or contract starts
+  // the backup state afresh (nothing is acknowledged there yet). Nothing is
+  // saved on failure.
+  Status Connect(RelaySettings settings, const std::string& password, bool save_password);
+
+  // The saved settings; nullopt before the first successful Connect.
+  Result<std::optional<RelaySettings>> Settings() const;
+
+  // Syncs both ways until the relay and this replica hold the same changes.
+  // A cut sync resumes from the last acknowledged batch next time. Records
+  // what the relay acknowledged as it goes (BackupStatus).
+  Result<SyncSummary> Sync(const SyncOptions& options = {});
+
+  // Syncs, then stays connected: changes from other PCs arrive live, local
+  // commits go out within poll_interval; reconnects after cuts (with
+  // back-off) until `stop` is requested, then returns ok. Returns early with
+  // the error when retrying cannot help (kUnauthenticated, kPermissionDenied,
+  // kFailedPrecondition, kInvalidArgument, a local storage error).
+  Status Watch(const WatchOptions& options, std::stop_token stop);
+
+  // Turns relay sync off (Sync/Watch then fail with kFailedPrecondition;
+  // everything else keeps working offline) or on again.
+  Status SetBackupEnabled(bool enabled);
+
+  // Reads the backup state (no network). Counting unsynced records reads the
+  // changes the relay lacks: fast when little is unsynced.
+  Result<BackupStatus> GetBackupStatus() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace daicho
+
+#endif  // DAICHO_RELAY_CLIENT_H_
