@@ -2,28 +2,40 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <span>
+#include <stop_token>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "daicho/replica.h"
 #include "net/replica_change_store.h"
 #include "net/wire_codec.h"
 #include "test_util.h"
+#include "tests/net/watch_client.h"
 
 namespace daicho::net {
 namespace {
 
 using daicho::testing::TempDir;
+using daicho::testing::VersionVectorOf;
+using daicho::testing::WaitUntil;
+using daicho::testing::WatchClient;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
@@ -378,6 +390,426 @@ TEST(WebSocketTest, ServerWithUnreadableCertificateDoesNotStart) {
   options.tls_key_file = dir.Sub("missing-key.pem");
   SyncServer server(std::move(options));
   EXPECT_EQ(server.Start().code(), Code::kInvalidArgument);
+}
+
+
+// ---------------------------------------------------------------------------
+// Live sync, slow peers and cut connections.
+
+// A SyncServer with the given options (ws://, loopback, ephemeral port) whose
+// log lines are collected.
+struct LoggedServer {
+  explicit LoggedServer(SyncServerOptions options) {
+    options.log = [this](const std::string& line) { log.Add(line); };
+    server = std::make_unique<SyncServer>(std::move(options));
+    EXPECT_DAICHO_OK(server->Start());
+  }
+  std::string url() const { return "ws://127.0.0.1:" + std::to_string(server->port()) + "/"; }
+
+  LogSink log;  // before server: the server logs until it is destroyed
+  std::unique_ptr<SyncServer> server;
+};
+
+// Options of a server over `shared` that groups its connections by the
+// Hello's contract field, as a relay groups them by contract.
+SyncServerOptions GroupedByContract(Replica& shared) {
+  SyncServerOptions options;
+  options.threads = 2;
+  options.local_id = shared.id();
+  options.store_factory = [r = &shared](const Hello& hello) -> Result<AcceptedSession> {
+    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", hello.contract};
+  };
+  return options;
+}
+
+TEST(WebSocketTest, WatchClientsOfOneGroupGetEachOthersCommitsLiveAndAnotherGroupGetsNothing) {
+  TempDir dir;
+  auto s = OpenReplica(dir, "server");
+  auto a = OpenReplica(dir, "a");
+  auto b = OpenReplica(dir, "b");
+  auto c = OpenReplica(dir, "c");
+  Write(*s, "s1", "name", "on the server");
+  Write(*a, "a1", "name", "from A");
+  Write(*b, "b1", "name", "from B");
+  LoggedServer served(GroupedByContract(*s));
+
+  SessionOptions office;
+  office.contract = "office";
+  WatchClient wa(served.url(), *a, office);
+  WatchClient wb(served.url(), *b, office);
+  // Catch-up: the server and both clients hold s1, a1 and b1.
+  ASSERT_TRUE(WaitUntil([&] {
+    const VersionVector vs = VersionVectorOf(*s);
+    return vs.Total() == 3 && VersionVectorOf(*a) == vs && VersionVectorOf(*b) == vs;
+  })) << "catch-up did not finish: server " << VersionVectorOf(*s).ToString();
+  // Same store, another group: it catches up too, but must get no pushes.
+  SessionOptions elsewhere;
+  elsewhere.contract = "elsewhere";
+  WatchClient wc(served.url(), *c, elsewhere);
+  ASSERT_TRUE(WaitUntil([&] { return VersionVectorOf(*c) == VersionVectorOf(*s); }));
+
+  // A commits while everyone stays connected: A's poll pushes it, the server
+  // applies it and pushes it on B's connection.
+  Write(*a, "live", "phone", "03-1234-5678");
+  ASSERT_TRUE(WaitUntil([&] { return VersionVectorOf(*b).Get(a->id()) == 2; })) << "A's commit never reached B";
+  EXPECT_EQ(VersionVectorOf(*s).Get(a->id()), 2u);
+  EXPECT_FALSE(wb.ended()) << "B's watch ended instead of staying connected";
+  auto live = b->Get("customers", "live");
+  ASSERT_DAICHO_OK(live);
+  ASSERT_NE(live->Find("phone"), nullptr);
+  EXPECT_EQ(live->Find("phone")->value, Value("03-1234-5678"));
+
+  // What the hooks say each peer holds ends at the server's VV.
+  const VersionVector server_vv = VersionVectorOf(*s);
+  EXPECT_TRUE(WaitUntil([&] { return wa.peer_holds() == server_vv && wb.peer_holds() == server_vv; }))
+      << "A sees " << wa.peer_holds().ToString() << ", B sees " << wb.peer_holds().ToString() << ", server has "
+      << server_vv.ToString();
+  EXPECT_GT(wa.progress_calls(), 0);
+  EXPECT_GT(wb.progress_calls(), 0);
+
+  // A push to C would have been posted together with B's; give it many of
+  // C's poll intervals to (wrongly) arrive.
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(VersionVectorOf(*c).Get(a->id()), 1u) << "a change was pushed across groups";
+  EXPECT_EQ(c->Get("customers", "live").status().code(), Code::kNotFound);
+
+  const auto stop_requested = Clock::now();
+  auto ra = wa.Stop();
+  auto rb = wb.Stop();
+  auto rc = wc.Stop();
+  EXPECT_LT(Clock::now() - stop_requested, milliseconds(3000));
+  ASSERT_DAICHO_OK(ra);
+  ASSERT_DAICHO_OK(rb);
+  ASSERT_DAICHO_OK(rc);
+  EXPECT_EQ(ra->changes_up, 2u);    // a1, live
+  EXPECT_EQ(ra->changes_down, 2u);  // s1, b1
+  EXPECT_EQ(rb->changes_up, 1u);    // b1
+  EXPECT_EQ(rb->changes_down, 3u);  // s1, a1, live
+  EXPECT_EQ(rc->changes_up, 0u);
+  EXPECT_EQ(rc->changes_down, 3u);  // the catch-up only
+  EXPECT_EQ(ra->peer_version_vector, server_vv);
+  EXPECT_EQ(rb->peer_version_vector, server_vv);
+  EXPECT_EQ(VersionVectorOf(*a), server_vv);
+  EXPECT_EQ(VersionVectorOf(*b), server_vv);
+
+  // The server ends each watch session as a clean close.
+  ASSERT_TRUE(served.log.WaitFor(3));
+  for (const std::string& line : served.log.lines()) EXPECT_TRUE(Contains(line, "outcome=ok")) << line;
+}
+
+// `n` changes of about `bytes` each (one record per commit) made on `r`.
+void CommitChanges(Replica& r, int n, size_t bytes) {
+  const std::string filler(bytes, 'x');
+  for (int i = 0; i < n; ++i) {
+    ASSERT_NO_FATAL_FAILURE(Write(r, "c" + std::to_string(i), "note", filler + std::to_string(i)));
+  }
+}
+
+TEST(WebSocketTest, StopRequestedDuringASyncEndsItUnavailableAndTheNextSyncSendsOnlyTheRest) {
+  TempDir dir;
+  auto a = OpenReplica(dir, "a");
+  auto b = OpenReplica(dir, "b");
+  constexpr int kChanges = 300;
+  ASSERT_NO_FATAL_FAILURE(CommitChanges(*a, kChanges, 100));
+  Served served(*b);
+  ReplicaChangeStore store(*a);
+  SessionOptions session;
+  session.max_batch_bytes = 1;  // one change per batch, acknowledged one by one
+  session.max_in_flight_batches = 1;
+
+  std::stop_source stop;
+  SyncHooks hooks;
+  hooks.stop = stop.get_token();
+  hooks.poll_interval = milliseconds(2);
+  // Early: after the third acknowledgment, with hundreds still to go.
+  hooks.on_progress = [&stop](const SessionStats& stats) {
+    if (stats.batches_acked >= 3) stop.request_stop();
+  };
+  auto stopped = SyncOnce(served.url(), store, a->id(), session, WebSocketOptions{}, hooks);
+  ASSERT_FALSE(stopped.ok()) << "the sync finished before the stop took effect";
+  EXPECT_EQ(stopped.status().code(), Code::kUnavailable) << stopped.status();
+  EXPECT_TRUE(Contains(stopped.status().message(), "stopped")) << stopped.status();
+
+  // Once the server's side has ended, it holds an intact prefix.
+  ASSERT_TRUE(served.log.WaitFor(1));
+  const uint64_t held = VersionVectorOf(*b).Get(a->id());
+  EXPECT_GE(held, 3u);
+  EXPECT_LT(held, static_cast<uint64_t>(kChanges));
+  for (uint64_t i = 0; i < held; ++i) {
+    auto rec = b->Get("customers", "c" + std::to_string(i));
+    ASSERT_DAICHO_OK(rec);
+  }
+  EXPECT_EQ(b->Get("customers", "c" + std::to_string(held)).status().code(), Code::kNotFound);
+
+  auto rest = SyncOnce(served.url(), store, a->id(), session);
+  ASSERT_DAICHO_OK(rest);
+  EXPECT_EQ(rest->changes_up, kChanges - held);
+  EXPECT_EQ(VersionVectorOf(*a), VersionVectorOf(*b));
+  auto last = b->Get("customers", "c" + std::to_string(kChanges - 1));
+  ASSERT_DAICHO_OK(last);
+  EXPECT_EQ(last->Find("note")->value, Value(std::string(100, 'x') + std::to_string(kChanges - 1)));
+}
+
+TEST(WebSocketTest, ClientThatNeverReadsDoesNotHoldUpOthersAndIsDroppedAtTheIdleTimeout) {
+  TempDir dir;
+  auto s = OpenReplica(dir, "server");
+  constexpr int kChanges = 2000;
+  ASSERT_NO_FATAL_FAILURE(CommitChanges(*s, kChanges, 1500));
+  const milliseconds idle(1500);
+  SyncServerOptions options;
+  options.threads = 1;  // one thread: anything blocking in it would stall every client
+  options.websocket.idle_timeout = idle;
+  options.local_id = s->id();
+  options.store_factory = [r = s.get()](const Hello&) -> Result<AcceptedSession> {
+    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", ""};
+  };
+  LoggedServer served(std::move(options));
+
+  // A peer lacking all 2,000 changes (3 MB) asks for them, then never reads.
+  auto slow = WebSocketClient::Connect(served.url());
+  ASSERT_DAICHO_OK(slow);
+  Hello hello;
+  hello.replica_id = ReplicaId::Random();
+  ASSERT_DAICHO_OK((*slow)->Send(EncodeFrame(hello)));
+  const auto hello_sent = Clock::now();
+
+  // Meanwhile two other replicas download everything, at the same time.
+  auto c1 = OpenReplica(dir, "c1");
+  auto c2 = OpenReplica(dir, "c2");
+  std::optional<Result<SyncReport>> r1, r2;
+  {
+    std::jthread t1([&] {
+      ReplicaChangeStore store(*c1);
+      r1.emplace(SyncOnce(served.url(), store, c1->id(), SessionOptions{}));
+    });
+    std::jthread t2([&] {
+      ReplicaChangeStore store(*c2);
+      r2.emplace(SyncOnce(served.url(), store, c2->id(), SessionOptions{}));
+    });
+  }
+  const auto others_done = Clock::now();
+  ASSERT_DAICHO_OK(*r1);
+  ASSERT_DAICHO_OK(*r2);
+  EXPECT_EQ((*r1)->changes_down, static_cast<uint64_t>(kChanges));
+  EXPECT_EQ((*r2)->changes_down, static_cast<uint64_t>(kChanges));
+  EXPECT_EQ(VersionVectorOf(*c1), VersionVectorOf(*s));
+  EXPECT_EQ(VersionVectorOf(*c2), VersionVectorOf(*s));
+  // ... while the slow one was still connected (so they did not just wait
+  // for it to be dropped).
+  ASSERT_LT(others_done - hello_sent, idle) << "the other syncs took longer than the idle timeout";
+  for (const std::string& line : served.log.lines()) EXPECT_TRUE(Contains(line, "outcome=ok")) << line;
+
+  // Its pings unanswered, the slow peer is dropped between 1 and 1.5 idle
+  // timeouts after its last frame (the ping timer runs in half periods).
+  ASSERT_TRUE(served.log.WaitFor(3, idle * 3));
+  const auto dropped = Clock::now() - hello_sent;
+  EXPECT_LT(dropped, idle * 3 / 2 + milliseconds(1000));
+  EXPECT_GE(dropped, idle * 3 / 4);
+  std::vector<std::string> failed;
+  for (const std::string& line : served.log.lines()) {
+    if (!Contains(line, "outcome=ok")) failed.push_back(line);
+  }
+  ASSERT_EQ(failed.size(), 1u) << ::testing::PrintToString(served.log.lines());
+  EXPECT_TRUE(Contains(failed[0], "outcome=unavailable")) << failed[0];
+  EXPECT_TRUE(Contains(failed[0], "changes_down=0")) << failed[0];
+  EXPECT_FALSE(Contains(failed[0], "changes_up=0 ")) << failed[0];  // it was sent some
+
+  // The slow client finds its connection gone after what made it over.
+  bool closed = false;
+  for (int i = 0; i <= kChanges + 8 && !closed; ++i) closed = !(*slow)->Receive().ok();
+  EXPECT_TRUE(closed);
+}
+
+// Counts how often each change reached a store's Apply, across all the
+// server's connections: proves that no change was sent twice.
+class ApplyCounter {
+ public:
+  void Add(std::span<const ChangeBlob> changes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const ChangeBlob& c : changes) ++counts_[{c.origin.ToHex(), c.seq}];
+  }
+  size_t distinct() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return counts_.size();
+  }
+  int most() {
+    std::lock_guard<std::mutex> lock(mu_);
+    int most = 0;
+    for (const auto& [change, n] : counts_) most = std::max(most, n);
+    return most;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::pair<std::string, uint64_t>, int> counts_;
+};
+
+class CountingStore final : public ChangeStore {
+ public:
+  CountingStore(Replica& replica, ApplyCounter& counter) : inner_(replica), counter_(counter) {}
+  Result<VersionVector> GetVersionVector() override { return inner_.GetVersionVector(); }
+  Result<std::vector<ChangeBlob>> ChangesSince(const VersionVector& other, size_t max_bytes) override {
+    return inner_.ChangesSince(other, max_bytes);
+  }
+  Status Apply(std::span<const ChangeBlob> changes) override {
+    Status status = inner_.Apply(changes);
+    if (status.ok()) counter_.Add(changes);
+    return status;
+  }
+
+ private:
+  ReplicaChangeStore inner_;
+  ApplyCounter& counter_;
+};
+
+sockaddr_in Loopback(uint16_t port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return addr;
+}
+
+bool SendAll(int fd, const char* data, size_t n) {
+  while (n > 0) {
+    const ssize_t sent = ::send(fd, data, n, MSG_NOSIGNAL);
+    if (sent <= 0) return false;
+    data += sent;
+    n -= static_cast<size_t>(sent);
+  }
+  return true;
+}
+
+// A TCP forwarder from an ephemeral loopback port to 127.0.0.1:target, for
+// one connection. It copies both ways until `cut_after` bytes went from the
+// client to the server, forwards exactly up to that byte (mid-frame, as a
+// rule), then shuts both sockets: the connection drops, both ends live on.
+class CuttingProxy {
+ public:
+  CuttingProxy(uint16_t target, size_t cut_after) : target_(target), cut_after_(cut_after) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr = Loopback(0);
+    EXPECT_EQ(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::listen(listen_fd_, 1), 0);
+    socklen_t len = sizeof addr;
+    EXPECT_EQ(::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::jthread([this](std::stop_token stop) { Run(stop); });
+  }
+  ~CuttingProxy() {
+    thread_ = {};  // stop and join
+    ::close(listen_fd_);
+  }
+  CuttingProxy(const CuttingProxy&) = delete;
+  CuttingProxy& operator=(const CuttingProxy&) = delete;
+
+  std::string url() const { return "ws://127.0.0.1:" + std::to_string(port_) + "/"; }
+  // The cut happened (rather than either end closing first).
+  bool cut() const { return cut_; }
+
+ private:
+  void Run(std::stop_token stop) {
+    int client = -1;
+    while (!stop.stop_requested() && client < 0) {
+      pollfd p{listen_fd_, POLLIN, 0};
+      if (::poll(&p, 1, 20) > 0) client = ::accept(listen_fd_, nullptr, nullptr);
+    }
+    if (client < 0) return;
+    const int server = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr = Loopback(target_);
+    if (::connect(server, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) Forward(stop, client, server);
+    ::shutdown(client, SHUT_RDWR);
+    ::shutdown(server, SHUT_RDWR);
+    ::close(client);
+    ::close(server);
+  }
+
+  void Forward(const std::stop_token& stop, int client, int server) {
+    std::vector<char> buffer(64u << 10);
+    size_t up = 0;
+    while (!stop.stop_requested()) {
+      pollfd fds[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
+      if (::poll(fds, 2, 20) <= 0) continue;
+      if (fds[0].revents != 0) {
+        const ssize_t n = ::recv(client, buffer.data(), buffer.size(), 0);
+        if (n <= 0) return;
+        const size_t pass = std::min(static_cast<size_t>(n), cut_after_ - up);
+        if (!SendAll(server, buffer.data(), pass)) return;
+        up += pass;
+        if (up >= cut_after_) {
+          cut_ = true;
+          return;
+        }
+      }
+      if (fds[1].revents != 0) {
+        const ssize_t n = ::recv(server, buffer.data(), buffer.size(), 0);
+        if (n <= 0 || !SendAll(client, buffer.data(), static_cast<size_t>(n))) return;
+      }
+    }
+  }
+
+  const uint16_t target_;
+  const size_t cut_after_;
+  int listen_fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> cut_{false};
+  std::jthread thread_;
+};
+
+TEST(WebSocketTest, ConnectionDroppedMidUploadResumesWithoutResendingAcknowledgedChanges) {
+  TempDir dir;
+  auto a = OpenReplica(dir, "a");
+  auto b = OpenReplica(dir, "b");
+  constexpr int kChanges = 300;
+  ASSERT_NO_FATAL_FAILURE(CommitChanges(*a, kChanges, 4000));  // 1.2 MB
+  ApplyCounter counter;
+  SyncServerOptions options;
+  options.threads = 2;
+  options.local_id = b->id();
+  options.store_factory = [r = b.get(), &counter](const Hello&) -> Result<AcceptedSession> {
+    return AcceptedSession{std::make_unique<CountingStore>(*r, counter), "", ""};
+  };
+  LoggedServer served(std::move(options));
+
+  ReplicaChangeStore store(*a);
+  SessionOptions session;
+  session.max_batch_bytes = 1;  // one change per batch, each acknowledged on its own
+  VersionVector acked;          // what the server had acknowledged when the cut came
+  SyncHooks hooks;
+  hooks.on_peer_holds = [&acked](const VersionVector& vv) { acked = vv; };
+  {
+    CuttingProxy proxy(served.server->port(), 400u << 10);  // a third of the upload
+    auto cut = SyncOnce(proxy.url(), store, a->id(), session, WebSocketOptions{}, hooks);
+    ASSERT_TRUE(proxy.cut()) << "the proxy did not cut: " << cut.status();
+    ASSERT_FALSE(cut.ok());
+    EXPECT_EQ(cut.status().code(), Code::kUnavailable) << cut.status();
+  }
+  // The server's side of the dropped connection has ended (it logs then).
+  ASSERT_TRUE(served.log.WaitFor(1));
+  EXPECT_FALSE(Contains(served.log.lines()[0], "outcome=ok")) << served.log.lines()[0];
+
+  const uint64_t acked_seq = acked.Get(a->id());
+  const uint64_t held = VersionVectorOf(*b).Get(a->id());
+  EXPECT_GT(acked_seq, 0u) << "the cut came before any acknowledgment";
+  EXPECT_LT(held, static_cast<uint64_t>(kChanges)) << "the cut came after the upload";
+  // Everything acknowledged is held; beyond it, at most the batches whose
+  // acks were lost in the cut (the in-flight window).
+  EXPECT_GE(held, acked_seq);
+  EXPECT_LE(held - acked_seq, session.max_in_flight_batches);
+
+  auto resumed = SyncOnce(served.url(), store, a->id(), session);
+  ASSERT_DAICHO_OK(resumed);
+  // Only what the server lacks goes again: nothing acknowledged, nor
+  // anything applied whose ack was lost.
+  EXPECT_EQ(resumed->changes_up + held, static_cast<uint64_t>(kChanges));
+  EXPECT_LE(resumed->changes_up + acked_seq, static_cast<uint64_t>(kChanges));
+  EXPECT_EQ(VersionVectorOf(*b), VersionVectorOf(*a));
+  EXPECT_EQ(VersionVectorOf(*b).Get(a->id()), static_cast<uint64_t>(kChanges));
+  EXPECT_EQ(counter.distinct(), static_cast<size_t>(kChanges));
+  EXPECT_EQ(counter.most(), 1) << "a change reached the server's store twice";
+  auto last = b->Get("customers", "c" + std::to_string(kChanges - 1));
+  ASSERT_DAICHO_OK(last);
+  EXPECT_EQ(last->Find("note")->value, Value(std::string(4000, 'x') + std::to_string(kChanges - 1)));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Replicas syncing through a real `daicho-relay serve` process on loopback:
 // convergence, conflicts kept on every replica, logins refused cleanly,
-// contracts isolated, and a restarted relay keeping everything.
+// contracts isolated, a restarted relay keeping everything, device tokens
+// (issued, scoped, revoked while serving) and live pushes to watch clients.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,8 +11,9 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <thread>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "apps/daicho-relay/relay_store.h"
@@ -19,6 +21,7 @@
 #include "net/replica_change_store.h"
 #include "net/websocket.h"
 #include "test_util.h"
+#include "tests/net/watch_client.h"
 
 namespace daicho::relay {
 namespace {
@@ -311,6 +314,165 @@ TEST_F(RelaySyncTest, ClientKilledMidUploadResumesWithoutResendingOrLosing) {
   auto a = OpenReplica("a");
   auto b = OpenReplica("b");
   CheckResumeSendsOnlyTheRest(*this, relay, *a, *b);
+}
+
+
+// Runs `daicho-relay --data DIR ARGS...` to completion; its exit status.
+int RunRelayCommand(const std::vector<std::string>& args) {
+  const pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(DAICHO_RELAY_PATH));
+    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    execv(DAICHO_RELAY_PATH, argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// One sync of `replica` logging in with `credentials` as `user` of `contract`.
+Result<net::SyncReport> SyncWith(const RelayProcess& relay, Replica& replica, const std::string& contract,
+                                 const std::string& user, net::Credentials credentials,
+                                 const std::string& device_name = "") {
+  net::ReplicaChangeStore store(replica);
+  net::SessionOptions session;
+  session.contract = contract;
+  session.user = user;
+  session.credentials = std::move(credentials);
+  session.device_name = device_name;
+  return net::SyncOnce(relay.url(), store, replica.id(), session);
+}
+
+TEST_F(RelaySyncTest, DeviceTokenLogsInOnlyItsUserAtItsContractUntilRevokedWhileServing) {
+  {
+    auto store = RelayStore::Open(dir_.Sub("relay"));
+    ASSERT_DAICHO_OK(store);
+    ASSERT_DAICHO_OK((*store)->AddUser(*ContractNumber::Parse(kContract), "suzuki@example.jp", "Suzuki2024"));
+  }
+  RelayProcess relay(dir_.Sub("relay"));
+  ASSERT_GT(relay.port(), 0);
+  auto a = OpenReplica("a");
+  Set(*a, "c1", "name", "before the token");
+
+  // "Save password": a password login naming the PC gets a token.
+  auto login = SyncWith(relay, *a, kContract, "yamada@example.jp", net::PasswordCredential{"Yamada2024"},
+                        "office-pc");
+  ASSERT_DAICHO_OK(login);
+  const std::string token = login->device_token;
+  ASSERT_FALSE(token.empty());
+  // A login without device_name gets none.
+  auto plain = SyncWith(relay, *a, kContract, "yamada@example.jp", net::PasswordCredential{"Yamada2024"});
+  ASSERT_DAICHO_OK(plain);
+  EXPECT_TRUE(plain->device_token.empty());
+
+  // The token alone logs its user in and syncs.
+  Set(*a, "c2", "name", "with the token");
+  auto by_token = SyncWith(relay, *a, kContract, "yamada@example.jp", net::DeviceTokenCredential{token});
+  ASSERT_DAICHO_OK(by_token);
+  EXPECT_EQ(by_token->changes_up, 1u);
+  EXPECT_TRUE(by_token->device_token.empty());
+
+  // Not another user's, not at another contract.
+  auto other_user = SyncWith(relay, *a, kContract, "suzuki@example.jp", net::DeviceTokenCredential{token});
+  ASSERT_FALSE(other_user.ok());
+  EXPECT_EQ(other_user.status().code(), Code::kUnauthenticated) << other_user.status();
+  auto other_contract = SyncWith(relay, *a, kOtherContract, "yamada@example.jp", net::DeviceTokenCredential{token});
+  ASSERT_FALSE(other_contract.ok());
+  EXPECT_EQ(other_contract.status().code(), Code::kUnauthenticated) << other_contract.status();
+  auto other_user_there = SyncWith(relay, *a, kOtherContract, "other@example.jp", net::DeviceTokenCredential{token});
+  ASSERT_FALSE(other_user_there.ok());
+  EXPECT_EQ(other_user_there.status().code(), Code::kUnauthenticated) << other_user_there.status();
+
+  // The refusals did not spoil the token for its own user.
+  ASSERT_DAICHO_OK(SyncWith(relay, *a, kContract, "yamada@example.jp", net::DeviceTokenCredential{token}));
+
+  // The administrator revokes the PC's saved login while the relay serves
+  // (LMDB lets the admin process share the data directory with `serve`).
+  ASSERT_EQ(RunRelayCommand({"--data", dir_.Sub("relay"), "device", "revoke", kContract, "yamada@example.jp",
+                             "office-pc"}),
+            0);
+  Set(*a, "c3", "name", "after the revocation");
+  auto revoked = SyncWith(relay, *a, kContract, "yamada@example.jp", net::DeviceTokenCredential{token});
+  ASSERT_FALSE(revoked.ok());
+  EXPECT_EQ(revoked.status().code(), Code::kUnauthenticated) << revoked.status();
+  // Revoking again finds nothing to revoke.
+  EXPECT_NE(RunRelayCommand({"--data", dir_.Sub("relay"), "device", "revoke", kContract, "yamada@example.jp",
+                             "office-pc"}),
+            0);
+
+  // The password still works, and nothing of the refused syncs arrived.
+  auto b = OpenReplica("b");
+  auto check = Sync(relay, *b);
+  ASSERT_DAICHO_OK(check);
+  EXPECT_EQ(check->changes_down, 2u);  // c1, c2
+  EXPECT_EQ(b->Get("customers", "c3").status().code(), Code::kNotFound);
+}
+
+TEST_F(RelaySyncTest, WatchClientsOfAContractGetEachOthersCommitsLiveAndAnotherContractGetsNothing) {
+  RelayProcess relay(dir_.Sub("relay"));
+  ASSERT_GT(relay.port(), 0);
+  auto a = OpenReplica("a");
+  auto b = OpenReplica("b");
+  auto c = OpenReplica("c");
+  Set(*a, "a1", "name", "from A");
+  Set(*c, "x1", "name", "another office");
+  net::SessionOptions yamada;
+  yamada.contract = kContract;
+  yamada.user = "yamada@example.jp";
+  yamada.credentials = net::PasswordCredential{"Yamada2024"};
+  net::SessionOptions other;
+  other.contract = kOtherContract;
+  other.user = "other@example.jp";
+  other.credentials = net::PasswordCredential{"Other2024"};
+
+  testing::WatchClient wa(relay.url(), *a, yamada);
+  testing::WatchClient wb(relay.url(), *b, yamada);
+  testing::WatchClient wc(relay.url(), *c, other);
+  ASSERT_TRUE(testing::WaitUntil([&] { return testing::VersionVectorOf(*b).Get(a->id()) == 1; }))
+      << "B never caught up with A";
+  // C's own change reached the relay (its peer holds it).
+  ASSERT_TRUE(testing::WaitUntil([&] { return wc.peer_holds().Get(c->id()) == 1; }));
+
+  // Live both ways between A and B, neither reconnecting.
+  Set(*a, "a2", "phone", "03-1111-2222");
+  ASSERT_TRUE(testing::WaitUntil([&] { return testing::VersionVectorOf(*b).Get(a->id()) == 2; }))
+      << "A's commit never reached B";
+  Set(*b, "b1", "phone", "06-3333-4444");
+  ASSERT_TRUE(testing::WaitUntil([&] { return testing::VersionVectorOf(*a).Get(b->id()) == 1; }))
+      << "B's commit never reached A";
+  EXPECT_FALSE(wa.ended());
+  EXPECT_FALSE(wb.ended());
+  auto a2 = b->Get("customers", "a2");
+  ASSERT_DAICHO_OK(a2);
+  EXPECT_EQ(a2->Find("phone")->value, Value("03-1111-2222"));
+  EXPECT_TRUE(testing::WaitUntil([&] {
+    return wa.peer_holds() == testing::VersionVectorOf(*a) && wb.peer_holds() == testing::VersionVectorOf(*b);
+  }));
+
+  // A push to C would have gone out with B's; give it time to (wrongly) come.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const VersionVector vc = testing::VersionVectorOf(*c);
+  EXPECT_EQ(vc.Get(a->id()), 0u);
+  EXPECT_EQ(vc.Get(b->id()), 0u);
+  EXPECT_EQ(wc.batches_received(), 0u);
+
+  auto ra = wa.Stop();
+  auto rb = wb.Stop();
+  auto rc = wc.Stop();
+  ASSERT_DAICHO_OK(ra);
+  ASSERT_DAICHO_OK(rb);
+  ASSERT_DAICHO_OK(rc);
+  EXPECT_EQ(ra->changes_up, 2u);
+  EXPECT_EQ(ra->changes_down, 1u);
+  EXPECT_EQ(rb->changes_up, 1u);
+  EXPECT_EQ(rb->changes_down, 2u);
+  EXPECT_EQ(rc->changes_up, 1u);
+  EXPECT_EQ(rc->changes_down, 0u);
+  EXPECT_EQ(testing::VersionVectorOf(*a), testing::VersionVectorOf(*b));
 }
 
 }  // namespace
