@@ -5,6 +5,13 @@
 //   changes:   origin(16) | seq(8 BE) -> change payload (codec)
 //   conflicts: collection \0 id      -> "" for every record with a conflict
 // Each commit and each applied batch is one LMDB write transaction.
+//
+// Several processes may have the directory open at once (the CLI committing
+// while a sync client applies). So no write computes from memory: each write
+// transaction reads id, vv, hlc and epoch from meta first (LMDB serializes the
+// writers of all processes), and reads take the vv from their own snapshot.
+// Memory keeps only a decoded copy of the last vv seen and the local clock,
+// which is merged with the stored one in every write.
 #include "daicho/replica.h"
 
 #include <algorithm>
@@ -178,21 +185,38 @@ Result<bool> IsInterruptedCreation(storage::lmdb::Env& env) {
 
 }  // namespace
 
+// The replica's own state in meta, as one transaction sees it.
+struct MetaState {
+  ReplicaId id;
+  ReplicaId epoch;  // changes with every commit; see RollbackGuard
+  VersionVector vv;
+  HlcTime hlc;
+};
+
 struct Replica::Impl {
   std::string path;
   ReplicaOptions options;
   storage::lmdb::Env env;
   Dbi meta, records, changes, conflicts;
 
-  // Serializes writers (commits and applies) and guards id/vv/hlc.
+  // Serializes this process's writers that touch the meta state (commits,
+  // applies); the guard's flock and LMDB's write lock order them with other
+  // processes' writers (lock order: write_mu, guard, LMDB). Guards id and hlc.
   mutable std::mutex write_mu;
   storage::lmdb::GrowingWriter writer;
 
+  // The id as of this process's last write or open: only a fallback for id().
   ReplicaId id;
-  ReplicaId epoch;  // changes with every commit; see RollbackGuard
-  VersionVector vv;
+  // This process's clock. Every write merges it with the stored one first, so
+  // stamps keep increasing across processes.
   core::HybridClock hlc;
   storage::RollbackGuard guard;
+
+  // The last vv decoded and the bytes it was decoded from: an unchanged
+  // stored vv costs a compare, not a decode. Only a memo, never a source.
+  mutable std::mutex vv_memo_mu;
+  mutable std::optional<std::string> vv_memo_raw;
+  mutable VersionVector vv_memo;
 
   std::mutex listener_mu;
   std::function<void(const std::vector<RecordKey>&)> listener;
@@ -213,19 +237,74 @@ struct Replica::Impl {
     }
   }
 
-  Status InitializeNew(const std::string& marker);
+  Result<bool> InitializeNew(const std::string& marker);
   Status LoadExisting(const std::string& marker);
-  Status TakeNewId(const std::string& marker);
-  void UpdateGuard();
-  Status PutMetaState(storage::lmdb::WriteTxn& txn, const VersionVector& new_vv) const;
+  Status CheckAndRepair(const std::string& marker);
+  std::optional<storage::RollbackGuard::Lock> LockGuard() const;
+  void WriteGuard(const std::optional<storage::RollbackGuard::Lock>& lock,
+                  const storage::RollbackGuard::Mark& mark) const;
+  Result<std::string_view> GetMeta(const storage::lmdb::TxnBase& txn, std::string_view key) const;
+  Result<VersionVector> ReadVv(const storage::lmdb::TxnBase& txn) const;
+  void RememberVv(std::string raw, const VersionVector& vv) const;
+  Result<MetaState> ReadMetaState(const storage::lmdb::TxnBase& txn) const;
+  core::HybridClock MergedClock(HlcTime stored) const;
+  Status PutVvAndClock(storage::lmdb::WriteTxn& txn, const VersionVector& new_vv, HlcTime clock,
+                       std::string& encoded_vv) const;
   Status PutRecord(storage::lmdb::WriteTxn& txn, const std::string& key, const core::RecordState& state) const;
   Result<CommitInfo> Commit(const core::ChangeBuilder& builder);
   Result<bool> Exists(std::string_view collection, std::string_view id) const;
 };
 
-Status Replica::Impl::PutMetaState(storage::lmdb::WriteTxn& txn, const VersionVector& new_vv) const {
-  DAICHO_RETURN_IF_ERROR(txn.Put(meta, kVvKey, storage::EncodeVersionVector(new_vv)));
-  return txn.Put(meta, kHlcKey, EncodeHlc(hlc.last()));
+Result<std::string_view> Replica::Impl::GetMeta(const storage::lmdb::TxnBase& txn, std::string_view key) const {
+  auto got = txn.Get(meta, key);
+  if (!got.ok() && got.status().code() == Code::kNotFound) {
+    return Corruption("replica metadata is incomplete (no " + std::string(key) + ")");
+  }
+  return got;
+}
+
+Result<VersionVector> Replica::Impl::ReadVv(const storage::lmdb::TxnBase& txn) const {
+  DAICHO_ASSIGN_OR_RETURN(std::string_view raw, GetMeta(txn, kVvKey));
+  std::lock_guard lock(vv_memo_mu);
+  if (vv_memo_raw != raw) {
+    DAICHO_ASSIGN_OR_RETURN(VersionVector decoded, storage::DecodeVersionVector(raw));
+    vv_memo = std::move(decoded);
+    vv_memo_raw.emplace(raw);
+  }
+  return vv_memo;
+}
+
+void Replica::Impl::RememberVv(std::string raw, const VersionVector& vv) const {
+  std::lock_guard lock(vv_memo_mu);
+  vv_memo = vv;
+  vv_memo_raw = std::move(raw);
+}
+
+Result<MetaState> Replica::Impl::ReadMetaState(const storage::lmdb::TxnBase& txn) const {
+  MetaState state;
+  DAICHO_ASSIGN_OR_RETURN(std::string_view raw_id, GetMeta(txn, kReplicaIdKey));
+  DAICHO_ASSIGN_OR_RETURN(state.id, ReplicaId::FromBytes(raw_id));
+  DAICHO_ASSIGN_OR_RETURN(std::string_view raw_epoch, GetMeta(txn, kEpochKey));
+  DAICHO_ASSIGN_OR_RETURN(state.epoch, ReplicaId::FromBytes(raw_epoch));
+  DAICHO_ASSIGN_OR_RETURN(std::string_view raw_hlc, GetMeta(txn, kHlcKey));
+  DAICHO_ASSIGN_OR_RETURN(state.hlc, DecodeHlc(raw_hlc));
+  DAICHO_ASSIGN_OR_RETURN(state.vv, ReadVv(txn));
+  return state;
+}
+
+// A copy, so that a write transaction retried after a map resize, or one that
+// fails, leaves the process's clock as it was.
+core::HybridClock Replica::Impl::MergedClock(HlcTime stored) const {
+  core::HybridClock clock = hlc;
+  if (stored > clock.last()) clock.Restore(stored);
+  return clock;
+}
+
+Status Replica::Impl::PutVvAndClock(storage::lmdb::WriteTxn& txn, const VersionVector& new_vv, HlcTime clock,
+                                    std::string& encoded_vv) const {
+  encoded_vv = storage::EncodeVersionVector(new_vv);
+  DAICHO_RETURN_IF_ERROR(txn.Put(meta, kVvKey, encoded_vv));
+  return txn.Put(meta, kHlcKey, EncodeHlc(clock));
 }
 
 Status Replica::Impl::PutRecord(storage::lmdb::WriteTxn& txn, const std::string& key,
@@ -237,74 +316,115 @@ Status Replica::Impl::PutRecord(storage::lmdb::WriteTxn& txn, const std::string&
   return del.code() == Code::kNotFound ? Status::Ok() : del;
 }
 
-Status Replica::Impl::InitializeNew(const std::string& marker) {
-  id = ReplicaId::Random();
-  epoch = ReplicaId::Random();
-  DAICHO_RETURN_IF_ERROR(writer.Run([&](storage::lmdb::WriteTxn& txn) -> Status {
-    DAICHO_RETURN_IF_ERROR(txn.Put(meta, kReplicaIdKey, id.AsStringView()));
-    DAICHO_RETURN_IF_ERROR(txn.Put(meta, kDeviceMarkerKey, marker));
-    DAICHO_RETURN_IF_ERROR(txn.Put(meta, kEpochKey, epoch.AsStringView()));
-    DAICHO_RETURN_IF_ERROR(PutMetaState(txn, vv));
-    // Last: a store without the schema key is an interrupted creation.
-    return txn.Put(meta, kSchemaKey, kSchemaValue);
-  }));
-  UpdateGuard();
-  return Status::Ok();
+// The guard lock for a write that moves the meta state. Taken before the LMDB
+// write transaction and held until the mark is written, so that no opener
+// sees the commit without its mark. nullopt (after a warning) if the file
+// cannot be locked: the write goes ahead, and the next open may take a new id.
+std::optional<storage::RollbackGuard::Lock> Replica::Impl::LockGuard() const {
+  auto lock = guard.LockExclusive();
+  if (!lock.ok()) {
+    Warn(lock.status().ToString());
+    return std::nullopt;
+  }
+  return std::move(lock).value();
 }
 
-void Replica::Impl::UpdateGuard() {
-  Status written = guard.Write({id, vv.Get(id), epoch});
-  // The commit itself stands; a stale guard only costs a new id at next open.
+void Replica::Impl::WriteGuard(const std::optional<storage::RollbackGuard::Lock>& lock,
+                               const storage::RollbackGuard::Mark& mark) const {
+  if (!lock) return;
+  Status written = lock->Write(mark);
+  // The write itself stands; a stale guard only costs a new id at next open.
   if (!written.ok()) Warn(written.ToString());
 }
 
-// Retires the current id: the old one may have issued dots this store lacks.
-// Its changes stay valid under the old id; new ones go under a fresh one.
-Status Replica::Impl::TakeNewId(const std::string& marker) {
-  id = ReplicaId::Random();
-  epoch = ReplicaId::Random();
+// False if another process finished creating the replica first (two opens
+// with create_if_missing racing): then it is loaded, not created again.
+Result<bool> Replica::Impl::InitializeNew(const std::string& marker) {
+  std::lock_guard lock(write_mu);
+  std::optional<storage::RollbackGuard::Lock> guard_lock = LockGuard();
+  const ReplicaId new_id = ReplicaId::Random();
+  const ReplicaId new_epoch = ReplicaId::Random();
+  bool created = false;
+  std::string encoded_vv;
   DAICHO_RETURN_IF_ERROR(writer.Run([&](storage::lmdb::WriteTxn& txn) -> Status {
-    DAICHO_RETURN_IF_ERROR(txn.Put(meta, kReplicaIdKey, id.AsStringView()));
-    DAICHO_RETURN_IF_ERROR(txn.Put(meta, kEpochKey, epoch.AsStringView()));
-    return txn.Put(meta, kDeviceMarkerKey, marker);
+    DAICHO_ASSIGN_OR_RETURN(auto schema, txn.GetCopy(meta, kSchemaKey));
+    created = !schema.has_value();
+    if (!created) return Status::Ok();
+    DAICHO_RETURN_IF_ERROR(txn.Put(meta, kReplicaIdKey, new_id.AsStringView()));
+    DAICHO_RETURN_IF_ERROR(txn.Put(meta, kDeviceMarkerKey, marker));
+    DAICHO_RETURN_IF_ERROR(txn.Put(meta, kEpochKey, new_epoch.AsStringView()));
+    DAICHO_RETURN_IF_ERROR(PutVvAndClock(txn, VersionVector(), hlc.last(), encoded_vv));
+    // Last: a store without the schema key is an interrupted creation.
+    return txn.Put(meta, kSchemaKey, kSchemaValue);
   }));
-  UpdateGuard();
-  return Status::Ok();
+  if (!created) return false;
+  id = new_id;
+  RememberVv(std::move(encoded_vv), VersionVector());
+  WriteGuard(guard_lock, {new_id, 0, new_epoch});
+  return true;
 }
 
 Status Replica::Impl::LoadExisting(const std::string& marker) {
-  std::optional<std::string> stored_marker;
+  // The common case, read-only: meta and guard agree. The shared lock keeps
+  // out writers between their LMDB commit and their guard write.
   {
+    const storage::RollbackGuard::Lock shared = guard.LockShared();
     std::shared_lock<std::shared_mutex> lock;
     DAICHO_ASSIGN_OR_RETURN(auto txn, writer.BeginRead(lock));
-    DAICHO_ASSIGN_OR_RETURN(auto raw_id, txn.GetCopy(meta, kReplicaIdKey));
-    DAICHO_ASSIGN_OR_RETURN(auto raw_vv, txn.GetCopy(meta, kVvKey));
-    DAICHO_ASSIGN_OR_RETURN(auto raw_hlc, txn.GetCopy(meta, kHlcKey));
-    DAICHO_ASSIGN_OR_RETURN(auto raw_epoch, txn.GetCopy(meta, kEpochKey));
-    DAICHO_ASSIGN_OR_RETURN(stored_marker, txn.GetCopy(meta, kDeviceMarkerKey));
-    if (!raw_id || !raw_vv || !raw_hlc || !raw_epoch) return Corruption("replica metadata is incomplete");
-    DAICHO_ASSIGN_OR_RETURN(id, ReplicaId::FromBytes(*raw_id));
-    DAICHO_ASSIGN_OR_RETURN(epoch, ReplicaId::FromBytes(*raw_epoch));
-    DAICHO_ASSIGN_OR_RETURN(vv, storage::DecodeVersionVector(*raw_vv));
-    DAICHO_ASSIGN_OR_RETURN(HlcTime last, DecodeHlc(*raw_hlc));
-    hlc.Restore(last);
+    DAICHO_ASSIGN_OR_RETURN(MetaState state, ReadMetaState(txn));
+    DAICHO_ASSIGN_OR_RETURN(auto stored_marker, txn.GetCopy(meta, kDeviceMarkerKey));
+    const storage::RollbackGuard::Mark current{state.id, state.vv.Get(state.id), state.epoch};
+    if (stored_marker == marker && shared.Read() == current) {
+      std::lock_guard write_lock(write_mu);
+      id = state.id;
+      hlc.Restore(state.hlc);
+      return Status::Ok();
+    }
   }
-  const std::optional<storage::RollbackGuard::Mark> guarded = guard.Read();
-  const storage::RollbackGuard::Mark current{id, vv.Get(id), epoch};
+  return CheckAndRepair(marker);
+}
+
+// Checks for a copy or rollback and retires the id if so, holding the guard
+// lock and one write transaction throughout: no other process's commit can
+// come between the check and the repair, and two processes opening a copied
+// store at once take one new id between them, not one each. A retired id's
+// changes stay valid under it; new ones go under the fresh id (the old one
+// may have issued dots this store lacks).
+Status Replica::Impl::CheckAndRepair(const std::string& marker) {
+  std::lock_guard lock(write_mu);
+  std::optional<storage::RollbackGuard::Lock> guard_lock = LockGuard();
+  const std::optional<storage::RollbackGuard::Mark> guarded =
+      guard_lock ? guard_lock->Read() : std::optional<storage::RollbackGuard::Mark>();
+  const ReplicaId new_id = ReplicaId::Random();
+  const ReplicaId new_epoch = ReplicaId::Random();
   const char* reason = nullptr;
-  if (stored_marker != marker) {
-    reason = "was copied or restored (its data file is new)";
-  } else if (!storage::RollbackGuard::Consistent(current, guarded)) {
-    reason = "was rolled back (its data file is older than its last commit)";
-  }
+  MetaState state;
+  DAICHO_RETURN_IF_ERROR(writer.Run([&](storage::lmdb::WriteTxn& txn) -> Status {
+    reason = nullptr;
+    DAICHO_ASSIGN_OR_RETURN(state, ReadMetaState(txn));
+    DAICHO_ASSIGN_OR_RETURN(auto stored_marker, txn.GetCopy(meta, kDeviceMarkerKey));
+    const storage::RollbackGuard::Mark current{state.id, state.vv.Get(state.id), state.epoch};
+    if (stored_marker != marker) {
+      reason = "was copied or restored (its data file is new)";
+    } else if (!storage::RollbackGuard::Consistent(current, guarded)) {
+      reason = "was rolled back (its data file is older than its last commit)";
+    }
+    if (reason == nullptr) return Status::Ok();  // commits nothing
+    DAICHO_RETURN_IF_ERROR(txn.Put(meta, kReplicaIdKey, new_id.AsStringView()));
+    DAICHO_RETURN_IF_ERROR(txn.Put(meta, kEpochKey, new_epoch.AsStringView()));
+    return txn.Put(meta, kDeviceMarkerKey, marker);
+  }));
+  hlc.Restore(state.hlc);
   if (reason == nullptr) {
-    if (guarded != current) UpdateGuard();  // the crash-cut last write
+    id = state.id;
+    const storage::RollbackGuard::Mark current{state.id, state.vv.Get(state.id), state.epoch};
+    if (guarded != current) WriteGuard(guard_lock, current);  // the crash-cut last write
     return Status::Ok();
   }
-  const ReplicaId old_id = id;
-  DAICHO_RETURN_IF_ERROR(TakeNewId(marker));
-  Warn("replica at " + path + " " + reason + "; replica id " + old_id.ToHex() + " is retired, new id " +
-       id.ToHex());
+  id = new_id;
+  WriteGuard(guard_lock, {new_id, state.vv.Get(new_id), new_epoch});
+  Warn("replica at " + path + " " + reason + "; replica id " + state.id.ToHex() + " is retired, new id " +
+       new_id.ToHex());
   return Status::Ok();
 }
 
@@ -320,13 +440,24 @@ Result<bool> Replica::Impl::Exists(std::string_view collection, std::string_view
 Result<CommitInfo> Replica::Impl::Commit(const core::ChangeBuilder& builder) {
   if (builder.empty()) return Status(Code::kFailedPrecondition, "nothing to commit");
   std::lock_guard lock(write_mu);
-  const Dot dot{id, vv.Get(id) + 1};
-  const HlcTime stamp = hlc.Now();
-  VersionVector new_vv = vv;
-  new_vv.Advance(dot);
+  std::optional<storage::RollbackGuard::Lock> guard_lock = LockGuard();
   const ReplicaId new_epoch = ReplicaId::Random();
+  MetaState state;
+  core::HybridClock clock = hlc;
+  Dot dot;
+  HlcTime stamp;
+  VersionVector new_vv;
+  std::string encoded_vv;
   core::Change change;
   Status status = writer.Run([&](storage::lmdb::WriteTxn& txn) -> Status {
+    // Another process may have committed, applied or retired the id since
+    // this one last wrote: the dot and vv follow from what is stored.
+    DAICHO_ASSIGN_OR_RETURN(state, ReadMetaState(txn));
+    clock = MergedClock(state.hlc);
+    dot = Dot{state.id, state.vv.Get(state.id) + 1};
+    stamp = clock.Now();
+    new_vv = state.vv;
+    new_vv.Advance(dot);
     std::map<std::pair<std::string, std::string>, core::RecordState> states;
     for (const auto& key : builder.Keys()) {
       DAICHO_ASSIGN_OR_RETURN(auto raw, txn.GetCopy(records, RecordKeyBytes(key.first, key.second)));
@@ -351,12 +482,13 @@ Result<CommitInfo> Replica::Impl::Commit(const core::ChangeBuilder& builder) {
     }
     DAICHO_RETURN_IF_ERROR(txn.Put(changes, ChangeKeyBytes(dot.origin, dot.counter), payload));
     DAICHO_RETURN_IF_ERROR(txn.Put(meta, kEpochKey, new_epoch.AsStringView()));
-    return PutMetaState(txn, new_vv);
+    return PutVvAndClock(txn, new_vv, clock.last(), encoded_vv);
   });
   if (!status.ok()) return status.WithContext("commit");
-  vv = std::move(new_vv);
-  epoch = new_epoch;
-  UpdateGuard();
+  id = state.id;
+  hlc = clock;
+  RememberVv(std::move(encoded_vv), new_vv);
+  WriteGuard(guard_lock, {dot.origin, dot.counter, new_epoch});
   return CommitInfo{dot, stamp, change.OpCount()};
 }
 
@@ -494,12 +626,29 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, const Re
     *dbi = *opened;
   }
   DAICHO_ASSIGN_OR_RETURN(std::string marker, storage::ComputeDeviceMarker(data_file));
-  Status loaded = creating ? impl->InitializeNew(marker) : impl->LoadExisting(marker);
+  if (creating) {
+    auto created = impl->InitializeNew(marker);
+    if (!created.ok()) return created.status().WithContext("opening " + path);
+    creating = *created;
+  }
+  Status loaded = creating ? Status::Ok() : impl->LoadExisting(marker);
   if (!loaded.ok()) return loaded.WithContext("opening " + path);
   return std::unique_ptr<Replica>(new Replica(std::move(impl)));
 }
 
 ReplicaId Replica::id() const {
+  // From meta: another process may have retired the id since this one wrote.
+  {
+    std::shared_lock<std::shared_mutex> lock;
+    auto txn = impl_->writer.BeginRead(lock);
+    if (txn.ok()) {
+      auto raw = impl_->GetMeta(*txn, kReplicaIdKey);
+      if (raw.ok()) {
+        auto stored = ReplicaId::FromBytes(*raw);
+        if (stored.ok()) return *stored;
+      }
+    }
+  }
   std::lock_guard lock(impl_->write_mu);
   return impl_->id;
 }
@@ -572,15 +721,19 @@ Result<std::vector<Record>> Replica::ListConflicts() const {
   return out;
 }
 
+// Read from a snapshot, not memory, so other processes' commits count.
 Result<VersionVector> Replica::GetVersionVector() const {
-  std::lock_guard lock(impl_->write_mu);
-  return impl_->vv;
+  std::shared_lock<std::shared_mutex> lock;
+  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
+  return impl_->ReadVv(txn);
 }
 
 Result<std::vector<ChangeBlob>> Replica::ChangesSince(const VersionVector& other, size_t max_bytes) const {
-  const VersionVector held = GetVersionVector().value();
+  // The vv from the same snapshot as the change log, which then holds all
+  // it names even while other processes commit.
   std::shared_lock<std::shared_mutex> lock;
   DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
+  DAICHO_ASSIGN_OR_RETURN(const VersionVector held, impl_->ReadVv(txn));
   DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(impl_->changes));
   std::vector<ChangeBlob> out;
   size_t bytes = 0;
@@ -595,9 +748,11 @@ Result<std::vector<ChangeBlob>> Replica::ChangesSince(const VersionVector& other
 }
 
 Result<std::vector<RecordKey>> Replica::RecordsChangedSince(const VersionVector& other) const {
-  const VersionVector held = GetVersionVector().value();
+  // The vv from the same snapshot as the change log, which then holds all
+  // it names even while other processes commit.
   std::shared_lock<std::shared_mutex> lock;
   DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
+  DAICHO_ASSIGN_OR_RETURN(const VersionVector held, impl_->ReadVv(txn));
   DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(impl_->changes));
   std::vector<RecordKey> out;
   // Many changes to a few records must not pile up duplicates: whenever the
@@ -635,16 +790,26 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
   });
 
   std::unique_lock lock(impl_->write_mu);
+  // Only an id retirement below needs the guard, but the lock must come
+  // before the LMDB write lock.
+  std::optional<storage::RollbackGuard::Lock> guard_lock = impl_->LockGuard();
   ApplyResult result;
+  MetaState state;
+  core::HybridClock clock = impl_->hlc;
   VersionVector new_vv;
+  std::string encoded_vv;
   std::vector<HlcTime> far_future;
   bool retire_id = false;
   const ReplicaId new_id = ReplicaId::Random();
   Status status = impl_->writer.Run([&](storage::lmdb::WriteTxn& txn) -> Status {
     result = ApplyResult();
     retire_id = false;
-    new_vv = impl_->vv;
     far_future.clear();
+    // Built on the stored vv: one from memory would drop the commits other
+    // processes made since.
+    DAICHO_ASSIGN_OR_RETURN(state, impl_->ReadMetaState(txn));
+    clock = impl_->MergedClock(state.hlc);
+    new_vv = state.vv;
     std::map<std::string, std::pair<core::RecordState, bool>> touched;  // key -> (state, changed)
     for (size_t index : order) {
       const core::Change& change = decoded[index];
@@ -665,7 +830,7 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
       }
       // Newer changes under our own id: this store was rolled back (restored
       // from a backup) and must not issue those dots again.
-      if (change.origin == impl_->id) retire_id = true;
+      if (change.origin == state.id) retire_id = true;
       if (change.seq != held + 1) {
         return Status(Code::kProtocolError, "gap: change " + change.origin.ToHex() + ":" +
                                                 std::to_string(change.seq) + " arrived but " +
@@ -686,7 +851,7 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
       }
       DAICHO_RETURN_IF_ERROR(txn.Put(impl_->changes, change_key, blobs[index].payload));
       new_vv.Advance(change.dot());
-      if (!impl_->hlc.Observe(change.hlc)) far_future.push_back(change.hlc);
+      if (!clock.Observe(change.hlc)) far_future.push_back(change.hlc);
       ++result.applied;
     }
     for (const auto& [key, entry] : touched) {
@@ -697,16 +862,18 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
     }
     if (retire_id) DAICHO_RETURN_IF_ERROR(txn.Put(impl_->meta, kReplicaIdKey, new_id.AsStringView()));
     if (result.applied == 0) return Status::Ok();
-    return impl_->PutMetaState(txn, new_vv);
+    return impl_->PutVvAndClock(txn, new_vv, clock.last(), encoded_vv);
   });
   if (!status.ok()) return status.WithContext("applying changes");
-  impl_->vv = std::move(new_vv);
+  impl_->hlc = clock;
+  if (result.applied != 0) impl_->RememberVv(std::move(encoded_vv), new_vv);
+  impl_->id = retire_id ? new_id : state.id;
   if (retire_id) {
-    impl_->Warn("received newer changes made under this replica's own id " + impl_->id.ToHex() +
+    impl_->WriteGuard(guard_lock, {new_id, new_vv.Get(new_id), state.epoch});
+    impl_->Warn("received newer changes made under this replica's own id " + state.id.ToHex() +
                 " (the store was restored from a backup?); the id is retired, new id " + new_id.ToHex());
-    impl_->id = new_id;
-    impl_->UpdateGuard();
   }
+  guard_lock.reset();
   lock.unlock();
 
   for (HlcTime t : far_future) {

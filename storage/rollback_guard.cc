@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace daicho::storage {
 namespace {
@@ -13,22 +14,7 @@ namespace {
 constexpr char kFileName[] = "daicho.guard";
 constexpr size_t kMarkSize = 16 + 8 + 16;
 
-// Closes the descriptor (and so drops its flock) on every path.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-std::optional<RollbackGuard::Mark> Decode(const unsigned char* b) {
+RollbackGuard::Mark Decode(const unsigned char* b) {
   RollbackGuard::Mark mark;
   ReplicaId::Bytes id{}, epoch{};
   std::memcpy(id.data(), b, 16);
@@ -45,37 +31,67 @@ void Encode(const RollbackGuard::Mark& mark, unsigned char* b) {
   std::memcpy(b + 24, mark.epoch.bytes().data(), 16);
 }
 
-std::optional<RollbackGuard::Mark> ReadFrom(int fd) {
-  unsigned char buf[kMarkSize];
-  if (::pread(fd, buf, kMarkSize, 0) != static_cast<ssize_t>(kMarkSize)) return std::nullopt;
-  return Decode(buf);
+int FlockRetrying(int fd, int op) {
+  int rc;
+  do {
+    rc = ::flock(fd, op);
+  } while (rc != 0 && errno == EINTR);
+  return rc;
 }
 
 }  // namespace
 
-RollbackGuard::RollbackGuard(std::string dir) : path_(std::move(dir) + "/" + kFileName) {}
-
-std::optional<RollbackGuard::Mark> RollbackGuard::Read() const {
-  Fd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return std::nullopt;
-  ::flock(fd.get(), LOCK_SH);
-  return ReadFrom(fd.get());
+RollbackGuard::Lock::~Lock() {
+  if (fd_ >= 0) ::close(fd_);  // drops the flock
 }
 
-Status RollbackGuard::Write(const Mark& mark) const {
-  Fd fd(::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (fd.get() < 0) return IoError("cannot open " + path_ + ": " + std::strerror(errno));
-  if (::flock(fd.get(), LOCK_EX) != 0) return IoError("cannot lock " + path_ + ": " + std::strerror(errno));
-  // Two processes may commit to one store; the later commit's mark must win
-  // even if its writer gets here first.
-  const std::optional<Mark> current = ReadFrom(fd.get());
-  if (current && current->id == mark.id && current->seq > mark.seq) return Status::Ok();
+RollbackGuard::Lock::Lock(Lock&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), exclusive_(other.exclusive_), path_(std::move(other.path_)) {}
+
+RollbackGuard::Lock& RollbackGuard::Lock::operator=(Lock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+    exclusive_ = other.exclusive_;
+    path_ = std::move(other.path_);
+  }
+  return *this;
+}
+
+std::optional<RollbackGuard::Mark> RollbackGuard::Lock::Read() const {
+  if (fd_ < 0) return std::nullopt;
+  unsigned char buf[kMarkSize];
+  if (::pread(fd_, buf, kMarkSize, 0) != static_cast<ssize_t>(kMarkSize)) return std::nullopt;
+  return Decode(buf);
+}
+
+Status RollbackGuard::Lock::Write(const Mark& mark) const {
+  if (fd_ < 0 || !exclusive_) return Status(Code::kFailedPrecondition, path_ + " is not locked for writing");
   unsigned char buf[kMarkSize];
   Encode(mark, buf);
-  if (::pwrite(fd.get(), buf, kMarkSize, 0) != static_cast<ssize_t>(kMarkSize)) {
+  if (::pwrite(fd_, buf, kMarkSize, 0) != static_cast<ssize_t>(kMarkSize)) {
     return IoError("cannot write " + path_ + ": " + std::strerror(errno));
   }
   return Status::Ok();
+}
+
+RollbackGuard::RollbackGuard(std::string dir) : path_(std::move(dir) + "/" + kFileName) {}
+
+Result<RollbackGuard::Lock> RollbackGuard::LockExclusive() const {
+  const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return IoError("cannot open " + path_ + ": " + std::strerror(errno));
+  Lock lock(fd, /*exclusive=*/true, path_);
+  if (FlockRetrying(fd, LOCK_EX) != 0) return IoError("cannot lock " + path_ + ": " + std::strerror(errno));
+  return lock;
+}
+
+RollbackGuard::Lock RollbackGuard::LockShared() const {
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  Lock lock(fd, /*exclusive=*/false, path_);
+  // Unlocked, a read could still see a torn or lagging mark; that only ever
+  // sends the opener down the checked path (Replica::Impl::LoadExisting).
+  if (fd >= 0) (void)FlockRetrying(fd, LOCK_SH);
+  return lock;
 }
 
 bool RollbackGuard::Consistent(const Mark& stored, const std::optional<Mark>& file) {

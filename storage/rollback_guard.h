@@ -9,8 +9,16 @@
 // off before it was written (meta one seq ahead), never the other way round,
 // since a restore only moves data.mdb back in time.
 //
-// Thread-safety: Write serializes writers across threads and processes with
-// flock, and only ever moves the mark forward for one id.
+// Several processes may write one replica. The file's flock is what keeps
+// meta and file in step between them: a writer holds LockExclusive() from
+// before its LMDB write transaction until it has written the mark, so an
+// opener that reads meta and file under LockShared() never sees a commit of
+// another process whose mark is not yet written (which would look like a
+// rollback). Lock order: the guard lock first, then the LMDB write lock.
+//
+// Thread-safety: a Lock is one open file description; flock excludes other
+// descriptions, also in the same process, so the owner must serialize its
+// own threads' writers (Replica does, with its write mutex).
 #ifndef DAICHO_STORAGE_ROLLBACK_GUARD_H_
 #define DAICHO_STORAGE_ROLLBACK_GUARD_H_
 
@@ -31,14 +39,38 @@ class RollbackGuard {
     friend bool operator==(const Mark&, const Mark&) = default;
   };
 
+  // The guard file held under flock; released when destroyed. Move-only.
+  class Lock {
+   public:
+    ~Lock();
+    Lock(Lock&& other) noexcept;
+    Lock& operator=(Lock&& other) noexcept;
+    Lock(const Lock&) = delete;
+    Lock& operator=(const Lock&) = delete;
+
+    // The stored mark; nullopt if the file is missing or unreadable as a mark.
+    std::optional<Mark> Read() const;
+    // Stores `mark` (exclusive lock only: kFailedPrecondition otherwise).
+    // kIoError if the file cannot be written.
+    Status Write(const Mark& mark) const;
+
+   private:
+    friend class RollbackGuard;
+    Lock(int fd, bool exclusive, std::string path) : fd_(fd), exclusive_(exclusive), path_(std::move(path)) {}
+    int fd_ = -1;  // -1: no file (a shared lock of a missing file)
+    bool exclusive_ = false;
+    std::string path_;
+  };
+
   // The guard file of the replica in directory `dir`.
   explicit RollbackGuard(std::string dir);
 
-  // The stored mark; nullopt if the file is missing or unreadable as a mark.
-  std::optional<Mark> Read() const;
-  // Stores `mark` unless the file already holds a later mark of the same id.
-  // kIoError if the file cannot be written.
-  Status Write(const Mark& mark) const;
+  // Creates the file if missing and locks it for a writer. Blocks while
+  // another process holds it. kIoError if it cannot be opened or locked.
+  Result<Lock> LockExclusive() const;
+  // Locks the file for a reader; a missing or unopenable file gives a Lock
+  // whose Read() is nullopt.
+  Lock LockShared() const;
 
   // Whether the meta state (`stored`: id, own seq, epoch) can follow the
   // file's mark without a rollback in between.

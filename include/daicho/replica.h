@@ -11,6 +11,17 @@
 // internally. A WriteTransaction buffers in memory, touches the store only in
 // Commit(), and must not outlive its Replica.
 //
+// Several processes may have one replica open at once (the daicho CLI
+// committing while a sync client applies, an app writing while a LAN peer is
+// served). LMDB serializes their writes; each commit and apply builds on the
+// store as it is at that moment, so no dot is issued twice, no change drops
+// out of the version vector, and stamps keep increasing across processes.
+// Each process sees the others' commits in every read (GetVersionVector,
+// ChangesSince, Get, ...) without reopening; the change listener reports
+// only this process's Apply calls. An id retired by one process (a copy or
+// rollback noticed at open) is used by the others' next commits as well.
+// The processes must share one machine and file system (LMDB's lock file).
+//
 // Errors: kNotFound (no replica at the path, no such record), kAlreadyExists,
 // kInvalidArgument (bad names or values, or a directory that is not a daicho
 // replica), kCorruption (damaged files or changes), kBusy (locked),
