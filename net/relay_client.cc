@@ -201,9 +201,9 @@ Status RelayClient::Watch(const WatchOptions& options, std::stop_token stop) {
                                     options.sync.on_progress,
                                     stop, options.poll_interval, [&connected] { connected = true; });
     const Status outcome = report.ok() ? Status::Ok() : report.status();
-    if (options.on_connection_end) options.on_connection_end(outcome);
     if (stop.stop_requested()) break;
     if (!outcome.ok() && !Retryable(outcome)) return outcome;
+    if (options.on_connection_end) options.on_connection_end(outcome);
     // A connection that got through the login resets the back-off.
     if (connected) delay = options.retry_delay;
     std::unique_lock lock(mu);

@@ -384,10 +384,12 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
       if (on_applied_) on_applied_(*this);
     }
     if (hooks_.on_progress) hooks_.on_progress(stats);
+    // The first report comes right after the handshake even when the peer
+    // holds nothing: an empty relay and an empty replica are in sync too.
     if (hooks_.on_peer_holds && session_.state() == SessionState::kOpen &&
         session_.peer_version_vector() != peer_holds_reported_) {
       peer_holds_reported_ = session_.peer_version_vector();
-      hooks_.on_peer_holds(peer_holds_reported_);
+      hooks_.on_peer_holds(*peer_holds_reported_);
     }
   }
 
@@ -460,7 +462,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   const std::function<void(ConnectionBase&)> on_applied_;
   const SyncHooks hooks_;
   uint64_t batches_reported_ = 0;
-  VersionVector peer_holds_reported_;
+  std::optional<VersionVector> peer_holds_reported_;
   std::deque<std::string> queue_;
   bool close_after_queue_ = false;
   bool stopped_ = false;

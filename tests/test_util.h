@@ -3,7 +3,10 @@
 #define DAICHO_TESTS_TEST_UTIL_H_
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstddef>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -22,6 +25,33 @@
   } while (0)
 
 namespace daicho::testing {
+
+// Writes all of `data` to `fd` (retrying short writes and EINTR): for test
+// processes talking over pipes. False on error.
+inline bool WriteAll(int fd, const void* data, size_t size) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = write(fd, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Reads exactly `size` bytes from `fd`; false on EOF or error.
+inline bool ReadAll(int fd, void* data, size_t size) {
+  char* p = static_cast<char*>(data);
+  while (size > 0) {
+    const ssize_t n = read(fd, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
 
 // A fresh empty directory removed when the fixture ends.
 class TempDir {

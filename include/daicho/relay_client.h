@@ -103,8 +103,9 @@ struct WatchOptions {
   // max_retry_delay while the relay stays unreachable.
   std::chrono::milliseconds retry_delay{1000};
   std::chrono::milliseconds max_retry_delay{60000};
-  // Each (re)connection's outcome: ok when a connection ended cleanly, the
-  // reason otherwise (for a status line or log).
+  // A connection ended and Watch will reconnect after the retry delay: ok
+  // when the relay closed it cleanly, the reason otherwise (for a status line
+  // or log). Not called when Watch returns instead.
   std::function<void(const Status&)> on_connection_end;
 };
 

@@ -671,11 +671,9 @@ TEST_F(CliSyncTest, WatchSyncsLiveBothWaysUntilSigterm) {
   EXPECT_TRUE(WaitFor([&] { return Contains(watch.out(), "received 1 changes\nreceived 1 changes\n"); }))
       << "one line per change received: " << watch.out();
 
-  // From b (another process than the watch) to a. KNOWN BUG this catches:
-  // a Replica open in one process (the watch) did not see commits another
-  // process made to the same directory, so the watch never sent b's commit
-  // (this part failed at a067559; the storage fix was in progress when the
-  // test was written). Do not weaken it: the watch must push such commits.
+  // From b (another process than the watch) to a: the watch must see and push
+  // commits another process made to its replica (before 823cf41 a Replica
+  // open in one process never saw them, and this part failed).
   Ok({"--db", b, "set", "customers", "c2", "trade_name=from b"});
   EXPECT_TRUE(WaitFor([&] {
     Sync(a);
@@ -723,6 +721,22 @@ TEST_F(CliSyncTest, WatchWithoutAUsableLoginFailsWithTheReason) {
   EXPECT_EQ(watch.WaitForExit(), 1) << watch.err();
   EXPECT_TRUE(Contains(watch.err(), "daicho: error: ")) << watch.err();
   EXPECT_TRUE(Contains(watch.err(), "password is needed")) << watch.err();
+  EXPECT_FALSE(Contains(watch.err(), "retrying")) << watch.err();
+}
+
+// An empty replica watching an empty relay is in sync at once: status shows
+// a last sync, not "never".
+TEST_F(CliSyncTest, WatchOfAnEmptyReplicaOnAnEmptyRelayRecordsTheSync) {
+  auto relay = StartRelay();
+  ASSERT_GT(relay->port(), 0);
+  const std::string b = Init("b");
+  ConnectSaved(b, *relay, "pc-b");
+  ASSERT_TRUE(Status(b)["last_sync"].is_null());
+  Child watch(DAICHO_CLI_PATH, {"--db", b, "sync", "--watch"}, dir_.Sub("watch.out"), dir_.Sub("watch.err"));
+  EXPECT_TRUE(WaitFor([&] { return !Status(b)["last_sync"].is_null() || !watch.running(); })) << watch.err();
+  EXPECT_TRUE(watch.running()) << watch.err();
+  watch.Signal(SIGTERM);
+  EXPECT_EQ(watch.WaitForExit(), 0) << watch.err();
 }
 
 TEST_F(CliSyncTest, RestartedRelayKeepsEverything) {

@@ -21,36 +21,21 @@
 #include <vector>
 
 #include "daicho/replica.h"
+#include "storage/replica_test_util.h"
 #include "test_util.h"
 
 namespace daicho {
 namespace {
 
+using ::daicho::testing::QuietOptions;
 using ::daicho::testing::TempDir;
+using ::daicho::testing::WriteAll;
 
 constexpr int kRounds = 100;
 constexpr int kMaxSleepMs = 30;
 constexpr std::string_view kCollection = "c";
 
 std::string RecordId(int64_t i) { return "c" + std::to_string(i); }
-
-ReplicaOptions QuietOptions() {
-  ReplicaOptions options;
-  options.warning_log = [](std::string_view) {};
-  return options;
-}
-
-bool WriteAll(int fd, const void* data, size_t size) {
-  const char* p = static_cast<const char*>(data);
-  while (size > 0) {
-    const ssize_t n = write(fd, p, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    p += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
 
 // The child: numbers its commits from the record count and reports each one
 // on `fd` after Commit() returned ok. Never returns; no gtest in here.

@@ -12,6 +12,7 @@
 #include "core/change.h"
 #include "storage/codec.h"
 #include "storage/lmdb/env.h"
+#include "storage/replica_test_util.h"
 #include "test_util.h"
 
 namespace daicho {
@@ -21,46 +22,12 @@ namespace fs = std::filesystem;
 using namespace std::string_literals;
 using ::daicho::testing::TempDir;
 
-ReplicaOptions QuietOptions() {
-  ReplicaOptions options;
-  options.warning_log = [](std::string_view) {};
-  return options;
-}
-
-ReplicaOptions CreateOptions() {
-  ReplicaOptions options = QuietOptions();
-  options.create_if_missing = true;
-  return options;
-}
-
-std::unique_ptr<Replica> OpenOrNull(const std::string& path, const ReplicaOptions& options) {
-  auto opened = Replica::Open(path, options);
-  if (!opened.ok()) {
-    ADD_FAILURE() << "opening " << path << ": " << opened.status();
-    return nullptr;
-  }
-  return std::move(opened).value();
-}
-
-Status SetValue(Replica& replica, std::string_view collection, std::string_view id, std::string_view field,
-                Value value) {
-  WriteTransaction txn = replica.BeginWrite();
-  DAICHO_RETURN_IF_ERROR(txn.Set(collection, id, field, std::move(value)));
-  return txn.Commit().status();
-}
-
-Status DeleteRecord(Replica& replica, std::string_view collection, std::string_view id) {
-  WriteTransaction txn = replica.BeginWrite();
-  DAICHO_RETURN_IF_ERROR(txn.Delete(collection, id));
-  return txn.Commit().status();
-}
-
-// `to` applies every change `from` holds that it lacks.
-Status Pull(Replica& to, const Replica& from) {
-  DAICHO_ASSIGN_OR_RETURN(VersionVector vv, to.GetVersionVector());
-  DAICHO_ASSIGN_OR_RETURN(std::vector<ChangeBlob> blobs, from.ChangesSince(vv));
-  return to.Apply(blobs).status();
-}
+using ::daicho::testing::CreateOptions;
+using ::daicho::testing::DeleteRecord;
+using ::daicho::testing::OpenOrNull;
+using ::daicho::testing::Pull;
+using ::daicho::testing::QuietOptions;
+using ::daicho::testing::SetValue;
 
 std::optional<std::string> SettingOrDie(const Replica& replica, std::string_view name) {
   auto got = replica.GetLocalSetting(name);

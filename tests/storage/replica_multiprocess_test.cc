@@ -26,7 +26,9 @@
 namespace daicho {
 namespace {
 
+using ::daicho::testing::ReadAll;
 using ::daicho::testing::TempDir;
+using ::daicho::testing::WriteAll;
 
 constexpr std::string_view kCollection = "customers";
 
@@ -36,31 +38,6 @@ class StalledClock : public Clock {
  public:
   uint64_t NowMillis() const override { return 1'700'000'000'000; }
 };
-
-bool WriteAll(int fd, const void* data, size_t size) {
-  const char* p = static_cast<const char*>(data);
-  while (size > 0) {
-    const ssize_t n = write(fd, p, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    p += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
-// Reads exactly `size` bytes; false on EOF or error.
-bool ReadAll(int fd, void* data, size_t size) {
-  char* p = static_cast<char*>(data);
-  while (size > 0) {
-    const ssize_t n = read(fd, p, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    p += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
 
 // Blocks until the test closes the write end of the `go` pipe, so that
 // children start together.

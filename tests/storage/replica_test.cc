@@ -29,6 +29,7 @@
 #include "core/change.h"
 #include "storage/codec.h"
 #include "storage/lmdb/env.h"
+#include "storage/replica_test_util.h"
 #include "test_util.h"
 
 namespace daicho {
@@ -42,46 +43,12 @@ constexpr std::string_view kYamada = "株式会社山田建設 東京都千代�
 
 // ---- helpers ----
 
-ReplicaOptions QuietOptions() {
-  ReplicaOptions options;
-  options.warning_log = [](std::string_view) {};
-  return options;
-}
-
-ReplicaOptions CreateOptions() {
-  ReplicaOptions options = QuietOptions();
-  options.create_if_missing = true;
-  return options;
-}
-
-std::unique_ptr<Replica> OpenOrNull(const std::string& path, const ReplicaOptions& options) {
-  auto opened = Replica::Open(path, options);
-  if (!opened.ok()) {
-    ADD_FAILURE() << "opening " << path << ": " << opened.status();
-    return nullptr;
-  }
-  return std::move(opened).value();
-}
-
-Status SetValue(Replica& replica, std::string_view collection, std::string_view id, std::string_view field,
-                Value value) {
-  WriteTransaction txn = replica.BeginWrite();
-  DAICHO_RETURN_IF_ERROR(txn.Set(collection, id, field, std::move(value)));
-  return txn.Commit().status();
-}
-
-Status DeleteRecord(Replica& replica, std::string_view collection, std::string_view id) {
-  WriteTransaction txn = replica.BeginWrite();
-  DAICHO_RETURN_IF_ERROR(txn.Delete(collection, id));
-  return txn.Commit().status();
-}
-
-// `to` applies every change `from` holds that it lacks.
-Result<ApplyResult> Pull(Replica& to, const Replica& from) {
-  DAICHO_ASSIGN_OR_RETURN(VersionVector vv, to.GetVersionVector());
-  DAICHO_ASSIGN_OR_RETURN(std::vector<ChangeBlob> blobs, from.ChangesSince(vv));
-  return to.Apply(blobs);
-}
+using ::daicho::testing::CreateOptions;
+using ::daicho::testing::DeleteRecord;
+using ::daicho::testing::OpenOrNull;
+using ::daicho::testing::Pull;
+using ::daicho::testing::QuietOptions;
+using ::daicho::testing::SetValue;
 
 Status Exchange(Replica& a, Replica& b) {
   DAICHO_RETURN_IF_ERROR(Pull(a, b).status());
