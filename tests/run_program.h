@@ -34,20 +34,17 @@ inline void WriteFile(const std::string& path, std::string_view content) {
   out.write(content.data(), static_cast<std::streamsize>(content.size()));
 }
 
-// Runs `exe` with `args`; stdout and stderr go to files in `scratch_dir` (no
-// pipe can fill up), stdin is /dev/null. Whatever the input, the program must
-// never crash: a death by signal is a test failure.
-inline RunResult RunProgram(const std::string& exe, const std::vector<std::string>& args,
-                            const std::string& scratch_dir) {
-  const std::string out_path = scratch_dir + "/stdout.txt";
-  const std::string err_path = scratch_dir + "/stderr.txt";
+// Starts `exe` with `args` in the background: stdout and stderr go to the
+// given files (no pipe can fill up), stdin is /dev/null. The child's pid, or
+// -1 if fork failed.
+inline pid_t SpawnProgram(const std::string& exe, const std::vector<std::string>& args, const std::string& out_path,
+                          const std::string& err_path) {
   std::vector<std::string> full = {exe};
   full.insert(full.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& a : full) argv.push_back(a.data());
   argv.push_back(nullptr);
-
-  pid_t pid = fork();
+  const pid_t pid = fork();
   if (pid == 0) {
     int in = open("/dev/null", O_RDONLY);
     int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -59,6 +56,17 @@ inline RunResult RunProgram(const std::string& exe, const std::vector<std::strin
     execv(argv[0], argv.data());
     _exit(127);
   }
+  return pid;
+}
+
+// Runs `exe` with `args` to the end; stdout and stderr go to files in
+// `scratch_dir`. Whatever the input, the program must never crash: a death
+// by signal is a test failure.
+inline RunResult RunProgram(const std::string& exe, const std::vector<std::string>& args,
+                            const std::string& scratch_dir) {
+  const std::string out_path = scratch_dir + "/stdout.txt";
+  const std::string err_path = scratch_dir + "/stderr.txt";
+  const pid_t pid = SpawnProgram(exe, args, out_path, err_path);
   RunResult r;
   int status = 0;
   if (pid < 0 || waitpid(pid, &status, 0) != pid) {

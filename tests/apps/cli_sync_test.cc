@@ -42,6 +42,7 @@ using Clock = std::chrono::steady_clock;
 
 using daicho::testing::ReadFile;
 using daicho::testing::RunResult;
+using daicho::testing::SpawnProgram;
 using daicho::testing::WriteFile;
 
 constexpr char kContract[] = "1234-5678-9012";
@@ -79,23 +80,7 @@ class Child {
  public:
   Child(const std::string& exe, const std::vector<std::string>& args, std::string out_path, std::string err_path)
       : out_path_(std::move(out_path)), err_path_(std::move(err_path)) {
-    std::vector<std::string> full = {exe};
-    full.insert(full.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& a : full) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_ = fork();
-    if (pid_ == 0) {
-      int in = open("/dev/null", O_RDONLY);
-      int out = open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      int err = open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (in < 0 || out < 0 || err < 0) _exit(126);
-      dup2(in, 0);
-      dup2(out, 1);
-      dup2(err, 2);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
+    pid_ = SpawnProgram(exe, args, out_path_, err_path_);
     EXPECT_GT(pid_, 0) << "could not fork for " << exe;
   }
   ~Child() {

@@ -57,11 +57,7 @@ std::vector<RecordKey> Keys(std::initializer_list<std::pair<const char*, const c
   return out;
 }
 
-class ReplicaLocalTest : public ::testing::Test {
- public:
-  std::string Path(const std::string& name) const { return tmp_.Sub(name); }
-  TempDir tmp_;
-};
+class ReplicaLocalTest : public ::daicho::testing::ReplicaDirTest {};
 
 // ---- Local settings ----
 

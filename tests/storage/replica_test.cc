@@ -111,11 +111,7 @@ std::string RandomBytes(size_t size, unsigned seed) {
   return bytes;
 }
 
-class ReplicaTest : public ::testing::Test {
- public:
-  std::string Path(const std::string& name) const { return tmp_.Sub(name); }
-  TempDir tmp_;
-};
+class ReplicaTest : public ::daicho::testing::ReplicaDirTest {};
 
 // ---- Open ----
 

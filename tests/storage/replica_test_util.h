@@ -14,6 +14,7 @@
 #include "daicho/replica.h"
 #include "daicho/status.h"
 #include "daicho/value.h"
+#include "test_util.h"
 
 namespace daicho::testing {
 
@@ -61,6 +62,13 @@ inline Result<ApplyResult> Pull(Replica& to, const Replica& from) {
   DAICHO_ASSIGN_OR_RETURN(std::vector<ChangeBlob> blobs, from.ChangesSince(vv));
   return to.Apply(blobs);
 }
+
+// A fixture with a scratch directory for replicas.
+class ReplicaDirTest : public ::testing::Test {
+ public:
+  std::string Path(const std::string& name) const { return tmp_.Sub(name); }
+  TempDir tmp_;
+};
 
 }  // namespace daicho::testing
 
