@@ -52,6 +52,14 @@ class RelayProcess {
       const size_t colon = text.rfind(':');
       if (text.rfind("listening on ", 0) == 0 && colon != std::string::npos) port_ = std::stoi(text.substr(colon + 1));
     }
+    if (port_ == 0) {
+      // The relay's own message went to the inherited stderr; say how it ended.
+      int status = 0;
+      const pid_t ended = waitpid(pid_, &status, WNOHANG);
+      std::fprintf(stderr, "daicho-relay did not start: %s %d\n",
+                   ended == pid_ ? (WIFEXITED(status) ? "exit status" : "killed by signal") : "still running, pid",
+                   ended == pid_ ? (WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status)) : pid_);
+    }
   }
   ~RelayProcess() {
     if (pid_ > 0 && !stopped_) Stop();
@@ -155,6 +163,54 @@ TEST_F(RelaySyncTest, ThreeOfflineReplicasConvergeWithTheConflictOnEveryOne) {
     ASSERT_NE(phone, nullptr);
     EXPECT_TRUE(phone->conflict);
     EXPECT_EQ(phone->siblings.size(), 2u);
+  }
+}
+
+// Six PCs of one office, all logged in as the same user, sync at the same
+// time (twice each, concurrently), then once more in turn: every PC and the
+// relay hold every change, and the field all six edited is one conflict.
+TEST_F(RelaySyncTest, ManyPcsUnderOneUserSyncAtOnceAndConverge) {
+  RelayProcess relay(dir_.Sub("relay"));
+  ASSERT_GT(relay.port(), 0);
+  constexpr int kPcs = 6;
+  constexpr int kChangesEach = 40;
+  std::vector<std::unique_ptr<Replica>> pcs;
+  for (int p = 0; p < kPcs; ++p) {
+    pcs.push_back(OpenReplica("pc" + std::to_string(p)));
+    ASSERT_NE(pcs.back(), nullptr);
+    for (int i = 0; i < kChangesEach; ++i) {
+      Set(*pcs.back(), "pc" + std::to_string(p) + "-c" + std::to_string(i), "trade_name", "record " + std::to_string(i));
+    }
+    Set(*pcs.back(), "shared", "phone", "03-0000-000" + std::to_string(p));
+  }
+  std::vector<Status> outcomes(kPcs * 2);
+  {
+    std::vector<std::jthread> threads;
+    for (int p = 0; p < kPcs; ++p) {
+      threads.emplace_back([&, p] {
+        for (int round = 0; round < 2; ++round) {
+          auto report = Sync(relay, *pcs[p]);
+          outcomes[p * 2 + round] = report.ok() ? Status::Ok() : report.status();
+        }
+      });
+    }
+  }
+  for (const Status& outcome : outcomes) EXPECT_DAICHO_OK(outcome);
+  for (auto& pc : pcs) ASSERT_DAICHO_OK(Sync(relay, *pc));
+
+  const VersionVector vv = *pcs[0]->GetVersionVector();
+  EXPECT_EQ(vv.size(), static_cast<size_t>(kPcs));
+  for (int p = 0; p < kPcs; ++p) {
+    EXPECT_EQ(*pcs[p]->GetVersionVector(), vv) << "pc" << p;
+    EXPECT_EQ(vv.Get(pcs[p]->id()), static_cast<uint64_t>(kChangesEach + 1));
+    auto shared = pcs[p]->Get("customers", "shared");
+    ASSERT_DAICHO_OK(shared);
+    const FieldView* phone = shared->Find("phone");
+    ASSERT_NE(phone, nullptr);
+    EXPECT_TRUE(phone->conflict);
+    EXPECT_EQ(phone->siblings.size(), static_cast<size_t>(kPcs));
+    auto other = pcs[p]->Get("customers", "pc" + std::to_string((p + 1) % kPcs) + "-c" + std::to_string(kChangesEach - 1));
+    EXPECT_DAICHO_OK(other);
   }
 }
 
