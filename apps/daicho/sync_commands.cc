@@ -73,6 +73,10 @@ class SyncProgressBar {
     bar_->Update(std::min(p.changes_up, p.changes_to_send) + std::min(p.changes_down, p.changes_to_receive),
                  "up " + Bytes(p.bytes_up) + ", down " + Bytes(p.bytes_down));
   }
+  // Ends the bar's line, so that what is printed next starts on its own.
+  void Finish() {
+    if (bar_) bar_->Finish();
+  }
 
  private:
   std::ostream* out_;
@@ -152,6 +156,7 @@ Outcome SyncCommand(const std::string& db, const std::string& password_file, boo
     options.password = *password;
     options.on_progress = [&bar](const SyncProgress& p) { bar.Update(p); };
     auto summary = client.Sync(options);
+    bar.Finish();
     if (!summary.ok()) return Outcome::Failed(summary.status(), "syncing with " + where);
     out << "in sync with " << where << ": sent " << summary->changes_up << " changes ("
         << Bytes(summary->bytes_up) << "), received " << summary->changes_down << " changes ("
