@@ -1,11 +1,26 @@
 #include "core/change_builder.h"
 
+#include <algorithm>
+
 #include "core/merge.h"
 
 namespace daicho::core {
 
 ChangeBuilder::PendingRecord& ChangeBuilder::RecordFor(const std::string& collection, const std::string& id) {
-  return records_[{collection, id}];
+  if (last_ == nullptr || last_->first.first != collection || last_->first.second != id) {
+    last_ = &*records_.try_emplace({collection, id}).first;
+  }
+  return last_->second;
+}
+
+ChangeBuilder::PendingField& ChangeBuilder::FieldFor(PendingRecord& record, const std::string& field) {
+  auto& fields = record.fields;
+  // Fields usually arrive in order: check the end before searching.
+  if (fields.empty() || fields.back().first < field) return fields.emplace_back(field, PendingField{}).second;
+  auto it = std::lower_bound(fields.begin(), fields.end(), field,
+                             [](const auto& entry, const std::string& name) { return entry.first < name; });
+  if (it == fields.end() || it->first != field) it = fields.emplace(it, field, PendingField{});
+  return it->second;
 }
 
 void ChangeBuilder::Set(const std::string& collection, const std::string& id, const std::string& field,
@@ -13,7 +28,7 @@ void ChangeBuilder::Set(const std::string& collection, const std::string& id, co
   PendingRecord& rec = RecordFor(collection, id);
   // An edit after a delete in the same transaction means "bring it back".
   if (rec.action == RecordAction::kDelete) rec.action = RecordAction::kNone;
-  rec.fields[field].value = std::move(value);
+  FieldFor(rec, field).value = std::move(value);
   ++op_count_;
 }
 
@@ -21,7 +36,7 @@ void ChangeBuilder::Add(const std::string& collection, const std::string& id, co
                         int64_t delta) {
   PendingRecord& rec = RecordFor(collection, id);
   if (rec.action == RecordAction::kDelete) rec.action = RecordAction::kNone;
-  std::optional<int64_t>& sum = rec.fields[field].delta;
+  std::optional<int64_t>& sum = FieldFor(rec, field).delta;
   // Wrapping sum: a counter's total wraps the same way on every replica.
   sum = static_cast<int64_t>(static_cast<uint64_t>(sum.value_or(0)) + static_cast<uint64_t>(delta));
   ++op_count_;
@@ -31,7 +46,7 @@ void ChangeBuilder::SetAdd(const std::string& collection, const std::string& id,
                            const std::string& element) {
   PendingRecord& rec = RecordFor(collection, id);
   if (rec.action == RecordAction::kDelete) rec.action = RecordAction::kNone;
-  rec.fields[field].elements[element] = true;
+  FieldFor(rec, field).elements[element] = true;
   ++op_count_;
 }
 
@@ -39,7 +54,7 @@ void ChangeBuilder::SetRemove(const std::string& collection, const std::string& 
                               const std::string& element) {
   PendingRecord& rec = RecordFor(collection, id);
   if (rec.action == RecordAction::kDelete) rec.action = RecordAction::kNone;
-  rec.fields[field].elements[element] = false;
+  FieldFor(rec, field).elements[element] = false;
   ++op_count_;
 }
 
@@ -55,6 +70,7 @@ void ChangeBuilder::Undelete(const std::string& collection, const std::string& i
 
 void ChangeBuilder::Clear() {
   records_.clear();
+  last_ = nullptr;
   op_count_ = 0;
 }
 

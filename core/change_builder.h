@@ -13,6 +13,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/change.h"
 #include "core/record_state.h"
@@ -21,6 +23,13 @@ namespace daicho::core {
 
 class ChangeBuilder {
  public:
+  ChangeBuilder() = default;
+  // Not copyable: last_ points into this builder's own map.
+  ChangeBuilder(const ChangeBuilder&) = delete;
+  ChangeBuilder& operator=(const ChangeBuilder&) = delete;
+  ChangeBuilder(ChangeBuilder&&) = default;
+  ChangeBuilder& operator=(ChangeBuilder&&) = default;
+
   void Set(const std::string& collection, const std::string& id, const std::string& field, Value value);
   void Add(const std::string& collection, const std::string& id, const std::string& field, int64_t delta);
   void SetAdd(const std::string& collection, const std::string& id, const std::string& field,
@@ -52,12 +61,20 @@ class ChangeBuilder {
     std::map<std::string, bool> elements;            // set: element -> added (true) / removed
   };
   struct PendingRecord {
-    std::map<std::string, PendingField> fields;
+    // Sorted by name. A vector: a record has a dozen fields, written mostly
+    // in order, and a map node per field was a visible share of commit time.
+    std::vector<std::pair<std::string, PendingField>> fields;
     RecordAction action = RecordAction::kNone;
   };
+  using RecordMap = std::map<std::pair<std::string, std::string>, PendingRecord>;
   PendingRecord& RecordFor(const std::string& collection, const std::string& id);
+  static PendingField& FieldFor(PendingRecord& record, const std::string& field);
 
-  std::map<std::pair<std::string, std::string>, PendingRecord> records_;
+  RecordMap records_;
+  // The record of the previous call: consecutive edits of one record (the
+  // common case) skip the map lookup. Map nodes stay put (also when the map
+  // is moved), so it stays valid until Clear().
+  RecordMap::value_type* last_ = nullptr;
   size_t op_count_ = 0;
 };
 

@@ -228,6 +228,28 @@ TEST_F(ChangeBuilderTest, RecordsAreSortedAndFieldOpsComeBeforeDeleteOrUndelete)
   EXPECT_EQ(keys[2], (std::pair<std::string, std::string>{"permits", "p1"}));
 }
 
+TEST_F(ChangeBuilderTest, EditsJumpingBetweenRecordsAndFieldsLandInOrder) {
+  ChangeBuilder builder;
+  builder.Set("customers", "c1", "f1", "first");
+  builder.Set("customers", "c2", "f1", "other record");
+  builder.Set("customers", "c1", "f0", "before");  // back to c1, a field sorting first
+  builder.Set("customers", "c1", "f2", "after");
+  builder.Set("customers", "c1", "f1", "last");  // overwrites in the middle
+  const Change change = Build(builder);
+  ASSERT_EQ(change.records.size(), 2u) << DumpChange(change);
+  const auto& c1 = change.records[0].ops;
+  ASSERT_EQ(c1.size(), 3u) << DumpChange(change);
+  EXPECT_EQ(c1[0].field, "f0");
+  EXPECT_EQ(c1[1].field, "f1");
+  EXPECT_EQ(c1[1].value, Value("last"));
+  EXPECT_EQ(c1[2].field, "f2");
+  EXPECT_EQ(change.records[1].ops.at(0).value, Value("other record"));
+  EXPECT_EQ(builder.size(), 5u);
+  builder.Clear();
+  builder.Set("customers", "c1", "f9", "after clear");
+  EXPECT_EQ(Build(builder).records.at(0).ops.size(), 1u);
+}
+
 TEST_F(ChangeBuilderTest, OneNameUsedAsTwoKindsInOneTransactionGivesBothOps) {
   ChangeBuilder builder;
   builder.Add("customers", "c1", "x", 1);
