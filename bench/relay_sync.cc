@@ -13,12 +13,9 @@
 #include <random>
 #include <string>
 
-#include "apps/daicho-relay/relay_admission.h"
-#include "apps/daicho-relay/relay_store.h"
+#include "bench_relay.h"
 #include "daicho/replica.h"
 #include "ledger_values.h"
-#include "net/replica_change_store.h"
-#include "net/websocket.h"
 
 namespace {
 
@@ -52,21 +49,8 @@ int main(int argc, char** argv) {
     ~Cleanup() { std::filesystem::remove_all(dir); }
   } cleanup{dir};
 
-  auto relay = daicho::relay::RelayStore::Open((dir / "relay").string());
-  if (!relay.ok()) return Fail("relay store", relay.status());
-  const auto contract = daicho::relay::ContractNumber::Parse("1234-5678-9012");
-  if (Status s = (*relay)->AddContract(*contract); !s.ok()) return Fail("contract", s);
-  if (Status s = (*relay)->AddUser(*contract, "bench@example.jp", "Bench2024"); !s.ok()) return Fail("user", s);
-
-  daicho::net::SyncServerOptions server_options;
-  server_options.local_id = daicho::ReplicaId::Random();
-  daicho::relay::RelayStore* store = relay->get();
-  server_options.store_factory = [store](const daicho::net::Hello& hello) {
-    return daicho::relay::AdmitSession(*store, hello);
-  };
-  daicho::net::SyncServer server(std::move(server_options));
-  if (Status s = server.Start(); !s.ok()) return Fail("serve", s);
-  const std::string url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/";
+  auto relay = daicho::bench::BenchRelay::Start((dir / "relay").string());
+  if (!relay.ok()) return Fail("relay", relay.status());
 
   daicho::ReplicaOptions options;
   options.create_if_missing = true;
@@ -90,24 +74,11 @@ int main(int argc, char** argv) {
 
   // As `daicho connect --save-password` does: one password login (Argon2id on
   // the relay) issues a device token; every sync then logs in with it.
-  daicho::net::SessionOptions session;
-  session.contract = contract->str();
-  session.user = "bench@example.jp";
-  session.credentials = daicho::net::PasswordCredential{"Bench2024"};
-  session.device_name = "bench-pc";
-  session.purpose = daicho::net::Purpose::kConnectTest;
   auto start = std::chrono::steady_clock::now();
-  daicho::net::ReplicaChangeStore login_store(**a);
-  auto login = daicho::net::SyncOnce(url, login_store, (*a)->id(), session);
+  Status login = (*relay)->Login(**a);
   const double password_login_ms = MsSince(start);
-  if (!login.ok()) return Fail("login", login.status());
-  session.credentials = daicho::net::DeviceTokenCredential{login->device_token};
-  session.device_name.clear();
-  session.purpose = daicho::net::Purpose::kSync;
-  auto sync = [&](daicho::Replica& replica) {
-    daicho::net::ReplicaChangeStore changes(replica);
-    return daicho::net::SyncOnce(url, changes, replica.id(), session);
-  };
+  if (!login.ok()) return Fail("login", login);
+  auto sync = [&](daicho::Replica& replica) { return (*relay)->Sync(replica); };
 
   start = std::chrono::steady_clock::now();
   auto upload = sync(**a);
@@ -133,7 +104,7 @@ int main(int argc, char** argv) {
   if (!incremental.ok()) return Fail("incremental", incremental.status());
   const bool converged = *(*a)->GetVersionVector() != *(*b)->GetVersionVector() &&
                          sync(**b).ok() && *(*a)->GetVersionVector() == *(*b)->GetVersionVector();
-  server.Stop();
+  relay->reset();  // stops the server
 
   std::printf(
       "{\"system\":\"daicho\",\"records\":%u,\"password_login_ms\":%.1f,\"upload_ms\":%.1f,\"upload_changes\":%llu,\"upload_bytes\":%llu,"

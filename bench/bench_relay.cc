@@ -1,0 +1,64 @@
+#include "bench_relay.h"
+
+#include <utility>
+
+#include "apps/daicho-relay/relay_admission.h"
+#include "net/replica_change_store.h"
+
+namespace daicho::bench {
+namespace {
+
+constexpr char kContract[] = "1234-5678-9012";
+constexpr char kUser[] = "bench@example.jp";
+constexpr char kPassword[] = "Bench2024";
+
+}  // namespace
+
+BenchRelay::~BenchRelay() {
+  if (server_) server_->Stop();
+}
+
+Result<std::unique_ptr<BenchRelay>> BenchRelay::Start(const std::string& dir) {
+  std::unique_ptr<BenchRelay> relay(new BenchRelay());
+  auto store = relay::RelayStore::Open(dir);
+  if (!store.ok()) return store.status();
+  relay->store_ = std::move(*store);
+  auto contract = relay::ContractNumber::Parse(kContract);
+  if (!contract.ok()) return contract.status();
+  if (Status s = relay->store_->AddContract(*contract); !s.ok()) return s;
+  if (Status s = relay->store_->AddUser(*contract, kUser, kPassword); !s.ok()) return s;
+
+  net::SyncServerOptions options;
+  options.local_id = ReplicaId::Random();
+  relay::RelayStore* raw_store = relay->store_.get();
+  options.store_factory = [raw_store](const net::Hello& hello) { return relay::AdmitSession(*raw_store, hello); };
+  relay->server_ = std::make_unique<net::SyncServer>(std::move(options));
+  if (Status s = relay->server_->Start(); !s.ok()) return s;
+  relay->url_ = "ws://127.0.0.1:" + std::to_string(relay->server_->port()) + "/";
+
+  relay->session_.contract = contract->str();
+  relay->session_.user = kUser;
+  return relay;
+}
+
+Status BenchRelay::Login(Replica& replica) {
+  net::SessionOptions login = session_;
+  login.credentials = net::PasswordCredential{kPassword};
+  login.device_name = "bench-pc";
+  login.purpose = net::Purpose::kConnectTest;
+  net::ReplicaChangeStore changes(replica);
+  auto report = net::SyncOnce(url_, changes, replica.id(), std::move(login));
+  if (!report.ok()) return report.status();
+  session_.credentials = net::DeviceTokenCredential{report->device_token};
+  session_.purpose = net::Purpose::kSync;
+  logged_in_ = true;
+  return Status();
+}
+
+Result<net::SyncReport> BenchRelay::Sync(Replica& replica) {
+  if (!logged_in_) return Status(Code::kFailedPrecondition, "BenchRelay::Sync before Login");
+  net::ReplicaChangeStore changes(replica);
+  return net::SyncOnce(url_, changes, replica.id(), session_);
+}
+
+}  // namespace daicho::bench

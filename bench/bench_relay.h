@@ -1,0 +1,55 @@
+// BenchRelay: an in-process relay for the benchmarks, logged into as the CLI
+// does after `daicho connect --save-password`.
+//
+// A RelayStore in its own directory with one contract and one user, served
+// by a SyncServer on a loopback port (ws://127.0.0.1:<port>/) that admits
+// sessions with relay::AdmitSession, exactly as `daicho-relay serve` does.
+// Login() makes the one password login (Argon2id on the relay) that issues a
+// device token; every Sync() then logs in with that token.
+//
+// Ownership: owns the store and the server (the server stops first on
+// destruction). Not thread-safe. Codes: the RelayStore's and SyncOnce's;
+// kFailedPrecondition for a Sync() before Login().
+#ifndef DAICHO_BENCH_BENCH_RELAY_H_
+#define DAICHO_BENCH_BENCH_RELAY_H_
+
+#include <memory>
+#include <string>
+
+#include "apps/daicho-relay/relay_store.h"
+#include "daicho/replica.h"
+#include "daicho/status.h"
+#include "net/websocket.h"
+
+namespace daicho::bench {
+
+class BenchRelay {
+ public:
+  ~BenchRelay();
+  BenchRelay(const BenchRelay&) = delete;
+  BenchRelay& operator=(const BenchRelay&) = delete;
+
+  // Creates the relay store in `dir` (missing or empty), adds the contract
+  // and the user, and starts serving.
+  static Result<std::unique_ptr<BenchRelay>> Start(const std::string& dir);
+
+  // The password login of `replica`'s PC (a connect test: no changes flow).
+  Status Login(Replica& replica);
+  // One sync of `replica` with the relay, logged in with the device token.
+  Result<net::SyncReport> Sync(Replica& replica);
+
+  const std::string& url() const { return url_; }
+
+ private:
+  BenchRelay() = default;
+
+  std::unique_ptr<relay::RelayStore> store_;
+  std::unique_ptr<net::SyncServer> server_;  // after store_: destroyed first
+  net::SessionOptions session_;
+  std::string url_;
+  bool logged_in_ = false;
+};
+
+}  // namespace daicho::bench
+
+#endif  // DAICHO_BENCH_BENCH_RELAY_H_
