@@ -1,11 +1,13 @@
 #include "storage/codec.h"
 
+#include <optional>
 #include <tuple>
 
 #include <google/protobuf/arena.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
+#include "storage/binary.h"
 #include "storage/proto/record.pb.h"
 
 namespace daicho::storage {
@@ -49,11 +51,6 @@ void PutVv(const VersionVector& vv, ReplicaTable& table, pb::VersionVector* out)
 void PutDot(const Dot& dot, ReplicaTable& table, pb::Dot* out) {
   out->set_replica(table.IndexOf(dot.origin));
   out->set_counter(dot.counter);
-}
-
-void PutStamp(const core::OpStamp& s, ReplicaTable& table, pb::OpStamp* out) {
-  PutHlc(s.hlc, out->mutable_hlc());
-  out->set_origin(table.IndexOf(s.origin));
 }
 
 void PutValue(const Value& v, pb::Value* out) {
@@ -113,11 +110,6 @@ class Decoder {
       vv.Advance(id, in.counter(i));
     }
     return vv;
-  }
-
-  Result<core::OpStamp> GetStamp(const pb::OpStamp& in) const {
-    DAICHO_ASSIGN_OR_RETURN(ReplicaId id, Replica(in.origin()));
-    return core::OpStamp{GetHlc(in.hlc()), id};
   }
 
   Status CheckText(const std::string& s, const char* name, size_t max_bytes) const {
@@ -325,125 +317,39 @@ Result<std::vector<RecordKey>> DecodeChangeRecordKeys(const ReplicaId& origin, u
   return keys;
 }
 
-std::string EncodeRecordState(const core::RecordState& state) {
-  pb::RecordState msg;
-  ReplicaTable table(msg.mutable_replicas());
-  for (const core::FieldState& f : state.fields) {
-    pb::FieldState* pf = msg.add_fields();
-    pf->set_name(f.name);
-    if (f.reg) {
-      pb::RegisterState* r = pf->mutable_reg();
-      for (const core::RegisterSibling& s : f.reg->siblings) {
-        pb::RegisterSibling* ps = r->add_siblings();
-        PutDot(s.dot, table, ps->mutable_dot());
-        PutHlc(s.hlc, ps->mutable_hlc());
-        PutValue(s.value, ps->mutable_value());
-      }
-      PutVv(f.reg->context, table, r->mutable_context());
-      PutStamp(f.reg->newest, table, r->mutable_newest());
-    }
-    if (f.counter) {
-      pb::CounterState* c = pf->mutable_counter();
-      for (const core::CounterEntry& e : f.counter->entries) {
-        pb::CounterEntry* pe = c->add_entries();
-        pe->set_replica(table.IndexOf(e.replica));
-        pe->set_positive(e.positive);
-        pe->set_negative(e.negative);
-        pe->set_last_seq(e.last_seq);
-      }
-      PutStamp(f.counter->newest, table, c->mutable_newest());
-    }
-    if (f.set) {
-      pb::SetState* s = pf->mutable_set();
-      for (const core::SetElement& e : f.set->elements) {
-        pb::SetElement* pe = s->add_elements();
-        pe->set_value(e.value);
-        for (const Dot& dot : e.live) PutDot(dot, table, pe->add_live());
-        PutVv(e.tombstone, table, pe->mutable_tombstone());
-      }
-      PutStamp(f.set->newest, table, s->mutable_newest());
-    }
-  }
-  PutVv(state.deletes, table, msg.mutable_deletes());
-  PutVv(state.undeletes, table, msg.mutable_undeletes());
-  PutHlc(state.modified, msg.mutable_modified());
-  return Serialize(msg);
-}
-
-Result<core::RecordState> DecodeRecordState(std::string_view bytes) {
-  Decoder d("stored record state");
-  pb::RecordState msg;
-  DAICHO_RETURN_IF_ERROR(ParseInto(msg, bytes, d));
-  DAICHO_RETURN_IF_ERROR(d.LoadTable(msg.replicas()));
-  core::RecordState state;
-  state.fields.reserve(msg.fields_size());
-  for (const pb::FieldState& pf : msg.fields()) {
-    core::FieldState& f = state.fields.emplace_back();
-    f.name = pf.name();
-    DAICHO_RETURN_IF_ERROR(d.CheckName(f.name, "field name", SIZE_MAX));
-    if (state.fields.size() > 1 && state.fields[state.fields.size() - 2].name >= f.name) {
-      return d.Bad("fields out of order");
-    }
-    // Every stored field has at least one kind: the views rely on it.
-    if (!pf.has_reg() && !pf.has_counter() && !pf.has_set()) return d.Bad("field " + f.name + " holds no state");
-    if (pf.has_reg()) {
-      core::RegisterState& r = f.reg.emplace();
-      for (const pb::RegisterSibling& ps : pf.reg().siblings()) {
-        DAICHO_ASSIGN_OR_RETURN(Dot dot, d.GetDot(ps.dot()));
-        DAICHO_ASSIGN_OR_RETURN(Value value, d.GetValue(ps.value(), SIZE_MAX));
-        r.siblings.push_back(core::RegisterSibling{dot, GetHlc(ps.hlc()), std::move(value)});
-      }
-      DAICHO_ASSIGN_OR_RETURN(r.context, d.GetVv(pf.reg().context()));
-      DAICHO_ASSIGN_OR_RETURN(r.newest, d.GetStamp(pf.reg().newest()));
-    }
-    if (pf.has_counter()) {
-      core::CounterState& c = f.counter.emplace();
-      for (const pb::CounterEntry& pe : pf.counter().entries()) {
-        DAICHO_ASSIGN_OR_RETURN(ReplicaId id, d.Replica(pe.replica()));
-        c.entries.push_back(core::CounterEntry{id, pe.positive(), pe.negative(), pe.last_seq()});
-      }
-      DAICHO_ASSIGN_OR_RETURN(c.newest, d.GetStamp(pf.counter().newest()));
-    }
-    if (pf.has_set()) {
-      core::SetState& s = f.set.emplace();
-      for (const pb::SetElement& pe : pf.set().elements()) {
-        core::SetElement& e = s.elements.emplace_back();
-        e.value = pe.value();
-        for (const pb::Dot& pd : pe.live()) {
-          DAICHO_ASSIGN_OR_RETURN(Dot dot, d.GetDot(pd));
-          e.live.push_back(dot);
-        }
-        DAICHO_ASSIGN_OR_RETURN(e.tombstone, d.GetVv(pe.tombstone()));
-      }
-      DAICHO_ASSIGN_OR_RETURN(s.newest, d.GetStamp(pf.set().newest()));
-    }
-  }
-  DAICHO_ASSIGN_OR_RETURN(state.deletes, d.GetVv(msg.deletes()));
-  DAICHO_ASSIGN_OR_RETURN(state.undeletes, d.GetVv(msg.undeletes()));
-  state.modified = GetHlc(msg.modified());
-  return state;
-}
-
+// Dictionary-free (meta must read without one): varint count, then per
+// entry the 16-byte id and a varint counter, ids strictly increasing, counters >= 1.
 std::string EncodeVersionVector(const VersionVector& vv) {
-  pb::StandaloneVersionVector msg;
+  std::string out;
+  out.reserve(1 + vv.size() * (ReplicaId::kSize + 4));
+  BinaryWriter w(out);
+  w.Varint(vv.size());
   for (const auto& e : vv.entries()) {
-    msg.add_replica(std::string(e.replica.AsStringView()));
-    msg.add_counter(e.counter);
+    w.Raw(e.replica.AsStringView());
+    w.Varint(e.counter);
   }
-  return Serialize(msg);
+  return out;
 }
 
 Result<VersionVector> DecodeVersionVector(std::string_view bytes) {
-  Decoder d("stored version vector");
-  pb::StandaloneVersionVector msg;
-  DAICHO_RETURN_IF_ERROR(ParseInto(msg, bytes, d));
-  if (msg.replica_size() != msg.counter_size()) return d.Bad("arrays differ in length");
+  auto bad = [](const std::string& detail) { return Corruption("stored version vector: " + detail); };
+  BinaryReader r(bytes);
+  uint64_t n = 0;
+  if (!r.Varint(n)) return bad("truncated");
+  if (n > r.remaining() / (ReplicaId::kSize + 1)) return bad("entry count " + std::to_string(n) + " exceeds the input");
   VersionVector vv;
-  for (int i = 0; i < msg.replica_size(); ++i) {
-    auto id = ReplicaId::FromBytes(msg.replica(i));
-    if (!id.ok()) return d.Bad("replica id of " + std::to_string(msg.replica(i).size()) + " bytes");
-    vv.Advance(*id, msg.counter(i));
+  std::optional<ReplicaId> prev;
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string_view raw;
+    uint64_t counter = 0;
+    if (!r.Raw(ReplicaId::kSize, raw) || !r.Varint(counter)) return bad("truncated");
+    const ReplicaId id = *ReplicaId::FromBytes(raw);
+    if (counter == 0) return bad("entry with counter 0");
+    if (prev && !(*prev < id)) return bad("entries out of order or repeated");
+    prev = id;
+    vv.Advance(id, counter);
   }
+  if (!r.done()) return bad(std::to_string(r.remaining()) + " trailing bytes");
   return vv;
 }
 

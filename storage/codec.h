@@ -30,9 +30,9 @@ Result<core::Change> DecodeChangePayload(const ReplicaId& origin, uint64_t seq, 
 Result<std::vector<RecordKey>> DecodeChangeRecordKeys(const ReplicaId& origin, uint64_t seq,
                                                       std::string_view payload, const Limits& limits);
 
-std::string EncodeRecordState(const core::RecordState& state);
-Result<core::RecordState> DecodeRecordState(std::string_view bytes);
-
+// A version vector on its own (the `vv` meta key): ids inline, no
+// dictionary, so it reads without one (docs/formats.md). Record states are
+// encoded by state_codec.h.
 std::string EncodeVersionVector(const VersionVector& vv);
 Result<VersionVector> DecodeVersionVector(std::string_view bytes);
 

@@ -1,7 +1,8 @@
 // Replica on LMDB. Layout (docs/formats.md):
 //   meta:      schema, replica_id, device_marker, epoch, vv, hlc;
+//              "replica\0" index -> id (the replica dictionary);
 //              "local_setting\0" name -> value (Replica::SetLocalSetting)
-//   records:   collection \0 id      -> RecordState (codec)
+//   records:   collection \0 id      -> record state (state_codec)
 //   changes:   origin(16) | seq(8 BE) -> change payload (codec)
 //   conflicts: collection \0 id      -> "" for every record with a conflict
 // Each commit and each applied batch is one LMDB write transaction.
@@ -11,7 +12,10 @@
 // transaction reads id, vv, hlc and epoch from meta first (LMDB serializes the
 // writers of all processes), and reads take the vv from their own snapshot.
 // Memory keeps only a decoded copy of the last vv seen and the local clock,
-// which is merged with the stored one in every write.
+// which is merged with the stored one in every write. The replica dictionary
+// (record states name replicas by index) follows the same rule: a write
+// assigns indexes only after reading, in its own transaction, the entries
+// other processes added (storage/replica_dictionary.h).
 #include "daicho/replica.h"
 
 #include <algorithm>
@@ -19,6 +23,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 
 #include "core/change_builder.h"
@@ -27,7 +32,9 @@
 #include "core/record_view.h"
 #include "storage/codec.h"
 #include "storage/device_marker.h"
+#include "storage/replica_dictionary.h"
 #include "storage/rollback_guard.h"
+#include "storage/state_codec.h"
 #include "storage/lmdb/env.h"
 #include "storage/lmdb/error.h"
 #include "storage/lmdb/growing_writer.h"
@@ -39,15 +46,33 @@ namespace {
 using storage::lmdb::Dbi;
 
 using storage::lmdb::kSchemaKey;
-constexpr std::string_view kSchemaValue = "daicho-replica-v1";
+// Format v2: compact binary record states and change payloads (v1 stored
+// Protobuf). Stores of other versions are refused, not converted.
+constexpr std::string_view kSchemaValue = "daicho-replica-v2";
+constexpr unsigned kSchemaVersion = 2;
+constexpr std::string_view kSchemaPrefix = "daicho-replica-v";
 constexpr std::string_view kReplicaIdKey = "replica_id";
 constexpr std::string_view kDeviceMarkerKey = "device_marker";
 constexpr std::string_view kVvKey = "vv";
 constexpr std::string_view kHlcKey = "hlc";
 constexpr std::string_view kEpochKey = "epoch";
 // Local settings share meta under this prefix. The NUL ends it: no fixed meta
-// key contains one, so no setting name can ever collide with them.
+// key contains one and the replica dictionary's keys start "replica\0", so
+// no setting name can ever collide with them.
 constexpr std::string_view kLocalSettingPrefix{"local_setting\0", 14};
+
+// The N of a "daicho-replica-vN" marker; nullopt for anything else.
+std::optional<unsigned> SchemaVersion(std::string_view marker) {
+  if (!marker.starts_with(kSchemaPrefix)) return std::nullopt;
+  const std::string_view digits = marker.substr(kSchemaPrefix.size());
+  if (digits.empty() || digits.size() > 6) return std::nullopt;
+  unsigned version = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    version = version * 10 + static_cast<unsigned>(c - '0');
+  }
+  return version;
+}
 
 Status CheckLocalSettingName(std::string_view name) {
   if (name.empty()) return InvalidArgument("local setting name must not be empty");
@@ -198,6 +223,8 @@ struct Replica::Impl {
   ReplicaOptions options;
   storage::lmdb::Env env;
   Dbi meta, records, changes, conflicts;
+  // Replica ids <-> the indexes record states use; set once meta is open.
+  std::optional<storage::StoreReplicaDictionary> dict;
 
   // Serializes this process's writers that touch the meta state (commits,
   // applies); the guard's flock and LMDB's write lock order them with other
@@ -250,7 +277,8 @@ struct Replica::Impl {
   core::HybridClock MergedClock(HlcTime stored) const;
   Status PutVvAndClock(storage::lmdb::WriteTxn& txn, const VersionVector& new_vv, HlcTime clock,
                        std::string& encoded_vv) const;
-  Status PutRecord(storage::lmdb::WriteTxn& txn, const std::string& key, const core::RecordState& state) const;
+  Status PutRecord(storage::lmdb::WriteTxn& txn, storage::ReplicaDictionary& dict, const std::string& key,
+                   const core::RecordState& state) const;
   Result<CommitInfo> Commit(const core::ChangeBuilder& builder);
   Result<bool> Exists(std::string_view collection, std::string_view id) const;
 };
@@ -307,9 +335,10 @@ Status Replica::Impl::PutVvAndClock(storage::lmdb::WriteTxn& txn, const VersionV
   return txn.Put(meta, kHlcKey, EncodeHlc(clock));
 }
 
-Status Replica::Impl::PutRecord(storage::lmdb::WriteTxn& txn, const std::string& key,
-                                const core::RecordState& state) const {
-  DAICHO_RETURN_IF_ERROR(txn.Put(records, key, storage::EncodeRecordState(state)));
+Status Replica::Impl::PutRecord(storage::lmdb::WriteTxn& txn, storage::ReplicaDictionary& dict,
+                                const std::string& key, const core::RecordState& state) const {
+  DAICHO_ASSIGN_OR_RETURN(std::string encoded, storage::EncodeRecordState(state, dict));
+  DAICHO_RETURN_IF_ERROR(txn.Put(records, key, encoded));
   // The conflict index keeps ListConflicts() from scanning the whole ledger.
   if (core::HasConflict(state)) return txn.Put(conflicts, key, {});
   Status del = txn.Del(conflicts, key);
@@ -458,11 +487,13 @@ Result<CommitInfo> Replica::Impl::Commit(const core::ChangeBuilder& builder) {
     stamp = clock.Now();
     new_vv = state.vv;
     new_vv.Advance(dot);
+    // One view per attempt: indexes it assigns exist only in this txn.
+    storage::StoreReplicaDictionary::WriteView view = dict->ForWrite(txn);
     std::map<std::pair<std::string, std::string>, core::RecordState> states;
     for (const auto& key : builder.Keys()) {
       DAICHO_ASSIGN_OR_RETURN(auto raw, txn.GetCopy(records, RecordKeyBytes(key.first, key.second)));
       if (!raw) continue;
-      DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(*raw));
+      DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(*raw, view));
       states.emplace(key, std::move(state));
     }
     change = builder.Build(dot, stamp, new_vv, [&](const std::string& c, const std::string& i) {
@@ -472,7 +503,7 @@ Result<CommitInfo> Replica::Impl::Commit(const core::ChangeBuilder& builder) {
     for (const core::RecordOps& rec : change.records) {
       core::RecordState& state = states[{rec.collection, rec.id}];
       core::ApplyRecordOps(state, rec, dot, stamp);
-      DAICHO_RETURN_IF_ERROR(PutRecord(txn, RecordKeyBytes(rec.collection, rec.id), state));
+      DAICHO_RETURN_IF_ERROR(PutRecord(txn, view, RecordKeyBytes(rec.collection, rec.id), state));
     }
     const std::string payload = storage::EncodeChangePayload(change);
     if (payload.size() > options.limits.max_change_bytes) {
@@ -613,6 +644,18 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, const Re
   if (!creating) {
     DAICHO_ASSIGN_OR_RETURN(auto schema, storage::lmdb::ReadSchemaMarker(impl->env));
     if (!schema) return InvalidArgument(path + " is an LMDB database but not a daicho replica");
+    const std::optional<unsigned> version = SchemaVersion(*schema);
+    if (version && *version < kSchemaVersion) {
+      return Status(Code::kFailedPrecondition,
+                    path + " was made by an older daicho (format v" + std::to_string(*version) +
+                        "); this build reads format v" + std::to_string(kSchemaVersion) +
+                        " only and does not convert stores: create a new replica and sync it from a peer");
+    }
+    if (version && *version > kSchemaVersion) {
+      return Status(Code::kFailedPrecondition,
+                    path + " was made by a newer daicho (format v" + std::to_string(*version) +
+                        "); this build reads format v" + std::to_string(kSchemaVersion) + ": upgrade daicho");
+    }
     if (*schema != kSchemaValue) {
       return Status(Code::kFailedPrecondition, path + " holds replica format '" + *schema +
                                                    "', this build reads '" + std::string(kSchemaValue) + "'");
@@ -625,6 +668,7 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, const Re
     if (!opened.ok()) return opened.status().WithContext("opening " + path);
     *dbi = *opened;
   }
+  impl->dict.emplace(impl->meta);
   DAICHO_ASSIGN_OR_RETURN(std::string marker, storage::ComputeDeviceMarker(data_file));
   if (creating) {
     auto created = impl->InitializeNew(marker);
@@ -672,7 +716,7 @@ Result<Record> Replica::Get(std::string_view collection, std::string_view id) co
     }
     return raw.status();
   }
-  DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(*raw));
+  DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(*raw, impl_->dict->ForRead(txn)));
   return core::MakeRecordView(std::string(collection), std::string(id), state);
 }
 
@@ -684,11 +728,12 @@ Result<Page> Replica::List(std::string_view collection, const ListOptions& optio
   DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
   DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(impl_->records));
   DAICHO_RETURN_IF_ERROR(cursor.Seek(prefix + options.start_after));
+  const storage::StoreReplicaDictionary::ReadView view = impl_->dict->ForRead(txn);
   Page page;
   while (cursor.valid() && cursor.key().starts_with(prefix)) {
     std::string_view id = cursor.key().substr(prefix.size());
     if (options.start_after.empty() || id != options.start_after) {
-      DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(cursor.value()));
+      DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(cursor.value(), view));
       if (options.include_deleted || !core::IsHidden(state)) {
         // Only a record that would go on the page proves there is a next page.
         if (options.limit != 0 && page.records.size() == options.limit) {
@@ -707,6 +752,7 @@ Result<std::vector<Record>> Replica::ListConflicts() const {
   std::shared_lock<std::shared_mutex> lock;
   DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
   DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(impl_->conflicts));
+  const storage::StoreReplicaDictionary::ReadView view = impl_->dict->ForRead(txn);
   std::vector<Record> out;
   DAICHO_RETURN_IF_ERROR(cursor.First());
   while (cursor.valid()) {
@@ -714,7 +760,7 @@ Result<std::vector<Record>> Replica::ListConflicts() const {
     const size_t sep = key.find('\0');
     if (sep == std::string::npos) return Corruption("conflict index key without separator");
     DAICHO_ASSIGN_OR_RETURN(std::string_view raw, txn.Get(impl_->records, key));
-    DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(raw));
+    DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(raw, view));
     out.push_back(core::MakeRecordView(key.substr(0, sep), key.substr(sep + 1), state));
     DAICHO_RETURN_IF_ERROR(cursor.Next());
   }
@@ -810,6 +856,8 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
     DAICHO_ASSIGN_OR_RETURN(state, impl_->ReadMetaState(txn));
     clock = impl_->MergedClock(state.hlc);
     new_vv = state.vv;
+    // One view per attempt: indexes it assigns exist only in this txn.
+    storage::StoreReplicaDictionary::WriteView view = impl_->dict->ForWrite(txn);
     std::map<std::string, std::pair<core::RecordState, bool>> touched;  // key -> (state, changed)
     for (size_t index : order) {
       const core::Change& change = decoded[index];
@@ -843,7 +891,7 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
           DAICHO_ASSIGN_OR_RETURN(auto raw, txn.GetCopy(impl_->records, key));
           core::RecordState state;
           if (raw) {
-            DAICHO_ASSIGN_OR_RETURN(state, storage::DecodeRecordState(*raw));
+            DAICHO_ASSIGN_OR_RETURN(state, storage::DecodeRecordState(*raw, view));
           }
           it = touched.emplace(key, std::pair(std::move(state), !raw)).first;
         }
@@ -856,7 +904,7 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
     }
     for (const auto& [key, entry] : touched) {
       if (!entry.second) continue;
-      DAICHO_RETURN_IF_ERROR(impl_->PutRecord(txn, key, entry.first));
+      DAICHO_RETURN_IF_ERROR(impl_->PutRecord(txn, view, key, entry.first));
       const size_t sep = key.find('\0');
       result.changed.push_back(RecordKey{key.substr(0, sep), key.substr(sep + 1)});
     }

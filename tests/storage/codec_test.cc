@@ -1,7 +1,8 @@
-// Tests of storage/codec.h: record states and change payloads encode
-// deterministically and round-trip byte for byte; bytes that are not a
+// Tests of storage/codec.h: change payloads and stored version vectors
+// encode deterministically and round-trip byte for byte; bytes that are not a
 // well-formed encoding (random, truncated, mutated) give kCorruption and
-// never a crash or a state the rest of the code cannot handle.
+// never a crash or a state the rest of the code cannot handle. Record states:
+// state_codec_test.cc.
 #include "storage/codec.h"
 
 #include <cstdint>
@@ -15,6 +16,7 @@
 #include "core/merge.h"
 #include "core/record_view.h"
 #include "storage/lmdb/env.h"
+#include "storage/state_codec.h"
 #include "test_util.h"
 
 namespace daicho::storage {
@@ -43,54 +45,6 @@ std::string Hex(std::string_view bytes) {
     out += kHex[c & 15];
   }
   return out;
-}
-
-// A state using every part of the format: all value types, siblings, a field
-// holding all three kinds, counter extremes, set tombstones, deletes and
-// undeletes.
-core::RecordState RichState() {
-  const ReplicaId a = IdOf(1), b = IdOf(2), c = IdOf(3);
-  core::RecordState state;
-  core::FieldState& name = state.FieldFor("name");
-  name.reg.emplace();
-  name.reg->siblings = {
-      {Dot{a, 3}, HlcTime{1700000000000, 1}, Value("株式会社山田建設 東京都千代田区")},
-      {Dot{b, 5}, HlcTime{1700000000001, 0}, Value(Bytes{"\0\x01\xff"s})},
-  };
-  name.reg->context = Vv({{a, 3}, {b, 5}, {c, 2}});
-  name.reg->newest = core::OpStamp{HlcTime{1700000000001, 0}, b};
-
-  core::FieldState& values = state.FieldFor("values");
-  values.reg.emplace();
-  values.reg->siblings = {
-      {Dot{a, 1}, HlcTime{1, 0}, Value()},
-      {Dot{a, 2}, HlcTime{2, 0}, Value(true)},
-      {Dot{b, 1}, HlcTime{3, 0}, Value(std::numeric_limits<int64_t>::min())},
-      {Dot{c, 1}, HlcTime{4, 0}, Value(-0.5)},
-      {Dot{c, 2}, HlcTime{5, 0}, Value("")},
-  };
-  values.reg->context = Vv({{a, 2}, {b, 1}, {c, 2}});
-  values.reg->newest = core::OpStamp{HlcTime{5, 0}, c};
-
-  core::FieldState& mixed = state.FieldFor("mixed");
-  mixed.reg.emplace();
-  mixed.reg->siblings = {{Dot{c, 9}, HlcTime{9, 9}, Value(std::numeric_limits<int64_t>::max())}};
-  mixed.reg->context = Vv({{c, 9}});
-  mixed.reg->newest = core::OpStamp{HlcTime{9, 9}, c};
-  mixed.counter.emplace();
-  mixed.counter->entries = {{a, 10, 3, 4}, {c, 0, std::numeric_limits<uint64_t>::max(), 7}};
-  mixed.counter->newest = core::OpStamp{HlcTime{8, 0}, a};
-  mixed.set.emplace();
-  mixed.set->elements = {
-      {"大工", {Dot{a, 1}, Dot{b, 2}}, Vv({{a, 1}, {b, 2}, {c, 7}})},
-      {"左官", {}, Vv({{c, 3}})},
-  };
-  mixed.set->newest = core::OpStamp{HlcTime{std::numeric_limits<uint64_t>::max(), 0}, b};
-
-  state.deletes = Vv({{a, 4}, {c, 1}});
-  state.undeletes = Vv({{b, 5}});
-  state.modified = HlcTime{std::numeric_limits<uint64_t>::max(), std::numeric_limits<uint32_t>::max()};
-  return state;
 }
 
 core::Op RegisterOp(std::string field, Value value, VersionVector context) {
@@ -159,24 +113,6 @@ std::string CheckUsable(const core::RecordState& state) {
   return "";
 }
 
-// Decodes `bytes`, requiring a clean outcome: kCorruption, or a usable state
-// that reads, merges and re-encodes stably. Returns a problem or "".
-std::string ProbeRecordState(std::string_view bytes) {
-  auto decoded = DecodeRecordState(bytes);
-  if (!decoded.ok()) {
-    return decoded.status().code() == Code::kCorruption ? "" : "not corruption: " + decoded.status().ToString();
-  }
-  if (std::string problem = CheckUsable(*decoded); !problem.empty()) return "accepted: " + problem;
-  (void)core::MakeRecordView("c", "r", *decoded);
-  (void)core::IsHidden(*decoded);
-  const std::string again = EncodeRecordState(*decoded);
-  auto redecoded = DecodeRecordState(again);
-  if (!redecoded.ok()) return "re-encoding does not decode: " + redecoded.status().ToString();
-  if (!(*redecoded == *decoded)) return "re-encoding decodes differently";
-  if (EncodeRecordState(*redecoded) != again) return "re-encoding is not stable";
-  return "";
-}
-
 std::string ProbeChange(std::string_view bytes) {
   const ReplicaId origin = IdOf(9);
   auto decoded = DecodeChangePayload(origin, 3, bytes, Limits());
@@ -233,21 +169,6 @@ class ProbeReport {
 
 // ---- round trips ----
 
-TEST(CodecTest, RecordStateRoundTripIsByteIdentical) {
-  const core::RecordState state = RichState();
-  const std::string bytes = EncodeRecordState(state);
-  auto decoded = DecodeRecordState(bytes);
-  ASSERT_DAICHO_OK(decoded);
-  EXPECT_EQ(*decoded, state);
-  EXPECT_EQ(EncodeRecordState(*decoded), bytes);
-  EXPECT_EQ(EncodeRecordState(state), bytes) << "encoding is deterministic";
-
-  const core::RecordState empty;
-  auto decoded_empty = DecodeRecordState(EncodeRecordState(empty));
-  ASSERT_DAICHO_OK(decoded_empty);
-  EXPECT_EQ(*decoded_empty, empty);
-}
-
 TEST(CodecTest, ChangePayloadRoundTripIsByteIdentical) {
   const core::Change change = RichChange();
   const std::string bytes = EncodeChangePayload(change);
@@ -270,8 +191,8 @@ TEST(CodecTest, VersionVectorRoundTrips) {
   EXPECT_TRUE(empty->empty());
 }
 
-// What a real replica writes (payloads in `changes`, states in `records`)
-// round-trips too.
+// What a real replica writes (payloads in `changes`, states in `records`
+// with the store's replica dictionary) round-trips too.
 TEST(CodecTest, WhatAReplicaStoresRoundTripsByteIdentical) {
   TempDir tmp;
   const std::string dir = tmp.Sub("r");
@@ -304,16 +225,23 @@ TEST(CodecTest, WhatAReplicaStoresRoundTripsByteIdentical) {
   ASSERT_DAICHO_OK(env);
   auto records = env->OpenDbi("records", /*create=*/false);
   ASSERT_DAICHO_OK(records);
+  auto meta = env->OpenDbi("meta", /*create=*/false);
+  ASSERT_DAICHO_OK(meta);
   auto txn = env->BeginRead();
   ASSERT_DAICHO_OK(txn);
+  StoreReplicaDictionary store_dict(*meta);
+  StoreReplicaDictionary::ReadView dict = store_dict.ForRead(*txn);
   auto cursor = txn->OpenCursor(*records);
   ASSERT_DAICHO_OK(cursor);
   ASSERT_DAICHO_OK(cursor->First());
   int count = 0;
   while (cursor->valid()) {
-    auto decoded = DecodeRecordState(cursor->value());
+    auto decoded = DecodeRecordState(cursor->value(), dict);
     ASSERT_DAICHO_OK(decoded);
-    EXPECT_EQ(EncodeRecordState(*decoded), std::string(cursor->value()));
+    // Every id has its index already: a read view re-encodes.
+    auto again = EncodeRecordState(*decoded, dict);
+    ASSERT_DAICHO_OK(again);
+    EXPECT_EQ(*again, std::string(cursor->value()));
     ++count;
     ASSERT_DAICHO_OK(cursor->Next());
   }
@@ -399,43 +327,40 @@ TEST(CodecTest, ChangeBreakingTheCanonicalFormIsCorruption) {
   expect_corrupt(zero_dot, "observed dot with counter 0");
 }
 
-TEST(CodecTest, RecordStateWithFieldsOutOfOrderIsCorruption) {
-  core::RecordState state = RichState();
-  std::swap(state.fields[0], state.fields[1]);
-  auto decoded = DecodeRecordState(EncodeRecordState(state));
-  ASSERT_FALSE(decoded.ok());
-  EXPECT_EQ(decoded.status().code(), Code::kCorruption);
-
-  state = RichState();
-  state.fields[1].name = state.fields[0].name;
-  decoded = DecodeRecordState(EncodeRecordState(state));
-  ASSERT_FALSE(decoded.ok());
-  EXPECT_EQ(decoded.status().code(), Code::kCorruption);
-}
-
-// A stored field with no register, counter or set state is not something
-// the merge code ever writes; reading it back (MakeRecordView) would
-// dereference a missing register. The decoder must refuse it.
-TEST(CodecTest, RecordStateWithAFieldOfNoKindIsCorruption) {
-  core::RecordState state = RichState();
-  state.FieldFor("empty");  // a field with no kind at all
-  auto decoded = DecodeRecordState(EncodeRecordState(state));
-  ASSERT_FALSE(decoded.ok()) << "a field with no state was accepted";
-  EXPECT_EQ(decoded.status().code(), Code::kCorruption) << decoded.status();
-}
-
 TEST(CodecTest, VersionVectorWithAMalformedReplicaIdIsCorruption) {
-  // StandaloneVersionVector { replica: "abc", counter: [1] }
-  const std::string bytes = "\x0a\x03" "abc" "\x12\x01\x01"s;
+  // One entry whose id is 3 bytes long.
+  const std::string bytes = "\x01" "abc" "\x01"s;
   auto decoded = DecodeVersionVector(bytes);
   ASSERT_FALSE(decoded.ok());
   EXPECT_EQ(decoded.status().code(), Code::kCorruption) << decoded.status();
 }
 
+// The stored form is canonical: entries in id order, counters >= 1, nothing
+// after the last entry.
+TEST(CodecTest, VersionVectorNotInCanonicalFormIsCorruption) {
+  const std::string a(IdOf(1).AsStringView()), b(IdOf(2).AsStringView());
+  const std::string valid = "\x02"s + a + "\x05" + b + "\x07";
+  ASSERT_DAICHO_OK(DecodeVersionVector(valid));
+  EXPECT_EQ(EncodeVersionVector(*DecodeVersionVector(valid)), valid);
+  const std::pair<const char*, std::string> bad[] = {
+      {"out of order", "\x02"s + b + "\x05" + a + "\x07"},
+      {"repeated", "\x02"s + a + "\x05" + a + "\x07"},
+      {"counter 0", "\x01"s + a + "\x00"s},
+      {"trailing byte", valid + "\x00"s},
+      {"count beyond the input", "\x03"s + a + "\x05" + b + "\x07"},
+  };
+  for (const auto& [why, bytes] : bad) {
+    auto decoded = DecodeVersionVector(bytes);
+    EXPECT_FALSE(decoded.ok()) << why;
+    if (!decoded.ok()) {
+      EXPECT_EQ(decoded.status().code(), Code::kCorruption) << why;
+    }
+  }
+}
+
 // ---- garbage ----
 
 std::vector<std::string> ValidEncodings(Probe probe) {
-  if (probe == &ProbeRecordState) return {EncodeRecordState(RichState()), EncodeRecordState(core::RecordState())};
   if (probe == &ProbeChange) return {EncodeChangePayload(RichChange())};
   return {EncodeVersionVector(Vv({{IdOf(1), 5}, {IdOf(2), 300}}))};
 }
@@ -445,7 +370,6 @@ struct NamedProbe {
   Probe probe;
 };
 constexpr NamedProbe kProbes[] = {
-    {"record state", &ProbeRecordState},
     {"change payload", &ProbeChange},
     {"version vector", &ProbeVersionVector},
 };
@@ -455,15 +379,11 @@ TEST(CodecTest, RandomBytesNeverCrashAndGiveCorruption) {
   for (const NamedProbe& p : kProbes) {
     SCOPED_TRACE(p.name);
     ProbeReport report;
-    int accepted = 0;
     for (int i = 0; i < 4000; ++i) {
       std::string bytes(rng() % 200, '\0');
       for (char& c : bytes) c = static_cast<char>(rng());
       report.Check(p.probe, bytes, "random input " + std::to_string(i));
-      if (p.probe == &ProbeRecordState && DecodeRecordState(bytes).ok()) ++accepted;
     }
-    // Most random bytes are not a protobuf message at all.
-    EXPECT_LT(accepted, 400);
   }
 }
 
@@ -472,15 +392,12 @@ TEST(CodecTest, TruncatedEncodingsNeverCrash) {
     SCOPED_TRACE(p.name);
     ProbeReport report;
     for (const std::string& valid : ValidEncodings(p.probe)) {
-      int rejected = 0;
       for (size_t length = 0; length < valid.size(); ++length) {
         const std::string_view prefix = std::string_view(valid).substr(0, length);
         report.Check(p.probe, prefix, "prefix of " + std::to_string(length));
-        if (p.probe == &ProbeRecordState && !DecodeRecordState(prefix).ok()) ++rejected;
-      }
-      if (p.probe == &ProbeRecordState && valid.size() > 50) {
-        // A cut inside a length-delimited field cannot parse.
-        EXPECT_GT(rejected, static_cast<int>(valid.size() / 2));
+        if (p.probe == &ProbeVersionVector) {
+          EXPECT_FALSE(DecodeVersionVector(prefix).ok()) << "prefix of " << length << " accepted";
+        }
       }
     }
   }

@@ -1,8 +1,10 @@
 // Convergence of REAL replicas (each an LMDB store in its own directory):
 // random edits of every kind on 3-5 replicas, exchanged in random order,
 // truncated, shuffled and duplicated. Once everyone has synced with everyone,
-// every replica must show the same records and hold byte-identical `records`
-// databases; counters must count every add exactly once.
+// every replica must show the same records and hold identical `records`
+// databases (byte for byte once each state's replica indexes are replaced by
+// ids: every store numbers replicas in its own dictionary); counters must
+// count every add exactly once.
 //
 // Runs kCases cases by default; RC_PARAMS (e.g. "max_success=500 seed=1")
 // overrides every setting, for longer runs and for replaying a failure.
@@ -21,6 +23,8 @@
 
 #include "daicho/replica.h"
 #include "storage/lmdb/env.h"
+#include "storage/replica_dictionary.h"
+#include "storage/state_codec.h"
 #include "test_util.h"
 
 namespace daicho {
@@ -140,17 +144,31 @@ std::string View(const Replica& replica) {
 }
 
 // Key -> value of one named database, read with the LMDB wrappers.
+// Every key and value of database `name`. Record states (`records`) are
+// decoded with the store's replica dictionary and re-encoded with one of
+// their own (indexes in order of first use within the state), which names
+// replicas independently of the store: equal states, equal bytes.
 Result<std::map<std::string, std::string>> DumpDatabase(const std::string& dir, const std::string& name) {
   storage::lmdb::EnvOptions options;
   options.read_only = true;
   DAICHO_ASSIGN_OR_RETURN(storage::lmdb::Env env, storage::lmdb::Env::Open(dir, options));
   DAICHO_ASSIGN_OR_RETURN(storage::lmdb::Dbi dbi, env.OpenDbi(name, /*create=*/false));
+  DAICHO_ASSIGN_OR_RETURN(storage::lmdb::Dbi meta, env.OpenDbi("meta", /*create=*/false));
   DAICHO_ASSIGN_OR_RETURN(storage::lmdb::ReadTxn txn, env.BeginRead());
+  storage::StoreReplicaDictionary store_dict(meta);
+  const storage::StoreReplicaDictionary::ReadView dict = store_dict.ForRead(txn);
   DAICHO_ASSIGN_OR_RETURN(storage::lmdb::Cursor cursor, txn.OpenCursor(dbi));
   std::map<std::string, std::string> out;
   DAICHO_RETURN_IF_ERROR(cursor.First());
   while (cursor.valid()) {
-    out.emplace(std::string(cursor.key()), std::string(cursor.value()));
+    std::string value(cursor.value());
+    if (name == "records") {
+      DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(value, dict));
+      storage::MemoryReplicaDictionary own;
+      DAICHO_ASSIGN_OR_RETURN(value, storage::EncodeRecordState(state, own));
+      for (const ReplicaId& id : own.ids()) value.append(id.AsStringView());
+    }
+    out.emplace(std::string(cursor.key()), std::move(value));
     DAICHO_RETURN_IF_ERROR(cursor.Next());
   }
   return out;

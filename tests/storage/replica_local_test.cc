@@ -195,13 +195,51 @@ TEST_F(ReplicaLocalTest, SettingsNamedLikeMetaKeysLeaveTheReplicaStateAlone) {
   ASSERT_DAICHO_OK(txn);
   auto schema = txn->GetCopy(*meta, "schema");
   ASSERT_DAICHO_OK(schema);
-  EXPECT_EQ(*schema, "daicho-replica-v1");
+  EXPECT_EQ(*schema, "daicho-replica-v2");
   auto raw_id = txn->GetCopy(*meta, "replica_id");
   ASSERT_DAICHO_OK(raw_id);
   EXPECT_EQ(*raw_id, std::string(id.AsStringView()));
   auto setting = txn->GetCopy(*meta, "local_setting\0vv"s);
   ASSERT_DAICHO_OK(setting);
   EXPECT_EQ(*setting, "garbage");
+}
+
+// A store of an older format is refused with a message saying so, not
+// misread (v1 held Protobuf states); a newer one asks for an upgrade.
+TEST_F(ReplicaLocalTest, StoreOfAnotherFormatVersionIsRefused) {
+  ASSERT_DAICHO_OK(SetValue(*OpenOrNull(Path("a"), CreateOptions()), "customers", "c1", "name", Value("x")));
+  auto set_schema = [&](std::string_view marker) {
+    auto env = storage::lmdb::Env::Open(Path("a"), storage::lmdb::EnvOptions{});
+    ASSERT_DAICHO_OK(env);
+    auto meta = env->OpenDbi("meta", /*create=*/false);
+    ASSERT_DAICHO_OK(meta);
+    auto txn = env->BeginWrite();
+    ASSERT_DAICHO_OK(txn);
+    ASSERT_DAICHO_OK(txn->Put(*meta, "schema", marker));
+    ASSERT_DAICHO_OK(txn->Commit());
+  };
+  set_schema("daicho-replica-v1");
+  for (bool create : {false, true}) {
+    ReplicaOptions options = QuietOptions();
+    options.create_if_missing = create;
+    auto opened = Replica::Open(Path("a"), options);
+    ASSERT_FALSE(opened.ok());
+    EXPECT_EQ(opened.status().code(), Code::kFailedPrecondition) << opened.status();
+    EXPECT_NE(opened.status().message().find("made by an older daicho (format v1)"), std::string::npos)
+        << opened.status();
+  }
+  set_schema("daicho-replica-v3");
+  auto newer = Replica::Open(Path("a"), QuietOptions());
+  ASSERT_FALSE(newer.ok());
+  EXPECT_EQ(newer.status().code(), Code::kFailedPrecondition) << newer.status();
+  EXPECT_NE(newer.status().message().find("newer daicho (format v3)"), std::string::npos) << newer.status();
+  // Refusing wrote nothing: with its marker back, the store opens as it was.
+  set_schema("daicho-replica-v2");
+  auto replica = OpenOrNull(Path("a"), QuietOptions());
+  ASSERT_NE(replica, nullptr);
+  auto record = replica->Get("customers", "c1");
+  ASSERT_DAICHO_OK(record);
+  EXPECT_EQ(record->Find("name")->value, Value("x"));
 }
 
 TEST_F(ReplicaLocalTest, CopiedStoreTakesANewIdAndKeepsItsSettings) {

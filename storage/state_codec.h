@@ -1,0 +1,46 @@
+// State codec: the compact binary encoding of a record's CRDT state (the
+// values of the `records` database), on storage/binary.h. The format is
+// described in docs/formats.md ("Record states").
+//
+// Replicas are named by their index in a ReplicaDictionary, so the bytes are
+// meaningful only together with the dictionary they were encoded with (the
+// store's). Encoding is deterministic for one dictionary: equal states give
+// equal bytes. What the merge rules usually imply is left out: a register's
+// context when it is exactly its siblings' dots, a "newest" stamp equal to the
+// newest sibling's, a set tombstone equal to the element's live dots, HLCs
+// equal to the record's `modified`.
+//
+// Decoding validates everything and returns kCorruption for bytes that are
+// not exactly a canonical encoding: truncation, trailing bytes, unknown flags,
+// replica indexes the dictionary lacks, fields / siblings / entries / elements
+// / version vectors out of order or repeated, bad UTF-8, empty or NUL-holding
+// field names, fields without a kind, dots with counter 0.
+#ifndef DAICHO_STORAGE_STATE_CODEC_H_
+#define DAICHO_STORAGE_STATE_CODEC_H_
+
+#include <string>
+#include <string_view>
+
+#include "core/record_state.h"
+#include "daicho/status.h"
+#include "daicho/value.h"
+#include "storage/binary.h"
+#include "storage/replica_dictionary.h"
+
+namespace daicho::storage {
+
+// Codes: those of `dict.IndexOf` (assigning an index writes to the store).
+Result<std::string> EncodeRecordState(const core::RecordState& state, ReplicaDictionary& dict);
+// Codes: kCorruption, and those of `dict.IdAt` other than kCorruption.
+Result<core::RecordState> DecodeRecordState(std::string_view bytes, const ReplicaDictionary& dict);
+
+// A Value on its own: a type tag, then its payload (docs/formats.md). Kept
+// apart so that states can drop their values once values live only in the
+// change log. ReadValue returns false on malformed input (bad tag, bad UTF-8,
+// truncation) and names the problem in `error`.
+void WriteValue(const Value& value, BinaryWriter& out);
+bool ReadValue(BinaryReader& in, Value& value, std::string& error);
+
+}  // namespace daicho::storage
+
+#endif  // DAICHO_STORAGE_STATE_CODEC_H_
