@@ -1,6 +1,6 @@
-// Codec: the one place where core types meet their Protobuf encodings
-// (storage/proto/record.proto). Encoding is deterministic: equal values give
-// equal bytes, so replicas can be compared byte for byte.
+// Codec: how core types are stored (docs/formats.md): change payloads
+// (change_codec.h), the stored version vector (here); record states are in
+// state_codec.h. Encoding is deterministic: equal values give equal bytes.
 // Decoding validates everything (sizes, indexes, sort order, UTF-8) and
 // returns kCorruption for bytes that are not a well-formed encoding.
 #ifndef DAICHO_STORAGE_CODEC_H_
@@ -14,21 +14,15 @@
 #include "core/record_state.h"
 #include "daicho/replica.h"
 #include "daicho/status.h"
+#include "storage/change_codec.h"
 
 namespace daicho::storage {
 
 // Longest `collection \0 id` key: LMDB's compiled-in key limit.
 inline constexpr size_t kMaxRecordKeyBytes = 511;
 
-// A change's payload (ops and stamp; origin and seq travel beside it).
-std::string EncodeChangePayload(const core::Change& change);
-Result<core::Change> DecodeChangePayload(const ReplicaId& origin, uint64_t seq, std::string_view payload,
-                                         const Limits& limits);
-// Only the records a change touches, in (collection, id) order: the same
-// parse and key checks as DecodeChangePayload, without converting its ops
-// (for scans over many changes that need no values).
-Result<std::vector<RecordKey>> DecodeChangeRecordKeys(const ReplicaId& origin, uint64_t seq,
-                                                      std::string_view payload, const Limits& limits);
+// Change payloads (EncodeChangePayload, DecodeChangePayload,
+// DecodeChangeRecordKeys, ChangeView) are in change_codec.h, included above.
 
 // A version vector on its own (the `vv` meta key): ids inline, no
 // dictionary, so it reads without one (docs/formats.md). Record states are
