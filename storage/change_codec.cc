@@ -1,6 +1,7 @@
 #include "storage/change_codec.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstring>
 #include <limits>
@@ -691,6 +692,80 @@ Result<std::optional<Value>> RecordOpsView::RegisterValue(std::string_view field
     if (!SkipOpBody(r, h, tables_.replica_count)) return e.Bad("malformed operation in record " + std::string(id_));
   }
   return std::optional<Value>();
+}
+
+Status RecordOpsView::RegisterValues(std::span<const std::string_view> fields,
+                                     std::span<std::optional<Value>> values) const {
+  if (values.size() != fields.size()) {
+    return Status(Code::kInvalidArgument, "RegisterValues: " + std::to_string(fields.size()) + " fields but " +
+                                              std::to_string(values.size()) + " value slots");
+  }
+  for (std::optional<Value>& v : values) v.reset();
+  if (fields.empty()) return Status::Ok();
+  const Errors e;
+  // Both the wanted names and the field table are sorted: one merge walk
+  // gives each wanted name its table index (or none).
+  constexpr uint32_t kAbsent = UINT32_MAX;
+  // Small records (the usual case) need no allocation.
+  std::array<uint32_t, 32> small_indexes;
+  std::vector<uint32_t> large_indexes;
+  std::span<uint32_t> indexes;
+  if (fields.size() <= small_indexes.size()) {
+    indexes = std::span<uint32_t>(small_indexes.data(), fields.size());
+  } else {
+    large_indexes.resize(fields.size());
+    indexes = large_indexes;
+  }
+  {
+    Reader t(tables_.payload);
+    if (!t.Seek(tables_.fields_offset)) return e.Bad("field table out of range");
+    size_t w = 0;
+    std::string_view entry;
+    bool have_entry = false;
+    uint32_t entry_index = 0;
+    for (; w < fields.size(); ++w) {
+      if (w > 0 && !(fields[w - 1] < fields[w])) {
+        return Status(Code::kInvalidArgument, "RegisterValues: field names not ascending");
+      }
+      while (true) {
+        if (!have_entry) {
+          if (entry_index >= tables_.field_count) break;
+          if (!t.Bytes(entry)) return e.Bad("truncated field table");
+          have_entry = true;
+        }
+        const int cmp = entry.compare(fields[w]);
+        if (cmp >= 0) break;
+        have_entry = false;
+        ++entry_index;
+      }
+      indexes[w] = have_entry && entry == fields[w] ? entry_index : kAbsent;
+    }
+  }
+  Reader r(ops_);
+  size_t w = 0;
+  for (size_t i = 0; i < op_count_; ++i) {
+    OpHead h;
+    if (!SkipOpHead(r, tables_.field_count, h)) return e.Bad("malformed operation in record " + std::string(id_));
+    // Field ops come sorted by field, before any delete/undelete.
+    if (IsRecordOp(h.type)) break;
+    while (w < indexes.size() && (indexes[w] == kAbsent || indexes[w] < h.field)) ++w;
+    if (w == indexes.size()) break;
+    if (indexes[w] == h.field && h.type == core::OpType::kSetRegister) {
+      Value value;
+      DAICHO_RETURN_IF_ERROR(ReadValue(r, h.value_tag, tables_.max_value_bytes, /*check_text=*/true, e, &value));
+      values[w].emplace(std::move(value));
+      ++w;
+      if (h.has_context) {
+        uint64_t n = 0;
+        if (!r.Varint(n) || n == 0 || !SkipDots(r, n, tables_.replica_count)) {
+          return e.Bad("malformed operation in record " + std::string(id_));
+        }
+      }
+      continue;
+    }
+    if (!SkipOpBody(r, h, tables_.replica_count)) return e.Bad("malformed operation in record " + std::string(id_));
+  }
+  return Status::Ok();
 }
 
 // ---- whole payloads ----

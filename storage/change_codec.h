@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,6 +80,13 @@ class RecordOpsView {
   // to it are checked for structure and the value for its limits and UTF-8
   // (kCorruption). Allocates nothing but the returned value.
   Result<std::optional<Value>> RegisterValue(std::string_view field) const;
+
+  // Every value at once, in one pass over the record's ops: values[i] gets
+  // the value the record's kSetRegister op on fields[i] wrote, or nullopt.
+  // `fields` must be strictly ascending (bytewise) and as long as `values`
+  // (kInvalidArgument otherwise). Checks as RegisterValue (kCorruption).
+  // Allocates nothing but the values (and an index table beyond 32 fields).
+  Status RegisterValues(std::span<const std::string_view> fields, std::span<std::optional<Value>> values) const;
 
  private:
   friend class ChangeView;

@@ -2,8 +2,9 @@
 //   meta:      schema, replica_id, device_marker, epoch, vv, hlc;
 //              "replica\0" index -> id (the replica dictionary);
 //              "local_setting\0" name -> value (Replica::SetLocalSetting)
-//   records:   collection \0 id      -> record state (state_codec)
-//   changes:   origin(16) | seq(8 BE) -> change payload (codec)
+//   records:   collection \0 id      -> record state (state_codec), whose
+//                                       register values are read from changes
+//   changes:   origin(16) | seq(8 BE) -> change payload (change_codec)
 //   conflicts: collection \0 id      -> "" for every record with a conflict
 // Each commit and each applied batch is one LMDB write transaction.
 //
@@ -35,9 +36,11 @@
 #include "storage/replica_dictionary.h"
 #include "storage/rollback_guard.h"
 #include "storage/state_codec.h"
+#include "storage/value_resolver.h"
 #include "storage/lmdb/env.h"
 #include "storage/lmdb/error.h"
 #include "storage/lmdb/growing_writer.h"
+#include "storage/lmdb/ordered_putter.h"
 #include "storage/lmdb/store_directory.h"
 
 namespace daicho {
@@ -46,10 +49,11 @@ namespace {
 using storage::lmdb::Dbi;
 
 using storage::lmdb::kSchemaKey;
-// Format v2: compact binary record states and change payloads (v1 stored
-// Protobuf). Stores of other versions are refused, not converted.
-constexpr std::string_view kSchemaValue = "daicho-replica-v2";
-constexpr unsigned kSchemaVersion = 2;
+// Format v3: record states without register values (they are read from the
+// change that wrote them); v2 stored them in the states too, v1 stored
+// Protobuf. Stores of other versions are refused, not converted.
+constexpr std::string_view kSchemaValue = "daicho-replica-v3";
+constexpr unsigned kSchemaVersion = 3;
 constexpr std::string_view kSchemaPrefix = "daicho-replica-v";
 constexpr std::string_view kReplicaIdKey = "replica_id";
 constexpr std::string_view kDeviceMarkerKey = "device_marker";
@@ -277,8 +281,9 @@ struct Replica::Impl {
   core::HybridClock MergedClock(HlcTime stored) const;
   Status PutVvAndClock(storage::lmdb::WriteTxn& txn, const VersionVector& new_vv, HlcTime clock,
                        std::string& encoded_vv) const;
-  Status PutRecord(storage::lmdb::WriteTxn& txn, storage::ReplicaDictionary& dict, const std::string& key,
-                   const core::RecordState& state) const;
+  Status PutRecord(storage::lmdb::WriteTxn& txn, storage::ReplicaDictionary& dict,
+                   storage::lmdb::OrderedPutter& record_putter, std::string_view key, core::RecordState& state,
+                   bool existed, std::string& buffer) const;
   Result<CommitInfo> Commit(const core::ChangeBuilder& builder);
   Result<bool> Exists(std::string_view collection, std::string_view id) const;
 };
@@ -335,12 +340,27 @@ Status Replica::Impl::PutVvAndClock(storage::lmdb::WriteTxn& txn, const VersionV
   return txn.Put(meta, kHlcKey, EncodeHlc(clock));
 }
 
+// `existed`: the record was in `records` before this transaction. Every
+// change the state names must already be in `changes` (put them first).
 Status Replica::Impl::PutRecord(storage::lmdb::WriteTxn& txn, storage::ReplicaDictionary& dict,
-                                const std::string& key, const core::RecordState& state) const {
-  DAICHO_ASSIGN_OR_RETURN(std::string encoded, storage::EncodeRecordState(state, dict));
-  DAICHO_RETURN_IF_ERROR(txn.Put(records, key, encoded));
+                                storage::lmdb::OrderedPutter& record_putter, std::string_view key,
+                                core::RecordState& state, bool existed, std::string& buffer) const {
+  // A value conflict compares sibling values, which states do not hold: a
+  // register with several siblings gets them from the change log. A fresh
+  // resolver each time: its views into the map die with the next Put.
+  const bool several = std::any_of(state.fields.begin(), state.fields.end(), [](const core::FieldState& f) {
+    return f.reg && f.reg->siblings.size() > 1;
+  });
+  if (several) {
+    storage::ValueResolver resolver(txn, changes, options.limits);
+    const size_t sep = key.find('\0');
+    DAICHO_RETURN_IF_ERROR(resolver.ResolveMultiSibling(key.substr(0, sep), key.substr(sep + 1), state));
+  }
+  DAICHO_ASSIGN_OR_RETURN(buffer, storage::EncodeRecordState(state, dict));
+  DAICHO_RETURN_IF_ERROR(record_putter.Put(txn, key, buffer));
   // The conflict index keeps ListConflicts() from scanning the whole ledger.
   if (core::HasConflict(state)) return txn.Put(conflicts, key, {});
+  if (!existed) return Status::Ok();  // a new record has no index entry to remove
   Status del = txn.Del(conflicts, key);
   return del.code() == Code::kNotFound ? Status::Ok() : del;
 }
@@ -500,18 +520,30 @@ Result<CommitInfo> Replica::Impl::Commit(const core::ChangeBuilder& builder) {
       auto it = states.find({c, i});
       return it == states.end() ? nullptr : &it->second;
     });
-    for (const core::RecordOps& rec : change.records) {
-      core::RecordState& state = states[{rec.collection, rec.id}];
-      core::ApplyRecordOps(state, rec, dot, stamp);
-      DAICHO_RETURN_IF_ERROR(PutRecord(txn, view, RecordKeyBytes(rec.collection, rec.id), state));
-    }
+    // The change first: the states written below name its dot, and reading
+    // their values (conflict detection) needs it in `changes`.
     const std::string payload = storage::EncodeChangePayload(change);
     if (payload.size() > options.limits.max_change_bytes) {
       return Status(Code::kResourceExhausted, "transaction encodes to " + std::to_string(payload.size()) +
                                                   " bytes, over the limit of " +
                                                   std::to_string(options.limits.max_change_bytes));
     }
-    DAICHO_RETURN_IF_ERROR(txn.Put(changes, ChangeKeyBytes(dot.origin, dot.counter), payload));
+    storage::lmdb::OrderedPutter change_putter(changes);
+    DAICHO_RETURN_IF_ERROR(change_putter.Put(txn, ChangeKeyBytes(dot.origin, dot.counter), payload));
+    // Records in key order: new ones past the end are appended.
+    storage::lmdb::OrderedPutter record_putter(records);
+    std::string key, buffer;
+    for (const core::RecordOps& rec : change.records) {
+      auto it = states.find({rec.collection, rec.id});
+      const bool existed = it != states.end();
+      core::RecordState fresh;
+      core::RecordState& state = existed ? it->second : fresh;
+      core::ApplyRecordOps(state, rec, dot, stamp);
+      key.assign(rec.collection);
+      key.push_back('\0');
+      key.append(rec.id);
+      DAICHO_RETURN_IF_ERROR(PutRecord(txn, view, record_putter, key, state, existed, buffer));
+    }
     DAICHO_RETURN_IF_ERROR(txn.Put(meta, kEpochKey, new_epoch.AsStringView()));
     return PutVvAndClock(txn, new_vv, clock.last(), encoded_vv);
   });
@@ -717,6 +749,8 @@ Result<Record> Replica::Get(std::string_view collection, std::string_view id) co
     return raw.status();
   }
   DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(*raw, impl_->dict->ForRead(txn)));
+  storage::ValueResolver values(txn, impl_->changes, impl_->options.limits);
+  DAICHO_RETURN_IF_ERROR(values.Resolve(collection, id, state));
   return core::MakeRecordView(std::string(collection), std::string(id), state);
 }
 
@@ -729,6 +763,8 @@ Result<Page> Replica::List(std::string_view collection, const ListOptions& optio
   DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(impl_->records));
   DAICHO_RETURN_IF_ERROR(cursor.Seek(prefix + options.start_after));
   const storage::StoreReplicaDictionary::ReadView view = impl_->dict->ForRead(txn);
+  // One resolver for the page: its records mostly name the same few changes.
+  storage::ValueResolver values(txn, impl_->changes, impl_->options.limits);
   Page page;
   while (cursor.valid() && cursor.key().starts_with(prefix)) {
     std::string_view id = cursor.key().substr(prefix.size());
@@ -740,6 +776,7 @@ Result<Page> Replica::List(std::string_view collection, const ListOptions& optio
           page.next_start_after = page.records.back().id;
           break;
         }
+        DAICHO_RETURN_IF_ERROR(values.Resolve(collection, id, state));
         page.records.push_back(core::MakeRecordView(std::string(collection), std::string(id), state));
       }
     }
@@ -753,6 +790,7 @@ Result<std::vector<Record>> Replica::ListConflicts() const {
   DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
   DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(impl_->conflicts));
   const storage::StoreReplicaDictionary::ReadView view = impl_->dict->ForRead(txn);
+  storage::ValueResolver values(txn, impl_->changes, impl_->options.limits);
   std::vector<Record> out;
   DAICHO_RETURN_IF_ERROR(cursor.First());
   while (cursor.valid()) {
@@ -761,6 +799,7 @@ Result<std::vector<Record>> Replica::ListConflicts() const {
     if (sep == std::string::npos) return Corruption("conflict index key without separator");
     DAICHO_ASSIGN_OR_RETURN(std::string_view raw, txn.Get(impl_->records, key));
     DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(raw, view));
+    DAICHO_RETURN_IF_ERROR(values.Resolve(std::string_view(key).substr(0, sep), std::string_view(key).substr(sep + 1), state));
     out.push_back(core::MakeRecordView(key.substr(0, sep), key.substr(sep + 1), state));
     DAICHO_RETURN_IF_ERROR(cursor.Next());
   }
@@ -858,7 +897,13 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
     new_vv = state.vv;
     // One view per attempt: indexes it assigns exist only in this txn.
     storage::StoreReplicaDictionary::WriteView view = impl_->dict->ForWrite(txn);
-    std::map<std::string, std::pair<core::RecordState, bool>> touched;  // key -> (state, changed)
+    struct Touched {
+      core::RecordState state;
+      bool changed = false;
+      bool existed = false;
+    };
+    std::map<std::string, Touched> touched;
+    storage::lmdb::OrderedPutter change_putter(impl_->changes);
     for (size_t index : order) {
       const core::Change& change = decoded[index];
       const uint64_t held = new_vv.Get(change.origin);
@@ -889,22 +934,27 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
         auto it = touched.find(key);
         if (it == touched.end()) {
           DAICHO_ASSIGN_OR_RETURN(auto raw, txn.GetCopy(impl_->records, key));
-          core::RecordState state;
+          Touched t;
           if (raw) {
-            DAICHO_ASSIGN_OR_RETURN(state, storage::DecodeRecordState(*raw, view));
+            DAICHO_ASSIGN_OR_RETURN(t.state, storage::DecodeRecordState(*raw, view));
           }
-          it = touched.emplace(key, std::pair(std::move(state), !raw)).first;
+          t.changed = !raw;
+          t.existed = raw.has_value();
+          it = touched.emplace(key, std::move(t)).first;
         }
-        if (core::ApplyRecordOps(it->second.first, rec, change.dot(), change.hlc)) it->second.second = true;
+        if (core::ApplyRecordOps(it->second.state, rec, change.dot(), change.hlc)) it->second.changed = true;
       }
-      DAICHO_RETURN_IF_ERROR(txn.Put(impl_->changes, change_key, blobs[index].payload));
+      DAICHO_RETURN_IF_ERROR(change_putter.Put(txn, change_key, blobs[index].payload));
       new_vv.Advance(change.dot());
       if (!clock.Observe(change.hlc)) far_future.push_back(change.hlc);
       ++result.applied;
     }
-    for (const auto& [key, entry] : touched) {
-      if (!entry.second) continue;
-      DAICHO_RETURN_IF_ERROR(impl_->PutRecord(txn, view, key, entry.first));
+    // Every change is in `changes` by now; records go in key order.
+    storage::lmdb::OrderedPutter record_putter(impl_->records);
+    std::string buffer;
+    for (auto& [key, entry] : touched) {
+      if (!entry.changed) continue;
+      DAICHO_RETURN_IF_ERROR(impl_->PutRecord(txn, view, record_putter, key, entry.state, entry.existed, buffer));
       const size_t sep = key.find('\0');
       result.changed.push_back(RecordKey{key.substr(0, sep), key.substr(sep + 1)});
     }

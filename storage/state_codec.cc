@@ -1,7 +1,6 @@
 #include "storage/state_codec.h"
 
 #include <algorithm>
-#include <bit>
 #include <limits>
 #include <optional>
 
@@ -30,17 +29,6 @@ constexpr uint64_t kHlcSameWall = 1;  // m.wall_ms, logical follows
 constexpr uint64_t kHlcAbsolute = 2;  // wall_ms and logical follow (wall_ms > m.wall_ms)
 constexpr uint64_t kHlcBehind = 3;    // head - 2 = m.wall_ms - wall_ms, logical follows
 constexpr uint64_t kMaxWallBehind = std::numeric_limits<uint64_t>::max() - 2;
-
-// Value tags.
-enum ValueTag : uint8_t {
-  kNullTag = 0,
-  kFalseTag = 1,
-  kTrueTag = 2,
-  kIntTag = 3,     // zigzag varint
-  kDoubleTag = 4,  // IEEE-754 bits, 8 bytes little-endian
-  kStringTag = 5,  // varint length, UTF-8
-  kBytesTag = 6,   // varint length, bytes
-};
 
 // A register's context is implied when it is exactly the join of its
 // siblings' dots: every sibling is covered and every entry is some sibling.
@@ -150,8 +138,7 @@ class Encoder {
     if ((flags & kOneSibling) == 0) out_.Varint(reg.siblings.size());
     for (const core::RegisterSibling& s : reg.siblings) {
       DAICHO_RETURN_IF_ERROR(PutDot(s.dot));
-      PutHlc(s.hlc);
-      WriteValue(s.value, out_);
+      PutHlc(s.hlc);  // the value is in the change s.dot names, not here
     }
     if ((flags & kContextImplied) == 0) DAICHO_RETURN_IF_ERROR(PutVv(reg.context));
     if ((flags & kNewestImplied) == 0) DAICHO_RETURN_IF_ERROR(PutStamp(reg.newest));
@@ -313,9 +300,7 @@ class Decoder {
       DAICHO_ASSIGN_OR_RETURN(HlcTime hlc, GetHlc());
       core::RegisterSibling& s = reg.siblings.emplace_back();
       s.dot = dot;
-      s.hlc = hlc;
-      std::string error;
-      if (!ReadValue(in_, s.value, error)) return Bad(error);
+      s.hlc = hlc;  // s.value stays null: the change s.dot holds it (ValueResolver)
     }
     if (flags & kContextImplied) {
       for (const core::RegisterSibling& s : reg.siblings) reg.context.Advance(s.dot);
@@ -392,73 +377,6 @@ class Decoder {
 };
 
 }  // namespace
-
-void WriteValue(const Value& value, BinaryWriter& out) {
-  switch (value.type()) {
-    case Value::Type::kNull: out.Byte(kNullTag); break;
-    case Value::Type::kBool: out.Byte(value.as_bool() ? kTrueTag : kFalseTag); break;
-    case Value::Type::kInt:
-      out.Byte(kIntTag);
-      out.Signed(value.as_int());
-      break;
-    case Value::Type::kDouble:
-      out.Byte(kDoubleTag);
-      out.Fixed64(std::bit_cast<uint64_t>(value.as_double()));
-      break;
-    case Value::Type::kString:
-      out.Byte(kStringTag);
-      out.Bytes(value.as_string());
-      break;
-    case Value::Type::kBytes:
-      out.Byte(kBytesTag);
-      out.Bytes(value.as_bytes().data);
-      break;
-  }
-}
-
-bool ReadValue(BinaryReader& in, Value& value, std::string& error) {
-  uint8_t tag = 0;
-  if (!in.Byte(tag)) {
-    error = "truncated value";
-    return false;
-  }
-  switch (tag) {
-    case kNullTag: value = Value(); return true;
-    case kFalseTag: value = Value(false); return true;
-    case kTrueTag: value = Value(true); return true;
-    case kIntTag: {
-      uint64_t zigzag = 0;
-      if (!ReadVarint(in, zigzag)) break;
-      value = Value(static_cast<int64_t>((zigzag >> 1) ^ (~(zigzag & 1) + 1)));
-      return true;
-    }
-    case kDoubleTag: {
-      uint64_t bits = 0;
-      if (!in.Fixed64(bits)) break;
-      value = Value(std::bit_cast<double>(bits));
-      return true;
-    }
-    case kStringTag: {
-      std::string_view s;
-      if (!ReadBytes(in, s)) break;
-      if (!IsValidUtf8(s)) {
-        error = "string value is not valid UTF-8";
-        return false;
-      }
-      value = Value(std::string(s));
-      return true;
-    }
-    case kBytesTag: {
-      std::string_view s;
-      if (!ReadBytes(in, s)) break;
-      value = Value(Bytes{std::string(s)});
-      return true;
-    }
-    default: error = "unknown value tag " + std::to_string(tag); return false;
-  }
-  error = "truncated value or padded number";
-  return false;
-}
 
 Result<std::string> EncodeRecordState(const core::RecordState& state, ReplicaDictionary& dict) {
   std::string bytes;

@@ -10,6 +10,11 @@
 // newest sibling's, a set tombstone equal to the element's live dots, HLCs
 // equal to the record's `modified`.
 //
+// Register siblings carry no value: a sibling's value lives once, in the
+// change its dot names (the `changes` database), and is read from there
+// (storage/value_resolver.h). EncodeRecordState ignores sibling values;
+// DecodeRecordState leaves them null.
+//
 // Decoding validates everything and returns kCorruption for bytes that are
 // not exactly a canonical encoding: truncation, trailing bytes, unknown flags,
 // replica indexes the dictionary lacks, fields / siblings / entries / elements
@@ -23,7 +28,6 @@
 
 #include "core/record_state.h"
 #include "daicho/status.h"
-#include "daicho/value.h"
 #include "storage/binary.h"
 #include "storage/replica_dictionary.h"
 
@@ -33,13 +37,6 @@ namespace daicho::storage {
 Result<std::string> EncodeRecordState(const core::RecordState& state, ReplicaDictionary& dict);
 // Codes: kCorruption, and those of `dict.IdAt` other than kCorruption.
 Result<core::RecordState> DecodeRecordState(std::string_view bytes, const ReplicaDictionary& dict);
-
-// A Value on its own: a type tag, then its payload (docs/formats.md). Kept
-// apart so that states can drop their values once values live only in the
-// change log. ReadValue returns false on malformed input (bad tag, bad UTF-8,
-// truncation) and names the problem in `error`.
-void WriteValue(const Value& value, BinaryWriter& out);
-bool ReadValue(BinaryReader& in, Value& value, std::string& error);
 
 }  // namespace daicho::storage
 

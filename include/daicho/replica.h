@@ -174,7 +174,9 @@ class Replica {
   WriteTransaction BeginWrite();
 
   // A record, hidden ones included (with deleted = true). kNotFound if it
-  // never existed here.
+  // never existed here. Register values are read from the stored changes
+  // that wrote them (one copy of each value on disk): a record whose change
+  // is missing or damaged is kCorruption, for Get, List and ListConflicts.
   Result<Record> Get(std::string_view collection, std::string_view id) const;
   // Records of one collection in id order, one page at a time.
   Result<Page> List(std::string_view collection, const ListOptions& options = {}) const;

@@ -170,6 +170,17 @@ Status WriteTxn::Put(Dbi dbi, std::string_view key, std::string_view value) {
   return Status::Ok();
 }
 
+Status WriteTxn::Append(Dbi dbi, std::string_view key, std::string_view value) {
+  DAICHO_RETURN_IF_ERROR(CheckWritable());
+  if (!dbi.valid()) return BadDbi();
+  MDB_val k = ToVal(key);
+  MDB_val v = ToVal(value);
+  ++state_->mutations;
+  int rc = mdb_put(state_->txn, dbi.handle, &k, &v, MDB_APPEND);
+  if (rc != MDB_SUCCESS) return WriteFailed(LmdbStatus(rc, "mdb_put(MDB_APPEND)"));
+  return Status::Ok();
+}
+
 Status WriteTxn::Del(Dbi dbi, std::string_view key) {
   DAICHO_RETURN_IF_ERROR(CheckWritable());
   if (!dbi.valid()) return BadDbi();

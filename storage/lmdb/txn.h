@@ -150,6 +150,13 @@ class WriteTxn final : public TxnBase {
   // kIoError, kCorruption.
   Status Put(Dbi dbi, std::string_view key, std::string_view value);
 
+  // Like Put for a key greater than every key in `dbi` (MDB_APPEND): LMDB
+  // then fills the last page instead of splitting it in half, so keys
+  // written in increasing order pack pages full. A key that is not greater
+  // is refused with kAlreadyExists before anything changes (the txn stays
+  // usable); see OrderedPutter for the check done once per transaction.
+  Status Append(Dbi dbi, std::string_view key, std::string_view value);
+
   // Removes `key`. Codes: kNotFound if absent (the txn stays usable), and as
   // for Put.
   Status Del(Dbi dbi, std::string_view key);

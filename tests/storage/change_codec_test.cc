@@ -376,6 +376,66 @@ TEST(ChangeCodecTest, ViewRegisterValuesEqualTheFullDecode) {
   }
 }
 
+// The one-pass read of many fields gives what RegisterValue gives field by
+// field: for every subset of a record's field names (plus names the change
+// lacks), in order.
+TEST(ChangeCodecTest, RegisterValuesInOnePassEqualRegisterValue) {
+  for (const core::Change& change : {RichChange(), LedgerChange(0, 37)}) {
+    const std::string bytes = EncodeChangePayload(change);
+    auto view = ChangeView::Parse(bytes, Limits());
+    ASSERT_DAICHO_OK(view);
+    for (const core::RecordOps& rec : change.records) {
+      SCOPED_TRACE(rec.collection + "/" + rec.id);
+      auto found = view->Find(rec.collection, rec.id);
+      ASSERT_DAICHO_OK(found);
+      ASSERT_TRUE(found->has_value());
+      std::vector<std::string> names = {"", "a", "zzz", "name0"};
+      for (const core::Op& op : rec.ops) {
+        if (!op.field.empty()) names.push_back(op.field + "x");
+        if (!op.field.empty()) names.push_back(op.field);
+      }
+      std::sort(names.begin(), names.end());
+      names.erase(std::unique(names.begin(), names.end()), names.end());
+      for (size_t mask_seed = 0; mask_seed < 16; ++mask_seed) {
+        std::vector<std::string_view> wanted;
+        for (size_t i = 0; i < names.size(); ++i) {
+          if (mask_seed == 0 || (i * 7 + mask_seed) % 3 != 0) wanted.push_back(names[i]);
+        }
+        std::vector<std::optional<Value>> values(wanted.size(), Value("stale"));
+        ASSERT_DAICHO_OK((*found)->RegisterValues(wanted, values));
+        for (size_t i = 0; i < wanted.size(); ++i) {
+          if (wanted[i].empty()) {
+            EXPECT_FALSE(values[i].has_value());
+            continue;
+          }
+          auto one = (*found)->RegisterValue(wanted[i]);
+          ASSERT_DAICHO_OK(one);
+          EXPECT_EQ(values[i], *one) << wanted[i];
+        }
+      }
+    }
+  }
+}
+
+TEST(ChangeCodecTest, RegisterValuesWantsAscendingNamesAndMatchingSlots) {
+  const std::string bytes = EncodeChangePayload(RichChange());
+  auto view = ChangeView::Parse(bytes, Limits());
+  ASSERT_DAICHO_OK(view);
+  auto found = view->Find("customers", "c1");
+  ASSERT_DAICHO_OK(found);
+  ASSERT_TRUE(found->has_value());
+  std::vector<std::string_view> unordered = {"name", "kana"};
+  std::vector<std::optional<Value>> two(2);
+  EXPECT_EQ((*found)->RegisterValues(unordered, two).code(), Code::kInvalidArgument);
+  std::vector<std::string_view> repeated = {"name", "name"};
+  EXPECT_EQ((*found)->RegisterValues(repeated, two).code(), Code::kInvalidArgument);
+  std::vector<std::optional<Value>> one(1);
+  EXPECT_EQ((*found)->RegisterValues(unordered, one).code(), Code::kInvalidArgument);
+  std::vector<std::string_view> none;
+  std::vector<std::optional<Value>> no_slots;
+  EXPECT_DAICHO_OK((*found)->RegisterValues(none, no_slots));
+}
+
 TEST(ChangeCodecTest, ViewChecksTheValuesItReturns) {
   core::Change change = RichChange();
   change.records[3].ops[2].value = Value("\xff\xfe"s);  // "fee": not UTF-8

@@ -1,10 +1,13 @@
 // Convergence of REAL replicas (each an LMDB store in its own directory):
 // random edits of every kind on 3-5 replicas, exchanged in random order,
 // truncated, shuffled and duplicated. Once everyone has synced with everyone,
-// every replica must show the same records and hold identical `records`
-// databases (byte for byte once each state's replica indexes are replaced by
-// ids: every store numbers replicas in its own dictionary); counters must
-// count every add exactly once.
+// every replica must show the same records (Get, List and ListConflicts,
+// down to every sibling's value, which each replica reads from its own
+// change log: record states hold no register values), hold identical
+// `records` databases (byte for byte once each state's replica indexes are
+// replaced by ids: every store numbers replicas in its own dictionary) and
+// identical `changes` and `conflicts` databases; counters must count every
+// add exactly once.
 //
 // Runs kCases cases by default; RC_PARAMS (e.g. "max_success=500 seed=1")
 // overrides every setting, for longer runs and for replaying a failure.
@@ -243,7 +246,7 @@ class Harness {
     }
     // Byte for byte on disk.
     replicas_.clear();
-    for (const char* db : {"records", "conflicts"}) {
+    for (const char* db : {"records", "changes", "conflicts"}) {
       auto first = DumpDatabase(dirs_[0], db);
       DAICHO_RC_ASSERT_OK(first);
       if (std::string(db) == "records") RC_ASSERT(first->empty() == (commits_ == 0));

@@ -195,7 +195,7 @@ TEST_F(ReplicaLocalTest, SettingsNamedLikeMetaKeysLeaveTheReplicaStateAlone) {
   ASSERT_DAICHO_OK(txn);
   auto schema = txn->GetCopy(*meta, "schema");
   ASSERT_DAICHO_OK(schema);
-  EXPECT_EQ(*schema, "daicho-replica-v2");
+  EXPECT_EQ(*schema, "daicho-replica-v3");
   auto raw_id = txn->GetCopy(*meta, "replica_id");
   ASSERT_DAICHO_OK(raw_id);
   EXPECT_EQ(*raw_id, std::string(id.AsStringView()));
@@ -205,7 +205,8 @@ TEST_F(ReplicaLocalTest, SettingsNamedLikeMetaKeysLeaveTheReplicaStateAlone) {
 }
 
 // A store of an older format is refused with a message saying so, not
-// misread (v1 held Protobuf states); a newer one asks for an upgrade.
+// misread (v1 held Protobuf states, v2 register values inside the states);
+// a newer one asks for an upgrade.
 TEST_F(ReplicaLocalTest, StoreOfAnotherFormatVersionIsRefused) {
   ASSERT_DAICHO_OK(SetValue(*OpenOrNull(Path("a"), CreateOptions()), "customers", "c1", "name", Value("x")));
   auto set_schema = [&](std::string_view marker) {
@@ -218,28 +219,84 @@ TEST_F(ReplicaLocalTest, StoreOfAnotherFormatVersionIsRefused) {
     ASSERT_DAICHO_OK(txn->Put(*meta, "schema", marker));
     ASSERT_DAICHO_OK(txn->Commit());
   };
-  set_schema("daicho-replica-v1");
-  for (bool create : {false, true}) {
-    ReplicaOptions options = QuietOptions();
-    options.create_if_missing = create;
-    auto opened = Replica::Open(Path("a"), options);
-    ASSERT_FALSE(opened.ok());
-    EXPECT_EQ(opened.status().code(), Code::kFailedPrecondition) << opened.status();
-    EXPECT_NE(opened.status().message().find("made by an older daicho (format v1)"), std::string::npos)
-        << opened.status();
+  for (int older : {1, 2}) {
+    SCOPED_TRACE("format v" + std::to_string(older));
+    set_schema("daicho-replica-v" + std::to_string(older));
+    for (bool create : {false, true}) {
+      ReplicaOptions options = QuietOptions();
+      options.create_if_missing = create;
+      auto opened = Replica::Open(Path("a"), options);
+      ASSERT_FALSE(opened.ok());
+      EXPECT_EQ(opened.status().code(), Code::kFailedPrecondition) << opened.status();
+      EXPECT_NE(opened.status().message().find("made by an older daicho (format v" + std::to_string(older) + ")"),
+                std::string::npos)
+          << opened.status();
+      EXPECT_NE(opened.status().message().find("reads format v3"), std::string::npos) << opened.status();
+    }
   }
-  set_schema("daicho-replica-v3");
+  set_schema("daicho-replica-v4");
   auto newer = Replica::Open(Path("a"), QuietOptions());
   ASSERT_FALSE(newer.ok());
   EXPECT_EQ(newer.status().code(), Code::kFailedPrecondition) << newer.status();
-  EXPECT_NE(newer.status().message().find("newer daicho (format v3)"), std::string::npos) << newer.status();
+  EXPECT_NE(newer.status().message().find("newer daicho (format v4)"), std::string::npos) << newer.status();
   // Refusing wrote nothing: with its marker back, the store opens as it was.
-  set_schema("daicho-replica-v2");
+  set_schema("daicho-replica-v3");
   auto replica = OpenOrNull(Path("a"), QuietOptions());
   ASSERT_NE(replica, nullptr);
   auto record = replica->Get("customers", "c1");
   ASSERT_DAICHO_OK(record);
   EXPECT_EQ(record->Find("name")->value, Value("x"));
+}
+
+// Record states hold no register values: each is read from the change that
+// wrote it. A change log damaged under a state is corruption, said as such,
+// and only the reads that need the damaged change fail.
+TEST_F(ReplicaLocalTest, ValueWhoseChangeIsMissingOrWrongIsCorruption) {
+  ReplicaId id;
+  {
+    auto replica = OpenOrNull(Path("a"), CreateOptions());
+    ASSERT_NE(replica, nullptr);
+    ASSERT_DAICHO_OK(SetValue(*replica, "customers", "c1", "name", Value("山田")));
+    ASSERT_DAICHO_OK(SetValue(*replica, "customers", "c2", "name", Value("佐藤")));
+    id = replica->id();
+    EXPECT_EQ(replica->Get("customers", "c1")->Find("name")->value, Value("山田"));
+  }
+  const std::string change1 = std::string(id.AsStringView()) + std::string("\0\0\0\0\0\0\0\1", 8);
+  const std::string change2 = std::string(id.AsStringView()) + std::string("\0\0\0\0\0\0\0\2", 8);
+  auto damage = [&](bool remove) {
+    auto env = storage::lmdb::Env::Open(Path("a"), storage::lmdb::EnvOptions{});
+    ASSERT_DAICHO_OK(env);
+    auto changes = env->OpenDbi("changes", /*create=*/false);
+    ASSERT_DAICHO_OK(changes);
+    auto txn = env->BeginWrite();
+    ASSERT_DAICHO_OK(txn);
+    if (remove) {
+      ASSERT_DAICHO_OK(txn->Del(*changes, change1));
+    } else {
+      auto other = txn->GetCopy(*changes, change2);  // touches c2 only
+      ASSERT_DAICHO_OK(other);
+      ASSERT_TRUE(other->has_value());
+      ASSERT_DAICHO_OK(txn->Put(*changes, change1, **other));
+    }
+    ASSERT_DAICHO_OK(txn->Commit());
+  };
+  for (bool remove : {false, true}) {
+    SCOPED_TRACE(remove ? "change removed" : "change replaced by another");
+    damage(remove);
+    auto replica = OpenOrNull(Path("a"), QuietOptions());
+    ASSERT_NE(replica, nullptr);
+    const std::string expected = remove ? "missing from the change log" : "which does not touch it";
+    auto got = replica->Get("customers", "c1");
+    ASSERT_FALSE(got.ok());
+    EXPECT_EQ(got.status().code(), Code::kCorruption) << got.status();
+    EXPECT_NE(got.status().message().find(expected), std::string::npos) << got.status();
+    auto page = replica->List("customers");
+    ASSERT_FALSE(page.ok());
+    EXPECT_EQ(page.status().code(), Code::kCorruption) << page.status();
+    auto fine = replica->Get("customers", "c2");
+    ASSERT_DAICHO_OK(fine);
+    EXPECT_EQ(fine->Find("name")->value, Value("佐藤"));
+  }
 }
 
 TEST_F(ReplicaLocalTest, CopiedStoreTakesANewIdAndKeepsItsSettings) {
