@@ -261,10 +261,11 @@ Status ReadVv(Reader& r, ReplicaRefs& refs, const Errors& e, VersionVector* out)
 // The body of an op after its head; `op` (optional) receives it. `element`
 // is set for set ops (the canonical order needs it).
 Status ReadOpBody(Reader& r, const OpHead& h, ReplicaRefs& refs, size_t max_value_bytes, bool check_text,
-                  const Errors& e, core::Op* op, std::string_view& element) {
+                  bool register_values, const Errors& e, core::Op* op, std::string_view& element) {
   switch (h.type) {
     case core::OpType::kSetRegister:
-      DAICHO_RETURN_IF_ERROR(ReadValue(r, h.value_tag, max_value_bytes, check_text, e, op ? &op->value : nullptr));
+      DAICHO_RETURN_IF_ERROR(ReadValue(r, h.value_tag, max_value_bytes, check_text, e,
+                                       op != nullptr && register_values ? &op->value : nullptr));
       if (h.has_context) DAICHO_RETURN_IF_ERROR(ReadVv(r, refs, e, op ? &op->context : nullptr));
       return Status::Ok();
     case core::OpType::kCounterAdd: {
@@ -425,8 +426,10 @@ class ChangeDecoder {
   static Result<ChangeView> Parse(std::string_view payload, const Limits& limits, const Errors& e);
   // Reads every record in order and checks all of it; `change` and `keys`
   // (either may be null) receive what was read.
+  // `register_values`: false leaves kSetRegister values null in `change`
+  // (still checked).
   static Status Walk(const ChangeView& view, const Limits& limits, const Errors& e, core::Change* change,
-                     std::vector<RecordKey>* keys);
+                     std::vector<RecordKey>* keys, bool register_values = true);
 };
 
 Result<ChangeView> ChangeDecoder::Parse(std::string_view payload, const Limits& limits, const Errors& e) {
@@ -496,7 +499,7 @@ Result<ChangeView> ChangeDecoder::Parse(std::string_view payload, const Limits& 
 }
 
 Status ChangeDecoder::Walk(const ChangeView& v, const Limits& limits, const Errors& e, core::Change* change,
-                           std::vector<RecordKey>* keys) {
+                           std::vector<RecordKey>* keys, bool register_values) {
   const detail::ChangeTables& t = v.tables_;
   const bool convert = change != nullptr;
   Reader r(t.payload.substr(0, v.index_offset_));
@@ -571,7 +574,7 @@ Status ChangeDecoder::Walk(const ChangeView& v, const Limits& limits, const Erro
       }
       if (!IsRecordOp(h.type)) field_used[h.field] = true;
       std::string_view element;
-      DAICHO_RETURN_IF_ERROR(ReadOpBody(r, h, refs, limits.max_value_bytes, convert, e, op, element));
+      DAICHO_RETURN_IF_ERROR(ReadOpBody(r, h, refs, limits.max_value_bytes, convert, register_values, e, op, element));
       const OpOrderKey key = OrderKeyOf(h, element);
       if (j > 0 && !(prev_key < key)) {
         return e.Bad("operations of record " + std::string(id) + " out of order or repeated");
@@ -875,7 +878,7 @@ std::string EncodeChangePayload(const core::Change& change) {
 }
 
 Result<core::Change> DecodeChangePayload(const ReplicaId& origin, uint64_t seq, std::string_view payload,
-                                         const Limits& limits) {
+                                         const Limits& limits, ValueDecoding values) {
   const Errors e(origin, seq);
   if (seq == 0) return e.Bad("seq 0");
   DAICHO_ASSIGN_OR_RETURN(const ChangeView view, ChangeDecoder::Parse(payload, limits, e));
@@ -883,7 +886,8 @@ Result<core::Change> DecodeChangePayload(const ReplicaId& origin, uint64_t seq, 
   change.origin = origin;
   change.seq = seq;
   change.hlc = view.hlc();
-  DAICHO_RETURN_IF_ERROR(ChangeDecoder::Walk(view, limits, e, &change, nullptr));
+  DAICHO_RETURN_IF_ERROR(ChangeDecoder::Walk(view, limits, e, &change, nullptr,
+                                             values == ValueDecoding::kMaterialize));
   return change;
 }
 

@@ -43,9 +43,16 @@ inline constexpr uint8_t kChangeFormatVersion = 2;
 // canonical order of core/change.h for the result to decode.
 std::string EncodeChangePayload(const core::Change& change);
 
+// Whether a decode materializes register values. kCheckOnly validates them
+// exactly as kMaterialize does but leaves each kSetRegister op's value null: what
+// applying a change to record states needs (states hold no values; they are
+// read from the stored change), without allocating a copy of each.
+enum class ValueDecoding { kMaterialize, kCheckOnly };
+
 // Full, validating decode.
 Result<core::Change> DecodeChangePayload(const ReplicaId& origin, uint64_t seq, std::string_view payload,
-                                         const Limits& limits);
+                                         const Limits& limits,
+                                         ValueDecoding values = ValueDecoding::kMaterialize);
 
 // Only the records a change touches, in (collection, id) order: the same
 // structural and key checks as DecodeChangePayload, without converting ops

@@ -530,6 +530,12 @@ Result<CommitInfo> Replica::Impl::Commit(const core::ChangeBuilder& builder) {
     }
     storage::lmdb::OrderedPutter change_putter(changes);
     DAICHO_RETURN_IF_ERROR(change_putter.Put(txn, ChangeKeyBytes(dot.origin, dot.counter), payload));
+    // States do not hold values: spare the merge a copy of each.
+    for (core::RecordOps& rec : change.records) {
+      for (core::Op& op : rec.ops) {
+        if (op.type == core::OpType::kSetRegister) op.value = Value();
+      }
+    }
     // Records in key order: new ones past the end are appended.
     storage::lmdb::OrderedPutter record_putter(records);
     std::string key, buffer;
@@ -537,6 +543,7 @@ Result<CommitInfo> Replica::Impl::Commit(const core::ChangeBuilder& builder) {
       auto it = states.find({rec.collection, rec.id});
       const bool existed = it != states.end();
       core::RecordState fresh;
+      if (!existed) fresh.fields.reserve(rec.ops.size());
       core::RecordState& state = existed ? it->second : fresh;
       core::ApplyRecordOps(state, rec, dot, stamp);
       key.assign(rec.collection);
@@ -864,8 +871,10 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
   std::vector<core::Change> decoded;
   decoded.reserve(blobs.size());
   for (const ChangeBlob& blob : blobs) {
+    // Values are checked but not copied out: states do not hold them.
     DAICHO_ASSIGN_OR_RETURN(core::Change change,
-                            storage::DecodeChangePayload(blob.origin, blob.seq, blob.payload, impl_->options.limits));
+                            storage::DecodeChangePayload(blob.origin, blob.seq, blob.payload, impl_->options.limits,
+                                                         storage::ValueDecoding::kCheckOnly));
     decoded.push_back(std::move(change));
   }
   std::vector<size_t> order(decoded.size());
@@ -897,12 +906,12 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
     new_vv = state.vv;
     // One view per attempt: indexes it assigns exist only in this txn.
     storage::StoreReplicaDictionary::WriteView view = impl_->dict->ForWrite(txn);
-    struct Touched {
-      core::RecordState state;
-      bool changed = false;
-      bool existed = false;
+    // Each record part of each applied change, in delivery order.
+    struct Touch {
+      const core::RecordOps* ops;
+      const core::Change* change;
     };
-    std::map<std::string, Touched> touched;
+    std::vector<Touch> touches;
     storage::lmdb::OrderedPutter change_putter(impl_->changes);
     for (size_t index : order) {
       const core::Change& change = decoded[index];
@@ -929,34 +938,51 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
                                                 std::to_string(change.seq) + " arrived but " +
                                                 std::to_string(held + 1) + " is missing");
       }
-      for (const core::RecordOps& rec : change.records) {
-        const std::string key = RecordKeyBytes(rec.collection, rec.id);
-        auto it = touched.find(key);
-        if (it == touched.end()) {
-          DAICHO_ASSIGN_OR_RETURN(auto raw, txn.GetCopy(impl_->records, key));
-          Touched t;
-          if (raw) {
-            DAICHO_ASSIGN_OR_RETURN(t.state, storage::DecodeRecordState(*raw, view));
-          }
-          t.changed = !raw;
-          t.existed = raw.has_value();
-          it = touched.emplace(key, std::move(t)).first;
-        }
-        if (core::ApplyRecordOps(it->second.state, rec, change.dot(), change.hlc)) it->second.changed = true;
-      }
+      for (const core::RecordOps& rec : change.records) touches.push_back(Touch{&rec, &change});
       DAICHO_RETURN_IF_ERROR(change_putter.Put(txn, change_key, blobs[index].payload));
       new_vv.Advance(change.dot());
       if (!clock.Observe(change.hlc)) far_future.push_back(change.hlc);
       ++result.applied;
     }
-    // Every change is in `changes` by now; records go in key order.
+    // Every change is in `changes` by now. Record by record in key order
+    // (new records past the end are appended), one state in memory at a
+    // time; a record's parts in delivery order (the sort is stable).
+    std::stable_sort(touches.begin(), touches.end(), [](const Touch& a, const Touch& b) {
+      const int c = a.ops->collection.compare(b.ops->collection);
+      return c != 0 ? c < 0 : a.ops->id < b.ops->id;
+    });
     storage::lmdb::OrderedPutter record_putter(impl_->records);
-    std::string buffer;
-    for (auto& [key, entry] : touched) {
-      if (!entry.changed) continue;
-      DAICHO_RETURN_IF_ERROR(impl_->PutRecord(txn, view, record_putter, key, entry.state, entry.existed, buffer));
-      const size_t sep = key.find('\0');
-      result.changed.push_back(RecordKey{key.substr(0, sep), key.substr(sep + 1)});
+    std::string key, buffer;
+    for (size_t begin = 0; begin < touches.size();) {
+      const core::RecordOps& first = *touches[begin].ops;
+      size_t end = begin + 1;
+      while (end < touches.size() && touches[end].ops->id == first.id &&
+             touches[end].ops->collection == first.collection) {
+        ++end;
+      }
+      key.assign(first.collection);
+      key.push_back('\0');
+      key.append(first.id);
+      core::RecordState record;
+      auto raw = txn.Get(impl_->records, key);
+      const bool existed = raw.ok();
+      if (existed) {
+        DAICHO_ASSIGN_OR_RETURN(record, storage::DecodeRecordState(*raw, view));
+      } else if (raw.status().code() != Code::kNotFound) {
+        return raw.status();
+      } else {
+        record.fields.reserve(first.ops.size());
+      }
+      bool changed = !existed;
+      for (size_t i = begin; i < end; ++i) {
+        const core::Change& change = *touches[i].change;
+        if (core::ApplyRecordOps(record, *touches[i].ops, change.dot(), change.hlc)) changed = true;
+      }
+      if (changed) {
+        DAICHO_RETURN_IF_ERROR(impl_->PutRecord(txn, view, record_putter, key, record, existed, buffer));
+        result.changed.push_back(RecordKey{first.collection, first.id});
+      }
+      begin = end;
     }
     if (retire_id) DAICHO_RETURN_IF_ERROR(txn.Put(impl_->meta, kReplicaIdKey, new_id.AsStringView()));
     if (result.applied == 0) return Status::Ok();

@@ -436,6 +436,30 @@ TEST(ChangeCodecTest, RegisterValuesWantsAscendingNamesAndMatchingSlots) {
   EXPECT_DAICHO_OK((*found)->RegisterValues(none, no_slots));
 }
 
+// Applying a change needs no copy of its register values (states do not
+// hold them): kCheckOnly decodes everything else alike, leaves the values
+// null, and still refuses a bad one.
+TEST(ChangeCodecTest, CheckOnlyDecodeLeavesValuesNullButChecksThem) {
+  const core::Change change = RichChange();
+  const std::string bytes = EncodeChangePayload(change);
+  auto checked = DecodeChangePayload(change.origin, change.seq, bytes, Limits(), ValueDecoding::kCheckOnly);
+  ASSERT_DAICHO_OK(checked);
+  core::Change expected = change;
+  for (core::RecordOps& rec : expected.records) {
+    for (core::Op& op : rec.ops) {
+      if (op.type == core::OpType::kSetRegister) op.value = Value();
+    }
+  }
+  EXPECT_EQ(*checked, expected);
+
+  core::Change bad = RichChange();
+  bad.records[3].ops[2].value = Value("\xff\xfe"s);  // "fee": not UTF-8
+  const std::string bad_bytes = EncodeChangePayload(bad);
+  auto refused = DecodeChangePayload(bad.origin, bad.seq, bad_bytes, Limits(), ValueDecoding::kCheckOnly);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kCorruption) << refused.status();
+}
+
 TEST(ChangeCodecTest, ViewChecksTheValuesItReturns) {
   core::Change change = RichChange();
   change.records[3].ops[2].value = Value("\xff\xfe"s);  // "fee": not UTF-8
