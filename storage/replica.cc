@@ -511,8 +511,12 @@ Result<CommitInfo> Replica::Impl::Commit(const core::ChangeBuilder& builder) {
     storage::StoreReplicaDictionary::WriteView view = dict->ForWrite(txn);
     std::map<std::pair<std::string, std::string>, core::RecordState> states;
     for (const auto& key : builder.Keys()) {
-      DAICHO_ASSIGN_OR_RETURN(auto raw, txn.GetCopy(records, RecordKeyBytes(key.first, key.second)));
-      if (!raw) continue;
+      auto raw = txn.Get(records, RecordKeyBytes(key.first, key.second));
+      if (!raw.ok()) {
+        if (raw.status().code() == Code::kNotFound) continue;
+        return raw.status();
+      }
+      // Decoded before the next Put, while the view is valid.
       DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(*raw, view));
       states.emplace(key, std::move(state));
     }
@@ -567,6 +571,9 @@ Result<CommitInfo> Replica::Impl::Commit(const core::ChangeBuilder& builder) {
 struct WriteTransaction::Impl {
   Replica::Impl* replica;
   core::ChangeBuilder builder;
+  // The last (collection, id) that passed CheckRecordArgs: a transaction
+  // usually sets many fields of one record in a row.
+  std::string checked_collection, checked_id;
 
   Status CheckRoom() const {
     if (builder.size() >= replica->options.limits.max_ops_per_change) {
@@ -576,9 +583,13 @@ struct WriteTransaction::Impl {
     }
     return Status::Ok();
   }
-  Status CheckField(std::string_view collection, std::string_view id, std::string_view field) const {
+  Status CheckField(std::string_view collection, std::string_view id, std::string_view field) {
     DAICHO_RETURN_IF_ERROR(CheckRoom());
-    DAICHO_RETURN_IF_ERROR(CheckRecordArgs(collection, id, replica->options.limits));
+    if (id != checked_id || collection != checked_collection || checked_id.empty()) {
+      DAICHO_RETURN_IF_ERROR(CheckRecordArgs(collection, id, replica->options.limits));
+      checked_collection.assign(collection);
+      checked_id.assign(id);
+    }
     return CheckName(field, "field name", replica->options.limits);
   }
 };
