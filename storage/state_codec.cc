@@ -19,8 +19,11 @@ constexpr uint8_t kSet = 1 << 2;
 constexpr uint8_t kContextImplied = 1 << 3;  // register context = its siblings' dots
 constexpr uint8_t kNewestImplied = 1 << 4;   // register newest = the newest sibling's stamp
 constexpr uint8_t kOneSibling = 1 << 5;      // register holds one sibling; no count
+// With kOneSibling: the sibling's dot and hlc are the previous field's, whose
+// register holds one sibling too (fields written by one change). Not stored.
+constexpr uint8_t kSameSibling = 1 << 6;
 constexpr uint8_t kKinds = kRegister | kCounter | kSet;
-constexpr uint8_t kRegisterFlags = kContextImplied | kNewestImplied | kOneSibling;
+constexpr uint8_t kRegisterFlags = kContextImplied | kNewestImplied | kOneSibling | kSameSibling;
 constexpr uint8_t kFieldFlagsKnown = kKinds | kRegisterFlags;
 
 // HLC heads, relative to the state's `modified` (m).
@@ -137,6 +140,7 @@ class Encoder {
   Status PutRegister(const core::RegisterState& reg, uint8_t flags) {
     if ((flags & kOneSibling) == 0) out_.Varint(reg.siblings.size());
     for (const core::RegisterSibling& s : reg.siblings) {
+      if (flags & kSameSibling) break;
       DAICHO_RETURN_IF_ERROR(PutDot(s.dot));
       PutHlc(s.hlc);  // the value is in the change s.dot names, not here
     }
@@ -287,17 +291,28 @@ class Decoder {
     return vv;
   }
 
-  Status GetRegister(uint8_t flags, core::RegisterState& reg) {
+  // `previous`: the single sibling of the previous field's register, if
+  // that field has a register of exactly one sibling.
+  Status GetRegister(uint8_t flags, core::RegisterState& reg, const std::optional<core::RegisterSibling>& previous) {
     size_t n = 1;
     if ((flags & kOneSibling) == 0) {
+      if (flags & kSameSibling) return Bad("same-sibling flag on a register of several siblings");
       DAICHO_ASSIGN_OR_RETURN(n, Count("sibling"));
       if (n == 1) return Bad("one sibling stored with a count");
     }
     reg.siblings.reserve(n);
+    if (flags & kSameSibling) {
+      if (!previous) return Bad("same-sibling flag without a previous single sibling");
+      reg.siblings.push_back(core::RegisterSibling{previous->dot, previous->hlc, Value()});
+      n = 0;
+    }
     for (size_t i = 0; i < n; ++i) {
       DAICHO_ASSIGN_OR_RETURN(Dot dot, GetDot());
       if (!reg.siblings.empty() && !(reg.siblings.back().dot < dot)) return Bad("siblings out of order or repeated");
       DAICHO_ASSIGN_OR_RETURN(HlcTime hlc, GetHlc());
+      if ((flags & kOneSibling) && previous && previous->dot == dot && previous->hlc == hlc) {
+        return Bad("sibling stored though the same as the previous field's");
+      }
       core::RegisterSibling& s = reg.siblings.emplace_back();
       s.dot = dot;
       s.hlc = hlc;  // s.value stays null: the change s.dot holds it (ValueResolver)
@@ -387,14 +402,20 @@ Result<std::string> EncodeRecordState(const core::RecordState& state, ReplicaDic
   out.Varint(state.modified.wall_ms);
   out.Varint(state.modified.logical);
   out.Varint(state.fields.size());
+  const core::RegisterSibling* previous = nullptr;  // the previous field's single sibling
   for (const core::FieldState& f : state.fields) {
     out.Bytes(f.name);
     uint8_t flags = (f.reg ? kRegister : 0) | (f.counter ? kCounter : 0) | (f.set ? kSet : 0);
     if (f.reg) {
       if (ContextImplied(*f.reg)) flags |= kContextImplied;
       if (NewestSibling(f.reg->siblings) == f.reg->newest) flags |= kNewestImplied;
-      if (f.reg->siblings.size() == 1) flags |= kOneSibling;
+      if (f.reg->siblings.size() == 1) {
+        flags |= kOneSibling;
+        const core::RegisterSibling& s = f.reg->siblings[0];
+        if (previous != nullptr && previous->dot == s.dot && previous->hlc == s.hlc) flags |= kSameSibling;
+      }
     }
+    previous = f.reg && f.reg->siblings.size() == 1 ? &f.reg->siblings[0] : nullptr;
     out.Byte(flags);
     if (f.reg) DAICHO_RETURN_IF_ERROR(enc.PutRegister(*f.reg, flags));
     if (f.counter) DAICHO_RETURN_IF_ERROR(enc.PutCounter(*f.counter));
@@ -415,6 +436,7 @@ Result<core::RecordState> DecodeRecordState(std::string_view bytes, const Replic
   d.set_modified(state.modified);
   DAICHO_ASSIGN_OR_RETURN(size_t field_count, d.Count("field"));
   state.fields.reserve(field_count);
+  std::optional<core::RegisterSibling> previous;  // the previous field's single sibling
   for (size_t i = 0; i < field_count; ++i) {
     std::string_view name;
     if (!ReadBytes(d.in(), name)) return d.Truncated();
@@ -429,7 +451,9 @@ Result<core::RecordState> DecodeRecordState(std::string_view bytes, const Replic
     if ((flags & kKinds) == 0) return d.Bad("field " + f.name + " holds no state");
     if (flags & ~kFieldFlagsKnown) return d.Bad("unknown field flags " + std::to_string(flags));
     if ((flags & kRegister) == 0 && (flags & kRegisterFlags) != 0) return d.Bad("register flags without a register");
-    if (flags & kRegister) DAICHO_RETURN_IF_ERROR(d.GetRegister(flags, f.reg.emplace()));
+    if (flags & kRegister) DAICHO_RETURN_IF_ERROR(d.GetRegister(flags, f.reg.emplace(), previous));
+    previous.reset();
+    if (f.reg && f.reg->siblings.size() == 1) previous = f.reg->siblings[0];
     if (flags & kCounter) DAICHO_RETURN_IF_ERROR(d.GetCounter(f.counter.emplace()));
     if (flags & kSet) DAICHO_RETURN_IF_ERROR(d.GetSet(f.set.emplace()));
   }

@@ -23,7 +23,8 @@ namespace {
 using namespace std::string_literals;
 
 // Field flags as docs/formats.md defines them (white box).
-constexpr uint8_t kRegister = 1, kCounter = 2, kContextImplied = 8, kNewestImplied = 16, kOneSibling = 32;
+constexpr uint8_t kRegister = 1, kCounter = 2, kContextImplied = 8, kNewestImplied = 16, kOneSibling = 32,
+                  kSameSibling = 64;
 // The tag byte a v2 state put before a sibling's value (a string).
 constexpr uint8_t kV2StringTag = 5;
 
@@ -340,6 +341,76 @@ TEST(StateCodecTest, ImpliedTombstoneIsLeftOutAndRestored) {
   EXPECT_LT(Encode(added).size() + 4, Encode(removed).size());
 }
 
+// Fields written by one change share their sibling: each after the first
+// says so in its flags instead of repeating dot and hlc.
+TEST(StateCodecTest, SiblingSharedWithThePreviousFieldIsLeftOut) {
+  const ReplicaId a = IdOf(1), b = IdOf(2);
+  core::Op add = Kind(core::OpType::kCounterAdd, "c");
+  add.delta = 3;
+  const HlcTime t1{10, 0}, t2{11, 0};
+  const core::RecordState state = Build({
+      {SetOp("a", "x"), {a, 1}, t1}, {SetOp("b", "x"), {a, 1}, t1}, {add, {a, 1}, t1},  // c breaks the run
+      {SetOp("d", "x"), {a, 1}, t1}, {SetOp("e", "y"), {b, 1}, t2}, {SetOp("f", "z"), {b, 1}, t2},
+      {SetOp("g", "x"), {a, 1}, t1}, {SetOp("h", "w"), {a, 2}, t1},  // same hlc, other dot
+  });
+  ExpectRoundTrip(state);
+  core::RecordState lone = Build({{SetOp("a", "x"), {a, 1}, t1}});
+  core::RecordState pair = Build({{SetOp("a", "x"), {a, 1}, t1}, {SetOp("b", "x"), {a, 1}, t1}});
+  ExpectRoundTrip(lone);
+  ExpectRoundTrip(pair);
+  // The second field costs its name and a flags byte.
+  EXPECT_EQ(Encode(pair).size(), Encode(lone).size() + 3);
+
+  auto field = [](Handmade& h, const char* name, uint8_t flags) {
+    h.w().Bytes(name);
+    h.w().Byte(flags);
+  };
+  constexpr uint8_t kSingle = kRegister | kOneSibling | kContextImplied | kNewestImplied;
+  Handmade orphan;
+  orphan.w().Varint(1);
+  field(orphan, "a", kSingle | kSameSibling);
+  ExpectCorrupt(orphan.bytes(), "same-sibling flag on the first field");
+  Handmade after_counter;
+  after_counter.w().Varint(2);
+  field(after_counter, "a", kCounter);
+  after_counter.w().Varint(0);  // no entries
+  after_counter.w().Varint(0);  // newest: hlc = modified, replica index 0
+  after_counter.w().Varint(0);
+  field(after_counter, "b", kSingle | kSameSibling);
+  ExpectCorrupt(after_counter.bytes(), "same-sibling flag after a field without a register");
+  Handmade repeated;
+  repeated.w().Varint(2);
+  field(repeated, "a", kSingle);
+  repeated.w().Varint(0);  // dot 0:1, hlc = modified
+  repeated.w().Varint(1);
+  repeated.w().Varint(0);
+  std::string good = repeated.bytes();
+  field(repeated, "b", kSingle);
+  repeated.w().Varint(0);
+  repeated.w().Varint(1);
+  repeated.w().Varint(0);
+  ExpectCorrupt(repeated.bytes(), "a sibling stored though the same as the previous field's");
+  Handmade shared;
+  shared.w().Varint(2);
+  field(shared, "a", kSingle);
+  shared.w().Varint(0);
+  shared.w().Varint(1);
+  shared.w().Varint(0);
+  field(shared, "b", kSingle | kSameSibling);
+  auto decoded = Decode(shared.bytes());
+  ASSERT_DAICHO_OK(decoded);
+  ASSERT_EQ(decoded->fields.size(), 2u);
+  EXPECT_EQ(decoded->fields[1].reg->siblings, decoded->fields[0].reg->siblings);
+  Handmade several;
+  several.w().Varint(2);
+  field(several, "a", kSingle);
+  several.w().Varint(0);
+  several.w().Varint(1);
+  several.w().Varint(0);
+  field(several, "b", kRegister | kSameSibling);
+  ExpectCorrupt(several.bytes(), "same-sibling flag without one sibling");
+}
+
 // The figure the storage rework is about: a 12-field customer record written
 // by one replica costs little beyond its field names (values are not stored).
 TEST(StateCodecTest, SingleWriterLedgerRecordIsCompact) {
@@ -369,9 +440,10 @@ TEST(StateCodecTest, SingleWriterLedgerRecordIsCompact) {
   RecordProperty("overhead_bytes", static_cast<int>(overhead));
   std::printf("12-field state: %zu bytes for %zu of values (not stored), %zu of names, %.1f bytes per field besides\n",
               bytes->size(), payload - names, names, overhead / 12.0);
-  // Name length, flags, dot (index + 2-byte counter) and hlc: 6 bytes a
-  // field, and 9 for the whole record.
-  EXPECT_LE(overhead, 6u * 12u + 9u);
+  // The first field: name length, flags, dot (index + 2-byte counter) and
+  // hlc, 6 bytes; the others share its sibling: name length and flags. And
+  // 9 bytes for the whole record.
+  EXPECT_LE(overhead, 6u + 11u * 2u + 9u);
 }
 
 // ---- validation ----
@@ -460,7 +532,8 @@ TEST(StateCodecTest, HandmadeOddsAndEndsAreCorruption) {
     return h;
   };
   ExpectCorrupt(one_field(kCounter | kContextImplied).bytes(), "register flags on a counter");
-  ExpectCorrupt(one_field(0x40 | kCounter).bytes(), "unknown field flag");
+  ExpectCorrupt(one_field(kSameSibling | kCounter).bytes(), "same-sibling flag on a counter");
+  ExpectCorrupt(one_field(0x80 | kCounter).bytes(), "unknown field flag");
   Handmade counted = one_field(kRegister | kContextImplied | kNewestImplied);
   counted.w().Varint(1);  // one sibling, with a count
   counted.w().Varint(0);
