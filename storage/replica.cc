@@ -879,19 +879,20 @@ Result<std::vector<RecordKey>> Replica::RecordsChangedSince(const VersionVector&
 }
 
 Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
-  std::vector<core::Change> decoded;
-  decoded.reserve(blobs.size());
+  const Limits& limits = impl_->options.limits;
+  // Decodes a payload: values are checked but not copied out (states do not
+  // hold them).
+  auto decode = [&](const ChangeBlob& blob) {
+    return storage::DecodeChangePayload(blob.origin, blob.seq, blob.payload, limits,
+                                        storage::ValueDecoding::kCheckOnly);
+  };
   for (const ChangeBlob& blob : blobs) {
-    // Values are checked but not copied out: states do not hold them.
-    DAICHO_ASSIGN_OR_RETURN(core::Change change,
-                            storage::DecodeChangePayload(blob.origin, blob.seq, blob.payload, impl_->options.limits,
-                                                         storage::ValueDecoding::kCheckOnly));
-    decoded.push_back(std::move(change));
+    if (blob.seq == 0) return decode(blob).status();  // kCorruption naming the change
   }
-  std::vector<size_t> order(decoded.size());
+  std::vector<size_t> order(blobs.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return std::tie(decoded[a].origin, decoded[a].seq) < std::tie(decoded[b].origin, decoded[b].seq);
+    return std::tie(blobs[a].origin, blobs[a].seq) < std::tie(blobs[b].origin, blobs[b].seq);
   });
 
   std::unique_lock lock(impl_->write_mu);
@@ -906,6 +907,7 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
   std::vector<HlcTime> far_future;
   bool retire_id = false;
   const ReplicaId new_id = ReplicaId::Random();
+  core::Change change;  // the change being applied; its memory is reused
   Status status = impl_->writer.Run([&](storage::lmdb::WriteTxn& txn) -> Status {
     result = ApplyResult();
     retire_id = false;
@@ -917,24 +919,26 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
     new_vv = state.vv;
     // One view per attempt: indexes it assigns exist only in this txn.
     storage::StoreReplicaDictionary::WriteView view = impl_->dict->ForWrite(txn);
-    // Each record part of each applied change, in delivery order.
-    struct Touch {
-      const core::RecordOps* ops;
-      const core::Change* change;
-    };
-    std::vector<Touch> touches;
+    // One change at a time, each decoded only when it is applied (a
+    // duplicate never is): the memory of one change is reused for the next,
+    // instead of a whole batch of decoded ops at once. A record touched by
+    // several changes of the batch is merged and put once per change.
     storage::lmdb::OrderedPutter change_putter(impl_->changes);
+    storage::lmdb::OrderedPutter record_putter(impl_->records);
+    std::string key, buffer;
     for (size_t index : order) {
-      const core::Change& change = decoded[index];
-      const uint64_t held = new_vv.Get(change.origin);
-      const std::string change_key = ChangeKeyBytes(change.origin, change.seq);
-      if (change.seq <= held) {
+      const ChangeBlob& blob = blobs[index];
+      const Dot dot{blob.origin, blob.seq};
+      const uint64_t held = new_vv.Get(blob.origin);
+      const std::string change_key = ChangeKeyBytes(blob.origin, blob.seq);
+      if (blob.seq <= held) {
         // Two different changes under one dot mean an id was reused (a store
         // restored from a backup committed before it synced): say so rather
-        // than diverge silently.
+        // than diverge silently. Unless the one received is just damaged.
         DAICHO_ASSIGN_OR_RETURN(auto stored, txn.GetCopy(impl_->changes, change_key));
-        if (stored && *stored != blobs[index].payload) {
-          return Status(Code::kProtocolError, "change " + change.origin.ToHex() + ":" + std::to_string(change.seq) +
+        if (stored && *stored != blob.payload) {
+          DAICHO_RETURN_IF_ERROR(decode(blob).status());
+          return Status(Code::kProtocolError, "change " + blob.origin.ToHex() + ":" + std::to_string(blob.seq) +
                                                   " differs from the one held here: that replica id was reused "
                                                   "(a store restored from a backup?)");
         }
@@ -943,58 +947,43 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
       }
       // Newer changes under our own id: this store was rolled back (restored
       // from a backup) and must not issue those dots again.
-      if (change.origin == state.id) retire_id = true;
-      if (change.seq != held + 1) {
-        return Status(Code::kProtocolError, "gap: change " + change.origin.ToHex() + ":" +
-                                                std::to_string(change.seq) + " arrived but " +
+      if (blob.origin == state.id) retire_id = true;
+      if (blob.seq != held + 1) {
+        DAICHO_RETURN_IF_ERROR(decode(blob).status());
+        return Status(Code::kProtocolError, "gap: change " + blob.origin.ToHex() + ":" +
+                                                std::to_string(blob.seq) + " arrived but " +
                                                 std::to_string(held + 1) + " is missing");
       }
-      for (const core::RecordOps& rec : change.records) touches.push_back(Touch{&rec, &change});
-      DAICHO_RETURN_IF_ERROR(change_putter.Put(txn, change_key, blobs[index].payload));
-      new_vv.Advance(change.dot());
+      DAICHO_ASSIGN_OR_RETURN(change, decode(blob));
+      // The change first: the states below name it (PutRecord may read it).
+      DAICHO_RETURN_IF_ERROR(change_putter.Put(txn, change_key, blob.payload));
+      for (const core::RecordOps& rec : change.records) {
+        key.assign(rec.collection);
+        key.push_back('\0');
+        key.append(rec.id);
+        core::RecordState record;
+        auto raw = txn.Get(impl_->records, key);
+        const bool existed = raw.ok();
+        if (existed) {
+          DAICHO_ASSIGN_OR_RETURN(record, storage::DecodeRecordState(*raw, view));
+        } else if (raw.status().code() != Code::kNotFound) {
+          return raw.status();
+        } else {
+          record.fields.reserve(rec.ops.size());
+        }
+        const bool changed = core::ApplyRecordOps(record, rec, dot, change.hlc) || !existed;
+        if (changed) {
+          DAICHO_RETURN_IF_ERROR(impl_->PutRecord(txn, view, record_putter, key, record, existed, buffer));
+          result.changed.push_back(RecordKey{rec.collection, rec.id});
+        }
+      }
+      new_vv.Advance(dot);
       if (!clock.Observe(change.hlc)) far_future.push_back(change.hlc);
       ++result.applied;
     }
-    // Every change is in `changes` by now. Record by record in key order
-    // (new records past the end are appended), one state in memory at a
-    // time; a record's parts in delivery order (the sort is stable).
-    std::stable_sort(touches.begin(), touches.end(), [](const Touch& a, const Touch& b) {
-      const int c = a.ops->collection.compare(b.ops->collection);
-      return c != 0 ? c < 0 : a.ops->id < b.ops->id;
-    });
-    storage::lmdb::OrderedPutter record_putter(impl_->records);
-    std::string key, buffer;
-    for (size_t begin = 0; begin < touches.size();) {
-      const core::RecordOps& first = *touches[begin].ops;
-      size_t end = begin + 1;
-      while (end < touches.size() && touches[end].ops->id == first.id &&
-             touches[end].ops->collection == first.collection) {
-        ++end;
-      }
-      key.assign(first.collection);
-      key.push_back('\0');
-      key.append(first.id);
-      core::RecordState record;
-      auto raw = txn.Get(impl_->records, key);
-      const bool existed = raw.ok();
-      if (existed) {
-        DAICHO_ASSIGN_OR_RETURN(record, storage::DecodeRecordState(*raw, view));
-      } else if (raw.status().code() != Code::kNotFound) {
-        return raw.status();
-      } else {
-        record.fields.reserve(first.ops.size());
-      }
-      bool changed = !existed;
-      for (size_t i = begin; i < end; ++i) {
-        const core::Change& change = *touches[i].change;
-        if (core::ApplyRecordOps(record, *touches[i].ops, change.dot(), change.hlc)) changed = true;
-      }
-      if (changed) {
-        DAICHO_RETURN_IF_ERROR(impl_->PutRecord(txn, view, record_putter, key, record, existed, buffer));
-        result.changed.push_back(RecordKey{first.collection, first.id});
-      }
-      begin = end;
-    }
+    // Sorted and distinct, as ApplyResult promises.
+    std::sort(result.changed.begin(), result.changed.end());
+    result.changed.erase(std::unique(result.changed.begin(), result.changed.end()), result.changed.end());
     if (retire_id) DAICHO_RETURN_IF_ERROR(txn.Put(impl_->meta, kReplicaIdKey, new_id.AsStringView()));
     if (result.applied == 0) return Status::Ok();
     return impl_->PutVvAndClock(txn, new_vv, clock.last(), encoded_vv);
