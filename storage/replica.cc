@@ -520,7 +520,11 @@ Result<CommitInfo> Replica::Impl::Commit(const core::ChangeBuilder& builder) {
       DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(*raw, view));
       states.emplace(key, std::move(state));
     }
-    change = builder.Build(dot, stamp, new_vv, [&](const std::string& c, const std::string& i) {
+    // A transaction of new records (bulk creation) finds no states: no
+    // lookups, no key copies.
+    change = builder.Build(dot, stamp, new_vv,
+                           [&](const std::string& c, const std::string& i) -> const core::RecordState* {
+      if (states.empty()) return nullptr;
       auto it = states.find({c, i});
       return it == states.end() ? nullptr : &it->second;
     });
@@ -544,7 +548,7 @@ Result<CommitInfo> Replica::Impl::Commit(const core::ChangeBuilder& builder) {
     storage::lmdb::OrderedPutter record_putter(records);
     std::string key, buffer;
     for (const core::RecordOps& rec : change.records) {
-      auto it = states.find({rec.collection, rec.id});
+      auto it = states.empty() ? states.end() : states.find({rec.collection, rec.id});
       const bool existed = it != states.end();
       core::RecordState fresh;
       if (!existed) fresh.fields.reserve(rec.ops.size());
