@@ -8,7 +8,8 @@
 // equal bytes. What the merge rules usually imply is left out: a register's
 // context when it is exactly its siblings' dots, a "newest" stamp equal to the
 // newest sibling's, a set tombstone equal to the element's live dots, HLCs
-// equal to the record's `modified`.
+// equal to the record's `modified`, a lone sibling equal to the previous
+// field's lone sibling (the fields one change wrote).
 //
 // Register siblings carry no value: a sibling's value lives once, in the
 // change its dot names (the `changes` database), and is read from there
@@ -19,7 +20,8 @@
 // not exactly a canonical encoding: truncation, trailing bytes, unknown flags,
 // replica indexes the dictionary lacks, fields / siblings / entries / elements
 // / version vectors out of order or repeated, bad UTF-8, empty or NUL-holding
-// field names, fields without a kind, dots with counter 0.
+// field names, fields without a kind, dots with counter 0, anything stored
+// that the flags say is implied.
 #ifndef DAICHO_STORAGE_STATE_CODEC_H_
 #define DAICHO_STORAGE_STATE_CODEC_H_
 
