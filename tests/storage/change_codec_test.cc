@@ -16,33 +16,17 @@
 #include <vector>
 
 #include "storage/binary.h"
+#include "storage/codec_test_util.h"
 #include "test_util.h"
 
 namespace daicho::storage {
 namespace {
 
+using ::daicho::testing::IdOf;
+using ::daicho::testing::RegisterOp;
+using ::daicho::testing::Vv;
+
 using namespace std::string_literals;
-
-ReplicaId IdOf(uint8_t n) {
-  ReplicaId::Bytes bytes;
-  bytes.fill(n);
-  return ReplicaId(bytes);
-}
-
-VersionVector Vv(std::initializer_list<std::pair<ReplicaId, uint64_t>> entries) {
-  VersionVector vv;
-  for (const auto& [id, counter] : entries) vv.Advance(id, counter);
-  return vv;
-}
-
-core::Op RegisterOp(std::string field, Value value, VersionVector context = {}) {
-  core::Op op;
-  op.type = core::OpType::kSetRegister;
-  op.field = std::move(field);
-  op.value = std::move(value);
-  op.context = std::move(context);
-  return op;
-}
 
 core::Op CounterOp(std::string field, int64_t delta) {
   core::Op op;

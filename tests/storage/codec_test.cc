@@ -17,44 +17,19 @@
 #include "core/record_view.h"
 #include "storage/lmdb/env.h"
 #include "storage/state_codec.h"
+#include "storage/codec_test_util.h"
 #include "test_util.h"
 
 namespace daicho::storage {
 namespace {
 
+using ::daicho::testing::Hex;
+using ::daicho::testing::IdOf;
+using ::daicho::testing::RegisterOp;
+using ::daicho::testing::Vv;
+
 using namespace std::string_literals;
 using ::daicho::testing::TempDir;
-
-ReplicaId IdOf(uint8_t n) {
-  ReplicaId::Bytes bytes;
-  bytes.fill(n);
-  return ReplicaId(bytes);
-}
-
-VersionVector Vv(std::initializer_list<std::pair<ReplicaId, uint64_t>> entries) {
-  VersionVector vv;
-  for (const auto& [id, counter] : entries) vv.Advance(id, counter);
-  return vv;
-}
-
-std::string Hex(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
-
-core::Op RegisterOp(std::string field, Value value, VersionVector context) {
-  core::Op op;
-  op.type = core::OpType::kSetRegister;
-  op.field = std::move(field);
-  op.value = std::move(value);
-  op.context = std::move(context);
-  return op;
-}
 
 core::Change RichChange() {
   const ReplicaId a = IdOf(1), b = IdOf(2);

@@ -15,10 +15,15 @@
 
 #include "core/merge.h"
 #include "core/record_view.h"
+#include "storage/codec_test_util.h"
 #include "test_util.h"
 
 namespace daicho::storage {
 namespace {
+
+using ::daicho::testing::Hex;
+using ::daicho::testing::IdOf;
+using ::daicho::testing::Vv;
 
 using namespace std::string_literals;
 
@@ -27,28 +32,6 @@ constexpr uint8_t kRegister = 1, kCounter = 2, kContextImplied = 8, kNewestImpli
                   kSameSibling = 64;
 // The tag byte a v2 state put before a sibling's value (a string).
 constexpr uint8_t kV2StringTag = 5;
-
-ReplicaId IdOf(uint8_t n) {
-  ReplicaId::Bytes bytes;
-  bytes.fill(n);
-  return ReplicaId(bytes);
-}
-
-VersionVector Vv(std::initializer_list<std::pair<ReplicaId, uint64_t>> entries) {
-  VersionVector vv;
-  for (const auto& [id, counter] : entries) vv.Advance(id, counter);
-  return vv;
-}
-
-std::string Hex(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
 
 // The dictionary most tests decode with: ids 1, 2, 3 at indexes 0, 1, 2.
 MemoryReplicaDictionary Dict() { return MemoryReplicaDictionary({IdOf(1), IdOf(2), IdOf(3)}); }

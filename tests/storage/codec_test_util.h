@@ -1,0 +1,53 @@
+// Helpers shared by the codec tests: replica ids and version vectors from
+// small numbers, hex dumps, and register ops.
+#ifndef DAICHO_TESTS_STORAGE_CODEC_TEST_UTIL_H_
+#define DAICHO_TESTS_STORAGE_CODEC_TEST_UTIL_H_
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "core/change.h"
+#include "daicho/replica_id.h"
+#include "daicho/value.h"
+#include "daicho/version_vector.h"
+
+namespace daicho::testing {
+
+// The id whose 16 bytes are all `n`.
+inline ReplicaId IdOf(uint8_t n) {
+  ReplicaId::Bytes bytes;
+  bytes.fill(n);
+  return ReplicaId(bytes);
+}
+
+inline VersionVector Vv(std::initializer_list<std::pair<ReplicaId, uint64_t>> entries) {
+  VersionVector vv;
+  for (const auto& [id, counter] : entries) vv.Advance(id, counter);
+  return vv;
+}
+
+inline std::string Hex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+inline core::Op RegisterOp(std::string field, Value value, VersionVector context = {}) {
+  core::Op op;
+  op.type = core::OpType::kSetRegister;
+  op.field = std::move(field);
+  op.value = std::move(value);
+  op.context = std::move(context);
+  return op;
+}
+
+}  // namespace daicho::testing
+
+#endif  // DAICHO_TESTS_STORAGE_CODEC_TEST_UTIL_H_
