@@ -276,6 +276,16 @@ struct Replica::Impl {
                   const storage::RollbackGuard::Mark& mark) const;
   Result<std::string_view> GetMeta(const storage::lmdb::TxnBase& txn, std::string_view key) const;
   Result<VersionVector> ReadVv(const storage::lmdb::TxnBase& txn) const;
+  // ForEachChangeSince over one read snapshot, taking the vv from it too:
+  // the change log then holds all it names even while other processes commit.
+  template <typename Visit>
+  Status ScanChangesSince(const VersionVector& other, Visit&& visit) {
+    std::shared_lock<std::shared_mutex> lock;
+    DAICHO_ASSIGN_OR_RETURN(auto txn, writer.BeginRead(lock));
+    DAICHO_ASSIGN_OR_RETURN(const VersionVector held, ReadVv(txn));
+    DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(changes));
+    return ForEachChangeSince(cursor, held, other, std::forward<Visit>(visit));
+  }
   void RememberVv(std::string raw, const VersionVector& vv) const;
   Result<MetaState> ReadMetaState(const storage::lmdb::TxnBase& txn) const;
   core::HybridClock MergedClock(HlcTime stored) const;
@@ -821,7 +831,8 @@ Result<std::vector<Record>> Replica::ListConflicts() const {
     if (sep == std::string::npos) return Corruption("conflict index key without separator");
     DAICHO_ASSIGN_OR_RETURN(std::string_view raw, txn.Get(impl_->records, key));
     DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(raw, view));
-    DAICHO_RETURN_IF_ERROR(values.Resolve(std::string_view(key).substr(0, sep), std::string_view(key).substr(sep + 1), state));
+    const std::string_view whole(key);
+    DAICHO_RETURN_IF_ERROR(values.Resolve(whole.substr(0, sep), whole.substr(sep + 1), state));
     out.push_back(core::MakeRecordView(key.substr(0, sep), key.substr(sep + 1), state));
     DAICHO_RETURN_IF_ERROR(cursor.Next());
   }
@@ -836,16 +847,10 @@ Result<VersionVector> Replica::GetVersionVector() const {
 }
 
 Result<std::vector<ChangeBlob>> Replica::ChangesSince(const VersionVector& other, size_t max_bytes) const {
-  // The vv from the same snapshot as the change log, which then holds all
-  // it names even while other processes commit.
-  std::shared_lock<std::shared_mutex> lock;
-  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
-  DAICHO_ASSIGN_OR_RETURN(const VersionVector held, impl_->ReadVv(txn));
-  DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(impl_->changes));
   std::vector<ChangeBlob> out;
   size_t bytes = 0;
-  DAICHO_RETURN_IF_ERROR(ForEachChangeSince(
-      cursor, held, other, [&](const ReplicaId& origin, uint64_t seq, std::string_view payload) -> Result<bool> {
+  DAICHO_RETURN_IF_ERROR(impl_->ScanChangesSince(
+      other, [&](const ReplicaId& origin, uint64_t seq, std::string_view payload) -> Result<bool> {
         if (!out.empty() && bytes + payload.size() > max_bytes) return false;
         bytes += payload.size();
         out.push_back(ChangeBlob{origin, seq, std::string(payload)});
@@ -855,12 +860,6 @@ Result<std::vector<ChangeBlob>> Replica::ChangesSince(const VersionVector& other
 }
 
 Result<std::vector<RecordKey>> Replica::RecordsChangedSince(const VersionVector& other) const {
-  // The vv from the same snapshot as the change log, which then holds all
-  // it names even while other processes commit.
-  std::shared_lock<std::shared_mutex> lock;
-  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
-  DAICHO_ASSIGN_OR_RETURN(const VersionVector held, impl_->ReadVv(txn));
-  DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(impl_->changes));
   std::vector<RecordKey> out;
   // Many changes to a few records must not pile up duplicates: whenever the
   // list has doubled since it was last made distinct, make it distinct again.
@@ -870,8 +869,8 @@ Result<std::vector<RecordKey>> Replica::RecordsChangedSince(const VersionVector&
     out.erase(std::unique(out.begin(), out.end()), out.end());
     distinct = out.size();
   };
-  DAICHO_RETURN_IF_ERROR(ForEachChangeSince(
-      cursor, held, other, [&](const ReplicaId& origin, uint64_t seq, std::string_view payload) -> Result<bool> {
+  DAICHO_RETURN_IF_ERROR(impl_->ScanChangesSince(
+      other, [&](const ReplicaId& origin, uint64_t seq, std::string_view payload) -> Result<bool> {
         DAICHO_ASSIGN_OR_RETURN(std::vector<RecordKey> keys,
                                 storage::DecodeChangeRecordKeys(origin, seq, payload, impl_->options.limits));
         out.insert(out.end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
