@@ -25,6 +25,7 @@ namespace {
 
 using ::daicho::testing::Hex;
 using ::daicho::testing::IdOf;
+using ::daicho::testing::ProbeReport;
 using ::daicho::testing::RegisterOp;
 using ::daicho::testing::Vv;
 
@@ -122,25 +123,7 @@ std::string ProbeVersionVector(std::string_view bytes) {
   return "";
 }
 
-using Probe = std::string (*)(std::string_view);
-
-// Runs `probe` over inputs; reports the first few problems with their bytes.
-class ProbeReport {
- public:
-  void Check(Probe probe, std::string_view input, const std::string& what) {
-    const std::string problem = probe(input);
-    ++runs_;
-    if (problem.empty()) return;
-    if (++failures_ <= 3) ADD_FAILURE() << what << ": " << problem << "\n  input: " << Hex(input);
-  }
-  ~ProbeReport() {
-    if (failures_ > 3) ADD_FAILURE() << failures_ << " of " << runs_ << " inputs failed in all";
-  }
-
- private:
-  int runs_ = 0;
-  int failures_ = 0;
-};
+using Probe = ProbeReport::Probe;
 
 // ---- round trips ----
 

@@ -3,6 +3,8 @@
 #ifndef DAICHO_TESTS_STORAGE_CODEC_TEST_UTIL_H_
 #define DAICHO_TESTS_STORAGE_CODEC_TEST_UTIL_H_
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -47,6 +49,28 @@ inline core::Op RegisterOp(std::string field, Value value, VersionVector context
   op.context = std::move(context);
   return op;
 }
+
+// Runs a probe (returns a problem, or "" when the input was handled well)
+// over many inputs; reports the first few problems with their bytes, then
+// how many failed in all.
+class ProbeReport {
+ public:
+  using Probe = std::string (*)(std::string_view);
+
+  void Check(Probe probe, std::string_view input, const std::string& what) {
+    const std::string problem = probe(input);
+    ++runs_;
+    if (problem.empty()) return;
+    if (++failures_ <= 3) ADD_FAILURE() << what << ": " << problem << "\n  input: " << Hex(input);
+  }
+  ~ProbeReport() {
+    if (failures_ > 3) ADD_FAILURE() << failures_ << " of " << runs_ << " inputs failed in all";
+  }
+
+ private:
+  int runs_ = 0;
+  int failures_ = 0;
+};
 
 }  // namespace daicho::testing
 

@@ -23,6 +23,7 @@ namespace {
 
 using ::daicho::testing::Hex;
 using ::daicho::testing::IdOf;
+using ::daicho::testing::ProbeReport;
 using ::daicho::testing::Vv;
 
 using namespace std::string_literals;
@@ -576,23 +577,6 @@ std::string Probe(std::string_view bytes) {
   return "";
 }
 
-class ProbeReport {
- public:
-  void Check(std::string_view input, const std::string& what) {
-    const std::string problem = Probe(input);
-    ++runs_;
-    if (problem.empty()) return;
-    if (++failures_ <= 3) ADD_FAILURE() << what << ": " << problem << "\n  input: " << Hex(input);
-  }
-  ~ProbeReport() {
-    if (failures_ > 3) ADD_FAILURE() << failures_ << " of " << runs_ << " inputs failed in all";
-  }
-
- private:
-  int runs_ = 0;
-  int failures_ = 0;
-};
-
 std::vector<std::string> ValidEncodings() {
   const ReplicaId a = IdOf(1);
   return {Encode(RichState()), Encode(core::RecordState()),
@@ -607,7 +591,7 @@ TEST(StateCodecTest, RandomBytesNeverCrashAndGiveCorruption) {
   for (int i = 0; i < 20000; ++i) {
     std::string bytes(rng() % 120, '\0');
     for (char& c : bytes) c = static_cast<char>(rng());
-    report.Check(bytes, "random input " + std::to_string(i));
+    report.Check(Probe, bytes, "random input " + std::to_string(i));
     if (Decode(bytes).ok()) ++accepted;
   }
   EXPECT_LT(accepted, 200);
@@ -618,7 +602,7 @@ TEST(StateCodecTest, EveryTruncationIsCorruption) {
   for (const std::string& valid : ValidEncodings()) {
     for (size_t length = 0; length < valid.size(); ++length) {
       const std::string_view prefix = std::string_view(valid).substr(0, length);
-      report.Check(prefix, "prefix of " + std::to_string(length));
+      report.Check(Probe, prefix, "prefix of " + std::to_string(length));
       EXPECT_FALSE(Decode(prefix).ok()) << "prefix of " << length << " of " << Hex(valid);
     }
   }
@@ -641,7 +625,7 @@ TEST(StateCodecTest, MutatedEncodingsNeverCrash) {
         }
         if (bytes.empty()) bytes.push_back('\0');
       }
-      report.Check(bytes, "mutation " + std::to_string(i));
+      report.Check(Probe, bytes, "mutation " + std::to_string(i));
     }
   }
 }
