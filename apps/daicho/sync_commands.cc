@@ -39,21 +39,17 @@ std::string Bytes(uint64_t n) {
   return s.str();
 }
 
-std::string LocalTime(std::chrono::system_clock::time_point t) {
+// `t` as local time for people, or as ISO 8601 UTC for JSON.
+std::string FormatTime(std::chrono::system_clock::time_point t, bool utc) {
   const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-  std::tm local{};
-  localtime_r(&seconds, &local);
+  std::tm parts{};
+  if (utc) {
+    gmtime_r(&seconds, &parts);
+  } else {
+    localtime_r(&seconds, &parts);
+  }
   std::ostringstream s;
-  s << std::put_time(&local, "%Y-%m-%d %H:%M:%S");
-  return s.str();
-}
-
-std::string UtcTime(std::chrono::system_clock::time_point t) {
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  std::ostringstream s;
-  s << std::put_time(&utc, "%Y-%m-%dT%H:%M:%SZ");
+  s << std::put_time(&parts, utc ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d %H:%M:%S");
   return s.str();
 }
 
@@ -198,7 +194,8 @@ Outcome StatusCommand(const std::string& db, bool json, std::ostream& out) {
   if (json) {
     nlohmann::ordered_json j;
     j["unsynced_records"] = status->unsynced_records;
-    j["last_sync"] = status->last_sync ? nlohmann::ordered_json(UtcTime(*status->last_sync)) : nullptr;
+    j["last_sync"] =
+        status->last_sync ? nlohmann::ordered_json(FormatTime(*status->last_sync, /*utc=*/true)) : nullptr;
     j["backup_enabled"] = status->enabled;
     j["configured"] = status->configured;
     j["url"] = *settings ? nlohmann::ordered_json(s.url) : nullptr;
@@ -215,7 +212,8 @@ Outcome StatusCommand(const std::string& db, bool json, std::ostream& out) {
     out << "relay:         none (daicho connect sets one up)\n";
   }
   out << "backup:        " << (status->enabled ? "enabled" : "disabled") << '\n';
-  out << "last sync:     " << (status->last_sync ? LocalTime(*status->last_sync) : std::string("never")) << '\n';
+  out << "last sync:     "
+      << (status->last_sync ? FormatTime(*status->last_sync, /*utc=*/false) : std::string("never")) << '\n';
   out << "not backed up: " << status->unsynced_records << (status->unsynced_records == 1 ? " record" : " records")
       << '\n';
   return Outcome::Ok();
