@@ -178,7 +178,9 @@ Result<KeyRing::Key> UnwrapKey(EnvelopeKind kind, std::string_view envelope, Key
 }
 
 Result<std::string> SealOlderKeys(const KeyRing& ring, std::string_view contract) {
-  if (ring.ids().size() < 2) return std::string();
+  // Sealed (even if it holds no key) whenever the current id is above 1, so
+  // that a sealed ring dropped by the relay is noticed (CompleteRing).
+  if (ring.current_id() <= 1) return std::string();
   KeyRing older;
   for (KeyId id : ring.ids()) {
     if (id != ring.current_id()) DAICHO_RETURN_IF_ERROR(older.Add(id, *ring.Find(id)));
@@ -197,7 +199,11 @@ Result<std::string> SealOlderKeys(const KeyRing& ring, std::string_view contract
 Result<KeyRing> CompleteRing(const WrappedOfficeKey& wrapped, std::string_view contract, const KeyRing::Key& current) {
   KeyRing ring;
   DAICHO_RETURN_IF_ERROR(ring.Add(wrapped.current_key_id, current));
-  if (wrapped.sealed_ring.empty()) return ring;
+  if (wrapped.sealed_ring.empty()) {
+    // Without this a relay could drop the older keys unnoticed.
+    if (wrapped.current_key_id > 1) return Corruption("the office key ring is missing from the envelope");
+    return ring;
+  }
   storage::BinaryReader r(wrapped.sealed_ring);
   uint8_t format = 0;
   uint32_t id = 0;
