@@ -4,6 +4,7 @@
 
 #include "apps/daicho-relay/relay_admission.h"
 #include "net/replica_change_store.h"
+#include "net/sealed_change_store.h"
 
 namespace daicho::bench {
 namespace {
@@ -18,15 +19,30 @@ BenchRelay::~BenchRelay() {
   if (server_) server_->Stop();
 }
 
-Result<std::unique_ptr<BenchRelay>> BenchRelay::Start(const std::string& dir) {
+Result<std::unique_ptr<BenchRelay>> BenchRelay::Start(const std::string& dir, bool sealed) {
   std::unique_ptr<BenchRelay> relay(new BenchRelay());
-  auto store = relay::RelayStore::Open(dir);
+  relay::RelayStoreOptions store_options;
+  store_options.require_sealed_changes = sealed;
+  auto store = relay::RelayStore::Open(dir, store_options);
   if (!store.ok()) return store.status();
   relay->store_ = std::move(*store);
   auto contract = relay::ContractNumber::Parse(kContract);
   if (!contract.ok()) return contract.status();
   if (Status s = relay->store_->AddContract(*contract); !s.ok()) return s;
   if (Status s = relay->store_->AddUser(*contract, kUser, kPassword); !s.ok()) return s;
+  if (sealed) {
+    // The PCs hold the key as after `key unlock`; what is measured is sealing
+    // and opening every change, not the one-off Argon2id unlock. The relay
+    // never opens the envelopes, so placeholders do.
+    auto ring = crypto::KeyRing::Create();
+    if (!ring.ok()) return ring.status();
+    relay->office_key_ = *std::move(ring);
+    if (Status s = relay->store_->PublishOfficeKey(
+            *contract, crypto::WrappedOfficeKey{1, "passphrase-envelope", "recovery-envelope", ""}, 0);
+        !s.ok()) {
+      return s;
+    }
+  }
 
   net::SyncServerOptions options;
   options.local_id = ReplicaId::Random();
@@ -58,7 +74,9 @@ Status BenchRelay::Login(Replica& replica) {
 Result<net::SyncReport> BenchRelay::Sync(Replica& replica) {
   if (!logged_in_) return Status(Code::kFailedPrecondition, "BenchRelay::Sync before Login");
   net::ReplicaChangeStore changes(replica);
-  return net::SyncOnce(url_, changes, replica.id(), session_);
+  if (office_key_.empty()) return net::SyncOnce(url_, changes, replica.id(), session_);
+  net::SealedChangeStore sealed(changes, session_.contract, office_key_.Clone());
+  return net::SyncOnce(url_, sealed, replica.id(), session_);
 }
 
 }  // namespace daicho::bench

@@ -4,6 +4,10 @@
 // A RelayStore in its own directory with one contract and one user, served
 // by a SyncServer on a loopback port (ws://127.0.0.1:<port>/) that admits
 // sessions with relay::AdmitSession, exactly as `daicho-relay serve` does.
+// With `sealed` (the product's setting) the relay requires end-to-end
+// encrypted changes and the PCs seal and open them under an office key they
+// already hold; without it changes travel in plaintext (for measuring what
+// sealing costs only).
 // Login() makes the one password login (Argon2id on the relay) that issues a
 // device token; every Sync() then logs in with that token.
 //
@@ -17,6 +21,7 @@
 #include <string>
 
 #include "apps/daicho-relay/relay_store.h"
+#include "crypto/key_ring.h"
 #include "daicho/replica.h"
 #include "daicho/status.h"
 #include "net/websocket.h"
@@ -30,8 +35,8 @@ class BenchRelay {
   BenchRelay& operator=(const BenchRelay&) = delete;
 
   // Creates the relay store in `dir` (missing or empty), adds the contract
-  // and the user, and starts serving.
-  static Result<std::unique_ptr<BenchRelay>> Start(const std::string& dir);
+  // and the user (and the office key if `sealed`), and starts serving.
+  static Result<std::unique_ptr<BenchRelay>> Start(const std::string& dir, bool sealed = true);
 
   // The password login of `replica`'s PC (a connect test: no changes flow).
   Status Login(Replica& replica);
@@ -47,6 +52,7 @@ class BenchRelay {
   std::unique_ptr<net::SyncServer> server_;  // after store_: destroyed first
   net::SessionOptions session_;
   std::string url_;
+  crypto::KeyRing office_key_;  // empty: changes travel unsealed
   bool logged_in_ = false;
 };
 

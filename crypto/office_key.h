@@ -40,7 +40,7 @@ struct WrappedOfficeKey {
   KeyId current_key_id = 0;        // 0: the office key is not set up yet
   std::string passphrase_wrapped;  // the current key, under the passphrase
   std::string recovery_wrapped;    // the current key, under the recovery code
-  std::string sealed_ring;         // the older keys, under the current key ("" if none)
+  std::string sealed_ring;         // the older keys, under the current key ("" only for key 1)
 
   bool empty() const { return current_key_id == 0; }
   friend bool operator==(const WrappedOfficeKey&, const WrappedOfficeKey&) = default;

@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "crypto/office_key.h"
 #include "daicho/replica.h"
 #include "daicho/replica_id.h"
 #include "daicho/status.h"
@@ -27,7 +28,11 @@ enum class Purpose : uint32_t {
   kSync = 1,         // exchange changes; the initiator closes when in sync
   kWatch = 2,        // exchange changes, then stay for live pushes
   kConnectTest = 3,  // authenticate only; no changes are exchanged
+  kPublishKeys = 4,  // authenticate and store Hello::publish_keys; no changes
 };
+
+// Connect tests and key publishing authenticate only: no changes flow.
+inline bool ExchangesChanges(Purpose purpose) { return purpose == Purpose::kSync || purpose == Purpose::kWatch; }
 
 // Login with a password.
 struct PasswordCredential {
@@ -54,6 +59,10 @@ struct Hello {
   // With a password: ask for a device token for this PC name ("save
   // password"). Empty: none.
   std::string device_name;
+  // Purpose::kPublishKeys: the office key to store in place of the one with
+  // id `replaces_key_id` (0: none yet).
+  crypto::WrappedOfficeKey publish_keys;
+  uint32_t replaces_key_id = 0;
   friend bool operator==(const Hello&, const Hello&) = default;
 };
 
@@ -63,6 +72,7 @@ struct Welcome {
   ReplicaId replica_id;          // the acceptor's (a relay's own id for a relay)
   VersionVector version_vector;  // what the acceptor holds
   std::string device_token;      // issued on the Hello's device_name request
+  crypto::WrappedOfficeKey office_keys;  // a relay's: the contract's office key
   friend bool operator==(const Welcome&, const Welcome&) = default;
 };
 

@@ -6,9 +6,12 @@
 #include <mutex>
 #include <utility>
 
+#include "crypto/key_file.h"
+#include "crypto/office_key.h"
 #include "net/contract_number.h"
 #include "net/proto/relay_settings.pb.h"
 #include "net/replica_change_store.h"
+#include "net/sealed_change_store.h"
 #include "net/websocket.h"
 
 namespace daicho {
@@ -94,47 +97,190 @@ struct RelayClient::Impl {
     return replica.SetLocalSetting(kLastSyncKey, std::to_string(UnixMillis(std::chrono::system_clock::now())));
   }
 
-  // One connection: a sync, a watch or a connect test.
-  // `request_token`: ask for a device token named settings.device_name.
-  Result<net::SyncReport> RunSession(const RelaySettings& settings, net::Purpose purpose, const std::string& password,
-                                     bool request_token,
-                                     const std::function<void(const SyncProgress&)>& on_progress,
-                                     std::stop_token stop, std::chrono::milliseconds poll_interval,
-                                     std::function<void()> on_connected) {
+  // What one connection is for, and how it logs in.
+  struct SessionRequest {
+    net::Purpose purpose = net::Purpose::kSync;
+    // Login: this password, else the saved device token.
+    std::string password;
+    // Ask for a device token named settings.device_name.
+    bool request_token = false;
+    std::function<void(const SyncProgress&)> on_progress;
+    std::stop_token stop;
+    std::chrono::milliseconds poll_interval{500};
+    std::function<void()> on_connected;
+    // kSync/kWatch: unlocks the office key with this passphrase when this PC
+    // lacks the relay's current key.
+    std::string passphrase;
+    bool store_key = true;
+    // kPublishKeys: the envelopes to store in place of key `replaces`.
+    crypto::WrappedOfficeKey publish;
+    crypto::KeyId replaces = 0;
+  };
+
+  Result<net::SyncReport> RunSession(const RelaySettings& settings, SessionRequest request) {
     net::SessionOptions session;
-    session.purpose = purpose;
+    session.purpose = request.purpose;
     session.contract = settings.contract;
     session.user = settings.user;
-    if (request_token) session.device_name = settings.device_name;
-    if (!password.empty()) {
-      session.credentials = net::PasswordCredential{password};
+    if (request.request_token) session.device_name = settings.device_name;
+    if (!request.password.empty()) {
+      session.credentials = net::PasswordCredential{request.password};
     } else if (!settings.device_token.empty()) {
       session.credentials = net::DeviceTokenCredential{settings.device_token};
     } else {
       return Status(Code::kFailedPrecondition, "no saved login for the relay: a password is needed");
     }
+    session.publish_keys = std::move(request.publish);
+    session.replaces_key_id = request.replaces;
     net::WebSocketOptions websocket;
     websocket.tls_ca_file = settings.tls_ca_file;
     net::SyncHooks hooks;
-    if (on_progress) {
-      hooks.on_progress = [&on_progress](const net::SessionStats& s) { on_progress(ToProgress(s)); };
+    if (request.on_progress) {
+      hooks.on_progress = [&request](const net::SessionStats& s) { request.on_progress(ToProgress(s)); };
     }
-    if (purpose != net::Purpose::kConnectTest) {
-      hooks.on_peer_holds = [this, &on_connected](const VersionVector& holds) {
-        if (on_connected) on_connected();
+    net::ReplicaChangeStore replica_store(replica);
+    net::SealedChangeStore sealed(replica_store, settings.contract, crypto::KeyRing());
+    if (net::ExchangesChanges(request.purpose)) {
+      // Nothing moves until this PC holds the relay's current office key.
+      session.on_welcome = [this, &settings, &request, &sealed](const net::Welcome& welcome) {
+        auto ring = RingForSync(settings.contract, welcome.office_keys, request.passphrase, request.store_key);
+        if (!ring.ok()) return ring.status();
+        sealed.SetKeyRing(*std::move(ring));
+        return Status::Ok();
+      };
+      hooks.on_peer_holds = [this, &request](const VersionVector& holds) {
+        if (request.on_connected) request.on_connected();
         auto local = replica.GetVersionVector();
         // A failed write here only makes `status` more cautious (it shows
         // more as not backed up); the sync itself goes on.
         (void)RecordRelayHolds(holds, local.ok() && holds.Dominates(*local));
       };
     }
-    hooks.stop = std::move(stop);
-    hooks.poll_interval = poll_interval;
-    net::ReplicaChangeStore store(replica);
-    return net::SyncOnce(settings.url, store, replica.id(), std::move(session), websocket, std::move(hooks));
+    hooks.stop = std::move(request.stop);
+    hooks.poll_interval = request.poll_interval;
+    return net::SyncOnce(settings.url, sealed, replica.id(), std::move(session), websocket, std::move(hooks));
+  }
+
+  // ---- Office key ----
+
+  std::string KeyPath() const { return crypto::OfficeKeyPath(replica.path()); }
+
+  // The ring held for `contract`: this client's memory, else office.key;
+  // empty if neither holds one of this contract.
+  Result<crypto::KeyRing> HeldRing(const std::string& contract) const {
+    if (memory_contract == contract && !memory_ring.empty()) return memory_ring.Clone();
+    DAICHO_ASSIGN_OR_RETURN(auto stored, crypto::LoadOfficeKey(KeyPath()));
+    if (!stored || stored->contract != contract) return crypto::KeyRing();
+    return std::move(stored->ring);
+  }
+
+  Status KeepRing(const std::string& contract, const crypto::KeyRing& ring, bool store_key) {
+    if (store_key) {
+      DAICHO_RETURN_IF_ERROR(crypto::SaveOfficeKey(KeyPath(), contract, ring));
+    } else {
+      DAICHO_RETURN_IF_ERROR(crypto::RemoveOfficeKey(KeyPath()));
+    }
+    memory_contract = contract;
+    memory_ring = ring.Clone();
+    return Status::Ok();
+  }
+
+  // The ring to seal and open this sync's changes with, given the relay's
+  // envelopes: the held one if it has the relay's current key, else one
+  // unlocked with `passphrase`.
+  Result<crypto::KeyRing> RingForSync(const std::string& contract, const crypto::WrappedOfficeKey& relay_keys,
+                                      const std::string& passphrase, bool store_key) {
+    if (relay_keys.empty()) {
+      return Status(Code::kFailedPrecondition, "the office key of contract " + contract +
+                                                   " is not set up: run `daicho key init` on the office's first PC");
+    }
+    DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, HeldRing(contract));
+    if (ring.current_id() < relay_keys.current_key_id) {
+      if (passphrase.empty()) {
+        return Status(Code::kFailedPrecondition,
+                      ring.empty() ? std::string("this PC does not hold the office key yet: unlock it with the "
+                                                 "office passphrase (daicho key unlock)")
+                                   : "the office key was rotated on another PC (the relay has key " +
+                                         std::to_string(relay_keys.current_key_id) + ", this PC key " +
+                                         std::to_string(ring.current_id()) +
+                                         "): unlock it again with the office passphrase (daicho key unlock)");
+      }
+      DAICHO_ASSIGN_OR_RETURN(ring, crypto::UnwrapWithPassphrase(relay_keys, contract, passphrase));
+      DAICHO_RETURN_IF_ERROR(KeepRing(contract, ring, store_key));
+    }
+    if (ring.current_id() > relay_keys.current_key_id) {
+      return Status(Code::kFailedPrecondition,
+                    "the relay's office key (key " + std::to_string(relay_keys.current_key_id) +
+                        ") is older than this PC's (key " + std::to_string(ring.current_id()) +
+                        "): the relay may have been restored from an old backup; ask the vendor before syncing");
+    }
+    return ring;
+  }
+
+  Result<RelaySettings> RequireConnected() const {
+    DAICHO_ASSIGN_OR_RETURN(auto settings, LoadSettings());
+    if (!settings) return Status(Code::kFailedPrecondition, "no relay configured: connect to one first");
+    return *std::move(settings);
+  }
+
+  // The relay's envelopes for the connected contract (a connect test).
+  Result<crypto::WrappedOfficeKey> FetchOfficeKey(const RelaySettings& settings, const std::string& password) {
+    SessionRequest request;
+    request.purpose = net::Purpose::kConnectTest;
+    request.password = password;
+    DAICHO_ASSIGN_OR_RETURN(net::SyncReport report, RunSession(settings, std::move(request)));
+    return std::move(report.office_keys);
+  }
+
+  Status PublishOfficeKey(const RelaySettings& settings, const std::string& password, crypto::WrappedOfficeKey keys,
+                          crypto::KeyId replaces) {
+    SessionRequest request;
+    request.purpose = net::Purpose::kPublishKeys;
+    request.password = password;
+    const crypto::WrappedOfficeKey expected = keys;
+    request.publish = std::move(keys);
+    request.replaces = replaces;
+    DAICHO_ASSIGN_OR_RETURN(net::SyncReport report, RunSession(settings, std::move(request)));
+    if (report.office_keys != expected) {
+      return Status(Code::kProtocolError, "the relay did not store the office key it was sent");
+    }
+    return Status::Ok();
+  }
+
+  // Fetches the envelopes and requires that this PC holds their current key.
+  Result<std::pair<crypto::WrappedOfficeKey, crypto::KeyRing>> RequireCurrentKey(const RelaySettings& settings,
+                                                                                   const std::string& password) {
+    DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey published, FetchOfficeKey(settings, password));
+    if (published.empty()) {
+      return Status(Code::kFailedPrecondition, "the office key is not set up: run `daicho key init` first");
+    }
+    DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, HeldRing(settings.contract));
+    if (ring.current_id() != published.current_key_id) {
+      return Status(Code::kFailedPrecondition, "this PC does not hold the office's current key (key " +
+                                                   std::to_string(published.current_key_id) +
+                                                   "): unlock it first (daicho key unlock)");
+    }
+    return std::make_pair(std::move(published), std::move(ring));
+  }
+
+  // Unlock and recover: the envelopes opened with `open`.
+  template <typename Open>
+  Status UnlockWith(const OfficeKeyOptions& options, Open open) {
+    DAICHO_ASSIGN_OR_RETURN(RelaySettings settings, RequireConnected());
+    DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey published, FetchOfficeKey(settings, options.password));
+    if (published.empty()) {
+      return Status(Code::kFailedPrecondition, "the office key of contract " + settings.contract +
+                                                   " is not set up: run `daicho key init` on the office's first PC");
+    }
+    DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, open(published, settings.contract));
+    return KeepRing(settings.contract, ring, options.store_key);
   }
 
   Replica& replica;
+  // A key unlocked without store_key (or the last one kept), for this
+  // client's later syncs.
+  std::string memory_contract;
+  crypto::KeyRing memory_ring;
 };
 
 RelayClient::RelayClient(Replica& replica) : impl_(std::make_unique<Impl>(replica)) {}
@@ -152,10 +298,11 @@ Status RelayClient::Connect(RelaySettings settings, const std::string& password,
   }
   RelaySettings test = settings;
   if (!password.empty()) test.device_token.clear();
-  DAICHO_ASSIGN_OR_RETURN(
-      net::SyncReport report,
-      impl_->RunSession(test, net::Purpose::kConnectTest, password, save_password, nullptr, {}, std::chrono::milliseconds(500),
-                        nullptr));
+  Impl::SessionRequest request;
+  request.purpose = net::Purpose::kConnectTest;
+  request.password = password;
+  request.request_token = save_password;
+  DAICHO_ASSIGN_OR_RETURN(net::SyncReport report, impl_->RunSession(test, std::move(request)));
   if (save_password) {
     if (report.device_token.empty()) return Status(Code::kProtocolError, "the relay issued no device token");
     settings.device_token = report.device_token;
@@ -176,9 +323,12 @@ Result<std::optional<RelaySettings>> RelayClient::Settings() const { return impl
 Result<SyncSummary> RelayClient::Sync(const SyncOptions& options) {
   DAICHO_ASSIGN_OR_RETURN(RelaySettings settings, impl_->RequireSyncable());
   const auto start = std::chrono::steady_clock::now();
-  DAICHO_ASSIGN_OR_RETURN(net::SyncReport report,
-                          impl_->RunSession(settings, net::Purpose::kSync, options.password, false, options.on_progress, {},
-                                            std::chrono::milliseconds(500), nullptr));
+  Impl::SessionRequest request;
+  request.password = options.password;
+  request.on_progress = options.on_progress;
+  request.passphrase = options.passphrase;
+  request.store_key = options.store_key;
+  DAICHO_ASSIGN_OR_RETURN(net::SyncReport report, impl_->RunSession(settings, std::move(request)));
   DAICHO_RETURN_IF_ERROR(impl_->RecordRelayHolds(report.peer_version_vector, /*in_sync=*/true));
   SyncSummary summary;
   summary.changes_up = report.changes_up;
@@ -197,9 +347,16 @@ Status RelayClient::Watch(const WatchOptions& options, std::stop_token stop) {
   while (!stop.stop_requested()) {
     DAICHO_ASSIGN_OR_RETURN(RelaySettings settings, impl_->RequireSyncable());
     bool connected = false;
-    auto report = impl_->RunSession(settings, net::Purpose::kWatch, options.sync.password, false,
-                                    options.sync.on_progress,
-                                    stop, options.poll_interval, [&connected] { connected = true; });
+    Impl::SessionRequest request;
+    request.purpose = net::Purpose::kWatch;
+    request.password = options.sync.password;
+    request.on_progress = options.sync.on_progress;
+    request.passphrase = options.sync.passphrase;
+    request.store_key = options.sync.store_key;
+    request.stop = stop;
+    request.poll_interval = options.poll_interval;
+    request.on_connected = [&connected] { connected = true; };
+    auto report = impl_->RunSession(settings, std::move(request));
     const Status outcome = report.ok() ? Status::Ok() : report.status();
     if (stop.stop_requested()) break;
     if (!outcome.ok() && !Retryable(outcome)) return outcome;
@@ -216,6 +373,79 @@ Status RelayClient::Watch(const WatchOptions& options, std::stop_token stop) {
 Status RelayClient::SetBackupEnabled(bool enabled) {
   if (enabled) return impl_->replica.EraseLocalSetting(kBackupKey);
   return impl_->replica.SetLocalSetting(kBackupKey, "off");
+}
+
+Result<std::string> RelayClient::InitOfficeKey(const std::string& passphrase, const OfficeKeyOptions& options) {
+  DAICHO_RETURN_IF_ERROR(crypto::ValidatePassphrase(passphrase));
+  DAICHO_ASSIGN_OR_RETURN(RelaySettings settings, impl_->RequireConnected());
+  DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey published, impl_->FetchOfficeKey(settings, options.password));
+  if (!published.empty()) {
+    return Status(Code::kFailedPrecondition, "the office key of contract " + settings.contract +
+                                                 " is already set up: unlock it with the office passphrase "
+                                                 "(daicho key unlock)");
+  }
+  DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, crypto::KeyRing::Create());
+  DAICHO_ASSIGN_OR_RETURN(std::string recovery_code, crypto::NewRecoveryCode());
+  DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey wrapped,
+                          crypto::WrapOfficeKey(ring, settings.contract, passphrase, recovery_code));
+  DAICHO_RETURN_IF_ERROR(impl_->PublishOfficeKey(settings, options.password, std::move(wrapped), 0));
+  DAICHO_RETURN_IF_ERROR(impl_->KeepRing(settings.contract, ring, options.store_key));
+  return recovery_code;
+}
+
+Status RelayClient::UnlockOfficeKey(const std::string& passphrase, const OfficeKeyOptions& options) {
+  return impl_->UnlockWith(options, [&passphrase](const crypto::WrappedOfficeKey& published, const std::string& contract) {
+    return crypto::UnwrapWithPassphrase(published, contract, passphrase);
+  });
+}
+
+Status RelayClient::RecoverOfficeKey(const std::string& recovery_code, const OfficeKeyOptions& options) {
+  DAICHO_RETURN_IF_ERROR(crypto::NormalizeRecoveryCode(recovery_code).status());
+  return impl_->UnlockWith(options, [&recovery_code](const crypto::WrappedOfficeKey& published,
+                                                     const std::string& contract) {
+    return crypto::UnwrapWithRecoveryCode(published, contract, recovery_code);
+  });
+}
+
+Result<std::string> RelayClient::RotateOfficeKey(const std::string& passphrase, const OfficeKeyOptions& options) {
+  DAICHO_RETURN_IF_ERROR(crypto::ValidatePassphrase(passphrase));
+  DAICHO_ASSIGN_OR_RETURN(RelaySettings settings, impl_->RequireConnected());
+  DAICHO_ASSIGN_OR_RETURN(auto current, impl_->RequireCurrentKey(settings, options.password));
+  DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing rotated, current.second.Rotated());
+  DAICHO_ASSIGN_OR_RETURN(std::string recovery_code, crypto::NewRecoveryCode());
+  DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey wrapped,
+                          crypto::WrapOfficeKey(rotated, settings.contract, passphrase, recovery_code));
+  DAICHO_RETURN_IF_ERROR(
+      impl_->PublishOfficeKey(settings, options.password, std::move(wrapped), current.first.current_key_id));
+  DAICHO_RETURN_IF_ERROR(impl_->KeepRing(settings.contract, rotated, options.store_key));
+  return recovery_code;
+}
+
+Status RelayClient::ChangeOfficePassphrase(const std::string& new_passphrase, const OfficeKeyOptions& options) {
+  DAICHO_RETURN_IF_ERROR(crypto::ValidatePassphrase(new_passphrase));
+  DAICHO_ASSIGN_OR_RETURN(RelaySettings settings, impl_->RequireConnected());
+  DAICHO_ASSIGN_OR_RETURN(auto current, impl_->RequireCurrentKey(settings, options.password));
+  DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey rewrapped,
+                          crypto::RewrapWithPassphrase(current.first, current.second, settings.contract, new_passphrase));
+  return impl_->PublishOfficeKey(settings, options.password, std::move(rewrapped), current.first.current_key_id);
+}
+
+Result<OfficeKeyStatus> RelayClient::GetOfficeKeyStatus() const {
+  OfficeKeyStatus status;
+  DAICHO_ASSIGN_OR_RETURN(auto settings, impl_->LoadSettings());
+  if (!settings) return status;
+  DAICHO_ASSIGN_OR_RETURN(auto stored, crypto::LoadOfficeKey(impl_->KeyPath()));
+  status.stored = stored && stored->contract == settings->contract;
+  DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, impl_->HeldRing(settings->contract));
+  status.key_id = ring.current_id();
+  status.keys_held = ring.ids().size();
+  return status;
+}
+
+Status RelayClient::ForgetOfficeKey() {
+  impl_->memory_ring = crypto::KeyRing();
+  impl_->memory_contract.clear();
+  return crypto::RemoveOfficeKey(impl_->KeyPath());
 }
 
 Result<BackupStatus> RelayClient::GetBackupStatus() const {

@@ -63,6 +63,8 @@ struct Admission {
   // Sent in the Welcome: a device token issued on the Hello's device_name
   // request (empty: none).
   std::string device_token;
+  // Sent in the Welcome: a relay's copy of the contract's office key.
+  crypto::WrappedOfficeKey office_keys;
 };
 
 struct SessionOptions {
@@ -83,6 +85,13 @@ struct SessionOptions {
   // Initiator, with a password: ask the relay for a device token for this PC
   // name (see Welcome::device_token). Empty: none.
   std::string device_name;
+  // Initiator, Purpose::kPublishKeys: the office key the relay is to store in
+  // place of the one with id `replaces_key_id` (0: none yet).
+  crypto::WrappedOfficeKey publish_keys;
+  uint32_t replaces_key_id = 0;
+  // Initiator: checks the Welcome before any change moves; an error ends the
+  // session (and is sent to the peer). Empty: every Welcome is accepted.
+  std::function<Status(const Welcome&)> on_welcome;
   // Acceptor: checks a Hello before Welcome; an error (typically
   // kUnauthenticated) is sent as the Error. Empty: everyone is accepted.
   std::function<Result<Admission>(const Hello&)> authenticate;

@@ -310,9 +310,9 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
 
   bool client() const { return session_.options().role == SessionRole::kInitiator; }
   bool watching() const { return client() && session_.options().purpose == Purpose::kWatch; }
-  // A connect test moves no changes: the Welcome alone is the success.
+  // A connect test or key publish moves no changes: the Welcome alone is the success.
   bool ConnectTestDone() const {
-    return session_.options().purpose == Purpose::kConnectTest && session_.state() == SessionState::kOpen;
+    return !ExchangesChanges(session_.options().purpose) && session_.state() == SessionState::kOpen;
   }
 
  private:
@@ -520,7 +520,10 @@ Result<SyncReport> RunSync(asio::io_context& ioc, Stream ws, Url url, ChangeStor
   report.bytes_up = s.frame_bytes_sent;
   report.bytes_down = s.frame_bytes_received;
   report.peer_version_vector = conn->session().peer_version_vector();
-  if (const auto& welcome = conn->session().welcome()) report.device_token = welcome->device_token;
+  if (const auto& welcome = conn->session().welcome()) {
+    report.device_token = welcome->device_token;
+    report.office_keys = welcome->office_keys;
+  }
   return report;
 }
 
@@ -687,7 +690,7 @@ class SyncServer::Impl {
       DAICHO_ASSIGN_OR_RETURN(AcceptedSession accepted, options_.store_factory(hello));
       borrowed.Bind(std::move(accepted.store));
       if (!accepted.group.empty()) JoinGroup(std::move(accepted.group), *self);
-      return Admission{std::move(accepted.device_token)};
+      return Admission{std::move(accepted.device_token), std::move(accepted.office_keys)};
     };
     auto conn = std::make_shared<Connection<Stream>>(
         std::move(ws), std::move(store), borrowed, std::move(session), options_.local_id, options_.websocket, peer,

@@ -65,6 +65,8 @@ struct SyncReport {
   VersionVector peer_version_vector;
   // A device token the peer issued (SessionOptions::device_name was set).
   std::string device_token;
+  // A relay's copy of the contract's office key, from its Welcome.
+  crypto::WrappedOfficeKey office_keys;
 };
 
 // Client-side callbacks and controls of SyncOnce. All optional; callbacks
@@ -107,6 +109,8 @@ struct AcceptedSession {
   // them applies a batch, the others push the new changes to their peers at
   // once (a relay groups by contract). Empty: no live pushes.
   std::string group;
+  // Sent in the Welcome: the contract's office key (a relay's).
+  crypto::WrappedOfficeKey office_keys;
 };
 
 struct SyncServerOptions {

@@ -69,6 +69,35 @@ Status CheckString(const std::string& s, const CodecLimits& limits, std::string_
   return Status::Ok();
 }
 
+// Wrapped keys are a few hundred bytes; the key ring grows by 36 bytes per
+// rotation, so it gets more room.
+constexpr size_t kMaxEnvelopeBytes = 4096;
+constexpr size_t kMaxSealedRingBytes = 1u << 20;
+
+void PutOfficeKeys(const crypto::WrappedOfficeKey& keys, pb::OfficeKeys* out) {
+  out->set_current_key_id(keys.current_key_id);
+  out->set_passphrase_wrapped(keys.passphrase_wrapped);
+  out->set_recovery_wrapped(keys.recovery_wrapped);
+  out->set_sealed_ring(keys.sealed_ring);
+}
+
+Result<crypto::WrappedOfficeKey> GetOfficeKeys(const pb::OfficeKeys& in, std::string_view field) {
+  crypto::WrappedOfficeKey keys;
+  keys.current_key_id = in.current_key_id();
+  if (in.passphrase_wrapped().size() > kMaxEnvelopeBytes || in.recovery_wrapped().size() > kMaxEnvelopeBytes ||
+      in.sealed_ring().size() > kMaxSealedRingBytes) {
+    return TooBig(std::string(field) + " envelopes");
+  }
+  const bool empty = in.passphrase_wrapped().empty() && in.recovery_wrapped().empty() && in.sealed_ring().empty();
+  if (keys.current_key_id == 0 ? !empty : (in.passphrase_wrapped().empty() || in.recovery_wrapped().empty())) {
+    return Bad(std::string(field) + ": key id and envelopes do not match");
+  }
+  keys.passphrase_wrapped = in.passphrase_wrapped();
+  keys.recovery_wrapped = in.recovery_wrapped();
+  keys.sealed_ring = in.sealed_ring();
+  return keys;
+}
+
 Result<Message> GetHello(const pb::Hello& in, const CodecLimits& limits) {
   Hello h;
   h.protocol_version = in.protocol_version();
@@ -80,6 +109,7 @@ Result<Message> GetHello(const pb::Hello& in, const CodecLimits& limits) {
     case pb::PURPOSE_SYNC: h.purpose = Purpose::kSync; break;
     case pb::PURPOSE_WATCH: h.purpose = Purpose::kWatch; break;
     case pb::PURPOSE_CONNECT_TEST: h.purpose = Purpose::kConnectTest; break;
+    case pb::PURPOSE_PUBLISH_KEYS: h.purpose = Purpose::kPublishKeys; break;
     default: return Bad("hello.purpose " + std::to_string(in.purpose()) + " is unknown");
   }
   DAICHO_RETURN_IF_ERROR(CheckString(in.contract(), limits, "hello.contract"));
@@ -99,6 +129,9 @@ Result<Message> GetHello(const pb::Hello& in, const CodecLimits& limits) {
   }
   DAICHO_RETURN_IF_ERROR(CheckString(in.device_name(), limits, "hello.device_name"));
   h.device_name = in.device_name();
+  DAICHO_ASSIGN_OR_RETURN(h.publish_keys, GetOfficeKeys(in.publish_keys(), "hello.publish_keys"));
+  h.replaces_key_id = in.replaces_key_id();
+  if (h.purpose == Purpose::kPublishKeys && h.publish_keys.empty()) return Bad("hello publishes no office key");
   return Message(std::move(h));
 }
 
@@ -110,6 +143,7 @@ Result<Message> GetWelcome(const pb::Welcome& in, const CodecLimits& limits) {
                           GetVersionVector(in.version_vector(), limits, "welcome.version_vector"));
   DAICHO_RETURN_IF_ERROR(CheckBytes(in.device_token(), limits, "welcome.device_token"));
   w.device_token = in.device_token();
+  DAICHO_ASSIGN_OR_RETURN(w.office_keys, GetOfficeKeys(in.office_keys(), "welcome.office_keys"));
   return Message(std::move(w));
 }
 
@@ -171,12 +205,15 @@ std::string EncodeFrame(const Message& message) {
             out->set_device_token(t->token);
           }
           out->set_device_name(m.device_name);
+          if (!m.publish_keys.empty()) PutOfficeKeys(m.publish_keys, out->mutable_publish_keys());
+          out->set_replaces_key_id(m.replaces_key_id);
         } else if constexpr (std::is_same_v<T, Welcome>) {
           pb::Welcome* out = frame.mutable_welcome();
           out->set_protocol_version(m.protocol_version);
           out->set_replica_id(std::string(m.replica_id.AsStringView()));
           PutVersionVector(m.version_vector, out->mutable_version_vector());
           out->set_device_token(m.device_token);
+          if (!m.office_keys.empty()) PutOfficeKeys(m.office_keys, out->mutable_office_keys());
         } else if constexpr (std::is_same_v<T, ChangesBatch>) {
           pb::Changes* out = frame.mutable_changes();
           out->set_batch_id(m.batch_id);

@@ -6,14 +6,6 @@
 
 namespace daicho::relay {
 
-Status InitSodium() {
-  // sodium_init is itself safe to call repeatedly, but its result must be
-  // checked once and remembered: -1 means no usable random source.
-  static const int rc = sodium_init();
-  if (rc < 0) return Internal("libsodium could not be initialized (sodium_init failed)");
-  return Status::Ok();
-}
-
 Status ValidateUserId(std::string_view user_id) {
   if (user_id.size() < kMinUserIdLength || user_id.size() > kMaxUserIdLength) {
     return InvalidArgument("a user id must be " + std::to_string(kMinUserIdLength) + "-" +

@@ -3,7 +3,8 @@
 // no libsodium type leaves this file pair.
 //
 // Thread-safety: every function may be called concurrently from any thread;
-// sodium_init runs once (InitSodium, called by every function that needs it).
+// sodium_init runs once (crypto::InitSodium, called by every function that
+// needs it).
 // Password hashing is deliberately slow (see HashPassword): never call it
 // while holding a lock or a database transaction.
 #ifndef DAICHO_RELAY_PASSWORD_H_
@@ -13,9 +14,12 @@
 #include <string>
 #include <string_view>
 
+#include "crypto/key_ring.h"
 #include "daicho/status.h"
 
 namespace daicho::relay {
+
+using crypto::InitSodium;
 
 inline constexpr size_t kMinUserIdLength = 3;
 inline constexpr size_t kMaxUserIdLength = 100;
@@ -24,9 +28,6 @@ inline constexpr size_t kMaxPasswordLength = 100;
 // Raw bytes of a device token, and of its stored hash.
 inline constexpr size_t kDeviceTokenBytes = 32;
 inline constexpr size_t kDeviceTokenHashBytes = 32;
-
-// Initializes libsodium once. kInternal if it cannot (no random source).
-Status InitSodium();
 
 // User ids are the vendor's e-mail addresses: 3-100 characters of printable
 // ASCII (0x21-0x7E), no spaces. Otherwise kInvalidArgument saying why.

@@ -21,6 +21,10 @@ Result<net::AcceptedSession> AdmitSession(RelayStore& store, const net::Hello& h
   } else {
     return Status(Code::kUnauthenticated, "a login (password or saved device token) is required");
   }
+  if (hello.purpose == net::Purpose::kPublishKeys) {
+    DAICHO_RETURN_IF_ERROR(store.PublishOfficeKey(*contract, hello.publish_keys, hello.replaces_key_id));
+  }
+  DAICHO_ASSIGN_OR_RETURN(accepted.office_keys, store.GetOfficeKey(*contract));
   DAICHO_ASSIGN_OR_RETURN(accepted.store, store.ContractChanges(*contract));
   accepted.group = contract->str();  // a contract's devices see each other's changes live
   return accepted;

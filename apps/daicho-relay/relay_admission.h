@@ -15,7 +15,10 @@ namespace daicho::relay {
 // or a device token the relay issued to that user — to the contract's
 // change store, grouped by contract for live pushes. A password login whose
 // Hello names a device gets a new device token for it (replacing that
-// device's earlier one). Codes: kUnauthenticated (malformed or unknown
+// device's earlier one). Every Welcome carries the contract's office key
+// envelopes; a Purpose::kPublishKeys Hello stores its envelopes first (see
+// RelayStore::PublishOfficeKey). Codes: kFailedPrecondition (the office key
+// changed meanwhile), kUnauthenticated (malformed or unknown
 // contract, unknown user, wrong password or token, no credentials),
 // kUnavailable (account throttled), kInvalidArgument (bad device name),
 // store errors.

@@ -9,6 +9,8 @@
 #include <utility>
 
 #include "apps/daicho-relay/password.h"
+#include "crypto/sealed_change.h"
+#include "storage/binary.h"
 #include "storage/lmdb/env.h"
 #include "storage/lmdb/error.h"
 #include "storage/lmdb/growing_writer.h"
@@ -22,7 +24,10 @@ using storage::lmdb::ReadTxn;
 using storage::lmdb::WriteTxn;
 
 using storage::lmdb::kSchemaKey;
-constexpr std::string_view kRelaySchema = "daicho-relay-v1";
+// v2: changes are sealed by the PCs (end-to-end encryption) and each
+// contract has its office key envelopes. A v1 store holds plaintext changes.
+constexpr std::string_view kRelaySchema = "daicho-relay-v2";
+constexpr std::string_view kPlaintextRelaySchema = "daicho-relay-v1";
 constexpr size_t kMaxDeviceNameBytes = 100;
 // Throttle entries of accounts whose last failure is older than this are
 // forgotten when the table gets large, so probing many ids cannot grow it
@@ -64,6 +69,29 @@ Status CheckDeviceName(std::string_view name) {
   return Status::Ok();
 }
 
+std::string EncodeOfficeKey(const crypto::WrappedOfficeKey& keys) {
+  std::string out;
+  storage::BinaryWriter w(out);
+  w.Fixed32(keys.current_key_id);
+  w.Bytes(keys.passphrase_wrapped);
+  w.Bytes(keys.recovery_wrapped);
+  w.Bytes(keys.sealed_ring);
+  return out;
+}
+
+Result<crypto::WrappedOfficeKey> DecodeOfficeKey(std::string_view bytes, const ContractNumber& contract) {
+  storage::BinaryReader r(bytes);
+  crypto::WrappedOfficeKey keys;
+  std::string_view passphrase, recovery, ring;
+  if (!r.Fixed32(keys.current_key_id) || !r.Bytes(passphrase) || !r.Bytes(recovery) || !r.Bytes(ring) || !r.done()) {
+    return Corruption("stored office key of contract " + contract.str() + " is damaged");
+  }
+  keys.passphrase_wrapped = passphrase;
+  keys.recovery_wrapped = recovery;
+  keys.sealed_ring = ring;
+  return keys;
+}
+
 Status Unauthenticated() { return Status(Code::kUnauthenticated, "wrong contract number, user id or password"); }
 
 }  // namespace
@@ -72,7 +100,7 @@ struct RelayStore::Impl {
   std::string path;
   RelayStoreOptions options;
   storage::lmdb::Env env;
-  Dbi meta, contracts, users, devices, changes, vv;
+  Dbi meta, contracts, users, devices, changes, vv, keys;
 
   storage::lmdb::GrowingWriter writer;
 
@@ -99,6 +127,14 @@ struct RelayStore::Impl {
     DAICHO_ASSIGN_OR_RETURN(auto found, txn.GetCopy(users, UserKey(contract, user)));
     if (!found) return NotFound("no user " + std::string(user) + " in contract " + contract.str());
     return Status::Ok();
+  }
+
+  // The contract's office key envelopes; empty (id 0) before `key init`.
+  Result<crypto::WrappedOfficeKey> ReadOfficeKey(const storage::lmdb::TxnBase& txn,
+                                                 const ContractNumber& contract) const {
+    DAICHO_ASSIGN_OR_RETURN(auto stored, txn.GetCopy(keys, contract.str()));
+    if (!stored) return crypto::WrappedOfficeKey();
+    return DecodeOfficeKey(*stored, contract);
   }
 
   // Entries of `dbi` whose key starts with `prefix`, in key order.
@@ -242,13 +278,24 @@ class ContractChangeStore final : public net::ChangeStore {
       // a handle must not write keys of a contract that is not there.
       DAICHO_RETURN_IF_ERROR(impl_->RequireContract(txn, contract_));
       DAICHO_ASSIGN_OR_RETURN(VersionVector held_vv, impl_->ReadVv(txn, contract_));
+      crypto::KeyId current_key = 0;
+      if (impl_->options.require_sealed_changes) {
+        DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey office_key, impl_->ReadOfficeKey(txn, contract_));
+        if (office_key.empty()) {
+          return Status(Code::kFailedPrecondition,
+                        "the office key is not set up: run `daicho key init` on the office's first PC");
+        }
+        current_key = office_key.current_key_id;
+      }
       VersionVector new_vv = held_vv;
       for (size_t index : order) {
         const ChangeBlob& blob = changes[index];
         const uint64_t held = new_vv.Get(blob.origin);
         if (blob.seq <= held) {
-          // Two different changes under one dot mean a replica id was reused;
-          // storing either silently would make replicas diverge.
+          // Two different changes under one dot mean a replica id was reused.
+          // Sealed payloads of one change differ (random nonces), so only the
+          // PCs, which see plaintext, can tell; unsealed ones are compared here.
+          if (current_key != 0) continue;
           DAICHO_ASSIGN_OR_RETURN(auto stored,
                                   txn.GetCopy(impl_->changes, ChangeKey(contract_, blob.origin, blob.seq)));
           if (stored && *stored != blob.payload) {
@@ -261,6 +308,23 @@ class ContractChangeStore final : public net::ChangeStore {
           return Status(Code::kProtocolError, "gap: change " + blob.origin.ToHex() + ":" +
                                                   std::to_string(blob.seq) + " arrived but " +
                                                   std::to_string(held + 1) + " is missing");
+        }
+        if (current_key != 0) {
+          // Only ciphertext under the current key: a PC that missed a
+          // rotation (or was lost and still holds the old key) is refused.
+          auto sealed_under = crypto::SealedKeyId(blob.payload);
+          if (!sealed_under.ok()) {
+            return Status(Code::kFailedPrecondition, "change " + blob.origin.ToHex() + ":" +
+                                                         std::to_string(blob.seq) +
+                                                         " is not sealed with the office key; the relay "
+                                                         "stores only encrypted changes");
+          }
+          if (*sealed_under != current_key) {
+            return Status(Code::kFailedPrecondition,
+                          "changes must be sealed under the current office key " + std::to_string(current_key) +
+                              ", not key " + std::to_string(*sealed_under) +
+                              ": unlock the current key on this PC (daicho key unlock)");
+          }
         }
         DAICHO_RETURN_IF_ERROR(txn.Put(impl_->changes, ChangeKey(contract_, blob.origin, blob.seq), blob.payload));
         new_vv.Advance(blob.origin, blob.seq);
@@ -309,6 +373,11 @@ Result<std::unique_ptr<RelayStore>> RelayStore::Open(const std::string& dir, con
       return InvalidArgument(dir + " is an LMDB database but not a daicho relay store (if creating it was "
                              "interrupted, remove the directory and create it again)");
     }
+    if (*schema == kPlaintextRelaySchema) {
+      return Status(Code::kFailedPrecondition,
+                    dir + " is a relay store from before end-to-end encryption (its changes are plaintext): "
+                          "move it aside and create a new one; the offices' PCs upload everything again");
+    }
     if (*schema != kRelaySchema) {
       return InvalidArgument(dir + " is an LMDB database but not a daicho relay store (format '" +
                              *schema + "', expected '" + std::string(kRelaySchema) + "')");
@@ -316,7 +385,8 @@ Result<std::unique_ptr<RelayStore>> RelayStore::Open(const std::string& dir, con
   }
   const std::pair<const char*, Dbi*> dbis[] = {{"meta", &impl->meta},         {"contracts", &impl->contracts},
                                                {"users", &impl->users},       {"devices", &impl->devices},
-                                               {"changes", &impl->changes},   {"vv", &impl->vv}};
+                                               {"changes", &impl->changes},   {"vv", &impl->vv},
+                                               {"keys", &impl->keys}};
   for (const auto& [name, handle] : dbis) {
     auto opened = impl->env.OpenDbi(name, /*create=*/true);
     if (!opened.ok()) return opened.status().WithContext("opening " + dir);
@@ -334,6 +404,37 @@ Status RelayStore::AddContract(const ContractNumber& contract) {
     DAICHO_ASSIGN_OR_RETURN(auto found, txn.GetCopy(impl_->contracts, contract.str()));
     if (found) return Status(Code::kAlreadyExists, "contract " + contract.str() + " already exists");
     return txn.Put(impl_->contracts, contract.str(), "");
+  });
+}
+
+Result<crypto::WrappedOfficeKey> RelayStore::GetOfficeKey(const ContractNumber& contract) const {
+  std::shared_lock<std::shared_mutex> lock;
+  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
+  DAICHO_RETURN_IF_ERROR(impl_->RequireContract(txn, contract));
+  return impl_->ReadOfficeKey(txn, contract);
+}
+
+Status RelayStore::PublishOfficeKey(const ContractNumber& contract, const crypto::WrappedOfficeKey& keys,
+                                    crypto::KeyId replaces_key_id) {
+  if (keys.empty() || keys.passphrase_wrapped.empty() || keys.recovery_wrapped.empty()) {
+    return InvalidArgument("an office key needs a key id and both envelopes");
+  }
+  // The same id re-wraps the current key (a new passphrase); the next id is
+  // a rotation. Anything else would strand PCs holding the current key.
+  if (keys.current_key_id != replaces_key_id && keys.current_key_id != replaces_key_id + 1) {
+    return InvalidArgument("office key " + std::to_string(keys.current_key_id) + " cannot replace key " +
+                           std::to_string(replaces_key_id));
+  }
+  return impl_->writer.Run([&](WriteTxn& txn) -> Status {
+    DAICHO_RETURN_IF_ERROR(impl_->RequireContract(txn, contract));
+    DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey stored, impl_->ReadOfficeKey(txn, contract));
+    if (stored.current_key_id != replaces_key_id) {
+      return Status(Code::kFailedPrecondition,
+                    stored.empty() ? std::string("the office key is not set up yet")
+                                   : "the office key changed meanwhile (the relay now has key " +
+                                         std::to_string(stored.current_key_id) + "): unlock it first");
+    }
+    return txn.Put(impl_->keys, contract.str(), EncodeOfficeKey(keys));
   });
 }
 

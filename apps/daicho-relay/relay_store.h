@@ -10,8 +10,10 @@
 //   devices:   contract | BLAKE2b(token) -> user id | '\0' | device name
 //   changes:   contract | origin(16) | seq(8, big-endian) -> payload
 //   vv:        contract | origin(16) -> held seq (8, big-endian)
+//   keys:      contract -> the office key envelopes (crypto/office_key.h)
 // A contract's changes and its version vector are written in one write
-// transaction. The relay never parses a payload (it may be ciphertext).
+// transaction. Payloads are sealed by the PCs (end-to-end encryption): the
+// relay reads only their clear header (the key id) and can open nothing.
 //
 // Ownership: Open() returns the only handle to a directory in this process
 // (a second Open of the same directory gives kBusy). Change stores from
@@ -23,7 +25,8 @@
 // verification (slow by design, see password.h) run outside every lock.
 //
 // Codes: kInvalidArgument (malformed user id, password, device name, or a
-// directory that is not a relay store), kNotFound (unknown contract, user or
+// directory that is not a relay store), kFailedPrecondition (a change not
+// sealed under the current office key; a pre-encryption v1 store), kNotFound (unknown contract, user or
 // device), kAlreadyExists, kUnauthenticated (wrong credentials, never saying
 // which part was wrong), kUnavailable (login throttled), kProtocolError (a gap
 // in applied changes), kResourceExhausted (a size limit, or the map cannot
@@ -39,6 +42,7 @@
 #include <string_view>
 #include <vector>
 
+#include "crypto/office_key.h"
 #include "daicho/clock.h"
 #include "daicho/status.h"
 #include "net/change_store.h"
@@ -59,6 +63,10 @@ struct RelayStoreOptions {
   // Largest payload of one change accepted by Apply (matches the replica's
   // Limits::max_change_bytes, so any change a replica can make fits).
   size_t max_change_bytes = 64u << 20;
+  // Accept only changes sealed under the contract's current office key
+  // (and none before the key is set up). Off only to measure what sealing
+  // costs (bench/); a relay in service never turns it off.
+  bool require_sealed_changes = true;
   // Consecutive failed logins of one account before throttling starts.
   int throttle_after_failures = 5;
   // First refusal window once throttled; it doubles with every further
@@ -118,6 +126,17 @@ class RelayStore {
   Status RevokeDevice(const ContractNumber& contract, std::string_view user_id, std::string_view device_name);
   // Names of the user's devices holding a token, sorted. kNotFound (contract).
   Result<std::vector<std::string>> ListDevices(const ContractNumber& contract, std::string_view user_id) const;
+
+  // ---- Office key (end-to-end encryption) ----
+  // The contract's office key envelopes (empty before the first PC's `key
+  // init`). The relay cannot open them. kNotFound (contract).
+  Result<crypto::WrappedOfficeKey> GetOfficeKey(const ContractNumber& contract) const;
+  // Stores `keys` if the stored key id is still `replaces_key_id` (0: none
+  // yet): keys.current_key_id equal to it re-wraps the current key (new
+  // passphrase), one more is a rotation. kFailedPrecondition if another PC
+  // changed the key first; kInvalidArgument for other ids; kNotFound.
+  Status PublishOfficeKey(const ContractNumber& contract, const crypto::WrappedOfficeKey& keys,
+                          crypto::KeyId replaces_key_id);
 
   // ---- Changes ----
   // The contract's change store for sync sessions (opaque blobs; see

@@ -19,7 +19,9 @@
 #include "daicho/replica.h"
 #include "daicho/status.h"
 #include "daicho/version_vector.h"
+#include "crypto/key_ring.h"
 #include "net/replica_change_store.h"
+#include "net/sealed_change_store.h"
 #include "net/websocket.h"
 
 namespace daicho::testing {
@@ -46,13 +48,17 @@ inline VersionVector VersionVectorOf(const Replica& replica) {
 // SyncOnce with Purpose::kWatch over `replica` on its own thread, recording
 // what its hooks report. Stop() (or the destructor) requests the stop and
 // joins. The replica must outlive this object. Accessors are thread-safe.
+// With a non-empty `office_key` (a relay), changes travel sealed under it.
 class WatchClient {
  public:
   WatchClient(std::string url, Replica& replica, net::SessionOptions session,
-              std::chrono::milliseconds poll_interval = std::chrono::milliseconds(20))
-      : store_(replica) {
+              std::chrono::milliseconds poll_interval = std::chrono::milliseconds(20),
+              crypto::KeyRing office_key = {})
+      : replica_store_(replica), sealed_store_(replica_store_, session.contract, std::move(office_key)) {
+    net::ChangeStore* store = sealed_store_.key_ring().empty() ? static_cast<net::ChangeStore*>(&replica_store_)
+                                                               : &sealed_store_;
     session.purpose = net::Purpose::kWatch;
-    thread_ = std::jthread([this, url = std::move(url), session = std::move(session), id = replica.id(),
+    thread_ = std::jthread([this, store, url = std::move(url), session = std::move(session), id = replica.id(),
                             poll_interval](std::stop_token stop) {
       net::SyncHooks hooks;
       hooks.stop = stop;
@@ -65,7 +71,7 @@ class WatchClient {
         std::lock_guard<std::mutex> lock(mu_);
         peer_holds_ = vv;
       };
-      auto result = net::SyncOnce(url, store_, id, session, net::WebSocketOptions{}, std::move(hooks));
+      auto result = net::SyncOnce(url, *store, id, session, net::WebSocketOptions{}, std::move(hooks));
       std::lock_guard<std::mutex> lock(mu_);
       result_.emplace(std::move(result));
     });
@@ -95,7 +101,8 @@ class WatchClient {
   uint64_t batches_received() const { return batches_received_; }
 
  private:
-  net::ReplicaChangeStore store_;
+  net::ReplicaChangeStore replica_store_;
+  net::SealedChangeStore sealed_store_;
   std::mutex mu_;
   std::optional<Result<net::SyncReport>> result_;  // guarded by mu_
   VersionVector peer_holds_;                        // guarded by mu_

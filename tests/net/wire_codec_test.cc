@@ -44,12 +44,32 @@ TEST(WireCodecTest, HelloRoundTripsWithEachCredential) {
   h.credentials = PasswordCredential{"secret password"};
   h.device_name = "受付のPC";
   EXPECT_EQ(RoundTrip(h), h);
+  h.purpose = Purpose::kPublishKeys;
+  h.publish_keys = crypto::WrappedOfficeKey{2, "pass-env", "recovery-env", "ring"};
+  h.replaces_key_id = 1;
+  EXPECT_EQ(RoundTrip(h), h);
+}
+
+TEST(WireCodecTest, OfficeKeysMustMatchTheirKeyId) {
+  Hello h;
+  h.replica_id = Id(1);
+  h.purpose = Purpose::kPublishKeys;
+  // Publishing nothing is refused.
+  EXPECT_EQ(DecodeFrame(EncodeFrame(h)).status().code(), Code::kProtocolError);
+  // A key id without both envelopes is refused.
+  h.publish_keys = crypto::WrappedOfficeKey{1, "pass-env", "", ""};
+  EXPECT_EQ(DecodeFrame(EncodeFrame(h)).status().code(), Code::kProtocolError);
+  // Oversized envelopes are refused before use.
+  h.publish_keys = crypto::WrappedOfficeKey{1, std::string(5000, 'x'), "r", ""};
+  EXPECT_EQ(DecodeFrame(EncodeFrame(h)).status().code(), Code::kResourceExhausted);
 }
 
 TEST(WireCodecTest, OtherMessagesRoundTrip) {
-  Welcome w{kProtocolVersion, Id(9), Vv({{3, 1}}), ""};
+  Welcome w{kProtocolVersion, Id(9), Vv({{3, 1}}), "", {}};
   EXPECT_EQ(RoundTrip(w), w);
   w.device_token = std::string("\0\x01token", 7);
+  EXPECT_EQ(RoundTrip(w), w);
+  w.office_keys = crypto::WrappedOfficeKey{3, "pass-env", "recovery-env", ""};
   EXPECT_EQ(RoundTrip(w), w);
   ChangesBatch b{7, {ChangeBlob{Id(1), 1, "a"}, ChangeBlob{Id(1), 2, std::string(1000, '\0')},
                      ChangeBlob{Id(2), 9, ""}}};

@@ -12,6 +12,7 @@
 
 #include "daicho/replica.h"
 #include "apps/daicho-relay/password.h"
+#include "crypto/sealed_change.h"
 #include "test_util.h"
 
 namespace daicho::relay {
@@ -47,6 +48,14 @@ std::string ReadFile(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
+// These tests are about storing opaque blobs; the sealing rule has its own
+// tests (RelayStoreSealingTest).
+RelayStoreOptions OpaqueBlobOptions() {
+  RelayStoreOptions options;
+  options.require_sealed_changes = false;
+  return options;
+}
+
 class RelayStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -65,7 +74,7 @@ class RelayStoreTest : public ::testing::Test {
 
   TempDir dir_;
   std::shared_ptr<FakeClock> clock_ = std::make_shared<FakeClock>();
-  RelayStoreOptions options_;
+  RelayStoreOptions options_ = OpaqueBlobOptions();
   std::unique_ptr<RelayStore> store_;
   const ContractNumber a_ = Contract("0000-0000-0001");
   const ContractNumber b_ = Contract("0000-0000-0002");
@@ -273,7 +282,7 @@ TEST_F(RelayStoreTest, DuplicatesAreIgnoredAndGapsStoreNothing) {
 
 TEST(RelayStoreLimitsTest, OversizedPayloadIsRefused) {
   TempDir dir;
-  RelayStoreOptions options;
+  RelayStoreOptions options = OpaqueBlobOptions();
   options.max_change_bytes = 100;
   auto store = std::move(RelayStore::Open(dir.Sub("relay"), options).value());
   const ContractNumber a = Contract("1111-2222-3333");
@@ -333,14 +342,14 @@ TEST_F(RelayStoreTest, ReopenKeepsEverything) {
 
 TEST(RelayStoreOpenTest, SecondOpenOfTheSameDirectoryIsBusy) {
   TempDir dir;
-  auto first = RelayStore::Open(dir.Sub("relay"));
+  auto first = RelayStore::Open(dir.Sub("relay"), OpaqueBlobOptions());
   ASSERT_DAICHO_OK(first);
-  EXPECT_EQ(RelayStore::Open(dir.Sub("relay")).status().code(), Code::kBusy);
+  EXPECT_EQ(RelayStore::Open(dir.Sub("relay"), OpaqueBlobOptions()).status().code(), Code::kBusy);
 }
 
 TEST(RelayStoreOpenTest, RefusesMissingDirectoryWithoutCreate) {
   TempDir dir;
-  RelayStoreOptions options;
+  RelayStoreOptions options = OpaqueBlobOptions();
   options.create_if_missing = false;
   EXPECT_EQ(RelayStore::Open(dir.Sub("none"), options).status().code(), Code::kNotFound);
 }
@@ -368,16 +377,16 @@ TEST(RelayStoreOpenTest, RefusesAForeignLmdbEnvironment) {
 TEST(RelayStoreOpenTest, RefusesADamagedDataFile) {
   TempDir dir;
   {
-    auto store = std::move(RelayStore::Open(dir.Sub("relay")).value());
+    auto store = std::move(RelayStore::Open(dir.Sub("relay"), OpaqueBlobOptions()).value());
     ASSERT_DAICHO_OK(store->AddContract(Contract("1234-5678-9012")));
   }
   std::ofstream(dir.Sub("relay") + "/data.mdb", std::ios::binary | std::ios::trunc) << "garbage";
-  EXPECT_EQ(RelayStore::Open(dir.Sub("relay")).status().code(), Code::kCorruption);
+  EXPECT_EQ(RelayStore::Open(dir.Sub("relay"), OpaqueBlobOptions()).status().code(), Code::kCorruption);
 }
 
 TEST(RelayStoreConcurrencyTest, ParallelAppliesToDifferentContracts) {
   TempDir dir;
-  auto store = std::move(RelayStore::Open(dir.Sub("relay")).value());
+  auto store = std::move(RelayStore::Open(dir.Sub("relay"), OpaqueBlobOptions()).value());
   constexpr int kContracts = 4;
   constexpr int kBatches = 25;
   std::vector<ContractNumber> contracts;
@@ -417,7 +426,7 @@ TEST(RelayStoreConcurrencyTest, ParallelAppliesToDifferentContracts) {
 
 TEST(RelayStoreGrowthTest, GrowsATinyMapWhenFull) {
   TempDir dir;
-  RelayStoreOptions options;
+  RelayStoreOptions options = OpaqueBlobOptions();
   options.initial_map_bytes = 128 << 10;
   auto store = std::move(RelayStore::Open(dir.Sub("relay"), options).value());
   const ContractNumber a = Contract("9999-0000-9999");
@@ -445,7 +454,7 @@ TEST(RelayStoreGrowthTest, GrowsATinyMapWhenFull) {
 
 TEST(RelayStoreGrowthTest, GrowsWhileOtherThreadsReadAndWrite) {
   TempDir dir;
-  RelayStoreOptions options;
+  RelayStoreOptions options = OpaqueBlobOptions();
   options.initial_map_bytes = 128 << 10;
   auto store = std::move(RelayStore::Open(dir.Sub("relay"), options).value());
   constexpr int kThreads = 4;
@@ -480,18 +489,118 @@ TEST(RelayStoreGrowthTest, GrowsWhileOtherThreadsReadAndWrite) {
 
 TEST(RelayStoreOpenTest, ChangeStoreHandleOutlivesTheRelayStore) {
   TempDir dir;
-  auto store = std::move(RelayStore::Open(dir.Sub("relay")).value());
+  auto store = std::move(RelayStore::Open(dir.Sub("relay"), OpaqueBlobOptions()).value());
   const ContractNumber a = Contract("5555-5555-5555");
   ASSERT_DAICHO_OK(store->AddContract(a));
   auto changes = std::move(store->ContractChanges(a).value());
   store.reset();
   ASSERT_DAICHO_OK(changes->Apply(std::vector{Blob(Origin(1), 1)}));
   // The environment stays open (and its directory taken) until the last handle goes.
-  EXPECT_EQ(RelayStore::Open(dir.Sub("relay")).status().code(), Code::kBusy);
+  EXPECT_EQ(RelayStore::Open(dir.Sub("relay"), OpaqueBlobOptions()).status().code(), Code::kBusy);
   changes.reset();
-  auto reopened = RelayStore::Open(dir.Sub("relay"));
+  auto reopened = RelayStore::Open(dir.Sub("relay"), OpaqueBlobOptions());
   ASSERT_DAICHO_OK(reopened);
   EXPECT_EQ((*reopened)->ContractChanges(a).value()->GetVersionVector()->Get(Origin(1)), 1u);
+}
+
+
+// ---- End-to-end encryption: the relay stores envelopes and only sealed changes ----
+
+crypto::WrappedOfficeKey Envelopes(crypto::KeyId id, std::string tag = "") {
+  // The relay never opens envelopes, so any bytes do here.
+  return crypto::WrappedOfficeKey{id, "passphrase-env" + tag, "recovery-env" + tag, id > 1 ? "ring" : ""};
+}
+
+class RelayStoreSealingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = std::move(RelayStore::Open(dir_.Sub("relay")).value());
+    ASSERT_DAICHO_OK(store_->AddContract(a_));
+    changes_ = std::move(store_->ContractChanges(a_).value());
+    ring_ = std::move(crypto::KeyRing::Create().value());
+  }
+
+  ChangeBlob Sealed(const crypto::KeyRing& ring, uint64_t seq) {
+    auto sealed = crypto::SealChange(ring, {a_.str(), x_, seq}, "plaintext " + std::to_string(seq));
+    return ChangeBlob{x_, seq, std::move(sealed).value()};
+  }
+
+  TempDir dir_;
+  std::unique_ptr<RelayStore> store_;
+  std::unique_ptr<net::ChangeStore> changes_;
+  crypto::KeyRing ring_;
+  const ContractNumber a_ = Contract("0000-0000-0001");
+  const ContractNumber b_ = Contract("0000-0000-0002");
+  const ReplicaId x_ = Origin(1);
+};
+
+TEST_F(RelayStoreSealingTest, ChangesAreRefusedUntilTheOfficeKeyIsSetUp) {
+  EXPECT_TRUE(store_->GetOfficeKey(a_)->empty());
+  const Status refused = changes_->Apply(std::vector{Sealed(ring_, 1)});
+  EXPECT_EQ(refused.code(), Code::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("key init"), std::string::npos) << refused;
+  EXPECT_EQ(changes_->GetVersionVector()->Get(x_), 0u);
+}
+
+TEST_F(RelayStoreSealingTest, OnlyChangesSealedUnderTheCurrentKeyAreStored) {
+  ASSERT_DAICHO_OK(store_->PublishOfficeKey(a_, Envelopes(1), 0));
+  // Plaintext is refused, and with it the whole batch.
+  EXPECT_EQ(changes_->Apply(std::vector{Sealed(ring_, 1), Blob(x_, 2)}).code(), Code::kFailedPrecondition);
+  EXPECT_EQ(changes_->GetVersionVector()->Get(x_), 0u);
+  ASSERT_DAICHO_OK(changes_->Apply(std::vector{Sealed(ring_, 1)}));
+
+  // After a rotation, a PC still sealing under key 1 is refused.
+  auto rotated = std::move(ring_.Rotated().value());
+  ASSERT_DAICHO_OK(store_->PublishOfficeKey(a_, Envelopes(2), 1));
+  const Status stale = changes_->Apply(std::vector{Sealed(ring_, 2)});
+  EXPECT_EQ(stale.code(), Code::kFailedPrecondition);
+  EXPECT_NE(stale.message().find("key unlock"), std::string::npos) << stale;
+  ASSERT_DAICHO_OK(changes_->Apply(std::vector{Sealed(rotated, 2)}));
+  // Older changes stay as they were sealed (holders of the new ring open them).
+  auto all = changes_->ChangesSince(VersionVector(), SIZE_MAX);
+  ASSERT_DAICHO_OK(all);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ(*crypto::SealedKeyId((*all)[0].payload), 1u);
+  EXPECT_EQ(*crypto::SealedKeyId((*all)[1].payload), 2u);
+  EXPECT_EQ(*crypto::OpenChange(rotated, {a_.str(), x_, 1}, (*all)[0].payload), "plaintext 1");
+}
+
+TEST_F(RelayStoreSealingTest, ADuplicateUploadWithOtherCiphertextIsIgnored) {
+  ASSERT_DAICHO_OK(store_->PublishOfficeKey(a_, Envelopes(1), 0));
+  const ChangeBlob first = Sealed(ring_, 1);
+  ASSERT_DAICHO_OK(changes_->Apply(std::vector{first}));
+  // The same change sealed again (as a second PC passing it on would) has a
+  // new nonce; the relay keeps the first copy.
+  ASSERT_DAICHO_OK(changes_->Apply(std::vector{Sealed(ring_, 1)}));
+  EXPECT_EQ(changes_->ChangesSince(VersionVector(), SIZE_MAX)->at(0).payload, first.payload);
+}
+
+TEST_F(RelayStoreSealingTest, PublishingIsCompareAndSwapOnTheKeyId) {
+  EXPECT_EQ(store_->PublishOfficeKey(a_, Envelopes(1), 1).code(), Code::kFailedPrecondition);  // none yet
+  ASSERT_DAICHO_OK(store_->PublishOfficeKey(a_, Envelopes(1), 0));
+  // A second "first PC" loses: the office keeps one key.
+  EXPECT_EQ(store_->PublishOfficeKey(a_, Envelopes(1, "-other"), 0).code(), Code::kFailedPrecondition);
+  // Skipping ids or going back is not a rotation.
+  EXPECT_EQ(store_->PublishOfficeKey(a_, Envelopes(3), 1).code(), Code::kInvalidArgument);
+  EXPECT_EQ(store_->PublishOfficeKey(a_, crypto::WrappedOfficeKey{}, 1).code(), Code::kInvalidArgument);
+  // Same id: a new passphrase envelope.
+  ASSERT_DAICHO_OK(store_->PublishOfficeKey(a_, Envelopes(1, "-new-passphrase"), 1));
+  ASSERT_DAICHO_OK(store_->PublishOfficeKey(a_, Envelopes(2), 1));
+  EXPECT_EQ(store_->PublishOfficeKey(a_, Envelopes(2, "-late"), 1).code(), Code::kFailedPrecondition);
+  EXPECT_EQ(*store_->GetOfficeKey(a_), Envelopes(2));
+  EXPECT_EQ(store_->GetOfficeKey(Contract("9999-9999-9999")).status().code(), Code::kNotFound);
+}
+
+TEST_F(RelayStoreSealingTest, EnvelopesBelongToTheirContractSurviveReopenAndPasswordResets) {
+  ASSERT_DAICHO_OK(store_->AddContract(b_));
+  ASSERT_DAICHO_OK(store_->AddUser(a_, "office@example.jp", "FirstPassword1"));
+  ASSERT_DAICHO_OK(store_->PublishOfficeKey(a_, Envelopes(1), 0));
+  EXPECT_TRUE(store_->GetOfficeKey(b_)->empty());
+  ASSERT_DAICHO_OK(store_->SetPassword(a_, "office@example.jp", "ResetPassword2"));
+  changes_.reset();
+  store_.reset();
+  store_ = std::move(RelayStore::Open(dir_.Sub("relay")).value());
+  EXPECT_EQ(*store_->GetOfficeKey(a_), Envelopes(1));
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <thread>
 #include <utility>
@@ -18,7 +19,9 @@
 
 #include "apps/daicho-relay/relay_store.h"
 #include "daicho/replica.h"
+#include "crypto/key_ring.h"
 #include "net/replica_change_store.h"
+#include "net/sealed_change_store.h"
 #include "net/websocket.h"
 #include "test_util.h"
 #include "tests/net/watch_client.h"
@@ -28,6 +31,26 @@ namespace {
 
 constexpr char kContract[] = "1234-5678-9012";
 constexpr char kOtherContract[] = "9999-0000-1111";
+
+// The relay stores only changes sealed under a contract's office key. These
+// tests are about the relay, not about unlocking keys (relay_e2e_test), so
+// each contract gets a key whose envelopes are placeholders the relay never
+// opens, and the test's PCs simply hold the key.
+const crypto::KeyRing& OfficeKey(const std::string& contract) {
+  static const auto* keys = new std::map<std::string, crypto::KeyRing>([] {
+    std::map<std::string, crypto::KeyRing> made;
+    for (const char* number : {kContract, kOtherContract}) made.emplace(number, crypto::KeyRing::Create().value());
+    return made;
+  }());
+  // Malformed or unknown contracts are refused at login, before any key use.
+  const auto it = keys->find(contract);
+  return it != keys->end() ? it->second : keys->at(kContract);
+}
+
+Status PublishPlaceholderOfficeKey(RelayStore& store, const ContractNumber& contract) {
+  return store.PublishOfficeKey(contract, crypto::WrappedOfficeKey{1, "passphrase-envelope", "recovery-envelope", ""},
+                                0);
+}
 
 // A `daicho-relay serve` child process on an ephemeral loopback port.
 class RelayProcess {
@@ -98,6 +121,9 @@ class RelaySyncTest : public ::testing::Test {
       auto contract = ContractNumber::Parse(number);
       ASSERT_DAICHO_OK(contract);
       ASSERT_DAICHO_OK((*store)->AddContract(*contract));
+      ASSERT_DAICHO_OK(PublishPlaceholderOfficeKey(**store, *contract));
+      // Made now, so that PC processes forked later hold the same keys.
+      (void)OfficeKey(number);
     }
     ASSERT_DAICHO_OK((*store)->AddUser(*ContractNumber::Parse(kContract), "yamada@example.jp", "Yamada2024"));
     ASSERT_DAICHO_OK((*store)->AddUser(*ContractNumber::Parse(kOtherContract), "other@example.jp", "Other2024"));
@@ -116,12 +142,13 @@ class RelaySyncTest : public ::testing::Test {
                                       const std::string& user = "yamada@example.jp",
                                       const std::string& password = "Yamada2024", size_t max_batch_bytes = 1 << 20) {
     net::ReplicaChangeStore store(replica);
+    net::SealedChangeStore sealed(store, contract, OfficeKey(contract).Clone());
     net::SessionOptions session;
     session.max_batch_bytes = max_batch_bytes;
     session.contract = contract;
     session.user = user;
     session.credentials = net::PasswordCredential{password};
-    return net::SyncOnce(relay.url(), store, replica.id(), session);
+    return net::SyncOnce(relay.url(), sealed, replica.id(), session);
   }
 
   static Result<net::SyncReport> SyncFor(const RelayProcess& relay, Replica& replica) { return Sync(relay, replica); }
@@ -395,12 +422,13 @@ Result<net::SyncReport> SyncWith(const RelayProcess& relay, Replica& replica, co
                                  const std::string& user, net::Credentials credentials,
                                  const std::string& device_name = "") {
   net::ReplicaChangeStore store(replica);
+  net::SealedChangeStore sealed(store, contract, OfficeKey(contract).Clone());
   net::SessionOptions session;
   session.contract = contract;
   session.user = user;
   session.credentials = std::move(credentials);
   session.device_name = device_name;
-  return net::SyncOnce(relay.url(), store, replica.id(), session);
+  return net::SyncOnce(relay.url(), sealed, replica.id(), session);
 }
 
 TEST_F(RelaySyncTest, DeviceTokenLogsInOnlyItsUserAtItsContractUntilRevokedWhileServing) {
@@ -485,9 +513,10 @@ TEST_F(RelaySyncTest, WatchClientsOfAContractGetEachOthersCommitsLiveAndAnotherC
   other.user = "other@example.jp";
   other.credentials = net::PasswordCredential{"Other2024"};
 
-  testing::WatchClient wa(relay.url(), *a, yamada);
-  testing::WatchClient wb(relay.url(), *b, yamada);
-  testing::WatchClient wc(relay.url(), *c, other);
+  const auto poll = std::chrono::milliseconds(20);
+  testing::WatchClient wa(relay.url(), *a, yamada, poll, OfficeKey(kContract).Clone());
+  testing::WatchClient wb(relay.url(), *b, yamada, poll, OfficeKey(kContract).Clone());
+  testing::WatchClient wc(relay.url(), *c, other, poll, OfficeKey(kOtherContract).Clone());
   ASSERT_TRUE(testing::WaitUntil([&] { return testing::VersionVectorOf(*b).Get(a->id()) == 1; }))
       << "B never caught up with A";
   // C's own change reached the relay (its peer holds it).
