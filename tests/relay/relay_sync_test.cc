@@ -24,6 +24,7 @@
 #include "net/sealed_change_store.h"
 #include "net/websocket.h"
 #include "test_util.h"
+#include "tests/relay/relay_process.h"
 #include "tests/net/watch_client.h"
 
 namespace daicho::relay {
@@ -51,66 +52,6 @@ Status PublishPlaceholderOfficeKey(RelayStore& store, const ContractNumber& cont
   return store.PublishOfficeKey(contract, crypto::WrappedOfficeKey{1, "passphrase-envelope", "recovery-envelope", ""},
                                 0);
 }
-
-// A `daicho-relay serve` child process on an ephemeral loopback port.
-class RelayProcess {
- public:
-  explicit RelayProcess(const std::string& data_dir) {
-    int fds[2];
-    if (pipe(fds) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(fds[1], 1);
-      close(fds[0]);
-      execl(DAICHO_RELAY_PATH, DAICHO_RELAY_PATH, "--data", data_dir.c_str(), "serve", "--listen", "127.0.0.1:0",
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(fds[1]);
-    out_ = fdopen(fds[0], "r");
-    char line[256];
-    // "listening on 127.0.0.1:PORT (ws)"
-    if (out_ && std::fgets(line, sizeof line, out_)) {
-      std::string text(line);
-      const size_t colon = text.rfind(':');
-      if (text.rfind("listening on ", 0) == 0 && colon != std::string::npos) port_ = std::stoi(text.substr(colon + 1));
-    }
-    if (port_ == 0) {
-      // The relay's own message went to the inherited stderr; say how it ended.
-      int status = 0;
-      const pid_t ended = waitpid(pid_, &status, WNOHANG);
-      std::fprintf(stderr, "daicho-relay did not start: %s %d\n",
-                   ended == pid_ ? (WIFEXITED(status) ? "exit status" : "killed by signal") : "still running, pid",
-                   ended == pid_ ? (WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status)) : pid_);
-    }
-  }
-  ~RelayProcess() {
-    if (pid_ > 0 && !stopped_) Stop();
-    if (out_) std::fclose(out_);
-  }
-  std::string url() const { return "ws://127.0.0.1:" + std::to_string(port_) + "/"; }
-  int port() const { return port_; }
-  // SIGKILL: the relay dies mid-work, as in a power cut.
-  void Kill() {
-    stopped_ = true;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-  // SIGTERM, then the exit status.
-  int Stop() {
-    stopped_ = true;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    return status;
-  }
-
- private:
-  pid_t pid_ = -1;
-  FILE* out_ = nullptr;
-  int port_ = 0;
-  bool stopped_ = false;
-};
 
 class RelaySyncTest : public ::testing::Test {
  public:
@@ -399,23 +340,6 @@ TEST_F(RelaySyncTest, ClientKilledMidUploadResumesWithoutResendingOrLosing) {
   CheckResumeSendsOnlyTheRest(*this, relay, *a, *b);
 }
 
-
-// Runs `daicho-relay --data DIR ARGS...` to completion; its exit status.
-int RunRelayCommand(const std::vector<std::string>& args) {
-  const pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(DAICHO_RELAY_PATH));
-    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    execv(DAICHO_RELAY_PATH, argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 // One sync of `replica` logging in with `credentials` as `user` of `contract`.
 Result<net::SyncReport> SyncWith(const RelayProcess& relay, Replica& replica, const std::string& contract,

@@ -1,0 +1,256 @@
+// End-to-end encryption through a real `daicho-relay serve` process, with
+// RelayClient as an app embeds it: the relay and its log never see record
+// values; PCs get the office key with the passphrase or the recovery code;
+// a wrong passphrase gets nothing; a rotation keeps old changes readable to
+// holders of the new key and locks out holders of only the old one; a relay
+// password reset leaves data access intact.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "apps/daicho-relay/relay_store.h"
+#include "daicho/relay_client.h"
+#include "daicho/replica.h"
+#include "test_util.h"
+#include "tests/relay/relay_process.h"
+
+namespace daicho::relay {
+namespace {
+
+constexpr char kContract[] = "2468-1357-0000";
+constexpr char kUser[] = "office@example.jp";
+constexpr char kPassword[] = "Office2024";
+constexpr char kPassphrase[] = "桜の木の下で 2024 office";
+constexpr char kCanaryJapanese[] = "株式会社カナリア建設（許可番号）";
+constexpr char kCanaryAscii[] = "CANARY-ascii-7f3e9b";
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// One office PC: a replica and its RelayClient.
+struct Pc {
+  std::unique_ptr<Replica> replica;
+  std::unique_ptr<RelayClient> client;
+};
+
+class RelayE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    {
+      auto store = RelayStore::Open(dir_.Sub("relay"));
+      ASSERT_DAICHO_OK(store);
+      const ContractNumber contract = *ContractNumber::Parse(kContract);
+      ASSERT_DAICHO_OK((*store)->AddContract(contract));
+      ASSERT_DAICHO_OK((*store)->AddUser(contract, kUser, kPassword));
+    }
+    relay_ = std::make_unique<RelayProcess>(dir_.Sub("relay"), dir_.Sub("relay.log"));
+    ASSERT_GT(relay_->port(), 0);
+  }
+
+  // A PC connected to the relay (saved login), holding no office key yet.
+  Pc NewPc(const std::string& name) {
+    Pc pc;
+    ReplicaOptions options;
+    options.create_if_missing = true;
+    auto replica = Replica::Open(dir_.Sub(name), options);
+    EXPECT_DAICHO_OK(replica);
+    pc.replica = std::move(replica).value();
+    pc.client = std::make_unique<RelayClient>(*pc.replica);
+    RelaySettings settings;
+    settings.url = relay_->url();
+    settings.contract = kContract;
+    settings.user = kUser;
+    settings.device_name = name;
+    EXPECT_DAICHO_OK(pc.client->Connect(settings, kPassword, /*save_password=*/true));
+    return pc;
+  }
+
+  static void Set(Replica& replica, const std::string& id, const std::string& value) {
+    WriteTransaction txn = replica.BeginWrite();
+    ASSERT_DAICHO_OK(txn.Set("customers", id, "name", value));
+    ASSERT_DAICHO_OK(txn.Commit());
+  }
+
+  // The record's displayed name, or "" if absent.
+  static std::string NameOf(Replica& replica, const std::string& id) {
+    auto record = replica.Get("customers", id);
+    if (!record.ok()) return "";
+    const FieldView* field = record->Find("name");
+    return field != nullptr && field->value.is_string() ? field->value.as_string() : "";
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<RelayProcess> relay_;
+};
+
+TEST_F(RelayE2eTest, RecordValuesNeverReachTheRelayOrItsLogInClear) {
+  Pc a = NewPc("a");
+  auto recovery_code = a.client->InitOfficeKey(kPassphrase);
+  ASSERT_DAICHO_OK(recovery_code);
+  Set(*a.replica, "c1", kCanaryJapanese);
+  Set(*a.replica, "c2", kCanaryAscii);
+  ASSERT_DAICHO_OK(a.client->Sync());
+
+  Pc b = NewPc("b");
+  SyncOptions unlock;
+  unlock.passphrase = kPassphrase;
+  ASSERT_DAICHO_OK(b.client->Sync(unlock));
+  EXPECT_EQ(NameOf(*b.replica, "c1"), kCanaryJapanese);
+  EXPECT_EQ(NameOf(*b.replica, "c2"), kCanaryAscii);
+  ASSERT_EQ(relay_->Stop(), 0);
+
+  const std::string log = ReadFile(dir_.Sub("relay.log"));
+  EXPECT_NE(log.find("sync session"), std::string::npos) << "the relay logged no session: " << log;
+  size_t files = 0;
+  std::vector<std::filesystem::path> scanned = {dir_.Sub("relay.log")};
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_.Sub("relay"))) {
+    if (entry.is_regular_file()) scanned.push_back(entry.path());
+  }
+  for (const auto& path : scanned) {
+    const std::string bytes = ReadFile(path);
+    ++files;
+    for (const std::string& canary :
+         std::vector<std::string>{kCanaryJapanese, kCanaryAscii, kPassphrase, *recovery_code}) {
+      EXPECT_EQ(bytes.find(canary), std::string::npos) << path << " holds \"" << canary << "\" in clear";
+    }
+  }
+  EXPECT_GE(files, 2u);  // the log and the relay's data file at least
+}
+
+TEST_F(RelayE2eTest, PassphraseAndRecoveryCodeOpenEverythingAndAWrongPassphraseNothing) {
+  Pc a = NewPc("a");
+  auto recovery_code = a.client->InitOfficeKey(kPassphrase);
+  ASSERT_DAICHO_OK(recovery_code);
+  // The first PC's key is kept owner-only in its replica directory.
+  const auto key_file = std::filesystem::path(a.replica->path()) / "office.key";
+  ASSERT_TRUE(std::filesystem::exists(key_file));
+  EXPECT_EQ(std::filesystem::status(key_file).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  // Only one first PC: a second init is refused and changes nothing.
+  EXPECT_EQ(a.client->InitOfficeKey("another passphrase").status().code(), Code::kFailedPrecondition);
+  Set(*a.replica, "c1", kCanaryJapanese);
+  ASSERT_DAICHO_OK(a.client->Sync());
+
+  Pc b = NewPc("b");
+  ASSERT_DAICHO_OK(b.client->UnlockOfficeKey(kPassphrase));
+  ASSERT_DAICHO_OK(b.client->Sync());
+  EXPECT_EQ(NameOf(*b.replica, "c1"), kCanaryJapanese);
+
+  // Typed loosely (lower case, spaces) as people do.
+  std::string typed = *recovery_code;
+  for (char& c : typed) c = c == '-' ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  Pc c = NewPc("c");
+  ASSERT_DAICHO_OK(c.client->RecoverOfficeKey(typed));
+  ASSERT_DAICHO_OK(c.client->Sync());
+  EXPECT_EQ(NameOf(*c.replica, "c1"), kCanaryJapanese);
+
+  Pc d = NewPc("d");
+  const Status wrong = d.client->UnlockOfficeKey("not the office passphrase");
+  EXPECT_EQ(wrong.code(), Code::kUnauthenticated) << wrong;
+  EXPECT_NE(wrong.message().find("passphrase is wrong"), std::string::npos) << wrong;
+  auto refused = d.client->Sync();
+  EXPECT_EQ(refused.status().code(), Code::kFailedPrecondition) << refused.status();
+  EXPECT_NE(refused.status().message().find("key unlock"), std::string::npos) << refused.status();
+  EXPECT_TRUE(d.replica->GetVersionVector()->empty());
+  EXPECT_EQ(NameOf(*d.replica, "c1"), "");
+  EXPECT_EQ(d.client->GetOfficeKeyStatus()->key_id, 0u);
+}
+
+TEST_F(RelayE2eTest, RotationKeepsOldChangesOpenForTheNewKeyAndLocksOutTheOldOne) {
+  Pc a = NewPc("a");
+  ASSERT_DAICHO_OK(a.client->InitOfficeKey(kPassphrase));
+  Set(*a.replica, "old", "before the rotation");
+  ASSERT_DAICHO_OK(a.client->Sync());
+  Pc b = NewPc("b");
+  SyncOptions unlock;
+  unlock.passphrase = kPassphrase;
+  ASSERT_DAICHO_OK(b.client->Sync(unlock));
+  const VersionVector b_before = *b.replica->GetVersionVector();
+
+  // A member left: a new key and a new passphrase.
+  const std::string new_passphrase = "a new office passphrase";
+  auto new_code = a.client->RotateOfficeKey(new_passphrase);
+  ASSERT_DAICHO_OK(new_code);
+  EXPECT_EQ(a.client->GetOfficeKeyStatus()->key_id, 2u);
+  EXPECT_EQ(a.client->GetOfficeKeyStatus()->keys_held, 2u);
+  Set(*a.replica, "new", "after the rotation");
+  ASSERT_DAICHO_OK(a.client->Sync());
+
+  // B holds only key 1: it cannot open the new change, and stores nothing.
+  auto locked_out = b.client->Sync();
+  EXPECT_EQ(locked_out.status().code(), Code::kFailedPrecondition) << locked_out.status();
+  EXPECT_NE(locked_out.status().message().find("rotated"), std::string::npos) << locked_out.status();
+  EXPECT_EQ(*b.replica->GetVersionVector(), b_before);
+  EXPECT_EQ(NameOf(*b.replica, "new"), "");
+  // The old passphrase no longer opens the office key.
+  EXPECT_EQ(b.client->UnlockOfficeKey(kPassphrase).code(), Code::kUnauthenticated);
+
+  // A new PC with only the new recovery code reads changes of both keys.
+  Pc c = NewPc("c");
+  ASSERT_DAICHO_OK(c.client->RecoverOfficeKey(*new_code));
+  ASSERT_DAICHO_OK(c.client->Sync());
+  EXPECT_EQ(NameOf(*c.replica, "old"), "before the rotation");
+  EXPECT_EQ(NameOf(*c.replica, "new"), "after the rotation");
+
+  // B unlocks with the new passphrase (a sync can do it) and catches up.
+  SyncOptions unlock_new;
+  unlock_new.passphrase = new_passphrase;
+  ASSERT_DAICHO_OK(b.client->Sync(unlock_new));
+  EXPECT_EQ(NameOf(*b.replica, "new"), "after the rotation");
+
+  // Changing the passphrase keeps the key: the old one stops working.
+  const std::string third_passphrase = "the third passphrase";
+  ASSERT_DAICHO_OK(b.client->ChangeOfficePassphrase(third_passphrase));
+  Pc d = NewPc("d");
+  EXPECT_EQ(d.client->UnlockOfficeKey(new_passphrase).code(), Code::kUnauthenticated);
+  ASSERT_DAICHO_OK(d.client->UnlockOfficeKey(third_passphrase));
+  EXPECT_EQ(d.client->GetOfficeKeyStatus()->key_id, 2u);
+}
+
+TEST_F(RelayE2eTest, ARelayPasswordResetLeavesDataAccessIntact) {
+  Pc a = NewPc("a");
+  ASSERT_DAICHO_OK(a.client->InitOfficeKey(kPassphrase));
+  Set(*a.replica, "c1", kCanaryAscii);
+  ASSERT_DAICHO_OK(a.client->Sync());
+
+  // The vendor resets the user's login password (e-mailed reset).
+  const std::string password_file = dir_.Sub("new-password");
+  std::ofstream(password_file) << "ResetPassword9\n";
+  ASSERT_EQ(RunRelayCommand({"--data", dir_.Sub("relay"), "user", "passwd", kContract, kUser, "--password-file",
+                             password_file}),
+            0);
+
+  // A new PC logs in with the new password and opens the data with the
+  // unchanged office passphrase.
+  ReplicaOptions options;
+  options.create_if_missing = true;
+  auto replica = Replica::Open(dir_.Sub("b"), options);
+  ASSERT_DAICHO_OK(replica);
+  RelayClient b(**replica);
+  RelaySettings settings;
+  settings.url = relay_->url();
+  settings.contract = kContract;
+  settings.user = kUser;
+  ASSERT_DAICHO_OK(b.Connect(settings, "ResetPassword9", /*save_password=*/false));
+  OfficeKeyOptions key_options;
+  key_options.password = "ResetPassword9";
+  key_options.store_key = false;  // asked per session, kept in memory only
+  ASSERT_DAICHO_OK(b.UnlockOfficeKey(kPassphrase, key_options));
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path((*replica)->path()) / "office.key"));
+  SyncOptions sync;
+  sync.password = "ResetPassword9";
+  ASSERT_DAICHO_OK(b.Sync(sync));
+  EXPECT_EQ(NameOf(**replica, "c1"), kCanaryAscii);
+  // The first PC's saved login and stored key still work too.
+  ASSERT_DAICHO_OK(a.client->Sync());
+}
+
+}  // namespace
+}  // namespace daicho::relay
