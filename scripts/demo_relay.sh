@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The daicho demo through a real relay: a vendor's relay runs on loopback, two
-# office PCs connect to it, register and edit a customer offline (the relay is
-# down meanwhile), sync when it is back, merge field by field and keep the one
-# real conflict visible until staff settle it.
+# office PCs connect to it, set up the office key (everything sent to the
+# relay is encrypted end to end: the relay never sees a customer in clear),
+# register and edit a customer offline (the relay is down meanwhile), sync
+# when it is back, merge field by field and keep the one real conflict
+# visible until staff settle it.
 #
 # Usage: scripts/demo_relay.sh [BUILD_DIR]   (default: build; needs BUILD_DIR/apps/daicho
 # and BUILD_DIR/apps/daicho-relay). DAICHO_DEMO_KEEP=1 keeps the temporary directory.
@@ -58,17 +60,24 @@ pc1 init
 pc2 init
 pc1 connect "${relay_url}" --contract "${contract}" --user suzuki --password-file password.txt \
   --save-password --device-name reception-pc
-pc2 connect "${relay_url}" --contract "${contract}" --user suzuki --password-file password.txt \
-  --save-password --device-name back-office-pc
 
-step "3. PC1 registers a customer and syncs; PC2 syncs and has it"
+step "3. PC1, the office's first PC, creates the office key (end-to-end encryption)"
+say "the office passphrase protects it; the relay gets it only wrapped, never in clear"
+printf '山田事務所の合言葉 2024\n' >passphrase.txt
+pc1 key init --passphrase-file passphrase.txt
+pc1 key status
+say "PC2 connects with the office passphrase, which unlocks the key there too"
+pc2 connect "${relay_url}" --contract "${contract}" --user suzuki --password-file password.txt \
+  --save-password --device-name back-office-pc --passphrase-file passphrase.txt
+
+step "4. PC1 registers a customer and syncs; PC2 syncs and has it"
 register_customer
 pc1 status
 pc1 sync
 pc2 sync
 pc2 get customers yamada-kensetsu
 
-step "4. The relay (or the office's internet line) is down; both PCs keep working offline"
+step "5. The relay (or the office's internet line) is down; both PCs keep working offline"
 stop_relay
 edit_offline_on_both
 pc1 status --json
@@ -78,13 +87,13 @@ if pc1 sync; then
   exit 1
 fi
 
-step "5. The relay is back (it kept everything): the PCs sync with their saved logins"
+step "6. The relay is back (it kept everything): the PCs sync with their saved logins"
 start_relay
 pc1 sync
 pc2 sync
 pc1 sync
 
-step "6. Both PCs show the same merged customer"
+step "7. Both PCs show the same merged customer"
 say "address: PC2's edit; trades: all three; filings: 1 + 1 + 1 = 3"
 say "phone: both PCs changed it, so both values are kept as a visible conflict"
 pc1 get customers yamada-kensetsu
@@ -92,7 +101,7 @@ same_output "get --json" get customers yamada-kensetsu --json
 pc2 conflicts
 same_output "conflicts --json" conflicts --json
 
-step "7. On PC2, the staff checks with the customer and settles the phone number; both sync"
+step "8. On PC2, the staff checks with the customer and settles the phone number; both sync"
 pc2 resolve customers yamada-kensetsu phone 03-3333-3333
 pc2 sync
 pc1 sync
@@ -101,8 +110,24 @@ same_output "get --json" get customers yamada-kensetsu --json
 pc1 status
 pc2 status --json
 
-step "8. The relay's log: one line per session, outcome and bytes"
+step "9. The relay's log (one line per session, outcome and bytes) and its data (sealed changes only)"
 stop_relay
 cat relay.log
+# count_files TEXT DIR: how many files below DIR contain TEXT (binary files too).
+count_files() { { grep -rlaF -- "$1" "$2" || true; } | wc -l; }
+canary='株式会社山田建設'
+in_relay="$(count_files "${canary}" relay-data)"
+in_pc1="$(count_files "${canary}" pc1)"
+printf '[relay]$ grep -rlaF %s relay-data | wc -l\n%s\n' "${canary}" "${in_relay}"
+printf '[PC1]$ grep -rlaF %s pc1 | wc -l\n%s\n' "${canary}" "${in_pc1}"
+if [[ "${in_relay}" -ne 0 ]]; then
+  echo "DEMO FAILED: the relay's data holds a customer's trade name in clear" >&2
+  exit 1
+fi
+if [[ "${in_pc1}" -eq 0 ]]; then
+  echo "DEMO FAILED: the search cannot see what a replica stores" >&2
+  exit 1
+fi
+say "the trade name is in PC1's replica but in none of the relay's files: the relay holds only sealed changes"
 
-step "Done: every edit merged through the relay, nothing overwritten, one conflict shown and settled."
+step "Done: every edit merged through the relay (encrypted end to end), nothing overwritten, one conflict shown and settled."

@@ -74,16 +74,47 @@ struct ConnectArgs {
   std::string tls_ca_file;    // wss:// trust; empty: the system's
   std::string device_name;    // for --save-password; empty: the host name
   bool save_password = false;
+  // Non-empty: after connecting, unlock the office key with this file's
+  // passphrase (a contract without a key yet gets a hint to `key init`).
+  std::string passphrase_file;
+  bool store_key = true;  // false: --no-store-key
 };
 // Logs in to the relay (no changes move) and saves the settings.
 Outcome ConnectCommand(const std::string& db, const ConnectArgs& args, std::ostream& out);
-// Syncs with the saved relay; watch: stays connected until SIGINT/SIGTERM.
-// password_file: needed only when no login was saved.
-Outcome SyncCommand(const std::string& db, const std::string& password_file, bool watch, std::ostream& out);
-// Last sync and "not backed up" records; json: one JSON object.
+
+struct SyncArgs {
+  std::string password_file;    // needed only when no login was saved
+  std::string passphrase_file;  // needed only when this PC lacks the relay's current office key
+  bool store_key = true;        // false: --no-store-key
+  bool watch = false;           // stay connected until SIGINT/SIGTERM
+};
+// Syncs with the saved relay. Without --passphrase-file, on a terminal, asks
+// for the office passphrase when the sync fails for lack of the office key.
+Outcome SyncCommand(const std::string& db, const SyncArgs& args, std::ostream& out);
+// Last sync, "not backed up" records and the office key held; json: one
+// JSON object.
 Outcome StatusCommand(const std::string& db, bool json, std::ostream& out);
 // enable = false: `backup disable`.
 Outcome BackupCommand(const std::string& db, bool enable, std::ostream& out);
+
+// ---- Office key (key_commands.cc) ----
+
+enum class KeyAction { kInit, kUnlock, kRecover, kRotate, kPassphrase, kStatus, kForget };
+
+// Secrets come from the files (first line) or, when a file is not given and
+// stdin is a terminal, from the terminal with echo off (a new passphrase is
+// asked twice); otherwise the command is a usage error.
+struct KeyArgs {
+  std::string password_file;        // login when no device token is saved
+  std::string passphrase_file;      // init, unlock, rotate (the new key's passphrase)
+  std::string recovery_file;        // recover
+  std::string new_passphrase_file;  // passphrase
+  bool store_key = true;            // false: --no-store-key (init, unlock, recover, rotate)
+  bool json = false;                // status
+};
+// `daicho key init|unlock|recover|rotate|passphrase|status|forget`. init and
+// rotate print the new recovery code once.
+Outcome KeyCommand(const std::string& db, KeyAction action, const KeyArgs& args, std::ostream& out);
 
 // ---- Shared by the command files ----
 

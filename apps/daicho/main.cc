@@ -45,6 +45,17 @@ constexpr const char* kGetJsonHelp =
     "Print JSON: {\"collection\",\"id\",\"deleted\",\"fields\":{name:value},\n"
     "\"conflicts\":{name:[every sibling value]}} (+ \"delete_conflict\":true when set)";
 
+constexpr const char* kKeyHelp =
+    "Everything a PC sends to the relay is encrypted with the office key, which the\n"
+    "relay never sees. The office's first PC runs `key init` once (it prints the\n"
+    "recovery code: print it and keep it offline); every other PC runs `key unlock`\n"
+    "(or `connect ... --passphrase-file F`) with the office passphrase, or `key\n"
+    "recover` with the recovery code. Secrets are read from the --*-file options\n"
+    "(first line) or asked on the terminal, never taken on the command line. The\n"
+    "key is kept in the replica directory (office.key, owner-only) unless\n"
+    "--no-store-key. After a PC is lost or a member leaves: `key rotate`, then\n"
+    "`key unlock` on every other PC.";
+
 // Runs `command` when `sub` was chosen and records its outcome.
 void OnRun(CLI::App* sub, Outcome& outcome, std::function<Outcome()> command) {
   sub->callback([&outcome, command = std::move(command)] { outcome = command(); });
@@ -175,19 +186,82 @@ int Run(int argc, char** argv) {
                       "Name of this PC on the relay (default: the host name)");
   connect->add_option("--tls-ca", connect_args.tls_ca_file,
                       "PEM file of CA certificates to trust for wss:// (default: the system's)");
+  connect->add_option("--passphrase-file", connect_args.passphrase_file,
+                      "After connecting, unlock the office key with this file's first line (the office passphrase)");
+  connect->add_flag_callback("--no-store-key", [&connect_args] { connect_args.store_key = false; },
+                             "With --passphrase-file: do not keep the office key on this PC (sync asks each time)");
   OnRun(connect, outcome, [&] { return daicho::cli::ConnectCommand(db, connect_args, out); });
 
-  std::string password_file;
-  bool watch = false;
+  daicho::cli::SyncArgs sync_args;
   auto* sync = app.add_subcommand(
       "sync", "Sync both ways with the saved relay; exit 0 when both hold the same changes");
-  sync->add_flag("--watch", watch, "Stay connected and sync live until Ctrl-C (reconnects after cuts)");
-  sync->add_option("--password-file", password_file, "Needed only when connect saved no login");
-  OnRun(sync, outcome, [&] { return daicho::cli::SyncCommand(db, password_file, watch, out); });
+  sync->add_flag("--watch", sync_args.watch, "Stay connected and sync live until Ctrl-C (reconnects after cuts)");
+  sync->add_option("--password-file", sync_args.password_file, "Needed only when connect saved no login");
+  sync->add_option("--passphrase-file", sync_args.passphrase_file,
+                   "Office passphrase (first line), needed only when this PC does not hold the relay's current "
+                   "office key (first sync, after `key rotate` elsewhere, or --no-store-key)");
+  sync->add_flag_callback("--no-store-key", [&sync_args] { sync_args.store_key = false; },
+                          "Keep a key unlocked with --passphrase-file only for this sync, not on this PC");
+  OnRun(sync, outcome, [&] { return daicho::cli::SyncCommand(db, sync_args, out); });
 
   auto* status = app.add_subcommand("status", "Show the last sync and how many records are not backed up");
   status->add_flag("--json", json, "Print {\"unsynced_records\": N, \"last_sync\": ISO time or null, ...}");
   OnRun(status, outcome, [&] { return daicho::cli::StatusCommand(db, json, out); });
+
+  daicho::cli::KeyArgs key_args;
+  auto* key = app.add_subcommand("key", "The office key that encrypts everything sent to the relay (end to end)");
+  key->require_subcommand(1);
+  key->fallthrough();
+  key->footer(kKeyHelp);
+  struct KeySub {
+    const char* name;
+    daicho::cli::KeyAction action;
+    const char* help;
+  };
+  using daicho::cli::KeyAction;
+  const KeySub key_subs[] = {
+      {"init", KeyAction::kInit,
+       "First PC of a contract: create the office key, protect it with a new passphrase, print the recovery code"},
+      {"unlock", KeyAction::kUnlock, "Unlock the office key on this PC with the office passphrase"},
+      {"recover", KeyAction::kRecover, "Unlock the office key with the recovery code (forgotten passphrase)"},
+      {"rotate", KeyAction::kRotate,
+       "Make a new office key for changes from now on (after a PC is lost or a member leaves); prints a new "
+       "recovery code"},
+      {"passphrase", KeyAction::kPassphrase, "Change the office passphrase (the key and recovery code stay)"},
+      {"status", KeyAction::kStatus, "Show which office key this PC holds (no network)"},
+      {"forget", KeyAction::kForget, "Remove the office key from this PC (no network)"},
+  };
+  for (const KeySub& k : key_subs) {
+    auto* sub = key->add_subcommand(k.name, k.help);
+    const KeyAction action = k.action;
+    const bool online = action != KeyAction::kStatus && action != KeyAction::kForget;
+    if (online) {
+      sub->add_option("--password-file", key_args.password_file,
+                      "Relay password (first line), needed only when connect saved no login");
+    }
+    if (action == KeyAction::kInit || action == KeyAction::kUnlock || action == KeyAction::kRotate) {
+      sub->add_option("--passphrase-file", key_args.passphrase_file,
+                      action == KeyAction::kRotate
+                          ? "Passphrase for the new key, the current one or a new one (first line); default: ask"
+                          : "Office passphrase (first line); default: ask on the terminal");
+    }
+    if (action == KeyAction::kRecover) {
+      sub->add_option("--recovery-file", key_args.recovery_file,
+                      "Recovery code (first line); default: ask on the terminal");
+    }
+    if (action == KeyAction::kPassphrase) {
+      sub->add_option("--new-passphrase-file", key_args.new_passphrase_file,
+                      "New office passphrase (first line); default: ask twice on the terminal");
+    }
+    if (online && action != KeyAction::kPassphrase) {
+      sub->add_flag_callback("--no-store-key", [&key_args] { key_args.store_key = false; },
+                             "Do not keep the key on this PC (sync then needs the passphrase each time)");
+    }
+    if (action == KeyAction::kStatus) {
+      sub->add_flag("--json", key_args.json, "Print {\"key_id\": N (0: none), \"keys_held\": N, \"stored\": bool}");
+    }
+    OnRun(sub, outcome, [&db, &key_args, &out, action] { return daicho::cli::KeyCommand(db, action, key_args, out); });
+  }
 
   auto* backup = app.add_subcommand("backup", "Turn relay sync off or on for this replica");
   backup->require_subcommand(1);

@@ -1,10 +1,12 @@
-// The relay commands of `daicho`: connect, sync [--watch], status, backup.
+// The relay commands of `daicho`: connect, sync [--watch], status, backup
+// (the office key commands are in key_commands.cc).
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <ctime>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <optional>
@@ -15,6 +17,7 @@
 
 #include "apps/common/secret_file.h"
 #include "apps/daicho/commands.h"
+#include "apps/daicho/office_key_cli.h"
 #include "apps/daicho/progress.h"
 #include "apps/daicho/text_output.h"
 #include "daicho/relay_client.h"
@@ -115,6 +118,12 @@ Status RunUntilSignal(const std::function<Status(std::stop_token)>& watch) {
 Outcome ConnectCommand(const std::string& db, const ConnectArgs& args, std::ostream& out) {
   auto password = apps::ReadSecretFile(args.password_file);
   if (!password.ok()) return Outcome::Failed(password.status(), "reading the password file");
+  // Read before connecting, so that a bad file changes nothing.
+  std::optional<Secret> passphrase;
+  if (!args.passphrase_file.empty()) {
+    passphrase = GetSecret({args.passphrase_file, "--passphrase-file", "the office passphrase", "", false});
+    if (passphrase->error) return *passphrase->error;
+  }
   auto replica = OpenReplica(db);
   if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
   RelaySettings settings;
@@ -133,12 +142,46 @@ Outcome ConnectCommand(const std::string& db, const ConnectArgs& args, std::ostr
   } else {
     out << "settings saved; sync will need --password-file (or connect with --save-password)\n";
   }
+
+  if (passphrase) {
+    OfficeKeyOptions options;
+    options.password = *password;
+    options.store_key = args.store_key;
+    Status unlocked = client.UnlockOfficeKey(passphrase->value, options);
+    if (unlocked.code() == Code::kFailedPrecondition) {
+      // The contract has no office key yet: connecting still succeeded.
+      out << "the contract has no office key yet: if this is the office's first PC, run `daicho key init`; "
+             "otherwise run `daicho key unlock` once the first PC has set it up\n";
+      return Outcome::Ok();
+    }
+    if (!unlocked.ok()) {
+      return Outcome::Failed(unlocked, "connected (settings saved), but unlocking the office key failed; "
+                                       "retry with `daicho key unlock`");
+    }
+    auto key = client.GetOfficeKeyStatus();
+    out << "office key " << (key.ok() ? std::to_string(key->key_id) : std::string("?")) << " unlocked and "
+        << (args.store_key ? "kept on this PC (office.key, owner-only)"
+                           : "not stored (--no-store-key): sync needs --passphrase-file (or the terminal) each time")
+        << '\n';
+    return Outcome::Ok();
+  }
+  auto key = client.GetOfficeKeyStatus();
+  if (key.ok() && key->key_id == 0) {
+    out << "this PC does not hold the office key yet: run `daicho key unlock` "
+           "(or `daicho key init` on the office's first PC)\n";
+  }
   return Outcome::Ok();
 }
 
-Outcome SyncCommand(const std::string& db, const std::string& password_file, bool watch, std::ostream& out) {
-  auto password = PasswordFrom(password_file);
+Outcome SyncCommand(const std::string& db, const SyncArgs& args, std::ostream& out) {
+  auto password = PasswordFrom(args.password_file);
   if (!password.ok()) return Outcome::Failed(password.status(), "reading the password file");
+  std::string passphrase;
+  if (!args.passphrase_file.empty()) {
+    Secret secret = GetSecret({args.passphrase_file, "--passphrase-file", "the office passphrase", "", false});
+    if (secret.error) return *secret.error;
+    passphrase = std::move(secret.value);
+  }
   auto replica = OpenReplica(db);
   if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
   RelayClient client(**replica);
@@ -146,14 +189,36 @@ Outcome SyncCommand(const std::string& db, const std::string& password_file, boo
   if (!settings.ok()) return Outcome::Failed(settings.status(), "reading the relay settings");
   const std::string where = *settings ? (*settings)->url : std::string("the relay");
 
-  if (!watch) {
+  // Runs `attempt` with `passphrase`; when it fails for lack of the office
+  // key and no passphrase was given, asks for one on a terminal and tries
+  // once more, or else adds how to give one.
+  auto with_key = [&](const std::function<Status()>& attempt) {
+    Status result = attempt();
+    if (!NeedsOfficeKeyUnlock(result) || !passphrase.empty()) return result;
+    if (!CanAskOnTerminal()) {
+      return Status(result.code(), result.message() + ", or give the passphrase to this command: --passphrase-file FILE");
+    }
+    std::cerr << "daicho: " << result.message() << '\n';
+    Secret typed = GetSecret({"", "--passphrase-file", "the office passphrase", "Office passphrase: ", false});
+    if (typed.error) return Status(Code::kInvalidArgument, typed.error->error);
+    passphrase = std::move(typed.value);
+    return attempt();
+  };
+
+  if (!args.watch) {
     SyncProgressBar bar(ProgressStream());
-    SyncOptions options;
-    options.password = *password;
-    options.on_progress = [&bar](const SyncProgress& p) { bar.Update(p); };
-    auto summary = client.Sync(options);
-    bar.Finish();
-    if (!summary.ok()) return Outcome::Failed(summary.status(), "syncing with " + where);
+    Result<SyncSummary> summary = Status(Code::kInternal, "not run");
+    Status synced = with_key([&] {
+      SyncOptions options;
+      options.password = *password;
+      options.passphrase = passphrase;
+      options.store_key = args.store_key;
+      options.on_progress = [&bar](const SyncProgress& p) { bar.Update(p); };
+      summary = client.Sync(options);
+      bar.Finish();
+      return summary.status();
+    });
+    if (!synced.ok()) return Outcome::Failed(synced, "syncing with " + where);
     out << "in sync with " << where << ": sent " << summary->changes_up << " changes ("
         << Bytes(summary->bytes_up) << "), received " << summary->changes_down << " changes ("
         << Bytes(summary->bytes_down) << ") in " << summary->elapsed.count() << " ms\n";
@@ -162,6 +227,7 @@ Outcome SyncCommand(const std::string& db, const std::string& password_file, boo
 
   WatchOptions options;
   options.sync.password = *password;
+  options.sync.store_key = args.store_key;
   uint64_t received = 0;
   options.sync.on_progress = [&](const SyncProgress& p) {
     // One line per batch of live changes (a watch runs for hours: no bar).
@@ -175,7 +241,10 @@ Outcome SyncCommand(const std::string& db, const std::string& password_file, boo
     if (!status.ok()) std::cerr << "daicho: connection ended: " << status.ToString() << "; retrying\n";
   };
   out << "watching " << where << " (Ctrl-C to stop)\n" << std::flush;
-  Status watched = RunUntilSignal([&](std::stop_token stop) { return client.Watch(options, stop); });
+  Status watched = with_key([&] {
+    options.sync.passphrase = passphrase;
+    return RunUntilSignal([&](std::stop_token stop) { return client.Watch(options, stop); });
+  });
   if (!watched.ok()) return Outcome::Failed(watched, "watching " + where);
   out << "stopped\n";
   return Outcome::Ok();
@@ -189,6 +258,8 @@ Outcome StatusCommand(const std::string& db, bool json, std::ostream& out) {
   if (!settings.ok()) return Outcome::Failed(settings.status(), "reading the relay settings");
   auto status = client.GetBackupStatus();
   if (!status.ok()) return Outcome::Failed(status.status(), "reading the backup state");
+  auto key = client.GetOfficeKeyStatus();
+  if (!key.ok()) return Outcome::Failed(key.status(), "reading the office key");
   const RelaySettings none;
   const RelaySettings& s = *settings ? **settings : none;
   if (json) {
@@ -202,6 +273,7 @@ Outcome StatusCommand(const std::string& db, bool json, std::ostream& out) {
     j["contract"] = *settings ? nlohmann::ordered_json(s.contract) : nullptr;
     j["user"] = *settings ? nlohmann::ordered_json(s.user) : nullptr;
     j["login_saved"] = !s.device_token.empty();
+    j["office_key"] = OfficeKeyJson(*key);
     out << j.dump() << '\n';
     return Outcome::Ok();
   }
@@ -211,6 +283,7 @@ Outcome StatusCommand(const std::string& db, bool json, std::ostream& out) {
   } else {
     out << "relay:         none (daicho connect sets one up)\n";
   }
+  out << "office key:    " << OfficeKeyText(*key) << '\n';
   out << "backup:        " << (status->enabled ? "enabled" : "disabled") << '\n';
   out << "last sync:     "
       << (status->last_sync ? FormatTime(*status->last_sync, /*utc=*/false) : std::string("never")) << '\n';

@@ -1,10 +1,18 @@
 // End-to-end tests of syncing through a relay with the real binaries: the
-// `daicho` CLI (DAICHO_CLI_PATH: connect, sync [--watch], status, backup) and
+// `daicho` CLI (DAICHO_CLI_PATH: connect, sync [--watch], status, backup,
+// key init|unlock|recover|rotate|passphrase|status|forget) and
 // a `daicho-relay serve` child process (DAICHO_RELAY_PATH) on an ephemeral
 // loopback port. Each test checks what an office user relies on: edits made
 // offline end up on every PC (conflicts kept, not lost), `status` tells the
 // truth about what is backed up, failed logins say why and save nothing, the
-// password is never written to disk, and a watching PC gets changes live.
+// password is never written to disk, a watching PC gets changes live, and
+// the office key (end-to-end encryption) works as the office uses it: the
+// first PC creates it, the others unlock it with the passphrase or the
+// recovery code, a rotation locks out PCs until they unlock again, and the
+// relay never holds a record in clear.
+//
+// Every office passphrase operation costs Argon2id time (~0.5 s, 256 MiB):
+// the tests use as few as they can.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -52,6 +60,12 @@ constexpr char kOtherUser[] = "other@example.jp";
 // Relay passwords are half-width letters and digits.
 constexpr char kPassword[] = "Yamada2024";
 constexpr char kOtherPassword[] = "Other2024";
+// Office passphrases: 10 or more characters of any script.
+constexpr char kPassphrase[] = "山田事務所 passphrase one";
+constexpr char kNewPassphrase[] = "second office passphrase";
+constexpr char kWrongPassphrase[] = "not the office passphrase";
+// What `key init` and `key rotate` print once.
+constexpr char kRecoveryBanner[] = "Recovery code \xE2\x80\x94 print it and keep it offline; it is shown only now:";
 
 // How long anything that should happen "soon" may take before the test fails.
 constexpr auto kDeadline = seconds(20);
@@ -216,6 +230,9 @@ class CliSyncTest : public ::testing::Test {
     WriteFile(password_file_, std::string(kPassword) + "\n");
     WriteFile(other_password_file_, std::string(kOtherPassword) + "\n");
     WriteFile(wrong_password_file_, "Wrong2024\n");
+    WriteFile(passphrase_file_, std::string(kPassphrase) + "\n");
+    WriteFile(new_passphrase_file_, std::string(kNewPassphrase) + "\n");
+    WriteFile(wrong_passphrase_file_, std::string(kWrongPassphrase) + "\n");
     RelayAdmin({"contract", "add", kContract});
     RelayAdmin({"contract", "add", kOtherContract});
     RelayAdmin({"user", "add", kContract, kUser, "--password-file", password_file_});
@@ -272,12 +289,61 @@ class CliSyncTest : public ::testing::Test {
     return db;
   }
 
-  // `connect` with this test's user and a saved login (device `name`).
-  void ConnectSaved(const std::string& db, const RelayProcess& relay, const std::string& device_name) {
-    const std::string out = Ok({"--db", db, "connect", relay.url(), "--contract", kContract, "--user", kUser,
-                                "--password-file", password_file_, "--save-password", "--device-name", device_name});
+  // `connect` with this test's user, a saved login (device `name`) and the
+  // office passphrase: the first PC of the contract then sets up the office
+  // key (`key init`), every later one unlocks it while connecting. Without
+  // `office_key` only the login.
+  void ConnectSaved(const std::string& db, const RelayProcess& relay, const std::string& device_name,
+                    bool office_key = true) {
+    std::vector<std::string> args = {"--db",          db,   "connect",       relay.url(),    "--contract",
+                                     kContract,       "--user", kUser,       "--password-file", password_file_,
+                                     "--save-password", "--device-name", device_name};
+    if (office_key) args.insert(args.end(), {"--passphrase-file", passphrase_file_});
+    const std::string out = Ok(args);
     EXPECT_TRUE(Contains(out, "connected to " + relay.url())) << out;
     EXPECT_TRUE(Contains(out, "login saved")) << out;
+    if (!office_key) return;
+    if (Contains(out, "no office key yet")) {
+      EXPECT_TRUE(Contains(out, "daicho key init")) << out;
+      recovery_code_ = InitKey(db);
+    } else {
+      EXPECT_TRUE(Contains(out, "office key 1 unlocked")) << out;
+    }
+  }
+
+  // `key init` (saved login) that must succeed; returns the recovery code.
+  std::string InitKey(const std::string& db, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"--db", db, "key", "init", "--passphrase-file", passphrase_file_};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RecoveryCodeIn(Ok(args));
+  }
+
+  // The recovery code `key init` / `key rotate` printed, after its banner.
+  static std::string RecoveryCodeIn(const std::string& out) {
+    EXPECT_TRUE(Contains(out, kRecoveryBanner)) << out;
+    const std::regex code("\n    ([0-9A-Z]{4}(-[0-9A-Z]{4}){7})\n");
+    std::smatch m;
+    EXPECT_TRUE(std::regex_search(out, m, code)) << out;
+    return m.empty() ? std::string() : m[1].str();
+  }
+
+  std::string KeyFile(const std::string& db) const { return db + "/office.key"; }
+
+  // `key status --json`: {"key_id", "keys_held", "stored"}.
+  json KeyStatus(const std::string& db) {
+    const std::string out = Ok({"--db", db, "key", "status", "--json"});
+    json j = json::parse(out, nullptr, /*allow_exceptions=*/false);
+    EXPECT_TRUE(j.is_object()) << out;
+    return j.is_object() ? j : json::object();
+  }
+
+  // Every file below `dir` is searched for `text`; the number of files holding it.
+  static size_t FilesContaining(const std::string& dir, const std::string& text) {
+    size_t found = 0;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+      if (entry.is_regular_file() && Contains(ReadFile(entry.path().string()), text)) ++found;
+    }
+    return found;
   }
 
   // `sync` (saved login) that must succeed.
@@ -328,6 +394,11 @@ class CliSyncTest : public ::testing::Test {
   const std::string password_file_ = dir_.Sub("password.txt");
   const std::string other_password_file_ = dir_.Sub("other-password.txt");
   const std::string wrong_password_file_ = dir_.Sub("wrong-password.txt");
+  const std::string passphrase_file_ = dir_.Sub("passphrase.txt");
+  const std::string new_passphrase_file_ = dir_.Sub("new-passphrase.txt");
+  const std::string wrong_passphrase_file_ = dir_.Sub("wrong-passphrase.txt");
+  // The recovery code of the office key ConnectSaved set up.
+  std::string recovery_code_;
   int relays_started_ = 0;
 };
 
@@ -421,6 +492,7 @@ TEST_F(CliSyncTest, StatusCountsRecordsNotBackedUpAndTheLastSync) {
   EXPECT_EQ(s["contract"], kContract) << s;
   EXPECT_EQ(s["user"], kUser) << s;
   EXPECT_EQ(s["login_saved"], true) << s;
+  EXPECT_EQ(s["office_key"], json({{"key_id", 1}, {"keys_held", 1}, {"stored", true}})) << s;
 
   Sync(a);
   s = Status(a);
@@ -439,6 +511,7 @@ TEST_F(CliSyncTest, StatusCountsRecordsNotBackedUpAndTheLastSync) {
   const std::string text = Ok({"--db", a, "status"});
   EXPECT_TRUE(Contains(text, "not backed up: 1 record\n")) << text;
   EXPECT_TRUE(Contains(text, relay->url())) << text;
+  EXPECT_TRUE(Contains(text, "office key:    key 1 held (1 key), stored")) << text;
 }
 
 TEST_F(CliSyncTest, BackupDisabledRefusesToSyncUntilEnabledAgain) {
@@ -562,6 +635,7 @@ TEST_F(CliSyncTest, WssConnectTrustsASelfSignedRelayOnlyWithItsCertificate) {
   std::vector<std::string> trusting = connect;
   trusting.insert(trusting.end(), {"--tls-ca", cert});
   EXPECT_TRUE(Contains(Ok(trusting), "connected to " + relay->url()));
+  InitKey(a);  // the office key calls use the saved CA too
   Ok({"--db", a, "set", "customers", "c1", "trade_name=A"});
   EXPECT_TRUE(Contains(Sync(a), "sent 1 changes"));  // the saved CA is used by sync
   EXPECT_EQ(Status(a)["unsynced_records"], 0);
@@ -581,6 +655,7 @@ TEST_F(CliSyncTest, SavedLoginStoresNoPasswordAndStopsWorkingWhenRevoked) {
       ++files;
       const std::string bytes = ReadFile(entry.path().string());
       EXPECT_EQ(bytes.find(kPassword), std::string::npos) << "the password is in " << entry.path();
+      EXPECT_EQ(bytes.find(kPassphrase), std::string::npos) << "the office passphrase is in " << entry.path();
     }
     EXPECT_GT(files, 0u);
   };
@@ -622,6 +697,11 @@ TEST_F(CliSyncTest, SavedLoginStoresNoPasswordAndStopsWorkingWhenRevoked) {
   EXPECT_EQ(Status(b)["configured"], true);
   err = Fails({"--db", b, "sync"});
   EXPECT_TRUE(Contains(err, "password is needed")) << err;
+  // The office key calls need the password too.
+  RunResult no_login = Run({"--db", b, "key", "unlock", "--passphrase-file", passphrase_file_});
+  EXPECT_EQ(no_login.exit_code, 2) << no_login.err;
+  EXPECT_TRUE(Contains(no_login.err, "--password-file")) << no_login.err;
+  Ok({"--db", b, "key", "unlock", "--passphrase-file", passphrase_file_, "--password-file", password_file_});
   Ok({"--db", b, "sync", "--password-file", password_file_});
   EXPECT_FALSE(GetJson(b, "c1").empty());
   EXPECT_EQ(GetJson(a, "c1"), GetJson(b, "c1"));
@@ -723,17 +803,338 @@ TEST_F(CliSyncTest, RestartedRelayKeepsEverything) {
   relay->Stop();
   relay = StartRelay();  // the same data, a new port
   ASSERT_GT(relay->port(), 0);
-  ConnectSaved(b, *relay, "pc-b");
+  ConnectSaved(b, *relay, "pc-b", /*office_key=*/false);  // b holds the key already
   EXPECT_TRUE(Contains(Sync(b), "received 2 changes"));
   EXPECT_EQ(json::parse(GetJson(b, "c1"))["fields"]["trade_name"], "株式会社山田建設");
   EXPECT_FALSE(GetJson(b, "c2").empty());
   // a finds its changes still on the relay: nothing to send again.
-  ConnectSaved(a, *relay, "pc-a");
+  ConnectSaved(a, *relay, "pc-a", /*office_key=*/false);
   EXPECT_TRUE(Contains(Sync(a), "sent 0 changes"));
   EXPECT_EQ(Ok({"--db", a, "export", "customers", "--format", "json"}),
             Ok({"--db", b, "export", "customers", "--format", "json"}));
   EXPECT_EQ(Status(a)["unsynced_records"], 0);
   EXPECT_EQ(Status(b)["unsynced_records"], 0);
+}
+
+// ---- The office key ----
+
+// The first PC creates the key once and sees the recovery code once; the
+// relay refuses changes until then, and a second `key init` (on any PC)
+// fails without replacing the key.
+TEST_F(CliSyncTest, KeyInitPrintsTheRecoveryCodeOnceAndASecondInitFails) {
+  auto relay = StartRelay();
+  ASSERT_GT(relay->port(), 0);
+  const std::string a = Init("a");
+  const std::string b = Init("b");
+  ConnectSaved(a, *relay, "pc-a", /*office_key=*/false);
+  EXPECT_EQ(Status(a)["office_key"], json({{"key_id", 0}, {"keys_held", 0}, {"stored", false}}));
+  EXPECT_TRUE(Contains(Ok({"--db", a, "status"}), "office key:    none held")) << Ok({"--db", a, "status"});
+  Ok({"--db", a, "set", "customers", "c1", "trade_name=A"});
+  std::string err = Fails({"--db", a, "sync"});
+  EXPECT_TRUE(Contains(err, "daicho key init")) << err;
+  EXPECT_EQ(Status(a)["unsynced_records"], 1);
+
+  // No passphrase file and no terminal: a usage error, nothing set up.
+  RunResult no_file = Run({"--db", a, "key", "init"});
+  EXPECT_EQ(no_file.exit_code, 2) << no_file.err;
+  EXPECT_TRUE(Contains(no_file.err, "--passphrase-file")) << no_file.err;
+  EXPECT_EQ(no_file.out, "");
+  // A passphrase breaking the rules is refused before anything is sent.
+  const std::string short_file = dir_.Sub("short.txt");
+  WriteFile(short_file, "short\n");
+  err = Fails({"--db", a, "key", "init", "--passphrase-file", short_file});
+  EXPECT_TRUE(Contains(err, "10-1024")) << err;
+  EXPECT_FALSE(std::filesystem::exists(KeyFile(a)));
+
+  const std::string out = Ok({"--db", a, "key", "init", "--passphrase-file", passphrase_file_});
+  const std::string code = RecoveryCodeIn(out);
+  ASSERT_FALSE(code.empty()) << out;
+  EXPECT_TRUE(Contains(out, "office key 1 created")) << out;
+  EXPECT_FALSE(Contains(out, kPassphrase)) << out;
+  ASSERT_TRUE(std::filesystem::exists(KeyFile(a)));
+  const auto perms = std::filesystem::status(KeyFile(a)).permissions();
+  EXPECT_EQ(perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
+            std::filesystem::perms::none);
+  EXPECT_EQ(KeyStatus(a), json({{"key_id", 1}, {"keys_held", 1}, {"stored", true}}));
+  EXPECT_TRUE(Contains(Ok({"--db", a, "key", "status"}), "key 1 held")) << Ok({"--db", a, "key", "status"});
+  EXPECT_TRUE(Contains(Sync(a), "sent 1 changes"));
+
+  // Again, on this PC or another: refused, and the recovery code still works.
+  err = Fails({"--db", a, "key", "init", "--passphrase-file", new_passphrase_file_});
+  EXPECT_TRUE(Contains(err, "already set up")) << err;
+  EXPECT_TRUE(Contains(err, "daicho key unlock")) << err;
+  ConnectSaved(b, *relay, "pc-b", /*office_key=*/false);
+  err = Fails({"--db", b, "key", "init", "--passphrase-file", new_passphrase_file_});
+  EXPECT_TRUE(Contains(err, "already set up")) << err;
+  const std::string code_file = dir_.Sub("recovery.txt");
+  WriteFile(code_file, code + "\n");
+  EXPECT_TRUE(Contains(Ok({"--db", b, "key", "recover", "--recovery-file", code_file}), "office key 1"));
+  EXPECT_TRUE(Contains(Sync(b), "received 1 changes"));
+  EXPECT_EQ(GetJson(a, "c1"), GetJson(b, "c1"));
+
+  // `key forget` removes it; status and sync say so.
+  Ok({"--db", b, "key", "forget"});
+  EXPECT_FALSE(std::filesystem::exists(KeyFile(b)));
+  EXPECT_EQ(KeyStatus(b)["key_id"], 0);
+  err = Fails({"--db", b, "sync"});
+  EXPECT_TRUE(Contains(err, "daicho key unlock")) << err;
+}
+
+// A second PC connects with the passphrase and gets everything; the relay
+// holds none of it in clear.
+TEST_F(CliSyncTest, SecondPcWithThePassphraseFileSyncsEverything) {
+  auto relay = StartRelay();
+  ASSERT_GT(relay->port(), 0);
+  const std::string a = Init("a");
+  const std::string b = Init("b");
+  ConnectSaved(a, *relay, "pc-a");
+  ASSERT_FALSE(recovery_code_.empty());
+  Ok({"--db", a, "set", "customers", "c1", "trade_name=CanaryTradeName4711", "phone=03-1111-1111"});
+  Ok({"--db", a, "set", "customers", "c2", "trade_name=株式会社暗号建設"});
+  EXPECT_TRUE(Contains(Sync(a), "sent 2 changes"));
+
+  Ok({"--db", b, "set", "customers", "c3", "trade_name=from b"});
+  ConnectSaved(b, *relay, "pc-b");  // unlocks with the passphrase file
+  EXPECT_EQ(KeyStatus(b), json({{"key_id", 1}, {"keys_held", 1}, {"stored", true}}));
+  EXPECT_TRUE(Contains(Sync(b), "received 2 changes"));
+  Sync(a);
+  EXPECT_EQ(Ok({"--db", a, "export", "customers", "--format", "json"}),
+            Ok({"--db", b, "export", "customers", "--format", "json"}));
+  EXPECT_EQ(json::parse(GetJson(b, "c2"))["fields"]["trade_name"], "株式会社暗号建設");
+
+  // The relay's files hold the changes, sealed.
+  relay->Stop();
+  EXPECT_EQ(FilesContaining(relay_data_, "CanaryTradeName4711"), 0u);
+  EXPECT_EQ(FilesContaining(relay_data_, "株式会社暗号建設"), 0u);
+  EXPECT_EQ(FilesContaining(relay_data_, kPassphrase), 0u);
+  EXPECT_GT(FilesContaining(b, "CanaryTradeName4711"), 0u) << "the scan cannot see what a replica stores";
+}
+
+// A PC of someone who forgot the passphrase: the recovery code alone opens
+// everything, and the PC syncs both ways afterwards.
+TEST_F(CliSyncTest, ThirdPcWithOnlyTheRecoveryCodeSyncsEverything) {
+  auto relay = StartRelay();
+  ASSERT_GT(relay->port(), 0);
+  const std::string a = Init("a");
+  const std::string b = Init("b");
+  const std::string c = Init("c");
+  ConnectSaved(a, *relay, "pc-a");
+  ConnectSaved(b, *relay, "pc-b");
+  Ok({"--db", a, "set", "customers", "c1", "trade_name=A"});
+  Ok({"--db", b, "set", "customers", "c2", "trade_name=B"});
+  Sync(a);
+  Sync(b);
+
+  ConnectSaved(c, *relay, "pc-c", /*office_key=*/false);
+  std::string err = Fails({"--db", c, "sync"});
+  EXPECT_TRUE(Contains(err, "daicho key unlock")) << err;
+  EXPECT_TRUE(GetJson(c, "c1").empty());
+  // A wrong code is refused; the code as typed (lower case, spaces) works.
+  const std::string code_file = dir_.Sub("recovery.txt");
+  WriteFile(code_file, "0000-0000-0000-0000-0000-0000-0000-0000\n");
+  err = Fails({"--db", c, "key", "recover", "--recovery-file", code_file});
+  EXPECT_TRUE(Contains(err, "recovery code is wrong")) << err;
+  std::string typed = Lower(recovery_code_);
+  std::replace(typed.begin(), typed.end(), '-', ' ');
+  WriteFile(code_file, typed + "\n");
+  const std::string out = Ok({"--db", c, "key", "recover", "--recovery-file", code_file});
+  EXPECT_TRUE(Contains(out, "with the recovery code")) << out;
+  EXPECT_TRUE(Contains(out, "daicho key passphrase")) << out;
+  EXPECT_TRUE(Contains(Sync(c), "received 2 changes"));
+  Ok({"--db", c, "set", "customers", "c3", "trade_name=C"});
+  Sync(c);
+  Sync(a);
+  Sync(b);
+  const std::string export_a = Ok({"--db", a, "export", "customers", "--format", "json"});
+  EXPECT_EQ(json::parse(export_a).size(), 3u) << export_a;
+  EXPECT_EQ(export_a, Ok({"--db", b, "export", "customers", "--format", "json"}));
+  EXPECT_EQ(export_a, Ok({"--db", c, "export", "customers", "--format", "json"}));
+}
+
+TEST_F(CliSyncTest, AWrongPassphraseIsRefusedClearlyAndTheReplicaStaysEmpty) {
+  auto relay = StartRelay();
+  ASSERT_GT(relay->port(), 0);
+  const std::string a = Init("a");
+  const std::string b = Init("b");
+  ConnectSaved(a, *relay, "pc-a");
+  Ok({"--db", a, "set", "customers", "c1", "trade_name=A"});
+  Sync(a);
+
+  // During connect: the login is saved, the unlock fails with the reason.
+  RunResult r = Run({"--db", b, "connect", relay->url(), "--contract", kContract, "--user", kUser, "--password-file",
+                     password_file_, "--save-password", "--device-name", "pc-b", "--passphrase-file",
+                     wrong_passphrase_file_});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(Contains(r.out, "connected to")) << r.out;
+  EXPECT_TRUE(Contains(r.err, "passphrase is wrong")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "daicho key unlock")) << r.err;
+  std::string err = Fails({"--db", b, "key", "unlock", "--passphrase-file", wrong_passphrase_file_});
+  EXPECT_TRUE(Contains(err, "unauthenticated: the office passphrase is wrong")) << err;
+  err = Fails({"--db", b, "sync", "--passphrase-file", wrong_passphrase_file_});
+  EXPECT_TRUE(Contains(err, "passphrase is wrong")) << err;
+  EXPECT_FALSE(std::filesystem::exists(KeyFile(b)));
+  EXPECT_EQ(KeyStatus(b)["key_id"], 0);
+  EXPECT_EQ(Ok({"--db", b, "list", "customers", "--json"}), "[]\n");
+  EXPECT_TRUE(Status(b)["last_sync"].is_null());
+}
+
+// --no-store-key: no office.key in the replica; each sync needs the passphrase.
+TEST_F(CliSyncTest, NoStoreKeyLeavesNoKeyFileAndSyncThenNeedsThePassphrase) {
+  auto relay = StartRelay();
+  ASSERT_GT(relay->port(), 0);
+  const std::string a = Init("a");
+  const std::string b = Init("b");
+  ConnectSaved(a, *relay, "pc-a", /*office_key=*/false);
+  InitKey(a, {"--no-store-key"});
+  EXPECT_FALSE(std::filesystem::exists(KeyFile(a)));
+  EXPECT_EQ(Status(a)["office_key"]["key_id"], 0);
+  Ok({"--db", a, "set", "customers", "c1", "trade_name=A"});
+  std::string err = Fails({"--db", a, "sync"});
+  EXPECT_TRUE(Contains(err, "daicho key unlock")) << err;
+  EXPECT_TRUE(Contains(err, "--passphrase-file")) << err;
+  EXPECT_TRUE(Contains(Ok({"--db", a, "sync", "--passphrase-file", passphrase_file_, "--no-store-key"}),
+                       "sent 1 changes"));
+  EXPECT_FALSE(std::filesystem::exists(KeyFile(a)));
+
+  const std::string out =
+      Ok({"--db", b, "connect", relay->url(), "--contract", kContract, "--user", kUser, "--password-file",
+          password_file_, "--save-password", "--device-name", "pc-b", "--passphrase-file", passphrase_file_,
+          "--no-store-key"});
+  EXPECT_TRUE(Contains(out, "not stored")) << out;
+  EXPECT_FALSE(std::filesystem::exists(KeyFile(b)));
+  err = Fails({"--db", b, "sync"});
+  EXPECT_TRUE(Contains(err, "daicho key unlock")) << err;
+  EXPECT_TRUE(GetJson(b, "c1").empty());
+  EXPECT_TRUE(Contains(Ok({"--db", b, "sync", "--passphrase-file", passphrase_file_, "--no-store-key"}),
+                       "received 1 changes"));
+  EXPECT_FALSE(std::filesystem::exists(KeyFile(b)));
+  EXPECT_EQ(GetJson(a, "c1"), GetJson(b, "c1"));
+  // A sync with the passphrase but without --no-store-key keeps it (later
+  // syncs need none), and `key unlock --no-store-key` removes it again.
+  Ok({"--db", b, "sync", "--passphrase-file", passphrase_file_});
+  EXPECT_TRUE(std::filesystem::exists(KeyFile(b)));
+  Sync(b);
+  Ok({"--db", b, "key", "unlock", "--passphrase-file", passphrase_file_, "--no-store-key"});
+  EXPECT_FALSE(std::filesystem::exists(KeyFile(b)));
+  EXPECT_EQ(KeyStatus(b)["key_id"], 0);
+}
+
+// After `key rotate` on a, b (holding only the old key) cannot sync until it
+// unlocks the new one; then everything, old and new, syncs.
+TEST_F(CliSyncTest, KeyRotateLocksOutOtherPcsUntilTheyUnlockAgain) {
+  auto relay = StartRelay();
+  ASSERT_GT(relay->port(), 0);
+  const std::string a = Init("a");
+  const std::string b = Init("b");
+  ConnectSaved(a, *relay, "pc-a");
+  ConnectSaved(b, *relay, "pc-b");
+  const std::string old_code = recovery_code_;
+  Ok({"--db", a, "set", "customers", "old", "trade_name=before the rotation"});
+  Sync(a);
+  Sync(b);
+
+  // The new key gets a new passphrase (and a new recovery code).
+  const std::string out = Ok({"--db", a, "key", "rotate", "--passphrase-file", new_passphrase_file_});
+  const std::string new_code = RecoveryCodeIn(out);
+  EXPECT_NE(new_code, old_code);
+  EXPECT_TRUE(Contains(out, "new office key 2")) << out;
+  EXPECT_TRUE(Contains(out, "daicho key unlock")) << out;
+  EXPECT_EQ(KeyStatus(a), json({{"key_id", 2}, {"keys_held", 2}, {"stored", true}}));
+  Ok({"--db", a, "set", "customers", "new", "trade_name=after the rotation"});
+  EXPECT_TRUE(Contains(Sync(a), "sent 1 changes"));
+
+  Ok({"--db", b, "set", "customers", "from-b", "trade_name=made offline with key 1"});
+  std::string err = Fails({"--db", b, "sync"});
+  EXPECT_TRUE(Contains(err, "rotated")) << err;
+  EXPECT_TRUE(Contains(err, "daicho key unlock")) << err;
+  EXPECT_TRUE(GetJson(b, "new").empty());
+  // The old passphrase does not open the new key.
+  err = Fails({"--db", b, "key", "unlock", "--passphrase-file", passphrase_file_});
+  EXPECT_TRUE(Contains(err, "passphrase is wrong")) << err;
+  EXPECT_TRUE(Contains(Ok({"--db", b, "key", "unlock", "--passphrase-file", new_passphrase_file_}), "office key 2"));
+  EXPECT_EQ(KeyStatus(b), json({{"key_id", 2}, {"keys_held", 2}, {"stored", true}}));
+  EXPECT_TRUE(Contains(Sync(b), "received 1 changes"));
+  Sync(a);
+  EXPECT_EQ(Ok({"--db", a, "export", "customers", "--format", "json"}),
+            Ok({"--db", b, "export", "customers", "--format", "json"}));
+
+  // A new PC with only the new recovery code opens changes of both keys; the
+  // old code no longer opens anything.
+  const std::string c = Init("c");
+  ConnectSaved(c, *relay, "pc-c", /*office_key=*/false);
+  const std::string code_file = dir_.Sub("recovery.txt");
+  WriteFile(code_file, old_code + "\n");
+  err = Fails({"--db", c, "key", "recover", "--recovery-file", code_file});
+  EXPECT_TRUE(Contains(err, "recovery code is wrong")) << err;
+  WriteFile(code_file, new_code + "\n");
+  Ok({"--db", c, "key", "recover", "--recovery-file", code_file});
+  EXPECT_TRUE(Contains(Sync(c), "received 3 changes"));
+  EXPECT_EQ(json::parse(GetJson(c, "old"))["fields"]["trade_name"], "before the rotation");
+  EXPECT_EQ(json::parse(GetJson(c, "new"))["fields"]["trade_name"], "after the rotation");
+  EXPECT_FALSE(GetJson(c, "from-b").empty());
+}
+
+TEST_F(CliSyncTest, KeyPassphraseReplacesTheOldPassphrase) {
+  auto relay = StartRelay();
+  ASSERT_GT(relay->port(), 0);
+  const std::string a = Init("a");
+  const std::string b = Init("b");
+  ConnectSaved(a, *relay, "pc-a");
+  Ok({"--db", a, "set", "customers", "c1", "trade_name=A"});
+  Sync(a);
+
+  RunResult no_file = Run({"--db", a, "key", "passphrase"});
+  EXPECT_EQ(no_file.exit_code, 2) << no_file.err;
+  EXPECT_TRUE(Contains(no_file.err, "--new-passphrase-file")) << no_file.err;
+  const std::string out = Ok({"--db", a, "key", "passphrase", "--new-passphrase-file", new_passphrase_file_});
+  EXPECT_TRUE(Contains(out, "passphrase of contract " + std::string(kContract) + " changed")) << out;
+  EXPECT_EQ(KeyStatus(a)["key_id"], 1);  // the key itself stays
+  Sync(a);
+
+  ConnectSaved(b, *relay, "pc-b", /*office_key=*/false);
+  std::string err = Fails({"--db", b, "key", "unlock", "--passphrase-file", passphrase_file_});
+  EXPECT_TRUE(Contains(err, "passphrase is wrong")) << err;
+  Ok({"--db", b, "key", "unlock", "--passphrase-file", new_passphrase_file_});
+  EXPECT_TRUE(Contains(Sync(b), "received 1 changes"));
+  EXPECT_EQ(GetJson(a, "c1"), GetJson(b, "c1"));
+  // The recovery code from `key init` still works.
+  const std::string c = Init("c");
+  ConnectSaved(c, *relay, "pc-c", /*office_key=*/false);
+  const std::string code_file = dir_.Sub("recovery.txt");
+  WriteFile(code_file, recovery_code_ + "\n");
+  Ok({"--db", c, "key", "recover", "--recovery-file", code_file});
+  EXPECT_TRUE(Contains(Sync(c), "received 1 changes"));
+}
+
+// The vendor resets a user's login password: the office key does not depend
+// on it, so every PC still opens everything after connecting again.
+TEST_F(CliSyncTest, RelayPasswordResetLeavesDataAccessIntact) {
+  auto relay = StartRelay();
+  ASSERT_GT(relay->port(), 0);
+  const std::string a = Init("a");
+  ConnectSaved(a, *relay, "pc-a");
+  Ok({"--db", a, "set", "customers", "c1", "trade_name=A"});
+  Sync(a);
+
+  const std::string reset_file = dir_.Sub("reset-password.txt");
+  WriteFile(reset_file, "Reset2025\n");
+  RelayAdmin({"user", "passwd", kContract, kUser, "--password-file", reset_file});
+  std::string err = Fails({"--db", a, "connect", relay->url(), "--contract", kContract, "--user", kUser,
+                           "--password-file", password_file_, "--save-password", "--device-name", "pc-a"});
+  EXPECT_TRUE(Contains(err, "unauthenticated")) << err;
+  Ok({"--db", a, "connect", relay->url(), "--contract", kContract, "--user", kUser, "--password-file", reset_file,
+      "--save-password", "--device-name", "pc-a"});
+  EXPECT_EQ(KeyStatus(a)["key_id"], 1);  // no unlock needed
+  Ok({"--db", a, "set", "customers", "c2", "trade_name=B"});
+  EXPECT_TRUE(Contains(Sync(a), "sent 1 changes"));
+
+  // A new PC with the new password and the same office passphrase.
+  const std::string b = Init("b");
+  Ok({"--db", b, "connect", relay->url(), "--contract", kContract, "--user", kUser, "--password-file", reset_file,
+      "--save-password", "--device-name", "pc-b", "--passphrase-file", passphrase_file_});
+  EXPECT_TRUE(Contains(Sync(b), "received 2 changes"));
+  EXPECT_EQ(Ok({"--db", a, "export", "customers", "--format", "json"}),
+            Ok({"--db", b, "export", "customers", "--format", "json"}));
 }
 
 }  // namespace
