@@ -1,0 +1,192 @@
+// LanDiscovery: finds the office's other PCs on the local network for direct
+// PC-to-PC sync, by UDP multicast announcements that only the office can read
+// or forge.
+//
+// Every `announce_interval` (and once at Start, and soon after a new peer is
+// heard, so a newcomer learns of everyone within about a second) each PC sends
+// one datagram to the multicast group saying who it is (replica id, device
+// name), on which TCP port it syncs, and its version vector. The datagram is
+// sealed with a key derived from the office's current data key and the
+// contract number (see "Packet" below): only the magic and the key id travel
+// in clear, so the contract number, device name and version vector are never
+// visible on the wire, and a PC of another office (another key, or the same
+// key under another contract) can neither read our announcements nor make one
+// we accept. Received announcements that do not authenticate, are our own,
+// carry a clock more than 30 s from ours, or repeat a nonce seen in the last
+// minute are dropped silently (counted in Stats).
+//
+// Packet ("DLA1", at most kMaxAnnouncementBytes = 8 KiB):
+//   "DLA1" ‖ u32 key_id (LE, the ring's current key) ‖ nonce[24] ‖
+//   XChaCha20-Poly1305(K_disc, AD = "daicho lan announce v1" ‖ u32 key_id,
+//     plaintext = replica_id[16] ‖ u16 sync_port (LE) ‖ u64 unix_ms (LE) ‖
+//                 varint len ‖ device_name ‖
+//                 varint count ‖ count × (replica_id[16] ‖ varint counter))
+//   K_disc = BLAKE2b-256(key = data key `key_id`,
+//                        "daicho discovery v1" ‖ varint len ‖ contract)
+// A receiver accepts any key id its ring holds (PCs that have not yet seen a
+// rotation still find each other). An announcement that would exceed 8 KiB (a
+// version vector of some 250+ replicas) is not sent at all: the PC stays
+// silent rather than announce a truncated vector (EncodeAnnouncement returns
+// kResourceExhausted; the running instance drops it without logging).
+// A peer's address is the datagram's source address; its port is the
+// announced sync port.
+//
+// Multicast on loopback (tests): Linux accepts IP_ADD_MEMBERSHIP on 127.0.0.1
+// and delivers group datagrams sent with IP_MULTICAST_IF = 127.0.0.1 and
+// IP_MULTICAST_LOOP on to every member socket on the host, although `lo`
+// lacks the MULTICAST flag and has no multicast route (checked in the build
+// container: join, send and receive all succeed, source address 127.0.0.1).
+// With an interface of 127.0.0.1 the TTL is forced to 0, so nothing leaves
+// the host even if a route said otherwise. Real use joins on "0.0.0.0" (the
+// kernel picks the default multicast interface) with TTL 1 (the local subnet
+// only; routers do not forward it).
+//
+// Sockets: the receiver binds the group address and port with SO_REUSEADDR
+// and SO_REUSEPORT, so several processes (or instances) on one host can all
+// listen; announcements go out from a second, ephemeral-port socket.
+//
+// Ownership and threads: a LanDiscovery owns its sockets, its io_context and
+// the one thread running it; the version vector callback runs on that thread
+// before each announcement. Peers(), stats(), AnnounceNow() and Stop() may be
+// called from any thread. Stop() must not be called from the callback.
+//
+// Codes: Start returns kInvalidArgument (bad group or interface address,
+// empty key ring or contract, missing callback, empty device name), and
+// kUnavailable when the sockets cannot be set up (the OS reason is in the
+// message). EncodeAnnouncement: kInvalidArgument, kResourceExhausted.
+// DecodeAnnouncement: kCorruption (malformed), kUnauthenticated (unknown key
+// id or failed authentication).
+#ifndef DAICHO_NET_LAN_DISCOVERY_H_
+#define DAICHO_NET_LAN_DISCOVERY_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/key_ring.h"
+#include "daicho/replica_id.h"
+#include "daicho/status.h"
+#include "daicho/version_vector.h"
+
+namespace daicho::net {
+
+inline constexpr size_t kMaxAnnouncementBytes = 8 * 1024;
+// How far an announcement's clock may be from ours, either way.
+inline constexpr std::chrono::milliseconds kAnnouncementMaxSkew{30000};
+// How long a nonce is remembered to refuse replays.
+inline constexpr std::chrono::milliseconds kReplayWindow{60000};
+
+struct LanDiscoveryOptions {
+  // IPv4 multicast group (administratively scoped 239/8 by default).
+  std::string group = "239.255.42.99";
+  // UDP port of the group.
+  uint16_t port = 47474;
+  // IPv4 address of the interface to join the group on and send from;
+  // "0.0.0.0" lets the kernel choose (real use); tests use "127.0.0.1".
+  std::string interface_address = "0.0.0.0";
+  // Time between two announcements of this PC.
+  std::chrono::milliseconds announce_interval{5000};
+  // A peer not heard from for this long is no longer listed.
+  std::chrono::milliseconds peer_expiry{20000};
+  // The office: the contract number and its data keys (cloned in). The
+  // current key seals announcements; any key held opens them.
+  std::string contract;
+  crypto::KeyRing keys;
+  // What this PC announces. A zero replica id means listen only (nothing is
+  // sent; for tools that have no store).
+  ReplicaId replica_id;
+  std::string device_name;
+  // TCP port on which this PC accepts sync connections.
+  uint16_t sync_port = 0;
+  // Returns this PC's current version vector; called on the discovery thread
+  // before each announcement. Required unless listening only.
+  std::function<VersionVector()> version_vector;
+  // Wall clock in Unix milliseconds (tests may fake it); empty: system clock.
+  std::function<uint64_t()> now_millis;
+  // Nonces remembered for replay detection, at most (oldest dropped first).
+  size_t replay_cache_entries = 4096;
+};
+
+// One office PC heard on the LAN.
+struct DiscoveredPeer {
+  ReplicaId replica_id;
+  std::string device_name;
+  // The datagram's source address (dotted IPv4) and the announced sync port.
+  std::string address;
+  uint16_t port = 0;
+  VersionVector version_vector;
+  // When its latest announcement arrived (local clock).
+  std::chrono::system_clock::time_point last_seen;
+};
+
+// What the receiver did with datagrams, for tests and diagnostics.
+struct LanDiscoveryStats {
+  uint64_t received = 0;            // every datagram read from the socket
+  uint64_t accepted = 0;            // authenticated announcements of peers
+  uint64_t ignored_own = 0;         // our own announcements (multicast loop)
+  uint64_t rejected_auth = 0;       // unknown key id or failed AEAD
+  uint64_t rejected_stale = 0;      // timestamp more than 30 s from now
+  uint64_t rejected_replay = 0;     // nonce seen in the last minute
+  uint64_t rejected_malformed = 0;  // bad magic, too short, bad plaintext
+  uint64_t sent = 0;                // announcements sent
+};
+
+// The contents of one announcement.
+struct Announcement {
+  ReplicaId replica_id;
+  std::string device_name;
+  uint16_t sync_port = 0;
+  uint64_t unix_ms = 0;
+  VersionVector version_vector;
+};
+
+// Seals `announcement` under `keys`' current key for `contract` (the packet
+// layout above). For tests and tools; the running instance uses it too.
+Result<std::string> EncodeAnnouncement(const crypto::KeyRing& keys, std::string_view contract,
+                                       const Announcement& announcement);
+// Opens a packet; checks magic, key, authentication and the plaintext's
+// shape, not time or replay. The packet's nonce is in `nonce` if given.
+Result<Announcement> DecodeAnnouncement(const crypto::KeyRing& keys, std::string_view contract,
+                                        std::string_view packet, std::string* nonce = nullptr);
+
+class LanDiscovery {
+ public:
+  ~LanDiscovery();  // Stop()
+  LanDiscovery(const LanDiscovery&) = delete;
+  LanDiscovery& operator=(const LanDiscovery&) = delete;
+
+  // Opens the sockets, joins the group, starts the thread and sends the
+  // first announcement (unless listening only).
+  static Result<std::unique_ptr<LanDiscovery>> Start(LanDiscoveryOptions options);
+
+  // Leaves the group, closes the sockets and joins the thread. Idempotent.
+  void Stop();
+  // Peers heard within peer_expiry, sorted by device name (then replica id).
+  std::vector<DiscoveredPeer> Peers() const;
+  LanDiscoveryStats stats() const;
+  // Sends an announcement now (asynchronously, on the discovery thread);
+  // no-op when listening only or stopped.
+  void AnnounceNow();
+
+ private:
+  class Impl;
+  explicit LanDiscovery(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// One-shot listing for the CLI: starts a LanDiscovery with `options`, waits
+// `how_long` and returns the peers heard. It announces itself too (unless
+// options.replica_id is zero), and running instances answer a newly heard
+// peer with an announcement of their own within about a second, so a
+// listing of ~1.5 s finds the office without waiting a full interval.
+// Errors as LanDiscovery::Start.
+Result<std::vector<DiscoveredPeer>> ListenForPeers(LanDiscoveryOptions options, std::chrono::milliseconds how_long);
+
+}  // namespace daicho::net
+
+#endif  // DAICHO_NET_LAN_DISCOVERY_H_
