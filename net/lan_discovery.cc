@@ -16,13 +16,6 @@
 #include <utility>
 
 #include "net/asio.h"
-// UDP and multicast are not (yet) in net/asio.h; they must come after it
-// (it includes <utility> first and fixes the separate-compilation macros),
-// and asio_impl.cc already compiles their non-template parts.
-// TODO: move these two includes into net/asio.h.
-#include <boost/asio/ip/multicast.hpp>
-#include <boost/asio/ip/udp.hpp>
-
 #include "storage/binary.h"
 
 namespace daicho::net {

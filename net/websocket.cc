@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "crypto/peer_channel.h"
 #include "net/asio.h"
 
 namespace daicho::net {
@@ -132,9 +133,14 @@ class ConnectionBase {
   // Strand only.
   virtual void PushLocalChanges() = 0;
 
+  // The peer proved the office key (PeerAuth handshake). Strand only.
+  virtual bool peer_authenticated() const = 0;
+
   // AcceptedSession::group, set once at the Hello; guarded by the server's mutex.
   std::string group;
 };
+
+constexpr std::string_view kPeerChannelMagic = "DPC1";
 
 Status ConfigureClientTls(ssl::context& ctx, const WebSocketOptions& options) {
   error_code ec;
@@ -174,7 +180,16 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
         on_applied_(std::move(on_applied)),
         hooks_(std::move(hooks)) {
     ConfigureStream(ws_, options_);
+    if (options_.peer_auth) {
+      channel_.emplace(session_.options().role == SessionRole::kInitiator ? crypto::PeerChannel::Role::kInitiator
+                                                                          : crypto::PeerChannel::Role::kAcceptor,
+                       options_.peer_auth->contract, options_.peer_auth->ring);
+      // Sealed frames carry a tag more than the session's frame limit.
+      ws_.read_message_max(options_.max_frame_bytes + crypto::kFrameOverheadBytes);
+    }
   }
+
+  bool peer_authenticated() const override { return channel_ && channel_->established(); }
 
   ~Connection() override {
     if (!log_) return;
@@ -242,7 +257,21 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
         self->Abort(StatusFromError(ec, "websocket accept"));
         co_return;
       }
+      std::optional<std::string> first;
+      if (self->channel_) {
+        first = co_await self->ReadMessage();
+        if (!first) co_return;
+        if (first->starts_with(kPeerChannelMagic)) {
+          if (!co_await self->AcceptPeerHandshake(std::move(*first))) co_return;
+          first.reset();
+        } else {
+          // No handshake: a plain session that may only reach the
+          // unauthenticated store factory.
+          self->channel_.reset();
+        }
+      }
       self->StartWriter();
+      if (first && !self->HandleFrame(*first)) co_return;
       co_await self->ReadFrames();
     } catch (const std::exception& e) {
       self->Abort(Status(Code::kInternal, std::string("server connection: ") + e.what()));
@@ -292,6 +321,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
         self->Abort(StatusFromError(ec, "websocket handshake with " + url.host + ":" + url.port));
         co_return;
       }
+      if (self->channel_ && !co_await self->OfferPeerHandshake()) co_return;
       auto hello = self->session_.Start();
       if (!hello.ok()) {
         self->Abort(hello.status());
@@ -331,10 +361,99 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
                      "send queue full (" + std::to_string(options_.max_queued_frames) + " frames)"));
         return false;
       }
+      if (peer_authenticated()) {
+        // Sealed here, in queue order, which is the order they are written.
+        auto sealed = channel_->Seal(frame);
+        if (!sealed.ok()) {
+          Abort(sealed.status());
+          return false;
+        }
+        frame = std::move(sealed).value();
+      }
       queue_.push_back(std::move(frame));
     }
     signal_.cancel();
     return true;
+  }
+
+  // One whole message, or nullopt once the connection was aborted.
+  awaitable<std::optional<std::string>> ReadMessage() {
+    beast::flat_buffer buffer;
+    error_code ec;
+    co_await ws_.async_read(buffer, asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      Abort(StatusFromError(ec, "read"));
+      co_return std::nullopt;
+    }
+    const auto data = buffer.data();
+    co_return std::string(static_cast<const char*>(data.data()), data.size());
+  }
+
+  // Writes one message outside the queue (handshake only, before the writer starts).
+  awaitable<bool> WriteMessage(const std::string& message) {
+    error_code ec;
+    co_await ws_.async_write(asio::buffer(message), asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      Abort(StatusFromError(ec, "write"));
+      co_return false;
+    }
+    co_return true;
+  }
+
+  // A refused handshake: the peer is told why (the reasons hold no secret),
+  // then the connection ends.
+  awaitable<void> RefuseHandshake(Status why) {
+    error_code ec;
+    const std::string frame = EncodeFrame(ErrorMessage{why.code(), why.message().substr(0, 512)});
+    co_await ws_.async_write(asio::buffer(frame), asio::redirect_error(use_awaitable, ec));
+    Abort(std::move(why));
+  }
+
+  // Acceptor: M1 (already read) -> M2, then M3. The statuses are built
+  // before each co_await: GCC 12 destroys temporaries inside a co_await
+  // expression twice.
+  awaitable<bool> AcceptPeerHandshake(std::string hello) {
+    auto reply = channel_->OnHandshakeMessage(hello);
+    if (!reply.ok() || !reply->has_value()) {
+      Status why = reply.ok() ? Status(Code::kProtocolError, "peer handshake out of order") : reply.status();
+      co_await RefuseHandshake(std::move(why));
+      co_return false;
+    }
+    if (!co_await WriteMessage(**reply)) co_return false;
+    auto confirm = co_await ReadMessage();
+    if (!confirm) co_return false;
+    auto done = channel_->OnHandshakeMessage(*confirm);
+    if (!done.ok() || !channel_->established()) {
+      Status why = done.ok() ? Status(Code::kProtocolError, "peer handshake incomplete") : done.status();
+      co_await RefuseHandshake(std::move(why));
+      co_return false;
+    }
+    co_return true;
+  }
+
+  // Initiator: M1, then M2 -> M3. A refusing peer answers with an Error frame.
+  awaitable<bool> OfferPeerHandshake() {
+    auto hello = channel_->Start();
+    if (!hello.ok()) {
+      Abort(hello.status());
+      co_return false;
+    }
+    if (!co_await WriteMessage(*hello)) co_return false;
+    auto reply = co_await ReadMessage();
+    if (!reply) co_return false;
+    if (!reply->starts_with(kPeerChannelMagic)) {
+      auto refused = DecodeFrame(*reply, session_.options().limits);
+      const auto* error = refused.ok() ? std::get_if<ErrorMessage>(&*refused) : nullptr;
+      Abort(error ? Status(error->code, "the peer refused the office key check: " + error->message)
+                  : Status(Code::kProtocolError, "the peer does not speak the office key handshake"));
+      co_return false;
+    }
+    auto confirm = channel_->OnHandshakeMessage(*reply);
+    if (!confirm.ok() || !confirm->has_value()) {
+      Abort(confirm.ok() ? Status(Code::kProtocolError, "peer handshake out of order") : confirm.status());
+      co_return false;
+    }
+    co_return co_await WriteMessage(**confirm);
   }
 
   // Sends what is queued, then closes cleanly.
@@ -360,20 +479,37 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
       // reading so the peer's close frame completes the close handshake.
       if (close_after_queue_ || stopped_) continue;
       const auto data = buffer.data();
-      auto out = session_.OnFrame(std::string_view(static_cast<const char*>(data.data()), data.size()));
-      if (!out.ok()) {
-        Abort(out.status());
-        co_return;
-      }
-      if (!Enqueue(std::move(out).value())) co_return;
-      ReportProgress();
-      if (session_.state() == SessionState::kFailed) {
-        RequestClose();  // the Error frame (if any) goes out first
-      } else if (client() && !watching() && (session_.InSync() || ConnectTestDone())) {
-        Finish(Status::Ok());
-        RequestClose();
-      }
+      if (!HandleFrame(std::string_view(static_cast<const char*>(data.data()), data.size()))) co_return;
     }
+  }
+
+  // One message from the peer through the session; false once the
+  // connection is over.
+  bool HandleFrame(std::string_view message) {
+    std::string opened;
+    if (peer_authenticated()) {
+      auto plain = channel_->Open(message);
+      if (!plain.ok()) {
+        Abort(plain.status().WithContext("frame from the peer"));
+        return false;
+      }
+      opened = std::move(plain).value();
+      message = opened;
+    }
+    auto out = session_.OnFrame(message);
+    if (!out.ok()) {
+      Abort(out.status());
+      return false;
+    }
+    if (!Enqueue(std::move(out).value())) return false;
+    ReportProgress();
+    if (session_.state() == SessionState::kFailed) {
+      RequestClose();  // the Error frame (if any) goes out first
+    } else if (client() && !watching() && (session_.InSync() || ConnectTestDone())) {
+      Finish(Status::Ok());
+      RequestClose();
+    }
+    return true;
   }
 
   // After each frame: the client's hooks, and the server's live fan-out.
@@ -456,6 +592,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   asio::steady_timer poll_;    // client: stop checks and watch polling
   std::unique_ptr<ChangeStore> owned_store_;  // before session_, which borrows it
   SyncSession session_;
+  std::optional<crypto::PeerChannel> channel_;  // PeerAuth: the office-key channel
   const WebSocketOptions options_;
   const std::string peer_;
   const std::function<void(const std::string&)> log_;
@@ -687,7 +824,13 @@ class SyncServer::Impl {
     auto self = std::make_shared<std::weak_ptr<ConnectionBase>>();
     SessionOptions session = options_.session;
     session.authenticate = [this, &borrowed, self](const Hello& hello) -> Result<Admission> {
-      DAICHO_ASSIGN_OR_RETURN(AcceptedSession accepted, options_.store_factory(hello));
+      auto conn = self->lock();
+      const bool unproven = options_.websocket.peer_auth && (!conn || !conn->peer_authenticated());
+      if (unproven && !options_.unauthenticated_store_factory) {
+        return Status(Code::kUnauthenticated, "this PC syncs only with PCs holding the office key");
+      }
+      DAICHO_ASSIGN_OR_RETURN(AcceptedSession accepted,
+                              unproven ? options_.unauthenticated_store_factory(hello) : options_.store_factory(hello));
       borrowed.Bind(std::move(accepted.store));
       if (!accepted.group.empty()) JoinGroup(std::move(accepted.group), *self);
       return Admission{std::move(accepted.device_token), std::move(accepted.office_keys)};

@@ -31,6 +31,7 @@
 #include <string>
 #include <string_view>
 
+#include "crypto/key_ring.h"
 #include "daicho/replica_id.h"
 #include "daicho/status.h"
 #include "daicho/version_vector.h"
@@ -38,6 +39,13 @@
 #include "net/sync_session.h"
 
 namespace daicho::net {
+
+// PC to PC: the office whose key both sides must prove (crypto/peer_channel.h)
+// before any sync frame moves; every frame is then encrypted.
+struct PeerAuth {
+  std::string contract;
+  crypto::KeyRing ring;
+};
 
 struct WebSocketOptions {
   // Largest WebSocket message accepted (read_message_max); larger ends the
@@ -53,6 +61,10 @@ struct WebSocketOptions {
   // Client, wss:// only: PEM file of the CA certificate(s) trusted to sign
   // the server's certificate. Empty: the system's default trust store.
   std::string tls_ca_file;
+  // Set: run the office-key handshake first (a client requires it of the
+  // server; a server lets a connection that skips it only reach
+  // SyncServerOptions::unauthenticated_store_factory). Unset: none (relay).
+  std::shared_ptr<const PeerAuth> peer_auth;
 };
 
 // What one sync moved, from this side's point of view.
@@ -134,6 +146,10 @@ struct SyncServerOptions {
   // (a relay picks the contract's store here). An error (kUnauthenticated,
   // say) is sent to the peer as the Error and ends the session. Required.
   std::function<Result<AcceptedSession>(const Hello&)> store_factory;
+  // With websocket.peer_auth: admits a connection that did not prove the
+  // office key (e.g. a new PC fetching the passphrase-wrapped key). Empty:
+  // such connections are refused with kUnauthenticated.
+  std::function<Result<AcceptedSession>(const Hello&)> unauthenticated_store_factory;
   // One line per ended session (peer, outcome, frames and bytes), called on a
   // server thread. Optional.
   std::function<void(const std::string&)> log;

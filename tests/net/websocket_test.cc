@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "crypto/key_ring.h"
 #include "daicho/replica.h"
 #include "net/replica_change_store.h"
 #include "net/wire_codec.h"
@@ -810,6 +811,123 @@ TEST(WebSocketTest, ConnectionDroppedMidUploadResumesWithoutResendingAcknowledge
   auto last = b->Get("customers", "c" + std::to_string(kChanges - 1));
   ASSERT_DAICHO_OK(last);
   EXPECT_EQ(last->Find("note")->value, Value(std::string(4000, 'x') + std::to_string(kChanges - 1)));
+}
+
+
+// ---- PC to PC: the office-key channel (WebSocketOptions::peer_auth) ----
+
+std::shared_ptr<const PeerAuth> OfficeAuth(const crypto::KeyRing& ring, std::string contract = "1234-5678-9012") {
+  return std::make_shared<const PeerAuth>(PeerAuth{std::move(contract), ring.Clone()});
+}
+
+TEST(WebSocketPeerTest, PcsOfOneOfficeSyncOverTheOfficeKeyChannel) {
+  TempDir dir;
+  auto a = OpenReplica(dir, "a");
+  auto b = OpenReplica(dir, "b");
+  Write(*a, "c1", "name", "株式会社 山田建設");
+  Write(*b, "c2", "name", "from B");
+  auto ring = std::move(crypto::KeyRing::Create().value());
+  WebSocketOptions secured;
+  secured.peer_auth = OfficeAuth(ring);
+  Served served(*b, secured);
+  ReplicaChangeStore store(*a);
+  auto report = SyncOnce(served.url(), store, a->id(), {}, secured);
+  ASSERT_DAICHO_OK(report);
+  EXPECT_EQ(VersionVectorOf(*a), VersionVectorOf(*b));
+  EXPECT_EQ(b->Get("customers", "c1")->Find("name")->value.as_string(), "株式会社 山田建設");
+}
+
+TEST(WebSocketPeerTest, PeersWithoutTheOfficeKeyAreRefusedAndLearnNothing) {
+  TempDir dir;
+  auto a = OpenReplica(dir, "a");
+  auto b = OpenReplica(dir, "b");
+  Write(*b, "c1", "name", "secret of B");
+  auto ring = std::move(crypto::KeyRing::Create().value());
+  WebSocketOptions secured;
+  secured.peer_auth = OfficeAuth(ring);
+  Served served(*b, secured);
+  ReplicaChangeStore store(*a);
+
+  // Another office's key.
+  WebSocketOptions other_office;
+  other_office.peer_auth = OfficeAuth(crypto::KeyRing::Create().value());
+  auto refused = SyncOnce(served.url(), store, a->id(), {}, other_office);
+  EXPECT_EQ(refused.status().code(), Code::kUnauthenticated) << refused.status();
+  // Same key bytes, other contract.
+  WebSocketOptions other_contract;
+  other_contract.peer_auth = OfficeAuth(ring, "9999-9999-9999");
+  EXPECT_EQ(SyncOnce(served.url(), store, a->id(), {}, other_contract).status().code(), Code::kUnauthenticated);
+  // No key at all: a plain session is refused before anything moves.
+  auto plain = SyncOnce(served.url(), store, a->id(), {});
+  EXPECT_EQ(plain.status().code(), Code::kUnauthenticated) << plain.status();
+  // Garbage where the handshake belongs.
+  auto raw = WebSocketClient::Connect(served.url());
+  ASSERT_DAICHO_OK(raw);
+  ASSERT_DAICHO_OK((*raw)->Send("DPC1 this is not a handshake"));
+  auto answer = (*raw)->Receive();
+  ASSERT_DAICHO_OK(answer);
+  auto decoded = DecodeFrame(*answer);
+  ASSERT_DAICHO_OK(decoded);
+  ASSERT_TRUE(std::holds_alternative<ErrorMessage>(*decoded));
+  EXPECT_EQ(std::get<ErrorMessage>(*decoded).code, Code::kProtocolError);
+
+  EXPECT_TRUE(a->GetVersionVector()->empty());
+  EXPECT_EQ(VersionVectorOf(*b).size(), 1u);
+  // The serving PC keeps serving its real peers.
+  WebSocketOptions same_office;
+  same_office.peer_auth = OfficeAuth(ring);
+  ASSERT_DAICHO_OK(SyncOnce(served.url(), store, a->id(), {}, same_office));
+  EXPECT_EQ(a->Get("customers", "c1")->Find("name")->value.as_string(), "secret of B");
+}
+
+TEST(WebSocketPeerTest, AKeyIdMismatchTellsTheInitiatorWhoMustUnlock) {
+  TempDir dir;
+  auto a = OpenReplica(dir, "a");
+  auto b = OpenReplica(dir, "b");
+  auto ring = std::move(crypto::KeyRing::Create().value());
+  WebSocketOptions rotated;
+  rotated.peer_auth = OfficeAuth(ring.Rotated().value());
+  Served served(*b, rotated);
+  ReplicaChangeStore store(*a);
+  WebSocketOptions old_key;
+  old_key.peer_auth = OfficeAuth(ring);
+  auto refused = SyncOnce(served.url(), store, a->id(), {}, old_key);
+  EXPECT_EQ(refused.status().code(), Code::kFailedPrecondition) << refused.status();
+  EXPECT_TRUE(Contains(refused.status().message(), "unlock")) << refused.status();
+}
+
+TEST(WebSocketPeerTest, AnUnprovenConnectionReachesOnlyTheUnauthenticatedFactory) {
+  TempDir dir;
+  auto a = OpenReplica(dir, "a");
+  auto b = OpenReplica(dir, "b");
+  Write(*b, "c1", "name", "kept from strangers");
+  auto ring = std::move(crypto::KeyRing::Create().value());
+  SyncServerOptions options;
+  options.websocket.peer_auth = OfficeAuth(ring);
+  options.local_id = b->id();
+  Replica* served = b.get();
+  options.store_factory = [served](const Hello&) -> Result<AcceptedSession> {
+    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*served), "", "", {}};
+  };
+  // A PC without the key may only fetch the passphrase-wrapped key.
+  options.unauthenticated_store_factory = [served](const Hello& hello) -> Result<AcceptedSession> {
+    if (hello.purpose != Purpose::kConnectTest) {
+      return Status(Code::kUnauthenticated, "prove the office key first");
+    }
+    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*served), "", "",
+                           crypto::WrappedOfficeKey{1, "passphrase-envelope", "recovery-envelope", ""}};
+  };
+  SyncServer server(std::move(options));
+  ASSERT_DAICHO_OK(server.Start());
+  const std::string url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/";
+  ReplicaChangeStore store(*a);
+  SessionOptions fetch;
+  fetch.purpose = Purpose::kConnectTest;
+  auto fetched = SyncOnce(url, store, a->id(), fetch);
+  ASSERT_DAICHO_OK(fetched);
+  EXPECT_EQ(fetched->office_keys.current_key_id, 1u);
+  EXPECT_EQ(SyncOnce(url, store, a->id(), {}).status().code(), Code::kUnauthenticated);
+  EXPECT_TRUE(a->GetVersionVector()->empty());
 }
 
 }  // namespace
