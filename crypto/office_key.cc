@@ -227,6 +227,29 @@ Result<KeyRing> CompleteRing(const WrappedOfficeKey& wrapped, std::string_view c
 
 }  // namespace
 
+std::string SerializeWrappedOfficeKey(const WrappedOfficeKey& keys) {
+  std::string out;
+  storage::BinaryWriter w(out);
+  w.Fixed32(keys.current_key_id);
+  w.Bytes(keys.passphrase_wrapped);
+  w.Bytes(keys.recovery_wrapped);
+  w.Bytes(keys.sealed_ring);
+  return out;
+}
+
+Result<WrappedOfficeKey> ParseWrappedOfficeKey(std::string_view bytes) {
+  storage::BinaryReader r(bytes);
+  WrappedOfficeKey keys;
+  std::string_view passphrase, recovery, ring;
+  if (!r.Fixed32(keys.current_key_id) || !r.Bytes(passphrase) || !r.Bytes(recovery) || !r.Bytes(ring) || !r.done()) {
+    return Corruption("office key envelopes are malformed");
+  }
+  keys.passphrase_wrapped = passphrase;
+  keys.recovery_wrapped = recovery;
+  keys.sealed_ring = ring;
+  return keys;
+}
+
 Status ValidatePassphrase(std::string_view passphrase) {
   if (passphrase.size() < kMinPassphraseLength || passphrase.size() > kMaxPassphraseLength) {
     return InvalidArgument("the office passphrase must be " + std::to_string(kMinPassphraseLength) + "-" +

@@ -46,6 +46,12 @@ struct WrappedOfficeKey {
   friend bool operator==(const WrappedOfficeKey&, const WrappedOfficeKey&) = default;
 };
 
+// The envelopes as one byte string (a relay's stored form, a PC's copy for
+// new PCs, an exported key file): u32 key id, then the three parts, each
+// varint-length-prefixed. Parse: kCorruption if malformed.
+std::string SerializeWrappedOfficeKey(const WrappedOfficeKey& keys);
+Result<WrappedOfficeKey> ParseWrappedOfficeKey(std::string_view bytes);
+
 // 10-1024 bytes of UTF-8 (any script; it is typed by people). Otherwise
 // kInvalidArgument saying why, without echoing it.
 Status ValidatePassphrase(std::string_view passphrase);

@@ -9,6 +9,7 @@
 #include "crypto/key_file.h"
 #include "crypto/office_key.h"
 #include "net/contract_number.h"
+#include "net/pc_state.h"
 #include "net/proto/relay_settings.pb.h"
 #include "net/replica_change_store.h"
 #include "net/sealed_change_store.h"
@@ -22,7 +23,6 @@ namespace {
 // `backup disable` from another process never overwrite each other.
 constexpr std::string_view kSettingsKey = "daicho.relay.settings";
 constexpr std::string_view kBackupKey = "daicho.relay.backup";        // "off" when disabled
-constexpr std::string_view kHoldsKey = "daicho.relay.holds";          // VersionVector::ToString
 constexpr std::string_view kLastSyncKey = "daicho.relay.last_sync";  // Unix ms, decimal
 
 std::string EncodeSettings(const RelaySettings& s) {
@@ -67,7 +67,7 @@ int64_t UnixMillis(std::chrono::system_clock::time_point t) {
 }  // namespace
 
 struct RelayClient::Impl {
-  explicit Impl(Replica& r) : replica(r) {}
+  explicit Impl(Replica& r) : replica(r), pc(r) {}
 
   Result<std::optional<RelaySettings>> LoadSettings() const {
     DAICHO_ASSIGN_OR_RETURN(auto bytes, replica.GetLocalSetting(kSettingsKey));
@@ -92,7 +92,7 @@ struct RelayClient::Impl {
   // What the relay is known to hold. A relay restored from an older backup
   // reports less than before: the newest report is the truth, not a join.
   Status RecordRelayHolds(const VersionVector& holds, bool in_sync) {
-    DAICHO_RETURN_IF_ERROR(replica.SetLocalSetting(kHoldsKey, holds.ToString()));
+    DAICHO_RETURN_IF_ERROR(pc.RecordRelayReport(holds));
     if (!in_sync) return Status::Ok();
     return replica.SetLocalSetting(kLastSyncKey, std::to_string(UnixMillis(std::chrono::system_clock::now())));
   }
@@ -163,28 +163,6 @@ struct RelayClient::Impl {
 
   // ---- Office key ----
 
-  std::string KeyPath() const { return crypto::OfficeKeyPath(replica.path()); }
-
-  // The ring held for `contract`: this client's memory, else office.key;
-  // empty if neither holds one of this contract.
-  Result<crypto::KeyRing> HeldRing(const std::string& contract) const {
-    if (memory_contract == contract && !memory_ring.empty()) return memory_ring.Clone();
-    DAICHO_ASSIGN_OR_RETURN(auto stored, crypto::LoadOfficeKey(KeyPath()));
-    if (!stored || stored->contract != contract) return crypto::KeyRing();
-    return std::move(stored->ring);
-  }
-
-  Status KeepRing(const std::string& contract, const crypto::KeyRing& ring, bool store_key) {
-    if (store_key) {
-      DAICHO_RETURN_IF_ERROR(crypto::SaveOfficeKey(KeyPath(), contract, ring));
-    } else {
-      DAICHO_RETURN_IF_ERROR(crypto::RemoveOfficeKey(KeyPath()));
-    }
-    memory_contract = contract;
-    memory_ring = ring.Clone();
-    return Status::Ok();
-  }
-
   // The ring to seal and open this sync's changes with, given the relay's
   // envelopes: the held one if it has the relay's current key, else one
   // unlocked with `passphrase`.
@@ -194,7 +172,8 @@ struct RelayClient::Impl {
       return Status(Code::kFailedPrecondition, "the office key of contract " + contract +
                                                    " is not set up: run `daicho key init` on the office's first PC");
     }
-    DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, HeldRing(contract));
+    DAICHO_RETURN_IF_ERROR(pc.SaveEnvelopes({contract, relay_keys}));
+    DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, pc.HeldRing(contract));
     if (ring.current_id() < relay_keys.current_key_id) {
       if (passphrase.empty()) {
         return Status(Code::kFailedPrecondition,
@@ -206,7 +185,7 @@ struct RelayClient::Impl {
                                          "): unlock it again with the office passphrase (daicho key unlock)");
       }
       DAICHO_ASSIGN_OR_RETURN(ring, crypto::UnwrapWithPassphrase(relay_keys, contract, passphrase));
-      DAICHO_RETURN_IF_ERROR(KeepRing(contract, ring, store_key));
+      DAICHO_RETURN_IF_ERROR(pc.KeepRing(contract, ring, store_key));
     }
     if (ring.current_id() > relay_keys.current_key_id) {
       return Status(Code::kFailedPrecondition,
@@ -229,6 +208,7 @@ struct RelayClient::Impl {
     request.purpose = net::Purpose::kConnectTest;
     request.password = password;
     DAICHO_ASSIGN_OR_RETURN(net::SyncReport report, RunSession(settings, std::move(request)));
+    if (!report.office_keys.empty()) DAICHO_RETURN_IF_ERROR(pc.SaveEnvelopes({settings.contract, report.office_keys}));
     return std::move(report.office_keys);
   }
 
@@ -244,7 +224,7 @@ struct RelayClient::Impl {
     if (report.office_keys != expected) {
       return Status(Code::kProtocolError, "the relay did not store the office key it was sent");
     }
-    return Status::Ok();
+    return pc.SaveEnvelopes({settings.contract, report.office_keys});
   }
 
   // Fetches the envelopes and requires that this PC holds their current key.
@@ -254,7 +234,7 @@ struct RelayClient::Impl {
     if (published.empty()) {
       return Status(Code::kFailedPrecondition, "the office key is not set up: run `daicho key init` first");
     }
-    DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, HeldRing(settings.contract));
+    DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, pc.HeldRing(settings.contract));
     if (ring.current_id() != published.current_key_id) {
       return Status(Code::kFailedPrecondition, "this PC does not hold the office's current key (key " +
                                                    std::to_string(published.current_key_id) +
@@ -273,14 +253,13 @@ struct RelayClient::Impl {
                                                    " is not set up: run `daicho key init` on the office's first PC");
     }
     DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, open(published, settings.contract));
-    return KeepRing(settings.contract, ring, options.store_key);
+    return pc.KeepRing(settings.contract, ring, options.store_key);
   }
 
   Replica& replica;
-  // A key unlocked without store_key (or the last one kept), for this
-  // client's later syncs.
-  std::string memory_contract;
-  crypto::KeyRing memory_ring;
+  // The office key (kept in memory too, for this client's later syncs), the
+  // envelopes and what the relay holds.
+  net::PcState pc;
 };
 
 RelayClient::RelayClient(Replica& replica) : impl_(std::make_unique<Impl>(replica)) {}
@@ -312,7 +291,7 @@ Status RelayClient::Connect(RelaySettings settings, const std::string& password,
   DAICHO_ASSIGN_OR_RETURN(auto previous, impl_->LoadSettings());
   if (!previous || previous->url != settings.url || previous->contract != settings.contract) {
     // Acknowledgements of another relay or contract say nothing about this one.
-    DAICHO_RETURN_IF_ERROR(impl_->replica.EraseLocalSetting(kHoldsKey));
+    DAICHO_RETURN_IF_ERROR(impl_->pc.RecordRelayReport(VersionVector()));
     DAICHO_RETURN_IF_ERROR(impl_->replica.EraseLocalSetting(kLastSyncKey));
   }
   return impl_->replica.SetLocalSetting(kSettingsKey, EncodeSettings(settings));
@@ -389,7 +368,7 @@ Result<std::string> RelayClient::InitOfficeKey(const std::string& passphrase, co
   DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey wrapped,
                           crypto::WrapOfficeKey(ring, settings.contract, passphrase, recovery_code));
   DAICHO_RETURN_IF_ERROR(impl_->PublishOfficeKey(settings, options.password, std::move(wrapped), 0));
-  DAICHO_RETURN_IF_ERROR(impl_->KeepRing(settings.contract, ring, options.store_key));
+  DAICHO_RETURN_IF_ERROR(impl_->pc.KeepRing(settings.contract, ring, options.store_key));
   return recovery_code;
 }
 
@@ -417,7 +396,7 @@ Result<std::string> RelayClient::RotateOfficeKey(const std::string& passphrase, 
                           crypto::WrapOfficeKey(rotated, settings.contract, passphrase, recovery_code));
   DAICHO_RETURN_IF_ERROR(
       impl_->PublishOfficeKey(settings, options.password, std::move(wrapped), current.first.current_key_id));
-  DAICHO_RETURN_IF_ERROR(impl_->KeepRing(settings.contract, rotated, options.store_key));
+  DAICHO_RETURN_IF_ERROR(impl_->pc.KeepRing(settings.contract, rotated, options.store_key));
   return recovery_code;
 }
 
@@ -434,18 +413,16 @@ Result<OfficeKeyStatus> RelayClient::GetOfficeKeyStatus() const {
   OfficeKeyStatus status;
   DAICHO_ASSIGN_OR_RETURN(auto settings, impl_->LoadSettings());
   if (!settings) return status;
-  DAICHO_ASSIGN_OR_RETURN(auto stored, crypto::LoadOfficeKey(impl_->KeyPath()));
+  DAICHO_ASSIGN_OR_RETURN(auto stored, crypto::LoadOfficeKey(impl_->pc.KeyPath()));
   status.stored = stored && stored->contract == settings->contract;
-  DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, impl_->HeldRing(settings->contract));
+  DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, impl_->pc.HeldRing(settings->contract));
   status.key_id = ring.current_id();
   status.keys_held = ring.ids().size();
   return status;
 }
 
 Status RelayClient::ForgetOfficeKey() {
-  impl_->memory_ring = crypto::KeyRing();
-  impl_->memory_contract.clear();
-  return crypto::RemoveOfficeKey(impl_->KeyPath());
+  return impl_->pc.ForgetRing();
 }
 
 Result<BackupStatus> RelayClient::GetBackupStatus() const {
@@ -453,12 +430,7 @@ Result<BackupStatus> RelayClient::GetBackupStatus() const {
   DAICHO_ASSIGN_OR_RETURN(auto settings, impl_->LoadSettings());
   status.configured = settings.has_value();
   DAICHO_ASSIGN_OR_RETURN(status.enabled, impl_->BackupEnabled());
-  DAICHO_ASSIGN_OR_RETURN(auto holds, impl_->replica.GetLocalSetting(kHoldsKey));
-  if (holds) {
-    auto parsed = VersionVector::Parse(*holds);
-    if (!parsed.ok()) return Status(Code::kCorruption, "saved relay state does not parse: " + parsed.status().message());
-    status.relay_holds = std::move(parsed).value();
-  }
+  DAICHO_ASSIGN_OR_RETURN(status.relay_holds, impl_->pc.RelayHolds());
   DAICHO_ASSIGN_OR_RETURN(auto last_sync, impl_->replica.GetLocalSetting(kLastSyncKey));
   if (last_sync) {
     char* end = nullptr;

@@ -10,7 +10,6 @@
 
 #include "apps/daicho-relay/password.h"
 #include "crypto/sealed_change.h"
-#include "storage/binary.h"
 #include "storage/lmdb/env.h"
 #include "storage/lmdb/error.h"
 #include "storage/lmdb/growing_writer.h"
@@ -69,29 +68,6 @@ Status CheckDeviceName(std::string_view name) {
   return Status::Ok();
 }
 
-std::string EncodeOfficeKey(const crypto::WrappedOfficeKey& keys) {
-  std::string out;
-  storage::BinaryWriter w(out);
-  w.Fixed32(keys.current_key_id);
-  w.Bytes(keys.passphrase_wrapped);
-  w.Bytes(keys.recovery_wrapped);
-  w.Bytes(keys.sealed_ring);
-  return out;
-}
-
-Result<crypto::WrappedOfficeKey> DecodeOfficeKey(std::string_view bytes, const ContractNumber& contract) {
-  storage::BinaryReader r(bytes);
-  crypto::WrappedOfficeKey keys;
-  std::string_view passphrase, recovery, ring;
-  if (!r.Fixed32(keys.current_key_id) || !r.Bytes(passphrase) || !r.Bytes(recovery) || !r.Bytes(ring) || !r.done()) {
-    return Corruption("stored office key of contract " + contract.str() + " is damaged");
-  }
-  keys.passphrase_wrapped = passphrase;
-  keys.recovery_wrapped = recovery;
-  keys.sealed_ring = ring;
-  return keys;
-}
-
 Status Unauthenticated() { return Status(Code::kUnauthenticated, "wrong contract number, user id or password"); }
 
 }  // namespace
@@ -134,7 +110,9 @@ struct RelayStore::Impl {
                                                  const ContractNumber& contract) const {
     DAICHO_ASSIGN_OR_RETURN(auto stored, txn.GetCopy(keys, contract.str()));
     if (!stored) return crypto::WrappedOfficeKey();
-    return DecodeOfficeKey(*stored, contract);
+    auto keys = crypto::ParseWrappedOfficeKey(*stored);
+    if (!keys.ok()) return Corruption("stored office key of contract " + contract.str() + " is damaged");
+    return keys;
   }
 
   // Entries of `dbi` whose key starts with `prefix`, in key order.
@@ -434,7 +412,7 @@ Status RelayStore::PublishOfficeKey(const ContractNumber& contract, const crypto
                                    : "the office key changed meanwhile (the relay now has key " +
                                          std::to_string(stored.current_key_id) + "): unlock it first");
     }
-    return txn.Put(impl_->keys, contract.str(), EncodeOfficeKey(keys));
+    return txn.Put(impl_->keys, contract.str(), crypto::SerializeWrappedOfficeKey(keys));
   });
 }
 
