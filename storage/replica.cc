@@ -366,7 +366,7 @@ Status Replica::Impl::PutRecord(storage::lmdb::WriteTxn& txn, storage::ReplicaDi
     const size_t sep = key.find('\0');
     DAICHO_RETURN_IF_ERROR(resolver.ResolveMultiSibling(key.substr(0, sep), key.substr(sep + 1), state));
   }
-  DAICHO_ASSIGN_OR_RETURN(buffer, storage::EncodeRecordState(state, dict));
+  DAICHO_RETURN_IF_ERROR(storage::EncodeRecordState(state, dict, buffer));
   DAICHO_RETURN_IF_ERROR(record_putter.Put(txn, key, buffer));
   // The conflict index keeps ListConflicts() from scanning the whole ledger.
   if (core::HasConflict(state)) return txn.Put(conflicts, key, {});
@@ -929,6 +929,8 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
     storage::lmdb::OrderedPutter change_putter(impl_->changes);
     storage::lmdb::OrderedPutter record_putter(impl_->records);
     std::string key, buffer;
+    // One state for every record: decoding into it reuses its memory.
+    core::RecordState record;
     for (size_t index : order) {
       const ChangeBlob& blob = blobs[index];
       const Dot dot{blob.origin, blob.seq};
@@ -964,14 +966,14 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
         key.assign(rec.collection);
         key.push_back('\0');
         key.append(rec.id);
-        core::RecordState record;
         auto raw = txn.Get(impl_->records, key);
         const bool existed = raw.ok();
         if (existed) {
-          DAICHO_ASSIGN_OR_RETURN(record, storage::DecodeRecordState(*raw, view));
+          DAICHO_RETURN_IF_ERROR(storage::DecodeRecordState(*raw, view, record));
         } else if (raw.status().code() != Code::kNotFound) {
           return raw.status();
         } else {
+          record = core::RecordState();
           record.fields.reserve(rec.ops.size());
         }
         const bool changed = core::ApplyRecordOps(record, rec, dot, change.hlc) || !existed;
