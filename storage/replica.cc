@@ -183,6 +183,18 @@ Status CheckText(std::string_view text, const char* what, const Limits& limits) 
   return Status::Ok();
 }
 
+// Whether the conflict index can hold a record whose stored state is
+// `state`. Telling a value conflict needs the values, but without several
+// siblings in a register, a kind or a delete conflict there is none: an
+// update of such a record (the usual one) skips removing an entry that
+// cannot exist.
+bool MayBeIndexed(const core::RecordState& state) {
+  if (core::HasDeleteConflict(state)) return true;
+  return std::any_of(state.fields.begin(), state.fields.end(), [](const core::FieldState& f) {
+    return core::HasKindConflict(f) || (f.reg && f.reg->siblings.size() > 1);
+  });
+}
+
 constexpr std::array<std::string_view, 4> kDatabaseNames = {"meta", "records", "changes", "conflicts"};
 
 // True if `env` holds nothing but empty daicho databases: a creation cut off
@@ -293,7 +305,7 @@ struct Replica::Impl {
                        std::string& encoded_vv) const;
   Status PutRecord(storage::lmdb::WriteTxn& txn, storage::ReplicaDictionary& dict,
                    storage::lmdb::OrderedPutter& record_putter, std::string_view key, core::RecordState& state,
-                   bool existed, std::string& buffer) const;
+                   bool maybe_indexed, std::string& buffer) const;
   Result<CommitInfo> Commit(const core::ChangeBuilder& builder);
   Result<bool> Exists(std::string_view collection, std::string_view id) const;
 };
@@ -350,11 +362,11 @@ Status Replica::Impl::PutVvAndClock(storage::lmdb::WriteTxn& txn, const VersionV
   return txn.Put(meta, kHlcKey, EncodeHlc(clock));
 }
 
-// `existed`: the record was in `records` before this transaction. Every
+// `maybe_indexed`: `conflicts` may hold the record (see MayBeIndexed). Every
 // change the state names must already be in `changes` (put them first).
 Status Replica::Impl::PutRecord(storage::lmdb::WriteTxn& txn, storage::ReplicaDictionary& dict,
                                 storage::lmdb::OrderedPutter& record_putter, std::string_view key,
-                                core::RecordState& state, bool existed, std::string& buffer) const {
+                                core::RecordState& state, bool maybe_indexed, std::string& buffer) const {
   // A value conflict compares sibling values, which states do not hold: a
   // register with several siblings gets them from the change log. A fresh
   // resolver each time: its views into the map die with the next Put.
@@ -370,7 +382,7 @@ Status Replica::Impl::PutRecord(storage::lmdb::WriteTxn& txn, storage::ReplicaDi
   DAICHO_RETURN_IF_ERROR(record_putter.Put(txn, key, buffer));
   // The conflict index keeps ListConflicts() from scanning the whole ledger.
   if (core::HasConflict(state)) return txn.Put(conflicts, key, {});
-  if (!existed) return Status::Ok();  // a new record has no index entry to remove
+  if (!maybe_indexed) return Status::Ok();  // no index entry to remove
   Status del = txn.Del(conflicts, key);
   return del.code() == Code::kNotFound ? Status::Ok() : del;
 }
@@ -563,11 +575,12 @@ Result<CommitInfo> Replica::Impl::Commit(const core::ChangeBuilder& builder) {
       core::RecordState fresh;
       if (!existed) fresh.fields.reserve(rec.ops.size());
       core::RecordState& state = existed ? it->second : fresh;
+      const bool maybe_indexed = existed && MayBeIndexed(state);
       core::ApplyRecordOps(state, rec, dot, stamp);
       key.assign(rec.collection);
       key.push_back('\0');
       key.append(rec.id);
-      DAICHO_RETURN_IF_ERROR(PutRecord(txn, view, record_putter, key, state, existed, buffer));
+      DAICHO_RETURN_IF_ERROR(PutRecord(txn, view, record_putter, key, state, maybe_indexed, buffer));
     }
     DAICHO_RETURN_IF_ERROR(txn.Put(meta, kEpochKey, new_epoch.AsStringView()));
     return PutVvAndClock(txn, new_vv, clock.last(), encoded_vv);
@@ -976,9 +989,10 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
           record = core::RecordState();
           record.fields.reserve(rec.ops.size());
         }
+        const bool maybe_indexed = existed && MayBeIndexed(record);
         const bool changed = core::ApplyRecordOps(record, rec, dot, change.hlc) || !existed;
         if (changed) {
-          DAICHO_RETURN_IF_ERROR(impl_->PutRecord(txn, view, record_putter, key, record, existed, buffer));
+          DAICHO_RETURN_IF_ERROR(impl_->PutRecord(txn, view, record_putter, key, record, maybe_indexed, buffer));
           result.changed.push_back(RecordKey{rec.collection, rec.id});
         }
       }
