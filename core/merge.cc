@@ -15,6 +15,8 @@ bool RaiseNewest(OpStamp& newest, const Dot& dot, HlcTime hlc) {
   return true;
 }
 
+bool IsRecordOp(OpType type) { return type == OpType::kDelete || type == OpType::kUndelete; }
+
 bool ApplySetRegister(FieldState& field, const Op& op, const Dot& dot, HlcTime hlc) {
   if (!field.reg) field.reg.emplace();
   RegisterState& reg = *field.reg;
@@ -122,6 +124,46 @@ bool ApplyRecordOps(RecordState& state, const RecordOps& ops, const Dot& dot, Hl
   bool changed = false;
   for (const Op& op : ops.ops) changed = ApplyOp(state, op, dot, hlc) || changed;
   return changed;
+}
+
+void ApplyRecordOpsToNew(RecordState& state, const RecordOps& ops, const Dot& dot, HlcTime hlc) {
+  ClearKeepingMemory(state.deletes);
+  ClearKeepingMemory(state.undeletes);
+  state.modified = HlcTime{};
+  // Field ops come first, grouped and sorted by field (core/change.h): one
+  // slot per field, in order, each holding empty states of the kinds its ops
+  // use, as ApplyOp would create them. Ops out of that order start afresh.
+  size_t slots = 0;
+  for (size_t i = 0; i < ops.ops.size();) {
+    const Op& first = ops.ops[i];
+    if (IsRecordOp(first.type)) break;
+    if (slots > 0 && !(state.fields[slots - 1].name < first.field)) {
+      state = RecordState();
+      ApplyRecordOps(state, ops, dot, hlc);
+      return;
+    }
+    bool reg = false, counter = false;
+    for (; i < ops.ops.size() && ops.ops[i].field == first.field && !IsRecordOp(ops.ops[i].type); ++i) {
+      reg = reg || ops.ops[i].type == OpType::kSetRegister;
+      counter = counter || ops.ops[i].type == OpType::kCounterAdd;
+    }
+    if (slots == state.fields.size()) state.fields.emplace_back();
+    FieldState& f = state.fields[slots++];
+    f.name = first.field;
+    if (!reg) {
+      f.reg.reset();
+    } else if (f.reg) {
+      ClearKeepingMemory(*f.reg);
+    }
+    if (!counter) {
+      f.counter.reset();
+    } else if (f.counter) {
+      ClearKeepingMemory(*f.counter);
+    }
+    f.set.reset();  // rare in bulk; ApplyOp creates it if needed
+  }
+  state.fields.resize(slots);
+  ApplyRecordOps(state, ops, dot, hlc);
 }
 
 bool IsHidden(const RecordState& state) {

@@ -569,14 +569,17 @@ Result<CommitInfo> Replica::Impl::Commit(const core::ChangeBuilder& builder) {
     // Records in key order: new ones past the end are appended.
     storage::lmdb::OrderedPutter record_putter(records);
     std::string key, buffer;
+    core::RecordState fresh;  // the state of each new record in turn, its memory reused
     for (const core::RecordOps& rec : change.records) {
       auto it = states.empty() ? states.end() : states.find({rec.collection, rec.id});
       const bool existed = it != states.end();
-      core::RecordState fresh;
-      if (!existed) fresh.fields.reserve(rec.ops.size());
       core::RecordState& state = existed ? it->second : fresh;
       const bool maybe_indexed = existed && MayBeIndexed(state);
-      core::ApplyRecordOps(state, rec, dot, stamp);
+      if (existed) {
+        core::ApplyRecordOps(state, rec, dot, stamp);
+      } else {
+        core::ApplyRecordOpsToNew(state, rec, dot, stamp);
+      }
       key.assign(rec.collection);
       key.push_back('\0');
       key.append(rec.id);
@@ -981,16 +984,17 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
         key.append(rec.id);
         auto raw = txn.Get(impl_->records, key);
         const bool existed = raw.ok();
+        bool maybe_indexed = false;
+        bool changed = true;  // a new record always is
         if (existed) {
           DAICHO_RETURN_IF_ERROR(storage::DecodeRecordState(*raw, view, record));
+          maybe_indexed = MayBeIndexed(record);
+          changed = core::ApplyRecordOps(record, rec, dot, change.hlc);
         } else if (raw.status().code() != Code::kNotFound) {
           return raw.status();
         } else {
-          record = core::RecordState();
-          record.fields.reserve(rec.ops.size());
+          core::ApplyRecordOpsToNew(record, rec, dot, change.hlc);
         }
-        const bool maybe_indexed = existed && MayBeIndexed(record);
-        const bool changed = core::ApplyRecordOps(record, rec, dot, change.hlc) || !existed;
         if (changed) {
           DAICHO_RETURN_IF_ERROR(impl_->PutRecord(txn, view, record_putter, key, record, maybe_indexed, buffer));
           result.changed.push_back(RecordKey{rec.collection, rec.id});
