@@ -975,7 +975,8 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
                                                 std::to_string(blob.seq) + " arrived but " +
                                                 std::to_string(held + 1) + " is missing");
       }
-      DAICHO_ASSIGN_OR_RETURN(change, decode(blob));
+      DAICHO_RETURN_IF_ERROR(storage::DecodeChangePayload(blob.origin, blob.seq, blob.payload, limits,
+                                                          storage::ValueDecoding::kCheckOnly, change));
       // The change first: the states below name it (PutRecord may read it).
       DAICHO_RETURN_IF_ERROR(change_putter.Put(txn, change_key, blob.payload));
       for (const core::RecordOps& rec : change.records) {
