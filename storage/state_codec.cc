@@ -36,6 +36,13 @@ constexpr uint64_t kMaxWallBehind = std::numeric_limits<uint64_t>::max() - 2;
 // A register's context is implied when it is exactly the join of its
 // siblings' dots: every sibling is covered and every entry is some sibling.
 bool ContextImplied(const core::RegisterState& reg) {
+  const std::vector<VersionVector::Entry>& entries = reg.context.entries();
+  // Each entry must be a sibling's dot, and entries name distinct replicas.
+  if (entries.size() > reg.siblings.size()) return false;
+  if (reg.siblings.size() == 1) {  // the usual register: no searching
+    const Dot& dot = reg.siblings[0].dot;
+    return entries.size() == 1 && entries[0].counter == dot.counter && entries[0].replica == dot.origin;
+  }
   for (const core::RegisterSibling& s : reg.siblings) {
     if (!reg.context.Covers(s.dot)) return false;
   }
