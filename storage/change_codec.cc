@@ -848,6 +848,7 @@ std::string EncodeChangePayload(const core::Change& change) {
   offsets.reserve(change.records.size());
   last_collection = nullptr;
   uint32_t collection_index = 0;
+  uint32_t field_index = 0;  // of the previous field op
   for (const core::RecordOps& rec : change.records) {
     offsets.push_back(static_cast<uint32_t>(out.size()));
     if (last_collection == nullptr || *last_collection != rec.collection) {
@@ -862,7 +863,16 @@ std::string EncodeChangePayload(const core::Change& change) {
       if (op.type == core::OpType::kSetRegister) head |= static_cast<uint8_t>(op.value.type()) << kValueTagShift;
       if (HasContext(op.type) && !op.context.empty()) head |= kHasContextBit;
       w.Byte(head);
-      if (!IsRecordOp(op.type)) w.Varint(IndexIn(fields, op.field));
+      if (!IsRecordOp(op.type)) {
+        // A record's ops come by field, and records mostly write the same
+        // fields: the field after the previous op's is the usual answer.
+        if (field_index + 1 < fields.size() && fields[field_index + 1] == op.field) {
+          ++field_index;
+        } else if (fields[field_index] != op.field) {
+          field_index = IndexIn(fields, op.field);
+        }
+        w.Varint(field_index);
+      }
       switch (op.type) {
         case core::OpType::kSetRegister:
           PutValue(op.value, w);
