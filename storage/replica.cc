@@ -305,7 +305,8 @@ struct Replica::Impl {
                        std::string& encoded_vv) const;
   Status PutRecord(storage::lmdb::WriteTxn& txn, storage::ReplicaDictionary& dict,
                    storage::lmdb::OrderedPutter& record_putter, std::string_view key, core::RecordState& state,
-                   bool maybe_indexed, std::string& buffer) const;
+                   bool maybe_indexed, std::string& buffer,
+                   const storage::ValueResolver::HeldChange* held = nullptr) const;
   Result<CommitInfo> Commit(const core::ChangeBuilder& builder);
   Result<bool> Exists(std::string_view collection, std::string_view id) const;
 };
@@ -362,11 +363,13 @@ Status Replica::Impl::PutVvAndClock(storage::lmdb::WriteTxn& txn, const VersionV
   return txn.Put(meta, kHlcKey, EncodeHlc(clock));
 }
 
-// `maybe_indexed`: `conflicts` may hold the record (see MayBeIndexed). Every
+// `maybe_indexed`: `conflicts` may hold the record (see MayBeIndexed).
+// `held` (optional): the change being applied, parsed. Every
 // change the state names must already be in `changes` (put them first).
 Status Replica::Impl::PutRecord(storage::lmdb::WriteTxn& txn, storage::ReplicaDictionary& dict,
                                 storage::lmdb::OrderedPutter& record_putter, std::string_view key,
-                                core::RecordState& state, bool maybe_indexed, std::string& buffer) const {
+                                core::RecordState& state, bool maybe_indexed, std::string& buffer,
+                                const storage::ValueResolver::HeldChange* held) const {
   // A value conflict compares sibling values, which states do not hold: a
   // register with several siblings gets them from the change log. A fresh
   // resolver each time: its views into the map die with the next Put.
@@ -374,7 +377,7 @@ Status Replica::Impl::PutRecord(storage::lmdb::WriteTxn& txn, storage::ReplicaDi
     return f.reg && f.reg->siblings.size() > 1;
   });
   if (several) {
-    storage::ValueResolver resolver(txn, changes, options.limits);
+    storage::ValueResolver resolver(txn, changes, options.limits, held);
     const size_t sep = key.find('\0');
     DAICHO_RETURN_IF_ERROR(resolver.ResolveMultiSibling(key.substr(0, sep), key.substr(sep + 1), state));
   }
@@ -979,6 +982,9 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
                                                           storage::ValueDecoding::kCheckOnly, change));
       // The change first: the states below name it (PutRecord may read it).
       DAICHO_RETURN_IF_ERROR(change_putter.Put(txn, change_key, blob.payload));
+      // Conflicts this change makes compare its values: read from the blob.
+      DAICHO_ASSIGN_OR_RETURN(storage::ChangeView applying_view, storage::ChangeView::Parse(blob.payload, limits));
+      const storage::ValueResolver::HeldChange applying{dot, applying_view};
       for (const core::RecordOps& rec : change.records) {
         key.assign(rec.collection);
         key.push_back('\0');
@@ -997,7 +1003,8 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
           core::ApplyRecordOpsToNew(record, rec, dot, change.hlc);
         }
         if (changed) {
-          DAICHO_RETURN_IF_ERROR(impl_->PutRecord(txn, view, record_putter, key, record, maybe_indexed, buffer));
+          DAICHO_RETURN_IF_ERROR(
+              impl_->PutRecord(txn, view, record_putter, key, record, maybe_indexed, buffer, &applying));
           result.changed.push_back(RecordKey{rec.collection, rec.id});
         }
       }
