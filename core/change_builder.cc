@@ -93,6 +93,7 @@ Change ChangeBuilder::Build(const Dot& dot, HlcTime hlc, const VersionVector& ow
     RecordOps& out = change.records.emplace_back();
     out.collection = key.first;
     out.id = key.second;
+    out.ops.reserve(pending.fields.size() + 1);  // usually one op per field, maybe a delete/undelete
     for (const auto& [name, pf] : pending.fields) {
       const FieldState* fs = state ? state->FindField(name) : nullptr;
       if (pf.value) {

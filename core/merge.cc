@@ -15,6 +15,8 @@ bool RaiseNewest(OpStamp& newest, const Dot& dot, HlcTime hlc) {
   return true;
 }
 
+bool IsRecordOp(OpType type) { return type == OpType::kDelete || type == OpType::kUndelete; }
+
 bool ApplySetRegister(FieldState& field, const Op& op, const Dot& dot, HlcTime hlc) {
   if (!field.reg) field.reg.emplace();
   RegisterState& reg = *field.reg;
@@ -86,6 +88,19 @@ bool ApplySetRemove(FieldState& field, const Op& op, const Dot& dot, HlcTime hlc
   return changed;
 }
 
+// A field op on its field (op.field's).
+bool ApplyFieldOp(FieldState& field, const Op& op, const Dot& dot, HlcTime hlc) {
+  switch (op.type) {
+    case OpType::kSetRegister: return ApplySetRegister(field, op, dot, hlc);
+    case OpType::kCounterAdd: return ApplyCounterAdd(field, op, dot, hlc);
+    case OpType::kSetAdd: return ApplySetAdd(field, op, dot, hlc);
+    case OpType::kSetRemove: return ApplySetRemove(field, op, dot, hlc);
+    case OpType::kDelete:
+    case OpType::kUndelete: break;
+  }
+  return false;
+}
+
 }  // namespace
 
 bool ApplyOp(RecordState& state, const Op& op, const Dot& dot, HlcTime hlc) {
@@ -96,13 +111,10 @@ bool ApplyOp(RecordState& state, const Op& op, const Dot& dot, HlcTime hlc) {
   }
   switch (op.type) {
     case OpType::kSetRegister:
-      return ApplySetRegister(state.FieldFor(op.field), op, dot, hlc) || changed;
     case OpType::kCounterAdd:
-      return ApplyCounterAdd(state.FieldFor(op.field), op, dot, hlc) || changed;
     case OpType::kSetAdd:
-      return ApplySetAdd(state.FieldFor(op.field), op, dot, hlc) || changed;
     case OpType::kSetRemove:
-      return ApplySetRemove(state.FieldFor(op.field), op, dot, hlc) || changed;
+      return ApplyFieldOp(state.FieldFor(op.field), op, dot, hlc) || changed;
     case OpType::kDelete: {
       const VersionVector before = state.deletes;
       state.deletes.Join(op.context);
@@ -122,6 +134,52 @@ bool ApplyRecordOps(RecordState& state, const RecordOps& ops, const Dot& dot, Hl
   bool changed = false;
   for (const Op& op : ops.ops) changed = ApplyOp(state, op, dot, hlc) || changed;
   return changed;
+}
+
+void ApplyRecordOpsToNew(RecordState& state, const RecordOps& ops, const Dot& dot, HlcTime hlc) {
+  ClearKeepingMemory(state.deletes);
+  ClearKeepingMemory(state.undeletes);
+  state.modified = HlcTime{};
+  // What ApplyOp does to `modified` for each op: all share one hlc.
+  if (!ops.ops.empty() && hlc > state.modified) state.modified = hlc;
+  // Field ops come first, grouped and sorted by field (core/change.h): one
+  // slot per field, in order, each holding empty states of the kinds its ops
+  // use, as ApplyOp would create them, and the ops applied to it without a
+  // search. Ops out of that order start afresh.
+  size_t slots = 0;
+  size_t i = 0;
+  while (i < ops.ops.size()) {
+    const Op& first = ops.ops[i];
+    if (IsRecordOp(first.type)) break;
+    if (slots > 0 && !(state.fields[slots - 1].name < first.field)) {
+      state = RecordState();
+      ApplyRecordOps(state, ops, dot, hlc);
+      return;
+    }
+    bool reg = false, counter = false;
+    size_t end = i;
+    for (; end < ops.ops.size() && ops.ops[end].field == first.field && !IsRecordOp(ops.ops[end].type); ++end) {
+      reg = reg || ops.ops[end].type == OpType::kSetRegister;
+      counter = counter || ops.ops[end].type == OpType::kCounterAdd;
+    }
+    if (slots == state.fields.size()) state.fields.emplace_back();
+    FieldState& f = state.fields[slots++];
+    f.name = first.field;
+    if (!reg) {
+      f.reg.reset();
+    } else if (f.reg) {
+      ClearKeepingMemory(*f.reg);
+    }
+    if (!counter) {
+      f.counter.reset();
+    } else if (f.counter) {
+      ClearKeepingMemory(*f.counter);
+    }
+    f.set.reset();  // rare in bulk; the set op creates it
+    for (; i < end; ++i) ApplyFieldOp(f, ops.ops[i], dot, hlc);
+  }
+  state.fields.resize(slots);
+  for (; i < ops.ops.size(); ++i) ApplyOp(state, ops.ops[i], dot, hlc);
 }
 
 bool IsHidden(const RecordState& state) {

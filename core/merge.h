@@ -17,6 +17,11 @@ bool ApplyOp(RecordState& state, const Op& op, const Dot& dot, HlcTime hlc);
 // Applies every op of `ops` (one record's part of a change).
 bool ApplyRecordOps(RecordState& state, const RecordOps& ops, const Dot& dot, HlcTime hlc);
 
+// Sets `state` to what ApplyRecordOps gives on an empty state (a record no
+// change touched before), reusing the memory `state` holds: one state reused
+// for many new records allocates only where a record outgrows the last.
+void ApplyRecordOpsToNew(RecordState& state, const RecordOps& ops, const Dot& dot, HlcTime hlc);
+
 // Every live dot of the record: register sibling dots, live set dots, each
 // origin's last counter-add dot, undelete dots.
 bool IsHidden(const RecordState& state);

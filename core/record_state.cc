@@ -20,6 +20,24 @@ std::vector<std::string> SetState::Present() const {
   return out;
 }
 
+void ClearKeepingMemory(VersionVector& vv) {
+  // Copy-assigning an empty vector keeps the capacity; assigning a
+  // temporary would move in its empty buffer and free this one.
+  static const VersionVector kEmpty;
+  vv = kEmpty;
+}
+
+void ClearKeepingMemory(RegisterState& reg) {
+  reg.siblings.clear();
+  ClearKeepingMemory(reg.context);
+  reg.newest = OpStamp{};
+}
+
+void ClearKeepingMemory(CounterState& counter) {
+  counter.entries.clear();
+  counter.newest = OpStamp{};
+}
+
 const FieldState* RecordState::FindField(std::string_view name) const {
   auto it = std::lower_bound(fields.begin(), fields.end(), name,
                              [](const FieldState& f, std::string_view n) { return f.name < n; });

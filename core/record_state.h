@@ -83,6 +83,13 @@ struct FieldState {
   friend bool operator==(const FieldState&, const FieldState&) = default;
 };
 
+// Empties a state part as if default-constructed, keeping the memory of its
+// vectors: a state reused for one record after another (a batch decoded or
+// merged record by record) then allocates only where it outgrows the last.
+void ClearKeepingMemory(VersionVector& vv);
+void ClearKeepingMemory(RegisterState& reg);
+void ClearKeepingMemory(CounterState& counter);
+
 struct RecordState {
   std::vector<FieldState> fields;  // sorted by name
   // Join of every delete's context and dot; empty iff never deleted.

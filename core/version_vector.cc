@@ -38,22 +38,37 @@ void VersionVector::Join(const VersionVector& other) {
     entries_ = other.entries_;
     return;
   }
-  std::vector<Entry> merged;
-  merged.reserve(entries_.size() + other.entries_.size());
-  auto a = entries_.cbegin();
-  auto b = other.entries_.cbegin();
-  while (a != entries_.cend() || b != other.entries_.cend()) {
-    if (b == other.entries_.cend() || (a != entries_.cend() && a->replica < b->replica)) {
-      merged.push_back(*a++);
-    } else if (a == entries_.cend() || b->replica < a->replica) {
-      merged.push_back(*b++);
+  // Raise the shared entries in place and count the new replicas; usually
+  // there are none, and a join allocates nothing.
+  size_t missing = 0;
+  auto a = entries_.begin();
+  for (const Entry& e : other.entries_) {
+    while (a != entries_.end() && a->replica < e.replica) ++a;
+    if (a != entries_.end() && a->replica == e.replica) {
+      a->counter = std::max(a->counter, e.counter);
     } else {
-      merged.push_back(Entry{a->replica, std::max(a->counter, b->counter)});
-      ++a;
-      ++b;
+      ++missing;
     }
   }
-  entries_ = std::move(merged);
+  if (missing == 0) return;
+  // Merge from the back into the grown vector: each entry moves at most
+  // once, and the shared ones are already raised.
+  ptrdiff_t i = static_cast<ptrdiff_t>(entries_.size()) - 1;
+  ptrdiff_t j = static_cast<ptrdiff_t>(other.entries_.size()) - 1;
+  entries_.resize(entries_.size() + missing);
+  ptrdiff_t k = static_cast<ptrdiff_t>(entries_.size()) - 1;
+  while (j >= 0) {
+    const Entry& b = other.entries_[static_cast<size_t>(j)];
+    if (i >= 0 && b.replica < entries_[static_cast<size_t>(i)].replica) {
+      entries_[static_cast<size_t>(k--)] = entries_[static_cast<size_t>(i--)];
+    } else if (i >= 0 && b.replica == entries_[static_cast<size_t>(i)].replica) {
+      entries_[static_cast<size_t>(k--)] = entries_[static_cast<size_t>(i--)];
+      --j;
+    } else {
+      entries_[static_cast<size_t>(k--)] = b;
+      --j;
+    }
+  }
 }
 
 Causality VersionVector::Compare(const VersionVector& other) const {

@@ -8,6 +8,7 @@
 #include <set>
 #include <tuple>
 
+#include "core/record_state.h"  // ClearKeepingMemory
 #include "storage/binary.h"
 #include "storage/codec.h"  // kMaxRecordKeyBytes
 
@@ -420,6 +421,17 @@ uint32_t IndexIn(const std::vector<std::string_view>& sorted, std::string_view n
 
 }  // namespace
 
+// Empties an op for ReadOpBody as if default-constructed, keeping the memory
+// of its strings and vectors.
+void ClearKeepingMemory(core::Op& op) {
+  op.field.clear();
+  if (!op.value.is_null()) op.value = Value();
+  core::ClearKeepingMemory(op.context);
+  op.delta = 0;
+  op.element.clear();
+  op.observed.clear();
+}
+
 // Parses and walks payloads on behalf of ChangeView and the decode functions.
 class ChangeDecoder {
  public:
@@ -527,7 +539,9 @@ Status ChangeDecoder::Walk(const ChangeView& v, const Limits& limits, const Erro
   ReplicaRefs refs(t, /*track_first_use=*/true, &ids);
   std::vector<bool> field_used(t.field_count);
 
-  if (convert) change->records.reserve(v.record_count_);
+  // Records and ops already in `change` are overwritten in place: a change
+  // decoded into the previous one's memory allocates little.
+  if (convert) change->records.resize(v.record_count_);
   if (keys != nullptr) keys->reserve(v.record_count_);
   size_t op_total = 0;
   int64_t prev_collection = -1;
@@ -557,10 +571,10 @@ Status ChangeDecoder::Walk(const ChangeView& v, const Limits& limits, const Erro
 
     core::RecordOps* rec = nullptr;
     if (convert) {
-      rec = &change->records.emplace_back();
+      rec = &change->records[i];
       rec->collection = collections[collection];
       rec->id = id;
-      rec->ops.reserve(static_cast<size_t>(op_count));
+      rec->ops.resize(static_cast<size_t>(op_count));
     }
     OpOrderKey prev_key;
     for (uint64_t j = 0; j < op_count; ++j) {
@@ -568,7 +582,8 @@ Status ChangeDecoder::Walk(const ChangeView& v, const Limits& limits, const Erro
       DAICHO_RETURN_IF_ERROR(ReadOpHead(r, t.field_count, e, h));
       core::Op* op = nullptr;
       if (convert) {
-        op = &rec->ops.emplace_back();
+        op = &rec->ops[j];
+        ClearKeepingMemory(*op);
         op->type = h.type;
         if (!IsRecordOp(h.type)) op->field = fields[h.field];
       }
@@ -833,6 +848,7 @@ std::string EncodeChangePayload(const core::Change& change) {
   offsets.reserve(change.records.size());
   last_collection = nullptr;
   uint32_t collection_index = 0;
+  uint32_t field_index = 0;  // of the previous field op
   for (const core::RecordOps& rec : change.records) {
     offsets.push_back(static_cast<uint32_t>(out.size()));
     if (last_collection == nullptr || *last_collection != rec.collection) {
@@ -847,7 +863,16 @@ std::string EncodeChangePayload(const core::Change& change) {
       if (op.type == core::OpType::kSetRegister) head |= static_cast<uint8_t>(op.value.type()) << kValueTagShift;
       if (HasContext(op.type) && !op.context.empty()) head |= kHasContextBit;
       w.Byte(head);
-      if (!IsRecordOp(op.type)) w.Varint(IndexIn(fields, op.field));
+      if (!IsRecordOp(op.type)) {
+        // A record's ops come by field, and records mostly write the same
+        // fields: the field after the previous op's is the usual answer.
+        if (field_index + 1 < fields.size() && fields[field_index + 1] == op.field) {
+          ++field_index;
+        } else if (fields[field_index] != op.field) {
+          field_index = IndexIn(fields, op.field);
+        }
+        w.Varint(field_index);
+      }
       switch (op.type) {
         case core::OpType::kSetRegister:
           PutValue(op.value, w);
@@ -877,17 +902,21 @@ std::string EncodeChangePayload(const core::Change& change) {
   return out;
 }
 
-Result<core::Change> DecodeChangePayload(const ReplicaId& origin, uint64_t seq, std::string_view payload,
-                                         const Limits& limits, ValueDecoding values) {
+Status DecodeChangePayload(const ReplicaId& origin, uint64_t seq, std::string_view payload, const Limits& limits,
+                           ValueDecoding values, core::Change& change) {
   const Errors e(origin, seq);
   if (seq == 0) return e.Bad("seq 0");
   DAICHO_ASSIGN_OR_RETURN(const ChangeView view, ChangeDecoder::Parse(payload, limits, e));
-  core::Change change;
   change.origin = origin;
   change.seq = seq;
   change.hlc = view.hlc();
-  DAICHO_RETURN_IF_ERROR(ChangeDecoder::Walk(view, limits, e, &change, nullptr,
-                                             values == ValueDecoding::kMaterialize));
+  return ChangeDecoder::Walk(view, limits, e, &change, nullptr, values == ValueDecoding::kMaterialize);
+}
+
+Result<core::Change> DecodeChangePayload(const ReplicaId& origin, uint64_t seq, std::string_view payload,
+                                         const Limits& limits, ValueDecoding values) {
+  core::Change change;
+  DAICHO_RETURN_IF_ERROR(DecodeChangePayload(origin, seq, payload, limits, values, change));
   return change;
 }
 

@@ -53,6 +53,11 @@ enum class ValueDecoding { kMaterialize, kCheckOnly };
 Result<core::Change> DecodeChangePayload(const ReplicaId& origin, uint64_t seq, std::string_view payload,
                                          const Limits& limits,
                                          ValueDecoding values = ValueDecoding::kMaterialize);
+// The same into `change`, which is overwritten entirely but keeps the memory
+// it holds (one Change reused for change after change allocates little).
+// After an error `change` holds some valid but unspecified value.
+Status DecodeChangePayload(const ReplicaId& origin, uint64_t seq, std::string_view payload, const Limits& limits,
+                           ValueDecoding values, core::Change& change);
 
 // Only the records a change touches, in (collection, id) order: the same
 // structural and key checks as DecodeChangePayload, without converting ops

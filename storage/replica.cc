@@ -183,6 +183,18 @@ Status CheckText(std::string_view text, const char* what, const Limits& limits) 
   return Status::Ok();
 }
 
+// Whether the conflict index can hold a record whose stored state is
+// `state`. Telling a value conflict needs the values, but without several
+// siblings in a register, a kind or a delete conflict there is none: an
+// update of such a record (the usual one) skips removing an entry that
+// cannot exist.
+bool MayBeIndexed(const core::RecordState& state) {
+  if (core::HasDeleteConflict(state)) return true;
+  return std::any_of(state.fields.begin(), state.fields.end(), [](const core::FieldState& f) {
+    return core::HasKindConflict(f) || (f.reg && f.reg->siblings.size() > 1);
+  });
+}
+
 constexpr std::array<std::string_view, 4> kDatabaseNames = {"meta", "records", "changes", "conflicts"};
 
 // True if `env` holds nothing but empty daicho databases: a creation cut off
@@ -293,7 +305,8 @@ struct Replica::Impl {
                        std::string& encoded_vv) const;
   Status PutRecord(storage::lmdb::WriteTxn& txn, storage::ReplicaDictionary& dict,
                    storage::lmdb::OrderedPutter& record_putter, std::string_view key, core::RecordState& state,
-                   bool existed, std::string& buffer) const;
+                   bool maybe_indexed, std::string& buffer,
+                   const storage::ValueResolver::HeldChange* held = nullptr) const;
   Result<CommitInfo> Commit(const core::ChangeBuilder& builder);
   Result<bool> Exists(std::string_view collection, std::string_view id) const;
 };
@@ -350,11 +363,13 @@ Status Replica::Impl::PutVvAndClock(storage::lmdb::WriteTxn& txn, const VersionV
   return txn.Put(meta, kHlcKey, EncodeHlc(clock));
 }
 
-// `existed`: the record was in `records` before this transaction. Every
+// `maybe_indexed`: `conflicts` may hold the record (see MayBeIndexed).
+// `held` (optional): the change being applied, parsed. Every
 // change the state names must already be in `changes` (put them first).
 Status Replica::Impl::PutRecord(storage::lmdb::WriteTxn& txn, storage::ReplicaDictionary& dict,
                                 storage::lmdb::OrderedPutter& record_putter, std::string_view key,
-                                core::RecordState& state, bool existed, std::string& buffer) const {
+                                core::RecordState& state, bool maybe_indexed, std::string& buffer,
+                                const storage::ValueResolver::HeldChange* held) const {
   // A value conflict compares sibling values, which states do not hold: a
   // register with several siblings gets them from the change log. A fresh
   // resolver each time: its views into the map die with the next Put.
@@ -362,15 +377,15 @@ Status Replica::Impl::PutRecord(storage::lmdb::WriteTxn& txn, storage::ReplicaDi
     return f.reg && f.reg->siblings.size() > 1;
   });
   if (several) {
-    storage::ValueResolver resolver(txn, changes, options.limits);
+    storage::ValueResolver resolver(txn, changes, options.limits, held);
     const size_t sep = key.find('\0');
     DAICHO_RETURN_IF_ERROR(resolver.ResolveMultiSibling(key.substr(0, sep), key.substr(sep + 1), state));
   }
-  DAICHO_ASSIGN_OR_RETURN(buffer, storage::EncodeRecordState(state, dict));
+  DAICHO_RETURN_IF_ERROR(storage::EncodeRecordState(state, dict, buffer));
   DAICHO_RETURN_IF_ERROR(record_putter.Put(txn, key, buffer));
   // The conflict index keeps ListConflicts() from scanning the whole ledger.
   if (core::HasConflict(state)) return txn.Put(conflicts, key, {});
-  if (!existed) return Status::Ok();  // a new record has no index entry to remove
+  if (!maybe_indexed) return Status::Ok();  // no index entry to remove
   Status del = txn.Del(conflicts, key);
   return del.code() == Code::kNotFound ? Status::Ok() : del;
 }
@@ -557,17 +572,21 @@ Result<CommitInfo> Replica::Impl::Commit(const core::ChangeBuilder& builder) {
     // Records in key order: new ones past the end are appended.
     storage::lmdb::OrderedPutter record_putter(records);
     std::string key, buffer;
+    core::RecordState fresh;  // the state of each new record in turn, its memory reused
     for (const core::RecordOps& rec : change.records) {
       auto it = states.empty() ? states.end() : states.find({rec.collection, rec.id});
       const bool existed = it != states.end();
-      core::RecordState fresh;
-      if (!existed) fresh.fields.reserve(rec.ops.size());
       core::RecordState& state = existed ? it->second : fresh;
-      core::ApplyRecordOps(state, rec, dot, stamp);
+      const bool maybe_indexed = existed && MayBeIndexed(state);
+      if (existed) {
+        core::ApplyRecordOps(state, rec, dot, stamp);
+      } else {
+        core::ApplyRecordOpsToNew(state, rec, dot, stamp);
+      }
       key.assign(rec.collection);
       key.push_back('\0');
       key.append(rec.id);
-      DAICHO_RETURN_IF_ERROR(PutRecord(txn, view, record_putter, key, state, existed, buffer));
+      DAICHO_RETURN_IF_ERROR(PutRecord(txn, view, record_putter, key, state, maybe_indexed, buffer));
     }
     DAICHO_RETURN_IF_ERROR(txn.Put(meta, kEpochKey, new_epoch.AsStringView()));
     return PutVvAndClock(txn, new_vv, clock.last(), encoded_vv);
@@ -929,6 +948,8 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
     storage::lmdb::OrderedPutter change_putter(impl_->changes);
     storage::lmdb::OrderedPutter record_putter(impl_->records);
     std::string key, buffer;
+    // One state for every record: decoding into it reuses its memory.
+    core::RecordState record;
     for (size_t index : order) {
       const ChangeBlob& blob = blobs[index];
       const Dot dot{blob.origin, blob.seq};
@@ -957,26 +978,33 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
                                                 std::to_string(blob.seq) + " arrived but " +
                                                 std::to_string(held + 1) + " is missing");
       }
-      DAICHO_ASSIGN_OR_RETURN(change, decode(blob));
+      DAICHO_RETURN_IF_ERROR(storage::DecodeChangePayload(blob.origin, blob.seq, blob.payload, limits,
+                                                          storage::ValueDecoding::kCheckOnly, change));
       // The change first: the states below name it (PutRecord may read it).
       DAICHO_RETURN_IF_ERROR(change_putter.Put(txn, change_key, blob.payload));
+      // Conflicts this change makes compare its values: read from the blob.
+      DAICHO_ASSIGN_OR_RETURN(storage::ChangeView applying_view, storage::ChangeView::Parse(blob.payload, limits));
+      const storage::ValueResolver::HeldChange applying{dot, applying_view};
       for (const core::RecordOps& rec : change.records) {
         key.assign(rec.collection);
         key.push_back('\0');
         key.append(rec.id);
-        core::RecordState record;
         auto raw = txn.Get(impl_->records, key);
         const bool existed = raw.ok();
+        bool maybe_indexed = false;
+        bool changed = true;  // a new record always is
         if (existed) {
-          DAICHO_ASSIGN_OR_RETURN(record, storage::DecodeRecordState(*raw, view));
+          DAICHO_RETURN_IF_ERROR(storage::DecodeRecordState(*raw, view, record));
+          maybe_indexed = MayBeIndexed(record);
+          changed = core::ApplyRecordOps(record, rec, dot, change.hlc);
         } else if (raw.status().code() != Code::kNotFound) {
           return raw.status();
         } else {
-          record.fields.reserve(rec.ops.size());
+          core::ApplyRecordOpsToNew(record, rec, dot, change.hlc);
         }
-        const bool changed = core::ApplyRecordOps(record, rec, dot, change.hlc) || !existed;
         if (changed) {
-          DAICHO_RETURN_IF_ERROR(impl_->PutRecord(txn, view, record_putter, key, record, existed, buffer));
+          DAICHO_RETURN_IF_ERROR(
+              impl_->PutRecord(txn, view, record_putter, key, record, maybe_indexed, buffer, &applying));
           result.changed.push_back(RecordKey{rec.collection, rec.id});
         }
       }
@@ -984,8 +1012,12 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
       if (!clock.Observe(change.hlc)) far_future.push_back(change.hlc);
       ++result.applied;
     }
-    // Sorted and distinct, as ApplyResult promises.
-    std::sort(result.changed.begin(), result.changed.end());
+    // Sorted and distinct, as ApplyResult promises. Each change lists its
+    // records in order, so a batch of changes to distinct ranges (an initial
+    // sync) usually is already.
+    if (!std::is_sorted(result.changed.begin(), result.changed.end())) {
+      std::sort(result.changed.begin(), result.changed.end());
+    }
     result.changed.erase(std::unique(result.changed.begin(), result.changed.end()), result.changed.end());
     if (retire_id) DAICHO_RETURN_IF_ERROR(txn.Put(impl_->meta, kReplicaIdKey, new_id.AsStringView()));
     if (result.applied == 0) return Status::Ok();

@@ -36,6 +36,13 @@ constexpr uint64_t kMaxWallBehind = std::numeric_limits<uint64_t>::max() - 2;
 // A register's context is implied when it is exactly the join of its
 // siblings' dots: every sibling is covered and every entry is some sibling.
 bool ContextImplied(const core::RegisterState& reg) {
+  const std::vector<VersionVector::Entry>& entries = reg.context.entries();
+  // Each entry must be a sibling's dot, and entries name distinct replicas.
+  if (entries.size() > reg.siblings.size()) return false;
+  if (reg.siblings.size() == 1) {  // the usual register: no searching
+    const Dot& dot = reg.siblings[0].dot;
+    return entries.size() == 1 && entries[0].counter == dot.counter && entries[0].replica == dot.origin;
+  }
   for (const core::RegisterSibling& s : reg.siblings) {
     if (!reg.context.Covers(s.dot)) return false;
   }
@@ -393,8 +400,8 @@ class Decoder {
 
 }  // namespace
 
-Result<std::string> EncodeRecordState(const core::RecordState& state, ReplicaDictionary& dict) {
-  std::string bytes;
+Status EncodeRecordState(const core::RecordState& state, ReplicaDictionary& dict, std::string& bytes) {
+  bytes.clear();
   bytes.reserve(16 + 48 * state.fields.size());
   Encoder enc(dict, bytes, state.modified);
   BinaryWriter& out = enc.out();
@@ -423,19 +430,25 @@ Result<std::string> EncodeRecordState(const core::RecordState& state, ReplicaDic
   }
   if (!state.deletes.empty()) DAICHO_RETURN_IF_ERROR(enc.PutVv(state.deletes));
   if (!state.undeletes.empty()) DAICHO_RETURN_IF_ERROR(enc.PutVv(state.undeletes));
+  return Status::Ok();
+}
+
+Result<std::string> EncodeRecordState(const core::RecordState& state, ReplicaDictionary& dict) {
+  std::string bytes;
+  DAICHO_RETURN_IF_ERROR(EncodeRecordState(state, dict, bytes));
   return bytes;
 }
 
-Result<core::RecordState> DecodeRecordState(std::string_view bytes, const ReplicaDictionary& dict) {
+Status DecodeRecordState(std::string_view bytes, const ReplicaDictionary& dict, core::RecordState& state) {
   Decoder d(bytes, dict);
-  core::RecordState state;
   DAICHO_ASSIGN_OR_RETURN(uint8_t state_flags, d.Byte());
   if (state_flags & ~kStateFlagsKnown) return d.Bad("unknown state flags " + std::to_string(state_flags));
   DAICHO_ASSIGN_OR_RETURN(state.modified.wall_ms, d.Varint());
   DAICHO_ASSIGN_OR_RETURN(state.modified.logical, d.Logical());
   d.set_modified(state.modified);
   DAICHO_ASSIGN_OR_RETURN(size_t field_count, d.Count("field"));
-  state.fields.reserve(field_count);
+  // The fields already there are overwritten in place, keeping their memory.
+  state.fields.resize(field_count);
   std::optional<core::RegisterSibling> previous;  // the previous field's single sibling
   for (size_t i = 0; i < field_count; ++i) {
     std::string_view name;
@@ -443,29 +456,58 @@ Result<core::RecordState> DecodeRecordState(std::string_view bytes, const Replic
     if (name.empty()) return d.Bad("empty field name");
     if (name.find('\0') != std::string_view::npos) return d.Bad("field name contains a NUL byte");
     if (!IsValidUtf8(name)) return d.Bad("field name is not valid UTF-8");
-    if (!state.fields.empty() && !(state.fields.back().name < name)) return d.Bad("fields out of order or repeated");
-    core::FieldState& f = state.fields.emplace_back();
+    if (i > 0 && !(state.fields[i - 1].name < name)) return d.Bad("fields out of order or repeated");
+    core::FieldState& f = state.fields[i];
     f.name = name;
     DAICHO_ASSIGN_OR_RETURN(uint8_t flags, d.Byte());
     // Every stored field has at least one kind: the views rely on it.
     if ((flags & kKinds) == 0) return d.Bad("field " + f.name + " holds no state");
     if (flags & ~kFieldFlagsKnown) return d.Bad("unknown field flags " + std::to_string(flags));
     if ((flags & kRegister) == 0 && (flags & kRegisterFlags) != 0) return d.Bad("register flags without a register");
-    if (flags & kRegister) DAICHO_RETURN_IF_ERROR(d.GetRegister(flags, f.reg.emplace(), previous));
+    if (flags & kRegister) {
+      if (f.reg) {
+        core::ClearKeepingMemory(*f.reg);
+      } else {
+        f.reg.emplace();
+      }
+      DAICHO_RETURN_IF_ERROR(d.GetRegister(flags, *f.reg, previous));
+    } else {
+      f.reg.reset();
+    }
     previous.reset();
     if (f.reg && f.reg->siblings.size() == 1) previous = f.reg->siblings[0];
-    if (flags & kCounter) DAICHO_RETURN_IF_ERROR(d.GetCounter(f.counter.emplace()));
+    if (flags & kCounter) {
+      if (f.counter) {
+        core::ClearKeepingMemory(*f.counter);
+      } else {
+        f.counter.emplace();
+      }
+      DAICHO_RETURN_IF_ERROR(d.GetCounter(*f.counter));
+    } else {
+      f.counter.reset();
+    }
+    f.set.reset();
     if (flags & kSet) DAICHO_RETURN_IF_ERROR(d.GetSet(f.set.emplace()));
   }
   if (state_flags & kHasDeletes) {
     DAICHO_ASSIGN_OR_RETURN(state.deletes, d.GetVv("deletes"));
     if (state.deletes.empty()) return d.Bad("empty deletes stored");
+  } else {
+    core::ClearKeepingMemory(state.deletes);
   }
   if (state_flags & kHasUndeletes) {
     DAICHO_ASSIGN_OR_RETURN(state.undeletes, d.GetVv("undeletes"));
     if (state.undeletes.empty()) return d.Bad("empty undeletes stored");
+  } else {
+    core::ClearKeepingMemory(state.undeletes);
   }
   if (!d.in().done()) return d.Bad(std::to_string(d.in().remaining()) + " trailing bytes");
+  return Status::Ok();
+}
+
+Result<core::RecordState> DecodeRecordState(std::string_view bytes, const ReplicaDictionary& dict) {
+  core::RecordState state;
+  DAICHO_RETURN_IF_ERROR(DecodeRecordState(bytes, dict, state));
   return state;
 }
 

@@ -37,8 +37,14 @@ namespace daicho::storage {
 
 // Codes: those of `dict.IndexOf` (assigning an index writes to the store).
 Result<std::string> EncodeRecordState(const core::RecordState& state, ReplicaDictionary& dict);
+// The same into `out`, replacing its contents and reusing its capacity.
+Status EncodeRecordState(const core::RecordState& state, ReplicaDictionary& dict, std::string& out);
 // Codes: kCorruption, and those of `dict.IdAt` other than kCorruption.
 Result<core::RecordState> DecodeRecordState(std::string_view bytes, const ReplicaDictionary& dict);
+// The same into `state`, which is overwritten entirely but keeps the memory
+// it holds (one state reused for record after record allocates little).
+// After an error `state` holds some valid but unspecified value.
+Status DecodeRecordState(std::string_view bytes, const ReplicaDictionary& dict, core::RecordState& state);
 
 }  // namespace daicho::storage
 

@@ -24,6 +24,7 @@ std::string RecordText(std::string_view collection, std::string_view id) {
 }  // namespace
 
 Result<const ChangeView*> ValueResolver::ViewOf(const Dot& dot) {
+  if (held_ != nullptr && held_->dot == dot) return &held_->view;
   if (last_dot_ != nullptr && *last_dot_ == dot) return last_view_;
   auto it = views_.find(dot);
   if (it == views_.end()) {

@@ -36,8 +36,18 @@ namespace daicho::storage {
 
 class ValueResolver {
  public:
-  ValueResolver(const lmdb::TxnBase& txn, lmdb::Dbi changes, const Limits& limits)
-      : txn_(txn), changes_(changes), limits_(limits) {}
+  // A change whose payload the caller already holds, parsed (the one being
+  // applied): the resolver reads it from there, not from `changes`, sparing
+  // a lookup and a parse. Its payload must outlive the resolver.
+  struct HeldChange {
+    Dot dot;
+    ChangeView view;
+  };
+
+  // `held` (optional) must outlive the resolver.
+  ValueResolver(const lmdb::TxnBase& txn, lmdb::Dbi changes, const Limits& limits,
+                const HeldChange* held = nullptr)
+      : txn_(txn), changes_(changes), limits_(limits), held_(held) {}
   ValueResolver(const ValueResolver&) = delete;
   ValueResolver& operator=(const ValueResolver&) = delete;
 
@@ -63,6 +73,7 @@ class ValueResolver {
   const lmdb::TxnBase& txn_;
   lmdb::Dbi changes_;
   Limits limits_;
+  const HeldChange* held_;
   std::map<Dot, ChangeView> views_;
   const Dot* last_dot_ = nullptr;  // key of the last view handed out
   const ChangeView* last_view_ = nullptr;

@@ -103,6 +103,32 @@ RecordState ExpectSameStateInEveryOrder(const std::vector<Delivery>& deliveries)
 
 Record View(const RecordState& state) { return MakeRecordView("customers", "c1", state); }
 
+// ---------------------------------------------------------------- new records
+
+// A state reused for record after record ends as a fresh one would, whatever
+// the previous record left in it (fields, kinds, siblings, deletes).
+TEST(NewRecordTest, ApplyingToAUsedStateEqualsApplyingToAnEmptyOne) {
+  const std::vector<std::vector<Op>> records = {
+      {SetOp("a", "1"), SetOp("b", "2", Seen({B(1)})), AddOp("c", 3), SetAddOp("d", "x")},
+      {SetOp("b", "3")},
+      {AddOp("a", -1), SetOp("b", "4"), AddOp("b", 2), SetRemoveOp("z", "x", {A(1)}), DeleteOp(Seen({A(1)}))},
+      {},
+      {UndeleteOp()},
+      {SetOp("a", "1"), SetOp("b", "2"), SetOp("c", "3"), SetOp("d", "4"), SetOp("e", "5")},
+      {SetOp("b", "1"), SetOp("a", "2")},  // not in canonical order
+      {SetOp("a", 1.5), SetAddOp("a", "y"), SetAddOp("a", "z")},
+  };
+  RecordState reused;
+  for (const std::vector<Op>& list : records) {
+    RecordOps ops;
+    ops.ops = list;
+    RecordState fresh;
+    ApplyRecordOps(fresh, ops, B(7), T(5));
+    ApplyRecordOpsToNew(reused, ops, B(7), T(5));
+    EXPECT_EQ(reused, fresh) << "got:\n" << DumpState(reused) << "want:\n" << DumpState(fresh);
+  }
+}
+
 // ---------------------------------------------------------------- register
 
 TEST(RegisterMergeTest, ConcurrentWritesBothSurviveAsConflict) {

@@ -15,6 +15,19 @@ TEST(Utf8Test, AcceptsAsciiAndEmpty) {
   EXPECT_TRUE(IsValidUtf8(std::string_view("a\0b", 3)));
 }
 
+// ASCII is checked eight bytes at a time: a multi-byte or bad sequence is
+// found wherever it falls relative to those words.
+TEST(Utf8Test, FindsSequencesAtEveryOffsetInAsciiRuns) {
+  for (size_t at = 0; at <= 20; ++at) {
+    std::string text(20, 'a');
+    EXPECT_TRUE(IsValidUtf8(text.substr(0, at) + "é" + text.substr(at))) << at;
+    EXPECT_TRUE(IsValidUtf8(text.substr(0, at) + "𠮷" + text.substr(at))) << at;
+    EXPECT_FALSE(IsValidUtf8(text.substr(0, at) + "\xff" + text.substr(at))) << at;
+    EXPECT_FALSE(IsValidUtf8(text.substr(0, at) + "\xc3" + text.substr(at))) << at;  // cut short
+    EXPECT_FALSE(IsValidUtf8(text.substr(0, at) + "\xed\xa0\x80" + text.substr(at))) << at;  // surrogate
+  }
+}
+
 TEST(Utf8Test, AcceptsJapaneseText) {
   EXPECT_TRUE(IsValidUtf8("株式会社山田建設"));
   EXPECT_TRUE(IsValidUtf8("ﾔﾏﾀﾞｹﾝｾﾂ"));                   // half-width katakana

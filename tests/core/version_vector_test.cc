@@ -97,6 +97,25 @@ TEST(VersionVectorTest, JoinWithEmptyAndIntoEmpty) {
   EXPECT_EQ(empty, vv);
 }
 
+// Join raises shared entries in place and merges new ones from the back:
+// every interleaving of old and new replicas gives the pointwise maximum.
+TEST(VersionVectorTest, JoinMatchesEntryByEntryAdvance) {
+  for (unsigned mask_x = 0; mask_x < 64; ++mask_x) {
+    for (unsigned mask_y = 0; mask_y < 64; ++mask_y) {
+      VersionVector x, y;
+      for (unsigned r = 0; r < 6; ++r) {
+        if (mask_x & (1u << r)) x.Advance(TestReplicaId(static_cast<uint8_t>(r + 1)), 10 + r * mask_y % 7);
+        if (mask_y & (1u << r)) y.Advance(TestReplicaId(static_cast<uint8_t>(r + 1)), 10 + r * mask_x % 5);
+      }
+      VersionVector expected = x;
+      for (const VersionVector::Entry& e : y.entries()) expected.Advance(e.replica, e.counter);
+      VersionVector joined = x;
+      joined.Join(y);
+      ASSERT_EQ(joined, expected) << x.ToString() << " join " << y.ToString();
+    }
+  }
+}
+
 TEST(VersionVectorTest, JoinIsCommutativeAssociativeAndIdempotent) {
   const VersionVector x = Vv({{kA, 3}, {kB, 1}});
   const VersionVector y = Vv({{kB, 4}, {kC, 2}});

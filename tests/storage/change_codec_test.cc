@@ -222,6 +222,26 @@ TEST(ChangeCodecTest, EmptyChangeRoundTrips) {
   EXPECT_FALSE(found->has_value());
 }
 
+// One Change reused for change after change (as Apply does) decodes each
+// as a fresh one would, whatever the previous change left in it.
+TEST(ChangeCodecTest, DecodingIntoAUsedChangeEqualsAFreshDecode) {
+  core::Change empty;
+  empty.origin = IdOf(4);
+  empty.seq = 1;
+  const std::vector<core::Change> changes = {RichChange(), LedgerChange(0, 3), empty, RichChange(),
+                                             LedgerChange(5, 40, Vv({{IdOf(1), 2}})), RichChange()};
+  for (ValueDecoding values : {ValueDecoding::kMaterialize, ValueDecoding::kCheckOnly}) {
+    core::Change reused;
+    for (const core::Change& change : changes) {
+      const std::string bytes = EncodeChangePayload(change);
+      auto fresh = DecodeChangePayload(change.origin, change.seq, bytes, Limits(), values);
+      ASSERT_DAICHO_OK(fresh);
+      ASSERT_DAICHO_OK(DecodeChangePayload(change.origin, change.seq, bytes, Limits(), values, reused));
+      EXPECT_EQ(reused, *fresh);
+    }
+  }
+}
+
 TEST(ChangeCodecTest, EqualChangesEncodeToEqualBytes) {
   const std::string first = EncodeChangePayload(RichChange());
   EXPECT_EQ(EncodeChangePayload(RichChange()), first);

@@ -204,6 +204,35 @@ TEST(StateCodecTest, EveryKindRoundTrips) {
                          {Kind(core::OpType::kUndelete), {c, 1}, t3}}));
 }
 
+// One state and one buffer reused for record after record (as Apply does)
+// give what fresh ones give, whatever the previous record held.
+TEST(StateCodecTest, DecodingIntoAUsedStateEqualsAFreshDecode) {
+  const ReplicaId a = IdOf(1), b = IdOf(2);
+  const HlcTime t1{1700000000000, 0}, t2{1700000000000, 1};
+  core::Op add = Kind(core::OpType::kCounterAdd, "name");
+  add.delta = 3;
+  core::Op del = Kind(core::OpType::kDelete);
+  del.context = Vv({{a, 1}});
+  const std::vector<core::RecordState> states = {
+      RichState(),
+      Build({{SetOp("name", "x"), {a, 1}, t1}}),
+      core::RecordState(),
+      Build({{SetOp("a", "x"), {a, 1}, t1}, {SetOp("name", "y"), {b, 1}, t2}, {add, {b, 2}, t2}, {del, {b, 3}, t2}}),
+      RichState(),
+      Build({{SetOp("zzz", "x"), {a, 1}, t1}}),
+  };
+  MemoryReplicaDictionary dict = Dict();
+  core::RecordState reused;
+  std::string buffer = "left over";
+  for (const core::RecordState& state : states) {
+    const std::string bytes = Encode(state);
+    ASSERT_DAICHO_OK(EncodeRecordState(state, dict, buffer));
+    EXPECT_EQ(buffer, bytes);
+    ASSERT_DAICHO_OK(DecodeRecordState(bytes, dict, reused));
+    EXPECT_EQ(reused, WithoutValues(state));
+  }
+}
+
 // Equal states give equal bytes only under one dictionary: another store
 // may number the same replicas differently, and the bytes then differ while
 // the states they decode to are equal.
