@@ -63,6 +63,8 @@ struct Hello {
   // id `replaces_key_id` (0: none yet).
   crypto::WrappedOfficeKey publish_keys;
   uint32_t replaces_key_id = 0;
+  // Between PCs: what the initiator knows the relay holds.
+  VersionVector relay_holds;
   friend bool operator==(const Hello&, const Hello&) = default;
 };
 
@@ -73,6 +75,8 @@ struct Welcome {
   VersionVector version_vector;  // what the acceptor holds
   std::string device_token;      // issued on the Hello's device_name request
   crypto::WrappedOfficeKey office_keys;  // a relay's: the contract's office key
+  VersionVector relay_holds;             // between PCs: what the acceptor knows the relay holds
+  std::string contract;                  // a PC handing out its office key envelope
   friend bool operator==(const Welcome&, const Welcome&) = default;
 };
 

@@ -91,6 +91,7 @@ Result<std::vector<std::string>> SyncSession::Start() {
   hello.device_name = options_.device_name;
   hello.publish_keys = options_.publish_keys;
   hello.replaces_key_id = options_.replaces_key_id;
+  hello.relay_holds = options_.relay_holds;
   std::string frame = EncodeFrame(hello);
   Count(frame);
   state_ = SessionState::kAwaitingWelcome;
@@ -162,7 +163,8 @@ std::vector<std::string> SyncSession::HandleHello(Hello hello) {
   CountExpected(*vv);
 
   std::string welcome = EncodeFrame(Welcome{options_.protocol_version, local_id_, std::move(vv).value(),
-                                            std::move(admission.device_token), std::move(admission.office_keys)});
+                                            std::move(admission.device_token), std::move(admission.office_keys),
+                                            std::move(admission.relay_holds), std::move(admission.contract)});
   Count(welcome);
   std::vector<std::string> out;
   out.push_back(std::move(welcome));

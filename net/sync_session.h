@@ -65,6 +65,10 @@ struct Admission {
   std::string device_token;
   // Sent in the Welcome: a relay's copy of the contract's office key.
   crypto::WrappedOfficeKey office_keys;
+  // Sent in the Welcome between PCs: what this PC knows the relay holds.
+  VersionVector relay_holds;
+  // Sent in the Welcome with a handed-out office key envelope.
+  std::string contract;
 };
 
 struct SessionOptions {
@@ -89,6 +93,8 @@ struct SessionOptions {
   // place of the one with id `replaces_key_id` (0: none yet).
   crypto::WrappedOfficeKey publish_keys;
   uint32_t replaces_key_id = 0;
+  // Initiator, between PCs: what this PC knows the relay holds.
+  VersionVector relay_holds;
   // Initiator: checks the Welcome before any change moves; an error ends the
   // session (and is sent to the peer). Empty: every Welcome is accepted.
   std::function<Status(const Welcome&)> on_welcome;

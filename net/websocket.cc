@@ -660,6 +660,8 @@ Result<SyncReport> RunSync(asio::io_context& ioc, Stream ws, Url url, ChangeStor
   if (const auto& welcome = conn->session().welcome()) {
     report.device_token = welcome->device_token;
     report.office_keys = welcome->office_keys;
+    report.peer_knows_relay_holds = welcome->relay_holds;
+    report.contract = welcome->contract;
   }
   return report;
 }
@@ -833,7 +835,8 @@ class SyncServer::Impl {
                               unproven ? options_.unauthenticated_store_factory(hello) : options_.store_factory(hello));
       borrowed.Bind(std::move(accepted.store));
       if (!accepted.group.empty()) JoinGroup(std::move(accepted.group), *self);
-      return Admission{std::move(accepted.device_token), std::move(accepted.office_keys)};
+      return Admission{std::move(accepted.device_token), std::move(accepted.office_keys),
+                       std::move(accepted.relay_holds), std::move(accepted.contract)};
     };
     auto conn = std::make_shared<Connection<Stream>>(
         std::move(ws), std::move(store), borrowed, std::move(session), options_.local_id, options_.websocket, peer,

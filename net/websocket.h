@@ -79,6 +79,10 @@ struct SyncReport {
   std::string device_token;
   // A relay's copy of the contract's office key, from its Welcome.
   crypto::WrappedOfficeKey office_keys;
+  // A peer PC's Welcome: what it knows the relay holds, and the contract of
+  // a handed-out office key envelope.
+  VersionVector peer_knows_relay_holds;
+  std::string contract;
 };
 
 // Client-side callbacks and controls of SyncOnce. All optional; callbacks
@@ -123,6 +127,10 @@ struct AcceptedSession {
   std::string group;
   // Sent in the Welcome: the contract's office key (a relay's).
   crypto::WrappedOfficeKey office_keys;
+  // Sent in the Welcome between PCs: what this PC knows the relay holds.
+  VersionVector relay_holds;
+  // Sent in the Welcome with a handed-out office key envelope.
+  std::string contract;
 };
 
 struct SyncServerOptions {

@@ -89,7 +89,7 @@ Result<crypto::WrappedOfficeKey> GetOfficeKeys(const pb::OfficeKeys& in, std::st
     return TooBig(std::string(field) + " envelopes");
   }
   const bool empty = in.passphrase_wrapped().empty() && in.recovery_wrapped().empty() && in.sealed_ring().empty();
-  if (keys.current_key_id == 0 ? !empty : (in.passphrase_wrapped().empty() || in.recovery_wrapped().empty())) {
+  if (keys.current_key_id == 0 ? !empty : in.passphrase_wrapped().empty()) {
     return Bad(std::string(field) + ": key id and envelopes do not match");
   }
   keys.passphrase_wrapped = in.passphrase_wrapped();
@@ -131,6 +131,7 @@ Result<Message> GetHello(const pb::Hello& in, const CodecLimits& limits) {
   h.device_name = in.device_name();
   DAICHO_ASSIGN_OR_RETURN(h.publish_keys, GetOfficeKeys(in.publish_keys(), "hello.publish_keys"));
   h.replaces_key_id = in.replaces_key_id();
+  DAICHO_ASSIGN_OR_RETURN(h.relay_holds, GetVersionVector(in.relay_holds(), limits, "hello.relay_holds"));
   if (h.purpose == Purpose::kPublishKeys && h.publish_keys.empty()) return Bad("hello publishes no office key");
   return Message(std::move(h));
 }
@@ -144,6 +145,9 @@ Result<Message> GetWelcome(const pb::Welcome& in, const CodecLimits& limits) {
   DAICHO_RETURN_IF_ERROR(CheckBytes(in.device_token(), limits, "welcome.device_token"));
   w.device_token = in.device_token();
   DAICHO_ASSIGN_OR_RETURN(w.office_keys, GetOfficeKeys(in.office_keys(), "welcome.office_keys"));
+  DAICHO_ASSIGN_OR_RETURN(w.relay_holds, GetVersionVector(in.relay_holds(), limits, "welcome.relay_holds"));
+  DAICHO_RETURN_IF_ERROR(CheckString(in.contract(), limits, "welcome.contract"));
+  w.contract = in.contract();
   return Message(std::move(w));
 }
 
@@ -207,6 +211,8 @@ std::string EncodeFrame(const Message& message) {
           out->set_device_name(m.device_name);
           if (!m.publish_keys.empty()) PutOfficeKeys(m.publish_keys, out->mutable_publish_keys());
           out->set_replaces_key_id(m.replaces_key_id);
+          if (!m.relay_holds.empty()) PutVersionVector(m.relay_holds, out->mutable_relay_holds());
+          out->set_contract(m.contract);
         } else if constexpr (std::is_same_v<T, Welcome>) {
           pb::Welcome* out = frame.mutable_welcome();
           out->set_protocol_version(m.protocol_version);
@@ -214,6 +220,8 @@ std::string EncodeFrame(const Message& message) {
           PutVersionVector(m.version_vector, out->mutable_version_vector());
           out->set_device_token(m.device_token);
           if (!m.office_keys.empty()) PutOfficeKeys(m.office_keys, out->mutable_office_keys());
+          if (!m.relay_holds.empty()) PutVersionVector(m.relay_holds, out->mutable_relay_holds());
+          out->set_contract(m.contract);
         } else if constexpr (std::is_same_v<T, ChangesBatch>) {
           pb::Changes* out = frame.mutable_changes();
           out->set_batch_id(m.batch_id);

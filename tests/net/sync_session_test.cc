@@ -465,7 +465,7 @@ TEST(SyncSessionTest, BadAcksFailTheSender) {
     SCOPED_TRACE("variant " + std::to_string(variant));
     SyncSession sa(*a.store, Options(SessionRole::kInitiator), a.replica->id());
     ASSERT_DAICHO_OK(sa.Start());
-    auto batches = sa.OnFrame(EncodeFrame(Welcome{kProtocolVersion, b.replica->id(), {}, "", {}}));
+    auto batches = sa.OnFrame(EncodeFrame(Welcome{kProtocolVersion, b.replica->id(), {}, "", {}, {}, ""}));
     ASSERT_DAICHO_OK(batches);
     ASSERT_EQ(batches->size(), 1u);
     ASSERT_EQ(sa.in_flight_batches(), 1u);
@@ -474,7 +474,7 @@ TEST(SyncSessionTest, BadAcksFailTheSender) {
     std::string bad;
     if (variant == 0) bad = EncodeFrame(Ack{2, covers});  // not in flight
     if (variant == 1) bad = EncodeFrame(Ack{1, {}});      // does not cover the batch
-    if (variant == 2) bad = EncodeFrame(Welcome{kProtocolVersion, b.replica->id(), {}, "", {}});  // twice
+    if (variant == 2) bad = EncodeFrame(Welcome{kProtocolVersion, b.replica->id(), {}, "", {}, {}, ""});  // twice
     auto out = sa.OnFrame(bad);
     ASSERT_DAICHO_OK(out);
     ASSERT_EQ(out->size(), 1u);

@@ -48,6 +48,8 @@ TEST(WireCodecTest, HelloRoundTripsWithEachCredential) {
   h.publish_keys = crypto::WrappedOfficeKey{2, "pass-env", "recovery-env", "ring"};
   h.replaces_key_id = 1;
   EXPECT_EQ(RoundTrip(h), h);
+  h.relay_holds = Vv({{1, 3}});
+  EXPECT_EQ(RoundTrip(h), h);
 }
 
 TEST(WireCodecTest, OfficeKeysMustMatchTheirKeyId) {
@@ -56,8 +58,8 @@ TEST(WireCodecTest, OfficeKeysMustMatchTheirKeyId) {
   h.purpose = Purpose::kPublishKeys;
   // Publishing nothing is refused.
   EXPECT_EQ(DecodeFrame(EncodeFrame(h)).status().code(), Code::kProtocolError);
-  // A key id without both envelopes is refused.
-  h.publish_keys = crypto::WrappedOfficeKey{1, "pass-env", "", ""};
+  // A key id without its passphrase envelope is refused.
+  h.publish_keys = crypto::WrappedOfficeKey{1, "", "recovery-env", ""};
   EXPECT_EQ(DecodeFrame(EncodeFrame(h)).status().code(), Code::kProtocolError);
   // Oversized envelopes are refused before use.
   h.publish_keys = crypto::WrappedOfficeKey{1, std::string(5000, 'x'), "r", ""};
@@ -65,11 +67,13 @@ TEST(WireCodecTest, OfficeKeysMustMatchTheirKeyId) {
 }
 
 TEST(WireCodecTest, OtherMessagesRoundTrip) {
-  Welcome w{kProtocolVersion, Id(9), Vv({{3, 1}}), "", {}};
+  Welcome w{kProtocolVersion, Id(9), Vv({{3, 1}}), "", {}, {}, ""};
   EXPECT_EQ(RoundTrip(w), w);
   w.device_token = std::string("\0\x01token", 7);
   EXPECT_EQ(RoundTrip(w), w);
   w.office_keys = crypto::WrappedOfficeKey{3, "pass-env", "recovery-env", ""};
+  EXPECT_EQ(RoundTrip(w), w);
+  w.relay_holds = Vv({{1, 4}, {2, 7}});
   EXPECT_EQ(RoundTrip(w), w);
   ChangesBatch b{7, {ChangeBlob{Id(1), 1, "a"}, ChangeBlob{Id(1), 2, std::string(1000, '\0')},
                      ChangeBlob{Id(2), 9, ""}}};
