@@ -30,12 +30,17 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_relay.h"
+#include "crypto/key_file.h"
+#include "daicho/peer_sync.h"
 #include "daicho/replica.h"
 #include "ledger_values.h"
 #include "net/replica_change_store.h"
 #include "net/websocket.h"
 
 namespace {
+
+// The contract the PC-to-PC phase's office key belongs to.
+constexpr char kBenchContract[] = "1234-5678-9012";
 
 namespace fs = std::filesystem;
 using daicho::ChangeBlob;
@@ -354,6 +359,8 @@ class Workload {
     rss_by_phase_["p3_wire"] = PeakRssMb();
     DAICHO_RETURN_IF_ERROR(InitialSyncThroughRelay());
     rss_by_phase_["p3_relay"] = PeakRssMb();
+    DAICHO_RETURN_IF_ERROR(InitialSyncPcToPc());
+    rss_by_phase_["p3_peer"] = PeakRssMb();
     DAICHO_RETURN_IF_ERROR(ConcurrentEdits());
     rss_by_phase_["p4"] = PeakRssMb();
     DAICHO_RETURN_IF_ERROR(IncrementalEdit());
@@ -470,6 +477,33 @@ class Workload {
     out_[key + "_upload_ms"] = Ms(upload_ms);
     out_[key + "_bytes"] = download->bytes_up + download->bytes_down;
     out_[key + "_verified"] = verified;
+    return Status();
+  }
+
+  // B''' pulls A's state directly from A on the office LAN (loopback here):
+  // the office-key handshake and every frame encrypted (daicho/peer_sync.h),
+  // no relay in between. Both PCs hold the office key as after `key unlock`.
+  Status InitialSyncPcToPc() {
+    DAICHO_ASSIGN_OR_RETURN(auto ring, daicho::crypto::KeyRing::Create());
+    DAICHO_RETURN_IF_ERROR(
+        daicho::crypto::SaveOfficeKey(daicho::crypto::OfficeKeyPath(a_->path()), kBenchContract, ring));
+    daicho::PeerServerOptions serve;
+    serve.host = "127.0.0.1";
+    serve.port = 0;
+    serve.announce = false;
+    DAICHO_ASSIGN_OR_RETURN(auto server, daicho::PeerServer::Start(*a_, serve));
+    DAICHO_ASSIGN_OR_RETURN(auto b_peer, OpenNew(dir_ / "b_peer"));
+    DAICHO_RETURN_IF_ERROR(
+        daicho::crypto::SaveOfficeKey(daicho::crypto::OfficeKeyPath(b_peer->path()), kBenchContract, ring));
+    const auto start = SteadyClock::now();
+    auto report = daicho::SyncWithPeer(*b_peer, "ws://127.0.0.1:" + std::to_string(server->port()) + "/");
+    const double ms = MsSince(start);
+    if (!report.ok()) return report.status().WithContext("PC-to-PC sync");
+    DAICHO_ASSIGN_OR_RETURN(const bool verified, VerifyInitialState(*b_peer, params_, "B''' (PC to PC)"));
+    Check(verified, "p3_peer_verified");
+    out_["p3_peer_ms"] = Ms(ms);
+    out_["p3_peer_bytes"] = report->bytes_up + report->bytes_down;
+    out_["p3_peer_verified"] = verified;
     return Status();
   }
 
