@@ -82,13 +82,26 @@ struct ConnectArgs {
 // Logs in to the relay (no changes move) and saves the settings.
 Outcome ConnectCommand(const std::string& db, const ConnectArgs& args, std::ostream& out);
 
+// Where office PCs announce themselves on the LAN (see LanOptions).
+struct LanArgs {
+  std::string interface_address;  // --lan-interface; empty: the library's default (0.0.0.0)
+  int port = 0;                   // --lan-port; 0: the library's default (47474)
+};
+
 struct SyncArgs {
   std::string password_file;    // needed only when no login was saved
   std::string passphrase_file;  // needed only when this PC lacks the relay's current office key
   bool store_key = true;        // false: --no-store-key
   bool watch = false;           // stay connected until SIGINT/SIGTERM
+  // Direct sync with office PCs instead of the relay (peer_commands.cc):
+  std::string peer_url;         // --peer URL: this one PC
+  bool peers = false;           // --peers: every PC found on the LAN
+  LanArgs lan;
+  int wait_ms = 2000;           // --peers: how long to listen for announcements
+  int interval_ms = 5000;       // --watch with a peer: pause between rounds
 };
-// Syncs with the saved relay. Without --passphrase-file, on a terminal, asks
+// Syncs with the saved relay, or with --peer/--peers with office PCs
+// directly (PeerSyncCommand). Without --passphrase-file, on a terminal, asks
 // for the office passphrase when the sync fails for lack of the office key.
 Outcome SyncCommand(const std::string& db, const SyncArgs& args, std::ostream& out);
 // Last sync, "not backed up" records and the office key held; json: one
@@ -97,9 +110,38 @@ Outcome StatusCommand(const std::string& db, bool json, std::ostream& out);
 // enable = false: `backup disable`.
 Outcome BackupCommand(const std::string& db, bool enable, std::ostream& out);
 
+// ---- Direct sync between the office's PCs on the LAN (peer_commands.cc) ----
+
+// `sync --peer URL` / `sync --peers` [--watch]: one line per peer; with
+// --peers every peer is tried and the exit code is 1 if any failed.
+Outcome PeerSyncCommand(const std::string& db, const SyncArgs& args, std::ostream& out);
+
+struct ServeArgs {
+  std::string listen = "0.0.0.0:47480";  // HOST:PORT (port 0: any free port)
+  std::string device_name;               // empty: the host name
+  bool announce = true;                  // false: --no-announce
+  bool share_key = false;                // hand the passphrase-wrapped key envelope to new PCs
+  LanArgs lan;
+  int announce_interval_ms = 0;          // 0: the library's default
+  std::string passphrase_file;           // only when this PC keeps no office.key
+};
+// Serves the replica to the office's PCs until SIGINT/SIGTERM: prints
+// "serving on HOST:PORT" (the real port) first, "stopped" at the end.
+Outcome ServeCommand(const std::string& db, const ServeArgs& args, std::ostream& out);
+
+struct PeersArgs {
+  bool json = false;
+  int wait_ms = 2000;
+  LanArgs lan;
+  std::string passphrase_file;
+};
+// Lists the office's PCs announcing themselves on the LAN.
+Outcome PeersCommand(const std::string& db, const PeersArgs& args, std::ostream& out);
+
 // ---- Office key (key_commands.cc) ----
 
-enum class KeyAction { kInit, kUnlock, kRecover, kRotate, kPassphrase, kStatus, kForget };
+// kExport / kImport: the passphrase-wrapped key in a file (key_commands.cc).
+enum class KeyAction { kInit, kUnlock, kRecover, kRotate, kPassphrase, kStatus, kForget, kExport, kImport };
 
 // Secrets come from the files (first line) or, when a file is not given and
 // stdin is a terminal, from the terminal with echo off (a new passphrase is
@@ -111,6 +153,8 @@ struct KeyArgs {
   std::string new_passphrase_file;  // passphrase
   bool store_key = true;            // false: --no-store-key (init, unlock, recover, rotate)
   bool json = false;                // status
+  std::string peer_url;             // unlock --peer URL: from an office PC instead of the relay
+  std::string file;                 // export, import
 };
 // `daicho key init|unlock|recover|rotate|passphrase|status|forget`. init and
 // rotate print the new recovery code once.

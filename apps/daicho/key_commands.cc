@@ -1,17 +1,21 @@
 // The office key commands of `daicho`: key init|unlock|recover|rotate|
-// passphrase|status|forget, and the secret input they share with connect and
+// passphrase|status|forget|export|import (unlock --peer URL, export and import
+// need no relay: daicho/peer_sync.h), and the secret input they share with connect and
 // sync (a file's first line, or the terminal with echo off).
 #include <signal.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <string>
 
 #include "apps/common/secret_file.h"
 #include "apps/daicho/commands.h"
 #include "apps/daicho/office_key_cli.h"
+#include "daicho/peer_sync.h"
+#include "net/pc_state.h"
 #include "daicho/relay_client.h"
 
 namespace daicho::cli {
@@ -148,6 +152,23 @@ nlohmann::ordered_json OfficeKeyJson(const OfficeKeyStatus& status) {
   return j;
 }
 
+Result<OfficeKeyStatus> HeldOfficeKeyStatus(Replica& replica) {
+  RelayClient client(replica);
+  DAICHO_ASSIGN_OR_RETURN(auto settings, client.Settings());
+  if (settings) return client.GetOfficeKeyStatus();
+  // No relay: whatever office.key holds (a fresh PcState has nothing in
+  // memory, so a held key is a stored one).
+  OfficeKeyStatus status;
+  net::PcState pc(replica);
+  DAICHO_ASSIGN_OR_RETURN(auto held, pc.HeldOffice());
+  if (held && !held->ring.empty()) {
+    status.key_id = held->ring.current_id();
+    status.keys_held = held->ring.ids().size();
+    status.stored = true;
+  }
+  return status;
+}
+
 bool NeedsOfficeKeyUnlock(const Status& status) {
   return status.code() == Code::kFailedPrecondition && status.message().find("daicho key unlock") != std::string::npos;
 }
@@ -158,7 +179,7 @@ Outcome KeyCommand(const std::string& db, KeyAction action, const KeyArgs& args,
   RelayClient client(**replica);
 
   if (action == KeyAction::kStatus) {
-    auto status = client.GetOfficeKeyStatus();
+    auto status = HeldOfficeKeyStatus(**replica);
     if (!status.ok()) return Outcome::Failed(status.status(), "reading the office key");
     if (args.json) {
       out << OfficeKeyJson(*status).dump() << '\n';
@@ -171,6 +192,45 @@ Outcome KeyCommand(const std::string& db, KeyAction action, const KeyArgs& args,
     Status forgot = client.ForgetOfficeKey();
     if (!forgot.ok()) return Outcome::Failed(forgot, "removing the office key");
     out << "office key removed from this PC; `daicho key unlock` (or `key recover`) brings it back for syncing\n";
+    return Outcome::Ok();
+  }
+
+  // Without the relay: the passphrase-wrapped key from an office PC or a file.
+  if (action == KeyAction::kExport) {
+    Status exported = ExportOfficeKey(**replica, args.file);
+    if (!exported.ok()) return Outcome::Failed(exported, "exporting the office key to " + args.file);
+    // Only the passphrase opens it, but nobody else needs to read it.
+    std::error_code ignored;
+    std::filesystem::permissions(args.file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::replace, ignored);
+    out << "office key written to " << args.file
+        << " (wrapped by the office passphrase; the bare key and the recovery code are not in it)\n"
+        << "on the other PC: daicho key import " << args.file << " --passphrase-file FILE\n";
+    return Outcome::Ok();
+  }
+  if (action == KeyAction::kImport || (action == KeyAction::kUnlock && !args.peer_url.empty())) {
+    const bool import = action == KeyAction::kImport;
+    Secret passphrase = GetSecret({args.passphrase_file, "--passphrase-file", "the office passphrase",
+                                   "Office passphrase: ", /*confirm=*/false});
+    if (passphrase.error) return *passphrase.error;
+    Status unlocked = import ? ImportOfficeKey(**replica, args.file, passphrase.value, args.store_key)
+                             : UnlockOfficeKeyFromPeer(**replica, args.peer_url, passphrase.value, args.store_key);
+    Wipe(passphrase.value);
+    if (!import && unlocked.code() == Code::kUnauthenticated &&
+        unlocked.message().find("peer reported") != std::string::npos) {
+      // The serving PC refused to hand out the envelope.
+      unlocked = Status(unlocked.code(), unlocked.message() +
+                                             " (it hands out the passphrase-wrapped key only while it runs `daicho "
+                                             "serve --share-key`)");
+    }
+    if (!unlocked.ok()) {
+      return Outcome::Failed(unlocked, import ? "importing the office key from " + args.file
+                                              : "unlocking the office key from the PC at " + args.peer_url);
+    }
+    // A fresh client: `client` read the key held before this call.
+    auto status = HeldOfficeKeyStatus(**replica);
+    out << "office key" << (status.ok() && status->key_id != 0 ? " " + std::to_string(status->key_id) : std::string())
+        << " unlocked from " << (import ? args.file : args.peer_url) << " and " << KeptWhere(args.store_key) << '\n';
     return Outcome::Ok();
   }
 
@@ -259,6 +319,8 @@ Outcome KeyCommand(const std::string& db, KeyAction action, const KeyArgs& args,
     }
     case KeyAction::kStatus:
     case KeyAction::kForget:
+    case KeyAction::kExport:
+    case KeyAction::kImport:
       break;
   }
   return Outcome::Ok();

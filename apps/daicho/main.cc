@@ -54,7 +54,26 @@ constexpr const char* kKeyHelp =
     "(first line) or asked on the terminal, never taken on the command line. The\n"
     "key is kept in the replica directory (office.key, owner-only) unless\n"
     "--no-store-key. After a PC is lost or a member leaves: `key rotate`, then\n"
-    "`key unlock` on every other PC.";
+    "`key unlock` on every other PC.\n"
+    "A PC that cannot reach the relay gets the key from an office PC serving with\n"
+    "--share-key (`key unlock --peer URL`) or from a file (`key export FILE` on a PC\n"
+    "holding it, `key import FILE` on the new one); either way only the\n"
+    "passphrase-wrapped key moves, and the passphrase is still needed.";
+
+constexpr const char* kServeHelp =
+    "Other PCs of the office sync with this one directly (`daicho sync --peer URL` or\n"
+    "`sync --peers`), authenticated and encrypted with the office key; a PC of another\n"
+    "office is refused. The replica stays usable by other processes meanwhile. Prints\n"
+    "'serving on HOST:PORT' first. Firewall: TCP 47480 (sync) and UDP 47474 (multicast\n"
+    "239.255.42.99, announcements). See docs/lan-sync.md.";
+
+// --lan-interface and --lan-port, shared by serve, peers and sync.
+void AddLanOptions(CLI::App* sub, daicho::cli::LanArgs& lan) {
+  sub->add_option("--lan-interface", lan.interface_address,
+                  "Local address of the LAN interface for announcements (default: the system's choice)");
+  sub->add_option("--lan-port", lan.port, "UDP port of the announcements (default 47474)")
+      ->check(CLI::Range(1, 65535));
+}
 
 // Runs `command` when `sub` was chosen and records its outcome.
 void OnRun(CLI::App* sub, Outcome& outcome, std::function<Outcome()> command) {
@@ -194,15 +213,63 @@ int Run(int argc, char** argv) {
 
   daicho::cli::SyncArgs sync_args;
   auto* sync = app.add_subcommand(
-      "sync", "Sync both ways with the saved relay; exit 0 when both hold the same changes");
-  sync->add_flag("--watch", sync_args.watch, "Stay connected and sync live until Ctrl-C (reconnects after cuts)");
+      "sync",
+      "Sync both ways with the saved relay (or with --peer/--peers, directly with office PCs on the LAN); exit 0 "
+      "when both hold the same changes");
+  sync->add_flag("--watch", sync_args.watch,
+                 "Stay connected and sync live until Ctrl-C (reconnects after cuts); with --peer/--peers: sync with "
+                 "the office PCs every --interval-ms instead (the relay watch is a separate `sync --watch`)");
   sync->add_option("--password-file", sync_args.password_file, "Needed only when connect saved no login");
   sync->add_option("--passphrase-file", sync_args.passphrase_file,
                    "Office passphrase (first line), needed only when this PC does not hold the relay's current "
                    "office key (first sync, after `key rotate` elsewhere, or --no-store-key)");
   sync->add_flag_callback("--no-store-key", [&sync_args] { sync_args.store_key = false; },
                           "Keep a key unlocked with --passphrase-file only for this sync, not on this PC");
+  auto* sync_peer = sync->add_option("--peer", sync_args.peer_url,
+                                     "Sync directly with the office PC serving at this URL (ws://ADDRESS:47480/) "
+                                     "instead of the relay");
+  auto* sync_peers = sync->add_flag("--peers", sync_args.peers,
+                                    "Sync directly with every office PC found on the LAN (see `daicho peers`) "
+                                    "instead of the relay; exit 1 if any failed");
+  sync_peer->excludes(sync_peers);
+  sync->add_option("--wait-ms", sync_args.wait_ms, "--peers: how long to listen for the office's PCs (default 2000)")
+      ->check(CLI::NonNegativeNumber);
+  sync->add_option("--interval-ms", sync_args.interval_ms,
+                   "--watch with --peer/--peers: pause between rounds (default 5000)")
+      ->check(CLI::NonNegativeNumber);
+  AddLanOptions(sync, sync_args.lan);
   OnRun(sync, outcome, [&] { return daicho::cli::SyncCommand(db, sync_args, out); });
+
+  daicho::cli::ServeArgs serve_args;
+  auto* serve = app.add_subcommand(
+      "serve", "Serve this replica to the office's other PCs on the LAN (direct sync) until Ctrl-C");
+  serve->footer(kServeHelp);
+  serve->add_option("--listen", serve_args.listen, "HOST:PORT to accept PCs on (default 0.0.0.0:47480; port 0: any)");
+  serve->add_option("--device-name", serve_args.device_name, "Name other PCs see (default: the host name)");
+  serve->add_flag_callback("--no-announce", [&serve_args] { serve_args.announce = false; },
+                           "Do not announce this PC on the LAN (reachable by URL only)");
+  serve->add_flag("--share-key", serve_args.share_key,
+                  "Hand the passphrase-wrapped office key to PCs without it (`key unlock --peer`); see "
+                  "docs/lan-sync.md for what this exposes");
+  serve->add_option("--announce-interval-ms", serve_args.announce_interval_ms,
+                    "How often to announce this PC (default 5000)")
+      ->check(CLI::PositiveNumber);
+  serve->add_option("--passphrase-file", serve_args.passphrase_file,
+                    "Office passphrase (first line), only when this PC keeps no office.key (--no-store-key)");
+  AddLanOptions(serve, serve_args.lan);
+  OnRun(serve, outcome, [&] { return daicho::cli::ServeCommand(db, serve_args, out); });
+
+  daicho::cli::PeersArgs peers_args;
+  auto* peers = app.add_subcommand("peers", "List the office's PCs serving on the LAN now (name, URL, last seen, "
+                                            "how far behind or ahead)");
+  peers->add_flag("--json", peers_args.json,
+                  "Print [{\"name\", \"url\", \"replica_id\", \"last_seen\", \"behind\", \"ahead\"}]");
+  peers->add_option("--wait-ms", peers_args.wait_ms, "How long to listen for announcements (default 2000)")
+      ->check(CLI::NonNegativeNumber);
+  peers->add_option("--passphrase-file", peers_args.passphrase_file,
+                    "Office passphrase (first line), only when this PC keeps no office.key (--no-store-key)");
+  AddLanOptions(peers, peers_args.lan);
+  OnRun(peers, outcome, [&] { return daicho::cli::PeersCommand(db, peers_args, out); });
 
   auto* status = app.add_subcommand("status", "Show the last sync and how many records are not backed up");
   status->add_flag("--json", json, "Print {\"unsynced_records\": N, \"last_sync\": ISO time or null, ...}");
@@ -230,16 +297,32 @@ int Run(int argc, char** argv) {
       {"passphrase", KeyAction::kPassphrase, "Change the office passphrase (the key and recovery code stay)"},
       {"status", KeyAction::kStatus, "Show which office key this PC holds (no network)"},
       {"forget", KeyAction::kForget, "Remove the office key from this PC (no network)"},
+      {"export", KeyAction::kExport,
+       "Write the passphrase-wrapped office key to FILE, for `key import` on a PC that cannot reach the relay"},
+      {"import", KeyAction::kImport, "Unlock the office key from a FILE written by `key export` (no network)"},
   };
   for (const KeySub& k : key_subs) {
     auto* sub = key->add_subcommand(k.name, k.help);
     const KeyAction action = k.action;
-    const bool online = action != KeyAction::kStatus && action != KeyAction::kForget;
+    const bool relay_only = action != KeyAction::kStatus && action != KeyAction::kForget &&
+                            action != KeyAction::kExport && action != KeyAction::kImport;
+    const bool online = relay_only;
     if (online) {
       sub->add_option("--password-file", key_args.password_file,
                       "Relay password (first line), needed only when connect saved no login");
     }
-    if (action == KeyAction::kInit || action == KeyAction::kUnlock || action == KeyAction::kRotate) {
+    if (action == KeyAction::kExport || action == KeyAction::kImport) {
+      sub->add_option("file", key_args.file,
+                      action == KeyAction::kExport ? "File to write" : "File written by `daicho key export`")
+          ->required();
+    }
+    if (action == KeyAction::kUnlock) {
+      sub->add_option("--peer", key_args.peer_url,
+                      "Get the passphrase-wrapped key from the office PC serving at this URL (`serve --share-key`) "
+                      "instead of the relay");
+    }
+    if (action == KeyAction::kInit || action == KeyAction::kUnlock || action == KeyAction::kRotate ||
+        action == KeyAction::kImport) {
       sub->add_option("--passphrase-file", key_args.passphrase_file,
                       action == KeyAction::kRotate
                           ? "Passphrase for the new key, the current one or a new one (first line); default: ask"
@@ -253,7 +336,7 @@ int Run(int argc, char** argv) {
       sub->add_option("--new-passphrase-file", key_args.new_passphrase_file,
                       "New office passphrase (first line); default: ask twice on the terminal");
     }
-    if (online && action != KeyAction::kPassphrase) {
+    if ((online && action != KeyAction::kPassphrase) || action == KeyAction::kImport) {
       sub->add_flag_callback("--no-store-key", [&key_args] { key_args.store_key = false; },
                              "Do not keep the key on this PC (sync then needs the passphrase each time)");
     }

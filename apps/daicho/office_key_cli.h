@@ -1,15 +1,23 @@
-// Pieces the relay commands (sync_commands.cc) and the office key commands
-// (key_commands.cc) share: getting a secret from a file or the terminal, and
-// showing what this PC holds of the office key.
+// Pieces the relay commands (sync_commands.cc), the LAN peer commands
+// (peer_commands.cc) and the office key commands (key_commands.cc) share:
+// getting a secret from a file or the terminal, showing what this PC holds of
+// the office key, formatting sizes and times, a sync progress bar, and
+// running until SIGINT/SIGTERM.
 #ifndef DAICHO_APPS_DAICHO_OFFICE_KEY_CLI_H_
 #define DAICHO_APPS_DAICHO_OFFICE_KEY_CLI_H_
 
+#include <chrono>
+#include <cstdint>
+#include <functional>
 #include <optional>
+#include <ostream>
+#include <stop_token>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "apps/daicho/commands.h"
+#include "apps/daicho/progress.h"
 #include "daicho/relay_client.h"
 
 namespace daicho::cli {
@@ -40,9 +48,47 @@ std::string OfficeKeyText(const OfficeKeyStatus& status);
 // {"key_id": N (0: none), "keys_held": N, "stored": bool}
 nlohmann::ordered_json OfficeKeyJson(const OfficeKeyStatus& status);
 
+// What this PC holds of the office key (no network). Unlike
+// RelayClient::GetOfficeKeyStatus, which reports none on a PC without relay
+// settings, this also counts a key unlocked from a peer or a file on a PC
+// that never connected to the relay (it then reads office.key directly).
+Result<OfficeKeyStatus> HeldOfficeKeyStatus(Replica& replica);
+
 // A failure telling this PC to unlock the office key (not held yet, or
 // rotated elsewhere): worth asking for the passphrase.
 bool NeedsOfficeKeyUnlock(const Status& status);
+
+// ---- Defined in sync_commands.cc ----
+
+// This PC's host name ("this PC" when unknown).
+std::string HostName();
+// "512 B", "1.5 KiB", "2.0 MiB".
+std::string Bytes(uint64_t n);
+// `t` as local time for people, or as ISO 8601 UTC ("...Z") for JSON.
+std::string FormatTime(std::chrono::system_clock::time_point t, bool utc);
+
+// A sync's progress bar: changes both ways against the totals known after
+// the login, with the bytes moved.
+class SyncProgressBar {
+ public:
+  explicit SyncProgressBar(std::ostream* out) : out_(out) {}
+  void Update(const SyncProgress& p);
+  // Ends the bar's line, so that what is printed next starts on its own.
+  void Finish();
+
+ private:
+  std::ostream* out_;
+  std::optional<ProgressBar> bar_;
+  uint64_t total_ = 0;
+};
+
+// Blocks SIGINT and SIGTERM in the calling thread, so that threads started
+// after this (a server's) inherit the mask and the signals wait for
+// RunUntilSignal instead of killing the process.
+void BlockStopSignals();
+// Runs `work` on its own thread until it returns or SIGINT/SIGTERM asks it
+// to stop (through its stop_token); returns its Status.
+Status RunUntilSignal(const std::function<Status(std::stop_token)>& work);
 
 }  // namespace daicho::cli
 

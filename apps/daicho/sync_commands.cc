@@ -1,5 +1,6 @@
 // The relay commands of `daicho`: connect, sync [--watch], status, backup
-// (the office key commands are in key_commands.cc).
+// (the office key commands are in key_commands.cc; sync --peer/--peers, serve
+// and peers in peer_commands.cc), and the helpers office_key_cli.h declares.
 #include <signal.h>
 #include <unistd.h>
 
@@ -25,6 +26,13 @@
 namespace daicho::cli {
 namespace {
 
+Result<std::string> PasswordFrom(const std::string& password_file) {
+  if (password_file.empty()) return std::string();
+  return apps::ReadSecretFile(password_file);
+}
+
+}  // namespace
+
 std::string HostName() {
   char name[256] = {};
   if (::gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "this PC";
@@ -42,7 +50,6 @@ std::string Bytes(uint64_t n) {
   return s.str();
 }
 
-// `t` as local time for people, or as ISO 8601 UTC for JSON.
 std::string FormatTime(std::chrono::system_clock::time_point t, bool utc) {
   const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
   std::tm parts{};
@@ -56,52 +63,47 @@ std::string FormatTime(std::chrono::system_clock::time_point t, bool utc) {
   return s.str();
 }
 
-// A sync's progress bar: changes both ways against the totals known after
-// the login, with the bytes moved.
-class SyncProgressBar {
- public:
-  explicit SyncProgressBar(std::ostream* out) : out_(out) {}
-
-  void Update(const SyncProgress& p) {
-    if (out_ == nullptr) return;
-    const uint64_t total = p.changes_to_send + p.changes_to_receive;
-    if (!bar_ || total != total_) {
-      bar_.emplace("sync", total, out_);
-      total_ = total;
-    }
-    bar_->Update(std::min(p.changes_up, p.changes_to_send) + std::min(p.changes_down, p.changes_to_receive),
-                 "up " + Bytes(p.bytes_up) + ", down " + Bytes(p.bytes_down));
+void SyncProgressBar::Update(const SyncProgress& p) {
+  if (out_ == nullptr) return;
+  const uint64_t total = p.changes_to_send + p.changes_to_receive;
+  if (!bar_ || total != total_) {
+    bar_.emplace("sync", total, out_);
+    total_ = total;
   }
-  // Ends the bar's line, so that what is printed next starts on its own.
-  void Finish() {
-    if (bar_) bar_->Finish();
-  }
-
- private:
-  std::ostream* out_;
-  std::optional<ProgressBar> bar_;
-  uint64_t total_ = 0;
-};
-
-Result<std::string> PasswordFrom(const std::string& password_file) {
-  if (password_file.empty()) return std::string();
-  return apps::ReadSecretFile(password_file);
+  bar_->Update(std::min(p.changes_up, p.changes_to_send) + std::min(p.changes_down, p.changes_to_receive),
+               "up " + Bytes(p.bytes_up) + ", down " + Bytes(p.bytes_down));
 }
 
-// Runs `watch` on its own thread until it returns or SIGINT/SIGTERM asks it
-// to stop; returns its Status.
-Status RunUntilSignal(const std::function<Status(std::stop_token)>& watch) {
+void SyncProgressBar::Finish() {
+  if (bar_) bar_->Finish();
+}
+
+namespace {
+
+sigset_t StopSignals() {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
-  // Blocked before the thread starts, so only this thread receives them.
+  return stop_signals;
+}
+
+}  // namespace
+
+void BlockStopSignals() {
+  const sigset_t stop_signals = StopSignals();
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+}
+
+Status RunUntilSignal(const std::function<Status(std::stop_token)>& work) {
+  sigset_t stop_signals = StopSignals();
+  // Blocked before the thread starts, so only this thread receives them.
+  BlockStopSignals();
   std::stop_source stop;
   std::atomic<bool> done = false;
   Status result;
   std::thread worker([&] {
-    result = watch(stop.get_token());
+    result = work(stop.get_token());
     done = true;
   });
   const timespec poll{0, 100'000'000};
@@ -112,8 +114,6 @@ Status RunUntilSignal(const std::function<Status(std::stop_token)>& watch) {
   pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
   return result;
 }
-
-}  // namespace
 
 Outcome ConnectCommand(const std::string& db, const ConnectArgs& args, std::ostream& out) {
   auto password = apps::ReadSecretFile(args.password_file);
@@ -174,6 +174,7 @@ Outcome ConnectCommand(const std::string& db, const ConnectArgs& args, std::ostr
 }
 
 Outcome SyncCommand(const std::string& db, const SyncArgs& args, std::ostream& out) {
+  if (!args.peer_url.empty() || args.peers) return PeerSyncCommand(db, args, out);
   auto password = PasswordFrom(args.password_file);
   if (!password.ok()) return Outcome::Failed(password.status(), "reading the password file");
   std::string passphrase;
@@ -258,7 +259,7 @@ Outcome StatusCommand(const std::string& db, bool json, std::ostream& out) {
   if (!settings.ok()) return Outcome::Failed(settings.status(), "reading the relay settings");
   auto status = client.GetBackupStatus();
   if (!status.ok()) return Outcome::Failed(status.status(), "reading the backup state");
-  auto key = client.GetOfficeKeyStatus();
+  auto key = HeldOfficeKeyStatus(**replica);
   if (!key.ok()) return Outcome::Failed(key.status(), "reading the office key");
   const RelaySettings none;
   const RelaySettings& s = *settings ? **settings : none;
