@@ -412,8 +412,15 @@ Status RelayClient::ChangeOfficePassphrase(const std::string& new_passphrase, co
 Result<OfficeKeyStatus> RelayClient::GetOfficeKeyStatus() const {
   OfficeKeyStatus status;
   DAICHO_ASSIGN_OR_RETURN(auto settings, impl_->LoadSettings());
-  if (!settings) return status;
   DAICHO_ASSIGN_OR_RETURN(auto stored, crypto::LoadOfficeKey(impl_->pc.KeyPath()));
+  if (!settings) {
+    // A PC that never reached the relay: keyed from a peer or a file.
+    if (!stored) return status;
+    status.stored = true;
+    status.key_id = stored->ring.current_id();
+    status.keys_held = stored->ring.ids().size();
+    return status;
+  }
   status.stored = stored && stored->contract == settings->contract;
   DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, impl_->pc.HeldRing(settings->contract));
   status.key_id = ring.current_id();

@@ -15,7 +15,6 @@
 #include "apps/daicho/commands.h"
 #include "apps/daicho/office_key_cli.h"
 #include "daicho/peer_sync.h"
-#include "net/pc_state.h"
 #include "daicho/relay_client.h"
 
 namespace daicho::cli {
@@ -152,23 +151,6 @@ nlohmann::ordered_json OfficeKeyJson(const OfficeKeyStatus& status) {
   return j;
 }
 
-Result<OfficeKeyStatus> HeldOfficeKeyStatus(Replica& replica) {
-  RelayClient client(replica);
-  DAICHO_ASSIGN_OR_RETURN(auto settings, client.Settings());
-  if (settings) return client.GetOfficeKeyStatus();
-  // No relay: whatever office.key holds (a fresh PcState has nothing in
-  // memory, so a held key is a stored one).
-  OfficeKeyStatus status;
-  net::PcState pc(replica);
-  DAICHO_ASSIGN_OR_RETURN(auto held, pc.HeldOffice());
-  if (held && !held->ring.empty()) {
-    status.key_id = held->ring.current_id();
-    status.keys_held = held->ring.ids().size();
-    status.stored = true;
-  }
-  return status;
-}
-
 bool NeedsOfficeKeyUnlock(const Status& status) {
   return status.code() == Code::kFailedPrecondition && status.message().find("daicho key unlock") != std::string::npos;
 }
@@ -179,7 +161,7 @@ Outcome KeyCommand(const std::string& db, KeyAction action, const KeyArgs& args,
   RelayClient client(**replica);
 
   if (action == KeyAction::kStatus) {
-    auto status = HeldOfficeKeyStatus(**replica);
+    auto status = RelayClient(**replica).GetOfficeKeyStatus();
     if (!status.ok()) return Outcome::Failed(status.status(), "reading the office key");
     if (args.json) {
       out << OfficeKeyJson(*status).dump() << '\n';
@@ -228,7 +210,7 @@ Outcome KeyCommand(const std::string& db, KeyAction action, const KeyArgs& args,
                                               : "unlocking the office key from the PC at " + args.peer_url);
     }
     // A fresh client: `client` read the key held before this call.
-    auto status = HeldOfficeKeyStatus(**replica);
+    auto status = RelayClient(**replica).GetOfficeKeyStatus();
     out << "office key" << (status.ok() && status->key_id != 0 ? " " + std::to_string(status->key_id) : std::string())
         << " unlocked from " << (import ? args.file : args.peer_url) << " and " << KeptWhere(args.store_key) << '\n';
     return Outcome::Ok();

@@ -48,12 +48,6 @@ std::string OfficeKeyText(const OfficeKeyStatus& status);
 // {"key_id": N (0: none), "keys_held": N, "stored": bool}
 nlohmann::ordered_json OfficeKeyJson(const OfficeKeyStatus& status);
 
-// What this PC holds of the office key (no network). Unlike
-// RelayClient::GetOfficeKeyStatus, which reports none on a PC without relay
-// settings, this also counts a key unlocked from a peer or a file on a PC
-// that never connected to the relay (it then reads office.key directly).
-Result<OfficeKeyStatus> HeldOfficeKeyStatus(Replica& replica);
-
 // A failure telling this PC to unlock the office key (not held yet, or
 // rotated elsewhere): worth asking for the passphrase.
 bool NeedsOfficeKeyUnlock(const Status& status);

@@ -69,7 +69,7 @@ class LanPassphrase {
   Status With(Replica& replica, const std::function<Status()>& attempt) {
     Status result = attempt();
     if (!NeedsOfficeKeyUnlock(result) || !value_.empty()) return result;
-    auto held = HeldOfficeKeyStatus(replica);
+    auto held = RelayClient(replica).GetOfficeKeyStatus();
     if (!held.ok() || held->key_id != 0) return result;  // a key is held: a passphrase would not help
     if (!CanAskOnTerminal()) {
       return Status(result.code(), result.message() +

@@ -259,7 +259,7 @@ Outcome StatusCommand(const std::string& db, bool json, std::ostream& out) {
   if (!settings.ok()) return Outcome::Failed(settings.status(), "reading the relay settings");
   auto status = client.GetBackupStatus();
   if (!status.ok()) return Outcome::Failed(status.status(), "reading the backup state");
-  auto key = HeldOfficeKeyStatus(**replica);
+  auto key = RelayClient(**replica).GetOfficeKeyStatus();
   if (!key.ok()) return Outcome::Failed(key.status(), "reading the office key");
   const RelaySettings none;
   const RelaySettings& s = *settings ? **settings : none;

@@ -204,7 +204,8 @@ class RelayClient {
   // Replaces the office passphrase (the key and recovery code stay). Needs
   // the current key here.
   Status ChangeOfficePassphrase(const std::string& new_passphrase, const OfficeKeyOptions& options = {});
-  // What this PC holds (no network).
+  // What this PC holds (no network); without relay settings, the key it
+  // got from a peer or a file (daicho/peer_sync.h).
   Result<OfficeKeyStatus> GetOfficeKeyStatus() const;
   // Removes the key from this PC (memory and office.key).
   Status ForgetOfficeKey();

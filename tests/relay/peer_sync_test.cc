@@ -129,6 +129,10 @@ TEST_F(PeerSyncTest, AChainRelayABCCarriesEveryChangeAndBsEditReachesTheRelayThr
   // B never reaches the relay: it gets the key from A on the LAN.
   auto a_server = Serve(*a, /*share_key=*/true);
   ASSERT_DAICHO_OK(UnlockOfficeKeyFromPeer(*b, Url(*a_server), kPassphrase));
+  auto b_key = RelayClient(*b).GetOfficeKeyStatus();
+  ASSERT_DAICHO_OK(b_key);
+  EXPECT_EQ(b_key->key_id, 1u);
+  EXPECT_TRUE(b_key->stored);
   // C gets it on a carried file (exported by B, which got it from A).
   ASSERT_DAICHO_OK(ExportOfficeKey(*b, dir_.Sub("office-key.dat")));
   ASSERT_DAICHO_OK(ImportOfficeKey(*c, dir_.Sub("office-key.dat"), kPassphrase));
