@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "crypto/key_ring.h"
+#include "crypto/peer_channel.h"
 #include "daicho/replica.h"
 #include "net/replica_change_store.h"
 #include "net/wire_codec.h"
@@ -928,6 +929,47 @@ TEST(WebSocketPeerTest, AnUnprovenConnectionReachesOnlyTheUnauthenticatedFactory
   EXPECT_EQ(fetched->office_keys.current_key_id, 1u);
   EXPECT_EQ(SyncOnce(url, store, a->id(), {}).status().code(), Code::kUnauthenticated);
   EXPECT_TRUE(a->GetVersionVector()->empty());
+}
+
+
+TEST(WebSocketPeerTest, AReplayedHandshakeIsRefusedAndTheServerKeepsServing) {
+  TempDir dir;
+  auto a = OpenReplica(dir, "a");
+  auto b = OpenReplica(dir, "b");
+  Write(*b, "c1", "name", "kept from replayers");
+  auto ring = std::move(crypto::KeyRing::Create().value());
+  WebSocketOptions secured;
+  secured.peer_auth = OfficeAuth(ring);
+  Served served(*b, secured);
+
+  // A genuine office PC's handshake, recorded off the wire.
+  crypto::PeerChannel genuine(crypto::PeerChannel::Role::kInitiator, "1234-5678-9012", ring);
+  const std::string m1 = genuine.Start().value();
+  auto first = WebSocketClient::Connect(served.url());
+  ASSERT_DAICHO_OK(first);
+  ASSERT_DAICHO_OK((*first)->Send(m1));
+  auto m2 = (*first)->Receive();
+  ASSERT_DAICHO_OK(m2);
+  const std::string m3 = genuine.OnHandshakeMessage(*m2).value().value();
+  ASSERT_DAICHO_OK((*first)->Send(m3));
+
+  // The recording replayed by someone without the key: the server answers a
+  // fresh M2, and the old M3 does not fit it.
+  auto replay = WebSocketClient::Connect(served.url());
+  ASSERT_DAICHO_OK(replay);
+  ASSERT_DAICHO_OK((*replay)->Send(m1));
+  ASSERT_DAICHO_OK((*replay)->Receive());
+  ASSERT_DAICHO_OK((*replay)->Send(m3));
+  auto refused = (*replay)->Receive();
+  ASSERT_DAICHO_OK(refused);
+  auto decoded = DecodeFrame(*refused);
+  ASSERT_DAICHO_OK(decoded);
+  ASSERT_TRUE(std::holds_alternative<ErrorMessage>(*decoded));
+  EXPECT_EQ(std::get<ErrorMessage>(*decoded).code, Code::kUnauthenticated);
+
+  ReplicaChangeStore store(*a);
+  ASSERT_DAICHO_OK(SyncOnce(served.url(), store, a->id(), {}, secured));
+  EXPECT_EQ(a->Get("customers", "c1")->Find("name")->value.as_string(), "kept from replayers");
 }
 
 }  // namespace
