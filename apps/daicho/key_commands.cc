@@ -181,10 +181,6 @@ Outcome KeyCommand(const std::string& db, KeyAction action, const KeyArgs& args,
   if (action == KeyAction::kExport) {
     Status exported = ExportOfficeKey(**replica, args.file);
     if (!exported.ok()) return Outcome::Failed(exported, "exporting the office key to " + args.file);
-    // Only the passphrase opens it, but nobody else needs to read it.
-    std::error_code ignored;
-    std::filesystem::permissions(args.file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
-                                 std::filesystem::perm_options::replace, ignored);
     out << "office key written to " << args.file
         << " (wrapped by the office passphrase; the bare key and the recovery code are not in it)\n"
         << "on the other PC: daicho key import " << args.file << " --passphrase-file FILE\n";

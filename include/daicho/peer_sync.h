@@ -139,7 +139,8 @@ Result<SyncSummary> SyncWithPeer(Replica& replica, const std::string& url, const
 Status UnlockOfficeKeyFromPeer(Replica& replica, const std::string& url, const std::string& passphrase,
                                bool store_key = true);
 // Writes the office key envelopes (wrapped by the passphrase and the recovery
-// code, never the bare key) to `path`, for carrying to another PC.
+// code, never the bare key) to `path` (created owner-only, replacing any
+// file there), for carrying to another PC.
 Status ExportOfficeKey(Replica& replica, const std::string& path);
 // Reads a file written by ExportOfficeKey and unlocks it with `passphrase`.
 Status ImportOfficeKey(Replica& replica, const std::string& path, const std::string& passphrase,

@@ -135,6 +135,8 @@ TEST_F(PeerSyncTest, AChainRelayABCCarriesEveryChangeAndBsEditReachesTheRelayThr
   EXPECT_TRUE(b_key->stored);
   // C gets it on a carried file (exported by B, which got it from A).
   ASSERT_DAICHO_OK(ExportOfficeKey(*b, dir_.Sub("office-key.dat")));
+  EXPECT_EQ(std::filesystem::status(dir_.Sub("office-key.dat")).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   ASSERT_DAICHO_OK(ImportOfficeKey(*c, dir_.Sub("office-key.dat"), kPassphrase));
   auto b_server = Serve(*b);
 
