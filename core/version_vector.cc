@@ -85,6 +85,12 @@ uint64_t VersionVector::Total() const {
   return sum;
 }
 
+uint64_t VersionVector::CountMissingFrom(const VersionVector& other) const {
+  uint64_t missing = 0;
+  for (const Entry& e : entries_) missing += e.counter - std::min(e.counter, other.Get(e.replica));
+  return missing;
+}
+
 std::string VersionVector::ToString() const {
   std::string out;
   for (const Entry& e : entries_) {

@@ -14,6 +14,7 @@
 #include "net/lan_discovery.h"
 #include "net/pc_state.h"
 #include "net/replica_change_store.h"
+#include "net/sync_summary.h"
 #include "net/websocket.h"
 
 namespace daicho {
@@ -51,13 +52,6 @@ Result<Office> OfficeOf(Replica& replica, const std::string& passphrase) {
 
 std::shared_ptr<const net::PeerAuth> AuthOf(const Office& office) {
   return std::make_shared<const net::PeerAuth>(net::PeerAuth{office.contract, office.ring.Clone()});
-}
-
-// Changes `have` holds that `other` lacks.
-uint64_t Missing(const VersionVector& have, const VersionVector& other) {
-  uint64_t n = 0;
-  for (const auto& e : have.entries()) n += e.counter > other.Get(e.replica) ? e.counter - other.Get(e.replica) : 0;
-  return n;
 }
 
 net::LanDiscoveryOptions DiscoveryOptions(const LanOptions& lan, const Office& office) {
@@ -177,8 +171,8 @@ Result<std::vector<PeerInfo>> FindPeers(Replica& replica, const FindPeersOptions
     info.device_name = p.device_name;
     info.replica_id = p.replica_id.ToHex();
     info.last_seen = p.last_seen;
-    info.changes_peer_lacks = Missing(local, p.version_vector);
-    info.changes_we_lack = Missing(p.version_vector, local);
+    info.changes_peer_lacks = local.CountMissingFrom(p.version_vector);
+    info.changes_we_lack = p.version_vector.CountMissingFrom(local);
     peers.push_back(std::move(info));
   }
   return peers;
@@ -193,24 +187,14 @@ Result<SyncSummary> SyncWithPeer(Replica& replica, const std::string& url, const
   websocket.peer_auth = AuthOf(office);
   net::SyncHooks hooks;
   if (options.on_progress) {
-    hooks.on_progress = [&options](const net::SessionStats& s) {
-      options.on_progress(SyncProgress{s.changes_sent, s.changes_received, s.changes_to_send, s.changes_to_receive,
-                                       s.frame_bytes_sent, s.frame_bytes_received});
-    };
+    hooks.on_progress = [&options](const net::SessionStats& s) { options.on_progress(net::ToSyncProgress(s)); };
   }
   net::ReplicaChangeStore store(replica);
   const auto start = std::chrono::steady_clock::now();
   DAICHO_ASSIGN_OR_RETURN(net::SyncReport report,
                           net::SyncOnce(url, store, replica.id(), std::move(session), websocket, std::move(hooks)));
   DAICHO_RETURN_IF_ERROR(pc.LearnFromPeer(report.peer_knows_relay_holds));
-  SyncSummary summary;
-  summary.changes_up = report.changes_up;
-  summary.changes_down = report.changes_down;
-  summary.bytes_up = report.bytes_up;
-  summary.bytes_down = report.bytes_down;
-  summary.elapsed =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-  return summary;
+  return net::ToSyncSummary(report, start);
 }
 
 Status UnlockOfficeKeyFromPeer(Replica& replica, const std::string& url, const std::string& passphrase,

@@ -13,6 +13,7 @@
 #include "net/proto/relay_settings.pb.h"
 #include "net/replica_change_store.h"
 #include "net/sealed_change_store.h"
+#include "net/sync_summary.h"
 #include "net/websocket.h"
 
 namespace daicho {
@@ -40,11 +41,6 @@ Result<RelaySettings> DecodeSettings(const std::string& bytes) {
   client::v1::RelaySettings pb;
   if (!pb.ParseFromString(bytes)) return Status(Code::kCorruption, "saved relay settings do not decode");
   return RelaySettings{pb.url(), pb.contract(), pb.user(), pb.tls_ca_file(), pb.device_token(), pb.device_name()};
-}
-
-SyncProgress ToProgress(const net::SessionStats& s) {
-  return SyncProgress{s.changes_sent,    s.changes_received,  s.changes_to_send,
-                      s.changes_to_receive, s.frame_bytes_sent, s.frame_bytes_received};
 }
 
 // Errors that a later attempt can get past without anyone acting.
@@ -136,7 +132,7 @@ struct RelayClient::Impl {
     websocket.tls_ca_file = settings.tls_ca_file;
     net::SyncHooks hooks;
     if (request.on_progress) {
-      hooks.on_progress = [&request](const net::SessionStats& s) { request.on_progress(ToProgress(s)); };
+      hooks.on_progress = [&request](const net::SessionStats& s) { request.on_progress(net::ToSyncProgress(s)); };
     }
     net::ReplicaChangeStore replica_store(replica);
     net::SealedChangeStore sealed(replica_store, settings.contract, crypto::KeyRing());
@@ -309,14 +305,7 @@ Result<SyncSummary> RelayClient::Sync(const SyncOptions& options) {
   request.store_key = options.store_key;
   DAICHO_ASSIGN_OR_RETURN(net::SyncReport report, impl_->RunSession(settings, std::move(request)));
   DAICHO_RETURN_IF_ERROR(impl_->RecordRelayHolds(report.peer_version_vector, /*in_sync=*/true));
-  SyncSummary summary;
-  summary.changes_up = report.changes_up;
-  summary.changes_down = report.changes_down;
-  summary.bytes_up = report.bytes_up;
-  summary.bytes_down = report.bytes_down;
-  summary.elapsed =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-  return summary;
+  return net::ToSyncSummary(report, start);
 }
 
 Status RelayClient::Watch(const WatchOptions& options, std::stop_token stop) {

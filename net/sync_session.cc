@@ -48,14 +48,8 @@ void SyncSession::Count(const std::string& frame) {
 }
 
 void SyncSession::CountExpected(const VersionVector& local) {
-  stats_.changes_to_send = 0;
-  stats_.changes_to_receive = 0;
-  for (const VersionVector::Entry& e : local.entries()) {
-    stats_.changes_to_send += e.counter - std::min(e.counter, peer_vv_.Get(e.replica));
-  }
-  for (const VersionVector::Entry& e : peer_vv_.entries()) {
-    stats_.changes_to_receive += e.counter - std::min(e.counter, local.Get(e.replica));
-  }
+  stats_.changes_to_send = local.CountMissingFrom(peer_vv_);
+  stats_.changes_to_receive = peer_vv_.CountMissingFrom(local);
 }
 
 std::vector<std::string> SyncSession::Fail(Status status) {

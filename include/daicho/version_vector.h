@@ -57,6 +57,8 @@ class VersionVector {
   const std::vector<Entry>& entries() const { return entries_; }
   // Sum of all counters: how many changes this vector accounts for.
   uint64_t Total() const;
+  // How many of those changes `other` lacks (what a sync would send it).
+  uint64_t CountMissingFrom(const VersionVector& other) const;
 
   // "hex:counter,hex:counter" (sorted); "" for the empty vector.
   std::string ToString() const;

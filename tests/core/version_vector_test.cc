@@ -29,6 +29,15 @@ TEST(VersionVectorTest, EmptyVectorHasZeroForEveryReplica) {
   EXPECT_EQ(vv.ToString(), "");
 }
 
+TEST(VersionVectorTest, CountMissingFromCountsOnlyWhatTheOtherLacks) {
+  const VersionVector mine = Vv({{kA, 5}, {kB, 2}});
+  const VersionVector theirs = Vv({{kA, 3}, {kB, 4}, {kC, 7}});
+  EXPECT_EQ(mine.CountMissingFrom(theirs), 2u);  // A 4..5; B is covered
+  EXPECT_EQ(theirs.CountMissingFrom(mine), 9u);  // B 3..4 and C 1..7
+  EXPECT_EQ(mine.CountMissingFrom(VersionVector()), mine.Total());
+  EXPECT_EQ(mine.CountMissingFrom(mine), 0u);
+}
+
 TEST(VersionVectorTest, AdvanceRaisesButNeverLowersAnEntry) {
   VersionVector vv;
   vv.Advance(kA, 3);
