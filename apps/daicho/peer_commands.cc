@@ -117,6 +117,26 @@ std::string BehindText(const PeerInfo& p) {
   return "behind " + std::to_string(p.changes_peer_lacks) + " / ahead " + std::to_string(p.changes_we_lack);
 }
 
+// The office's PCs serving on the LAN now, by name (a passphrase asked for
+// as LanPassphrase::With does).
+Result<std::vector<PeerInfo>> FindOfficePeers(Replica& replica, const LanArgs& lan, int wait_ms,
+                                              LanPassphrase& passphrase) {
+  Result<std::vector<PeerInfo>> peers = std::vector<PeerInfo>();
+  Status found = passphrase.With(replica, [&] {
+    FindPeersOptions options;
+    options.lan = LanOptionsFrom(lan);
+    options.listen_for = std::chrono::milliseconds(wait_ms);
+    options.passphrase = passphrase.value();
+    peers = FindPeers(replica, options);
+    return peers.status();
+  });
+  if (!found.ok()) return found;
+  std::sort(peers->begin(), peers->end(), [](const PeerInfo& a, const PeerInfo& b) {
+    return std::tie(a.device_name, a.url) < std::tie(b.device_name, b.url);
+  });
+  return peers;
+}
+
 }  // namespace
 
 Outcome ServeCommand(const std::string& db, const ServeArgs& args, std::ostream& out) {
@@ -184,19 +204,8 @@ Outcome PeersCommand(const std::string& db, const PeersArgs& args, std::ostream&
   if (auto error = passphrase.Load()) return *error;
   auto replica = OpenReplica(db);
   if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
-  Result<std::vector<PeerInfo>> peers = std::vector<PeerInfo>();
-  Status found = passphrase.With(**replica, [&] {
-    FindPeersOptions options;
-    options.lan = LanOptionsFrom(args.lan);
-    options.listen_for = std::chrono::milliseconds(args.wait_ms);
-    options.passphrase = passphrase.value();
-    peers = FindPeers(**replica, options);
-    return peers.status();
-  });
-  if (!found.ok()) return Outcome::Failed(found, "looking for the office's PCs on the LAN");
-  std::sort(peers->begin(), peers->end(), [](const PeerInfo& a, const PeerInfo& b) {
-    return std::tie(a.device_name, a.url) < std::tie(b.device_name, b.url);
-  });
+  auto peers = FindOfficePeers(**replica, args.lan, args.wait_ms, passphrase);
+  if (!peers.ok()) return Outcome::Failed(peers.status(), "looking for the office's PCs on the LAN");
   if (args.json) {
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (const PeerInfo& p : *peers) {
@@ -254,20 +263,7 @@ Outcome PeerSyncCommand(const std::string& db, const SyncArgs& args, std::ostrea
       only.url = args.peer_url;
       return std::vector<PeerInfo>{only};
     }
-    Result<std::vector<PeerInfo>> peers = std::vector<PeerInfo>();
-    Status found = passphrase.With(**replica, [&] {
-      FindPeersOptions options;
-      options.lan = LanOptionsFrom(args.lan);
-      options.listen_for = std::chrono::milliseconds(args.wait_ms);
-      options.passphrase = passphrase.value();
-      peers = FindPeers(**replica, options);
-      return peers.status();
-    });
-    if (!found.ok()) return found;
-    std::sort(peers->begin(), peers->end(), [](const PeerInfo& a, const PeerInfo& b) {
-      return std::tie(a.device_name, a.url) < std::tie(b.device_name, b.url);
-    });
-    return peers;
+    return FindOfficePeers(**replica, args.lan, args.wait_ms, passphrase);
   };
   auto label = [&](const PeerInfo& p) { return p.device_name.empty() ? p.url : PeerLabel(p); };
   auto sync_one = [&](const PeerInfo& peer, SyncProgressBar* bar) -> Result<SyncSummary> {

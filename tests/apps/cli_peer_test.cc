@@ -29,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "cli_harness.h"
 #include "run_program.h"
 #include "test_util.h"
 
@@ -39,9 +40,13 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
 
+using daicho::testing::Child;
+using daicho::testing::CliTest;
+using daicho::testing::Contains;
+using daicho::testing::ListeningProcess;
 using daicho::testing::ReadFile;
 using daicho::testing::RunResult;
-using daicho::testing::SpawnProgram;
+using daicho::testing::WaitFor;
 using daicho::testing::WriteFile;
 
 constexpr char kContract[] = "1234-5678-9012";
@@ -54,19 +59,7 @@ constexpr char kPassphrase[] = "山田事務所 passphrase one";
 constexpr char kOtherPassphrase[] = "another office's passphrase";
 constexpr char kWrongPassphrase[] = "not the office passphrase";
 
-constexpr auto kDeadline = seconds(20);
-
-bool WaitFor(const std::function<bool()>& done, Clock::duration timeout = kDeadline,
-             milliseconds poll = milliseconds(20)) {
-  const auto end = Clock::now() + timeout;
-  while (true) {
-    if (done()) return true;
-    if (Clock::now() >= end) return false;
-    std::this_thread::sleep_for(poll);
-  }
-}
-
-bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+constexpr auto kDeadline = daicho::testing::kCliDeadline;
 
 // A free UDP port on this host (for this test's announcements).
 int FreeUdpPort() {
@@ -82,92 +75,25 @@ int FreeUdpPort() {
   return ntohs(addr.sin_port);
 }
 
-// A child process in the background, stdout and stderr to files; SIGKILLed
-// if still running at the end.
-class Child {
- public:
-  Child(const std::string& exe, const std::vector<std::string>& args, std::string out_path, std::string err_path)
-      : out_path_(std::move(out_path)), err_path_(std::move(err_path)) {
-    pid_ = SpawnProgram(exe, args, out_path_, err_path_);
-    EXPECT_GT(pid_, 0) << "could not fork for " << exe;
-  }
-  ~Child() {
-    if (running()) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  bool running() {
-    if (pid_ <= 0 || exited_) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      exited_ = true;
-      if (WIFEXITED(status)) exit_code_ = WEXITSTATUS(status);
-      if (WIFSIGNALED(status)) signal_ = WTERMSIG(status);
-      return false;
-    }
-    return true;
-  }
-  void Signal(int signal_number) {
-    if (running()) kill(pid_, signal_number);
-  }
-  std::optional<int> WaitForExit(Clock::duration timeout = kDeadline) {
-    WaitFor([this] { return !running(); }, timeout);
-    if (!exited_ || signal_ != 0) return std::nullopt;
-    return exit_code_;
-  }
-  std::string out() const { return ReadFile(out_path_); }
-  std::string err() const { return ReadFile(err_path_); }
-
- private:
-  std::string out_path_;
-  std::string err_path_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  int exit_code_ = -1;
-  int signal_ = 0;
-};
-
 // A long-running process that prints "<what> on 127.0.0.1:PORT" once ready.
 class Server {
  public:
   Server(const std::string& exe, const std::vector<std::string>& args, const std::string& log_prefix,
          const std::string& ready_pattern)
-      : child_(exe, args, log_prefix + ".out", log_prefix + ".err") {
-    const std::regex ready(ready_pattern);
-    WaitFor([&] {
-      std::smatch m;
-      const std::string out = child_.out();
-      if (std::regex_search(out, m, ready)) {
-        port_ = std::stoi(m[1]);
-        return true;
-      }
-      return !child_.running();
-    });
-    EXPECT_GT(port_, 0) << "did not start; stdout: " << child_.out() << "\nstderr: " << child_.err();
-  }
-  int port() const { return port_; }
-  std::string url() const { return "ws://127.0.0.1:" + std::to_string(port_) + "/"; }
+      : process_(exe, args, log_prefix, ready_pattern) {}
+  int port() const { return process_.port(); }
+  std::string url() const { return "ws://127.0.0.1:" + std::to_string(port()) + "/"; }
   // SIGTERM; it must stop cleanly (exit 0, "stopped").
-  void Stop() {
-    child_.Signal(SIGTERM);
-    EXPECT_EQ(child_.WaitForExit(), 0) << "stderr: " << child_.err();
-    EXPECT_TRUE(Contains(child_.out(), "stopped")) << child_.out();
-  }
-  Child& child() { return child_; }
+  void Stop() { process_.Stop(); }
+  Child& child() { return process_.child(); }
 
  private:
-  Child child_;
-  int port_ = 0;
+  ListeningProcess process_;
 };
 
-class CliPeerTest : public ::testing::Test {
+class CliPeerTest : public CliTest {
  protected:
   void SetUp() override {
-    std::filesystem::create_directories(dir_.Sub("scratch"));
     WriteFile(password_file_, std::string(kPassword) + "\n");
     WriteFile(other_password_file_, std::string(kOtherPassword) + "\n");
     WriteFile(passphrase_file_, std::string(kPassphrase) + "\n");
@@ -204,42 +130,9 @@ class CliPeerTest : public ::testing::Test {
     return server;
   }
 
-  void RelayAdmin(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--data", relay_data_});
-    RunResult r = daicho::testing::RunProgram(DAICHO_RELAY_PATH, args, dir_.Sub("scratch"));
-    EXPECT_EQ(r.exit_code, 0) << Describe(args, r);
-  }
-
-  RunResult Run(const std::vector<std::string>& args) {
-    return daicho::testing::RunProgram(DAICHO_CLI_PATH, args, dir_.Sub("scratch"));
-  }
-  std::string Ok(const std::vector<std::string>& args) {
-    RunResult r = Run(args);
-    EXPECT_EQ(r.exit_code, 0) << Describe(args, r);
-    EXPECT_EQ(r.err, "") << Describe(args, r);
-    return r.out;
-  }
-  // Exit 1 and "daicho: error: ..." on stderr; returns stderr.
-  std::string Fails(const std::vector<std::string>& args) {
-    RunResult r = Run(args);
-    EXPECT_EQ(r.exit_code, 1) << Describe(args, r);
-    EXPECT_EQ(r.err.rfind("daicho: error: ", 0), 0u) << Describe(args, r);
-    return r.err;
-  }
-  static std::string Describe(const std::vector<std::string>& args, const RunResult& r) {
-    std::string s;
-    for (const std::string& a : args) s += " " + a;
-    return s + "\nexit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
-  }
   static std::vector<std::string> With(std::vector<std::string> args, const std::vector<std::string>& more) {
     args.insert(args.end(), more.begin(), more.end());
     return args;
-  }
-
-  std::string Init(const std::string& name) {
-    const std::string db = dir_.Sub(name);
-    Ok({"init", "--db", db});
-    return db;
   }
 
   // The office's first PC: connect to the relay (saved login) and `key init`.
@@ -298,8 +191,6 @@ class CliPeerTest : public ::testing::Test {
     return found;
   }
 
-  daicho::testing::TempDir dir_;
-  const std::string relay_data_ = dir_.Sub("relay-data");
   const std::string password_file_ = dir_.Sub("password.txt");
   const std::string other_password_file_ = dir_.Sub("other-password.txt");
   const std::string passphrase_file_ = dir_.Sub("passphrase.txt");

@@ -38,6 +38,7 @@
 #include <utility>
 #include <vector>
 
+#include "cli_harness.h"
 #include "run_program.h"
 #include "test_util.h"
 
@@ -48,10 +49,16 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
 
+using daicho::testing::Child;
+using daicho::testing::CliTest;
+using daicho::testing::Contains;
+using daicho::testing::ListeningProcess;
 using daicho::testing::ReadFile;
 using daicho::testing::RunResult;
-using daicho::testing::SpawnProgram;
+using daicho::testing::WaitFor;
 using daicho::testing::WriteFile;
+
+constexpr auto kDeadline = daicho::testing::kCliDeadline;
 
 constexpr char kContract[] = "1234-5678-9012";
 constexpr char kOtherContract[] = "9999-0000-1111";
@@ -67,82 +74,10 @@ constexpr char kWrongPassphrase[] = "not the office passphrase";
 // What `key init` and `key rotate` print once.
 constexpr char kRecoveryBanner[] = "Recovery code \xE2\x80\x94 print it and keep it offline; it is shown only now:";
 
-// How long anything that should happen "soon" may take before the test fails.
-constexpr auto kDeadline = seconds(20);
-
-// Polls `done` every 20 ms until it is true or `timeout` passed; returns its
-// last answer.
-bool WaitFor(const std::function<bool()>& done, Clock::duration timeout = kDeadline) {
-  const auto end = Clock::now() + timeout;
-  while (true) {
-    if (done()) return true;
-    if (Clock::now() >= end) return false;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-}
-
-bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
-
-// A child process running in the background, its stdout and stderr going to
-// files (no pipe can fill up). Killed (SIGKILL) if still running at the end.
-class Child {
- public:
-  Child(const std::string& exe, const std::vector<std::string>& args, std::string out_path, std::string err_path)
-      : out_path_(std::move(out_path)), err_path_(std::move(err_path)) {
-    pid_ = SpawnProgram(exe, args, out_path_, err_path_);
-    EXPECT_GT(pid_, 0) << "could not fork for " << exe;
-  }
-  ~Child() {
-    if (running()) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  // True until the process has exited (and been reaped).
-  bool running() {
-    if (pid_ <= 0 || exited_) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      exited_ = true;
-      if (WIFEXITED(status)) exit_code_ = WEXITSTATUS(status);
-      if (WIFSIGNALED(status)) signal_ = WTERMSIG(status);
-      return false;
-    }
-    return true;
-  }
-
-  void Signal(int signal_number) {
-    if (running()) kill(pid_, signal_number);
-  }
-
-  // Waits up to `timeout` for the process to exit; its exit code, or nullopt
-  // when it is still running or died by a signal.
-  std::optional<int> WaitForExit(Clock::duration timeout = kDeadline) {
-    WaitFor([this] { return !running(); }, timeout);
-    if (!exited_ || signal_ != 0) return std::nullopt;
-    return exit_code_;
-  }
-
-  int killed_by() const { return signal_; }
-  std::string out() const { return ReadFile(out_path_); }
-  std::string err() const { return ReadFile(err_path_); }
-
- private:
-  std::string out_path_;
-  std::string err_path_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  int exit_code_ = -1;
-  int signal_ = 0;
-};
 
 // `daicho-relay --data DIR serve` on an ephemeral loopback port, ws:// or,
 // with a certificate and key, wss://.
@@ -150,41 +85,29 @@ class RelayProcess {
  public:
   RelayProcess(const std::string& data_dir, const std::string& log_prefix, const std::string& cert = "",
                const std::string& key = "")
-      : scheme_(cert.empty() ? "ws" : "wss") {
-    std::vector<std::string> args = {"--data", data_dir, "serve", "--listen", "127.0.0.1:0"};
-    if (!cert.empty()) args.insert(args.end(), {"--tls-cert", cert, "--tls-key", key});
-    child_.emplace(DAICHO_RELAY_PATH, args, log_prefix + ".out", log_prefix + ".err");
-    // "listening on 127.0.0.1:PORT (ws)"
-    const std::regex listening("listening on 127\\.0\\.0\\.1:([0-9]+) \\((wss?)\\)\n");
-    WaitFor([&] {
-      std::smatch m;
-      const std::string out = child_->out();
-      if (std::regex_search(out, m, listening)) {
-        port_ = std::stoi(m[1]);
-        EXPECT_EQ(m[2].str(), scheme_);
-        return true;
-      }
-      return !child_->running();
-    });
-    EXPECT_GT(port_, 0) << "the relay did not start; stdout: " << child_->out() << "\nstderr: " << child_->err();
+      : scheme_(cert.empty() ? "ws" : "wss"),
+        process_(DAICHO_RELAY_PATH, Args(data_dir, cert, key), log_prefix,
+                 "listening on 127\\.0\\.0\\.1:([0-9]+) \\((wss?)\\)\n") {
+    if (process_.port() > 0) {
+      EXPECT_EQ(process_.ready_group(2), scheme_);
+    }
   }
 
-  int port() const { return port_; }
-  std::string url() const { return scheme_ + "://127.0.0.1:" + std::to_string(port_) + "/"; }
-
+  int port() const { return process_.port(); }
+  std::string url() const { return scheme_ + "://127.0.0.1:" + std::to_string(port()) + "/"; }
   // SIGTERM; the relay must stop cleanly (exit 0, "stopped").
-  void Stop() {
-    child_->Signal(SIGTERM);
-    EXPECT_EQ(child_->WaitForExit(), 0) << "relay stderr: " << child_->err();
-    EXPECT_TRUE(Contains(child_->out(), "stopped")) << child_->out();
-  }
-
-  std::string log() const { return child_->err(); }
+  void Stop() { process_.Stop(); }
+  std::string log() const { return process_.child().err(); }
 
  private:
+  static std::vector<std::string> Args(const std::string& data_dir, const std::string& cert, const std::string& key) {
+    std::vector<std::string> args = {"--data", data_dir, "serve", "--listen", "127.0.0.1:0"};
+    if (!cert.empty()) args.insert(args.end(), {"--tls-cert", cert, "--tls-key", key});
+    return args;
+  }
+
   std::string scheme_;
-  std::optional<Child> child_;
-  int port_ = 0;
+  ListeningProcess process_;
 };
 
 // A TCP port on 127.0.0.1 bound but not listening: connecting to it is
@@ -223,10 +146,9 @@ std::optional<long long> SecondsAgo(const std::string& iso) {
   return static_cast<long long>(std::time(nullptr) - timegm(&tm));
 }
 
-class CliSyncTest : public ::testing::Test {
+class CliSyncTest : public CliTest {
  protected:
   void SetUp() override {
-    std::filesystem::create_directories(dir_.Sub("scratch"));
     WriteFile(password_file_, std::string(kPassword) + "\n");
     WriteFile(other_password_file_, std::string(kOtherPassword) + "\n");
     WriteFile(wrong_password_file_, "Wrong2024\n");
@@ -244,49 +166,6 @@ class CliSyncTest : public ::testing::Test {
   std::unique_ptr<RelayProcess> StartRelay(const std::string& cert = "", const std::string& key = "") {
     return std::make_unique<RelayProcess>(relay_data_, dir_.Sub("relay-" + std::to_string(++relays_started_)), cert,
                                           key);
-  }
-
-  // Runs a `daicho-relay --data <relay data>` administration command that
-  // must succeed; returns its stdout.
-  std::string RelayAdmin(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--data", relay_data_});
-    RunResult r = daicho::testing::RunProgram(DAICHO_RELAY_PATH, args, dir_.Sub("scratch"));
-    EXPECT_EQ(r.exit_code, 0) << Describe("daicho-relay", args, r);
-    return r.out;
-  }
-
-  RunResult Run(const std::vector<std::string>& args) {
-    return daicho::testing::RunProgram(DAICHO_CLI_PATH, args, dir_.Sub("scratch"));
-  }
-
-  // Runs a daicho command that must succeed silently on stderr; returns its stdout.
-  std::string Ok(const std::vector<std::string>& args) {
-    RunResult r = Run(args);
-    EXPECT_EQ(r.exit_code, 0) << Describe("daicho", args, r);
-    EXPECT_EQ(r.err, "") << Describe("daicho", args, r);
-    return r.out;
-  }
-
-  // Runs a daicho command that must fail with exit code 1 and a one-line
-  // "daicho: error: ..." on stderr; returns that stderr.
-  std::string Fails(const std::vector<std::string>& args) {
-    RunResult r = Run(args);
-    EXPECT_EQ(r.exit_code, 1) << Describe("daicho", args, r);
-    EXPECT_EQ(r.err.rfind("daicho: error: ", 0), 0u) << Describe("daicho", args, r);
-    EXPECT_EQ(r.out, "") << Describe("daicho", args, r);
-    return r.err;
-  }
-
-  static std::string Describe(const std::string& exe, const std::vector<std::string>& args, const RunResult& r) {
-    std::string s = exe;
-    for (const std::string& a : args) s += " " + a;
-    return s + "\nexit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
-  }
-
-  std::string Init(const std::string& name) {
-    const std::string db = dir_.Sub(name);
-    Ok({"init", "--db", db});
-    return db;
   }
 
   // `connect` with this test's user, a saved login (device `name`) and the
@@ -389,8 +268,6 @@ class CliSyncTest : public ::testing::Test {
     return {cert, key};
   }
 
-  daicho::testing::TempDir dir_;
-  const std::string relay_data_ = dir_.Sub("relay-data");
   const std::string password_file_ = dir_.Sub("password.txt");
   const std::string other_password_file_ = dir_.Sub("other-password.txt");
   const std::string wrong_password_file_ = dir_.Sub("wrong-password.txt");

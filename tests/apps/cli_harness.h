@@ -1,0 +1,198 @@
+// What the end-to-end CLI tests share: waiting with a deadline, background
+// child processes (a relay, a serving PC) whose output goes to files, and a
+// fixture that runs the real `daicho` (DAICHO_CLI_PATH) and `daicho-relay`
+// (DAICHO_RELAY_PATH) binaries in a temporary directory. Header-only; the
+// including test target defines both paths.
+#ifndef DAICHO_TESTS_APPS_CLI_HARNESS_H_
+#define DAICHO_TESTS_APPS_CLI_HARNESS_H_
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <regex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "run_program.h"
+#include "test_util.h"
+
+namespace daicho::testing {
+
+// How long anything that should happen "soon" may take before a test fails.
+inline constexpr auto kCliDeadline = std::chrono::seconds(20);
+
+// Polls `done` every `poll` until it is true or `timeout` passed; returns
+// its last answer.
+inline bool WaitFor(const std::function<bool()>& done,
+                    std::chrono::steady_clock::duration timeout = kCliDeadline,
+                    std::chrono::milliseconds poll = std::chrono::milliseconds(20)) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(poll);
+  }
+}
+
+inline bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// A child process running in the background, its stdout and stderr going to
+// files (no pipe can fill up). Killed (SIGKILL) if still running at the end.
+class Child {
+ public:
+  Child(const std::string& exe, const std::vector<std::string>& args, std::string out_path, std::string err_path)
+      : out_path_(std::move(out_path)), err_path_(std::move(err_path)) {
+    pid_ = SpawnProgram(exe, args, out_path_, err_path_);
+    EXPECT_GT(pid_, 0) << "could not fork for " << exe;
+  }
+  ~Child() {
+    if (running()) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  // True until the process has exited (and been reaped).
+  bool running() {
+    if (pid_ <= 0 || exited_) return false;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      exited_ = true;
+      if (WIFEXITED(status)) exit_code_ = WEXITSTATUS(status);
+      if (WIFSIGNALED(status)) signal_ = WTERMSIG(status);
+      return false;
+    }
+    return true;
+  }
+
+  void Signal(int signal_number) {
+    if (running()) kill(pid_, signal_number);
+  }
+
+  // Waits up to `timeout` for the process to exit; its exit code, or nullopt
+  // when it is still running or died by a signal.
+  std::optional<int> WaitForExit(std::chrono::steady_clock::duration timeout = kCliDeadline) {
+    WaitFor([this] { return !running(); }, timeout);
+    if (!exited_ || signal_ != 0) return std::nullopt;
+    return exit_code_;
+  }
+
+  int killed_by() const { return signal_; }
+  std::string out() const { return ReadFile(out_path_); }
+  std::string err() const { return ReadFile(err_path_); }
+
+ private:
+  std::string out_path_;
+  std::string err_path_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int exit_code_ = -1;
+  int signal_ = 0;
+};
+
+// A long-running process (relay, serving PC) that prints a line matching
+// `ready_pattern` once it accepts connections; the pattern's first group is
+// the port. Logs to `log_prefix`.out / .err.
+class ListeningProcess {
+ public:
+  ListeningProcess(const std::string& exe, const std::vector<std::string>& args, const std::string& log_prefix,
+                   const std::string& ready_pattern)
+      : child_(exe, args, log_prefix + ".out", log_prefix + ".err") {
+    const std::regex ready(ready_pattern);
+    WaitFor([&] {
+      const std::string out = child_.out();
+      if (std::regex_search(out, ready_, ready)) {
+        port_ = std::stoi(ready_[1]);
+        return true;
+      }
+      return !child_.running();
+    });
+    EXPECT_GT(port_, 0) << exe << " did not start; stdout: " << child_.out() << "\nstderr: " << child_.err();
+  }
+
+  int port() const { return port_; }
+  // Group `i` of the ready line ("" before it was printed).
+  std::string ready_group(size_t i) const { return i < ready_.size() ? ready_[i].str() : std::string(); }
+
+  // SIGTERM; the process must stop cleanly (exit 0, "stopped").
+  void Stop() {
+    child_.Signal(SIGTERM);
+    EXPECT_EQ(child_.WaitForExit(), 0) << "stderr: " << child_.err();
+    EXPECT_TRUE(Contains(child_.out(), "stopped")) << child_.out();
+  }
+  Child& child() { return child_; }
+  const Child& child() const { return child_; }
+
+ private:
+  Child child_;
+  std::smatch ready_;
+  int port_ = 0;
+};
+
+// Runs the binaries in a temporary directory (`scratch` is their working
+// directory); `relay_data_` is this test's relay store.
+class CliTest : public ::testing::Test {
+ protected:
+  CliTest() { std::filesystem::create_directories(dir_.Sub("scratch")); }
+
+  // Runs a `daicho-relay --data <relay data>` administration command that
+  // must succeed; returns its stdout.
+  std::string RelayAdmin(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--data", relay_data_});
+    RunResult r = RunProgram(DAICHO_RELAY_PATH, args, dir_.Sub("scratch"));
+    EXPECT_EQ(r.exit_code, 0) << Describe("daicho-relay", args, r);
+    return r.out;
+  }
+
+  RunResult Run(const std::vector<std::string>& args) { return RunProgram(DAICHO_CLI_PATH, args, dir_.Sub("scratch")); }
+
+  // Runs a daicho command that must succeed silently on stderr; returns its stdout.
+  std::string Ok(const std::vector<std::string>& args) {
+    RunResult r = Run(args);
+    EXPECT_EQ(r.exit_code, 0) << Describe("daicho", args, r);
+    EXPECT_EQ(r.err, "") << Describe("daicho", args, r);
+    return r.out;
+  }
+
+  // Runs a daicho command that must fail with exit code 1 and a one-line
+  // "daicho: error: ..." on stderr; returns that stderr.
+  std::string Fails(const std::vector<std::string>& args) {
+    RunResult r = Run(args);
+    EXPECT_EQ(r.exit_code, 1) << Describe("daicho", args, r);
+    EXPECT_EQ(r.err.rfind("daicho: error: ", 0), 0u) << Describe("daicho", args, r);
+    EXPECT_EQ(r.out, "") << Describe("daicho", args, r);
+    return r.err;
+  }
+
+  static std::string Describe(const std::string& exe, const std::vector<std::string>& args, const RunResult& r) {
+    std::string s = exe;
+    for (const std::string& a : args) s += " " + a;
+    return s + "\nexit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
+  }
+
+  // A new replica directory `name` (daicho init).
+  std::string Init(const std::string& name) {
+    const std::string db = dir_.Sub(name);
+    Ok({"init", "--db", db});
+    return db;
+  }
+
+  TempDir dir_;
+  const std::string relay_data_ = dir_.Sub("relay-data");
+};
+
+}  // namespace daicho::testing
+
+#endif  // DAICHO_TESTS_APPS_CLI_HARNESS_H_
