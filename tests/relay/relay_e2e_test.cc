@@ -43,13 +43,7 @@ struct Pc {
 class RelayE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    {
-      auto store = RelayStore::Open(dir_.Sub("relay"));
-      ASSERT_DAICHO_OK(store);
-      const ContractNumber contract = *ContractNumber::Parse(kContract);
-      ASSERT_DAICHO_OK((*store)->AddContract(contract));
-      ASSERT_DAICHO_OK((*store)->AddUser(contract, kUser, kPassword));
-    }
+    ASSERT_DAICHO_OK(CreateRelayStoreWithUser(dir_.Sub("relay"), kContract, kUser, kPassword));
     relay_ = std::make_unique<RelayProcess>(dir_.Sub("relay"), dir_.Sub("relay.log"));
     ASSERT_GT(relay_->port(), 0);
   }

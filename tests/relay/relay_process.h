@@ -1,5 +1,5 @@
 // Test helpers for the relay binary: a `daicho-relay serve` child process on
-// a loopback port, and one-shot administration commands. Header-only; used
+// a loopback port, one-shot administration commands, and a store to serve. Header-only; used
 // by tests/relay/relay_sync_test.cc and relay_e2e_test.cc (which define
 // DAICHO_RELAY_PATH).
 #ifndef DAICHO_TESTS_RELAY_RELAY_PROCESS_H_
@@ -12,7 +12,10 @@
 
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "apps/daicho-relay/relay_store.h"
 
 namespace daicho::relay {
 
@@ -97,6 +100,16 @@ inline int RunRelayCommand(const std::vector<std::string>& args) {
   int status = 0;
   waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Creates the relay store in `dir` with one contract and one user (the
+// store is closed again, for a relay process to open).
+inline Status CreateRelayStoreWithUser(const std::string& dir, std::string_view contract, std::string_view user,
+                                       std::string_view password) {
+  DAICHO_ASSIGN_OR_RETURN(auto store, RelayStore::Open(dir));
+  DAICHO_ASSIGN_OR_RETURN(const ContractNumber number, ContractNumber::Parse(contract));
+  DAICHO_RETURN_IF_ERROR(store->AddContract(number));
+  return store->AddUser(number, user, password);
 }
 
 }  // namespace daicho::relay
