@@ -1,6 +1,5 @@
 #include "net/pc_state.h"
 
-#include <filesystem>
 #include <utility>
 
 namespace daicho::net {
@@ -41,11 +40,6 @@ Status PcState::ForgetRing() {
   memory_ring_ = crypto::KeyRing();
   memory_contract_.clear();
   return crypto::RemoveOfficeKey(KeyPath());
-}
-
-bool PcState::stored() const {
-  std::error_code ec;
-  return std::filesystem::exists(KeyPath(), ec);
 }
 
 Status PcState::SaveEnvelopes(const OfficeEnvelopes& envelopes) {

@@ -43,7 +43,6 @@ class PcState {
   Status KeepRing(const std::string& contract, const crypto::KeyRing& ring, bool store_key);
   // Drops the key from memory and disk.
   Status ForgetRing();
-  bool stored() const;
 
   // The office key envelopes, for handing to a new PC.
   Status SaveEnvelopes(const OfficeEnvelopes& envelopes);

@@ -402,16 +402,10 @@ Result<OfficeKeyStatus> RelayClient::GetOfficeKeyStatus() const {
   OfficeKeyStatus status;
   DAICHO_ASSIGN_OR_RETURN(auto settings, impl_->LoadSettings());
   DAICHO_ASSIGN_OR_RETURN(auto stored, crypto::LoadOfficeKey(impl_->pc.KeyPath()));
-  if (!settings) {
-    // A PC that never reached the relay: keyed from a peer or a file.
-    if (!stored) return status;
-    status.stored = true;
-    status.key_id = stored->ring.current_id();
-    status.keys_held = stored->ring.ids().size();
-    return status;
-  }
-  status.stored = stored && stored->contract == settings->contract;
-  DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, impl_->pc.HeldRing(settings->contract));
+  // Without relay settings: the key got from a peer or a file, whatever its contract.
+  const std::string contract = settings ? settings->contract : stored ? stored->contract : std::string();
+  status.stored = stored && stored->contract == contract;
+  DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, impl_->pc.HeldRing(contract));
   status.key_id = ring.current_id();
   status.keys_held = ring.ids().size();
   return status;
