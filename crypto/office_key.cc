@@ -5,6 +5,7 @@
 #include <array>
 #include <utility>
 
+#include "crypto/aead.h"
 #include "daicho/value.h"
 #include "storage/binary.h"
 
@@ -15,8 +16,6 @@ constexpr uint8_t kEnvelopeFormat = 1;
 enum class EnvelopeKind : uint8_t { kPassphrase = 1, kRecovery = 2 };
 
 constexpr size_t kSaltBytes = crypto_pwhash_SALTBYTES;
-constexpr size_t kNonceBytes = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
-constexpr size_t kTagBytes = crypto_aead_xchacha20poly1305_ietf_ABYTES;
 
 constexpr std::string_view kCrockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 constexpr size_t kRecoveryBits = 160;
@@ -30,7 +29,6 @@ struct Kek {
 };
 
 const unsigned char* U(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
-unsigned char* U(std::string& s) { return reinterpret_cast<unsigned char*>(s.data()); }
 
 std::string EnvelopeAd(EnvelopeKind kind, std::string_view contract, KeyId id) {
   std::string ad = "daicho office key v1";
@@ -47,27 +45,6 @@ std::string RingAd(std::string_view contract, KeyId id) {
   w.Bytes(contract);
   w.Fixed32(id);
   return ad;
-}
-
-// XChaCha20-Poly1305 with a random nonce; appends nonce || ciphertext.
-void SealInto(std::string& out, const unsigned char* key, std::string_view plaintext, std::string_view ad) {
-  const size_t start = out.size();
-  out.resize(start + kNonceBytes + plaintext.size() + kTagBytes);
-  auto* nonce = U(out) + start;
-  randombytes_buf(nonce, kNonceBytes);
-  unsigned long long written = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(nonce + kNonceBytes, &written, U(plaintext), plaintext.size(), U(ad),
-                                             ad.size(), nullptr, nonce, key);
-}
-
-// Opens nonce || ciphertext; false if it does not authenticate.
-bool OpenInto(std::string& plaintext, const unsigned char* key, std::string_view sealed, std::string_view ad) {
-  if (sealed.size() < kNonceBytes + kTagBytes) return false;
-  plaintext.resize(sealed.size() - kNonceBytes - kTagBytes);
-  unsigned long long written = 0;
-  const auto* nonce = U(sealed);
-  return crypto_aead_xchacha20poly1305_ietf_decrypt(U(plaintext), &written, nullptr, nonce + kNonceBytes,
-                                                    sealed.size() - kNonceBytes, U(ad), ad.size(), nonce, key) == 0;
 }
 
 // Argon2id of the passphrase. Limits come from the envelope when opening;
@@ -130,7 +107,7 @@ Result<std::string> WrapKey(EnvelopeKind kind, const KeyRing& ring, std::string_
   }
   w.Raw(salt);
   const KeyRing::Key* key = ring.Find(ring.current_id());
-  SealInto(out, kek.bytes.data(),
+  AeadSealAppend(out, kek.bytes.data(),
            std::string_view(reinterpret_cast<const char*>(key->data()), key->size()),
            EnvelopeAd(kind, contract, ring.current_id()));
   return out;
@@ -162,7 +139,7 @@ Result<KeyRing::Key> UnwrapKey(EnvelopeKind kind, std::string_view envelope, Key
     DAICHO_RETURN_IF_ERROR(DeriveRecoveryKek(kek, secret, salt));
   }
   std::string plain;
-  const bool opened = OpenInto(plain, kek.bytes.data(), envelope.substr(r.position()), EnvelopeAd(kind, contract, id));
+  const bool opened = AeadOpen(plain, kek.bytes.data(), envelope.substr(r.position()), EnvelopeAd(kind, contract, id));
   if (!opened || plain.size() != kDataKeyBytes) {
     sodium_memzero(plain.data(), plain.size());
     // A wrong secret and a tampered envelope look the same to AEAD; the
@@ -190,7 +167,7 @@ Result<std::string> SealOlderKeys(const KeyRing& ring, std::string_view contract
   storage::BinaryWriter w(out);
   w.Byte(kEnvelopeFormat);
   w.Fixed32(ring.current_id());
-  SealInto(out, ring.Find(ring.current_id())->data(), plain, RingAd(contract, ring.current_id()));
+  AeadSealAppend(out, ring.Find(ring.current_id())->data(), plain, RingAd(contract, ring.current_id()));
   sodium_memzero(plain.data(), plain.size());
   return out;
 }
@@ -211,7 +188,7 @@ Result<KeyRing> CompleteRing(const WrappedOfficeKey& wrapped, std::string_view c
     return Corruption("the office key ring is malformed");
   }
   std::string plain;
-  if (!OpenInto(plain, current.data(), wrapped.sealed_ring.substr(r.position()), RingAd(contract, id))) {
+  if (!AeadOpen(plain, current.data(), wrapped.sealed_ring.substr(r.position()), RingAd(contract, id))) {
     sodium_memzero(plain.data(), plain.size());
     return Corruption("the office key ring does not open with the current key (damaged or tampered)");
   }

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include "crypto/aead.h"
 #include "storage/binary.h"
 
 namespace daicho::crypto {
@@ -10,9 +11,7 @@ namespace {
 constexpr uint8_t kMagic = 0xDA;
 constexpr uint8_t kFormat = 1;
 constexpr size_t kHeaderBytes = 2 + 4;
-constexpr size_t kNonceBytes = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
-constexpr size_t kTagBytes = crypto_aead_xchacha20poly1305_ietf_ABYTES;
-static_assert(kSealOverheadBytes == kHeaderBytes + kNonceBytes + kTagBytes);
+static_assert(kSealOverheadBytes == kHeaderBytes + kAeadOverheadBytes);
 
 std::string AssociatedData(const ChangeAddress& address, KeyId key_id) {
   std::string ad = "daicho change v1";
@@ -23,8 +22,6 @@ std::string AssociatedData(const ChangeAddress& address, KeyId key_id) {
   w.Fixed32(key_id);
   return ad;
 }
-
-const unsigned char* U(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 
 }  // namespace
 
@@ -38,13 +35,7 @@ Result<std::string> SealChange(const KeyRing& ring, const ChangeAddress& address
   w.Byte(kMagic);
   w.Byte(kFormat);
   w.Fixed32(id);
-  out.resize(kHeaderBytes + kNonceBytes + payload.size() + kTagBytes);
-  auto* nonce = reinterpret_cast<unsigned char*>(out.data()) + kHeaderBytes;
-  randombytes_buf(nonce, kNonceBytes);
-  const std::string ad = AssociatedData(address, id);
-  unsigned long long written = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(nonce + kNonceBytes, &written, U(payload), payload.size(), U(ad),
-                                             ad.size(), nullptr, nonce, ring.Find(id)->data());
+  AeadSealAppend(out, ring.Find(id)->data(), payload, AssociatedData(address, id));
   return out;
 }
 
@@ -69,14 +60,8 @@ Result<std::string> OpenChange(const KeyRing& ring, const ChangeAddress& address
                   "the change is sealed under office key " + std::to_string(id) +
                       ", which this PC does not hold (unlock the current office key with the passphrase)");
   }
-  const auto* nonce = U(sealed) + kHeaderBytes;
-  const size_t cipher_bytes = sealed.size() - kHeaderBytes - kNonceBytes;
-  std::string plain(cipher_bytes - kTagBytes, '\0');
-  const std::string ad = AssociatedData(address, id);
-  unsigned long long written = 0;
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt(reinterpret_cast<unsigned char*>(plain.data()), &written, nullptr,
-                                                 nonce + kNonceBytes, cipher_bytes, U(ad), ad.size(), nonce,
-                                                 key->data()) != 0) {
+  std::string plain;
+  if (!AeadOpen(plain, key->data(), sealed.substr(kHeaderBytes), AssociatedData(address, id))) {
     return Corruption("a sealed change does not authenticate (damaged, or moved to another seq, origin or contract)");
   }
   return plain;

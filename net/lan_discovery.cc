@@ -15,6 +15,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "crypto/aead.h"
 #include "net/asio.h"
 #include "storage/binary.h"
 
@@ -28,10 +29,8 @@ using udp = asio::ip::udp;
 constexpr std::string_view kMagic = "DLA1";
 constexpr std::string_view kAdPrefix = "daicho lan announce v1";
 constexpr std::string_view kKdfLabel = "daicho discovery v1";
-constexpr size_t kNonceBytes = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
-constexpr size_t kTagBytes = crypto_aead_xchacha20poly1305_ietf_ABYTES;
 constexpr size_t kHeaderBytes = 4 + 4;
-constexpr size_t kDiscoveryKeyBytes = crypto_aead_xchacha20poly1305_ietf_KEYBYTES;
+constexpr size_t kDiscoveryKeyBytes = crypto::kAeadKeyBytes;
 static_assert(kDiscoveryKeyBytes == crypto_generichash_BYTES);
 // A datagram larger than any we would send still fits, so it is read whole
 // and counted as malformed instead of being truncated into something else.
@@ -97,7 +96,7 @@ Result<std::string> EncodeAnnouncement(const crypto::KeyRing& keys, std::string_
     p.Raw(e.replica.AsStringView());
     p.Varint(e.counter);
   }
-  const size_t total = kHeaderBytes + kNonceBytes + plain.size() + kTagBytes;
+  const size_t total = kHeaderBytes + crypto::kAeadOverheadBytes + plain.size();
   if (total > kMaxAnnouncementBytes) {
     sodium_memzero(plain.data(), plain.size());
     return Status(Code::kResourceExhausted, "LAN announcement of " + std::to_string(total) + " bytes exceeds " +
@@ -109,13 +108,7 @@ Result<std::string> EncodeAnnouncement(const crypto::KeyRing& keys, std::string_
   out.reserve(total);
   storage::BinaryWriter w(out);
   w.Fixed32(id);
-  out.resize(total);
-  auto* nonce = reinterpret_cast<unsigned char*>(out.data()) + kHeaderBytes;
-  randombytes_buf(nonce, kNonceBytes);
-  const std::string ad = AssociatedData(id);
-  unsigned long long written = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(nonce + kNonceBytes, &written, U(plain), plain.size(), U(ad), ad.size(),
-                                             nullptr, nonce, key.data());
+  crypto::AeadSealAppend(out, key.data(), plain, AssociatedData(id));
   sodium_memzero(plain.data(), plain.size());
   return out;
 }
@@ -123,7 +116,7 @@ Result<std::string> EncodeAnnouncement(const crypto::KeyRing& keys, std::string_
 Result<Announcement> DecodeAnnouncement(const crypto::KeyRing& keys, std::string_view contract,
                                         std::string_view packet, std::string* nonce_out) {
   DAICHO_RETURN_IF_ERROR(crypto::InitSodium());
-  if (packet.size() > kMaxAnnouncementBytes || packet.size() < kHeaderBytes + kNonceBytes + kTagBytes ||
+  if (packet.size() > kMaxAnnouncementBytes || packet.size() < kHeaderBytes + crypto::kAeadOverheadBytes ||
       packet.substr(0, kMagic.size()) != kMagic) {
     return Corruption("not a LAN announcement");
   }
@@ -133,14 +126,8 @@ Result<Announcement> DecodeAnnouncement(const crypto::KeyRing& keys, std::string
   const crypto::KeyRing::Key* data_key = keys.Find(id);
   if (data_key == nullptr) return Status(Code::kUnauthenticated, "LAN announcement under an unknown key");
   const DiscoveryKey key(*data_key, contract);
-  const auto* nonce = U(packet) + kHeaderBytes;
-  const size_t cipher_bytes = packet.size() - kHeaderBytes - kNonceBytes;
-  std::string plain(cipher_bytes - kTagBytes, '\0');
-  const std::string ad = AssociatedData(id);
-  unsigned long long written = 0;
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt(reinterpret_cast<unsigned char*>(plain.data()), &written, nullptr,
-                                                 nonce + kNonceBytes, cipher_bytes, U(ad), ad.size(), nonce,
-                                                 key.data()) != 0) {
+  std::string plain;
+  if (!crypto::AeadOpen(plain, key.data(), packet.substr(kHeaderBytes), AssociatedData(id))) {
     return Status(Code::kUnauthenticated, "LAN announcement does not authenticate (another office or damaged)");
   }
   Announcement a;
@@ -164,7 +151,7 @@ Result<Announcement> DecodeAnnouncement(const crypto::KeyRing& keys, std::string
     a.version_vector.Advance(*ReplicaId::FromBytes(raw), counter);
   }
   if (!r.done()) return Corruption("trailing bytes in LAN announcement");
-  if (nonce_out != nullptr) nonce_out->assign(reinterpret_cast<const char*>(nonce), kNonceBytes);
+  if (nonce_out != nullptr) *nonce_out = std::string(packet.substr(kHeaderBytes, crypto::kAeadNonceBytes));
   return a;
 }
 
