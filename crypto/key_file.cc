@@ -63,17 +63,7 @@ std::string OfficeKeyPath(std::string_view replica_dir) {
   return path + "office.key";
 }
 
-Status SaveOfficeKey(const std::string& path, std::string_view contract, const KeyRing& ring) {
-  DAICHO_RETURN_IF_ERROR(InitSodium());
-  std::string bytes(kMagic);
-  WipeOnExit wipe_bytes{bytes};
-  storage::BinaryWriter w(bytes);
-  w.Bytes(contract);
-  std::string ring_bytes = ring.Serialize();
-  WipeOnExit wipe_ring{ring_bytes};
-  w.Bytes(ring_bytes);
-  w.Raw(Checksum(bytes));
-
+Status WriteOwnerOnlyFile(const std::string& path, std::string_view bytes) {
   const std::string temp = path + ".tmp";
   ::unlink(temp.c_str());  // a leftover of a crash; O_EXCL below insists on a fresh file
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -97,6 +87,20 @@ Status SaveOfficeKey(const std::string& path, std::string_view contract, const K
   ::close(dir_fd);
   if (!synced) return Errno("syncing", dir);
   return Status::Ok();
+}
+
+Status SaveOfficeKey(const std::string& path, std::string_view contract, const KeyRing& ring) {
+  DAICHO_RETURN_IF_ERROR(InitSodium());
+  std::string bytes(kMagic);
+  WipeOnExit wipe_bytes{bytes};
+  storage::BinaryWriter w(bytes);
+  w.Bytes(contract);
+  std::string ring_bytes = ring.Serialize();
+  WipeOnExit wipe_ring{ring_bytes};
+  w.Bytes(ring_bytes);
+  w.Raw(Checksum(bytes));
+
+  return WriteOwnerOnlyFile(path, bytes);
 }
 
 Result<std::optional<StoredOfficeKey>> LoadOfficeKey(const std::string& path) {

@@ -38,6 +38,11 @@ Result<std::optional<StoredOfficeKey>> LoadOfficeKey(const std::string& path);
 // Removes the file (ok if there is none).
 Status RemoveOfficeKey(const std::string& path);
 
+// Atomically replaces `path` with `bytes`, readable and writable by the owner
+// alone from the first moment (mode 0600; temp file, fsync, rename, directory
+// fsync). kIoError.
+Status WriteOwnerOnlyFile(const std::string& path, std::string_view bytes);
+
 }  // namespace daicho::crypto
 
 #endif  // DAICHO_CRYPTO_KEY_FILE_H_

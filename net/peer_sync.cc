@@ -1,15 +1,11 @@
 #include "daicho/peer_sync.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <utility>
 
+#include "crypto/key_file.h"
 #include "crypto/office_key.h"
 #include "net/lan_discovery.h"
 #include "net/pc_state.h"
@@ -220,26 +216,8 @@ Status ExportOfficeKey(Replica& replica, const std::string& path) {
   crypto::WrappedOfficeKey keys = envelopes->keys;
   keys.recovery_wrapped.clear();  // the passphrase opens it; the recovery code stays on paper
   bytes += crypto::SerializeWrappedOfficeKey(keys);
-  // Only the passphrase opens it, but nobody else needs to read it: created
-  // owner-only, never world-readable for a moment.
-  ::unlink(path.c_str());
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Status(Code::kIoError, "creating " + path + ": " + std::strerror(errno));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const Status failed(Code::kIoError, "writing " + path + ": " + std::strerror(errno));
-      ::close(fd);
-      return failed;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    return Status(Code::kIoError, "writing " + path + ": " + std::strerror(errno));
-  }
-  return Status::Ok();
+  // Only the passphrase opens it, but nobody else needs to read it.
+  return crypto::WriteOwnerOnlyFile(path, bytes);
 }
 
 Status ImportOfficeKey(Replica& replica, const std::string& path, const std::string& passphrase, bool store_key) {
