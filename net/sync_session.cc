@@ -12,10 +12,12 @@ Status ProtocolError(std::string m) { return {Code::kProtocolError, std::move(m)
 // Kept well under CodecLimits::max_string_bytes so the peer accepts it.
 constexpr size_t kMaxWireErrorBytes = 512;
 
-// What the peer is told. Local storage trouble is reported without its
-// details (paths, LMDB messages are this side's business, and a relay must
-// not show them to clients); everything else is about the peer's own input.
-ErrorMessage ToWire(const Status& status) {
+}  // namespace
+
+// Local storage trouble is reported without its details (paths, LMDB
+// messages are this side's business, and a relay must not show them to
+// clients); everything else is about the peer's own input.
+ErrorMessage ErrorForPeer(const Status& status) {
   switch (status.code()) {
     case Code::kIoError:
     case Code::kBusy:
@@ -34,8 +36,6 @@ ErrorMessage ToWire(const Status& status) {
   }
   return {status.code(), std::move(message)};
 }
-
-}  // namespace
 
 SyncSession::SyncSession(ChangeStore& store, SessionOptions options, ReplicaId local_id)
     : store_(store), options_(std::move(options)), local_id_(local_id) {
@@ -56,7 +56,7 @@ std::vector<std::string> SyncSession::Fail(Status status) {
   state_ = SessionState::kFailed;
   status_ = status;
   in_flight_.clear();
-  std::string frame = EncodeFrame(ToWire(status));
+  std::string frame = EncodeFrame(ErrorForPeer(status));
   Count(frame);
   std::vector<std::string> out;
   out.push_back(std::move(frame));

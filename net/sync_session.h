@@ -53,6 +53,11 @@
 
 namespace daicho::net {
 
+// The Error frame's content telling the peer why a session (or a handshake
+// before it) failed: the code and message, cut to 512 bytes on a UTF-8
+// boundary, without details of this side's storage trouble.
+ErrorMessage ErrorForPeer(const Status& status);
+
 enum class SessionRole {
   kInitiator,  // sends Hello (the PC connecting)
   kAcceptor,   // answers Welcome (the relay, or the PC being connected to)

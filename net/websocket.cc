@@ -404,7 +404,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   // then the connection ends.
   awaitable<void> RefuseHandshake(Status why) {
     error_code ec;
-    const std::string frame = EncodeFrame(ErrorMessage{why.code(), why.message().substr(0, 512)});
+    const std::string frame = EncodeFrame(ErrorForPeer(why));
     co_await ws_.async_write(asio::buffer(frame), asio::redirect_error(use_awaitable, ec));
     Abort(std::move(why));
   }
