@@ -2,6 +2,8 @@
 // sent. Every op carries the change's dot (origin, seq) and stamp (hlc).
 // Ops are grouped by record in (collection, id) order; within a record the
 // field ops (sorted by field, then element) come before a delete/undelete.
+// A change uses one kind per (record, field): a register write, a counter
+// add, or set adds/removes (ChangeBuilder coalesces to the last kind written).
 #ifndef DAICHO_CORE_CHANGE_H_
 #define DAICHO_CORE_CHANGE_H_
 
@@ -32,6 +34,10 @@ struct Op {
   int64_t delta = 0;            // kCounterAdd
   std::string element;          // kSetAdd, kSetRemove
   std::vector<Dot> observed;    // kSetRemove
+  // Field ops: the join of the field VVs of the other kinds of this name
+  // that the writer held (DESIGN.md "Kinds of one name"); empty when it
+  // knew no other kind. Equal on every op of one (record, field).
+  VersionVector kind_context;
   friend bool operator==(const Op&, const Op&) = default;
 };
 

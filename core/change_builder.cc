@@ -23,12 +23,22 @@ ChangeBuilder::PendingField& ChangeBuilder::FieldFor(PendingRecord& record, cons
   return it->second;
 }
 
+void ChangeBuilder::PendingField::SwitchTo(FieldKind new_kind) {
+  if (kind == new_kind) return;
+  kind = new_kind;
+  value.reset();
+  delta.reset();
+  elements.clear();
+}
+
 void ChangeBuilder::Set(const std::string& collection, const std::string& id, const std::string& field,
                         Value value) {
   PendingRecord& rec = RecordFor(collection, id);
   // An edit after a delete in the same transaction means "bring it back".
   if (rec.action == RecordAction::kDelete) rec.action = RecordAction::kNone;
-  FieldFor(rec, field).value = std::move(value);
+  PendingField& pending = FieldFor(rec, field);
+  pending.SwitchTo(FieldKind::kRegister);
+  pending.value = std::move(value);
   ++op_count_;
 }
 
@@ -36,7 +46,9 @@ void ChangeBuilder::Add(const std::string& collection, const std::string& id, co
                         int64_t delta) {
   PendingRecord& rec = RecordFor(collection, id);
   if (rec.action == RecordAction::kDelete) rec.action = RecordAction::kNone;
-  std::optional<int64_t>& sum = FieldFor(rec, field).delta;
+  PendingField& pending = FieldFor(rec, field);
+  pending.SwitchTo(FieldKind::kCounter);
+  std::optional<int64_t>& sum = pending.delta;
   // Wrapping sum: a counter's total wraps the same way on every replica.
   sum = static_cast<int64_t>(static_cast<uint64_t>(sum.value_or(0)) + static_cast<uint64_t>(delta));
   ++op_count_;
@@ -46,7 +58,9 @@ void ChangeBuilder::SetAdd(const std::string& collection, const std::string& id,
                            const std::string& element) {
   PendingRecord& rec = RecordFor(collection, id);
   if (rec.action == RecordAction::kDelete) rec.action = RecordAction::kNone;
-  FieldFor(rec, field).elements[element] = true;
+  PendingField& pending = FieldFor(rec, field);
+  pending.SwitchTo(FieldKind::kSet);
+  pending.elements[element] = true;
   ++op_count_;
 }
 
@@ -54,7 +68,9 @@ void ChangeBuilder::SetRemove(const std::string& collection, const std::string& 
                               const std::string& element) {
   PendingRecord& rec = RecordFor(collection, id);
   if (rec.action == RecordAction::kDelete) rec.action = RecordAction::kNone;
-  FieldFor(rec, field).elements[element] = false;
+  PendingField& pending = FieldFor(rec, field);
+  pending.SwitchTo(FieldKind::kSet);
+  pending.elements[element] = false;
   ++op_count_;
 }
 
@@ -96,32 +112,63 @@ Change ChangeBuilder::Build(const Dot& dot, HlcTime hlc, const VersionVector& ow
     out.ops.reserve(pending.fields.size() + 1);  // usually one op per field, maybe a delete/undelete
     for (const auto& [name, pf] : pending.fields) {
       const FieldState* fs = state ? state->FindField(name) : nullptr;
-      if (pf.value) {
-        Op& op = out.ops.emplace_back();
-        op.type = OpType::kSetRegister;
-        op.field = name;
-        op.value = *pf.value;
-        // The whole field VV: the write supersedes every value seen here.
-        if (fs && fs->reg) op.context = fs->reg->context;
+      // What this writer knows of the name's other kinds: the op supersedes
+      // them (superseded ones included, so they stay superseded).
+      VersionVector kind_context;
+      bool restarts = false;  // going back to a kind another one superseded here
+      if (fs) {
+        for (FieldKind other : {FieldKind::kRegister, FieldKind::kCounter, FieldKind::kSet}) {
+          if (other != pf.kind) kind_context.Join(FieldKindVv(*fs, other));
+        }
+        restarts = IsSuperseded(*fs, pf.kind);
       }
-      if (pf.delta) {
+      auto add_op = [&](OpType type) -> Op& {
         Op& op = out.ops.emplace_back();
-        op.type = OpType::kCounterAdd;
+        op.type = type;
         op.field = name;
-        op.delta = *pf.delta;
-      }
-      for (const auto& [element, added] : pf.elements) {
-        Op& op = out.ops.emplace_back();
-        op.type = added ? OpType::kSetAdd : OpType::kSetRemove;
-        op.field = name;
-        op.element = element;
-        if (!added && fs && fs->set) {
-          for (const SetElement& e : fs->set->elements) {
-            if (e.value == element) {
-              op.observed = e.live;
-              break;
+        op.kind_context = kind_context;
+        return op;
+      };
+      switch (pf.kind) {
+        case FieldKind::kRegister: {
+          if (!pf.value) break;
+          Op& op = add_op(OpType::kSetRegister);
+          op.value = *pf.value;
+          // The whole field VV: the write supersedes every value seen here.
+          if (fs && fs->reg) op.context = fs->reg->context;
+          break;
+        }
+        case FieldKind::kCounter: {
+          if (!pf.delta) break;
+          int64_t delta = *pf.delta;
+          // A counter reused after another kind starts from 0, not from its
+          // old total (wrapping, as totals do).
+          if (restarts) {
+            delta = static_cast<int64_t>(static_cast<uint64_t>(delta) -
+                                         static_cast<uint64_t>(fs->counter->Total()));
+          }
+          add_op(OpType::kCounterAdd).delta = delta;
+          break;
+        }
+        case FieldKind::kSet: {
+          // A set reused after another kind starts empty: every element
+          // present here is removed unless this transaction adds it.
+          std::map<std::string, bool> elements = pf.elements;
+          if (restarts) {
+            for (const SetElement& e : fs->set->elements) {
+              if (!e.live.empty()) elements.try_emplace(e.value, false);
             }
           }
+          for (const auto& [element, added] : elements) {
+            Op& op = add_op(added ? OpType::kSetAdd : OpType::kSetRemove);
+            op.element = element;
+            if (!added && fs && fs->set) {
+              auto it = std::lower_bound(fs->set->elements.begin(), fs->set->elements.end(), element,
+                                         [](const SetElement& e, const std::string& v) { return e.value < v; });
+              if (it != fs->set->elements.end() && it->value == element) op.observed = it->live;
+            }
+          }
+          break;
         }
       }
     }

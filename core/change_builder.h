@@ -1,11 +1,15 @@
 // ChangeBuilder: turns a local transaction's buffered edits into a Change.
 //
 // It coalesces several writes to one field (registers: the last; counters:
-// the sum; sets: the last op per element), derives each op's context from the
-// writer's current record state (register: the field VV; set remove: the
-// element's live dots; delete: the replica's own VV), and adds an undelete to
-// every record that is hidden at the writer and edited without an explicit
-// delete/undelete. Pure: the caller supplies the states.
+// the sum; sets: the last op per element; writes of several kinds: those of
+// the kind written last), derives each op's context from the writer's
+// current record state (register: the field VV; set remove: the element's
+// live dots; delete: the replica's own VV; every field op: its kind context,
+// DESIGN.md "Kinds of one name"), clears a kind that the writer goes back to
+// after another kind superseded it (a counter restarts from 0, a set from
+// empty), and adds an undelete to every record that is hidden at the writer
+// and edited without an explicit delete/undelete. Pure: the caller supplies
+// the states.
 #ifndef DAICHO_CORE_CHANGE_BUILDER_H_
 #define DAICHO_CORE_CHANGE_BUILDER_H_
 
@@ -18,6 +22,7 @@
 
 #include "core/change.h"
 #include "core/record_state.h"
+#include "daicho/record.h"
 
 namespace daicho::core {
 
@@ -55,10 +60,14 @@ class ChangeBuilder {
 
  private:
   enum class RecordAction { kNone, kDelete, kUndelete };
+  // The writes to one field, all of one kind (the last one written).
   struct PendingField {
+    FieldKind kind = FieldKind::kRegister;
     std::optional<Value> value;                      // register set
     std::optional<int64_t> delta;                    // counter add (summed)
     std::map<std::string, bool> elements;            // set: element -> added (true) / removed
+    // Drops the writes of another kind: one dot cannot order two kinds.
+    void SwitchTo(FieldKind new_kind);
   };
   struct PendingRecord {
     // Sorted by name. A vector: a record has a dozen fields, written mostly

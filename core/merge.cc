@@ -17,10 +17,19 @@ bool RaiseNewest(OpStamp& newest, const Dot& dot, HlcTime hlc) {
 
 bool IsRecordOp(OpType type) { return type == OpType::kDelete || type == OpType::kUndelete; }
 
+// KC of a kind: every delivered op of that kind counts, also one a rule
+// ignores, so that replicas agree on it whatever the delivery order.
+bool JoinKindContext(VersionVector& kind_context, const Op& op) {
+  if (op.kind_context.empty() || kind_context.Dominates(op.kind_context)) return false;
+  kind_context.Join(op.kind_context);
+  return true;
+}
+
 bool ApplySetRegister(FieldState& field, const Op& op, const Dot& dot, HlcTime hlc) {
   if (!field.reg) field.reg.emplace();
   RegisterState& reg = *field.reg;
   bool changed = RaiseNewest(reg.newest, dot, hlc);
+  changed = JoinKindContext(reg.kind_context, op) || changed;
   // A write the field has already seen (it was superseded) must not return.
   if (reg.context.Covers(dot)) return changed;
   std::erase_if(reg.siblings, [&](const RegisterSibling& s) { return op.context.Covers(s.dot); });
@@ -36,6 +45,7 @@ bool ApplyCounterAdd(FieldState& field, const Op& op, const Dot& dot, HlcTime hl
   if (!field.counter) field.counter.emplace();
   CounterState& counter = *field.counter;
   bool changed = RaiseNewest(counter.newest, dot, hlc);
+  changed = JoinKindContext(counter.kind_context, op) || changed;
   auto it = std::lower_bound(counter.entries.begin(), counter.entries.end(), dot.origin,
                              [](const CounterEntry& e, const ReplicaId& r) { return e.replica < r; });
   if (it == counter.entries.end() || it->replica != dot.origin) {
@@ -65,6 +75,7 @@ SetElement& ElementFor(SetState& set, const std::string& value) {
 bool ApplySetAdd(FieldState& field, const Op& op, const Dot& dot, HlcTime hlc) {
   if (!field.set) field.set.emplace();
   bool changed = RaiseNewest(field.set->newest, dot, hlc);
+  changed = JoinKindContext(field.set->kind_context, op) || changed;
   SetElement& element = ElementFor(*field.set, op.element);
   if (element.tombstone.Covers(dot)) return changed;
   element.live.insert(std::lower_bound(element.live.begin(), element.live.end(), dot), dot);
@@ -75,6 +86,7 @@ bool ApplySetAdd(FieldState& field, const Op& op, const Dot& dot, HlcTime hlc) {
 bool ApplySetRemove(FieldState& field, const Op& op, const Dot& dot, HlcTime hlc) {
   if (!field.set) field.set.emplace();
   bool changed = RaiseNewest(field.set->newest, dot, hlc);
+  changed = JoinKindContext(field.set->kind_context, op) || changed;
   SetElement& element = ElementFor(*field.set, op.element);
   VersionVector removed;
   for (const Dot& d : op.observed) removed.Advance(d);
@@ -187,17 +199,19 @@ bool IsHidden(const RecordState& state) {
   const VersionVector& d = state.deletes;
   if (!d.Dominates(state.undeletes)) return false;
   for (const FieldState& f : state.fields) {
-    if (f.reg) {
+    // One kind (the usual field) is never superseded: skip the check.
+    const bool several = (f.reg.has_value() + f.counter.has_value() + f.set.has_value()) > 1;
+    if (f.reg && !(several && IsSuperseded(f, FieldKind::kRegister))) {
       for (const RegisterSibling& s : f.reg->siblings) {
         if (!d.Covers(s.dot)) return false;
       }
     }
-    if (f.counter) {
+    if (f.counter && !(several && IsSuperseded(f, FieldKind::kCounter))) {
       for (const CounterEntry& e : f.counter->entries) {
         if (e.last_seq != 0 && !d.Covers(Dot{e.replica, e.last_seq})) return false;
       }
     }
-    if (f.set) {
+    if (f.set && !(several && IsSuperseded(f, FieldKind::kSet))) {
       for (const SetElement& e : f.set->elements) {
         for (const Dot& dot : e.live) {
           if (!d.Covers(dot)) return false;
@@ -212,8 +226,133 @@ bool HasDeleteConflict(const RecordState& state) {
   return !state.deletes.empty() && !IsHidden(state) && state.deletes.Dominates(state.undeletes);
 }
 
+namespace {
+
+constexpr std::array<FieldKind, 3> kAllKinds = {FieldKind::kRegister, FieldKind::kCounter, FieldKind::kSet};
+
+bool HoldsKind(const FieldState& field, FieldKind kind) {
+  switch (kind) {
+    case FieldKind::kRegister: return field.reg.has_value();
+    case FieldKind::kCounter: return field.counter.has_value();
+    case FieldKind::kSet: return field.set.has_value();
+  }
+  return false;
+}
+
+// KC of a kind the field holds.
+const VersionVector& KindContextOf(const FieldState& field, FieldKind kind) {
+  switch (kind) {
+    case FieldKind::kRegister: return field.reg->kind_context;
+    case FieldKind::kCounter: return field.counter->kind_context;
+    case FieldKind::kSet: break;
+  }
+  return field.set->kind_context;
+}
+
+// The top (newest op) of a kind the field holds.
+const OpStamp& TopOf(const FieldState& field, FieldKind kind) {
+  switch (kind) {
+    case FieldKind::kRegister: return field.reg->newest;
+    case FieldKind::kCounter: return field.counter->newest;
+    case FieldKind::kSet: break;
+  }
+  return field.set->newest;
+}
+
+// `vv` covers the field VV of `kind`, without building that VV.
+bool CoversKindVv(const VersionVector& vv, const FieldState& field, FieldKind kind) {
+  switch (kind) {
+    case FieldKind::kRegister: return !field.reg || vv.Dominates(field.reg->context);
+    case FieldKind::kCounter:
+      if (!field.counter) return true;
+      return std::all_of(field.counter->entries.begin(), field.counter->entries.end(), [&](const CounterEntry& e) {
+        return e.last_seq == 0 || vv.Get(e.replica) >= e.last_seq;
+      });
+    case FieldKind::kSet:
+      if (!field.set) return true;
+      return std::all_of(field.set->elements.begin(), field.set->elements.end(),
+                         [&](const SetElement& e) { return vv.Dominates(e.tombstone); });
+  }
+  return true;
+}
+
+}  // namespace
+
+VersionVector FieldKindVv(const FieldState& field, FieldKind kind) {
+  VersionVector vv;
+  switch (kind) {
+    case FieldKind::kRegister:
+      if (field.reg) vv = field.reg->context;
+      break;
+    case FieldKind::kCounter:
+      if (field.counter) {
+        for (const CounterEntry& e : field.counter->entries) {
+          if (e.last_seq != 0) vv.Advance(e.replica, e.last_seq);
+        }
+      }
+      break;
+    case FieldKind::kSet:
+      if (field.set) {
+        for (const SetElement& e : field.set->elements) vv.Join(e.tombstone);
+      }
+      break;
+  }
+  return vv;
+}
+
+bool HasKindState(const FieldState& field, FieldKind kind) {
+  switch (kind) {
+    case FieldKind::kRegister: return field.reg && !field.reg->context.empty();
+    case FieldKind::kCounter:
+      return field.counter && std::any_of(field.counter->entries.begin(), field.counter->entries.end(),
+                                          [](const CounterEntry& e) { return e.last_seq != 0; });
+    case FieldKind::kSet:
+      return field.set && std::any_of(field.set->elements.begin(), field.set->elements.end(),
+                                      [](const SetElement& e) { return !e.tombstone.empty(); });
+  }
+  return false;
+}
+
+bool IsSuperseded(const FieldState& field, FieldKind kind) {
+  if (!HoldsKind(field, kind)) return false;
+  for (FieldKind other : kAllKinds) {
+    if (other == kind || !HasKindState(field, other)) continue;
+    if (CoversKindVv(KindContextOf(field, other), field, kind)) return true;
+  }
+  return false;
+}
+
+bool ShownKinds::Contains(FieldKind kind) const {
+  for (size_t i = 0; i < count; ++i) {
+    if (kinds[i] == kind) return true;
+  }
+  return false;
+}
+
+ShownKinds ShownKindsOf(const FieldState& field) {
+  ShownKinds shown;
+  for (FieldKind kind : kAllKinds) {
+    if (HasKindState(field, kind) && !IsSuperseded(field, kind)) shown.kinds[shown.count++] = kind;
+  }
+  // Never reached with states the merge rules made (the causally newest op
+  // is never superseded); a field without state shows what it holds.
+  if (shown.count == 0) {
+    for (FieldKind kind : kAllKinds) {
+      if (HoldsKind(field, kind)) shown.kinds[shown.count++] = kind;
+    }
+  }
+  // Newest top first; insertion sort of at most three.
+  for (size_t i = 1; i < shown.count; ++i) {
+    for (size_t j = i; j > 0 && TopOf(field, shown.kinds[j - 1]) < TopOf(field, shown.kinds[j]); --j) {
+      std::swap(shown.kinds[j - 1], shown.kinds[j]);
+    }
+  }
+  return shown;
+}
+
 bool HasKindConflict(const FieldState& field) {
-  return (field.reg.has_value() + field.counter.has_value() + field.set.has_value()) > 1;
+  if ((field.reg.has_value() + field.counter.has_value() + field.set.has_value()) < 2) return false;
+  return ShownKindsOf(field).count > 1;
 }
 
 bool HasValueConflict(const RegisterState& reg) {
@@ -226,7 +365,9 @@ bool HasValueConflict(const RegisterState& reg) {
 bool HasConflict(const RecordState& state) {
   if (HasDeleteConflict(state)) return true;
   return std::any_of(state.fields.begin(), state.fields.end(), [](const FieldState& f) {
-    return HasKindConflict(f) || (f.reg && HasValueConflict(*f.reg));
+    if (HasKindConflict(f)) return true;
+    // A superseded register's siblings are history, not a conflict.
+    return f.reg && HasValueConflict(*f.reg) && !IsSuperseded(f, FieldKind::kRegister);
   });
 }
 

@@ -5,8 +5,12 @@
 #ifndef DAICHO_CORE_MERGE_H_
 #define DAICHO_CORE_MERGE_H_
 
+#include <array>
+#include <cstddef>
+
 #include "core/change.h"
 #include "core/record_state.h"
+#include "daicho/record.h"
 
 namespace daicho::core {
 
@@ -22,14 +26,37 @@ bool ApplyRecordOps(RecordState& state, const RecordOps& ops, const Dot& dot, Hl
 // for many new records allocates only where a record outgrows the last.
 void ApplyRecordOpsToNew(RecordState& state, const RecordOps& ops, const Dot& dot, HlcTime hlc);
 
-// Every live dot of the record: register sibling dots, live set dots, each
-// origin's last counter-add dot, undelete dots.
+// Hidden: deleted, and the deletes cover every live dot of the record:
+// register sibling dots, live set dots, each origin's last counter-add dot
+// (of kinds not superseded), undelete dots.
 bool IsHidden(const RecordState& state);
 // Deleted, still visible, and every undelete was seen by a delete: an edit
 // the deleter had not seen keeps the record alive.
 bool HasDeleteConflict(const RecordState& state);
 
-// Whether a field holds more than one kind.
+// Kinds of one name (DESIGN.md "Kinds of one name (kind supersession)").
+// The field VV of a kind: register: its context; counter: the VV of its add
+// dots; set: the join of its elements' tombstones (which hold the live dots).
+// Empty if the field does not hold `kind`.
+VersionVector FieldKindVv(const FieldState& field, FieldKind kind);
+// The field holds `kind` and its field VV is not empty.
+bool HasKindState(const FieldState& field, FieldKind kind);
+// Another kind with state has a kind context covering the whole field VV of
+// `kind`: every op of `kind` was seen by a writer of the other kind.
+bool IsSuperseded(const FieldState& field, FieldKind kind);
+
+// The kinds of a field that show: held with state and not superseded, the
+// one with the newest op first. Causality guarantees at least one for a
+// field that holds any state; two or more are a kind conflict.
+struct ShownKinds {
+  std::array<FieldKind, 3> kinds{};
+  size_t count = 0;
+  FieldKind shown() const { return kinds[0]; }
+  bool Contains(FieldKind kind) const;
+};
+ShownKinds ShownKindsOf(const FieldState& field);
+
+// Two or more kinds of the field show.
 bool HasKindConflict(const FieldState& field);
 // A register whose siblings hold at least two distinct values.
 bool HasValueConflict(const RegisterState& reg);

@@ -31,11 +31,13 @@ void ClearKeepingMemory(RegisterState& reg) {
   reg.siblings.clear();
   ClearKeepingMemory(reg.context);
   reg.newest = OpStamp{};
+  ClearKeepingMemory(reg.kind_context);
 }
 
 void ClearKeepingMemory(CounterState& counter) {
   counter.entries.clear();
   counter.newest = OpStamp{};
+  ClearKeepingMemory(counter.kind_context);
 }
 
 const FieldState* RecordState::FindField(std::string_view name) const {

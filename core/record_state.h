@@ -37,6 +37,10 @@ struct RegisterState {
   std::vector<RegisterSibling> siblings;  // sorted by dot
   VersionVector context;
   OpStamp newest;  // newest operation ever delivered for this kind
+  // Join of the kind contexts of every register op delivered for this name
+  // (DESIGN.md "Kinds of one name"): what its writers knew of the name's
+  // other kinds. Empty unless the name was used with another kind.
+  VersionVector kind_context;
   friend bool operator==(const RegisterState&, const RegisterState&) = default;
 };
 
@@ -52,6 +56,7 @@ struct CounterEntry {
 struct CounterState {
   std::vector<CounterEntry> entries;  // sorted by replica
   OpStamp newest;
+  VersionVector kind_context;  // as RegisterState::kind_context, for counter adds
   int64_t Total() const;
   friend bool operator==(const CounterState&, const CounterState&) = default;
 };
@@ -68,13 +73,15 @@ struct SetElement {
 struct SetState {
   std::vector<SetElement> elements;  // sorted by value
   OpStamp newest;
+  VersionVector kind_context;  // as RegisterState::kind_context, for set ops
   // Present elements (with a live dot), sorted.
   std::vector<std::string> Present() const;
   friend bool operator==(const SetState&, const SetState&) = default;
 };
 
 // One field name. Normally one kind is present; if the name was used with
-// several kinds concurrently, every kind's state is kept.
+// several kinds, every kind's state is kept, and which one shows is decided
+// by causality (merge.h, ShownKindsOf).
 struct FieldState {
   std::string name;
   std::optional<RegisterState> reg;

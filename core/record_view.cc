@@ -7,33 +7,53 @@
 namespace daicho::core {
 namespace {
 
+// A register's siblings in display order: the displayed one first, the rest
+// by descending (hlc, origin).
+std::vector<Sibling> SiblingsInDisplayOrder(const RegisterState& reg) {
+  std::vector<Sibling> siblings;
+  siblings.reserve(reg.siblings.size());
+  for (const RegisterSibling& s : reg.siblings) siblings.push_back(Sibling{s.value, s.dot, s.hlc});
+  std::sort(siblings.begin(), siblings.end(), [](const Sibling& a, const Sibling& b) {
+    return OpStamp{a.hlc, a.dot.origin} > OpStamp{b.hlc, b.dot.origin};
+  });
+  return siblings;
+}
+
+KindValue MakeKindValue(const FieldState& field, FieldKind kind) {
+  KindValue out;
+  out.kind = kind;
+  switch (kind) {
+    case FieldKind::kRegister: {
+      std::vector<Sibling> siblings = SiblingsInDisplayOrder(*field.reg);
+      if (!siblings.empty()) out.value = std::move(siblings.front().value);
+      break;
+    }
+    case FieldKind::kCounter: out.value = field.counter->Total(); break;
+    case FieldKind::kSet: out.elements = field.set->Present(); break;
+  }
+  return out;
+}
+
 FieldView MakeFieldView(const FieldState& field) {
   FieldView view;
   view.name = field.name;
-  view.kind_conflict = HasKindConflict(field);
-  // With several kinds, show the one whose newest op is newest.
-  std::optional<OpStamp> best;
-  auto consider = [&](const OpStamp& stamp, FieldKind kind) {
-    if (!best || stamp > *best) {
-      best = stamp;
-      view.kind = kind;
-    }
-  };
-  if (field.reg) consider(field.reg->newest, FieldKind::kRegister);
-  if (field.counter) consider(field.counter->newest, FieldKind::kCounter);
-  if (field.set) consider(field.set->newest, FieldKind::kSet);
-  if (best) view.modified = best->hlc;
+  for (const OpStamp* stamp : {field.reg ? &field.reg->newest : nullptr,
+                               field.counter ? &field.counter->newest : nullptr,
+                               field.set ? &field.set->newest : nullptr}) {
+    if (stamp != nullptr && stamp->hlc > view.modified) view.modified = stamp->hlc;
+  }
+  const ShownKinds shown = ShownKindsOf(field);
+  if (shown.count == 0) return view;  // no state: nothing to show
+  view.kind = shown.shown();
+  view.kind_conflict = shown.count > 1;
+  for (size_t i = 1; i < shown.count; ++i) view.other_kinds.push_back(MakeKindValue(field, shown.kinds[i]));
 
   switch (view.kind) {
-    case FieldKind::kRegister: {
-      for (const RegisterSibling& s : field.reg->siblings) view.siblings.push_back(Sibling{s.value, s.dot, s.hlc});
-      std::sort(view.siblings.begin(), view.siblings.end(), [](const Sibling& a, const Sibling& b) {
-        return OpStamp{a.hlc, a.dot.origin} > OpStamp{b.hlc, b.dot.origin};
-      });
+    case FieldKind::kRegister:
+      view.siblings = SiblingsInDisplayOrder(*field.reg);
       if (!view.siblings.empty()) view.value = view.siblings.front().value;
       view.conflict = HasValueConflict(*field.reg);
       break;
-    }
     case FieldKind::kCounter:
       view.value = field.counter->Total();
       break;

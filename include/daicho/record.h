@@ -28,10 +28,21 @@ struct Sibling {
   HlcTime hlc;    // when it was written (writer's clock)
 };
 
+// What one kind of a field holds: a register's displayed value, a counter's
+// total, or a set's present elements.
+struct KindValue {
+  FieldKind kind = FieldKind::kRegister;
+  Value value;                        // kRegister, kCounter (int64)
+  std::vector<std::string> elements;  // kSet, sorted bytewise
+};
+
 struct FieldView {
   std::string name;
-  // The kind shown. If the name was used with several kinds concurrently,
-  // the one whose newest operation is newest; see kind_conflict.
+  // The kind shown. A name used with another kind later (a counter, then a
+  // text) shows the kind written last: the writer had seen the other kind.
+  // A name used with several kinds concurrently (by writers that had not
+  // seen each other's kind) shows the kind whose newest operation is
+  // newest, and is a kind conflict (see other_kinds).
   FieldKind kind = FieldKind::kRegister;
   // kRegister: the displayed value (the sibling with highest (hlc, origin)).
   // kCounter: the total as an int64. kSet: null (see elements).
@@ -43,8 +54,11 @@ struct FieldView {
   std::vector<Sibling> siblings;
   // kRegister: siblings hold at least two different values.
   bool conflict = false;
-  // The name is used with more than one kind (both states are kept).
+  // The name was used with other kinds concurrently: other_kinds shows what
+  // they hold. Writing the field with any kind resolves it.
   bool kind_conflict = false;
+  // With kind_conflict: the other kinds in conflict, newest first.
+  std::vector<KindValue> other_kinds;
   // Newest change that touched this field.
   HlcTime modified;
 };

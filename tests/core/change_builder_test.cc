@@ -22,6 +22,8 @@ using testing::TestReplicaId;
 using testing::DeleteOp;
 using testing::SetAddOp;
 using testing::SetOp;
+using testing::AddOp;
+using testing::WithKindContext;
 
 const ReplicaId kA = TestReplicaId(0x0a);
 const ReplicaId kB = TestReplicaId(0x0b);
@@ -250,12 +252,35 @@ TEST_F(ChangeBuilderTest, EditsJumpingBetweenRecordsAndFieldsLandInOrder) {
   EXPECT_EQ(Build(builder).records.at(0).ops.size(), 1u);
 }
 
-TEST_F(ChangeBuilderTest, OneNameUsedAsTwoKindsInOneTransactionGivesBothOps) {
+// One dot cannot order two kinds (their kind contexts could not tell which
+// came last), so a transaction writes a name with the kind it used last.
+TEST_F(ChangeBuilderTest, OneNameUsedAsTwoKindsInOneTransactionKeepsTheLastKind) {
   ChangeBuilder builder;
   builder.Add("customers", "c1", "x", 1);
   builder.Set("customers", "c1", "x", "v");
+  EXPECT_EQ(Types(OnlyRecordOps(Build(builder))), (std::vector<OpType>{OpType::kSetRegister}));
+  builder.Clear();
+  builder.Set("customers", "c1", "x", "v");
+  builder.SetAdd("customers", "c1", "x", "e");
+  builder.Add("customers", "c1", "x", 2);
+  builder.Add("customers", "c1", "x", 3);
   const std::vector<Op> ops = OnlyRecordOps(Build(builder));
-  EXPECT_EQ(Types(ops), (std::vector<OpType>{OpType::kSetRegister, OpType::kCounterAdd}));
+  EXPECT_EQ(Types(ops), (std::vector<OpType>{OpType::kCounterAdd}));
+  EXPECT_EQ(ops.at(0).delta, 5);
+}
+
+// The kind context is what the writer holds of the name's other kinds
+// (superseded ones included); a kind reused after another superseded it
+// starts afresh in the same change.
+TEST_F(ChangeBuilderTest, KindContextJoinsTheOtherKindsAndAReusedCounterStartsFromZero) {
+  Apply("customers", "c1", AddOp("x", 7), Dot{kA, 1});
+  Apply("customers", "c1", WithKindContext(SetOp("x", "seven"), Seen({Dot{kA, 1}})), Dot{kA, 2});
+  ChangeBuilder builder;
+  builder.Add("customers", "c1", "x", 2);
+  const std::vector<Op> ops = OnlyRecordOps(Build(builder));
+  ASSERT_EQ(Types(ops), (std::vector<OpType>{OpType::kCounterAdd}));
+  EXPECT_EQ(ops[0].delta, 2 - 7);
+  EXPECT_EQ(ops[0].kind_context, Seen({Dot{kA, 2}}));  // the register's field VV
 }
 
 TEST_F(ChangeBuilderTest, SetAfterDeleteInOneTransactionCancelsTheDelete) {

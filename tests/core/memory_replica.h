@@ -102,23 +102,24 @@ inline std::string DumpState(const RecordState& s) {
   for (const FieldState& f : s.fields) {
     out << "  field " << f.name << "\n";
     if (f.reg) {
-      out << "    reg ctx=" << DumpVv(f.reg->context) << " newest=" << DumpHlc(f.reg->newest.hlc) << "/"
-          << ShortId(f.reg->newest.origin) << " siblings=[";
+      out << "    reg ctx=" << DumpVv(f.reg->context) << " kctx=" << DumpVv(f.reg->kind_context)
+          << " newest=" << DumpHlc(f.reg->newest.hlc) << "/" << ShortId(f.reg->newest.origin) << " siblings=[";
       for (const RegisterSibling& sib : f.reg->siblings) {
         out << " " << DumpDot(sib.dot) << "@" << DumpHlc(sib.hlc) << "=" << DumpValue(sib.value);
       }
       out << " ]\n";
     }
     if (f.counter) {
-      out << "    counter newest=" << DumpHlc(f.counter->newest.hlc) << "/" << ShortId(f.counter->newest.origin)
-          << " [";
+      out << "    counter kctx=" << DumpVv(f.counter->kind_context) << " newest=" << DumpHlc(f.counter->newest.hlc)
+          << "/" << ShortId(f.counter->newest.origin) << " [";
       for (const CounterEntry& e : f.counter->entries) {
         out << " " << ShortId(e.replica) << ":+" << e.positive << "-" << e.negative << "@" << e.last_seq;
       }
       out << " ]\n";
     }
     if (f.set) {
-      out << "    set newest=" << DumpHlc(f.set->newest.hlc) << "/" << ShortId(f.set->newest.origin) << "\n";
+      out << "    set kctx=" << DumpVv(f.set->kind_context) << " newest=" << DumpHlc(f.set->newest.hlc) << "/"
+          << ShortId(f.set->newest.origin) << "\n";
       for (const SetElement& e : f.set->elements) {
         out << "      " << e.value << " live=[";
         for (const Dot& d : e.live) out << " " << DumpDot(d);
@@ -152,7 +153,13 @@ inline std::string DumpView(const Record& r) {
     for (const Sibling& s : f.siblings) {
       out << " " << DumpDot(s.dot) << "@" << DumpHlc(s.hlc) << "=" << DumpValue(s.value);
     }
-    out << " ]\n";
+    out << " ]";
+    for (const KindValue& k : f.other_kinds) {
+      out << " also " << KindName(k.kind) << "=" << DumpValue(k.value) << "[";
+      for (const std::string& e : k.elements) out << " " << e;
+      out << " ]";
+    }
+    out << "\n";
   }
   return out.str();
 }
@@ -177,6 +184,7 @@ inline std::string DumpChange(const Change& c) {
         case OpType::kDelete: out << "delete ctx=" << DumpVv(op.context); break;
         case OpType::kUndelete: out << "undelete"; break;
       }
+      if (!op.kind_context.empty()) out << " kctx=" << DumpVv(op.kind_context);
       out << "\n";
     }
   }

@@ -32,6 +32,7 @@ using testing::SetAddOp;
 using testing::SetRemoveOp;
 using testing::DeleteOp;
 using testing::UndeleteOp;
+using testing::WithKindContext;
 
 const ReplicaId kA = TestReplicaId(0x0a);
 const ReplicaId kB = TestReplicaId(0x0b);
@@ -814,22 +815,6 @@ TEST(KindConflictMergeTest, EqualStampsAreBrokenByOrigin) {
   EXPECT_EQ(View(register_wins).Find("x")->kind, FieldKind::kRegister);
 }
 
-// DESIGN.md speaks of a name used *concurrently* with two kinds. The state
-// cannot tell concurrent from sequential use, so reusing a name with another
-// kind after seeing the first is reported the same way, and no later write
-// clears it. This pins the current behaviour (see the report on kind conflicts).
-TEST(KindConflictMergeTest, SequentialReuseOfANameWithAnotherKindIsAlsoAKindConflict) {
-  const RecordState state = ApplyAll({
-      {SetOp("visits", "ten"), A(1), T(100)},
-      {AddOp("visits", 10), A(2), T(200)},  // A saw its own register write
-      {AddOp("visits", 1), A(3), T(300)},
-  });
-  const Record view = View(state);
-  EXPECT_TRUE(view.Find("visits")->kind_conflict);
-  EXPECT_EQ(view.Find("visits")->kind, FieldKind::kCounter);
-  EXPECT_TRUE(view.has_conflict());
-}
-
 TEST(KindConflictMergeTest, ThreeKindsOnOneName) {
   const RecordState state = ExpectSameStateInEveryOrder({
       {SetOp("x", "v"), A(1), T(100)},
@@ -842,6 +827,232 @@ TEST(KindConflictMergeTest, ThreeKindsOnOneName) {
   EXPECT_EQ(x->kind, FieldKind::kCounter);
   const FieldState* field = state.FindField("x");
   EXPECT_TRUE(field->reg && field->counter && field->set);
+}
+
+// ------------------------------------------- kinds of one name (supersession)
+
+// The defect: a counter reused as text (or back) after being seen was a kind
+// conflict for ever. Its ops carry the writer's kind context, so the later
+// kind shows alone, also where it arrives before the ops it supersedes.
+TEST(KindSupersessionMergeTest, SequentialReuseShowsTheNewKindWithoutAConflict) {
+  const RecordState state = ExpectSameStateInEveryOrder({
+      {AddOp("filings", 3), A(1), T(100)},
+      {WithKindContext(SetOp("filings", "3件"), Seen({A(1)})), B(1), T(50)},  // older clock: causality decides
+  });
+  const FieldState* field = state.FindField("filings");
+  ASSERT_NE(field, nullptr);
+  EXPECT_TRUE(field->counter.has_value());  // kept, superseded
+  EXPECT_TRUE(IsSuperseded(*field, FieldKind::kCounter));
+  EXPECT_FALSE(IsSuperseded(*field, FieldKind::kRegister));
+  EXPECT_FALSE(HasKindConflict(*field));
+  EXPECT_FALSE(HasConflict(state));
+  const Record view = View(state);
+  const FieldView* filings = view.Find("filings");
+  EXPECT_EQ(filings->kind, FieldKind::kRegister);
+  EXPECT_EQ(filings->value, Value("3件"));
+  EXPECT_FALSE(filings->kind_conflict);
+  EXPECT_TRUE(filings->other_kinds.empty());
+  EXPECT_EQ(filings->modified, T(100));
+  EXPECT_FALSE(view.has_conflict());
+}
+
+TEST(KindSupersessionMergeTest, ConcurrentReuseIsAKindConflictThatALaterWriteOfAnyKindResolves) {
+  const std::vector<Delivery> concurrent = {
+      {SetOp("x", "ten"), A(1), T(100)},
+      {AddOp("x", 10), B(1), T(200)},
+  };
+  const RecordState conflict = ExpectSameStateInEveryOrder(concurrent);
+  const Record conflict_view = View(conflict);
+  const FieldView* x = conflict_view.Find("x");
+  EXPECT_TRUE(x->kind_conflict);
+  EXPECT_EQ(x->kind, FieldKind::kCounter);
+  ASSERT_EQ(x->other_kinds.size(), 1u);
+  EXPECT_EQ(x->other_kinds[0].kind, FieldKind::kRegister);
+  EXPECT_EQ(x->other_kinds[0].value, Value("ten"));
+
+  // C saw both and settles on text, D on a set: either resolves.
+  std::vector<Delivery> by_text = concurrent;
+  by_text.push_back({WithKindContext(SetOp("x", "eleven", Seen({A(1)})), Seen({B(1)})), C(1), T(50)});
+  const RecordState text = ExpectSameStateInEveryOrder(by_text);
+  EXPECT_FALSE(View(text).Find("x")->kind_conflict);
+  EXPECT_EQ(View(text).Find("x")->value, Value("eleven"));
+  EXPECT_FALSE(HasConflict(text));
+
+  std::vector<Delivery> by_set = concurrent;
+  by_set.push_back({WithKindContext(SetAddOp("x", "e"), Seen({A(1), B(1)})), C(1), T(300)});
+  const RecordState set = ExpectSameStateInEveryOrder(by_set);
+  EXPECT_FALSE(View(set).Find("x")->kind_conflict);
+  EXPECT_EQ(View(set).Find("x")->kind, FieldKind::kSet);
+}
+
+// C held A's text but not B's reuse as a counter: its concurrent text write
+// brings a dot B's kind context does not cover, so the text comes back, as a
+// kind conflict beside the counter.
+TEST(KindSupersessionMergeTest, AConcurrentOpOfASupersededKindRevivesItAsAKindConflict) {
+  const RecordState state = ExpectSameStateInEveryOrder({
+      {SetOp("x", "ten"), A(1), T(100)},
+      {WithKindContext(AddOp("x", 10), Seen({A(1)})), B(1), T(200)},
+      {SetOp("x", "twelve", Seen({A(1)})), C(1), T(150)},
+  });
+  const FieldState* field = state.FindField("x");
+  EXPECT_FALSE(IsSuperseded(*field, FieldKind::kRegister));
+  EXPECT_TRUE(HasKindConflict(*field));
+  const Record view = View(state);
+  const FieldView* x = view.Find("x");
+  EXPECT_EQ(x->kind, FieldKind::kCounter);
+  ASSERT_EQ(x->other_kinds.size(), 1u);
+  EXPECT_EQ(x->other_kinds[0].value, Value("twelve"));
+}
+
+TEST(KindSupersessionMergeTest, ThreeKindsUsedInTurnShowTheLast) {
+  const RecordState state = ExpectSameStateInEveryOrder({
+      {SetOp("x", "v"), A(1), T(100)},
+      {WithKindContext(AddOp("x", 1), Seen({A(1)})), A(2), T(200)},
+      {WithKindContext(SetAddOp("x", "e"), Seen({A(1), A(2)})), B(1), T(150)},
+  });
+  const FieldState* field = state.FindField("x");
+  EXPECT_TRUE(field->reg && field->counter && field->set);
+  EXPECT_TRUE(IsSuperseded(*field, FieldKind::kRegister));
+  EXPECT_TRUE(IsSuperseded(*field, FieldKind::kCounter));
+  const Record view = View(state);
+  const FieldView* x = view.Find("x");
+  EXPECT_EQ(x->kind, FieldKind::kSet);
+  EXPECT_FALSE(x->kind_conflict);
+  EXPECT_EQ(x->elements, std::vector<std::string>{"e"});
+}
+
+// An op a rule ignores (a register write already covered) still brings its
+// kind context, or replicas that received it before the covering write
+// would disagree with those that received it after.
+TEST(KindSupersessionMergeTest, IgnoredOpsStillCountTowardsTheKindContext) {
+  const RecordState state = ExpectSameStateInEveryOrder({
+      {SetOp("x", "a"), A(1), T(100)},
+      {AddOp("x", 5), B(1), T(110)},
+      {WithKindContext(SetOp("x", "b", Seen({A(1)})), Seen({B(1)})), A(2), T(120)},
+      {SetOp("x", "c", Seen({A(1), A(2)})), C(1), T(130)},  // C had not seen B's counter
+  });
+  const FieldState* field = state.FindField("x");
+  EXPECT_TRUE(field->reg->kind_context.Covers(B(1)));
+  EXPECT_TRUE(IsSuperseded(*field, FieldKind::kCounter));
+  EXPECT_FALSE(View(state).Find("x")->kind_conflict);
+  EXPECT_EQ(View(state).Find("x")->value, Value("c"));
+}
+
+// Dots of a superseded kind are history, like overwritten siblings: a
+// delete that covers the live kind hides the record even if it did not see
+// the superseded one (C held B's text, not A's counter, which B had seen).
+TEST(KindSupersessionMergeTest, DotsOfASupersededKindDoNotKeepADeletedRecordAlive) {
+  const RecordState state = ExpectSameStateInEveryOrder({
+      {AddOp("x", 5), A(1), T(100)},
+      {WithKindContext(SetOp("x", "five"), Seen({A(1)})), B(1), T(200)},
+      {DeleteOp(Seen({B(1), C(1)})), C(1), T(300)},
+  });
+  EXPECT_TRUE(IsHidden(state));
+  EXPECT_FALSE(HasDeleteConflict(state));
+}
+
+// End to end: the builder attaches kind contexts, coalesces kinds within a
+// transaction, and restarts a kind the writer goes back to.
+class KindSupersessionScenarioTest : public DeleteScenarioTest {
+ protected:
+  const FieldView& Field(MemoryReplica& r, const std::string& name) {
+    view_ = r.View("customers", "c1");
+    const FieldView* f = view_.Find(name);
+    EXPECT_NE(f, nullptr) << name;
+    return f ? *f : empty_;
+  }
+  Record view_;
+  FieldView empty_;
+};
+
+TEST_F(KindSupersessionScenarioTest, ACounterReusedAfterTextRestartsFromZero) {
+  ChangeBuilder w;
+  w.Add("customers", "c1", "filings", 5);
+  Commit(a_, w);
+  w.Set("customers", "c1", "filings", "五件");
+  Commit(a_, w);
+  EXPECT_EQ(a_.log().back().records[0].ops[0].kind_context, Seen({A(1)}));
+  Sync();
+  EXPECT_EQ(Field(b_, "filings").kind, FieldKind::kRegister);
+  EXPECT_FALSE(Field(b_, "filings").kind_conflict);
+
+  w.Add("customers", "c1", "filings", 1);
+  Commit(b_, w);
+  Sync();
+  for (MemoryReplica* r : {&a_, &b_}) {
+    EXPECT_EQ(Field(*r, "filings").kind, FieldKind::kCounter);
+    EXPECT_EQ(Field(*r, "filings").value, Value(int64_t{1}));  // not 6
+    EXPECT_FALSE(Field(*r, "filings").kind_conflict);
+  }
+}
+
+TEST_F(KindSupersessionScenarioTest, ASetReusedAfterTextRestartsEmpty) {
+  ChangeBuilder w;
+  w.SetAdd("customers", "c1", "trades", "建築");
+  w.SetAdd("customers", "c1", "trades", "電気");
+  Commit(a_, w);
+  w.Set("customers", "c1", "trades", "建築;電気");
+  Commit(a_, w);
+  w.SetAdd("customers", "c1", "trades", "管");
+  w.SetAdd("customers", "c1", "trades", "電気");
+  Commit(a_, w);
+  Sync();
+  for (MemoryReplica* r : {&a_, &b_}) {
+    EXPECT_EQ(Field(*r, "trades").kind, FieldKind::kSet);
+    EXPECT_EQ(Field(*r, "trades").elements, (std::vector<std::string>{"管", "電気"}));  // bytewise
+    EXPECT_FALSE(Field(*r, "trades").kind_conflict);
+  }
+}
+
+TEST_F(KindSupersessionScenarioTest, WritesOfSeveralKindsInOneTransactionKeepTheLastKind) {
+  ChangeBuilder w;
+  w.Set("customers", "c1", "x", "text");
+  w.Add("customers", "c1", "x", 2);
+  w.SetAdd("customers", "c1", "y", "e");
+  w.Set("customers", "c1", "y", "last");
+  Commit(a_, w);
+  const std::vector<Op>& ops = a_.log().back().records[0].ops;
+  ASSERT_EQ(ops.size(), 2u);
+  EXPECT_EQ(ops[0].type, OpType::kCounterAdd);
+  EXPECT_EQ(ops[0].delta, 2);
+  EXPECT_EQ(ops[1].type, OpType::kSetRegister);
+  EXPECT_EQ(ops[1].value, Value("last"));
+  EXPECT_FALSE(Field(a_, "x").kind_conflict);
+}
+
+TEST_F(KindSupersessionScenarioTest, AWriterThatKnowsNoOtherKindSendsNoKindContext) {
+  ChangeBuilder w;
+  w.Set("customers", "c1", "name", "山田");
+  w.Add("customers", "c1", "filings", 1);
+  w.SetAdd("customers", "c1", "trades", "建築");
+  Commit(a_, w);
+  w.Set("customers", "c1", "name", "山田建設");
+  w.Add("customers", "c1", "filings", 1);
+  w.SetRemove("customers", "c1", "trades", "建築");
+  Commit(a_, w);
+  for (const Change& change : a_.log()) {
+    for (const Op& op : change.records[0].ops) EXPECT_TRUE(op.kind_context.empty()) << op.field;
+  }
+}
+
+// Resolving a kind conflict: the user writes the kind they mean, having
+// seen both; every replica then shows that kind alone.
+TEST_F(KindSupersessionScenarioTest, AKindConflictIsResolvedByWritingTheFieldWithAnyKind) {
+  ChangeBuilder w;
+  w.Set("customers", "c1", "filings", "三件");
+  Commit(a_, w);
+  w.Add("customers", "c1", "filings", 3);
+  Commit(b_, w);
+  Sync();
+  ASSERT_TRUE(Field(a_, "filings").kind_conflict);
+  w.Add("customers", "c1", "filings", 1);
+  Commit(a_, w);
+  Sync();
+  for (MemoryReplica* r : {&a_, &b_}) {
+    EXPECT_FALSE(Field(*r, "filings").kind_conflict);
+    EXPECT_EQ(Field(*r, "filings").kind, FieldKind::kCounter);
+    EXPECT_EQ(Field(*r, "filings").value, Value(int64_t{4}));  // the counter was live: it continues
+  }
 }
 
 }  // namespace

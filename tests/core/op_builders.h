@@ -44,6 +44,12 @@ inline Op SetRemoveOp(std::string field, std::string element, std::vector<Dot> o
   return op;
 }
 
+// `op` with a kind context: what its writer held of the name's other kinds.
+inline Op WithKindContext(Op op, VersionVector kind_context) {
+  op.kind_context = std::move(kind_context);
+  return op;
+}
+
 inline Op DeleteOp(VersionVector context) {
   Op op;
   op.type = OpType::kDelete;
