@@ -71,6 +71,7 @@ class BinaryReader {
 
   bool done() const { return pos_ == in_.size(); }
   size_t position() const { return pos_; }
+  std::string_view data() const { return in_; }
   size_t remaining() const { return in_.size() - pos_; }
 
   bool Byte(uint8_t& out) {

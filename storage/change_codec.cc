@@ -16,13 +16,14 @@ namespace daicho::storage {
 namespace {
 
 // The op header byte (docs/formats.md): the op type, the value's type for a
-// kSetRegister, and whether a context follows. Folding these into one byte
-// keeps a register op to three bytes besides its value.
+// kSetRegister, whether a context follows and (version 3) whether a kind
+// context follows. Folding these into one byte keeps a register op to three
+// bytes besides its value.
 constexpr uint8_t kOpTypeMask = 0x07;
 constexpr int kValueTagShift = 3;
 constexpr uint8_t kValueTagMask = 0x07;
 constexpr uint8_t kHasContextBit = 0x40;
-constexpr uint8_t kReservedBit = 0x80;
+constexpr uint8_t kHasKindContextBit = 0x80;
 constexpr uint8_t kMaxOpType = static_cast<uint8_t>(core::OpType::kUndelete);
 constexpr uint8_t kMaxValueTag = static_cast<uint8_t>(Value::Type::kBytes);
 
@@ -137,25 +138,28 @@ struct OpHead {
   core::OpType type = core::OpType::kSetRegister;
   uint8_t value_tag = 0;
   bool has_context = false;
+  bool has_kind_context = false;
   uint32_t field = 0;  // index into the field table; field ops only
 };
 
-Status ReadOpHead(Reader& r, uint32_t field_count, const Errors& e, OpHead& h) {
+Status ReadOpHead(Reader& r, const detail::ChangeTables& t, const Errors& e, OpHead& h) {
   uint8_t b = 0;
   if (!r.Byte(b)) return e.Bad("truncated operation");
-  if ((b & kReservedBit) != 0) return e.Bad("operation header with the reserved bit set");
   const uint8_t type = b & kOpTypeMask;
   if (type > kMaxOpType) return e.Bad("unknown op type " + std::to_string(type));
   h.type = static_cast<core::OpType>(type);
   h.value_tag = static_cast<uint8_t>((b >> kValueTagShift) & kValueTagMask);
   h.has_context = (b & kHasContextBit) != 0;
+  h.has_kind_context = (b & kHasKindContextBit) != 0;
+  if (h.has_kind_context && !t.kind_contexts) return e.Bad("kind context in a version 2 payload");
+  if (h.has_kind_context && IsRecordOp(h.type)) return e.Bad("kind context on a record operation");
   if (h.type != core::OpType::kSetRegister && h.value_tag != 0) return e.Bad("value type on an op without a value");
   if (h.value_tag > kMaxValueTag) return e.Bad("unknown value type " + std::to_string(h.value_tag));
   if (h.has_context && !HasContext(h.type)) return e.Bad("context on an op without one");
   if (!IsRecordOp(h.type)) {
     uint64_t field = 0;
     if (!r.Varint(field)) return e.Bad("truncated operation");
-    if (field >= field_count) return e.Bad("field index " + std::to_string(field) + " out of range");
+    if (field >= t.field_count) return e.Bad("field index " + std::to_string(field) + " out of range");
     h.field = static_cast<uint32_t>(field);
   }
   return Status::Ok();
@@ -259,9 +263,8 @@ Status ReadVv(Reader& r, ReplicaRefs& refs, const Errors& e, VersionVector* out)
   return Status::Ok();
 }
 
-// The body of an op after its head; `op` (optional) receives it. `element`
-// is set for set ops (the canonical order needs it).
-Status ReadOpBody(Reader& r, const OpHead& h, ReplicaRefs& refs, size_t max_value_bytes, bool check_text,
+// The body of an op after its head without its kind context.
+Status ReadOpBodyProper(Reader& r, const OpHead& h, ReplicaRefs& refs, size_t max_value_bytes, bool check_text,
                   bool register_values, const Errors& e, core::Op* op, std::string_view& element) {
   switch (h.type) {
     case core::OpType::kSetRegister:
@@ -305,19 +308,37 @@ Status ReadOpBody(Reader& r, const OpHead& h, ReplicaRefs& refs, size_t max_valu
   return e.Bad("unknown op type");
 }
 
+// The body of an op after its head; `op` (optional) receives it. `element`
+// is set for set ops (the canonical order needs it); `kind_context` gets the
+// bytes of the kind context (empty if none), to compare those of one field.
+Status ReadOpBody(Reader& r, const OpHead& h, ReplicaRefs& refs, size_t max_value_bytes, bool check_text,
+                  bool register_values, const Errors& e, core::Op* op, std::string_view& element,
+                  std::string_view& kind_context) {
+  DAICHO_RETURN_IF_ERROR(
+      ReadOpBodyProper(r, h, refs, max_value_bytes, check_text, register_values, e, op, element));
+  kind_context = {};
+  if (!h.has_kind_context) return Status::Ok();
+  const size_t start = r.position();
+  DAICHO_RETURN_IF_ERROR(ReadVv(r, refs, e, op ? &op->kind_context : nullptr));
+  kind_context = r.data().substr(start, r.position() - start);
+  return Status::Ok();
+}
+
 // RegisterValue's hot loop: the head and body of an op checked for
 // structure and skipped without building a Status; false if malformed.
-bool SkipOpHead(Reader& r, uint32_t field_count, OpHead& h) {
+bool SkipOpHead(Reader& r, const detail::ChangeTables& t, OpHead& h) {
   uint8_t b = 0;
-  if (!r.Byte(b) || (b & kReservedBit) != 0 || (b & kOpTypeMask) > kMaxOpType) return false;
+  if (!r.Byte(b) || (b & kOpTypeMask) > kMaxOpType) return false;
   h.type = static_cast<core::OpType>(b & kOpTypeMask);
   h.value_tag = static_cast<uint8_t>((b >> kValueTagShift) & kValueTagMask);
   h.has_context = (b & kHasContextBit) != 0;
+  h.has_kind_context = (b & kHasKindContextBit) != 0;
   if ((h.type != core::OpType::kSetRegister && h.value_tag != 0) || h.value_tag > kMaxValueTag) return false;
   if (h.has_context && !HasContext(h.type)) return false;
+  if (h.has_kind_context && (!t.kind_contexts || IsRecordOp(h.type))) return false;
   if (IsRecordOp(h.type)) return true;
   uint64_t field = 0;
-  if (!r.Varint(field) || field >= field_count) return false;
+  if (!r.Varint(field) || field >= t.field_count) return false;
   h.field = static_cast<uint32_t>(field);
   return true;
 }
@@ -330,7 +351,12 @@ bool SkipDots(Reader& r, uint64_t n, uint32_t replica_count) {
   return true;
 }
 
-bool SkipOpBody(Reader& r, const OpHead& h, uint32_t replica_count) {
+bool SkipKindContext(Reader& r, const OpHead& h, uint32_t replica_count) {
+  uint64_t n = 0;
+  return !h.has_kind_context || (r.Varint(n) && n > 0 && SkipDots(r, n, replica_count));
+}
+
+bool SkipOpBodyProper(Reader& r, const OpHead& h, uint32_t replica_count) {
   uint64_t n = 0;
   std::string_view bytes;
   switch (h.type) {
@@ -359,6 +385,10 @@ bool SkipOpBody(Reader& r, const OpHead& h, uint32_t replica_count) {
     case core::OpType::kUndelete: return true;
   }
   return false;
+}
+
+bool SkipOpBody(Reader& r, const OpHead& h, uint32_t replica_count) {
+  return SkipOpBodyProper(r, h, replica_count) && SkipKindContext(r, h, replica_count);
 }
 
 // Canonical op order inside one record (core/change.h): field ops sorted by
@@ -430,6 +460,7 @@ void ClearKeepingMemory(core::Op& op) {
   op.delta = 0;
   op.element.clear();
   op.observed.clear();
+  core::ClearKeepingMemory(op.kind_context);
 }
 
 // Parses and walks payloads on behalf of ChangeView and the decode functions.
@@ -456,7 +487,10 @@ Result<ChangeView> ChangeDecoder::Parse(std::string_view payload, const Limits& 
   Reader r(payload);
   uint8_t version = 0;
   if (!r.Byte(version)) return e.Bad("empty");
-  if (version != kChangeFormatVersion) return e.Bad("unknown format version " + std::to_string(version));
+  if (version != kChangeFormatVersion && version != kChangeFormatVersionWithoutKindContexts) {
+    return e.Bad("unknown format version " + std::to_string(version));
+  }
+  v.tables_.kind_contexts = version == kChangeFormatVersion;
   uint64_t wall_ms = 0, logical = 0;
   if (!r.Varint(wall_ms) || !r.Varint(logical)) return e.Bad("truncated header");
   if (logical > std::numeric_limits<uint32_t>::max()) return e.Bad("HLC logical counter out of range");
@@ -544,6 +578,7 @@ Status ChangeDecoder::Walk(const ChangeView& v, const Limits& limits, const Erro
   if (convert) change->records.resize(v.record_count_);
   if (keys != nullptr) keys->reserve(v.record_count_);
   size_t op_total = 0;
+  size_t kind_context_ops = 0;
   int64_t prev_collection = -1;
   std::string_view prev_id;
   for (uint32_t i = 0; i < v.record_count_; ++i) {
@@ -577,9 +612,10 @@ Status ChangeDecoder::Walk(const ChangeView& v, const Limits& limits, const Erro
       rec->ops.resize(static_cast<size_t>(op_count));
     }
     OpOrderKey prev_key;
+    std::string_view prev_kind_context;
     for (uint64_t j = 0; j < op_count; ++j) {
       OpHead h;
-      DAICHO_RETURN_IF_ERROR(ReadOpHead(r, t.field_count, e, h));
+      DAICHO_RETURN_IF_ERROR(ReadOpHead(r, t, e, h));
       core::Op* op = nullptr;
       if (convert) {
         op = &rec->ops[j];
@@ -588,13 +624,26 @@ Status ChangeDecoder::Walk(const ChangeView& v, const Limits& limits, const Erro
         if (!IsRecordOp(h.type)) op->field = fields[h.field];
       }
       if (!IsRecordOp(h.type)) field_used[h.field] = true;
-      std::string_view element;
-      DAICHO_RETURN_IF_ERROR(ReadOpBody(r, h, refs, limits.max_value_bytes, convert, register_values, e, op, element));
+      std::string_view element, kind_context;
+      DAICHO_RETURN_IF_ERROR(ReadOpBody(r, h, refs, limits.max_value_bytes, convert, register_values, e, op, element,
+                                        kind_context));
+      if (h.has_kind_context) ++kind_context_ops;
       const OpOrderKey key = OrderKeyOf(h, element);
       if (j > 0 && !(prev_key < key)) {
         return e.Bad("operations of record " + std::string(id) + " out of order or repeated");
       }
+      // Version 3 writes one kind per (record, field), all its ops with one
+      // kind context: the merge rules order kinds by their ops' contexts.
+      if (t.kind_contexts && j > 0 && std::get<0>(key) == 0 && std::get<1>(prev_key) == std::get<1>(key)) {
+        if (std::get<2>(prev_key) != std::get<2>(key)) {
+          return e.Bad("field written with two kinds in record " + std::string(id));
+        }
+        if (prev_kind_context != kind_context) {
+          return e.Bad("ops of one field with different kind contexts in record " + std::string(id));
+        }
+      }
       prev_key = key;
+      prev_kind_context = kind_context;
     }
     if (keys != nullptr) keys->push_back(RecordKey{std::string(collections[collection]), std::string(id)});
   }
@@ -604,6 +653,8 @@ Status ChangeDecoder::Walk(const ChangeView& v, const Limits& limits, const Erro
     return e.Bad("field table entry not used");
   }
   if (refs.used() != t.replica_count) return e.Bad("replica table entry not used");
+  // Without kind contexts a change is written as version 2: one payload each.
+  if (t.kind_contexts && kind_context_ops == 0) return e.Bad("version 3 payload without a kind context");
   return Status::Ok();
 }
 
@@ -699,7 +750,7 @@ Result<std::optional<Value>> RecordOpsView::RegisterValue(std::string_view field
   Reader r(ops_);
   for (size_t i = 0; i < op_count_; ++i) {
     OpHead h;
-    if (!SkipOpHead(r, tables_.field_count, h)) return e.Bad("malformed operation in record " + std::string(id_));
+    if (!SkipOpHead(r, tables_, h)) return e.Bad("malformed operation in record " + std::string(id_));
     // Field ops come sorted by field, before any delete/undelete.
     if (IsRecordOp(h.type) || h.field > *wanted) break;
     if (h.field == *wanted && h.type == core::OpType::kSetRegister) {
@@ -763,7 +814,7 @@ Status RecordOpsView::RegisterValues(std::span<const std::string_view> fields,
   size_t w = 0;
   for (size_t i = 0; i < op_count_; ++i) {
     OpHead h;
-    if (!SkipOpHead(r, tables_.field_count, h)) return e.Bad("malformed operation in record " + std::string(id_));
+    if (!SkipOpHead(r, tables_, h)) return e.Bad("malformed operation in record " + std::string(id_));
     // Field ops come sorted by field, before any delete/undelete.
     if (IsRecordOp(h.type)) break;
     while (w < indexes.size() && (indexes[w] == kAbsent || indexes[w] < h.field)) ++w;
@@ -778,6 +829,9 @@ Status RecordOpsView::RegisterValues(std::span<const std::string_view> fields,
         if (!r.Varint(n) || n == 0 || !SkipDots(r, n, tables_.replica_count)) {
           return e.Bad("malformed operation in record " + std::string(id_));
         }
+      }
+      if (!SkipKindContext(r, h, tables_.replica_count)) {
+        return e.Bad("malformed operation in record " + std::string(id_));
       }
       continue;
     }
@@ -795,6 +849,7 @@ std::string EncodeChangePayload(const core::Change& change) {
   ReplicaTable replicas;
   size_t estimate = 32 + 4 * change.records.size();
   const std::string* last_collection = nullptr;
+  bool kind_contexts = false;
   for (const core::RecordOps& rec : change.records) {
     if (last_collection == nullptr || *last_collection != rec.collection) collection_set.insert(rec.collection);
     last_collection = &rec.collection;
@@ -802,6 +857,14 @@ std::string EncodeChangePayload(const core::Change& change) {
     for (const core::Op& op : rec.ops) {
       estimate += 4;
       if (!IsRecordOp(op.type)) field_set.insert(op.field);
+      // The replica table lists replicas in the order the ops name them:
+      // an op's kind context comes after its body.
+      auto use_kind_context = [&] {
+        if (IsRecordOp(op.type) || op.kind_context.empty()) return;
+        kind_contexts = true;
+        for (const auto& entry : op.kind_context.entries()) replicas.Use(entry.replica);
+        estimate += 4 * op.kind_context.size();
+      };
       switch (op.type) {
         case core::OpType::kSetRegister:
           if (op.value.type() == Value::Type::kString) estimate += op.value.as_string().size() + 4;
@@ -822,6 +885,7 @@ std::string EncodeChangePayload(const core::Change& change) {
           break;
         case core::OpType::kUndelete: break;
       }
+      use_kind_context();
     }
   }
   const std::vector<std::string_view> collections(collection_set.begin(), collection_set.end());
@@ -833,7 +897,7 @@ std::string EncodeChangePayload(const core::Change& change) {
   std::string out;
   out.reserve(estimate);
   BinaryWriter w(out);
-  w.Byte(kChangeFormatVersion);
+  w.Byte(kind_contexts ? kChangeFormatVersion : kChangeFormatVersionWithoutKindContexts);
   w.Varint(change.hlc.wall_ms);
   w.Varint(change.hlc.logical);
   w.Varint(replicas.ids().size());
@@ -862,6 +926,8 @@ std::string EncodeChangePayload(const core::Change& change) {
       uint8_t head = static_cast<uint8_t>(op.type);
       if (op.type == core::OpType::kSetRegister) head |= static_cast<uint8_t>(op.value.type()) << kValueTagShift;
       if (HasContext(op.type) && !op.context.empty()) head |= kHasContextBit;
+      const bool has_kind_context = !IsRecordOp(op.type) && !op.kind_context.empty();
+      if (has_kind_context) head |= kHasKindContextBit;
       w.Byte(head);
       if (!IsRecordOp(op.type)) {
         // A record's ops come by field, and records mostly write the same
@@ -893,6 +959,7 @@ std::string EncodeChangePayload(const core::Change& change) {
           break;
         case core::OpType::kUndelete: break;
       }
+      if (has_kind_context) PutVv(op.kind_context, replicas, w);
     }
   }
   const auto index_offset = static_cast<uint32_t>(out.size());

@@ -36,8 +36,11 @@
 
 namespace daicho::storage {
 
-// The format version, the payload's first byte.
-inline constexpr uint8_t kChangeFormatVersion = 2;
+// The format version, the payload's first byte. A change none of whose ops
+// carries a kind context is written as version 2 (which has none), so that
+// peers that predate kind contexts read it; version 3 adds them.
+inline constexpr uint8_t kChangeFormatVersion = 3;
+inline constexpr uint8_t kChangeFormatVersionWithoutKindContexts = 2;
 
 // A change's payload (ops and stamp). `change.records` must be in the
 // canonical order of core/change.h for the result to decode.
@@ -76,6 +79,7 @@ struct ChangeTables {
   uint32_t fields_offset = 0;       // first entry of the field-name table
   uint32_t field_count = 0;
   size_t max_value_bytes = 0;
+  bool kind_contexts = false;       // version 3: field ops may carry one
 };
 }  // namespace detail
 

@@ -49,11 +49,14 @@ namespace {
 using storage::lmdb::Dbi;
 
 using storage::lmdb::kSchemaKey;
-// Format v3: record states without register values (they are read from the
-// change that wrote them); v2 stored them in the states too, v1 stored
-// Protobuf. Stores of other versions are refused, not converted.
-constexpr std::string_view kSchemaValue = "daicho-replica-v3";
-constexpr unsigned kSchemaVersion = 3;
+// Format v4: record states may hold kind contexts (a field flag v3 did not
+// know); v3 (states without register values) is a subset of it and is
+// upgraded in place by marking it v4, so that an older daicho refuses the
+// store instead of misreading it. v2 stored values in the states, v1
+// Protobuf: those are refused, not converted.
+constexpr std::string_view kSchemaValue = "daicho-replica-v4";
+constexpr unsigned kSchemaVersion = 4;
+constexpr unsigned kUpgradableSchemaVersion = 3;
 constexpr std::string_view kSchemaPrefix = "daicho-replica-v";
 constexpr std::string_view kReplicaIdKey = "replica_id";
 constexpr std::string_view kDeviceMarkerKey = "device_marker";
@@ -724,11 +727,13 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, const Re
   }
   // A foreign LMDB environment has no daicho schema marker: refuse it
   // before creating any database in it.
+  bool upgrade = false;
   if (!creating) {
     DAICHO_ASSIGN_OR_RETURN(auto schema, storage::lmdb::ReadSchemaMarker(impl->env));
     if (!schema) return InvalidArgument(path + " is an LMDB database but not a daicho replica");
     const std::optional<unsigned> version = SchemaVersion(*schema);
-    if (version && *version < kSchemaVersion) {
+    upgrade = version == kUpgradableSchemaVersion;
+    if (version && *version < kSchemaVersion && !upgrade) {
       return Status(Code::kFailedPrecondition,
                     path + " was made by an older daicho (format v" + std::to_string(*version) +
                         "); this build reads format v" + std::to_string(kSchemaVersion) +
@@ -739,7 +744,7 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, const Re
                     path + " was made by a newer daicho (format v" + std::to_string(*version) +
                         "); this build reads format v" + std::to_string(kSchemaVersion) + ": upgrade daicho");
     }
-    if (*schema != kSchemaValue) {
+    if (*schema != kSchemaValue && !upgrade) {
       return Status(Code::kFailedPrecondition, path + " holds replica format '" + *schema +
                                                    "', this build reads '" + std::string(kSchemaValue) + "'");
     }
@@ -752,6 +757,12 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, const Re
     *dbi = *opened;
   }
   impl->dict.emplace(impl->meta);
+  if (upgrade) {
+    Status upgraded = impl->writer.Run([&](storage::lmdb::WriteTxn& txn) -> Status {
+      return txn.Put(impl->meta, kSchemaKey, kSchemaValue);
+    });
+    if (!upgraded.ok()) return upgraded.WithContext("upgrading " + path + " to format v" + std::to_string(kSchemaVersion));
+  }
   DAICHO_ASSIGN_OR_RETURN(std::string marker, storage::ComputeDeviceMarker(data_file));
   if (creating) {
     auto created = impl->InitializeNew(marker);

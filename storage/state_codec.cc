@@ -22,9 +22,16 @@ constexpr uint8_t kOneSibling = 1 << 5;      // register holds one sibling; no c
 // With kOneSibling: the sibling's dot and hlc are the previous field's, whose
 // register holds one sibling too (fields written by one change). Not stored.
 constexpr uint8_t kSameSibling = 1 << 6;
+// Each kind's kind context follows the kinds (at least one is not empty).
+constexpr uint8_t kKindContexts = 1 << 7;
 constexpr uint8_t kKinds = kRegister | kCounter | kSet;
 constexpr uint8_t kRegisterFlags = kContextImplied | kNewestImplied | kOneSibling | kSameSibling;
-constexpr uint8_t kFieldFlagsKnown = kKinds | kRegisterFlags;
+constexpr uint8_t kFieldFlagsKnown = kKinds | kRegisterFlags | kKindContexts;
+
+bool HasKindContexts(const core::FieldState& f) {
+  return (f.reg && !f.reg->kind_context.empty()) || (f.counter && !f.counter->kind_context.empty()) ||
+         (f.set && !f.set->kind_context.empty());
+}
 
 // HLC heads, relative to the state's `modified` (m).
 constexpr uint64_t kHlcSame = 0;      // = m
@@ -423,10 +430,17 @@ Status EncodeRecordState(const core::RecordState& state, ReplicaDictionary& dict
       }
     }
     previous = f.reg && f.reg->siblings.size() == 1 ? &f.reg->siblings[0] : nullptr;
+    const bool kind_contexts = HasKindContexts(f);
+    if (kind_contexts) flags |= kKindContexts;
     out.Byte(flags);
     if (f.reg) DAICHO_RETURN_IF_ERROR(enc.PutRegister(*f.reg, flags));
     if (f.counter) DAICHO_RETURN_IF_ERROR(enc.PutCounter(*f.counter));
     if (f.set) DAICHO_RETURN_IF_ERROR(enc.PutSet(*f.set));
+    if (kind_contexts) {
+      if (f.reg) DAICHO_RETURN_IF_ERROR(enc.PutVv(f.reg->kind_context));
+      if (f.counter) DAICHO_RETURN_IF_ERROR(enc.PutVv(f.counter->kind_context));
+      if (f.set) DAICHO_RETURN_IF_ERROR(enc.PutVv(f.set->kind_context));
+    }
   }
   if (!state.deletes.empty()) DAICHO_RETURN_IF_ERROR(enc.PutVv(state.deletes));
   if (!state.undeletes.empty()) DAICHO_RETURN_IF_ERROR(enc.PutVv(state.undeletes));
@@ -488,6 +502,18 @@ Status DecodeRecordState(std::string_view bytes, const ReplicaDictionary& dict, 
     }
     f.set.reset();
     if (flags & kSet) DAICHO_RETURN_IF_ERROR(d.GetSet(f.set.emplace()));
+    if (flags & kKindContexts) {
+      if (f.reg) {
+        DAICHO_ASSIGN_OR_RETURN(f.reg->kind_context, d.GetVv("register kind context"));
+      }
+      if (f.counter) {
+        DAICHO_ASSIGN_OR_RETURN(f.counter->kind_context, d.GetVv("counter kind context"));
+      }
+      if (f.set) {
+        DAICHO_ASSIGN_OR_RETURN(f.set->kind_context, d.GetVv("set kind context"));
+      }
+      if (!HasKindContexts(f)) return d.Bad("empty kind contexts stored");
+    }
   }
   if (state_flags & kHasDeletes) {
     DAICHO_ASSIGN_OR_RETURN(state.deletes, d.GetVv("deletes"));

@@ -103,6 +103,36 @@ core::Change RichChange() {
   return change;
 }
 
+core::Op WithKindContext(core::Op op, VersionVector kind_context) {
+  op.kind_context = std::move(kind_context);
+  return op;
+}
+
+// Ops with kind contexts (a name reused with another kind): version 3. One
+// kind per field, set ops of one field sharing their kind context.
+core::Change KindContextChange() {
+  const ReplicaId a = IdOf(1), b = IdOf(2), c = IdOf(0xc3);
+  core::Change change;
+  change.origin = b;
+  change.seq = 4;
+  change.hlc = HlcTime{1700000000999, 0};
+  core::RecordOps& c1 = change.records.emplace_back();
+  c1.collection = "customers";
+  c1.id = "c1";
+  c1.ops = {
+      WithKindContext(CounterOp("filings", -3), Vv({{a, 3}})),
+      WithKindContext(RegisterOp("name", Value("山田建設"), Vv({{b, 3}})), Vv({{c, 1}, {a, 2}})),
+      RegisterOp("phone", Value("03-1234-5678"), Vv({{b, 3}})),
+      WithKindContext(SetOp(core::OpType::kSetAdd, "trades", "建築"), Vv({{a, 1}})),
+      WithKindContext(SetOp(core::OpType::kSetRemove, "trades", "電気", {Dot{a, 1}}), Vv({{a, 1}})),
+  };
+  core::RecordOps& c2 = change.records.emplace_back();
+  c2.collection = "customers";
+  c2.id = "c2";
+  c2.ops = {RegisterOp("note", Value("x")), RecordOp(core::OpType::kUndelete)};
+  return change;
+}
+
 const std::vector<std::string>& LedgerFields() {
   static const std::vector<std::string> fields = {"address", "contact", "email",  "fax",    "industry", "memo",
                                                   "name",    "phone",   "postal", "region", "status",   "title"};
@@ -199,9 +229,60 @@ TEST(ChangeCodecTest, EveryOpAndValueTypeRoundTripsByteIdentical) {
   ASSERT_DAICHO_OK(decoded);
   EXPECT_EQ(*decoded, change);
   EXPECT_EQ(EncodeChangePayload(*decoded), bytes);
-  EXPECT_EQ(static_cast<uint8_t>(bytes[0]), kChangeFormatVersion);
+  // No kind contexts: version 2, which peers before kind contexts read.
+  EXPECT_EQ(static_cast<uint8_t>(bytes[0]), kChangeFormatVersionWithoutKindContexts);
   // -0.0 keeps its sign bit.
   EXPECT_TRUE(std::signbit(decoded->records[3].ops[4].value.as_double()));
+}
+
+TEST(ChangeCodecTest, KindContextsRoundTripAsVersion3) {
+  const core::Change change = KindContextChange();
+  const std::string bytes = EncodeChangePayload(change);
+  EXPECT_EQ(static_cast<uint8_t>(bytes[0]), kChangeFormatVersion);
+  for (ValueDecoding values : {ValueDecoding::kMaterialize, ValueDecoding::kCheckOnly}) {
+    auto decoded = DecodeChangePayload(change.origin, change.seq, bytes, Limits(), values);
+    ASSERT_DAICHO_OK(decoded);
+    EXPECT_EQ(decoded->records[0].ops[1].kind_context, Vv({{IdOf(1), 2}, {IdOf(0xc3), 1}}));
+    EXPECT_EQ(decoded->records[0].ops[4].kind_context, Vv({{IdOf(1), 1}}));
+    if (values == ValueDecoding::kMaterialize) {
+      EXPECT_EQ(*decoded, change);
+      EXPECT_EQ(EncodeChangePayload(*decoded), bytes);
+    }
+  }
+  // Without the kind contexts the same change is a version 2 payload, the
+  // kind contexts costing nothing.
+  core::Change plain = change;
+  for (core::Op& op : plain.records[0].ops) op.kind_context = VersionVector();
+  const std::string plain_bytes = EncodeChangePayload(plain);
+  EXPECT_EQ(static_cast<uint8_t>(plain_bytes[0]), kChangeFormatVersionWithoutKindContexts);
+  EXPECT_LT(plain_bytes.size(), bytes.size());
+}
+
+// One change, one payload, and the rules the merge relies on: kind contexts
+// only in version 3 and only on field ops, version 3 only with one, one kind
+// and one kind context per (record, field).
+TEST(ChangeCodecTest, KindContextRulesAreChecked) {
+  auto code = [](const std::string& bytes) { return DecodeChangePayload(IdOf(2), 4, bytes, Limits()).status().code(); };
+  std::string v3 = EncodeChangePayload(KindContextChange());
+  v3[0] = static_cast<char>(kChangeFormatVersionWithoutKindContexts);
+  EXPECT_EQ(code(v3), Code::kCorruption);
+  std::string v2 = EncodeChangePayload(RichChange());
+  v2[0] = static_cast<char>(kChangeFormatVersion);
+  EXPECT_EQ(code(v2), Code::kCorruption);
+
+  core::Change two_kinds = KindContextChange();
+  two_kinds.records[0].ops.insert(two_kinds.records[0].ops.begin() + 2, CounterOp("name", 1));
+  EXPECT_EQ(code(EncodeChangePayload(two_kinds)), Code::kCorruption);
+
+  core::Change two_contexts = KindContextChange();
+  two_contexts.records[0].ops[4].kind_context = Vv({{IdOf(1), 2}});
+  EXPECT_EQ(code(EncodeChangePayload(two_contexts)), Code::kCorruption);
+  two_contexts.records[0].ops[4].kind_context = VersionVector();
+  EXPECT_EQ(code(EncodeChangePayload(two_contexts)), Code::kCorruption);
+
+  // A v2 payload may hold several kinds of one field (what daicho wrote
+  // before kind contexts): still read.
+  ASSERT_DAICHO_OK(DecodeChangePayload(IdOf(2), 4, EncodeChangePayload(RichChange()), Limits()));
 }
 
 TEST(ChangeCodecTest, EmptyChangeRoundTrips) {
@@ -228,8 +309,9 @@ TEST(ChangeCodecTest, DecodingIntoAUsedChangeEqualsAFreshDecode) {
   core::Change empty;
   empty.origin = IdOf(4);
   empty.seq = 1;
-  const std::vector<core::Change> changes = {RichChange(), LedgerChange(0, 3), empty, RichChange(),
-                                             LedgerChange(5, 40, Vv({{IdOf(1), 2}})), RichChange()};
+  const std::vector<core::Change> changes = {RichChange(),  LedgerChange(0, 3), empty, KindContextChange(),
+                                             RichChange(),  LedgerChange(5, 40, Vv({{IdOf(1), 2}})),
+                                             RichChange(), KindContextChange()};
   for (ValueDecoding values : {ValueDecoding::kMaterialize, ValueDecoding::kCheckOnly}) {
     core::Change reused;
     for (const core::Change& change : changes) {
@@ -343,7 +425,7 @@ TEST(ChangeCodecTest, ViewFindsFirstMiddleLastAndMissingRecords) {
 }
 
 TEST(ChangeCodecTest, ViewRegisterValuesEqualTheFullDecode) {
-  for (const core::Change& change : {RichChange(), LedgerChange(0, 37)}) {
+  for (const core::Change& change : {RichChange(), KindContextChange(), LedgerChange(0, 37)}) {
     const std::string bytes = EncodeChangePayload(change);
     auto decoded = DecodeChangePayload(change.origin, change.seq, bytes, Limits());
     ASSERT_DAICHO_OK(decoded);
@@ -384,7 +466,7 @@ TEST(ChangeCodecTest, ViewRegisterValuesEqualTheFullDecode) {
 // field: for every subset of a record's field names (plus names the change
 // lacks), in order.
 TEST(ChangeCodecTest, RegisterValuesInOnePassEqualRegisterValue) {
-  for (const core::Change& change : {RichChange(), LedgerChange(0, 37)}) {
+  for (const core::Change& change : {RichChange(), KindContextChange(), LedgerChange(0, 37)}) {
     const std::string bytes = EncodeChangePayload(change);
     auto view = ChangeView::Parse(bytes, Limits());
     ASSERT_DAICHO_OK(view);
@@ -570,7 +652,7 @@ TEST(ChangeCodecTest, CorruptIndexIsCorruption) {
 }
 
 TEST(ChangeCodecTest, EveryTruncationIsCorruption) {
-  for (const core::Change& change : {RichChange(), LedgerChange(0, 20)}) {
+  for (const core::Change& change : {RichChange(), KindContextChange(), LedgerChange(0, 20)}) {
     const std::string valid = EncodeChangePayload(change);
     int problems = 0;
     for (size_t length = 0; length < valid.size(); ++length) {
@@ -584,7 +666,7 @@ TEST(ChangeCodecTest, EveryTruncationIsCorruption) {
 }
 
 TEST(ChangeCodecTest, FlippedBytesNeverCrash) {
-  for (const core::Change& change : {RichChange(), LedgerChange(0, 8)}) {
+  for (const core::Change& change : {RichChange(), KindContextChange(), LedgerChange(0, 8)}) {
     const std::string valid = EncodeChangePayload(change);
     int problems = 0;
     // Every bit of every byte.

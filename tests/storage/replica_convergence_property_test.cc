@@ -54,7 +54,7 @@ enum StepKind {
   kDelete,
   kUndelete,
   kResolve,      // write over whatever conflicts the actor sees on the record
-  kMixedKind,    // field "m" used as any kind (kind conflicts)
+  kMixedKind,    // field "m" used as any kind (reuse, kind conflicts)
   kMultiOp,      // several ops in one transaction, sometimes ending in a delete
   kSync,         // kSync..kSync+3: weight syncs up
   kRedeliver = kSync + 4,  // an old batch again, to the replica that got it
@@ -114,6 +114,10 @@ std::string Describe(const Record& r) {
         << (f.conflict ? " conflict" : "") << (f.kind_conflict ? " kind_conflict" : "");
     for (const std::string& e : f.elements) out << " elem=" << e;
     for (const Sibling& s : f.siblings) out << " sib=" << Describe(s.value) << "@" << s.dot.origin.ToHex() << ":" << s.dot.counter;
+    for (const KindValue& k : f.other_kinds) {
+      out << " also kind=" << static_cast<int>(k.kind) << " value=" << Describe(k.value);
+      for (const std::string& e : k.elements) out << " elem=" << e;
+    }
     out << "\n";
   }
   return out.str();
@@ -311,6 +315,8 @@ class Harness {
         }
         for (const FieldView& f : record->fields) {
           if (f.kind == FieldKind::kRegister && f.conflict) DAICHO_RC_ASSERT_OK(txn.Set(collection, id, f.name, f.value));
+          // A kind conflict settles on the counter, whatever kinds it held.
+          if (f.kind_conflict) DAICHO_RC_ASSERT_OK(txn.Add(collection, id, f.name, 0));
         }
         if (record->delete_conflict) {
           DAICHO_RC_ASSERT_OK(step.value % 2 == 0 ? txn.Delete(collection, id) : txn.Undelete(collection, id));

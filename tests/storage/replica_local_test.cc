@@ -195,7 +195,7 @@ TEST_F(ReplicaLocalTest, SettingsNamedLikeMetaKeysLeaveTheReplicaStateAlone) {
   ASSERT_DAICHO_OK(txn);
   auto schema = txn->GetCopy(*meta, "schema");
   ASSERT_DAICHO_OK(schema);
-  EXPECT_EQ(*schema, "daicho-replica-v3");
+  EXPECT_EQ(*schema, "daicho-replica-v4");
   auto raw_id = txn->GetCopy(*meta, "replica_id");
   ASSERT_DAICHO_OK(raw_id);
   EXPECT_EQ(*raw_id, std::string(id.AsStringView()));
@@ -206,7 +206,8 @@ TEST_F(ReplicaLocalTest, SettingsNamedLikeMetaKeysLeaveTheReplicaStateAlone) {
 
 // A store of an older format is refused with a message saying so, not
 // misread (v1 held Protobuf states, v2 register values inside the states);
-// a newer one asks for an upgrade.
+// a newer one asks for an upgrade; v3 (v4 without kind contexts) is
+// upgraded in place.
 TEST_F(ReplicaLocalTest, StoreOfAnotherFormatVersionIsRefused) {
   ASSERT_DAICHO_OK(SetValue(*OpenOrNull(Path("a"), CreateOptions()), "customers", "c1", "name", Value("x")));
   auto set_schema = [&](std::string_view marker) {
@@ -231,21 +232,33 @@ TEST_F(ReplicaLocalTest, StoreOfAnotherFormatVersionIsRefused) {
       EXPECT_NE(opened.status().message().find("made by an older daicho (format v" + std::to_string(older) + ")"),
                 std::string::npos)
           << opened.status();
-      EXPECT_NE(opened.status().message().find("reads format v3"), std::string::npos) << opened.status();
+      EXPECT_NE(opened.status().message().find("reads format v4"), std::string::npos) << opened.status();
     }
   }
-  set_schema("daicho-replica-v4");
+  set_schema("daicho-replica-v5");
   auto newer = Replica::Open(Path("a"), QuietOptions());
   ASSERT_FALSE(newer.ok());
   EXPECT_EQ(newer.status().code(), Code::kFailedPrecondition) << newer.status();
-  EXPECT_NE(newer.status().message().find("newer daicho (format v4)"), std::string::npos) << newer.status();
-  // Refusing wrote nothing: with its marker back, the store opens as it was.
+  EXPECT_NE(newer.status().message().find("newer daicho (format v5)"), std::string::npos) << newer.status();
+  // Refusing wrote nothing: with a v3 marker (the format before kind
+  // contexts) the store opens as it was, and is marked v4 from then on.
   set_schema("daicho-replica-v3");
-  auto replica = OpenOrNull(Path("a"), QuietOptions());
-  ASSERT_NE(replica, nullptr);
-  auto record = replica->Get("customers", "c1");
-  ASSERT_DAICHO_OK(record);
-  EXPECT_EQ(record->Find("name")->value, Value("x"));
+  {
+    auto replica = OpenOrNull(Path("a"), QuietOptions());
+    ASSERT_NE(replica, nullptr);
+    auto record = replica->Get("customers", "c1");
+    ASSERT_DAICHO_OK(record);
+    EXPECT_EQ(record->Find("name")->value, Value("x"));
+  }
+  auto env = storage::lmdb::Env::Open(Path("a"), storage::lmdb::EnvOptions{});
+  ASSERT_DAICHO_OK(env);
+  auto meta = env->OpenDbi("meta", /*create=*/false);
+  ASSERT_DAICHO_OK(meta);
+  auto txn = env->BeginRead();
+  ASSERT_DAICHO_OK(txn);
+  auto schema = txn->GetCopy(*meta, "schema");
+  ASSERT_DAICHO_OK(schema);
+  EXPECT_EQ(*schema, "daicho-replica-v4");
 }
 
 // Record states hold no register values: each is read from the change that

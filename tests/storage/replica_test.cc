@@ -1265,6 +1265,62 @@ TEST_F(ReplicaTest, OneNameUsedWithTwoKindsIsAKindConflict) {
     EXPECT_TRUE((*conflicts)[0].Find("count")->kind_conflict);
   }
   EXPECT_EQ(Describe(*a->ListConflicts()), Describe(*b->ListConflicts()));
+
+  // Writing the field with any kind, having seen the conflict, settles it
+  // on every replica, and the conflict index forgets the record.
+  {
+    WriteTransaction txn = a->BeginWrite();
+    ASSERT_DAICHO_OK(txn.Add("permits", "p1", "count", 1));
+    ASSERT_DAICHO_OK(txn.Commit());
+  }
+  ASSERT_DAICHO_OK(Exchange(*a, *b));
+  for (Replica* r : {a.get(), b.get()}) {
+    EXPECT_TRUE(r->ListConflicts()->empty());
+    auto record = r->Get("permits", "p1");
+    ASSERT_DAICHO_OK(record);
+    EXPECT_FALSE(record->Find("count")->kind_conflict);
+    EXPECT_EQ(record->Find("count")->value, Value(int64_t{4}));
+  }
+}
+
+// The defect of issue 11, item 11: a counter reused as text (and back) on
+// one PC was a kind conflict on every replica for ever. Now the kind written
+// last shows alone, through the stores and the change format, and a counter
+// taken up again starts from 0.
+TEST_F(ReplicaTest, ANameReusedWithAnotherKindShowsTheNewKindWithoutConflict) {
+  auto a = OpenOrNull(Path("a"), CreateOptions());
+  auto b = OpenOrNull(Path("b"), CreateOptions());
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  auto commit = [](Replica& r, const std::function<Status(WriteTransaction&)>& edit) {
+    WriteTransaction txn = r.BeginWrite();
+    ASSERT_DAICHO_OK(edit(txn));
+    ASSERT_DAICHO_OK(txn.Commit());
+  };
+  commit(*a, [](WriteTransaction& t) { return t.Add("customers", "c1", "filings", 3); });
+  ASSERT_DAICHO_OK(Exchange(*a, *b));
+  commit(*b, [](WriteTransaction& t) { return t.Set("customers", "c1", "filings", Value("三件")); });
+  ASSERT_DAICHO_OK(Exchange(*a, *b));
+  for (Replica* r : {a.get(), b.get()}) {
+    EXPECT_TRUE(r->ListConflicts()->empty());
+    auto record = r->Get("customers", "c1");
+    ASSERT_DAICHO_OK(record);
+    const FieldView* filings = record->Find("filings");
+    EXPECT_EQ(filings->kind, FieldKind::kRegister);
+    EXPECT_EQ(filings->value, Value("三件"));
+    EXPECT_FALSE(filings->kind_conflict);
+    EXPECT_FALSE(record->has_conflict());
+  }
+  commit(*a, [](WriteTransaction& t) { return t.Add("customers", "c1", "filings", 1); });
+  ASSERT_DAICHO_OK(Exchange(*a, *b));
+  for (Replica* r : {a.get(), b.get()}) {
+    EXPECT_TRUE(r->ListConflicts()->empty());
+    auto record = r->Get("customers", "c1");
+    ASSERT_DAICHO_OK(record);
+    EXPECT_EQ(record->Find("filings")->kind, FieldKind::kCounter);
+    EXPECT_EQ(record->Find("filings")->value, Value(int64_t{1}));
+    EXPECT_FALSE(record->Find("filings")->kind_conflict);
+  }
 }
 
 // ---- ChangesSince / Apply ----

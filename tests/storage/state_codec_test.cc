@@ -30,7 +30,7 @@ using namespace std::string_literals;
 
 // Field flags as docs/formats.md defines them (white box).
 constexpr uint8_t kRegister = 1, kCounter = 2, kContextImplied = 8, kNewestImplied = 16, kOneSibling = 32,
-                  kSameSibling = 64;
+                  kSameSibling = 64, kKindContexts = 128;
 // The tag byte a v2 state put before a sibling's value (a string).
 constexpr uint8_t kV2StringTag = 5;
 
@@ -99,6 +99,9 @@ core::RecordState RichState() {
       {"鳶", {Dot{a, 4}}, Vv({{a, 4}})},
   };
   mixed.set->newest = core::OpStamp{HlcTime{std::numeric_limits<uint64_t>::max(), 0}, b};
+  // Kind contexts: stored per kind when any is not empty.
+  mixed.reg->kind_context = Vv({{a, 4}});
+  mixed.set->kind_context = Vv({{a, 4}, {c, 9}});
 
   state.deletes = Vv({{a, 4}, {c, 1}});
   state.undeletes = Vv({{b, 5}});
@@ -192,6 +195,14 @@ TEST(StateCodecTest, EveryKindRoundTrips) {
   add.delta = -5;
   ExpectRoundTrip(Build({{SetOp("m", 1.5), {a, 1}, t1}, {add, {b, 1}, t2},
                          {Kind(core::OpType::kSetAdd, "m", "e"), {c, 1}, t3}}));
+  SCOPED_TRACE("a counter reused as text, then as a set");
+  core::Op reuse_add = Kind(core::OpType::kCounterAdd, "filings");
+  reuse_add.delta = 3;
+  core::Op reuse_text = SetOp("filings", "三件");
+  reuse_text.kind_context = Vv({{a, 1}});
+  core::Op reuse_set = Kind(core::OpType::kSetAdd, "filings", "建築");
+  reuse_set.kind_context = Vv({{a, 1}, {b, 1}});
+  ExpectRoundTrip(Build({{reuse_add, {a, 1}, t1}, {reuse_text, {b, 1}, t2}, {reuse_set, {c, 1}, t3}}));
   SCOPED_TRACE("set add and remove");
   core::Op remove = Kind(core::OpType::kSetRemove, "tags", "VIP");
   remove.observed = {Dot{a, 1}};
@@ -546,7 +557,25 @@ TEST(StateCodecTest, HandmadeOddsAndEndsAreCorruption) {
   };
   ExpectCorrupt(one_field(kCounter | kContextImplied).bytes(), "register flags on a counter");
   ExpectCorrupt(one_field(kSameSibling | kCounter).bytes(), "same-sibling flag on a counter");
-  ExpectCorrupt(one_field(0x80 | kCounter).bytes(), "unknown field flag");
+  // A counter of one entry, then its kind context: empty ones are never stored.
+  auto counter_with_kind_context = [&](uint64_t entries) {
+    Handmade h = one_field(kCounter | kKindContexts);
+    h.w().Varint(1);  // one entry: replica 0, +1 -0, last seq 1
+    h.w().Varint(0);
+    h.w().Varint(1);
+    h.w().Varint(0);
+    h.w().Varint(1);
+    h.w().Varint(0);  // newest: hlc = modified, replica 0
+    h.w().Varint(0);
+    h.w().Varint(entries);
+    if (entries == 1) {
+      h.w().Varint(1);
+      h.w().Varint(2);
+    }
+    return h;
+  };
+  ASSERT_DAICHO_OK(Decode(counter_with_kind_context(1).bytes()));
+  ExpectCorrupt(counter_with_kind_context(0).bytes(), "kind contexts flagged, all empty");
   Handmade counted = one_field(kRegister | kContextImplied | kNewestImplied);
   counted.w().Varint(1);  // one sibling, with a count
   counted.w().Varint(0);
