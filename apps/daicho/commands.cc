@@ -7,6 +7,7 @@
 #include <iostream>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <set>
 #include <span>
 #include <sstream>
@@ -232,10 +233,65 @@ Outcome DeleteCommand(const std::string& db, const std::string& collection, cons
   return Outcome::Ok();
 }
 
-Outcome ResolveCommand(const std::string& db, const std::string& collection,
-                       const std::string& id, const std::string& field, const std::string& value,
+namespace {
+
+// What one kind of `view` holds, if that kind shows (alone or in a kind
+// conflict); nullopt if the field does not show it (never used, or
+// superseded: writing it then starts afresh).
+std::optional<KindValue> ShownKindValue(const FieldView& view, FieldKind kind) {
+  if (view.kind == kind) return KindValue{view.kind, view.value, view.elements};
+  for (const KindValue& other : view.other_kinds) {
+    if (other.kind == kind) return other;
+  }
+  return std::nullopt;
+}
+
+// Writes `values` as the field's content of kind `kind` in `txn`: a text,
+// a counter total (the difference to what the counter shows) or the set's
+// elements (adds and removes of the difference).
+Status WriteResolution(WriteTransaction& txn, const std::string& collection, const std::string& id,
+                       const FieldView& view, FieldKind kind, const std::vector<std::string>& values) {
+  const std::optional<KindValue> current = ShownKindValue(view, kind);
+  switch (kind) {
+    case FieldKind::kRegister:
+      return txn.Set(collection, id, view.name, Value(values.front()));
+    case FieldKind::kCounter: {
+      DAICHO_ASSIGN_OR_RETURN(const int64_t total, ParseInt64(values.front()));
+      const int64_t shown = current && current->value.type() == Value::Type::kInt ? current->value.as_int() : 0;
+      // Wrapping, as counter totals do.
+      return txn.Add(collection, id, view.name,
+                     static_cast<int64_t>(static_cast<uint64_t>(total) - static_cast<uint64_t>(shown)));
+    }
+    case FieldKind::kSet: {
+      const std::set<std::string> wanted(values.begin(), values.end());
+      for (const std::string& element : wanted) DAICHO_RETURN_IF_ERROR(txn.SetAdd(collection, id, view.name, element));
+      if (current) {
+        for (const std::string& element : current->elements) {
+          if (wanted.count(element) == 0) DAICHO_RETURN_IF_ERROR(txn.SetRemove(collection, id, view.name, element));
+        }
+      }
+      return Status::Ok();
+    }
+  }
+  return Internal("unknown field kind");
+}
+
+}  // namespace
+
+Outcome ResolveCommand(const std::string& db, const std::string& collection, const std::string& id,
+                       const std::string& field, const std::vector<std::string>& values, FieldKind kind,
                        std::ostream& out) {
-  if (!IsValidUtf8(value)) return Outcome::Usage("invalid UTF-8 in " + QuoteForMessage(value));
+  for (const std::string& value : values) {
+    if (!IsValidUtf8(value)) return Outcome::Usage("invalid UTF-8 in " + QuoteForMessage(value));
+  }
+  if (values.empty()) return Outcome::Usage("resolve needs the value to keep");
+  if (kind != FieldKind::kSet && values.size() > 1) {
+    return Outcome::Usage(std::string("a ") + KindName(kind) + " keeps one value; got " +
+                          std::to_string(values.size()) + " (only a set takes several elements)");
+  }
+  if (kind == FieldKind::kCounter && !ParseInt64(values.front()).ok()) {
+    return Outcome::Usage("a counter keeps a whole number; got " + QuoteForMessage(values.front()));
+  }
   auto replica = OpenReplica(db);
   if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
   Result<Record> record = (*replica)->Get(collection, id);
@@ -250,19 +306,22 @@ Outcome ResolveCommand(const std::string& db, const std::string& collection,
     return {kExitRuntimeError, "cannot resolve: " + RecordName(collection, id) +
                                    " has no field " + QuoteForMessage(field)};
   }
-  // Writing a text value over a counter or set would create a kind conflict
-  // instead of resolving anything.
+  // Counters and sets merge every edit: only a kind conflict needs settling.
   if (view->kind != FieldKind::kRegister && !view->kind_conflict) {
     return {kExitRuntimeError, "cannot resolve: field " + QuoteForMessage(field) + " is a " +
-                                   KindName(view->kind) + ", which never conflicts"};
+                                   KindName(view->kind) + ", which never conflicts; change it with `set`"};
   }
-  bool had_conflict = view->conflict || view->kind_conflict;
+  const bool had_conflict = view->conflict || view->kind_conflict;
   WriteTransaction txn = (*replica)->BeginWrite();
-  Status s = txn.Set(collection, id, field, Value(value));
+  Status s = WriteResolution(txn, collection, id, *view, kind, values);
   if (!s.ok()) return Outcome::Failed(s, "setting " + QuoteForMessage(field));
   Result<CommitInfo> info = txn.Commit();
   if (!info.ok()) return Outcome::Failed(info.status(), "committing " + RecordName(collection, id));
-  out << "resolved " << collection << '/' << id << ' ' << field << " = " << value
+  std::string shown;
+  for (const std::string& value : values) shown += (shown.empty() ? "" : ", ") + value;
+  out << "resolved " << collection << '/' << id << ' ' << field << " = "
+      << (kind == FieldKind::kSet ? "{" + shown + "}" : shown)
+      << (kind == FieldKind::kRegister ? "" : std::string(" (as a ") + KindName(kind) + ")")
       << (had_conflict ? "" : " (there was no conflict; the value was set)") << '\n';
   return Outcome::Ok();
 }

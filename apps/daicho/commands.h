@@ -51,8 +51,11 @@ Outcome ConflictsCommand(const std::string& db, bool json, std::ostream& out);
 // undelete = false: `delete`; true: `undelete`.
 Outcome DeleteCommand(const std::string& db, const std::string& collection, const std::string& id,
                       bool undelete, std::ostream& out);
-Outcome ResolveCommand(const std::string& db, const std::string& collection,
-                       const std::string& id, const std::string& field, const std::string& value,
+// `values`: one text or counter total (`kind` kRegister / kCounter), or the
+// elements a set keeps. Settles a value conflict (register) or a kind
+// conflict (any kind: the field then holds only what is written).
+Outcome ResolveCommand(const std::string& db, const std::string& collection, const std::string& id,
+                       const std::string& field, const std::vector<std::string>& values, FieldKind kind,
                        std::ostream& out);
 Outcome ImportCsvCommand(const std::string& db, const std::string& collection,
                          const std::string& file, std::ostream& out);

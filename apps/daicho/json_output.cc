@@ -24,31 +24,48 @@ Json ValueToJson(const Value& value) {
   return Json(nullptr);
 }
 
-Json FieldToJson(const FieldView& field) {
-  switch (field.kind) {
+namespace {
+
+Json KindValueToJson(FieldKind kind, const Value& value, const std::vector<std::string>& elements) {
+  switch (kind) {
     case FieldKind::kCounter:
-      return field.value.is_null() ? Json(0) : ValueToJson(field.value);
+      return value.is_null() ? Json(0) : ValueToJson(value);
     case FieldKind::kSet: {
       // Record promises sorted elements; sorting again costs little and keeps
       // the output deterministic even if that promise were broken.
-      std::vector<std::string> elements = field.elements;
-      std::sort(elements.begin(), elements.end());
+      std::vector<std::string> sorted = elements;
+      std::sort(sorted.begin(), sorted.end());
       Json array = Json::array();
-      for (std::string& e : elements) array.push_back(std::move(e));
+      for (std::string& e : sorted) array.push_back(std::move(e));
       return array;
     }
     case FieldKind::kRegister:
       break;
   }
-  return ValueToJson(field.value);
+  return ValueToJson(value);
 }
+
+}  // namespace
+
+const char* KindJsonName(FieldKind kind) {
+  switch (kind) {
+    case FieldKind::kCounter: return "counter";
+    case FieldKind::kSet: return "set";
+    case FieldKind::kRegister: break;
+  }
+  return "text";
+}
+
+Json FieldToJson(const FieldView& field) { return KindValueToJson(field.kind, field.value, field.elements); }
 
 Json RecordToJson(const Record& record) {
   Json fields = Json::object();
   Json conflicts = Json::object();
-  Json kind_conflicts = Json::array();
+  Json kinds = Json::object();
+  Json kind_conflicts = Json::object();
   for (const FieldView& field : record.fields) {
     fields[field.name] = FieldToJson(field);
+    if (field.kind != FieldKind::kRegister) kinds[field.name] = KindJsonName(field.kind);
     // Siblings holding equal values are not a conflict (Record's own rule);
     // listing them would ask the user to resolve nothing.
     if (field.kind == FieldKind::kRegister && field.conflict) {
@@ -56,7 +73,15 @@ Json RecordToJson(const Record& record) {
       for (const Sibling& s : field.siblings) values.push_back(ValueToJson(s.value));
       conflicts[field.name] = std::move(values);
     }
-    if (field.kind_conflict) kind_conflicts.push_back(field.name);
+    if (field.kind_conflict) {
+      Json in_conflict = Json::array();
+      in_conflict.push_back(Json{{"kind", KindJsonName(field.kind)}, {"value", FieldToJson(field)}});
+      for (const KindValue& other : field.other_kinds) {
+        in_conflict.push_back(Json{{"kind", KindJsonName(other.kind)},
+                                   {"value", KindValueToJson(other.kind, other.value, other.elements)}});
+      }
+      kind_conflicts[field.name] = std::move(in_conflict);
+    }
   }
   Json out = Json::object();
   out["collection"] = record.collection;
@@ -64,6 +89,7 @@ Json RecordToJson(const Record& record) {
   out["deleted"] = record.deleted;
   out["fields"] = std::move(fields);
   out["conflicts"] = std::move(conflicts);
+  if (!kinds.empty()) out["kinds"] = std::move(kinds);
   if (record.delete_conflict) out["delete_conflict"] = true;
   if (!kind_conflicts.empty()) out["kind_conflicts"] = std::move(kind_conflicts);
   return out;

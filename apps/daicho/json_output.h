@@ -6,8 +6,13 @@
 //    "fields": {"name": value, ...},             // sorted by name
 //    "conflicts": {"name": [value, value], ...},  // registers whose siblings
 //                                                 // differ, in Record order
+//    "kinds": {"name": "counter", ...},           // fields whose kind is not
+//                                                 // text: "counter" or "set"
 //    "delete_conflict": true,                     // only when set
-//    "kind_conflicts": ["name", ...]}             // only when non-empty
+//    "kind_conflicts": {"name": [{"kind": "counter", "value": 3},
+//                                {"kind": "text", "value": "三件"}], ...}}
+//                      // only when non-empty: every kind in conflict, the
+//                      // shown one first (resolve with `resolve --as KIND`)
 // Values: strings and bool/null as JSON, int/double as numbers, counters as
 // integers, sets as sorted arrays of strings, bytes as lower-case hex strings.
 #ifndef DAICHO_APPS_DAICHO_JSON_OUTPUT_H_
@@ -30,6 +35,8 @@ using Json = nlohmann::ordered_json;
 Json ValueToJson(const Value& value);
 // The shown value of a field: register value, counter total or set elements.
 Json FieldToJson(const FieldView& field);
+// "text", "counter" or "set", as the CLI names kinds.
+const char* KindJsonName(FieldKind kind);
 Json RecordToJson(const Record& record);
 Json RecordsToJson(const std::vector<Record>& records);
 

@@ -25,6 +25,13 @@ constexpr const char* kSetHelp =
     "  FIELD[]+=X     add X to a set;  FIELD[]-=X  remove X from it\n"
     "Nothing is written if any assignment is malformed.";
 
+constexpr const char* kResolveHelp =
+    "A value conflict (two PCs changed one text field) is settled by writing the\n"
+    "value to keep. A kind conflict (two PCs used one field name as different\n"
+    "kinds, e.g. a counter and a text) is settled by writing it with the kind to\n"
+    "keep: --as text (default), --as counter (VALUE is the total) or --as set\n"
+    "(every VALUE is an element to keep). `get` shows the kinds in conflict.";
+
 constexpr const char* kImportHelp =
     "CSV: RFC 4180, UTF-8 (a byte-order mark is skipped), CRLF or LF line ends.\n"
     "The first row names the fields; the first column holds the record id (its\n"
@@ -150,13 +157,21 @@ int Run(int argc, char** argv) {
         [&] { return daicho::cli::DeleteCommand(db, collection, id, /*undelete=*/true, out); });
 
   auto* resolve = app.add_subcommand(
-      "resolve", "Settle a conflict: write VALUE (text) over every conflicting value of FIELD");
+      "resolve", "Settle a conflict: write VALUE over every conflicting value of FIELD");
+  resolve->footer(kResolveHelp);
   resolve->add_option("collection", collection, "Collection")->required();
   resolve->add_option("id", id, "Record id")->required();
   resolve->add_option("field", field, "Field name")->required();
-  resolve->add_option("value", value, "The value to keep")->required();
+  std::vector<std::string> resolve_values;
+  resolve->add_option("value", resolve_values, "The value to keep (a set: every element to keep)")->required();
+  std::string resolve_kind = "text";
+  resolve->add_option("--as", resolve_kind, "Kind of the value: text, counter or set")
+      ->check(CLI::IsMember({"text", "counter", "set"}));
   OnRun(resolve, outcome, [&] {
-    return daicho::cli::ResolveCommand(db, collection, id, field, value, out);
+    const daicho::FieldKind kind = resolve_kind == "counter" ? daicho::FieldKind::kCounter
+                                   : resolve_kind == "set"   ? daicho::FieldKind::kSet
+                                                             : daicho::FieldKind::kRegister;
+    return daicho::cli::ResolveCommand(db, collection, id, field, resolve_values, kind, out);
   });
 
   auto* import_cmd = app.add_subcommand("import", "Import records from a CSV file");

@@ -36,6 +36,15 @@ std::string EscapeControls(std::string_view text) {
   return out;
 }
 
+const char* KindLabel(FieldKind kind) {
+  switch (kind) {
+    case FieldKind::kCounter: return "a counter";
+    case FieldKind::kSet: return "a set";
+    case FieldKind::kRegister: break;
+  }
+  return "a text";
+}
+
 std::string DisplayField(const FieldView& field) {
   switch (field.kind) {
     case FieldKind::kCounter:
@@ -135,7 +144,19 @@ void WriteRecordText(std::ostream& out, const Record& record) {
   if (record.fields.empty()) out << "(no fields)\n";
   for (const FieldView& field : record.fields) {
     out << EscapeControls(field.name) << ": " << DisplayField(field);
-    if (field.kind_conflict) out << " [kind conflict: used as several kinds]";
+    if (field.kind_conflict) {
+      // What the other kinds hold, so the clerk can choose with `resolve --as`.
+      out << " [kind conflict: also used as";
+      for (size_t i = 0; i < field.other_kinds.size(); ++i) {
+        const KindValue& other = field.other_kinds[i];
+        FieldView shown;
+        shown.kind = other.kind;
+        shown.value = other.value;
+        shown.elements = other.elements;
+        out << (i == 0 ? " " : ", ") << KindLabel(other.kind) << ' ' << DisplayField(shown);
+      }
+      out << "; run resolve with --as text, counter or set]";
+    }
     bool conflict = field.kind == FieldKind::kRegister && field.conflict;
     if (conflict) out << " [conflict: " << field.siblings.size() << " values]";
     out << '\n';

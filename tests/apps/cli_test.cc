@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -227,6 +228,54 @@ TEST_F(CliTest, ResolveErrors) {
   // Without a conflict, resolve just sets the value.
   Ok({"resolve", "--db", db, "customers", "c1", "phone", "2"});
   EXPECT_EQ(json::parse(GetJson(db, "customers", "c1"))["fields"]["phone"], "2");
+  EXPECT_EQ(Run({"resolve", "--db", db, "customers", "c1", "phone", "a", "b"}).exit_code, 2);
+  EXPECT_EQ(Run({"resolve", "--db", db, "customers", "c1", "phone", "x", "--as", "counter"}).exit_code, 2);
+  EXPECT_EQ(Run({"resolve", "--db", db, "customers", "c1", "phone", "x", "--as", "list"}).exit_code, 2);
+}
+
+// Issue 11, item 11: a field reused with another kind on one PC shows the
+// new kind with no conflict on every PC; used as two kinds on two PCs at
+// once it is a kind conflict, shown with both values, that `resolve --as`
+// settles with either kind.
+TEST_F(CliTest, AFieldReusedWithAnotherKindAndAKindConflictSettledByResolve) {
+  std::string pc1 = Init("pc1");
+  std::string pc2 = Init("pc2");
+  Ok({"set", "--db", pc1, "customers", "c1", "filings+=2", "trades[]+=建築"});
+  Ok({"set", "--db", pc1, "customers", "c1", "filings=二件"});
+  Exchange(pc1, pc2, "reuse.changes");
+  json reused = json::parse(GetJson(pc2, "customers", "c1"));
+  EXPECT_EQ(reused["fields"]["filings"], "二件");
+  EXPECT_FALSE(reused.contains("kind_conflicts")) << reused;
+  EXPECT_EQ(reused["kinds"], (json{{"trades", "set"}})) << reused;
+  EXPECT_EQ(Ok({"conflicts", "--db", pc2, "--json"}), "[]\n");
+
+  // Now both PCs use "trades" differently at once.
+  Ok({"set", "--db", pc1, "customers", "c1", "trades=建築・電気"});
+  Ok({"set", "--db", pc2, "customers", "c1", "trades[]+=電気"});
+  Exchange(pc1, pc2, "pc1.changes");
+  Exchange(pc2, pc1, "pc2.changes");
+  const std::string both = GetJson(pc1, "customers", "c1");
+  EXPECT_EQ(both, GetJson(pc2, "customers", "c1"));
+  json conflict = json::parse(both);
+  ASSERT_TRUE(conflict["kind_conflicts"].contains("trades")) << both;
+  json kinds = conflict["kind_conflicts"]["trades"];
+  ASSERT_EQ(kinds.size(), 2u) << both;
+  EXPECT_EQ(kinds[0]["value"], conflict["fields"]["trades"]);  // the shown kind first
+  std::set<std::string> names = {kinds[0]["kind"], kinds[1]["kind"]};
+  EXPECT_EQ(names, (std::set<std::string>{"set", "text"}));
+  const std::string text = Ok({"get", "--db", pc1, "customers", "c1"});
+  EXPECT_NE(text.find("[kind conflict: also used as"), std::string::npos) << text;
+
+  EXPECT_NE(Ok({"resolve", "--db", pc2, "customers", "c1", "trades", "建築", "電気", "管", "--as", "set"})
+                .find("(as a set)"),
+            std::string::npos);
+  Exchange(pc2, pc1, "resolve.changes");
+  for (const std::string& db : {pc1, pc2}) {
+    json settled = json::parse(GetJson(db, "customers", "c1"));
+    EXPECT_FALSE(settled.contains("kind_conflicts")) << settled;
+    EXPECT_EQ(settled["fields"]["trades"], json::array({"建築", "管", "電気"})) << settled;  // bytewise
+    EXPECT_EQ(Ok({"conflicts", "--db", db, "--json"}), "[]\n");
+  }
 }
 
 TEST_F(CliTest, ListOfAnEmptyCollection) {

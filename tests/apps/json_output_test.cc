@@ -61,6 +61,10 @@ TEST(JsonOutputTest, RecordHasTheDocumentedShape) {
       "06-1111-1111",
       "06-2222-2222"
     ]
+  },
+  "kinds": {
+    "filings": "counter",
+    "trades": "set"
   }
 }
 )";
@@ -72,6 +76,21 @@ TEST(JsonOutputTest, DeleteConflictAppearsOnlyWhenSet) {
   EXPECT_FALSE(RecordToJson(r).contains("delete_conflict"));
   r.delete_conflict = true;
   EXPECT_EQ(RecordToJson(r)["delete_conflict"], true);
+}
+
+TEST(JsonOutputTest, KindConflictListsEveryKindInConflictShownFirst) {
+  Record r = Customer();
+  FieldView& filings = r.fields[1];
+  filings.kind_conflict = true;
+  filings.other_kinds = {KindValue{FieldKind::kRegister, Value("三件"), {}},
+                         KindValue{FieldKind::kSet, Value(), {"b", "a"}}};
+  const Json j = RecordToJson(r);
+  EXPECT_EQ(j["kind_conflicts"].dump(),
+            R"({"filings":[{"kind":"counter","value":3},{"kind":"text","value":"三件"},{"kind":"set","value":["a","b"]}]})");
+  std::ostringstream text;
+  WriteRecordText(text, r);
+  EXPECT_NE(text.str().find("filings: 3 [kind conflict: also used as a text 三件, a set {b, a};"), std::string::npos)
+      << text.str();
 }
 
 TEST(JsonOutputTest, EqualSiblingsAreNotAConflict) {
