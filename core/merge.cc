@@ -239,24 +239,19 @@ bool HoldsKind(const FieldState& field, FieldKind kind) {
   return false;
 }
 
-// KC of a kind the field holds.
-const VersionVector& KindContextOf(const FieldState& field, FieldKind kind) {
+// What the kind rules read of a kind the field holds: its KC and its top
+// (newest op).
+struct KindBookkeeping {
+  const VersionVector& kind_context;
+  const OpStamp& top;
+};
+KindBookkeeping BookkeepingOf(const FieldState& field, FieldKind kind) {
   switch (kind) {
-    case FieldKind::kRegister: return field.reg->kind_context;
-    case FieldKind::kCounter: return field.counter->kind_context;
+    case FieldKind::kRegister: return {field.reg->kind_context, field.reg->newest};
+    case FieldKind::kCounter: return {field.counter->kind_context, field.counter->newest};
     case FieldKind::kSet: break;
   }
-  return field.set->kind_context;
-}
-
-// The top (newest op) of a kind the field holds.
-const OpStamp& TopOf(const FieldState& field, FieldKind kind) {
-  switch (kind) {
-    case FieldKind::kRegister: return field.reg->newest;
-    case FieldKind::kCounter: return field.counter->newest;
-    case FieldKind::kSet: break;
-  }
-  return field.set->newest;
+  return {field.set->kind_context, field.set->newest};
 }
 
 // `vv` covers the field VV of `kind`, without building that VV.
@@ -317,7 +312,7 @@ bool IsSuperseded(const FieldState& field, FieldKind kind) {
   if (!HoldsKind(field, kind)) return false;
   for (FieldKind other : kAllKinds) {
     if (other == kind || !HasKindState(field, other)) continue;
-    if (CoversKindVv(KindContextOf(field, other), field, kind)) return true;
+    if (CoversKindVv(BookkeepingOf(field, other).kind_context, field, kind)) return true;
   }
   return false;
 }
@@ -343,7 +338,7 @@ ShownKinds ShownKindsOf(const FieldState& field) {
   }
   // Newest top first; insertion sort of at most three.
   for (size_t i = 1; i < shown.count; ++i) {
-    for (size_t j = i; j > 0 && TopOf(field, shown.kinds[j - 1]) < TopOf(field, shown.kinds[j]); --j) {
+    for (size_t j = i; j > 0 && BookkeepingOf(field, shown.kinds[j - 1]).top < BookkeepingOf(field, shown.kinds[j]).top; --j) {
       std::swap(shown.kinds[j - 1], shown.kinds[j]);
     }
   }

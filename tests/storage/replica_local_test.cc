@@ -12,6 +12,7 @@
 #include "core/change.h"
 #include "storage/codec.h"
 #include "storage/lmdb/env.h"
+#include "storage/lmdb/store_directory.h"
 #include "storage/replica_test_util.h"
 #include "test_util.h"
 
@@ -250,15 +251,16 @@ TEST_F(ReplicaLocalTest, StoreOfAnotherFormatVersionIsRefused) {
     ASSERT_DAICHO_OK(record);
     EXPECT_EQ(record->Find("name")->value, Value("x"));
   }
-  auto env = storage::lmdb::Env::Open(Path("a"), storage::lmdb::EnvOptions{});
-  ASSERT_DAICHO_OK(env);
-  auto meta = env->OpenDbi("meta", /*create=*/false);
-  ASSERT_DAICHO_OK(meta);
-  auto txn = env->BeginRead();
-  ASSERT_DAICHO_OK(txn);
-  auto schema = txn->GetCopy(*meta, "schema");
-  ASSERT_DAICHO_OK(schema);
-  EXPECT_EQ(*schema, "daicho-replica-v4");
+  std::string schema;
+  {
+    auto env = storage::lmdb::Env::Open(Path("a"), storage::lmdb::EnvOptions{});
+    ASSERT_DAICHO_OK(env);
+    auto marker = storage::lmdb::ReadSchemaMarker(*env);
+    ASSERT_DAICHO_OK(marker);
+    ASSERT_TRUE(marker->has_value());
+    schema = **marker;
+  }
+  EXPECT_EQ(schema, "daicho-replica-v4");
 }
 
 // Record states hold no register values: each is read from the change that
