@@ -45,9 +45,11 @@ Status CheckFileBelongsHere(const std::string& path, const storage::ChangeFileHe
   if (file.key_id != 0) {
     if (file.contract.empty()) return Corruption("change file " + path + ": sealed, but names no office (damaged)");
     if (pc.ring.Find(file.key_id) != nullptr) return Status::Ok();
-    const std::string unlock = pc.contract.empty()
-                                   ? "This PC belongs to no office yet: connect it to the office's relay "
-                                     "(`daicho connect`) and run `daicho key unlock`"
+    const std::string unlock = pc.contract.empty() ? "This PC belongs to no office yet: connect it to the office's "
+                                                     "relay (`daicho connect`) and run `daicho key unlock`"
+                               : pc.has_office_key && pc.ring.empty()
+                                   ? "This PC keeps no office.key: give the office passphrase (--passphrase-file), "
+                                     "or run `daicho key unlock`"
                                    : "Run `daicho key unlock`";
     return Status(Code::kFailedPrecondition,
                   "this change file is sealed with office key " + std::to_string(file.key_id) + " of contract " +

@@ -1146,4 +1146,36 @@ TEST_F(CliSyncTest, UnsealedChangeFilesStayOutOfOfficesTheyDoNotBelongTo) {
   EXPECT_EQ(Ok({"--db", loose, "import-changes", p_file}), "applied 1 change, 0 duplicates, 1 record changed\n");
 }
 
+// A PC that keeps no office.key (--no-store-key) reads and writes sealed
+// change files with the office passphrase, and never writes an unsealed one.
+TEST_F(CliSyncTest, ChangeFilesOnAPcKeepingNoKeyNeedThePassphrase) {
+  auto relay = StartRelay();
+  ASSERT_GT(relay->port(), 0);
+  const std::string a = Init("a");
+  ConnectSaved(a, *relay, "pc-a");
+  Ok({"--db", a, "set", "customers", "c1", "trade_name=A"});
+  const std::string file = dir_.Sub("a.changes");
+  Ok({"--db", a, "export-changes", file});
+
+  const std::string b = Init("b");
+  Ok({"--db", b, "connect", relay->url(), "--contract", kContract, "--user", kUser, "--password-file",
+      password_file_, "--save-password", "--device-name", "pc-b", "--passphrase-file", passphrase_file_,
+      "--no-store-key"});
+  ASSERT_FALSE(std::filesystem::exists(KeyFile(b)));
+  std::string err = Fails({"--db", b, "import-changes", file});
+  EXPECT_TRUE(Contains(err, "--passphrase-file")) << err;
+  EXPECT_EQ(Ok({"--db", b, "import-changes", file, "--passphrase-file", passphrase_file_}),
+            "applied 1 change, 0 duplicates, 1 record changed\n");
+
+  Ok({"--db", b, "set", "customers", "c2", "trade_name=B"});
+  const std::string b_file = dir_.Sub("b.changes");
+  err = Fails({"--db", b, "export-changes", b_file});
+  EXPECT_TRUE(Contains(err, "daicho key unlock")) << err;
+  EXPECT_FALSE(std::filesystem::exists(b_file));
+  const std::string wrote = Ok({"--db", b, "export-changes", b_file, "--passphrase-file", passphrase_file_});
+  EXPECT_TRUE(Contains(wrote, "sealed with office key 1")) << wrote;
+  EXPECT_EQ(Ok({"--db", a, "import-changes", b_file}), "applied 1 change, 1 duplicate, 1 record changed\n");
+  EXPECT_EQ(GetJson(a, "c2"), GetJson(b, "c2"));
+}
+
 }  // namespace
