@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "crypto/office_key.h"
+
 namespace daicho::net {
 namespace {
 
@@ -23,6 +25,24 @@ Result<std::optional<crypto::StoredOfficeKey>> PcState::HeldOffice() const {
     return std::optional<crypto::StoredOfficeKey>(crypto::StoredOfficeKey{memory_contract_, memory_ring_.Clone()});
   }
   return crypto::LoadOfficeKey(KeyPath());
+}
+
+Result<PcOffice> PcState::Office(std::string_view relay_contract, const std::string& passphrase) const {
+  DAICHO_ASSIGN_OR_RETURN(auto held, HeldOffice());
+  DAICHO_ASSIGN_OR_RETURN(auto envelopes, LoadEnvelopes());
+  PcOffice office;
+  office.contract = !relay_contract.empty() ? std::string(relay_contract)
+                    : held                  ? held->contract
+                    : envelopes             ? envelopes->contract
+                                            : std::string();
+  if (office.contract.empty()) return office;
+  if (held && held->contract == office.contract) office.ring = std::move(held->ring);
+  const bool envelopes_here = envelopes && envelopes->contract == office.contract && !envelopes->keys.empty();
+  if (office.ring.empty() && envelopes_here && !passphrase.empty()) {
+    DAICHO_ASSIGN_OR_RETURN(office.ring, crypto::UnwrapWithPassphrase(envelopes->keys, office.contract, passphrase));
+  }
+  office.has_office_key = !office.ring.empty() || envelopes_here;
+  return office;
 }
 
 Status PcState::KeepRing(const std::string& contract, const crypto::KeyRing& ring, bool store_key) {

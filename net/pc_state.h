@@ -15,6 +15,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "crypto/key_file.h"
 #include "crypto/office_key.h"
@@ -30,6 +31,13 @@ struct OfficeEnvelopes {
   crypto::WrappedOfficeKey keys;
 };
 
+// The office a PC belongs to, as change files name it.
+struct PcOffice {
+  std::string contract;         // "" : none known
+  crypto::KeyRing ring;         // its keys held here (or opened with a passphrase); empty: none
+  bool has_office_key = false;  // the office has a key: held here, or its envelopes were seen
+};
+
 class PcState {
  public:
   explicit PcState(Replica& replica) : replica_(replica) {}
@@ -38,6 +46,11 @@ class PcState {
   Result<crypto::KeyRing> HeldRing(const std::string& contract) const;
   // Whatever office key this PC holds, with its contract; nullopt if none.
   Result<std::optional<crypto::StoredOfficeKey>> HeldOffice() const;
+  // This PC's office: the contract `relay_contract` (of the relay settings;
+  // "" if none), else the held office key's, else the saved envelopes'. A
+  // key not held is opened from the saved envelopes with `passphrase`, if
+  // given (kUnauthenticated when wrong).
+  Result<PcOffice> Office(std::string_view relay_contract, const std::string& passphrase) const;
   // Keeps `ring` in memory and, with `store_key`, in office.key (else
   // removes office.key).
   Status KeepRing(const std::string& contract, const crypto::KeyRing& ring, bool store_key);

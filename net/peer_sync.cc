@@ -31,16 +31,8 @@ struct Office {
 // envelopes opened with `passphrase`.
 Result<Office> OfficeOf(Replica& replica, const std::string& passphrase) {
   net::PcState pc(replica);
-  DAICHO_ASSIGN_OR_RETURN(auto held, pc.HeldOffice());
-  if (held && !held->ring.empty()) return Office{held->contract, std::move(held->ring)};
-  if (!passphrase.empty()) {
-    DAICHO_ASSIGN_OR_RETURN(auto envelopes, pc.LoadEnvelopes());
-    if (envelopes) {
-      DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring,
-                              crypto::UnwrapWithPassphrase(envelopes->keys, envelopes->contract, passphrase));
-      return Office{envelopes->contract, std::move(ring)};
-    }
-  }
+  DAICHO_ASSIGN_OR_RETURN(net::PcOffice office, pc.Office(/*relay_contract=*/"", passphrase));
+  if (!office.ring.empty()) return Office{std::move(office.contract), std::move(office.ring)};
   return Status(Code::kFailedPrecondition,
                 "this PC does not hold the office key: unlock it first (daicho key unlock, key unlock --peer URL, "
                 "or key import FILE)");

@@ -1,7 +1,10 @@
 // Change file format (little-endian), documented in docs/formats.md:
-//   "DAICHOCF" | u32 version=1
+//   "DAICHOCF" | u32 version=2 | u8 contract_len | contract | u32 key_id
 //   per change: origin[16] | u64 seq | u32 payload_len | payload
 //   "DCFEND!!" | u64 change_count | u64 fnv1a64(all bytes before this trailer)
+// Version 1 had no contract and key id.
+#include "storage/change_file.h"
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,15 +13,13 @@
 #include <fstream>
 #include <iterator>
 
-#include "daicho/replica.h"
-
-namespace daicho {
+namespace daicho::storage {
 namespace {
 
 constexpr char kMagic[8] = {'D', 'A', 'I', 'C', 'H', 'O', 'C', 'F'};
 constexpr char kTrailerMagic[8] = {'D', 'C', 'F', 'E', 'N', 'D', '!', '!'};
-constexpr uint32_t kVersion = 1;
-constexpr size_t kHeaderSize = 12;
+constexpr uint32_t kVersion1 = 1;
+constexpr size_t kPrefixSize = 12;  // magic, version
 constexpr size_t kTrailerSize = 24;
 constexpr size_t kEntryHeaderSize = 16 + 8 + 4;
 
@@ -45,9 +46,16 @@ T GetLe(const char* p) {
 
 }  // namespace
 
-Status WriteChangeFile(const std::string& path, std::span<const ChangeBlob> changes) {
+Status WriteChangeFile(const std::string& path, const ChangeFileHeader& header,
+                       std::span<const ChangeBlob> changes) {
+  if (header.contract.size() > kMaxChangeFileContractBytes) {
+    return InvalidArgument("contract number too long for a change file");
+  }
   std::string out(kMagic, sizeof kMagic);
-  PutLe<uint32_t>(out, kVersion);
+  PutLe<uint32_t>(out, kChangeFileVersion);
+  out += static_cast<char>(header.contract.size());
+  out += header.contract;
+  PutLe<uint32_t>(out, header.key_id);
   for (const ChangeBlob& c : changes) {
     if (c.payload.size() > UINT32_MAX) return InvalidArgument("change payload too large for a change file");
     out.append(c.origin.AsStringView());
@@ -80,17 +88,21 @@ Status WriteChangeFile(const std::string& path, std::span<const ChangeBlob> chan
   return Status::Ok();
 }
 
-Result<std::vector<ChangeBlob>> ReadChangeFile(const std::string& path) {
+Result<ChangeFileContents> ReadChangeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFound("cannot open change file " + path + ": " + std::strerror(errno));
   std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) return IoError("cannot read " + path);
   auto bad = [&](const std::string& why) { return Corruption("change file " + path + ": " + why); };
-  if (data.size() < kHeaderSize + kTrailerSize || std::memcmp(data.data(), kMagic, sizeof kMagic) != 0) {
+  if (data.size() < kPrefixSize + kTrailerSize || std::memcmp(data.data(), kMagic, sizeof kMagic) != 0) {
     return bad("not a daicho change file");
   }
-  const uint32_t version = GetLe<uint32_t>(data.data() + 8);
-  if (version != kVersion) return bad("unsupported version " + std::to_string(version));
+  ChangeFileContents file;
+  file.header.version = GetLe<uint32_t>(data.data() + 8);
+  if (file.header.version != kVersion1 && file.header.version != kChangeFileVersion) {
+    return bad("unsupported version " + std::to_string(file.header.version) +
+               " (written by a newer daicho: update this PC's daicho)");
+  }
   const size_t body_end = data.size() - kTrailerSize;
   const char* trailer = data.data() + body_end;
   if (std::memcmp(trailer, kTrailerMagic, sizeof kTrailerMagic) != 0) return bad("truncated (no end marker)");
@@ -98,8 +110,18 @@ Result<std::vector<ChangeBlob>> ReadChangeFile(const std::string& path) {
   const uint64_t checksum = GetLe<uint64_t>(trailer + 16);
   if (Fnv1a64(std::string_view(data.data(), body_end)) != checksum) return bad("checksum mismatch (damaged)");
 
-  std::vector<ChangeBlob> changes;
-  size_t pos = kHeaderSize;
+  size_t pos = kPrefixSize;
+  if (file.header.version == kChangeFileVersion) {
+    if (body_end - pos < 1) return bad("truncated header");
+    const size_t contract_len = static_cast<unsigned char>(data[pos]);
+    ++pos;
+    if (contract_len > kMaxChangeFileContractBytes) return bad("contract number too long");
+    if (body_end - pos < contract_len + 4) return bad("truncated header");
+    file.header.contract.assign(data.data() + pos, contract_len);
+    file.header.key_id = GetLe<uint32_t>(data.data() + pos + contract_len);
+    pos += contract_len + 4;
+  }
+  std::vector<ChangeBlob>& changes = file.changes;
   while (pos < body_end) {
     if (body_end - pos < kEntryHeaderSize) return bad("truncated entry header");
     ChangeBlob blob;
@@ -116,7 +138,7 @@ Result<std::vector<ChangeBlob>> ReadChangeFile(const std::string& path) {
   if (changes.size() != count) {
     return bad("holds " + std::to_string(changes.size()) + " changes, trailer says " + std::to_string(count));
   }
-  return changes;
+  return file;
 }
 
-}  // namespace daicho
+}  // namespace daicho::storage

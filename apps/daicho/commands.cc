@@ -15,8 +15,10 @@
 #include "apps/daicho/csv.h"
 #include "apps/daicho/field_assignment.h"
 #include "apps/daicho/json_output.h"
+#include "apps/daicho/office_key_cli.h"
 #include "apps/daicho/progress.h"
 #include "apps/daicho/text_output.h"
+#include "daicho/change_file.h"
 #include "daicho/replica.h"
 
 namespace daicho::cli {
@@ -447,62 +449,70 @@ Outcome ExportCommand(const std::string& db, const std::string& collection,
   return Outcome::Ok();
 }
 
-Outcome ExportChangesCommand(const std::string& db, const std::string& file,
-                             const std::string& since, std::ostream& out) {
+namespace {
+
+// The office passphrase from --passphrase-file; "" when not given.
+Secret ChangeFilePassphrase(const std::string& file) {
+  if (file.empty()) return {};
+  return GetSecret({file, "--passphrase-file", "the office passphrase", "", false});
+}
+
+}  // namespace
+
+Outcome ExportChangesCommand(const std::string& db, const std::string& file, const std::string& since,
+                             const std::string& passphrase_file, std::ostream& out) {
+  ExportChangesOptions options;
   Result<VersionVector> since_vv = VersionVector::Parse(since);
   if (!since_vv.ok()) {
     return Outcome::Usage("--since: " + since_vv.status().message() +
                           " (expected the output of `daicho vv`, e.g. hex:3,hex:5)");
   }
+  options.since = *std::move(since_vv);
+  Secret passphrase = ChangeFilePassphrase(passphrase_file);
+  if (passphrase.error) return *passphrase.error;
+  options.passphrase = std::move(passphrase.value);
   auto replica = OpenReplica(db);
   if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
-  Result<std::vector<ChangeBlob>> changes = (*replica)->ChangesSince(*since_vv);
-  if (!changes.ok()) return Outcome::Failed(changes.status(), "collecting changes");
-  Status s = WriteChangeFile(file, *changes);
-  if (!s.ok()) return Outcome::Failed(s, "writing " + file);
-  out << "wrote " << changes->size() << " change" << (changes->size() == 1 ? "" : "s") << " to "
-      << file << '\n';
+  Result<ChangeFileInfo> written = ExportChangeFile(**replica, file, options);
+  if (!written.ok()) return Outcome::Failed(written.status(), "writing " + file);
+  out << "wrote " << written->changes << " change" << (written->changes == 1 ? "" : "s") << " to " << file;
+  if (written->key_id != 0) {
+    out << " (contract " << written->contract << ", sealed with office key " << written->key_id << ")";
+  } else if (!written->contract.empty()) {
+    out << " (contract " << written->contract << ", not sealed: this PC holds no office key)";
+  }
+  out << '\n';
   return Outcome::Ok();
 }
 
-Outcome ImportChangesCommand(const std::string& db, const std::string& file, std::ostream& out) {
-  Result<std::vector<ChangeBlob>> changes = ReadChangeFile(file);
-  if (!changes.ok()) return Outcome::Failed(changes.status(), "reading " + file);
-  // Per origin in seq order, so that no batch boundary can split an origin's
-  // run out of order and look like a gap.
-  std::stable_sort(changes->begin(), changes->end(), [](const ChangeBlob& a, const ChangeBlob& b) {
-    return a.origin != b.origin ? a.origin < b.origin : a.seq < b.seq;
-  });
-
+Outcome ImportChangesCommand(const std::string& db, const std::string& file, const std::string& passphrase_file,
+                             std::ostream& out) {
+  ImportChangesOptions options;
+  Secret passphrase = ChangeFilePassphrase(passphrase_file);
+  if (passphrase.error) return *passphrase.error;
+  options.passphrase = std::move(passphrase.value);
   auto replica = OpenReplica(db);
   if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
-  std::span<const ChangeBlob> all(*changes);
-  ProgressBar progress("applying", all.size(), ProgressStream());
-  size_t applied = 0;
-  size_t duplicates = 0;
-  std::set<RecordKey> changed;
-  for (size_t start = 0; start < all.size(); start += kApplyBatchChanges) {
-    size_t count = std::min(kApplyBatchChanges, all.size() - start);
-    Result<ApplyResult> result = (*replica)->Apply(all.subspan(start, count));
-    if (!result.ok()) {
-      std::string context = "applying " + file + " (" + std::to_string(applied) +
-                            " changes applied before the error)";
-      if (result.status().code() == Code::kProtocolError &&
-          result.status().message().find("gap") != std::string::npos) {
-        context += "; the file starts after what this replica holds: export it again with "
-                   "--since set to this replica's `daicho vv`";
-      }
-      return Outcome::Failed(result.status(), context);
+  std::optional<ProgressBar> progress;
+  options.on_progress = [&progress](size_t done, size_t total) {
+    if (!progress) progress.emplace("applying", total, ProgressStream());
+    progress->Update(done);
+  };
+  Result<ImportChangesResult> imported = ImportChangeFile(**replica, file, options);
+  if (progress) progress->Finish();
+  if (!imported.ok()) {
+    std::string context = "importing " + file;
+    if (imported.status().code() == Code::kProtocolError &&
+        imported.status().message().find("gap") != std::string::npos) {
+      context += "; the file starts after what this replica holds: export it again with "
+                 "--since set to this replica's `daicho vv`";
     }
-    applied += result->applied;
-    duplicates += result->duplicates;
-    changed.insert(result->changed.begin(), result->changed.end());
-    progress.Update(start + count);
+    return Outcome::Failed(imported.status(), context);
   }
-  progress.Finish();
-  out << "applied " << applied << " change" << (applied == 1 ? "" : "s") << ", " << duplicates
-      << " duplicate" << (duplicates == 1 ? "" : "s") << ", " << changed.size() << " record"
-      << (changed.size() == 1 ? "" : "s") << " changed\n";
+  const ApplyResult& applied = imported->applied;
+  out << "applied " << applied.applied << " change" << (applied.applied == 1 ? "" : "s") << ", "
+      << applied.duplicates << " duplicate" << (applied.duplicates == 1 ? "" : "s") << ", "
+      << applied.changed.size() << " record" << (applied.changed.size() == 1 ? "" : "s") << " changed\n";
   return Outcome::Ok();
 }
 

@@ -33,10 +33,9 @@ struct Outcome {
   static Outcome Failed(const Status& status, const std::string& context);
 };
 
-// Rows per transaction in `import` and changes per Apply in `import-changes`:
-// bounds memory and the size of one LMDB transaction.
+// Rows per transaction in `import`: bounds memory and the size of one LMDB
+// transaction.
 inline constexpr size_t kImportBatchRows = 1000;
-inline constexpr size_t kApplyBatchChanges = 1000;
 
 Outcome InitCommand(const std::string& db, std::ostream& out);
 Outcome IdCommand(const std::string& db, std::ostream& out);
@@ -62,10 +61,14 @@ Outcome ImportCsvCommand(const std::string& db, const std::string& collection,
 // format: "csv" or "json".
 Outcome ExportCommand(const std::string& db, const std::string& collection,
                       const std::string& format, std::ostream& out);
-// since: a VersionVector in ToString() form; "" exports everything.
-Outcome ExportChangesCommand(const std::string& db, const std::string& file,
-                             const std::string& since, std::ostream& out);
-Outcome ImportChangesCommand(const std::string& db, const std::string& file, std::ostream& out);
+// Change files name this PC's office and are sealed with its key
+// (daicho/change_file.h). since: a VersionVector in ToString() form; ""
+// exports everything. passphrase_file: the office passphrase (first line),
+// only for a PC keeping no office.key; "" for none.
+Outcome ExportChangesCommand(const std::string& db, const std::string& file, const std::string& since,
+                             const std::string& passphrase_file, std::ostream& out);
+Outcome ImportChangesCommand(const std::string& db, const std::string& file, const std::string& passphrase_file,
+                             std::ostream& out);
 
 // ---- Relay sync (sync_commands.cc) ----
 

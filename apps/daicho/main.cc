@@ -48,6 +48,13 @@ constexpr const char* kExportHelp =
     "      a conflicting field shows its displayed value. CRLF line ends.\n"
     "json: an array of records as printed by `get --json`.";
 
+constexpr const char* kChangeFileHelp =
+    "A change file names this PC's office (contract number, office key id) and, when\n"
+    "this PC holds the office key, is encrypted with it: only PCs of the same office\n"
+    "holding that key can import it. A file of another office is refused, and so is a\n"
+    "file written without the key (or by an older daicho) on a PC whose office has\n"
+    "one. PCs of no office exchange unencrypted files. See docs/security.md.";
+
 constexpr const char* kGetJsonHelp =
     "Print JSON: {\"collection\",\"id\",\"deleted\",\"fields\":{name:value},\n"
     "\"conflicts\":{name:[every sibling value]}} (+ \"delete_conflict\":true when set)";
@@ -197,14 +204,21 @@ int Run(int argc, char** argv) {
       "--since", since,
       "Only changes the holder of this version vector lacks (from `daicho vv` on it); "
       "default: everything");
+  std::string change_file_passphrase;
+  export_changes->add_option("--passphrase-file", change_file_passphrase,
+                             "Office passphrase (first line), only when this PC keeps no office.key (--no-store-key)");
+  export_changes->footer(kChangeFileHelp);
   OnRun(export_changes, outcome,
-        [&] { return daicho::cli::ExportChangesCommand(db, file, since, out); });
+        [&] { return daicho::cli::ExportChangesCommand(db, file, since, change_file_passphrase, out); });
 
   auto* import_changes = app.add_subcommand(
       "import-changes", "Apply a change file; changes already held are skipped (idempotent)");
   import_changes->add_option("file", file, "Change file to read")->required();
+  import_changes->add_option("--passphrase-file", change_file_passphrase,
+                             "Office passphrase (first line), only when this PC keeps no office.key (--no-store-key)");
+  import_changes->footer(kChangeFileHelp);
   OnRun(import_changes, outcome,
-        [&] { return daicho::cli::ImportChangesCommand(db, file, out); });
+        [&] { return daicho::cli::ImportChangesCommand(db, file, change_file_passphrase, out); });
 
   daicho::cli::ConnectArgs connect_args;
   auto* connect = app.add_subcommand(

@@ -235,12 +235,6 @@ class Replica {
   std::unique_ptr<Impl> impl_;
 };
 
-// Change files: carry changes between replicas on a USB stick. The format is
-// versioned and checked (magic, lengths, count, checksum); a truncated or
-// damaged file gives kCorruption.
-Status WriteChangeFile(const std::string& path, std::span<const ChangeBlob> changes);
-Result<std::vector<ChangeBlob>> ReadChangeFile(const std::string& path);
-
 }  // namespace daicho
 
 #endif  // DAICHO_REPLICA_H_

@@ -174,8 +174,18 @@ class CliSyncTest : public CliTest {
   // `office_key` only the login.
   void ConnectSaved(const std::string& db, const RelayProcess& relay, const std::string& device_name,
                     bool office_key = true) {
+    ConnectSavedTo(kContract, kUser, password_file_, db, relay, device_name, office_key);
+  }
+  // The same for the relay's other office (kOtherContract, kOtherUser).
+  void ConnectOtherOffice(const std::string& db, const RelayProcess& relay, const std::string& device_name,
+                          bool office_key = true) {
+    ConnectSavedTo(kOtherContract, kOtherUser, other_password_file_, db, relay, device_name, office_key);
+  }
+  void ConnectSavedTo(const std::string& contract, const std::string& user, const std::string& password_file,
+                      const std::string& db, const RelayProcess& relay, const std::string& device_name,
+                      bool office_key) {
     std::vector<std::string> args = {"--db",          db,   "connect",       relay.url(),    "--contract",
-                                     kContract,       "--user", kUser,       "--password-file", password_file_,
+                                     contract,        "--user", user,        "--password-file", password_file,
                                      "--save-password", "--device-name", device_name};
     if (office_key) args.insert(args.end(), {"--passphrase-file", passphrase_file_});
     const std::string out = Ok(args);
@@ -1012,6 +1022,160 @@ TEST_F(CliSyncTest, RelayPasswordResetLeavesDataAccessIntact) {
   EXPECT_TRUE(Contains(Sync(b), "received 2 changes"));
   EXPECT_EQ(Ok({"--db", a, "export", "customers", "--format", "json"}),
             Ok({"--db", b, "export", "customers", "--format", "json"}));
+}
+
+// ---- Change files (USB) and offices ----
+// A change file names its office (contract, office key id) and, from a PC
+// holding the office key, is sealed with it: it goes only into PCs of that
+// office, and the stick holds no customer data in clear.
+
+// The reproduction: a PC of office B imported office A's file and
+// uploaded A's records into B's relay contract. Now the import is refused,
+// saying which office the file is from, and B's store and relay stay B's.
+TEST_F(CliSyncTest, ChangeFileOfAnotherOfficeIsRefusedAndNothingReachesItsRelay) {
+  auto relay = StartRelay();
+  ASSERT_GT(relay->port(), 0);
+  const std::string a = Init("office-a");
+  ConnectSaved(a, *relay, "pc-a");
+  Ok({"--db", a, "set", "customers", "a1", "trade_name=株式会社山田建設"});
+  const std::string b = Init("office-b");
+  ConnectOtherOffice(b, *relay, "pc-b");
+  Ok({"--db", b, "set", "customers", "b1", "trade_name=有限会社佐藤工務店"});
+  Sync(b);
+
+  const std::string file = dir_.Sub("office-a.changes");
+  Ok({"--db", a, "export-changes", file});
+  const std::string vv_before = Ok({"--db", b, "vv"});
+  const std::string err = Fails({"--db", b, "import-changes", file});
+  EXPECT_TRUE(Contains(err, std::string("contract ") + kContract)) << err;
+  EXPECT_TRUE(Contains(err, std::string("contract ") + kOtherContract)) << err;
+  EXPECT_TRUE(Contains(err, "nothing was imported")) << err;
+  EXPECT_EQ(Ok({"--db", b, "vv"}), vv_before);
+  EXPECT_EQ(GetJson(b, "a1"), "");
+
+  Sync(b);
+  // A new PC of office B gets from its relay contract only B's own record.
+  const std::string b2 = Init("office-b-2");
+  ConnectOtherOffice(b2, *relay, "pc-b-2");
+  EXPECT_TRUE(Contains(Sync(b2), "received 1 changes"));
+  EXPECT_EQ(GetJson(b2, "a1"), "");
+  EXPECT_NE(GetJson(b2, "b1"), "");
+}
+
+// Within one office the file is sealed: the customer data is not on the
+// stick in clear, and the other PC imports it (once; again is a no-op).
+TEST_F(CliSyncTest, ChangeFileOfTheSameOfficeRoundTripsSealed) {
+  auto relay = StartRelay();
+  ASSERT_GT(relay->port(), 0);
+  const std::string a = Init("a");
+  ConnectSaved(a, *relay, "pc-a");
+  const std::string b = Init("b");
+  ConnectSaved(b, *relay, "pc-b");
+  Ok({"--db", a, "set", "customers", "c1", "trade_name=株式会社山田建設", "phone=03-1111-2222"});
+
+  const std::string file = dir_.Sub("a.changes");
+  const std::string wrote = Ok({"--db", a, "export-changes", file});
+  EXPECT_TRUE(Contains(wrote, "wrote 1 change to " + file)) << wrote;
+  EXPECT_TRUE(Contains(wrote, "sealed with office key 1")) << wrote;
+  const std::string bytes = ReadFile(file);
+  EXPECT_FALSE(Contains(bytes, "03-1111-2222"));
+  EXPECT_FALSE(Contains(bytes, "株式会社山田建設"));
+  EXPECT_FALSE(Contains(bytes, "trade_name"));
+
+  EXPECT_EQ(Ok({"--db", b, "import-changes", file}), "applied 1 change, 0 duplicates, 1 record changed\n");
+  EXPECT_EQ(Ok({"--db", b, "import-changes", file}), "applied 0 changes, 1 duplicate, 0 records changed\n");
+  EXPECT_EQ(GetJson(b, "c1"), GetJson(a, "c1"));
+  EXPECT_NE(GetJson(b, "c1"), "");
+}
+
+// A PC of the office that has not unlocked the key yet is told to, and the
+// same file imports once it has.
+TEST_F(CliSyncTest, ChangeFileSealedWithAKeyThisPcLacksSaysToUnlockFirst) {
+  auto relay = StartRelay();
+  ASSERT_GT(relay->port(), 0);
+  const std::string a = Init("a");
+  ConnectSaved(a, *relay, "pc-a");
+  Ok({"--db", a, "set", "customers", "c1", "trade_name=A"});
+  const std::string file = dir_.Sub("a.changes");
+  Ok({"--db", a, "export-changes", file});
+
+  const std::string b = Init("b");
+  ConnectSaved(b, *relay, "pc-b", /*office_key=*/false);
+  const std::string err = Fails({"--db", b, "import-changes", file});
+  EXPECT_TRUE(Contains(err, "office key 1")) << err;
+  EXPECT_TRUE(Contains(err, "daicho key unlock")) << err;
+  EXPECT_EQ(Ok({"--db", b, "vv"}), "\n");
+
+  Ok({"--db", b, "key", "unlock", "--passphrase-file", passphrase_file_});
+  EXPECT_EQ(Ok({"--db", b, "import-changes", file}), "applied 1 change, 0 duplicates, 1 record changed\n");
+  EXPECT_EQ(GetJson(b, "c1"), GetJson(a, "c1"));
+}
+
+// A file written without an office key cannot bring data into a PC that
+// holds one (it would go to the office's relay unchecked); the message says
+// how to get a sealed one. Without keys, a file naming another contract is
+// refused as well.
+TEST_F(CliSyncTest, UnsealedChangeFilesStayOutOfOfficesTheyDoNotBelongTo) {
+  auto relay = StartRelay();
+  ASSERT_GT(relay->port(), 0);
+  const std::string loose = Init("loose");
+  Ok({"--db", loose, "set", "customers", "x1", "trade_name=X"});
+  const std::string loose_file = dir_.Sub("loose.changes");
+  EXPECT_EQ(Ok({"--db", loose, "export-changes", loose_file}), "wrote 1 change to " + loose_file + "\n");
+
+  const std::string a = Init("a");
+  ConnectSaved(a, *relay, "pc-a");
+  std::string err = Fails({"--db", a, "import-changes", loose_file});
+  EXPECT_TRUE(Contains(err, "not sealed")) << err;
+  EXPECT_TRUE(Contains(err, "nothing was imported")) << err;
+  EXPECT_EQ(Ok({"--db", a, "vv"}), "\n");
+
+  // Two PCs of two contracts, neither with an office key yet.
+  const std::string p = Init("p");
+  ConnectOtherOffice(p, *relay, "pc-p", /*office_key=*/false);
+  Ok({"--db", p, "set", "customers", "p1", "trade_name=P"});
+  const std::string p_file = dir_.Sub("p.changes");
+  const std::string wrote = Ok({"--db", p, "export-changes", p_file});
+  EXPECT_TRUE(Contains(wrote, "not sealed")) << wrote;
+  const std::string q = Init("q");
+  ConnectSaved(q, *relay, "pc-q", /*office_key=*/false);
+  err = Fails({"--db", q, "import-changes", p_file});
+  EXPECT_TRUE(Contains(err, std::string("contract ") + kOtherContract)) << err;
+  EXPECT_EQ(Ok({"--db", q, "vv"}), "\n");
+  // The keyless PC of no office takes it.
+  EXPECT_EQ(Ok({"--db", loose, "import-changes", p_file}), "applied 1 change, 0 duplicates, 1 record changed\n");
+}
+
+// A PC that keeps no office.key (--no-store-key) reads and writes sealed
+// change files with the office passphrase, and never writes an unsealed one.
+TEST_F(CliSyncTest, ChangeFilesOnAPcKeepingNoKeyNeedThePassphrase) {
+  auto relay = StartRelay();
+  ASSERT_GT(relay->port(), 0);
+  const std::string a = Init("a");
+  ConnectSaved(a, *relay, "pc-a");
+  Ok({"--db", a, "set", "customers", "c1", "trade_name=A"});
+  const std::string file = dir_.Sub("a.changes");
+  Ok({"--db", a, "export-changes", file});
+
+  const std::string b = Init("b");
+  Ok({"--db", b, "connect", relay->url(), "--contract", kContract, "--user", kUser, "--password-file",
+      password_file_, "--save-password", "--device-name", "pc-b", "--passphrase-file", passphrase_file_,
+      "--no-store-key"});
+  ASSERT_FALSE(std::filesystem::exists(KeyFile(b)));
+  std::string err = Fails({"--db", b, "import-changes", file});
+  EXPECT_TRUE(Contains(err, "--passphrase-file")) << err;
+  EXPECT_EQ(Ok({"--db", b, "import-changes", file, "--passphrase-file", passphrase_file_}),
+            "applied 1 change, 0 duplicates, 1 record changed\n");
+
+  Ok({"--db", b, "set", "customers", "c2", "trade_name=B"});
+  const std::string b_file = dir_.Sub("b.changes");
+  err = Fails({"--db", b, "export-changes", b_file});
+  EXPECT_TRUE(Contains(err, "daicho key unlock")) << err;
+  EXPECT_FALSE(std::filesystem::exists(b_file));
+  const std::string wrote = Ok({"--db", b, "export-changes", b_file, "--passphrase-file", passphrase_file_});
+  EXPECT_TRUE(Contains(wrote, "sealed with office key 1")) << wrote;
+  EXPECT_EQ(Ok({"--db", a, "import-changes", b_file}), "applied 1 change, 1 duplicate, 1 record changed\n");
+  EXPECT_EQ(GetJson(a, "c2"), GetJson(b, "c2"));
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
-// Tests of change files (WriteChangeFile / ReadChangeFile): the USB-stick
-// carrier of changes between replicas. Damage of any kind must be reported
-// as kCorruption, never crash or hand back altered changes.
+// Tests of the change file container (storage::WriteChangeFile /
+// ReadChangeFile): the USB-stick carrier of changes between replicas, with
+// the header naming the office. Damage of any kind must be reported as
+// kCorruption, never crash or hand back altered changes. Which office may
+// import a file is tested in tests/net/change_file_test.cc.
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -9,10 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "change_file_v1.h"
 #include "daicho/replica.h"
+#include "storage/change_file.h"
 #include "test_util.h"
 
-namespace daicho {
+namespace daicho::storage {
 namespace {
 
 namespace fs = std::filesystem;
@@ -49,6 +53,8 @@ std::vector<ChangeBlob> SampleBlobs() {
   };
 }
 
+const ChangeFileHeader kOffice{kChangeFileVersion, "1234-5678-9012", 3};
+
 class ChangeFileTest : public ::testing::Test {
  protected:
   std::string File(const std::string& name) const { return tmp_.Sub(name); }
@@ -57,29 +63,76 @@ class ChangeFileTest : public ::testing::Test {
 
 TEST_F(ChangeFileTest, WriteThenReadRoundTrips) {
   const std::vector<ChangeBlob> blobs = SampleBlobs();
-  ASSERT_DAICHO_OK(WriteChangeFile(File("changes.dcf"), blobs));
+  ASSERT_DAICHO_OK(WriteChangeFile(File("changes.dcf"), kOffice, blobs));
   auto read = ReadChangeFile(File("changes.dcf"));
   ASSERT_DAICHO_OK(read);
-  EXPECT_TRUE(SameBlobs(*read, blobs));
+  EXPECT_TRUE(SameBlobs(read->changes, blobs));
   // No temporary file is left beside it.
   EXPECT_EQ(std::distance(fs::directory_iterator(tmp_.path()), fs::directory_iterator()), 1);
 }
 
+TEST_F(ChangeFileTest, HeaderNamesTheOffice) {
+  ASSERT_DAICHO_OK(WriteChangeFile(File("office.dcf"), kOffice, SampleBlobs()));
+  auto read = ReadChangeFile(File("office.dcf"));
+  ASSERT_DAICHO_OK(read);
+  EXPECT_EQ(read->header.version, kChangeFileVersion);
+  EXPECT_EQ(read->header.contract, "1234-5678-9012");
+  EXPECT_EQ(read->header.key_id, 3u);
+
+  const std::vector<ChangeBlob> blobs = SampleBlobs();
+  ASSERT_DAICHO_OK(WriteChangeFile(File("none.dcf"), ChangeFileHeader{}, blobs));
+  read = ReadChangeFile(File("none.dcf"));
+  ASSERT_DAICHO_OK(read);
+  EXPECT_EQ(read->header.contract, "");
+  EXPECT_EQ(read->header.key_id, 0u);
+  EXPECT_TRUE(SameBlobs(read->changes, blobs));
+}
+
+TEST_F(ChangeFileTest, Version1FilesAreReadAsNamingNoOffice) {
+  const std::vector<ChangeBlob> blobs = SampleBlobs();
+  WriteFileBytes(File("old.dcf"), ::daicho::testing::Version1ChangeFile(blobs));
+  auto read = ReadChangeFile(File("old.dcf"));
+  ASSERT_DAICHO_OK(read);
+  EXPECT_EQ(read->header.version, 1u);
+  EXPECT_EQ(read->header.contract, "");
+  EXPECT_EQ(read->header.key_id, 0u);
+  EXPECT_TRUE(SameBlobs(read->changes, blobs));
+}
+
+TEST_F(ChangeFileTest, ANewerVersionIsCorruptionSayingToUpdate) {
+  ASSERT_DAICHO_OK(WriteChangeFile(File("ok.dcf"), kOffice, SampleBlobs()));
+  std::string bytes = ReadFileBytes(File("ok.dcf"));
+  bytes[8] = 3;
+  WriteFileBytes(File("v3.dcf"), bytes);
+  auto read = ReadChangeFile(File("v3.dcf"));
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.status().code(), Code::kCorruption) << read.status();
+  EXPECT_NE(read.status().message().find("version 3"), std::string::npos) << read.status();
+  EXPECT_NE(read.status().message().find("update"), std::string::npos) << read.status();
+}
+
+TEST_F(ChangeFileTest, AContractTooLongIsRefusedAndNothingWritten) {
+  const ChangeFileHeader header{kChangeFileVersion, std::string(kMaxChangeFileContractBytes + 1, '1'), 1};
+  Status written = WriteChangeFile(File("long.dcf"), header, SampleBlobs());
+  EXPECT_EQ(written.code(), Code::kInvalidArgument) << written;
+  EXPECT_FALSE(fs::exists(File("long.dcf")));
+}
+
 TEST_F(ChangeFileTest, EmptyFileOfChangesRoundTrips) {
-  ASSERT_DAICHO_OK(WriteChangeFile(File("empty.dcf"), {}));
+  ASSERT_DAICHO_OK(WriteChangeFile(File("empty.dcf"), kOffice, {}));
   auto read = ReadChangeFile(File("empty.dcf"));
   ASSERT_DAICHO_OK(read);
-  EXPECT_TRUE(read->empty());
+  EXPECT_TRUE(read->changes.empty());
 }
 
 TEST_F(ChangeFileTest, WritingOverAnExistingFileReplacesIt) {
   const std::vector<ChangeBlob> blobs = SampleBlobs();
-  ASSERT_DAICHO_OK(WriteChangeFile(File("changes.dcf"), blobs));
+  ASSERT_DAICHO_OK(WriteChangeFile(File("changes.dcf"), kOffice, blobs));
   const std::vector<ChangeBlob> fewer(blobs.begin(), blobs.begin() + 2);
-  ASSERT_DAICHO_OK(WriteChangeFile(File("changes.dcf"), fewer));
+  ASSERT_DAICHO_OK(WriteChangeFile(File("changes.dcf"), kOffice, fewer));
   auto read = ReadChangeFile(File("changes.dcf"));
   ASSERT_DAICHO_OK(read);
-  EXPECT_TRUE(SameBlobs(*read, fewer));
+  EXPECT_TRUE(SameBlobs(read->changes, fewer));
 }
 
 TEST_F(ChangeFileTest, CarriesChangesBetweenReplicas) {
@@ -97,10 +150,10 @@ TEST_F(ChangeFileTest, CarriesChangesBetweenReplicas) {
   }
   auto changes = (*a)->ChangesSince(*(*b)->GetVersionVector());
   ASSERT_DAICHO_OK(changes);
-  ASSERT_DAICHO_OK(WriteChangeFile(File("usb.dcf"), *changes));
+  ASSERT_DAICHO_OK(WriteChangeFile(File("usb.dcf"), kOffice, *changes));
   auto carried = ReadChangeFile(File("usb.dcf"));
   ASSERT_DAICHO_OK(carried);
-  auto applied = (*b)->Apply(*carried);
+  auto applied = (*b)->Apply(carried->changes);
   ASSERT_DAICHO_OK(applied);
   EXPECT_EQ(applied->applied, 1u);
   auto record = (*b)->Get("customers", "c1");
@@ -110,7 +163,7 @@ TEST_F(ChangeFileTest, CarriesChangesBetweenReplicas) {
 }
 
 TEST_F(ChangeFileTest, TruncatedFileIsCorruption) {
-  ASSERT_DAICHO_OK(WriteChangeFile(File("full.dcf"), SampleBlobs()));
+  ASSERT_DAICHO_OK(WriteChangeFile(File("full.dcf"), kOffice, SampleBlobs()));
   const std::string full = ReadFileBytes(File("full.dcf"));
   ASSERT_GT(full.size(), 70000u);
   std::vector<size_t> lengths = {0, 1, 7, 8, 11, 12, 13, 35, 36, 37, 100, full.size() / 2};
@@ -127,7 +180,7 @@ TEST_F(ChangeFileTest, TruncatedFileIsCorruption) {
 TEST_F(ChangeFileTest, AnyFlippedByteIsCorruption) {
   const ReplicaId a = ReplicaId::Random();
   const std::vector<ChangeBlob> blobs = {{a, 1, "abc"}, {a, 2, "defgh"}, {ReplicaId::Random(), 7, "\x01\x02"}};
-  ASSERT_DAICHO_OK(WriteChangeFile(File("ok.dcf"), blobs));
+  ASSERT_DAICHO_OK(WriteChangeFile(File("ok.dcf"), kOffice, blobs));
   const std::string good = ReadFileBytes(File("ok.dcf"));
   for (size_t pos = 0; pos < good.size(); ++pos) {
     for (unsigned char mask : {0x01, 0x80, 0xff}) {
@@ -142,7 +195,7 @@ TEST_F(ChangeFileTest, AnyFlippedByteIsCorruption) {
 }
 
 TEST_F(ChangeFileTest, AppendedBytesAreCorruption) {
-  ASSERT_DAICHO_OK(WriteChangeFile(File("ok.dcf"), SampleBlobs()));
+  ASSERT_DAICHO_OK(WriteChangeFile(File("ok.dcf"), kOffice, SampleBlobs()));
   const std::string good = ReadFileBytes(File("ok.dcf"));
   for (const std::string& extra : {"\n"s, "\0"s, good}) {
     WriteFileBytes(File("long.dcf"), good + extra);
@@ -153,7 +206,7 @@ TEST_F(ChangeFileTest, AppendedBytesAreCorruption) {
 }
 
 TEST_F(ChangeFileTest, WrongMagicIsCorruption) {
-  ASSERT_DAICHO_OK(WriteChangeFile(File("ok.dcf"), SampleBlobs()));
+  ASSERT_DAICHO_OK(WriteChangeFile(File("ok.dcf"), kOffice, SampleBlobs()));
   std::string bytes = ReadFileBytes(File("ok.dcf"));
   bytes.replace(0, 8, "PK\x03\x04zzzz");
   WriteFileBytes(File("zip.dcf"), bytes);
@@ -188,10 +241,10 @@ TEST_F(ChangeFileTest, MissingFileIsNotFound) {
 }
 
 TEST_F(ChangeFileTest, WritingIntoAMissingDirectoryFailsCleanly) {
-  Status written = WriteChangeFile(tmp_.Sub("no/such/dir/changes.dcf"), SampleBlobs());
+  Status written = WriteChangeFile(tmp_.Sub("no/such/dir/changes.dcf"), kOffice, SampleBlobs());
   ASSERT_FALSE(written.ok());
   EXPECT_EQ(written.code(), Code::kIoError) << written;
 }
 
 }  // namespace
-}  // namespace daicho
+}  // namespace daicho::storage
