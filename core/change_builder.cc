@@ -28,8 +28,16 @@ void ChangeBuilder::Set(const std::string& collection, const std::string& id, co
   PendingRecord& rec = RecordFor(collection, id);
   // An edit after a delete in the same transaction means "bring it back".
   if (rec.action == RecordAction::kDelete) rec.action = RecordAction::kNone;
-  FieldFor(rec, field).value = std::move(value);
+  PendingField& pf = FieldFor(rec, field);
+  pf.value = std::move(value);
+  pf.context.reset();
   ++op_count_;
+}
+
+void ChangeBuilder::SetWithContext(const std::string& collection, const std::string& id, const std::string& field,
+                                   Value value, VersionVector context) {
+  Set(collection, id, field, std::move(value));
+  FieldFor(RecordFor(collection, id), field).context = std::move(context);
 }
 
 void ChangeBuilder::Add(const std::string& collection, const std::string& id, const std::string& field,
@@ -102,7 +110,11 @@ Change ChangeBuilder::Build(const Dot& dot, HlcTime hlc, const VersionVector& ow
         op.field = name;
         op.value = *pf.value;
         // The whole field VV: the write supersedes every value seen here.
-        if (fs && fs->reg) op.context = fs->reg->context;
+        if (pf.context) {
+          op.context = *pf.context;
+        } else if (fs && fs->reg) {
+          op.context = fs->reg->context;
+        }
       }
       if (pf.delta) {
         Op& op = out.ops.emplace_back();
