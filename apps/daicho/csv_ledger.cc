@@ -225,6 +225,9 @@ Result<CsvLayout> ParseCsvHeader(const std::vector<std::string>& header) {
       name.remove_suffix(1);
     }
     if (name.empty()) return InvalidArgument(where + "empty field name in the header");
+    if (name.size() > Limits().max_name_bytes) {
+      return InvalidArgument(where + "field name longer than " + std::to_string(Limits().max_name_bytes) + " bytes");
+    }
     column.field = std::string(name);
     if (!seen.emplace(column.field, column.kind).second) {
       return InvalidArgument(where + "field " + QuoteForMessage(cell) + " appears twice");
@@ -348,12 +351,22 @@ Result<RowToken> DecodeRowToken(std::string_view text) {
 }
 
 Result<ParsedRow> ParseCsvRow(const CsvLayout& layout, size_t line, const std::vector<std::string>& cells) {
+  // The store's limits, checked here so that a file it would refuse part way
+  // through is refused before anything is written.
+  const Limits limits;
   ParsedRow row;
   row.line = line;
   row.id = cells.at(0);
+  if (row.id.size() > limits.max_name_bytes) {
+    return InvalidArgument("column 1: record id longer than " + std::to_string(limits.max_name_bytes) + " bytes");
+  }
   for (size_t i = 1; i < cells.size(); ++i) {
     const std::string& text = cells[i];
     std::string where = "column " + std::to_string(i + 1) + ": ";
+    if (text.size() > limits.max_value_bytes && layout.token_column != i) {
+      return InvalidArgument(where + "a cell of " + std::to_string(text.size()) + " bytes; at most " +
+                             std::to_string(limits.max_value_bytes) + " fit in a field");
+    }
     if (layout.token_column == i) {
       if (text.empty()) continue;  // a row added by hand: plain writes
       Result<RowToken> token = DecodeRowToken(text);

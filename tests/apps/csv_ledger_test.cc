@@ -3,17 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "apps/daicho/text_output.h"
+#include "core/memory_replica.h"
 #include "test_util.h"
 
 namespace daicho::cli {
 namespace {
 
-// A replica id whose bytes are all `n`.
-ReplicaId TestReplicaId(uint8_t n) {
-  ReplicaId::Bytes bytes;
-  bytes.fill(n);
-  return ReplicaId(bytes);
-}
+using core::testing::TestReplicaId;
 
 const ReplicaId kV = TestReplicaId(0x0a);  // exports, later imports
 const ReplicaId kW = TestReplicaId(0x0b);  // edits in between
@@ -161,6 +157,18 @@ TEST(CsvLedgerTest, CounterCellThatIsNotANumberIsAnError) {
   Result<ParsedRow> row = ParseCsvRow(*layout, 4, {"c1", "three"});
   ASSERT_FALSE(row.ok());
   EXPECT_NE(row.status().message().find("column 2"), std::string::npos) << row.status();
+}
+
+TEST(CsvLedgerTest, CellsTheStoreWouldRefuseAreErrorsBeforeAnyWrite) {
+  const Limits limits;
+  Result<CsvLayout> layout = ParseCsvHeader({"id", "scan"});
+  ASSERT_TRUE(layout.ok());
+  Result<ParsedRow> big = ParseCsvRow(*layout, 3, {"c1", std::string(limits.max_value_bytes + 1, 'x')});
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.status().message().find("column 2"), std::string::npos) << big.status();
+  EXPECT_TRUE(ParseCsvRow(*layout, 3, {"c1", std::string(limits.max_value_bytes, 'x')}).ok());
+  EXPECT_FALSE(ParseCsvRow(*layout, 3, {std::string(limits.max_name_bytes + 1, 'i'), "x"}).ok());
+  EXPECT_FALSE(ParseCsvHeader({"id", std::string(limits.max_name_bytes + 1, 'n')}).ok());
 }
 
 TEST_F(PlanTest, UneditedRowWritesNothingEvenAfterNewerEdits) {
