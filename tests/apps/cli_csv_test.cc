@@ -242,5 +242,31 @@ TEST_F(CliCsvTest, BigImportCommitsSeveralChangesThatFitTheWireAndSync) {
   }
 }
 
+TEST_F(CliCsvTest, OneRowLargerThanABatchIsSpreadOverSeveralChanges) {
+  // Five cells of a million bytes: more than one batch (4 MiB) holds.
+  const std::string big(1000 * 1000, 'y');
+  std::string csv = "id,a,b,c,d,e\r\nc1";
+  for (char c : std::string("abcde")) csv += "," + big + c;
+  csv += "\r\nc2,small,,,,\r\n";
+  const std::string path = dir_.Sub("wide.csv");
+  WriteFile(path, csv);
+  const std::string db = Init("pc1");
+  const std::string out = Import(db, path);
+  EXPECT_TRUE(Contains(out, "2 rows changed")) << out;
+  EXPECT_TRUE(Contains(out, "6 cells written")) << out;
+  EXPECT_TRUE(Contains(out, "; 2 transactions (split by size")) << out;
+
+  std::unique_ptr<Replica> replica = OpenOrNull(db, false);
+  ASSERT_NE(replica, nullptr);
+  Result<std::vector<ChangeBlob>> changes = replica->ChangesSince(VersionVector());
+  ASSERT_DAICHO_OK(changes);
+  ASSERT_EQ(changes->size(), 2u);
+  for (const ChangeBlob& c : *changes) EXPECT_LT(c.payload.size(), kWireFrameLimit / 2) << "seq " << c.seq;
+  Result<Record> c1 = replica->Get("customers", "c1");
+  ASSERT_DAICHO_OK(c1);
+  ASSERT_EQ(c1->fields.size(), 5u);
+  EXPECT_EQ(c1->Find("e")->value, Value(big + "e"));
+}
+
 }  // namespace
 }  // namespace daicho::testing
