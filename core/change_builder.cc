@@ -27,6 +27,7 @@ void ChangeBuilder::PendingField::SwitchTo(FieldKind new_kind) {
   if (kind == new_kind) return;
   kind = new_kind;
   value.reset();
+  context.reset();
   delta.reset();
   elements.clear();
 }
@@ -39,7 +40,14 @@ void ChangeBuilder::Set(const std::string& collection, const std::string& id, co
   PendingField& pending = FieldFor(rec, field);
   pending.SwitchTo(FieldKind::kRegister);
   pending.value = std::move(value);
+  pending.context.reset();
   ++op_count_;
+}
+
+void ChangeBuilder::SetWithContext(const std::string& collection, const std::string& id, const std::string& field,
+                                   Value value, VersionVector context) {
+  Set(collection, id, field, std::move(value));
+  FieldFor(RecordFor(collection, id), field).context = std::move(context);
 }
 
 void ChangeBuilder::Add(const std::string& collection, const std::string& id, const std::string& field,
@@ -134,8 +142,13 @@ Change ChangeBuilder::Build(const Dot& dot, HlcTime hlc, const VersionVector& ow
           if (!pf.value) break;
           Op& op = add_op(OpType::kSetRegister);
           op.value = *pf.value;
-          // The whole field VV: the write supersedes every value seen here.
-          if (fs && fs->reg) op.context = fs->reg->context;
+          // The whole field VV: the write supersedes every value seen here;
+          // SetWithContext's older context keeps what it did not see.
+          if (pf.context) {
+            op.context = *pf.context;
+          } else if (fs && fs->reg) {
+            op.context = fs->reg->context;
+          }
           break;
         }
         case FieldKind::kCounter: {

@@ -148,6 +148,24 @@ class BinaryReader {
   size_t pos_ = 0;
 };
 
+// FNV-1a, 64 bits, fed piece by piece: a quick digest of bytes for telling
+// accidental changes apart (a damaged file, an edited cell), not a
+// cryptographic hash.
+class Fnv1a64 {
+ public:
+  Fnv1a64& Update(std::string_view bytes) {
+    for (char c : bytes) {
+      hash_ ^= static_cast<unsigned char>(c);
+      hash_ *= 0x100000001b3ull;
+    }
+    return *this;
+  }
+  uint64_t value() const { return hash_; }
+
+ private:
+  uint64_t hash_ = 0xcbf29ce484222325ull;
+};
+
 }  // namespace daicho::storage
 
 #endif  // DAICHO_STORAGE_BINARY_H_

@@ -30,6 +30,7 @@
 #include "core/change_builder.h"
 #include "core/hlc.h"
 #include "core/merge.h"
+#include "core/record_context.h"
 #include "core/record_view.h"
 #include "storage/codec.h"
 #include "storage/device_marker.h"
@@ -628,6 +629,17 @@ struct WriteTransaction::Impl {
     }
     return CheckName(field, "field name", replica->options.limits);
   }
+  Status CheckRegisterWrite(std::string_view collection, std::string_view id, std::string_view field,
+                            const Value& value) {
+    DAICHO_RETURN_IF_ERROR(CheckField(collection, id, field));
+    const Limits& limits = replica->options.limits;
+    if (value.type() == Value::Type::kString) return CheckText(value.as_string(), "value", limits);
+    if (value.type() == Value::Type::kBytes && value.as_bytes().data.size() > limits.max_value_bytes) {
+      return Status(Code::kResourceExhausted,
+                    "value is longer than " + std::to_string(limits.max_value_bytes) + " bytes");
+    }
+    return Status::Ok();
+  }
 };
 
 WriteTransaction::WriteTransaction(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -637,15 +649,16 @@ WriteTransaction& WriteTransaction::operator=(WriteTransaction&&) noexcept = def
 
 Status WriteTransaction::Set(std::string_view collection, std::string_view id, std::string_view field,
                              Value value) {
-  DAICHO_RETURN_IF_ERROR(impl_->CheckField(collection, id, field));
-  const Limits& limits = impl_->replica->options.limits;
-  if (value.type() == Value::Type::kString) {
-    DAICHO_RETURN_IF_ERROR(CheckText(value.as_string(), "value", limits));
-  } else if (value.type() == Value::Type::kBytes && value.as_bytes().data.size() > limits.max_value_bytes) {
-    return Status(Code::kResourceExhausted,
-                  "value is longer than " + std::to_string(limits.max_value_bytes) + " bytes");
-  }
+  DAICHO_RETURN_IF_ERROR(impl_->CheckRegisterWrite(collection, id, field, value));
   impl_->builder.Set(std::string(collection), std::string(id), std::string(field), std::move(value));
+  return Status::Ok();
+}
+
+Status WriteTransaction::SetWithContext(std::string_view collection, std::string_view id, std::string_view field,
+                                        Value value, VersionVector context) {
+  DAICHO_RETURN_IF_ERROR(impl_->CheckRegisterWrite(collection, id, field, value));
+  impl_->builder.SetWithContext(std::string(collection), std::string(id), std::string(field), std::move(value),
+                                std::move(context));
   return Status::Ok();
 }
 
@@ -814,6 +827,31 @@ Result<Record> Replica::Get(std::string_view collection, std::string_view id) co
   storage::ValueResolver values(txn, impl_->changes, impl_->options.limits);
   DAICHO_RETURN_IF_ERROR(values.Resolve(collection, id, state));
   return core::MakeRecordView(std::string(collection), std::string(id), state);
+}
+
+Result<RecordContext> Replica::GetRecordContext(std::string_view collection, std::string_view id) const {
+  DAICHO_RETURN_IF_ERROR(CheckRecordArgs(collection, id, impl_->options.limits));
+  std::shared_lock<std::shared_mutex> lock;
+  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
+  auto raw = txn.Get(impl_->records, RecordKeyBytes(collection, id));
+  if (!raw.ok()) {
+    if (raw.status().code() == Code::kNotFound) {
+      return NotFound("no record " + std::string(collection) + "/" + std::string(id));
+    }
+    return raw.status();
+  }
+  DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(*raw, impl_->dict->ForRead(txn)));
+  RecordContext out;
+  out.fields.reserve(state.fields.size());
+  for (const core::FieldState& f : state.fields) out.fields.push_back({f.name, core::FieldCausalContext(f)});
+  out.record = core::RecordCausalContext(state);
+  return out;
+}
+
+VersionVector RecordContext::ForField(std::string_view name) const {
+  auto it = std::lower_bound(fields.begin(), fields.end(), name,
+                             [](const RecordContext::FieldContext& f, std::string_view n) { return f.name < n; });
+  return it != fields.end() && it->name == name ? it->context : VersionVector();
 }
 
 Result<Page> Replica::List(std::string_view collection, const ListOptions& options) const {

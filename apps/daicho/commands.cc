@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -13,6 +14,7 @@
 #include <sstream>
 
 #include "apps/daicho/csv.h"
+#include "apps/daicho/csv_ledger.h"
 #include "apps/daicho/field_assignment.h"
 #include "apps/daicho/json_output.h"
 #include "apps/daicho/office_key_cli.h"
@@ -328,6 +330,59 @@ Outcome ResolveCommand(const std::string& db, const std::string& collection, con
   return Outcome::Ok();
 }
 
+namespace {
+
+// Counts and messages of one `import`.
+struct ImportReport {
+  size_t rows_changed = 0;
+  size_t rows_unchanged = 0;
+  size_t rows_only_id = 0;
+  size_t cells_written = 0;
+  size_t conflicts = 0;
+  size_t transactions = 0;
+  bool split_by_size = false;
+  std::vector<std::string> notes;  // "line N: ..."
+};
+
+constexpr size_t kMaxImportNotes = 50;
+
+std::string Plural(size_t n, const std::string& one, const std::string& many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+void WriteImportReport(std::ostream& out, const std::string& collection, const ImportReport& r) {
+  for (size_t i = 0; i < r.notes.size() && i < kMaxImportNotes; ++i) out << r.notes[i] << '\n';
+  if (r.notes.size() > kMaxImportNotes) {
+    out << "... and " << r.notes.size() - kMaxImportNotes << " more such lines\n";
+  }
+  out << "imported into " << collection << ": " << Plural(r.rows_changed, "row", "rows") << " changed, "
+      << r.rows_unchanged << " unchanged, " << r.rows_only_id << " with only an id; "
+      << Plural(r.cells_written, "cell", "cells") << " written, "
+      << Plural(r.conflicts, "conflict", "conflicts") << " kept beside newer values; "
+      << Plural(r.transactions, "transaction", "transactions");
+  if (r.split_by_size) out << " (split by size: at most " << (kImportBatchBytes >> 20) << " MiB of cells each)";
+  out << '\n';
+}
+
+Status ApplyCellWrite(WriteTransaction& txn, const std::string& collection, const ParsedRow& row,
+                      const CellWrite& w) {
+  switch (w.type) {
+    case CellWrite::Type::kSet:
+      return txn.Set(collection, row.id, w.field, Value(w.text));
+    case CellWrite::Type::kSetWithContext:
+      return txn.SetWithContext(collection, row.id, w.field, Value(w.text), row.token->seen);
+    case CellWrite::Type::kAdd:
+      return txn.Add(collection, row.id, w.field, w.delta);
+    case CellWrite::Type::kSetAdd:
+      return txn.SetAdd(collection, row.id, w.field, w.text);
+    case CellWrite::Type::kSetRemove:
+      return txn.SetRemove(collection, row.id, w.field, w.text);
+  }
+  return Internal("unknown cell write");
+}
+
+}  // namespace
+
 Outcome ImportCsvCommand(const std::string& db, const std::string& collection,
                          const std::string& file, std::ostream& out) {
   Result<std::string> text = ReadWholeFile(file);
@@ -337,21 +392,14 @@ Outcome ImportCsvCommand(const std::string& db, const std::string& collection,
   std::vector<CsvRow>& rows = *parsed;
   if (rows.empty()) return {kExitRuntimeError, file + ": empty file, expected a header row"};
 
-  // Validate the whole file first, so a bad row late in the file does not
-  // leave the first batches committed.
+  // Check and parse the whole file first (cells, tokens), so that a bad row
+  // late in the file leaves nothing imported.
   const std::vector<std::string>& header = rows[0].cells;
-  std::set<std::string> seen;
-  for (size_t i = 1; i < header.size(); ++i) {
-    const std::string& name = header[i];
-    std::string where = file + ": line 1, column " + std::to_string(i + 1);
-    if (name.empty()) return {kExitRuntimeError, where + ": empty field name in the header"};
-    if (!IsValidUtf8(name)) return {kExitRuntimeError, where + ": invalid UTF-8 in the header"};
-    if (!seen.insert(name).second) {
-      return {kExitRuntimeError, where + ": field " + QuoteForMessage(name) + " appears twice"};
-    }
-  }
-  std::vector<const CsvRow*> data;
+  Result<CsvLayout> layout = ParseCsvHeader(header);
+  if (!layout.ok()) return {kExitRuntimeError, file + ": " + layout.status().message() + " (nothing imported)"};
+  std::vector<ParsedRow> data;
   data.reserve(rows.size() - 1);
+  std::map<std::string, size_t> first_line;
   for (size_t r = 1; r < rows.size(); ++r) {
     const CsvRow& row = rows[r];
     // Spreadsheets often leave blank lines at the end.
@@ -372,46 +420,114 @@ Outcome ImportCsvCommand(const std::string& db, const std::string& collection,
                 where + ": invalid UTF-8 (save the file as UTF-8) (nothing imported)"};
       }
     }
-    data.push_back(&row);
+    // Each row is planned against the ledger as it was before the import.
+    auto [it, first] = first_line.emplace(row.cells[0], row.line);
+    if (!first) {
+      return {kExitRuntimeError, where + ": record " + QuoteForMessage(row.cells[0]) +
+                                     " already appears on line " + std::to_string(it->second) +
+                                     " (one row per record; nothing imported)"};
+    }
+    Result<ParsedRow> parsed_row = ParseCsvRow(*layout, row.line, row.cells);
+    if (!parsed_row.ok()) {
+      return {kExitRuntimeError, where + ", " + parsed_row.status().message() + " (nothing imported)"};
+    }
+    data.push_back(std::move(parsed_row).value());
   }
 
   auto replica = OpenReplica(db);
   if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
+  const ReplicaId self = (*replica)->id();
+  // A token speaks of changes the importer must hold to tell edited cells
+  // from exported ones (and counters would count twice once it receives
+  // them): refuse before writing anything.
+  Result<VersionVector> held = (*replica)->GetVersionVector();
+  if (!held.ok()) return Outcome::Failed(held.status(), "reading " + db);
+  for (const ParsedRow& row : data) {
+    if (!row.token || held->Dominates(row.token->seen)) continue;
+    return {kExitRuntimeError,
+            file + ": line " + std::to_string(row.line) + ": the file was exported from changes this PC has not "
+            "received yet: sync with the PC that exported it first, or, to import the values as they are, "
+            "delete the " + std::string(kVersionColumn) + " column (nothing imported)"};
+  }
   ProgressBar progress("importing", data.size(), ProgressStream());
-  size_t imported = 0;
-  size_t transactions = 0;
-  for (size_t start = 0; start < data.size(); start += kImportBatchRows) {
-    size_t end = std::min(data.size(), start + kImportBatchRows);
-    WriteTransaction txn = (*replica)->BeginWrite();
-    for (size_t r = start; r < end; ++r) {
-      const CsvRow& row = *data[r];
-      for (size_t c = 1; c < row.cells.size(); ++c) {
-        if (row.cells[c].empty()) continue;  // empty cell: nothing to say about the field
-        Status s = txn.Set(collection, row.cells[0], header[c], Value(row.cells[c]));
-        if (!s.ok()) {
-          return Outcome::Failed(s, file + ": line " + std::to_string(row.line) + " (" +
-                                        std::to_string(imported) + " rows imported before it)");
-        }
-      }
-    }
-    // A batch of id-only rows has nothing to commit (Commit would refuse).
+  ImportReport report;
+  WriteTransaction txn = (*replica)->BeginWrite();
+  size_t batch_rows = 0;
+  size_t batch_bytes = 0;
+  size_t batch_first_line = 0;
+  size_t rows_done = 0;  // rows before the current batch, all committed
+  // Commits the batch; a batch of unchanged rows has nothing to commit.
+  auto commit = [&](size_t last_line) -> Outcome {
     if (txn.size() > 0) {
       Result<CommitInfo> info = txn.Commit();
       if (!info.ok()) {
-        return Outcome::Failed(info.status(), "committing rows " + std::to_string(start + 1) +
-                                                  "-" + std::to_string(end) + " (" +
-                                                  std::to_string(imported) +
-                                                  " rows imported before them)");
+        return Outcome::Failed(info.status(),
+                               file + ": committing lines " + std::to_string(batch_first_line) + "-" +
+                                   std::to_string(last_line) + " (the rows before them are imported; run the "
+                                   "import again: rows already imported are left alone)");
       }
-      ++transactions;
+      ++report.transactions;
     }
-    imported = end;
-    progress.Update(imported);
+    batch_rows = 0;
+    batch_bytes = 0;
+    return Outcome::Ok();
+  };
+  for (size_t r = 0; r < data.size(); ++r) {
+    const ParsedRow& row = data[r];
+    std::string where = file + ": line " + std::to_string(row.line);
+    std::optional<Record> current;
+    std::optional<RecordContext> context;
+    Result<Record> got = (*replica)->Get(collection, row.id);
+    if (got.ok()) {
+      current = std::move(got).value();
+      if (row.token) {
+        Result<RecordContext> ctx = (*replica)->GetRecordContext(collection, row.id);
+        if (!ctx.ok()) return Outcome::Failed(ctx.status(), where);
+        context = std::move(ctx).value();
+      }
+    } else if (got.status().code() != Code::kNotFound) {
+      return Outcome::Failed(got.status(), where);
+    }
+    RowPlan plan = PlanRow(row, current ? &*current : nullptr, context ? &*context : nullptr, self, collection);
+    for (const std::string& note : plan.notes) report.notes.push_back("line " + std::to_string(row.line) + ": " + note);
+    if (plan.only_id) {
+      report.notes.push_back("line " + std::to_string(row.line) + ": only an id, nothing to write");
+      ++report.rows_only_id;
+    } else if (plan.writes.empty()) {
+      ++report.rows_unchanged;
+    } else {
+      // A batch ends before a row that would take it over the budget, so one
+      // record's cells stay in one change unless the row alone exceeds it.
+      const size_t row_bytes = plan.bytes();
+      if (batch_rows > 0 && (batch_rows == kImportBatchRows || batch_bytes + row_bytes > kImportBatchBytes)) {
+        if (batch_rows < kImportBatchRows) report.split_by_size = true;
+        if (Outcome o = commit(data[r - 1].line); o.exit_code != kExitOk) return o;
+        rows_done = r;
+      }
+      if (batch_rows == 0) batch_first_line = row.line;
+      for (const CellWrite& w : plan.writes) {
+        if (batch_bytes > 0 && batch_bytes + w.bytes() > kImportBatchBytes) {
+          report.split_by_size = true;
+          if (Outcome o = commit(row.line); o.exit_code != kExitOk) return o;
+          batch_first_line = row.line;
+        }
+        Status s = ApplyCellWrite(txn, collection, row, w);
+        if (!s.ok()) {
+          return Outcome::Failed(s, where + ", field " + QuoteForMessage(w.field) + " (" +
+                                        Plural(rows_done, "row", "rows") + " imported before it)");
+        }
+        batch_bytes += w.bytes();
+      }
+      ++batch_rows;
+      ++report.rows_changed;
+      report.cells_written += plan.cells_written;
+      report.conflicts += plan.conflicts;
+    }
+    progress.Update(r + 1);
   }
+  if (Outcome o = commit(data.empty() ? 0 : data.back().line); o.exit_code != kExitOk) return o;
   progress.Finish();
-  out << "imported " << imported << " row" << (imported == 1 ? "" : "s") << " into "
-      << collection << " (" << transactions << " transaction" << (transactions == 1 ? "" : "s")
-      << ")\n";
+  WriteImportReport(out, collection, report);
   return Outcome::Ok();
 }
 
@@ -423,6 +539,11 @@ Outcome ExportCommand(const std::string& db, const std::string& collection,
   }
   auto replica = OpenReplica(db);
   if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
+  // Read before the records: a change that lands in between is then not
+  // covered by the rows' tokens, so an import treats it as newer than the
+  // file (a conflict at worst), never as seen.
+  Result<VersionVector> seen = (*replica)->GetVersionVector();
+  if (!seen.ok()) return Outcome::Failed(seen.status(), "reading " + db);
   Result<std::vector<Record>> records = ListAll(**replica, collection, false);
   if (!records.ok()) {
     return Outcome::Failed(records.status(), "listing " + QuoteForMessage(collection));
@@ -431,19 +552,27 @@ Outcome ExportCommand(const std::string& db, const std::string& collection,
     out << DumpJson(RecordsToJson(*records));
     return Outcome::Ok();
   }
-  std::set<std::string> names;
+  std::set<std::pair<std::string, FieldKind>> kinds;
   for (const Record& r : *records) {
-    for (const FieldView& f : r.fields) names.insert(f.name);
+    for (const FieldView& f : r.fields) kinds.emplace(f.name, f.kind);
   }
+  std::vector<CsvColumn> columns;
   std::vector<std::string> header = {"id"};
-  header.insert(header.end(), names.begin(), names.end());
+  for (const auto& [name, kind] : kinds) {
+    columns.push_back({name, kind});
+    header.push_back(ColumnHeader(columns.back()));
+  }
+  header.emplace_back(kVersionColumn);
   out << FormatCsvRow(header);
   for (const Record& r : *records) {
+    Result<RecordContext> context = (*replica)->GetRecordContext(collection, r.id);
+    if (!context.ok()) return Outcome::Failed(context.status(), "reading " + RecordName(collection, r.id));
     std::vector<std::string> cells = {r.id};
-    for (const std::string& name : names) {
-      const FieldView* f = r.Find(name);
-      cells.push_back(f == nullptr ? std::string() : FieldCellText(*f));
+    for (const CsvColumn& column : columns) {
+      const FieldView* f = r.Find(column.field);
+      cells.push_back(f == nullptr || f->kind != column.kind ? std::string() : FieldCellText(*f));
     }
+    cells.push_back(EncodeRowToken(MakeRowToken(r, *context, (*replica)->id(), *seen)));
     out << FormatCsvRow(cells);
   }
   return Outcome::Ok();

@@ -36,6 +36,11 @@ struct Outcome {
 // Rows per transaction in `import`: bounds memory and the size of one LMDB
 // transaction.
 inline constexpr size_t kImportBatchRows = 1000;
+// Cell data per transaction in `import` (values, elements, field names): a
+// committed change must stay well under the sync frame limit (16 MiB). A
+// batch ends before a row that would exceed it; only a row larger than this
+// on its own is split over several transactions.
+inline constexpr size_t kImportBatchBytes = size_t{4} << 20;
 
 Outcome InitCommand(const std::string& db, std::ostream& out);
 Outcome IdCommand(const std::string& db, std::ostream& out);

@@ -35,17 +35,24 @@ constexpr const char* kResolveHelp =
 constexpr const char* kImportHelp =
     "CSV: RFC 4180, UTF-8 (a byte-order mark is skipped), CRLF or LF line ends.\n"
     "The first row names the fields; the first column holds the record id (its\n"
-    "header is ignored). Every non-empty cell is written as a text field; empty\n"
-    "cells are skipped. The whole file is checked first, then written in\n"
-    "transactions of 1000 rows.";
+    "header is ignored). NAME# is a counter (a cell sets its total), NAME[] a set\n"
+    "(elements joined with ';', '\\' escapes ';' and '\\'), any other name a text\n"
+    "field. Only cells that differ from the ledger are written; empty cells are\n"
+    "skipped. With the daicho.version column of `export`, only cells edited in\n"
+    "the file are written, and a text cell whose field changed since the export\n"
+    "is kept beside the newer value as a conflict (see docs/formats.md). The\n"
+    "whole file is checked first (nothing is written if a row is bad), then\n"
+    "written in transactions of at most 1000 rows and 4 MiB; a re-run of the\n"
+    "same file leaves what is already there alone.";
 
 constexpr const char* kExportHelp =
     "Formats:\n"
-    "csv:  header 'id' then all field names sorted; one row per record in id order;\n"
-    "      text fields as is, numbers in shortest form, null and missing fields as\n"
-    "      empty cells, counters as their total, set elements sorted and joined\n"
-    "      with ';' (an element containing ';' cannot be told apart), bytes as hex;\n"
-    "      a conflicting field shows its displayed value. CRLF line ends.\n"
+    "csv:  header 'id' then every field sorted, counters as NAME# (their total),\n"
+    "      sets as NAME[] (elements sorted and joined with ';', '\\' escaping ';'\n"
+    "      and '\\'), then daicho.version: a token that lets `import` keep newer\n"
+    "      edits (leave it as it is). One row per record in id order; text as is,\n"
+    "      numbers in shortest form, null and missing fields as empty cells, bytes\n"
+    "      as hex; a conflicting field shows its displayed value. CRLF line ends.\n"
     "json: an array of records as printed by `get --json`.";
 
 constexpr const char* kChangeFileHelp =

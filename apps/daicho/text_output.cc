@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cstdint>
 
+#include "apps/daicho/csv_ledger.h"
+
 namespace daicho::cli {
 namespace {
 
@@ -104,14 +106,8 @@ std::string FieldCellText(const FieldView& field) {
   switch (field.kind) {
     case FieldKind::kCounter:
       return ScalarText(field.value, "0");
-    case FieldKind::kSet: {
-      std::string out;
-      for (size_t i = 0; i < field.elements.size(); ++i) {
-        if (i > 0) out += ';';
-        out += field.elements[i];
-      }
-      return out;
-    }
+    case FieldKind::kSet:
+      return SetCellText(field.elements);
     case FieldKind::kRegister:
       break;
   }

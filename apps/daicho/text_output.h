@@ -22,7 +22,8 @@ std::string HexLower(std::string_view bytes);
 std::string ScalarText(const Value& value, std::string_view null_text = "null");
 
 // The text of a field as one spreadsheet cell: a register's displayed value
-// (null as ""), a counter's total, a set's elements joined with ';'.
+// (null as ""), a counter's total, a set as SetCellText (csv_ledger.h: sorted
+// elements joined with ';', '\' and ';' escaped by '\').
 std::string FieldCellText(const FieldView& field);
 
 // `text` quoted for an error message: invalid UTF-8 bytes and control

@@ -113,6 +113,25 @@ struct CommitInfo {
   size_t ops = 0;
 };
 
+// What a record's stored state has seen (Replica::GetRecordContext). A change
+// that touches a field after the context was read is not covered by it, so
+// comparing a context read now with one read earlier tells whether a field
+// changed in between. Contexts may name changes this replica does not hold
+// yet (a write carries what its writer had seen).
+struct RecordContext {
+  struct FieldContext {
+    std::string name;
+    // The join over every kind kept for the name: register writes and what
+    // they superseded, counter adds (each replica's last), set adds/removes.
+    VersionVector context;
+  };
+  std::vector<FieldContext> fields;  // sorted by name
+  // The fields' contexts joined with the record's deletes and undeletes.
+  VersionVector record;
+  // The field named `name`'s context; empty if the record has no such field.
+  VersionVector ForField(std::string_view name) const;
+};
+
 struct ApplyResult {
   size_t applied = 0;     // new changes applied
   size_t duplicates = 0;  // changes already held, ignored
@@ -134,6 +153,12 @@ class WriteTransaction {
   // Sets a register field. Supersedes every value this replica has seen for
   // it, so writing over a conflict resolves it.
   Status Set(std::string_view collection, std::string_view id, std::string_view field, Value value);
+  // Sets a register field as if written when the record's context was
+  // `context` (e.g. a RecordContext read earlier, kept in an exported file):
+  // supersedes only the values `context` covers. A value written since then
+  // (by any replica) stays beside this one as a conflict, never overwritten.
+  Status SetWithContext(std::string_view collection, std::string_view id, std::string_view field, Value value,
+                        VersionVector context);
   // Adds `delta` (may be negative) to a counter field.
   Status Add(std::string_view collection, std::string_view id, std::string_view field, int64_t delta);
   // Adds / removes one element of a set field.
@@ -178,6 +203,9 @@ class Replica {
   // that wrote them (one copy of each value on disk): a record whose change
   // is missing or damaged is kCorruption, for Get, List and ListConflicts.
   Result<Record> Get(std::string_view collection, std::string_view id) const;
+  // A record's causal context (see RecordContext); hidden records included.
+  // kNotFound if the record never existed here.
+  Result<RecordContext> GetRecordContext(std::string_view collection, std::string_view id) const;
   // Records of one collection in id order, one page at a time.
   Result<Page> List(std::string_view collection, const ListOptions& options = {}) const;
   // Every record with a field, kind or delete conflict, in (collection, id) order.

@@ -172,6 +172,26 @@ TEST_F(ChangeBuilderTest, RegisterContextIsNotTheWritersOwnVersionVector) {
   EXPECT_TRUE(OnlyRecordOps(Build(builder))[0].context.empty());
 }
 
+TEST_F(ChangeBuilderTest, SetWithContextCarriesTheGivenContextAndKeepsNewerValues) {
+  // A value read at {A:1} and written back later: B's newer value is not
+  // covered by that context, so both stay (a conflict), A's old one goes.
+  Apply("customers", "c1", SetOp("phone", "old"), Dot{kA, 1});
+  Apply("customers", "c1", SetOp("phone", "newer", Seen({Dot{kA, 1}})), Dot{kB, 1});
+  ChangeBuilder builder;
+  builder.SetWithContext("customers", "c1", "phone", "from file", Seen({Dot{kA, 1}}));
+  const std::vector<Op> ops = OnlyRecordOps(Build(builder));
+  ASSERT_EQ(ops.size(), 1u);
+  EXPECT_EQ(ops[0].context, Seen({Dot{kA, 1}}));
+  RecordState state = StateOf("customers", "c1");
+  ApplyOp(state, ops[0], dot_, hlc_);
+  ASSERT_EQ(state.FindField("phone")->reg->siblings.size(), 2u);
+  EXPECT_EQ(state.FindField("phone")->reg->siblings[0].value, Value("newer"));
+
+  // A later plain Set of the same field takes the whole field VV again.
+  builder.Set("customers", "c1", "phone", "resolved");
+  EXPECT_EQ(OnlyRecordOps(Build(builder))[0].context, Seen({Dot{kA, 1}, Dot{kB, 1}}));
+}
+
 TEST_F(ChangeBuilderTest, SetRemoveCarriesTheElementsLiveDots) {
   Apply("customers", "c1", SetAddOp("trades", "大工"), Dot{kA, 1});
   Apply("customers", "c1", SetAddOp("trades", "大工"), Dot{kB, 2});

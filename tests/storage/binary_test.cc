@@ -94,5 +94,13 @@ TEST(BinaryTest, SeekStaysWithinTheInput) {
   EXPECT_EQ(out, "bc");
 }
 
+TEST(BinaryTest, Fnv1a64MatchesTheReferenceAndIsTheSameInPieces) {
+  // Reference values of FNV-1a 64 (the empty string is the offset basis).
+  EXPECT_EQ(Fnv1a64().value(), 0xcbf29ce484222325ull);
+  EXPECT_EQ(Fnv1a64().Update("a").value(), 0xaf63dc4c8601ec8cull);
+  EXPECT_EQ(Fnv1a64().Update("foobar").value(), 0x85944171f73967e8ull);
+  EXPECT_EQ(Fnv1a64().Update("foo").Update("").Update("bar").value(), Fnv1a64().Update("foobar").value());
+}
+
 }  // namespace
 }  // namespace daicho::storage

@@ -944,6 +944,61 @@ TEST_F(ReplicaTest, CounterFieldSumsAddsAcrossTransactionsAndReplicas) {
   }
 }
 
+TEST_F(ReplicaTest, RecordContextTellsWhichFieldsChangedAndSetWithContextKeepsNewerValues) {
+  auto v = OpenOrNull(Path("v"), CreateOptions());
+  auto w = OpenOrNull(Path("w"), CreateOptions());
+  ASSERT_NE(v, nullptr);
+  ASSERT_NE(w, nullptr);
+  {
+    WriteTransaction txn = v->BeginWrite();
+    ASSERT_DAICHO_OK(txn.Set("customers", "c3", "phone", Value("03-1111")));
+    ASSERT_DAICHO_OK(txn.Add("customers", "c3", "filings", 2));
+    ASSERT_DAICHO_OK(txn.SetAdd("customers", "c3", "trades", "大工"));
+    ASSERT_DAICHO_OK(txn.Commit());
+  }
+  EXPECT_EQ(v->GetRecordContext("customers", "nobody").status().code(), Code::kNotFound);
+  auto before = v->GetRecordContext("customers", "c3");
+  ASSERT_DAICHO_OK(before);
+  ASSERT_EQ(before->fields.size(), 3u);
+  for (const auto& f : before->fields) EXPECT_EQ(f.context.Get(v->id()), 1u) << f.name;
+  EXPECT_EQ(before->record.Get(v->id()), 1u);
+  EXPECT_TRUE(before->ForField("missing").empty());
+
+  // W changes the phone and the counter; V learns of it.
+  ASSERT_DAICHO_OK(Pull(*w, *v));
+  {
+    WriteTransaction txn = w->BeginWrite();
+    ASSERT_DAICHO_OK(txn.Set("customers", "c3", "phone", Value("03-2222")));
+    ASSERT_DAICHO_OK(txn.Add("customers", "c3", "filings", 1));
+    ASSERT_DAICHO_OK(txn.Commit());
+  }
+  ASSERT_DAICHO_OK(Pull(*v, *w));
+  auto after = v->GetRecordContext("customers", "c3");
+  ASSERT_DAICHO_OK(after);
+  EXPECT_FALSE(before->ForField("phone").Dominates(after->ForField("phone")));
+  EXPECT_FALSE(before->ForField("filings").Dominates(after->ForField("filings")));
+  EXPECT_TRUE(before->ForField("trades").Dominates(after->ForField("trades")));
+
+  // A write made "as of" the old context keeps W's newer phone beside it.
+  {
+    WriteTransaction txn = v->BeginWrite();
+    ASSERT_DAICHO_OK(txn.SetWithContext("customers", "c3", "phone", Value("03-3333"), before->record));
+    ASSERT_DAICHO_OK(txn.Commit());
+  }
+  ASSERT_DAICHO_OK(Pull(*w, *v));
+  for (Replica* r : {v.get(), w.get()}) {
+    auto got = r->Get("customers", "c3");
+    ASSERT_DAICHO_OK(got);
+    const FieldView* phone = got->Find("phone");
+    ASSERT_NE(phone, nullptr);
+    EXPECT_TRUE(phone->conflict);
+    ASSERT_EQ(phone->siblings.size(), 2u);
+    std::set<std::string> values;
+    for (const Sibling& s : phone->siblings) values.insert(s.value.as_string());
+    EXPECT_EQ(values, (std::set<std::string>{"03-2222", "03-3333"}));
+  }
+}
+
 TEST_F(ReplicaTest, SetFieldAddsAndRemovesElements) {
   auto a = OpenOrNull(Path("a"), CreateOptions());
   auto b = OpenOrNull(Path("b"), CreateOptions());

@@ -1,0 +1,272 @@
+// `daicho export` / `daicho import` end to end: stale files never overwrite
+// newer edits, every kind round-trips, big files are split into changes that
+// sync. Runs the real binary (cli_harness.h); the replicas are opened in this
+// process only between commands, to look at the committed changes.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli_harness.h"
+#include "csv_test_util.h"
+#include "daicho/replica.h"
+
+namespace daicho::testing {
+namespace {
+
+using nlohmann::json;
+
+// The frame limit of the sync transport (net/websocket.h): a change that
+// does not fit one frame cannot be sent.
+constexpr size_t kWireFrameLimit = 16u << 20;
+
+// The replica at `path` opened in this process, or nullptr after a failure.
+std::unique_ptr<Replica> OpenOrNull(const std::string& path, bool create) {
+  ReplicaOptions options;
+  options.create_if_missing = create;
+  Result<std::unique_ptr<Replica>> replica = Replica::Open(path, options);
+  EXPECT_TRUE(replica.ok()) << path << ": " << replica.status();
+  return replica.ok() ? std::move(replica).value() : nullptr;
+}
+
+class CliCsvTest : public CliTest {
+ protected:
+  // Copies everything `from` holds to `to` through a change file ("sync").
+  void Exchange(const std::string& from, const std::string& to) {
+    const std::string file = dir_.Sub("exchange.changes");
+    Ok({"export-changes", "--db", from, file});
+    Ok({"import-changes", "--db", to, file});
+  }
+  void Sync(const std::string& a, const std::string& b) {
+    Exchange(a, b);
+    Exchange(b, a);
+  }
+  json Get(const std::string& db, const std::string& id) {
+    return json::parse(Ok({"get", "--db", db, "customers", id, "--json"}));
+  }
+  std::string Vv(const std::string& db) { return Ok({"vv", "--db", db}); }
+  // Exports customers from `db` to a file; returns its path.
+  std::string Export(const std::string& db, const std::string& name) {
+    const std::string path = dir_.Sub(name);
+    WriteFile(path, Ok({"export", "--db", db, "customers"}));
+    return path;
+  }
+  std::string Import(const std::string& db, const std::string& path) {
+    return Ok({"import", "--db", db, "customers", path});
+  }
+  // Replaces the first `from` in the file with `to` (an edit in a spreadsheet).
+  static void Edit(const std::string& path, const std::string& from, const std::string& to) {
+    std::string text = ReadFile(path);
+    const size_t at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from << " not in " << text;
+    WriteFile(path, text.replace(at, from.size(), to));
+  }
+};
+
+TEST_F(CliCsvTest, StaleImportKeepsTheNewerPhoneAndAnEditedCellBecomesAConflict) {
+  const std::string v = Init("v");
+  const std::string w = Init("w");
+  Ok({"set", "--db", v, "customers", "c003", "name=山田建設", "phone=03-1111"});
+  Sync(v, w);
+  const std::string old_csv = Export(v, "old.csv");
+  Ok({"set", "--db", w, "customers", "c003", "phone=03-2222"});
+  Sync(v, w);
+
+  // The file as exported: nothing in it was edited, so nothing is written.
+  std::string out = Import(v, old_csv);
+  EXPECT_TRUE(Contains(out, "0 rows changed, 1 unchanged")) << out;
+  EXPECT_TRUE(Contains(out, "0 cells written")) << out;
+  Sync(v, w);
+  for (const std::string& db : {v, w}) {
+    json c = Get(db, "c003");
+    EXPECT_EQ(c["fields"]["phone"], "03-2222") << db;
+    EXPECT_TRUE(c["conflicts"].empty()) << c.dump();
+  }
+
+  // The clerk typed another phone into the old file: it is kept beside W's
+  // newer one, as a conflict on every PC.
+  Edit(old_csv, "03-1111", "03-3333");
+  out = Import(v, old_csv);
+  EXPECT_TRUE(Contains(out, "line 2: c003 phone changed on another PC since the export")) << out;
+  EXPECT_TRUE(Contains(out, "1 row changed")) << out;
+  EXPECT_TRUE(Contains(out, "1 cell written, 1 conflict kept beside newer values")) << out;
+  Sync(v, w);
+  for (const std::string& db : {v, w}) {
+    json c = Get(db, "c003");
+    ASSERT_TRUE(c["conflicts"].contains("phone")) << db << ": " << c.dump();
+    std::vector<std::string> values = c["conflicts"]["phone"];
+    std::sort(values.begin(), values.end());
+    EXPECT_EQ(values, (std::vector<std::string>{"03-2222", "03-3333"})) << db;
+    EXPECT_EQ(c["fields"]["name"], "山田建設");
+  }
+  // Running the same import again changes nothing.
+  const std::string before = Vv(v);
+  out = Import(v, old_csv);
+  EXPECT_TRUE(Contains(out, "0 cells written")) << out;
+  EXPECT_EQ(Vv(v), before);
+}
+
+TEST_F(CliCsvTest, RoundTripOfEveryKindWritesNothing) {
+  const std::string db = Init("pc1");
+  Ok({"set", "--db", db, "customers", "c1", "name=山田建設", "filings+=3", "trades[]+=土木工事業",
+      "trades[]+=a;b", "score:=1.5"});
+  Ok({"set", "--db", db, "customers", "c2", "name=佐藤", "filings+=-2"});
+  const std::string csv = Export(db, "all.csv");
+  const std::string text = ReadFile(csv);
+  EXPECT_TRUE(text.starts_with("id,filings#,name,score,trades[],daicho.version\r\n")) << text;
+  EXPECT_TRUE(Contains(text, ",3,山田建設,1.5,a\\;b;土木工事業,v1.")) << text;
+
+  const std::string before = Vv(db);
+  const std::string out = Import(db, csv);
+  EXPECT_EQ(out,
+            "imported into customers: 0 rows changed, 2 unchanged, 0 with only an id; 0 cells written, "
+            "0 conflicts kept beside newer values; 0 transactions\n");
+  EXPECT_EQ(Vv(db), before);  // no change committed
+  json c1 = Get(db, "c1");
+  EXPECT_FALSE(c1.contains("kind_conflicts")) << c1.dump();
+  EXPECT_EQ(c1["fields"]["filings"], 3);
+  EXPECT_EQ(c1["fields"]["trades"], json::array({"a;b", "土木工事業"}));
+  EXPECT_EQ(Ok({"export", "--db", db, "customers"}), text);
+
+  // Into a PC that never received those changes, the tokens cannot be read:
+  // refused, unless the version column is taken out.
+  const std::string pc2 = Init("pc2");
+  EXPECT_TRUE(Contains(Fails({"import", "--db", pc2, "customers", csv}), "line 2: the file was exported from "
+                       "changes this PC has not received yet"));
+  EXPECT_EQ(Vv(pc2), "\n");
+  WriteFile(csv, WithoutVersionColumn(text));
+  EXPECT_TRUE(Contains(Import(pc2, csv), "2 rows changed")) << csv;
+  json copy = Get(pc2, "c1");
+  EXPECT_FALSE(copy.contains("kind_conflicts")) << copy.dump();
+  EXPECT_EQ(copy["fields"]["filings"], 3);
+  EXPECT_EQ(copy["fields"]["trades"], json::array({"a;b", "土木工事業"}));
+  EXPECT_EQ(Get(pc2, "c2")["fields"]["filings"], -2);
+  EXPECT_TRUE(Contains(Import(pc2, csv), "0 cells written"));
+}
+
+TEST_F(CliCsvTest, EditedCounterAndSetCellsApplyTheirDifference) {
+  const std::string v = Init("v");
+  const std::string w = Init("w");
+  Ok({"set", "--db", v, "customers", "c1", "filings+=2", "trades[]+=大工", "trades[]+=左官"});
+  Sync(v, w);
+  const std::string csv = Export(v, "c.csv");
+  // Since the export, W counted one more filing and added a trade.
+  Ok({"set", "--db", w, "customers", "c1", "filings+=1", "trades[]+=配管"});
+  Sync(v, w);
+  // In the file: 3 more filings (2 -> 5); 左官 dropped, 電気 added.
+  Edit(csv, ",2,大工;左官,", ",5,大工;電気,");
+  const std::string out = Import(v, csv);
+  EXPECT_TRUE(Contains(out, "1 row changed")) << out;
+  EXPECT_TRUE(Contains(out, "2 cells written")) << out;
+  Sync(v, w);
+  for (const std::string& db : {v, w}) {
+    json c = Get(db, "c1");
+    EXPECT_EQ(c["fields"]["filings"], 6) << db;  // 2 + W's 1 + the file's 3
+    EXPECT_EQ(c["fields"]["trades"], json::array({"大工", "配管", "電気"})) << db;
+    EXPECT_FALSE(c.contains("kind_conflicts")) << c.dump();
+  }
+  // The same file again: the counter is not added twice.
+  const std::string again = Import(v, csv);
+  EXPECT_TRUE(Contains(again, "0 cells written")) << again;
+  EXPECT_TRUE(Contains(again, "not added again")) << again;
+  EXPECT_EQ(Get(v, "c1")["fields"]["filings"], 6);
+}
+
+TEST_F(CliCsvTest, RowWithOnlyAnIdIsReportedAndCreatesNothing) {
+  const std::string db = Init("pc1");
+  const std::string csv = dir_.Sub("ids.csv");
+  WriteFile(csv, "id,name,filings#\nc1,,\nc2,佐藤,\n");
+  const std::string out = Import(db, csv);
+  EXPECT_TRUE(Contains(out, "line 2: only an id, nothing to write\n")) << out;
+  EXPECT_TRUE(Contains(out, "1 row changed, 0 unchanged, 1 with only an id")) << out;
+  RunResult missing = Run({"get", "--db", db, "customers", "c1"});
+  EXPECT_EQ(missing.exit_code, 1) << missing.out;
+}
+
+TEST_F(CliCsvTest, BadVersionTokenNamesTheLineAndWritesNothing) {
+  const std::string db = Init("pc1");
+  Ok({"set", "--db", db, "customers", "c1", "name=a"});
+  Ok({"set", "--db", db, "customers", "c2", "name=b"});
+  const std::string csv = Export(db, "t.csv");
+  Edit(csv, "a,", "A,");
+  std::string text = ReadFile(csv);
+  const size_t token = text.rfind(",v1.");
+  ASSERT_NE(token, std::string::npos);
+  WriteFile(csv, text.replace(token + 1, 2, "v9"));  // c2's token, on line 3
+  const std::string before = Vv(db);
+  const std::string err = Fails({"import", "--db", db, "customers", csv});
+  EXPECT_TRUE(Contains(err, "line 3, column 3: version token of another format")) << err;
+  EXPECT_TRUE(Contains(err, "nothing imported")) << err;
+  EXPECT_EQ(Vv(db), before);
+  EXPECT_EQ(Get(db, "c1")["fields"]["name"], "a");
+
+  WriteFile(csv, "id,name,daicho.version\nc1,x,v1.!!\n");
+  EXPECT_TRUE(Contains(Fails({"import", "--db", db, "customers", csv}), "line 2, column 3: damaged version token"));
+  EXPECT_EQ(Vv(db), before);
+}
+
+TEST_F(CliCsvTest, BigImportCommitsSeveralChangesThatFitTheWireAndSync) {
+  constexpr int kRows = 20;
+  const std::string big(900 * 1000, 'x');
+  std::string csv = "id,scan\r\n";
+  for (int i = 0; i < kRows; ++i) csv += "c" + std::to_string(100 + i) + "," + big + std::to_string(i) + "\r\n";
+  const std::string path = dir_.Sub("big.csv");
+  // A partial import first (the header and 8 rows), as if an earlier run had stopped.
+  size_t end_of_row_8 = 0;
+  for (int line = 0; line < 9; ++line) end_of_row_8 = csv.find("\r\n", end_of_row_8) + 2;
+  WriteFile(path, csv.substr(0, end_of_row_8));
+  const std::string v = Init("v");
+  Import(v, path);
+  WriteFile(path, csv);
+  const std::string out = Import(v, path);
+  EXPECT_TRUE(Contains(out, "12 rows changed, 8 unchanged")) << out;
+  EXPECT_TRUE(Contains(out, "split by size")) << out;
+
+  std::unique_ptr<Replica> source = OpenOrNull(v, false);
+  ASSERT_NE(source, nullptr);
+  Result<std::vector<ChangeBlob>> changes = source->ChangesSince(VersionVector());
+  ASSERT_DAICHO_OK(changes);
+  EXPECT_GE(changes->size(), 5u);
+  for (const ChangeBlob& c : *changes) EXPECT_LT(c.payload.size(), kWireFrameLimit / 2) << "seq " << c.seq;
+
+  std::unique_ptr<Replica> other = OpenOrNull(dir_.Sub("other"), true);
+  ASSERT_NE(other, nullptr);
+  ASSERT_DAICHO_OK(other->Apply(*changes));
+  for (int i : {0, 7, 8, 19}) {
+    Result<Record> r = other->Get("customers", "c" + std::to_string(100 + i));
+    ASSERT_DAICHO_OK(r);
+    EXPECT_EQ(r->Find("scan")->value, Value(big + std::to_string(i)));
+  }
+}
+
+TEST_F(CliCsvTest, OneRowLargerThanABatchIsSpreadOverSeveralChanges) {
+  // Five cells of a million bytes: more than one batch (4 MiB) holds.
+  const std::string big(1000 * 1000, 'y');
+  std::string csv = "id,a,b,c,d,e\r\nc1";
+  for (char c : std::string("abcde")) csv += "," + big + c;
+  csv += "\r\nc2,small,,,,\r\n";
+  const std::string path = dir_.Sub("wide.csv");
+  WriteFile(path, csv);
+  const std::string db = Init("pc1");
+  const std::string out = Import(db, path);
+  EXPECT_TRUE(Contains(out, "2 rows changed")) << out;
+  EXPECT_TRUE(Contains(out, "6 cells written")) << out;
+  EXPECT_TRUE(Contains(out, "; 2 transactions (split by size")) << out;
+
+  std::unique_ptr<Replica> replica = OpenOrNull(db, false);
+  ASSERT_NE(replica, nullptr);
+  Result<std::vector<ChangeBlob>> changes = replica->ChangesSince(VersionVector());
+  ASSERT_DAICHO_OK(changes);
+  ASSERT_EQ(changes->size(), 2u);
+  for (const ChangeBlob& c : *changes) EXPECT_LT(c.payload.size(), kWireFrameLimit / 2) << "seq " << c.seq;
+  Result<Record> c1 = replica->Get("customers", "c1");
+  ASSERT_DAICHO_OK(c1);
+  ASSERT_EQ(c1->fields.size(), 5u);
+  EXPECT_EQ(c1->Find("e")->value, Value(big + "e"));
+}
+
+}  // namespace
+}  // namespace daicho::testing
