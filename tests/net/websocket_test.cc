@@ -650,8 +650,9 @@ class CountingStore final : public ChangeStore {
  public:
   CountingStore(Replica& replica, ApplyCounter& counter) : inner_(replica), counter_(counter) {}
   Result<VersionVector> GetVersionVector() override { return inner_.GetVersionVector(); }
-  Result<std::vector<ChangeBlob>> ChangesSince(const VersionVector& other, size_t max_bytes) override {
-    return inner_.ChangesSince(other, max_bytes);
+  Result<std::vector<ChangeBlob>> ChangesSince(const VersionVector& other, size_t max_bytes,
+                                               const VersionVector* upto) override {
+    return inner_.ChangesSince(other, max_bytes, upto);
   }
   Status Apply(std::span<const ChangeBlob> changes) override {
     Status status = inner_.Apply(changes);
