@@ -49,8 +49,9 @@ struct PeerAuth {
 
 struct WebSocketOptions {
   // Largest WebSocket message accepted (read_message_max); larger ends the
-  // connection with kResourceExhausted.
-  size_t max_frame_bytes = 16u << 20;
+  // connection with kResourceExhausted. The session's frame limit, which
+  // its batches and change parts are cut to (docs/protocol.md "Change sizes").
+  size_t max_frame_bytes = CodecLimits{}.max_frame_bytes;
   // Time allowed for the TCP connect (client) plus the WebSocket opening or
   // closing handshake.
   std::chrono::milliseconds handshake_timeout{10000};
