@@ -26,7 +26,10 @@ class ChangeStore {
 
   // Held changes that `other` lacks, ascending seq per origin, stopping after
   // about `max_bytes` of payload (at least one change if any is missing).
-  virtual Result<std::vector<ChangeBlob>> ChangesSince(const VersionVector& other, size_t max_bytes) = 0;
+  // With `upto` (not null), only those it names too: a one-shot sync sends
+  // what was held when it began, however much is committed meanwhile.
+  virtual Result<std::vector<ChangeBlob>> ChangesSince(const VersionVector& other, size_t max_bytes,
+                                                       const VersionVector* upto) = 0;
 
   // Stores a batch durably and returns only after it is committed (an ack
   // may then be sent). Duplicates are ignored; a gap is kProtocolError and

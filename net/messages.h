@@ -65,6 +65,9 @@ struct Hello {
   uint32_t replaces_key_id = 0;
   // Between PCs: what the initiator knows the relay holds.
   VersionVector relay_holds;
+  // The largest change payload received (in ChangePart frames when it does
+  // not fit one frame); 0 from a peer that cannot take parts.
+  uint64_t max_change_bytes = 0;
   friend bool operator==(const Hello&, const Hello&) = default;
 };
 
@@ -77,6 +80,7 @@ struct Welcome {
   crypto::WrappedOfficeKey office_keys;  // a relay's: the contract's office key
   VersionVector relay_holds;             // between PCs: what the acceptor knows the relay holds
   std::string contract;                  // a PC handing out its office key envelope
+  uint64_t max_change_bytes = 0;         // as Hello::max_change_bytes
   friend bool operator==(const Welcome&, const Welcome&) = default;
 };
 
@@ -95,6 +99,19 @@ inline bool operator==(const ChangesBatch& a, const ChangesBatch& b) {
   return true;
 }
 
+// A piece of a change too large for one frame: the change is batch
+// `batch_id` on its own, its payload `total_bytes` long, `data` goes at
+// `offset` (net/proto/sync.proto, ChangePart).
+struct ChangePart {
+  uint64_t batch_id = 0;
+  ReplicaId origin;
+  uint64_t seq = 0;
+  uint64_t total_bytes = 0;
+  uint64_t offset = 0;
+  std::string data;
+  friend bool operator==(const ChangePart&, const ChangePart&) = default;
+};
+
 // A batch is durably committed; `version_vector` is all the receiver holds.
 struct Ack {
   uint64_t batch_id = 0;
@@ -110,7 +127,7 @@ struct ErrorMessage {
 };
 
 // One frame's content.
-using Message = std::variant<Hello, Welcome, ChangesBatch, Ack, ErrorMessage>;
+using Message = std::variant<Hello, Welcome, ChangesBatch, Ack, ErrorMessage, ChangePart>;
 
 }  // namespace daicho::net
 

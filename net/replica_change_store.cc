@@ -4,9 +4,9 @@ namespace daicho::net {
 
 Result<VersionVector> ReplicaChangeStore::GetVersionVector() { return replica_.GetVersionVector(); }
 
-Result<std::vector<ChangeBlob>> ReplicaChangeStore::ChangesSince(const VersionVector& other,
-                                                                 size_t max_bytes) {
-  return replica_.ChangesSince(other, max_bytes);
+Result<std::vector<ChangeBlob>> ReplicaChangeStore::ChangesSince(const VersionVector& other, size_t max_bytes,
+                                                                 const VersionVector* upto) {
+  return replica_.ChangesSince(other, max_bytes, upto);
 }
 
 Status ReplicaChangeStore::Apply(std::span<const ChangeBlob> changes) {

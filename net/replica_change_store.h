@@ -18,7 +18,8 @@ class ReplicaChangeStore final : public ChangeStore {
   explicit ReplicaChangeStore(Replica& replica) : replica_(replica) {}
 
   Result<VersionVector> GetVersionVector() override;
-  Result<std::vector<ChangeBlob>> ChangesSince(const VersionVector& other, size_t max_bytes) override;
+  Result<std::vector<ChangeBlob>> ChangesSince(const VersionVector& other, size_t max_bytes,
+                                               const VersionVector* upto) override;
   Status Apply(std::span<const ChangeBlob> changes) override;
 
  private:

@@ -16,9 +16,10 @@ Status SealedChangeStore::RequireKey() const {
 
 Result<VersionVector> SealedChangeStore::GetVersionVector() { return inner_.GetVersionVector(); }
 
-Result<std::vector<ChangeBlob>> SealedChangeStore::ChangesSince(const VersionVector& other, size_t max_bytes) {
+Result<std::vector<ChangeBlob>> SealedChangeStore::ChangesSince(const VersionVector& other, size_t max_bytes,
+                                                                const VersionVector* upto) {
   DAICHO_RETURN_IF_ERROR(RequireKey());
-  DAICHO_ASSIGN_OR_RETURN(std::vector<ChangeBlob> changes, inner_.ChangesSince(other, max_bytes));
+  DAICHO_ASSIGN_OR_RETURN(std::vector<ChangeBlob> changes, inner_.ChangesSince(other, max_bytes, upto));
   for (ChangeBlob& change : changes) {
     DAICHO_ASSIGN_OR_RETURN(change.payload,
                             crypto::SealChange(ring_, {contract_, change.origin, change.seq}, change.payload));

@@ -33,7 +33,8 @@ class SealedChangeStore final : public ChangeStore {
   const crypto::KeyRing& key_ring() const { return ring_; }
 
   Result<VersionVector> GetVersionVector() override;
-  Result<std::vector<ChangeBlob>> ChangesSince(const VersionVector& other, size_t max_bytes) override;
+  Result<std::vector<ChangeBlob>> ChangesSince(const VersionVector& other, size_t max_bytes,
+                                               const VersionVector* upto) override;
   Status Apply(std::span<const ChangeBlob> changes) override;
 
  private:

@@ -9,6 +9,10 @@ namespace {
 
 Status ProtocolError(std::string m) { return {Code::kProtocolError, std::move(m)}; }
 
+std::string ChangeName(const ChangeBlob& change) {
+  return "change " + change.origin.ToHex() + ":" + std::to_string(change.seq);
+}
+
 // Kept well under CodecLimits::max_string_bytes so the peer accepts it.
 constexpr size_t kMaxWireErrorBytes = 512;
 
@@ -86,6 +90,7 @@ Result<std::vector<std::string>> SyncSession::Start() {
   hello.publish_keys = options_.publish_keys;
   hello.replaces_key_id = options_.replaces_key_id;
   hello.relay_holds = options_.relay_holds;
+  hello.max_change_bytes = options_.limits.max_change_bytes;
   std::string frame = EncodeFrame(hello);
   Count(frame);
   state_ = SessionState::kAwaitingWelcome;
@@ -110,6 +115,7 @@ Result<std::vector<std::string>> SyncSession::OnFrame(std::string_view frame) {
         if constexpr (std::is_same_v<T, Hello>) return HandleHello(std::move(m));
         else if constexpr (std::is_same_v<T, Welcome>) return HandleWelcome(std::move(m));
         else if constexpr (std::is_same_v<T, ChangesBatch>) return HandleChanges(std::move(m));
+        else if constexpr (std::is_same_v<T, ChangePart>) return HandleChangePart(std::move(m));
         else if constexpr (std::is_same_v<T, Ack>) return HandleAck(std::move(m));
         else return HandleError(std::move(m));
       },
@@ -152,13 +158,15 @@ std::vector<std::string> SyncSession::HandleHello(Hello hello) {
   peer_id_ = hello.replica_id;
   peer_vv_ = hello.version_vector;
   send_cursor_ = peer_vv_;
+  BeginExchange(hello.purpose, *vv, hello.version_vector, hello.max_change_bytes);
   peer_hello_ = std::move(hello);
   state_ = SessionState::kOpen;
   CountExpected(*vv);
 
   std::string welcome = EncodeFrame(Welcome{options_.protocol_version, local_id_, std::move(vv).value(),
                                             std::move(admission.device_token), std::move(admission.office_keys),
-                                            std::move(admission.relay_holds), std::move(admission.contract)});
+                                            std::move(admission.relay_holds), std::move(admission.contract),
+                                            options_.limits.max_change_bytes});
   Count(welcome);
   std::vector<std::string> out;
   out.push_back(std::move(welcome));
@@ -186,21 +194,31 @@ std::vector<std::string> SyncSession::HandleWelcome(Welcome welcome) {
   peer_id_ = welcome.replica_id;
   peer_vv_ = welcome.version_vector;
   send_cursor_ = peer_vv_;
-  welcome_ = std::move(welcome);
   state_ = SessionState::kOpen;
   std::vector<std::string> out;
   if (exchange_) {
     auto vv = store_.GetVersionVector();
     if (!vv.ok()) return Fail(vv.status().WithContext("reading the local version vector"));
+    BeginExchange(options_.purpose, *vv, welcome.version_vector, welcome.max_change_bytes);
     CountExpected(*vv);
   }
+  welcome_ = std::move(welcome);
   if (exchange_) Pump(out);
   return out;
+}
+
+void SyncSession::BeginExchange(Purpose purpose, const VersionVector& local, const VersionVector& peer,
+                                uint64_t peer_max_change_bytes) {
+  one_shot_ = purpose == Purpose::kSync;
+  start_vv_ = local;
+  peer_start_vv_ = peer;
+  peer_max_change_bytes_ = peer_max_change_bytes;
 }
 
 std::vector<std::string> SyncSession::HandleChanges(ChangesBatch batch) {
   if (state_ != SessionState::kOpen) return Fail(ProtocolError("Changes before the handshake"));
   if (!exchange_) return Fail(ProtocolError("Changes in a session that exchanges none"));
+  if (receiving_) return Fail(ProtocolError("Changes while " + ChangeName(receiving_->change) + " is half received"));
   if (batch.batch_id != last_received_batch_id_ + 1) {
     return Fail(ProtocolError("batch " + std::to_string(batch.batch_id) + " out of order (expected " +
                               std::to_string(last_received_batch_id_ + 1) + ")"));
@@ -231,6 +249,34 @@ std::vector<std::string> SyncSession::HandleChanges(ChangesBatch batch) {
   std::vector<std::string> out;
   out.push_back(std::move(ack));
   return out;
+}
+
+std::vector<std::string> SyncSession::HandleChangePart(ChangePart part) {
+  if (state_ != SessionState::kOpen) return Fail(ProtocolError("ChangePart before the handshake"));
+  if (!exchange_) return Fail(ProtocolError("ChangePart in a session that exchanges none"));
+  if (!receiving_) {
+    if (part.batch_id != last_received_batch_id_ + 1) {
+      return Fail(ProtocolError("batch " + std::to_string(part.batch_id) + " out of order (expected " +
+                                std::to_string(last_received_batch_id_ + 1) + ")"));
+    }
+    if (part.offset != 0) return Fail(ProtocolError("a change's first part at offset " + std::to_string(part.offset)));
+    // The codec bounded total_bytes by our max_change_bytes, and each part
+    // by what is left of it: the pieces never take more.
+    receiving_ = Receiving{part.batch_id, part.total_bytes, ChangeBlob{part.origin, part.seq, {}}};
+  } else if (part.batch_id != receiving_->batch_id || part.origin != receiving_->change.origin ||
+             part.seq != receiving_->change.seq || part.total_bytes != receiving_->total_bytes ||
+             part.offset != receiving_->change.payload.size()) {
+    return Fail(ProtocolError("a part of " + ChangeName(ChangeBlob{part.origin, part.seq, {}}) + " at offset " +
+                              std::to_string(part.offset) + " while " + ChangeName(receiving_->change) + " has " +
+                              std::to_string(receiving_->change.payload.size()) + " bytes"));
+  }
+  receiving_->change.payload += part.data;
+  if (receiving_->change.payload.size() < receiving_->total_bytes) return {};
+  ChangesBatch whole;
+  whole.batch_id = receiving_->batch_id;
+  whole.changes.push_back(std::move(receiving_->change));
+  receiving_.reset();
+  return HandleChanges(std::move(whole));
 }
 
 std::vector<std::string> SyncSession::HandleAck(Ack ack) {
@@ -264,7 +310,10 @@ std::vector<std::string> SyncSession::HandleError(ErrorMessage error) {
 bool SyncSession::Pump(std::vector<std::string>& out) {
   const size_t max_in_flight = std::max<size_t>(1, options_.max_in_flight_batches);
   while (in_flight_.size() < max_in_flight) {
-    auto changes = store_.ChangesSince(send_cursor_, options_.max_batch_bytes);
+    // A one-shot sync sends what was held at the handshake: what other
+    // processes commit meanwhile must not keep it going (the next sync
+    // takes it).
+    auto changes = store_.ChangesSince(send_cursor_, options_.max_batch_bytes, one_shot_ ? &start_vv_ : nullptr);
     if (!changes.ok()) {
       out = Fail(changes.status().WithContext("reading changes to send"));
       return false;
@@ -280,17 +329,21 @@ bool SyncSession::Pump(std::vector<std::string>& out) {
       batch.changes.resize(std::max<size_t>(1, options_.limits.max_changes_per_batch));
     }
     std::string frame = EncodeFrame(batch);
-    while (frame.size() > options_.limits.max_frame_bytes) {
-      if (batch.changes.size() == 1) {
-        const ChangeBlob& c = batch.changes.front();
-        out = Fail(Status(Code::kResourceExhausted,
-                          "change " + c.origin.ToHex() + ":" + std::to_string(c.seq) + " of " +
-                              std::to_string(c.payload.size()) + " bytes exceeds the frame limit of " +
-                              std::to_string(options_.limits.max_frame_bytes)));
-        return false;
-      }
+    while (frame.size() > options_.limits.max_frame_bytes && batch.changes.size() > 1) {
       batch.changes.resize(batch.changes.size() / 2);
       frame = EncodeFrame(batch);
+    }
+    std::vector<std::string> frames;
+    if (frame.size() <= options_.limits.max_frame_bytes) {
+      frames.push_back(std::move(frame));
+    } else {
+      // One change larger than a frame (committed by an older daicho).
+      auto parts = EncodeParts(batch.batch_id, batch.changes.front());
+      if (!parts.ok()) {
+        out = Fail(parts.status());
+        return false;
+      }
+      frames = std::move(parts).value();
     }
 
     InFlight sent{batch.batch_id, {}, batch.changes.size()};
@@ -303,16 +356,53 @@ bool SyncSession::Pump(std::vector<std::string>& out) {
     ++stats_.batches_sent;
     stats_.changes_sent += batch.changes.size();
     in_flight_.push_back(std::move(sent));
-    Count(frame);
-    out.push_back(std::move(frame));
+    for (std::string& f : frames) {
+      Count(f);
+      out.push_back(std::move(f));
+    }
   }
   return true;
 }
 
+Result<std::vector<std::string>> SyncSession::EncodeParts(uint64_t batch_id, const ChangeBlob& change) const {
+  const size_t max_frame = options_.limits.max_frame_bytes;
+  if (change.payload.size() > peer_max_change_bytes_) {
+    return Status(Code::kResourceExhausted,
+                  peer_max_change_bytes_ == 0
+                      ? ChangeName(change) + " of " + std::to_string(change.payload.size()) +
+                            " bytes does not fit one frame of " + std::to_string(max_frame) +
+                            " bytes, and the peer runs an older daicho that cannot receive it in parts: "
+                            "update daicho there, then sync again"
+                      : ChangeName(change) + " of " + std::to_string(change.payload.size()) +
+                            " bytes is larger than the " + std::to_string(peer_max_change_bytes_) +
+                            " bytes the peer accepts");
+  }
+  ChangePart part{batch_id, change.origin, change.seq, change.payload.size(), 0, {}};
+  // The empty part's frame, plus room for the data field's tag and length
+  // and for the offset and the frame's own length growing.
+  const size_t framing = EncodeFrame(part).size() + 32;
+  if (framing >= max_frame) {
+    return Status(Code::kResourceExhausted, "a frame limit of " + std::to_string(max_frame) +
+                                                " bytes leaves no room for a part of " + ChangeName(change));
+  }
+  const size_t room = max_frame - framing;
+  std::vector<std::string> frames;
+  for (size_t offset = 0; offset < change.payload.size(); offset += room) {
+    part.offset = offset;
+    part.data.assign(change.payload, offset, room);
+    frames.push_back(EncodeFrame(part));
+  }
+  return frames;
+}
+
 bool SyncSession::InSync() {
-  if (state_ != SessionState::kOpen || !in_flight_.empty()) return false;
+  if (state_ != SessionState::kOpen || !in_flight_.empty() || receiving_) return false;
   auto vv = store_.GetVersionVector();
-  return vv.ok() && *vv == peer_vv_;
+  if (!vv.ok()) return false;
+  // One-shot: what both held at the handshake, however much either side
+  // gained since (comparing with a store that other processes keep writing
+  // would never end). Live: everything we hold now, too.
+  return peer_vv_.Dominates(one_shot_ ? start_vv_ : *vv) && vv->Dominates(peer_start_vv_);
 }
 
 }  // namespace daicho::net

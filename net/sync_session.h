@@ -8,10 +8,15 @@
 //   acceptor:  Hello   -> Welcome{version, id, VV} (or Error: version, auth)
 //   then both directions at once: each side sends, in Changes batches of at
 //   most max_batch_bytes of payload (at least one change), what the peer's
-//   VV lacks, with at most max_in_flight_batches unacknowledged. The receiver
-//   applies a batch durably (ChangeStore::Apply) and only then answers
-//   Ack{batch_id, its VV}; the sender advances its view of the peer on each
-//   Ack and sends more. After catch-up the session stays open: call
+//   VV lacks, with at most max_in_flight_batches unacknowledged. A change
+//   larger than a frame (committed by an older daicho) is a batch of its own
+//   in ChangePart frames, if the peer announced it accepts that size; the
+//   receiver holds at most one such change in pieces. The receiver applies a
+//   batch durably (ChangeStore::Apply) and only then answers Ack{batch_id,
+//   its VV}; the sender advances its view of the peer on each Ack and sends
+//   more. A one-shot sync (Purpose::kSync) sends, on both sides, only what
+//   the store held at the handshake, so it ends however fast other processes
+//   commit (InSync); otherwise the session stays open after catch-up: call
 //   OnLocalCommit() whenever the store gained changes to push them live.
 //   A new session after a cut starts again from the VVs of Hello/Welcome, so
 //   acknowledged batches are never resent.
@@ -152,14 +157,19 @@ class SyncSession {
   // The store gained changes (a local commit, or another session's Apply):
   // the batches to push now, within the in-flight limit. They queue behind
   // catch-up (same cursor), so per-origin order holds. Empty before the
-  // handshake (the catch-up will include them).
+  // handshake (the catch-up will include them); a one-shot sync sends
+  // nothing committed after its handshake.
   Result<std::vector<std::string>> OnLocalCommit();
 
   SessionState state() const { return state_; }
   // Why the session failed; ok otherwise.
   const Status& status() const { return status_; }
-  // Open, nothing of ours unacknowledged, and we hold exactly what the peer
-  // last told us it holds: both sides have everything either knows of.
+  // The exchange is complete: open, nothing of ours unacknowledged or half
+  // received, the peer acknowledged what we are to send (a one-shot sync:
+  // what we held at the handshake; otherwise: all we hold now), and we hold
+  // all the peer held at the handshake. A one-shot sync is then over (for
+  // both sides at once: neither sends more); changes committed meanwhile
+  // wait for the next one.
   bool InSync();
   // The peer's Hello (acceptor) or Welcome id, once received.
   const std::optional<Hello>& peer_hello() const { return peer_hello_; }
@@ -182,6 +192,7 @@ class SyncSession {
   std::vector<std::string> HandleHello(Hello hello);
   std::vector<std::string> HandleWelcome(Welcome welcome);
   std::vector<std::string> HandleChanges(ChangesBatch batch);
+  std::vector<std::string> HandleChangePart(ChangePart part);
   std::vector<std::string> HandleAck(Ack ack);
   std::vector<std::string> HandleError(ErrorMessage error);
   // Sends batches while the in-flight limit allows and the peer lacks
@@ -193,6 +204,19 @@ class SyncSession {
   void Count(const std::string& frame);
   // Sets changes_to_send/receive from our VV and the peer's.
   void CountExpected(const VersionVector& local);
+  // At the handshake: what each side holds and what the peer receives.
+  void BeginExchange(Purpose purpose, const VersionVector& local, const VersionVector& peer,
+                     uint64_t peer_max_change_bytes);
+  // The ChangePart frames of batch `batch_id`, a change too large for one
+  // frame; kResourceExhausted if the peer does not accept it.
+  Result<std::vector<std::string>> EncodeParts(uint64_t batch_id, const ChangeBlob& change) const;
+
+  // A change arriving in ChangePart frames.
+  struct Receiving {
+    uint64_t batch_id;
+    uint64_t total_bytes;
+    ChangeBlob change;  // its payload so far
+  };
 
   ChangeStore& store_;
   const SessionOptions options_;
@@ -208,6 +232,12 @@ class SyncSession {
   std::deque<InFlight> in_flight_;
   uint64_t next_batch_id_ = 1;
   uint64_t last_received_batch_id_ = 0;
+  // Set at the handshake.
+  bool one_shot_ = false;               // send only start_vv_, then end
+  VersionVector start_vv_;              // what we held
+  VersionVector peer_start_vv_;         // what the peer held
+  uint64_t peer_max_change_bytes_ = 0;  // the largest change it receives
+  std::optional<Receiving> receiving_;
   SessionStats stats_;
 };
 

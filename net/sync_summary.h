@@ -26,6 +26,7 @@ inline SyncSummary ToSyncSummary(const SyncReport& report, std::chrono::steady_c
   summary.bytes_down = report.bytes_down;
   summary.elapsed =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  summary.changes_left = report.changes_left;
   return summary;
 }
 

@@ -621,9 +621,10 @@ class StoreBoundAtHello final : public ChangeStore {
     DAICHO_RETURN_IF_ERROR(CheckBound());
     return store_->GetVersionVector();
   }
-  Result<std::vector<ChangeBlob>> ChangesSince(const VersionVector& other, size_t max_bytes) override {
+  Result<std::vector<ChangeBlob>> ChangesSince(const VersionVector& other, size_t max_bytes,
+                                               const VersionVector* upto) override {
     DAICHO_RETURN_IF_ERROR(CheckBound());
-    return store_->ChangesSince(other, max_bytes);
+    return store_->ChangesSince(other, max_bytes, upto);
   }
   Status Apply(std::span<const ChangeBlob> changes) override {
     DAICHO_RETURN_IF_ERROR(CheckBound());
@@ -657,6 +658,12 @@ Result<SyncReport> RunSync(asio::io_context& ioc, Stream ws, Url url, ChangeStor
   report.bytes_up = s.frame_bytes_sent;
   report.bytes_down = s.frame_bytes_received;
   report.peer_version_vector = conn->session().peer_version_vector();
+  if (ExchangesChanges(conn->session().options().purpose)) {
+    // Only for the report: the sync itself succeeded even if this read fails.
+    if (auto held = store.GetVersionVector(); held.ok()) {
+      report.changes_left = held->CountMissingFrom(report.peer_version_vector);
+    }
+  }
   if (const auto& welcome = conn->session().welcome()) {
     report.device_token = welcome->device_token;
     report.office_keys = welcome->office_keys;

@@ -49,8 +49,9 @@ struct PeerAuth {
 
 struct WebSocketOptions {
   // Largest WebSocket message accepted (read_message_max); larger ends the
-  // connection with kResourceExhausted.
-  size_t max_frame_bytes = 16u << 20;
+  // connection with kResourceExhausted. The session's frame limit, which
+  // its batches and change parts are cut to (docs/protocol.md "Change sizes").
+  size_t max_frame_bytes = CodecLimits{}.max_frame_bytes;
   // Time allowed for the TCP connect (client) plus the WebSocket opening or
   // closing handshake.
   std::chrono::milliseconds handshake_timeout{10000};
@@ -83,6 +84,10 @@ struct SyncReport {
   // a handed-out office key envelope.
   VersionVector peer_knows_relay_holds;
   std::string contract;
+  // Changes the store held at the end that the peer lacks: a one-shot sync
+  // sends what was held at its start, so these were committed (or received
+  // from elsewhere) while it ran; the next sync sends them.
+  uint64_t changes_left = 0;
 };
 
 // Client-side callbacks and controls of SyncOnce. All optional; callbacks
@@ -104,8 +109,9 @@ struct SyncHooks {
 };
 
 // Connects to `url` ("ws://host:port/path" or "wss://host:port/path"), runs
-// an initiator SyncSession over `store` until both sides hold the same
-// changes (SyncSession::InSync), then closes cleanly. Blocks the calling
+// an initiator SyncSession over `store` until each side holds what the other
+// held when they met (SyncSession::InSync: commits made meanwhile do not keep
+// it going; SyncReport::changes_left counts them), then closes cleanly. Blocks the calling
 // thread. `session.role` is forced to kInitiator; with Purpose::kConnectTest
 // it closes right after the Welcome; with Purpose::kWatch it stays until
 // hooks.stop (see SyncHooks). Errors: kInvalidArgument (URL, CA file),

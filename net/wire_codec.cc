@@ -133,6 +133,7 @@ Result<Message> GetHello(const pb::Hello& in, const CodecLimits& limits) {
   h.replaces_key_id = in.replaces_key_id();
   DAICHO_ASSIGN_OR_RETURN(h.relay_holds, GetVersionVector(in.relay_holds(), limits, "hello.relay_holds"));
   if (h.purpose == Purpose::kPublishKeys && h.publish_keys.empty()) return Bad("hello publishes no office key");
+  h.max_change_bytes = in.max_change_bytes();
   return Message(std::move(h));
 }
 
@@ -148,6 +149,7 @@ Result<Message> GetWelcome(const pb::Welcome& in, const CodecLimits& limits) {
   DAICHO_ASSIGN_OR_RETURN(w.relay_holds, GetVersionVector(in.relay_holds(), limits, "welcome.relay_holds"));
   DAICHO_RETURN_IF_ERROR(CheckString(in.contract(), limits, "welcome.contract"));
   w.contract = in.contract();
+  w.max_change_bytes = in.max_change_bytes();
   return Message(std::move(w));
 }
 
@@ -168,6 +170,29 @@ Result<Message> GetChanges(pb::Changes* in, const CodecLimits& limits) {
     b.changes.push_back(ChangeBlob{origin, c.seq(), std::move(*c.mutable_payload())});
   }
   return Message(std::move(b));
+}
+
+Result<Message> GetChangePart(pb::ChangePart* in, const CodecLimits& limits) {
+  ChangePart p;
+  if (in->batch_id() == 0) return Bad("change_part.batch_id is 0");
+  p.batch_id = in->batch_id();
+  DAICHO_ASSIGN_OR_RETURN(p.origin, GetReplicaId(in->origin(), "change_part.origin"));
+  if (in->seq() == 0) return Bad("change_part.seq is 0");
+  p.seq = in->seq();
+  // The receiver holds the pieces until the change is whole: its size is
+  // bounded before any piece is kept.
+  if (in->total_bytes() > limits.max_change_bytes) {
+    return TooBig("change " + p.origin.ToHex() + ":" + std::to_string(p.seq) + " of " +
+                  std::to_string(in->total_bytes()) + " bytes, limit " + std::to_string(limits.max_change_bytes));
+  }
+  p.total_bytes = in->total_bytes();
+  p.offset = in->offset();
+  if (in->data().empty()) return Bad("change_part.data is empty");
+  if (p.offset > p.total_bytes || in->data().size() > p.total_bytes - p.offset) {
+    return Bad("change_part runs past its change's " + std::to_string(p.total_bytes) + " bytes");
+  }
+  p.data = std::move(*in->mutable_data());
+  return Message(std::move(p));
 }
 
 Result<Message> GetAck(const pb::Ack& in, const CodecLimits& limits) {
@@ -213,6 +238,7 @@ std::string EncodeFrame(const Message& message) {
           out->set_replaces_key_id(m.replaces_key_id);
           if (!m.relay_holds.empty()) PutVersionVector(m.relay_holds, out->mutable_relay_holds());
           out->set_contract(m.contract);
+          out->set_max_change_bytes(m.max_change_bytes);
         } else if constexpr (std::is_same_v<T, Welcome>) {
           pb::Welcome* out = frame.mutable_welcome();
           out->set_protocol_version(m.protocol_version);
@@ -222,6 +248,7 @@ std::string EncodeFrame(const Message& message) {
           if (!m.office_keys.empty()) PutOfficeKeys(m.office_keys, out->mutable_office_keys());
           if (!m.relay_holds.empty()) PutVersionVector(m.relay_holds, out->mutable_relay_holds());
           out->set_contract(m.contract);
+          out->set_max_change_bytes(m.max_change_bytes);
         } else if constexpr (std::is_same_v<T, ChangesBatch>) {
           pb::Changes* out = frame.mutable_changes();
           out->set_batch_id(m.batch_id);
@@ -232,6 +259,14 @@ std::string EncodeFrame(const Message& message) {
             pc->set_seq(c.seq);
             pc->set_payload(c.payload);
           }
+        } else if constexpr (std::is_same_v<T, ChangePart>) {
+          pb::ChangePart* out = frame.mutable_change_part();
+          out->set_batch_id(m.batch_id);
+          out->set_origin(std::string(m.origin.AsStringView()));
+          out->set_seq(m.seq);
+          out->set_total_bytes(m.total_bytes);
+          out->set_offset(m.offset);
+          out->set_data(m.data);
         } else if constexpr (std::is_same_v<T, Ack>) {
           pb::Ack* out = frame.mutable_ack();
           out->set_batch_id(m.batch_id);
@@ -264,6 +299,7 @@ Result<Message> DecodeFrame(std::string_view frame, const CodecLimits& limits) {
     case pb::Frame::kChanges: return GetChanges(msg.mutable_changes(), limits);
     case pb::Frame::kAck: return GetAck(msg.ack(), limits);
     case pb::Frame::kError: return GetError(msg.error(), limits);
+    case pb::Frame::kChangePart: return GetChangePart(msg.mutable_change_part(), limits);
     case pb::Frame::BODY_NOT_SET: break;
   }
   return Bad("frame has no message");

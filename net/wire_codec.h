@@ -14,17 +14,26 @@
 #include <string>
 #include <string_view>
 
+#include "crypto/sealed_change.h"
+#include "daicho/replica.h"
 #include "daicho/status.h"
 #include "net/messages.h"
 
 namespace daicho::net {
 
+// The largest change payload sync carries: a replica's largest change
+// (Limits::max_change_bytes), sealed for the relay.
+inline constexpr size_t kMaxWireChangeBytes = Limits{}.max_change_bytes + crypto::kSealOverheadBytes;
+
 // Limits on what a decoded frame may contain. Both sides should use the
 // same values: the sender trims its batches to them too.
 struct CodecLimits {
-  // Whole encoded frame (checked before parsing). Must exceed the largest
-  // single change to be synced plus a little framing.
+  // Whole encoded frame (checked before parsing). A change that does not
+  // fit one goes in ChangePart frames.
   size_t max_frame_bytes = 16u << 20;
+  // One change payload, in one frame or in parts (the most a receiver holds
+  // of a change in pieces). Announced in Hello/Welcome.
+  size_t max_change_bytes = kMaxWireChangeBytes;
   // Changes in one Changes frame (small changes in a 1 MiB batch).
   size_t max_changes_per_batch = 1u << 18;
   // Entries of one version vector (replicas ever seen by a contract).
@@ -32,6 +41,11 @@ struct CodecLimits {
   // Contract, user, password, device token, error message: each.
   size_t max_string_bytes = 1024;
 };
+
+// Every change a commit makes (Limits::max_commit_bytes), sealed and framed
+// as a Changes batch of one, fits one frame: any peer, also one that takes
+// no ChangePart, can receive it. 1 KiB covers the framing (about 60 bytes).
+static_assert(Limits{}.max_commit_bytes + crypto::kSealOverheadBytes + 1024 <= CodecLimits{}.max_frame_bytes);
 
 // The frame carrying `message`.
 std::string EncodeFrame(const Message& message);

@@ -134,17 +134,19 @@ Result<HlcTime> DecodeHlc(std::string_view b) {
   return t;
 }
 
-// Walks the changes `held` names beyond `other`, ascending seq per origin,
-// calling visit(origin, seq, payload) -> Result<bool> (false stops the walk).
-// `payload` points into the map: valid only during the call.
+// Walks the changes `held` (and `upto`, if set) names beyond `other`,
+// ascending seq per origin, calling visit(origin, seq, payload) ->
+// Result<bool> (false stops the walk). `payload` points into the map: valid
+// only during the call.
 template <typename Visit>
 Status ForEachChangeSince(storage::lmdb::Cursor& cursor, const VersionVector& held, const VersionVector& other,
-                          Visit&& visit) {
+                          const VersionVector* upto, Visit&& visit) {
   for (const auto& entry : held.entries()) {
     const uint64_t first = other.Get(entry.replica) + 1;
-    if (first > entry.counter) continue;
+    const uint64_t last = upto ? std::min(entry.counter, upto->Get(entry.replica)) : entry.counter;
+    if (first > last) continue;
     DAICHO_RETURN_IF_ERROR(cursor.Seek(ChangeKeyBytes(entry.replica, first)));
-    for (uint64_t expect = first; expect <= entry.counter; ++expect) {
+    for (uint64_t expect = first; expect <= last; ++expect) {
       if (!cursor.valid() || !cursor.key().starts_with(entry.replica.AsStringView()) ||
           SeqFromChangeKey(cursor.key()) != expect) {
         return Corruption("change log lacks " + entry.replica.ToHex() + ":" + std::to_string(expect));
@@ -294,13 +296,14 @@ struct Replica::Impl {
   Result<VersionVector> ReadVv(const storage::lmdb::TxnBase& txn) const;
   // ForEachChangeSince over one read snapshot, taking the vv from it too:
   // the change log then holds all it names even while other processes commit.
+  // With `upto`, only the changes it names too.
   template <typename Visit>
-  Status ScanChangesSince(const VersionVector& other, Visit&& visit) {
+  Status ScanChangesSince(const VersionVector& other, Visit&& visit, const VersionVector* upto = nullptr) {
     std::shared_lock<std::shared_mutex> lock;
     DAICHO_ASSIGN_OR_RETURN(auto txn, writer.BeginRead(lock));
     DAICHO_ASSIGN_OR_RETURN(const VersionVector held, ReadVv(txn));
     DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(changes));
-    return ForEachChangeSince(cursor, held, other, std::forward<Visit>(visit));
+    return ForEachChangeSince(cursor, held, other, upto, std::forward<Visit>(visit));
   }
   void RememberVv(std::string raw, const VersionVector& vv) const;
   Result<MetaState> ReadMetaState(const storage::lmdb::TxnBase& txn) const;
@@ -560,10 +563,15 @@ Result<CommitInfo> Replica::Impl::Commit(const core::ChangeBuilder& builder) {
     // The change first: the states written below name its dot, and reading
     // their values (conflict detection) needs it in `changes`.
     const std::string payload = storage::EncodeChangePayload(change);
-    if (payload.size() > options.limits.max_change_bytes) {
-      return Status(Code::kResourceExhausted, "transaction encodes to " + std::to_string(payload.size()) +
-                                                  " bytes, over the limit of " +
-                                                  std::to_string(options.limits.max_change_bytes));
+    // Larger changes could not go in one sync frame (nor be applied anywhere,
+    // over max_change_bytes): refused now rather than blocking every sync.
+    const size_t limit = std::min(options.limits.max_commit_bytes, options.limits.max_change_bytes);
+    if (payload.size() > limit) {
+      return Status(Code::kResourceExhausted,
+                    "the transaction is too large to sync: it encodes to " + std::to_string(payload.size()) +
+                        " bytes, more than the " + std::to_string(limit) +
+                        " bytes one commit may hold; split the edit into several smaller commits "
+                        "(for an import, import the rows in parts)");
     }
     storage::lmdb::OrderedPutter change_putter(changes);
     DAICHO_RETURN_IF_ERROR(change_putter.Put(txn, ChangeKeyBytes(dot.origin, dot.counter), payload));
@@ -914,16 +922,19 @@ Result<VersionVector> Replica::GetVersionVector() const {
   return impl_->ReadVv(txn);
 }
 
-Result<std::vector<ChangeBlob>> Replica::ChangesSince(const VersionVector& other, size_t max_bytes) const {
+Result<std::vector<ChangeBlob>> Replica::ChangesSince(const VersionVector& other, size_t max_bytes,
+                                                      const VersionVector* upto) const {
   std::vector<ChangeBlob> out;
   size_t bytes = 0;
   DAICHO_RETURN_IF_ERROR(impl_->ScanChangesSince(
-      other, [&](const ReplicaId& origin, uint64_t seq, std::string_view payload) -> Result<bool> {
+      other,
+      [&](const ReplicaId& origin, uint64_t seq, std::string_view payload) -> Result<bool> {
         if (!out.empty() && bytes + payload.size() > max_bytes) return false;
         bytes += payload.size();
         out.push_back(ChangeBlob{origin, seq, std::string(payload)});
         return true;
-      }));
+      },
+      upto));
   return out;
 }
 

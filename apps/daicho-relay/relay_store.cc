@@ -206,7 +206,8 @@ class ContractChangeStore final : public net::ChangeStore {
     return impl_->ReadVv(txn, contract_);
   }
 
-  Result<std::vector<ChangeBlob>> ChangesSince(const VersionVector& other, size_t max_bytes) override {
+  Result<std::vector<ChangeBlob>> ChangesSince(const VersionVector& other, size_t max_bytes,
+                                               const VersionVector* upto) override {
     std::shared_lock<std::shared_mutex> lock;
     DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
     // The VV and the changes come from one snapshot, so they agree.
@@ -216,10 +217,11 @@ class ContractChangeStore final : public net::ChangeStore {
     size_t bytes = 0;
     for (const auto& entry : held.entries()) {
       const uint64_t first = other.Get(entry.replica) + 1;
-      if (first > entry.counter) continue;
+      const uint64_t last = upto ? std::min(entry.counter, upto->Get(entry.replica)) : entry.counter;
+      if (first > last) continue;
       const std::string prefix = VvKey(contract_, entry.replica);
       DAICHO_RETURN_IF_ERROR(cursor.Seek(ChangeKey(contract_, entry.replica, first)));
-      for (uint64_t expect = first; expect <= entry.counter; ++expect) {
+      for (uint64_t expect = first; expect <= last; ++expect) {
         if (!cursor.valid() || !cursor.key().starts_with(prefix) ||
             cursor.key().size() != prefix.size() + 8 || DecodeU64(cursor.key().substr(prefix.size())) != expect) {
           return Corruption("relay change log of " + contract_.str() + " lacks " + entry.replica.ToHex() + ":" +

@@ -47,6 +47,7 @@
 #include "daicho/status.h"
 #include "net/change_store.h"
 #include "net/contract_number.h"
+#include "net/wire_codec.h"
 
 namespace daicho::relay {
 
@@ -60,9 +61,9 @@ struct RelayStoreOptions {
   // Check the structure of the data file before opening it (see
   // storage/lmdb/verify.h), so damage is kCorruption, not a crash.
   bool verify_on_open = true;
-  // Largest payload of one change accepted by Apply (matches the replica's
-  // Limits::max_change_bytes, so any change a replica can make fits).
-  size_t max_change_bytes = 64u << 20;
+  // Largest payload of one change accepted by Apply: a replica's largest
+  // change (Limits::max_change_bytes) sealed, what sync carries at most.
+  size_t max_change_bytes = net::kMaxWireChangeBytes;
   // Accept only changes sealed under the contract's current office key
   // (and none before the key is set up). Off only to measure what sealing
   // costs (bench/); a relay in service never turns it off.

@@ -58,6 +58,9 @@ bool NeedsOfficeKeyUnlock(const Status& status);
 std::string HostName();
 // "512 B", "1.5 KiB", "2.0 MiB".
 std::string Bytes(uint64_t n);
+// "sent 3 changes (1.2 KiB), received 0 changes (96 B) in 15 ms", and what
+// was left for the next sync.
+std::string SummaryText(const SyncSummary& s);
 // `t` as local time for people, or as ISO 8601 UTC ("...Z") for JSON.
 std::string FormatTime(std::chrono::system_clock::time_point t, bool utc);
 

@@ -98,12 +98,6 @@ bool WaitForStop(std::stop_token stop, std::chrono::milliseconds timeout) {
 
 std::string PeerLabel(const PeerInfo& peer) { return QuoteForMessage(peer.device_name) + " (" + peer.url + ")"; }
 
-std::string SummaryText(const SyncSummary& s) {
-  return "sent " + std::to_string(s.changes_up) + " changes (" + Bytes(s.bytes_up) + "), received " +
-         std::to_string(s.changes_down) + " changes (" + Bytes(s.bytes_down) + ") in " +
-         std::to_string(s.elapsed.count()) + " ms";
-}
-
 // "3 s ago", "2 min ago".
 std::string Ago(std::chrono::system_clock::time_point t) {
   const auto seconds = std::max<long long>(

@@ -50,6 +50,16 @@ std::string Bytes(uint64_t n) {
   return s.str();
 }
 
+std::string SummaryText(const SyncSummary& s) {
+  std::string text = "sent " + std::to_string(s.changes_up) + " changes (" + Bytes(s.bytes_up) + "), received " +
+                     std::to_string(s.changes_down) + " changes (" + Bytes(s.bytes_down) + ") in " +
+                     std::to_string(s.elapsed.count()) + " ms";
+  if (s.changes_left > 0) {
+    text += "; " + std::to_string(s.changes_left) + " changes made while it ran go with the next sync";
+  }
+  return text;
+}
+
 std::string FormatTime(std::chrono::system_clock::time_point t, bool utc) {
   const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
   std::tm parts{};
@@ -220,9 +230,7 @@ Outcome SyncCommand(const std::string& db, const SyncArgs& args, std::ostream& o
       return summary.status();
     });
     if (!synced.ok()) return Outcome::Failed(synced, "syncing with " + where);
-    out << "in sync with " << where << ": sent " << summary->changes_up << " changes ("
-        << Bytes(summary->bytes_up) << "), received " << summary->changes_down << " changes ("
-        << Bytes(summary->bytes_down) << ") in " << summary->elapsed.count() << " ms\n";
+    out << "in sync with " << where << ": " << SummaryText(*summary) << '\n';
     return Outcome::Ok();
   }
 

@@ -89,6 +89,10 @@ struct SyncSummary {
   uint64_t bytes_up = 0;      // all protocol bytes, both ways
   uint64_t bytes_down = 0;
   std::chrono::milliseconds elapsed{0};
+  // A sync sends what the replica held when it began: changes committed (or
+  // received from elsewhere) while it ran, which the peer still lacks; the
+  // next sync sends them.
+  uint64_t changes_left = 0;
 };
 
 // Is this replica's work on the relay?

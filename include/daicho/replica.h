@@ -48,11 +48,21 @@
 namespace daicho {
 
 // Size limits checked on every write and on every applied remote change.
+//
+// Change sizes (docs/formats.md, "Change size limits"): a commit makes at most
+// max_commit_bytes, which with its framing and sealing fits one 16 MiB sync
+// frame, so every peer can receive it. A replica stores, applies and sends
+// changes up to max_change_bytes: earlier daicho versions committed changes that
+// large, and sync carries one that does not fit a frame in several parts.
 struct Limits {
   size_t max_name_bytes = 256;             // collection, record id, field name, each
   size_t max_value_bytes = 1 << 20;        // one string/bytes value or set element
   size_t max_ops_per_change = 1 << 20;     // field operations in one transaction
-  size_t max_change_bytes = 64u << 20;     // one encoded change
+  size_t max_change_bytes = 64u << 20;     // one encoded change, stored or received
+  // One encoded change made by a local commit (16 MiB less 64 KiB for framing
+  // and sealing); a larger transaction fails with kResourceExhausted and must
+  // be split. Raising it makes changes only peers that accept parts receive.
+  size_t max_commit_bytes = (16u << 20) - (64u << 10);
 };
 
 // Limits of a local setting (Replica::SetLocalSetting). Names: 1..256 bytes,
@@ -215,9 +225,10 @@ class Replica {
   Result<VersionVector> GetVersionVector() const;
   // The changes this replica holds that `other` lacks, ascending seq per
   // origin. Stops after roughly `max_bytes` of payload (at least one change);
-  // call again with the VV advanced to continue.
-  Result<std::vector<ChangeBlob>> ChangesSince(const VersionVector& other,
-                                               size_t max_bytes = SIZE_MAX) const;
+  // call again with the VV advanced to continue. With `upto`, only changes it
+  // also names (seq <= upto[origin]), e.g. what was held at some earlier time.
+  Result<std::vector<ChangeBlob>> ChangesSince(const VersionVector& other, size_t max_bytes = SIZE_MAX,
+                                               const VersionVector* upto = nullptr) const;
   // Applies remote changes in one durable transaction. Any order across
   // origins; within an origin they are sorted first. Already-held changes are
   // ignored; a gap (seq > held + 1) fails with kProtocolError and applies

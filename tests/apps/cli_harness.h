@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -139,6 +140,42 @@ class ListeningProcess {
   Child child_;
   std::smatch ready_;
   int port_ = 0;
+};
+
+// Another process writing a replica while a test runs (as the office's app or
+// a clerk's `daicho set` would): a shell running `daicho set` in a loop, one
+// commit per round, on records `<tag>-0` .. `<tag>-9`. Never killed mid-commit:
+// Stop() lets the current round finish.
+class WriterLoop {
+ public:
+  WriterLoop(const std::string& db, const std::string& tag, const std::string& work_dir)
+      : stop_file_(work_dir + "/" + tag + ".stop"),
+        child_("/bin/sh", {"-c", Script(db, tag, stop_file_)}, work_dir + "/" + tag + ".out",
+               work_dir + "/" + tag + ".err") {}
+  ~WriterLoop() { Stop(); }
+  WriterLoop(const WriterLoop&) = delete;
+  WriterLoop& operator=(const WriterLoop&) = delete;
+
+  // Ends the loop after its current commit; how many commits it made.
+  size_t Stop() {
+    if (!stopped_) {
+      stopped_ = true;
+      WriteFile(stop_file_, "");
+      EXPECT_EQ(child_.WaitForExit(), 0) << "writer: " << child_.err();
+    }
+    const std::string out = child_.out();
+    return static_cast<size_t>(std::count(out.begin(), out.end(), '\n'));
+  }
+
+ private:
+  static std::string Script(const std::string& db, const std::string& tag, const std::string& stop_file) {
+    return "i=0; while [ ! -e '" + stop_file + "' ]; do '" + std::string(DAICHO_CLI_PATH) + "' --db '" + db +
+           "' set customers " + tag + "-$((i % 10)) n=$i >/dev/null || exit 1; i=$((i + 1)); echo $i; done";
+  }
+
+  std::string stop_file_;
+  Child child_;
+  bool stopped_ = false;
 };
 
 // Runs the binaries in a temporary directory (`scratch` is their working

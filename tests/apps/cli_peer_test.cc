@@ -201,6 +201,35 @@ class CliPeerTest : public CliTest {
   int carried_ = 0;
 };
 
+// Issue 11 item 4: `sync --peer` while other processes commit on both PCs
+// (one of them the serving PC's replica) always ends; the 60 s wait is only
+// a hang detector.
+TEST_F(CliPeerTest, SyncPeerWhileOtherProcessesWriteBothReplicasAlwaysFinishes) {
+  auto relay = StartRelay();
+  const std::string a = Init("a");
+  const std::string b = Init("b");
+  FirstPc(a, *relay);
+  CarryKey(a, b);
+  auto server = Serve(b, "pc-b");
+  {
+    daicho::testing::WriterLoop on_a(a, "on-a", dir_.Sub("scratch"));
+    daicho::testing::WriterLoop on_b(b, "on-b", dir_.Sub("scratch"));
+    for (int i = 0; i < 20; ++i) {
+      Child sync(DAICHO_CLI_PATH, {"--db", a, "sync", "--peer", server->url()}, dir_.Sub("sync.out"),
+                 dir_.Sub("sync.err"));
+      const std::optional<int> exit_code = sync.WaitForExit(seconds(60));
+      ASSERT_EQ(exit_code, 0) << "sync " << i << (sync.running() ? " still running after 60 s" : " failed")
+                              << "\nstdout: " << sync.out() << "\nstderr: " << sync.err();
+      EXPECT_TRUE(Contains(sync.out(), "in sync with " + server->url())) << sync.out();
+    }
+    EXPECT_GT(on_a.Stop() + on_b.Stop(), 0u);
+  }
+  SyncPeer(a, server->url());
+  EXPECT_TRUE(Contains(ListJson(a), "on-b-9"));
+  EXPECT_EQ(ListJson(a), ListJson(b));
+  server->Stop();
+}
+
 // A reaches the relay; B gets the key from A over the LAN, C from a file;
 // A syncs only with the relay, B only with A, C only with B: every change
 // reaches every PC and the relay, and B learns its work is backed up.

@@ -327,6 +327,37 @@ TEST_F(CliSyncTest, TwoOfflineReplicasSyncToTheSameRecordWithTheConflictOnBoth) 
   EXPECT_EQ(Status(b)["unsynced_records"], 0);
 }
 
+// Issue 11 item 4: while another process kept committing to the replica, 25
+// of 60 one-shot syncs never finished (keep-alive pings kept the connection
+// up). Each sync must end: the 60 s wait is only a hang detector.
+TEST_F(CliSyncTest, FiftySyncsWhileOtherProcessesKeepWritingTheReplicaAllFinish) {
+  auto relay = StartRelay();
+  ASSERT_GT(relay->port(), 0);
+  const std::string a = Init("a");
+  const std::string b = Init("b");
+  ConnectSaved(a, *relay, "pc-a");
+  ConnectSaved(b, *relay, "pc-b");
+  {
+    daicho::testing::WriterLoop app(a, "app", dir_.Sub("scratch"));
+    daicho::testing::WriterLoop clerk(a, "clerk", dir_.Sub("scratch"));
+    for (int i = 0; i < 50; ++i) {
+      Child sync(DAICHO_CLI_PATH, {"--db", a, "sync"}, dir_.Sub("sync.out"), dir_.Sub("sync.err"));
+      const std::optional<int> exit_code = sync.WaitForExit(seconds(60));
+      ASSERT_EQ(exit_code, 0) << "sync " << i << (sync.running() ? " still running after 60 s" : " failed")
+                              << "\nstdout: " << sync.out() << "\nstderr: " << sync.err();
+      EXPECT_TRUE(Contains(sync.out(), "in sync with ")) << sync.out();
+    }
+    EXPECT_GT(app.Stop() + clerk.Stop(), 0u);
+  }
+  // Once the writers stopped, one more sync takes the rest to the relay.
+  Sync(a);
+  Sync(b);
+  const std::string list = Ok({"--db", a, "list", "customers", "--json"});
+  EXPECT_TRUE(Contains(list, "clerk-9")) << list;
+  EXPECT_EQ(Ok({"--db", b, "list", "customers", "--json"}), list);
+  EXPECT_EQ(Status(a)["unsynced_records"], 0);
+}
+
 TEST_F(CliSyncTest, ThreeOfflineReplicasConverge) {
   auto relay = StartRelay();
   ASSERT_GT(relay->port(), 0);

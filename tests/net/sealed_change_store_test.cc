@@ -43,7 +43,7 @@ class SealedChangeStoreTest : public ::testing::Test {
   std::vector<ChangeBlob> SealedFromA(const crypto::KeyRing& ring, const std::string& contract = kContract) {
     ReplicaChangeStore inner(*a_);
     SealedChangeStore sealed(inner, contract, ring.Clone());
-    auto changes = sealed.ChangesSince(VersionVector(), SIZE_MAX);
+    auto changes = sealed.ChangesSince(VersionVector(), SIZE_MAX, nullptr);
     EXPECT_DAICHO_OK(changes);
     EXPECT_EQ(changes->size(), 2u);
     return *std::move(changes);
@@ -129,7 +129,7 @@ TEST_F(SealedChangeStoreTest, AChangeUnderAKeyThePcLacksIsRefused) {
 TEST_F(SealedChangeStoreTest, WithoutAKeyNothingIsSentOrApplied) {
   ReplicaChangeStore inner(*a_);
   SealedChangeStore sealed(inner, kContract, crypto::KeyRing());
-  EXPECT_EQ(sealed.ChangesSince(VersionVector(), SIZE_MAX).status().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(sealed.ChangesSince(VersionVector(), SIZE_MAX, nullptr).status().code(), Code::kFailedPrecondition);
   EXPECT_EQ(ApplyToB(SealedFromA(ring_), crypto::KeyRing()).code(), Code::kFailedPrecondition);
   ExpectBUntouched();
 }

@@ -71,6 +71,14 @@ class FramePipe {
         d.unacked.insert(batch->batch_id);
         d.max_unacked = std::max(d.max_unacked, d.unacked.size());
       }
+      if (auto* part = std::get_if<ChangePart>(&*m); part && part->offset == 0) {
+        // A change in parts: a batch of its own, acknowledged once whole.
+        d.sent.emplace_back(part->origin.ToHex(), part->seq);
+        ++d.batches;
+        d.batch_changes[part->batch_id] = {d.sent.back()};
+        d.unacked.insert(part->batch_id);
+        d.max_unacked = std::max(d.max_unacked, d.unacked.size());
+      }
       uint64_t acks = 0;
       if (auto* ack = std::get_if<Ack>(&*m)) {
         // The other direction's batch is durable at the receiver now.
@@ -221,6 +229,7 @@ TEST(SyncSessionTest, RandomLiveCommitsDuringSyncConvergeWithoutEchoes) {
     }
     SessionOptions oa = Options(SessionRole::kInitiator, 2);
     SessionOptions ob = Options(SessionRole::kAcceptor, 2);
+    oa.purpose = Purpose::kWatch;  // live pushes (a one-shot sync sends what it had at the start)
     oa.max_batch_bytes = ob.max_batch_bytes = 100;  // many small batches
     SyncSession sa(*pcs[0].store, oa, pcs[0].replica->id());
     SyncSession sb(*pcs[1].store, ob, pcs[1].replica->id());
@@ -465,7 +474,7 @@ TEST(SyncSessionTest, BadAcksFailTheSender) {
     SCOPED_TRACE("variant " + std::to_string(variant));
     SyncSession sa(*a.store, Options(SessionRole::kInitiator), a.replica->id());
     ASSERT_DAICHO_OK(sa.Start());
-    auto batches = sa.OnFrame(EncodeFrame(Welcome{kProtocolVersion, b.replica->id(), {}, "", {}, {}, ""}));
+    auto batches = sa.OnFrame(EncodeFrame(Welcome{kProtocolVersion, b.replica->id(), {}, "", {}, {}, "", 0}));
     ASSERT_DAICHO_OK(batches);
     ASSERT_EQ(batches->size(), 1u);
     ASSERT_EQ(sa.in_flight_batches(), 1u);
@@ -474,7 +483,7 @@ TEST(SyncSessionTest, BadAcksFailTheSender) {
     std::string bad;
     if (variant == 0) bad = EncodeFrame(Ack{2, covers});  // not in flight
     if (variant == 1) bad = EncodeFrame(Ack{1, {}});      // does not cover the batch
-    if (variant == 2) bad = EncodeFrame(Welcome{kProtocolVersion, b.replica->id(), {}, "", {}, {}, ""});  // twice
+    if (variant == 2) bad = EncodeFrame(Welcome{kProtocolVersion, b.replica->id(), {}, "", {}, {}, "", 0});  // twice
     auto out = sa.OnFrame(bad);
     ASSERT_DAICHO_OK(out);
     ASSERT_EQ(out->size(), 1u);
@@ -483,7 +492,7 @@ TEST(SyncSessionTest, BadAcksFailTheSender) {
   }
 }
 
-TEST(SyncSessionTest, BatchesAreTrimmedToTheFrameLimitAndAnOversizedChangeFails) {
+TEST(SyncSessionTest, BatchesAreTrimmedToTheFrameLimitAndALargerChangeGoesInParts) {
   TempDir dir;
   Pc a = OpenPc(dir, "a");
   Pc b = OpenPc(dir, "b");
@@ -500,14 +509,138 @@ TEST(SyncSessionTest, BatchesAreTrimmedToTheFrameLimitAndAnOversizedChangeFails)
     EXPECT_GE(pipe.from(0).batches, 4u);  // 10 changes of ~1 KB in frames of 3 KB
     ExpectConverged(a, b);
   }
-  Write(*a.replica, "big", "name", std::string(5000, 'v'));
-  SyncSession sa(*a.store, oa, a.replica->id());
-  SyncSession sb(*b.store, ob, b.replica->id());
-  FramePipe pipe(sa, sb, 5);
-  SyncThrough(pipe, sa);
-  EXPECT_EQ(sa.state(), SessionState::kFailed);
-  EXPECT_EQ(sa.status().code(), Code::kResourceExhausted);
-  EXPECT_EQ(sb.status().code(), Code::kResourceExhausted);  // told by the Error frame
+  // A change of ~12 KB (as an older daicho committed beyond one frame), both ways.
+  Write(*a.replica, "big-a", "name", std::string(12000, 'a'));
+  Write(*b.replica, "big-b", "name", std::string(12000, 'b'));
+  {
+    SyncSession sa(*a.store, oa, a.replica->id());
+    SyncSession sb(*b.store, ob, b.replica->id());
+    FramePipe pipe(sa, sb, 6);
+    SyncThrough(pipe, sa);
+    EXPECT_TRUE(sa.InSync()) << sa.status();
+    EXPECT_TRUE(sb.InSync()) << sb.status();
+    EXPECT_GE(sa.stats().frames_sent, 5u);  // Hello and at least 4 parts
+    EXPECT_EQ(sa.stats().changes_sent, 1u);
+    EXPECT_EQ(sb.stats().changes_sent, 1u);
+    ExpectConverged(a, b);
+  }
+  // A peer that takes no parts (an older daicho announces 0), or not that
+  // much, is told why instead.
+  Write(*a.replica, "big-a2", "name", std::string(12000, 'a'));
+  for (size_t peer_limit : {size_t{0}, size_t{5000}}) {
+    SCOPED_TRACE("peer limit " + std::to_string(peer_limit));
+    SessionOptions small = ob;
+    small.limits.max_change_bytes = peer_limit;
+    SyncSession sa(*a.store, oa, a.replica->id());
+    SyncSession sb(*b.store, small, b.replica->id());
+    FramePipe pipe(sa, sb, 5);
+    SyncThrough(pipe, sa);
+    EXPECT_EQ(sa.state(), SessionState::kFailed);
+    EXPECT_EQ(sa.status().code(), Code::kResourceExhausted);
+    EXPECT_NE(sa.status().message().find(peer_limit == 0 ? "older daicho" : "5000 bytes the peer accepts"),
+              std::string::npos)
+        << sa.status();
+    EXPECT_EQ(sb.status().code(), Code::kResourceExhausted);  // told by the Error frame
+  }
+}
+
+// A hostile peer cannot make the receiver keep more than one change of at
+// most its max_change_bytes in pieces, nor mix pieces up.
+TEST(SyncSessionTest, ChangePartsAreBoundedAndMustComeInOrder) {
+  TempDir dir;
+  Pc b = OpenPc(dir, "b");
+  const ReplicaId origin = ReplicaId::Random();
+  struct Case {
+    const char* name;
+    std::vector<Message> frames;
+    Code code;
+  };
+  const std::vector<Case> cases = {
+      {"over the limit", {ChangePart{1, origin, 1, 1001, 0, "x"}}, Code::kResourceExhausted},
+      {"a second change meanwhile",
+       {ChangePart{1, origin, 1, 10, 0, "xx"}, ChangePart{1, origin, 2, 10, 0, "xx"}},
+       Code::kProtocolError},
+      {"a gap", {ChangePart{1, origin, 1, 10, 0, "xx"}, ChangePart{1, origin, 1, 10, 3, "xx"}}, Code::kProtocolError},
+      {"another size", {ChangePart{1, origin, 1, 10, 0, "xx"}, ChangePart{1, origin, 1, 11, 2, "xx"}},
+       Code::kProtocolError},
+      {"a batch meanwhile",
+       {ChangePart{1, origin, 1, 10, 0, "xx"}, ChangesBatch{2, {ChangeBlob{origin, 1, "p"}}}},
+       Code::kProtocolError},
+      {"not starting at 0", {ChangePart{1, origin, 1, 10, 2, "xx"}}, Code::kProtocolError},
+      {"out of batch order", {ChangePart{2, origin, 1, 10, 0, "xx"}}, Code::kProtocolError},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    SessionOptions o = Options(SessionRole::kAcceptor);
+    o.limits.max_change_bytes = 1000;
+    SyncSession sb(*b.store, o, b.replica->id());
+    Hello hello;
+    hello.replica_id = origin;
+    ASSERT_DAICHO_OK(sb.OnFrame(EncodeFrame(hello)));
+    ASSERT_EQ(sb.state(), SessionState::kOpen);
+    for (const Message& m : c.frames) {
+      auto out = sb.OnFrame(EncodeFrame(m));
+      ASSERT_DAICHO_OK(out);
+    }
+    EXPECT_EQ(sb.state(), SessionState::kFailed);
+    EXPECT_EQ(sb.status().code(), c.code) << sb.status();
+    EXPECT_TRUE(b.replica->GetVersionVector()->empty());
+  }
+}
+
+// Issue 11 item 4: a one-shot sync never finished while other processes kept
+// committing to either replica: "done" compared the live version vector,
+// which kept growing, with what the peer had acknowledged. A one-shot sync
+// now exchanges what both sides held at the handshake and then ends, on both
+// sides at once; what was committed meanwhile waits for the next sync.
+TEST(SyncSessionTest, OneShotSyncEndsWithWhatBothHeldAtTheStartWhileBothKeepCommitting) {
+  for (uint32_t seed = 1; seed <= 3; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    TempDir dir;
+    Pc a = OpenPc(dir, "a");
+    Pc b = OpenPc(dir, "b");
+    for (int i = 0; i < 20; ++i) {
+      Write(*a.replica, "a" + std::to_string(i), "name", std::string(200, 'a'));
+      Write(*b.replica, "b" + std::to_string(i), "name", std::string(200, 'b'));
+    }
+    const VersionVector a_start = *a.replica->GetVersionVector();
+    const VersionVector b_start = *b.replica->GetVersionVector();
+    SessionOptions oa = Options(SessionRole::kInitiator, 2);
+    SessionOptions ob = Options(SessionRole::kAcceptor, 2);
+    oa.max_batch_bytes = ob.max_batch_bytes = 1000;  // several batches each way
+    SyncSession sa(*a.store, oa, a.replica->id());
+    SyncSession sb(*b.store, ob, b.replica->id());
+    FramePipe pipe(sa, sb, seed);
+    auto hello = sa.Start();
+    ASSERT_DAICHO_OK(hello);
+    pipe.Send(0, std::move(hello).value());
+    // Another process commits to each replica after every frame; the
+    // initiator ends the session as soon as it is in sync.
+    int late = 0;
+    bool done = false;
+    uint64_t a_held_at_welcome = 0;
+    while (!done && late < 2000 && pipe.Step()) {
+      if (a_held_at_welcome == 0 && sa.state() == SessionState::kOpen) {
+        a_held_at_welcome = a.replica->GetVersionVector()->Total();
+      }
+      Write(*a.replica, "late-a" + std::to_string(late), "name", "x");
+      Write(*b.replica, "late-b" + std::to_string(late), "name", "x");
+      ++late;
+      done = sa.InSync();
+    }
+    ASSERT_TRUE(done) << "still not in sync after " << late << " frames";
+    // The frames already queued (the last Acks) still arrive; they start nothing new.
+    pipe.Run();
+    EXPECT_TRUE(sb.InSync());
+    EXPECT_EQ(sa.in_flight_batches(), 0u);
+    EXPECT_EQ(sb.in_flight_batches(), 0u);
+    EXPECT_TRUE(b.replica->GetVersionVector()->Dominates(a_start));
+    EXPECT_TRUE(a.replica->GetVersionVector()->Dominates(b_start));
+    // Each sent what it held at the handshake (the initiator's is read when
+    // the Welcome arrives), nothing committed later.
+    EXPECT_EQ(sa.stats().changes_sent, a_held_at_welcome);
+    EXPECT_EQ(sb.stats().changes_sent, 20u);
+  }
 }
 
 // A store whose Apply fails as a full disk would (fault injection).
@@ -515,8 +648,9 @@ class DiskFullStore final : public ChangeStore {
  public:
   explicit DiskFullStore(ChangeStore& inner) : inner_(inner) {}
   Result<VersionVector> GetVersionVector() override { return inner_.GetVersionVector(); }
-  Result<std::vector<ChangeBlob>> ChangesSince(const VersionVector& other, size_t max_bytes) override {
-    return inner_.ChangesSince(other, max_bytes);
+  Result<std::vector<ChangeBlob>> ChangesSince(const VersionVector& other, size_t max_bytes,
+                                               const VersionVector* upto) override {
+    return inner_.ChangesSince(other, max_bytes, upto);
   }
   Status Apply(std::span<const ChangeBlob>) override {
     return Status(Code::kIoError, "mdb_txn_commit /secret/path/data.mdb: No space left on device");

@@ -177,6 +177,33 @@ TEST(WebSocketTest, TwoReplicasWithEditsOnBothSidesConverge) {
   EXPECT_EQ(again->changes_down, 0u);
 }
 
+// A one-shot sync sends what the replica held when it began; commits made
+// while it runs (here after every frame) do not keep it going, the report
+// counts them and the next sync sends them.
+TEST(WebSocketTest, ASyncEndsDespiteCommitsWhileItRunsAndSaysWhatIsLeft) {
+  TempDir dir;
+  auto a = OpenReplica(dir, "a");
+  auto b = OpenReplica(dir, "b");
+  for (int i = 0; i < 5; ++i) Write(*a, "a" + std::to_string(i), "name", "A");
+  Served served(*b);
+  ReplicaChangeStore store(*a);
+  SyncHooks hooks;
+  uint64_t late = 0;
+  hooks.on_progress = [&](const SessionStats&) { Write(*a, "late" + std::to_string(late++), "name", "L"); };
+  auto report = SyncOnce(served.url(), store, a->id(), SessionOptions{}, WebSocketOptions{}, hooks);
+  ASSERT_DAICHO_OK(report);
+  ASSERT_GT(late, 0u);
+  EXPECT_EQ(report->changes_up, 5u);
+  EXPECT_EQ(report->changes_left, late);
+  EXPECT_EQ(b->GetVersionVector()->Get(a->id()), 5u);
+
+  auto rest = SyncOnce(served.url(), store, a->id(), SessionOptions{});
+  ASSERT_DAICHO_OK(rest);
+  EXPECT_EQ(rest->changes_up, late);
+  EXPECT_EQ(rest->changes_left, 0u);
+  EXPECT_EQ(*b->GetVersionVector(), *a->GetVersionVector());
+}
+
 TEST(WebSocketTest, LargeSyncGoesInManyBatches) {
   TempDir dir;
   auto a = OpenReplica(dir, "a");
@@ -650,8 +677,9 @@ class CountingStore final : public ChangeStore {
  public:
   CountingStore(Replica& replica, ApplyCounter& counter) : inner_(replica), counter_(counter) {}
   Result<VersionVector> GetVersionVector() override { return inner_.GetVersionVector(); }
-  Result<std::vector<ChangeBlob>> ChangesSince(const VersionVector& other, size_t max_bytes) override {
-    return inner_.ChangesSince(other, max_bytes);
+  Result<std::vector<ChangeBlob>> ChangesSince(const VersionVector& other, size_t max_bytes,
+                                               const VersionVector* upto) override {
+    return inner_.ChangesSince(other, max_bytes, upto);
   }
   Status Apply(std::span<const ChangeBlob> changes) override {
     Status status = inner_.Apply(changes);

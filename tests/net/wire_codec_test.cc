@@ -50,6 +50,8 @@ TEST(WireCodecTest, HelloRoundTripsWithEachCredential) {
   EXPECT_EQ(RoundTrip(h), h);
   h.relay_holds = Vv({{1, 3}});
   EXPECT_EQ(RoundTrip(h), h);
+  h.max_change_bytes = kMaxWireChangeBytes;
+  EXPECT_EQ(RoundTrip(h), h);
 }
 
 TEST(WireCodecTest, OfficeKeysMustMatchTheirKeyId) {
@@ -67,7 +69,7 @@ TEST(WireCodecTest, OfficeKeysMustMatchTheirKeyId) {
 }
 
 TEST(WireCodecTest, OtherMessagesRoundTrip) {
-  Welcome w{kProtocolVersion, Id(9), Vv({{3, 1}}), "", {}, {}, ""};
+  Welcome w{kProtocolVersion, Id(9), Vv({{3, 1}}), "", {}, {}, "", 0};
   EXPECT_EQ(RoundTrip(w), w);
   w.device_token = std::string("\0\x01token", 7);
   EXPECT_EQ(RoundTrip(w), w);
@@ -75,6 +77,10 @@ TEST(WireCodecTest, OtherMessagesRoundTrip) {
   EXPECT_EQ(RoundTrip(w), w);
   w.relay_holds = Vv({{1, 4}, {2, 7}});
   EXPECT_EQ(RoundTrip(w), w);
+  w.max_change_bytes = 1u << 30;
+  EXPECT_EQ(RoundTrip(w), w);
+  ChangePart part{3, Id(1), 4, 100, 60, std::string(40, '\xff')};
+  EXPECT_EQ(RoundTrip(part), part);
   ChangesBatch b{7, {ChangeBlob{Id(1), 1, "a"}, ChangeBlob{Id(1), 2, std::string(1000, '\0')},
                      ChangeBlob{Id(2), 9, ""}}};
   EXPECT_EQ(RoundTrip(b), b);
@@ -82,6 +88,26 @@ TEST(WireCodecTest, OtherMessagesRoundTrip) {
   EXPECT_EQ(RoundTrip(a), a);
   ErrorMessage e{Code::kUnauthenticated, "wrong password"};
   EXPECT_EQ(RoundTrip(e), e);
+}
+
+// The receiver keeps a change's parts until it is whole: its size is bounded
+// before anything is kept, and no part may run past it.
+TEST(WireCodecTest, ChangePartsAreBoundedByTheChangeLimit) {
+  CodecLimits limits;
+  limits.max_change_bytes = 100;
+  EXPECT_DAICHO_OK(DecodeFrame(EncodeFrame(ChangePart{1, Id(1), 1, 100, 0, "x"}), limits));
+  EXPECT_EQ(DecodeFrame(EncodeFrame(ChangePart{1, Id(1), 1, 101, 0, "x"}), limits).status().code(),
+            Code::kResourceExhausted);
+  EXPECT_EQ(DecodeFrame(EncodeFrame(ChangePart{1, Id(1), 1, 100, 99, "xy"}), limits).status().code(),
+            Code::kProtocolError);
+  EXPECT_EQ(DecodeFrame(EncodeFrame(ChangePart{1, Id(1), 1, 100, 200, "x"}), limits).status().code(),
+            Code::kProtocolError);
+  EXPECT_EQ(DecodeFrame(EncodeFrame(ChangePart{1, Id(1), 1, 100, 0, ""}), limits).status().code(),
+            Code::kProtocolError);
+  EXPECT_EQ(DecodeFrame(EncodeFrame(ChangePart{0, Id(1), 1, 100, 0, "x"}), limits).status().code(),
+            Code::kProtocolError);
+  EXPECT_EQ(DecodeFrame(EncodeFrame(ChangePart{1, Id(1), 0, 100, 0, "x"}), limits).status().code(),
+            Code::kProtocolError);
 }
 
 TEST(WireCodecTest, OversizedFrameIsRefusedBeforeParsing) {

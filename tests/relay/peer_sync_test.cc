@@ -49,9 +49,10 @@ class PeerSyncTest : public ::testing::Test {
     ASSERT_GT(relay_->port(), 0);
   }
 
-  std::unique_ptr<Replica> Open(const std::string& name) {
+  std::unique_ptr<Replica> Open(const std::string& name, Limits limits = {}) {
     ReplicaOptions options;
     options.create_if_missing = true;
+    options.limits = limits;
     auto replica = Replica::Open(dir_.Sub(name), options);
     EXPECT_DAICHO_OK(replica);
     return std::move(replica).value();
@@ -216,6 +217,59 @@ TEST_F(PeerSyncTest, ConcurrentEditsOverMixedPathsInRandomOrderConvergeWithConfl
   auto conflicts = a->ListConflicts();
   ASSERT_DAICHO_OK(conflicts);
   EXPECT_FALSE(conflicts->empty()) << "concurrent writes of one field must stay visible";
+}
+
+// Issue 11 item 2: an import of 20 rows of 900 KB committed one 18 MB change
+// (as daicho did before commits were limited to one frame); every later sync
+// failed with "exceeds the frame limit of 16777216", on the relay path and on
+// the LAN. Such a change now travels in parts, sealed to the relay and over
+// the peer channel, in both directions of each.
+TEST_F(PeerSyncTest, AnEighteenMegabyteChangeOfAnOlderDaichoSyncsThroughTheRelayAndOnTheLan) {
+  Limits older;
+  older.max_commit_bytes = older.max_change_bytes;  // what daicho allowed before
+  auto a = Open("a", older);
+  ConnectToRelay(*a, /*first=*/true);
+  const std::string scan(900 * 1000, 's');
+  {
+    WriteTransaction txn = a->BeginWrite();
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_DAICHO_OK(txn.Set("customers", "c" + std::to_string(i), "scan", Value(scan + std::to_string(i))));
+    }
+    ASSERT_DAICHO_OK(txn.Commit());
+  }
+  auto held = a->ChangesSince(VersionVector());
+  ASSERT_DAICHO_OK(held);
+  ASSERT_EQ(held->size(), 1u);
+  ASSERT_GT(held->front().payload.size(), size_t{net::CodecLimits{}.max_frame_bytes});
+
+  auto expect_all = [&](Replica& pc) {
+    for (int i = 0; i < 20; ++i) {
+      auto record = pc.Get("customers", "c" + std::to_string(i));
+      ASSERT_DAICHO_OK(record);
+      EXPECT_EQ(record->Find("scan")->value, Value(scan + std::to_string(i))) << pc.path();
+    }
+  };
+  // Up to the relay (sealed), and down to another PC.
+  ASSERT_DAICHO_OK(RelaySync(*a));
+  auto d = Open("d");
+  ConnectToRelay(*d, /*first=*/false);
+  ASSERT_DAICHO_OK(RelaySync(*d));
+  expect_all(*d);
+  // On the LAN: pushed by the connecting PC, then served to another one.
+  auto b = Open("b");
+  ASSERT_DAICHO_OK(ExportOfficeKey(*a, dir_.Sub("office-key.dat")));
+  ASSERT_DAICHO_OK(ImportOfficeKey(*b, dir_.Sub("office-key.dat"), kPassphrase));
+  auto b_server = Serve(*b);
+  ASSERT_DAICHO_OK(SyncWithPeer(*a, Url(*b_server)));
+  expect_all(*b);
+  auto c = Open("c");
+  ASSERT_DAICHO_OK(ImportOfficeKey(*c, dir_.Sub("office-key.dat"), kPassphrase));
+  ASSERT_DAICHO_OK(SyncWithPeer(*c, Url(*b_server)));
+  expect_all(*c);
+  // And the backup of A is complete.
+  auto backup = RelayClient(*a).GetBackupStatus();
+  ASSERT_DAICHO_OK(backup);
+  EXPECT_EQ(backup->unsynced_records, 0u);
 }
 
 TEST_F(PeerSyncTest, StrangersAreRefusedAndTheServingPcKeepsServingItsOffice) {

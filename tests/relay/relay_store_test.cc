@@ -230,7 +230,7 @@ TEST_F(RelayStoreTest, AppliesChangesAndServesThemSince) {
   EXPECT_EQ(vv->Get(x), 3u);
   EXPECT_EQ(vv->Get(y), 1u);
 
-  auto all = store.ChangesSince(VersionVector(), SIZE_MAX);
+  auto all = store.ChangesSince(VersionVector(), SIZE_MAX, nullptr);
   ASSERT_DAICHO_OK(all);
   ASSERT_EQ(all->size(), 4u);
   EXPECT_EQ((*all)[0].origin, x);
@@ -240,22 +240,30 @@ TEST_F(RelayStoreTest, AppliesChangesAndServesThemSince) {
 
   VersionVector have;
   have.Advance(x, 2);
-  auto rest = store.ChangesSince(have, SIZE_MAX);
+  auto rest = store.ChangesSince(have, SIZE_MAX, nullptr);
   ASSERT_DAICHO_OK(rest);
   ASSERT_EQ(rest->size(), 2u);
   EXPECT_EQ((*rest)[0].seq, 3u);
   EXPECT_EQ((*rest)[1].origin, y);
 
   // max_bytes: at least one change, then stops before going over.
-  auto first = store.ChangesSince(VersionVector(), 1);
+  auto first = store.ChangesSince(VersionVector(), 1, nullptr);
   ASSERT_DAICHO_OK(first);
   EXPECT_EQ(first->size(), 1u);
-  auto some = store.ChangesSince(VersionVector(), 100);
+  auto some = store.ChangesSince(VersionVector(), 100, nullptr);
   ASSERT_DAICHO_OK(some);
   EXPECT_EQ(some->size(), 2u);
-  auto none = store.ChangesSince(*vv, SIZE_MAX);
+  auto none = store.ChangesSince(*vv, SIZE_MAX, nullptr);
   ASSERT_DAICHO_OK(none);
   EXPECT_TRUE(none->empty());
+  // upto: only what it names (a one-shot sync sends what was held at its start).
+  VersionVector upto;
+  upto.Advance(x, 1);
+  auto bounded = store.ChangesSince(VersionVector(), SIZE_MAX, &upto);
+  ASSERT_DAICHO_OK(bounded);
+  ASSERT_EQ(bounded->size(), 1u);
+  EXPECT_EQ((*bounded)[0].origin, x);
+  EXPECT_EQ((*bounded)[0].seq, 1u);
 }
 
 TEST_F(RelayStoreTest, DuplicatesAreIgnoredAndGapsStoreNothing) {
@@ -265,13 +273,13 @@ TEST_F(RelayStoreTest, DuplicatesAreIgnoredAndGapsStoreNothing) {
   ASSERT_DAICHO_OK(store->Apply(std::vector{Blob(x, 1), Blob(x, 2)}));
   ASSERT_DAICHO_OK(store->Apply(std::vector{Blob(x, 1), Blob(x, 2), Blob(x, 3), Blob(x, 3)}));
   EXPECT_EQ(store->GetVersionVector()->Get(x), 3u);
-  EXPECT_EQ(store->ChangesSince(VersionVector(), SIZE_MAX)->size(), 3u);
+  EXPECT_EQ(store->ChangesSince(VersionVector(), SIZE_MAX, nullptr)->size(), 3u);
 
   // y:1 is fine but x:5 leaves a gap: the whole batch is refused.
   Status gap = store->Apply(std::vector{Blob(y, 1), Blob(x, 5)});
   EXPECT_EQ(gap.code(), Code::kProtocolError);
   EXPECT_EQ(store->GetVersionVector()->Get(y), 0u);
-  EXPECT_EQ(store->ChangesSince(VersionVector(), SIZE_MAX)->size(), 3u);
+  EXPECT_EQ(store->ChangesSince(VersionVector(), SIZE_MAX, nullptr)->size(), 3u);
   EXPECT_EQ(store->Apply(std::vector{Blob(y, 2)}).code(), Code::kProtocolError);
 
   // The same dot with other bytes is a reused replica id, not a duplicate.
@@ -306,19 +314,19 @@ TEST_F(RelayStoreTest, ContractsNeverSeeEachOthersChanges) {
   ASSERT_DAICHO_OK(store_b->Apply(std::vector{Blob(x, 1, "B's own")}));
   EXPECT_EQ(store_a->GetVersionVector()->Get(x), 2u);
   EXPECT_EQ(store_b->GetVersionVector()->Get(x), 1u);
-  auto seen_by_b = store_b->ChangesSince(VersionVector(), SIZE_MAX);
+  auto seen_by_b = store_b->ChangesSince(VersionVector(), SIZE_MAX, nullptr);
   ASSERT_DAICHO_OK(seen_by_b);
   ASSERT_EQ(seen_by_b->size(), 1u);
   EXPECT_EQ((*seen_by_b)[0].payload, "B's own");
   // Everything B serves, from the very start, is B's own.
   VersionVector a_vv = store_a->GetVersionVector().value();
   VersionVector zero;
-  auto more = store_b->ChangesSince(zero, SIZE_MAX);
+  auto more = store_b->ChangesSince(zero, SIZE_MAX, nullptr);
   for (const auto& blob : *more) EXPECT_EQ(blob.payload.find("of A"), std::string::npos);
   // B continuing at seq 2 is a gap check against B's own VV, not A's.
   EXPECT_DAICHO_OK(store_b->Apply(std::vector{Blob(x, 2, "B again")}));
-  EXPECT_EQ(store_a->ChangesSince(a_vv, SIZE_MAX)->size(), 0u);
-  EXPECT_EQ((*store_a->ChangesSince(zero, SIZE_MAX))[1].payload, "more of A");
+  EXPECT_EQ(store_a->ChangesSince(a_vv, SIZE_MAX, nullptr)->size(), 0u);
+  EXPECT_EQ((*store_a->ChangesSince(zero, SIZE_MAX, nullptr))[1].payload, "more of A");
 }
 
 TEST_F(RelayStoreTest, ReopenKeepsEverything) {
@@ -334,7 +342,7 @@ TEST_F(RelayStoreTest, ReopenKeepsEverything) {
   ASSERT_DAICHO_OK(store_->Authenticate(a_, "taro@example.jp", "Password1"));
   auto changes = std::move(store_->ContractChanges(a_).value());
   EXPECT_EQ(changes->GetVersionVector()->Get(Origin(7)), 2u);
-  auto all = changes->ChangesSince(VersionVector(), SIZE_MAX);
+  auto all = changes->ChangesSince(VersionVector(), SIZE_MAX, nullptr);
   ASSERT_DAICHO_OK(all);
   ASSERT_EQ(all->size(), 2u);
   EXPECT_EQ((*all)[1].payload, Blob(Origin(7), 2).payload);
@@ -408,7 +416,7 @@ TEST(RelayStoreConcurrencyTest, ParallelAppliesToDifferentContracts) {
       for (int b = 0; b < kBatches; ++b) {
         const uint64_t seq = static_cast<uint64_t>(b) * 2;
         if (!(*changes)->Apply(std::vector{Blob(origin, seq + 1), Blob(origin, seq + 2)}).ok()) ++failures;
-        if (!(*changes)->ChangesSince(VersionVector(), 4096).ok()) ++failures;
+        if (!(*changes)->ChangesSince(VersionVector(), 4096, nullptr).ok()) ++failures;
       }
     });
   }
@@ -420,7 +428,7 @@ TEST(RelayStoreConcurrencyTest, ParallelAppliesToDifferentContracts) {
     EXPECT_EQ(vv.size(), 2u);
     EXPECT_EQ(vv.Get(Origin(static_cast<uint8_t>(c + 1))), 2u * kBatches);
     EXPECT_EQ(vv.Get(Origin(static_cast<uint8_t>(c + 1 + kContracts))), 2u * kBatches);
-    EXPECT_EQ(changes->ChangesSince(VersionVector(), SIZE_MAX)->size(), 4u * kBatches);
+    EXPECT_EQ(changes->ChangesSince(VersionVector(), SIZE_MAX, nullptr)->size(), 4u * kBatches);
   }
 }
 
@@ -444,7 +452,7 @@ TEST(RelayStoreGrowthTest, GrowsATinyMapWhenFull) {
     ASSERT_DAICHO_OK(changes->Apply(blobs));
   }
   EXPECT_EQ(changes->GetVersionVector()->Get(x), seq);
-  auto all = changes->ChangesSince(VersionVector(), SIZE_MAX);
+  auto all = changes->ChangesSince(VersionVector(), SIZE_MAX, nullptr);
   ASSERT_DAICHO_OK(all);
   ASSERT_EQ(all->size(), seq);
   EXPECT_EQ(all->back().payload, std::string(64 << 10, static_cast<char>('a' + seq % 26)));
@@ -475,7 +483,7 @@ TEST(RelayStoreGrowthTest, GrowsWhileOtherThreadsReadAndWrite) {
           ADD_FAILURE() << applied;
           ++failures;
         }
-        if (!changes->GetVersionVector().ok() || !changes->ChangesSince(VersionVector(), 1 << 16).ok()) ++failures;
+        if (!changes->GetVersionVector().ok() || !changes->ChangesSince(VersionVector(), 1 << 16, nullptr).ok()) ++failures;
       }
     });
   }
@@ -557,7 +565,7 @@ TEST_F(RelayStoreSealingTest, OnlyChangesSealedUnderTheCurrentKeyAreStored) {
   EXPECT_NE(stale.message().find("key unlock"), std::string::npos) << stale;
   ASSERT_DAICHO_OK(changes_->Apply(std::vector{Sealed(rotated, 2)}));
   // Older changes stay as they were sealed (holders of the new ring open them).
-  auto all = changes_->ChangesSince(VersionVector(), SIZE_MAX);
+  auto all = changes_->ChangesSince(VersionVector(), SIZE_MAX, nullptr);
   ASSERT_DAICHO_OK(all);
   ASSERT_EQ(all->size(), 2u);
   EXPECT_EQ(*crypto::SealedKeyId((*all)[0].payload), 1u);
@@ -572,7 +580,7 @@ TEST_F(RelayStoreSealingTest, ADuplicateUploadWithOtherCiphertextIsIgnored) {
   // The same change sealed again (as a second PC passing it on would) has a
   // new nonce; the relay keeps the first copy.
   ASSERT_DAICHO_OK(changes_->Apply(std::vector{Sealed(ring_, 1)}));
-  EXPECT_EQ(changes_->ChangesSince(VersionVector(), SIZE_MAX)->at(0).payload, first.payload);
+  EXPECT_EQ(changes_->ChangesSince(VersionVector(), SIZE_MAX, nullptr)->at(0).payload, first.payload);
 }
 
 TEST_F(RelayStoreSealingTest, PublishingIsCompareAndSwapOnTheKeyId) {

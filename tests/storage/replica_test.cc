@@ -868,6 +868,31 @@ TEST_F(ReplicaTest, OversizedTransactionIsResourceExhaustedAndLeavesStoreUnchang
   EXPECT_EQ(info->dot.counter, 2u);
 }
 
+// Issue 11 item 2: 20 rows of 900 KB in one transaction made an 18 MB change
+// that no sync could send (one frame carries 16 MiB), blocking the backup for
+// ever. Such a commit is refused up front, saying how to get the data in.
+TEST_F(ReplicaTest, ACommitTooLargeForOneSyncFrameIsRefusedSayingHowToSplitIt) {
+  auto replica = OpenOrNull(Path("r"), CreateOptions());
+  ASSERT_NE(replica, nullptr);
+  WriteTransaction txn = replica->BeginWrite();
+  const std::string scan(900 * 1000, 's');
+  for (int i = 0; i < 20; ++i) ASSERT_DAICHO_OK(txn.Set("customers", "c" + std::to_string(i), "scan", Value(scan)));
+  auto committed = txn.Commit();
+  ASSERT_FALSE(committed.ok());
+  EXPECT_EQ(committed.status().code(), Code::kResourceExhausted) << committed.status();
+  const std::string message = committed.status().message();
+  EXPECT_NE(message.find(std::to_string(Limits{}.max_commit_bytes)), std::string::npos) << message;
+  EXPECT_NE(message.find("180"), std::string::npos) << message;  // its size: 18,0xx,xxx bytes
+  EXPECT_NE(message.find("split"), std::string::npos) << message;
+  EXPECT_TRUE(replica->GetVersionVector()->empty());
+  EXPECT_EQ(replica->Get("customers", "c0").status().code(), Code::kNotFound);
+
+  // Half of it fits.
+  WriteTransaction half = replica->BeginWrite();
+  for (int i = 0; i < 10; ++i) ASSERT_DAICHO_OK(half.Set("customers", "c" + std::to_string(i), "scan", Value(scan)));
+  ASSERT_DAICHO_OK(half.Commit());
+}
+
 TEST_F(ReplicaTest, EmptyNamesAreInvalidArgument) {
   auto replica = OpenOrNull(Path("r"), CreateOptions());
   ASSERT_NE(replica, nullptr);
