@@ -98,7 +98,7 @@ struct Served {
       if (!password.empty() && (given == nullptr || given->password != password)) {
         return Status(Code::kUnauthenticated, "wrong user or password");
       }
-      return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", "replica", {}, {}, ""};
+      return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", "replica", {}, {}, "", {}};
     };
     options.log = [this](const std::string& line) { log.Add(line); };
     server = std::make_unique<SyncServer>(std::move(options));
@@ -386,7 +386,7 @@ TEST(WebSocketTest, ServerWithUnreadableCertificateDoesNotStart) {
   SyncServerOptions options;
   options.local_id = b->id();
   options.store_factory = [r = b.get()](const Hello&) -> Result<AcceptedSession> {
-    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", "", {}, {}, ""};
+    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", "", {}, {}, "", {}};
   };
   options.tls_cert_file = dir.Sub("missing-cert.pem");
   options.tls_key_file = dir.Sub("missing-key.pem");
@@ -419,7 +419,7 @@ SyncServerOptions GroupedByContract(Replica& shared) {
   options.threads = 2;
   options.local_id = shared.id();
   options.store_factory = [r = &shared](const Hello& hello) -> Result<AcceptedSession> {
-    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", hello.contract, {}, {}, ""};
+    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", hello.contract, {}, {}, "", {}};
   };
   return options;
 }
@@ -563,7 +563,7 @@ TEST(WebSocketTest, ClientThatNeverReadsDoesNotHoldUpOthersAndIsDroppedAtTheIdle
   options.websocket.idle_timeout = idle;
   options.local_id = s->id();
   options.store_factory = [r = s.get()](const Hello&) -> Result<AcceptedSession> {
-    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", "", {}, {}, ""};
+    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", "", {}, {}, "", {}};
   };
   LoggedServer served(std::move(options));
 
@@ -769,7 +769,7 @@ TEST(WebSocketTest, ConnectionDroppedMidUploadResumesWithoutResendingAcknowledge
   options.threads = 2;
   options.local_id = b->id();
   options.store_factory = [r = b.get(), &counter](const Hello&) -> Result<AcceptedSession> {
-    return AcceptedSession{std::make_unique<CountingStore>(*r, counter), "", "", {}, {}, ""};
+    return AcceptedSession{std::make_unique<CountingStore>(*r, counter), "", "", {}, {}, "", {}};
   };
   LoggedServer served(std::move(options));
 
@@ -908,7 +908,7 @@ TEST(WebSocketPeerTest, AnUnprovenConnectionReachesOnlyTheUnauthenticatedFactory
   options.local_id = b->id();
   Replica* served = b.get();
   options.store_factory = [served](const Hello&) -> Result<AcceptedSession> {
-    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*served), "", "", {}, {}, ""};
+    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*served), "", "", {}, {}, "", {}};
   };
   // A PC without the key may only fetch the passphrase-wrapped key.
   options.unauthenticated_store_factory = [served](const Hello& hello) -> Result<AcceptedSession> {
@@ -916,7 +916,7 @@ TEST(WebSocketPeerTest, AnUnprovenConnectionReachesOnlyTheUnauthenticatedFactory
       return Status(Code::kUnauthenticated, "prove the office key first");
     }
     return AcceptedSession{std::make_unique<ReplicaChangeStore>(*served), "", "",
-                           crypto::WrappedOfficeKey{1, "passphrase-envelope", "recovery-envelope", ""}, {}, ""};
+                           crypto::WrappedOfficeKey{1, "passphrase-envelope", "recovery-envelope", ""}, {}, "", {}};
   };
   SyncServer server(std::move(options));
   ASSERT_DAICHO_OK(server.Start());
