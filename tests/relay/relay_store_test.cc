@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,7 +13,7 @@
 #include "daicho/replica.h"
 #include "apps/daicho-relay/password.h"
 #include "crypto/sealed_change.h"
-#include "storage/lmdb/env.h"
+#include "relay_store_v2.h"
 #include "test_util.h"
 
 namespace daicho::relay {
@@ -344,36 +343,6 @@ TEST_F(RelayStoreTest, UserIdsIgnoreLetterCaseAndKeepTheSpellingTheyWereAddedWit
   Reopen();
   EXPECT_DAICHO_OK(store_->Authenticate(a_, "yAmAdA@example.jp", "Password3"));
   EXPECT_TRUE(store_->CaseConflicts()->empty());
-}
-
-// A relay store as schema v2 wrote it (before user ids were folded and
-// devices knew their replica): users keyed by their exact id, device values
-// "user \0 name". Written with the LMDB wrapper, as the old relay did.
-void WriteV2Store(const std::string& dir, const ContractNumber& contract,
-                  const std::vector<std::pair<std::string, std::string>>& users,
-                  const std::vector<std::pair<std::string, std::string>>& device_tokens) {
-  std::filesystem::create_directories(dir);
-  auto env = storage::lmdb::Env::Open(dir, storage::lmdb::EnvOptions());
-  ASSERT_DAICHO_OK(env);
-  std::map<std::string, storage::lmdb::Dbi> dbis;
-  for (const char* name : {"meta", "contracts", "users", "devices", "changes", "vv", "keys"}) {
-    auto dbi = env->OpenDbi(name, /*create=*/true);
-    ASSERT_DAICHO_OK(dbi);
-    dbis[name] = *dbi;
-  }
-  auto txn = env->BeginWrite();
-  ASSERT_DAICHO_OK(txn);
-  ASSERT_DAICHO_OK(txn->Put(dbis["contracts"], contract.str(), ""));
-  for (const auto& [user, password] : users) {
-    auto hash = HashPassword(password);
-    ASSERT_DAICHO_OK(hash);
-    ASSERT_DAICHO_OK(txn->Put(dbis["users"], contract.str() + user, *hash));
-  }
-  for (const auto& [token, user_and_name] : device_tokens) {
-    ASSERT_DAICHO_OK(txn->Put(dbis["devices"], contract.str() + HashDeviceToken(token), user_and_name));
-  }
-  ASSERT_DAICHO_OK(txn->Put(dbis["meta"], "schema", "daicho-relay-v2"));
-  ASSERT_DAICHO_OK(txn->Commit());
 }
 
 // Issue 11 items 8 and 10: a v2 store opens upgraded; its logins keep
