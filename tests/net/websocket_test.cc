@@ -18,6 +18,7 @@
 #include <optional>
 #include <span>
 #include <stop_token>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -497,6 +498,74 @@ TEST(WebSocketTest, WatchClientsOfOneGroupGetEachOthersCommitsLiveAndAnotherGrou
   // The server ends each watch session as a clean close.
   ASSERT_TRUE(served.log.WaitFor(3));
   for (const std::string& line : served.log.lines()) EXPECT_TRUE(Contains(line, "outcome=ok")) << line;
+}
+
+// Logins a test can end, as a relay's `device revoke` ends a device's.
+class EndableLogins {
+ public:
+  void End(const std::string& user) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ended_.insert(user);
+  }
+  Status Check(const std::string& user) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ended_.count(user) ? Status(Code::kUnauthenticated, "device of " + user + " revoked") : Status::Ok();
+  }
+
+ private:
+  std::mutex mu_;
+  std::set<std::string> ended_;
+};
+
+// RecheckLogins ends exactly the live sessions whose login no longer holds,
+// with an Error the client gets, and nothing more reaches them; a login that
+// ended while it was being admitted is refused by the check at admission.
+TEST(WebSocketTest, RecheckLoginsEndsOnlyTheSessionsWhoseLoginEnded) {
+  TempDir dir;
+  auto s = OpenReplica(dir, "server");
+  auto a = OpenReplica(dir, "a");
+  auto b = OpenReplica(dir, "b");
+  Write(*s, "s1", "name", "on the server");
+  auto logins = std::make_shared<EndableLogins>();
+  SyncServerOptions options = GroupedByContract(*s);
+  // Admits everyone; only the recheck looks at the logins, so the admission
+  // check is what refuses an ended one.
+  options.store_factory = [r = s.get(), logins](const Hello& hello) -> Result<AcceptedSession> {
+    AcceptedSession accepted{std::make_unique<ReplicaChangeStore>(*r), "", hello.contract, {}, {}, "", {}};
+    accepted.recheck_login = [logins, user = hello.user] { return logins->Check(user); };
+    return accepted;
+  };
+  LoggedServer served(std::move(options));
+  SessionOptions as_a;
+  as_a.contract = "office";
+  as_a.user = "a";
+  SessionOptions as_b = as_a;
+  as_b.user = "b";
+  WatchClient wa(served.url(), *a, as_a);
+  WatchClient wb(served.url(), *b, as_b);
+  ASSERT_TRUE(WaitUntil([&] { return VersionVectorOf(*a).Total() == 1 && VersionVectorOf(*b).Total() == 1; }));
+
+  logins->End("a");
+  served.server->RecheckLogins();
+  ASSERT_TRUE(WaitUntil([&] { return wa.ended(); })) << "a's session went on after its login ended";
+  auto ra = wa.Stop();
+  ASSERT_FALSE(ra.ok());
+  EXPECT_EQ(ra.status().code(), Code::kUnauthenticated) << ra.status();
+  EXPECT_TRUE(Contains(ra.status().message(), "login revoked while connected: device of a revoked")) << ra.status();
+  EXPECT_FALSE(wb.ended()) << "b's session ended too";
+
+  // b's commit still reaches the server, and no longer a.
+  Write(*b, "b1", "name", "from B");
+  ASSERT_TRUE(WaitUntil([&] { return VersionVectorOf(*s).Get(b->id()) == 1; }));
+  EXPECT_EQ(VersionVectorOf(*a).Get(b->id()), 0u);
+
+  // a again: admitted by the factory, refused by the check that follows.
+  ReplicaChangeStore a_store(*a);
+  auto again = SyncOnce(served.url(), a_store, a->id(), as_a);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), Code::kUnauthenticated) << again.status();
+  EXPECT_EQ(VersionVectorOf(*a).Get(b->id()), 0u);
+  ASSERT_DAICHO_OK(wb.Stop());
 }
 
 // `n` changes of about `bytes` each (one record per commit) made on `r`.
