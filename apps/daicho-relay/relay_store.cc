@@ -659,10 +659,6 @@ Result<std::vector<RelayStore::CaseConflict>> RelayStore::CaseConflicts() const 
   return out;
 }
 
-Status RelayStore::Authenticate(const ContractNumber& contract, std::string_view user_id, std::string_view password) {
-  return LogIn(contract, user_id, password).status();
-}
-
 Result<RelayStore::PasswordLogin> RelayStore::LogIn(const ContractNumber& contract, std::string_view user_id,
                                                     std::string_view password) {
   // A malformed id names no account: refuse it at once, without hashing

@@ -149,8 +149,6 @@ class RelayStore {
   // retry in N s") without the password being checked; a success resets the
   // count. Throttling state is kept in memory (a restart clears it).
   Result<PasswordLogin> LogIn(const ContractNumber& contract, std::string_view user_id, std::string_view password);
-  // LogIn without the result.
-  Status Authenticate(const ContractNumber& contract, std::string_view user_id, std::string_view password);
   // Ok while `login` would still be accepted (same password, user present);
   // kUnauthenticated otherwise. A read, no hashing.
   Status CheckPasswordLogin(const ContractNumber& contract, const PasswordLogin& login) const;

@@ -46,7 +46,7 @@ TEST_F(RelayCliTest, ContractAndUserAddedByCommandsCanLogIn) {
   ASSERT_DAICHO_OK(store);
   auto contract = ContractNumber::Parse(kContract);
   ASSERT_DAICHO_OK(contract);
-  EXPECT_DAICHO_OK((*store)->Authenticate(*contract, "yamada@example.jp", "Yamada2024"));
+  EXPECT_DAICHO_OK((*store)->LogIn(*contract, "yamada@example.jp", "Yamada2024"));
 }
 
 TEST_F(RelayCliTest, PasswdReplacesThePassword) {
@@ -58,8 +58,8 @@ TEST_F(RelayCliTest, PasswdReplacesThePassword) {
   ASSERT_DAICHO_OK(store);
   auto contract = ContractNumber::Parse(kContract);
   ASSERT_DAICHO_OK(contract);
-  EXPECT_EQ((*store)->Authenticate(*contract, "sato@example.jp", "OldPassw0rd").code(), Code::kUnauthenticated);
-  EXPECT_DAICHO_OK((*store)->Authenticate(*contract, "sato@example.jp", "NewPassw0rd"));
+  EXPECT_EQ((*store)->LogIn(*contract, "sato@example.jp", "OldPassw0rd").status().code(), Code::kUnauthenticated);
+  EXPECT_DAICHO_OK((*store)->LogIn(*contract, "sato@example.jp", "NewPassw0rd"));
 }
 
 TEST_F(RelayCliTest, BadInputGivesClearErrorsAndChangesNothing) {
@@ -111,7 +111,7 @@ TEST_F(RelayCliTest, UpgradedStoreWithCaseTwinsWarnsUntilTheOperatorRemovesOne) 
   EXPECT_EQ(listed.err, "");
   auto store = RelayStore::Open(dir_.Sub("relay"));
   ASSERT_DAICHO_OK(store);
-  EXPECT_DAICHO_OK((*store)->Authenticate(contract, "KATO@EXAMPLE.JP", "Passw0rd11"));
+  EXPECT_DAICHO_OK((*store)->LogIn(contract, "KATO@EXAMPLE.JP", "Passw0rd11"));
 }
 
 }  // namespace

@@ -110,22 +110,22 @@ TEST_F(RelayStoreTest, UsersBelongToAnExistingContract) {
 TEST_F(RelayStoreTest, WrongPasswordUnknownUserAndUnknownContractLookAlike) {
   ASSERT_DAICHO_OK(store_->AddContract(a_));
   ASSERT_DAICHO_OK(store_->AddUser(a_, "taro@example.jp", "Password1"));
-  ASSERT_DAICHO_OK(store_->Authenticate(a_, "taro@example.jp", "Password1"));
-  Status wrong = store_->Authenticate(a_, "taro@example.jp", "Password2");
-  Status unknown_user = store_->Authenticate(a_, "hanako@example.jp", "Password1");
-  Status unknown_contract = store_->Authenticate(b_, "taro@example.jp", "Password1");
+  ASSERT_DAICHO_OK(store_->LogIn(a_, "taro@example.jp", "Password1"));
+  Status wrong = store_->LogIn(a_, "taro@example.jp", "Password2").status();
+  Status unknown_user = store_->LogIn(a_, "hanako@example.jp", "Password1").status();
+  Status unknown_contract = store_->LogIn(b_, "taro@example.jp", "Password1").status();
   EXPECT_EQ(wrong.code(), Code::kUnauthenticated);
   EXPECT_EQ(unknown_user.code(), Code::kUnauthenticated);
   EXPECT_EQ(unknown_contract.code(), Code::kUnauthenticated);
   EXPECT_EQ(wrong.message(), unknown_user.message());
   EXPECT_EQ(wrong.message(), unknown_contract.message());
-  Status malformed = store_->Authenticate(a_, "x", "Password1");
+  Status malformed = store_->LogIn(a_, "x", "Password1").status();
   EXPECT_EQ(malformed.code(), Code::kUnauthenticated);
   EXPECT_EQ(malformed.message(), wrong.message());
 
   ASSERT_DAICHO_OK(store_->SetPassword(a_, "taro@example.jp", "NewPassword9"));
-  EXPECT_EQ(store_->Authenticate(a_, "taro@example.jp", "Password1").code(), Code::kUnauthenticated);
-  ASSERT_DAICHO_OK(store_->Authenticate(a_, "taro@example.jp", "NewPassword9"));
+  EXPECT_EQ(store_->LogIn(a_, "taro@example.jp", "Password1").status().code(), Code::kUnauthenticated);
+  ASSERT_DAICHO_OK(store_->LogIn(a_, "taro@example.jp", "NewPassword9"));
 }
 
 TEST_F(RelayStoreTest, ThrottlesAnAccountAfterFiveFailuresWithGrowingWindow) {
@@ -133,38 +133,38 @@ TEST_F(RelayStoreTest, ThrottlesAnAccountAfterFiveFailuresWithGrowingWindow) {
   ASSERT_DAICHO_OK(store_->AddUser(a_, "taro@example.jp", "Password1"));
   const std::string user = "taro@example.jp";
   for (int i = 0; i < 5; ++i) {
-    EXPECT_EQ(store_->Authenticate(a_, user, "WrongPass1").code(), Code::kUnauthenticated) << i;
+    EXPECT_EQ(store_->LogIn(a_, user, "WrongPass1").status().code(), Code::kUnauthenticated) << i;
   }
   // Locked: even the right password is refused without being checked.
-  Status refused = store_->Authenticate(a_, user, "Password1");
+  Status refused = store_->LogIn(a_, user, "Password1").status();
   EXPECT_EQ(refused.code(), Code::kUnavailable);
   EXPECT_NE(refused.message().find("retry in 1 s"), std::string::npos) << refused;
   // Another account is not affected.
-  EXPECT_EQ(store_->Authenticate(a_, "hanako@example.jp", "Password1").code(), Code::kUnauthenticated);
+  EXPECT_EQ(store_->LogIn(a_, "hanako@example.jp", "Password1").status().code(), Code::kUnauthenticated);
 
   clock_->Advance(1000);  // first window over: one more try, which fails
-  EXPECT_EQ(store_->Authenticate(a_, user, "WrongPass1").code(), Code::kUnauthenticated);
+  EXPECT_EQ(store_->LogIn(a_, user, "WrongPass1").status().code(), Code::kUnauthenticated);
   clock_->Advance(1000);  // the window doubled to 2 s
-  refused = store_->Authenticate(a_, user, "Password1");
+  refused = store_->LogIn(a_, user, "Password1").status();
   EXPECT_EQ(refused.code(), Code::kUnavailable);
   EXPECT_NE(refused.message().find("retry in 1 s"), std::string::npos) << refused;
   clock_->Advance(1000);
-  ASSERT_DAICHO_OK(store_->Authenticate(a_, user, "Password1"));
+  ASSERT_DAICHO_OK(store_->LogIn(a_, user, "Password1"));
   // Success reset the count: a single failure does not lock again.
-  EXPECT_EQ(store_->Authenticate(a_, user, "WrongPass1").code(), Code::kUnauthenticated);
-  ASSERT_DAICHO_OK(store_->Authenticate(a_, user, "Password1"));
+  EXPECT_EQ(store_->LogIn(a_, user, "WrongPass1").status().code(), Code::kUnauthenticated);
+  ASSERT_DAICHO_OK(store_->LogIn(a_, user, "Password1"));
 }
 
 TEST_F(RelayStoreTest, ThrottleWindowIsCappedAtFiveMinutes) {
   ASSERT_DAICHO_OK(store_->AddContract(a_));
   // Unknown accounts are throttled the same way (ids cannot be probed fast).
   const std::string user = "nobody@example.jp";
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(store_->Authenticate(a_, user, "WrongPass1").code(), Code::kUnauthenticated);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(store_->LogIn(a_, user, "WrongPass1").status().code(), Code::kUnauthenticated);
   for (int i = 0; i < 12; ++i) {
     clock_->Advance(5 * 60 * 1000);
-    EXPECT_EQ(store_->Authenticate(a_, user, "WrongPass1").code(), Code::kUnauthenticated) << i;
+    EXPECT_EQ(store_->LogIn(a_, user, "WrongPass1").status().code(), Code::kUnauthenticated) << i;
   }
-  Status refused = store_->Authenticate(a_, user, "WrongPass1");
+  Status refused = store_->LogIn(a_, user, "WrongPass1").status();
   EXPECT_EQ(refused.code(), Code::kUnavailable);
   EXPECT_NE(refused.message().find("retry in 300 s"), std::string::npos) << refused;
 }
@@ -326,7 +326,7 @@ TEST_F(RelayStoreTest, UserIdsIgnoreLetterCaseAndKeepTheSpellingTheyWereAddedWit
     ASSERT_DAICHO_OK(login);
     EXPECT_EQ(login->user_id, "Yamada@Example.jp");
   }
-  EXPECT_EQ(store_->Authenticate(a_, "yamada@example.jp", "Password2").code(), Code::kUnauthenticated);
+  EXPECT_EQ(store_->LogIn(a_, "yamada@example.jp", "Password2").status().code(), Code::kUnauthenticated);
   auto token = store_->IssueDeviceToken(a_, "YAMADA@example.jp", Origin(1), "PC-1");
   ASSERT_DAICHO_OK(token);
   EXPECT_DAICHO_OK(store_->AuthenticateDevice(a_, "yamada@EXAMPLE.jp", *token, Origin(1)));
@@ -334,14 +334,14 @@ TEST_F(RelayStoreTest, UserIdsIgnoreLetterCaseAndKeepTheSpellingTheyWereAddedWit
   // Failures of all spellings count against one account (the first was
   // "Password2" above).
   for (int i = 0; i < 4; ++i) {
-    EXPECT_EQ(store_->Authenticate(a_, i % 2 ? "yamada@example.jp" : "YAMADA@example.jp", "WrongPass1").code(),
+    EXPECT_EQ(store_->LogIn(a_, i % 2 ? "yamada@example.jp" : "YAMADA@example.jp", "WrongPass1").status().code(),
               Code::kUnauthenticated);
   }
-  EXPECT_EQ(store_->Authenticate(a_, "Yamada@Example.jp", "Password1").code(), Code::kUnavailable);
+  EXPECT_EQ(store_->LogIn(a_, "Yamada@Example.jp", "Password1").status().code(), Code::kUnavailable);
   ASSERT_DAICHO_OK(store_->SetPassword(a_, "yamada@example.jp", "Password3"));
-  EXPECT_DAICHO_OK(store_->Authenticate(a_, "Yamada@Example.jp", "Password3"));
+  EXPECT_DAICHO_OK(store_->LogIn(a_, "Yamada@Example.jp", "Password3"));
   Reopen();
-  EXPECT_DAICHO_OK(store_->Authenticate(a_, "yAmAdA@example.jp", "Password3"));
+  EXPECT_DAICHO_OK(store_->LogIn(a_, "yAmAdA@example.jp", "Password3"));
   EXPECT_TRUE(store_->CaseConflicts()->empty());
 }
 
@@ -365,13 +365,13 @@ TEST(RelayStoreUpgradeTest, V2StoreIsUpgradedKeepingLoginsAndReportingCaseConfli
   EXPECT_EQ((*conflicts)[0].contract, contract);
   EXPECT_EQ((*conflicts)[0].user_ids, (std::vector<std::string>{"Yamada@Example.jp", "yamada@example.jp"}));
   // Not merged: each logs in with its own spelling and password only.
-  EXPECT_DAICHO_OK(store.Authenticate(contract, "Yamada@Example.jp", "Password1"));
-  EXPECT_DAICHO_OK(store.Authenticate(contract, "yamada@example.jp", "Password2"));
-  EXPECT_EQ(store.Authenticate(contract, "Yamada@Example.jp", "Password2").code(), Code::kUnauthenticated);
-  EXPECT_EQ(store.Authenticate(contract, "YAMADA@EXAMPLE.JP", "Password1").code(), Code::kUnauthenticated);
+  EXPECT_DAICHO_OK(store.LogIn(contract, "Yamada@Example.jp", "Password1"));
+  EXPECT_DAICHO_OK(store.LogIn(contract, "yamada@example.jp", "Password2"));
+  EXPECT_EQ(store.LogIn(contract, "Yamada@Example.jp", "Password2").status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(store.LogIn(contract, "YAMADA@EXAMPLE.JP", "Password1").status().code(), Code::kUnauthenticated);
   EXPECT_EQ(store.AddUser(contract, "YAMADA@example.jp", "Password4").code(), Code::kAlreadyExists);
   // Other ids are folded now.
-  EXPECT_DAICHO_OK(store.Authenticate(contract, "Taro@Example.JP", "Password3"));
+  EXPECT_DAICHO_OK(store.LogIn(contract, "Taro@Example.JP", "Password3"));
 
   // The old token still logs in and then belongs to the replica using it.
   auto devices = store.ListDevices(contract, "taro@example.jp");
@@ -389,7 +389,7 @@ TEST(RelayStoreUpgradeTest, V2StoreIsUpgradedKeepingLoginsAndReportingCaseConfli
   // The operator keeps one spelling: it then logs in with any.
   ASSERT_DAICHO_OK(store.RemoveUser(contract, "yamada@example.jp"));
   EXPECT_TRUE(store.CaseConflicts()->empty());
-  EXPECT_DAICHO_OK(store.Authenticate(contract, "YAMADA@EXAMPLE.JP", "Password1"));
+  EXPECT_DAICHO_OK(store.LogIn(contract, "YAMADA@EXAMPLE.JP", "Password1"));
   opened->reset();
   auto reopened = RelayStore::Open(dir.Sub("relay"));
   ASSERT_DAICHO_OK(reopened);
@@ -517,7 +517,7 @@ TEST_F(RelayStoreTest, ReopenKeepsEverything) {
   Reopen();
   EXPECT_TRUE(*store_->HasContract(a_));
   EXPECT_EQ(*store_->ListUsers(a_), std::vector<std::string>{"taro@example.jp"});
-  ASSERT_DAICHO_OK(store_->Authenticate(a_, "taro@example.jp", "Password1"));
+  ASSERT_DAICHO_OK(store_->LogIn(a_, "taro@example.jp", "Password1"));
   auto changes = std::move(store_->ContractChanges(a_).value());
   EXPECT_EQ(changes->GetVersionVector()->Get(Origin(7)), 2u);
   auto all = changes->ChangesSince(VersionVector(), SIZE_MAX);
