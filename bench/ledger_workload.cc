@@ -254,7 +254,8 @@ Result<std::unique_ptr<daicho::net::SyncServer>> ServeReplica(Replica& replica) 
   options.local_id = replica.id();
   Replica* served = &replica;
   options.store_factory = [served](const daicho::net::Hello&) -> Result<daicho::net::AcceptedSession> {
-    return daicho::net::AcceptedSession{std::make_unique<daicho::net::ReplicaChangeStore>(*served), "", "", {}, {}, ""};
+    return daicho::net::AcceptedSession{std::make_unique<daicho::net::ReplicaChangeStore>(*served), "", "", {}, {}, "",
+                                        {}};
   };
   auto server = std::make_unique<daicho::net::SyncServer>(std::move(options));
   DAICHO_RETURN_IF_ERROR(server->Start());

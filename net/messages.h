@@ -119,10 +119,19 @@ struct Ack {
   friend bool operator==(const Ack&, const Ack&) = default;
 };
 
+// What an Error means beyond its code (same numbers as the wire enum).
+enum class ErrorReason : uint32_t {
+  kNone = 0,
+  // The session's login no longer holds (device token unknown, revoked or
+  // replaced; device revoked, password changed or user removed while live).
+  kLoginRevoked = 1,
+};
+
 // Ends the session. `code` is never kOk.
 struct ErrorMessage {
   Code code = Code::kInternal;
   std::string message;
+  ErrorReason reason = ErrorReason::kNone;
   friend bool operator==(const ErrorMessage&, const ErrorMessage&) = default;
 };
 

@@ -25,6 +25,16 @@ namespace {
 constexpr std::string_view kSettingsKey = "daicho.relay.settings";
 constexpr std::string_view kBackupKey = "daicho.relay.backup";        // "off" when disabled
 constexpr std::string_view kLastSyncKey = "daicho.relay.last_sync";  // Unix ms, decimal
+// The device token the relay refused (revoked, replaced, unknown): while the
+// saved settings hold that token, the saved login is shown as no longer
+// valid and not sent again. Kept apart from the settings so a `connect` in
+// another process (a new token) is never overwritten by a stale watch.
+constexpr std::string_view kRefusedTokenKey = "daicho.relay.refused_token";
+
+Status SavedLoginRefused() {
+  return Status(Code::kUnauthenticated,
+                "this PC's saved login was revoked or replaced: run `daicho connect` again");
+}
 
 std::string EncodeSettings(const RelaySettings& s) {
   client::v1::RelaySettings pb;
@@ -119,9 +129,12 @@ struct RelayClient::Impl {
     session.contract = settings.contract;
     session.user = settings.user;
     if (request.request_token) session.device_name = settings.device_name;
+    const bool saved_login = request.password.empty() && !settings.device_token.empty();
     if (!request.password.empty()) {
       session.credentials = net::PasswordCredential{request.password};
-    } else if (!settings.device_token.empty()) {
+    } else if (saved_login) {
+      DAICHO_ASSIGN_OR_RETURN(bool refused, SavedLoginWasRefused(settings));
+      if (refused) return SavedLoginRefused();
       session.credentials = net::DeviceTokenCredential{settings.device_token};
     } else {
       return Status(Code::kFailedPrecondition, "no saved login for the relay: a password is needed");
@@ -154,7 +167,26 @@ struct RelayClient::Impl {
     }
     hooks.stop = std::move(request.stop);
     hooks.poll_interval = request.poll_interval;
-    return net::SyncOnce(settings.url, sealed, replica.id(), std::move(session), websocket, std::move(hooks));
+    bool login_revoked = false;
+    hooks.on_peer_error = [&login_revoked](const net::ErrorMessage& error) {
+      login_revoked = error.reason == net::ErrorReason::kLoginRevoked;
+    };
+    auto report = net::SyncOnce(settings.url, sealed, replica.id(), std::move(session), websocket, std::move(hooks));
+    if (report.ok() || !login_revoked) return report;
+    if (!saved_login) {
+      return Status(Code::kUnauthenticated, "the relay ended this login (the password was changed or the user "
+                                            "removed): run `daicho connect` again with the current password");
+    }
+    // Remembered so `status` shows it and nothing retries with this token.
+    DAICHO_RETURN_IF_ERROR(replica.SetLocalSetting(kRefusedTokenKey, settings.device_token));
+    return SavedLoginRefused();
+  }
+
+  // The relay refused the saved device token earlier.
+  Result<bool> SavedLoginWasRefused(const RelaySettings& settings) const {
+    if (settings.device_token.empty()) return false;
+    DAICHO_ASSIGN_OR_RETURN(auto refused, replica.GetLocalSetting(kRefusedTokenKey));
+    return refused && *refused == settings.device_token;
   }
 
   // ---- Office key ----
@@ -285,6 +317,7 @@ Status RelayClient::Connect(RelaySettings settings, const std::string& password,
     settings.device_token.clear();  // a password login replaces a saved one
   }
   DAICHO_ASSIGN_OR_RETURN(auto previous, impl_->LoadSettings());
+  DAICHO_RETURN_IF_ERROR(impl_->replica.EraseLocalSetting(kRefusedTokenKey));
   if (!previous || previous->url != settings.url || previous->contract != settings.contract) {
     // Acknowledgements of another relay or contract say nothing about this one.
     DAICHO_RETURN_IF_ERROR(impl_->pc.RecordRelayReport(VersionVector()));
@@ -419,6 +452,9 @@ Result<BackupStatus> RelayClient::GetBackupStatus() const {
   BackupStatus status;
   DAICHO_ASSIGN_OR_RETURN(auto settings, impl_->LoadSettings());
   status.configured = settings.has_value();
+  if (settings) {
+    DAICHO_ASSIGN_OR_RETURN(status.saved_login_refused, impl_->SavedLoginWasRefused(*settings));
+  }
   DAICHO_ASSIGN_OR_RETURN(status.enabled, impl_->BackupEnabled());
   DAICHO_ASSIGN_OR_RETURN(status.relay_holds, impl_->pc.RelayHolds());
   DAICHO_ASSIGN_OR_RETURN(auto last_sync, impl_->replica.GetLocalSetting(kLastSyncKey));

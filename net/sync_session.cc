@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <type_traits>
 #include <utility>
+#include <variant>
 
 namespace daicho::net {
 namespace {
@@ -56,11 +57,13 @@ void SyncSession::CountExpected(const VersionVector& local) {
   stats_.changes_to_receive = peer_vv_.CountMissingFrom(local);
 }
 
-std::vector<std::string> SyncSession::Fail(Status status) {
+std::vector<std::string> SyncSession::Fail(Status status, ErrorReason reason) {
   state_ = SessionState::kFailed;
   status_ = status;
   in_flight_.clear();
-  std::string frame = EncodeFrame(ErrorForPeer(status));
+  ErrorMessage error = ErrorForPeer(status);
+  error.reason = reason;
+  std::string frame = EncodeFrame(error);
   Count(frame);
   std::vector<std::string> out;
   out.push_back(std::move(frame));
@@ -148,7 +151,13 @@ std::vector<std::string> SyncSession::HandleHello(Hello hello) {
   Admission admission;
   if (options_.authenticate) {
     auto granted = options_.authenticate(hello);
-    if (!granted.ok()) return Fail(granted.status());
+    if (!granted.ok()) {
+      // A refused device token is the PC's saved login, not a typed password:
+      // the PC learns to stop using it.
+      const bool token_refused = std::holds_alternative<DeviceTokenCredential>(hello.credentials) &&
+                                 granted.status().code() == Code::kUnauthenticated;
+      return Fail(granted.status(), token_refused ? ErrorReason::kLoginRevoked : ErrorReason::kNone);
+    }
     admission = std::move(granted).value();
   }
   auto vv = store_.GetVersionVector();
@@ -304,7 +313,13 @@ std::vector<std::string> SyncSession::HandleError(ErrorMessage error) {
   state_ = SessionState::kFailed;
   status_ = Status(error.code, "peer reported: " + error.message);
   in_flight_.clear();
+  peer_error_ = std::move(error);
   return {};
+}
+
+std::vector<std::string> SyncSession::End(Status why, ErrorReason reason) {
+  if (state_ == SessionState::kFailed) return {};
+  return Fail(std::move(why), reason);
 }
 
 bool SyncSession::Pump(std::vector<std::string>& out) {

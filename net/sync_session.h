@@ -27,7 +27,8 @@
 // why (the transport sends the frames, then closes). An Error received from
 // the peer also ends it, with the peer's code. Codes in status():
 // kProtocolError, kResourceExhausted, kCorruption (bad payload), kFailedPrecondition
-// (version mismatch), kUnauthenticated/kPermissionDenied (from authenticate),
+// (version mismatch), kUnauthenticated/kPermissionDenied (from authenticate;
+// a refused device token goes out with ErrorReason::kLoginRevoked),
 // store codes (kIoError...). The peer is told the code and message, except
 // that local storage trouble goes out as kUnavailable/kInternal without
 // details, and messages are cut to 512 bytes. Calling OnFrame/OnLocalCommit on
@@ -154,6 +155,11 @@ class SyncSession {
   // an Error frame when the session fails because of this frame).
   Result<std::vector<std::string>> OnFrame(std::string_view frame);
 
+  // Ends an open session from this side (e.g. the relay learned that its
+  // login was revoked): state() becomes kFailed with `why`; returns the Error
+  // frame to send, carrying `reason`. Empty if the session already failed.
+  std::vector<std::string> End(Status why, ErrorReason reason);
+
   // The store gained changes (a local commit, or another session's Apply):
   // the batches to push now, within the in-flight limit. They queue behind
   // catch-up (same cursor), so per-origin order holds. Empty before the
@@ -176,6 +182,8 @@ class SyncSession {
   const std::optional<ReplicaId>& peer_id() const { return peer_id_; }
   // Initiator: the peer's Welcome, once received.
   const std::optional<Welcome>& welcome() const { return welcome_; }
+  // The Error the peer ended the session with, if it did.
+  const std::optional<ErrorMessage>& peer_error() const { return peer_error_; }
   // What the peer is known to hold (from Hello/Welcome and its Acks).
   const VersionVector& peer_version_vector() const { return peer_vv_; }
   size_t in_flight_batches() const { return in_flight_.size(); }
@@ -200,7 +208,7 @@ class SyncSession {
   // frame) if the session failed.
   bool Pump(std::vector<std::string>& out);
   // Ends the session with `status`; returns the Error frame to send.
-  std::vector<std::string> Fail(Status status);
+  std::vector<std::string> Fail(Status status, ErrorReason reason = ErrorReason::kNone);
   void Count(const std::string& frame);
   // Sets changes_to_send/receive from our VV and the peer's.
   void CountExpected(const VersionVector& local);
@@ -227,6 +235,7 @@ class SyncSession {
   std::optional<Hello> peer_hello_;
   std::optional<ReplicaId> peer_id_;
   std::optional<Welcome> welcome_;
+  std::optional<ErrorMessage> peer_error_;
   VersionVector peer_vv_;      // acknowledged by (or announced by) the peer
   VersionVector send_cursor_;  // peer_vv_ plus what is in flight
   std::deque<InFlight> in_flight_;

@@ -135,6 +135,24 @@ class ConnectionBase {
 
   // The peer proved the office key (PeerAuth handshake). Strand only.
   virtual bool peer_authenticated() const = 0;
+  // Ends the session with an Error carrying `reason`; frames not yet written
+  // are dropped. Strand only.
+  virtual void EndSession(Status why, ErrorReason reason) = 0;
+
+  // A server connection whose login no longer holds (AcceptedSession::
+  // recheck_login) ends, telling the peer why. Strand only.
+  void RecheckLogin() {
+    if (!recheck_login) return;
+    Status still = recheck_login();
+    if (still.ok()) return;
+    // Only a refused login ends the session; a storage hiccup does not.
+    if (still.code() != Code::kUnauthenticated) return;
+    EndSession(Status(Code::kUnauthenticated, "login revoked while connected: " + still.message()),
+               ErrorReason::kLoginRevoked);
+  }
+
+  // AcceptedSession::recheck_login, set at the Hello. Strand only.
+  std::function<Status()> recheck_login;
 
   // AcceptedSession::group, set once at the Hello; guarded by the server's mutex.
   std::string group;
@@ -228,6 +246,13 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     beast::get_lowest_layer(ws_).socket().close(ec);
     signal_.cancel();
     poll_.cancel();
+  }
+
+  void EndSession(Status why, ErrorReason reason) override {
+    if (stopped_ || close_after_queue_) return;
+    std::vector<std::string> error = session_.End(std::move(why), reason);
+    queue_.clear();  // nothing more moves on this session
+    if (Enqueue(std::move(error))) RequestClose();
   }
 
   void PushLocalChanges() override {
@@ -643,6 +668,7 @@ template <class Stream>
 Result<SyncReport> RunSync(asio::io_context& ioc, Stream ws, Url url, ChangeStore& store, ReplicaId local_id,
                            SessionOptions session, const WebSocketOptions& websocket, SyncHooks hooks) {
   std::string peer = url.host + ":" + url.port;
+  const auto on_peer_error = hooks.on_peer_error;
   auto conn = std::make_shared<Connection<Stream>>(std::move(ws), nullptr, store, std::move(session), local_id,
                                                    websocket, std::move(peer), nullptr, nullptr, std::move(hooks));
   // Return as soon as the connection is over: Beast's idle-ping timer of a
@@ -650,6 +676,7 @@ Result<SyncReport> RunSync(asio::io_context& ioc, Stream ws, Url url, ChangeStor
   asio::co_spawn(conn->executor(), Connection<Stream>::RunClient(conn, std::move(url)),
                  [&ioc](std::exception_ptr) { ioc.stop(); });
   ioc.run();
+  if (on_peer_error && conn->session().peer_error()) on_peer_error(*conn->session().peer_error());
   DAICHO_RETURN_IF_ERROR(conn->Outcome());
   const SessionStats& s = conn->session().stats();
   SyncReport report;
@@ -753,6 +780,17 @@ class SyncServer::Impl {
 
   uint16_t port() const { return port_; }
 
+  void RecheckLogins() {
+    std::vector<std::shared_ptr<ConnectionBase>> live;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& weak : connections_) {
+        if (auto conn = weak.lock()) live.push_back(std::move(conn));
+      }
+    }
+    for (auto& conn : live) asio::post(conn->executor(), [conn] { conn->RecheckLogin(); });
+  }
+
  private:
   Status ConfigureTls() {
     if (options_.tls_cert_file.empty() && options_.tls_key_file.empty()) return Status::Ok();
@@ -840,6 +878,13 @@ class SyncServer::Impl {
       }
       DAICHO_ASSIGN_OR_RETURN(AcceptedSession accepted,
                               unproven ? options_.unauthenticated_store_factory(hello) : options_.store_factory(hello));
+      if (accepted.recheck_login && conn) {
+        // Checked once more now that RecheckLogins can reach this connection:
+        // a login ended while it was being admitted is caught here, a later
+        // end by RecheckLogins (both run on this strand).
+        conn->recheck_login = std::move(accepted.recheck_login);
+        DAICHO_RETURN_IF_ERROR(conn->recheck_login());
+      }
       borrowed.Bind(std::move(accepted.store));
       if (!accepted.group.empty()) JoinGroup(std::move(accepted.group), *self);
       return Admission{std::move(accepted.device_token), std::move(accepted.office_keys),
@@ -903,6 +948,7 @@ SyncServer::SyncServer(SyncServerOptions options) : impl_(std::make_unique<Impl>
 SyncServer::~SyncServer() = default;
 Status SyncServer::Start() { return impl_->Start(); }
 void SyncServer::Stop() { impl_->Stop(); }
+void SyncServer::RecheckLogins() { impl_->RecheckLogins(); }
 uint16_t SyncServer::port() const { return impl_->port(); }
 
 // ---------------------------------------------------------------------------

@@ -106,6 +106,10 @@ struct SyncHooks {
   // request ends the sync early with kUnavailable ("stopped").
   std::stop_token stop;
   std::chrono::milliseconds poll_interval{500};
+  // The peer ended the session with an Error (code, message, reason): called
+  // before SyncOnce returns that error, e.g. so a PC learns that its saved
+  // login was refused (ErrorReason::kLoginRevoked).
+  std::function<void(const ErrorMessage&)> on_peer_error;
 };
 
 // Connects to `url` ("ws://host:port/path" or "wss://host:port/path"), runs
@@ -137,6 +141,11 @@ struct AcceptedSession {
   VersionVector relay_holds;
   // Sent in the Welcome with a handed-out office key envelope.
   std::string contract;
+  // Whether the login that admitted the session still holds: called on the
+  // connection's strand right after admission and on every RecheckLogins();
+  // kUnauthenticated ends the session with an Error (reason kLoginRevoked).
+  // Must be quick (no password hashing). Empty: never rechecked.
+  std::function<Status()> recheck_login;
 };
 
 struct SyncServerOptions {
@@ -174,8 +183,8 @@ struct SyncServerOptions {
 //
 // Ownership: owns its io_context, threads and connections; each connection
 // owns the ChangeStore its factory returned. Thread-safety: Start/Stop/port
-// may be called from any one thread at a time; the callbacks run on server
-// threads. Start returns kFailedPrecondition if already started,
+// may be called from any one thread at a time, RecheckLogins from any thread
+// while started; the callbacks run on server threads. Start returns kFailedPrecondition if already started,
 // kInvalidArgument (no factory, bad host, unreadable certificate or key),
 // kUnavailable (cannot bind).
 class SyncServer {
@@ -194,6 +203,11 @@ class SyncServer {
   void Stop();
   // The bound port (0 before Start()).
   uint16_t port() const;
+  // Has every open connection recheck its login (AcceptedSession::
+  // recheck_login) on its strand; a session whose login no longer holds ends
+  // with an Error to its peer and moves nothing more. Returns at once. Call
+  // when logins may have ended (a relay: its login generation moved).
+  void RecheckLogins();
 
  private:
   class Impl;

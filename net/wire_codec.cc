@@ -210,7 +210,10 @@ Result<Message> GetError(const pb::Error& in, const CodecLimits& limits) {
     return Bad("error.code " + std::to_string(in.code()) + " is not a daicho code");
   }
   DAICHO_RETURN_IF_ERROR(CheckString(in.message(), limits, "error.message"));
-  return Message(ErrorMessage{static_cast<Code>(in.code()), in.message()});
+  // A reason this build does not know is as good as none.
+  const ErrorReason reason =
+      in.reason() == pb::ERROR_REASON_LOGIN_REVOKED ? ErrorReason::kLoginRevoked : ErrorReason::kNone;
+  return Message(ErrorMessage{static_cast<Code>(in.code()), in.message(), reason});
 }
 
 }  // namespace
@@ -276,6 +279,7 @@ std::string EncodeFrame(const Message& message) {
           pb::Error* out = frame.mutable_error();
           out->set_code(static_cast<uint32_t>(m.code));
           out->set_message(m.message);
+          if (m.reason == ErrorReason::kLoginRevoked) out->set_reason(pb::ERROR_REASON_LOGIN_REVOKED);
         }
       },
       message);

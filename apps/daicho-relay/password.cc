@@ -22,6 +22,14 @@ Status ValidateUserId(std::string_view user_id) {
   return Status::Ok();
 }
 
+std::string FoldUserId(std::string_view user_id) {
+  std::string folded(user_id);
+  for (char& c : folded) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return folded;
+}
+
 Status ValidatePassword(std::string_view password) {
   if (password.size() < kMinPasswordLength || password.size() > kMaxPasswordLength) {
     // No length in the message: it may be logged, and a password's length

@@ -33,6 +33,12 @@ inline constexpr size_t kDeviceTokenHashBytes = 32;
 // ASCII (0x21-0x7E), no spaces. Otherwise kInvalidArgument saying why.
 Status ValidateUserId(std::string_view user_id);
 
+// The form user ids are compared and keyed in: ASCII letters folded to lower
+// case (e-mail addresses are case-insensitive in practice; ids are ASCII
+// only, see ValidateUserId). "Yamada@Example.jp" and "yamada@example.jp" are
+// one account; the store keeps the form it was added with for display.
+std::string FoldUserId(std::string_view user_id);
+
 // Passwords: 8-100 characters, half-width letters and digits only
 // (A-Z, a-z, 0-9), as the vendor's control panel requires. Otherwise
 // kInvalidArgument saying why (the password itself is never in the message).

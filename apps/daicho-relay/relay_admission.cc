@@ -11,13 +11,20 @@ Result<net::AcceptedSession> AdmitSession(RelayStore& store, const net::Hello& h
   if (!contract.ok()) return Status(Code::kUnauthenticated, contract.status().message());
   net::AcceptedSession accepted;
   if (const auto* password = std::get_if<net::PasswordCredential>(&hello.credentials)) {
-    DAICHO_RETURN_IF_ERROR(store.Authenticate(*contract, hello.user, password->password));
+    DAICHO_ASSIGN_OR_RETURN(RelayStore::PasswordLogin login, store.LogIn(*contract, hello.user, password->password));
     if (!hello.device_name.empty()) {
-      DAICHO_ASSIGN_OR_RETURN(accepted.device_token, store.IssueDeviceToken(*contract, hello.user, hello.device_name));
+      DAICHO_ASSIGN_OR_RETURN(accepted.device_token,
+                              store.IssueDeviceToken(*contract, hello.user, hello.replica_id, hello.device_name));
     }
+    accepted.recheck_login = [&store, number = *contract, login = std::move(login)] {
+      return store.CheckPasswordLogin(number, login);
+    };
   } else if (const auto* token = std::get_if<net::DeviceTokenCredential>(&hello.credentials)) {
-    DAICHO_ASSIGN_OR_RETURN(std::string user, store.AuthenticateDevice(*contract, token->token));
-    if (user != hello.user) return Status(Code::kUnauthenticated, "wrong user or password");
+    DAICHO_RETURN_IF_ERROR(store.AuthenticateDevice(*contract, hello.user, token->token, hello.replica_id));
+    accepted.recheck_login = [&store, number = *contract, user = hello.user, token = token->token,
+                              replica = hello.replica_id] {
+      return store.AuthenticateDevice(number, user, token, replica);
+    };
   } else {
     return Status(Code::kUnauthenticated, "a login (password or saved device token) is required");
   }

@@ -14,8 +14,10 @@ namespace daicho::relay {
 // Admits a Hello that proves a login of its contract — a user's password,
 // or a device token the relay issued to that user — to the contract's
 // change store, grouped by contract for live pushes. A password login whose
-// Hello names a device gets a new device token for it (replacing that
-// device's earlier one). Every Welcome carries the contract's office key
+// Hello names a device gets a new device token for its replica (replacing
+// that replica's earlier one, never another PC's). The session's
+// recheck_login asks the store again whether the login still holds (the
+// token not revoked, the password unchanged, the user present). Every Welcome carries the contract's office key
 // envelopes; a Purpose::kPublishKeys Hello stores its envelopes first (see
 // RelayStore::PublishOfficeKey). Codes: kFailedPrecondition (the office key
 // changed meanwhile), kUnauthenticated (malformed or unknown

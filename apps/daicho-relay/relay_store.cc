@@ -25,8 +25,14 @@ using storage::lmdb::WriteTxn;
 using storage::lmdb::kSchemaKey;
 // v2: changes are sealed by the PCs (end-to-end encryption) and each
 // contract has its office key envelopes. A v1 store holds plaintext changes.
-constexpr std::string_view kRelaySchema = "daicho-relay-v2";
+// v3: user ids keyed case-folded, devices identified by their replica id,
+// the login generation (an upgrade of v2 is done at open, UpgradeFromV2).
+constexpr std::string_view kRelaySchema = "daicho-relay-v3";
+constexpr std::string_view kRelaySchemaV2 = "daicho-relay-v2";
 constexpr std::string_view kPlaintextRelaySchema = "daicho-relay-v1";
+constexpr std::string_view kLoginGenerationKey = "logins";
+constexpr size_t kReplicaIdBytes = sizeof(ReplicaId::Bytes);
+constexpr size_t kShortIdDigits = 8;
 constexpr size_t kMaxDeviceNameBytes = 100;
 // Throttle entries of accounts whose last failure is older than this are
 // forgotten when the table gets large, so probing many ids cannot grow it
@@ -48,8 +54,32 @@ uint64_t DecodeU64(std::string_view b) {
   return v;
 }
 
-std::string UserKey(const ContractNumber& contract, std::string_view user) {
-  return contract.str() + std::string(user);
+// Keys of the users database: all spellings of one id share the prefix.
+std::string AccountPrefix(const ContractNumber& contract, std::string_view user_id) {
+  std::string prefix = contract.str() + FoldUserId(user_id);
+  prefix.push_back('\0');
+  return prefix;
+}
+
+std::string AccountKey(const ContractNumber& contract, std::string_view user_id) {
+  return AccountPrefix(contract, user_id) + std::string(user_id);
+}
+
+// Throttling counts failures per account, whatever the spelling.
+std::string ThrottleKey(const ContractNumber& contract, std::string_view user_id) {
+  return contract.str() + FoldUserId(user_id);
+}
+
+std::string EncodeDevice(const ReplicaId& replica, std::string_view user_id, std::string_view name) {
+  std::string value(replica.AsStringView());
+  value.append(user_id);
+  value.push_back('\0');
+  value.append(name);
+  return value;
+}
+
+bool IsHexDigits(std::string_view text) {
+  return !text.empty() && text.find_first_not_of("0123456789abcdefABCDEF") == std::string_view::npos;
 }
 
 std::string ChangeKey(const ContractNumber& contract, const ReplicaId& origin, uint64_t seq) {
@@ -69,6 +99,7 @@ Status CheckDeviceName(std::string_view name) {
 }
 
 Status Unauthenticated() { return Status(Code::kUnauthenticated, "wrong contract number, user id or password"); }
+Status UnknownDeviceToken() { return Status(Code::kUnauthenticated, "unknown, revoked or replaced device token"); }
 
 }  // namespace
 
@@ -85,7 +116,7 @@ struct RelayStore::Impl {
     uint64_t last_failure_ms = 0;
   };
   std::mutex throttle_mu;
-  std::map<std::string, Throttle> throttles;  // UserKey -> state
+  std::map<std::string, Throttle> throttles;  // ThrottleKey -> state
 
   Impl(std::string p, const RelayStoreOptions& o, storage::lmdb::Env e)
       : path(std::move(p)), options(o), env(std::move(e)), writer(env) {
@@ -98,11 +129,105 @@ struct RelayStore::Impl {
     return Status::Ok();
   }
 
-  Status RequireUser(const storage::lmdb::TxnBase& txn, const ContractNumber& contract, std::string_view user) const {
+  struct Account {
+    std::string key;      // in `users`
+    std::string user_id;  // as added
+    std::string hash;
+  };
+
+  // The account `user_id` names: the one id that folds equal to it, or,
+  // among ids folding equal (case conflicts kept from before v3), the one
+  // spelled exactly so. nullopt if none.
+  Result<std::optional<Account>> FindAccount(const storage::lmdb::TxnBase& txn, const ContractNumber& contract,
+                                             std::string_view user_id) const {
+    const std::string prefix = AccountPrefix(contract, user_id);
+    DAICHO_ASSIGN_OR_RETURN(auto entries, ScanPrefix(txn, users, prefix));
+    for (auto& [key, hash] : entries) {
+      std::string exact = key.substr(prefix.size());
+      if (entries.size() == 1 || exact == user_id) {
+        return std::optional<Account>(Account{std::move(key), std::move(exact), std::move(hash)});
+      }
+    }
+    return std::optional<Account>();
+  }
+
+  Result<Account> RequireAccount(const storage::lmdb::TxnBase& txn, const ContractNumber& contract,
+                                 std::string_view user_id) const {
     DAICHO_RETURN_IF_ERROR(RequireContract(txn, contract));
-    DAICHO_ASSIGN_OR_RETURN(auto found, txn.GetCopy(users, UserKey(contract, user)));
-    if (!found) return NotFound("no user " + std::string(user) + " in contract " + contract.str());
-    return Status::Ok();
+    DAICHO_ASSIGN_OR_RETURN(auto account, FindAccount(txn, contract, user_id));
+    if (!account) return NotFound("no user " + std::string(user_id) + " in contract " + contract.str());
+    return *std::move(account);
+  }
+
+  struct DeviceEntry {
+    std::string key;  // in `devices`
+    ReplicaId replica;
+    std::string user_id;  // the account's id as added
+    std::string name;
+  };
+
+  static Result<DeviceEntry> DecodeDevice(std::string key, std::string_view value, const ContractNumber& contract) {
+    const size_t sep = value.find('\0', kReplicaIdBytes);
+    if (value.size() < kReplicaIdBytes || sep == std::string_view::npos) {
+      return Corruption("bad device entry in contract " + contract.str());
+    }
+    ReplicaId::Bytes bytes{};
+    std::copy_n(value.begin(), kReplicaIdBytes, bytes.begin());
+    return DeviceEntry{std::move(key), ReplicaId(bytes),
+                       std::string(value.substr(kReplicaIdBytes, sep - kReplicaIdBytes)),
+                       std::string(value.substr(sep + 1))};
+  }
+
+  // The devices of the account with id `user_id` (exact, as added).
+  Result<std::vector<DeviceEntry>> AccountDevices(const storage::lmdb::TxnBase& txn, const ContractNumber& contract,
+                                                  std::string_view user_id) const {
+    DAICHO_ASSIGN_OR_RETURN(auto entries, ScanPrefix(txn, devices, contract.str()));
+    std::vector<DeviceEntry> out;
+    for (auto& [key, value] : entries) {
+      DAICHO_ASSIGN_OR_RETURN(DeviceEntry device, DecodeDevice(std::move(key), value, contract));
+      if (device.user_id == user_id) out.push_back(std::move(device));
+    }
+    return out;
+  }
+
+  Result<uint64_t> ReadLoginGeneration(const storage::lmdb::TxnBase& txn) const {
+    DAICHO_ASSIGN_OR_RETURN(auto stored, txn.GetCopy(meta, kLoginGenerationKey));
+    if (!stored) return uint64_t{0};
+    if (stored->size() != 8) return Corruption("bad login generation in " + path);
+    return DecodeU64(*stored);
+  }
+
+  // In every write transaction that ends logins: serving processes see the
+  // counter move and recheck their sessions (RelayStore::LoginGeneration).
+  Status BumpLoginGeneration(WriteTxn& txn) {
+    DAICHO_ASSIGN_OR_RETURN(uint64_t generation, ReadLoginGeneration(txn));
+    return txn.Put(meta, kLoginGenerationKey, EncodeU64(generation + 1));
+  }
+
+  // Revokes all the tokens of the account `user_id` (exact); whether any was.
+  Result<bool> RevokeAccountDevices(WriteTxn& txn, const ContractNumber& contract, std::string_view user_id) {
+    DAICHO_ASSIGN_OR_RETURN(auto owned, AccountDevices(txn, contract, user_id));
+    for (const DeviceEntry& device : owned) DAICHO_RETURN_IF_ERROR(txn.Del(devices, device.key));
+    return !owned.empty();
+  }
+
+  // v2 -> v3 in one write transaction: user keys gain their folded prefix,
+  // device entries a zero replica id (bound at their next use). Ids that fold
+  // equal stay separate accounts (CaseConflicts reports them).
+  Status UpgradeFromV2(WriteTxn& txn) {
+    DAICHO_ASSIGN_OR_RETURN(auto old_users, ScanPrefix(txn, users, ""));
+    for (const auto& [key, hash] : old_users) {
+      if (key.size() <= ContractNumber::kSize) return Corruption("bad user entry in " + path);
+      DAICHO_ASSIGN_OR_RETURN(ContractNumber contract, ContractNumber::Parse(key.substr(0, ContractNumber::kSize)));
+      DAICHO_RETURN_IF_ERROR(txn.Del(users, key));
+      DAICHO_RETURN_IF_ERROR(txn.Put(users, AccountKey(contract, key.substr(ContractNumber::kSize)), hash));
+    }
+    DAICHO_ASSIGN_OR_RETURN(auto old_devices, ScanPrefix(txn, devices, ""));
+    for (const auto& [key, value] : old_devices) {
+      if (value.find('\0') == std::string::npos) return Corruption("bad device entry in " + path);
+      DAICHO_RETURN_IF_ERROR(txn.Put(devices, key, std::string(kReplicaIdBytes, '\0') + value));
+    }
+    return txn.Put(meta, kSchemaKey, kRelaySchema);
   }
 
   // The contract's office key envelopes; empty (id 0) before `key init`.
@@ -358,7 +483,7 @@ Result<std::unique_ptr<RelayStore>> RelayStore::Open(const std::string& dir, con
                     dir + " is a relay store from before end-to-end encryption (its changes are plaintext): "
                           "move it aside and create a new one; the offices' PCs upload everything again");
     }
-    if (*schema != kRelaySchema) {
+    if (*schema != kRelaySchema && *schema != kRelaySchemaV2) {
       return InvalidArgument(dir + " is an LMDB database but not a daicho relay store (format '" +
                              *schema + "', expected '" + std::string(kRelaySchema) + "')");
     }
@@ -375,6 +500,14 @@ Result<std::unique_ptr<RelayStore>> RelayStore::Open(const std::string& dir, con
   if (creating) {
     DAICHO_RETURN_IF_ERROR(
         impl->writer.Run([&](WriteTxn& txn) { return txn.Put(impl->meta, kSchemaKey, kRelaySchema); }));
+  } else {
+    // Checked again inside the write: two processes may open a v2 store at once.
+    Status upgraded = impl->writer.Run([&](WriteTxn& txn) -> Status {
+      DAICHO_ASSIGN_OR_RETURN(auto schema, txn.GetCopy(impl->meta, kSchemaKey));
+      if (schema && *schema == kRelaySchemaV2) return impl->UpgradeFromV2(txn);
+      return Status::Ok();
+    });
+    if (!upgraded.ok()) return upgraded.WithContext("upgrading " + dir + " to " + std::string(kRelaySchema));
   }
   return std::unique_ptr<RelayStore>(new RelayStore(std::move(impl)));
 }
@@ -428,22 +561,27 @@ Result<bool> RelayStore::HasContract(const ContractNumber& contract) const {
 Status RelayStore::AddUser(const ContractNumber& contract, std::string_view user_id, std::string_view password) {
   DAICHO_RETURN_IF_ERROR(ValidateUserId(user_id));
   DAICHO_RETURN_IF_ERROR(ValidatePassword(password));
+  const std::string prefix = AccountPrefix(contract, user_id);
+  // Fails fast before the slow hash; checked again in the write below.
+  auto check = [&](const storage::lmdb::TxnBase& txn) -> Status {
+    DAICHO_RETURN_IF_ERROR(impl_->RequireContract(txn, contract));
+    DAICHO_ASSIGN_OR_RETURN(auto existing, Impl::ScanPrefix(txn, impl_->users, prefix));
+    if (existing.empty()) return Status::Ok();
+    const std::string as = existing.front().first.substr(prefix.size());
+    return Status(Code::kAlreadyExists,
+                  "user " + std::string(user_id) + " already exists in contract " + contract.str() +
+                      (as == user_id ? std::string()
+                                     : " as " + as + " (user ids are the same whatever the letter case)"));
+  };
   {
-    // Fail fast before the slow hash; checked again in the write below.
     std::shared_lock<std::shared_mutex> lock;
     DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
-    DAICHO_RETURN_IF_ERROR(impl_->RequireContract(txn, contract));
+    DAICHO_RETURN_IF_ERROR(check(txn));
   }
   DAICHO_ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
-  const std::string key = UserKey(contract, user_id);
   return impl_->writer.Run([&](WriteTxn& txn) -> Status {
-    DAICHO_RETURN_IF_ERROR(impl_->RequireContract(txn, contract));
-    DAICHO_ASSIGN_OR_RETURN(auto found, txn.GetCopy(impl_->users, key));
-    if (found) {
-      return Status(Code::kAlreadyExists,
-                    "user " + std::string(user_id) + " already exists in contract " + contract.str());
-    }
-    return txn.Put(impl_->users, key, hash);
+    DAICHO_RETURN_IF_ERROR(check(txn));
+    return txn.Put(impl_->users, AccountKey(contract, user_id), hash);
   });
 }
 
@@ -453,15 +591,29 @@ Status RelayStore::SetPassword(const ContractNumber& contract, std::string_view 
   {
     std::shared_lock<std::shared_mutex> lock;
     DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
-    DAICHO_RETURN_IF_ERROR(impl_->RequireUser(txn, contract, user_id));
+    DAICHO_RETURN_IF_ERROR(impl_->RequireAccount(txn, contract, user_id).status());
   }
   DAICHO_ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
-  const std::string key = UserKey(contract, user_id);
   DAICHO_RETURN_IF_ERROR(impl_->writer.Run([&](WriteTxn& txn) -> Status {
-    DAICHO_RETURN_IF_ERROR(impl_->RequireUser(txn, contract, user_id));
-    return txn.Put(impl_->users, key, hash);
+    DAICHO_ASSIGN_OR_RETURN(Impl::Account account, impl_->RequireAccount(txn, contract, user_id));
+    DAICHO_RETURN_IF_ERROR(txn.Put(impl_->users, account.key, hash));
+    // A new password signs the user out everywhere (it is what an operator
+    // does when a password may be known to someone else).
+    DAICHO_RETURN_IF_ERROR(impl_->RevokeAccountDevices(txn, contract, account.user_id).status());
+    return impl_->BumpLoginGeneration(txn);
   }));
-  impl_->ClearThrottle(key);
+  impl_->ClearThrottle(ThrottleKey(contract, user_id));
+  return Status::Ok();
+}
+
+Status RelayStore::RemoveUser(const ContractNumber& contract, std::string_view user_id) {
+  DAICHO_RETURN_IF_ERROR(impl_->writer.Run([&](WriteTxn& txn) -> Status {
+    DAICHO_ASSIGN_OR_RETURN(Impl::Account account, impl_->RequireAccount(txn, contract, user_id));
+    DAICHO_RETURN_IF_ERROR(txn.Del(impl_->users, account.key));
+    DAICHO_RETURN_IF_ERROR(impl_->RevokeAccountDevices(txn, contract, account.user_id).status());
+    return impl_->BumpLoginGeneration(txn);
+  }));
+  impl_->ClearThrottle(ThrottleKey(contract, user_id));
   return Status::Ok();
 }
 
@@ -472,110 +624,204 @@ Result<std::vector<std::string>> RelayStore::ListUsers(const ContractNumber& con
   DAICHO_ASSIGN_OR_RETURN(auto entries, Impl::ScanPrefix(txn, impl_->users, contract.str()));
   std::vector<std::string> out;
   out.reserve(entries.size());
-  for (const auto& entry : entries) out.push_back(entry.first.substr(ContractNumber::kSize));
+  for (const auto& entry : entries) {
+    const size_t sep = entry.first.find('\0', ContractNumber::kSize);
+    if (sep == std::string::npos) return Corruption("bad user entry in contract " + contract.str());
+    out.push_back(entry.first.substr(sep + 1));
+  }
   return out;
 }
 
-Status RelayStore::Authenticate(const ContractNumber& contract, std::string_view user_id, std::string_view password) {
+Result<std::vector<RelayStore::CaseConflict>> RelayStore::CaseConflicts() const {
+  std::shared_lock<std::shared_mutex> lock;
+  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
+  DAICHO_ASSIGN_OR_RETURN(auto entries, Impl::ScanPrefix(txn, impl_->users, ""));
+  std::vector<CaseConflict> out;
+  std::string group_prefix;
+  std::vector<std::string> group;
+  auto close_group = [&]() -> Status {
+    if (group.size() > 1) {
+      DAICHO_ASSIGN_OR_RETURN(ContractNumber contract,
+                              ContractNumber::Parse(group_prefix.substr(0, ContractNumber::kSize)));
+      out.push_back(CaseConflict{contract, std::move(group)});
+    }
+    group.clear();
+    return Status::Ok();
+  };
+  for (const auto& [key, hash] : entries) {
+    const size_t sep = key.find('\0', ContractNumber::kSize);
+    if (sep == std::string::npos) return Corruption("bad user entry in " + impl_->path);
+    if (key.compare(0, sep + 1, group_prefix) != 0) {
+      DAICHO_RETURN_IF_ERROR(close_group());
+      group_prefix = key.substr(0, sep + 1);
+    }
+    group.push_back(key.substr(sep + 1));
+  }
+  DAICHO_RETURN_IF_ERROR(close_group());
+  return out;
+}
+
+Result<RelayStore::PasswordLogin> RelayStore::LogIn(const ContractNumber& contract, std::string_view user_id,
+                                                    std::string_view password) {
   // A malformed id names no account: refuse it at once, without hashing
   // (the id rules are public, so this says nothing) and without a throttle
   // entry (an arbitrarily long id must not be kept in memory).
   if (!ValidateUserId(user_id).ok()) return Unauthenticated();
-  const std::string key = UserKey(contract, user_id);
-  DAICHO_RETURN_IF_ERROR(impl_->CheckThrottle(key));
-  std::optional<std::string> hash;
+  const std::string throttle_key = ThrottleKey(contract, user_id);
+  DAICHO_RETURN_IF_ERROR(impl_->CheckThrottle(throttle_key));
+  std::optional<Impl::Account> account;
   {
     std::shared_lock<std::shared_mutex> lock;
     DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
     DAICHO_ASSIGN_OR_RETURN(auto has_contract, txn.GetCopy(impl_->contracts, contract.str()));
     if (has_contract) {
-      DAICHO_ASSIGN_OR_RETURN(hash, txn.GetCopy(impl_->users, key));
+      DAICHO_ASSIGN_OR_RETURN(account, impl_->FindAccount(txn, contract, user_id));
     }
   }
   // The read transaction has ended: the slow verify holds nothing. An
   // unknown account is verified against a dummy hash so that its refusal
   // takes as long as a wrong password's.
-  const bool match = VerifyPassword(hash ? *hash : DummyPasswordHash(), password) && hash.has_value();
+  const bool match = VerifyPassword(account ? account->hash : DummyPasswordHash(), password) && account.has_value();
   if (!match) {
-    impl_->RecordFailure(key);
+    impl_->RecordFailure(throttle_key);
     return Unauthenticated();
   }
-  impl_->ClearThrottle(key);
+  impl_->ClearThrottle(throttle_key);
+  // The hash is salted afresh by every password change: it stamps this one.
+  return PasswordLogin{std::move(account->user_id), std::move(account->hash)};
+}
+
+Status RelayStore::CheckPasswordLogin(const ContractNumber& contract, const PasswordLogin& login) const {
+  std::shared_lock<std::shared_mutex> lock;
+  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
+  DAICHO_ASSIGN_OR_RETURN(auto account, impl_->FindAccount(txn, contract, login.user_id));
+  if (!account || account->user_id != login.user_id || account->hash != login.stamp) {
+    return Status(Code::kUnauthenticated, "the password of " + login.user_id + " was changed or the user removed");
+  }
   return Status::Ok();
 }
 
+std::string RelayStore::Device::ShortId() const {
+  return replica.IsZero() ? std::string(kShortIdDigits, '-') : replica.ToHex().substr(0, kShortIdDigits);
+}
+
 Result<std::string> RelayStore::IssueDeviceToken(const ContractNumber& contract, std::string_view user_id,
-                                                 std::string_view device_name) {
+                                                 const ReplicaId& replica, std::string_view device_name) {
   DAICHO_RETURN_IF_ERROR(ValidateUserId(user_id));
   DAICHO_RETURN_IF_ERROR(CheckDeviceName(device_name));
+  if (replica.IsZero()) return InvalidArgument("a device token needs the PC's replica id");
   const std::string token = NewDeviceToken();
   const std::string token_key = contract.str() + HashDeviceToken(token);
-  std::string value(user_id);
-  value.push_back('\0');
-  value.append(device_name);
   DAICHO_RETURN_IF_ERROR(impl_->writer.Run([&](WriteTxn& txn) -> Status {
-    DAICHO_RETURN_IF_ERROR(impl_->RequireUser(txn, contract, user_id));
-    DAICHO_ASSIGN_OR_RETURN(auto existing, impl_->UserDevices(txn, contract, user_id));
-    for (const auto& [key, name] : existing) {
-      if (name == device_name) DAICHO_RETURN_IF_ERROR(txn.Del(impl_->devices, key));
+    DAICHO_ASSIGN_OR_RETURN(Impl::Account account, impl_->RequireAccount(txn, contract, user_id));
+    DAICHO_ASSIGN_OR_RETURN(auto owned, impl_->AccountDevices(txn, contract, account.user_id));
+    // Only this PC's earlier token goes: a PC of the same name is another device.
+    bool replaced = false;
+    for (const Impl::DeviceEntry& device : owned) {
+      if (device.replica != replica) continue;
+      DAICHO_RETURN_IF_ERROR(txn.Del(impl_->devices, device.key));
+      replaced = true;
     }
-    return txn.Put(impl_->devices, token_key, value);
+    DAICHO_RETURN_IF_ERROR(txn.Put(impl_->devices, token_key, EncodeDevice(replica, account.user_id, device_name)));
+    return replaced ? impl_->BumpLoginGeneration(txn) : Status::Ok();
   }));
   return token;
 }
 
-Result<std::string> RelayStore::AuthenticateDevice(const ContractNumber& contract, std::string_view token) {
-  if (token.size() != kDeviceTokenBytes) return Status(Code::kUnauthenticated, "unknown or revoked device token");
+Status RelayStore::AuthenticateDevice(const ContractNumber& contract, std::string_view user_id,
+                                      std::string_view token, const ReplicaId& replica) {
+  if (token.size() != kDeviceTokenBytes) return UnknownDeviceToken();
   const std::string token_hash = HashDeviceToken(token);
-  std::shared_lock<std::shared_mutex> lock;
-  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
-  // The lookup compares hashes of 256-bit random tokens, so its timing says
-  // nothing useful about a token; the found key is compared again in
-  // constant time all the same.
-  DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(impl_->devices));
-  DAICHO_RETURN_IF_ERROR(cursor.Seek(contract.str() + token_hash));
-  if (!cursor.valid() || !cursor.key().starts_with(contract.str()) ||
-      !TokenHashEquals(cursor.key().substr(ContractNumber::kSize), token_hash)) {
-    return Status(Code::kUnauthenticated, "unknown or revoked device token");
+  const std::string token_key = contract.str() + token_hash;
+  // Finds the token's entry, checks its account; true if it still needs its replica id.
+  auto check = [&](const storage::lmdb::TxnBase& txn) -> Result<bool> {
+    // The lookup compares hashes of 256-bit random tokens, so its timing
+    // says nothing useful about a token; the found key is compared again in
+    // constant time all the same.
+    DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(impl_->devices));
+    DAICHO_RETURN_IF_ERROR(cursor.Seek(token_key));
+    if (!cursor.valid() || !cursor.key().starts_with(contract.str()) ||
+        !TokenHashEquals(cursor.key().substr(ContractNumber::kSize), token_hash)) {
+      return UnknownDeviceToken();
+    }
+    DAICHO_ASSIGN_OR_RETURN(Impl::DeviceEntry device,
+                            Impl::DecodeDevice(std::string(cursor.key()), cursor.value(), contract));
+    DAICHO_ASSIGN_OR_RETURN(auto account, impl_->FindAccount(txn, contract, user_id));
+    if (!account || account->user_id != device.user_id) return UnknownDeviceToken();
+    return device.replica.IsZero() && !replica.IsZero();
+  };
+  bool unbound = false;
+  {
+    std::shared_lock<std::shared_mutex> lock;
+    DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
+    DAICHO_ASSIGN_OR_RETURN(unbound, check(txn));
   }
-  const std::string_view value = cursor.value();
-  const size_t sep = value.find('\0');
-  if (sep == std::string_view::npos) return Corruption("bad device entry in contract " + contract.str());
-  std::string user(value.substr(0, sep));
-  DAICHO_ASSIGN_OR_RETURN(auto user_hash, txn.GetCopy(impl_->users, UserKey(contract, user)));
-  if (!user_hash) return Status(Code::kUnauthenticated, "unknown or revoked device token");
-  return user;
-}
-
-Status RelayStore::RevokeDevice(const ContractNumber& contract, std::string_view user_id,
-                                std::string_view device_name) {
+  if (!unbound) return Status::Ok();
+  // A token from before v3: it now belongs to the replica that used it.
   return impl_->writer.Run([&](WriteTxn& txn) -> Status {
-    DAICHO_RETURN_IF_ERROR(impl_->RequireContract(txn, contract));
-    DAICHO_ASSIGN_OR_RETURN(auto existing, impl_->UserDevices(txn, contract, user_id));
-    bool found = false;
-    for (const auto& [key, name] : existing) {
-      if (name != device_name) continue;
-      DAICHO_RETURN_IF_ERROR(txn.Del(impl_->devices, key));
-      found = true;
-    }
-    if (!found) {
-      return NotFound("no device '" + std::string(device_name) + "' of user " + std::string(user_id) +
-                      " in contract " + contract.str());
-    }
-    return Status::Ok();
+    DAICHO_ASSIGN_OR_RETURN(bool still_unbound, check(txn));
+    if (!still_unbound) return Status::Ok();
+    DAICHO_ASSIGN_OR_RETURN(auto value, txn.GetCopy(impl_->devices, token_key));
+    if (!value) return UnknownDeviceToken();
+    DAICHO_ASSIGN_OR_RETURN(Impl::DeviceEntry device, Impl::DecodeDevice(token_key, *value, contract));
+    return txn.Put(impl_->devices, token_key, EncodeDevice(replica, device.user_id, device.name));
   });
 }
 
-Result<std::vector<std::string>> RelayStore::ListDevices(const ContractNumber& contract,
-                                                         std::string_view user_id) const {
+Status RelayStore::RevokeDevice(const ContractNumber& contract, std::string_view user_id, std::string_view device) {
+  return impl_->writer.Run([&](WriteTxn& txn) -> Status {
+    DAICHO_ASSIGN_OR_RETURN(Impl::Account account, impl_->RequireAccount(txn, contract, user_id));
+    DAICHO_ASSIGN_OR_RETURN(auto owned, impl_->AccountDevices(txn, contract, account.user_id));
+    // By replica id first (what `device list` shows), else by name.
+    std::vector<const Impl::DeviceEntry*> matches;
+    if (device.size() >= kShortIdDigits && device.size() <= 2 * kReplicaIdBytes && IsHexDigits(device)) {
+      const std::string prefix = FoldUserId(device);  // hex digits: lower case
+      for (const auto& entry : owned) {
+        if (!entry.replica.IsZero() && entry.replica.ToHex().starts_with(prefix)) matches.push_back(&entry);
+      }
+    }
+    if (matches.empty()) {
+      for (const auto& entry : owned) {
+        if (entry.name == device) matches.push_back(&entry);
+      }
+    }
+    if (matches.empty()) {
+      return NotFound("no device '" + std::string(device) + "' of user " + account.user_id + " in contract " +
+                      contract.str());
+    }
+    if (matches.size() > 1) {
+      std::string ids;
+      for (const auto* entry : matches) {
+        ids += (ids.empty() ? "" : ", ") + Device{entry->name, entry->replica}.ShortId();
+      }
+      return Status(Code::kFailedPrecondition, std::to_string(matches.size()) + " devices of user " +
+                                                   account.user_id + " match '" + std::string(device) +
+                                                   "': revoke one by its id (" + ids + ")");
+    }
+    DAICHO_RETURN_IF_ERROR(txn.Del(impl_->devices, matches.front()->key));
+    return impl_->BumpLoginGeneration(txn);
+  });
+}
+
+Result<std::vector<RelayStore::Device>> RelayStore::ListDevices(const ContractNumber& contract,
+                                                                std::string_view user_id) const {
   std::shared_lock<std::shared_mutex> lock;
   DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
   DAICHO_RETURN_IF_ERROR(impl_->RequireContract(txn, contract));
-  DAICHO_ASSIGN_OR_RETURN(auto existing, impl_->UserDevices(txn, contract, user_id));
-  std::vector<std::string> out;
-  for (auto& entry : existing) out.push_back(std::move(entry.second));
-  std::sort(out.begin(), out.end());
+  DAICHO_ASSIGN_OR_RETURN(auto account, impl_->FindAccount(txn, contract, user_id));
+  std::vector<Device> out;
+  if (!account) return out;
+  DAICHO_ASSIGN_OR_RETURN(auto owned, impl_->AccountDevices(txn, contract, account->user_id));
+  for (auto& entry : owned) out.push_back(Device{std::move(entry.name), entry.replica});
+  std::sort(out.begin(), out.end(),
+            [](const Device& a, const Device& b) { return std::tie(a.name, a.replica) < std::tie(b.name, b.replica); });
   return out;
+}
+
+Result<uint64_t> RelayStore::LoginGeneration() const {
+  std::shared_lock<std::shared_mutex> lock;
+  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
+  return impl_->ReadLoginGeneration(txn);
 }
 
 Result<std::unique_ptr<net::ChangeStore>> RelayStore::ContractChanges(const ContractNumber& contract) {

@@ -3,14 +3,25 @@
 // tokens (stored hashed), and each contract's changes as opaque blobs.
 //
 // Layout (named LMDB databases; a contract number is always 14 bytes, so a
-// contract's keys are exactly those starting with its number):
+// contract's keys are exactly those starting with its number; schema
+// "daicho-relay-v3", docs/formats.md):
 //   meta:      "schema" -> kRelaySchema
+//              "logins" -> login generation (8, big-endian), bumped by every
+//                          commit that ends logins (revoke, passwd, remove)
 //   contracts: contract -> "" (exists)
-//   users:     contract | user id -> Argon2id hash string
-//   devices:   contract | BLAKE2b(token) -> user id | '\0' | device name
+//   users:     contract | folded id | '\0' | id -> Argon2id hash string
+//              (folded: FoldUserId; id: the form it was added with)
+//   devices:   contract | BLAKE2b(token) -> replica id (16) | user id | '\0' |
+//              device name (a zero replica id: issued before v3, bound to
+//              the replica that next logs in with it)
 //   changes:   contract | origin(16) | seq(8, big-endian) -> payload
 //   vv:        contract | origin(16) -> held seq (8, big-endian)
 //   keys:      contract -> the office key envelopes (crypto/office_key.h)
+// Opening a v2 store upgrades it in one write transaction (user keys gain
+// their folded form, device entries a zero replica id). Two ids of one
+// contract that fold equal (possible before v3) stay two accounts, each
+// logging in only with its exact spelling, and are reported by
+// CaseConflicts() until the operator removes one.
 // A contract's changes and its version vector are written in one write
 // transaction. Payloads are sealed by the PCs (end-to-end encryption): the
 // relay reads only their clear header (the key id) and can open nothing.
@@ -26,7 +37,8 @@
 //
 // Codes: kInvalidArgument (malformed user id, password, device name, or a
 // directory that is not a relay store), kFailedPrecondition (a change not
-// sealed under the current office key; a pre-encryption v1 store), kNotFound (unknown contract, user or
+// sealed under the current office key; a pre-encryption v1 store; an
+// ambiguous device name), kNotFound (unknown contract, user or
 // device), kAlreadyExists, kUnauthenticated (wrong credentials, never saying
 // which part was wrong), kUnavailable (login throttled), kProtocolError (a gap
 // in applied changes), kResourceExhausted (a size limit, or the map cannot
@@ -44,6 +56,7 @@
 
 #include "crypto/office_key.h"
 #include "daicho/clock.h"
+#include "daicho/replica_id.h"
 #include "daicho/status.h"
 #include "net/change_store.h"
 #include "net/contract_number.h"
@@ -94,39 +107,93 @@ class RelayStore {
   Result<bool> HasContract(const ContractNumber& contract) const;
 
   // ---- Users ----
+  // User ids are compared case-folded (FoldUserId): any spelling of an id
+  // names its account; the store keeps and lists the spelling it was added
+  // with.
+  //
   // Adds a user with an Argon2id hash of `password` (one slow hash).
   // kInvalidArgument (bad id or password), kNotFound (contract),
-  // kAlreadyExists (user).
+  // kAlreadyExists (the id, in any letter case).
   Status AddUser(const ContractNumber& contract, std::string_view user_id, std::string_view password);
-  // Replaces a user's password and lifts a login throttle on the account.
-  // kInvalidArgument, kNotFound (contract or user).
+  // Replaces a user's password, lifts a login throttle on the account and
+  // signs the user out everywhere: the user's device tokens are revoked and
+  // live sessions end (login generation). kInvalidArgument, kNotFound
+  // (contract or user).
   Status SetPassword(const ContractNumber& contract, std::string_view user_id, std::string_view password);
-  // The contract's user ids in byte order. kNotFound (contract).
+  // Removes a user and the user's device tokens; live sessions end (login
+  // generation). kNotFound (contract or user).
+  Status RemoveUser(const ContractNumber& contract, std::string_view user_id);
+  // The contract's user ids as added, ordered by folded id. kNotFound.
   Result<std::vector<std::string>> ListUsers(const ContractNumber& contract) const;
 
-  // Checks a login. Ok, or kUnauthenticated with the same message for an
-  // unknown contract, an unknown user and a wrong password (ids cannot be
+  // Ids that differ only in letter case, from a store written before ids
+  // were folded: each group stays separate accounts (exact spelling needed
+  // to log in) until the operator removes all but one (RemoveUser with the
+  // exact spelling).
+  struct CaseConflict {
+    ContractNumber contract;
+    std::vector<std::string> user_ids;
+  };
+  Result<std::vector<CaseConflict>> CaseConflicts() const;
+
+  // What a password login proved, to check later that it still holds (a
+  // live session ends when its login no longer would be accepted).
+  struct PasswordLogin {
+    std::string user_id;  // the account's id as added
+    std::string stamp;    // changes whenever the password changes
+  };
+  // Checks a login. The login, or kUnauthenticated with the same message for
+  // an unknown contract, an unknown user and a wrong password (ids cannot be
   // probed; an unknown one costs the same hash time). After
   // throttle_after_failures consecutive failures of one account, attempts
   // within the back-off window get kUnavailable ("too many failed logins,
   // retry in N s") without the password being checked; a success resets the
   // count. Throttling state is kept in memory (a restart clears it).
-  Status Authenticate(const ContractNumber& contract, std::string_view user_id, std::string_view password);
+  Result<PasswordLogin> LogIn(const ContractNumber& contract, std::string_view user_id, std::string_view password);
+  // Ok while `login` would still be accepted (same password, user present);
+  // kUnauthenticated otherwise. A read, no hashing.
+  Status CheckPasswordLogin(const ContractNumber& contract, const PasswordLogin& login) const;
 
   // ---- Devices ("save password") ----
+  // A device is one PC's replica (`replica`, the id in its Hello); its name
+  // is only a label, and two PCs may carry the same one.
+  struct Device {
+    std::string name;
+    ReplicaId replica;  // zero: issued before v3 and not used since
+    // The first 8 hex digits of the replica id (what `device list` shows and
+    // `device revoke` accepts), or "--------" for a zero id.
+    std::string ShortId() const;
+  };
   // A new random token (kDeviceTokenBytes raw bytes, returned only here; the
-  // store keeps its hash) for the user's device `device_name` (1-100 bytes,
-  // no NUL). A previous token of the same user and device name is revoked.
-  // kInvalidArgument, kNotFound (contract or user).
+  // store keeps its hash) for the user's device `replica`, labelled
+  // `device_name` (1-100 bytes, no NUL). A previous token of the same user
+  // and replica is revoked (a rename replaces the label); other replicas'
+  // tokens are untouched whatever their names. kInvalidArgument (name, zero
+  // replica), kNotFound (contract or user).
   Result<std::string> IssueDeviceToken(const ContractNumber& contract, std::string_view user_id,
-                                       std::string_view device_name);
-  // The user id a token belongs to, or kUnauthenticated (unknown, revoked,
-  // another contract's token, or its user no longer exists).
-  Result<std::string> AuthenticateDevice(const ContractNumber& contract, std::string_view token);
-  // Revokes the token of the user's device `device_name`. kNotFound if none.
-  Status RevokeDevice(const ContractNumber& contract, std::string_view user_id, std::string_view device_name);
-  // Names of the user's devices holding a token, sorted. kNotFound (contract).
-  Result<std::vector<std::string>> ListDevices(const ContractNumber& contract, std::string_view user_id) const;
+                                       const ReplicaId& replica, std::string_view device_name);
+  // Ok if `token` is a live token of the account `user_id` names; a token
+  // issued before v3 is bound to `replica` on its first use here.
+  // kUnauthenticated (unknown, revoked or replaced, another contract's or
+  // user's token, or its user no longer exists).
+  Status AuthenticateDevice(const ContractNumber& contract, std::string_view user_id, std::string_view token,
+                            const ReplicaId& replica);
+  // Revokes the token of the user's device `device`: its replica id (the
+  // first 8 or more hex digits) or its name when no other device of the user
+  // has that name. Live sessions on it end (login generation). kNotFound if
+  // none, kFailedPrecondition if the name is ambiguous (the message lists
+  // the ids to choose from).
+  Status RevokeDevice(const ContractNumber& contract, std::string_view user_id, std::string_view device);
+  // The user's devices holding a token, by name then replica id.
+  // kNotFound (contract).
+  Result<std::vector<Device>> ListDevices(const ContractNumber& contract, std::string_view user_id) const;
+
+  // ---- Ending live sessions ----
+  // A counter in the store that every commit ending logins raises (device
+  // revoke or replace, password change, user removal), also when another
+  // process (an administration command) commits it: a serving process polls
+  // it and rechecks its sessions' logins when it moved. A cheap read.
+  Result<uint64_t> LoginGeneration() const;
 
   // ---- Office key (end-to-end encryption) ----
   // The contract's office key envelopes (empty before the first PC's `key

@@ -281,14 +281,19 @@ Outcome StatusCommand(const std::string& db, bool json, std::ostream& out) {
     j["url"] = *settings ? nlohmann::ordered_json(s.url) : nullptr;
     j["contract"] = *settings ? nlohmann::ordered_json(s.contract) : nullptr;
     j["user"] = *settings ? nlohmann::ordered_json(s.user) : nullptr;
-    j["login_saved"] = !s.device_token.empty();
+    // A login the relay refused is not a saved login any more.
+    j["login_saved"] = !s.device_token.empty() && !status->saved_login_refused;
+    j["saved_login_revoked"] = status->saved_login_refused;
     j["office_key"] = OfficeKeyJson(*key);
     out << j.dump() << '\n';
     return Outcome::Ok();
   }
   if (*settings) {
     out << "relay:         " << s.url << " (contract " << s.contract << ", user " << s.user
-        << (s.device_token.empty() ? ", no saved login" : ", login saved") << ")\n";
+        << (s.device_token.empty()          ? ", no saved login"
+            : status->saved_login_refused ? ", saved login no longer valid: run `daicho connect` again"
+                                          : ", login saved")
+        << ")\n";
   } else {
     out << "relay:         none (daicho connect sets one up)\n";
   }

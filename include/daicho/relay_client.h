@@ -27,8 +27,10 @@
 //
 // Errors: kInvalidArgument (bad URL, malformed contract number, empty user),
 // kFailedPrecondition (no relay configured, backup disabled, no saved login
-// and no password given), kUnauthenticated (wrong contract, user, password
-// or a revoked token: the relay does not say which), kUnavailable (relay
+// and no password given), kUnauthenticated (wrong contract, user or
+// password: the relay does not say which; or the saved login was revoked or
+// replaced, or ended while connected: the message says so and
+// BackupStatus::saved_login_refused records it), kUnavailable (relay
 // unreachable, TLS certificate not trusted, connection cut, login throttled;
 // the message says which), kPermissionDenied, and the replica's own codes.
 // Office key: kFailedPrecondition (not set up yet, already set up, rotated
@@ -106,6 +108,10 @@ struct BackupStatus {
   uint64_t unsynced_records = 0;
   // What the relay is known to hold.
   VersionVector relay_holds;
+  // The relay refused the saved login (its device was revoked or replaced
+  // by another login, its user removed or the password changed): Sync and
+  // Watch without a password fail at once until Connect saves a new one.
+  bool saved_login_refused = false;
 };
 
 struct SyncOptions {

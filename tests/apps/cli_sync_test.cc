@@ -30,6 +30,7 @@
 #include <ctime>
 #include <filesystem>
 #include <functional>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
@@ -54,6 +55,7 @@ using daicho::testing::CliTest;
 using daicho::testing::Contains;
 using daicho::testing::ListeningProcess;
 using daicho::testing::ReadFile;
+using daicho::testing::RunProgram;
 using daicho::testing::RunResult;
 using daicho::testing::WaitFor;
 using daicho::testing::WriteFile;
@@ -1207,6 +1209,182 @@ TEST_F(CliSyncTest, ChangeFilesOnAPcKeepingNoKeyNeedThePassphrase) {
   EXPECT_TRUE(Contains(wrote, "sealed with office key 1")) << wrote;
   EXPECT_EQ(Ok({"--db", a, "import-changes", b_file}), "applied 1 change, 1 duplicate, 1 record changed\n");
   EXPECT_EQ(GetJson(a, "c2"), GetJson(b, "c2"));
+}
+
+// ---- Logins, devices and revocation (issue 11, items 8-10) ----
+
+// `device list` lines "ID  NAME" as {id, name} pairs.
+std::vector<std::pair<std::string, std::string>> DeviceLines(const std::string& out) {
+  std::vector<std::pair<std::string, std::string>> devices;
+  const std::regex line("([0-9a-f-]{8})  ([^\n]*)\n");
+  for (auto it = std::sregex_iterator(out.begin(), out.end(), line); it != std::sregex_iterator(); ++it) {
+    devices.emplace_back((*it)[1].str(), (*it)[2].str());
+  }
+  return devices;
+}
+
+// Two office PCs with the same host name (the default device name) both keep
+// their saved login: a device is its replica, the name only a label. Before
+// the fix the second `connect` replaced the first PC's token and its next
+// sync failed with "unknown or revoked device token".
+TEST_F(CliSyncTest, TwoPcsWithTheSameDeviceNameBothKeepTheirSavedLogin) {
+  auto relay = StartRelay();
+  ASSERT_GT(relay->port(), 0);
+  const std::string a = Init("a");
+  const std::string b = Init("b");
+  ConnectSaved(a, *relay, "office-pc");
+  const auto after_a = DeviceLines(RelayAdmin({"device", "list", kContract, kUser}));
+  ConnectSaved(b, *relay, "office-pc");
+  Ok({"--db", a, "set", "customers", "c1", "trade_name=from a"});
+  EXPECT_TRUE(Contains(Sync(a), "sent 1 changes"));
+  EXPECT_TRUE(Contains(Sync(b), "received 1 changes"));
+  EXPECT_TRUE(Contains(Ok({"--db", a, "status"}), "login saved"));
+
+  ASSERT_EQ(after_a.size(), 1u);
+  const std::string id_a = after_a[0].first;
+  auto listed = DeviceLines(RelayAdmin({"device", "list", kContract, kUser}));
+  ASSERT_EQ(listed.size(), 2u) << "one device per PC, whatever its name";
+  EXPECT_EQ(listed[0].second, "office-pc");
+  EXPECT_EQ(listed[1].second, "office-pc");
+  EXPECT_NE(listed[0].first, listed[1].first);
+  const std::string id_b = listed[0].first == id_a ? listed[1].first : listed[0].first;
+  ASSERT_TRUE(listed[0].first == id_a || listed[1].first == id_a);
+
+  // Renaming a PC (connect again with another name) replaces its label only.
+  ConnectSaved(a, *relay, "front-desk", /*office_key=*/false);
+  listed = DeviceLines(RelayAdmin({"device", "list", kContract, kUser}));
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0], std::make_pair(id_a, std::string("front-desk")));
+  EXPECT_EQ(listed[1], std::make_pair(id_b, std::string("office-pc")));
+  Sync(a);
+  Sync(b);
+
+  // Two devices of one name are revoked by id; the other PC is untouched.
+  ConnectSaved(a, *relay, "office-pc", /*office_key=*/false);
+  RunResult ambiguous = RunProgram(DAICHO_RELAY_PATH,
+                                   {"--data", relay_data_, "device", "revoke", kContract, kUser, "office-pc"},
+                                   dir_.Sub("scratch"));
+  EXPECT_EQ(ambiguous.exit_code, 1) << ambiguous.err;
+  EXPECT_TRUE(Contains(ambiguous.err, id_a) && Contains(ambiguous.err, id_b)) << ambiguous.err;
+  RelayAdmin({"device", "revoke", kContract, kUser, id_b});
+  Sync(a);
+  Ok({"--db", b, "set", "customers", "c2", "trade_name=from b"});
+  const std::string err = Fails({"--db", b, "sync"});
+  EXPECT_TRUE(Contains(err, "this PC's saved login was revoked or replaced: run `daicho connect` again")) << err;
+  EXPECT_TRUE(Contains(Ok({"--db", b, "status"}), "saved login no longer valid")) << Ok({"--db", b, "status"});
+  json s = Status(b);
+  EXPECT_EQ(s["login_saved"], false) << s;
+  EXPECT_EQ(s["saved_login_revoked"], true) << s;
+  EXPECT_EQ(Status(a)["saved_login_revoked"], false);
+  // Connecting again saves a new login, which works.
+  ConnectSaved(b, *relay, "office-pc", /*office_key=*/false);
+  EXPECT_EQ(Status(b)["saved_login_revoked"], false);
+  EXPECT_TRUE(Contains(Sync(b), "sent 1 changes"));
+}
+
+// The operator revokes a PC's login while it watches: the relay ends the live
+// session (the admin command is another process) and the watch stops with the
+// reason instead of reconnecting. Before the fix the watch went on receiving
+// changes for ever.
+TEST_F(CliSyncTest, RevokingAWatchingPcEndsItsLiveSession) {
+  auto relay = StartRelay();
+  ASSERT_GT(relay->port(), 0);
+  const std::string a = Init("a");
+  const std::string b = Init("b");
+  ConnectSaved(a, *relay, "pc-a");
+  ConnectSaved(b, *relay, "pc-b");
+  Ok({"--db", a, "set", "customers", "c0", "trade_name=before the watch"});
+  Sync(a);
+  Child watch(DAICHO_CLI_PATH, {"--db", b, "sync", "--watch"}, dir_.Sub("watch.out"), dir_.Sub("watch.err"));
+  ASSERT_TRUE(WaitFor([&] { return !GetJson(b, "c0").empty() || !watch.running(); })) << watch.err();
+  ASSERT_TRUE(watch.running()) << watch.out() << watch.err();
+
+  RelayAdmin({"device", "revoke", kContract, kUser, "pc-b"});
+  const auto revoked_at = Clock::now();
+  EXPECT_EQ(watch.WaitForExit(), 1) << "the watch went on after its device was revoked; stdout: " << watch.out()
+                                    << "\nstderr: " << watch.err();
+  // A figure for the report, not an assertion (timing is for bench/).
+  std::cout << "[ figure ] watch ended "
+            << std::chrono::duration_cast<milliseconds>(Clock::now() - revoked_at).count()
+            << " ms after `device revoke` returned\n";
+  EXPECT_TRUE(Contains(watch.err(), "this PC's saved login was revoked or replaced: run `daicho connect` again"))
+      << watch.err();
+  EXPECT_FALSE(Contains(watch.err(), "retrying")) << watch.err();
+  EXPECT_TRUE(Contains(ReadFile(dir_.Sub("relay-1.err")), "login revoked while connected"))
+      << ReadFile(dir_.Sub("relay-1.err"));
+  // Nothing reaches b any more.
+  Ok({"--db", a, "set", "customers", "c1", "trade_name=after the revoke"});
+  Sync(a);
+  EXPECT_TRUE(GetJson(b, "c1").empty());
+  EXPECT_TRUE(Contains(Fails({"--db", b, "sync"}), "saved login was revoked"));
+  EXPECT_EQ(Status(b)["saved_login_revoked"], true);
+}
+
+// A new password (the operator's answer to a leaked one) and removing a user
+// end that user's live sessions too; the PCs must connect again.
+TEST_F(CliSyncTest, PasswordChangeAndUserRemovalEndTheUsersLiveSessions) {
+  auto relay = StartRelay();
+  ASSERT_GT(relay->port(), 0);
+  const std::string a = Init("a");
+  const std::string b = Init("b");
+  ConnectSaved(a, *relay, "pc-a");
+  Sync(a);
+  // b logs in as a second user of the office.
+  const std::string second_user = "sato@example.jp";
+  RelayAdmin({"user", "add", kContract, second_user, "--password-file", password_file_});
+  Ok({"--db", b, "connect", relay->url(), "--contract", kContract, "--user", second_user, "--password-file",
+      password_file_, "--save-password", "--device-name", "pc-b", "--passphrase-file", passphrase_file_});
+  Child watch_a(DAICHO_CLI_PATH, {"--db", a, "sync", "--watch"}, dir_.Sub("watch-a.out"), dir_.Sub("watch-a.err"));
+  Child watch_b(DAICHO_CLI_PATH, {"--db", b, "sync", "--watch"}, dir_.Sub("watch-b.out"), dir_.Sub("watch-b.err"));
+  ASSERT_TRUE(WaitFor([&] { return !Status(a)["last_sync"].is_null() && !Status(b)["last_sync"].is_null(); }));
+
+  const std::string reset_file = dir_.Sub("reset-password.txt");
+  WriteFile(reset_file, "Reset2025\n");
+  RelayAdmin({"user", "passwd", kContract, kUser, "--password-file", reset_file});
+  EXPECT_EQ(watch_a.WaitForExit(), 1) << "the watch went on after the password change; stderr: " << watch_a.err();
+  EXPECT_TRUE(Contains(watch_a.err(), "saved login was revoked or replaced")) << watch_a.err();
+  EXPECT_TRUE(watch_b.running()) << "another user's session ended too: " << watch_b.err();
+
+  RelayAdmin({"user", "remove", kContract, second_user});
+  EXPECT_EQ(watch_b.WaitForExit(), 1) << "the watch went on after its user was removed; stderr: " << watch_b.err();
+  EXPECT_TRUE(Contains(watch_b.err(), "saved login was revoked or replaced")) << watch_b.err();
+  EXPECT_FALSE(Contains(RelayAdmin({"user", "list", kContract}), second_user));
+  // The new password logs in again.
+  Ok({"--db", a, "connect", relay->url(), "--contract", kContract, "--user", kUser, "--password-file", reset_file,
+      "--save-password", "--device-name", "pc-a"});
+  Sync(a);
+}
+
+// E-mail user ids are one account whatever their letter case: the operator's
+// spelling is kept for display, any spelling logs in, and a second spelling
+// cannot be added. Before the fix `YAMADA@example.jp` could not log in and
+// `yamada@EXAMPLE.jp` became a second user.
+TEST_F(CliSyncTest, UserIdsLogInWhateverTheirLetterCase) {
+  auto relay = StartRelay();
+  ASSERT_GT(relay->port(), 0);
+  RelayAdmin({"user", "add", kContract, "Tanaka@Example.jp", "--password-file", password_file_});
+  RunResult twin = RunProgram(
+      DAICHO_RELAY_PATH,
+      {"--data", relay_data_, "user", "add", kContract, "tanaka@EXAMPLE.jp", "--password-file", password_file_},
+      dir_.Sub("scratch"));
+  EXPECT_EQ(twin.exit_code, 1) << twin.out;
+  EXPECT_TRUE(Contains(twin.err, "already exists")) << twin.err;
+  EXPECT_TRUE(Contains(twin.err, "Tanaka@Example.jp")) << twin.err;
+  const std::string users = RelayAdmin({"user", "list", kContract});
+  EXPECT_TRUE(Contains(users, "Tanaka@Example.jp\n")) << users;
+  EXPECT_FALSE(Contains(users, "tanaka@EXAMPLE.jp")) << users;
+
+  const std::string a = Init("a");
+  Ok({"--db", a, "connect", relay->url(), "--contract", kContract, "--user", "TANAKA@example.jp",
+      "--password-file", password_file_, "--save-password", "--device-name", "pc-a"});
+  InitKey(a);
+  Sync(a);
+  const auto devices = DeviceLines(RelayAdmin({"device", "list", kContract, "tanaka@example.jp"}));
+  ASSERT_EQ(devices.size(), 1u);
+  EXPECT_EQ(devices[0].second, "pc-a");
+  // Revoking by any spelling of the user works too.
+  RelayAdmin({"device", "revoke", kContract, "TANAKA@EXAMPLE.JP", devices[0].first});
+  EXPECT_TRUE(DeviceLines(RelayAdmin({"device", "list", kContract, "Tanaka@Example.jp"})).empty());
 }
 
 }  // namespace

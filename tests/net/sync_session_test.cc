@@ -398,6 +398,54 @@ TEST(SyncSessionTest, AuthenticateHookRejectsWithUnauthenticated) {
   }
 }
 
+// A refused device token tells the PC that its saved login is gone
+// (ErrorReason::kLoginRevoked), a refused password does not; End() closes an
+// open session with the reason.
+TEST(SyncSessionTest, RefusedDeviceTokenAndEndedLoginsCarryTheLoginRevokedReason) {
+  TempDir dir;
+  Pc a = OpenPc(dir, "a");
+  Pc b = OpenPc(dir, "b");
+  SessionOptions acceptor = Options(SessionRole::kAcceptor);
+  acceptor.authenticate = [](const Hello& h) -> Result<Admission> {
+    const auto* token = std::get_if<DeviceTokenCredential>(&h.credentials);
+    if (token && token->token == "live token") return Admission{};
+    return Status(Code::kUnauthenticated, "unknown, revoked or replaced device token");
+  };
+  const std::vector<std::pair<Credentials, ErrorReason>> cases = {
+      {DeviceTokenCredential{"revoked token"}, ErrorReason::kLoginRevoked},
+      {PasswordCredential{"wrong"}, ErrorReason::kNone},
+  };
+  for (const auto& [credentials, reason] : cases) {
+    SessionOptions initiator = Options(SessionRole::kInitiator);
+    initiator.credentials = credentials;
+    SyncSession sa(*a.store, initiator, a.replica->id());
+    SyncSession sb(*b.store, acceptor, b.replica->id());
+    FramePipe pipe(sa, sb, 3);
+    SyncThrough(pipe, sa);
+    ASSERT_TRUE(sa.peer_error().has_value());
+    EXPECT_EQ(sa.peer_error()->code, Code::kUnauthenticated);
+    EXPECT_EQ(sa.peer_error()->reason, reason);
+  }
+
+  SessionOptions initiator = Options(SessionRole::kInitiator);
+  initiator.credentials = DeviceTokenCredential{"live token"};
+  SyncSession sa(*a.store, initiator, a.replica->id());
+  SyncSession sb(*b.store, acceptor, b.replica->id());
+  FramePipe pipe(sa, sb, 3);
+  SyncThrough(pipe, sa);
+  ASSERT_TRUE(sa.InSync());
+  const std::vector<std::string> error =
+      sb.End(Status(Code::kUnauthenticated, "device revoked"), ErrorReason::kLoginRevoked);
+  ASSERT_EQ(error.size(), 1u);
+  EXPECT_EQ(sb.state(), SessionState::kFailed);
+  EXPECT_TRUE(sb.End(Status(Code::kUnauthenticated, "again"), ErrorReason::kLoginRevoked).empty());
+  ASSERT_DAICHO_OK(sa.OnFrame(error[0]));
+  EXPECT_EQ(sa.state(), SessionState::kFailed);
+  EXPECT_EQ(sa.status().code(), Code::kUnauthenticated);
+  ASSERT_TRUE(sa.peer_error().has_value());
+  EXPECT_EQ(sa.peer_error()->reason, ErrorReason::kLoginRevoked);
+}
+
 TEST(SyncSessionTest, GapBatchGetsAnErrorAndAppliesNothingWhileDuplicatesAreAcked) {
   TempDir dir;
   Pc a = OpenPc(dir, "a");

@@ -18,6 +18,7 @@
 #include <optional>
 #include <span>
 #include <stop_token>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -98,7 +99,7 @@ struct Served {
       if (!password.empty() && (given == nullptr || given->password != password)) {
         return Status(Code::kUnauthenticated, "wrong user or password");
       }
-      return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", "replica", {}, {}, ""};
+      return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", "replica", {}, {}, "", {}};
     };
     options.log = [this](const std::string& line) { log.Add(line); };
     server = std::make_unique<SyncServer>(std::move(options));
@@ -413,7 +414,7 @@ TEST(WebSocketTest, ServerWithUnreadableCertificateDoesNotStart) {
   SyncServerOptions options;
   options.local_id = b->id();
   options.store_factory = [r = b.get()](const Hello&) -> Result<AcceptedSession> {
-    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", "", {}, {}, ""};
+    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", "", {}, {}, "", {}};
   };
   options.tls_cert_file = dir.Sub("missing-cert.pem");
   options.tls_key_file = dir.Sub("missing-key.pem");
@@ -446,7 +447,7 @@ SyncServerOptions GroupedByContract(Replica& shared) {
   options.threads = 2;
   options.local_id = shared.id();
   options.store_factory = [r = &shared](const Hello& hello) -> Result<AcceptedSession> {
-    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", hello.contract, {}, {}, ""};
+    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", hello.contract, {}, {}, "", {}};
   };
   return options;
 }
@@ -526,6 +527,74 @@ TEST(WebSocketTest, WatchClientsOfOneGroupGetEachOthersCommitsLiveAndAnotherGrou
   for (const std::string& line : served.log.lines()) EXPECT_TRUE(Contains(line, "outcome=ok")) << line;
 }
 
+// Logins a test can end, as a relay's `device revoke` ends a device's.
+class EndableLogins {
+ public:
+  void End(const std::string& user) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ended_.insert(user);
+  }
+  Status Check(const std::string& user) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ended_.count(user) ? Status(Code::kUnauthenticated, "device of " + user + " revoked") : Status::Ok();
+  }
+
+ private:
+  std::mutex mu_;
+  std::set<std::string> ended_;
+};
+
+// RecheckLogins ends exactly the live sessions whose login no longer holds,
+// with an Error the client gets, and nothing more reaches them; a login that
+// ended while it was being admitted is refused by the check at admission.
+TEST(WebSocketTest, RecheckLoginsEndsOnlyTheSessionsWhoseLoginEnded) {
+  TempDir dir;
+  auto s = OpenReplica(dir, "server");
+  auto a = OpenReplica(dir, "a");
+  auto b = OpenReplica(dir, "b");
+  Write(*s, "s1", "name", "on the server");
+  auto logins = std::make_shared<EndableLogins>();
+  SyncServerOptions options = GroupedByContract(*s);
+  // Admits everyone; only the recheck looks at the logins, so the admission
+  // check is what refuses an ended one.
+  options.store_factory = [r = s.get(), logins](const Hello& hello) -> Result<AcceptedSession> {
+    AcceptedSession accepted{std::make_unique<ReplicaChangeStore>(*r), "", hello.contract, {}, {}, "", {}};
+    accepted.recheck_login = [logins, user = hello.user] { return logins->Check(user); };
+    return accepted;
+  };
+  LoggedServer served(std::move(options));
+  SessionOptions as_a;
+  as_a.contract = "office";
+  as_a.user = "a";
+  SessionOptions as_b = as_a;
+  as_b.user = "b";
+  WatchClient wa(served.url(), *a, as_a);
+  WatchClient wb(served.url(), *b, as_b);
+  ASSERT_TRUE(WaitUntil([&] { return VersionVectorOf(*a).Total() == 1 && VersionVectorOf(*b).Total() == 1; }));
+
+  logins->End("a");
+  served.server->RecheckLogins();
+  ASSERT_TRUE(WaitUntil([&] { return wa.ended(); })) << "a's session went on after its login ended";
+  auto ra = wa.Stop();
+  ASSERT_FALSE(ra.ok());
+  EXPECT_EQ(ra.status().code(), Code::kUnauthenticated) << ra.status();
+  EXPECT_TRUE(Contains(ra.status().message(), "login revoked while connected: device of a revoked")) << ra.status();
+  EXPECT_FALSE(wb.ended()) << "b's session ended too";
+
+  // b's commit still reaches the server, and no longer a.
+  Write(*b, "b1", "name", "from B");
+  ASSERT_TRUE(WaitUntil([&] { return VersionVectorOf(*s).Get(b->id()) == 1; }));
+  EXPECT_EQ(VersionVectorOf(*a).Get(b->id()), 0u);
+
+  // a again: admitted by the factory, refused by the check that follows.
+  ReplicaChangeStore a_store(*a);
+  auto again = SyncOnce(served.url(), a_store, a->id(), as_a);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), Code::kUnauthenticated) << again.status();
+  EXPECT_EQ(VersionVectorOf(*a).Get(b->id()), 0u);
+  ASSERT_DAICHO_OK(wb.Stop());
+}
+
 // `n` changes of about `bytes` each (one record per commit) made on `r`.
 void CommitChanges(Replica& r, int n, size_t bytes) {
   const std::string filler(bytes, 'x');
@@ -590,7 +659,7 @@ TEST(WebSocketTest, ClientThatNeverReadsDoesNotHoldUpOthersAndIsDroppedAtTheIdle
   options.websocket.idle_timeout = idle;
   options.local_id = s->id();
   options.store_factory = [r = s.get()](const Hello&) -> Result<AcceptedSession> {
-    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", "", {}, {}, ""};
+    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", "", {}, {}, "", {}};
   };
   LoggedServer served(std::move(options));
 
@@ -797,7 +866,7 @@ TEST(WebSocketTest, ConnectionDroppedMidUploadResumesWithoutResendingAcknowledge
   options.threads = 2;
   options.local_id = b->id();
   options.store_factory = [r = b.get(), &counter](const Hello&) -> Result<AcceptedSession> {
-    return AcceptedSession{std::make_unique<CountingStore>(*r, counter), "", "", {}, {}, ""};
+    return AcceptedSession{std::make_unique<CountingStore>(*r, counter), "", "", {}, {}, "", {}};
   };
   LoggedServer served(std::move(options));
 
@@ -936,7 +1005,7 @@ TEST(WebSocketPeerTest, AnUnprovenConnectionReachesOnlyTheUnauthenticatedFactory
   options.local_id = b->id();
   Replica* served = b.get();
   options.store_factory = [served](const Hello&) -> Result<AcceptedSession> {
-    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*served), "", "", {}, {}, ""};
+    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*served), "", "", {}, {}, "", {}};
   };
   // A PC without the key may only fetch the passphrase-wrapped key.
   options.unauthenticated_store_factory = [served](const Hello& hello) -> Result<AcceptedSession> {
@@ -944,7 +1013,7 @@ TEST(WebSocketPeerTest, AnUnprovenConnectionReachesOnlyTheUnauthenticatedFactory
       return Status(Code::kUnauthenticated, "prove the office key first");
     }
     return AcceptedSession{std::make_unique<ReplicaChangeStore>(*served), "", "",
-                           crypto::WrappedOfficeKey{1, "passphrase-envelope", "recovery-envelope", ""}, {}, ""};
+                           crypto::WrappedOfficeKey{1, "passphrase-envelope", "recovery-envelope", ""}, {}, "", {}};
   };
   SyncServer server(std::move(options));
   ASSERT_DAICHO_OK(server.Start());

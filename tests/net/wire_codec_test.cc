@@ -152,6 +152,19 @@ TEST(WireCodecTest, InvalidFieldsAreProtocolErrors) {
   EXPECT_EQ(DecodeFrame("").status().code(), Code::kProtocolError);
 }
 
+TEST(WireCodecTest, ErrorReasonRoundTripsAndAnUnknownOneReadsAsNone) {
+  const ErrorMessage revoked{Code::kUnauthenticated, "device revoked", ErrorReason::kLoginRevoked};
+  auto decoded = DecodeFrame(EncodeFrame(revoked));
+  ASSERT_DAICHO_OK(decoded);
+  EXPECT_EQ(std::get<ErrorMessage>(*decoded), revoked);
+  // Frame.error(5) { code(1)=10, message(2)="x", reason(3)=7 }: a reason
+  // from a newer peer is as good as none.
+  const std::string newer("\x2a\x07\x08\x0a\x12\x01x\x18\x07", 9);
+  decoded = DecodeFrame(newer);
+  ASSERT_DAICHO_OK(decoded);
+  EXPECT_EQ(std::get<ErrorMessage>(*decoded), (ErrorMessage{Code::kUnauthenticated, "x", ErrorReason::kNone}));
+}
+
 TEST(WireCodecTest, ShortReplicaIdAndMismatchedVectorAreRejected) {
   // Hand-made frames: Frame.ack(4) { batch_id(1)=1, vv(2) { replica_ids(1)="abc" counters(2)=1 } }.
   const std::string short_id("\x22\x0b\x08\x01\x12\x07\x0a\x03" "abc" "\x10\x01", 13);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "apps/daicho-relay/relay_store.h"
+#include "relay_store_v2.h"
 #include "run_program.h"
 #include "test_util.h"
 
@@ -45,7 +46,7 @@ TEST_F(RelayCliTest, ContractAndUserAddedByCommandsCanLogIn) {
   ASSERT_DAICHO_OK(store);
   auto contract = ContractNumber::Parse(kContract);
   ASSERT_DAICHO_OK(contract);
-  EXPECT_DAICHO_OK((*store)->Authenticate(*contract, "yamada@example.jp", "Yamada2024"));
+  EXPECT_DAICHO_OK((*store)->LogIn(*contract, "yamada@example.jp", "Yamada2024"));
 }
 
 TEST_F(RelayCliTest, PasswdReplacesThePassword) {
@@ -57,8 +58,8 @@ TEST_F(RelayCliTest, PasswdReplacesThePassword) {
   ASSERT_DAICHO_OK(store);
   auto contract = ContractNumber::Parse(kContract);
   ASSERT_DAICHO_OK(contract);
-  EXPECT_EQ((*store)->Authenticate(*contract, "sato@example.jp", "OldPassw0rd").code(), Code::kUnauthenticated);
-  EXPECT_DAICHO_OK((*store)->Authenticate(*contract, "sato@example.jp", "NewPassw0rd"));
+  EXPECT_EQ((*store)->LogIn(*contract, "sato@example.jp", "OldPassw0rd").status().code(), Code::kUnauthenticated);
+  EXPECT_DAICHO_OK((*store)->LogIn(*contract, "sato@example.jp", "NewPassw0rd"));
 }
 
 TEST_F(RelayCliTest, BadInputGivesClearErrorsAndChangesNothing) {
@@ -87,6 +88,30 @@ TEST_F(RelayCliTest, BadInputGivesClearErrorsAndChangesNothing) {
   EXPECT_EQ(listed.out, "");
   EXPECT_EQ(Run({"device", "revoke", kContract, "ito@example.jp", "pc1"}).exit_code, 1);
   EXPECT_EQ(Run({}).exit_code, 2);
+}
+
+// A store upgraded from v2 may hold ids that differ only in letter case:
+// every command warns the operator (naming them and what to do) until all
+// but one are removed, and then the one left logs in with any spelling.
+TEST_F(RelayCliTest, UpgradedStoreWithCaseTwinsWarnsUntilTheOperatorRemovesOne) {
+  const ContractNumber contract = ContractNumber::Parse(kContract).value();
+  WriteV2Store(dir_.Sub("relay"), contract, {{"Kato@Example.jp", "Passw0rd11"}, {"kato@example.jp", "Passw0rd22"}},
+               {});
+  RunResult listed = Run({"user", "list", kContract});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(listed.out, "Kato@Example.jp\nkato@example.jp\n");
+  EXPECT_NE(listed.err.find("differ only in letter case (Kato@Example.jp, kato@example.jp)"), std::string::npos)
+      << listed.err;
+  EXPECT_NE(listed.err.find("user remove " + std::string(kContract)), std::string::npos) << listed.err;
+
+  RunResult removed = Run({"user", "remove", kContract, "kato@example.jp"});
+  ASSERT_EQ(removed.exit_code, 0) << removed.err;
+  listed = Run({"user", "list", kContract});
+  EXPECT_EQ(listed.out, "Kato@Example.jp\n");
+  EXPECT_EQ(listed.err, "");
+  auto store = RelayStore::Open(dir_.Sub("relay"));
+  ASSERT_DAICHO_OK(store);
+  EXPECT_DAICHO_OK((*store)->LogIn(contract, "KATO@EXAMPLE.JP", "Passw0rd11"));
 }
 
 }  // namespace

@@ -242,7 +242,17 @@ TEST_F(RelayE2eTest, ARelayPasswordResetLeavesDataAccessIntact) {
   sync.password = "ResetPassword9";
   ASSERT_DAICHO_OK(b.Sync(sync));
   EXPECT_EQ(NameOf(**replica, "c1"), kCanaryAscii);
-  // The first PC's saved login and stored key still work too.
+  // The reset signed the user out on every PC (issue 11 item 9): the first
+  // PC's saved login is refused with a clear reason and recorded as such,
+  // and once it connects with the new password its stored key still works.
+  Status refused = a.client->Sync().status();
+  EXPECT_EQ(refused.code(), Code::kUnauthenticated);
+  EXPECT_NE(refused.message().find("saved login was revoked or replaced"), std::string::npos) << refused;
+  EXPECT_TRUE(a.client->GetBackupStatus()->saved_login_refused);
+  RelaySettings a_settings = *a.client->Settings().value();
+  a_settings.device_token.clear();
+  ASSERT_DAICHO_OK(a.client->Connect(a_settings, "ResetPassword9", /*save_password=*/true));
+  EXPECT_FALSE(a.client->GetBackupStatus()->saved_login_refused);
   ASSERT_DAICHO_OK(a.client->Sync());
 }
 

@@ -13,6 +13,7 @@
 #include "daicho/replica.h"
 #include "apps/daicho-relay/password.h"
 #include "crypto/sealed_change.h"
+#include "relay_store_v2.h"
 #include "test_util.h"
 
 namespace daicho::relay {
@@ -109,22 +110,22 @@ TEST_F(RelayStoreTest, UsersBelongToAnExistingContract) {
 TEST_F(RelayStoreTest, WrongPasswordUnknownUserAndUnknownContractLookAlike) {
   ASSERT_DAICHO_OK(store_->AddContract(a_));
   ASSERT_DAICHO_OK(store_->AddUser(a_, "taro@example.jp", "Password1"));
-  ASSERT_DAICHO_OK(store_->Authenticate(a_, "taro@example.jp", "Password1"));
-  Status wrong = store_->Authenticate(a_, "taro@example.jp", "Password2");
-  Status unknown_user = store_->Authenticate(a_, "hanako@example.jp", "Password1");
-  Status unknown_contract = store_->Authenticate(b_, "taro@example.jp", "Password1");
+  ASSERT_DAICHO_OK(store_->LogIn(a_, "taro@example.jp", "Password1"));
+  Status wrong = store_->LogIn(a_, "taro@example.jp", "Password2").status();
+  Status unknown_user = store_->LogIn(a_, "hanako@example.jp", "Password1").status();
+  Status unknown_contract = store_->LogIn(b_, "taro@example.jp", "Password1").status();
   EXPECT_EQ(wrong.code(), Code::kUnauthenticated);
   EXPECT_EQ(unknown_user.code(), Code::kUnauthenticated);
   EXPECT_EQ(unknown_contract.code(), Code::kUnauthenticated);
   EXPECT_EQ(wrong.message(), unknown_user.message());
   EXPECT_EQ(wrong.message(), unknown_contract.message());
-  Status malformed = store_->Authenticate(a_, "x", "Password1");
+  Status malformed = store_->LogIn(a_, "x", "Password1").status();
   EXPECT_EQ(malformed.code(), Code::kUnauthenticated);
   EXPECT_EQ(malformed.message(), wrong.message());
 
   ASSERT_DAICHO_OK(store_->SetPassword(a_, "taro@example.jp", "NewPassword9"));
-  EXPECT_EQ(store_->Authenticate(a_, "taro@example.jp", "Password1").code(), Code::kUnauthenticated);
-  ASSERT_DAICHO_OK(store_->Authenticate(a_, "taro@example.jp", "NewPassword9"));
+  EXPECT_EQ(store_->LogIn(a_, "taro@example.jp", "Password1").status().code(), Code::kUnauthenticated);
+  ASSERT_DAICHO_OK(store_->LogIn(a_, "taro@example.jp", "NewPassword9"));
 }
 
 TEST_F(RelayStoreTest, ThrottlesAnAccountAfterFiveFailuresWithGrowingWindow) {
@@ -132,38 +133,38 @@ TEST_F(RelayStoreTest, ThrottlesAnAccountAfterFiveFailuresWithGrowingWindow) {
   ASSERT_DAICHO_OK(store_->AddUser(a_, "taro@example.jp", "Password1"));
   const std::string user = "taro@example.jp";
   for (int i = 0; i < 5; ++i) {
-    EXPECT_EQ(store_->Authenticate(a_, user, "WrongPass1").code(), Code::kUnauthenticated) << i;
+    EXPECT_EQ(store_->LogIn(a_, user, "WrongPass1").status().code(), Code::kUnauthenticated) << i;
   }
   // Locked: even the right password is refused without being checked.
-  Status refused = store_->Authenticate(a_, user, "Password1");
+  Status refused = store_->LogIn(a_, user, "Password1").status();
   EXPECT_EQ(refused.code(), Code::kUnavailable);
   EXPECT_NE(refused.message().find("retry in 1 s"), std::string::npos) << refused;
   // Another account is not affected.
-  EXPECT_EQ(store_->Authenticate(a_, "hanako@example.jp", "Password1").code(), Code::kUnauthenticated);
+  EXPECT_EQ(store_->LogIn(a_, "hanako@example.jp", "Password1").status().code(), Code::kUnauthenticated);
 
   clock_->Advance(1000);  // first window over: one more try, which fails
-  EXPECT_EQ(store_->Authenticate(a_, user, "WrongPass1").code(), Code::kUnauthenticated);
+  EXPECT_EQ(store_->LogIn(a_, user, "WrongPass1").status().code(), Code::kUnauthenticated);
   clock_->Advance(1000);  // the window doubled to 2 s
-  refused = store_->Authenticate(a_, user, "Password1");
+  refused = store_->LogIn(a_, user, "Password1").status();
   EXPECT_EQ(refused.code(), Code::kUnavailable);
   EXPECT_NE(refused.message().find("retry in 1 s"), std::string::npos) << refused;
   clock_->Advance(1000);
-  ASSERT_DAICHO_OK(store_->Authenticate(a_, user, "Password1"));
+  ASSERT_DAICHO_OK(store_->LogIn(a_, user, "Password1"));
   // Success reset the count: a single failure does not lock again.
-  EXPECT_EQ(store_->Authenticate(a_, user, "WrongPass1").code(), Code::kUnauthenticated);
-  ASSERT_DAICHO_OK(store_->Authenticate(a_, user, "Password1"));
+  EXPECT_EQ(store_->LogIn(a_, user, "WrongPass1").status().code(), Code::kUnauthenticated);
+  ASSERT_DAICHO_OK(store_->LogIn(a_, user, "Password1"));
 }
 
 TEST_F(RelayStoreTest, ThrottleWindowIsCappedAtFiveMinutes) {
   ASSERT_DAICHO_OK(store_->AddContract(a_));
   // Unknown accounts are throttled the same way (ids cannot be probed fast).
   const std::string user = "nobody@example.jp";
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(store_->Authenticate(a_, user, "WrongPass1").code(), Code::kUnauthenticated);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(store_->LogIn(a_, user, "WrongPass1").status().code(), Code::kUnauthenticated);
   for (int i = 0; i < 12; ++i) {
     clock_->Advance(5 * 60 * 1000);
-    EXPECT_EQ(store_->Authenticate(a_, user, "WrongPass1").code(), Code::kUnauthenticated) << i;
+    EXPECT_EQ(store_->LogIn(a_, user, "WrongPass1").status().code(), Code::kUnauthenticated) << i;
   }
-  Status refused = store_->Authenticate(a_, user, "WrongPass1");
+  Status refused = store_->LogIn(a_, user, "WrongPass1").status();
   EXPECT_EQ(refused.code(), Code::kUnavailable);
   EXPECT_NE(refused.message().find("retry in 300 s"), std::string::npos) << refused;
 }
@@ -172,23 +173,33 @@ TEST_F(RelayStoreTest, DeviceTokensAuthenticateUntilRevoked) {
   ASSERT_DAICHO_OK(store_->AddContract(a_));
   ASSERT_DAICHO_OK(store_->AddContract(b_));
   ASSERT_DAICHO_OK(store_->AddUser(a_, "taro@example.jp", "Password1"));
-  EXPECT_EQ(store_->IssueDeviceToken(a_, "hanako@example.jp", "PC-1").status().code(), Code::kNotFound);
-  EXPECT_EQ(store_->IssueDeviceToken(a_, "taro@example.jp", "").status().code(), Code::kInvalidArgument);
+  const ReplicaId pc1 = Origin(1);
+  const ReplicaId pc2 = Origin(2);
+  EXPECT_EQ(store_->IssueDeviceToken(a_, "hanako@example.jp", pc1, "PC-1").status().code(), Code::kNotFound);
+  EXPECT_EQ(store_->IssueDeviceToken(a_, "taro@example.jp", pc1, "").status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(store_->IssueDeviceToken(a_, "taro@example.jp", ReplicaId(), "PC-1").status().code(),
+            Code::kInvalidArgument);
 
-  auto token = store_->IssueDeviceToken(a_, "taro@example.jp", "PC-1");
+  auto token = store_->IssueDeviceToken(a_, "taro@example.jp", pc1, "PC-1");
   ASSERT_DAICHO_OK(token);
   EXPECT_EQ(token->size(), kDeviceTokenBytes);
-  auto token2 = store_->IssueDeviceToken(a_, "taro@example.jp", "PC-2");
+  auto token2 = store_->IssueDeviceToken(a_, "taro@example.jp", pc2, "PC-2");
   ASSERT_DAICHO_OK(token2);
 
-  auto user = store_->AuthenticateDevice(a_, *token);
-  ASSERT_DAICHO_OK(user);
-  EXPECT_EQ(*user, "taro@example.jp");
-  // Contract B never accepts contract A's token.
-  EXPECT_EQ(store_->AuthenticateDevice(b_, *token).status().code(), Code::kUnauthenticated);
-  EXPECT_EQ(store_->AuthenticateDevice(a_, NewDeviceToken()).status().code(), Code::kUnauthenticated);
-  EXPECT_EQ(store_->AuthenticateDevice(a_, "short").status().code(), Code::kUnauthenticated);
-  EXPECT_EQ(*store_->ListDevices(a_, "taro@example.jp"), (std::vector<std::string>{"PC-1", "PC-2"}));
+  EXPECT_DAICHO_OK(store_->AuthenticateDevice(a_, "taro@example.jp", *token, pc1));
+  // Contract B never accepts contract A's token, nor another user's login.
+  EXPECT_EQ(store_->AuthenticateDevice(b_, "taro@example.jp", *token, pc1).code(), Code::kUnauthenticated);
+  ASSERT_DAICHO_OK(store_->AddUser(a_, "hanako@example.jp", "Password2"));
+  EXPECT_EQ(store_->AuthenticateDevice(a_, "hanako@example.jp", *token, pc1).code(), Code::kUnauthenticated);
+  EXPECT_EQ(store_->AuthenticateDevice(a_, "taro@example.jp", NewDeviceToken(), pc1).code(), Code::kUnauthenticated);
+  EXPECT_EQ(store_->AuthenticateDevice(a_, "taro@example.jp", "short", pc1).code(), Code::kUnauthenticated);
+  auto devices = store_->ListDevices(a_, "taro@example.jp");
+  ASSERT_DAICHO_OK(devices);
+  ASSERT_EQ(devices->size(), 2u);
+  EXPECT_EQ((*devices)[0].name, "PC-1");
+  EXPECT_EQ((*devices)[0].replica, pc1);
+  EXPECT_EQ((*devices)[0].ShortId(), pc1.ToHex().substr(0, 8));
+  EXPECT_EQ((*devices)[1].name, "PC-2");
 
   // The data file holds only hashes.
   const std::string data = ReadFile(dir_.Sub("relay") + "/data.mdb");
@@ -198,18 +209,193 @@ TEST_F(RelayStoreTest, DeviceTokensAuthenticateUntilRevoked) {
   EXPECT_NE(data.find(HashDeviceToken(*token)), std::string::npos);
 
   ASSERT_DAICHO_OK(store_->RevokeDevice(a_, "taro@example.jp", "PC-1"));
-  EXPECT_EQ(store_->AuthenticateDevice(a_, *token).status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(store_->AuthenticateDevice(a_, "taro@example.jp", *token, pc1).code(), Code::kUnauthenticated);
   EXPECT_EQ(store_->RevokeDevice(a_, "taro@example.jp", "PC-1").code(), Code::kNotFound);
-  ASSERT_DAICHO_OK(store_->AuthenticateDevice(a_, *token2));
+  ASSERT_DAICHO_OK(store_->AuthenticateDevice(a_, "taro@example.jp", *token2, pc2));
 
-  // Re-issuing for the same device replaces its token; survives a reopen.
-  auto token3 = store_->IssueDeviceToken(a_, "taro@example.jp", "PC-2");
+  // Re-issuing for the same replica replaces its token; survives a reopen.
+  auto token3 = store_->IssueDeviceToken(a_, "taro@example.jp", pc2, "PC-2");
   ASSERT_DAICHO_OK(token3);
-  EXPECT_EQ(store_->AuthenticateDevice(a_, *token2).status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(store_->AuthenticateDevice(a_, "taro@example.jp", *token2, pc2).code(), Code::kUnauthenticated);
   Reopen();
-  auto again = store_->AuthenticateDevice(a_, *token3);
-  ASSERT_DAICHO_OK(again);
-  EXPECT_EQ(*again, "taro@example.jp");
+  EXPECT_DAICHO_OK(store_->AuthenticateDevice(a_, "taro@example.jp", *token3, pc2));
+}
+
+// Issue 11 item 8: two PCs named alike (the default name is the host name)
+// are two devices; before, the second login revoked the first PC's token.
+TEST_F(RelayStoreTest, DevicesAreReplicasSoPcsOfOneNameKeepTheirLogins) {
+  ASSERT_DAICHO_OK(store_->AddContract(a_));
+  ASSERT_DAICHO_OK(store_->AddUser(a_, "taro@example.jp", "Password1"));
+  const ReplicaId pc1 = Origin(1);
+  const ReplicaId pc2 = Origin(2);
+  auto token1 = store_->IssueDeviceToken(a_, "taro@example.jp", pc1, "OFFICE-PC");
+  ASSERT_DAICHO_OK(token1);
+  auto token2 = store_->IssueDeviceToken(a_, "taro@example.jp", pc2, "OFFICE-PC");
+  ASSERT_DAICHO_OK(token2);
+  EXPECT_DAICHO_OK(store_->AuthenticateDevice(a_, "taro@example.jp", *token1, pc1));
+  EXPECT_DAICHO_OK(store_->AuthenticateDevice(a_, "taro@example.jp", *token2, pc2));
+  auto devices = store_->ListDevices(a_, "taro@example.jp");
+  ASSERT_DAICHO_OK(devices);
+  ASSERT_EQ(devices->size(), 2u);
+  EXPECT_EQ((*devices)[0].replica, pc1);
+  EXPECT_EQ((*devices)[1].replica, pc2);
+
+  // A rename replaces the label of that PC only.
+  auto renamed = store_->IssueDeviceToken(a_, "taro@example.jp", pc1, "FRONT-DESK");
+  ASSERT_DAICHO_OK(renamed);
+  EXPECT_EQ(store_->AuthenticateDevice(a_, "taro@example.jp", *token1, pc1).code(), Code::kUnauthenticated);
+  EXPECT_DAICHO_OK(store_->AuthenticateDevice(a_, "taro@example.jp", *renamed, pc1));
+  EXPECT_DAICHO_OK(store_->AuthenticateDevice(a_, "taro@example.jp", *token2, pc2));
+  devices = store_->ListDevices(a_, "taro@example.jp");
+  ASSERT_DAICHO_OK(devices);
+  ASSERT_EQ(devices->size(), 2u);
+  EXPECT_EQ((*devices)[0].name, "FRONT-DESK");
+  EXPECT_EQ((*devices)[1].name, "OFFICE-PC");
+
+  // An ambiguous name is refused naming the ids; an id (any case) revokes one.
+  ASSERT_DAICHO_OK(store_->IssueDeviceToken(a_, "taro@example.jp", pc1, "OFFICE-PC"));
+  Status ambiguous = store_->RevokeDevice(a_, "taro@example.jp", "OFFICE-PC");
+  EXPECT_EQ(ambiguous.code(), Code::kFailedPrecondition);
+  EXPECT_NE(ambiguous.message().find(pc2.ToHex().substr(0, 8)), std::string::npos) << ambiguous;
+  ASSERT_DAICHO_OK(store_->RevokeDevice(a_, "taro@example.jp", FoldUserId(pc2.ToHex()).substr(0, 8)));
+  EXPECT_EQ(store_->AuthenticateDevice(a_, "taro@example.jp", *token2, pc2).code(), Code::kUnauthenticated);
+  EXPECT_EQ(store_->ListDevices(a_, "taro@example.jp")->size(), 1u);
+}
+
+// Issue 11 item 9: everything that ends logins raises the generation a
+// serving process polls, and a live session's login check then fails.
+TEST_F(RelayStoreTest, RevokePasswordChangeAndRemovalEndLoginsAndRaiseTheGeneration) {
+  ASSERT_DAICHO_OK(store_->AddContract(a_));
+  ASSERT_DAICHO_OK(store_->AddUser(a_, "taro@example.jp", "Password1"));
+  ASSERT_DAICHO_OK(store_->AddUser(a_, "hanako@example.jp", "Password2"));
+  auto generation = [&] {
+    auto g = store_->LoginGeneration();
+    EXPECT_DAICHO_OK(g);
+    return g.ok() ? *g : 0;
+  };
+  const uint64_t start = generation();
+  auto token1 = store_->IssueDeviceToken(a_, "taro@example.jp", Origin(1), "PC-1");
+  auto token2 = store_->IssueDeviceToken(a_, "taro@example.jp", Origin(2), "PC-2");
+  auto hanako_token = store_->IssueDeviceToken(a_, "hanako@example.jp", Origin(3), "PC-3");
+  ASSERT_DAICHO_OK(token1);
+  ASSERT_DAICHO_OK(token2);
+  ASSERT_DAICHO_OK(hanako_token);
+  EXPECT_EQ(generation(), start) << "a new login ends none";
+
+  ASSERT_DAICHO_OK(store_->RevokeDevice(a_, "taro@example.jp", "PC-1"));
+  EXPECT_GT(generation(), start);
+  const uint64_t after_revoke = generation();
+
+  auto login = store_->LogIn(a_, "taro@example.jp", "Password1");
+  ASSERT_DAICHO_OK(login);
+  EXPECT_EQ(login->user_id, "taro@example.jp");
+  EXPECT_DAICHO_OK(store_->CheckPasswordLogin(a_, *login));
+  ASSERT_DAICHO_OK(store_->SetPassword(a_, "taro@example.jp", "Password9"));
+  EXPECT_GT(generation(), after_revoke);
+  EXPECT_EQ(store_->CheckPasswordLogin(a_, *login).code(), Code::kUnauthenticated);
+  // A new password signs the user out on every PC, not other users.
+  EXPECT_EQ(store_->AuthenticateDevice(a_, "taro@example.jp", *token2, Origin(2)).code(), Code::kUnauthenticated);
+  EXPECT_TRUE(store_->ListDevices(a_, "taro@example.jp")->empty());
+  EXPECT_DAICHO_OK(store_->AuthenticateDevice(a_, "hanako@example.jp", *hanako_token, Origin(3)));
+
+  auto hanako_login = store_->LogIn(a_, "hanako@example.jp", "Password2");
+  ASSERT_DAICHO_OK(hanako_login);
+  const uint64_t before_remove = generation();
+  ASSERT_DAICHO_OK(store_->RemoveUser(a_, "HANAKO@example.jp"));
+  EXPECT_GT(generation(), before_remove);
+  EXPECT_EQ(store_->CheckPasswordLogin(a_, *hanako_login).code(), Code::kUnauthenticated);
+  EXPECT_EQ(store_->AuthenticateDevice(a_, "hanako@example.jp", *hanako_token, Origin(3)).code(),
+            Code::kUnauthenticated);
+  EXPECT_EQ(store_->ListUsers(a_).value(), std::vector<std::string>{"taro@example.jp"});
+  EXPECT_EQ(store_->RemoveUser(a_, "hanako@example.jp").code(), Code::kNotFound);
+  // Re-adding the id does not revive the old login.
+  ASSERT_DAICHO_OK(store_->AddUser(a_, "hanako@example.jp", "Password2"));
+  EXPECT_EQ(store_->CheckPasswordLogin(a_, *hanako_login).code(), Code::kUnauthenticated);
+}
+
+// Issue 11 item 10: e-mail ids are one account whatever their letter case.
+TEST_F(RelayStoreTest, UserIdsIgnoreLetterCaseAndKeepTheSpellingTheyWereAddedWith) {
+  ASSERT_DAICHO_OK(store_->AddContract(a_));
+  ASSERT_DAICHO_OK(store_->AddUser(a_, "Yamada@Example.jp", "Password1"));
+  Status twin = store_->AddUser(a_, "yamada@example.jp", "Password2");
+  EXPECT_EQ(twin.code(), Code::kAlreadyExists);
+  EXPECT_NE(twin.message().find("as Yamada@Example.jp"), std::string::npos) << twin;
+  EXPECT_EQ(store_->ListUsers(a_).value(), std::vector<std::string>{"Yamada@Example.jp"});
+  for (const char* spelling : {"Yamada@Example.jp", "yamada@example.jp", "YAMADA@EXAMPLE.JP"}) {
+    auto login = store_->LogIn(a_, spelling, "Password1");
+    ASSERT_DAICHO_OK(login);
+    EXPECT_EQ(login->user_id, "Yamada@Example.jp");
+  }
+  EXPECT_EQ(store_->LogIn(a_, "yamada@example.jp", "Password2").status().code(), Code::kUnauthenticated);
+  auto token = store_->IssueDeviceToken(a_, "YAMADA@example.jp", Origin(1), "PC-1");
+  ASSERT_DAICHO_OK(token);
+  EXPECT_DAICHO_OK(store_->AuthenticateDevice(a_, "yamada@EXAMPLE.jp", *token, Origin(1)));
+  EXPECT_EQ(store_->ListDevices(a_, "yamada@example.jp")->size(), 1u);
+  // Failures of all spellings count against one account (the first was
+  // "Password2" above).
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(store_->LogIn(a_, i % 2 ? "yamada@example.jp" : "YAMADA@example.jp", "WrongPass1").status().code(),
+              Code::kUnauthenticated);
+  }
+  EXPECT_EQ(store_->LogIn(a_, "Yamada@Example.jp", "Password1").status().code(), Code::kUnavailable);
+  ASSERT_DAICHO_OK(store_->SetPassword(a_, "yamada@example.jp", "Password3"));
+  EXPECT_DAICHO_OK(store_->LogIn(a_, "Yamada@Example.jp", "Password3"));
+  Reopen();
+  EXPECT_DAICHO_OK(store_->LogIn(a_, "yAmAdA@example.jp", "Password3"));
+  EXPECT_TRUE(store_->CaseConflicts()->empty());
+}
+
+// Issue 11 items 8 and 10: a v2 store opens upgraded; its logins keep
+// working, old tokens learn their replica at their next use, and ids that
+// differ only in case stay two accounts, reported, until one is removed.
+TEST(RelayStoreUpgradeTest, V2StoreIsUpgradedKeepingLoginsAndReportingCaseConflicts) {
+  TempDir dir;
+  const ContractNumber contract = Contract("0000-0000-0001");
+  const std::string token = NewDeviceToken();
+  WriteV2Store(dir.Sub("relay"), contract,
+               {{"Yamada@Example.jp", "Password1"}, {"yamada@example.jp", "Password2"}, {"taro@example.jp", "Password3"}},
+               {{token, std::string("taro@example.jp\0PC-1", 20)}});
+  auto opened = RelayStore::Open(dir.Sub("relay"));
+  ASSERT_DAICHO_OK(opened);
+  RelayStore& store = **opened;
+
+  auto conflicts = store.CaseConflicts();
+  ASSERT_DAICHO_OK(conflicts);
+  ASSERT_EQ(conflicts->size(), 1u);
+  EXPECT_EQ((*conflicts)[0].contract, contract);
+  EXPECT_EQ((*conflicts)[0].user_ids, (std::vector<std::string>{"Yamada@Example.jp", "yamada@example.jp"}));
+  // Not merged: each logs in with its own spelling and password only.
+  EXPECT_DAICHO_OK(store.LogIn(contract, "Yamada@Example.jp", "Password1"));
+  EXPECT_DAICHO_OK(store.LogIn(contract, "yamada@example.jp", "Password2"));
+  EXPECT_EQ(store.LogIn(contract, "Yamada@Example.jp", "Password2").status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(store.LogIn(contract, "YAMADA@EXAMPLE.JP", "Password1").status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(store.AddUser(contract, "YAMADA@example.jp", "Password4").code(), Code::kAlreadyExists);
+  // Other ids are folded now.
+  EXPECT_DAICHO_OK(store.LogIn(contract, "Taro@Example.JP", "Password3"));
+
+  // The old token still logs in and then belongs to the replica using it.
+  auto devices = store.ListDevices(contract, "taro@example.jp");
+  ASSERT_DAICHO_OK(devices);
+  ASSERT_EQ(devices->size(), 1u);
+  EXPECT_TRUE((*devices)[0].replica.IsZero());
+  EXPECT_EQ((*devices)[0].ShortId(), "--------");
+  EXPECT_DAICHO_OK(store.AuthenticateDevice(contract, "taro@example.jp", token, Origin(7)));
+  devices = store.ListDevices(contract, "taro@example.jp");
+  ASSERT_DAICHO_OK(devices);
+  ASSERT_EQ(devices->size(), 1u);
+  EXPECT_EQ((*devices)[0].replica, Origin(7));
+  EXPECT_EQ((*devices)[0].name, "PC-1");
+
+  // The operator keeps one spelling: it then logs in with any.
+  ASSERT_DAICHO_OK(store.RemoveUser(contract, "yamada@example.jp"));
+  EXPECT_TRUE(store.CaseConflicts()->empty());
+  EXPECT_DAICHO_OK(store.LogIn(contract, "YAMADA@EXAMPLE.JP", "Password1"));
+  opened->reset();
+  auto reopened = RelayStore::Open(dir.Sub("relay"));
+  ASSERT_DAICHO_OK(reopened);
+  EXPECT_EQ((*reopened)->ListUsers(contract).value(),
+            (std::vector<std::string>{"taro@example.jp", "Yamada@Example.jp"}));
+  EXPECT_DAICHO_OK((*reopened)->AuthenticateDevice(contract, "taro@example.jp", token, Origin(7)));
 }
 
 TEST_F(RelayStoreTest, ChangeStoreNeedsAnExistingContract) {
@@ -339,7 +525,7 @@ TEST_F(RelayStoreTest, ReopenKeepsEverything) {
   Reopen();
   EXPECT_TRUE(*store_->HasContract(a_));
   EXPECT_EQ(*store_->ListUsers(a_), std::vector<std::string>{"taro@example.jp"});
-  ASSERT_DAICHO_OK(store_->Authenticate(a_, "taro@example.jp", "Password1"));
+  ASSERT_DAICHO_OK(store_->LogIn(a_, "taro@example.jp", "Password1"));
   auto changes = std::move(store_->ContractChanges(a_).value());
   EXPECT_EQ(changes->GetVersionVector()->Get(Origin(7)), 2u);
   auto all = changes->ChangesSince(VersionVector(), SIZE_MAX, nullptr);

@@ -1,0 +1,54 @@
+// Test helper: writes a relay store in the layout of schema
+// "daicho-relay-v2" (before user ids were folded and devices knew their
+// replica), as the old relay did, to test the upgrade. Header-only; used by
+// relay_store_test.cc and relay_cli_test.cc (which link daicho_lmdb).
+#ifndef DAICHO_TESTS_RELAY_RELAY_STORE_V2_H_
+#define DAICHO_TESTS_RELAY_RELAY_STORE_V2_H_
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "apps/daicho-relay/password.h"
+#include "apps/daicho-relay/relay_store.h"
+#include "storage/lmdb/env.h"
+#include "test_util.h"
+
+namespace daicho::relay {
+
+// Users keyed by their exact id ({id, password}); device tokens with their
+// v2 value "user id \0 device name" ({token, value}).
+inline void WriteV2Store(const std::string& dir, const ContractNumber& contract,
+                         const std::vector<std::pair<std::string, std::string>>& users,
+                         const std::vector<std::pair<std::string, std::string>>& device_tokens) {
+  std::filesystem::create_directories(dir);
+  auto env = storage::lmdb::Env::Open(dir, storage::lmdb::EnvOptions());
+  ASSERT_DAICHO_OK(env);
+  std::map<std::string, storage::lmdb::Dbi> dbis;
+  for (const char* name : {"meta", "contracts", "users", "devices", "changes", "vv", "keys"}) {
+    auto dbi = env->OpenDbi(name, /*create=*/true);
+    ASSERT_DAICHO_OK(dbi);
+    dbis[name] = *dbi;
+  }
+  auto txn = env->BeginWrite();
+  ASSERT_DAICHO_OK(txn);
+  ASSERT_DAICHO_OK(txn->Put(dbis["contracts"], contract.str(), ""));
+  for (const auto& [user, password] : users) {
+    auto hash = HashPassword(password);
+    ASSERT_DAICHO_OK(hash);
+    ASSERT_DAICHO_OK(txn->Put(dbis["users"], contract.str() + user, *hash));
+  }
+  for (const auto& [token, user_and_name] : device_tokens) {
+    ASSERT_DAICHO_OK(txn->Put(dbis["devices"], contract.str() + HashDeviceToken(token), user_and_name));
+  }
+  ASSERT_DAICHO_OK(txn->Put(dbis["meta"], "schema", "daicho-relay-v2"));
+  ASSERT_DAICHO_OK(txn->Commit());
+}
+
+}  // namespace daicho::relay
+
+#endif  // DAICHO_TESTS_RELAY_RELAY_STORE_V2_H_
