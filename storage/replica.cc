@@ -310,6 +310,10 @@ struct Replica::Impl {
   core::HybridClock MergedClock(HlcTime stored) const;
   Status PutVvAndClock(storage::lmdb::WriteTxn& txn, const VersionVector& new_vv, HlcTime clock,
                        std::string& encoded_vv) const;
+  // The stored state of record (collection, id) as `txn` sees it; kNotFound
+  // naming the record if there is none.
+  Result<core::RecordState> ReadState(const storage::lmdb::TxnBase& txn, std::string_view collection,
+                                      std::string_view id) const;
   Status PutRecord(storage::lmdb::WriteTxn& txn, storage::ReplicaDictionary& dict,
                    storage::lmdb::OrderedPutter& record_putter, std::string_view key, core::RecordState& state,
                    bool maybe_indexed, std::string& buffer,
@@ -820,18 +824,23 @@ WriteTransaction Replica::BeginWrite() {
   return WriteTransaction(std::move(impl));
 }
 
-Result<Record> Replica::Get(std::string_view collection, std::string_view id) const {
-  DAICHO_RETURN_IF_ERROR(CheckRecordArgs(collection, id, impl_->options.limits));
-  std::shared_lock<std::shared_mutex> lock;
-  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
-  auto raw = txn.Get(impl_->records, RecordKeyBytes(collection, id));
+Result<core::RecordState> Replica::Impl::ReadState(const storage::lmdb::TxnBase& txn, std::string_view collection,
+                                                   std::string_view id) const {
+  auto raw = txn.Get(records, RecordKeyBytes(collection, id));
   if (!raw.ok()) {
     if (raw.status().code() == Code::kNotFound) {
       return NotFound("no record " + std::string(collection) + "/" + std::string(id));
     }
     return raw.status();
   }
-  DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(*raw, impl_->dict->ForRead(txn)));
+  return storage::DecodeRecordState(*raw, dict->ForRead(txn));
+}
+
+Result<Record> Replica::Get(std::string_view collection, std::string_view id) const {
+  DAICHO_RETURN_IF_ERROR(CheckRecordArgs(collection, id, impl_->options.limits));
+  std::shared_lock<std::shared_mutex> lock;
+  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
+  DAICHO_ASSIGN_OR_RETURN(core::RecordState state, impl_->ReadState(txn, collection, id));
   storage::ValueResolver values(txn, impl_->changes, impl_->options.limits);
   DAICHO_RETURN_IF_ERROR(values.Resolve(collection, id, state));
   return core::MakeRecordView(std::string(collection), std::string(id), state);
@@ -841,14 +850,7 @@ Result<RecordContext> Replica::GetRecordContext(std::string_view collection, std
   DAICHO_RETURN_IF_ERROR(CheckRecordArgs(collection, id, impl_->options.limits));
   std::shared_lock<std::shared_mutex> lock;
   DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
-  auto raw = txn.Get(impl_->records, RecordKeyBytes(collection, id));
-  if (!raw.ok()) {
-    if (raw.status().code() == Code::kNotFound) {
-      return NotFound("no record " + std::string(collection) + "/" + std::string(id));
-    }
-    return raw.status();
-  }
-  DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(*raw, impl_->dict->ForRead(txn)));
+  DAICHO_ASSIGN_OR_RETURN(core::RecordState state, impl_->ReadState(txn, collection, id));
   RecordContext out;
   out.fields.reserve(state.fields.size());
   for (const core::FieldState& f : state.fields) out.fields.push_back({f.name, core::FieldCausalContext(f)});
