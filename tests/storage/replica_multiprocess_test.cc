@@ -6,6 +6,8 @@
 // forked before the test process opens the replica (a second Open in one
 // process is refused, and an LMDB environment must not cross a fork).
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -509,6 +511,109 @@ TEST_F(ReplicaMultiProcessTest, TwoProcessesOpeningACopyAtOnceTakeOneNewIdBetwee
   ASSERT_DAICHO_OK(replica);
   EXPECT_TRUE(warnings.empty()) << warnings.front();
   EXPECT_EQ((*replica)->id().ToHex(), *ids.begin());
+}
+
+// A clock that, once armed, stops the process at its next reading, which a
+// commit takes inside its write transaction: a writer that is alive but
+// stuck (a hung import, a process stopped in a debugger) holding the lock.
+class StoppingClock : public Clock {
+ public:
+  explicit StoppingClock(int stopped_fd) : stopped_fd_(stopped_fd) {}
+  void Arm() { armed_ = true; }
+  uint64_t NowMillis() const override {
+    if (armed_) {
+      const char stopped = 's';
+      (void)WriteAll(stopped_fd_, &stopped, 1);
+      for (;;) pause();  // until SIGKILL
+    }
+    return 1'700'000'000'000;
+  }
+
+ private:
+  int stopped_fd_;
+  bool armed_ = false;
+};
+
+// Issue 11 item 5: no commit waits for ever for the write lock. Another live
+// process stuck in its commit makes it fail with kBusy after the timeout,
+// naming that process; once that process is gone, commits go through.
+TEST_F(ReplicaMultiProcessTest, CommitFailsBusyNamingAProcessStuckInItsCommit) {
+  ASSERT_NO_FATAL_FAILURE(CreateReplica(path_));
+  int stopped[2];
+  ASSERT_EQ(pipe(stopped), 0);
+  const pid_t stuck = Spawn([&]() -> int {
+    close(stopped[0]);
+    auto clock = std::make_shared<StoppingClock>(stopped[1]);
+    ReplicaOptions options;
+    options.clock = clock;
+    auto replica = Replica::Open(path_, options);
+    if (!replica.ok()) return 2;
+    WriteTransaction txn = (*replica)->BeginWrite();
+    if (!txn.Set(kCollection, "stuck", "n", Value(1)).ok()) return 3;
+    clock->Arm();
+    return txn.Commit().ok() ? 0 : 4;  // never returns
+  });
+  // Stopped for good: it must not outlive the test, whatever fails.
+  struct KillAtEnd {
+    pid_t pid;
+    ~KillAtEnd() {
+      if (pid > 0 && kill(pid, SIGKILL) == 0) waitpid(pid, nullptr, 0);
+    }
+  } kill_at_end{stuck};
+  close(stopped[1]);
+  char byte = 0;
+  ASSERT_TRUE(ReadAll(stopped[0], &byte, 1)) << "the stuck writer ended: exit code " << WaitExitCode(stuck);
+  close(stopped[0]);
+
+  int reported[2];
+  ASSERT_EQ(pipe(reported), 0);
+  const pid_t waiter = Spawn([&]() -> int {
+    close(reported[0]);
+    ReplicaOptions options;
+    options.write_lock_timeout_ms = 300;
+    Status status;
+    auto replica = Replica::Open(path_, options);
+    if (replica.ok()) {
+      WriteTransaction txn = (*replica)->BeginWrite();
+      status = txn.Set(kCollection, "waiter", "n", Value(2));
+      if (status.ok()) status = txn.Commit().status();
+    } else {
+      status = replica.status();
+    }
+    const int code = static_cast<int>(status.code());
+    const std::string& message = status.message();
+    const uint64_t size = message.size();
+    return WriteAll(reported[1], &code, sizeof code) && WriteAll(reported[1], &size, sizeof size) &&
+                   WriteAll(reported[1], message.data(), size)
+               ? 0
+               : 1;
+  });
+  close(reported[1]);
+  // Far beyond the 300 ms timeout: before the fix the waiter never returns.
+  pollfd report{reported[0], POLLIN, 0};
+  const bool answered = poll(&report, 1, 30'000) == 1;
+  if (!answered) kill(waiter, SIGKILL);
+  ASSERT_TRUE(answered) << "the commit still waits for the write lock after 30 s";
+  int code = 0;
+  uint64_t size = 0;
+  ASSERT_TRUE(ReadAll(reported[0], &code, sizeof code));
+  ASSERT_TRUE(ReadAll(reported[0], &size, sizeof size));
+  std::string message(size, '\0');
+  ASSERT_TRUE(ReadAll(reported[0], message.data(), size));
+  close(reported[0]);
+  EXPECT_EQ(WaitExitCode(waiter), 0);
+  EXPECT_EQ(static_cast<Code>(code), Code::kBusy) << message;
+  EXPECT_NE(message.find("pid " + std::to_string(stuck)), std::string::npos) << message;
+
+  kill(stuck, SIGKILL);
+  EXPECT_EQ(WaitExitCode(stuck), 128 + SIGKILL);
+  kill_at_end.pid = -1;
+  auto replica = Replica::Open(path_);
+  ASSERT_DAICHO_OK(replica);
+  WriteTransaction txn = (*replica)->BeginWrite();
+  ASSERT_DAICHO_OK(txn.Set(kCollection, "after", "n", Value(3)));
+  ASSERT_DAICHO_OK(txn.Commit());
+  EXPECT_EQ((*replica)->Get(kCollection, "stuck").status().code(), Code::kNotFound);
 }
 
 }  // namespace
