@@ -6,7 +6,7 @@
 // (or a process opening it later) waiting for the write lock.
 //
 // Long mode: DAICHO_CRASH_ROUNDS=N runs N rounds of the writer crash loop
-// instead of the CI default (docs/operations.md; the issue-11 check runs 1000).
+// instead of the CI default (README.md, "Run every test"; issue 11 asks for 1000).
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
