@@ -76,7 +76,7 @@ Result<RollbackGuard::Lock> RollbackGuard::LockExclusive() const {
   const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return IoError("cannot open " + path_ + ": " + std::strerror(errno));
   Lock lock(fd, /*exclusive=*/true, path_);
-  DAICHO_RETURN_IF_ERROR(lmdb::LockFileWithin(fd, LOCK_EX, timeout_, "the replica at " + path_.substr(0, path_.rfind('/'))));
+  DAICHO_RETURN_IF_ERROR(lmdb::LockFileWithin(fd, LOCK_EX, timeout_, What()));
   return lock;
 }
 
@@ -84,13 +84,15 @@ Result<RollbackGuard::Lock> RollbackGuard::LockShared() const {
   const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   Lock lock(fd, /*exclusive=*/false, path_);
   if (fd < 0) return lock;
-  Status locked = lmdb::LockFileWithin(fd, LOCK_SH, timeout_, "the replica at " + path_.substr(0, path_.rfind('/')));
+  Status locked = lmdb::LockFileWithin(fd, LOCK_SH, timeout_, What());
   // A failed flock leaves it unlocked: a read could then see a torn or
   // lagging mark, which only ever sends the opener down the checked path
   // (Replica::Impl::LoadExisting). A timeout is reported.
   if (locked.code() == Code::kBusy) return locked;
   return lock;
 }
+
+std::string RollbackGuard::What() const { return "the replica at " + path_.substr(0, path_.rfind('/')); }
 
 bool RollbackGuard::Consistent(const Mark& stored, const std::optional<Mark>& file) {
   if (!file || file->id != stored.id) return false;

@@ -84,6 +84,9 @@ class RollbackGuard {
   static bool Consistent(const Mark& stored, const std::optional<Mark>& file);
 
  private:
+  // How a busy message names it.
+  std::string What() const;
+
   std::string path_;
   std::chrono::milliseconds timeout_;
 };

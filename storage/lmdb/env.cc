@@ -84,7 +84,7 @@ Status EnvCore::LockOpening(unsigned flags) {
     if (options.read_only) return Status::Ok();
     return LmdbStatus(errno, "opening LMDB lock file " + lock_file, path);
   }
-  return LockFileWithin(open_lock_fd, LOCK_EX, options.write_lock_timeout, "opening the database at " + path);
+  return LockFileWithin(open_lock_fd, LOCK_EX, options.write_lock_timeout, "the lock file of the database at " + path);
 }
 
 Status EnvCore::LockWriter() {
@@ -108,7 +108,8 @@ void EnvCore::UnlockWriter() {
 bool EnvCore::CheckReaders(bool force) {
   const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
   int64_t last = last_reader_check.load();
-  const int64_t interval = std::chrono::nanoseconds(options.reader_check_interval).count();
+  const int64_t interval =
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(options.reader_check_interval).count();
   if (!force && now - last < interval) return false;
   // One thread checks per interval; a forced check always runs.
   if (!last_reader_check.compare_exchange_strong(last, now) && !force) return false;

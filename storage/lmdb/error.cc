@@ -27,8 +27,8 @@ std::string DescribeFileSystem(const std::string& path) {
     }
     std::string type, source;
     if (!(fields >> type >> source)) continue;
-    const bool contains = path == dir || dir == "/" ||
-                          (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/');
+    const bool below = path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/';
+    const bool contains = path == dir || dir == "/" || below;
     if (contains && dir.size() >= best_dir.size()) {
       best_dir = dir;
       best_source = source;
