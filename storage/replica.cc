@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -276,7 +277,7 @@ struct Replica::Impl {
         env(std::move(e)),
         writer(env),
         hlc(o.clock, o.max_clock_skew_ms),
-        guard(path) {}
+        guard(path, std::chrono::milliseconds(o.write_lock_timeout_ms)) {}
 
   void Warn(const std::string& message) const {
     if (options.warning_log) {
@@ -289,7 +290,7 @@ struct Replica::Impl {
   Result<bool> InitializeNew(const std::string& marker);
   Status LoadExisting(const std::string& marker);
   Status CheckAndRepair(const std::string& marker);
-  std::optional<storage::RollbackGuard::Lock> LockGuard() const;
+  Result<std::optional<storage::RollbackGuard::Lock>> LockGuard() const;
   void WriteGuard(const std::optional<storage::RollbackGuard::Lock>& lock,
                   const storage::RollbackGuard::Mark& mark) const;
   Result<std::string_view> GetMeta(const storage::lmdb::TxnBase& txn, std::string_view key) const;
@@ -405,13 +406,16 @@ Status Replica::Impl::PutRecord(storage::lmdb::WriteTxn& txn, storage::ReplicaDi
 // write transaction and held until the mark is written, so that no opener
 // sees the commit without its mark. nullopt (after a warning) if the file
 // cannot be locked: the write goes ahead, and the next open may take a new id.
-std::optional<storage::RollbackGuard::Lock> Replica::Impl::LockGuard() const {
+// kBusy if another process holds it too long: going ahead then could make
+// an opener take that process's commit for a rollback.
+Result<std::optional<storage::RollbackGuard::Lock>> Replica::Impl::LockGuard() const {
   auto lock = guard.LockExclusive();
   if (!lock.ok()) {
+    if (lock.status().code() == Code::kBusy) return lock.status();
     Warn(lock.status().ToString());
-    return std::nullopt;
+    return std::optional<storage::RollbackGuard::Lock>();
   }
-  return std::move(lock).value();
+  return std::optional<storage::RollbackGuard::Lock>(std::move(lock).value());
 }
 
 void Replica::Impl::WriteGuard(const std::optional<storage::RollbackGuard::Lock>& lock,
@@ -426,7 +430,7 @@ void Replica::Impl::WriteGuard(const std::optional<storage::RollbackGuard::Lock>
 // with create_if_missing racing): then it is loaded, not created again.
 Result<bool> Replica::Impl::InitializeNew(const std::string& marker) {
   std::lock_guard lock(write_mu);
-  std::optional<storage::RollbackGuard::Lock> guard_lock = LockGuard();
+  DAICHO_ASSIGN_OR_RETURN(std::optional<storage::RollbackGuard::Lock> guard_lock, LockGuard());
   const ReplicaId new_id = ReplicaId::Random();
   const ReplicaId new_epoch = ReplicaId::Random();
   bool created = false;
@@ -453,7 +457,7 @@ Status Replica::Impl::LoadExisting(const std::string& marker) {
   // The common case, read-only: meta and guard agree. The shared lock keeps
   // out writers between their LMDB commit and their guard write.
   {
-    const storage::RollbackGuard::Lock shared = guard.LockShared();
+    DAICHO_ASSIGN_OR_RETURN(const storage::RollbackGuard::Lock shared, guard.LockShared());
     std::shared_lock<std::shared_mutex> lock;
     DAICHO_ASSIGN_OR_RETURN(auto txn, writer.BeginRead(lock));
     DAICHO_ASSIGN_OR_RETURN(MetaState state, ReadMetaState(txn));
@@ -477,7 +481,7 @@ Status Replica::Impl::LoadExisting(const std::string& marker) {
 // may have issued dots this store lacks).
 Status Replica::Impl::CheckAndRepair(const std::string& marker) {
   std::lock_guard lock(write_mu);
-  std::optional<storage::RollbackGuard::Lock> guard_lock = LockGuard();
+  DAICHO_ASSIGN_OR_RETURN(std::optional<storage::RollbackGuard::Lock> guard_lock, LockGuard());
   const std::optional<storage::RollbackGuard::Mark> guarded =
       guard_lock ? guard_lock->Read() : std::optional<storage::RollbackGuard::Mark>();
   const ReplicaId new_id = ReplicaId::Random();
@@ -525,7 +529,7 @@ Result<bool> Replica::Impl::Exists(std::string_view collection, std::string_view
 Result<CommitInfo> Replica::Impl::Commit(const core::ChangeBuilder& builder) {
   if (builder.empty()) return Status(Code::kFailedPrecondition, "nothing to commit");
   std::lock_guard lock(write_mu);
-  std::optional<storage::RollbackGuard::Lock> guard_lock = LockGuard();
+  DAICHO_ASSIGN_OR_RETURN(std::optional<storage::RollbackGuard::Lock> guard_lock, LockGuard());
   const ReplicaId new_epoch = ReplicaId::Random();
   MetaState state;
   core::HybridClock clock = hlc;
@@ -534,10 +538,21 @@ Result<CommitInfo> Replica::Impl::Commit(const core::ChangeBuilder& builder) {
   VersionVector new_vv;
   std::string encoded_vv;
   core::Change change;
+  std::optional<storage::RollbackGuard::Mark> guarded =
+      guard_lock ? guard_lock->Read() : std::optional<storage::RollbackGuard::Mark>();
   Status status = writer.Run([&](storage::lmdb::WriteTxn& txn) -> Status {
     // Another process may have committed, applied or retired the id since
     // this one last wrote: the dot and vv follow from what is stored.
     DAICHO_ASSIGN_OR_RETURN(state, ReadMetaState(txn));
+    // The last writer died between its commit and its mark (the store is one
+    // commit ahead, see RollbackGuard): catch the mark up before adding a
+    // commit, or a second such death would leave it two behind, which reads
+    // as a rollback at the next open and retires the id.
+    const storage::RollbackGuard::Mark current{state.id, state.vv.Get(state.id), state.epoch};
+    if (guard_lock && guarded != current && storage::RollbackGuard::Consistent(current, guarded)) {
+      WriteGuard(guard_lock, current);
+      guarded = current;
+    }
     clock = MergedClock(state.hlc);
     dot = Dot{state.id, state.vv.Get(state.id) + 1};
     stamp = clock.Now();
@@ -735,6 +750,7 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, const Re
   dir_options.verify_on_open = options.verify_on_open;
   dir_options.env.max_dbs = 8;
   dir_options.env.map_size = options.initial_map_bytes;
+  dir_options.env.write_lock_timeout = std::chrono::milliseconds(options.write_lock_timeout_ms);
   DAICHO_ASSIGN_OR_RETURN(storage::lmdb::OpenedStore opened, storage::lmdb::OpenStoreDirectory(path, dir_options));
   bool creating = opened.created;
   const std::string data_file = path + "/data.mdb";
@@ -982,7 +998,7 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
   std::unique_lock lock(impl_->write_mu);
   // Only an id retirement below needs the guard, but the lock must come
   // before the LMDB write lock.
-  std::optional<storage::RollbackGuard::Lock> guard_lock = impl_->LockGuard();
+  DAICHO_ASSIGN_OR_RETURN(std::optional<storage::RollbackGuard::Lock> guard_lock, impl_->LockGuard());
   ApplyResult result;
   MetaState state;
   core::HybridClock clock = impl_->hlc;

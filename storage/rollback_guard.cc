@@ -8,6 +8,8 @@
 #include <cstring>
 #include <utility>
 
+#include "storage/lmdb/file_lock.h"
+
 namespace daicho::storage {
 namespace {
 
@@ -29,14 +31,6 @@ void Encode(const RollbackGuard::Mark& mark, unsigned char* b) {
   std::memcpy(b, mark.id.bytes().data(), 16);
   for (int i = 0; i < 8; ++i) b[16 + i] = static_cast<unsigned char>(mark.seq >> (8 * i));
   std::memcpy(b + 24, mark.epoch.bytes().data(), 16);
-}
-
-int FlockRetrying(int fd, int op) {
-  int rc;
-  do {
-    rc = ::flock(fd, op);
-  } while (rc != 0 && errno == EINTR);
-  return rc;
 }
 
 }  // namespace
@@ -75,24 +69,30 @@ Status RollbackGuard::Lock::Write(const Mark& mark) const {
   return Status::Ok();
 }
 
-RollbackGuard::RollbackGuard(std::string dir) : path_(std::move(dir) + "/" + kFileName) {}
+RollbackGuard::RollbackGuard(std::string dir, std::chrono::milliseconds timeout)
+    : path_(std::move(dir) + "/" + kFileName), timeout_(timeout) {}
 
 Result<RollbackGuard::Lock> RollbackGuard::LockExclusive() const {
   const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return IoError("cannot open " + path_ + ": " + std::strerror(errno));
   Lock lock(fd, /*exclusive=*/true, path_);
-  if (FlockRetrying(fd, LOCK_EX) != 0) return IoError("cannot lock " + path_ + ": " + std::strerror(errno));
+  DAICHO_RETURN_IF_ERROR(lmdb::LockFileWithin(fd, LOCK_EX, timeout_, What()));
   return lock;
 }
 
-RollbackGuard::Lock RollbackGuard::LockShared() const {
+Result<RollbackGuard::Lock> RollbackGuard::LockShared() const {
   const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   Lock lock(fd, /*exclusive=*/false, path_);
-  // Unlocked, a read could still see a torn or lagging mark; that only ever
-  // sends the opener down the checked path (Replica::Impl::LoadExisting).
-  if (fd >= 0) (void)FlockRetrying(fd, LOCK_SH);
+  if (fd < 0) return lock;
+  Status locked = lmdb::LockFileWithin(fd, LOCK_SH, timeout_, What());
+  // A failed flock leaves it unlocked: a read could then see a torn or
+  // lagging mark, which only ever sends the opener down the checked path
+  // (Replica::Impl::LoadExisting). A timeout is reported.
+  if (locked.code() == Code::kBusy) return locked;
   return lock;
 }
+
+std::string RollbackGuard::What() const { return "the replica at " + path_.substr(0, path_.rfind('/')); }
 
 bool RollbackGuard::Consistent(const Mark& stored, const std::optional<Mark>& file) {
   if (!file || file->id != stored.id) return false;

@@ -16,12 +16,17 @@
 // another process whose mark is not yet written (which would look like a
 // rollback). Lock order: the guard lock first, then the LMDB write lock.
 //
+// No wait is unbounded: a lock not granted within the timeout given to the
+// guard fails with kBusy naming the process holding it (a writer that is
+// stopped or hung; a killed one drops the lock with its death).
+//
 // Thread-safety: a Lock is one open file description; flock excludes other
 // descriptions, also in the same process, so the owner must serialize its
 // own threads' writers (Replica does, with its write mutex).
 #ifndef DAICHO_STORAGE_ROLLBACK_GUARD_H_
 #define DAICHO_STORAGE_ROLLBACK_GUARD_H_
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -62,22 +67,28 @@ class RollbackGuard {
     std::string path_;
   };
 
-  // The guard file of the replica in directory `dir`.
-  explicit RollbackGuard(std::string dir);
+  // The guard file of the replica in directory `dir`; locks wait at most
+  // `timeout` for another process.
+  RollbackGuard(std::string dir, std::chrono::milliseconds timeout);
 
-  // Creates the file if missing and locks it for a writer. Blocks while
-  // another process holds it. kIoError if it cannot be opened or locked.
+  // Creates the file if missing and locks it for a writer, waiting while
+  // another process holds it. kBusy if the timeout ran out, kIoError if it
+  // cannot be opened or locked.
   Result<Lock> LockExclusive() const;
   // Locks the file for a reader; a missing or unopenable file gives a Lock
-  // whose Read() is nullopt.
-  Lock LockShared() const;
+  // whose Read() is nullopt. kBusy if the timeout ran out.
+  Result<Lock> LockShared() const;
 
   // Whether the meta state (`stored`: id, own seq, epoch) can follow the
   // file's mark without a rollback in between.
   static bool Consistent(const Mark& stored, const std::optional<Mark>& file);
 
  private:
+  // How a busy message names it.
+  std::string What() const;
+
   std::string path_;
+  std::chrono::milliseconds timeout_;
 };
 
 }  // namespace daicho::storage

@@ -83,6 +83,12 @@ struct ReplicaOptions {
   uint64_t max_clock_skew_ms = 24ull * 3600 * 1000;
   // First LMDB map size; it doubles whenever the map is full.
   uint64_t initial_map_bytes = 64ull << 20;
+  // How long a write (a commit, an apply, an open that must create or
+  // repair the store) waits while another process or thread is writing this
+  // replica. Past it the call fails with kBusy, naming the other process
+  // when it can be found; a writer that was killed frees the lock at once,
+  // so only a live, stopped or hung writer makes anyone wait this long.
+  uint64_t write_lock_timeout_ms = 30'000;
   // Check the structure of the data file before opening it, so that a damaged
   // file is refused with kCorruption instead of crashing the database engine
   // later (LMDB keeps no checksums). Costs one read of the file's tree pages:

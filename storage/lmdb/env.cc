@@ -1,5 +1,9 @@
 #include "storage/lmdb/env.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <set>
@@ -8,6 +12,7 @@
 #include <utility>
 
 #include "storage/lmdb/error.h"
+#include "storage/lmdb/file_lock.h"
 
 namespace daicho::storage::lmdb {
 namespace {
@@ -61,7 +66,55 @@ namespace detail {
 
 EnvCore::~EnvCore() {
   if (env != nullptr) mdb_env_close(env);  // also required after a failed mdb_env_open
+  // Only now: closing any descriptor of lock.mdb drops this process's fcntl
+  // locks on it, which are LMDB's.
+  if (open_lock_fd >= 0) ::close(open_lock_fd);
+  if (writer_lock_fd >= 0) ::close(writer_lock_fd);
   if (registered) Unregister(path);
+}
+
+Status EnvCore::LockOpening(unsigned flags) {
+  const std::string lock_file = (flags & MDB_NOSUBDIR) ? path + "-lock" : path + "/lock.mdb";
+  open_lock_fd = options.read_only
+                     ? ::open(lock_file.c_str(), O_RDONLY | O_CLOEXEC)
+                     : ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, static_cast<mode_t>(options.file_mode));
+  if (open_lock_fd < 0) {
+    // A read-only environment may have no lock file (read-only media): no
+    // one can be initializing one there.
+    if (options.read_only) return Status::Ok();
+    return LmdbStatus(errno, "opening LMDB lock file " + lock_file, path);
+  }
+  return LockFileWithin(open_lock_fd, LOCK_EX, options.write_lock_timeout, "the lock file of the database at " + path);
+}
+
+Status EnvCore::LockWriter() {
+  if (!write_mu.try_lock_for(options.write_lock_timeout)) {
+    return Status(Code::kBusy, "the database at " + path + " is being written by another thread of this program "
+                               "for more than " + std::to_string(options.write_lock_timeout.count()) +
+                               " ms; try again when it has finished");
+  }
+  // Only another process can hold the flock now (see write_mu).
+  Status locked = LockFileWithin(writer_lock_fd, LOCK_EX, options.write_lock_timeout,
+                                 "the database at " + path);
+  if (!locked.ok()) write_mu.unlock();
+  return locked;
+}
+
+void EnvCore::UnlockWriter() {
+  ::flock(writer_lock_fd, LOCK_UN);
+  write_mu.unlock();
+}
+
+bool EnvCore::CheckReaders(bool force) {
+  const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+  int64_t last = last_reader_check.load();
+  const int64_t interval =
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(options.reader_check_interval).count();
+  if (!force && now - last < interval) return false;
+  // One thread checks per interval; a forced check always runs.
+  if (!last_reader_check.compare_exchange_strong(last, now) && !force) return false;
+  int dead = 0;
+  return mdb_reader_check(env, &dead) == MDB_SUCCESS && dead > 0;
 }
 
 Status EnvCore::Enter() {
@@ -112,9 +165,17 @@ Result<MDB_txn*> EnvCore::BeginRaw(bool write) {
     }
   }
   const unsigned flags = write ? 0 : MDB_RDONLY;
-  // Two attempts: the first may learn that another process grew the map.
-  for (int attempt = 0;; ++attempt) {
-    DAICHO_RETURN_IF_ERROR(Enter());
+  if (write) DAICHO_RETURN_IF_ERROR(LockWriter());
+  CheckReaders(/*force=*/false);
+  // Retries: once after adopting a map grown by another process, once after
+  // clearing the reader slots of dead processes.
+  bool resized = false, readers_checked = false;
+  for (;;) {
+    Status entered = Enter();
+    if (!entered.ok()) {
+      if (write) UnlockWriter();
+      return entered;
+    }
     MDB_txn* txn = nullptr;
     int rc = mdb_txn_begin(env, nullptr, flags, &txn);
     if (rc == MDB_SUCCESS) {
@@ -122,23 +183,31 @@ Result<MDB_txn*> EnvCore::BeginRaw(bool write) {
       return txn;
     }
     Leave();
-    if (rc == MDB_MAP_RESIZED && attempt == 0) {
+    if (rc == MDB_MAP_RESIZED && !resized) {
+      resized = true;
       // Size 0 adopts the size recorded by the other process.
       Status adopted = Resize(0);
-      if (!adopted.ok()) {
-        return Status(Code::kBusy, "LMDB map of '" + path +
-                                       "' was grown by another process; retry when no "
-                                       "transaction is live (" + adopted.message() + ")");
-      }
-      continue;
+      if (adopted.ok()) continue;
+      if (write) UnlockWriter();
+      return Status(Code::kBusy, "LMDB map of '" + path +
+                                     "' was grown by another process; retry when no "
+                                     "transaction is live (" + adopted.message() + ")");
     }
+    if (rc == MDB_READERS_FULL && !readers_checked) {
+      readers_checked = true;
+      if (CheckReaders(/*force=*/true)) continue;
+    }
+    if (write) UnlockWriter();
     return LmdbStatus(rc, std::string(write ? "beginning write" : "beginning read") +
                               " transaction on '" + path + "'");
   }
 }
 
 void EnvCore::EndRaw(bool write) {
-  if (write) writer.store(std::thread::id());
+  if (write) {
+    writer.store(std::thread::id());
+    UnlockWriter();
+  }
   Leave();
 }
 
@@ -148,6 +217,9 @@ Result<Env> Env::Open(const std::string& dir, const EnvOptions& options) {
   if (dir.empty()) return InvalidArgument("empty LMDB environment path");
   if (options.map_size == 0 || options.max_map_size < options.map_size) {
     return InvalidArgument("EnvOptions: need 0 < map_size <= max_map_size");
+  }
+  if (options.write_lock_timeout.count() < 0 || options.reader_check_interval.count() < 0) {
+    return InvalidArgument("EnvOptions: negative write_lock_timeout or reader_check_interval");
   }
   unsigned flags = options.flags | MDB_NOTLS;
   if (options.read_only) flags |= MDB_RDONLY;
@@ -182,13 +254,27 @@ Result<Env> Env::Open(const std::string& dir, const EnvOptions& options) {
     rc = mdb_env_set_mapsize(core->env, static_cast<size_t>(options.map_size));
   }
   if (rc == MDB_SUCCESS) rc = mdb_env_set_maxreaders(core->env, options.max_readers);
-  if (rc == MDB_SUCCESS) {
-    rc = mdb_env_open(core->env, path.c_str(), flags, static_cast<mdb_mode_t>(options.file_mode));
-  }
-  if (rc != MDB_SUCCESS) return LmdbStatus(rc, context);
+  if (rc != MDB_SUCCESS) return LmdbStatus(rc, context, path);
+  DAICHO_RETURN_IF_ERROR(core->LockOpening(flags));
+  rc = mdb_env_open(core->env, path.c_str(), flags, static_cast<mdb_mode_t>(options.file_mode));
+  if (core->open_lock_fd >= 0) ::flock(core->open_lock_fd, LOCK_UN);
+  if (rc != MDB_SUCCESS) return LmdbStatus(rc, context, path);
   if (core->MapSize() < options.map_size) {
     rc = mdb_env_set_mapsize(core->env, static_cast<size_t>(options.map_size));
     if (rc != MDB_SUCCESS) return LmdbStatus(rc, context + ": raising map size");
+  }
+  // Slots left by processes killed inside a read transaction while others
+  // kept the environment open (an opener alone in it gets a fresh table).
+  rc = mdb_reader_check(core->env, nullptr);
+  if (rc != MDB_SUCCESS) return LmdbStatus(rc, context + ": clearing stale reader slots");
+  core->last_reader_check.store(std::chrono::steady_clock::now().time_since_epoch().count());
+  if (!options.read_only) {
+    // Created after data.mdb, so a directory holding only this file is
+    // never taken for a store.
+    const std::string lock_path = (flags & MDB_NOSUBDIR) ? path + "-writer.lock" : path + "/daicho-writer.lock";
+    core->writer_lock_fd =
+        ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, static_cast<mode_t>(options.file_mode));
+    if (core->writer_lock_fd < 0) return LmdbStatus(errno, context + ": opening its writer lock " + lock_path, path);
   }
   return Env(std::move(core));
 }
@@ -240,7 +326,7 @@ uint64_t Env::map_size() const { return core_ ? core_->MapSize() : 0; }
 Status Env::Sync() {
   if (!core_) return Moved();
   if (core_->options.read_only) return Status::Ok();  // nothing to flush; LMDB says EACCES
-  return LmdbStatus(mdb_env_sync(core_->env, 1), "mdb_env_sync on '" + core_->path + "'");
+  return LmdbStatus(mdb_env_sync(core_->env, 1), "mdb_env_sync on '" + core_->path + "'", core_->path);
 }
 
 const std::string& Env::path() const {

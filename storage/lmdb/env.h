@@ -10,8 +10,36 @@
 // One open per path per process: LMDB forbids opening the same environment
 // twice in a process (its POSIX locks would be released by the second
 // close). Open() therefore refuses, with kBusy, a directory (compared by
-// canonical path) that is still open in this process. Other processes are
-// coordinated by LMDB's own lock file.
+// canonical path) that is still open in this process.
+//
+// Writers of other processes: before LMDB's write mutex (in lock.mdb) a
+// write transaction takes daicho's writer lock, an flock on the file
+// `daicho-writer.lock` beside data.mdb (`<file>-writer.lock` with
+// MDB_NOSUBDIR), waiting at most write_lock_timeout. So no process ever
+// sleeps inside LMDB's robust mutex: a writer killed at any point frees the
+// flock with its death, and a writer that is alive but stuck (stopped, hung)
+// makes the others fail with kBusy naming it instead of waiting for ever.
+// LMDB's mutex is then only ever taken uncontended, or from a dead owner
+// (EOWNERDEAD, which LMDB repairs at once).
+//
+// Openers take turns: each holds an flock on lock.mdb (beside LMDB's fcntl
+// locks on it, which flock does not touch) around mdb_env_open. LMDB 0.9
+// (0.9.24 to 0.9.31 at least) lets an opener that waited while the first
+// opener initialized the lock file go ahead if that first opener was killed
+// before finishing: it then finds the table's transaction id at 0, and its
+// commits reuse old transaction ids and overwrite the newest meta page,
+// corrupting the data file (seen in the writer crash loop of
+// tests/storage/crash_test.cc). Taking turns, an opener that finds the
+// initializer dead finds nobody else holding the lock file and initializes
+// it afresh.
+//
+// Reader slots: a process killed inside a read transaction leaves its slot
+// in lock.mdb taken (and the pages of its snapshot pinned, so data.mdb
+// grows) until someone clears it; while another process keeps the
+// environment open, the lock file is never reset. Stale slots are cleared
+// (mdb_reader_check) at Open(), when LMDB refuses a slot (then the begin is
+// retried once), and at a transaction begin when reader_check_interval has
+// passed since the last check, which covers long-running processes.
 //
 // Thread-safety: all methods may be called concurrently from any thread,
 // with the limits of Grow() below and the transaction rules in txn.h.
@@ -25,6 +53,7 @@
 #include <lmdb.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -59,6 +88,12 @@ struct EnvOptions {
   unsigned flags = 0;
   // Permission bits of files LMDB creates. Replica data is private.
   unsigned file_mode = 0600;
+  // How long BeginWrite() (and OpenDbi) waits for the write transaction of
+  // another thread or process; then it fails with kBusy naming the process.
+  std::chrono::milliseconds write_lock_timeout{30'000};
+  // Stale reader slots (of processes that died) are cleared when a
+  // transaction begins this long after the last check; see above.
+  std::chrono::milliseconds reader_check_interval{10'000};
 };
 
 namespace detail {
@@ -71,8 +106,9 @@ struct EnvCore {
   ~EnvCore();  // mdb_env_close, then unregisters the path
 
   // Begins an LMDB transaction, counted as live (blocks Grow) until
-  // EndRaw(). Adopts a map size grown by another process
-  // (MDB_MAP_RESIZED) when no other transaction is live.
+  // EndRaw(). A write transaction first takes the writer locks (see above).
+  // Adopts a map size grown by another process (MDB_MAP_RESIZED) when no
+  // other transaction is live.
   Result<MDB_txn*> BeginRaw(bool write);
   // Bookkeeping after the caller committed/aborted/reset the txn.
   void EndRaw(bool write);
@@ -83,6 +119,16 @@ struct EnvCore {
   // mdb_env_set_mapsize(size) if no transaction is live in this process.
   Status Resize(uint64_t size);
   uint64_t MapSize() const;
+  // This thread's and this process's exclusive right to begin the write
+  // transaction, within options.write_lock_timeout (kBusy after it).
+  Status LockWriter();
+  void UnlockWriter();
+  // mdb_reader_check if `force` or reader_check_interval has passed; true
+  // if it freed a slot.
+  bool CheckReaders(bool force);
+  // Takes the flock that openers hold around mdb_env_open (see above),
+  // within options.write_lock_timeout.
+  Status LockOpening(unsigned flags);
 
   MDB_env* env = nullptr;
   std::string path;  // canonical
@@ -97,6 +143,14 @@ struct EnvCore {
   std::atomic<std::thread::id> writer{};
   // mdb_dbi_open must not run in two transactions at once.
   std::mutex dbi_mu;
+  // Held by the thread whose write transaction is live (and while it waits
+  // for writer_lock_fd's flock), so the flock is only ever wanted by one
+  // thread of the process.
+  std::timed_mutex write_mu;
+  int writer_lock_fd = -1;  // the writer lock file; -1 when read-only
+  int open_lock_fd = -1;    // lock.mdb, for the open lock; kept open (see ~EnvCore)
+  // steady_clock time (ns since epoch) of the last mdb_reader_check.
+  std::atomic<int64_t> last_reader_check{0};
 };
 
 }  // namespace detail
@@ -128,13 +182,17 @@ class Env {
   Result<Dbi> OpenDbi(const std::string& name, bool create);
 
   // A snapshot of the last committed state.
-  // Codes: kBusy (reader slots full, or map being resized: retry),
+  // Codes: kBusy (reader slots full even after clearing those of dead
+  // processes: live readers use them all; or map being resized: retry),
   // kFailedPrecondition (moved-from), kInternal (MDB_PANIC).
   Result<ReadTxn> BeginRead() const;
 
-  // The write transaction; blocks while another thread holds it.
+  // The write transaction; waits while another thread or process holds it,
+  // at most options.write_lock_timeout.
   // Codes: kFailedPrecondition (read-only, moved-from, or this thread already
-  // holds a WriteTxn), kBusy (map being resized), kInternal (MDB_PANIC).
+  // holds a WriteTxn), kBusy (the wait timed out: the message names the
+  // holding process if another one holds it; or map being resized),
+  // kIoError (the writer lock file), kInternal (MDB_PANIC).
   Result<WriteTxn> BeginWrite();
 
   // Doubles the map size (capped at max_map_size), so that a transaction that

@@ -18,10 +18,12 @@
 //   ENOSPC, EIO, EACCES, EPERM, EROFS, EDQUOT, EFBIG, ENOTDIR,
 //   EISDIR, ENAMETOOLONG, ELOOP, EMFILE, ENFILE, ... → kIoError
 //   anything else (MDB_PANIC, MDB_PAGE_FULL, ...) → kInternal
+// A full disk stays kIoError but reads as one (see the overload with a path).
 // Thread-safe; no state.
 #ifndef DAICHO_STORAGE_LMDB_ERROR_H_
 #define DAICHO_STORAGE_LMDB_ERROR_H_
 
+#include <cstdint>
 #include <string_view>
 
 #include "daicho/status.h"
@@ -38,6 +40,17 @@ Code LmdbCode(int rc);
 // "<context>: <mdb_strerror(rc)> (rc=<rc>)" (map full also carries kMapFullTag).
 // `context` says what was being done, e.g. "mdb_put into 'records'".
 Status LmdbStatus(int rc, std::string_view context);
+
+// As above, for a failure writing the environment at `env_path`. A full disk
+// shows as ENOSPC or EDQUOT, or as EIO (LMDB's answer to a short write): for
+// those the free space of the file system holding `env_path` is looked up
+// (statvfs), and if it is full (ENOSPC, EDQUOT, or EIO with less than
+// kNearlyFullBytes left) the message is "the disk is full (N MB free on
+// DEVICE, mounted at DIR); free space and retry — nothing was lost (...)":
+// LMDB aborted the transaction, so every earlier commit is intact.
+inline constexpr uint64_t kNearlyFullBytes = uint64_t{16} << 20;
+inline constexpr std::string_view kDiskFullTag = "the disk is full";
+Status LmdbStatus(int rc, std::string_view context, std::string_view env_path);
 
 // True if `status` came from MDB_MAP_FULL: abort the write txn, call
 // Env::Grow(), and retry the whole transaction.

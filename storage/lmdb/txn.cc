@@ -166,7 +166,7 @@ Status WriteTxn::Put(Dbi dbi, std::string_view key, std::string_view value) {
   MDB_val v = ToVal(value);
   ++state_->mutations;
   int rc = mdb_put(state_->txn, dbi.handle, &k, &v, 0);
-  if (rc != MDB_SUCCESS) return WriteFailed(LmdbStatus(rc, "mdb_put"));
+  if (rc != MDB_SUCCESS) return WriteFailed(LmdbStatus(rc, "mdb_put", state_->env->path));
   return Status::Ok();
 }
 
@@ -177,7 +177,7 @@ Status WriteTxn::Append(Dbi dbi, std::string_view key, std::string_view value) {
   MDB_val v = ToVal(value);
   ++state_->mutations;
   int rc = mdb_put(state_->txn, dbi.handle, &k, &v, MDB_APPEND);
-  if (rc != MDB_SUCCESS) return WriteFailed(LmdbStatus(rc, "mdb_put(MDB_APPEND)"));
+  if (rc != MDB_SUCCESS) return WriteFailed(LmdbStatus(rc, "mdb_put(MDB_APPEND)", state_->env->path));
   return Status::Ok();
 }
 
@@ -188,7 +188,7 @@ Status WriteTxn::Del(Dbi dbi, std::string_view key) {
   ++state_->mutations;
   int rc = mdb_del(state_->txn, dbi.handle, &k, nullptr);
   if (rc == MDB_NOTFOUND) return KeyNotFound();
-  if (rc != MDB_SUCCESS) return WriteFailed(LmdbStatus(rc, "mdb_del"));
+  if (rc != MDB_SUCCESS) return WriteFailed(LmdbStatus(rc, "mdb_del", state_->env->path));
   return Status::Ok();
 }
 
@@ -206,8 +206,8 @@ Status WriteTxn::Commit() {
   s.snapshot = false;
   ++s.generation;
   s.env->EndRaw(/*write=*/true);
-  s.env.reset();
-  return LmdbStatus(rc, "mdb_txn_commit");
+  const std::shared_ptr<detail::EnvCore> env = std::move(s.env);
+  return LmdbStatus(rc, "mdb_txn_commit on '" + env->path + "'", env->path);
 }
 
 // ---- Cursor ----------------------------------------------------------------

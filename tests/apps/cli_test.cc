@@ -14,6 +14,7 @@
 #include "csv_test_util.h"
 #include "run_program.h"
 #include "test_util.h"
+#include "tiny_filesystem.h"
 
 namespace {
 
@@ -117,6 +118,36 @@ TEST_F(CliTest, CommandsOnAMissingReplicaFailClearly) {
   EXPECT_NE(r.err.find("no daicho replica"), std::string::npos) << r.err;
   EXPECT_EQ(Run({"set", "--db", Db("nowhere"), "customers", "c1", "a=b"}).exit_code, 1);
   EXPECT_EQ(Run({"id", "--db", Db("nowhere")}).exit_code, 1);
+}
+
+// Issue 11 item 7: a full disk is named as such (not "Input/output error"),
+// with what to do; what was stored stays, and the same command works once
+// space is freed.
+TEST_F(CliTest, FullDiskSaysSoAndLosesNothing) {
+  daicho::testing::TinyFilesystem fs;
+  const std::string disk = Db("disk");
+  const std::string why = fs.Mount(disk, 4 << 20);
+  if (!why.empty()) GTEST_SKIP() << "no tiny file system here: " << why;
+  const std::string db = disk + "/pc1";
+  Ok({"init", "--db", db});
+  Ok({"set", "--db", db, "customers", "c1", "name=佐藤商店"});
+  ASSERT_TRUE(fs.Fill());
+  // 600 KB in arguments of at most 128 KB each.
+  std::vector<std::string> big = {"set", "--db", db, "customers", "c2"};
+  for (int i = 0; i < 6; ++i) big.push_back("memo" + std::to_string(i) + "=" + std::string(100 << 10, 'm'));
+  RunResult full = Run(big);
+  EXPECT_EQ(full.exit_code, 1);
+  EXPECT_EQ(full.out, "");
+  EXPECT_NE(full.err.find("the disk is full (0 MB free on tmpfs, mounted at " + disk + "); free space and "
+                          "retry — nothing was lost"),
+            std::string::npos)
+      << full.err;
+  EXPECT_EQ(json::parse(GetJson(db, "customers", "c1"))["fields"]["name"], "佐藤商店");
+  EXPECT_EQ(Run({"get", "--db", db, "customers", "c2"}).exit_code, 1);
+
+  fs.Free();
+  EXPECT_NE(Ok(big).find("committed customers/c2"), std::string::npos);
+  EXPECT_EQ(json::parse(GetJson(db, "customers", "c2"))["fields"]["memo5"], std::string(100 << 10, 'm'));
 }
 
 TEST_F(CliTest, SetAndGetEveryKindOfField) {

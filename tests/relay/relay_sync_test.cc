@@ -23,8 +23,10 @@
 #include "net/replica_change_store.h"
 #include "net/sealed_change_store.h"
 #include "net/websocket.h"
+#include "run_program.h"
 #include "test_util.h"
 #include "tests/relay/relay_process.h"
+#include "tiny_filesystem.h"
 #include "tests/net/watch_client.h"
 
 namespace daicho::relay {
@@ -55,8 +57,12 @@ Status PublishPlaceholderOfficeKey(RelayStore& store, const ContractNumber& cont
 
 class RelaySyncTest : public ::testing::Test {
  public:
-  void SetUp() override {
-    auto store = RelayStore::Open(dir_.Sub("relay"));
+  void SetUp() override { CreateStore(dir_.Sub("relay")); }
+
+  // The relay store of these tests in `dir`: both contracts with their
+  // office keys and a user each.
+  static void CreateStore(const std::string& dir) {
+    auto store = RelayStore::Open(dir);
     ASSERT_DAICHO_OK(store);
     for (const char* number : {kContract, kOtherContract}) {
       auto contract = ContractNumber::Parse(number);
@@ -102,6 +108,57 @@ class RelaySyncTest : public ::testing::Test {
 
   testing::TempDir dir_;
 };
+
+// Issue 11 item 7: the relay's disk fills up. An upload is refused with a
+// clear error (the PC keeps its changes and retries later), the operator's
+// log says the disk is full and where, downloads go on, and once space is
+// freed the upload goes through.
+TEST_F(RelaySyncTest, FullDiskRefusesUploadsClearlyAndKeepsServingDownloads) {
+  testing::TinyFilesystem fs;
+  const std::string disk = dir_.Sub("disk");
+  const std::string why = fs.Mount(disk, 8 << 20);
+  if (!why.empty()) GTEST_SKIP() << "no tiny file system here: " << why;
+  const std::string data = disk + "/relay";
+  ASSERT_NO_FATAL_FAILURE(CreateStore(data));
+  const std::string log = dir_.Sub("relay.log");
+  RelayProcess relay(data, log);
+  ASSERT_GT(relay.port(), 0);
+  auto a = OpenReplica("a");
+  Set(*a, "c1", "name", "佐藤商店");
+  ASSERT_DAICHO_OK(Sync(relay, *a));
+
+  ASSERT_TRUE(fs.Fill());
+  // Far more than the few pages LMDB may still find free inside its file.
+  const std::string memo(512 << 10, 'm');
+  Set(*a, "c2", "memo", memo);
+  auto refused = Sync(relay, *a);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kUnavailable) << refused.status();
+  EXPECT_NE(refused.status().message().find("cannot use its storage now; try again later"), std::string::npos)
+      << refused.status();
+  const std::string disk_full = "the disk is full (0 MB free on tmpfs, mounted at " + disk +
+                                "); free space and retry — nothing was lost";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (testing::ReadFile(log).find(disk_full) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_NE(testing::ReadFile(log).find(disk_full), std::string::npos) << testing::ReadFile(log);
+
+  // Another PC still downloads everything stored.
+  auto b = OpenReplica("b");
+  ASSERT_DAICHO_OK(Sync(relay, *b));
+  auto c1 = b->Get("customers", "c1");
+  ASSERT_DAICHO_OK(c1);
+  EXPECT_EQ(c1->Find("name")->value, Value("佐藤商店"));
+  EXPECT_EQ(b->Get("customers", "c2").status().code(), Code::kNotFound);
+
+  fs.Free();
+  ASSERT_DAICHO_OK(Sync(relay, *a));
+  ASSERT_DAICHO_OK(Sync(relay, *b));
+  auto c2 = b->Get("customers", "c2");
+  ASSERT_DAICHO_OK(c2);
+  EXPECT_EQ(c2->Find("memo")->value, Value(memo));
+}
 
 TEST_F(RelaySyncTest, ThreeOfflineReplicasConvergeWithTheConflictOnEveryOne) {
   RelayProcess relay(dir_.Sub("relay"));

@@ -6,6 +6,10 @@
 // forked before the test process opens the replica (a second Open in one
 // process is refused, and an LMDB environment must not cross a fork).
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +20,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -509,6 +514,155 @@ TEST_F(ReplicaMultiProcessTest, TwoProcessesOpeningACopyAtOnceTakeOneNewIdBetwee
   ASSERT_DAICHO_OK(replica);
   EXPECT_TRUE(warnings.empty()) << warnings.front();
   EXPECT_EQ((*replica)->id().ToHex(), *ids.begin());
+}
+
+// Kills `pid` when it goes out of scope (unless pid is reset to -1): a
+// stopped child must not outlive the test, whatever fails.
+struct KillAtEnd {
+  pid_t pid;
+  ~KillAtEnd() {
+    if (pid > 0 && kill(pid, SIGKILL) == 0) waitpid(pid, nullptr, 0);
+  }
+};
+
+// Opens the replica in a child process and commits one record there, with
+// `write_lock_timeout_ms`; what it returned, or nullopt if it was still
+// waiting after 30 s (far beyond any timeout the tests set; then it is
+// killed).
+std::optional<Status> CommitInChild(const std::string& path, uint64_t write_lock_timeout_ms) {
+  int reported[2];
+  if (pipe(reported) != 0) return Internal("pipe failed");
+  const pid_t waiter = Spawn([&]() -> int {
+    close(reported[0]);
+    ReplicaOptions options;
+    options.write_lock_timeout_ms = write_lock_timeout_ms;
+    Status status;
+    auto replica = Replica::Open(path, options);
+    if (replica.ok()) {
+      WriteTransaction txn = (*replica)->BeginWrite();
+      status = txn.Set(kCollection, "waiter", "n", Value(2));
+      if (status.ok()) status = txn.Commit().status();
+    } else {
+      status = replica.status();
+    }
+    const int code = static_cast<int>(status.code());
+    const uint64_t size = status.message().size();
+    const bool sent = WriteAll(reported[1], &code, sizeof code) && WriteAll(reported[1], &size, sizeof size) &&
+                      WriteAll(reported[1], status.message().data(), size);
+    return sent ? 0 : 1;
+  });
+  close(reported[1]);
+  KillAtEnd kill_at_end{waiter};
+  pollfd report{reported[0], POLLIN, 0};
+  int code = 0;
+  uint64_t size = 0;
+  std::string message;
+  bool answered = poll(&report, 1, 30'000) == 1 && ReadAll(reported[0], &code, sizeof code) &&
+                  ReadAll(reported[0], &size, sizeof size);
+  if (answered) {
+    message.resize(size);
+    answered = ReadAll(reported[0], message.data(), size);
+  }
+  close(reported[0]);
+  if (!answered) return std::nullopt;
+  return Status(static_cast<Code>(code), message);
+}
+
+// A clock that, once armed, stops the process at its next reading, which a
+// commit takes inside its write transaction: a writer that is alive but
+// stuck (a hung import, a process stopped in a debugger) holding the lock.
+class StoppingClock : public Clock {
+ public:
+  explicit StoppingClock(int stopped_fd) : stopped_fd_(stopped_fd) {}
+  void Arm() { armed_ = true; }
+  uint64_t NowMillis() const override {
+    if (armed_) {
+      const char stopped = 's';
+      (void)WriteAll(stopped_fd_, &stopped, 1);
+      for (;;) pause();  // until SIGKILL
+    }
+    return 1'700'000'000'000;
+  }
+
+ private:
+  int stopped_fd_;
+  bool armed_ = false;
+};
+
+// Issue 11 item 5: no commit waits for ever for the write lock. Another live
+// process stuck in its commit makes it fail with kBusy after the timeout,
+// naming that process; once that process is gone, commits go through.
+TEST_F(ReplicaMultiProcessTest, CommitFailsBusyNamingAProcessStuckInItsCommit) {
+  ASSERT_NO_FATAL_FAILURE(CreateReplica(path_));
+  int stopped[2];
+  ASSERT_EQ(pipe(stopped), 0);
+  const pid_t stuck = Spawn([&]() -> int {
+    close(stopped[0]);
+    auto clock = std::make_shared<StoppingClock>(stopped[1]);
+    ReplicaOptions options;
+    options.clock = clock;
+    auto replica = Replica::Open(path_, options);
+    if (!replica.ok()) return 2;
+    WriteTransaction txn = (*replica)->BeginWrite();
+    if (!txn.Set(kCollection, "stuck", "n", Value(1)).ok()) return 3;
+    clock->Arm();
+    return txn.Commit().ok() ? 0 : 4;  // never returns
+  });
+  KillAtEnd kill_at_end{stuck};
+  close(stopped[1]);
+  char byte = 0;
+  ASSERT_TRUE(ReadAll(stopped[0], &byte, 1)) << "the stuck writer ended: exit code " << WaitExitCode(stuck);
+  close(stopped[0]);
+
+  const std::optional<Status> waited = CommitInChild(path_, 300);
+  ASSERT_TRUE(waited.has_value()) << "the commit still waits for the write lock after 30 s";
+  EXPECT_EQ(waited->code(), Code::kBusy) << *waited;
+  EXPECT_NE(waited->message().find("pid " + std::to_string(stuck)), std::string::npos) << *waited;
+
+  kill(stuck, SIGKILL);
+  EXPECT_EQ(WaitExitCode(stuck), 128 + SIGKILL);
+  kill_at_end.pid = -1;
+  auto replica = Replica::Open(path_);
+  ASSERT_DAICHO_OK(replica);
+  WriteTransaction txn = (*replica)->BeginWrite();
+  ASSERT_DAICHO_OK(txn.Set(kCollection, "after", "n", Value(3)));
+  ASSERT_DAICHO_OK(txn.Commit());
+  EXPECT_EQ((*replica)->Get(kCollection, "stuck").status().code(), Code::kNotFound);
+}
+
+// A writer stopped after its LMDB commit, before it recorded the commit in
+// the rollback guard, holds only the guard's lock: an opener fails with
+// kBusy naming it instead of waiting for ever.
+TEST_F(ReplicaMultiProcessTest, OpenFailsBusyNamingAProcessStuckHoldingTheGuard) {
+  ASSERT_NO_FATAL_FAILURE(CreateReplica(path_));
+  int locked[2];
+  ASSERT_EQ(pipe(locked), 0);
+  const pid_t stuck = Spawn([&]() -> int {
+    close(locked[0]);
+    const int fd = open((path_ + "/daicho.guard").c_str(), O_RDWR);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0) return 2;
+    const char done = 'l';
+    (void)WriteAll(locked[1], &done, 1);
+    for (;;) pause();  // until SIGKILL
+  });
+  KillAtEnd kill_at_end{stuck};
+  close(locked[1]);
+  char byte = 0;
+  ASSERT_TRUE(ReadAll(locked[0], &byte, 1)) << "the stuck process ended: exit code " << WaitExitCode(stuck);
+  close(locked[0]);
+
+  const std::optional<Status> waited = CommitInChild(path_, 300);
+  ASSERT_TRUE(waited.has_value()) << "the open still waits for the guard after 30 s";
+  EXPECT_EQ(waited->code(), Code::kBusy) << *waited;
+  EXPECT_NE(waited->message().find("the replica at " + path_), std::string::npos) << *waited;
+  EXPECT_NE(waited->message().find("pid " + std::to_string(stuck)), std::string::npos) << *waited;
+
+  kill(stuck, SIGKILL);
+  EXPECT_EQ(WaitExitCode(stuck), 128 + SIGKILL);
+  kill_at_end.pid = -1;
+  const std::optional<Status> after = CommitInChild(path_, 300);
+  ASSERT_TRUE(after.has_value());
+  EXPECT_DAICHO_OK(*after);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "test_util.h"
+#include "tiny_filesystem.h"
 
 namespace daicho::storage::lmdb {
 namespace {
@@ -47,6 +48,34 @@ TEST(LmdbErrorTest, MessageCarriesContextAndLmdbText) {
   EXPECT_NE(io.message().find("space"), std::string::npos) << io;
 
   EXPECT_TRUE(LmdbStatus(MDB_SUCCESS, "anything").ok());
+}
+
+// LMDB answers a short write, which is how a full disk usually shows, with
+// EIO: on a nearly full file system that reads as a full disk.
+TEST(LmdbErrorTest, IoErrorOnANearlyFullDiskReadsAsDiskFull) {
+  daicho::testing::TempDir tmp;
+  daicho::testing::TinyFilesystem fs;
+  const std::string disk = tmp.Sub("disk");
+  const std::string why = fs.Mount(disk, 4 << 20);
+  if (!why.empty()) GTEST_SKIP() << "no tiny file system here: " << why;
+  const Status s = LmdbStatus(EIO, "mdb_txn_commit", disk);
+  EXPECT_EQ(s.code(), Code::kIoError);
+  EXPECT_EQ(s.message(), "the disk is full (4 MB free on tmpfs, mounted at " + disk +
+                             "); free space and retry — nothing was lost (mdb_txn_commit: Input/output error (rc=5))");
+  EXPECT_NE(LmdbStatus(ENOSPC, "mdb_put", disk + "/replica").message().find("the disk is full (4 MB free"),
+            std::string::npos);
+}
+
+TEST(LmdbErrorTest, IoErrorWithRoomLeftStaysAnIoError) {
+  daicho::testing::TempDir tmp;
+  daicho::testing::TinyFilesystem fs;
+  const std::string disk = tmp.Sub("disk");
+  const std::string why = fs.Mount(disk, 64 << 20);
+  if (!why.empty()) GTEST_SKIP() << "no tiny file system here: " << why;
+  const Status s = LmdbStatus(EIO, "mdb_txn_commit", disk);
+  EXPECT_EQ(s.code(), Code::kIoError);
+  EXPECT_EQ(s.message(), "mdb_txn_commit: Input/output error (rc=5)");
+  EXPECT_EQ(LmdbStatus(EACCES, "opening", disk).message(), "opening: Permission denied (rc=13)");
 }
 
 TEST(LmdbErrorTest, IsMapFullOnlyForMapFull) {
