@@ -13,6 +13,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "storage/binary.h"
+
 namespace daicho::storage {
 namespace {
 
@@ -22,15 +24,6 @@ constexpr uint32_t kVersion1 = 1;
 constexpr size_t kPrefixSize = 12;  // magic, version
 constexpr size_t kTrailerSize = 24;
 constexpr size_t kEntryHeaderSize = 16 + 8 + 4;
-
-uint64_t Fnv1a64(std::string_view bytes) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
 
 template <typename T>
 void PutLe(std::string& out, T v) {
@@ -63,7 +56,7 @@ Status WriteChangeFile(const std::string& path, const ChangeFileHeader& header,
     PutLe<uint32_t>(out, static_cast<uint32_t>(c.payload.size()));
     out += c.payload;
   }
-  const uint64_t checksum = Fnv1a64(out);
+  const uint64_t checksum = Fnv1a64().Update(out).value();
   out.append(kTrailerMagic, sizeof kTrailerMagic);
   PutLe<uint64_t>(out, changes.size());
   PutLe<uint64_t>(out, checksum);
@@ -108,7 +101,7 @@ Result<ChangeFileContents> ReadChangeFile(const std::string& path) {
   if (std::memcmp(trailer, kTrailerMagic, sizeof kTrailerMagic) != 0) return bad("truncated (no end marker)");
   const uint64_t count = GetLe<uint64_t>(trailer + 8);
   const uint64_t checksum = GetLe<uint64_t>(trailer + 16);
-  if (Fnv1a64(std::string_view(data.data(), body_end)) != checksum) return bad("checksum mismatch (damaged)");
+  if (Fnv1a64().Update(std::string_view(data.data(), body_end)).value() != checksum) return bad("checksum mismatch (damaged)");
 
   size_t pos = kPrefixSize;
   if (file.header.version == kChangeFileVersion) {
