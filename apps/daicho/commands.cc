@@ -81,18 +81,6 @@ Status ApplyAssignment(WriteTransaction& txn, const std::string& collection,
   return Internal("unknown assignment operation");
 }
 
-const char* KindName(FieldKind kind) {
-  switch (kind) {
-    case FieldKind::kRegister:
-      return "text/value";
-    case FieldKind::kCounter:
-      return "counter";
-    case FieldKind::kSet:
-      return "set";
-  }
-  return "unknown";
-}
-
 }  // namespace
 
 std::ostream* ProgressStream() { return StderrIsTerminal() ? &std::cerr : nullptr; }
@@ -262,9 +250,7 @@ Status WriteResolution(WriteTransaction& txn, const std::string& collection, con
     case FieldKind::kCounter: {
       DAICHO_ASSIGN_OR_RETURN(const int64_t total, ParseInt64(values.front()));
       const int64_t shown = current && current->value.type() == Value::Type::kInt ? current->value.as_int() : 0;
-      // Wrapping, as counter totals do.
-      return txn.Add(collection, id, view.name,
-                     static_cast<int64_t>(static_cast<uint64_t>(total) - static_cast<uint64_t>(shown)));
+      return txn.Add(collection, id, view.name, CounterDelta(shown, total));
     }
     case FieldKind::kSet: {
       const std::set<std::string> wanted(values.begin(), values.end());

@@ -151,9 +151,9 @@ void PlanCounter(const CsvCell& cell, const FieldView* now, const RecordContext*
                            cell.text + " — check it");
       return;
     }
-    delta = static_cast<int64_t>(static_cast<uint64_t>(cell.number) - static_cast<uint64_t>(exported));
+    delta = CounterDelta(exported, cell.number);
   } else {
-    delta = static_cast<int64_t>(static_cast<uint64_t>(cell.number) - static_cast<uint64_t>(current));
+    delta = CounterDelta(current, cell.number);
   }
   ++plan.cells_written;
   plan.writes.push_back(Write(CellWrite::Type::kAdd, name, "", delta));

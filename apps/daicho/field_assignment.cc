@@ -20,6 +20,10 @@ Status Bad(std::string_view arg, std::string_view why) {
 
 }  // namespace
 
+int64_t CounterDelta(int64_t from, int64_t to) {
+  return static_cast<int64_t>(static_cast<uint64_t>(to) - static_cast<uint64_t>(from));
+}
+
 Result<int64_t> ParseInt64(std::string_view text) {
   // from_chars rejects a leading '+', which people do type ("filings+=+1").
   std::string_view digits = text;

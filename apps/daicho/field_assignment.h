@@ -41,6 +41,10 @@ Result<Value> ParseJsonScalar(std::string_view json);
 // Parses a decimal int64 with an optional sign; the whole text must be used.
 Result<int64_t> ParseInt64(std::string_view text);
 
+// The add that takes a counter's total from `from` to `to`, wrapping as
+// totals do (every replica wraps the same way).
+int64_t CounterDelta(int64_t from, int64_t to);
+
 }  // namespace daicho::cli
 
 #endif  // DAICHO_APPS_DAICHO_FIELD_ASSIGNMENT_H_

@@ -47,15 +47,6 @@ Json KindValueToJson(FieldKind kind, const Value& value, const std::vector<std::
 
 }  // namespace
 
-const char* KindJsonName(FieldKind kind) {
-  switch (kind) {
-    case FieldKind::kCounter: return "counter";
-    case FieldKind::kSet: return "set";
-    case FieldKind::kRegister: break;
-  }
-  return "text";
-}
-
 Json FieldToJson(const FieldView& field) { return KindValueToJson(field.kind, field.value, field.elements); }
 
 Json RecordToJson(const Record& record) {
@@ -65,7 +56,7 @@ Json RecordToJson(const Record& record) {
   Json kind_conflicts = Json::object();
   for (const FieldView& field : record.fields) {
     fields[field.name] = FieldToJson(field);
-    if (field.kind != FieldKind::kRegister) kinds[field.name] = KindJsonName(field.kind);
+    if (field.kind != FieldKind::kRegister) kinds[field.name] = KindName(field.kind);
     // Siblings holding equal values are not a conflict (Record's own rule);
     // listing them would ask the user to resolve nothing.
     if (field.kind == FieldKind::kRegister && field.conflict) {
@@ -75,9 +66,9 @@ Json RecordToJson(const Record& record) {
     }
     if (field.kind_conflict) {
       Json in_conflict = Json::array();
-      in_conflict.push_back(Json{{"kind", KindJsonName(field.kind)}, {"value", FieldToJson(field)}});
+      in_conflict.push_back(Json{{"kind", KindName(field.kind)}, {"value", FieldToJson(field)}});
       for (const KindValue& other : field.other_kinds) {
-        in_conflict.push_back(Json{{"kind", KindJsonName(other.kind)},
+        in_conflict.push_back(Json{{"kind", KindName(other.kind)},
                                    {"value", KindValueToJson(other.kind, other.value, other.elements)}});
       }
       kind_conflicts[field.name] = std::move(in_conflict);

@@ -35,8 +35,6 @@ using Json = nlohmann::ordered_json;
 Json ValueToJson(const Value& value);
 // The shown value of a field: register value, counter total or set elements.
 Json FieldToJson(const FieldView& field);
-// "text", "counter" or "set", as the CLI names kinds.
-const char* KindJsonName(FieldKind kind);
 Json RecordToJson(const Record& record);
 Json RecordsToJson(const std::vector<Record>& records);
 

@@ -38,15 +38,6 @@ std::string EscapeControls(std::string_view text) {
   return out;
 }
 
-const char* KindLabel(FieldKind kind) {
-  switch (kind) {
-    case FieldKind::kCounter: return "a counter";
-    case FieldKind::kSet: return "a set";
-    case FieldKind::kRegister: break;
-  }
-  return "a text";
-}
-
 std::string DisplayField(const FieldView& field) {
   switch (field.kind) {
     case FieldKind::kCounter:
@@ -114,6 +105,15 @@ std::string FieldCellText(const FieldView& field) {
   return ScalarText(field.value, "");
 }
 
+const char* KindName(FieldKind kind) {
+  switch (kind) {
+    case FieldKind::kCounter: return "counter";
+    case FieldKind::kSet: return "set";
+    case FieldKind::kRegister: break;
+  }
+  return "text";
+}
+
 std::string QuoteForMessage(std::string_view text) {
   // Invalid UTF-8 is escaped byte by byte so the message itself stays valid.
   bool valid = IsValidUtf8(text);
@@ -149,7 +149,7 @@ void WriteRecordText(std::ostream& out, const Record& record) {
         shown.kind = other.kind;
         shown.value = other.value;
         shown.elements = other.elements;
-        out << (i == 0 ? " " : ", ") << KindLabel(other.kind) << ' ' << DisplayField(shown);
+        out << (i == 0 ? " a " : ", a ") << KindName(other.kind) << ' ' << DisplayField(shown);
       }
       out << "; run resolve with --as text, counter or set]";
     }

@@ -26,6 +26,10 @@ std::string ScalarText(const Value& value, std::string_view null_text = "null");
 // elements joined with ';', '\' and ';' escaped by '\').
 std::string FieldCellText(const FieldView& field);
 
+// A field kind as the CLI names it (`resolve --as`, `get --json`): "text",
+// "counter" or "set".
+const char* KindName(FieldKind kind);
+
 // `text` quoted for an error message: invalid UTF-8 bytes and control
 // characters are escaped (\xNN, \n), so a message never carries raw garbage.
 std::string QuoteForMessage(std::string_view text);

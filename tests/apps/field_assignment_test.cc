@@ -126,5 +126,16 @@ TEST(FieldAssignmentTest, ParseInt64Bounds) {
   EXPECT_FALSE(ParseInt64("1 ").ok());
 }
 
+// Counter totals wrap; the add between two totals wraps the same way.
+TEST(FieldAssignmentTest, CounterDeltaTakesATotalToAnotherWrapping) {
+  EXPECT_EQ(CounterDelta(3, 5), 2);
+  EXPECT_EQ(CounterDelta(5, 3), -2);
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  EXPECT_EQ(CounterDelta(-1, kMax), kMin);  // kMax - (-1) wraps to kMin
+  EXPECT_EQ(CounterDelta(kMax, kMin), 1);
+  EXPECT_EQ(CounterDelta(kMin, kMax), -1);
+}
+
 }  // namespace
 }  // namespace daicho::cli
