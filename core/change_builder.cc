@@ -166,13 +166,17 @@ Change ChangeBuilder::Build(const Dot& dot, HlcTime hlc, const VersionVector& ow
         case FieldKind::kSet: {
           // A set reused after another kind starts empty: every element
           // present here is removed unless this transaction adds it.
-          std::map<std::string, bool> elements = pf.elements;
+          // Copied only then: a usual set write emits its pending ops as they are.
+          std::map<std::string, bool> with_clears;
+          const std::map<std::string, bool>* elements = &pf.elements;
           if (restarts) {
+            with_clears = pf.elements;
             for (const SetElement& e : fs->set->elements) {
-              if (!e.live.empty()) elements.try_emplace(e.value, false);
+              if (!e.live.empty()) with_clears.try_emplace(e.value, false);
             }
+            elements = &with_clears;
           }
-          for (const auto& [element, added] : elements) {
+          for (const auto& [element, added] : *elements) {
             Op& op = add_op(added ? OpType::kSetAdd : OpType::kSetRemove);
             op.element = element;
             if (!added && fs && fs->set) {
