@@ -47,7 +47,9 @@ Result<std::unique_ptr<BenchRelay>> BenchRelay::Start(const std::string& dir, bo
   net::SyncServerOptions options;
   options.local_id = ReplicaId::Random();
   relay::RelayStore* raw_store = relay->store_.get();
-  options.store_factory = [raw_store](const net::Hello& hello) { return relay::AdmitSession(*raw_store, hello); };
+  options.store_factory = [raw_store](const net::Hello& hello, const std::string&) {
+    return relay::AdmitSession(*raw_store, hello);
+  };
   relay->server_ = std::make_unique<net::SyncServer>(std::move(options));
   if (Status s = relay->server_->Start(); !s.ok()) return s;
   relay->url_ = "ws://127.0.0.1:" + std::to_string(relay->server_->port()) + "/";

@@ -253,7 +253,7 @@ Result<std::unique_ptr<daicho::net::SyncServer>> ServeReplica(Replica& replica) 
   daicho::net::SyncServerOptions options;
   options.local_id = replica.id();
   Replica* served = &replica;
-  options.store_factory = [served](const daicho::net::Hello&) -> Result<daicho::net::AcceptedSession> {
+  options.store_factory = [served](const daicho::net::Hello&, const std::string&) -> Result<daicho::net::AcceptedSession> {
     return daicho::net::AcceptedSession{std::make_unique<daicho::net::ReplicaChangeStore>(*served), "", "", {}, {}, "",
                                         {}};
   };

@@ -96,7 +96,7 @@ Result<std::unique_ptr<PeerServer>> PeerServer::Start(Replica& replica, PeerServ
   server.local_id = replica.id();
   server.websocket.peer_auth = AuthOf(office);
   Replica* served = &replica;
-  server.store_factory = [served](const net::Hello& hello) -> Result<net::AcceptedSession> {
+  server.store_factory = [served](const net::Hello& hello, const std::string&) -> Result<net::AcceptedSession> {
     net::PcState pc(*served);
     // Only ever adds to what is known; a failed write merely leaves "not
     // backed up" more cautious.
@@ -110,7 +110,7 @@ Result<std::unique_ptr<PeerServer>> PeerServer::Start(Replica& replica, PeerServ
   if (options.share_key_envelope) {
     // A PC without the key may fetch the passphrase-wrapped envelope, and
     // nothing else: never the bare key, never a change.
-    server.unauthenticated_store_factory = [served](const net::Hello& hello) -> Result<net::AcceptedSession> {
+    server.unauthenticated_store_factory = [served](const net::Hello& hello, const std::string&) -> Result<net::AcceptedSession> {
       if (hello.purpose != net::Purpose::kConnectTest) {
         return Status(Code::kUnauthenticated, "this PC syncs only with PCs holding the office key");
       }

@@ -115,11 +115,18 @@ void SetNoDelay(tcp::socket& socket) {
   socket.set_option(tcp::no_delay(true), ignored);
 }
 
-std::string EndpointText(const tcp::socket& socket) {
+// The peer's address and port ("?" when the socket is already gone).
+struct PeerEndpoint {
+  std::string address;
+  std::string text;  // address:port
+};
+
+PeerEndpoint RemoteEndpoint(const tcp::socket& socket) {
   error_code ec;
   const tcp::endpoint ep = socket.remote_endpoint(ec);
-  if (ec) return "?";
-  return ep.address().to_string() + ":" + std::to_string(ep.port());
+  if (ec) return {"?", "?"};
+  std::string address = ep.address().to_string();
+  return {address, address + ":" + std::to_string(ep.port())};
 }
 
 // What the server needs of a connection of either stream type to stop it.
@@ -853,7 +860,7 @@ class SyncServer::Impl {
 
   void Serve(tcp::socket socket) {
     SetNoDelay(socket);
-    const std::string peer = EndpointText(socket);
+    const PeerEndpoint peer = RemoteEndpoint(socket);
     if (tls_) {
       Launch(TlsStream(std::move(socket), *tls_), peer);
     } else {
@@ -862,7 +869,7 @@ class SyncServer::Impl {
   }
 
   template <class Stream>
-  void Launch(Stream ws, const std::string& peer) {
+  void Launch(Stream ws, const PeerEndpoint& peer) {
     // The store is known only once the Hello has named (and proved) who
     // connects; the session's authenticate step binds it.
     auto store = std::make_unique<StoreBoundAtHello>();
@@ -870,14 +877,15 @@ class SyncServer::Impl {
     // The connection, for joining its group once the Hello names it.
     auto self = std::make_shared<std::weak_ptr<ConnectionBase>>();
     SessionOptions session = options_.session;
-    session.authenticate = [this, &borrowed, self](const Hello& hello) -> Result<Admission> {
+    session.authenticate = [this, &borrowed, self, address = peer.address](const Hello& hello) -> Result<Admission> {
       auto conn = self->lock();
       const bool unproven = options_.websocket.peer_auth && (!conn || !conn->peer_authenticated());
       if (unproven && !options_.unauthenticated_store_factory) {
         return Status(Code::kUnauthenticated, "this PC syncs only with PCs holding the office key");
       }
       DAICHO_ASSIGN_OR_RETURN(AcceptedSession accepted,
-                              unproven ? options_.unauthenticated_store_factory(hello) : options_.store_factory(hello));
+                              unproven ? options_.unauthenticated_store_factory(hello, address)
+                                       : options_.store_factory(hello, address));
       if (accepted.recheck_login && conn) {
         // Checked once more now that RecheckLogins can reach this connection:
         // a login ended while it was being admitted is caught here, a later
@@ -891,7 +899,7 @@ class SyncServer::Impl {
                        std::move(accepted.relay_holds), std::move(accepted.contract)};
     };
     auto conn = std::make_shared<Connection<Stream>>(
-        std::move(ws), std::move(store), borrowed, std::move(session), options_.local_id, options_.websocket, peer,
+        std::move(ws), std::move(store), borrowed, std::move(session), options_.local_id, options_.websocket, peer.text,
         options_.log, [this](ConnectionBase& from) { PushToGroup(from); }, SyncHooks{});
     *self = conn;
     {

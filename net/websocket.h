@@ -165,14 +165,16 @@ struct SyncServerOptions {
   // Replica id announced in Welcome.
   ReplicaId local_id;
   // Called once per connection when its Hello arrives (on the connection's
-  // strand): checks the credentials and returns the store the session syncs
-  // (a relay picks the contract's store here). An error (kUnauthenticated,
-  // say) is sent to the peer as the Error and ends the session. Required.
-  std::function<Result<AcceptedSession>(const Hello&)> store_factory;
+  // strand) with the peer's IP address (no port): checks the credentials and
+  // returns the store the session syncs (a relay picks the contract's store
+  // here). An error (kUnauthenticated, say) is sent to the peer as the Error
+  // and ends the session. Required.
+  using StoreFactory = std::function<Result<AcceptedSession>(const Hello&, const std::string& peer_address)>;
+  StoreFactory store_factory;
   // With websocket.peer_auth: admits a connection that did not prove the
   // office key (e.g. a new PC fetching the passphrase-wrapped key). Empty:
   // such connections are refused with kUnauthenticated.
-  std::function<Result<AcceptedSession>(const Hello&)> unauthenticated_store_factory;
+  StoreFactory unauthenticated_store_factory;
   // One line per ended session (peer, outcome, frames and bytes), called on a
   // server thread. Optional.
   std::function<void(const std::string&)> log;

@@ -94,7 +94,7 @@ struct Served {
     options.local_id = replica.id();
     Replica* r = &replica;
     // With a password set, a Hello must carry it, as a relay's login would.
-    options.store_factory = [r, password](const Hello& hello) -> Result<AcceptedSession> {
+    options.store_factory = [r, password](const Hello& hello, const std::string&) -> Result<AcceptedSession> {
       const auto* given = std::get_if<PasswordCredential>(&hello.credentials);
       if (!password.empty() && (given == nullptr || given->password != password)) {
         return Status(Code::kUnauthenticated, "wrong user or password");
@@ -413,7 +413,7 @@ TEST(WebSocketTest, ServerWithUnreadableCertificateDoesNotStart) {
   auto b = OpenReplica(dir, "b");
   SyncServerOptions options;
   options.local_id = b->id();
-  options.store_factory = [r = b.get()](const Hello&) -> Result<AcceptedSession> {
+  options.store_factory = [r = b.get()](const Hello&, const std::string&) -> Result<AcceptedSession> {
     return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", "", {}, {}, "", {}};
   };
   options.tls_cert_file = dir.Sub("missing-cert.pem");
@@ -446,7 +446,7 @@ SyncServerOptions GroupedByContract(Replica& shared) {
   SyncServerOptions options;
   options.threads = 2;
   options.local_id = shared.id();
-  options.store_factory = [r = &shared](const Hello& hello) -> Result<AcceptedSession> {
+  options.store_factory = [r = &shared](const Hello& hello, const std::string&) -> Result<AcceptedSession> {
     return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", hello.contract, {}, {}, "", {}};
   };
   return options;
@@ -557,7 +557,7 @@ TEST(WebSocketTest, RecheckLoginsEndsOnlyTheSessionsWhoseLoginEnded) {
   SyncServerOptions options = GroupedByContract(*s);
   // Admits everyone; only the recheck looks at the logins, so the admission
   // check is what refuses an ended one.
-  options.store_factory = [r = s.get(), logins](const Hello& hello) -> Result<AcceptedSession> {
+  options.store_factory = [r = s.get(), logins](const Hello& hello, const std::string&) -> Result<AcceptedSession> {
     AcceptedSession accepted{std::make_unique<ReplicaChangeStore>(*r), "", hello.contract, {}, {}, "", {}};
     accepted.recheck_login = [logins, user = hello.user] { return logins->Check(user); };
     return accepted;
@@ -658,7 +658,7 @@ TEST(WebSocketTest, ClientThatNeverReadsDoesNotHoldUpOthersAndIsDroppedAtTheIdle
   options.threads = 1;  // one thread: anything blocking in it would stall every client
   options.websocket.idle_timeout = idle;
   options.local_id = s->id();
-  options.store_factory = [r = s.get()](const Hello&) -> Result<AcceptedSession> {
+  options.store_factory = [r = s.get()](const Hello&, const std::string&) -> Result<AcceptedSession> {
     return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", "", {}, {}, "", {}};
   };
   LoggedServer served(std::move(options));
@@ -865,7 +865,7 @@ TEST(WebSocketTest, ConnectionDroppedMidUploadResumesWithoutResendingAcknowledge
   SyncServerOptions options;
   options.threads = 2;
   options.local_id = b->id();
-  options.store_factory = [r = b.get(), &counter](const Hello&) -> Result<AcceptedSession> {
+  options.store_factory = [r = b.get(), &counter](const Hello&, const std::string&) -> Result<AcceptedSession> {
     return AcceptedSession{std::make_unique<CountingStore>(*r, counter), "", "", {}, {}, "", {}};
   };
   LoggedServer served(std::move(options));
@@ -1004,11 +1004,11 @@ TEST(WebSocketPeerTest, AnUnprovenConnectionReachesOnlyTheUnauthenticatedFactory
   options.websocket.peer_auth = OfficeAuth(ring);
   options.local_id = b->id();
   Replica* served = b.get();
-  options.store_factory = [served](const Hello&) -> Result<AcceptedSession> {
+  options.store_factory = [served](const Hello&, const std::string&) -> Result<AcceptedSession> {
     return AcceptedSession{std::make_unique<ReplicaChangeStore>(*served), "", "", {}, {}, "", {}};
   };
   // A PC without the key may only fetch the passphrase-wrapped key.
-  options.unauthenticated_store_factory = [served](const Hello& hello) -> Result<AcceptedSession> {
+  options.unauthenticated_store_factory = [served](const Hello& hello, const std::string&) -> Result<AcceptedSession> {
     if (hello.purpose != Purpose::kConnectTest) {
       return Status(Code::kUnauthenticated, "prove the office key first");
     }

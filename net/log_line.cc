@@ -1,0 +1,61 @@
+#include "net/log_line.h"
+
+namespace daicho::net {
+namespace {
+
+bool NeedsQuotes(std::string_view value) {
+  for (unsigned char c : value) {
+    if (c <= 0x20 || c == '"' || c == '=' || c == '\\' || c == 0x7F) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+LogLine::LogLine(std::string_view event) : line_("event=") { line_ += event; }
+
+LogLine& LogLine::Add(std::string_view key, std::string_view value) {
+  line_ += ' ';
+  line_ += key;
+  line_ += '=';
+  if (value.empty()) {
+    line_ += '-';
+  } else if (NeedsQuotes(value)) {
+    AppendQuoted(value);
+  } else {
+    line_ += value;
+  }
+  return *this;
+}
+
+LogLine& LogLine::Add(std::string_view key, uint64_t value) { return Add(key, std::to_string(value)); }
+
+LogLine& LogLine::AddQuoted(std::string_view key, std::string_view value) {
+  line_ += ' ';
+  line_ += key;
+  line_ += '=';
+  AppendQuoted(value);
+  return *this;
+}
+
+void LogLine::AppendQuoted(std::string_view value) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  line_ += '"';
+  for (unsigned char c : value) {
+    if (c == '"' || c == '\\') {
+      line_ += '\\';
+      line_ += static_cast<char>(c);
+    } else if (c == '\n') {
+      line_ += "\\n";
+    } else if (c < 0x20 || c == 0x7F) {
+      line_ += "\\x";
+      line_ += kHex[c >> 4];
+      line_ += kHex[c & 0xF];
+    } else {
+      line_ += static_cast<char>(c);
+    }
+  }
+  line_ += '"';
+}
+
+}  // namespace daicho::net
