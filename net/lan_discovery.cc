@@ -35,8 +35,17 @@ static_assert(kDiscoveryKeyBytes == crypto_generichash_BYTES);
 // A datagram larger than any we would send still fits, so it is read whole
 // and counted as malformed instead of being truncated into something else.
 constexpr size_t kReceiveBufferBytes = 64 * 1024;
-// Fastest rate at which a PC answers newly heard peers.
-constexpr std::chrono::milliseconds kMaxAnswerGap{1000};
+// Fastest rate at which a serving PC answers queries and newly heard peers:
+// a burst of them gets one announcement (the group hears it whole), and an
+// office full of looking PCs costs each serving PC at most 10 datagrams a
+// second.
+constexpr std::chrono::milliseconds kAnswerGap{100};
+// When a looking PC repeats its query, after the first at Start: a lost
+// query or answer costs a few hundred milliseconds, and a lookup of the
+// default 2 s asks five times. Then every announce interval.
+constexpr std::array<std::chrono::milliseconds, 4> kQueryGaps = {
+    std::chrono::milliseconds(150), std::chrono::milliseconds(250), std::chrono::milliseconds(500),
+    std::chrono::milliseconds(600)};
 
 const unsigned char* U(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 
@@ -155,6 +164,24 @@ Result<Announcement> DecodeAnnouncement(const crypto::KeyRing& keys, std::string
   return a;
 }
 
+Result<std::string> AnnounceInterfaceFor(std::string_view sync_host, std::string_view interface_address) {
+  error_code ec;
+  const auto host = asio::ip::make_address(std::string(sync_host), ec);
+  if (ec) return InvalidArgument("not an IP address to serve on: " + std::string(sync_host));
+  const std::string asked = interface_address.empty() ? "0.0.0.0" : std::string(interface_address);
+  if (host.is_unspecified()) return asked;
+  if (host.is_v6()) {
+    return InvalidArgument("LAN announcements carry IPv4 addresses: serve on an IPv4 address (0.0.0.0, the LAN "
+                           "address or 127.0.0.1) to be announced, not on " +
+                           std::string(sync_host));
+  }
+  const auto iface = asio::ip::make_address_v4(asked, ec);
+  if (!ec && (iface.is_unspecified() || iface == host.to_v4())) return host.to_string();
+  return InvalidArgument("this PC serves on " + std::string(sync_host) + " but would announce itself on " + asked +
+                         ", where other PCs cannot reach it: announce on " + std::string(sync_host) +
+                         " (or leave the LAN interface unset), or serve on 0.0.0.0");
+}
+
 class LanDiscovery::Impl {
  public:
   explicit Impl(LanDiscoveryOptions options)
@@ -211,10 +238,13 @@ class LanDiscovery::Impl {
       return SocketError(ec, "multicast loopback");
     }
 
+    // Listening (bound and joined above) before the first announcement or
+    // query goes out, so no answer can arrive before there is a socket to
+    // queue it.
     StartReceive();
     if (announcing()) {
       asio::post(ioc_, [this] { Announce(); });
-      ArmAnnounceTimer();
+      ArmAnnounceTimer(0);
     }
     started_ = true;
     thread_ = std::thread([this] { Run(); });
@@ -241,7 +271,7 @@ class LanDiscovery::Impl {
     std::vector<DiscoveredPeer> out;
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [id, entry] : peers_) {
-      if (!Expired(entry, now)) out.push_back(entry.peer);
+      if (!Expired(entry, now) && entry.peer.port != kLookingPort) out.push_back(entry.peer);
     }
     std::sort(out.begin(), out.end(), [](const DiscoveredPeer& a, const DiscoveredPeer& b) {
       return std::tie(a.device_name, a.replica_id) < std::tie(b.device_name, b.replica_id);
@@ -269,6 +299,8 @@ class LanDiscovery::Impl {
   };
 
   bool announcing() const { return !options_.replica_id.IsZero(); }
+  // A serving PC answers queries; a looking PC (sync port 0) only asks.
+  bool serving() const { return announcing() && options_.sync_port != kLookingPort; }
 
   bool Expired(const PeerEntry& e, uint64_t now) const {
     return now > e.heard_ms && now - e.heard_ms > static_cast<uint64_t>(options_.peer_expiry.count());
@@ -286,12 +318,16 @@ class LanDiscovery::Impl {
     }
   }
 
-  void ArmAnnounceTimer() {
-    announce_timer_.expires_after(options_.announce_interval);
-    announce_timer_.async_wait([this](const error_code& ec) {
+  // `sent`: announcements or queries sent so far, which picks a looking
+  // PC's next gap.
+  void ArmAnnounceTimer(size_t sent) {
+    const bool repeat_query = !serving() && sent < kQueryGaps.size();
+    announce_timer_.expires_after(repeat_query ? std::min(kQueryGaps[sent], options_.announce_interval)
+                                               : options_.announce_interval);
+    announce_timer_.async_wait([this, sent](const error_code& ec) {
       if (ec || stopping_) return;
       Announce();
-      ArmAnnounceTimer();
+      ArmAnnounceTimer(sent + 1);
     });
   }
 
@@ -320,11 +356,11 @@ class LanDiscovery::Impl {
     });
   }
 
-  // A new peer learns of us at once instead of after a full interval, but
-  // at most once per kMaxAnswerGap however many peers appear.
-  void AnswerNewPeer() {
-    if (!announcing() || answer_pending_) return;
-    const auto gap = std::min<std::chrono::milliseconds>(kMaxAnswerGap, options_.announce_interval);
+  // A looking PC or a new peer learns of us at once instead of after a full
+  // interval, but at most once per kAnswerGap however many ask.
+  void Answer() {
+    if (!serving() || answer_pending_) return;
+    const auto gap = std::min<std::chrono::milliseconds>(kAnswerGap, options_.announce_interval);
     const auto due = last_sent_ + gap;
     if (std::chrono::steady_clock::now() >= due) {
       Announce();
@@ -391,9 +427,11 @@ class LanDiscovery::Impl {
       e.peer.version_vector = a.version_vector;
       e.peer.last_seen = std::chrono::system_clock::time_point(std::chrono::milliseconds(now));
       PruneExpired(now);
-      answer = is_new;
+      // Every query is answered, not only a looking PC's first: a clerk runs
+      // `daicho peers` again within seconds, and its first query may be lost.
+      answer = is_new || a.sync_port == kLookingPort;
     }
-    if (answer) AnswerNewPeer();
+    if (answer) Answer();
   }
 
   // False if `nonce` was seen within the replay window. Called with mu_.

@@ -2,10 +2,22 @@
 // PC-to-PC sync, by UDP multicast announcements that only the office can read
 // or forge.
 //
-// Every `announce_interval` (and once at Start, and soon after a new peer is
-// heard, so a newcomer learns of everyone within about a second) each PC sends
-// one datagram to the multicast group saying who it is (replica id, device
-// name), on which TCP port it syncs, and its version vector. The datagram is
+// Serving PCs and looking PCs. A serving PC (sync_port != 0) sends one
+// datagram to the multicast group once at Start and every
+// `announce_interval` saying who it is (replica id, device name), on which
+// TCP port it syncs, and its version vector; it also answers, with the same
+// announcement to the group, every query and every newly heard peer, at
+// most once per 100 ms (a burst of queries gets one answer). A looking PC
+// (`daicho peers`, sync_port == kLookingPort) sends the same datagram with
+// sync port 0: that is its query. It asks at Start and again 150, 400, 900
+// and 1500 ms later (a lost query or answer costs a few hundred ms, not the
+// lookup), then every announce_interval; it never answers, and looking PCs
+// are not listed by Peers(). Serving PCs before issue 12 answered only a
+// looking PC they had not heard in the last 20 s, so a `peers` repeated
+// within that time found them only if their periodic announcement fell into
+// its wait (5 of 12 runs); the format is unchanged, so they still answer a
+// new looking PC's first query and old looking PCs are answered every time.
+// The datagram is
 // sealed with a key derived from the office's current data key and the
 // contract number (see "Packet" below): only the magic and the key id travel
 // in clear, so the contract number, device name and version vector are never
@@ -28,8 +40,11 @@
 // version vector of some 250+ replicas) is not sent at all: the PC stays
 // silent rather than announce a truncated vector (EncodeAnnouncement returns
 // kResourceExhausted; the running instance drops it without logging).
-// A peer's address is the datagram's source address; its port is the
-// announced sync port.
+// A peer's address is the datagram's source address (the sending
+// interface's address: `interface_address` when one is set, else the one
+// the kernel's multicast route picks); its port is the announced sync port.
+// A PC serving on one address announces on that address's interface so the
+// two agree (PeerServer does this; on loopback nothing leaves the host).
 //
 // Multicast on loopback (tests): Linux accepts IP_ADD_MEMBERSHIP on 127.0.0.1
 // and delivers group datagrams sent with IP_MULTICAST_IF = 127.0.0.1 and
@@ -76,6 +91,8 @@
 namespace daicho::net {
 
 inline constexpr size_t kMaxAnnouncementBytes = 8 * 1024;
+// The sync port of a looking PC: its announcements are queries.
+inline constexpr uint16_t kLookingPort = 0;
 // How far an announcement's clock may be from ours, either way.
 inline constexpr std::chrono::milliseconds kAnnouncementMaxSkew{30000};
 // How long a nonce is remembered to refuse replays.
@@ -89,7 +106,8 @@ struct LanDiscoveryOptions {
   // IPv4 address of the interface to join the group on and send from;
   // "0.0.0.0" lets the kernel choose (real use); tests use "127.0.0.1".
   std::string interface_address = "0.0.0.0";
-  // Time between two announcements of this PC.
+  // Time between two announcements of a serving PC (a looking PC repeats its
+  // query sooner at first, see above).
   std::chrono::milliseconds announce_interval{5000};
   // A peer not heard from for this long is no longer listed.
   std::chrono::milliseconds peer_expiry{20000};
@@ -101,8 +119,9 @@ struct LanDiscoveryOptions {
   // sent; for tools that have no store).
   ReplicaId replica_id;
   std::string device_name;
-  // TCP port on which this PC accepts sync connections.
-  uint16_t sync_port = 0;
+  // TCP port on which this PC accepts sync connections; kLookingPort: it
+  // serves none and only looks for those that do.
+  uint16_t sync_port = kLookingPort;
   // Returns this PC's current version vector; called on the discovery thread
   // before each announcement. Required unless listening only.
   std::function<VersionVector()> version_vector;
@@ -160,13 +179,14 @@ class LanDiscovery {
   LanDiscovery(const LanDiscovery&) = delete;
   LanDiscovery& operator=(const LanDiscovery&) = delete;
 
-  // Opens the sockets, joins the group, starts the thread and sends the
-  // first announcement (unless listening only).
+  // Opens the sockets, joins the group, starts the thread and then sends the
+  // first announcement or query (unless listening only).
   static Result<std::unique_ptr<LanDiscovery>> Start(LanDiscoveryOptions options);
 
   // Leaves the group, closes the sockets and joins the thread. Idempotent.
   void Stop();
-  // Peers heard within peer_expiry, sorted by device name (then replica id).
+  // Serving peers heard within peer_expiry (looking PCs are left out),
+  // sorted by device name (then replica id).
   std::vector<DiscoveredPeer> Peers() const;
   LanDiscoveryStats stats() const;
   // Sends an announcement now (asynchronously, on the discovery thread);
@@ -179,12 +199,21 @@ class LanDiscovery {
   std::unique_ptr<Impl> impl_;
 };
 
+// The interface a PC accepting sync connections on `sync_host` announces on,
+// given the `interface_address` asked for ("" or "0.0.0.0": not chosen), so
+// that the announcement's source address is one the listed URL can reach:
+// a PC serving on one IPv4 address announces on it (on 127.0.0.1 only to
+// its own host, which is the only one that can reach it), one serving on
+// 0.0.0.0 or :: on `interface_address`. kInvalidArgument when the two name
+// different addresses, or `sync_host` is a specific IPv6 address or no IP
+// address at all (announcements carry IPv4 sources).
+Result<std::string> AnnounceInterfaceFor(std::string_view sync_host, std::string_view interface_address);
+
 // One-shot listing for the CLI: starts a LanDiscovery with `options`, waits
-// `how_long` and returns the peers heard. It announces itself too (unless
-// options.replica_id is zero), and running instances answer a newly heard
-// peer with an announcement of their own within about a second, so a
-// listing of ~1.5 s finds the office without waiting a full interval.
-// Errors as LanDiscovery::Start.
+// `how_long` and returns the serving peers heard. With a replica id and sync
+// port kLookingPort it queries (see above) and serving PCs answer each query
+// at once, so a listing of a few hundred ms finds the office without
+// waiting for an announce interval. Errors as LanDiscovery::Start.
 Result<std::vector<DiscoveredPeer>> ListenForPeers(LanDiscoveryOptions options, std::chrono::milliseconds how_long);
 
 }  // namespace daicho::net

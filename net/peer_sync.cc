@@ -16,9 +16,6 @@
 namespace daicho {
 namespace {
 
-// What FindPeers announces for itself: a listener, not an endpoint (peers
-// with this port are not listed).
-constexpr uint16_t kNotServing = 0;
 // An exported office key file: magic, contract, serialized envelopes.
 constexpr std::string_view kExportMagic = "daicho office key envelope v1\n";
 
@@ -88,6 +85,10 @@ uint16_t PeerServer::port() const { return impl_->server->port(); }
 
 Result<std::unique_ptr<PeerServer>> PeerServer::Start(Replica& replica, PeerServerOptions options) {
   DAICHO_ASSIGN_OR_RETURN(Office office, OfficeOf(replica, options.passphrase));
+  if (options.announce) {
+    DAICHO_ASSIGN_OR_RETURN(options.lan.interface_address,
+                            net::AnnounceInterfaceFor(options.host, options.lan.interface_address));
+  }
   auto impl = std::make_unique<Impl>(Impl{replica, nullptr, nullptr});
   net::SyncServerOptions server;
   server.host = options.host;
@@ -145,15 +146,14 @@ Result<std::vector<PeerInfo>> FindPeers(Replica& replica, const FindPeersOptions
   DAICHO_ASSIGN_OR_RETURN(Office office, OfficeOf(replica, options.passphrase));
   DAICHO_ASSIGN_OR_RETURN(const VersionVector local, replica.GetVersionVector());
   net::LanDiscoveryOptions lan = DiscoveryOptions(options.lan, office);
-  // Announcing (as a non-serving listener) makes serving PCs answer at once.
+  // A looking PC: it queries, and serving PCs answer each query at once.
   lan.replica_id = replica.id();
   lan.device_name = "listener";
-  lan.sync_port = kNotServing;
+  lan.sync_port = net::kLookingPort;
   lan.version_vector = [local] { return local; };
   DAICHO_ASSIGN_OR_RETURN(auto found, net::ListenForPeers(std::move(lan), options.listen_for));
   std::vector<PeerInfo> peers;
   for (const net::DiscoveredPeer& p : found) {
-    if (p.port == kNotServing) continue;
     PeerInfo info;
     info.url = "ws://" + p.address + ":" + std::to_string(p.port) + "/";
     info.device_name = p.device_name;

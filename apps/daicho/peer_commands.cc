@@ -168,7 +168,13 @@ Outcome ServeCommand(const std::string& db, const ServeArgs& args, std::ostream&
   const std::string shown_host =
       listen->first.find(':') != std::string::npos ? "[" + listen->first + "]" : listen->first;
   out << "serving on " << shown_host << ':' << server->port() << '\n';
-  if (args.announce) {
+  if (args.announce && listen->first.rfind("127.", 0) == 0) {
+    // Announced on loopback only (AnnounceInterfaceFor): say why the
+    // office's other PCs will not list it.
+    out << "announcing this PC as " << QuoteForMessage(options.device_name) << " to this PC only ("
+        << options.lan.multicast_group << ", UDP port " << options.lan.port << "): it serves on " << listen->first
+        << ", which other PCs cannot reach; serve on 0.0.0.0 for them to find it\n";
+  } else if (args.announce) {
     out << "announcing this PC on the LAN as " << QuoteForMessage(options.device_name) << " ("
         << options.lan.multicast_group << ", UDP port " << options.lan.port << ")\n";
   } else {

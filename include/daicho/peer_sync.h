@@ -62,7 +62,11 @@ struct LanOptions {
 
 struct PeerServerOptions {
   // Address and TCP port to accept the office's PCs on (port 0: any free
-  // port, see PeerServer::port()).
+  // port, see PeerServer::port()). A specific IPv4 address is also the one
+  // announced (lan.interface_address must then be unset or the same; on
+  // 127.0.0.1 only this PC hears the announcements); Start returns
+  // kInvalidArgument otherwise, and for a specific IPv6 address unless
+  // `announce` is off.
   std::string host = "0.0.0.0";
   uint16_t port = 47480;
   // The name other PCs see in FindPeers (e.g. the host name).
@@ -113,7 +117,9 @@ struct PeerInfo {
 
 struct FindPeersOptions {
   LanOptions lan;
-  // How long to listen (serving PCs answer a newcomer within about a second).
+  // How long to listen. Serving PCs answer each of the queries sent during
+  // it at once (docs/lan-sync.md), so the default finds every serving PC on
+  // the LAN even when some datagrams are lost.
   std::chrono::milliseconds listen_for{2000};
   std::string passphrase;  // as in PeerServerOptions
 };
