@@ -283,9 +283,14 @@ Outcome PeerSyncCommand(const std::string& db, const SyncArgs& args, std::ostrea
   if (!args.watch) {
     auto peers = targets();
     if (!peers.ok()) return Outcome::Failed(peers.status(), "looking for the office's PCs on the LAN");
+    // Nothing was synced: a clerk must not take that for success.
     if (peers->empty()) {
-      out << "no peers found (listened " << args.wait_ms << " ms; see docs/lan-sync.md when a PC is missing)\n";
-      return Outcome::Ok();
+      return {kExitRuntimeError,
+              "no office PC found on the LAN (listened " + std::to_string(args.wait_ms) +
+                  " ms), so nothing was synced. Check that the other PC runs `daicho serve`, holds this office's "
+                  "key (the same office), and is on the same network as this one (same subnet, no Wi-Fi client "
+                  "isolation); or sync with it by address: daicho sync --peer ws://ADDRESS:47480/ (see "
+                  "docs/lan-sync.md)"};
     }
     std::vector<std::string> failures;
     for (const PeerInfo& peer : *peers) {

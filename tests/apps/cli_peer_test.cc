@@ -359,6 +359,26 @@ TEST_F(CliPeerTest, PeersListsServingPcsAndSyncPeersSyncsWithAll) {
   serve_b->Stop();
 }
 
+// Issue 12 item 13: `sync --peers` that finds no office PC has synced with
+// nobody: it fails (exit 1) and tells the clerk what to check, instead of
+// ending as if all were well.
+TEST_F(CliPeerTest, SyncPeersFindingNobodyFailsAndSaysWhatToCheck) {
+  auto relay = StartRelay();
+  ASSERT_GT(relay->port(), 0);
+  const std::string a = Init("a");
+  FirstPc(a, *relay);
+  Ok({"--db", a, "set", "customers", "a1", "trade_name=A"});
+
+  const std::string err = Fails(With({"--db", a, "sync", "--peers", "--wait-ms", "300"}, Lan()));
+  EXPECT_TRUE(Contains(err, "no office PC found on the LAN")) << err;
+  EXPECT_TRUE(Contains(err, "daicho serve")) << err;
+  EXPECT_TRUE(Contains(err, "this office's key")) << err;
+  EXPECT_TRUE(Contains(err, "same network")) << err;
+  EXPECT_TRUE(Contains(err, "--peer ws://")) << err;
+  // Listing nobody is an answer, not a failure.
+  EXPECT_TRUE(Contains(Ok(With({"--db", a, "peers", "--wait-ms", "300"}, Lan())), "no peers found"));
+}
+
 // Another office's PC is refused and nothing moves; the key is handed out
 // only with --share-key, and only opens with the right passphrase.
 TEST_F(CliPeerTest, AnotherOfficeAndWrongSecretsAreRefusedClearly) {
