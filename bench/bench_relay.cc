@@ -47,8 +47,8 @@ Result<std::unique_ptr<BenchRelay>> BenchRelay::Start(const std::string& dir, bo
   net::SyncServerOptions options;
   options.local_id = ReplicaId::Random();
   relay::RelayStore* raw_store = relay->store_.get();
-  options.store_factory = [raw_store](const net::Hello& hello, const std::string&) {
-    return relay::AdmitSession(*raw_store, hello);
+  options.store_factory = [raw_store](const net::Hello& hello, const std::string& peer_address) {
+    return relay::AdmitSession(*raw_store, hello, peer_address);
   };
   relay->server_ = std::make_unique<net::SyncServer>(std::move(options));
   if (Status s = relay->server_->Start(); !s.ok()) return s;

@@ -141,8 +141,8 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
   options.tls_key_file = key;
   options.local_id = daicho::ReplicaId::Random();  // the relay makes no changes of its own
   RelayStore* relay = store->get();
-  options.store_factory = [relay](const daicho::net::Hello& hello, const std::string&) {
-    return daicho::relay::AdmitSession(*relay, hello);
+  options.store_factory = [relay](const daicho::net::Hello& hello, const std::string& peer_address) {
+    return daicho::relay::AdmitSession(*relay, hello, peer_address);
   };
   std::mutex log_mu;
   const std::function<void(const std::string&)> options_log = [&log_mu](const std::string& line) {

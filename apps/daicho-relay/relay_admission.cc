@@ -6,12 +6,14 @@
 
 namespace daicho::relay {
 
-Result<net::AcceptedSession> AdmitSession(RelayStore& store, const net::Hello& hello) {
+Result<net::AcceptedSession> AdmitSession(RelayStore& store, const net::Hello& hello,
+                                          const std::string& peer_address) {
   auto contract = ContractNumber::Parse(hello.contract);
   if (!contract.ok()) return Status(Code::kUnauthenticated, contract.status().message());
   net::AcceptedSession accepted;
   if (const auto* password = std::get_if<net::PasswordCredential>(&hello.credentials)) {
-    DAICHO_ASSIGN_OR_RETURN(RelayStore::PasswordLogin login, store.LogIn(*contract, hello.user, password->password));
+    DAICHO_ASSIGN_OR_RETURN(RelayStore::PasswordLogin login,
+                            store.LogIn(*contract, hello.user, password->password, peer_address));
     if (!hello.device_name.empty()) {
       DAICHO_ASSIGN_OR_RETURN(accepted.device_token,
                               store.IssueDeviceToken(*contract, hello.user, hello.replica_id, hello.device_name));
@@ -20,7 +22,8 @@ Result<net::AcceptedSession> AdmitSession(RelayStore& store, const net::Hello& h
       return store.CheckPasswordLogin(number, login);
     };
   } else if (const auto* token = std::get_if<net::DeviceTokenCredential>(&hello.credentials)) {
-    DAICHO_RETURN_IF_ERROR(store.AuthenticateDevice(*contract, hello.user, token->token, hello.replica_id));
+    DAICHO_RETURN_IF_ERROR(
+        store.LogInWithDevice(*contract, hello.user, token->token, hello.replica_id, peer_address));
     accepted.recheck_login = [&store, number = *contract, user = hello.user, token = token->token,
                               replica = hello.replica_id] {
       return store.AuthenticateDevice(number, user, token, replica);

@@ -4,6 +4,8 @@
 #ifndef DAICHO_RELAY_RELAY_ADMISSION_H_
 #define DAICHO_RELAY_RELAY_ADMISSION_H_
 
+#include <string>
+
 #include "apps/daicho-relay/relay_store.h"
 #include "daicho/status.h"
 #include "net/messages.h"
@@ -22,9 +24,13 @@ namespace daicho::relay {
 // RelayStore::PublishOfficeKey). Codes: kFailedPrecondition (the office key
 // changed meanwhile), kUnauthenticated (malformed or unknown
 // contract, unknown user, wrong password or token, no credentials),
-// kUnavailable (account throttled), kInvalidArgument (bad device name),
-// store errors.
-Result<net::AcceptedSession> AdmitSession(RelayStore& store, const net::Hello& hello);
+// kInvalidArgument (bad device name),
+// kUnavailable (throttled, or too many password checks at once: see
+// RelayStore::LogIn), store errors. `peer_address` is the peer's IP address
+// (SyncServerOptions::store_factory's second argument): logins are
+// throttled per address as well as per account.
+Result<net::AcceptedSession> AdmitSession(RelayStore& store, const net::Hello& hello,
+                                          const std::string& peer_address);
 
 }  // namespace daicho::relay
 

@@ -1,8 +1,6 @@
 #include "apps/daicho-relay/relay_store.h"
 
 #include <algorithm>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <tuple>
@@ -34,10 +32,6 @@ constexpr std::string_view kLoginGenerationKey = "logins";
 constexpr size_t kReplicaIdBytes = sizeof(ReplicaId::Bytes);
 constexpr size_t kShortIdDigits = 8;
 constexpr size_t kMaxDeviceNameBytes = 100;
-// Throttle entries of accounts whose last failure is older than this are
-// forgotten when the table gets large, so probing many ids cannot grow it
-// without bound.
-constexpr size_t kThrottlePruneSize = 10000;
 
 std::string EncodeU64(uint64_t v) {
   std::string out(8, '\0');
@@ -111,17 +105,21 @@ struct RelayStore::Impl {
 
   storage::lmdb::GrowingWriter writer;
 
-  struct Throttle {
-    int failures = 0;
-    uint64_t last_failure_ms = 0;
-  };
-  std::mutex throttle_mu;
-  std::map<std::string, Throttle> throttles;  // ThrottleKey -> state
+  LoginThrottle throttle;
+  PasswordGate password_gate;
+
+  static RelayStoreOptions WithClock(RelayStoreOptions o) {
+    if (!o.clock) o.clock = SystemClock();
+    return o;
+  }
 
   Impl(std::string p, const RelayStoreOptions& o, storage::lmdb::Env e)
-      : path(std::move(p)), options(o), env(std::move(e)), writer(env) {
-    if (!options.clock) options.clock = SystemClock();
-  }
+      : path(std::move(p)),
+        options(WithClock(o)),
+        env(std::move(e)),
+        writer(env),
+        throttle(options.throttle, options.clock),
+        password_gate(options.password_checks) {}
 
   Status RequireContract(const storage::lmdb::TxnBase& txn, const ContractNumber& contract) const {
     DAICHO_ASSIGN_OR_RETURN(auto found, txn.GetCopy(contracts, contract.str()));
@@ -277,44 +275,6 @@ struct RelayStore::Impl {
     }
     return out;
   }
-
-  // Throttling. Returns kUnavailable while the account is in its window.
-  Status CheckThrottle(const std::string& account) {
-    std::lock_guard lock(throttle_mu);
-    auto it = throttles.find(account);
-    if (it == throttles.end() || it->second.failures < options.throttle_after_failures) return Status::Ok();
-    const uint64_t window = Window(it->second.failures);
-    const uint64_t until = it->second.last_failure_ms + window;
-    const uint64_t now = options.clock->NowMillis();
-    if (now >= until) return Status::Ok();
-    const uint64_t wait_s = (until - now + 999) / 1000;
-    return Status(Code::kUnavailable, "too many failed logins, retry in " + std::to_string(wait_s) + " s");
-  }
-
-  uint64_t Window(int failures) const {
-    const int doublings = failures - options.throttle_after_failures;
-    uint64_t window = options.throttle_initial_ms;
-    for (int i = 0; i < doublings && window < options.throttle_max_ms; ++i) window *= 2;
-    return std::min(window, options.throttle_max_ms);
-  }
-
-  void RecordFailure(const std::string& account) {
-    std::lock_guard lock(throttle_mu);
-    const uint64_t now = options.clock->NowMillis();
-    if (throttles.size() >= kThrottlePruneSize) {
-      for (auto it = throttles.begin(); it != throttles.end();) {
-        it = now - it->second.last_failure_ms > options.throttle_max_ms ? throttles.erase(it) : std::next(it);
-      }
-    }
-    Throttle& t = throttles[account];
-    ++t.failures;
-    t.last_failure_ms = now;
-  }
-
-  void ClearThrottle(const std::string& account) {
-    std::lock_guard lock(throttle_mu);
-    throttles.erase(account);
-  }
 };
 
 namespace {
@@ -455,6 +415,8 @@ RelayStore::RelayStore(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RelayStore::~RelayStore() = default;
 
 const std::string& RelayStore::path() const { return impl_->path; }
+
+PasswordGate& RelayStore::TEST_password_gate() { return impl_->password_gate; }
 
 Result<std::unique_ptr<RelayStore>> RelayStore::Open(const std::string& dir, const RelayStoreOptions& options) {
   DAICHO_RETURN_IF_ERROR(InitSodium());
@@ -602,7 +564,7 @@ Status RelayStore::SetPassword(const ContractNumber& contract, std::string_view 
     DAICHO_RETURN_IF_ERROR(impl_->RevokeAccountDevices(txn, contract, account.user_id).status());
     return impl_->BumpLoginGeneration(txn);
   }));
-  impl_->ClearThrottle(ThrottleKey(contract, user_id));
+  impl_->throttle.ClearAccount(ThrottleKey(contract, user_id));
   return Status::Ok();
 }
 
@@ -613,7 +575,7 @@ Status RelayStore::RemoveUser(const ContractNumber& contract, std::string_view u
     DAICHO_RETURN_IF_ERROR(impl_->RevokeAccountDevices(txn, contract, account.user_id).status());
     return impl_->BumpLoginGeneration(txn);
   }));
-  impl_->ClearThrottle(ThrottleKey(contract, user_id));
+  impl_->throttle.ClearAccount(ThrottleKey(contract, user_id));
   return Status::Ok();
 }
 
@@ -662,13 +624,17 @@ Result<std::vector<RelayStore::CaseConflict>> RelayStore::CaseConflicts() const 
 }
 
 Result<RelayStore::PasswordLogin> RelayStore::LogIn(const ContractNumber& contract, std::string_view user_id,
-                                                    std::string_view password) {
-  // A malformed id names no account: refuse it at once, without hashing
-  // (the id rules are public, so this says nothing) and without a throttle
-  // entry (an arbitrarily long id must not be kept in memory).
-  if (!ValidateUserId(user_id).ok()) return Unauthenticated();
+                                                    std::string_view password, std::string_view peer_address) {
+  // A malformed id names no account: refuse it without hashing (the id
+  // rules are public, so this says nothing) and without an account entry
+  // (an arbitrarily long id must not be kept in memory); the address counts.
+  if (!ValidateUserId(user_id).ok()) {
+    DAICHO_RETURN_IF_ERROR(impl_->throttle.Check({}, peer_address));
+    impl_->throttle.RecordFailure({}, peer_address);
+    return Unauthenticated();
+  }
   const std::string throttle_key = ThrottleKey(contract, user_id);
-  DAICHO_RETURN_IF_ERROR(impl_->CheckThrottle(throttle_key));
+  DAICHO_RETURN_IF_ERROR(impl_->throttle.Check(throttle_key, peer_address));
   std::optional<Impl::Account> account;
   {
     std::shared_lock<std::shared_mutex> lock;
@@ -678,15 +644,20 @@ Result<RelayStore::PasswordLogin> RelayStore::LogIn(const ContractNumber& contra
       DAICHO_ASSIGN_OR_RETURN(account, impl_->FindAccount(txn, contract, user_id));
     }
   }
-  // The read transaction has ended: the slow verify holds nothing. An
-  // unknown account is verified against a dummy hash so that its refusal
-  // takes as long as a wrong password's.
-  const bool match = VerifyPassword(account ? account->hash : DummyPasswordHash(), password) && account.has_value();
+  // The read transaction has ended: the slow verify holds nothing but its
+  // gate slot. An unknown contract or user is verified against a dummy hash,
+  // through the same gate, so that its refusal costs what a wrong
+  // password's does.
+  bool match = false;
+  {
+    DAICHO_ASSIGN_OR_RETURN(PasswordGate::Slot slot, impl_->password_gate.Enter());
+    match = VerifyPassword(account ? account->hash : DummyPasswordHash(), password) && account.has_value();
+  }
   if (!match) {
-    impl_->RecordFailure(throttle_key);
+    impl_->throttle.RecordFailure(throttle_key, peer_address);
     return Unauthenticated();
   }
-  impl_->ClearThrottle(throttle_key);
+  impl_->throttle.ClearAccount(throttle_key);
   // The hash is salted afresh by every password change: it stamps this one.
   return PasswordLogin{std::move(account->user_id), std::move(account->hash)};
 }
@@ -766,6 +737,14 @@ Status RelayStore::AuthenticateDevice(const ContractNumber& contract, std::strin
     DAICHO_ASSIGN_OR_RETURN(Impl::DeviceEntry device, Impl::DecodeDevice(token_key, *value, contract));
     return txn.Put(impl_->devices, token_key, EncodeDevice(replica, device.user_id, device.name));
   });
+}
+
+Status RelayStore::LogInWithDevice(const ContractNumber& contract, std::string_view user_id, std::string_view token,
+                                   const ReplicaId& replica, std::string_view peer_address) {
+  DAICHO_RETURN_IF_ERROR(impl_->throttle.Check({}, peer_address));
+  Status authenticated = AuthenticateDevice(contract, user_id, token, replica);
+  if (authenticated.code() == Code::kUnauthenticated) impl_->throttle.RecordFailure({}, peer_address);
+  return authenticated;
 }
 
 Status RelayStore::RevokeDevice(const ContractNumber& contract, std::string_view user_id, std::string_view device) {

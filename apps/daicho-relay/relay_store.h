@@ -40,7 +40,8 @@
 // sealed under the current office key; a pre-encryption v1 store; an
 // ambiguous device name), kNotFound (unknown contract, user or
 // device), kAlreadyExists, kUnauthenticated (wrong credentials, never saying
-// which part was wrong), kUnavailable (login throttled), kProtocolError (a gap
+// which part was wrong), kUnavailable (login throttled, or too many
+// password checks at once), kProtocolError (a gap
 // in applied changes), kResourceExhausted (a size limit, or the map cannot
 // grow), kCorruption (damaged data file), kBusy (directory open elsewhere),
 // kIoError.
@@ -54,6 +55,8 @@
 #include <string_view>
 #include <vector>
 
+#include "apps/daicho-relay/login_throttle.h"
+#include "apps/daicho-relay/password_gate.h"
 #include "crypto/office_key.h"
 #include "daicho/clock.h"
 #include "daicho/replica_id.h"
@@ -81,12 +84,10 @@ struct RelayStoreOptions {
   // (and none before the key is set up). Off only to measure what sealing
   // costs (bench/); a relay in service never turns it off.
   bool require_sealed_changes = true;
-  // Consecutive failed logins of one account before throttling starts.
-  int throttle_after_failures = 5;
-  // First refusal window once throttled; it doubles with every further
-  // failure, up to throttle_max_ms.
-  uint64_t throttle_initial_ms = 1000;
-  uint64_t throttle_max_ms = 5 * 60 * 1000;
+  // Login throttling per account and per source address (login_throttle.h).
+  LoginThrottleOptions throttle;
+  // Cap and queue of concurrent Argon2id password checks (password_gate.h).
+  PasswordGateOptions password_checks;
   // Time source for throttling; nullptr means the system clock.
   std::shared_ptr<Clock> clock;
 };
@@ -142,14 +143,19 @@ class RelayStore {
     std::string user_id;  // the account's id as added
     std::string stamp;    // changes whenever the password changes
   };
-  // Checks a login. The login, or kUnauthenticated with the same message for
-  // an unknown contract, an unknown user and a wrong password (ids cannot be
-  // probed; an unknown one costs the same hash time). After
-  // throttle_after_failures consecutive failures of one account, attempts
-  // within the back-off window get kUnavailable ("too many failed logins,
-  // retry in N s") without the password being checked; a success resets the
-  // count. Throttling state is kept in memory (a restart clears it).
-  Result<PasswordLogin> LogIn(const ContractNumber& contract, std::string_view user_id, std::string_view password);
+  // Checks a password login from `peer_address` (the peer's IP address;
+  // empty for a local caller such as a test). The login, or
+  // kUnauthenticated with the same message for an unknown contract, an
+  // unknown user and a wrong password: all three cost one Argon2id check
+  // through the password gate (ids cannot be probed by timing). Throttled
+  // (LoginThrottle: per account and per address; the owner at an address
+  // with no recent failures is never locked out by others' guesses):
+  // kUnavailable "too many failed logins ..., retry in N s" without a
+  // check. Too many checks at once: kUnavailable "the relay is busy checking
+  // logins; retry in a moment" (PasswordGate). A success restarts the
+  // account's count.
+  Result<PasswordLogin> LogIn(const ContractNumber& contract, std::string_view user_id, std::string_view password,
+                              std::string_view peer_address = {});
   // Ok while `login` would still be accepted (same password, user present);
   // kUnauthenticated otherwise. A read, no hashing.
   Status CheckPasswordLogin(const ContractNumber& contract, const PasswordLogin& login) const;
@@ -178,6 +184,12 @@ class RelayStore {
   // user's token, or its user no longer exists).
   Status AuthenticateDevice(const ContractNumber& contract, std::string_view user_id, std::string_view token,
                             const ReplicaId& replica);
+  // A device-token login from `peer_address`: AuthenticateDevice, refused
+  // with kUnavailable while the address is throttled, and a refused token
+  // counting against the address (a token is too long to guess, but a
+  // scanner's other guesses are slowed). No password check, so no gate.
+  Status LogInWithDevice(const ContractNumber& contract, std::string_view user_id, std::string_view token,
+                         const ReplicaId& replica, std::string_view peer_address);
   // Revokes the token of the user's device `device`: its replica id (the
   // first 8 or more hex digits) or its name when no other device of the user
   // has that name. Live sessions on it end (login generation). kNotFound if
@@ -215,6 +227,9 @@ class RelayStore {
   Result<std::unique_ptr<net::ChangeStore>> ContractChanges(const ContractNumber& contract);
 
   const std::string& path() const;
+
+  // The gate of LogIn's password checks (to count its entries in tests).
+  PasswordGate& TEST_password_gate();
 
   struct Impl;
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -167,6 +168,135 @@ TEST_F(RelayStoreTest, ThrottleWindowIsCappedAtFiveMinutes) {
   Status refused = store_->LogIn(a_, user, "WrongPass1").status();
   EXPECT_EQ(refused.code(), Code::kUnavailable);
   EXPECT_NE(refused.message().find("retry in 300 s"), std::string::npos) << refused;
+}
+
+// Issue 12 item 4: someone guessing an account's password from elsewhere
+// cannot lock its owner out.
+TEST_F(RelayStoreTest, OwnerLogsInFromACleanAddressWhileAnAttackersGuessesAreThrottled) {
+  ASSERT_DAICHO_OK(store_->AddContract(a_));
+  ASSERT_DAICHO_OK(store_->AddUser(a_, "taro@example.jp", "Password1"));
+  const std::string attacker = "127.0.0.66";
+  for (int i = 0; i < 8; ++i) {
+    Status refused = store_->LogIn(a_, "taro@example.jp", "Guess" + std::to_string(1000 + i), attacker).status();
+    EXPECT_TRUE(refused.code() == Code::kUnauthenticated || refused.code() == Code::kUnavailable) << refused;
+  }
+  // The attacker's address is refused without a check, even with the right
+  // password ...
+  Status throttled = store_->LogIn(a_, "taro@example.jp", "Password1", attacker).status();
+  EXPECT_EQ(throttled.code(), Code::kUnavailable) << throttled;
+  EXPECT_NE(throttled.message().find("too many failed logins"), std::string::npos) << throttled;
+  EXPECT_NE(throttled.message().find("retry in "), std::string::npos) << throttled;
+  // ... while the owner, from an address with no failures, gets in.
+  auto owner = store_->LogIn(a_, "Taro@Example.jp", "Password1", "127.0.0.1");
+  ASSERT_DAICHO_OK(owner);
+  EXPECT_EQ(owner->user_id, "taro@example.jp");
+}
+
+// Issue 12 item 4: guessing on many ids, known or not, from one address gets
+// that address throttled, and only that address.
+TEST_F(RelayStoreTest, AnAddressGuessingManyUnknownIdsIsThrottled) {
+  ASSERT_DAICHO_OK(store_->AddContract(a_));
+  ASSERT_DAICHO_OK(store_->AddUser(a_, "taro@example.jp", "Password1"));
+  const std::string scanner = "127.0.0.66";
+  const int allowed = RelayStoreOptions().throttle.address_failures;
+  for (int i = 0; i < allowed; ++i) {
+    // Unknown ids in a known contract, and in a contract that does not exist.
+    const ContractNumber& contract = i % 2 ? a_ : b_;
+    Status refused =
+        store_->LogIn(contract, "guess" + std::to_string(i) + "@example.jp", "Password1", scanner).status();
+    EXPECT_EQ(refused.code(), Code::kUnauthenticated) << i << ": " << refused;
+  }
+  Status throttled = store_->LogIn(a_, "another@example.jp", "Password1", scanner).status();
+  EXPECT_EQ(throttled.code(), Code::kUnavailable) << throttled;
+  EXPECT_NE(throttled.message().find("retry in 1 s"), std::string::npos) << throttled;
+  // Known users too, while the window lasts; other addresses are untouched.
+  EXPECT_EQ(store_->LogIn(a_, "taro@example.jp", "Password1", scanner).status().code(), Code::kUnavailable);
+  EXPECT_DAICHO_OK(store_->LogIn(a_, "taro@example.jp", "Password1", "127.0.0.1"));
+  clock_->Advance(1000);
+  EXPECT_EQ(store_->LogIn(a_, "guess@example.jp", "Password1", scanner).status().code(), Code::kUnauthenticated);
+  // Each further failure doubles the window.
+  throttled = store_->LogIn(a_, "taro@example.jp", "Password1", scanner).status();
+  EXPECT_EQ(throttled.code(), Code::kUnavailable) << throttled;
+  EXPECT_NE(throttled.message().find("retry in 2 s"), std::string::npos) << throttled;
+}
+
+// Issue 12 item 4: unknown contracts and users cost what a wrong password
+// does, one Argon2id check through the same gate (no timing oracle), and a
+// throttled refusal costs none.
+TEST_F(RelayStoreTest, EveryCheckedLoginPassesThePasswordGateOnce) {
+  ASSERT_DAICHO_OK(store_->AddContract(a_));
+  ASSERT_DAICHO_OK(store_->AddUser(a_, "taro@example.jp", "Password1"));
+  const PasswordGate& gate = store_->TEST_password_gate();
+  auto entries = [&] { return gate.stats().entered; };
+  const uint64_t start = entries();
+  ASSERT_DAICHO_OK(store_->LogIn(a_, "taro@example.jp", "Password1", "127.0.0.1"));
+  EXPECT_EQ(entries(), start + 1);
+  EXPECT_EQ(store_->LogIn(a_, "taro@example.jp", "Password2", "127.0.0.1").status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(entries(), start + 2) << "wrong password";
+  EXPECT_EQ(store_->LogIn(a_, "hanako@example.jp", "Password1", "127.0.0.1").status().code(),
+            Code::kUnauthenticated);
+  EXPECT_EQ(entries(), start + 3) << "unknown user";
+  EXPECT_EQ(store_->LogIn(b_, "taro@example.jp", "Password1", "127.0.0.1").status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(entries(), start + 4) << "unknown contract";
+  for (int i = 0; i < 4; ++i) (void)store_->LogIn(a_, "taro@example.jp", "Password2", "127.0.0.1");
+  EXPECT_EQ(store_->LogIn(a_, "taro@example.jp", "Password2", "127.0.0.1").status().code(), Code::kUnavailable);
+  EXPECT_EQ(entries(), start + 8) << "a throttled attempt is refused without a check";
+}
+
+// Issue 12 item 4: a burst of logins never runs more Argon2id checks at once
+// than the cap; the excess waits its turn or is told the relay is busy.
+TEST_F(RelayStoreTest, ConcurrentLoginsStayWithinTheCheckCap) {
+  options_.password_checks.max_concurrent = 2;
+  options_.password_checks.max_queued = 3;
+  options_.password_checks.max_wait = std::chrono::minutes(5);
+  Reopen();
+  ASSERT_DAICHO_OK(store_->AddContract(a_));
+  ASSERT_DAICHO_OK(store_->AddUser(a_, "taro@example.jp", "Password1"));
+  constexpr int kLogins = 12;
+  std::atomic<int> accepted{0};
+  std::atomic<int> busy{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kLogins; ++t) {
+    threads.emplace_back([&, t] {
+      auto login = store_->LogIn(a_, "taro@example.jp", "Password1", "127.0.0." + std::to_string(t + 1));
+      if (login.ok()) {
+        ++accepted;
+      } else {
+        EXPECT_EQ(login.status().code(), Code::kUnavailable) << login.status();
+        EXPECT_NE(login.status().message().find("busy checking logins"), std::string::npos) << login.status();
+        ++busy;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  const PasswordGate::Stats stats = store_->TEST_password_gate().stats();
+  EXPECT_EQ(accepted + busy, kLogins);
+  EXPECT_GE(accepted.load(), 2);
+  EXPECT_EQ(stats.entered, static_cast<uint64_t>(accepted.load()));
+  EXPECT_EQ(stats.refused, static_cast<uint64_t>(busy.load()));
+  EXPECT_LE(stats.peak_running, 2u);
+  EXPECT_EQ(stats.running, 0u);
+  EXPECT_EQ(stats.queued, 0u);
+}
+
+// Issue 12 item 4: guessed device tokens count against the address too.
+TEST_F(RelayStoreTest, DeviceTokenGuessesThrottleTheirAddress) {
+  ASSERT_DAICHO_OK(store_->AddContract(a_));
+  ASSERT_DAICHO_OK(store_->AddUser(a_, "taro@example.jp", "Password1"));
+  auto token = store_->IssueDeviceToken(a_, "taro@example.jp", Origin(1), "PC-1");
+  ASSERT_DAICHO_OK(token);
+  const std::string scanner = "127.0.0.66";
+  const uint64_t checks = store_->TEST_password_gate().stats().entered;
+  for (int i = 0; i < options_.throttle.address_failures; ++i) {
+    EXPECT_EQ(store_->LogInWithDevice(a_, "taro@example.jp", NewDeviceToken(), Origin(1), scanner).code(),
+              Code::kUnauthenticated);
+  }
+  EXPECT_EQ(store_->TEST_password_gate().stats().entered, checks) << "a token needs no Argon2id check";
+  Status refused = store_->LogInWithDevice(a_, "taro@example.jp", *token, Origin(1), scanner);
+  EXPECT_EQ(refused.code(), Code::kUnavailable) << refused;
+  EXPECT_EQ(store_->LogIn(a_, "taro@example.jp", "Password1", scanner).status().code(), Code::kUnavailable);
+  // The PC itself, at its own address, keeps syncing.
+  EXPECT_DAICHO_OK(store_->LogInWithDevice(a_, "taro@example.jp", *token, Origin(1), "127.0.0.1"));
 }
 
 TEST_F(RelayStoreTest, DeviceTokensAuthenticateUntilRevoked) {
