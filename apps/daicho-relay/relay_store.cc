@@ -59,9 +59,14 @@ std::string AccountKey(const ContractNumber& contract, std::string_view user_id)
   return AccountPrefix(contract, user_id) + std::string(user_id);
 }
 
-// Throttling counts failures per account, whatever the spelling.
-std::string ThrottleKey(const ContractNumber& contract, std::string_view user_id) {
-  return contract.str() + FoldUserId(user_id);
+// Throttling counts failures per account, whatever the spelling, and per
+// password: the tail of the stored hash (salted afresh by every password
+// change) is part of the key, so a new password, set by `user passwd` in
+// another process too, starts a fresh count.
+std::string ThrottleKey(const ContractNumber& contract, std::string_view user_id, std::string_view hash) {
+  constexpr size_t kStampChars = 16;
+  const std::string_view stamp = hash.substr(hash.size() - std::min(hash.size(), kStampChars));
+  return contract.str() + FoldUserId(user_id) + '\0' + std::string(stamp);
 }
 
 std::string EncodeDevice(const ReplicaId& replica, std::string_view user_id, std::string_view name) {
@@ -564,7 +569,6 @@ Status RelayStore::SetPassword(const ContractNumber& contract, std::string_view 
     DAICHO_RETURN_IF_ERROR(impl_->RevokeAccountDevices(txn, contract, account.user_id).status());
     return impl_->BumpLoginGeneration(txn);
   }));
-  impl_->throttle.ClearAccount(ThrottleKey(contract, user_id));
   return Status::Ok();
 }
 
@@ -575,7 +579,6 @@ Status RelayStore::RemoveUser(const ContractNumber& contract, std::string_view u
     DAICHO_RETURN_IF_ERROR(impl_->RevokeAccountDevices(txn, contract, account.user_id).status());
     return impl_->BumpLoginGeneration(txn);
   }));
-  impl_->throttle.ClearAccount(ThrottleKey(contract, user_id));
   return Status::Ok();
 }
 
@@ -633,8 +636,6 @@ Result<RelayStore::PasswordLogin> RelayStore::LogIn(const ContractNumber& contra
     impl_->throttle.RecordFailure({}, peer_address);
     return Unauthenticated();
   }
-  const std::string throttle_key = ThrottleKey(contract, user_id);
-  DAICHO_RETURN_IF_ERROR(impl_->throttle.Check(throttle_key, peer_address));
   std::optional<Impl::Account> account;
   {
     std::shared_lock<std::shared_mutex> lock;
@@ -644,6 +645,8 @@ Result<RelayStore::PasswordLogin> RelayStore::LogIn(const ContractNumber& contra
       DAICHO_ASSIGN_OR_RETURN(account, impl_->FindAccount(txn, contract, user_id));
     }
   }
+  const std::string throttle_key = ThrottleKey(contract, user_id, account ? account->hash : std::string());
+  DAICHO_RETURN_IF_ERROR(impl_->throttle.Check(throttle_key, peer_address));
   // The read transaction has ended: the slow verify holds nothing but its
   // gate slot. An unknown contract or user is verified against a dummy hash,
   // through the same gate, so that its refusal costs what a wrong

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <thread>
@@ -281,6 +282,25 @@ TEST_F(RelaySyncTest, RepeatedWrongPasswordsThrottleTheAccountOverTheWire) {
   // Other accounts are not affected.
   auto other = OpenReplica("other");
   EXPECT_DAICHO_OK(Sync(relay, *other, kOtherContract, "other@example.jp", "Other2024"));
+}
+
+// Issue 12 item 4: `user passwd`, run beside the serving relay, lifts the
+// account's throttle there too (the count belongs to the old password).
+TEST_F(RelaySyncTest, APasswordSetByTheOperatorLiftsTheThrottleOfTheRunningRelay) {
+  RelayProcess relay(dir_.Sub("relay"));
+  ASSERT_GT(relay.port(), 0);
+  auto a = OpenReplica("a");
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    EXPECT_EQ(Sync(relay, *a, kContract, "yamada@example.jp", "Guessing" + std::to_string(attempt)).status().code(),
+              Code::kUnauthenticated);
+  }
+  ASSERT_EQ(Sync(relay, *a).status().code(), Code::kUnavailable);
+  const std::string password_file = dir_.Sub("new-password");
+  std::ofstream(password_file) << "Yamada2025\n";
+  ASSERT_EQ(RunRelayCommand({"--data", dir_.Sub("relay"), "user", "passwd", kContract, "yamada@example.jp",
+                             "--password-file", password_file}),
+            0);
+  EXPECT_DAICHO_OK(Sync(relay, *a, kContract, "yamada@example.jp", "Yamada2025"));
 }
 
 TEST_F(RelaySyncTest, StopsCleanlyOnSigtermAndKeepsEverythingAcrossARestart) {
