@@ -49,12 +49,17 @@ Status LoginThrottle::Check(std::string_view account, std::string_view address) 
   const std::string address_key = AddressKey(address);
   const uint64_t now = clock_->NowMillis();
   std::lock_guard lock(mu_);
+  return CheckLocked(account, address_key, !address.empty(), now);
+}
+
+Status LoginThrottle::CheckLocked(std::string_view account, const std::string& address_key, bool address_known,
+                                  uint64_t now) const {
   const auto from = addresses_.find(address_key);
   const bool address_failed_recently = from != addresses_.end() && !Forgotten(from->second, now);
   if (address_failed_recently) {
     if (uint64_t remaining = Remaining(from->second, options_.address_failures, now)) {
       return Status(Code::kUnavailable, "too many failed logins from " +
-                                            (address.empty() ? std::string("this address") : address_key) + ": " +
+                                            (address_known ? address_key : std::string("this address")) + ": " +
                                             RetryIn(remaining) + " (check the user id and password first)");
     }
   }
@@ -66,6 +71,16 @@ Status LoginThrottle::Check(std::string_view account, std::string_view address) 
                                           " (check the user id and password first)");
   }
   return Status::Ok();
+}
+
+Result<LoginThrottle::Attempt> LoginThrottle::Begin(std::string_view account, std::string_view address) {
+  std::string address_key = AddressKey(address);
+  const uint64_t now = clock_->NowMillis();
+  std::lock_guard lock(mu_);
+  DAICHO_RETURN_IF_ERROR(CheckLocked(account, address_key, !address.empty(), now));
+  if (!account.empty()) Count(accounts_, std::string(account), now);
+  Count(addresses_, address_key, now);
+  return Attempt(this, std::string(account), std::move(address_key));
 }
 
 void LoginThrottle::Count(Table& table, const std::string& key, uint64_t now) {
@@ -91,17 +106,36 @@ void LoginThrottle::Count(Table& table, const std::string& key, uint64_t now) {
   it->second.last_failure_ms = now;
 }
 
-void LoginThrottle::RecordFailure(std::string_view account, std::string_view address) {
-  const std::string address_key = AddressKey(address);
-  const uint64_t now = clock_->NowMillis();
-  std::lock_guard lock(mu_);
-  if (!account.empty()) Count(accounts_, std::string(account), now);
-  Count(addresses_, address_key, now);
+void LoginThrottle::Uncount(Table& table, const std::string& key) {
+  const auto it = table.find(key);
+  if (it == table.end()) return;  // forgotten or evicted meanwhile
+  // Back to no entry at all when nothing else failed: the address is clean.
+  if (--it->second.failures <= 0) table.erase(it);
 }
 
-void LoginThrottle::ClearAccount(std::string_view account) {
-  std::lock_guard lock(mu_);
-  accounts_.erase(std::string(account));
+LoginThrottle::Attempt::Attempt(LoginThrottle* throttle, std::string account, std::string address_key)
+    : throttle_(throttle), account_(std::move(account)), address_key_(std::move(address_key)) {}
+
+LoginThrottle::Attempt::Attempt(Attempt&& other) noexcept
+    : throttle_(std::exchange(other.throttle_, nullptr)),
+      account_(std::move(other.account_)),
+      address_key_(std::move(other.address_key_)) {}
+
+LoginThrottle::Attempt::~Attempt() {
+  if (!throttle_) return;
+  std::lock_guard lock(throttle_->mu_);
+  if (!account_.empty()) Uncount(throttle_->accounts_, account_);
+  Uncount(throttle_->addresses_, address_key_);
+}
+
+void LoginThrottle::Attempt::Failed() { throttle_ = nullptr; }
+
+void LoginThrottle::Attempt::Succeeded() {
+  if (!throttle_) return;
+  std::lock_guard lock(throttle_->mu_);
+  if (!account_.empty()) throttle_->accounts_.erase(account_);
+  Uncount(throttle_->addresses_, address_key_);
+  throttle_ = nullptr;
 }
 
 }  // namespace daicho::relay

@@ -12,9 +12,12 @@
 //    someone else's guesses never lock the owner out.
 //  - A window starts at initial_window_ms and doubles with every further
 //    failure up to max_window_ms. An account's count restarts when it logs
-//    in or its password changes; an address's only when it has not failed
-//    for forget_after_ms (a login that succeeds from it does not reset it, so
-//    a valid account of one's own cannot launder guesses on others').
+//    in (RelayStore keys an account by its password too, so a new password
+//    starts a fresh count); an address's only when it has not failed for
+//    forget_after_ms (a login that succeeds from it does not reset it, so a
+//    valid account of one's own cannot launder guesses on others').
+//  - An attempt counts as failed from the moment it begins (Begin), so
+//    parallel guesses are throttled as sequential ones are.
 //
 // Memory is bounded: each table keeps at most max_entries entries, forgets
 // quiet ones first and then the oldest half.
@@ -63,15 +66,40 @@ class LoginThrottle {
   LoginThrottle(const LoginThrottle&) = delete;
   LoginThrottle& operator=(const LoginThrottle&) = delete;
 
-  // Ok if a login on `account` (an account key; empty for a device token,
+  // A login being checked, counted as failed from Begin on, so that
+  // attempts running at the same time see each other: a burst of parallel
+  // guesses is throttled like a sequence. Settle it with Failed() or
+  // Succeeded(); one destroyed unsettled (e.g. refused as busy before any
+  // check) is taken back, as if never made. Move-only; must not outlive
+  // its throttle.
+  class Attempt {
+   public:
+    Attempt(Attempt&& other) noexcept;
+    Attempt& operator=(Attempt&&) = delete;
+    ~Attempt();
+    // The credentials were wrong: the attempt stays counted.
+    void Failed();
+    // The login holds: the address's count is taken back and the account's
+    // restarts.
+    void Succeeded();
+
+   private:
+    friend class LoginThrottle;
+    Attempt(LoginThrottle* throttle, std::string account, std::string address_key);
+    LoginThrottle* throttle_;
+    std::string account_;
+    std::string address_key_;
+  };
+
+  // Begins a login on `account` (an account key; empty for a device token,
   // which is not throttled per account) from `address` (the peer's IP
-  // address; empty for a local caller) may be checked now; kUnavailable
-  // "too many failed logins ..., retry in N s" otherwise.
+  // address; empty for a local caller) if Check allows it.
+  Result<Attempt> Begin(std::string_view account, std::string_view address);
+
+  // Ok if a login on `account` from `address` may be checked now;
+  // kUnavailable "too many failed logins ..., retry in N s" otherwise.
+  // Begin asks this; a caller that only needs to know may ask it alone.
   Status Check(std::string_view account, std::string_view address) const;
-  // A refused login: counts against `account` (if not empty) and `address`.
-  void RecordFailure(std::string_view account, std::string_view address);
-  // The account logged in or got a new password: its count restarts.
-  void ClearAccount(std::string_view account);
 
   // The key an address is counted under: an IPv4 address as is (also when
   // written IPv4-mapped), an IPv6 address as its /64 prefix, anything else
@@ -89,7 +117,11 @@ class LoginThrottle {
   // more, else 0.
   uint64_t Remaining(const Entry& entry, int threshold, uint64_t now) const;
   bool Forgotten(const Entry& entry, uint64_t now) const;
+  // With mu_ held.
+  Status CheckLocked(std::string_view account, const std::string& address_key, bool address_known,
+                     uint64_t now) const;
   void Count(Table& table, const std::string& key, uint64_t now);
+  static void Uncount(Table& table, const std::string& key);
 
   const LoginThrottleOptions options_;
   const std::shared_ptr<Clock> clock_;

@@ -632,8 +632,8 @@ Result<RelayStore::PasswordLogin> RelayStore::LogIn(const ContractNumber& contra
   // rules are public, so this says nothing) and without an account entry
   // (an arbitrarily long id must not be kept in memory); the address counts.
   if (!ValidateUserId(user_id).ok()) {
-    DAICHO_RETURN_IF_ERROR(impl_->throttle.Check({}, peer_address));
-    impl_->throttle.RecordFailure({}, peer_address);
+    DAICHO_ASSIGN_OR_RETURN(LoginThrottle::Attempt attempt, impl_->throttle.Begin({}, peer_address));
+    attempt.Failed();
     return Unauthenticated();
   }
   std::optional<Impl::Account> account;
@@ -646,7 +646,7 @@ Result<RelayStore::PasswordLogin> RelayStore::LogIn(const ContractNumber& contra
     }
   }
   const std::string throttle_key = ThrottleKey(contract, user_id, account ? account->hash : std::string());
-  DAICHO_RETURN_IF_ERROR(impl_->throttle.Check(throttle_key, peer_address));
+  DAICHO_ASSIGN_OR_RETURN(LoginThrottle::Attempt attempt, impl_->throttle.Begin(throttle_key, peer_address));
   // The read transaction has ended: the slow verify holds nothing but its
   // gate slot. An unknown contract or user is verified against a dummy hash,
   // through the same gate, so that its refusal costs what a wrong
@@ -657,10 +657,10 @@ Result<RelayStore::PasswordLogin> RelayStore::LogIn(const ContractNumber& contra
     match = VerifyPassword(account ? account->hash : DummyPasswordHash(), password) && account.has_value();
   }
   if (!match) {
-    impl_->throttle.RecordFailure(throttle_key, peer_address);
+    attempt.Failed();
     return Unauthenticated();
   }
-  impl_->throttle.ClearAccount(throttle_key);
+  attempt.Succeeded();
   // The hash is salted afresh by every password change: it stamps this one.
   return PasswordLogin{std::move(account->user_id), std::move(account->hash)};
 }
@@ -744,9 +744,10 @@ Status RelayStore::AuthenticateDevice(const ContractNumber& contract, std::strin
 
 Status RelayStore::LogInWithDevice(const ContractNumber& contract, std::string_view user_id, std::string_view token,
                                    const ReplicaId& replica, std::string_view peer_address) {
-  DAICHO_RETURN_IF_ERROR(impl_->throttle.Check({}, peer_address));
+  DAICHO_ASSIGN_OR_RETURN(LoginThrottle::Attempt attempt, impl_->throttle.Begin({}, peer_address));
   Status authenticated = AuthenticateDevice(contract, user_id, token, replica);
-  if (authenticated.code() == Code::kUnauthenticated) impl_->throttle.RecordFailure({}, peer_address);
+  if (authenticated.ok()) attempt.Succeeded();
+  if (authenticated.code() == Code::kUnauthenticated) attempt.Failed();
   return authenticated;
 }
 

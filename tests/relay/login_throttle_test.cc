@@ -5,6 +5,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "test_util.h"
 
@@ -24,10 +25,19 @@ constexpr std::string_view kAccount = "0000-0000-0001taro@example.jp";
 constexpr std::string_view kAttacker = "127.0.0.66";
 constexpr std::string_view kOwner = "127.0.0.1";
 
+// A login that begins and is found wrong.
+void Fail(LoginThrottle& throttle, std::string_view account, std::string_view address, int times = 1) {
+  for (int i = 0; i < times; ++i) {
+    auto attempt = throttle.Begin(account, address);
+    ASSERT_DAICHO_OK(attempt);
+    attempt->Failed();
+  }
+}
+
 class LoginThrottleTest : public ::testing::Test {
  protected:
-  void Fail(std::string_view account, std::string_view address, int times) {
-    for (int i = 0; i < times; ++i) throttle_.RecordFailure(account, address);
+  void Fail(std::string_view account, std::string_view address, int times = 1) {
+    relay::Fail(throttle_, account, address, times);
   }
 
   std::shared_ptr<FakeClock> clock_ = std::make_shared<FakeClock>();
@@ -44,7 +54,7 @@ TEST_F(LoginThrottleTest, ThrottledAccountIsStillCheckedForAnAddressWithNoRecent
   // The owner's address never failed: the password is checked there.
   EXPECT_DAICHO_OK(throttle_.Check(kAccount, kOwner));
   // An owner who mistyped meanwhile waits for the window like the attacker.
-  throttle_.RecordFailure(kAccount, kOwner);
+  Fail(kAccount, kOwner);
   EXPECT_EQ(throttle_.Check(kAccount, kOwner).code(), Code::kUnavailable);
   clock_->Advance(options_.initial_window_ms * 2);
   EXPECT_DAICHO_OK(throttle_.Check(kAccount, kOwner));
@@ -53,8 +63,7 @@ TEST_F(LoginThrottleTest, ThrottledAccountIsStillCheckedForAnAddressWithNoRecent
 TEST_F(LoginThrottleTest, FailuresOnManyAccountsThrottleTheirAddressOnly) {
   for (int i = 0; i < options_.address_failures; ++i) {
     const std::string account = "0000-0000-0002guess" + std::to_string(i) + "@example.jp";
-    ASSERT_DAICHO_OK(throttle_.Check(account, kAttacker));
-    throttle_.RecordFailure(account, kAttacker);
+    Fail(account, kAttacker);
   }
   Status refused = throttle_.Check("0000-0000-0003new@example.jp", kAttacker);
   EXPECT_EQ(refused.code(), Code::kUnavailable);
@@ -65,38 +74,65 @@ TEST_F(LoginThrottleTest, FailuresOnManyAccountsThrottleTheirAddressOnly) {
   EXPECT_DAICHO_OK(throttle_.Check("0000-0000-0003new@example.jp", kOwner));
   // The window doubles with each further failure, up to max_window_ms.
   clock_->Advance(options_.initial_window_ms);
-  EXPECT_DAICHO_OK(throttle_.Check({}, kAttacker));
-  throttle_.RecordFailure({}, kAttacker);
+  Fail({}, kAttacker);
   EXPECT_NE(throttle_.Check({}, kAttacker).message().find("retry in 2 s"), std::string::npos);
   for (int i = 0; i < 30; ++i) {
     clock_->Advance(options_.max_window_ms);
-    throttle_.RecordFailure({}, kAttacker);
+    Fail({}, kAttacker);
   }
   EXPECT_NE(throttle_.Check({}, kAttacker).message().find("retry in 300 s"), std::string::npos);
 }
 
 TEST_F(LoginThrottleTest, ALoginFromAnAddressRestartsTheAccountButNotTheAddress) {
   Fail(kAccount, kAttacker, options_.account_failures - 1);
-  Fail("0000-0000-0001other@example.jp", kAttacker, options_.address_failures - options_.account_failures);
+  for (int i = 0; i < options_.address_failures - options_.account_failures; ++i) {
+    Fail("0000-0000-0001other" + std::to_string(i) + "@example.jp", kAttacker);
+  }
   // The attacker's own valid account logs in: its count restarts, the
   // address's does not, so the next failure throttles the address.
-  throttle_.ClearAccount(kAccount);
-  EXPECT_DAICHO_OK(throttle_.Check(kAccount, kAttacker));
-  throttle_.RecordFailure(kAccount, kAttacker);
+  auto login = throttle_.Begin(kAccount, kAttacker);
+  ASSERT_DAICHO_OK(login);
+  login->Succeeded();
+  Fail(kAccount, kAttacker);
   EXPECT_EQ(throttle_.Check("0000-0000-0001third@example.jp", kAttacker).code(), Code::kUnavailable);
   // ... while the account itself is one failure in, not throttled, even for
   // an address that failed recently.
-  throttle_.RecordFailure("0000-0000-0001fourth@example.jp", "127.0.0.2");
+  Fail("0000-0000-0001fourth@example.jp", "127.0.0.2");
   EXPECT_DAICHO_OK(throttle_.Check(kAccount, "127.0.0.2"));
 }
 
+// Guesses sent in parallel are counted as they begin, not as they end.
+TEST_F(LoginThrottleTest, AttemptsInFlightCountAgainstTheAddress) {
+  std::vector<LoginThrottle::Attempt> in_flight;
+  for (int i = 0; i < options_.address_failures; ++i) {
+    auto attempt = throttle_.Begin("0000-0000-0001guess" + std::to_string(i) + "@example.jp", kAttacker);
+    ASSERT_DAICHO_OK(attempt);
+    in_flight.push_back(std::move(*attempt));
+  }
+  EXPECT_EQ(throttle_.Begin("0000-0000-0001one-more@example.jp", kAttacker).status().code(), Code::kUnavailable);
+  // Attempts that never got checked (the relay was busy) are taken back.
+  in_flight.clear();
+  EXPECT_DAICHO_OK(throttle_.Check(kAccount, kAttacker));
+  // A login that succeeds leaves its address clean for a throttled account.
+  Fail(kAccount, kAttacker, options_.account_failures);
+  auto owner = throttle_.Begin(kAccount, kOwner);
+  ASSERT_DAICHO_OK(owner);
+  EXPECT_EQ(throttle_.Begin(kAccount, kOwner).status().code(), Code::kUnavailable)
+      << "while the owner's login is being checked, the owner's address counts as failing";
+  owner->Succeeded();
+  Fail(kAccount, kAttacker, 1);
+  auto again = throttle_.Begin(kAccount, kOwner);
+  EXPECT_DAICHO_OK(again);
+}
+
 TEST_F(LoginThrottleTest, QuietCountsAreForgotten) {
-  Fail(kAccount, kAttacker, options_.address_failures);
+  Fail(kAccount, kAttacker, options_.account_failures);
+  Fail({}, kAttacker, options_.address_failures - options_.account_failures);
   EXPECT_EQ(throttle_.Check(kAccount, kAttacker).code(), Code::kUnavailable);
   clock_->Advance(options_.forget_after_ms);
   EXPECT_DAICHO_OK(throttle_.Check(kAccount, kAttacker));
   // Counting starts again from zero, not from the old total.
-  throttle_.RecordFailure(kAccount, kAttacker);
+  Fail(kAccount, kAttacker);
   EXPECT_DAICHO_OK(throttle_.Check(kAccount, kAttacker));
 }
 
@@ -105,9 +141,7 @@ TEST_F(LoginThrottleTest, AnIpv6HostCountsAsItsWholeSlash64) {
   EXPECT_EQ(LoginThrottle::AddressKey("::ffff:127.0.0.66"), "127.0.0.66");
   EXPECT_EQ(LoginThrottle::AddressKey("127.0.0.66"), "127.0.0.66");
   EXPECT_EQ(LoginThrottle::AddressKey(std::string(500, 'x')).size(), 64u);
-  for (int i = 0; i < options_.address_failures; ++i) {
-    throttle_.RecordFailure({}, "2001:db8:1:2::" + std::to_string(i + 1));
-  }
+  for (int i = 0; i < options_.address_failures; ++i) Fail({}, "2001:db8:1:2::" + std::to_string(i + 1));
   EXPECT_EQ(throttle_.Check({}, "2001:db8:1:2:ffff::9").code(), Code::kUnavailable);
   EXPECT_DAICHO_OK(throttle_.Check({}, "2001:db8:1:3::1"));
 }
@@ -118,13 +152,13 @@ TEST(LoginThrottleMemoryTest, TablesStayBoundedWhenFlooded) {
   options.address_failures = 1;
   options.max_entries = 8;
   LoginThrottle throttle(options, clock);
-  throttle.RecordFailure({}, "127.0.1.0");
+  Fail(throttle, {}, "127.0.1.0");
   EXPECT_EQ(throttle.Check({}, "127.0.1.0").code(), Code::kUnavailable);
   // A flood of fresh addresses pushes the oldest out instead of growing the
   // table; the newest stay throttled.
   for (int i = 1; i <= 20; ++i) {
     clock->Advance(1);
-    throttle.RecordFailure({}, "127.0.1." + std::to_string(i));
+    Fail(throttle, {}, "127.0.1." + std::to_string(i));
   }
   EXPECT_DAICHO_OK(throttle.Check({}, "127.0.1.0"));
   EXPECT_EQ(throttle.Check({}, "127.0.1.20").code(), Code::kUnavailable);

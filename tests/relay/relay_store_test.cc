@@ -279,6 +279,33 @@ TEST_F(RelayStoreTest, ConcurrentLoginsStayWithinTheCheckCap) {
   EXPECT_EQ(stats.queued, 0u);
 }
 
+// Issue 12 item 4: guesses sent in parallel from one address are throttled
+// as if sent one after the other, however many wait for a check at once.
+TEST_F(RelayStoreTest, ParallelGuessesFromOneAddressAreThrottledLikeSequentialOnes) {
+  options_.password_checks.max_queued = 64;
+  options_.password_checks.max_wait = std::chrono::minutes(5);
+  Reopen();
+  ASSERT_DAICHO_OK(store_->AddContract(a_));
+  const int allowed = options_.throttle.address_failures;
+  std::atomic<int> checked{0};
+  std::atomic<int> throttled{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < allowed + 10; ++t) {
+    threads.emplace_back([&, t] {
+      Status refused =
+          store_->LogIn(a_, "guess" + std::to_string(t) + "@example.jp", "Password1", "127.0.0.66").status();
+      if (refused.code() == Code::kUnauthenticated) ++checked;
+      if (refused.code() == Code::kUnavailable && refused.message().find("too many failed logins from") !=
+                                                      std::string::npos) {
+        ++throttled;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(checked.load(), allowed);
+  EXPECT_EQ(throttled.load(), 10);
+}
+
 // Issue 12 item 4: guessed device tokens count against the address too.
 TEST_F(RelayStoreTest, DeviceTokenGuessesThrottleTheirAddress) {
   ASSERT_DAICHO_OK(store_->AddContract(a_));
