@@ -25,7 +25,11 @@ using storage::lmdb::kSchemaKey;
 // contract has its office key envelopes. A v1 store holds plaintext changes.
 // v3: user ids keyed case-folded, devices identified by their replica id,
 // the login generation (an upgrade of v2 is done at open, UpgradeFromV2).
-constexpr std::string_view kRelaySchema = "daicho-relay-v3";
+// v4: disabled contracts and users, each device's last sync and address
+// (UpgradeFromV3). A relay binary older than v4 refuses a v4 store, so it
+// cannot serve a contract this one disabled.
+constexpr std::string_view kRelaySchema = "daicho-relay-v4";
+constexpr std::string_view kRelaySchemaV3 = "daicho-relay-v3";
 constexpr std::string_view kRelaySchemaV2 = "daicho-relay-v2";
 constexpr std::string_view kPlaintextRelaySchema = "daicho-relay-v1";
 constexpr std::string_view kLoginGenerationKey = "logins";
@@ -69,11 +73,15 @@ std::string ThrottleKey(const ContractNumber& contract, std::string_view user_id
   return contract.str() + FoldUserId(user_id) + '\0' + std::string(stamp);
 }
 
-std::string EncodeDevice(const ReplicaId& replica, std::string_view user_id, std::string_view name) {
+std::string EncodeDevice(const ReplicaId& replica, std::string_view user_id, std::string_view name,
+                         uint64_t last_sync_ms, std::string_view last_address) {
   std::string value(replica.AsStringView());
   value.append(user_id);
   value.push_back('\0');
   value.append(name);
+  value.push_back('\0');
+  value.append(EncodeU64(last_sync_ms));
+  value.append(last_address);
   return value;
 }
 
@@ -100,13 +108,38 @@ Status CheckDeviceName(std::string_view name) {
 Status Unauthenticated() { return Status(Code::kUnauthenticated, "wrong contract number, user id or password"); }
 Status UnknownDeviceToken() { return Status(Code::kUnauthenticated, "unknown, revoked or replaced device token"); }
 
+// Deletes `key` if it is there.
+Status DelIfPresent(WriteTxn& txn, Dbi dbi, std::string_view key) {
+  Status status = txn.Del(dbi, key);
+  return status.code() == Code::kNotFound ? Status::Ok() : status;
+}
+
+// Deletes every entry of `dbi` whose key starts with `prefix`. Keys are
+// gathered in bounded rounds with no cursor open while deleting.
+Status DeletePrefix(WriteTxn& txn, Dbi dbi, std::string_view prefix) {
+  constexpr size_t kRound = 1024;
+  for (;;) {
+    std::vector<std::string> keys;
+    {
+      DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(dbi));
+      DAICHO_RETURN_IF_ERROR(cursor.Seek(prefix));
+      while (keys.size() < kRound && cursor.valid() && cursor.key().starts_with(prefix)) {
+        keys.emplace_back(cursor.key());
+        DAICHO_RETURN_IF_ERROR(cursor.Next());
+      }
+    }
+    for (const std::string& key : keys) DAICHO_RETURN_IF_ERROR(txn.Del(dbi, key));
+    if (keys.size() < kRound) return Status::Ok();
+  }
+}
+
 }  // namespace
 
 struct RelayStore::Impl {
   std::string path;
   RelayStoreOptions options;
   storage::lmdb::Env env;
-  Dbi meta, contracts, users, devices, changes, vv, keys;
+  Dbi meta, contracts, users, disabled, devices, changes, vv, keys;
 
   storage::lmdb::GrowingWriter writer;
 
@@ -167,18 +200,44 @@ struct RelayStore::Impl {
     ReplicaId replica;
     std::string user_id;  // the account's id as added
     std::string name;
+    uint64_t last_sync_ms = 0;
+    std::string last_address;
+
+    std::string Encode() const { return EncodeDevice(replica, user_id, name, last_sync_ms, last_address); }
   };
 
   static Result<DeviceEntry> DecodeDevice(std::string key, std::string_view value, const ContractNumber& contract) {
-    const size_t sep = value.find('\0', kReplicaIdBytes);
-    if (value.size() < kReplicaIdBytes || sep == std::string_view::npos) {
+    const size_t user_end = value.find('\0', kReplicaIdBytes);
+    const size_t name_end = user_end == std::string_view::npos ? user_end : value.find('\0', user_end + 1);
+    if (value.size() < kReplicaIdBytes || name_end == std::string_view::npos || value.size() < name_end + 9) {
       return Corruption("bad device entry in contract " + contract.str());
     }
     ReplicaId::Bytes bytes{};
     std::copy_n(value.begin(), kReplicaIdBytes, bytes.begin());
-    return DeviceEntry{std::move(key), ReplicaId(bytes),
-                       std::string(value.substr(kReplicaIdBytes, sep - kReplicaIdBytes)),
-                       std::string(value.substr(sep + 1))};
+    return DeviceEntry{std::move(key),
+                       ReplicaId(bytes),
+                       std::string(value.substr(kReplicaIdBytes, user_end - kReplicaIdBytes)),
+                       std::string(value.substr(user_end + 1, name_end - user_end - 1)),
+                       DecodeU64(value.substr(name_end + 1, 8)),
+                       std::string(value.substr(name_end + 9))};
+  }
+
+  // kPermissionDenied if the contract or the account (its users key) is
+  // disabled. Asked only after the credentials proved right, so a refusal
+  // tells nothing to someone guessing.
+  Status RequireEnabled(const storage::lmdb::TxnBase& txn, const ContractNumber& contract,
+                        const std::string& account_key, std::string_view user_id) const {
+    DAICHO_ASSIGN_OR_RETURN(auto contract_off, txn.GetCopy(disabled, contract.str()));
+    if (contract_off) {
+      return Status(Code::kPermissionDenied, "contract " + contract.str() +
+                                                 " is disabled on this relay (its data is kept): ask the vendor");
+    }
+    DAICHO_ASSIGN_OR_RETURN(auto user_off, txn.GetCopy(disabled, account_key));
+    if (user_off) {
+      return Status(Code::kPermissionDenied, "user " + std::string(user_id) + " of contract " + contract.str() +
+                                                 " is disabled on this relay: ask the vendor");
+    }
+    return Status::Ok();
   }
 
   // The devices of the account with id `user_id` (exact, as added).
@@ -230,7 +289,20 @@ struct RelayStore::Impl {
       if (value.find('\0') == std::string::npos) return Corruption("bad device entry in " + path);
       DAICHO_RETURN_IF_ERROR(txn.Put(devices, key, std::string(kReplicaIdBytes, '\0') + value));
     }
-    return txn.Put(meta, kSchemaKey, kRelaySchema);
+    return Status::Ok();
+  }
+
+  // v3 -> v4, in the same write transaction as an earlier step: device
+  // entries gain "no sync recorded yet"; nothing is disabled.
+  Status UpgradeFromV3(WriteTxn& txn) {
+    DAICHO_ASSIGN_OR_RETURN(auto old_devices, ScanPrefix(txn, devices, ""));
+    for (const auto& [key, value] : old_devices) {
+      if (value.size() < kReplicaIdBytes || value.find('\0', kReplicaIdBytes) == std::string::npos) {
+        return Corruption("bad device entry in " + path);
+      }
+      DAICHO_RETURN_IF_ERROR(txn.Put(devices, key, value + '\0' + EncodeU64(0)));
+    }
+    return Status::Ok();
   }
 
   // The contract's office key envelopes; empty (id 0) before `key init`.
@@ -263,20 +335,6 @@ struct RelayStore::Impl {
       auto origin = ReplicaId::FromBytes(std::string_view(key).substr(ContractNumber::kSize));
       if (!origin.ok() || value.size() != 8) return Corruption("bad version vector entry of " + contract.str());
       out.Advance(*origin, DecodeU64(value));
-    }
-    return out;
-  }
-
-  // Devices of one user: (devices key, device name).
-  Result<std::vector<std::pair<std::string, std::string>>> UserDevices(const storage::lmdb::TxnBase& txn,
-                                                                       const ContractNumber& contract,
-                                                                       std::string_view user) const {
-    DAICHO_ASSIGN_OR_RETURN(auto entries, ScanPrefix(txn, devices, contract.str()));
-    std::vector<std::pair<std::string, std::string>> out;
-    for (auto& [key, value] : entries) {
-      const size_t sep = value.find('\0');
-      if (sep == std::string::npos) return Corruption("bad device entry in contract " + contract.str());
-      if (std::string_view(value).substr(0, sep) == user) out.emplace_back(key, value.substr(sep + 1));
     }
     return out;
   }
@@ -344,8 +402,7 @@ class ContractChangeStore final : public net::ChangeStore {
       return std::tie(changes[a].origin, changes[a].seq) < std::tie(changes[b].origin, changes[b].seq);
     });
     Status status = impl_->writer.Run([&](WriteTxn& txn) -> Status {
-      // Contracts are never removed, but check inside the transaction anyway:
-      // a handle must not write keys of a contract that is not there.
+      // A handle must not write keys of a contract removed meanwhile.
       DAICHO_RETURN_IF_ERROR(impl_->RequireContract(txn, contract_));
       DAICHO_ASSIGN_OR_RETURN(VersionVector held_vv, impl_->ReadVv(txn, contract_));
       crypto::KeyId current_key = 0;
@@ -429,7 +486,7 @@ Result<std::unique_ptr<RelayStore>> RelayStore::Open(const std::string& dir, con
   dir_options.what = "relay store";
   dir_options.create_if_missing = options.create_if_missing;
   dir_options.verify_on_open = options.verify_on_open;
-  dir_options.env.max_dbs = 8;
+  dir_options.env.max_dbs = 12;
   dir_options.env.map_size = options.initial_map_bytes;
   DAICHO_ASSIGN_OR_RETURN(storage::lmdb::OpenedStore opened, storage::lmdb::OpenStoreDirectory(dir, dir_options));
   const bool creating = opened.created;
@@ -450,15 +507,15 @@ Result<std::unique_ptr<RelayStore>> RelayStore::Open(const std::string& dir, con
                     dir + " is a relay store from before end-to-end encryption (its changes are plaintext): "
                           "move it aside and create a new one; the offices' PCs upload everything again");
     }
-    if (*schema != kRelaySchema && *schema != kRelaySchemaV2) {
+    if (*schema != kRelaySchema && *schema != kRelaySchemaV3 && *schema != kRelaySchemaV2) {
       return InvalidArgument(dir + " is an LMDB database but not a daicho relay store (format '" +
                              *schema + "', expected '" + std::string(kRelaySchema) + "')");
     }
   }
-  const std::pair<const char*, Dbi*> dbis[] = {{"meta", &impl->meta},         {"contracts", &impl->contracts},
-                                               {"users", &impl->users},       {"devices", &impl->devices},
-                                               {"changes", &impl->changes},   {"vv", &impl->vv},
-                                               {"keys", &impl->keys}};
+  const std::pair<const char*, Dbi*> dbis[] = {
+      {"meta", &impl->meta},       {"contracts", &impl->contracts}, {"users", &impl->users},
+      {"disabled", &impl->disabled}, {"devices", &impl->devices},     {"changes", &impl->changes},
+      {"vv", &impl->vv},           {"keys", &impl->keys}};
   for (const auto& [name, handle] : dbis) {
     auto opened = impl->env.OpenDbi(name, /*create=*/true);
     if (!opened.ok()) return opened.status().WithContext("opening " + dir);
@@ -468,11 +525,14 @@ Result<std::unique_ptr<RelayStore>> RelayStore::Open(const std::string& dir, con
     DAICHO_RETURN_IF_ERROR(
         impl->writer.Run([&](WriteTxn& txn) { return txn.Put(impl->meta, kSchemaKey, kRelaySchema); }));
   } else {
-    // Checked again inside the write: two processes may open a v2 store at once.
+    // Checked again inside the write: two processes may open an old store
+    // at once. All steps commit together, or none.
     Status upgraded = impl->writer.Run([&](WriteTxn& txn) -> Status {
       DAICHO_ASSIGN_OR_RETURN(auto schema, txn.GetCopy(impl->meta, kSchemaKey));
-      if (schema && *schema == kRelaySchemaV2) return impl->UpgradeFromV2(txn);
-      return Status::Ok();
+      if (!schema || *schema == kRelaySchema) return Status::Ok();
+      if (*schema == kRelaySchemaV2) DAICHO_RETURN_IF_ERROR(impl->UpgradeFromV2(txn));
+      DAICHO_RETURN_IF_ERROR(impl->UpgradeFromV3(txn));
+      return txn.Put(impl->meta, kSchemaKey, kRelaySchema);
     });
     if (!upgraded.ok()) return upgraded.WithContext("upgrading " + dir + " to " + std::string(kRelaySchema));
   }
@@ -515,6 +575,54 @@ Status RelayStore::PublishOfficeKey(const ContractNumber& contract, const crypto
                                          std::to_string(stored.current_key_id) + "): unlock it first");
     }
     return txn.Put(impl_->keys, contract.str(), crypto::SerializeWrappedOfficeKey(keys));
+  });
+}
+
+Result<std::vector<RelayStore::ContractInfo>> RelayStore::ListContracts() const {
+  std::shared_lock<std::shared_mutex> lock;
+  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
+  DAICHO_ASSIGN_OR_RETURN(auto numbers, Impl::ScanPrefix(txn, impl_->contracts, ""));
+  std::vector<ContractInfo> out;
+  for (const auto& entry : numbers) {
+    DAICHO_ASSIGN_OR_RETURN(ContractNumber number, ContractNumber::Parse(entry.first));
+    ContractInfo info{number};
+    DAICHO_ASSIGN_OR_RETURN(auto off, txn.GetCopy(impl_->disabled, number.str()));
+    info.disabled = off.has_value();
+    DAICHO_ASSIGN_OR_RETURN(auto users, Impl::ScanPrefix(txn, impl_->users, number.str()));
+    info.users = users.size();
+    DAICHO_ASSIGN_OR_RETURN(auto devices, Impl::ScanPrefix(txn, impl_->devices, number.str()));
+    info.devices = devices.size();
+    DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey keys, impl_->ReadOfficeKey(txn, number));
+    info.key_id = keys.current_key_id;
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+Status RelayStore::SetContractDisabled(const ContractNumber& contract, bool disabled) {
+  return impl_->writer.Run([&](WriteTxn& txn) -> Status {
+    DAICHO_RETURN_IF_ERROR(impl_->RequireContract(txn, contract));
+    if (!disabled) return DelIfPresent(txn, impl_->disabled, contract.str());
+    DAICHO_RETURN_IF_ERROR(txn.Put(impl_->disabled, contract.str(), ""));
+    return impl_->BumpLoginGeneration(txn);
+  });
+}
+
+Status RelayStore::RemoveContract(const ContractNumber& contract) {
+  return impl_->writer.Run([&](WriteTxn& txn) -> Status {
+    DAICHO_RETURN_IF_ERROR(impl_->RequireContract(txn, contract));
+    DAICHO_ASSIGN_OR_RETURN(auto off, txn.GetCopy(impl_->disabled, contract.str()));
+    if (!off) {
+      return Status(Code::kFailedPrecondition, "contract " + contract.str() +
+                                                   " is not disabled: disable it first (its PCs' sessions end), "
+                                                   "then remove it");
+    }
+    // Every key of a contract starts with its 14-byte number.
+    for (Dbi dbi : {impl_->users, impl_->disabled, impl_->devices, impl_->changes, impl_->vv, impl_->keys}) {
+      DAICHO_RETURN_IF_ERROR(DeletePrefix(txn, dbi, contract.str()));
+    }
+    DAICHO_RETURN_IF_ERROR(txn.Del(impl_->contracts, contract.str()));
+    return impl_->BumpLoginGeneration(txn);
   });
 }
 
@@ -576,6 +684,7 @@ Status RelayStore::RemoveUser(const ContractNumber& contract, std::string_view u
   DAICHO_RETURN_IF_ERROR(impl_->writer.Run([&](WriteTxn& txn) -> Status {
     DAICHO_ASSIGN_OR_RETURN(Impl::Account account, impl_->RequireAccount(txn, contract, user_id));
     DAICHO_RETURN_IF_ERROR(txn.Del(impl_->users, account.key));
+    DAICHO_RETURN_IF_ERROR(DelIfPresent(txn, impl_->disabled, account.key));
     DAICHO_RETURN_IF_ERROR(impl_->RevokeAccountDevices(txn, contract, account.user_id).status());
     return impl_->BumpLoginGeneration(txn);
   }));
@@ -593,6 +702,28 @@ Result<std::vector<std::string>> RelayStore::ListUsers(const ContractNumber& con
     const size_t sep = entry.first.find('\0', ContractNumber::kSize);
     if (sep == std::string::npos) return Corruption("bad user entry in contract " + contract.str());
     out.push_back(entry.first.substr(sep + 1));
+  }
+  return out;
+}
+
+Status RelayStore::SetUserDisabled(const ContractNumber& contract, std::string_view user_id, bool disabled) {
+  return impl_->writer.Run([&](WriteTxn& txn) -> Status {
+    DAICHO_ASSIGN_OR_RETURN(Impl::Account account, impl_->RequireAccount(txn, contract, user_id));
+    if (!disabled) return DelIfPresent(txn, impl_->disabled, account.key);
+    DAICHO_RETURN_IF_ERROR(txn.Put(impl_->disabled, account.key, ""));
+    return impl_->BumpLoginGeneration(txn);
+  });
+}
+
+Result<std::vector<std::string>> RelayStore::DisabledUsers(const ContractNumber& contract) const {
+  std::shared_lock<std::shared_mutex> lock;
+  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
+  DAICHO_RETURN_IF_ERROR(impl_->RequireContract(txn, contract));
+  DAICHO_ASSIGN_OR_RETURN(auto entries, Impl::ScanPrefix(txn, impl_->disabled, contract.str()));
+  std::vector<std::string> out;
+  for (const auto& entry : entries) {
+    const size_t sep = entry.first.find('\0', ContractNumber::kSize);
+    if (sep != std::string::npos) out.push_back(entry.first.substr(sep + 1));  // the contract's own mark has none
   }
   return out;
 }
@@ -661,6 +792,11 @@ Result<RelayStore::PasswordLogin> RelayStore::LogIn(const ContractNumber& contra
     return Unauthenticated();
   }
   attempt.Succeeded();
+  {
+    std::shared_lock<std::shared_mutex> lock;
+    DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
+    DAICHO_RETURN_IF_ERROR(impl_->RequireEnabled(txn, contract, account->key, account->user_id));
+  }
   // The hash is salted afresh by every password change: it stamps this one.
   return PasswordLogin{std::move(account->user_id), std::move(account->hash)};
 }
@@ -672,7 +808,7 @@ Status RelayStore::CheckPasswordLogin(const ContractNumber& contract, const Pass
   if (!account || account->user_id != login.user_id || account->hash != login.stamp) {
     return Status(Code::kUnauthenticated, "the password of " + login.user_id + " was changed or the user removed");
   }
-  return Status::Ok();
+  return impl_->RequireEnabled(txn, contract, account->key, account->user_id);
 }
 
 std::string RelayStore::Device::ShortId() const {
@@ -696,7 +832,7 @@ Result<std::string> RelayStore::IssueDeviceToken(const ContractNumber& contract,
       DAICHO_RETURN_IF_ERROR(txn.Del(impl_->devices, device.key));
       replaced = true;
     }
-    DAICHO_RETURN_IF_ERROR(txn.Put(impl_->devices, token_key, EncodeDevice(replica, account.user_id, device_name)));
+    DAICHO_RETURN_IF_ERROR(txn.Put(impl_->devices, token_key, EncodeDevice(replica, account.user_id, device_name, 0, "")));
     return replaced ? impl_->BumpLoginGeneration(txn) : Status::Ok();
   }));
   return token;
@@ -722,6 +858,7 @@ Status RelayStore::AuthenticateDevice(const ContractNumber& contract, std::strin
                             Impl::DecodeDevice(std::string(cursor.key()), cursor.value(), contract));
     DAICHO_ASSIGN_OR_RETURN(auto account, impl_->FindAccount(txn, contract, user_id));
     if (!account || account->user_id != device.user_id) return UnknownDeviceToken();
+    DAICHO_RETURN_IF_ERROR(impl_->RequireEnabled(txn, contract, account->key, account->user_id));
     return device.replica.IsZero() && !replica.IsZero();
   };
   bool unbound = false;
@@ -738,7 +875,8 @@ Status RelayStore::AuthenticateDevice(const ContractNumber& contract, std::strin
     DAICHO_ASSIGN_OR_RETURN(auto value, txn.GetCopy(impl_->devices, token_key));
     if (!value) return UnknownDeviceToken();
     DAICHO_ASSIGN_OR_RETURN(Impl::DeviceEntry device, Impl::DecodeDevice(token_key, *value, contract));
-    return txn.Put(impl_->devices, token_key, EncodeDevice(replica, device.user_id, device.name));
+    device.replica = replica;
+    return txn.Put(impl_->devices, token_key, device.Encode());
   });
 }
 
@@ -775,7 +913,7 @@ Status RelayStore::RevokeDevice(const ContractNumber& contract, std::string_view
     if (matches.size() > 1) {
       std::string ids;
       for (const auto* entry : matches) {
-        ids += (ids.empty() ? "" : ", ") + Device{entry->name, entry->replica}.ShortId();
+        ids += (ids.empty() ? "" : ", ") + Device{entry->name, entry->replica, 0, ""}.ShortId();
       }
       return Status(Code::kFailedPrecondition, std::to_string(matches.size()) + " devices of user " +
                                                    account.user_id + " match '" + std::string(device) +
@@ -795,10 +933,28 @@ Result<std::vector<RelayStore::Device>> RelayStore::ListDevices(const ContractNu
   std::vector<Device> out;
   if (!account) return out;
   DAICHO_ASSIGN_OR_RETURN(auto owned, impl_->AccountDevices(txn, contract, account->user_id));
-  for (auto& entry : owned) out.push_back(Device{std::move(entry.name), entry.replica});
+  for (auto& entry : owned) {
+    out.push_back(Device{std::move(entry.name), entry.replica, entry.last_sync_ms, std::move(entry.last_address)});
+  }
   std::sort(out.begin(), out.end(),
             [](const Device& a, const Device& b) { return std::tie(a.name, a.replica) < std::tie(b.name, b.replica); });
   return out;
+}
+
+Status RelayStore::RecordDeviceSync(const ContractNumber& contract, std::string_view user_id,
+                                    const ReplicaId& replica, std::string_view address) {
+  const uint64_t now = impl_->options.clock->NowMillis();
+  return impl_->writer.Run([&](WriteTxn& txn) -> Status {
+    DAICHO_ASSIGN_OR_RETURN(Impl::Account account, impl_->RequireAccount(txn, contract, user_id));
+    DAICHO_ASSIGN_OR_RETURN(auto owned, impl_->AccountDevices(txn, contract, account.user_id));
+    for (Impl::DeviceEntry& device : owned) {
+      if (device.replica != replica) continue;
+      device.last_sync_ms = now;
+      device.last_address = std::string(address);
+      DAICHO_RETURN_IF_ERROR(txn.Put(impl_->devices, device.key, device.Encode()));
+    }
+    return Status::Ok();
+  });
 }
 
 Result<uint64_t> RelayStore::LoginGeneration() const {

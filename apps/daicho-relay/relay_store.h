@@ -4,21 +4,27 @@
 //
 // Layout (named LMDB databases; a contract number is always 14 bytes, so a
 // contract's keys are exactly those starting with its number; schema
-// "daicho-relay-v3", docs/formats.md):
+// "daicho-relay-v4", docs/formats.md):
 //   meta:      "schema" -> kRelaySchema
 //              "logins" -> login generation (8, big-endian), bumped by every
-//                          commit that ends logins (revoke, passwd, remove)
+//                          commit that ends logins (revoke, passwd, remove,
+//                          disable)
 //   contracts: contract -> "" (exists)
 //   users:     contract | folded id | '\0' | id -> Argon2id hash string
 //              (folded: FoldUserId; id: the form it was added with)
+//   disabled:  contract -> "" (the contract is disabled), or a users key ->
+//              "" (that user is disabled)
 //   devices:   contract | BLAKE2b(token) -> replica id (16) | user id | '\0' |
-//              device name (a zero replica id: issued before v3, bound to
-//              the replica that next logs in with it)
+//              device name | '\0' | last sync (8, big-endian Unix ms; 0:
+//              none yet) | address of the last sync (a zero replica id:
+//              issued before v3, bound to the replica that next logs in
+//              with it)
 //   changes:   contract | origin(16) | seq(8, big-endian) -> payload
 //   vv:        contract | origin(16) -> held seq (8, big-endian)
 //   keys:      contract -> the office key envelopes (crypto/office_key.h)
-// Opening a v2 store upgrades it in one write transaction (user keys gain
-// their folded form, device entries a zero replica id). Two ids of one
+// Opening a v2 or v3 store upgrades it in one write transaction (v2: user
+// keys gain their folded form, device entries a zero replica id; v3: device
+// entries gain an empty last sync). Two ids of one
 // contract that fold equal (possible before v3) stay two accounts, each
 // logging in only with its exact spelling, and are reported by
 // CaseConflicts() until the operator removes one.
@@ -36,7 +42,8 @@
 // verification (slow by design, see password.h) run outside every lock.
 //
 // Codes: kInvalidArgument (malformed user id, password, device name, or a
-// directory that is not a relay store), kFailedPrecondition (a change not
+// directory that is not a relay store), kPermissionDenied (a right login
+// of a disabled contract or user), kFailedPrecondition (a change not
 // sealed under the current office key; a pre-encryption v1 store; an
 // ambiguous device name), kNotFound (unknown contract, user or
 // device), kAlreadyExists, kUnauthenticated (wrong credentials, never saying
@@ -70,7 +77,9 @@ namespace daicho::relay {
 using net::ContractNumber;
 
 struct RelayStoreOptions {
-  // Create the directory and an empty store if none is there.
+  // Create the directory and an empty store if none is there (the relay's
+  // commands other than `init` open with false, so a mistyped --data is
+  // refused instead of serving an empty store).
   bool create_if_missing = true;
   // First LMDB map size; it doubles whenever the map is full.
   uint64_t initial_map_bytes = 64ull << 20;
@@ -88,7 +97,8 @@ struct RelayStoreOptions {
   LoginThrottleOptions throttle;
   // Cap and queue of concurrent Argon2id password checks (password_gate.h).
   PasswordGateOptions password_checks;
-  // Time source for throttling; nullptr means the system clock.
+  // Time source for throttling and the devices' last sync; nullptr means the
+  // system clock.
   std::shared_ptr<Clock> clock;
 };
 
@@ -106,6 +116,24 @@ class RelayStore {
   // ---- Contracts ----
   Status AddContract(const ContractNumber& contract);  // kAlreadyExists
   Result<bool> HasContract(const ContractNumber& contract) const;
+  struct ContractInfo {
+    ContractNumber number;
+    bool disabled = false;
+    size_t users = 0;
+    size_t devices = 0;        // saved logins of PCs
+    crypto::KeyId key_id = 0;  // the office key's id; 0 before `key init`
+  };
+  // Every contract, by number.
+  Result<std::vector<ContractInfo>> ListContracts() const;
+  // Disables (or enables again) a contract: while disabled, a right login of
+  // any of its users gets kPermissionDenied ("disabled"), its live sessions
+  // end (login generation) and nothing is deleted; saved logins work again
+  // once it is enabled. Idempotent. kNotFound.
+  Status SetContractDisabled(const ContractNumber& contract, bool disabled);
+  // Deletes a disabled contract and everything of it: users, saved logins,
+  // changes, version vector, office key envelopes. kFailedPrecondition if
+  // it is not disabled (disable first: its sessions end then), kNotFound.
+  Status RemoveContract(const ContractNumber& contract);
 
   // ---- Users ----
   // User ids are compared case-folded (FoldUserId): any spelling of an id
@@ -126,6 +154,12 @@ class RelayStore {
   Status RemoveUser(const ContractNumber& contract, std::string_view user_id);
   // The contract's user ids as added, ordered by folded id. kNotFound.
   Result<std::vector<std::string>> ListUsers(const ContractNumber& contract) const;
+  // Disables (or enables again) one user, as SetContractDisabled does for a
+  // contract: logins refused with kPermissionDenied, live sessions end,
+  // saved logins kept. Idempotent. kNotFound (contract or user).
+  Status SetUserDisabled(const ContractNumber& contract, std::string_view user_id, bool disabled);
+  // The contract's disabled user ids as added. kNotFound.
+  Result<std::vector<std::string>> DisabledUsers(const ContractNumber& contract) const;
 
   // Ids that differ only in letter case, from a store written before ids
   // were folded: each group stays separate accounts (exact spelling needed
@@ -153,11 +187,14 @@ class RelayStore {
   // kUnavailable "too many failed logins ..., retry in N s" without a
   // check. Too many checks at once: kUnavailable "the relay is busy checking
   // logins; retry in a moment" (PasswordGate). A success restarts the
-  // account's count.
+  // account's count. A right password of a disabled contract or user gets
+  // kPermissionDenied saying so (checked after the password, so it tells a
+  // guesser nothing).
   Result<PasswordLogin> LogIn(const ContractNumber& contract, std::string_view user_id, std::string_view password,
                               std::string_view peer_address = {});
   // Ok while `login` would still be accepted (same password, user present);
-  // kUnauthenticated otherwise. A read, no hashing.
+  // kUnauthenticated otherwise, kPermissionDenied once the contract or user
+  // is disabled. A read, no hashing.
   Status CheckPasswordLogin(const ContractNumber& contract, const PasswordLogin& login) const;
 
   // ---- Devices ("save password") ----
@@ -166,6 +203,8 @@ class RelayStore {
   struct Device {
     std::string name;
     ReplicaId replica;  // zero: issued before v3 and not used since
+    uint64_t last_sync_ms = 0;  // Unix ms of its last login (0: none since v4)
+    std::string last_address;   // the IP address it last logged in from
     // The first 8 hex digits of the replica id (what `device list` shows and
     // `device revoke` accepts), or "--------" for a zero id.
     std::string ShortId() const;
@@ -181,7 +220,8 @@ class RelayStore {
   // Ok if `token` is a live token of the account `user_id` names; a token
   // issued before v3 is bound to `replica` on its first use here.
   // kUnauthenticated (unknown, revoked or replaced, another contract's or
-  // user's token, or its user no longer exists).
+  // user's token, or its user no longer exists), kPermissionDenied (the
+  // contract or user is disabled).
   Status AuthenticateDevice(const ContractNumber& contract, std::string_view user_id, std::string_view token,
                             const ReplicaId& replica);
   // A device-token login from `peer_address`: AuthenticateDevice, refused
@@ -196,6 +236,11 @@ class RelayStore {
   // none, kFailedPrecondition if the name is ambiguous (the message lists
   // the ids to choose from).
   Status RevokeDevice(const ContractNumber& contract, std::string_view user_id, std::string_view device);
+  // Records that the user's device `replica` logged in now from `address`
+  // (what `device list` shows as its last sync). A replica without a saved
+  // login is not recorded. kNotFound (contract or user).
+  Status RecordDeviceSync(const ContractNumber& contract, std::string_view user_id, const ReplicaId& replica,
+                          std::string_view address);
   // The user's devices holding a token, by name then replica id.
   // kNotFound (contract).
   Result<std::vector<Device>> ListDevices(const ContractNumber& contract, std::string_view user_id) const;
@@ -204,7 +249,8 @@ class RelayStore {
   // A counter in the store that every commit ending logins raises (device
   // revoke or replace, password change, user removal), also when another
   // process (an administration command) commits it: a serving process polls
-  // it and rechecks its sessions' logins when it moved. A cheap read.
+  // it and rechecks its sessions' logins when it moved. Disabling a contract
+  // or user raises it too. A cheap read.
   Result<uint64_t> LoginGeneration() const;
 
   // ---- Office key (end-to-end encryption) ----

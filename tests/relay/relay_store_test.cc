@@ -470,6 +470,159 @@ TEST_F(RelayStoreTest, RevokePasswordChangeAndRemovalEndLoginsAndRaiseTheGenerat
   EXPECT_EQ(store_->CheckPasswordLogin(a_, *hanako_login).code(), Code::kUnauthenticated);
 }
 
+// Issue 12 item 7: a disabled contract or user is refused at login with a
+// clear reason (after the password proved right: a guesser learns nothing),
+// its logins in progress end (login generation) and nothing is deleted, so
+// enabling it again lets the same saved logins in.
+TEST_F(RelayStoreTest, DisablingAContractOrUserRefusesRightLoginsUntilEnabledAndKeepsEverything) {
+  ASSERT_DAICHO_OK(store_->AddContract(a_));
+  ASSERT_DAICHO_OK(store_->AddContract(b_));
+  ASSERT_DAICHO_OK(store_->AddUser(a_, "taro@example.jp", "Password1"));
+  ASSERT_DAICHO_OK(store_->AddUser(a_, "hanako@example.jp", "Password2"));
+  ASSERT_DAICHO_OK(store_->AddUser(b_, "jiro@example.jp", "Password3"));
+  auto token = store_->IssueDeviceToken(a_, "taro@example.jp", Origin(1), "PC-1");
+  ASSERT_DAICHO_OK(token);
+  auto login = store_->LogIn(a_, "taro@example.jp", "Password1");
+  ASSERT_DAICHO_OK(login);
+  const uint64_t start = store_->LoginGeneration().value();
+
+  ASSERT_DAICHO_OK(store_->SetContractDisabled(a_, true));
+  EXPECT_GT(store_->LoginGeneration().value(), start);
+  const Status refused = store_->LogIn(a_, "taro@example.jp", "Password1").status();
+  EXPECT_EQ(refused.code(), Code::kPermissionDenied);
+  EXPECT_NE(refused.message().find("contract 0000-0000-0001 is disabled"), std::string::npos) << refused;
+  EXPECT_EQ(store_->LogIn(a_, "taro@example.jp", "Wrong1234").status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(store_->AuthenticateDevice(a_, "taro@example.jp", *token, Origin(1)).code(), Code::kPermissionDenied);
+  EXPECT_EQ(store_->CheckPasswordLogin(a_, *login).code(), Code::kPermissionDenied);
+  EXPECT_DAICHO_OK(store_->LogIn(b_, "jiro@example.jp", "Password3"));  // other contracts go on
+  ASSERT_DAICHO_OK(store_->SetContractDisabled(a_, true));               // idempotent
+  auto contracts = store_->ListContracts();
+  ASSERT_DAICHO_OK(contracts);
+  ASSERT_EQ(contracts->size(), 2u);
+  EXPECT_TRUE((*contracts)[0].disabled);
+  EXPECT_FALSE((*contracts)[1].disabled);
+
+  ASSERT_DAICHO_OK(store_->SetContractDisabled(a_, false));
+  EXPECT_DAICHO_OK(store_->AuthenticateDevice(a_, "taro@example.jp", *token, Origin(1)));
+  EXPECT_DAICHO_OK(store_->CheckPasswordLogin(a_, *login));
+
+  const uint64_t before_user = store_->LoginGeneration().value();
+  ASSERT_DAICHO_OK(store_->SetUserDisabled(a_, "TARO@example.jp", true));
+  EXPECT_GT(store_->LoginGeneration().value(), before_user);
+  const Status user_refused = store_->LogIn(a_, "taro@example.jp", "Password1").status();
+  EXPECT_EQ(user_refused.code(), Code::kPermissionDenied);
+  EXPECT_NE(user_refused.message().find("user taro@example.jp of contract 0000-0000-0001 is disabled"),
+            std::string::npos)
+      << user_refused;
+  EXPECT_EQ(store_->AuthenticateDevice(a_, "taro@example.jp", *token, Origin(1)).code(), Code::kPermissionDenied);
+  EXPECT_EQ(store_->CheckPasswordLogin(a_, *login).code(), Code::kPermissionDenied);
+  EXPECT_DAICHO_OK(store_->LogIn(a_, "hanako@example.jp", "Password2"));
+  EXPECT_EQ(store_->DisabledUsers(a_).value(), std::vector<std::string>{"taro@example.jp"});
+  Reopen();
+  EXPECT_EQ(store_->LogIn(a_, "taro@example.jp", "Password1").status().code(), Code::kPermissionDenied);
+  ASSERT_DAICHO_OK(store_->SetUserDisabled(a_, "taro@example.jp", false));
+  EXPECT_DAICHO_OK(store_->LogIn(a_, "taro@example.jp", "Password1"));
+  EXPECT_TRUE(store_->DisabledUsers(a_)->empty());
+  EXPECT_EQ(store_->SetUserDisabled(a_, "nobody@example.jp", true).code(), Code::kNotFound);
+  EXPECT_EQ(store_->SetContractDisabled(Contract("0000-0000-0009"), true).code(), Code::kNotFound);
+
+  // A removed user's mark goes with it: the id added again is enabled.
+  ASSERT_DAICHO_OK(store_->SetUserDisabled(a_, "hanako@example.jp", true));
+  ASSERT_DAICHO_OK(store_->RemoveUser(a_, "hanako@example.jp"));
+  ASSERT_DAICHO_OK(store_->AddUser(a_, "hanako@example.jp", "Password2"));
+  EXPECT_DAICHO_OK(store_->LogIn(a_, "hanako@example.jp", "Password2"));
+}
+
+// Issue 12 item 7: removing a contract needs it disabled first, then deletes
+// everything it had (an operator's "cancel the contract"), and nothing of
+// another contract.
+TEST_F(RelayStoreTest, RemovingAContractNeedsItDisabledAndDeletesOnlyItsData) {
+  ASSERT_DAICHO_OK(store_->AddContract(a_));
+  ASSERT_DAICHO_OK(store_->AddContract(b_));
+  for (const ContractNumber& c : {a_, b_}) {
+    ASSERT_DAICHO_OK(store_->AddUser(c, "taro@example.jp", "Password1"));
+    ASSERT_DAICHO_OK(store_->IssueDeviceToken(c, "taro@example.jp", Origin(1), "PC-1"));
+    ASSERT_DAICHO_OK(store_->PublishOfficeKey(
+        c, crypto::WrappedOfficeKey{1, "passphrase-env", "recovery-env", ""}, 0));
+    auto changes = store_->ContractChanges(c);
+    ASSERT_DAICHO_OK(changes);
+    ASSERT_DAICHO_OK((*changes)->Apply(std::vector{Blob(Origin(1), 1), Blob(Origin(1), 2)}));
+  }
+  ASSERT_DAICHO_OK(store_->SetUserDisabled(a_, "taro@example.jp", true));
+  auto a_changes = store_->ContractChanges(a_);
+  ASSERT_DAICHO_OK(a_changes);
+
+  const Status enabled = store_->RemoveContract(a_);
+  EXPECT_EQ(enabled.code(), Code::kFailedPrecondition);
+  EXPECT_NE(enabled.message().find("disable it first"), std::string::npos) << enabled;
+  EXPECT_TRUE(*store_->HasContract(a_));
+
+  ASSERT_DAICHO_OK(store_->SetContractDisabled(a_, true));
+  const uint64_t before = store_->LoginGeneration().value();
+  ASSERT_DAICHO_OK(store_->RemoveContract(a_));
+  EXPECT_GT(store_->LoginGeneration().value(), before);
+  EXPECT_FALSE(*store_->HasContract(a_));
+  EXPECT_EQ(store_->RemoveContract(a_).code(), Code::kNotFound);
+  // A handle opened before cannot write into the removed contract.
+  EXPECT_EQ((*a_changes)->Apply(std::vector{Blob(Origin(1), 3)}).code(), Code::kNotFound);
+  auto contracts = store_->ListContracts();
+  ASSERT_DAICHO_OK(contracts);
+  ASSERT_EQ(contracts->size(), 1u);
+  EXPECT_EQ((*contracts)[0].number, b_);
+  EXPECT_EQ((*contracts)[0].users, 1u);
+  EXPECT_EQ((*contracts)[0].devices, 1u);
+  EXPECT_EQ((*contracts)[0].key_id, 1u);
+
+  // The number added again starts empty and enabled.
+  ASSERT_DAICHO_OK(store_->AddContract(a_));
+  EXPECT_TRUE(store_->ListUsers(a_)->empty());
+  EXPECT_TRUE(store_->GetOfficeKey(a_)->empty());
+  EXPECT_TRUE((*store_->ContractChanges(a_))->GetVersionVector()->empty());
+  ASSERT_DAICHO_OK(store_->AddUser(a_, "taro@example.jp", "Password1"));
+  EXPECT_DAICHO_OK(store_->LogIn(a_, "taro@example.jp", "Password1"));
+  EXPECT_TRUE(store_->ListDevices(a_, "taro@example.jp")->empty());
+  // Contract B is untouched.
+  auto b_changes = store_->ContractChanges(b_);
+  ASSERT_DAICHO_OK(b_changes);
+  EXPECT_EQ((*b_changes)->GetVersionVector()->Get(Origin(1)), 2u);
+  EXPECT_EQ((*b_changes)->ChangesSince(VersionVector(), SIZE_MAX, nullptr)->size(), 2u);
+  EXPECT_DAICHO_OK(store_->LogIn(b_, "taro@example.jp", "Password1"));
+  EXPECT_EQ(store_->GetOfficeKey(b_)->current_key_id, 1u);
+}
+
+// Issue 12 item 7: `device list` shows when and from where each PC last
+// synced; recorded at login, kept across reopen, other devices untouched.
+TEST_F(RelayStoreTest, DevicesRecordTheirLastSyncTimeAndAddress) {
+  ASSERT_DAICHO_OK(store_->AddContract(a_));
+  ASSERT_DAICHO_OK(store_->AddUser(a_, "taro@example.jp", "Password1"));
+  ASSERT_DAICHO_OK(store_->IssueDeviceToken(a_, "taro@example.jp", Origin(1), "PC-1"));
+  ASSERT_DAICHO_OK(store_->IssueDeviceToken(a_, "taro@example.jp", Origin(2), "PC-2"));
+  auto devices = store_->ListDevices(a_, "taro@example.jp");
+  ASSERT_DAICHO_OK(devices);
+  EXPECT_EQ((*devices)[0].last_sync_ms, 0u);
+  EXPECT_EQ((*devices)[0].last_address, "");
+
+  const uint64_t first = clock_->NowMillis();
+  ASSERT_DAICHO_OK(store_->RecordDeviceSync(a_, "taro@example.jp", Origin(1), "127.0.0.5"));
+  clock_->Advance(60'000);
+  ASSERT_DAICHO_OK(store_->RecordDeviceSync(a_, "Taro@Example.jp", Origin(2), "127.0.0.6"));
+  // A PC without a saved login has nothing to record.
+  ASSERT_DAICHO_OK(store_->RecordDeviceSync(a_, "taro@example.jp", Origin(3), "127.0.0.7"));
+  EXPECT_EQ(store_->RecordDeviceSync(a_, "nobody@example.jp", Origin(1), "127.0.0.5").code(), Code::kNotFound);
+  Reopen();
+  devices = store_->ListDevices(a_, "taro@example.jp");
+  ASSERT_DAICHO_OK(devices);
+  ASSERT_EQ(devices->size(), 2u);
+  EXPECT_EQ((*devices)[0].last_sync_ms, first);
+  EXPECT_EQ((*devices)[0].last_address, "127.0.0.5");
+  EXPECT_EQ((*devices)[1].last_sync_ms, first + 60'000);
+  EXPECT_EQ((*devices)[1].last_address, "127.0.0.6");
+  // The token still logs in; a rename keeps nothing stale.
+  ASSERT_DAICHO_OK(store_->IssueDeviceToken(a_, "taro@example.jp", Origin(1), "PC-1 renamed"));
+  devices = store_->ListDevices(a_, "taro@example.jp");
+  EXPECT_EQ((*devices)[0].name, "PC-1 renamed");
+}
+
 // Issue 11 item 10: e-mail ids are one account whatever their letter case.
 TEST_F(RelayStoreTest, UserIdsIgnoreLetterCaseAndKeepTheSpellingTheyWereAddedWith) {
   ASSERT_DAICHO_OK(store_->AddContract(a_));
@@ -854,6 +1007,35 @@ TEST(RelayStoreOpenTest, ChangeStoreHandleOutlivesTheRelayStore) {
   EXPECT_EQ((*reopened)->ContractChanges(a).value()->GetVersionVector()->Get(Origin(1)), 1u);
 }
 
+
+// Issue 12 item 7: a v3 store (before disabling and last syncs) is upgraded
+// in place at open, its logins and devices kept.
+TEST(RelayStoreUpgradeTest, V3StoreIsUpgradedKeepingUsersAndDevices) {
+  TempDir dir;
+  const ContractNumber contract = Contract("0000-0000-0001");
+  const std::string token = NewDeviceToken();
+  WriteV3Store(dir.Sub("relay"), contract, "Taro@Example.jp", "Password1", token, Origin(4), "PC-4");
+  {
+    auto opened = RelayStore::Open(dir.Sub("relay"));
+    ASSERT_DAICHO_OK(opened);
+    RelayStore& store = **opened;
+    EXPECT_DAICHO_OK(store.LogIn(contract, "taro@example.jp", "Password1"));
+    EXPECT_DAICHO_OK(store.AuthenticateDevice(contract, "taro@example.jp", token, Origin(4)));
+    auto devices = store.ListDevices(contract, "taro@example.jp");
+    ASSERT_DAICHO_OK(devices);
+    ASSERT_EQ(devices->size(), 1u);
+    EXPECT_EQ((*devices)[0].name, "PC-4");
+    EXPECT_EQ((*devices)[0].replica, Origin(4));
+    EXPECT_EQ((*devices)[0].last_sync_ms, 0u);
+    ASSERT_DAICHO_OK(store.RecordDeviceSync(contract, "taro@example.jp", Origin(4), "127.0.0.4"));
+    ASSERT_DAICHO_OK(store.SetContractDisabled(contract, true));
+  }
+  EXPECT_NE(ReadFile(dir.Sub("relay") + "/data.mdb").find("daicho-relay-v4"), std::string::npos);
+  auto reopened = RelayStore::Open(dir.Sub("relay"));
+  ASSERT_DAICHO_OK(reopened);
+  EXPECT_EQ((*reopened)->ListDevices(contract, "taro@example.jp")->at(0).last_address, "127.0.0.4");
+  EXPECT_EQ((*reopened)->LogIn(contract, "taro@example.jp", "Password1").status().code(), Code::kPermissionDenied);
+}
 
 // ---- End-to-end encryption: the relay stores envelopes and only sealed changes ----
 

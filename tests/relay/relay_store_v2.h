@@ -1,6 +1,7 @@
-// Test helper: writes a relay store in the layout of schema
+// Test helpers: write a relay store in the layout of schema
 // "daicho-relay-v2" (before user ids were folded and devices knew their
-// replica), as the old relay did, to test the upgrade. Header-only; used by
+// replica) or "daicho-relay-v3" (before disabling and last syncs), as the
+// old relays did, to test the upgrades. Header-only; used by
 // relay_store_test.cc and relay_cli_test.cc (which link daicho_lmdb).
 #ifndef DAICHO_TESTS_RELAY_RELAY_STORE_V2_H_
 #define DAICHO_TESTS_RELAY_RELAY_STORE_V2_H_
@@ -46,6 +47,32 @@ inline void WriteV2Store(const std::string& dir, const ContractNumber& contract,
     ASSERT_DAICHO_OK(txn->Put(dbis["devices"], contract.str() + HashDeviceToken(token), user_and_name));
   }
   ASSERT_DAICHO_OK(txn->Put(dbis["meta"], "schema", "daicho-relay-v2"));
+  ASSERT_DAICHO_OK(txn->Commit());
+}
+
+// One contract with one user (keyed "contract | folded id | \0 | id") and
+// one device token in the v3 value "replica | user id | \0 | name".
+inline void WriteV3Store(const std::string& dir, const ContractNumber& contract, const std::string& user,
+                         const std::string& password, const std::string& token, const ReplicaId& replica,
+                         const std::string& device_name) {
+  std::filesystem::create_directories(dir);
+  auto env = storage::lmdb::Env::Open(dir, storage::lmdb::EnvOptions());
+  ASSERT_DAICHO_OK(env);
+  std::map<std::string, storage::lmdb::Dbi> dbis;
+  for (const char* name : {"meta", "contracts", "users", "devices", "changes", "vv", "keys"}) {
+    auto dbi = env->OpenDbi(name, /*create=*/true);
+    ASSERT_DAICHO_OK(dbi);
+    dbis[name] = *dbi;
+  }
+  auto txn = env->BeginWrite();
+  ASSERT_DAICHO_OK(txn);
+  ASSERT_DAICHO_OK(txn->Put(dbis["contracts"], contract.str(), ""));
+  auto hash = HashPassword(password);
+  ASSERT_DAICHO_OK(hash);
+  ASSERT_DAICHO_OK(txn->Put(dbis["users"], contract.str() + FoldUserId(user) + '\0' + user, *hash));
+  ASSERT_DAICHO_OK(txn->Put(dbis["devices"], contract.str() + HashDeviceToken(token),
+                            std::string(replica.AsStringView()) + user + '\0' + device_name));
+  ASSERT_DAICHO_OK(txn->Put(dbis["meta"], "schema", "daicho-relay-v3"));
   ASSERT_DAICHO_OK(txn->Commit());
 }
 
