@@ -1,5 +1,9 @@
 #include "net/log_line.h"
 
+#include <time.h>
+
+#include <cstdio>
+
 namespace daicho::net {
 namespace {
 
@@ -56,6 +60,21 @@ void LogLine::AppendQuoted(std::string_view value) {
     }
   }
   line_ += '"';
+}
+
+std::string LogTimestamp(std::chrono::system_clock::time_point when) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count();
+  const time_t seconds = static_cast<time_t>(ms / 1000);
+  tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[64];  // room for any int fields, as the compiler checks
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900, utc.tm_mon + 1,
+                utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(ms % 1000));
+  return text;
+}
+
+std::string ShortDeviceId(const ReplicaId& replica) {
+  return replica.IsZero() ? std::string() : replica.ToHex().substr(0, 8);
 }
 
 }  // namespace daicho::net

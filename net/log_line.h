@@ -7,9 +7,12 @@
 #ifndef DAICHO_NET_LOG_LINE_H_
 #define DAICHO_NET_LOG_LINE_H_
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "daicho/replica_id.h"
 
 namespace daicho::net {
 
@@ -29,6 +32,14 @@ class LogLine {
   void AppendQuoted(std::string_view value);
   std::string line_;
 };
+
+// "2026-12-07T08:15:02.123Z": ISO-8601 UTC with milliseconds, what a
+// server's log sink puts in front of every line.
+std::string LogTimestamp(std::chrono::system_clock::time_point when);
+
+// A PC as log lines name it: the first 8 hex digits of its replica id (what
+// `daicho-relay device list` shows); empty (logged "-") for a zero id.
+std::string ShortDeviceId(const ReplicaId& replica);
 
 }  // namespace daicho::net
 

@@ -139,6 +139,9 @@ std::vector<std::string> SyncSession::HandleHello(Hello hello) {
   if (options_.role != SessionRole::kAcceptor || state_ != SessionState::kNew) {
     return Fail(ProtocolError("unexpected Hello"));
   }
+  // Kept before any check, so that a refused login is logged with whom it
+  // named (the server's session line).
+  peer_hello_ = hello;
   if (hello.protocol_version != options_.protocol_version) {
     return Fail(Status(Code::kFailedPrecondition,
                        "protocol version " + std::to_string(hello.protocol_version) +
@@ -168,7 +171,6 @@ std::vector<std::string> SyncSession::HandleHello(Hello hello) {
   peer_vv_ = hello.version_vector;
   send_cursor_ = peer_vv_;
   BeginExchange(hello.purpose, *vv, hello.version_vector, hello.max_change_bytes);
-  peer_hello_ = std::move(hello);
   state_ = SessionState::kOpen;
   CountExpected(*vv);
 

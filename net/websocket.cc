@@ -13,6 +13,7 @@
 
 #include "crypto/peer_channel.h"
 #include "net/asio.h"
+#include "net/log_line.h"
 
 namespace daicho::net {
 namespace {
@@ -152,7 +153,14 @@ class ConnectionBase {
     if (!recheck_login) return;
     Status still = recheck_login();
     if (still.ok()) return;
-    // Only a refused login ends the session; a storage hiccup does not.
+    // Only a refused login ends the session; a storage hiccup does not. A
+    // login no longer allowed (a disabled contract or user) is not revoked:
+    // the PC keeps its saved login for when it is enabled again.
+    if (still.code() == Code::kPermissionDenied) {
+      EndSession(Status(Code::kPermissionDenied, "login no longer allowed while connected: " + still.message()),
+                 ErrorReason::kNone);
+      return;
+    }
     if (still.code() != Code::kUnauthenticated) return;
     EndSession(Status(Code::kUnauthenticated, "login revoked while connected: " + still.message()),
                ErrorReason::kLoginRevoked);
@@ -220,14 +228,21 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     if (!log_) return;
     try {
       const SessionStats& s = session_.stats();
-      std::string who;
-      if (const auto& hello = session_.peer_hello(); hello && !hello->contract.empty()) {
-        who = " contract=" + hello->contract + " user=" + hello->user;
-      }
-      log_("sync session peer=" + peer_ + who + " outcome=" + Outcome().ToString() +
-           " changes_up=" + std::to_string(s.changes_sent) + " changes_down=" + std::to_string(s.changes_received) +
-           " bytes_up=" + std::to_string(s.frame_bytes_sent) +
-           " bytes_down=" + std::to_string(s.frame_bytes_received));
+      const std::optional<Hello>& hello = session_.peer_hello();
+      LogLine line("session_end");
+      line.Add("peer", peer_)
+          .Add("contract", hello ? hello->contract : "")
+          .Add("user", hello ? hello->user : "")
+          .Add("device", hello ? ShortDeviceId(hello->replica_id) : "");
+      if (hello && !hello->device_name.empty()) line.Add("device_name", hello->device_name);
+      // Directions as the connecting PC sees them: what it uploaded is what
+      // this server received.
+      line.AddQuoted("outcome", Outcome().ToString())
+          .Add("changes_uploaded", s.changes_received)
+          .Add("changes_downloaded", s.changes_sent)
+          .Add("bytes_uploaded", s.frame_bytes_received)
+          .Add("bytes_downloaded", s.frame_bytes_sent);
+      log_(line.str());
     } catch (...) {
       // Logging must not throw out of a destructor.
     }

@@ -20,17 +20,21 @@ relay_pid=""
 relay_url=""
 relay_listen="127.0.0.1:0"  # any free port first, then the same one again
 relay() { printf '[relay]$ daicho-relay %s\n' "$*"; "${relay_bin}" --data relay-data "$@"; }
-# Starts the relay on a free loopback port and waits for its "listening" line.
+# Starts the relay on a free loopback port and waits for its relay_started
+# log line (the relay logs everything to stderr, one line per event).
 start_relay() {
-  printf '[relay]$ daicho-relay serve --listen %s &\n' "${relay_listen}"
-  "${relay_bin}" --data relay-data serve --listen "${relay_listen}" >relay.out 2>>relay.log &
+  printf '[relay]$ daicho-relay serve --listen %s 2>>relay.log &\n' "${relay_listen}"
+  local logged_before
+  logged_before="$(wc -l <relay.log 2>/dev/null || echo 0)"
+  "${relay_bin}" --data relay-data serve --listen "${relay_listen}" 2>>relay.log &
   relay_pid=$!
+  local port=""
   for _ in $(seq 100); do
-    if grep -q '^listening on' relay.out 2>/dev/null; then break; fi
+    port="$(tail -n +"$((logged_before + 1))" relay.log 2>/dev/null |
+      sed -n 's/.* event=relay_started listen=127\.0\.0\.1:\([0-9]*\) .*/\1/p')"
+    if [[ -n "${port}" ]]; then break; fi
     sleep 0.05
   done
-  local port
-  port="$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' relay.out)"
   if [[ -z "${port}" ]]; then
     echo "DEMO FAILED: the relay did not start" >&2
     cat relay.log >&2
@@ -50,6 +54,7 @@ stop_relay() {
 demo_stop() { stop_relay; }
 
 step "1. The vendor sets up the office's contract and a login on the relay"
+relay init
 relay contract add "${contract}"
 printf 'YamadaOffice2024\n' >password.txt
 relay user add "${contract}" suzuki --password-file password.txt
@@ -110,7 +115,7 @@ same_output "get --json" get customers yamada-kensetsu --json
 pc1 status
 pc2 status --json
 
-step "9. The relay's log (one line per session, outcome and bytes) and its data (sealed changes only)"
+step "9. The relay's log (a timestamped line per session: who, outcome, changes and bytes as the PC sees them; key events) and its data (sealed changes only)"
 stop_relay
 cat relay.log
 # count_files TEXT DIR: how many files below DIR contain TEXT (binary files too).

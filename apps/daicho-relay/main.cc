@@ -1,11 +1,13 @@
 // daicho-relay: the relay a vendor hosts for many offices. This file wires
 // the administration commands (contracts, users, devices) to RelayStore.
 // Exit codes: 0 ok, 1 runtime error (message on stderr), 2 usage error.
+// `serve` writes its log (net::LogLine lines, each after an ISO-8601 UTC
+// timestamp) to stderr, the same stream as its errors: one stream.
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <cstring>
 #include <functional>
 #include <iostream>
 #include <mutex>
@@ -19,6 +21,7 @@
 #include "apps/common/secret_file.h"
 #include "apps/daicho-relay/relay_admission.h"
 #include "apps/daicho-relay/relay_store.h"
+#include "net/log_line.h"
 #include "net/websocket.h"
 
 namespace {
@@ -26,6 +29,7 @@ namespace {
 using daicho::Result;
 using daicho::Status;
 using daicho::relay::ContractNumber;
+using daicho::net::LogLine;
 using daicho::relay::RelayStore;
 
 constexpr int kExitRuntimeError = 1;
@@ -34,20 +38,56 @@ constexpr int kExitUsage = 2;
 // a revoked device's live session ends within about this long.
 constexpr auto kLoginPollInterval = std::chrono::milliseconds(200);
 
+// A warning for the operator: printed by a command, logged by `serve`.
+struct Warning {
+  std::string contract;  // empty: not about one contract
+  std::string message;
+};
+
 // Ids that differ only in letter case (kept from a store written before ids
-// were folded): one warning line per group, telling the operator what to do.
-std::vector<std::string> CaseConflictWarnings(const RelayStore& store, const std::string& data_dir) {
-  std::vector<std::string> lines;
+// were folded): one warning per group, telling the operator what to do.
+std::vector<Warning> CaseConflictWarnings(const RelayStore& store, const std::string& data_dir) {
+  std::vector<Warning> warnings;
   auto conflicts = store.CaseConflicts();
-  if (!conflicts.ok()) return {"cannot check user ids for letter-case conflicts: " + conflicts.status().ToString()};
+  if (!conflicts.ok()) {
+    return {{"", "cannot check user ids for letter-case conflicts: " + conflicts.status().ToString()}};
+  }
   for (const RelayStore::CaseConflict& conflict : *conflicts) {
     std::string ids;
     for (const std::string& id : conflict.user_ids) ids += (ids.empty() ? "" : ", ") + id;
-    lines.push_back("warning: contract " + conflict.contract.str() + " has user ids that differ only in letter case (" +
-                    ids + "); each logs in only with its exact spelling until all but one are removed: "
-                    "daicho-relay --data " + data_dir + " user remove " + conflict.contract.str() + " ID");
+    warnings.push_back({conflict.contract.str(),
+                        "contract " + conflict.contract.str() + " has user ids that differ only in letter case (" +
+                            ids + "); each logs in only with its exact spelling until all but one are removed: "
+                            "daicho-relay --data " + data_dir + " user remove " + conflict.contract.str() + " ID"});
   }
-  return lines;
+  return warnings;
+}
+
+std::string WarningLine(const Warning& warning) {
+  return LogLine("warning").Add("contract", warning.contract).AddQuoted("message", warning.message).str();
+}
+
+// A mistyped --data must not serve (or fill) a new empty store: only `init`
+// creates one.
+Result<std::unique_ptr<RelayStore>> OpenExisting(const std::string& data_dir) {
+  daicho::relay::RelayStoreOptions options;
+  options.create_if_missing = false;
+  auto store = RelayStore::Open(data_dir, options);
+  if (store.status().code() == daicho::Code::kNotFound) {
+    return Status(daicho::Code::kNotFound, "no relay store here (" + data_dir +
+                                               "); create one with `daicho-relay --data " + data_dir + " init`");
+  }
+  if (!store.ok()) return store.status().WithContext("opening " + data_dir);
+  return store;
+}
+
+// "2026-12-07T08:15:02Z" for a device's last sync, "never" when none was
+// recorded.
+std::string LastSync(uint64_t unix_ms) {
+  if (unix_ms == 0) return "never";
+  const std::string stamp = daicho::net::LogTimestamp(
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(unix_ms)));
+  return stamp.substr(0, 19) + "Z";  // whole seconds are enough here
 }
 
 // Runs one administration command against the store in `data_dir`.
@@ -56,10 +96,10 @@ class Admin {
   explicit Admin(std::string data_dir) : data_dir_(std::move(data_dir)) {}
 
   int Run(const std::function<Status(RelayStore&)>& command) {
-    auto store = RelayStore::Open(data_dir_);
-    if (!store.ok()) return Fail("opening " + data_dir_, store.status());
-    for (const std::string& line : CaseConflictWarnings(**store, data_dir_)) {
-      std::cerr << "daicho-relay: " << line << '\n';
+    auto store = OpenExisting(data_dir_);
+    if (!store.ok()) return Fail("", store.status());
+    for (const Warning& warning : CaseConflictWarnings(**store, data_dir_)) {
+      std::cerr << "daicho-relay: warning: " << warning.message << '\n';
     }
     Status status = command(**store);
     if (!status.ok()) return Fail("", status);
@@ -104,7 +144,9 @@ void WatchLogins(std::stop_token stop, const RelayStore& store, daicho::net::Syn
     Result<uint64_t> now = store.LoginGeneration();
     if (!now.ok()) {
       // Logged once per outage: sessions go on, revocations wait for the store.
-      if (!reported) log("relay: cannot read the login generation (revocations wait): " + now.status().ToString());
+      if (!reported) {
+        log(WarningLine({"", "cannot read the login generation (revocations wait): " + now.status().ToString()}));
+      }
       reported = true;
       continue;
     }
@@ -114,6 +156,22 @@ void WatchLogins(std::stop_token stop, const RelayStore& store, daicho::net::Syn
   }
 }
 
+// The log line of an accepted office key publication (`daicho key init`,
+// `key rotate`, `key passphrase`): the relay stores what it cannot open, so
+// the operator at least sees who changed the office's key and when.
+std::string OfficeKeyPublishedLine(const daicho::net::Hello& hello, const std::string& peer_address) {
+  const uint32_t key_id = hello.publish_keys.current_key_id;
+  const char* kind = hello.replaces_key_id == 0 ? "init" : key_id == hello.replaces_key_id ? "rewrap" : "rotation";
+  return LogLine("office_key_published")
+      .Add("peer", peer_address)
+      .Add("contract", hello.contract)
+      .Add("user", hello.user)
+      .Add("device", daicho::net::ShortDeviceId(hello.replica_id))
+      .Add("kind", kind)
+      .Add("key_id", key_id)
+      .str();
+}
+
 // Serves sync sessions until SIGTERM or SIGINT, then shuts down cleanly.
 int Serve(const std::string& data_dir, const std::string& listen, const std::string& cert, const std::string& key) {
   auto address = ParseListen(listen);
@@ -121,9 +179,9 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
     std::cerr << "daicho-relay: " << address.status().message() << '\n';
     return kExitUsage;
   }
-  auto store = RelayStore::Open(data_dir);
+  auto store = OpenExisting(data_dir);
   if (!store.ok()) {
-    std::cerr << "daicho-relay: opening " << data_dir << ": " << store.status().ToString() << '\n';
+    std::cerr << "daicho-relay: " << store.status().ToString() << '\n';
     return kExitRuntimeError;
   }
   // Block the stop signals before any thread starts, so only sigwait sees them.
@@ -141,13 +199,18 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
   options.tls_key_file = key;
   options.local_id = daicho::ReplicaId::Random();  // the relay makes no changes of its own
   RelayStore* relay = store->get();
-  options.store_factory = [relay](const daicho::net::Hello& hello, const std::string& peer_address) {
-    return daicho::relay::AdmitSession(*relay, hello, peer_address);
-  };
   std::mutex log_mu;
   const std::function<void(const std::string&)> options_log = [&log_mu](const std::string& line) {
+    const std::string stamp = daicho::net::LogTimestamp(std::chrono::system_clock::now());
     std::lock_guard lock(log_mu);
-    std::cerr << line << std::endl;
+    std::cerr << stamp << ' ' << line << std::endl;
+  };
+  options.store_factory = [relay, &options_log](const daicho::net::Hello& hello, const std::string& peer_address) {
+    auto accepted = daicho::relay::AdmitSession(*relay, hello, peer_address);
+    if (accepted.ok() && hello.purpose == daicho::net::Purpose::kPublishKeys) {
+      options_log(OfficeKeyPublishedLine(hello, peer_address));
+    }
+    return accepted;
   };
   options.log = options_log;
   daicho::net::SyncServer server(std::move(options));
@@ -156,18 +219,22 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
     std::cerr << "daicho-relay: cannot serve on " << listen << ": " << started.ToString() << '\n';
     return kExitRuntimeError;
   }
-  for (const std::string& line : CaseConflictWarnings(*relay, data_dir)) options_log(line);
+  options_log(LogLine("relay_started")
+                  .Add("listen", address->first + ":" + std::to_string(server.port()))
+                  .Add("scheme", cert.empty() ? "ws" : "wss")
+                  .Add("version", DAICHO_VERSION)
+                  .Add("data", data_dir)
+                  .str());
+  for (const Warning& warning : CaseConflictWarnings(*relay, data_dir)) options_log(WarningLine(warning));
   std::jthread login_watch([relay, &server, &options_log](std::stop_token stop) {
     WatchLogins(stop, *relay, server, options_log);
   });
-  std::cout << "listening on " << address->first << ":" << server.port() << (cert.empty() ? " (ws)" : " (wss)")
-            << std::endl;
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   login_watch.request_stop();
   login_watch.join();
   server.Stop();
-  std::cout << "stopped (" << strsignal(signal_number) << ")" << std::endl;
+  options_log(LogLine("relay_stopped").Add("signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM").str());
   return 0;
 }
 
@@ -175,16 +242,30 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
 
 int main(int argc, char** argv) {
   CLI::App app{"daicho-relay: the relay server of daicho (contracts, users, sync)", "daicho-relay"};
+  app.set_version_flag("--version", "daicho-relay " DAICHO_VERSION);
   app.require_subcommand(1);
   std::string data_dir;
   app.add_option("--data", data_dir, "the relay's data directory")->required();
 
   std::string contract_text, user, password_file, device;
+  bool yes = false;
   int exit_code = 0;
+
+  CLI::App* init = app.add_subcommand("init", "create an empty relay store in --data (a new or empty directory)");
 
   CLI::App* contract = app.add_subcommand("contract", "manage contracts")->require_subcommand(1);
   CLI::App* contract_add = contract->add_subcommand("add", "add a contract NNNN-NNNN-NNNN");
   contract_add->add_option("NUMBER", contract_text)->required();
+  CLI::App* contract_list = contract->add_subcommand("list", "list contracts: state, users, devices, office key id");
+  CLI::App* contract_disable = contract->add_subcommand(
+      "disable", "refuse the contract's logins and end its live sessions (nothing is deleted)");
+  contract_disable->add_option("NUMBER", contract_text)->required();
+  CLI::App* contract_enable = contract->add_subcommand("enable", "let a disabled contract's PCs sync again");
+  contract_enable->add_option("NUMBER", contract_text)->required();
+  CLI::App* contract_remove = contract->add_subcommand(
+      "remove", "delete a disabled contract and all its data (users, saved logins, changes, office key)");
+  contract_remove->add_option("NUMBER", contract_text)->required();
+  contract_remove->add_flag("--yes", yes, "confirm: the contract's data cannot be recovered (except from a backup)");
 
   CLI::App* user_cmd = app.add_subcommand("user", "manage a contract's users")->require_subcommand(1);
   CLI::App* user_add = user_cmd->add_subcommand("add", "add a user (id 3-100 characters)");
@@ -203,10 +284,19 @@ int main(int argc, char** argv) {
   user_remove->add_option("USER", user)->required();
   CLI::App* user_list = user_cmd->add_subcommand("list", "list a contract's users");
   user_list->add_option("NUMBER", contract_text)->required();
+  CLI::App* user_disable = user_cmd->add_subcommand(
+      "disable", "refuse a user's logins and end the user's live sessions (saved logins are kept)");
+  user_disable->add_option("NUMBER", contract_text)->required();
+  user_disable->add_option("USER", user)->required();
+  CLI::App* user_enable = user_cmd->add_subcommand("enable", "let a disabled user log in again");
+  user_enable->add_option("NUMBER", contract_text)->required();
+  user_enable->add_option("USER", user)->required();
 
   CLI::App* device_cmd = app.add_subcommand("device", "manage saved logins of PCs")->require_subcommand(1);
   CLI::App* device_list = device_cmd->add_subcommand(
-      "list", "list a user's devices with a saved login: the PC's id (first 8 hex digits) and name");
+      "list",
+      "list a user's devices with a saved login: the PC's id (first 8 hex digits), last sync (UTC), its address, "
+      "name");
   device_list->add_option("NUMBER", contract_text)->required();
   device_list->add_option("USER", user)->required();
   CLI::App* device_revoke = device_cmd->add_subcommand("revoke", "revoke a device's saved login");
@@ -241,12 +331,51 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (*init) {
+    // An existing store (or another program's files) is never touched.
+    daicho::relay::RelayStoreOptions existing;
+    existing.create_if_missing = false;
+    auto found = RelayStore::Open(data_dir, existing);
+    if (found.ok()) {
+      std::cerr << "daicho-relay: " << data_dir << " already holds a relay store: nothing to do\n";
+      return kExitRuntimeError;
+    }
+    if (found.status().code() != daicho::Code::kNotFound) {
+      std::cerr << "daicho-relay: " << found.status().ToString() << '\n';
+      return kExitRuntimeError;
+    }
+    auto created = RelayStore::Open(data_dir);
+    if (!created.ok()) {
+      std::cerr << "daicho-relay: creating " << data_dir << ": " << created.status().ToString() << '\n';
+      return kExitRuntimeError;
+    }
+    std::cout << "created an empty relay store in " << data_dir
+              << "; add contracts with `daicho-relay --data " << data_dir << " contract add NUMBER`\n";
+    return 0;
+  }
+  Admin admin(data_dir);
+  if (*contract_list) {
+    return admin.Run([&](RelayStore& store) -> Status {
+      DAICHO_ASSIGN_OR_RETURN(auto contracts, store.ListContracts());
+      for (const RelayStore::ContractInfo& c : contracts) {
+        std::cout << c.number.str() << "  " << (c.disabled ? "disabled" : "enabled ") << "  users " << c.users
+                  << "  devices " << c.devices << "  key " << (c.key_id == 0 ? "-" : std::to_string(c.key_id))
+                  << '\n';
+      }
+      return Status::Ok();
+    });
+  }
+  if (*contract_remove && !yes) {
+    std::cerr << "daicho-relay: `contract remove` deletes the contract's users, saved logins, changes and office "
+                 "key for good: add --yes to confirm (disable it first)\n";
+    return kExitUsage;
+  }
+
   Result<ContractNumber> number = ContractNumber::Parse(contract_text);
   if (!number.ok()) {
     std::cerr << "daicho-relay: " << number.status().message() << '\n';
     return kExitUsage;
   }
-  Admin admin(data_dir);
   try {
     if (*contract_add) {
       exit_code = admin.Run([&](RelayStore& store) -> Status {
@@ -281,15 +410,53 @@ int main(int argc, char** argv) {
     } else if (*user_list) {
       exit_code = admin.Run([&](RelayStore& store) -> Status {
         DAICHO_ASSIGN_OR_RETURN(auto users, store.ListUsers(*number));
-        for (const std::string& u : users) std::cout << u << '\n';
+        DAICHO_ASSIGN_OR_RETURN(auto disabled, store.DisabledUsers(*number));
+        for (const std::string& u : users) {
+          const bool off = std::find(disabled.begin(), disabled.end(), u) != disabled.end();
+          std::cout << u << (off ? "  (disabled)" : "") << '\n';
+        }
+        return Status::Ok();
+      });
+    } else if (*contract_disable || *contract_enable) {
+      exit_code = admin.Run([&](RelayStore& store) -> Status {
+        DAICHO_RETURN_IF_ERROR(store.SetContractDisabled(*number, contract_disable->parsed()));
+        if (*contract_disable) {
+          std::cout << "disabled contract " << number->str()
+                    << ": its logins are refused and its live sessions end; nothing is deleted "
+                       "(`contract enable` lets its PCs sync again)\n";
+        } else {
+          std::cout << "enabled contract " << number->str() << ": its PCs sync again with their saved logins\n";
+        }
+        return Status::Ok();
+      });
+    } else if (*contract_remove) {
+      exit_code = admin.Run([&](RelayStore& store) -> Status {
+        DAICHO_RETURN_IF_ERROR(store.RemoveContract(*number));
+        std::cout << "removed contract " << number->str()
+                  << " and all its data (users, saved logins, changes, office key)\n";
+        return Status::Ok();
+      });
+    } else if (*user_disable || *user_enable) {
+      exit_code = admin.Run([&](RelayStore& store) -> Status {
+        DAICHO_RETURN_IF_ERROR(store.SetUserDisabled(*number, user, user_disable->parsed()));
+        if (*user_disable) {
+          std::cout << "disabled user " << user << " of contract " << number->str()
+                    << ": logins refused, live sessions ended; saved logins kept for `user enable`\n";
+        } else {
+          std::cout << "enabled user " << user << " of contract " << number->str() << '\n';
+        }
         return Status::Ok();
       });
     } else if (*device_list) {
       exit_code = admin.Run([&](RelayStore& store) -> Status {
         DAICHO_ASSIGN_OR_RETURN(auto devices, store.ListDevices(*number, user));
         // The id tells apart PCs of the same name; "--------": not used since
-        // the store was upgraded (its PC is not known yet).
-        for (const RelayStore::Device& d : devices) std::cout << d.ShortId() << "  " << d.name << '\n';
+        // the store was upgraded (its PC is not known yet). The name goes
+        // last: it may hold spaces.
+        for (const RelayStore::Device& d : devices) {
+          std::cout << d.ShortId() << "  " << LastSync(d.last_sync_ms) << "  "
+                    << (d.last_address.empty() ? "-" : d.last_address) << "  " << d.name << '\n';
+        }
         return Status::Ok();
       });
     } else if (*device_revoke) {

@@ -31,6 +31,8 @@ Result<net::AcceptedSession> AdmitSession(RelayStore& store, const net::Hello& h
   } else {
     return Status(Code::kUnauthenticated, "a login (password or saved device token) is required");
   }
+  // For `device list`: when and from where this PC last synced.
+  DAICHO_RETURN_IF_ERROR(store.RecordDeviceSync(*contract, hello.user, hello.replica_id, peer_address));
   if (hello.purpose == net::Purpose::kPublishKeys) {
     DAICHO_RETURN_IF_ERROR(store.PublishOfficeKey(*contract, hello.publish_keys, hello.replaces_key_id));
   }

@@ -19,12 +19,14 @@ namespace daicho::relay {
 // Hello names a device gets a new device token for its replica (replacing
 // that replica's earlier one, never another PC's). The session's
 // recheck_login asks the store again whether the login still holds (the
-// token not revoked, the password unchanged, the user present). Every Welcome carries the contract's office key
+// token not revoked, the password unchanged, the user present, the contract
+// and user enabled). A device's login is recorded as its last sync from
+// `peer_address` (RelayStore::RecordDeviceSync). Every Welcome carries the contract's office key
 // envelopes; a Purpose::kPublishKeys Hello stores its envelopes first (see
 // RelayStore::PublishOfficeKey). Codes: kFailedPrecondition (the office key
 // changed meanwhile), kUnauthenticated (malformed or unknown
 // contract, unknown user, wrong password or token, no credentials),
-// kInvalidArgument (bad device name),
+// kPermissionDenied (contract or user disabled), kInvalidArgument (bad device name),
 // kUnavailable (throttled, or too many password checks at once: see
 // RelayStore::LogIn), store errors. `peer_address` is the peer's IP address
 // (SyncServerOptions::store_factory's second argument): logins are

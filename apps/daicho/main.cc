@@ -103,6 +103,7 @@ void OnRun(CLI::App* sub, Outcome& outcome, std::function<Outcome()> command) {
 
 int Run(int argc, char** argv) {
   CLI::App app{"daicho: an offline-first customer ledger (demo CLI)", "daicho"};
+  app.set_version_flag("--version", "daicho " DAICHO_VERSION);
   app.require_subcommand(1);
   app.footer(
       "--db may be given before or after the command. Every command has --help.\n"

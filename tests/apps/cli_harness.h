@@ -105,15 +105,17 @@ class Child {
 
 // A long-running process (relay, serving PC) that prints a line matching
 // `ready_pattern` once it accepts connections; the pattern's first group is
-// the port. Logs to `log_prefix`.out / .err.
+// the port. Logs to `log_prefix`.out / .err; the ready and "stopped" lines
+// are looked for on stdout, or on stderr with `on_stderr` (the relay logs
+// everything there).
 class ListeningProcess {
  public:
   ListeningProcess(const std::string& exe, const std::vector<std::string>& args, const std::string& log_prefix,
-                   const std::string& ready_pattern)
-      : child_(exe, args, log_prefix + ".out", log_prefix + ".err") {
+                   const std::string& ready_pattern, bool on_stderr = false)
+      : child_(exe, args, log_prefix + ".out", log_prefix + ".err"), on_stderr_(on_stderr) {
     const std::regex ready(ready_pattern);
     WaitFor([&] {
-      const std::string out = child_.out();
+      const std::string out = log();
       if (std::regex_search(out, ready_, ready)) {
         port_ = std::stoi(ready_[1]);
         return true;
@@ -131,13 +133,16 @@ class ListeningProcess {
   void Stop() {
     child_.Signal(SIGTERM);
     EXPECT_EQ(child_.WaitForExit(), 0) << "stderr: " << child_.err();
-    EXPECT_TRUE(Contains(child_.out(), "stopped")) << child_.out();
+    EXPECT_TRUE(Contains(log(), "stopped")) << log();
   }
+  // The stream the ready line goes to.
+  std::string log() const { return on_stderr_ ? child_.err() : child_.out(); }
   Child& child() { return child_; }
   const Child& child() const { return child_; }
 
  private:
   Child child_;
+  bool on_stderr_;
   std::smatch ready_;
   int port_ = 0;
 };

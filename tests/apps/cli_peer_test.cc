@@ -79,8 +79,8 @@ int FreeUdpPort() {
 class Server {
  public:
   Server(const std::string& exe, const std::vector<std::string>& args, const std::string& log_prefix,
-         const std::string& ready_pattern)
-      : process_(exe, args, log_prefix, ready_pattern) {}
+         const std::string& ready_pattern, bool on_stderr = false)
+      : process_(exe, args, log_prefix, ready_pattern, on_stderr) {}
   int port() const { return process_.port(); }
   std::string url() const { return "ws://127.0.0.1:" + std::to_string(port()) + "/"; }
   // SIGTERM; it must stop cleanly (exit 0, "stopped").
@@ -99,6 +99,7 @@ class CliPeerTest : public CliTest {
     WriteFile(passphrase_file_, std::string(kPassphrase) + "\n");
     WriteFile(other_passphrase_file_, std::string(kOtherPassphrase) + "\n");
     WriteFile(wrong_passphrase_file_, std::string(kWrongPassphrase) + "\n");
+    RelayAdmin({"init"});
     RelayAdmin({"contract", "add", kContract});
     RelayAdmin({"contract", "add", kOtherContract});
     RelayAdmin({"user", "add", kContract, kUser, "--password-file", password_file_});
@@ -108,7 +109,8 @@ class CliPeerTest : public CliTest {
   std::unique_ptr<Server> StartRelay() {
     return std::make_unique<Server>(DAICHO_RELAY_PATH,
                                     std::vector<std::string>{"--data", relay_data_, "serve", "--listen", "127.0.0.1:0"},
-                                    dir_.Sub("relay"), "listening on 127\\.0\\.0\\.1:([0-9]+) \\(ws\\)\n");
+                                    dir_.Sub("relay"), "event=relay_started listen=127\\.0\\.0\\.1:([0-9]+) ",
+                                    /*on_stderr=*/true);
   }
 
   // This test's LAN: loopback, its own UDP port.

@@ -89,7 +89,7 @@ class RelayProcess {
                const std::string& key = "")
       : scheme_(cert.empty() ? "ws" : "wss"),
         process_(DAICHO_RELAY_PATH, Args(data_dir, cert, key), log_prefix,
-                 "listening on 127\\.0\\.0\\.1:([0-9]+) \\((wss?)\\)\n") {
+                 "event=relay_started listen=127\\.0\\.0\\.1:([0-9]+) scheme=(wss?) ", /*on_stderr=*/true) {
     if (process_.port() > 0) {
       EXPECT_EQ(process_.ready_group(2), scheme_);
     }
@@ -157,6 +157,7 @@ class CliSyncTest : public CliTest {
     WriteFile(passphrase_file_, std::string(kPassphrase) + "\n");
     WriteFile(new_passphrase_file_, std::string(kNewPassphrase) + "\n");
     WriteFile(wrong_passphrase_file_, std::string(kWrongPassphrase) + "\n");
+    RelayAdmin({"init"});
     RelayAdmin({"contract", "add", kContract});
     RelayAdmin({"contract", "add", kOtherContract});
     RelayAdmin({"user", "add", kContract, kUser, "--password-file", password_file_});
@@ -1216,7 +1217,8 @@ TEST_F(CliSyncTest, ChangeFilesOnAPcKeepingNoKeyNeedThePassphrase) {
 // `device list` lines "ID  NAME" as {id, name} pairs.
 std::vector<std::pair<std::string, std::string>> DeviceLines(const std::string& out) {
   std::vector<std::pair<std::string, std::string>> devices;
-  const std::regex line("([0-9a-f-]{8})  ([^\n]*)\n");
+  // "ID  LAST-SYNC  ADDRESS  NAME"
+  const std::regex line("([0-9a-f-]{8})  \\S+  \\S+  ([^\n]*)\n");
   for (auto it = std::sregex_iterator(out.begin(), out.end(), line); it != std::sregex_iterator(); ++it) {
     devices.emplace_back((*it)[1].str(), (*it)[2].str());
   }

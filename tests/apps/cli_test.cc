@@ -112,6 +112,13 @@ TEST_F(CliTest, HelpExitsZero) {
   EXPECT_NE(export_help.out.find("joined"), std::string::npos) << export_help.out;
 }
 
+// Issue 12 item 7: both programs say which version they are.
+TEST_F(CliTest, VersionIsTheProjectVersion) {
+  RunResult r = Run({"--version"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "daicho " DAICHO_VERSION "\n");
+}
+
 TEST_F(CliTest, CommandsOnAMissingReplicaFailClearly) {
   RunResult r = Run({"get", "--db", Db("nowhere"), "customers", "c1"});
   EXPECT_EQ(r.exit_code, 1);

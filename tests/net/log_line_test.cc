@@ -30,5 +30,21 @@ TEST(LogLineTest, AddQuotedAlwaysQuotes) {
   EXPECT_EQ(line.str(), R"(event=session_end outcome="ok")");
 }
 
+TEST(LogLineTest, TimestampsAreIsoUtcWithMilliseconds) {
+  using std::chrono::milliseconds;
+  const std::chrono::system_clock::time_point when(milliseconds(1'796'631'302'123));
+  EXPECT_EQ(LogTimestamp(when), "2026-12-07T08:15:02.123Z");
+  EXPECT_EQ(LogTimestamp(std::chrono::system_clock::time_point(milliseconds(5))), "1970-01-01T00:00:00.005Z");
+}
+
+TEST(LogLineTest, DevicesAreNamedByTheirShortIdAsDeviceListShowsThem) {
+  ReplicaId::Bytes bytes{};
+  bytes[0] = 0x3f;
+  bytes[1] = 0x9a;
+  bytes[15] = 1;
+  EXPECT_EQ(ShortDeviceId(ReplicaId(bytes)), "3f9a0000");
+  EXPECT_EQ(ShortDeviceId(ReplicaId()), "");
+}
+
 }  // namespace
 }  // namespace daicho::net

@@ -123,11 +123,20 @@ TEST(WebSocketTest, StoreFactoryRefusalReachesTheClientAndChangesNothing) {
   ReplicaChangeStore store(*a);
 
   SessionOptions wrong;
+  wrong.contract = "1234-5678-9012";
+  wrong.user = "tanaka@example.jp";
   wrong.credentials = PasswordCredential{"Wrong1234"};
   auto refused = SyncOnce(served.url(), store, a->id(), wrong);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), Code::kUnauthenticated) << refused.status();
   EXPECT_EQ(b->GetVersionVector()->Get(a->id()), 0u);
+  // Issue 12 item 6: the refusal's log line names whom the Hello named.
+  ASSERT_TRUE(served.log.WaitFor(1));
+  const std::string line = served.log.lines()[0];
+  EXPECT_EQ(line.rfind("event=session_end peer=127.0.0.1:", 0), 0u) << line;
+  EXPECT_TRUE(Contains(line, " contract=1234-5678-9012 user=tanaka@example.jp device=" +
+                                 a->id().ToHex().substr(0, 8) + " outcome=\"unauthenticated: wrong user or password\""))
+      << line;
 
   SessionOptions right;
   right.credentials = PasswordCredential{"Secret123"};
@@ -168,8 +177,9 @@ TEST(WebSocketTest, TwoReplicasWithEditsOnBothSidesConverge) {
   // The server logs the session once the client has closed it.
   ASSERT_TRUE(served.log.WaitFor(1));
   const std::string line = served.log.lines()[0];
-  EXPECT_TRUE(Contains(line, "outcome=ok")) << line;
-  EXPECT_TRUE(Contains(line, "changes_up=21")) << line;
+  EXPECT_TRUE(Contains(line, "outcome=\"ok\"")) << line;
+  // Directions as the connecting PC sees them.
+  EXPECT_TRUE(Contains(line, "changes_uploaded=21 changes_downloaded=21")) << line;
 
   // A second sync has nothing to move.
   auto again = SyncOnce(served.url(), store, a->id(), SessionOptions{});
@@ -289,8 +299,8 @@ TEST(WebSocketTest, GarbageAndOversizedFramesEndOnlyTheirConnection) {
   bool saw_exhausted = false;
   bool saw_bad_frame = false;
   for (const std::string& line : lines) {
-    saw_exhausted |= Contains(line, "outcome=resource_exhausted");
-    saw_bad_frame |= Contains(line, "outcome=corruption") || Contains(line, "outcome=protocol_error");
+    saw_exhausted |= Contains(line, "outcome=\"resource_exhausted");
+    saw_bad_frame |= Contains(line, "outcome=\"corruption") || Contains(line, "outcome=\"protocol_error");
   }
   EXPECT_TRUE(saw_exhausted) << ::testing::PrintToString(lines);
   EXPECT_TRUE(saw_bad_frame) << ::testing::PrintToString(lines);
@@ -342,7 +352,7 @@ TEST(WebSocketTest, SilentClientsAreDroppedAfterTheTimeouts) {
   ASSERT_DAICHO_OK(silent);
   ASSERT_TRUE(served.log.WaitFor(2, milliseconds(2000)));
   const std::string line = served.log.lines()[1];
-  EXPECT_TRUE(Contains(line, "outcome=unavailable")) << line;
+  EXPECT_TRUE(Contains(line, "outcome=\"unavailable")) << line;
 }
 
 TEST(WebSocketTest, StopWithAnOpenConnectionReturnsPromptly) {
@@ -524,7 +534,7 @@ TEST(WebSocketTest, WatchClientsOfOneGroupGetEachOthersCommitsLiveAndAnotherGrou
 
   // The server ends each watch session as a clean close.
   ASSERT_TRUE(served.log.WaitFor(3));
-  for (const std::string& line : served.log.lines()) EXPECT_TRUE(Contains(line, "outcome=ok")) << line;
+  for (const std::string& line : served.log.lines()) EXPECT_TRUE(Contains(line, "outcome=\"ok\"")) << line;
 }
 
 // Logins a test can end, as a relay's `device revoke` ends a device's.
@@ -695,7 +705,7 @@ TEST(WebSocketTest, ClientThatNeverReadsDoesNotHoldUpOthersAndIsDroppedAtTheIdle
   // ... while the slow one was still connected (so they did not just wait
   // for it to be dropped).
   ASSERT_LT(others_done - hello_sent, idle) << "the other syncs took longer than the idle timeout";
-  for (const std::string& line : served.log.lines()) EXPECT_TRUE(Contains(line, "outcome=ok")) << line;
+  for (const std::string& line : served.log.lines()) EXPECT_TRUE(Contains(line, "outcome=\"ok\"")) << line;
 
   // Its pings unanswered, the slow peer is dropped between 1 and 1.5 idle
   // timeouts after its last frame (the ping timer runs in half periods).
@@ -705,12 +715,12 @@ TEST(WebSocketTest, ClientThatNeverReadsDoesNotHoldUpOthersAndIsDroppedAtTheIdle
   EXPECT_GE(dropped, idle * 3 / 4);
   std::vector<std::string> failed;
   for (const std::string& line : served.log.lines()) {
-    if (!Contains(line, "outcome=ok")) failed.push_back(line);
+    if (!Contains(line, "outcome=\"ok\"")) failed.push_back(line);
   }
   ASSERT_EQ(failed.size(), 1u) << ::testing::PrintToString(served.log.lines());
-  EXPECT_TRUE(Contains(failed[0], "outcome=unavailable")) << failed[0];
-  EXPECT_TRUE(Contains(failed[0], "changes_down=0")) << failed[0];
-  EXPECT_FALSE(Contains(failed[0], "changes_up=0 ")) << failed[0];  // it was sent some
+  EXPECT_TRUE(Contains(failed[0], "outcome=\"unavailable")) << failed[0];
+  EXPECT_TRUE(Contains(failed[0], "changes_uploaded=0")) << failed[0];
+  EXPECT_FALSE(Contains(failed[0], "changes_downloaded=0 ")) << failed[0];  // it was sent some
 
   // The slow client finds its connection gone after what made it over.
   bool closed = false;
@@ -885,7 +895,7 @@ TEST(WebSocketTest, ConnectionDroppedMidUploadResumesWithoutResendingAcknowledge
   }
   // The server's side of the dropped connection has ended (it logs then).
   ASSERT_TRUE(served.log.WaitFor(1));
-  EXPECT_FALSE(Contains(served.log.lines()[0], "outcome=ok")) << served.log.lines()[0];
+  EXPECT_FALSE(Contains(served.log.lines()[0], "outcome=\"ok\"")) << served.log.lines()[0];
 
   const uint64_t acked_seq = acked.Get(a->id());
   const uint64_t held = VersionVectorOf(*b).Get(a->id());

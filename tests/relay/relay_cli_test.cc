@@ -2,9 +2,12 @@
 // vendor's operator would run them.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <regex>
 #include <string>
 #include <vector>
 
+#include "apps/daicho-relay/password.h"
 #include "apps/daicho-relay/relay_store.h"
 #include "relay_store_v2.h"
 #include "run_program.h"
@@ -34,6 +37,7 @@ class RelayCliTest : public ::testing::Test {
 };
 
 TEST_F(RelayCliTest, ContractAndUserAddedByCommandsCanLogIn) {
+  ASSERT_EQ(Run({"init"}).exit_code, 0);
   RunResult added = Run({"contract", "add", kContract});
   ASSERT_EQ(added.exit_code, 0) << added.err;
   RunResult user = Run({"user", "add", kContract, "yamada@example.jp", "--password-file", PasswordFile("Yamada2024")});
@@ -50,6 +54,7 @@ TEST_F(RelayCliTest, ContractAndUserAddedByCommandsCanLogIn) {
 }
 
 TEST_F(RelayCliTest, PasswdReplacesThePassword) {
+  ASSERT_EQ(Run({"init"}).exit_code, 0);
   ASSERT_EQ(Run({"contract", "add", kContract}).exit_code, 0);
   ASSERT_EQ(Run({"user", "add", kContract, "sato@example.jp", "--password-file", PasswordFile("OldPassw0rd")}).exit_code, 0);
   RunResult changed = Run({"user", "passwd", kContract, "sato@example.jp", "--password-file", PasswordFile("NewPassw0rd")});
@@ -63,6 +68,7 @@ TEST_F(RelayCliTest, PasswdReplacesThePassword) {
 }
 
 TEST_F(RelayCliTest, BadInputGivesClearErrorsAndChangesNothing) {
+  ASSERT_EQ(Run({"init"}).exit_code, 0);
   RunResult malformed = Run({"contract", "add", "12-34"});
   EXPECT_EQ(malformed.exit_code, 2);
   EXPECT_NE(malformed.err.find("NNNN-NNNN-NNNN"), std::string::npos) << malformed.err;
@@ -112,6 +118,171 @@ TEST_F(RelayCliTest, UpgradedStoreWithCaseTwinsWarnsUntilTheOperatorRemovesOne) 
   auto store = RelayStore::Open(dir_.Sub("relay"));
   ASSERT_DAICHO_OK(store);
   EXPECT_DAICHO_OK((*store)->LogIn(contract, "KATO@EXAMPLE.JP", "Passw0rd11"));
+}
+
+// Issue 12 item 7: a mistyped --data used to create (and serve) a new empty
+// store silently; now only `init` creates one and every other command, serve
+// included, refuses with what to do.
+TEST_F(RelayCliTest, AMistypedDataDirectoryIsRefusedAndOnlyInitCreatesAStore) {
+  for (const std::vector<std::string>& command :
+       {std::vector<std::string>{"contract", "add", kContract}, std::vector<std::string>{"contract", "list"},
+        std::vector<std::string>{"serve", "--listen", "127.0.0.1:0"}}) {
+    RunResult refused = Run(command);
+    EXPECT_EQ(refused.exit_code, 1) << command[0] << " " << command[1] << ": " << refused.err;
+    EXPECT_NE(refused.err.find("no relay store here (" + dir_.Sub("relay") + "); create one with `daicho-relay --data " +
+                               dir_.Sub("relay") + " init`"),
+              std::string::npos)
+        << refused.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("relay")));
+  // An existing but empty directory (made by a package, say) is no store either.
+  std::filesystem::create_directories(dir_.Sub("relay"));
+  EXPECT_EQ(Run({"contract", "list"}).exit_code, 1);
+
+  RunResult created = Run({"init"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_NE(created.out.find("created an empty relay store in " + dir_.Sub("relay")), std::string::npos) << created.out;
+  ASSERT_EQ(Run({"contract", "add", kContract}).exit_code, 0);
+  RunResult again = Run({"init"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("already holds a relay store"), std::string::npos) << again.err;
+  EXPECT_EQ(Run({"contract", "list"}).out.find(kContract), 0u) << "a second init must keep the store";
+
+  // A directory of other files is never made into a store.
+  WriteFile(dir_.Sub("other.txt"), "x");
+  RunResult foreign = daicho::testing::RunProgram(DAICHO_RELAY_PATH, {"--data", dir_.path().string(), "init"},
+                                                  dir_.path().string());
+  EXPECT_EQ(foreign.exit_code, 1) << foreign.err;
+}
+
+TEST_F(RelayCliTest, VersionIsTheProjectVersion) {
+  RunResult version = daicho::testing::RunProgram(DAICHO_RELAY_PATH, {"--version"}, dir_.path().string());
+  EXPECT_EQ(version.exit_code, 0) << version.err;
+  EXPECT_EQ(version.out, "daicho-relay " DAICHO_VERSION "\n");
+}
+
+// Issue 12 item 7: contracts are listed, disabled (logins refused, data
+// kept), enabled, and removed only when disabled and confirmed.
+TEST_F(RelayCliTest, ContractsAreListedDisabledEnabledAndRemovedOnlyWhenDisabledWithYes) {
+  ASSERT_EQ(Run({"init"}).exit_code, 0);
+  ASSERT_EQ(Run({"contract", "add", kContract}).exit_code, 0);
+  ASSERT_EQ(Run({"contract", "add", "1111-2222-3333"}).exit_code, 0);
+  ASSERT_EQ(Run({"user", "add", kContract, "yamada@example.jp", "--password-file", PasswordFile("Yamada2024")}).exit_code,
+            0);
+  RunResult listed = Run({"contract", "list"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(listed.out,
+            "1111-2222-3333  enabled   users 0  devices 0  key -\n"
+            "1234-5678-9012  enabled   users 1  devices 0  key -\n");
+
+  RunResult disabled = Run({"contract", "disable", kContract});
+  ASSERT_EQ(disabled.exit_code, 0) << disabled.err;
+  EXPECT_NE(disabled.out.find("nothing is deleted"), std::string::npos) << disabled.out;
+  EXPECT_NE(Run({"contract", "list"}).out.find("1234-5678-9012  disabled  users 1"), std::string::npos);
+  {
+    auto store = RelayStore::Open(dir_.Sub("relay"));
+    ASSERT_DAICHO_OK(store);
+    const Status refused = (*store)->LogIn(ContractNumber::Parse(kContract).value(), "yamada@example.jp", "Yamada2024")
+                               .status();
+    EXPECT_EQ(refused.code(), Code::kPermissionDenied) << refused;
+  }
+  ASSERT_EQ(Run({"contract", "enable", kContract}).exit_code, 0);
+  {
+    auto store = RelayStore::Open(dir_.Sub("relay"));
+    ASSERT_DAICHO_OK(store);
+    EXPECT_DAICHO_OK((*store)->LogIn(ContractNumber::Parse(kContract).value(), "yamada@example.jp", "Yamada2024"));
+  }
+
+  // Remove: --yes is required (usage), and the contract must be disabled.
+  RunResult unconfirmed = Run({"contract", "remove", kContract});
+  EXPECT_EQ(unconfirmed.exit_code, 2);
+  EXPECT_NE(unconfirmed.err.find("--yes"), std::string::npos) << unconfirmed.err;
+  RunResult enabled = Run({"contract", "remove", kContract, "--yes"});
+  EXPECT_EQ(enabled.exit_code, 1);
+  EXPECT_NE(enabled.err.find("disable it first"), std::string::npos) << enabled.err;
+  ASSERT_EQ(Run({"contract", "disable", kContract}).exit_code, 0);
+  RunResult removed = Run({"contract", "remove", kContract, "--yes"});
+  ASSERT_EQ(removed.exit_code, 0) << removed.err;
+  EXPECT_EQ(Run({"contract", "list"}).out, "1111-2222-3333  enabled   users 0  devices 0  key -\n");
+  RunResult gone = Run({"user", "list", kContract});
+  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_NE(gone.err.find("no contract"), std::string::npos) << gone.err;
+  EXPECT_EQ(Run({"contract", "disable", "9999-9999-9999"}).exit_code, 1);
+  EXPECT_EQ(Run({"contract", "enable", "12-34"}).exit_code, 2);
+}
+
+TEST_F(RelayCliTest, UsersAreDisabledAndEnabledWithoutLosingTheirSavedLogins) {
+  ASSERT_EQ(Run({"init"}).exit_code, 0);
+  ASSERT_EQ(Run({"contract", "add", kContract}).exit_code, 0);
+  ASSERT_EQ(Run({"user", "add", kContract, "sato@example.jp", "--password-file", PasswordFile("Sato20245")}).exit_code, 0);
+  ASSERT_EQ(Run({"user", "add", kContract, "ito@example.jp", "--password-file", PasswordFile("Ito202456")}).exit_code, 0);
+  const ContractNumber contract = ContractNumber::Parse(kContract).value();
+  ReplicaId::Bytes bytes{};
+  bytes[0] = 0x3f;
+  const ReplicaId pc(bytes);
+  std::string token;
+  {
+    auto store = RelayStore::Open(dir_.Sub("relay"));
+    ASSERT_DAICHO_OK(store);
+    token = (*store)->IssueDeviceToken(contract, "sato@example.jp", pc, "reception").value();
+  }
+  RunResult disabled = Run({"user", "disable", kContract, "Sato@example.jp"});
+  ASSERT_EQ(disabled.exit_code, 0) << disabled.err;
+  EXPECT_EQ(Run({"user", "list", kContract}).out, "ito@example.jp\nsato@example.jp  (disabled)\n");
+  {
+    auto store = RelayStore::Open(dir_.Sub("relay"));
+    ASSERT_DAICHO_OK(store);
+    EXPECT_EQ((*store)->AuthenticateDevice(contract, "sato@example.jp", token, pc).code(), Code::kPermissionDenied);
+    EXPECT_DAICHO_OK((*store)->LogIn(contract, "ito@example.jp", "Ito202456"));
+  }
+  ASSERT_EQ(Run({"user", "enable", kContract, "sato@example.jp"}).exit_code, 0);
+  EXPECT_EQ(Run({"user", "list", kContract}).out, "ito@example.jp\nsato@example.jp\n");
+  {
+    auto store = RelayStore::Open(dir_.Sub("relay"));
+    ASSERT_DAICHO_OK(store);
+    EXPECT_DAICHO_OK((*store)->AuthenticateDevice(contract, "sato@example.jp", token, pc));
+  }
+  EXPECT_EQ(Run({"user", "disable", kContract, "nobody@example.jp"}).exit_code, 1);
+  EXPECT_EQ(Run({"user", "disable", kContract}).exit_code, 2);
+}
+
+// Issue 12 item 7: `device list` says when and from where each PC last synced.
+TEST_F(RelayCliTest, DeviceListShowsEachPcsLastSyncAndAddress) {
+  ASSERT_EQ(Run({"init"}).exit_code, 0);
+  ASSERT_EQ(Run({"contract", "add", kContract}).exit_code, 0);
+  ASSERT_EQ(Run({"user", "add", kContract, "sato@example.jp", "--password-file", PasswordFile("Sato20245")}).exit_code, 0);
+  const ContractNumber contract = ContractNumber::Parse(kContract).value();
+  ReplicaId::Bytes one{}, two{};
+  one[0] = 0x3f;
+  two[0] = 0x7c;
+  {
+    auto store = RelayStore::Open(dir_.Sub("relay"));
+    ASSERT_DAICHO_OK(store);
+    ASSERT_DAICHO_OK((*store)->IssueDeviceToken(contract, "sato@example.jp", ReplicaId(one), "front desk"));
+    ASSERT_DAICHO_OK((*store)->IssueDeviceToken(contract, "sato@example.jp", ReplicaId(two), "back office"));
+    ASSERT_DAICHO_OK((*store)->RecordDeviceSync(contract, "sato@example.jp", ReplicaId(one), "127.0.0.9"));
+  }
+  RunResult listed = Run({"device", "list", kContract, "sato@example.jp"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  const std::regex expected(
+      "7c000000  never  -  back office\n"
+      "3f000000  \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ  127\\.0\\.0\\.9  front desk\n");
+  EXPECT_TRUE(std::regex_match(listed.out, expected)) << listed.out;
+}
+
+// Issue 12 item 7: exit codes as the CLI's: 0 ok, 1 error, 2 usage.
+TEST_F(RelayCliTest, UsageErrorsExitTwoAndRuntimeErrorsOne) {
+  ASSERT_EQ(Run({"init"}).exit_code, 0);
+  EXPECT_EQ(Run({"contract"}).exit_code, 2);
+  EXPECT_EQ(Run({"contract", "frobnicate"}).exit_code, 2);
+  EXPECT_EQ(Run({"user", "add", kContract}).exit_code, 2);
+  EXPECT_EQ(Run({"serve"}).exit_code, 2);
+  EXPECT_EQ(Run({"serve", "--listen", "127.0.0.1"}).exit_code, 2);
+  EXPECT_EQ(Run({"serve", "--listen", "127.0.0.1:0", "--tls-cert", "c.pem"}).exit_code, 2);
+  EXPECT_EQ(daicho::testing::RunProgram(DAICHO_RELAY_PATH, {"contract", "list"}, dir_.path().string()).exit_code, 2);
+  EXPECT_EQ(Run({"contract", "list"}).exit_code, 0);
+  EXPECT_EQ(Run({"user", "list", kContract}).exit_code, 1);
+  EXPECT_EQ(Run({"device", "list", kContract, "x@example.jp"}).exit_code, 1);
 }
 
 }  // namespace

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -101,7 +103,7 @@ TEST_F(RelayE2eTest, RecordValuesNeverReachTheRelayOrItsLogInClear) {
   ASSERT_EQ(relay_->Stop(), 0);
 
   const std::string log = ReadFile(dir_.Sub("relay.log"));
-  EXPECT_NE(log.find("sync session"), std::string::npos) << "the relay logged no session: " << log;
+  EXPECT_NE(log.find("event=session_end"), std::string::npos) << "the relay logged no session: " << log;
   size_t files = 0;
   std::vector<std::filesystem::path> scanned = {dir_.Sub("relay.log")};
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_.Sub("relay"))) {
@@ -116,6 +118,92 @@ TEST_F(RelayE2eTest, RecordValuesNeverReachTheRelayOrItsLogInClear) {
     }
   }
   EXPECT_GE(files, 2u);  // the log and the relay's data file at least
+}
+
+// The log lines of this test's relay containing `part`.
+std::vector<std::string> LinesWith(const std::string& log, const std::string& part) {
+  std::vector<std::string> lines;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find(part) != std::string::npos) lines.push_back(line);
+  }
+  return lines;
+}
+
+// Issue 12 item 6: the operator's log is one stream of lines, each starting
+// with an ISO-8601 UTC timestamp, naming contract, user and PC on every
+// session line (refused logins too), counting changes and bytes from the
+// PC's point of view (uploaded = what the PC sent), and naming key setup,
+// rotation and passphrase changes.
+TEST_F(RelayE2eTest, LogLinesCarryATimestampWhoAndDirectionsAsThePcSeesThem) {
+  Pc a = NewPc("a");
+  const std::string a_id = a.replica->id().ToHex().substr(0, 8);
+  ASSERT_DAICHO_OK(a.client->InitOfficeKey(kPassphrase));
+  for (int i = 0; i < 3; ++i) Set(*a.replica, "c" + std::to_string(i), "uploaded by a");
+  ASSERT_DAICHO_OK(a.client->Sync());
+  Pc b = NewPc("b");
+  const std::string b_id = b.replica->id().ToHex().substr(0, 8);
+  SyncOptions unlock;
+  unlock.passphrase = kPassphrase;
+  ASSERT_DAICHO_OK(b.client->Sync(unlock));
+
+  // A login with a wrong password, from a third PC.
+  ReplicaOptions create;
+  create.create_if_missing = true;
+  auto replica = Replica::Open(dir_.Sub("intruder"), create);
+  ASSERT_DAICHO_OK(replica);
+  RelayClient intruder(**replica);
+  RelaySettings settings;
+  settings.url = relay_->url();
+  settings.contract = kContract;
+  settings.user = kUser;
+  settings.device_name = "intruder pc";
+  EXPECT_EQ(intruder.Connect(settings, "Wrong2024x", /*save_password=*/true).code(), Code::kUnauthenticated);
+
+  ASSERT_DAICHO_OK(a.client->RotateOfficeKey("a rotated passphrase"));
+  ASSERT_DAICHO_OK(a.client->ChangeOfficePassphrase("a changed passphrase"));
+  ASSERT_EQ(relay_->Stop(), 0);
+  const std::string log = relay_->log();
+
+  const std::regex stamped("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z event=[a-z_]+( [a-z_]+=(\"([^\"\\\\]|\\\\.)*\"|[^ \"]+))*");
+  std::vector<std::string> lines = LinesWith(log, "");
+  ASSERT_GE(lines.size(), 2u) << log;
+  for (const std::string& line : lines) EXPECT_TRUE(std::regex_match(line, stamped)) << line;
+  EXPECT_NE(lines.front().find(" event=relay_started listen=127.0.0.1:"), std::string::npos) << lines.front();
+  EXPECT_NE(lines.back().find(" event=relay_stopped signal=SIGTERM"), std::string::npos) << lines.back();
+
+  // A's upload: 3 changes up, nothing down.
+  const auto a_uploads = LinesWith(log, "contract=" + std::string(kContract) + " user=" + kUser + " device=" + a_id +
+                                            " outcome=\"ok\" changes_uploaded=3 changes_downloaded=0");
+  EXPECT_EQ(a_uploads.size(), 1u) << log;
+  // B's download: the same 3 changes down, nothing up.
+  const auto b_downloads = LinesWith(log, "device=" + b_id + " outcome=\"ok\" changes_uploaded=0 "
+                                                             "changes_downloaded=3");
+  EXPECT_EQ(b_downloads.size(), 1u) << log;
+  for (const std::string& line : a_uploads) {
+    std::smatch bytes;
+    ASSERT_TRUE(std::regex_search(line, bytes, std::regex("bytes_uploaded=(\\d+) bytes_downloaded=(\\d+)$"))) << line;
+    EXPECT_GT(std::stoull(bytes[1]), std::stoull(bytes[2])) << "A sent more than it got: " << line;
+  }
+  // The refused login names whom it tried to log in as.
+  const std::string intruder_id = (*replica)->id().ToHex().substr(0, 8);
+  const auto refused = LinesWith(log, "device=" + intruder_id);
+  ASSERT_EQ(refused.size(), 1u) << log;
+  EXPECT_NE(refused[0].find("event=session_end peer=127.0.0.1:"), std::string::npos) << refused[0];
+  EXPECT_NE(refused[0].find("contract=" + std::string(kContract) + " user=" + kUser + " device=" + intruder_id +
+                            " device_name=\"intruder pc\" outcome=\"unauthenticated: wrong contract number, user id "
+                            "or password\""),
+            std::string::npos)
+      << refused[0];
+
+  // Key setup, rotation and passphrase change, each named, by A.
+  const std::string by_a = "contract=" + std::string(kContract) + " user=" + kUser + " device=" + a_id;
+  EXPECT_EQ(LinesWith(log, "event=office_key_published peer=127.0.0.1 " + by_a + " kind=init key_id=1").size(), 1u)
+      << log;
+  EXPECT_EQ(LinesWith(log, "event=office_key_published peer=127.0.0.1 " + by_a + " kind=rotation key_id=2").size(), 1u)
+      << log;
+  EXPECT_EQ(LinesWith(log, "event=office_key_published peer=127.0.0.1 " + by_a + " kind=rewrap key_id=2").size(), 1u)
+      << log;
 }
 
 TEST_F(RelayE2eTest, PassphraseAndRecoveryCodeOpenEverythingAndAWrongPassphraseNothing) {

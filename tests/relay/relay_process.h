@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,47 +23,47 @@ namespace daicho::relay {
 // A `daicho-relay serve` child process on an ephemeral loopback port.
 class RelayProcess {
  public:
-  // `log_path`: where the relay's stderr (its session log) goes; empty: the
-  // test's own stderr.
-  explicit RelayProcess(const std::string& data_dir, const std::string& log_path = "") {
-    int fds[2];
-    if (pipe(fds) != 0) return;
+  // `log_path`: the file the relay's log (stderr, and stdout) is appended
+  // to; empty: DATA_DIR.log beside the data directory.
+  explicit RelayProcess(const std::string& data_dir, const std::string& log_path = "")
+      : log_path_(log_path.empty() ? data_dir + ".log" : log_path) {
+    const size_t logged_before = ReadLog().size();
     pid_ = fork();
     if (pid_ == 0) {
-      dup2(fds[1], 1);
-      if (!log_path.empty()) {
-        const int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (log >= 0) dup2(log, 2);
-      }
-      close(fds[0]);
+      const int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      if (log < 0) _exit(126);
+      dup2(log, 1);
+      dup2(log, 2);
       execl(DAICHO_RELAY_PATH, DAICHO_RELAY_PATH, "--data", data_dir.c_str(), "serve", "--listen", "127.0.0.1:0",
             static_cast<char*>(nullptr));
       _exit(127);
     }
-    close(fds[1]);
-    out_ = fdopen(fds[0], "r");
-    char line[256];
-    // "listening on 127.0.0.1:PORT (ws)"
-    if (out_ && std::fgets(line, sizeof line, out_)) {
-      std::string text(line);
-      const size_t colon = text.rfind(':');
-      if (text.rfind("listening on ", 0) == 0 && colon != std::string::npos) port_ = std::stoi(text.substr(colon + 1));
-    }
-    if (port_ == 0) {
-      // The relay's own message went to the inherited stderr; say how it ended.
+    // "2026-12-07T08:15:02.123Z event=relay_started listen=127.0.0.1:PORT ..."
+    const std::string ready = " event=relay_started listen=127.0.0.1:";
+    for (int waited_ms = 0; port_ == 0 && waited_ms < 20000; waited_ms += 10) {
+      const std::string log = ReadLog().substr(logged_before);
+      if (const size_t at = log.find(ready); at != std::string::npos) {
+        port_ = std::atoi(log.c_str() + at + ready.size());
+        break;
+      }
       int status = 0;
-      const pid_t ended = waitpid(pid_, &status, WNOHANG);
-      std::fprintf(stderr, "daicho-relay did not start: %s %d\n",
-                   ended == pid_ ? (WIFEXITED(status) ? "exit status" : "killed by signal") : "still running, pid",
-                   ended == pid_ ? (WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status)) : pid_);
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        stopped_ = true;
+        std::fprintf(stderr, "daicho-relay did not start (%s %d): %s\n",
+                     WIFEXITED(status) ? "exit status" : "killed by signal",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), log.c_str());
+        return;
+      }
+      usleep(10 * 1000);
     }
   }
   ~RelayProcess() {
     if (pid_ > 0 && !stopped_) Stop();
-    if (out_) std::fclose(out_);
   }
   std::string url() const { return "ws://127.0.0.1:" + std::to_string(port_) + "/"; }
   int port() const { return port_; }
+  // Everything logged to the relay's log file so far.
+  std::string log() const { return ReadLog(); }
   // SIGKILL: the relay dies mid-work, as in a power cut.
   void Kill() {
     stopped_ = true;
@@ -79,8 +80,18 @@ class RelayProcess {
   }
 
  private:
+  std::string ReadLog() const {
+    std::string text;
+    if (FILE* in = std::fopen(log_path_.c_str(), "rb")) {
+      char buffer[4096];
+      for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, in)) > 0;) text.append(buffer, n);
+      std::fclose(in);
+    }
+    return text;
+  }
+
+  std::string log_path_;
   pid_t pid_ = -1;
-  FILE* out_ = nullptr;
   int port_ = 0;
   bool stopped_ = false;
 };

@@ -561,5 +561,59 @@ TEST_F(RelaySyncTest, WatchClientsOfAContractGetEachOthersCommitsLiveAndAnotherC
   EXPECT_EQ(testing::VersionVectorOf(*a), testing::VersionVectorOf(*b));
 }
 
+// Issue 12 item 7: disabling a contract (or a user) from the command line
+// ends the live sessions concerned at once with a clear reason, leaves
+// other contracts syncing, refuses new logins while disabled, and lets the
+// same PCs sync again once enabled.
+TEST_F(RelaySyncTest, DisablingAContractOrUserEndsItsLiveSessionsUntilEnabled) {
+  RelayProcess relay(dir_.Sub("relay"), dir_.Sub("relay.log"));
+  ASSERT_GT(relay.port(), 0);
+  auto a = OpenReplica("a");
+  auto c = OpenReplica("c");
+  Set(*a, "a1", "name", "from A");
+  net::SessionOptions yamada;
+  yamada.contract = kContract;
+  yamada.user = "yamada@example.jp";
+  yamada.credentials = net::PasswordCredential{"Yamada2024"};
+  net::SessionOptions other;
+  other.contract = kOtherContract;
+  other.user = "other@example.jp";
+  other.credentials = net::PasswordCredential{"Other2024"};
+  const std::string data = dir_.Sub("relay");
+
+  for (const std::vector<std::string>& disable :
+       {std::vector<std::string>{"contract", "disable", kContract},
+        std::vector<std::string>{"user", "disable", kContract, "yamada@example.jp"}}) {
+    SCOPED_TRACE(disable[0]);
+    testing::WatchClient wa(relay.url(), *a, yamada, std::chrono::milliseconds(20), OfficeKey(kContract).Clone());
+    testing::WatchClient wc(relay.url(), *c, other, std::chrono::milliseconds(20), OfficeKey(kOtherContract).Clone());
+    ASSERT_TRUE(testing::WaitUntil([&] { return wa.peer_holds().Get(a->id()) == 1 || wa.ended(); }));
+    ASSERT_FALSE(wa.ended());
+    std::vector<std::string> args = {"--data", data};
+    args.insert(args.end(), disable.begin(), disable.end());
+    ASSERT_EQ(RunRelayCommand(args), 0);
+    ASSERT_TRUE(testing::WaitUntil([&] { return wa.ended(); })) << "the disabled session went on";
+    auto ended = wa.Stop();
+    ASSERT_FALSE(ended.ok());
+    EXPECT_EQ(ended.status().code(), Code::kPermissionDenied) << ended.status();
+    EXPECT_NE(ended.status().message().find("is disabled on this relay"), std::string::npos) << ended.status();
+    EXPECT_FALSE(wc.ended()) << "another contract's session must go on";
+    ASSERT_DAICHO_OK(wc.Stop());
+
+    const auto refused = Sync(relay, *a);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), Code::kPermissionDenied) << refused.status();
+
+    args[3] = "enable";
+    ASSERT_EQ(RunRelayCommand(args), 0);
+    ASSERT_DAICHO_OK(Sync(relay, *a));
+  }
+  ASSERT_EQ(relay.Stop(), 0);
+  EXPECT_NE(relay.log().find("outcome=\"permission_denied: login no longer allowed while connected: contract " +
+                             std::string(kContract) + " is disabled"),
+            std::string::npos)
+      << relay.log();
+}
+
 }  // namespace
 }  // namespace daicho::relay
