@@ -219,7 +219,9 @@ struct RelayClient::Impl {
       return Status(Code::kFailedPrecondition,
                     "the relay's office key (key " + std::to_string(relay_keys.current_key_id) +
                         ") is older than this PC's (key " + std::to_string(ring.current_id()) +
-                        "): the relay may have been restored from an old backup; ask the vendor before syncing");
+                        "): the relay was probably restored from a backup taken before the key was rotated; "
+                        "nothing was synced. On this PC run `daicho key rotate` (a new passphrase and recovery "
+                        "code), then unlock the new key on the office's other PCs (daicho key unlock)");
     }
     return ring;
   }
@@ -255,15 +257,18 @@ struct RelayClient::Impl {
     return pc.SaveEnvelopes({settings.contract, report.office_keys});
   }
 
-  // Fetches the envelopes and requires that this PC holds their current key.
+  // Fetches the envelopes and requires that this PC holds their current key
+  // (or, with `newer_ok`, a newer one: a relay restored from a backup taken
+  // before a rotation, which a rotation from this PC brings forward).
   Result<std::pair<crypto::WrappedOfficeKey, crypto::KeyRing>> RequireCurrentKey(const RelaySettings& settings,
-                                                                                   const std::string& password) {
+                                                                                   const std::string& password,
+                                                                                   bool newer_ok = false) {
     DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey published, FetchOfficeKey(settings, password));
     if (published.empty()) {
       return Status(Code::kFailedPrecondition, "the office key is not set up: run `daicho key init` first");
     }
     DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, pc.HeldRing(settings.contract));
-    if (ring.current_id() != published.current_key_id) {
+    if (ring.current_id() != published.current_key_id && !(newer_ok && ring.current_id() > published.current_key_id)) {
       return Status(Code::kFailedPrecondition, "this PC does not hold the office's current key (key " +
                                                    std::to_string(published.current_key_id) +
                                                    "): unlock it first (daicho key unlock)");
@@ -411,7 +416,7 @@ Status RelayClient::RecoverOfficeKey(const std::string& recovery_code, const Off
 Result<std::string> RelayClient::RotateOfficeKey(const std::string& passphrase, const OfficeKeyOptions& options) {
   DAICHO_RETURN_IF_ERROR(crypto::ValidatePassphrase(passphrase));
   DAICHO_ASSIGN_OR_RETURN(RelaySettings settings, impl_->RequireConnected());
-  DAICHO_ASSIGN_OR_RETURN(auto current, impl_->RequireCurrentKey(settings, options.password));
+  DAICHO_ASSIGN_OR_RETURN(auto current, impl_->RequireCurrentKey(settings, options.password, /*newer_ok=*/true));
   DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing rotated, current.second.Rotated());
   DAICHO_ASSIGN_OR_RETURN(std::string recovery_code, crypto::NewRecoveryCode());
   DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey wrapped,

@@ -559,9 +559,11 @@ Status RelayStore::PublishOfficeKey(const ContractNumber& contract, const crypto
   if (keys.empty() || keys.passphrase_wrapped.empty() || keys.recovery_wrapped.empty()) {
     return InvalidArgument("an office key needs a key id and both envelopes");
   }
-  // The same id re-wraps the current key (a new passphrase); the next id is
-  // a rotation. Anything else would strand PCs holding the current key.
-  if (keys.current_key_id != replaces_key_id && keys.current_key_id != replaces_key_id + 1) {
+  // The same id re-wraps the current key (a new passphrase); a higher id is
+  // a rotation: the next one, or further when a PC holds keys newer than a
+  // relay restored from an older backup. A lower id would strand PCs
+  // holding the current key.
+  if (keys.current_key_id < replaces_key_id) {
     return InvalidArgument("office key " + std::to_string(keys.current_key_id) + " cannot replace key " +
                            std::to_string(replaces_key_id));
   }

@@ -259,7 +259,8 @@ class RelayStore {
   Result<crypto::WrappedOfficeKey> GetOfficeKey(const ContractNumber& contract) const;
   // Stores `keys` if the stored key id is still `replaces_key_id` (0: none
   // yet): keys.current_key_id equal to it re-wraps the current key (new
-  // passphrase), one more is a rotation. kFailedPrecondition if another PC
+  // passphrase), a higher one is a rotation (usually one more; further after
+  // a restore from a backup older than the PCs' key). kFailedPrecondition if another PC
   // changed the key first; kInvalidArgument for other ids; kNotFound.
   Status PublishOfficeKey(const ContractNumber& contract, const crypto::WrappedOfficeKey& keys,
                           crypto::KeyId replaces_key_id);

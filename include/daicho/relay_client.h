@@ -209,7 +209,9 @@ class RelayClient {
   // member leaves), protected by `passphrase` (the current one or a new one)
   // and a new recovery code, which is returned; older keys stay readable to
   // holders of the new one. PCs still holding only older keys can no longer
-  // sync until they unlock again. Needs the current key here.
+  // sync until they unlock again. Needs the current key here, or a newer
+  // one: a relay restored from a backup taken before a rotation is brought
+  // past every key a PC holds this way (docs/operations.md "Restore").
   Result<std::string> RotateOfficeKey(const std::string& passphrase, const OfficeKeyOptions& options = {});
   // Replaces the office passphrase (the key and recovery code stay). Needs
   // the current key here.

@@ -1113,14 +1113,18 @@ TEST_F(RelayStoreSealingTest, PublishingIsCompareAndSwapOnTheKeyId) {
   ASSERT_DAICHO_OK(store_->PublishOfficeKey(a_, Envelopes(1), 0));
   // A second "first PC" loses: the office keeps one key.
   EXPECT_EQ(store_->PublishOfficeKey(a_, Envelopes(1, "-other"), 0).code(), Code::kFailedPrecondition);
-  // Skipping ids or going back is not a rotation.
-  EXPECT_EQ(store_->PublishOfficeKey(a_, Envelopes(3), 1).code(), Code::kInvalidArgument);
+  // Going back is not a rotation.
+  EXPECT_EQ(store_->PublishOfficeKey(a_, Envelopes(1), 2).code(), Code::kInvalidArgument);
   EXPECT_EQ(store_->PublishOfficeKey(a_, crypto::WrappedOfficeKey{}, 1).code(), Code::kInvalidArgument);
   // Same id: a new passphrase envelope.
   ASSERT_DAICHO_OK(store_->PublishOfficeKey(a_, Envelopes(1, "-new-passphrase"), 1));
   ASSERT_DAICHO_OK(store_->PublishOfficeKey(a_, Envelopes(2), 1));
   EXPECT_EQ(store_->PublishOfficeKey(a_, Envelopes(2, "-late"), 1).code(), Code::kFailedPrecondition);
   EXPECT_EQ(*store_->GetOfficeKey(a_), Envelopes(2));
+  // Issue 12 item 8: after a restore from a backup older than a rotation,
+  // a PC holding key 3 rotates to key 4 over the relay's key 2.
+  ASSERT_DAICHO_OK(store_->PublishOfficeKey(a_, Envelopes(4), 2));
+  EXPECT_EQ(*store_->GetOfficeKey(a_), Envelopes(4));
   EXPECT_EQ(store_->GetOfficeKey(Contract("9999-9999-9999")).status().code(), Code::kNotFound);
 }
 
