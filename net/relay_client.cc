@@ -196,12 +196,13 @@ struct RelayClient::Impl {
   // unlocked with `passphrase`.
   Result<crypto::KeyRing> RingForSync(const std::string& contract, const crypto::WrappedOfficeKey& relay_keys,
                                       const std::string& passphrase, bool store_key) {
+    DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, pc.HeldRing(contract));
     if (relay_keys.empty()) {
+      if (!ring.empty()) return RelayKeyOlder(relay_keys, ring);
       return Status(Code::kFailedPrecondition, "the office key of contract " + contract +
                                                    " is not set up: run `daicho key init` on the office's first PC");
     }
     DAICHO_RETURN_IF_ERROR(pc.SaveEnvelopes({contract, relay_keys}));
-    DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, pc.HeldRing(contract));
     if (ring.current_id() < relay_keys.current_key_id) {
       if (passphrase.empty()) {
         return Status(Code::kFailedPrecondition,
@@ -215,15 +216,24 @@ struct RelayClient::Impl {
       DAICHO_ASSIGN_OR_RETURN(ring, crypto::UnwrapWithPassphrase(relay_keys, contract, passphrase));
       DAICHO_RETURN_IF_ERROR(pc.KeepRing(contract, ring, store_key));
     }
-    if (ring.current_id() > relay_keys.current_key_id) {
-      return Status(Code::kFailedPrecondition,
-                    "the relay's office key (key " + std::to_string(relay_keys.current_key_id) +
-                        ") is older than this PC's (key " + std::to_string(ring.current_id()) +
-                        "): the relay was probably restored from a backup taken before the key was rotated; "
-                        "nothing was synced. On this PC run `daicho key rotate` (a new passphrase and recovery "
-                        "code), then unlock the new key on the office's other PCs (daicho key unlock)");
-    }
+    if (ring.current_id() > relay_keys.current_key_id) return RelayKeyOlder(relay_keys, ring);
     return ring;
+  }
+
+  // This PC holds a newer office key than the relay: a relay restored from a
+  // backup taken before the key was set up or rotated. Syncing would seal
+  // under a key the office retired (or one the relay never had); a rotation
+  // from here goes past both.
+  static Status RelayKeyOlder(const crypto::WrappedOfficeKey& relay_keys, const crypto::KeyRing& ring) {
+    const std::string held = std::to_string(ring.current_id());
+    const std::string relay_has = relay_keys.empty() ? "the relay has no office key but this PC holds key " + held
+                                                     : "the relay's office key (key " +
+                                                           std::to_string(relay_keys.current_key_id) +
+                                                           ") is older than this PC's (key " + held + ")";
+    return Status(Code::kFailedPrecondition,
+                  relay_has + ": the relay was probably restored from a backup taken before the key was set up or "
+                      "rotated; nothing was synced. On this PC run `daicho key rotate` (a new passphrase and "
+                      "recovery code), then unlock the new key on the office's other PCs (daicho key unlock)");
   }
 
   Result<RelaySettings> RequireConnected() const {
@@ -264,11 +274,12 @@ struct RelayClient::Impl {
                                                                                    const std::string& password,
                                                                                    bool newer_ok = false) {
     DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey published, FetchOfficeKey(settings, password));
-    if (published.empty()) {
+    DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, pc.HeldRing(settings.contract));
+    const bool newer = newer_ok && ring.current_id() > published.current_key_id;
+    if (published.empty() && !newer) {
       return Status(Code::kFailedPrecondition, "the office key is not set up: run `daicho key init` first");
     }
-    DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, pc.HeldRing(settings.contract));
-    if (ring.current_id() != published.current_key_id && !(newer_ok && ring.current_id() > published.current_key_id)) {
+    if (ring.current_id() != published.current_key_id && !newer) {
       return Status(Code::kFailedPrecondition, "this PC does not hold the office's current key (key " +
                                                    std::to_string(published.current_key_id) +
                                                    "): unlock it first (daicho key unlock)");
@@ -390,6 +401,10 @@ Result<std::string> RelayClient::InitOfficeKey(const std::string& passphrase, co
                                                  " is already set up: unlock it with the office passphrase "
                                                  "(daicho key unlock)");
   }
+  // A second key 1 beside the one the office's PCs hold would let them seal
+  // changes the others cannot open.
+  DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing held, impl_->pc.HeldRing(settings.contract));
+  if (!held.empty()) return Impl::RelayKeyOlder(published, held);
   DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, crypto::KeyRing::Create());
   DAICHO_ASSIGN_OR_RETURN(std::string recovery_code, crypto::NewRecoveryCode());
   DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey wrapped,

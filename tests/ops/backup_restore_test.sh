@@ -6,7 +6,9 @@
 # is taken before an office rotates its key, as in the worst case the
 # document describes: after the restore the PCs refuse to sync, one PC
 # rotates past the relay's key, the others unlock it, and every record is
-# back on the relay, readable with the new key only.
+# back on the relay, readable with the new key only. A second office set up
+# its key only after the backup: the restored relay has none, and the same
+# rotation (never a second `key init`) brings it back.
 #
 # Usage: backup_restore_test.sh APPS_DIR OPERATIONS_MD
 # (APPS_DIR holds the built `daicho` and `daicho-relay`.)
@@ -88,6 +90,9 @@ printf 'third passphrase 2024\n' >pass3.txt
 daicho-relay --data "${DATA}" init >/dev/null
 daicho-relay --data "${DATA}" contract add "${contract}" >/dev/null
 daicho-relay --data "${DATA}" user add "${contract}" office@example.jp --password-file password.txt >/dev/null
+late=2222-3333-4444
+daicho-relay --data "${DATA}" contract add "${late}" >/dev/null
+daicho-relay --data "${DATA}" user add "${late}" late@example.jp --password-file password.txt >/dev/null
 start_relay
 url="ws://127.0.0.1:${relay_port}/sync"
 for p in pc1 pc2; do pc "${p}" init >/dev/null; done
@@ -99,6 +104,9 @@ pc pc1 sync >/dev/null
 pc pc2 connect "${url}" --contract "${contract}" --user office@example.jp --password-file password.txt \
   --save-password --device-name pc2 --passphrase-file pass1.txt >/dev/null
 pc pc2 sync >/dev/null
+pc late1 init >/dev/null
+pc late1 connect "${url}" --contract "${late}" --user late@example.jp --password-file password.txt \
+  --save-password --device-name late1 >/dev/null
 
 # The backup, as written, while the relay runs.
 backup_out="$(DATA="${DATA}" BACKUPS="${BACKUPS}" run_block backup)" || fail "the backup block failed"
@@ -117,6 +125,9 @@ pc pc2 set customers c3 name=from-pc2 >/dev/null
 pc pc2 sync >/dev/null
 pc pc1 sync >/dev/null
 grep -q 'event=office_key_published .* kind=rotation key_id=2' relay.log || fail "the rotation was not logged"
+pc late1 key init --passphrase-file pass1.txt >/dev/null
+pc late1 set customers l1 name=late-office >/dev/null
+pc late1 sync >/dev/null
 
 # The relay is lost: restore the backup, as written, and start it again.
 stop_relay
@@ -140,6 +151,20 @@ grep -qF "daicho key unlock" <<<"${refused}" || fail "pc2's refusal does not say
 pc pc2 key unlock --passphrase-file pass3.txt >/dev/null || fail "pc2 could not unlock the new key"
 pc pc2 sync >/dev/null || fail "pc2 could not sync after unlocking"
 grep -q 'event=office_key_published .* kind=rotation key_id=3' relay.log || fail "the second rotation was not logged"
+
+# The office whose key the restored relay never had: a second `key init`
+# (another key 1) is refused, the rotation brings the key back.
+if refused="$(pc late1 sync 2>&1)"; then fail "late1 synced against a relay without its key: ${refused}"; fi
+grep -qF "the relay has no office key but this PC holds key 1" <<<"${refused}" || fail "unexpected: ${refused}"
+if refused="$(pc late1 key init --passphrase-file pass2.txt 2>&1)"; then fail "a second key init was accepted"; fi
+grep -qF "daicho key rotate" <<<"${refused}" || fail "the refused key init does not say what to do: ${refused}"
+pc late1 key rotate --passphrase-file pass3.txt >/dev/null || fail "key rotate on late1 failed"
+pc late1 sync >/dev/null || fail "late1 could not sync after the rotation"
+pc late2 init >/dev/null
+pc late2 connect "${url}" --contract "${late}" --user late@example.jp --password-file password.txt \
+  --save-password --device-name late2 --passphrase-file pass3.txt >/dev/null
+pc late2 sync >/dev/null
+expect_name late2 l1 late-office
 
 # A new PC with only the newest passphrase gets every record from the relay;
 # the retired passphrase opens nothing.
