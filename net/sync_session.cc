@@ -140,8 +140,10 @@ std::vector<std::string> SyncSession::HandleHello(Hello hello) {
     return Fail(ProtocolError("unexpected Hello"));
   }
   // Kept before any check, so that a refused login is logged with whom it
-  // named (the server's session line).
+  // named (the server's session line); without its secret, which nothing
+  // needs after this call.
   peer_hello_ = hello;
+  peer_hello_->credentials = std::monostate();
   if (hello.protocol_version != options_.protocol_version) {
     return Fail(Status(Code::kFailedPrecondition,
                        "protocol version " + std::to_string(hello.protocol_version) +

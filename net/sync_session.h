@@ -177,8 +177,8 @@ class SyncSession {
   // both sides at once: neither sends more); changes committed meanwhile
   // wait for the next one.
   bool InSync();
-  // The peer's Hello (acceptor), once received, also when it was refused;
-  // the peer's Welcome id.
+  // The peer's Hello (acceptor), once received, also when it was refused,
+  // without its credentials; the peer's Welcome id.
   const std::optional<Hello>& peer_hello() const { return peer_hello_; }
   const std::optional<ReplicaId>& peer_id() const { return peer_id_; }
   // Initiator: the peer's Welcome, once received.
