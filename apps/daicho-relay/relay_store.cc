@@ -946,6 +946,18 @@ Result<std::vector<RelayStore::Device>> RelayStore::ListDevices(const ContractNu
 Status RelayStore::RecordDeviceSync(const ContractNumber& contract, std::string_view user_id,
                                     const ReplicaId& replica, std::string_view address) {
   const uint64_t now = impl_->options.clock->NowMillis();
+  // Most logins of a PC without a saved login change nothing: no write.
+  auto has_device = [&](const storage::lmdb::TxnBase& txn) -> Result<bool> {
+    DAICHO_ASSIGN_OR_RETURN(Impl::Account account, impl_->RequireAccount(txn, contract, user_id));
+    DAICHO_ASSIGN_OR_RETURN(auto owned, impl_->AccountDevices(txn, contract, account.user_id));
+    return std::any_of(owned.begin(), owned.end(), [&](const Impl::DeviceEntry& d) { return d.replica == replica; });
+  };
+  {
+    std::shared_lock<std::shared_mutex> lock;
+    DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
+    DAICHO_ASSIGN_OR_RETURN(bool found, has_device(txn));
+    if (!found) return Status::Ok();
+  }
   return impl_->writer.Run([&](WriteTxn& txn) -> Status {
     DAICHO_ASSIGN_OR_RETURN(Impl::Account account, impl_->RequireAccount(txn, contract, user_id));
     DAICHO_ASSIGN_OR_RETURN(auto owned, impl_->AccountDevices(txn, contract, account.user_id));
