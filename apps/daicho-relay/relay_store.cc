@@ -36,6 +36,9 @@ constexpr std::string_view kLoginGenerationKey = "logins";
 constexpr size_t kReplicaIdBytes = sizeof(ReplicaId::Bytes);
 constexpr size_t kShortIdDigits = 8;
 constexpr size_t kMaxDeviceNameBytes = 100;
+// A device's last sync is recorded to about this precision: PCs syncing
+// more often from one address do not each cost a write.
+constexpr uint64_t kDeviceSyncResolutionMs = 60'000;
 
 std::string EncodeU64(uint64_t v) {
   std::string out(8, '\0');
@@ -946,17 +949,22 @@ Result<std::vector<RelayStore::Device>> RelayStore::ListDevices(const ContractNu
 Status RelayStore::RecordDeviceSync(const ContractNumber& contract, std::string_view user_id,
                                     const ReplicaId& replica, std::string_view address) {
   const uint64_t now = impl_->options.clock->NowMillis();
-  // Most logins of a PC without a saved login change nothing: no write.
-  auto has_device = [&](const storage::lmdb::TxnBase& txn) -> Result<bool> {
+  // A login of a PC without a saved login, or one recorded within the last
+  // kDeviceSyncResolutionMs from the same address, changes nothing worth an
+  // LMDB write (an fsync) on every session.
+  auto needs_write = [&](const storage::lmdb::TxnBase& txn) -> Result<bool> {
     DAICHO_ASSIGN_OR_RETURN(Impl::Account account, impl_->RequireAccount(txn, contract, user_id));
     DAICHO_ASSIGN_OR_RETURN(auto owned, impl_->AccountDevices(txn, contract, account.user_id));
-    return std::any_of(owned.begin(), owned.end(), [&](const Impl::DeviceEntry& d) { return d.replica == replica; });
+    return std::any_of(owned.begin(), owned.end(), [&](const Impl::DeviceEntry& d) {
+      return d.replica == replica &&
+             (d.last_address != address || now < d.last_sync_ms || now - d.last_sync_ms >= kDeviceSyncResolutionMs);
+    });
   };
   {
     std::shared_lock<std::shared_mutex> lock;
     DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
-    DAICHO_ASSIGN_OR_RETURN(bool found, has_device(txn));
-    if (!found) return Status::Ok();
+    DAICHO_ASSIGN_OR_RETURN(bool write, needs_write(txn));
+    if (!write) return Status::Ok();
   }
   return impl_->writer.Run([&](WriteTxn& txn) -> Status {
     DAICHO_ASSIGN_OR_RETURN(Impl::Account account, impl_->RequireAccount(txn, contract, user_id));

@@ -237,8 +237,10 @@ class RelayStore {
   // the ids to choose from).
   Status RevokeDevice(const ContractNumber& contract, std::string_view user_id, std::string_view device);
   // Records that the user's device `replica` logged in now from `address`
-  // (what `device list` shows as its last sync). A replica without a saved
-  // login is not recorded. kNotFound (contract or user).
+  // (what `device list` shows as its last sync), to the minute: a login
+  // within a minute of the recorded one from the same address writes
+  // nothing. A replica without a saved login is not recorded. kNotFound
+  // (contract or user).
   Status RecordDeviceSync(const ContractNumber& contract, std::string_view user_id, const ReplicaId& replica,
                           std::string_view address);
   // The user's devices holding a token, by name then replica id.

@@ -604,7 +604,11 @@ TEST_F(RelayStoreTest, DevicesRecordTheirLastSyncTimeAndAddress) {
 
   const uint64_t first = clock_->NowMillis();
   ASSERT_DAICHO_OK(store_->RecordDeviceSync(a_, "taro@example.jp", Origin(1), "127.0.0.5"));
-  clock_->Advance(60'000);
+  // Within the minute from the same address: kept as it was (no write).
+  clock_->Advance(30'000);
+  ASSERT_DAICHO_OK(store_->RecordDeviceSync(a_, "taro@example.jp", Origin(1), "127.0.0.5"));
+  EXPECT_EQ(store_->ListDevices(a_, "taro@example.jp")->at(0).last_sync_ms, first);
+  clock_->Advance(30'000);
   ASSERT_DAICHO_OK(store_->RecordDeviceSync(a_, "Taro@Example.jp", Origin(2), "127.0.0.6"));
   // A PC without a saved login has nothing to record.
   ASSERT_DAICHO_OK(store_->RecordDeviceSync(a_, "taro@example.jp", Origin(3), "127.0.0.7"));
