@@ -1,0 +1,28 @@
+// Url: a relay's or an office PC's WebSocket address, split for connecting.
+// "wss://host[:port]/path" (TLS) or "ws://host[:port]/path"; an IPv6 address
+// goes in brackets ("ws://[::1]:47480/"). Pure string work: no I/O, no name
+// lookup.
+#ifndef DAICHO_NET_URL_H_
+#define DAICHO_NET_URL_H_
+
+#include <string>
+#include <string_view>
+
+#include "daicho/status.h"
+
+namespace daicho::net {
+
+struct Url {
+  bool tls = false;    // wss://
+  std::string host;    // a name or an address, without the IPv6 brackets
+  std::string port;    // decimal, 1..65535
+  std::string target;  // the path, "/" when the URL has none
+};
+
+// kInvalidArgument, naming the URL and what a good one looks like, when it
+// is not such a URL.
+Result<Url> ParseUrl(std::string_view url);
+
+}  // namespace daicho::net
+
+#endif  // DAICHO_NET_URL_H_
