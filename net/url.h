@@ -1,7 +1,7 @@
 // Url: a relay's or an office PC's WebSocket address, split for connecting.
 // "wss://host[:port]/path" (TLS) or "ws://host[:port]/path"; an IPv6 address
-// goes in brackets ("ws://[::1]:47480/"). Pure string work: no I/O, no name
-// lookup.
+// goes in brackets ("ws://[::1]:47480/"). Without a port, wss uses 443 and ws
+// 80, as a browser would. Pure string work: no I/O, no name lookup.
 #ifndef DAICHO_NET_URL_H_
 #define DAICHO_NET_URL_H_
 

@@ -57,8 +57,9 @@ namespace daicho {
 
 // Where and as whom a replica syncs.
 struct RelaySettings {
-  // "wss://host[:port]/path" (TLS, certificate verified) or "ws://..." (only
-  // sensible on loopback or inside a trusted network).
+  // "wss://host[:port]/path" (TLS, certificate verified; port 443 when
+  // omitted) or "ws://..." (port 80 when omitted; only sensible on loopback or
+  // inside a trusted network). An IPv6 address goes in brackets: [::1].
   std::string url;
   // The office's contract number, NNNN-NNNN-NNNN.
   std::string contract;
