@@ -234,8 +234,8 @@ int Run(int argc, char** argv) {
   connect->add_option("url", connect_args.url, "wss://host[:port]/path (ws:// for loopback)")->required();
   connect->add_option("--contract", connect_args.contract, "Contract number NNNN-NNNN-NNNN")->required();
   connect->add_option("--user", connect_args.user, "User id")->required();
-  connect->add_option("--password-file", connect_args.password_file, "File whose first line is the password")
-      ->required();
+  connect->add_option("--password-file", connect_args.password_file,
+                      "File whose first line is the password (default: ask on the terminal, echo off)");
   connect->add_flag("--save-password", connect_args.save_password,
                     "Save a revocable device token for this PC (never the password)");
   connect->add_option("--device-name", connect_args.device_name,

@@ -16,7 +16,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "apps/common/secret_file.h"
 #include "apps/daicho/commands.h"
 #include "apps/daicho/office_key_cli.h"
 #include "apps/daicho/progress.h"
@@ -24,14 +23,6 @@
 #include "daicho/relay_client.h"
 
 namespace daicho::cli {
-namespace {
-
-Result<std::string> PasswordFrom(const std::string& password_file) {
-  if (password_file.empty()) return std::string();
-  return apps::ReadSecretFile(password_file);
-}
-
-}  // namespace
 
 std::string HostName() {
   char name[256] = {};
@@ -126,8 +117,9 @@ Status RunUntilSignal(const std::function<Status(std::stop_token)>& work) {
 }
 
 Outcome ConnectCommand(const std::string& db, const ConnectArgs& args, std::ostream& out) {
-  auto password = apps::ReadSecretFile(args.password_file);
-  if (!password.ok()) return Outcome::Failed(password.status(), "reading the password file");
+  Secret password = GetSecret({args.password_file, "--password-file", "the relay password",
+                               "Relay password for " + args.user + ": ", /*confirm=*/false});
+  if (password.error) return *password.error;
   // Read before connecting, so that a bad file changes nothing.
   std::optional<Secret> passphrase;
   if (!args.passphrase_file.empty()) {
@@ -143,19 +135,20 @@ Outcome ConnectCommand(const std::string& db, const ConnectArgs& args, std::ostr
   settings.tls_ca_file = args.tls_ca_file;
   settings.device_name = args.device_name.empty() ? HostName() : args.device_name;
   RelayClient client(**replica);
-  Status connected = client.Connect(settings, *password, args.save_password);
+  Status connected = client.Connect(settings, password.value, args.save_password);
   if (!connected.ok()) return Outcome::Failed(connected, "connecting to " + args.url);
   out << "connected to " << args.url << " as " << args.user << " (contract " << args.contract << ")\n";
   if (args.save_password) {
     out << "login saved for this PC as device " << QuoteForMessage(settings.device_name)
         << " (the password itself is not stored)\n";
   } else {
-    out << "settings saved; sync will need --password-file (or connect with --save-password)\n";
+    out << "settings saved; sync will ask for the password (or take --password-file); connect with "
+           "--save-password to keep a login on this PC\n";
   }
 
   if (passphrase) {
     OfficeKeyOptions options;
-    options.password = *password;
+    options.password = password.value;
     options.store_key = args.store_key;
     Status unlocked = client.UnlockOfficeKey(passphrase->value, options);
     if (unlocked.code() == Code::kFailedPrecondition) {
@@ -185,8 +178,12 @@ Outcome ConnectCommand(const std::string& db, const ConnectArgs& args, std::ostr
 
 Outcome SyncCommand(const std::string& db, const SyncArgs& args, std::ostream& out) {
   if (!args.peer_url.empty() || args.peers) return PeerSyncCommand(db, args, out);
-  auto password = PasswordFrom(args.password_file);
-  if (!password.ok()) return Outcome::Failed(password.status(), "reading the password file");
+  std::string password;
+  if (!args.password_file.empty()) {
+    Secret secret = GetSecret({args.password_file, "--password-file", "the relay password", "", false});
+    if (secret.error) return *secret.error;
+    password = std::move(secret.value);
+  }
   std::string passphrase;
   if (!args.passphrase_file.empty()) {
     Secret secret = GetSecret({args.passphrase_file, "--passphrase-file", "the office passphrase", "", false});
@@ -199,6 +196,13 @@ Outcome SyncCommand(const std::string& db, const SyncArgs& args, std::ostream& o
   auto settings = client.Settings();
   if (!settings.ok()) return Outcome::Failed(settings.status(), "reading the relay settings");
   const std::string where = *settings ? (*settings)->url : std::string("the relay");
+  if (password.empty() && *settings && (*settings)->device_token.empty() && CanAskOnTerminal()) {
+    // connect saved no login (no --save-password): ask, as connect did.
+    Secret typed = GetSecret({"", "--password-file", "the relay password (no login is saved)",
+                              "Relay password for " + (*settings)->user + ": ", /*confirm=*/false});
+    if (typed.error) return *typed.error;
+    password = std::move(typed.value);
+  }
 
   // Runs `attempt` with `passphrase`; when it fails for lack of the office
   // key and no passphrase was given, asks for one on a terminal and tries
@@ -221,7 +225,7 @@ Outcome SyncCommand(const std::string& db, const SyncArgs& args, std::ostream& o
     Result<SyncSummary> summary = Status(Code::kInternal, "not run");
     Status synced = with_key([&] {
       SyncOptions options;
-      options.password = *password;
+      options.password = password;
       options.passphrase = passphrase;
       options.store_key = args.store_key;
       options.on_progress = [&bar](const SyncProgress& p) { bar.Update(p); };
@@ -235,7 +239,7 @@ Outcome SyncCommand(const std::string& db, const SyncArgs& args, std::ostream& o
   }
 
   WatchOptions options;
-  options.sync.password = *password;
+  options.sync.password = password;
   options.sync.store_key = args.store_key;
   uint64_t received = 0;
   options.sync.on_progress = [&](const SyncProgress& p) {

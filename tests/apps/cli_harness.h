@@ -6,13 +6,19 @@
 #ifndef DAICHO_TESTS_APPS_CLI_HARNESS_H_
 #define DAICHO_TESTS_APPS_CLI_HARNESS_H_
 
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -102,6 +108,77 @@ class Child {
   int exit_code_ = -1;
   int signal_ = 0;
 };
+
+// What a clerk sees on a terminal: the process's stdin, stdout and stderr
+// are one pseudo-terminal.
+struct TerminalRun {
+  int exit_code = -1;  // -1 when it did not exit normally within the deadline
+  std::string screen;  // everything written to the terminal, typed text echoed or not
+  bool echo_was_off = true;  // false if a line was typed while the terminal echoed
+};
+
+// Runs `exe` with `args` in `dir` on a new pseudo-terminal, as if a person
+// typed: for each {prompt, line} of `typing` in turn, waits until `prompt`
+// appears on the screen and the program has turned echo off (a secret), then
+// types `line` and Enter. Reads the screen until the program exits.
+inline TerminalRun RunOnTerminal(const std::string& exe, const std::vector<std::string>& args, const std::string& dir,
+                                 const std::vector<std::pair<std::string, std::string>>& typing,
+                                 std::chrono::steady_clock::duration timeout = kCliDeadline) {
+  std::vector<std::string> full = {exe};
+  full.insert(full.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : full) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  TerminalRun run;
+  int terminal = -1;
+  const pid_t pid = forkpty(&terminal, nullptr, nullptr, nullptr);
+  if (pid < 0) {
+    ADD_FAILURE() << "forkpty: " << std::strerror(errno);
+    return run;
+  }
+  if (pid == 0) {
+    if (chdir(dir.c_str()) != 0) _exit(126);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  size_t next = 0;           // the next entry of `typing`
+  size_t searched_from = 0;  // its prompt is looked for after the previous one
+  while (std::chrono::steady_clock::now() < end) {
+    pollfd p{terminal, POLLIN, 0};
+    if (poll(&p, 1, 20) > 0) {
+      char buffer[4096];
+      const ssize_t n = read(terminal, buffer, sizeof buffer);
+      if (n <= 0) break;  // EIO: the program closed the terminal (exited)
+      run.screen.append(buffer, static_cast<size_t>(n));
+    }
+    if (next < typing.size()) {
+      const size_t at = run.screen.find(typing[next].first, searched_from);
+      if (at == std::string::npos) continue;
+      // The prompt is written before echo goes off: wait for it to go off.
+      termios settings{};
+      const bool quiet = WaitFor(
+          [&] { return tcgetattr(terminal, &settings) == 0 && (settings.c_lflag & ECHO) == 0; },
+          std::chrono::seconds(5), std::chrono::milliseconds(5));
+      run.echo_was_off = run.echo_was_off && quiet;
+      const std::string line = typing[next].second + "\n";
+      if (write(terminal, line.data(), line.size()) != static_cast<ssize_t>(line.size())) break;
+      searched_from = at + typing[next].first.size();
+      ++next;
+    }
+  }
+  int status = 0;
+  // The terminal closes as the program exits: give the exit a moment.
+  if (!WaitFor([&] { return waitpid(pid, &status, WNOHANG) == pid; }, std::chrono::seconds(5))) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    ADD_FAILURE() << exe << " did not finish on the terminal; screen:\n" << run.screen;
+  } else if (WIFEXITED(status)) {
+    run.exit_code = WEXITSTATUS(status);
+  }
+  close(terminal);
+  return run;
+}
 
 // A long-running process (relay, serving PC) that prints a line matching
 // `ready_pattern` once it accepts connections; the pattern's first group is

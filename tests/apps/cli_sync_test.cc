@@ -500,6 +500,61 @@ TEST_F(CliSyncTest, ConnectWithAMalformedContractNumberFailsWithoutConnecting) {
   ExpectNotConfigured(a);
 }
 
+// A clerk types the password: on a terminal `connect` asks for it with echo
+// off (files are for scripts), and so does `sync` when no login was saved.
+// Before, `connect` refused to run without --password-file.
+TEST_F(CliSyncTest, ConnectOnATerminalAsksForThePasswordWithEchoOff) {
+  auto relay = StartRelay();
+  ASSERT_GT(relay->port(), 0);
+  const std::string a = Init("a");
+  Ok({"--db", a, "set", "customers", "c1", "name=typed in"});
+  const std::string prompt = std::string("Relay password for ") + kUser + ": ";
+  daicho::testing::TerminalRun typed = daicho::testing::RunOnTerminal(
+      DAICHO_CLI_PATH,
+      {"--db", a, "connect", relay->url(), "--contract", kContract, "--user", kUser, "--save-password"},
+      dir_.Sub("scratch"), {{prompt, kPassword}});
+  EXPECT_EQ(typed.exit_code, 0) << typed.screen;
+  EXPECT_TRUE(typed.echo_was_off) << typed.screen;
+  EXPECT_TRUE(Contains(typed.screen, prompt)) << typed.screen;
+  EXPECT_FALSE(Contains(typed.screen, kPassword)) << typed.screen;
+  EXPECT_TRUE(Contains(typed.screen, "connected to " + relay->url())) << typed.screen;
+  EXPECT_EQ(Status(a)["login_saved"], true);
+  recovery_code_ = InitKey(a);
+  EXPECT_TRUE(Contains(Sync(a), "sent 1 changes"));
+
+  // A mistyped password is refused and saves nothing.
+  const std::string b = Init("b");
+  daicho::testing::TerminalRun wrong = daicho::testing::RunOnTerminal(
+      DAICHO_CLI_PATH, {"--db", b, "connect", relay->url(), "--contract", kContract, "--user", kUser},
+      dir_.Sub("scratch"), {{prompt, "Wrong2024"}});
+  EXPECT_EQ(wrong.exit_code, 1) << wrong.screen;
+  EXPECT_TRUE(Contains(wrong.screen, "unauthenticated")) << wrong.screen;
+  ExpectNotConfigured(b);
+
+  // Without --save-password, `sync` asks too.
+  daicho::testing::TerminalRun connected = daicho::testing::RunOnTerminal(
+      DAICHO_CLI_PATH,
+      {"--db", b, "connect", relay->url(), "--contract", kContract, "--user", kUser, "--passphrase-file",
+       passphrase_file_},
+      dir_.Sub("scratch"), {{prompt, kPassword}});
+  EXPECT_EQ(connected.exit_code, 0) << connected.screen;
+  EXPECT_TRUE(Contains(connected.screen, "sync will ask for the password")) << connected.screen;
+  daicho::testing::TerminalRun synced =
+      daicho::testing::RunOnTerminal(DAICHO_CLI_PATH, {"--db", b, "sync"}, dir_.Sub("scratch"), {{prompt, kPassword}});
+  EXPECT_EQ(synced.exit_code, 0) << synced.screen;
+  EXPECT_TRUE(synced.echo_was_off) << synced.screen;
+  EXPECT_FALSE(Contains(synced.screen, kPassword)) << synced.screen;
+  EXPECT_TRUE(Contains(synced.screen, "in sync with ")) << synced.screen;
+  EXPECT_FALSE(GetJson(b, "c1").empty());
+
+  // A script (no terminal, no file) gets a usage error naming the option.
+  const std::string c = Init("c");
+  RunResult script = Run({"--db", c, "connect", relay->url(), "--contract", kContract, "--user", kUser});
+  EXPECT_EQ(script.exit_code, 2) << script.err;
+  EXPECT_TRUE(Contains(script.err, "--password-file")) << script.err;
+  ExpectNotConfigured(c);
+}
+
 TEST_F(CliSyncTest, ConnectWithCredentialsTheContractDoesNotKnowIsUnauthenticatedAndSavesNothing) {
   auto relay = StartRelay();
   ASSERT_GT(relay->port(), 0);
