@@ -19,6 +19,7 @@
 #include "apps/daicho/json_output.h"
 #include "apps/daicho/office_key_cli.h"
 #include "apps/daicho/progress.h"
+#include "apps/daicho/text_encoding.h"
 #include "apps/daicho/text_output.h"
 #include "daicho/change_file.h"
 #include "daicho/replica.h"
@@ -327,6 +328,7 @@ struct ImportReport {
   size_t conflicts = 0;
   size_t transactions = 0;
   bool split_by_size = false;
+  std::string read_as;             // the file's text encoding and why: "UTF-8"
   std::vector<std::string> notes;  // "line N: ..."
 };
 
@@ -347,7 +349,7 @@ void WriteImportReport(std::ostream& out, const std::string& collection, const I
       << Plural(r.conflicts, "conflict", "conflicts") << " kept beside newer values; "
       << Plural(r.transactions, "transaction", "transactions");
   if (r.split_by_size) out << " (split by size: at most " << (kImportBatchBytes >> 20) << " MiB of cells each)";
-  out << '\n';
+  out << "; read as " << r.read_as << '\n';
 }
 
 Status ApplyCellWrite(WriteTransaction& txn, const std::string& collection, const ParsedRow& row,
@@ -369,11 +371,24 @@ Status ApplyCellWrite(WriteTransaction& txn, const std::string& collection, cons
 
 }  // namespace
 
-Outcome ImportCsvCommand(const std::string& db, const std::string& collection,
-                         const std::string& file, std::ostream& out) {
-  Result<std::string> text = ReadWholeFile(file);
-  if (!text.ok()) return Outcome::Failed(text.status(), "reading " + file);
-  Result<std::vector<CsvRow>> parsed = ParseCsv(*text);
+Outcome ImportCsvCommand(const std::string& db, const std::string& collection, const std::string& file,
+                         const std::string& encoding, std::ostream& out) {
+  const std::optional<TextEncoding> wanted = ParseTextEncoding(encoding);
+  if (!wanted) {
+    return Outcome::Usage("unknown --encoding " + QuoteForMessage(encoding) + " (use auto, utf-8 or cp932)");
+  }
+  Result<std::string> bytes = ReadWholeFile(file);
+  if (!bytes.ok()) return Outcome::Failed(bytes.status(), "reading " + file);
+  Result<DecodedText> text = DecodeText(*bytes, *wanted);
+  if (!text.ok()) {
+    if (text.status().code() != Code::kInvalidArgument) return Outcome::Failed(text.status(), "reading " + file);
+    return {kExitRuntimeError,
+            file + ": " + text.status().message() +
+                " (nothing imported; save it again from Excel as \"CSV UTF-8\" or \"CSV (comma delimited)\"; "
+                "--encoding utf-8 or --encoding cp932 says which of the two the file is in)"};
+  }
+  std::string().swap(*bytes);  // only the decoded text is needed from here on
+  Result<std::vector<CsvRow>> parsed = ParseCsv(text->utf8);
   if (!parsed.ok()) return Outcome::Failed(parsed.status(), file + " (nothing imported)");
   std::vector<CsvRow>& rows = *parsed;
   if (rows.empty()) return {kExitRuntimeError, file + ": empty file, expected a header row"};
@@ -399,12 +414,6 @@ Outcome ImportCsvCommand(const std::string& db, const std::string& collection,
     if (row.cells[0].empty()) {
       return {kExitRuntimeError,
               where + ": empty record id in the first column (nothing imported)"};
-    }
-    for (const std::string& cell : row.cells) {
-      if (!IsValidUtf8(cell)) {
-        return {kExitRuntimeError,
-                where + ": invalid UTF-8 (save the file as UTF-8) (nothing imported)"};
-      }
     }
     // Each row is planned against the ledger as it was before the import.
     auto [it, first] = first_line.emplace(row.cells[0], row.line);
@@ -513,16 +522,19 @@ Outcome ImportCsvCommand(const std::string& db, const std::string& collection,
   }
   if (Outcome o = commit(data.empty() ? 0 : data.back().line); o.exit_code != kExitOk) return o;
   progress.Finish();
+  report.read_as = TextEncodingName(text->encoding);
+  if (text->detected && text->encoding == TextEncoding::kCp932) report.read_as += ", as it is not UTF-8";
   WriteImportReport(out, collection, report);
   return Outcome::Ok();
 }
 
-Outcome ExportCommand(const std::string& db, const std::string& collection,
-                      const std::string& format, std::ostream& out) {
+Outcome ExportCommand(const std::string& db, const std::string& collection, const std::string& format, bool excel,
+                      std::ostream& out) {
   if (format != "csv" && format != "json") {
     return Outcome::Usage("unknown export format " + QuoteForMessage(format) +
                           " (use csv or json)");
   }
+  if (excel && format != "csv") return Outcome::Usage("--excel is for --format csv");
   auto replica = OpenReplica(db);
   if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
   // Read before the records: a change that lands in between is then not
@@ -549,6 +561,9 @@ Outcome ExportCommand(const std::string& db, const std::string& collection,
     header.push_back(ColumnHeader(columns.back()));
   }
   header.emplace_back(kVersionColumn);
+  // Without the mark Excel reads the file as the system's code page
+  // (Shift_JIS on a Japanese Windows) and garbles every Japanese cell.
+  if (excel) out << kUtf8ByteOrderMark;
   out << FormatCsvRow(header);
   for (const Record& r : *records) {
     Result<RecordContext> context = (*replica)->GetRecordContext(collection, r.id);

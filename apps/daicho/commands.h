@@ -61,11 +61,14 @@ Outcome DeleteCommand(const std::string& db, const std::string& collection, cons
 Outcome ResolveCommand(const std::string& db, const std::string& collection, const std::string& id,
                        const std::string& field, const std::vector<std::string>& values, FieldKind kind,
                        std::ostream& out);
-Outcome ImportCsvCommand(const std::string& db, const std::string& collection,
-                         const std::string& file, std::ostream& out);
-// format: "csv" or "json".
-Outcome ExportCommand(const std::string& db, const std::string& collection,
-                      const std::string& format, std::ostream& out);
+// encoding: "auto" (UTF-8, else Shift_JIS), "utf-8" or "cp932"
+// (text_encoding.h); the summary says which one the file was read as.
+Outcome ImportCsvCommand(const std::string& db, const std::string& collection, const std::string& file,
+                         const std::string& encoding, std::ostream& out);
+// format: "csv" or "json". excel (csv only): a UTF-8 byte-order mark first,
+// so that Excel reads the file as UTF-8 (rows end with CRLF either way).
+Outcome ExportCommand(const std::string& db, const std::string& collection, const std::string& format, bool excel,
+                      std::ostream& out);
 // Change files name this PC's office and are sealed with its key
 // (daicho/change_file.h). since: a VersionVector in ToString() form; ""
 // exports everything. passphrase_file: the office passphrase (first line),

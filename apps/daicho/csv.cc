@@ -1,14 +1,9 @@
 #include "apps/daicho/csv.h"
 
 namespace daicho::cli {
-namespace {
-
-constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
-
-}  // namespace
 
 Result<std::vector<CsvRow>> ParseCsv(std::string_view text) {
-  if (text.starts_with(kUtf8Bom)) text.remove_prefix(kUtf8Bom.size());
+  if (text.starts_with(kUtf8ByteOrderMark)) text.remove_prefix(kUtf8ByteOrderMark.size());
   std::vector<CsvRow> rows;
   const size_t n = text.size();
   size_t pos = 0;

@@ -20,6 +20,9 @@
 
 namespace daicho::cli {
 
+// What Excel writes first in a "CSV UTF-8" file (and reads as "this is UTF-8").
+inline constexpr std::string_view kUtf8ByteOrderMark = "\xEF\xBB\xBF";
+
 struct CsvRow {
   size_t line = 0;                 // 1-based line on which the record starts
   std::vector<std::string> cells;  // at least one (a blank line is one "")

@@ -33,7 +33,9 @@ constexpr const char* kResolveHelp =
     "(every VALUE is an element to keep). `get` shows the kinds in conflict.";
 
 constexpr const char* kImportHelp =
-    "CSV: RFC 4180, UTF-8 (a byte-order mark is skipped), CRLF or LF line ends.\n"
+    "CSV: RFC 4180, CRLF or LF line ends, UTF-8 (a byte-order mark is skipped) or\n"
+    "Shift_JIS (CP932, as Excel's \"CSV (comma delimited)\" on a Japanese Windows):\n"
+    "a file that is not UTF-8 is read as Shift_JIS; the summary says which.\n"
     "The first row names the fields; the first column holds the record id (its\n"
     "header is ignored). NAME# is a counter (a cell sets its total), NAME[] a set\n"
     "(elements joined with ';', '\\' escapes ';' and '\\'), any other name a text\n"
@@ -52,7 +54,8 @@ constexpr const char* kExportHelp =
     "      and '\\'), then daicho.version: a token that lets `import` keep newer\n"
     "      edits (leave it as it is). One row per record in id order; text as is,\n"
     "      numbers in shortest form, null and missing fields as empty cells, bytes\n"
-    "      as hex; a conflicting field shows its displayed value. CRLF line ends.\n"
+    "      as hex; a conflicting field shows its displayed value. UTF-8, CRLF line\n"
+    "      ends; --excel puts a byte-order mark first so that Excel reads it as UTF-8.\n"
     "json: an array of records as printed by `get --json`.";
 
 constexpr const char* kChangeFileHelp =
@@ -193,8 +196,12 @@ int Run(int argc, char** argv) {
   import_cmd->footer(kImportHelp);
   import_cmd->add_option("collection", collection, "Collection")->required();
   import_cmd->add_option("file", file, "CSV file")->required();
+  std::string encoding = "auto";
+  import_cmd->add_option("--encoding", encoding,
+                         "Text encoding of the file: auto (default: UTF-8, else Shift_JIS), utf-8 or cp932 "
+                         "(Shift_JIS as Excel writes it)");
   OnRun(import_cmd, outcome,
-        [&] { return daicho::cli::ImportCsvCommand(db, collection, file, out); });
+        [&] { return daicho::cli::ImportCsvCommand(db, collection, file, encoding, out); });
 
   auto* export_cmd = app.add_subcommand(
       "export", "Write every (not deleted) record of a collection to stdout as CSV or JSON");
@@ -202,8 +209,11 @@ int Run(int argc, char** argv) {
   export_cmd->add_option("collection", collection, "Collection")->required();
   export_cmd->add_option("--format", format, "csv (default) or json")
       ->check(CLI::IsMember({"csv", "json"}));
+  bool excel = false;
+  export_cmd->add_flag("--excel", excel,
+                       "CSV for Excel: UTF-8 with a byte-order mark, so that Excel shows Japanese text as it is");
   OnRun(export_cmd, outcome,
-        [&] { return daicho::cli::ExportCommand(db, collection, format, out); });
+        [&] { return daicho::cli::ExportCommand(db, collection, format, excel, out); });
 
   auto* export_changes = app.add_subcommand(
       "export-changes", "Write the changes this replica holds to a change file (for a USB stick)");

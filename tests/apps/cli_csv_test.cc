@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -123,7 +124,7 @@ TEST_F(CliCsvTest, RoundTripOfEveryKindWritesNothing) {
   const std::string out = Import(db, csv);
   EXPECT_EQ(out,
             "imported into customers: 0 rows changed, 2 unchanged, 0 with only an id; 0 cells written, "
-            "0 conflicts kept beside newer values; 0 transactions\n");
+            "0 conflicts kept beside newer values; 0 transactions; read as UTF-8\n");
   EXPECT_EQ(Vv(db), before);  // no change committed
   json c1 = Get(db, "c1");
   EXPECT_FALSE(c1.contains("kind_conflicts")) << c1.dump();
@@ -145,6 +146,123 @@ TEST_F(CliCsvTest, RoundTripOfEveryKindWritesNothing) {
   EXPECT_EQ(copy["fields"]["trades"], json::array({"a;b", "土木工事業"}));
   EXPECT_EQ(Get(pc2, "c2")["fields"]["filings"], -2);
   EXPECT_TRUE(Contains(Import(pc2, csv), "0 cells written"));
+}
+
+// Japanese words as Excel's "CSV (comma delimited)" writes them on a
+// Japanese Windows: Shift_JIS (CP932), with the NEC and IBM extensions.
+struct SjisWord {
+  const char* utf8;
+  const char* sjis;
+};
+constexpr SjisWord kSjisWords[] = {
+    {"株式会社", "\x8A\x94\x8E\xAE\x89\xEF\x8E\xD0"},
+    {"山田", "\x8E\x52\x93\x63"},
+    {"髙橋", "\xFB\xFC\x8B\xB4"},  // 髙 as the IBM extension FBFC
+    {"顧客名", "\x8C\xDA\x8B\x71\x96\xBC"},
+    {"件数", "\x8C\x8F\x90\x94"},
+    {"業種", "\x8B\xC6\x8E\xED"},
+    {"建築", "\x8C\x9A\x92\x7A"},
+    {"土木", "\x93\x79\x96\xD8"},
+    {"①", "\x87\x40"},
+    {"㈱", "\x87\x8A"},
+    {"～", "\x81\x60"},
+};
+
+// `utf8` as Excel would save it in Shift_JIS: every word of kSjisWords
+// replaced by its bytes; what is left must be ASCII.
+std::string ToSjis(std::string utf8) {
+  if (utf8.starts_with("\xEF\xBB\xBF")) utf8.erase(0, 3);  // Excel drops the mark
+  std::string ascii_left = utf8;
+  for (const SjisWord& w : kSjisWords) {
+    for (std::string* text : {&utf8, &ascii_left}) {
+      for (size_t at = text->find(w.utf8); at != std::string::npos; at = text->find(w.utf8, at)) {
+        text->replace(at, std::strlen(w.utf8), text == &utf8 ? w.sjis : "");
+      }
+    }
+  }
+  EXPECT_TRUE(std::all_of(ascii_left.begin(), ascii_left.end(), [](char c) { return (c & 0x80) == 0; }))
+      << "a word is missing from kSjisWords: " << ascii_left;
+  return utf8;
+}
+
+TEST_F(CliCsvTest, ShiftJisFileFromExcelImportsWithItsJapaneseHeaders) {
+  const std::string path = dir_.Sub("excel.csv");
+  WriteFile(path, ToSjis("id,顧客名,件数#,業種[]\r\nc1,株式会社山田,3,建築;土木\r\nc2,①㈱髙橋～,1,\r\n"));
+  const std::string detected = Init("detected");
+  const std::string explicit_db = Init("explicit");
+  const std::string out = Import(detected, path);
+  EXPECT_TRUE(Contains(out, "2 rows changed")) << out;
+  EXPECT_TRUE(Contains(out, "; read as Shift_JIS (CP932), as it is not UTF-8\n")) << out;
+  EXPECT_TRUE(Contains(Ok({"import", "--db", explicit_db, "customers", path, "--encoding", "cp932"}),
+                       "; read as Shift_JIS (CP932)\n"));
+  for (const std::string& db : {detected, explicit_db}) {
+    json c1 = Get(db, "c1");
+    EXPECT_EQ(c1["fields"]["顧客名"], "株式会社山田") << c1.dump();
+    EXPECT_EQ(c1["fields"]["件数"], 3) << c1.dump();
+    EXPECT_EQ(c1["fields"]["業種"], json::array({"土木", "建築"})) << c1.dump();
+    EXPECT_EQ(Get(db, "c2")["fields"]["顧客名"], "①㈱髙橋～");
+  }
+  // Read as UTF-8 it is not text: refused, naming where, nothing written.
+  const std::string utf8_db = Init("utf8");
+  const std::string before = Vv(utf8_db);
+  const std::string err = Fails({"import", "--db", utf8_db, "customers", path, "--encoding", "utf-8"});
+  EXPECT_TRUE(Contains(err, "line 1, column 2")) << err;
+  EXPECT_TRUE(Contains(err, "nothing imported")) << err;
+  EXPECT_EQ(Vv(utf8_db), before);
+}
+
+TEST_F(CliCsvTest, BytesThatAreNotShiftJisNameTheCellAndImportNothing) {
+  const std::string path = dir_.Sub("broken.csv");
+  // Line 3, second column: 0x85 0x40 is no character in CP932.
+  WriteFile(path, ToSjis("id,顧客名\r\nc1,山田\r\nc2,株式会社") + "\x85\x40\r\n");
+  const std::string db = Init("pc1");
+  const std::string before = Vv(db);
+  for (const std::vector<std::string>& encoding : {std::vector<std::string>{}, {"--encoding", "cp932"}}) {
+    std::vector<std::string> args = {"import", "--db", db, "customers", path};
+    args.insert(args.end(), encoding.begin(), encoding.end());
+    const std::string err = Fails(args);
+    EXPECT_TRUE(Contains(err, "line 3, column 2")) << err;
+    EXPECT_TRUE(Contains(err, "85 40")) << err;
+    EXPECT_TRUE(Contains(err, "nothing imported")) << err;
+  }
+  EXPECT_EQ(Vv(db), before);
+  EXPECT_EQ(Run({"get", "--db", db, "customers", "c1"}).exit_code, 1);
+}
+
+TEST_F(CliCsvTest, ExcelExportIsUtf8WithAByteOrderMarkAndCrlfAndComesBackFromShiftJis) {
+  const std::string db = Init("pc1");
+  Ok({"set", "--db", db, "customers", "c1", "顧客名=株式会社山田", "件数+=3", "業種[]+=建築"});
+  Ok({"set", "--db", db, "customers", "c2", "顧客名=土木", "件数+=1"});
+  const std::string excel = Ok({"export", "--db", db, "customers", "--excel"});
+  ASSERT_TRUE(excel.starts_with("\xEF\xBB\xBF" "id,件数#,業種[],顧客名,daicho.version\r\n")) << excel;
+  for (size_t at = excel.find('\n'); at != std::string::npos; at = excel.find('\n', at + 1)) {
+    EXPECT_EQ(excel[at - 1], '\r') << "a line ends without CR at byte " << at;
+  }
+  EXPECT_TRUE(excel.ends_with("\r\n"));
+  // The same rows as the plain export, which has no mark.
+  EXPECT_EQ(excel.substr(3), Ok({"export", "--db", db, "customers"}));
+
+  // Opened and saved again: as is (UTF-8 with the mark) nothing changes.
+  const std::string path = dir_.Sub("excel.csv");
+  WriteFile(path, excel);
+  std::string out = Import(db, path);
+  EXPECT_TRUE(Contains(out, "0 rows changed, 2 unchanged")) << out;
+  EXPECT_TRUE(Contains(out, "read as UTF-8")) << out;
+  // Saved as "CSV (comma delimited)" (Shift_JIS) with one name edited: only
+  // that cell is written, the version column still tells edited from not.
+  std::string edited = excel;
+  const size_t at = edited.find(",株式会社山田,");
+  ASSERT_NE(at, std::string::npos);
+  edited.replace(at, std::string(",株式会社山田,").size(), ",髙橋,");
+  WriteFile(path, ToSjis(edited));
+  out = Import(db, path);
+  EXPECT_TRUE(Contains(out, "1 row changed, 1 unchanged")) << out;
+  EXPECT_TRUE(Contains(out, "1 cell written")) << out;
+  EXPECT_TRUE(Contains(out, "read as Shift_JIS (CP932)")) << out;
+  json c1 = Get(db, "c1");
+  EXPECT_EQ(c1["fields"]["顧客名"], "髙橋") << c1.dump();
+  EXPECT_EQ(c1["fields"]["件数"], 3) << c1.dump();
+  EXPECT_EQ(c1["fields"]["業種"], json::array({"建築"})) << c1.dump();
 }
 
 TEST_F(CliCsvTest, EditedCounterAndSetCellsApplyTheirDifference) {

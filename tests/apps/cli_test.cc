@@ -378,7 +378,7 @@ TEST_F(CliTest, CsvImportOfManyRowsCrossesBatchesAndExportsIdentically) {
   std::string out = Ok({"import", "--db", db, "customers", dir_.Sub("in.csv")});
   EXPECT_TRUE(out.starts_with("imported into customers: 2500 rows changed, 0 unchanged, 0 with only an id; "))
       << out;
-  EXPECT_TRUE(out.ends_with("; 3 transactions\n")) << out;
+  EXPECT_TRUE(out.ends_with("; 3 transactions; read as UTF-8\n")) << out;
   EXPECT_EQ(WithoutVersionColumn(Ok({"export", "--db", db, "customers"})), csv);
   EXPECT_EQ(json::parse(Ok({"list", "--db", db, "customers", "--json"})).size(),
             static_cast<size_t>(kRows));
