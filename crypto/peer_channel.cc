@@ -2,8 +2,10 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <array>
 #include <limits>
+#include <map>
 #include <utility>
 
 #include "storage/binary.h"
@@ -21,7 +23,12 @@
 //     (u64 LE, from 0) followed by zeros and is not sent.
 //
 // Keys (BLAKE2b-256 throughout; "keyed(K, ...)" is crypto_generichash with key K):
-//   K_auth  = keyed(data key, "daicho peer auth v1" | varint len | contract)
+//   K_auth  = keyed(data key, "daicho peer auth v1" | varint len | contract), the
+//             data key being that of key id min(id_I, id_A): the current key
+//             when both hold the same one. When the ids differ the MACs still
+//             tell a PC of this office that missed a rotation (the newer PC
+//             holds the older key) from a PC of another office, and the
+//             handshake fails either way: no session key is derived.
 //   mac_A   = keyed(K_auth, "daicho peer acceptor mac v1" | M1 | M2 without mac_A)
 //   mac_I   = keyed(K_auth, "daicho peer initiator mac v1" | M1 | M2)
 //   th      = BLAKE2b-256(M1 | M2)
@@ -112,12 +119,19 @@ Status CheckHandshake(std::string_view message, uint8_t type, size_t size) {
   return Status::Ok();
 }
 
+// Two PCs of this office (proven under the older key, which the newer one
+// holds too) with different current keys: which one missed the rotation.
 Status KeyIdMismatch(KeyId peer, KeyId own) {
-  std::string m = "the peer holds office key " + std::to_string(peer) + ", this PC key " + std::to_string(own) + ": ";
-  m += peer > own ? "unlock the current key on this PC (daicho key unlock)"
-                  : "unlock the current key on the peer PC (daicho key unlock there)";
+  std::string m = "this PC holds office key " + std::to_string(own) + " and the other PC key " +
+                  std::to_string(peer) + ": ";
+  m += own < peer ? "the office key was rotated since this PC last got it; run `daicho key unlock` on this PC, "
+                    "then sync again"
+                  : "the other PC missed a rotation of the office key; run `daicho key unlock` on the other PC "
+                    "(or `key unlock --peer` there from a PC serving with --share-key), then sync again";
   return Precondition(std::move(m));
 }
+
+Status NotThisOffice() { return Status(Code::kUnauthenticated, "the peer does not hold this office's key"); }
 
 }  // namespace
 
@@ -130,8 +144,14 @@ struct PeerChannel::Impl {
   bool failed_at_start = false;  // failure came from construction (no key)
   KeyId key_id = 0;
   KeyId peer_key_id = 0;
+  // The key both MACs use: the current one, or with a peer of another key
+  // id the lower of the two (the newer PC holds the older keys too), so that
+  // a PC of this office that missed a rotation is told apart from a PC of
+  // another office. A channel whose ids differ never gets established.
+  KeyId mac_key_id = 0;
 
-  Secret auth_key;
+  // K_auth of every key of the ring, by id (the current one is key_id).
+  std::map<KeyId, Secret> auth_keys;
   Secret eph_secret;  // until the exchange
   std::array<unsigned char, kPubBytes> eph_public{};
   Secret kx_rx;  // acceptor: from M1 until M3
@@ -144,7 +164,7 @@ struct PeerChannel::Impl {
   uint64_t recv_counter = 0;
 
   void WipeSecrets() {
-    auth_key.Wipe();
+    auth_keys.clear();  // each Secret wipes itself
     eph_secret.Wipe();
     kx_rx.Wipe();
     kx_tx.Wipe();
@@ -177,14 +197,22 @@ struct PeerChannel::Impl {
     out.append(View(nonce.data(), nonce.size()));
   }
 
-  // Reads and checks the key id of M1 or M2.
+  // Reads the key id of M1 or M2 and picks the MAC key: the lower of the
+  // two ids. Not holding it means the peer is not of this office: this
+  // office's PCs hold every key up to their current one.
   Status TakePeerKeyId(std::string_view message) {
     storage::BinaryReader r(message.substr(kHeaderBytes));
     uint32_t id = 0;
     if (!r.Fixed32(id) || id == 0) return ProtocolError("a peer handshake message names no office key");
     peer_key_id = id;
-    if (id != key_id) return KeyIdMismatch(id, key_id);
+    mac_key_id = std::min(id, key_id);
+    if (mac_key() == nullptr) return NotThisOffice();
     return Status::Ok();
+  }
+
+  const Secret* mac_key() const {
+    const auto it = auth_keys.find(mac_key_id);
+    return it == auth_keys.end() ? nullptr : &it->second;
   }
 
   // Both directions' keys from the exchange and the transcript M1 | M2.
@@ -199,6 +227,7 @@ struct PeerChannel::Impl {
     const char a2i_dir = static_cast<char>(kAcceptorToInitiator);
     Secret& i2a_key = role == Role::kInitiator ? send_key : recv_key;
     Secret& a2i_key = role == Role::kInitiator ? recv_key : send_key;
+    const Secret& auth_key = *mac_key();  // the current key: only equal ids get here
     KeyedHash(i2a_key.data(), auth_key, kSessionLabel, std::string_view(&i2a_dir, 1),
               View(i2a.data(), kKeyBytes), th_view);
     KeyedHash(a2i_key.data(), auth_key, kSessionLabel, std::string_view(&a2i_dir, 1),
@@ -206,7 +235,7 @@ struct PeerChannel::Impl {
     kx_rx.Wipe();
     kx_tx.Wipe();
     // Only the session keys are needed from here on.
-    auth_key.Wipe();
+    auth_keys.clear();
     transcript.clear();
     state = State::kEstablished;
   }
@@ -232,7 +261,7 @@ struct PeerChannel::Impl {
 
     transcript.assign(m1);
     std::array<unsigned char, kMacBytes> mac{};
-    KeyedHash(mac.data(), auth_key, kAcceptorMacLabel, transcript, std::string_view(m2));
+    KeyedHash(mac.data(), *mac_key(), kAcceptorMacLabel, transcript, std::string_view(m2));
     w.Raw(View(mac.data(), mac.size()));
     transcript.append(m2);
     state = State::kReplySent;
@@ -241,15 +270,13 @@ struct PeerChannel::Impl {
 
   Result<std::optional<std::string>> OnReply(std::string_view m2) {
     DAICHO_RETURN_IF_ERROR(CheckHandshake(m2, kTypeReply, kPeerReplyBytes));
-    // The key id is not authenticated yet; checked first all the same, since
-    // a different id makes the MAC fail anyway and this error says what to do.
     DAICHO_RETURN_IF_ERROR(TakePeerKeyId(m2));
     const std::string_view unmaced = m2.substr(0, kPeerHelloBytes);
     std::array<unsigned char, kMacBytes> expected{};
-    KeyedHash(expected.data(), auth_key, kAcceptorMacLabel, transcript, unmaced);
-    if (crypto_verify_32(expected.data(), U(m2.substr(kPeerHelloBytes))) != 0) {
-      return Status(Code::kUnauthenticated, "the peer does not hold this office's key");
-    }
+    KeyedHash(expected.data(), *mac_key(), kAcceptorMacLabel, transcript, unmaced);
+    if (crypto_verify_32(expected.data(), U(m2.substr(kPeerHelloBytes))) != 0) return NotThisOffice();
+    // A PC of this office (the MAC says so) that holds another key.
+    if (peer_key_id != key_id) return KeyIdMismatch(peer_key_id, key_id);
     const std::string_view peer_public = m2.substr(kHeaderBytes + 4, kPubBytes);
     const int rc = crypto_kx_client_session_keys(kx_rx.data(), kx_tx.data(), eph_public.data(), eph_secret.data(),
                                                  U(peer_public));
@@ -263,7 +290,7 @@ struct PeerChannel::Impl {
     w.Raw(kMagic);
     w.Byte(kTypeConfirm);
     std::array<unsigned char, kMacBytes> mac{};
-    KeyedHash(mac.data(), auth_key, kInitiatorMacLabel, transcript);
+    KeyedHash(mac.data(), *mac_key(), kInitiatorMacLabel, transcript);
     w.Raw(View(mac.data(), mac.size()));
     DeriveSessionKeys();
     return std::optional<std::string>(std::move(m3));
@@ -272,10 +299,10 @@ struct PeerChannel::Impl {
   Result<std::optional<std::string>> OnConfirm(std::string_view m3) {
     DAICHO_RETURN_IF_ERROR(CheckHandshake(m3, kTypeConfirm, kPeerConfirmBytes));
     std::array<unsigned char, kMacBytes> expected{};
-    KeyedHash(expected.data(), auth_key, kInitiatorMacLabel, transcript);
-    if (crypto_verify_32(expected.data(), U(m3.substr(kHeaderBytes))) != 0) {
-      return Status(Code::kUnauthenticated, "the peer does not hold this office's key");
-    }
+    KeyedHash(expected.data(), *mac_key(), kInitiatorMacLabel, transcript);
+    if (crypto_verify_32(expected.data(), U(m3.substr(kHeaderBytes))) != 0) return NotThisOffice();
+    // An older key proves membership of the office, never enough to sync.
+    if (peer_key_id != key_id) return KeyIdMismatch(peer_key_id, key_id);
     DeriveSessionKeys();
     return std::optional<std::string>();
   }
@@ -294,13 +321,15 @@ PeerChannel::PeerChannel(Role role, std::string contract, const KeyRing& ring) :
     return;
   }
   impl_->key_id = ring.current_id();
-  // The data key itself stays in the ring; the channel holds only a key
-  // derived from it, bound to the contract.
+  // The data keys themselves stay in the ring; the channel holds only keys
+  // derived from them, bound to the contract.
   std::string message(kAuthLabel);
   storage::BinaryWriter w(message);
   w.Bytes(contract);
-  const KeyRing::Key* key = ring.Find(impl_->key_id);
-  crypto_generichash(impl_->auth_key.data(), kKeyBytes, U(message), message.size(), key->data(), key->size());
+  for (const KeyId id : ring.ids()) {
+    const KeyRing::Key* key = ring.Find(id);
+    crypto_generichash(impl_->auth_keys[id].data(), kKeyBytes, U(message), message.size(), key->data(), key->size());
+  }
 }
 
 PeerChannel::~PeerChannel() = default;

@@ -30,19 +30,30 @@
 // message (it holds no secret).
 //
 // Ownership and lifetime: the channel keeps no reference to the KeyRing; it
-// derives its authentication key at construction and holds only that, the
+// derives its authentication keys at construction and holds only those, the
 // ephemeral secret until the exchange, and the session keys, all wiped when
 // no longer needed and on destruction. Move-only.
 //
 // Thread-safety: none; one connection drives one channel.
 //
+// Two PCs of one office whose current keys differ (one missed a `key
+// rotate`) run the MACs under the older of the two keys, which the newer PC
+// holds too, so that each can tell such a PC from one of another office; the
+// channel then fails on both sides (the acceptor after M3) and never derives
+// session keys: an older key proves membership of the office, it never
+// opens a session. A PC holding only an older key thereby learns that it
+// reached a PC of the office, nothing more.
+//
 // Codes:
 //   kFailedPrecondition: this PC holds no office key ("this PC does not hold
-//     the office key"); the two PCs hold different current key ids (the
-//     message names both and which side must `daicho key unlock`); a call in
+//     the office key"); the peer proved a key of this office but holds
+//     another current key than this PC (the message names both, from this
+//     PC's point of view, and which PC must `daicho key unlock`); a call in
 //     the wrong state; any call after a failure.
-//   kUnauthenticated: the peer's MAC is wrong: it holds another office's key,
-//     a key of another contract, or no key; or the handshake is a replay.
+//   kUnauthenticated: the peer's MAC is wrong or it names a key id this PC
+//     should hold but does not: it holds another office's key (whatever its
+//     key id), a key of another contract, or no key; or the handshake is a
+//     replay.
 //   kProtocolError: a handshake message that is not one (size, magic,
 //     version, type, a zero key id, an unusable ephemeral key).
 //   kCorruption: a frame that does not open (see above).
@@ -76,8 +87,9 @@ class PeerChannel {
   enum class Role { kInitiator, kAcceptor };
 
   // `contract` is the office's contract number (both PCs must name the same
-  // one); `ring` is this PC's key ring, of which only the current key is
-  // used. An empty ring makes a channel whose every call fails with
+  // one); `ring` is this PC's key ring: the current key authenticates, an
+  // older one only tells a PC that missed a rotation from another office's.
+  // An empty ring makes a channel whose every call fails with
   // kFailedPrecondition.
   PeerChannel(Role role, std::string contract, const KeyRing& ring);
   ~PeerChannel();

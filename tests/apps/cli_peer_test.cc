@@ -434,6 +434,67 @@ TEST_F(CliPeerTest, AnotherOfficeAndWrongSecretsAreRefusedClearly) {
   serve_a->Stop();
 }
 
+// After a rotation one PC of the office still holds the old key: whichever
+// PC runs `sync --peer` is told which of the two must unlock, from its own
+// point of view; a PC of another office, whatever its key id, is told that
+// the peer does not hold this office's key (not to unlock anything). Before,
+// the serving PC's own message came back verbatim: numbers and advice
+// swapped, and rotation advice for another office.
+TEST_F(CliPeerTest, KeyIdMismatchTellsTheSyncingPcWhoMustUnlockAndAnotherOfficeIsNamed) {
+  auto relay = StartRelay();
+  ASSERT_GT(relay->port(), 0);
+  const std::string a = Init("a");
+  const std::string b = Init("b");
+  const std::string x = Init("x");
+  FirstPc(a, *relay);
+  CarryKey(a, b);  // B holds key 1
+  FirstPc(x, *relay, kOtherContract, kOtherUser);  // another office, its key 1
+  const std::string rotated = Ok({"--db", a, "key", "rotate", "--passphrase-file", passphrase_file_});
+  ASSERT_TRUE(Contains(rotated, "new office key 2")) << rotated;
+  Ok({"--db", a, "set", "customers", "new", "trade_name=after the rotation"});
+  Ok({"--db", b, "set", "customers", "old", "trade_name=before"});
+
+  // B (key 1) syncs with A (key 2): B must unlock.
+  auto serve_a = Serve(a, "pc-a", {"--no-announce"});
+  std::string err = Fails({"--db", b, "sync", "--peer", serve_a->url()});
+  EXPECT_TRUE(Contains(err, "this PC holds office key 1 and the other PC key 2")) << err;
+  EXPECT_TRUE(Contains(err, "run `daicho key unlock` on this PC")) << err;
+  EXPECT_FALSE(Contains(err, "on the other PC")) << err;
+  // Another office's PC (its key 1) is not told to unlock: it is not one of this office's PCs.
+  err = Fails({"--db", x, "sync", "--peer", serve_a->url()});
+  EXPECT_TRUE(Contains(err, "the peer does not hold this office's key")) << err;
+  EXPECT_FALSE(Contains(err, "key unlock")) << err;
+  serve_a->Stop();
+
+  // A (key 2) syncs with B (key 1): the other PC must unlock.
+  auto serve_b = Serve(b, "pc-b", {"--no-announce"});
+  err = Fails({"--db", a, "sync", "--peer", serve_b->url()});
+  EXPECT_TRUE(Contains(err, "this PC holds office key 2 and the other PC key 1")) << err;
+  EXPECT_TRUE(Contains(err, "run `daicho key unlock` on the other PC")) << err;
+  EXPECT_FALSE(Contains(err, "on this PC")) << err;
+  serve_b->Stop();
+  // ... and with another office's PC serving (its key 1): not this office's.
+  auto serve_x = Serve(x, "pc-x", {"--no-announce"});
+  err = Fails({"--db", a, "sync", "--peer", serve_x->url()});
+  EXPECT_TRUE(Contains(err, "the peer does not hold this office's key")) << err;
+  EXPECT_FALSE(Contains(err, "key unlock")) << err;
+  serve_x->Stop();
+
+  // Nothing moved anywhere.
+  EXPECT_TRUE(GetJson(b, "new").empty());
+  EXPECT_TRUE(GetJson(a, "old").empty());
+  EXPECT_TRUE(GetJson(x, "new").empty());
+  // Once B unlocks the current key, they sync.
+  const std::string key2 = dir_.Sub("key2.daicho");
+  Ok({"--db", a, "key", "export", key2});
+  Ok({"--db", b, "key", "import", key2, "--passphrase-file", passphrase_file_});
+  serve_a = Serve(a, "pc-a", {"--no-announce"});
+  SyncPeer(b, serve_a->url());
+  EXPECT_FALSE(GetJson(b, "new").empty());
+  EXPECT_FALSE(GetJson(a, "old").empty());
+  serve_a->Stop();
+}
+
 // While A serves, other processes use A's replica; a peer syncing afterwards
 // gets what they wrote.
 TEST_F(CliPeerTest, ServeKeepsTheReplicaUsable) {

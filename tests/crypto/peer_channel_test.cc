@@ -1,7 +1,9 @@
 #include "crypto/peer_channel.h"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "crypto/key_ring.h"
+#include "storage/binary.h"
 #include "test_util.h"
 
 namespace daicho::crypto {
@@ -229,7 +232,27 @@ TEST_F(PeerChannelTest, AcceptorWithoutTheKeyFailsPrecondition) {
   ExpectDead(acceptor);
 }
 
-TEST_F(PeerChannelTest, AcceptorWithANewerKeyRefusesAndNamesBothIds) {
+// What an initiator holding `key` would answer to M2 (peer_channel.cc:
+// mac_I under K_auth of that key): a PC that skips its own checks.
+std::string ConfirmUnder(const KeyRing::Key& key, const std::string& contract, const std::string& m1,
+                         const std::string& m2) {
+  std::string auth_input = "daicho peer auth v1";
+  storage::BinaryWriter(auth_input).Bytes(contract);
+  unsigned char auth[32];
+  crypto_generichash(auth, sizeof auth, reinterpret_cast<const unsigned char*>(auth_input.data()), auth_input.size(),
+                     key.data(), key.size());
+  const std::string mac_input = "daicho peer initiator mac v1" + m1 + m2;
+  unsigned char mac[32];
+  crypto_generichash(mac, sizeof mac, reinterpret_cast<const unsigned char*>(mac_input.data()), mac_input.size(), auth,
+                     sizeof auth);
+  return std::string("DPC1\x03", 5) + std::string(reinterpret_cast<const char*>(mac), sizeof mac);
+}
+
+// A PC that missed a rotation (key 1) reaches one holding key 2: the MACs run
+// under key 1, which both hold, so each side learns that the other is of the
+// office and which must unlock, from its own point of view; neither side
+// establishes, even when the old-key PC answers M3 correctly.
+TEST_F(PeerChannelTest, InitiatorThatMissedARotationIsToldToUnlockAndTheAcceptorNeverEstablishes) {
   auto rotated = office_.Rotated();
   ASSERT_DAICHO_OK(rotated);
   PeerChannel initiator = Initiator(office_);  // key 1
@@ -237,27 +260,88 @@ TEST_F(PeerChannelTest, AcceptorWithANewerKeyRefusesAndNamesBothIds) {
   auto m1 = initiator.Start();
   ASSERT_DAICHO_OK(m1);
   auto m2 = acceptor.OnHandshakeMessage(*m1);
-  EXPECT_EQ(m2.status().code(), Code::kFailedPrecondition);
-  EXPECT_TRUE(Contains(m2.status().message(), "the peer holds office key 1, this PC key 2")) << m2.status();
-  EXPECT_TRUE(Contains(m2.status().message(), "on the peer PC")) << m2.status();
+  ASSERT_DAICHO_OK(m2);
+  ASSERT_TRUE(m2->has_value());
   EXPECT_EQ(acceptor.peer_key_id(), 1u);
+  auto m3 = initiator.OnHandshakeMessage(**m2);
+  EXPECT_EQ(m3.status().code(), Code::kFailedPrecondition) << m3.status();
+  EXPECT_TRUE(Contains(m3.status().message(), "this PC holds office key 1 and the other PC key 2")) << m3.status();
+  EXPECT_TRUE(Contains(m3.status().message(), "run `daicho key unlock` on this PC")) << m3.status();
+  EXPECT_EQ(initiator.peer_key_id(), 2u);
+  ExpectDead(initiator);
+
+  auto done = acceptor.OnHandshakeMessage(ConfirmUnder(*office_.Find(1), contract_, *m1, **m2));
+  EXPECT_EQ(done.status().code(), Code::kFailedPrecondition) << done.status();
+  EXPECT_TRUE(Contains(done.status().message(), "this PC holds office key 2 and the other PC key 1")) << done.status();
+  EXPECT_TRUE(Contains(done.status().message(), "run `daicho key unlock` on the other PC")) << done.status();
   ExpectDead(acceptor);
 }
 
-TEST_F(PeerChannelTest, AcceptorWithAnOlderKeyRefusesAndTellsItsUserToUnlock) {
+TEST_F(PeerChannelTest, AcceptorThatMissedARotationIsNamedToTheInitiator) {
   auto rotated = office_.Rotated();
   ASSERT_DAICHO_OK(rotated);
-  PeerChannel initiator = Initiator(*rotated);  // key 2
+  PeerChannel initiator = Initiator(*rotated);  // keys 1, 2
   PeerChannel acceptor = Acceptor(office_);     // key 1
   auto m1 = initiator.Start();
   ASSERT_DAICHO_OK(m1);
   auto m2 = acceptor.OnHandshakeMessage(*m1);
-  EXPECT_EQ(m2.status().code(), Code::kFailedPrecondition);
-  EXPECT_TRUE(Contains(m2.status().message(), "the peer holds office key 2, this PC key 1")) << m2.status();
-  EXPECT_TRUE(Contains(m2.status().message(), "on this PC (daicho key unlock)")) << m2.status();
+  ASSERT_DAICHO_OK(m2);
+  auto m3 = initiator.OnHandshakeMessage(**m2);
+  EXPECT_EQ(m3.status().code(), Code::kFailedPrecondition) << m3.status();
+  EXPECT_TRUE(Contains(m3.status().message(), "this PC holds office key 2 and the other PC key 1")) << m3.status();
+  EXPECT_TRUE(Contains(m3.status().message(), "run `daicho key unlock` on the other PC")) << m3.status();
+  ExpectDead(initiator);
+  // The acceptor, given the right M3 under key 1, says the same from its side.
+  auto done = acceptor.OnHandshakeMessage(ConfirmUnder(*office_.Find(1), contract_, *m1, **m2));
+  EXPECT_EQ(done.status().code(), Code::kFailedPrecondition) << done.status();
+  EXPECT_TRUE(Contains(done.status().message(), "this PC holds office key 1 and the other PC key 2")) << done.status();
+  ExpectDead(acceptor);
 }
 
-TEST_F(PeerChannelTest, InitiatorRefusesAReplyUnderAnotherKeyId) {
+// Another office's PC is "not this office's key" whatever key ids the two
+// hold, never "unlock".
+TEST_F(PeerChannelTest, AnotherOfficeWithAnotherKeyIdIsNotToldToUnlock) {
+  auto other_rotated = other_office_.Rotated();
+  ASSERT_DAICHO_OK(other_rotated);
+  auto rotated = office_.Rotated();
+  ASSERT_DAICHO_OK(rotated);
+  struct Pair {
+    const KeyRing* initiator;
+    const KeyRing* acceptor;
+  };
+  for (const Pair& p : {Pair{&*other_rotated, &office_}, Pair{&office_, &*other_rotated},
+                        Pair{&other_office_, &*rotated}, Pair{&*rotated, &other_office_}}) {
+    PeerChannel initiator = Initiator(*p.initiator);
+    PeerChannel acceptor = Acceptor(*p.acceptor);
+    auto m1 = initiator.Start();
+    ASSERT_DAICHO_OK(m1);
+    auto m2 = acceptor.OnHandshakeMessage(*m1);
+    ASSERT_DAICHO_OK(m2);
+    auto m3 = initiator.OnHandshakeMessage(**m2);
+    EXPECT_EQ(m3.status().code(), Code::kUnauthenticated) << m3.status();
+    EXPECT_EQ(m3.status().message(), "the peer does not hold this office's key");
+    // Its own key, answered anyway: the acceptor says the same.
+    const KeyRing::Key* own = p.initiator->Find(std::min(p.initiator->current_id(), p.acceptor->current_id()));
+    auto done = acceptor.OnHandshakeMessage(ConfirmUnder(*own, contract_, *m1, **m2));
+    EXPECT_EQ(done.status().code(), Code::kUnauthenticated) << done.status();
+    ExpectDead(acceptor);
+  }
+  // A key id lower than the acceptor's that it does not hold: not of this
+  // office (this office's PCs hold every older key).
+  KeyRing only_key_3;
+  ASSERT_DAICHO_OK(only_key_3.Add(3, *office_.Find(1)));
+  PeerChannel initiator = Initiator(*rotated);  // key 2
+  PeerChannel acceptor = Acceptor(only_key_3);
+  auto m1 = initiator.Start();
+  ASSERT_DAICHO_OK(m1);
+  auto m2 = acceptor.OnHandshakeMessage(*m1);
+  EXPECT_EQ(m2.status().code(), Code::kUnauthenticated) << m2.status();
+  ExpectDead(acceptor);
+}
+
+// Key ids travel in clear: changing one on the way is refused, never taken
+// for a rotation.
+TEST_F(PeerChannelTest, RelabeledKeyIdsAreRefused) {
   auto rotated = office_.Rotated();
   ASSERT_DAICHO_OK(rotated);
   PeerChannel initiator = Initiator(office_);  // key 1
@@ -265,14 +349,23 @@ TEST_F(PeerChannelTest, InitiatorRefusesAReplyUnderAnotherKeyId) {
   auto m1 = initiator.Start();
   ASSERT_DAICHO_OK(m1);
   std::string relabeled = *m1;
-  SetKeyId(relabeled, 2);  // so that the acceptor answers
+  SetKeyId(relabeled, 2);
   auto m2 = acceptor.OnHandshakeMessage(relabeled);
   ASSERT_DAICHO_OK(m2);
   auto m3 = initiator.OnHandshakeMessage(**m2);
-  EXPECT_EQ(m3.status().code(), Code::kFailedPrecondition);
-  EXPECT_TRUE(Contains(m3.status().message(), "the peer holds office key 2, this PC key 1")) << m3.status();
+  EXPECT_EQ(m3.status().code(), Code::kUnauthenticated) << m3.status();
   EXPECT_EQ(initiator.peer_key_id(), 2u);
   ExpectDead(initiator);
+  // The same for a reply relabeled on its way back.
+  PeerChannel same_key = Initiator(*rotated);  // key 2
+  PeerChannel replying = Acceptor(*rotated);   // key 2
+  auto hello = same_key.Start();
+  ASSERT_DAICHO_OK(hello);
+  auto reply = replying.OnHandshakeMessage(*hello);
+  ASSERT_DAICHO_OK(reply);
+  std::string relabeled_reply = **reply;
+  SetKeyId(relabeled_reply, 1);
+  EXPECT_EQ(same_key.OnHandshakeMessage(relabeled_reply).status().code(), Code::kUnauthenticated);
 }
 
 TEST_F(PeerChannelTest, RecordedHandshakeReplayedToANewAcceptorIsRefused) {
