@@ -1,5 +1,6 @@
 #include "net/websocket.h"
 
+#include <algorithm>
 #include <deque>
 #include <exception>
 #include <mutex>
@@ -23,6 +24,7 @@ using detail::tcp;
 namespace asio = detail::asio;
 namespace beast = detail::beast;
 namespace websocket = detail::websocket;
+namespace http = boost::beast::http;
 using asio::awaitable;
 using asio::use_awaitable;
 using boost::system::error_code;
@@ -135,12 +137,338 @@ class ConnectionBase {
 
   // AcceptedSession::recheck_login, set at the Hello. Strand only.
   std::function<Status()> recheck_login;
+  // What the admission (store_factory, run off the strand while the reader
+  // waits for it) granted, taken over on the strand once it is back.
+  std::function<Status()> admitted_recheck_login;
+  std::string admitted_group;
 
-  // AcceptedSession::group, set once at the Hello; guarded by the server's mutex.
+  // AcceptedSession::group, set once at the Hello; guarded by the hub's groups mutex.
   std::string group;
+
+  // Server bookkeeping (ServerHub), guarded by the hub's mutex.
+  std::weak_ptr<ConnectionBase> self;
+  std::string address;     // the peer's IP address (caps per address)
+  std::string peer_text;   // address:port, for log lines
+  uint64_t serial = 0;     // accept order: lower is older
+  size_t buffered = 0;     // input buffered now (counted in the budget)
+  bool unfinished = false; // part of a message: the buffer may be shed
+  bool counted = false;    // holds a place under the caps
+  bool logged_in = false;  // past the Welcome: shed last
+  std::string contract;    // the Hello's, once logged in
+  std::string user;
+
+  // No session line when it ends: it was a plain HTTP request or refused
+  // at a cap (logged as such). Set before it starts or on its strand.
+  bool quiet = false;
+};
+
+// A line per hostile event, at most one a second per kind: a flood of
+// connections must not become a flood of log lines. Thread-safe.
+class EventLog {
+ public:
+  explicit EventLog(std::function<void(const std::string&)> sink) : sink_(std::move(sink)) {}
+
+  // `kind` groups events for the rate limit; the line says how many of its
+  // kind were left out since the last one written.
+  void Write(const std::string& kind, LogLine line) {
+    if (!sink_) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    Limit& limit = limits_[kind];
+    const auto now = std::chrono::steady_clock::now();
+    if (limit.written && now - limit.last < kInterval) {
+      ++limit.left_out;
+      return;
+    }
+    if (limit.left_out > 0) line.Add("left_out", limit.left_out);
+    limit = Limit{true, now, 0};
+    try {
+      sink_(line.str());
+    } catch (...) {
+      // A throwing logger must not end a server thread.
+    }
+  }
+
+ private:
+  static constexpr auto kInterval = std::chrono::seconds(1);
+  struct Limit {
+    bool written = false;
+    std::chrono::steady_clock::time_point last;
+    uint64_t left_out = 0;
+  };
+  const std::function<void(const std::string&)> sink_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Limit> limits_;  // guarded by mu_
+};
+
+// A line about one connection, with who it is as far as known.
+LogLine ConnectionEvent(std::string_view event, std::string_view reason, const std::string& peer,
+                        const std::string& contract = "", const std::string& user = "") {
+  LogLine line(event);
+  line.AddQuoted("reason", reason);
+  line.Add("peer", peer).Add("contract", contract).Add("user", user).Add("device", "");
+  return line;
+}
+
+std::string Mebibytes(size_t bytes) {
+  const size_t tenths = (bytes * 10 + (size_t{1} << 19)) >> 20;
+  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " MiB";
+}
+
+// What a server's connections share: the caps on open connections, the
+// budget for buffered input, the groups, the admission pool and the event
+// log. Held by every server connection, so it outlives them all. Lock order:
+// groups_mu_ before mu_ (a connection's last reference may drop under
+// groups_mu_, and its destructor takes mu_).
+class ServerHub {
+ public:
+  ServerHub(SyncServerOptions options, asio::any_io_executor admission)
+      : options_(std::move(options)), admission_(std::move(admission)), events_(options_.log) {}
+
+  const SyncServerOptions& options() const { return options_; }
+  EventLog& events() { return events_; }
+  // Where store_factory runs: off the threads that move frames.
+  const asio::any_io_executor& admission_executor() const { return admission_; }
+
+  bool PathAccepted(std::string_view target) const {
+    target = target.substr(0, target.find('?'));
+    for (const std::string& path : options_.paths) {
+      if (target == path) return true;
+    }
+    return false;
+  }
+
+  bool Ready() const { return !options_.ready || options_.ready(); }
+
+  // Gives `conn` a place under the caps, closing the oldest connection not
+  // logged in (of its address, or of all) to make room; false when there is
+  // none to close (or the server is stopping): refuse `conn`.
+  bool Register(const std::shared_ptr<ConnectionBase>& conn) {
+    std::vector<std::shared_ptr<ConnectionBase>> evicted;
+    bool admitted = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return false;
+      admitted = MakeRoom(conn->address, evicted);
+      if (admitted) {
+        conn->self = conn;
+        conn->serial = ++serial_;
+        conn->counted = true;
+        ++open_;
+        ++per_address_[conn->address];
+        live_.push_back(conn.get());
+      } else {
+        ++refused_;
+      }
+    }
+    for (auto& victim : evicted) {
+      const std::string why = "closed to make room for a new connection: connection cap reached";
+      events_.Write("shed_cap", ConnectionEvent("connection_shed", why, victim->peer_text));
+      asio::post(victim->executor(), [victim, why] { victim->Abort(Status(Code::kResourceExhausted, why)); });
+    }
+    if (!admitted) {
+      events_.Write("refused", ConnectionEvent("connection_refused",
+                                               "connection cap reached and every connection is logged in",
+                                               conn->peer_text));
+    }
+    return admitted;
+  }
+
+  // The connection is gone (its destructor).
+  void Release(ConnectionBase& conn) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::erase(live_, &conn);
+    Uncount(conn);
+  }
+
+  void MarkLoggedIn(ConnectionBase& conn, const Hello* hello) {
+    std::lock_guard<std::mutex> lock(mu_);
+    conn.logged_in = true;
+    if (hello) {
+      conn.contract = hello->contract;
+      conn.user = hello->user;
+    }
+  }
+
+  // `conn` now buffers `bytes` of input, `unfinished` if part of a message.
+  // Over the budget, the largest buffers of unfinished messages are shed
+  // (a message being handled is on its way out), those not logged in first;
+  // false when `conn` itself was (the caller closes it).
+  bool Account(ConnectionBase& conn, size_t bytes, bool unfinished) {
+    std::vector<std::shared_ptr<ConnectionBase>> shed;
+    bool self_shed = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!conn.counted) return false;  // shed already
+      buffered_ = buffered_ - conn.buffered + bytes;
+      conn.buffered = bytes;
+      conn.unfinished = unfinished;
+      while (buffered_ > options_.max_buffered_bytes) {
+        ConnectionBase* largest = nullptr;
+        for (ConnectionBase* c : live_) {
+          if (!c->counted || !c->unfinished || c->buffered == 0) continue;
+          if (!largest || (largest->logged_in && !c->logged_in) ||
+              (largest->logged_in == c->logged_in && c->buffered > largest->buffered)) {
+            largest = c;
+          }
+        }
+        if (!largest) break;
+        const std::string why = "closed: buffered input over the " + Mebibytes(options_.max_buffered_bytes) +
+                                " budget, and this connection " +
+                                (largest->logged_in ? "logged in" : "not logged in") + " held the largest (" +
+                                Mebibytes(largest->buffered) + ")";
+        events_.Write(largest->logged_in ? "shed_budget_logged_in" : "shed_budget",
+                      ConnectionEvent("connection_shed", why, largest->peer_text, largest->contract, largest->user));
+        Uncount(*largest);
+        ++shed_;
+        if (largest == &conn) {
+          self_shed = true;
+        } else if (auto victim = largest->self.lock()) {
+          shed.push_back(std::move(victim));
+        }
+      }
+      peak_buffered_ = std::max(peak_buffered_, buffered_);
+    }
+    for (auto& victim : shed) {
+      asio::post(victim->executor(),
+                 [victim] { victim->Abort(Status(Code::kResourceExhausted, "buffered input over the budget")); });
+    }
+    return !self_shed;
+  }
+
+  // Every live connection, and no new one from now on.
+  std::vector<std::shared_ptr<ConnectionBase>> Stopping() {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    return LiveLocked();
+  }
+
+  std::vector<std::shared_ptr<ConnectionBase>> Live() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return LiveLocked();
+  }
+
+  SyncServerStats Stats() {
+    std::lock_guard<std::mutex> lock(mu_);
+    SyncServerStats stats;
+    for (const ConnectionBase* c : live_) {
+      if (!c->counted) continue;
+      ++stats.open_connections;
+      stats.logged_in_connections += c->logged_in ? 1 : 0;
+    }
+    stats.buffered_bytes = buffered_;
+    stats.peak_buffered_bytes = peak_buffered_;
+    stats.refused_connections = refused_;
+    stats.shed_connections = shed_;
+    return stats;
+  }
+
+  void JoinGroup(std::string group, const std::shared_ptr<ConnectionBase>& conn) {
+    std::lock_guard<std::mutex> lock(groups_mu_);
+    conn->group = group;
+    auto& members = groups_[group];
+    std::erase_if(members, [](const std::weak_ptr<ConnectionBase>& w) { return w.expired(); });
+    members.push_back(conn);
+  }
+
+  // `from` applied a batch to its group's store: every other member pushes.
+  void PushToGroup(ConnectionBase& from) {
+    std::lock_guard<std::mutex> lock(groups_mu_);
+    if (from.group.empty()) return;
+    auto it = groups_.find(from.group);
+    if (it == groups_.end()) return;
+    std::erase_if(it->second, [](const std::weak_ptr<ConnectionBase>& w) { return w.expired(); });
+    for (const auto& weak : it->second) {
+      auto conn = weak.lock();
+      if (!conn || conn.get() == &from) continue;
+      asio::post(conn->executor(), [conn] { conn->PushLocalChanges(); });
+    }
+    if (it->second.empty()) groups_.erase(it);
+  }
+
+ private:
+  // Frees a place for a connection from `address`; false if none can be.
+  bool MakeRoom(const std::string& address, std::vector<std::shared_ptr<ConnectionBase>>& evicted) {
+    if (per_address_[address] >= options_.max_connections_per_address && !EvictOldest(&address, evicted)) {
+      return false;
+    }
+    return open_ < options_.max_connections || EvictOldest(nullptr, evicted);
+  }
+
+  // Closes the oldest connection not logged in (of `address`, if given).
+  bool EvictOldest(const std::string* address, std::vector<std::shared_ptr<ConnectionBase>>& evicted) {
+    ConnectionBase* oldest = nullptr;
+    for (ConnectionBase* c : live_) {
+      if (!c->counted || c->logged_in || (address && c->address != *address)) continue;
+      if (!oldest || c->serial < oldest->serial) oldest = c;
+    }
+    if (!oldest) return false;
+    Uncount(*oldest);
+    ++shed_;
+    if (auto victim = oldest->self.lock()) evicted.push_back(std::move(victim));
+    return true;
+  }
+
+  // Gives up `conn`'s place and buffer budget (once). Locked.
+  void Uncount(ConnectionBase& conn) {
+    if (!conn.counted) return;
+    conn.counted = false;
+    buffered_ -= conn.buffered;
+    conn.buffered = 0;
+    --open_;
+    if (auto it = per_address_.find(conn.address); it != per_address_.end() && --it->second == 0) {
+      per_address_.erase(it);
+    }
+  }
+
+  std::vector<std::shared_ptr<ConnectionBase>> LiveLocked() {
+    std::vector<std::shared_ptr<ConnectionBase>> live;
+    for (ConnectionBase* c : live_) {
+      if (auto conn = c->self.lock()) live.push_back(std::move(conn));
+    }
+    return live;
+  }
+
+  const SyncServerOptions options_;
+  const asio::any_io_executor admission_;
+  EventLog events_;
+  std::mutex mu_;
+  std::vector<ConnectionBase*> live_;                     // guarded by mu_
+  std::unordered_map<std::string, size_t> per_address_;  // guarded by mu_
+  size_t open_ = 0;                                      // guarded by mu_
+  size_t buffered_ = 0;                                  // guarded by mu_
+  size_t peak_buffered_ = 0;                             // guarded by mu_
+  uint64_t serial_ = 0;                                  // guarded by mu_
+  uint64_t refused_ = 0;                                 // guarded by mu_
+  uint64_t shed_ = 0;                                    // guarded by mu_
+  bool stopping_ = false;                                // guarded by mu_
+  std::mutex groups_mu_;
+  std::unordered_map<std::string, std::vector<std::weak_ptr<ConnectionBase>>> groups_;  // guarded by groups_mu_
 };
 
 constexpr std::string_view kPeerChannelMagic = "DPC1";
+
+using Clock = std::chrono::steady_clock;
+constexpr Clock::time_point kNever = Clock::time_point::max();
+// Input is read (and counted against the server's budget) in pieces of at
+// most this many bytes.
+constexpr size_t kReadChunkBytes = size_t{64} << 10;
+// A connection keeps a read buffer up to this size between messages and
+// gives a larger one back.
+constexpr size_t kKeptBufferBytes = size_t{64} << 10;
+// The HTTP request line and headers before an upgrade, at most.
+constexpr uint32_t kMaxRequestHeaderBytes = 8u << 10;
+
+// The request's target ("/path?query") as a std::string_view.
+std::string_view TargetOf(const http::request<http::empty_body>& request) {
+  const auto target = request.target();
+  return std::string_view(target.data(), target.size());
+}
+
+std::string Seconds(std::chrono::milliseconds d) {
+  const auto ms = d.count();
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
+  return std::to_string(ms) + " ms";
+}
 
 Status ConfigureClientTls(ssl::context& ctx, const WebSocketOptions& options) {
   error_code ec;
@@ -163,21 +491,21 @@ Status ConfigureClientTls(ssl::context& ctx, const WebSocketOptions& options) {
 template <class Stream>
 class Connection final : public ConnectionBase, public std::enable_shared_from_this<Connection<Stream>> {
  public:
-  // `on_applied` (server) is called on the strand after the session applied
-  // a batch; `hooks` are the client's.
+  // `hub` (server only; null for a client) holds what the server's
+  // connections share; `hooks` are the client's.
   Connection(Stream ws, std::unique_ptr<ChangeStore> owned_store, ChangeStore& store, SessionOptions session,
              ReplicaId local_id, WebSocketOptions options, std::string peer,
-             std::function<void(const std::string&)> log, std::function<void(ConnectionBase&)> on_applied,
-             SyncHooks hooks)
+             std::function<void(const std::string&)> log, std::shared_ptr<ServerHub> hub, SyncHooks hooks)
       : ws_(std::move(ws)),
         signal_(ws_.get_executor()),
         poll_(ws_.get_executor()),
+        deadline_(ws_.get_executor()),
         owned_store_(std::move(owned_store)),
         session_(store, std::move(session), local_id),
         options_(options),
         peer_(std::move(peer)),
         log_(std::move(log)),
-        on_applied_(std::move(on_applied)),
+        hub_(std::move(hub)),
         hooks_(std::move(hooks)) {
     ConfigureStream(ws_, options_);
     if (options_.peer_auth) {
@@ -192,7 +520,8 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   bool peer_authenticated() const override { return channel_ && channel_->established(); }
 
   ~Connection() override {
-    if (!log_) return;
+    if (hub_) hub_->Release(*this);
+    if (!log_ || quiet) return;
     try {
       const SessionStats& s = session_.stats();
       const std::optional<Hello>& hello = session_.peer_hello();
@@ -235,6 +564,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     beast::get_lowest_layer(ws_).socket().close(ec);
     signal_.cancel();
     poll_.cancel();
+    deadline_.cancel();
   }
 
   void EndSession(Status why, ErrorReason reason) override {
@@ -255,26 +585,50 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   static awaitable<void> RunServer(std::shared_ptr<Connection> self) {
     try {
       error_code ec;
+      auto& layer = beast::get_lowest_layer(self->ws_);
+      // TLS and the HTTP request share the handshake timeout.
+      layer.expires_after(self->options_.handshake_timeout);
       if constexpr (kIsTls<Stream>) {
-        auto& layer = beast::get_lowest_layer(self->ws_);
-        layer.expires_after(self->options_.handshake_timeout);
         co_await self->ws_.next_layer().async_handshake(ssl::stream_base::server,
                                                         asio::redirect_error(use_awaitable, ec));
         if (ec) {
           self->Abort(StatusFromError(ec, "TLS handshake"));
           co_return;
         }
-        layer.expires_never();
       }
-      co_await self->ws_.async_accept(asio::redirect_error(use_awaitable, ec));
+      // The request is read here, not by the WebSocket layer, so that a path
+      // can be refused and a health check answered without an upgrade.
+      beast::flat_buffer request_buffer;
+      http::request_parser<http::empty_body> parser;
+      parser.header_limit(kMaxRequestHeaderBytes);
+      co_await http::async_read(self->ws_.next_layer(), request_buffer, parser,
+                                asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        self->Abort(StatusFromError(ec, "HTTP request"));
+        co_return;
+      }
+      layer.expires_never();
+      http::request<http::empty_body> request = parser.release();
+      if (!websocket::is_upgrade(request) || !self->hub_->PathAccepted(TargetOf(request))) {
+        co_await self->AnswerHttp(request);
+        co_return;
+      }
+      co_await self->ws_.async_accept(request, asio::redirect_error(use_awaitable, ec));
       if (ec) {
         self->Abort(StatusFromError(ec, "websocket accept"));
         co_return;
       }
+      // Until the login is complete: a small message limit and the login
+      // deadlines, which pings do not extend.
+      self->ws_.read_message_max(self->options_.max_login_message_bytes);
+      const auto upgraded = Clock::now();
+      self->hello_deadline_ = upgraded + self->options_.hello_timeout;
+      self->login_deadline_ = upgraded + self->options_.login_timeout;
+      asio::co_spawn(self->executor(), Watchdog(self), asio::detached);
       std::optional<std::string> first;
       if (self->channel_) {
-        first = co_await self->ReadMessage();
-        if (!first) co_return;
+        if (!co_await self->ReadMessage()) co_return;
+        first = self->ReadText();
         if (first->starts_with(kPeerChannelMagic)) {
           if (!co_await self->AcceptPeerHandshake(std::move(*first))) co_return;
           first.reset();
@@ -285,7 +639,10 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
         }
       }
       self->StartWriter();
-      if (first && !self->HandleFrame(*first)) co_return;
+      if (first) {
+        const bool handled = co_await self->HandleMessage(*first);
+        if (!handled) co_return;
+      }
       co_await self->ReadFrames();
     } catch (const std::exception& e) {
       self->Abort(Status(Code::kInternal, std::string("server connection: ") + e.what()));
@@ -390,17 +747,118 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     return true;
   }
 
-  // One whole message, or nullopt once the connection was aborted.
-  awaitable<std::optional<std::string>> ReadMessage() {
-    beast::flat_buffer buffer;
-    error_code ec;
-    co_await ws_.async_read(buffer, asio::redirect_error(use_awaitable, ec));
-    if (ec) {
-      Abort(StatusFromError(ec, "read"));
-      co_return std::nullopt;
+  // Reads one whole message into read_buffer_ (see ReadView), frame by
+  // frame so that a server counts the bytes as they arrive against its
+  // budget and times an unfinished message. False once the connection is
+  // over (aborted here). `close_is_ok`: the peer closing ends the session
+  // well (a server's client closes when done).
+  awaitable<bool> ReadMessage(bool close_is_ok = false) {
+    read_buffer_.clear();
+    for (;;) {
+      error_code ec;
+      co_await ws_.async_read_some(read_buffer_, kReadChunkBytes, asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        if (close_is_ok && ec == websocket::error::closed) Finish(Status::Ok());
+        Abort(StatusFromError(ec, "read"));
+        co_return false;
+      }
+      const bool done = ws_.is_message_done();
+      if (hub_) {
+        if (!hub_->Account(*this, read_buffer_.capacity(), !done)) {
+          Abort(Status(Code::kResourceExhausted, "closed to make room for others (connection cap or input budget)"));
+          co_return false;
+        }
+        if (done) {
+          message_deadline_ = kNever;
+          hello_deadline_ = kNever;
+        } else if (message_deadline_ == kNever) {
+          message_deadline_ = Clock::now() + options_.message_timeout;
+          deadline_.cancel();  // the watchdog rearms for it
+        }
+      }
+      if (done) co_return true;
     }
-    const auto data = buffer.data();
-    co_return std::string(static_cast<const char*>(data.data()), data.size());
+  }
+
+  std::string_view ReadView() const {
+    const auto data = read_buffer_.data();
+    return std::string_view(static_cast<const char*>(data.data()), data.size());
+  }
+  std::string ReadText() const { return std::string(ReadView()); }
+
+  // The message read was handled: a large buffer is given back rather
+  // than kept for a connection that may stay quiet for hours.
+  void DoneWithMessage() {
+    read_buffer_.clear();
+    if (read_buffer_.capacity() > kKeptBufferBytes) read_buffer_.shrink_to_fit();
+    if (hub_) (void)hub_->Account(*this, read_buffer_.capacity(), /*unfinished=*/false);
+  }
+
+  // Server: closes the connection at the first deadline it misses (login,
+  // unfinished message); woken early whenever a deadline is set.
+  static awaitable<void> Watchdog(std::shared_ptr<Connection> self) {
+    try {
+      while (!self->stopped_) {
+        const auto next = std::min({self->hello_deadline_, self->login_deadline_, self->message_deadline_});
+        self->deadline_.expires_at(next);
+        error_code ec;
+        co_await self->deadline_.async_wait(asio::redirect_error(use_awaitable, ec));
+        if (self->stopped_) co_return;
+        const auto now = Clock::now();
+        if (now >= self->hello_deadline_) {
+          self->CloseForDeadline("no Hello within " + Seconds(self->options_.hello_timeout) +
+                                 " of the WebSocket upgrade");
+        } else if (now >= self->login_deadline_) {
+          self->CloseForDeadline("login not complete within " + Seconds(self->options_.login_timeout) +
+                                 " of the WebSocket upgrade");
+        } else if (now >= self->message_deadline_) {
+          self->CloseForDeadline("a message was not finished within " + Seconds(self->options_.message_timeout));
+        }
+      }
+    } catch (const std::exception& e) {
+      self->Abort(Status(Code::kInternal, std::string("watchdog: ") + e.what()));
+    }
+  }
+
+  void CloseForDeadline(const std::string& why) {
+    std::string contract, user;
+    if (const auto& hello = session_.peer_hello()) {
+      contract = hello->contract;
+      user = hello->user;
+    }
+    hub_->events().Write(why, ConnectionEvent("connection_closed", why, peer_, contract, user));
+    Abort(Status(Code::kUnavailable, why));
+  }
+
+  // A plain HTTP request (no upgrade, or not on an accepted path): health
+  // checks are answered, anything else is 404; then the connection closes.
+  awaitable<void> AnswerHttp(const http::request<http::empty_body>& request) {
+    quiet = true;  // not a sync session
+    const std::string_view target = TargetOf(request);
+    const std::string_view path = target.substr(0, target.find('?'));
+    http::response<http::string_body> response;
+    response.version(request.version());
+    response.set(http::field::content_type, "text/plain; charset=utf-8");
+    response.keep_alive(false);
+    if (request.method() == http::verb::get && path == "/healthz") {
+      response.result(http::status::ok);
+      response.body() = "ok";
+    } else if (request.method() == http::verb::get && path == "/readyz") {
+      const bool ready = hub_->Ready();
+      response.result(ready ? http::status::ok : http::status::service_unavailable);
+      response.body() = ready ? "ready" : "not ready";
+    } else {
+      response.result(http::status::not_found);
+      response.body() = "not found";
+      LogLine line = ConnectionEvent("request_refused", "no such path", peer_);
+      line.AddQuoted("path", target);
+      hub_->events().Write("request_refused", std::move(line));
+    }
+    response.prepare_payload();
+    error_code ec;
+    beast::get_lowest_layer(ws_).expires_after(options_.handshake_timeout);
+    co_await http::async_write(ws_.next_layer(), response, asio::redirect_error(use_awaitable, ec));
+    Abort(Status(Code::kUnavailable, "HTTP request answered"));
   }
 
   // Writes one message outside the queue (handshake only, before the writer starts).
@@ -434,9 +892,8 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
       co_return false;
     }
     if (!co_await WriteMessage(**reply)) co_return false;
-    auto confirm = co_await ReadMessage();
-    if (!confirm) co_return false;
-    auto done = channel_->OnHandshakeMessage(*confirm);
+    if (!co_await ReadMessage()) co_return false;
+    auto done = channel_->OnHandshakeMessage(ReadView());
     if (!done.ok() || !channel_->established()) {
       Status why = done.ok() ? Status(Code::kProtocolError, "peer handshake incomplete") : done.status();
       co_await RefuseHandshake(std::move(why));
@@ -453,16 +910,16 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
       co_return false;
     }
     if (!co_await WriteMessage(*hello)) co_return false;
-    auto reply = co_await ReadMessage();
-    if (!reply) co_return false;
-    if (!reply->starts_with(kPeerChannelMagic)) {
-      auto refused = DecodeFrame(*reply, session_.options().limits);
+    if (!co_await ReadMessage()) co_return false;
+    const std::string reply = ReadText();
+    if (!reply.starts_with(kPeerChannelMagic)) {
+      auto refused = DecodeFrame(reply, session_.options().limits);
       const auto* error = refused.ok() ? std::get_if<ErrorMessage>(&*refused) : nullptr;
       Abort(error ? Status(error->code, "the peer refused the office key check: " + error->message)
                   : Status(Code::kProtocolError, "the peer does not speak the office key handshake"));
       co_return false;
     }
-    auto confirm = channel_->OnHandshakeMessage(*reply);
+    auto confirm = channel_->OnHandshakeMessage(reply);
     if (!confirm.ok() || !confirm->has_value()) {
       Abort(confirm.ok() ? Status(Code::kProtocolError, "peer handshake out of order") : confirm.status());
       co_return false;
@@ -477,45 +934,52 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   }
 
   awaitable<void> ReadFrames() {
-    beast::flat_buffer buffer;
     for (;;) {
-      error_code ec;
-      buffer.clear();
-      co_await ws_.async_read(buffer, asio::redirect_error(use_awaitable, ec));
-      if (ec) {
-        if (ec == websocket::error::closed && !client()) {
-          Finish(Status::Ok());  // the client ends a session by closing
-        }
-        Abort(StatusFromError(ec, "read"));
-        co_return;
-      }
+      // (No co_await inside && or ||: GCC 12 miscompiles it.)
+      const bool read = co_await ReadMessage(/*close_is_ok=*/!client());
+      if (!read) co_return;
       // Once closing, later frames are neither applied nor answered; keep
       // reading so the peer's close frame completes the close handshake.
-      if (close_after_queue_ || stopped_) continue;
-      const auto data = buffer.data();
-      if (!HandleFrame(std::string_view(static_cast<const char*>(data.data()), data.size()))) co_return;
+      if (!close_after_queue_ && !stopped_) {
+        const bool handled = co_await HandleMessage(ReadView());
+        if (!handled) co_return;
+      }
+      DoneWithMessage();
     }
   }
 
   // One message from the peer through the session; false once the
-  // connection is over.
-  bool HandleFrame(std::string_view message) {
+  // connection is over. A server's first session frame (the Hello) is
+  // handled off the strand: its store_factory may hash a password.
+  awaitable<bool> HandleMessage(std::string_view message) {
     std::string opened;
     if (peer_authenticated()) {
       auto plain = channel_->Open(message);
       if (!plain.ok()) {
         Abort(plain.status().WithContext("frame from the peer"));
-        return false;
+        co_return false;
       }
       opened = std::move(plain).value();
       message = opened;
     }
-    auto out = session_.OnFrame(message);
+    const bool admitting = hub_ && session_.state() == SessionState::kNew;
+    if (admitting) {
+      // Only the session and its store are touched there; the reader waits,
+      // and nothing else on the strand uses the session before the Hello.
+      auto admit = Admit(this, std::string(message));
+      co_await asio::co_spawn(hub_->admission_executor(), std::move(admit), use_awaitable);
+    } else {
+      admission_out_.emplace(session_.OnFrame(message));
+    }
+    Result<std::vector<std::string>> out = std::move(*admission_out_);
+    admission_out_.reset();
+    if (stopped_) co_return false;  // closed meanwhile (deadline, cap, stop)
     if (!out.ok()) {
       Abort(out.status());
-      return false;
+      co_return false;
     }
-    if (!Enqueue(std::move(out).value())) return false;
+    if (!Enqueue(std::move(out).value())) co_return false;
+    if (admitting && session_.state() == SessionState::kOpen) LoggedIn();
     ReportProgress();
     if (session_.state() == SessionState::kFailed) {
       RequestClose();  // the Error frame (if any) goes out first
@@ -523,7 +987,27 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
       Finish(Status::Ok());
       RequestClose();
     }
-    return true;
+    co_return true;
+  }
+
+  static awaitable<void> Admit(Connection* self, std::string hello) {
+    self->admission_out_.emplace(self->session_.OnFrame(hello));
+    co_return;
+  }
+
+  // Strand, right after the Welcome was queued: what the admission granted
+  // takes effect, and the login limits give way to the normal ones.
+  void LoggedIn() {
+    login_deadline_ = kNever;
+    hello_deadline_ = kNever;
+    ws_.read_message_max(channel_ ? options_.max_frame_bytes + crypto::kFrameOverheadBytes
+                                  : options_.max_frame_bytes);
+    hub_->MarkLoggedIn(*this, session_.peer_hello() ? &*session_.peer_hello() : nullptr);
+    if (!admitted_group.empty()) hub_->JoinGroup(std::move(admitted_group), this->shared_from_this());
+    // Checked once more on the strand: a login ended after the admission's
+    // own check, whose RecheckLogins found no recheck_login yet, ends here.
+    recheck_login = std::move(admitted_recheck_login);
+    RecheckLogin();
   }
 
   // After each frame: the client's hooks, and the server's live fan-out.
@@ -531,7 +1015,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     const SessionStats& stats = session_.stats();
     if (stats.batches_received != batches_reported_) {
       batches_reported_ = stats.batches_received;
-      if (on_applied_) on_applied_(*this);
+      if (hub_) hub_->PushToGroup(*this);
     }
     if (hooks_.on_progress) hooks_.on_progress(stats);
     // The first report comes right after the handshake even when the peer
@@ -604,14 +1088,23 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   Stream ws_;
   asio::steady_timer signal_;  // wakes the writer
   asio::steady_timer poll_;    // client: stop checks and watch polling
+  asio::steady_timer deadline_;  // server: the login and message deadlines
   std::unique_ptr<ChangeStore> owned_store_;  // before session_, which borrows it
   SyncSession session_;
   std::optional<crypto::PeerChannel> channel_;  // PeerAuth: the office-key channel
   const WebSocketOptions options_;
   const std::string peer_;
   const std::function<void(const std::string&)> log_;
-  const std::function<void(ConnectionBase&)> on_applied_;
+  const std::shared_ptr<ServerHub> hub_;
   const SyncHooks hooks_;
+  beast::flat_buffer read_buffer_;  // the message being read
+  // Server deadlines (kNever: none): the first message, the login, the
+  // message whose first bytes arrived.
+  Clock::time_point hello_deadline_ = kNever;
+  Clock::time_point login_deadline_ = kNever;
+  Clock::time_point message_deadline_ = kNever;
+  // The session's answer to a frame (the Hello's computed off the strand).
+  std::optional<Result<std::vector<std::string>>> admission_out_;
   uint64_t batches_reported_ = 0;
   std::optional<VersionVector> peer_holds_reported_;
   std::deque<std::string> queue_;
@@ -738,6 +1231,8 @@ class SyncServer::Impl {
       return StatusFromError(ec, "listen " + where);
     }
     port_ = acceptor_.local_endpoint(ec).port();
+    pool_.emplace(options_.admission_threads == 0 ? 1 : options_.admission_threads);
+    hub_ = std::make_shared<ServerHub>(options_, pool_->get_executor());
     started_ = true;
     asio::co_spawn(acceptor_.get_executor(), AcceptLoop(this), asio::detached);
     const size_t n = options_.threads == 0 ? 1 : options_.threads;
@@ -752,32 +1247,23 @@ class SyncServer::Impl {
       error_code ec;
       acceptor_.close(ec);
     });
-    std::vector<std::weak_ptr<ConnectionBase>> connections;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-      connections.swap(connections_);
+    for (auto& conn : hub_->Stopping()) {
+      asio::post(conn->executor(), [conn] { conn->Abort(Status(Code::kUnavailable, "server stopping")); });
     }
-    for (auto& weak : connections) {
-      if (auto conn = weak.lock()) {
-        asio::post(conn->executor(), [conn] { conn->Abort(Status(Code::kUnavailable, "server stopping")); });
-      }
-    }
+    // A connection waiting for its admission keeps the io_context running,
+    // so the pool has nothing left to do once the threads are joined.
     for (std::thread& t : threads_) t.join();
     threads_.clear();
+    pool_->join();
   }
 
   uint16_t port() const { return port_; }
 
+  SyncServerStats Stats() { return hub_ ? hub_->Stats() : SyncServerStats{}; }
+
   void RecheckLogins() {
-    std::vector<std::shared_ptr<ConnectionBase>> live;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (const auto& weak : connections_) {
-        if (auto conn = weak.lock()) live.push_back(std::move(conn));
-      }
-    }
-    for (auto& conn : live) asio::post(conn->executor(), [conn] { conn->RecheckLogin(); });
+    if (!hub_) return;
+    for (auto& conn : hub_->Live()) asio::post(conn->executor(), [conn] { conn->RecheckLogin(); });
   }
 
  private:
@@ -856,9 +1342,12 @@ class SyncServer::Impl {
     // connects; the session's authenticate step binds it.
     auto store = std::make_unique<StoreBoundAtHello>();
     StoreBoundAtHello& borrowed = *store;
-    // The connection, for joining its group once the Hello names it.
+    // The connection, for what the admission grants it.
     auto self = std::make_shared<std::weak_ptr<ConnectionBase>>();
     SessionOptions session = options_.session;
+    // Runs on the admission pool (Connection::HandleMessage) while the
+    // connection's reader waits; it hands the group and login check over to
+    // the strand through the connection.
     session.authenticate = [this, &borrowed, self, address = peer.address](const Hello& hello) -> Result<Admission> {
       auto conn = self->lock();
       const bool unproven = options_.websocket.peer_auth && (!conn || !conn->peer_authenticated());
@@ -868,64 +1357,38 @@ class SyncServer::Impl {
       DAICHO_ASSIGN_OR_RETURN(AcceptedSession accepted,
                               unproven ? options_.unauthenticated_store_factory(hello, address)
                                        : options_.store_factory(hello, address));
-      if (accepted.recheck_login && conn) {
-        // Checked once more now that RecheckLogins can reach this connection:
-        // a login ended while it was being admitted is caught here, a later
-        // end by RecheckLogins (both run on this strand).
-        conn->recheck_login = std::move(accepted.recheck_login);
-        DAICHO_RETURN_IF_ERROR(conn->recheck_login());
+      if (accepted.recheck_login) {
+        // A login ended while it was being admitted is caught here, a later
+        // end by the strand's check and RecheckLogins.
+        DAICHO_RETURN_IF_ERROR(accepted.recheck_login());
+      }
+      if (conn) {
+        conn->admitted_recheck_login = std::move(accepted.recheck_login);
+        conn->admitted_group = std::move(accepted.group);
       }
       borrowed.Bind(std::move(accepted.store));
-      if (!accepted.group.empty()) JoinGroup(std::move(accepted.group), *self);
       return Admission{std::move(accepted.device_token), std::move(accepted.office_keys),
                        std::move(accepted.relay_holds), std::move(accepted.contract)};
     };
-    auto conn = std::make_shared<Connection<Stream>>(
-        std::move(ws), std::move(store), borrowed, std::move(session), options_.local_id, options_.websocket, peer.text,
-        options_.log, [this](ConnectionBase& from) { PushToGroup(from); }, SyncHooks{});
+    auto conn = std::make_shared<Connection<Stream>>(std::move(ws), std::move(store), borrowed, std::move(session),
+                                                     options_.local_id, options_.websocket, peer.text, options_.log,
+                                                     hub_, SyncHooks{});
     *self = conn;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_) return;
-      std::erase_if(connections_, [](const std::weak_ptr<ConnectionBase>& w) { return w.expired(); });
-      connections_.push_back(conn);
+    conn->address = peer.address;
+    conn->peer_text = peer.text;
+    if (!hub_->Register(conn)) {
+      conn->quiet = true;  // logged as refused; the socket closes with it
+      return;
     }
     asio::co_spawn(conn->executor(), Connection<Stream>::RunServer(conn), asio::detached);
-  }
-
-  void JoinGroup(std::string group, const std::weak_ptr<ConnectionBase>& weak) {
-    auto conn = weak.lock();
-    if (!conn) return;
-    std::lock_guard<std::mutex> lock(mu_);
-    conn->group = group;
-    auto& members = groups_[group];
-    std::erase_if(members, [](const std::weak_ptr<ConnectionBase>& w) { return w.expired(); });
-    members.push_back(weak);
-  }
-
-  // `from` applied a batch to its group's store: every other member pushes.
-  void PushToGroup(ConnectionBase& from) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (from.group.empty()) return;
-    auto it = groups_.find(from.group);
-    if (it == groups_.end()) return;
-    std::erase_if(it->second, [](const std::weak_ptr<ConnectionBase>& w) { return w.expired(); });
-    for (const auto& weak : it->second) {
-      auto conn = weak.lock();
-      if (!conn || conn.get() == &from) continue;
-      asio::post(conn->executor(), [conn] { conn->PushLocalChanges(); });
-    }
-    if (it->second.empty()) groups_.erase(it);
   }
 
   // Declared before ioc_: connections still pending when the io_context is
   // destroyed log through options_ and must find it alive.
   SyncServerOptions options_;
   std::optional<ssl::context> tls_;  // set: wss:// only
-  std::mutex mu_;
-  std::vector<std::weak_ptr<ConnectionBase>> connections_;  // guarded by mu_
-  std::unordered_map<std::string, std::vector<std::weak_ptr<ConnectionBase>>> groups_;  // guarded by mu_
-  bool stopping_ = false;                               // guarded by mu_
+  std::shared_ptr<ServerHub> hub_;   // set by Start
+  std::optional<asio::thread_pool> pool_;  // runs store_factory; set by Start
   asio::io_context ioc_;
   tcp::acceptor acceptor_{asio::make_strand(ioc_)};
   std::vector<std::thread> threads_;
@@ -940,6 +1403,7 @@ Status SyncServer::Start() { return impl_->Start(); }
 void SyncServer::Stop() { impl_->Stop(); }
 void SyncServer::RecheckLogins() { impl_->RecheckLogins(); }
 uint16_t SyncServer::port() const { return impl_->port(); }
+SyncServerStats SyncServer::Stats() const { return impl_->Stats(); }
 
 // ---------------------------------------------------------------------------
 
@@ -967,6 +1431,19 @@ class WebSocketClient::Impl {
     error_code ec;
     ws_.write(asio::buffer(frame.data(), frame.size()), ec);
     return ec ? StatusFromError(ec, "write") : Status::Ok();
+  }
+
+  Status SendFragment(std::string_view part, bool last) {
+    error_code ec;
+    ws_.auto_fragment(false);
+    ws_.write_some(last, asio::buffer(part.data(), part.size()), ec);
+    return ec ? StatusFromError(ec, "write") : Status::Ok();
+  }
+
+  Status Ping() {
+    error_code ec;
+    ws_.ping({}, ec);
+    return ec ? StatusFromError(ec, "ping") : Status::Ok();
   }
 
   Result<std::string> Receive() {
@@ -1002,6 +1479,22 @@ Status WebSocketClient::Send(std::string_view frame) {
     return impl_->Send(frame);
   } catch (const std::exception& e) {
     return Status(Code::kInternal, std::string("WebSocketClient::Send: ") + e.what());
+  }
+}
+
+Status WebSocketClient::SendFragment(std::string_view part, bool last) {
+  try {
+    return impl_->SendFragment(part, last);
+  } catch (const std::exception& e) {
+    return Status(Code::kInternal, std::string("WebSocketClient::SendFragment: ") + e.what());
+  }
+}
+
+Status WebSocketClient::Ping() {
+  try {
+    return impl_->Ping();
+  } catch (const std::exception& e) {
+    return Status(Code::kInternal, std::string("WebSocketClient::Ping: ") + e.what());
   }
 }
 

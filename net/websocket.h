@@ -9,7 +9,10 @@
 // above max_frame_bytes end the connection (kResourceExhausted);
 // permessage-deflate is off; the WebSocket handshake and idle periods are
 // bounded by the timeouts below (keep-alive pings keep a quiet but live peer
-// connected).
+// connected). A server also bounds what hostile clients can hold: login and
+// message deadlines that pings do not extend, a small message limit before
+// login, a budget for input buffered across connections, and caps on open
+// connections (SyncServerOptions; docs/protocol.md "Limits").
 //
 // Callers need no coroutines and no Boost: SyncServer runs its own
 // io_context threads; SyncOnce and WebSocketClient block the calling thread.
@@ -30,6 +33,7 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "crypto/key_ring.h"
 #include "daicho/replica_id.h"
@@ -57,6 +61,21 @@ struct WebSocketOptions {
   std::chrono::milliseconds handshake_timeout{10000};
   // A peer silent this long (it answers no ping either) is dropped.
   std::chrono::milliseconds idle_timeout{60000};
+  // Server: the first message (the Hello, or the office-key handshake's
+  // first message) must arrive within hello_timeout of the WebSocket
+  // upgrade, and the login must be complete (Welcome sent, the office-key
+  // handshake included) within login_timeout of it; else the connection is
+  // closed. Pings extend neither.
+  std::chrono::milliseconds hello_timeout{10000};
+  std::chrono::milliseconds login_timeout{30000};
+  // Server: a message whose first bytes arrived must be complete within
+  // this long (pings do not extend it), else the connection is closed: an
+  // unfinished message holds memory. A 16 MiB frame needs about 1.2 Mbit/s.
+  std::chrono::milliseconds message_timeout{120000};
+  // Server: the largest message accepted before the login is complete (a
+  // Hello and the office-key handshake messages are far smaller); after it,
+  // max_frame_bytes.
+  size_t max_login_message_bytes = size_t{64} << 10;
   // Frames waiting to be written, at most; more fails the connection.
   size_t max_queued_frames = 64;
   // Client, wss:// only: PEM file of the CA certificate(s) trusted to sign
@@ -164,20 +183,57 @@ struct SyncServerOptions {
   SessionOptions session;
   // Replica id announced in Welcome.
   ReplicaId local_id;
-  // Called once per connection when its Hello arrives (on the connection's
-  // strand) with the peer's IP address (no port): checks the credentials and
+  // Called once per connection when its Hello arrives, on one of the
+  // admission_threads (never on a thread that moves frames, so a slow
+  // password check stalls no other connection; the connection waits for it),
+  // with the peer's IP address (no port): checks the credentials and
   // returns the store the session syncs (a relay picks the contract's store
   // here). An error (kUnauthenticated, say) is sent to the peer as the Error
-  // and ends the session. Required.
+  // and ends the session. Required; may be called from several threads at
+  // once.
   using StoreFactory = std::function<Result<AcceptedSession>(const Hello&, const std::string& peer_address)>;
   StoreFactory store_factory;
   // With websocket.peer_auth: admits a connection that did not prove the
   // office key (e.g. a new PC fetching the passphrase-wrapped key). Empty:
   // such connections are refused with kUnauthenticated.
   StoreFactory unauthenticated_store_factory;
-  // One line per ended session (peer, outcome, frames and bytes), called on a
-  // server thread. Optional.
+  // One line per ended session (peer, outcome, frames and bytes), plus one
+  // net::LogLine per refused or closed hostile connection (caps, deadlines,
+  // shed buffers; at most one a second per kind, with a count of those left
+  // out), called on a server thread. Optional.
   std::function<void(const std::string&)> log;
+
+  // WebSocket upgrades are accepted on these request paths only (a query
+  // string is ignored); any other path gets HTTP 404. "/" is what `daicho
+  // serve` announces, "/sync" what relay URLs name (docs/protocol.md).
+  std::vector<std::string> paths = {"/", "/sync"};
+  // HTTP GET /readyz answers 200 "ready" when this says true (or is empty),
+  // else 503 "not ready"; GET /healthz always answers 200 "ok". Called on a
+  // server thread; must be quick.
+  std::function<bool()> ready;
+  // Open connections at most, in total and per source address. At a cap the
+  // oldest connection not logged in yet is closed to make room; when every
+  // connection is logged in, the new one is refused.
+  size_t max_connections = 1000;
+  size_t max_connections_per_address = 50;
+  // Input buffered across all connections (unfinished messages) at most;
+  // above it, the connections with the largest buffers are closed, those
+  // not logged in first.
+  size_t max_buffered_bytes = size_t{256} << 20;
+  // Threads that run store_factory (and so a relay's password checks), off
+  // the threads that move frames.
+  size_t admission_threads = 2;
+};
+
+// A server's load, for tests and health reporting.
+struct SyncServerStats {
+  size_t open_connections = 0;       // accepted and not yet closed
+  size_t logged_in_connections = 0;  // of these, past the Welcome
+  size_t buffered_bytes = 0;         // input buffered now, all connections
+  // The most buffered_bytes ever reached after shedding (budget checks).
+  size_t peak_buffered_bytes = 0;
+  uint64_t refused_connections = 0;  // at a cap, with nobody to close instead
+  uint64_t shed_connections = 0;     // closed to make room (caps or budget)
 };
 
 // Accepts WebSocket connections and runs one acceptor SyncSession per
@@ -199,9 +255,10 @@ class SyncServer {
   // Binds, listens and starts the threads; returns once connections can be
   // accepted.
   Status Start();
-  // Closes the listener and every open connection, then joins the threads.
-  // Idempotent. Must not be called from the store_factory or log callbacks
-  // (it would join the thread it runs on).
+  // Closes the listener and every open connection, then joins the threads
+  // (waiting for store_factory calls under way). Idempotent. Must not be
+  // called from the store_factory or log callbacks (it would join the thread
+  // it runs on).
   void Stop();
   // The bound port (0 before Start()).
   uint16_t port() const;
@@ -210,6 +267,8 @@ class SyncServer {
   // with an Error to its peer and moves nothing more. Returns at once. Call
   // when logins may have ended (a relay: its login generation moved).
   void RecheckLogins();
+  // The current load (see SyncServerStats). Any thread.
+  SyncServerStats Stats() const;
 
  private:
   class Impl;
@@ -230,6 +289,11 @@ class WebSocketClient {
   static Result<std::unique_ptr<WebSocketClient>> Connect(std::string_view url, WebSocketOptions options = {});
   // Sends one binary message (no size limit is applied on sending).
   Status Send(std::string_view frame);
+  // Sends one frame of a message: `last` false leaves the message
+  // unfinished (a hostile or slow peer), true ends it.
+  Status SendFragment(std::string_view part, bool last);
+  // Sends a ping (answered by the peer's WebSocket layer, not its session).
+  Status Ping();
   // Waits for the next message; a close by the peer is kUnavailable.
   Result<std::string> Receive();
 
