@@ -4,6 +4,7 @@
 // `serve` writes its log (net::LogLine lines, each after an ISO-8601 UTC
 // timestamp) to stderr, the same stream as its errors: one stream.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -172,8 +173,31 @@ std::string OfficeKeyPublishedLine(const daicho::net::Hello& hello, const std::s
       .str();
 }
 
+// `serve`'s connection caps (--max-connections, --max-connections-per-address).
+struct ServeCaps {
+  size_t total = 0;  // 0: the default, kept below the open-file limit
+  size_t per_address = daicho::net::SyncServerOptions{}.max_connections_per_address;
+};
+// Descriptors kept free of connections: the store, the listener, the log,
+// the threads' own.
+constexpr rlim_t kReservedFiles = 64;
+
+// A relay holds a descriptor per connection: the soft open-file limit is
+// raised to the hard one. Returns the limit in force.
+rlim_t RaiseOpenFileLimit() {
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0) return 0;
+  if (files.rlim_cur != files.rlim_max) {
+    rlimit raised = files;
+    raised.rlim_cur = files.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) files = raised;
+  }
+  return files.rlim_cur;
+}
+
 // Serves sync sessions until SIGTERM or SIGINT, then shuts down cleanly.
-int Serve(const std::string& data_dir, const std::string& listen, const std::string& cert, const std::string& key) {
+int Serve(const std::string& data_dir, const std::string& listen, const std::string& cert, const std::string& key,
+          ServeCaps caps) {
   auto address = ParseListen(listen);
   if (!address.ok()) {
     std::cerr << "daicho-relay: " << address.status().message() << '\n';
@@ -213,6 +237,22 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
     return accepted;
   };
   options.log = options_log;
+  // Ready while the store answers (GET /readyz).
+  options.ready = [relay] { return relay->LoginGeneration().ok(); };
+  const rlim_t open_files = RaiseOpenFileLimit();
+  if (caps.total == 0 && open_files > kReservedFiles) {
+    caps.total = std::min<rlim_t>(options.max_connections, open_files - kReservedFiles);
+  }
+  if (caps.total != 0) options.max_connections = caps.total;
+  options.max_connections_per_address = caps.per_address;
+  daicho::net::LogLine limits("serve_limits");
+  limits.Add("open_file_limit", open_files).Add("max_connections", options.max_connections);
+  limits.Add("max_connections_per_address", options.max_connections_per_address);
+  if (options.max_connections + kReservedFiles > open_files) {
+    limits.AddQuoted("warning", "--max-connections is above what the open-file limit allows; raise the hard "
+                                "limit (ulimit -Hn, systemd LimitNOFILE) or lower --max-connections");
+  }
+  options_log(limits.str());
   daicho::net::SyncServer server(std::move(options));
   Status started = server.Start();
   if (!started.ok()) {
@@ -310,6 +350,13 @@ int main(int argc, char** argv) {
   serve->add_option("--listen", listen, "HOST:PORT to listen on (PORT 0: any free port)")->required();
   serve->add_option("--tls-cert", tls_cert, "PEM certificate chain: serve wss:// (with --tls-key)");
   serve->add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
+  ServeCaps caps;
+  serve->add_option("--max-connections", caps.total,
+                    "open connections at most (default 1000, lower if the open-file limit needs it)")
+      ->check(CLI::PositiveNumber);
+  serve->add_option("--max-connections-per-address", caps.per_address,
+                    "open connections from one IP address at most (default 50)")
+      ->check(CLI::PositiveNumber);
 
   try {
     app.parse(argc, argv);
@@ -324,7 +371,7 @@ int main(int argc, char** argv) {
       return kExitUsage;
     }
     try {
-      return Serve(data_dir, listen, tls_cert, tls_key);
+      return Serve(data_dir, listen, tls_cert, tls_key, caps);
     } catch (const std::exception& e) {
       std::cerr << "daicho-relay: internal error: " << e.what() << '\n';
       return kExitRuntimeError;

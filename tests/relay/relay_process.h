@@ -1,7 +1,7 @@
 // Test helpers for the relay binary: a `daicho-relay serve` child process on
 // a loopback port, one-shot administration commands, and a store to serve. Header-only; used
-// by tests/relay/relay_sync_test.cc and relay_e2e_test.cc (which define
-// DAICHO_RELAY_PATH).
+// by tests/relay/relay_sync_test.cc and relay_e2e_test.cc and by
+// bench/hostile_fragments.cc (which define DAICHO_RELAY_PATH).
 #ifndef DAICHO_TESTS_RELAY_RELAY_PROCESS_H_
 #define DAICHO_TESTS_RELAY_RELAY_PROCESS_H_
 
@@ -24,9 +24,15 @@ namespace daicho::relay {
 class RelayProcess {
  public:
   // `log_path`: the file the relay's log (stderr, and stdout) is appended
-  // to; empty: DATA_DIR.log beside the data directory.
-  explicit RelayProcess(const std::string& data_dir, const std::string& log_path = "")
+  // to; empty: DATA_DIR.log beside the data directory. `serve_args`: more
+  // flags for `serve`. `relay`: the binary (another build's, say, to compare).
+  explicit RelayProcess(const std::string& data_dir, const std::string& log_path = "",
+                        const std::vector<std::string>& serve_args = {},
+                        const std::string& relay = DAICHO_RELAY_PATH)
       : log_path_(log_path.empty() ? data_dir + ".log" : log_path) {
+    std::vector<const char*> argv = {relay.c_str(), "--data", data_dir.c_str(), "serve", "--listen", "127.0.0.1:0"};
+    for (const std::string& arg : serve_args) argv.push_back(arg.c_str());
+    argv.push_back(nullptr);
     const size_t logged_before = ReadLog().size();
     pid_ = fork();
     if (pid_ == 0) {
@@ -34,8 +40,7 @@ class RelayProcess {
       if (log < 0) _exit(126);
       dup2(log, 1);
       dup2(log, 2);
-      execl(DAICHO_RELAY_PATH, DAICHO_RELAY_PATH, "--data", data_dir.c_str(), "serve", "--listen", "127.0.0.1:0",
-            static_cast<char*>(nullptr));
+      execv(relay.c_str(), const_cast<char* const*>(argv.data()));
       _exit(127);
     }
     // "2026-12-07T08:15:02.123Z event=relay_started listen=127.0.0.1:PORT ..."
@@ -64,6 +69,7 @@ class RelayProcess {
   int port() const { return port_; }
   // Everything logged to the relay's log file so far.
   std::string log() const { return ReadLog(); }
+  pid_t pid() const { return pid_; }
   // SIGKILL: the relay dies mid-work, as in a power cut.
   void Kill() {
     stopped_ = true;

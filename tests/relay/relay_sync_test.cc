@@ -28,6 +28,7 @@
 #include "test_util.h"
 #include "tests/relay/relay_process.h"
 #include "tiny_filesystem.h"
+#include "tests/net/raw_socket.h"
 #include "tests/net/watch_client.h"
 
 namespace daicho::relay {
@@ -613,6 +614,35 @@ TEST_F(RelaySyncTest, DisablingAContractOrUserEndsItsLiveSessionsUntilEnabled) {
                              std::string(kContract) + " is disabled"),
             std::string::npos)
       << relay.log();
+}
+
+// Issue 12 items 3 and 6: `serve` takes its connection caps as flags, raises
+// and logs its open-file limit, keeps a sync working while connections are
+// held at the cap, and answers health checks over plain HTTP.
+TEST_F(RelaySyncTest, ServeCapsHeldConnectionsAndAnswersHealthChecks) {
+  RelayProcess relay(dir_.Sub("relay"), "", {"--max-connections", "4", "--max-connections-per-address", "4"});
+  ASSERT_NE(relay.port(), 0);
+  const auto port = static_cast<uint16_t>(relay.port());
+  std::vector<int> held;
+  for (int i = 0; i < 10; ++i) held.push_back(testing::ConnectFrom("127.0.0.1", port));
+
+  auto a = OpenReplica("a");
+  Set(*a, "c1", "name", "from a");
+  ASSERT_DAICHO_OK(Sync(relay, *a));
+
+  const std::string health = testing::HttpExchange(port, "GET /healthz HTTP/1.1\r\nHost: relay\r\n\r\n");
+  EXPECT_EQ(health.rfind("HTTP/1.1 200", 0), 0u) << health;
+  EXPECT_NE(health.find("\r\n\r\nok"), std::string::npos) << health;
+  const std::string ready = testing::HttpExchange(port, "GET /readyz HTTP/1.1\r\nHost: relay\r\n\r\n");
+  EXPECT_EQ(ready.rfind("HTTP/1.1 200", 0), 0u) << ready;
+  EXPECT_NE(ready.find("\r\n\r\nready"), std::string::npos) << ready;
+
+  for (int fd : held) ::close(fd);
+  relay.Stop();
+  const std::string log = relay.log();
+  EXPECT_NE(log.find("event=serve_limits open_file_limit="), std::string::npos) << log;
+  EXPECT_NE(log.find("max_connections=4 max_connections_per_address=4"), std::string::npos) << log;
+  EXPECT_NE(log.find("event=connection_shed"), std::string::npos) << log;
 }
 
 }  // namespace
