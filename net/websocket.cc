@@ -388,7 +388,9 @@ class ServerHub {
  private:
   // Frees a place for a connection from `address`; false if none can be.
   bool MakeRoom(const std::string& address, std::vector<std::shared_ptr<ConnectionBase>>& evicted) {
-    if (per_address_[address] >= options_.max_connections_per_address && !EvictOldest(&address, evicted)) {
+    const auto from_address = per_address_.find(address);
+    const size_t open_from_address = from_address == per_address_.end() ? 0 : from_address->second;
+    if (open_from_address >= options_.max_connections_per_address && !EvictOldest(&address, evicted)) {
       return false;
     }
     return open_ < options_.max_connections || EvictOldest(nullptr, evicted);
