@@ -221,7 +221,9 @@ struct SyncServerOptions {
   // not logged in first.
   size_t max_buffered_bytes = size_t{256} << 20;
   // Threads that run store_factory (and so a relay's password checks), off
-  // the threads that move frames.
+  // the threads that move frames. A factory that blocks while it waits (the
+  // relay's password gate) needs a thread per waiting caller, or the
+  // admissions behind it wait in this pool's queue.
   size_t admission_threads = 2;
 };
 
