@@ -156,6 +156,7 @@ class ConnectionBase {
   bool logged_in = false;  // past the Welcome: shed last
   std::string contract;    // the Hello's, once logged in
   std::string user;
+  std::string device;
 
   // No session line when it ends: it was a plain HTTP request or refused
   // at a cap (logged as such). Set before it starts or on its strand.
@@ -202,10 +203,11 @@ class EventLog {
 
 // A line about one connection, with who it is as far as known.
 LogLine ConnectionEvent(std::string_view event, std::string_view reason, const std::string& peer,
-                        const std::string& contract = "", const std::string& user = "") {
+                        const std::string& contract = "", const std::string& user = "",
+                        const std::string& device = "") {
   LogLine line(event);
   line.AddQuoted("reason", reason);
-  line.Add("peer", peer).Add("contract", contract).Add("user", user).Add("device", "");
+  line.Add("peer", peer).Add("contract", contract).Add("user", user).Add("device", device);
   return line;
 }
 
@@ -286,6 +288,7 @@ class ServerHub {
     if (hello) {
       conn.contract = hello->contract;
       conn.user = hello->user;
+      conn.device = ShortDeviceId(hello->replica_id);
     }
   }
 
@@ -317,7 +320,8 @@ class ServerHub {
                                 (largest->logged_in ? "logged in" : "not logged in") + " held the largest (" +
                                 Mebibytes(largest->buffered) + ")";
         events_.Write(largest->logged_in ? "shed_budget_logged_in" : "shed_budget",
-                      ConnectionEvent("connection_shed", why, largest->peer_text, largest->contract, largest->user));
+                      ConnectionEvent("connection_shed", why, largest->peer_text, largest->contract, largest->user,
+                                      largest->device));
         Uncount(*largest);
         ++shed_;
         if (largest == &conn) {
@@ -823,12 +827,13 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   }
 
   void CloseForDeadline(const std::string& why) {
-    std::string contract, user;
+    std::string contract, user, device;
     if (const auto& hello = session_.peer_hello()) {
       contract = hello->contract;
       user = hello->user;
+      device = ShortDeviceId(hello->replica_id);
     }
-    hub_->events().Write(why, ConnectionEvent("connection_closed", why, peer_, contract, user));
+    hub_->events().Write(why, ConnectionEvent("connection_closed", why, peer_, contract, user, device));
     Abort(Status(Code::kUnavailable, why));
   }
 

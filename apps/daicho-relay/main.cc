@@ -252,7 +252,6 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
     limits.AddQuoted("warning", "--max-connections is above what the open-file limit allows; raise the hard "
                                 "limit (ulimit -Hn, systemd LimitNOFILE) or lower --max-connections");
   }
-  options_log(limits.str());
   daicho::net::SyncServer server(std::move(options));
   Status started = server.Start();
   if (!started.ok()) {
@@ -265,6 +264,7 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
                   .Add("version", DAICHO_VERSION)
                   .Add("data", data_dir)
                   .str());
+  options_log(limits.str());
   for (const Warning& warning : CaseConflictWarnings(*relay, data_dir)) options_log(WarningLine(warning));
   std::jthread login_watch([relay, &server, &options_log](std::stop_token stop) {
     WatchLogins(stop, *relay, server, options_log);
