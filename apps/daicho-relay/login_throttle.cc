@@ -73,14 +73,18 @@ Status LoginThrottle::CheckLocked(std::string_view account, const std::string& a
   return Status::Ok();
 }
 
-Result<LoginThrottle::Attempt> LoginThrottle::Begin(std::string_view account, std::string_view address) {
-  std::string address_key = AddressKey(address);
+void LoginThrottle::RecordFailure(std::string_view account, std::string_view address) {
+  const std::string address_key = AddressKey(address);
   const uint64_t now = clock_->NowMillis();
   std::lock_guard lock(mu_);
-  DAICHO_RETURN_IF_ERROR(CheckLocked(account, address_key, !address.empty(), now));
   if (!account.empty()) Count(accounts_, std::string(account), now);
   Count(addresses_, address_key, now);
-  return Attempt(this, std::string(account), std::move(address_key));
+}
+
+void LoginThrottle::RecordSuccess(std::string_view account) {
+  if (account.empty()) return;
+  std::lock_guard lock(mu_);
+  accounts_.erase(std::string(account));
 }
 
 void LoginThrottle::Count(Table& table, const std::string& key, uint64_t now) {
@@ -104,38 +108,6 @@ void LoginThrottle::Count(Table& table, const std::string& key, uint64_t now) {
   if (Forgotten(it->second, now)) it->second = Entry{};
   ++it->second.failures;
   it->second.last_failure_ms = now;
-}
-
-void LoginThrottle::Uncount(Table& table, const std::string& key) {
-  const auto it = table.find(key);
-  if (it == table.end()) return;  // forgotten or evicted meanwhile
-  // Back to no entry at all when nothing else failed: the address is clean.
-  if (--it->second.failures <= 0) table.erase(it);
-}
-
-LoginThrottle::Attempt::Attempt(LoginThrottle* throttle, std::string account, std::string address_key)
-    : throttle_(throttle), account_(std::move(account)), address_key_(std::move(address_key)) {}
-
-LoginThrottle::Attempt::Attempt(Attempt&& other) noexcept
-    : throttle_(std::exchange(other.throttle_, nullptr)),
-      account_(std::move(other.account_)),
-      address_key_(std::move(other.address_key_)) {}
-
-LoginThrottle::Attempt::~Attempt() {
-  if (!throttle_) return;
-  std::lock_guard lock(throttle_->mu_);
-  if (!account_.empty()) Uncount(throttle_->accounts_, account_);
-  Uncount(throttle_->addresses_, address_key_);
-}
-
-void LoginThrottle::Attempt::Failed() { throttle_ = nullptr; }
-
-void LoginThrottle::Attempt::Succeeded() {
-  if (!throttle_) return;
-  std::lock_guard lock(throttle_->mu_);
-  if (!account_.empty()) throttle_->accounts_.erase(account_);
-  Uncount(throttle_->addresses_, address_key_);
-  throttle_ = nullptr;
 }
 
 }  // namespace daicho::relay

@@ -16,8 +16,11 @@
 //    starts a fresh count); an address's only when it has not failed for
 //    forget_after_ms (a login that succeeds from it does not reset it, so a
 //    valid account of one's own cannot launder guesses on others').
-//  - An attempt counts as failed from the moment it begins (Begin), so
-//    parallel guesses are throttled as sequential ones are.
+//  - Only settled failures count: logins still being checked never do, so
+//    an office whose PCs log in at once is not refused. The caller checks
+//    again right before each slow password check (RelayStore does, once it
+//    holds its password-check slot), so guesses queued in parallel see the
+//    failures settled while they waited and are throttled as a sequence is.
 //
 // Memory is bounded: each table keeps at most max_entries entries, forgets
 // quiet ones first and then the oldest half.
@@ -66,39 +69,16 @@ class LoginThrottle {
   LoginThrottle(const LoginThrottle&) = delete;
   LoginThrottle& operator=(const LoginThrottle&) = delete;
 
-  // A login being checked, counted as failed from Begin on, so that
-  // attempts running at the same time see each other: a burst of parallel
-  // guesses is throttled like a sequence. Settle it with Failed() or
-  // Succeeded(); one destroyed unsettled (e.g. refused as busy before any
-  // check) is taken back, as if never made. Move-only; must not outlive
-  // its throttle.
-  class Attempt {
-   public:
-    Attempt(Attempt&& other) noexcept;
-    Attempt& operator=(Attempt&&) = delete;
-    ~Attempt();
-    // The credentials were wrong: the attempt stays counted.
-    void Failed();
-    // The login holds: the address's count is taken back and the account's
-    // restarts.
-    void Succeeded();
-
-   private:
-    friend class LoginThrottle;
-    Attempt(LoginThrottle* throttle, std::string account, std::string address_key);
-    LoginThrottle* throttle_;
-    std::string account_;
-    std::string address_key_;
-  };
-
-  // Begins a login on `account` (an account key; empty for a device token,
-  // which is not throttled per account) from `address` (the peer's IP
-  // address; empty for a local caller) if Check allows it.
-  Result<Attempt> Begin(std::string_view account, std::string_view address);
+  // A login on `account` (an account key; empty for a device token, which
+  // is not throttled per account) from `address` (the peer's IP address;
+  // empty for a local caller) was refused: wrong credentials.
+  void RecordFailure(std::string_view account, std::string_view address);
+  // A login on `account` held: the account's count restarts. The address's
+  // stays (a valid account of one's own does not launder guesses on others).
+  void RecordSuccess(std::string_view account);
 
   // Ok if a login on `account` from `address` may be checked now;
   // kUnavailable "too many failed logins ..., retry in N s" otherwise.
-  // Begin asks this; a caller that only needs to know may ask it alone.
   Status Check(std::string_view account, std::string_view address) const;
 
   // The key an address is counted under: an IPv4 address as is (also when
@@ -121,7 +101,6 @@ class LoginThrottle {
   Status CheckLocked(std::string_view account, const std::string& address_key, bool address_known,
                      uint64_t now) const;
   void Count(Table& table, const std::string& key, uint64_t now);
-  static void Uncount(Table& table, const std::string& key);
 
   const LoginThrottleOptions options_;
   const std::shared_ptr<Clock> clock_;

@@ -237,6 +237,12 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
     return accepted;
   };
   options.log = options_log;
+  // A login waiting for its password check waits in the store's password
+  // gate, each on its own admission thread, not in the server's admission
+  // queue: a flood of guesses is refused by the gate when full and never
+  // holds up a PC's saved-login admission, which two more threads serve.
+  const daicho::relay::PasswordGateOptions checks = daicho::relay::RelayStoreOptions{}.password_checks;
+  options.admission_threads = checks.max_concurrent + checks.max_queued + 2;
   // Ready while the store answers (GET /readyz).
   options.ready = [relay] { return relay->LoginGeneration().ok(); };
   const rlim_t open_files = RaiseOpenFileLimit();

@@ -768,8 +768,8 @@ Result<RelayStore::PasswordLogin> RelayStore::LogIn(const ContractNumber& contra
   // rules are public, so this says nothing) and without an account entry
   // (an arbitrarily long id must not be kept in memory); the address counts.
   if (!ValidateUserId(user_id).ok()) {
-    DAICHO_ASSIGN_OR_RETURN(LoginThrottle::Attempt attempt, impl_->throttle.Begin({}, peer_address));
-    attempt.Failed();
+    DAICHO_RETURN_IF_ERROR(impl_->throttle.Check({}, peer_address));
+    impl_->throttle.RecordFailure({}, peer_address);
     return Unauthenticated();
   }
   std::optional<Impl::Account> account;
@@ -782,7 +782,8 @@ Result<RelayStore::PasswordLogin> RelayStore::LogIn(const ContractNumber& contra
     }
   }
   const std::string throttle_key = ThrottleKey(contract, user_id, account ? account->hash : std::string());
-  DAICHO_ASSIGN_OR_RETURN(LoginThrottle::Attempt attempt, impl_->throttle.Begin(throttle_key, peer_address));
+  // Refused here, a throttled login does not even wait for a gate slot.
+  DAICHO_RETURN_IF_ERROR(impl_->throttle.Check(throttle_key, peer_address));
   // The read transaction has ended: the slow verify holds nothing but its
   // gate slot. An unknown contract or user is verified against a dummy hash,
   // through the same gate, so that its refusal costs what a wrong
@@ -790,13 +791,16 @@ Result<RelayStore::PasswordLogin> RelayStore::LogIn(const ContractNumber& contra
   bool match = false;
   {
     DAICHO_ASSIGN_OR_RETURN(PasswordGate::Slot slot, impl_->password_gate.Enter());
+    // Asked again with the slot held: guesses sent in parallel waited here
+    // while the earlier ones failed, and are throttled as a sequence is.
+    DAICHO_RETURN_IF_ERROR(impl_->throttle.Check(throttle_key, peer_address));
     match = VerifyPassword(account ? account->hash : DummyPasswordHash(), password) && account.has_value();
   }
   if (!match) {
-    attempt.Failed();
+    impl_->throttle.RecordFailure(throttle_key, peer_address);
     return Unauthenticated();
   }
-  attempt.Succeeded();
+  impl_->throttle.RecordSuccess(throttle_key);
   {
     std::shared_lock<std::shared_mutex> lock;
     DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
@@ -887,10 +891,9 @@ Status RelayStore::AuthenticateDevice(const ContractNumber& contract, std::strin
 
 Status RelayStore::LogInWithDevice(const ContractNumber& contract, std::string_view user_id, std::string_view token,
                                    const ReplicaId& replica, std::string_view peer_address) {
-  DAICHO_ASSIGN_OR_RETURN(LoginThrottle::Attempt attempt, impl_->throttle.Begin({}, peer_address));
+  DAICHO_RETURN_IF_ERROR(impl_->throttle.Check({}, peer_address));
   Status authenticated = AuthenticateDevice(contract, user_id, token, replica);
-  if (authenticated.ok()) attempt.Succeeded();
-  if (authenticated.code() == Code::kUnauthenticated) attempt.Failed();
+  if (authenticated.code() == Code::kUnauthenticated) impl_->throttle.RecordFailure({}, peer_address);
   return authenticated;
 }
 

@@ -5,7 +5,6 @@
 #include <atomic>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "test_util.h"
 
@@ -25,19 +24,11 @@ constexpr std::string_view kAccount = "0000-0000-0001taro@example.jp";
 constexpr std::string_view kAttacker = "127.0.0.66";
 constexpr std::string_view kOwner = "127.0.0.1";
 
-// A login that begins and is found wrong.
-void Fail(LoginThrottle& throttle, std::string_view account, std::string_view address, int times = 1) {
-  for (int i = 0; i < times; ++i) {
-    auto attempt = throttle.Begin(account, address);
-    ASSERT_DAICHO_OK(attempt);
-    attempt->Failed();
-  }
-}
-
 class LoginThrottleTest : public ::testing::Test {
  protected:
+  // Logins found wrong.
   void Fail(std::string_view account, std::string_view address, int times = 1) {
-    relay::Fail(throttle_, account, address, times);
+    for (int i = 0; i < times; ++i) throttle_.RecordFailure(account, address);
   }
 
   std::shared_ptr<FakeClock> clock_ = std::make_shared<FakeClock>();
@@ -90,39 +81,14 @@ TEST_F(LoginThrottleTest, ALoginFromAnAddressRestartsTheAccountButNotTheAddress)
   }
   // The attacker's own valid account logs in: its count restarts, the
   // address's does not, so the next failure throttles the address.
-  auto login = throttle_.Begin(kAccount, kAttacker);
-  ASSERT_DAICHO_OK(login);
-  login->Succeeded();
+  ASSERT_DAICHO_OK(throttle_.Check(kAccount, kAttacker));
+  throttle_.RecordSuccess(kAccount);
   Fail(kAccount, kAttacker);
   EXPECT_EQ(throttle_.Check("0000-0000-0001third@example.jp", kAttacker).code(), Code::kUnavailable);
   // ... while the account itself is one failure in, not throttled, even for
   // an address that failed recently.
   Fail("0000-0000-0001fourth@example.jp", "127.0.0.2");
   EXPECT_DAICHO_OK(throttle_.Check(kAccount, "127.0.0.2"));
-}
-
-// Guesses sent in parallel are counted as they begin, not as they end.
-TEST_F(LoginThrottleTest, AttemptsInFlightCountAgainstTheAddress) {
-  std::vector<LoginThrottle::Attempt> in_flight;
-  for (int i = 0; i < options_.address_failures; ++i) {
-    auto attempt = throttle_.Begin("0000-0000-0001guess" + std::to_string(i) + "@example.jp", kAttacker);
-    ASSERT_DAICHO_OK(attempt);
-    in_flight.push_back(std::move(*attempt));
-  }
-  EXPECT_EQ(throttle_.Begin("0000-0000-0001one-more@example.jp", kAttacker).status().code(), Code::kUnavailable);
-  // Attempts that never got checked (the relay was busy) are taken back.
-  in_flight.clear();
-  EXPECT_DAICHO_OK(throttle_.Check(kAccount, kAttacker));
-  // A login that succeeds leaves its address clean for a throttled account.
-  Fail(kAccount, kAttacker, options_.account_failures);
-  auto owner = throttle_.Begin(kAccount, kOwner);
-  ASSERT_DAICHO_OK(owner);
-  EXPECT_EQ(throttle_.Begin(kAccount, kOwner).status().code(), Code::kUnavailable)
-      << "while the owner's login is being checked, the owner's address counts as failing";
-  owner->Succeeded();
-  Fail(kAccount, kAttacker, 1);
-  auto again = throttle_.Begin(kAccount, kOwner);
-  EXPECT_DAICHO_OK(again);
 }
 
 TEST_F(LoginThrottleTest, QuietCountsAreForgotten) {
@@ -152,13 +118,13 @@ TEST(LoginThrottleMemoryTest, TablesStayBoundedWhenFlooded) {
   options.address_failures = 1;
   options.max_entries = 8;
   LoginThrottle throttle(options, clock);
-  Fail(throttle, {}, "127.0.1.0");
+  throttle.RecordFailure({}, "127.0.1.0");
   EXPECT_EQ(throttle.Check({}, "127.0.1.0").code(), Code::kUnavailable);
   // A flood of fresh addresses pushes the oldest out instead of growing the
   // table; the newest stay throttled.
   for (int i = 1; i <= 20; ++i) {
     clock->Advance(1);
-    Fail(throttle, {}, "127.0.1." + std::to_string(i));
+    throttle.RecordFailure({}, "127.0.1." + std::to_string(i));
   }
   EXPECT_DAICHO_OK(throttle.Check({}, "127.0.1.0"));
   EXPECT_EQ(throttle.Check({}, "127.0.1.20").code(), Code::kUnavailable);
