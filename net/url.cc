@@ -18,6 +18,11 @@ bool AllDigits(std::string_view s) {
 
 }  // namespace
 
+std::string Url::Authority() const {
+  const bool ipv6 = host.find(':') != std::string::npos;
+  return (ipv6 ? "[" + host + "]" : host) + ":" + port;
+}
+
 Result<Url> ParseUrl(std::string_view url) {
   constexpr std::string_view kWs = "ws://";
   constexpr std::string_view kWss = "wss://";

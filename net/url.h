@@ -17,6 +17,10 @@ struct Url {
   std::string host;    // a name or an address, without the IPv6 brackets
   std::string port;    // decimal, 1..65535
   std::string target;  // the path, "/" when the URL has none
+
+  // "host:port" as an HTTP Host header and logs write it: an IPv6 address
+  // in brackets ("[::1]:47480"), which proxies require.
+  std::string Authority() const;
 };
 
 // kInvalidArgument, naming the URL and what a good one looks like, when it

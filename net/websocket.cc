@@ -669,7 +669,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
       layer.expires_after(self->options_.handshake_timeout);
       co_await layer.async_connect(endpoints, asio::redirect_error(use_awaitable, ec));
       if (ec) {
-        self->Abort(StatusFromError(ec, "connect " + url.host + ":" + url.port));
+        self->Abort(StatusFromError(ec, "connect " + url.Authority()));
         co_return;
       }
       SetNoDelay(layer.socket());
@@ -686,16 +686,16 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
         tls.set_verify_callback(ssl::host_name_verification(url.host));
         co_await tls.async_handshake(ssl::stream_base::client, asio::redirect_error(use_awaitable, ec));
         if (ec) {
-          self->Abort(StatusFromError(ec, "TLS handshake with " + url.host + ":" + url.port));
+          self->Abort(StatusFromError(ec, "TLS handshake with " + url.Authority()));
           co_return;
         }
       }
       // From here the WebSocket timeouts (stream_base::timeout) apply.
       layer.expires_never();
-      co_await self->ws_.async_handshake(url.host + ":" + url.port, url.target,
+      co_await self->ws_.async_handshake(url.Authority(), url.target,
                                          asio::redirect_error(use_awaitable, ec));
       if (ec) {
-        self->Abort(StatusFromError(ec, "websocket handshake with " + url.host + ":" + url.port));
+        self->Abort(StatusFromError(ec, "websocket handshake with " + url.Authority()));
         co_return;
       }
       if (self->channel_ && !co_await self->OfferPeerHandshake()) co_return;
@@ -1156,7 +1156,7 @@ class StoreBoundAtHello final : public ChangeStore {
 template <class Stream>
 Result<SyncReport> RunSync(asio::io_context& ioc, Stream ws, Url url, ChangeStore& store, ReplicaId local_id,
                            SessionOptions session, const WebSocketOptions& websocket, SyncHooks hooks) {
-  std::string peer = url.host + ":" + url.port;
+  std::string peer = url.Authority();
   const auto on_peer_error = hooks.on_peer_error;
   auto conn = std::make_shared<Connection<Stream>>(std::move(ws), nullptr, store, std::move(session), local_id,
                                                    websocket, std::move(peer), nullptr, nullptr, std::move(hooks));
@@ -1299,17 +1299,8 @@ class SyncServer::Impl {
       } catch (const std::exception& e) {
         // Coroutines catch their own exceptions; this is a last resort so
         // one bad handler does not take the whole server down.
-        Log(std::string("sync server: internal error: ") + e.what());
+        hub_->events().Write("internal_error", LogLine("internal_error").AddQuoted("error", e.what()));
       }
-    }
-  }
-
-  void Log(const std::string& line) {
-    if (!options_.log) return;
-    try {
-      options_.log(line);
-    } catch (...) {
-      // A throwing logger must not end the server thread.
     }
   }
 
@@ -1321,6 +1312,7 @@ class SyncServer::Impl {
       if (ec) {
         if (!impl->acceptor_.is_open()) co_return;
         // E.g. out of file descriptors: keep listening, but without spinning.
+        impl->hub_->events().Write("accept_failed", LogLine("accept_failed").AddQuoted("error", ec.message()));
         asio::steady_timer pause(impl->acceptor_.get_executor(), std::chrono::milliseconds(50));
         co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
         continue;
@@ -1328,7 +1320,8 @@ class SyncServer::Impl {
       try {
         impl->Serve(std::move(socket));
       } catch (const std::exception& e) {
-        impl->Log(std::string("sync server: connection not started: ") + e.what());
+        impl->hub_->events().Write("internal_error",
+                                   LogLine("connection_not_started").AddQuoted("error", e.what()));
       }
     }
   }
@@ -1428,8 +1421,8 @@ class WebSocketClient::Impl {
     const auto endpoints = resolver.resolve(url.host, url.port, ec);
     if (ec) return StatusFromError(ec, "resolve " + url.host);
     asio::connect(beast::get_lowest_layer(ws_).socket(), endpoints, ec);
-    if (ec) return StatusFromError(ec, "connect " + url.host + ":" + url.port);
-    ws_.handshake(url.host + ":" + url.port, url.target, ec);
+    if (ec) return StatusFromError(ec, "connect " + url.Authority());
+    ws_.handshake(url.Authority(), url.target, ec);
     if (ec) return StatusFromError(ec, "websocket handshake");
     return Status::Ok();
   }

@@ -85,6 +85,10 @@ TEST(UrlTest, IPv6AddressesGoInBracketsWithOrWithoutAPort) {
   ASSERT_DAICHO_OK(without_port);
   EXPECT_EQ(without_port->host, "2001:db8::7");
   EXPECT_EQ(without_port->port, "443");
+  // The Host header keeps the brackets (a proxy refuses "::1:47480").
+  EXPECT_EQ(with_port->Authority(), "[::1]:47480");
+  EXPECT_EQ(without_port->Authority(), "[2001:db8::7]:443");
+  EXPECT_EQ(ParseUrl("wss://relay.example.jp/sync")->Authority(), "relay.example.jp:443");
 }
 
 TEST(UrlTest, MalformedAddressesAreRefusedNamingTheUrl) {
