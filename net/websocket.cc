@@ -1415,12 +1415,25 @@ class WebSocketClient::Impl {
     beast::get_lowest_layer(ws_).socket().close(ec);
   }
 
-  Status Connect(const Url& url) {
+  Status Connect(const Url& url, std::string_view source_address) {
     error_code ec;
     tcp::resolver resolver(ioc_);
     const auto endpoints = resolver.resolve(url.host, url.port, ec);
     if (ec) return StatusFromError(ec, "resolve " + url.host);
-    asio::connect(beast::get_lowest_layer(ws_).socket(), endpoints, ec);
+    tcp::socket& socket = beast::get_lowest_layer(ws_).socket();
+    if (!source_address.empty()) {
+      const auto source = asio::ip::make_address(std::string(source_address), ec);
+      if (ec) return StatusFromError(ec, "source address " + std::string(source_address), ErrorSite::kSetup);
+      socket.open(source.is_v4() ? tcp::v4() : tcp::v6(), ec);
+      if (!ec) socket.bind(tcp::endpoint(source, 0), ec);
+      if (ec) return StatusFromError(ec, "bind " + std::string(source_address), ErrorSite::kSetup);
+    }
+    if (source_address.empty()) {
+      asio::connect(socket, endpoints, ec);
+    } else {
+      // The range form of connect closes the socket first, losing the bind.
+      socket.connect(endpoints.begin()->endpoint(), ec);
+    }
     if (ec) return StatusFromError(ec, "connect " + url.Authority());
     ws_.handshake(url.Authority(), url.target, ec);
     if (ec) return StatusFromError(ec, "websocket handshake");
@@ -1462,12 +1475,13 @@ class WebSocketClient::Impl {
 WebSocketClient::WebSocketClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 WebSocketClient::~WebSocketClient() = default;
 
-Result<std::unique_ptr<WebSocketClient>> WebSocketClient::Connect(std::string_view url, WebSocketOptions options) {
+Result<std::unique_ptr<WebSocketClient>> WebSocketClient::Connect(std::string_view url, WebSocketOptions options,
+                                                                  std::string_view source_address) {
   DAICHO_ASSIGN_OR_RETURN(Url parsed, ParseUrl(url));
   if (parsed.tls) return Status(Code::kInvalidArgument, "WebSocketClient speaks ws:// only");
   try {
     auto impl = std::make_unique<Impl>(options);
-    DAICHO_RETURN_IF_ERROR(impl->Connect(parsed));
+    DAICHO_RETURN_IF_ERROR(impl->Connect(parsed, source_address));
     return std::unique_ptr<WebSocketClient>(new WebSocketClient(std::move(impl)));
   } catch (const std::exception& e) {
     return Status(Code::kInternal, std::string("WebSocketClient::Connect: ") + e.what());

@@ -287,8 +287,10 @@ class WebSocketClient {
   WebSocketClient(const WebSocketClient&) = delete;
   WebSocketClient& operator=(const WebSocketClient&) = delete;
 
-  // Connects and completes the WebSocket handshake.
-  static Result<std::unique_ptr<WebSocketClient>> Connect(std::string_view url, WebSocketOptions options = {});
+  // Connects and completes the WebSocket handshake. A `source_address`
+  // (e.g. "127.0.0.7") is bound first: tests play many PCs on loopback.
+  static Result<std::unique_ptr<WebSocketClient>> Connect(std::string_view url, WebSocketOptions options = {},
+                                                          std::string_view source_address = {});
   // Sends one binary message (no size limit is applied on sending).
   Status Send(std::string_view frame);
   // Sends one frame of a message: `last` false leaves the message

@@ -795,11 +795,11 @@ Result<RelayStore::PasswordLogin> RelayStore::LogIn(const ContractNumber& contra
     // while the earlier ones failed, and are throttled as a sequence is.
     DAICHO_RETURN_IF_ERROR(impl_->throttle.Check(throttle_key, peer_address));
     match = VerifyPassword(account ? account->hash : DummyPasswordHash(), password) && account.has_value();
+    // Counted before the slot is given back, so the check it lets in next
+    // sees this failure.
+    if (!match) impl_->throttle.RecordFailure(throttle_key, peer_address);
   }
-  if (!match) {
-    impl_->throttle.RecordFailure(throttle_key, peer_address);
-    return Unauthenticated();
-  }
+  if (!match) return Unauthenticated();
   impl_->throttle.RecordSuccess(throttle_key);
   {
     std::shared_lock<std::shared_mutex> lock;

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -24,6 +25,7 @@
 #include "net/replica_change_store.h"
 #include "net/sealed_change_store.h"
 #include "net/websocket.h"
+#include "net/wire_codec.h"
 #include "run_program.h"
 #include "test_util.h"
 #include "tests/relay/relay_process.h"
@@ -619,6 +621,57 @@ TEST_F(RelaySyncTest, DisablingAContractOrUserEndsItsLiveSessionsUntilEnabled) {
 // Issue 12 items 3 and 6: `serve` takes its connection caps as flags, raises
 // and logs its open-file limit, keeps a sync working while connections are
 // held at the cap, and answers health checks over plain HTTP.
+// Issue 12 item 4: password guesses from many addresses wait for the
+// relay's few Argon2id check slots; a PC logging in with its saved login
+// (no password check) is admitted beside them, not queued behind them.
+TEST_F(RelaySyncTest, ASavedLoginIsAdmittedWhileGuessesFromManyAddressesWaitForChecks) {
+  RelayProcess relay(dir_.Sub("relay"));
+  ASSERT_GT(relay.port(), 0);
+  auto a = OpenReplica("a");
+  Set(*a, "c1", "name", "before the flood");
+  auto login = SyncWith(relay, *a, kContract, "yamada@example.jp", net::PasswordCredential{"Yamada2024"},
+                        "office-pc");
+  ASSERT_DAICHO_OK(login);
+  ASSERT_FALSE(login->device_token.empty());
+  Set(*a, "c1", "name", "during the flood");
+
+  // Fewer guesses than the check gate holds (2 running + 32 waiting), each
+  // from its own address so no address is throttled: every one is checked.
+  constexpr int kGuesses = 30;
+  std::atomic<int> sent{0};
+  std::atomic<int> answered{0};
+  std::vector<std::thread> guessers;
+  for (int i = 0; i < kGuesses; ++i) {
+    guessers.emplace_back([&, i] {
+      const std::string source = "127.0.2." + std::to_string(i + 1);
+      auto client = net::WebSocketClient::Connect(relay.url(), {}, source);
+      ++sent;  // counted even if the connect failed, so the test never waits for ever
+      if (!client.ok()) return;
+      net::Hello guess;
+      guess.replica_id = ReplicaId::Random();
+      guess.contract = kContract;
+      guess.user = "guess" + std::to_string(i) + "@example.jp";
+      guess.credentials = net::PasswordCredential{"Guess" + std::to_string(i) + "pw"};
+      if (!(*client)->Send(net::EncodeFrame(guess)).ok()) return;
+      (void)(*client)->Receive();  // the refusal
+      ++answered;
+    });
+  }
+  while (sent.load() < kGuesses) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // Let the guesses' Hellos reach the relay ahead of the PC's.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
+  auto saved = SyncWith(relay, *a, kContract, "yamada@example.jp", net::DeviceTokenCredential{login->device_token});
+  const int answered_when_synced = answered.load();
+  for (auto& guesser : guessers) guesser.join();
+  ASSERT_DAICHO_OK(saved);
+  EXPECT_EQ(saved->changes_up, 1u);
+  EXPECT_EQ(answered.load(), kGuesses);
+  // About 15 checks' time (two at a time) passes before the last guess is
+  // answered; the PC did not wait for them.
+  EXPECT_LT(answered_when_synced, kGuesses / 2) << "the saved login waited behind the password checks";
+}
+
 TEST_F(RelaySyncTest, ServeCapsHeldConnectionsAndAnswersHealthChecks) {
   RelayProcess relay(dir_.Sub("relay"), "", {"--max-connections", "4", "--max-connections-per-address", "4"});
   ASSERT_NE(relay.port(), 0);
