@@ -31,25 +31,11 @@
 #include "daicho/record.h"
 #include "daicho/replica_id.h"
 #include "daicho/version_vector.h"
+#include "tests/fake_clock.h"
 
 namespace daicho::core::testing {
 
-// A wall clock that moves only when told to. Thread-safe.
-class FakeClock final : public Clock {
- public:
-  explicit FakeClock(uint64_t start_ms) : now_ms_(start_ms) {}
-  uint64_t NowMillis() const override { return now_ms_.load(); }
-  void Set(uint64_t ms) { now_ms_.store(ms); }
-  void Advance(uint64_t ms) { now_ms_.fetch_add(ms); }
-  // Moves back by `ms`, stopping at 0.
-  void StepBack(uint64_t ms) {
-    const uint64_t now = now_ms_.load();
-    now_ms_.store(now > ms ? now - ms : 0);
-  }
-
- private:
-  std::atomic<uint64_t> now_ms_;
-};
+using daicho::testing::FakeClock;
 
 // A replica id whose bytes are all `n`: ids sort by n, and hex shows n.
 inline ReplicaId TestReplicaId(uint8_t n) {

@@ -30,53 +30,20 @@
 #include "net/wire_codec.h"
 #include "test_util.h"
 #include "tests/net/raw_socket.h"
+#include "tests/net/served_test_util.h"
 
 namespace daicho::net {
 namespace {
 
 using daicho::testing::ConnectFrom;
 using daicho::testing::HttpExchange;
+using daicho::testing::LogSink;
+using daicho::testing::OpenReplica;
 using daicho::testing::PeerClosed;
 using daicho::testing::TempDir;
+using daicho::testing::Write;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-std::unique_ptr<Replica> OpenReplica(const TempDir& dir, const std::string& name) {
-  ReplicaOptions options;
-  options.create_if_missing = true;
-  auto r = Replica::Open(dir.Sub(name), options);
-  EXPECT_TRUE(r.ok()) << r.status();
-  return r.ok() ? std::move(r).value() : nullptr;
-}
-
-void Write(Replica& r, const std::string& id, const std::string& value) {
-  auto txn = r.BeginWrite();
-  ASSERT_DAICHO_OK(txn.Set("customers", id, "name", Value(value)));
-  ASSERT_DAICHO_OK(txn.Commit());
-}
-
-// Server log lines, collected from the server's threads.
-class LogSink {
- public:
-  void Add(const std::string& line) {
-    std::lock_guard<std::mutex> lock(mu_);
-    lines_.push_back(line);
-  }
-  std::vector<std::string> lines() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return lines_;
-  }
-  bool Has(const std::string& part) {
-    for (const std::string& line : lines()) {
-      if (line.find(part) != std::string::npos) return true;
-    }
-    return false;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::string> lines_;
-};
 
 // A replica served on an ephemeral loopback port; every Hello is admitted.
 struct Served {
@@ -200,7 +167,7 @@ TEST(HostileClientTest, BufferedInputStaysWithinTheBudgetShedsNotLoggedInFirstAn
   TempDir dir;
   auto a = OpenReplica(dir, "a");
   auto b = OpenReplica(dir, "b");
-  Write(*a, "x", "from a");
+  Write(*a, "x", "name", "from a");
   SyncServerOptions options;
   options.threads = 2;
   options.websocket.max_frame_bytes = 4u << 20;
@@ -332,7 +299,7 @@ TEST(HostileClientTest, HeldConnectionsAtTheOpenFileLimitDoNotKeepALegitimateSyn
   TempDir dir;
   auto a = OpenReplica(dir, "a");
   auto b = OpenReplica(dir, "b");
-  Write(*a, "x", "from a");
+  Write(*a, "x", "name", "from a");
   SyncServerOptions options;
   options.max_connections = 8;
   options.max_connections_per_address = 8;
@@ -416,8 +383,8 @@ TEST(HostileClientTest, ASlowStoreFactoryDoesNotHoldUpAnotherConnectionsSync) {
   auto a = OpenReplica(dir, "a");
   auto c = OpenReplica(dir, "c");
   auto b = OpenReplica(dir, "b");
-  Write(*a, "x", "from a");
-  Write(*c, "y", "from c");
+  Write(*a, "x", "name", "from a");
+  Write(*c, "y", "name", "from c");
 
   std::mutex mu;
   std::condition_variable cv;

@@ -30,55 +30,21 @@
 #include "net/replica_change_store.h"
 #include "net/wire_codec.h"
 #include "test_util.h"
+#include "tests/net/served_test_util.h"
 #include "tests/net/watch_client.h"
 
 namespace daicho::net {
 namespace {
 
+using daicho::testing::LogSink;
+using daicho::testing::OpenReplica;
 using daicho::testing::TempDir;
 using daicho::testing::VersionVectorOf;
 using daicho::testing::WaitUntil;
 using daicho::testing::WatchClient;
+using daicho::testing::Write;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-std::unique_ptr<Replica> OpenReplica(const TempDir& dir, const std::string& name) {
-  ReplicaOptions options;
-  options.create_if_missing = true;
-  auto r = Replica::Open(dir.Sub(name), options);
-  EXPECT_TRUE(r.ok()) << r.status();
-  return r.ok() ? std::move(r).value() : nullptr;
-}
-
-void Write(Replica& r, const std::string& id, const std::string& field, const std::string& value) {
-  auto txn = r.BeginWrite();
-  ASSERT_DAICHO_OK(txn.Set("customers", id, field, Value(value)));
-  ASSERT_DAICHO_OK(txn.Commit());
-}
-
-// Server lines, collected from the server's threads.
-class LogSink {
- public:
-  void Add(const std::string& line) {
-    std::lock_guard<std::mutex> lock(mu_);
-    lines_.push_back(line);
-    cv_.notify_all();
-  }
-  // Waits until `n` lines were logged; false on timeout.
-  bool WaitFor(size_t n, milliseconds timeout = milliseconds(5000)) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return lines_.size() >= n; });
-  }
-  std::vector<std::string> lines() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return lines_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::string> lines_;
-};
 
 // Replica B served over WebSocket on an ephemeral loopback port.
 struct Served {

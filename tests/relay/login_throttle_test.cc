@@ -2,23 +2,16 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <memory>
 #include <string>
 
 #include "test_util.h"
+#include "tests/fake_clock.h"
 
 namespace daicho::relay {
 namespace {
 
-class FakeClock final : public Clock {
- public:
-  uint64_t NowMillis() const override { return now_.load(); }
-  void Advance(uint64_t ms) { now_ += ms; }
-
- private:
-  std::atomic<uint64_t> now_{1'700'000'000'000};
-};
+using daicho::testing::FakeClock;
 
 constexpr std::string_view kAccount = "0000-0000-0001taro@example.jp";
 constexpr std::string_view kAttacker = "127.0.0.66";

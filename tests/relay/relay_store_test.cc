@@ -16,20 +16,14 @@
 #include "crypto/sealed_change.h"
 #include "relay_store_v2.h"
 #include "test_util.h"
+#include "tests/fake_clock.h"
 
 namespace daicho::relay {
 namespace {
 
 using daicho::testing::TempDir;
 
-class FakeClock final : public Clock {
- public:
-  uint64_t NowMillis() const override { return now_.load(); }
-  void Advance(uint64_t ms) { now_ += ms; }
-
- private:
-  std::atomic<uint64_t> now_{1'700'000'000'000};
-};
+using daicho::testing::FakeClock;
 
 ContractNumber Contract(std::string_view text) { return ContractNumber::Parse(text).value(); }
 

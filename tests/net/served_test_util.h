@@ -1,0 +1,69 @@
+// Helpers shared by the WebSocket server tests (websocket_test,
+// hostile_client_test): on-disk replicas to serve and sync, and a sink that
+// collects the server's log lines from its threads.
+#ifndef DAICHO_TESTS_NET_SERVED_TEST_UTIL_H_
+#define DAICHO_TESTS_NET_SERVED_TEST_UTIL_H_
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "daicho/replica.h"
+#include "test_util.h"
+
+namespace daicho::testing {
+
+inline std::unique_ptr<Replica> OpenReplica(const TempDir& dir, const std::string& name) {
+  ReplicaOptions options;
+  options.create_if_missing = true;
+  auto r = Replica::Open(dir.Sub(name), options);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? std::move(r).value() : nullptr;
+}
+
+// Sets customers/`id`.`field` to `value` in one committed transaction.
+inline void Write(Replica& r, const std::string& id, const std::string& field, const std::string& value) {
+  auto txn = r.BeginWrite();
+  ASSERT_DAICHO_OK(txn.Set("customers", id, field, Value(value)));
+  ASSERT_DAICHO_OK(txn.Commit());
+}
+
+// Server log lines, collected from the server's threads.
+class LogSink {
+ public:
+  void Add(const std::string& line) {
+    std::lock_guard<std::mutex> lock(mu_);
+    lines_.push_back(line);
+    cv_.notify_all();
+  }
+  // Waits until `n` lines were logged; false on timeout.
+  bool WaitFor(size_t n, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return lines_.size() >= n; });
+  }
+  std::vector<std::string> lines() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return lines_;
+  }
+  // Whether a line logged so far contains `part`.
+  bool Has(const std::string& part) {
+    for (const std::string& line : lines()) {
+      if (line.find(part) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> lines_;
+};
+
+}  // namespace daicho::testing
+
+#endif  // DAICHO_TESTS_NET_SERVED_TEST_UTIL_H_
