@@ -59,6 +59,15 @@ Status PublishPlaceholderOfficeKey(RelayStore& store, const ContractNumber& cont
                                 0);
 }
 
+// The session options of a login as `user` of `contract`.
+net::SessionOptions LoginAs(const std::string& contract, const std::string& user, net::Credentials credentials) {
+  net::SessionOptions session;
+  session.contract = contract;
+  session.user = user;
+  session.credentials = std::move(credentials);
+  return session;
+}
+
 class RelaySyncTest : public ::testing::Test {
  public:
   void SetUp() override { CreateStore(dir_.Sub("relay")); }
@@ -94,11 +103,8 @@ class RelaySyncTest : public ::testing::Test {
                                       const std::string& password = "Yamada2024", size_t max_batch_bytes = 1 << 20) {
     net::ReplicaChangeStore store(replica);
     net::SealedChangeStore sealed(store, contract, OfficeKey(contract).Clone());
-    net::SessionOptions session;
+    net::SessionOptions session = LoginAs(contract, user, net::PasswordCredential{password});
     session.max_batch_bytes = max_batch_bytes;
-    session.contract = contract;
-    session.user = user;
-    session.credentials = net::PasswordCredential{password};
     return net::SyncOnce(relay.url(), sealed, replica.id(), session);
   }
 
@@ -427,10 +433,7 @@ Result<net::SyncReport> SyncWith(const RelayProcess& relay, Replica& replica, co
                                  const std::string& device_name = "") {
   net::ReplicaChangeStore store(replica);
   net::SealedChangeStore sealed(store, contract, OfficeKey(contract).Clone());
-  net::SessionOptions session;
-  session.contract = contract;
-  session.user = user;
-  session.credentials = std::move(credentials);
+  net::SessionOptions session = LoginAs(contract, user, std::move(credentials));
   session.device_name = device_name;
   return net::SyncOnce(relay.url(), sealed, replica.id(), session);
 }
@@ -508,14 +511,8 @@ TEST_F(RelaySyncTest, WatchClientsOfAContractGetEachOthersCommitsLiveAndAnotherC
   auto c = OpenReplica("c");
   Set(*a, "a1", "name", "from A");
   Set(*c, "x1", "name", "another office");
-  net::SessionOptions yamada;
-  yamada.contract = kContract;
-  yamada.user = "yamada@example.jp";
-  yamada.credentials = net::PasswordCredential{"Yamada2024"};
-  net::SessionOptions other;
-  other.contract = kOtherContract;
-  other.user = "other@example.jp";
-  other.credentials = net::PasswordCredential{"Other2024"};
+  const net::SessionOptions yamada = LoginAs(kContract, "yamada@example.jp", net::PasswordCredential{"Yamada2024"});
+  const net::SessionOptions other = LoginAs(kOtherContract, "other@example.jp", net::PasswordCredential{"Other2024"});
 
   const auto poll = std::chrono::milliseconds(20);
   testing::WatchClient wa(relay.url(), *a, yamada, poll, OfficeKey(kContract).Clone());
@@ -574,14 +571,8 @@ TEST_F(RelaySyncTest, DisablingAContractOrUserEndsItsLiveSessionsUntilEnabled) {
   auto a = OpenReplica("a");
   auto c = OpenReplica("c");
   Set(*a, "a1", "name", "from A");
-  net::SessionOptions yamada;
-  yamada.contract = kContract;
-  yamada.user = "yamada@example.jp";
-  yamada.credentials = net::PasswordCredential{"Yamada2024"};
-  net::SessionOptions other;
-  other.contract = kOtherContract;
-  other.user = "other@example.jp";
-  other.credentials = net::PasswordCredential{"Other2024"};
+  const net::SessionOptions yamada = LoginAs(kContract, "yamada@example.jp", net::PasswordCredential{"Yamada2024"});
+  const net::SessionOptions other = LoginAs(kOtherContract, "other@example.jp", net::PasswordCredential{"Other2024"});
   const std::string data = dir_.Sub("relay");
 
   for (const std::vector<std::string>& disable :
