@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -21,15 +22,16 @@
 
 namespace daicho::relay {
 
-// Users keyed by their exact id ({id, password}); device tokens with their
-// v2 value "user id \0 device name" ({token, value}).
-inline void WriteV2Store(const std::string& dir, const ContractNumber& contract,
-                         const std::vector<std::pair<std::string, std::string>>& users,
-                         const std::vector<std::pair<std::string, std::string>>& device_tokens) {
+using OldStoreDbis = std::map<std::string, storage::lmdb::Dbi>;
+
+// A store with the databases v2 and v3 had and one contract, marked
+// `schema`; `fill` writes the rest in the same transaction.
+inline void WriteOldStore(const std::string& dir, const ContractNumber& contract, const std::string& schema,
+                          const std::function<void(storage::lmdb::WriteTxn&, OldStoreDbis&)>& fill) {
   std::filesystem::create_directories(dir);
   auto env = storage::lmdb::Env::Open(dir, storage::lmdb::EnvOptions());
   ASSERT_DAICHO_OK(env);
-  std::map<std::string, storage::lmdb::Dbi> dbis;
+  OldStoreDbis dbis;
   for (const char* name : {"meta", "contracts", "users", "devices", "changes", "vv", "keys"}) {
     auto dbi = env->OpenDbi(name, /*create=*/true);
     ASSERT_DAICHO_OK(dbi);
@@ -38,16 +40,26 @@ inline void WriteV2Store(const std::string& dir, const ContractNumber& contract,
   auto txn = env->BeginWrite();
   ASSERT_DAICHO_OK(txn);
   ASSERT_DAICHO_OK(txn->Put(dbis["contracts"], contract.str(), ""));
-  for (const auto& [user, password] : users) {
-    auto hash = HashPassword(password);
-    ASSERT_DAICHO_OK(hash);
-    ASSERT_DAICHO_OK(txn->Put(dbis["users"], contract.str() + user, *hash));
-  }
-  for (const auto& [token, user_and_name] : device_tokens) {
-    ASSERT_DAICHO_OK(txn->Put(dbis["devices"], contract.str() + HashDeviceToken(token), user_and_name));
-  }
-  ASSERT_DAICHO_OK(txn->Put(dbis["meta"], "schema", "daicho-relay-v2"));
+  fill(*txn, dbis);
+  ASSERT_DAICHO_OK(txn->Put(dbis["meta"], "schema", schema));
   ASSERT_DAICHO_OK(txn->Commit());
+}
+
+// Users keyed by their exact id ({id, password}); device tokens with their
+// v2 value "user id \0 device name" ({token, value}).
+inline void WriteV2Store(const std::string& dir, const ContractNumber& contract,
+                         const std::vector<std::pair<std::string, std::string>>& users,
+                         const std::vector<std::pair<std::string, std::string>>& device_tokens) {
+  WriteOldStore(dir, contract, "daicho-relay-v2", [&](storage::lmdb::WriteTxn& txn, OldStoreDbis& dbis) {
+    for (const auto& [user, password] : users) {
+      auto hash = HashPassword(password);
+      ASSERT_DAICHO_OK(hash);
+      ASSERT_DAICHO_OK(txn.Put(dbis["users"], contract.str() + user, *hash));
+    }
+    for (const auto& [token, user_and_name] : device_tokens) {
+      ASSERT_DAICHO_OK(txn.Put(dbis["devices"], contract.str() + HashDeviceToken(token), user_and_name));
+    }
+  });
 }
 
 // One contract with one user (keyed "contract | folded id | \0 | id") and
@@ -55,25 +67,13 @@ inline void WriteV2Store(const std::string& dir, const ContractNumber& contract,
 inline void WriteV3Store(const std::string& dir, const ContractNumber& contract, const std::string& user,
                          const std::string& password, const std::string& token, const ReplicaId& replica,
                          const std::string& device_name) {
-  std::filesystem::create_directories(dir);
-  auto env = storage::lmdb::Env::Open(dir, storage::lmdb::EnvOptions());
-  ASSERT_DAICHO_OK(env);
-  std::map<std::string, storage::lmdb::Dbi> dbis;
-  for (const char* name : {"meta", "contracts", "users", "devices", "changes", "vv", "keys"}) {
-    auto dbi = env->OpenDbi(name, /*create=*/true);
-    ASSERT_DAICHO_OK(dbi);
-    dbis[name] = *dbi;
-  }
-  auto txn = env->BeginWrite();
-  ASSERT_DAICHO_OK(txn);
-  ASSERT_DAICHO_OK(txn->Put(dbis["contracts"], contract.str(), ""));
-  auto hash = HashPassword(password);
-  ASSERT_DAICHO_OK(hash);
-  ASSERT_DAICHO_OK(txn->Put(dbis["users"], contract.str() + FoldUserId(user) + '\0' + user, *hash));
-  ASSERT_DAICHO_OK(txn->Put(dbis["devices"], contract.str() + HashDeviceToken(token),
-                            std::string(replica.AsStringView()) + user + '\0' + device_name));
-  ASSERT_DAICHO_OK(txn->Put(dbis["meta"], "schema", "daicho-relay-v3"));
-  ASSERT_DAICHO_OK(txn->Commit());
+  WriteOldStore(dir, contract, "daicho-relay-v3", [&](storage::lmdb::WriteTxn& txn, OldStoreDbis& dbis) {
+    auto hash = HashPassword(password);
+    ASSERT_DAICHO_OK(hash);
+    ASSERT_DAICHO_OK(txn.Put(dbis["users"], contract.str() + FoldUserId(user) + '\0' + user, *hash));
+    ASSERT_DAICHO_OK(txn.Put(dbis["devices"], contract.str() + HashDeviceToken(token),
+                             std::string(replica.AsStringView()) + user + '\0' + device_name));
+  });
 }
 
 }  // namespace daicho::relay
