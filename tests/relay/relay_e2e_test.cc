@@ -50,8 +50,8 @@ class RelayE2eTest : public ::testing::Test {
     ASSERT_GT(relay_->port(), 0);
   }
 
-  // A PC connected to the relay (saved login), holding no office key yet.
-  Pc NewPc(const std::string& name) {
+  // A new PC's replica in directory `name` and its client, not connected.
+  Pc OpenPc(const std::string& name) {
     Pc pc;
     ReplicaOptions options;
     options.create_if_missing = true;
@@ -59,12 +59,23 @@ class RelayE2eTest : public ::testing::Test {
     EXPECT_DAICHO_OK(replica);
     pc.replica = std::move(replica).value();
     pc.client = std::make_unique<RelayClient>(*pc.replica);
+    return pc;
+  }
+
+  // The relay settings of the test's contract and user.
+  RelaySettings Settings(const std::string& device_name = "") const {
     RelaySettings settings;
     settings.url = relay_->url();
     settings.contract = kContract;
     settings.user = kUser;
-    settings.device_name = name;
-    EXPECT_DAICHO_OK(pc.client->Connect(settings, kPassword, /*save_password=*/true));
+    settings.device_name = device_name;
+    return settings;
+  }
+
+  // A PC connected to the relay (saved login), holding no office key yet.
+  Pc NewPc(const std::string& name) {
+    Pc pc = OpenPc(name);
+    EXPECT_DAICHO_OK(pc.client->Connect(Settings(name), kPassword, /*save_password=*/true));
     return pc;
   }
 
@@ -148,17 +159,9 @@ TEST_F(RelayE2eTest, LogLinesCarryATimestampWhoAndDirectionsAsThePcSeesThem) {
   ASSERT_DAICHO_OK(b.client->Sync(unlock));
 
   // A login with a wrong password, from a third PC.
-  ReplicaOptions create;
-  create.create_if_missing = true;
-  auto replica = Replica::Open(dir_.Sub("intruder"), create);
-  ASSERT_DAICHO_OK(replica);
-  RelayClient intruder(**replica);
-  RelaySettings settings;
-  settings.url = relay_->url();
-  settings.contract = kContract;
-  settings.user = kUser;
-  settings.device_name = "intruder pc";
-  EXPECT_EQ(intruder.Connect(settings, "Wrong2024x", /*save_password=*/true).code(), Code::kUnauthenticated);
+  Pc intruder = OpenPc("intruder");
+  EXPECT_EQ(intruder.client->Connect(Settings("intruder pc"), "Wrong2024x", /*save_password=*/true).code(),
+            Code::kUnauthenticated);
 
   ASSERT_DAICHO_OK(a.client->RotateOfficeKey("a rotated passphrase"));
   ASSERT_DAICHO_OK(a.client->ChangeOfficePassphrase("a changed passphrase"));
@@ -186,7 +189,7 @@ TEST_F(RelayE2eTest, LogLinesCarryATimestampWhoAndDirectionsAsThePcSeesThem) {
     EXPECT_GT(std::stoull(bytes[1]), std::stoull(bytes[2])) << "A sent more than it got: " << line;
   }
   // The refused login names whom it tried to log in as.
-  const std::string intruder_id = (*replica)->id().ToHex().substr(0, 8);
+  const std::string intruder_id = intruder.replica->id().ToHex().substr(0, 8);
   const auto refused = LinesWith(log, "device=" + intruder_id);
   ASSERT_EQ(refused.size(), 1u) << log;
   EXPECT_NE(refused[0].find("event=session_end peer=127.0.0.1:"), std::string::npos) << refused[0];
@@ -311,25 +314,17 @@ TEST_F(RelayE2eTest, ARelayPasswordResetLeavesDataAccessIntact) {
 
   // A new PC logs in with the new password and opens the data with the
   // unchanged office passphrase.
-  ReplicaOptions options;
-  options.create_if_missing = true;
-  auto replica = Replica::Open(dir_.Sub("b"), options);
-  ASSERT_DAICHO_OK(replica);
-  RelayClient b(**replica);
-  RelaySettings settings;
-  settings.url = relay_->url();
-  settings.contract = kContract;
-  settings.user = kUser;
-  ASSERT_DAICHO_OK(b.Connect(settings, "ResetPassword9", /*save_password=*/false));
+  Pc b = OpenPc("b");
+  ASSERT_DAICHO_OK(b.client->Connect(Settings(), "ResetPassword9", /*save_password=*/false));
   OfficeKeyOptions key_options;
   key_options.password = "ResetPassword9";
   key_options.store_key = false;  // asked per session, kept in memory only
-  ASSERT_DAICHO_OK(b.UnlockOfficeKey(kPassphrase, key_options));
-  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path((*replica)->path()) / "office.key"));
+  ASSERT_DAICHO_OK(b.client->UnlockOfficeKey(kPassphrase, key_options));
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(b.replica->path()) / "office.key"));
   SyncOptions sync;
   sync.password = "ResetPassword9";
-  ASSERT_DAICHO_OK(b.Sync(sync));
-  EXPECT_EQ(NameOf(**replica, "c1"), kCanaryAscii);
+  ASSERT_DAICHO_OK(b.client->Sync(sync));
+  EXPECT_EQ(NameOf(*b.replica, "c1"), kCanaryAscii);
   // The reset signed the user out on every PC (issue 11 item 9): the first
   // PC's saved login is refused with a clear reason and recorded as such,
   // and once it connects with the new password its stored key still works.
