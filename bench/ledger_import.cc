@@ -49,8 +49,8 @@ int main(int argc, char** argv) {
   }
   const bool temporary = dir.empty();
   if (temporary) {
-    dir = (std::filesystem::temp_directory_path() / ("daicho-import-" + std::to_string(std::random_device()())))
-              .string();
+    dir =
+        (std::filesystem::temp_directory_path() / ("daicho-import-" + std::to_string(std::random_device()()))).string();
   }
   daicho::ReplicaOptions options;
   options.create_if_missing = true;

@@ -12,8 +12,8 @@
 #include <sys/resource.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -56,7 +56,7 @@ using SteadyClock = std::chrono::steady_clock;
 constexpr char kCollection[] = "customers";
 constexpr uint32_t kFieldCount = 12;
 constexpr const char* kFieldNames[kFieldCount] = {"f0", "f1", "f2", "f3", "f4",  "f5",
-                                                   "f6", "f7", "f8", "f9", "f10", "f11"};
+                                                  "f6", "f7", "f8", "f9", "f10", "f11"};
 // Payload bytes per ChangesSince call when a full state is produced.
 constexpr size_t kChunkBytes = size_t{4} << 20;
 // Records per List page when reading a replica back.
@@ -253,9 +253,10 @@ Result<std::unique_ptr<daicho::net::SyncServer>> ServeReplica(Replica& replica) 
   daicho::net::SyncServerOptions options;
   options.local_id = replica.id();
   Replica* served = &replica;
-  options.store_factory = [served](const daicho::net::Hello&, const std::string&) -> Result<daicho::net::AcceptedSession> {
-    return daicho::net::AcceptedSession{std::make_unique<daicho::net::ReplicaChangeStore>(*served), "", "", {}, {}, "",
-                                        {}};
+  options.store_factory = [served](const daicho::net::Hello&,
+                                   const std::string&) -> Result<daicho::net::AcceptedSession> {
+    return daicho::net::AcceptedSession{
+        std::make_unique<daicho::net::ReplicaChangeStore>(*served), "", "", {}, {}, "", {}};
   };
   auto server = std::make_unique<daicho::net::SyncServer>(std::move(options));
   DAICHO_RETURN_IF_ERROR(server->Start());
@@ -345,8 +346,7 @@ Result<LmdbFloor> MeasureLmdbFloor(const fs::path& dir, const Params& params) {
 class Workload {
  public:
   Workload(Params params, fs::path dir, Json& out)
-      : params_(std::move(params)), dir_(std::move(dir)), out_(out),
-        e_(params_.records / 10), h_(e_ / 2) {}
+      : params_(std::move(params)), dir_(std::move(dir)), out_(out), e_(params_.records / 10), h_(e_ / 2) {}
 
   // Runs every phase; false if a correctness check failed.
   Result<bool> Run() {
@@ -511,9 +511,9 @@ class Workload {
   Status ConcurrentEdits() {
     const uint32_t e = e_;
     const uint32_t h = h_;
-    DAICHO_ASSIGN_OR_RETURN(const double edit_a_ms,
-                            TimedWrites(*a_, e, params_.batch, params_.seed,
-                                        [](size_t k) { return Edit{static_cast<uint32_t>(k), 1, 1}; }));
+    DAICHO_ASSIGN_OR_RETURN(const double edit_a_ms, TimedWrites(*a_, e, params_.batch, params_.seed, [](size_t k) {
+                              return Edit{static_cast<uint32_t>(k), 1, 1};
+                            }));
     // B edits records 0..2E-1 in order: f2 below H, f1 in [H, H+E), f2 above.
     DAICHO_ASSIGN_OR_RETURN(const double edit_b_ms,
                             TimedWrites(*b_, size_t{2} * e, params_.batch, params_.seed, [e, h](size_t k) {
@@ -659,8 +659,8 @@ class Workload {
   Status EditLastRecord(uint32_t field) {
     const uint32_t last = params_.records - 1;
     daicho::WriteTransaction txn = a_->BeginWrite();
-    DAICHO_RETURN_IF_ERROR(txn.Set(kCollection, LedgerKey(last), kFieldNames[field],
-                                   LedgerValue(params_.seed, last, field, 3)));
+    DAICHO_RETURN_IF_ERROR(
+        txn.Set(kCollection, LedgerKey(last), kFieldNames[field], LedgerValue(params_.seed, last, field, 3)));
     auto info = txn.Commit();
     return info.status();
   }
@@ -772,9 +772,9 @@ int main(int argc, char** argv) {
   if (params.records < 20 || params.batch < 1) return Usage();
 
   const bool temporary = params.dir.empty();
-  const fs::path dir = temporary ? fs::temp_directory_path() /
-                                       ("daicho-ledger-workload-" + std::to_string(std::random_device()()))
-                                 : fs::path(params.dir);
+  const fs::path dir =
+      temporary ? fs::temp_directory_path() / ("daicho-ledger-workload-" + std::to_string(std::random_device()()))
+                : fs::path(params.dir);
   std::error_code ec;
   if (!temporary && fs::exists(dir, ec) && !fs::is_empty(dir, ec)) {
     std::fprintf(stderr, "ledger_workload: --dir %s is not empty\n", dir.c_str());

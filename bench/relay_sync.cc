@@ -43,7 +43,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  const auto dir = std::filesystem::temp_directory_path() / ("daicho-relay-sync-" + std::to_string(std::random_device()()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("daicho-relay-sync-" + std::to_string(std::random_device()()));
   struct Cleanup {
     std::filesystem::path dir;
     ~Cleanup() { std::filesystem::remove_all(dir); }
@@ -62,8 +63,8 @@ int main(int argc, char** argv) {
     daicho::WriteTransaction txn = (*a)->BeginWrite();
     for (uint32_t i = first; i < std::min(records, first + 1000); ++i) {
       for (uint32_t j = 0; j < 12; ++j) {
-        if (Status s = txn.Set("customers", daicho::bench::LedgerKey(i), kFields[j],
-                               daicho::bench::LedgerValue(42, i, j, 0));
+        if (Status s =
+                txn.Set("customers", daicho::bench::LedgerKey(i), kFields[j], daicho::bench::LedgerValue(42, i, j, 0));
             !s.ok()) {
           return Fail("set", s);
         }
@@ -102,12 +103,13 @@ int main(int argc, char** argv) {
   auto incremental = sync(**a);
   const double incremental_ms = MsSince(start);
   if (!incremental.ok()) return Fail("incremental", incremental.status());
-  const bool converged = *(*a)->GetVersionVector() != *(*b)->GetVersionVector() &&
-                         sync(**b).ok() && *(*a)->GetVersionVector() == *(*b)->GetVersionVector();
+  const bool converged = *(*a)->GetVersionVector() != *(*b)->GetVersionVector() && sync(**b).ok() &&
+                         *(*a)->GetVersionVector() == *(*b)->GetVersionVector();
   relay->reset();  // stops the server
 
   std::printf(
-      "{\"system\":\"daicho\",\"records\":%u,\"password_login_ms\":%.1f,\"upload_ms\":%.1f,\"upload_changes\":%llu,\"upload_bytes\":%llu,"
+      "{\"system\":\"daicho\",\"records\":%u,\"password_login_ms\":%.1f,\"upload_ms\":%.1f,\"upload_changes\":%llu,"
+      "\"upload_bytes\":%llu,"
       "\"download_ms\":%.1f,\"download_bytes\":%llu,\"incremental_ms\":%.2f,\"incremental_bytes_total\":%llu,"
       "\"converged\":%s}\n",
       records, password_login_ms, upload_ms, static_cast<unsigned long long>(upload->changes_up),

@@ -12,8 +12,7 @@ namespace daicho::bench {
 namespace {
 
 constexpr int kFields = 12;
-const char* const kFieldNames[kFields] = {"f0", "f1", "f2", "f3", "f4", "f5",
-                                          "f6", "f7", "f8", "f9", "f10", "f11"};
+const char* const kFieldNames[kFields] = {"f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11"};
 
 class ScratchDir {
  public:
@@ -70,7 +69,8 @@ void BM_Replica_CommitOneField(benchmark::State& state) {
     ++i;
   }
   state.SetItemsProcessed(state.iterations());
-  state.counters["commits/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["commits/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_Replica_CommitOneField)->Unit(benchmark::kMicrosecond)->UseRealTime();
 

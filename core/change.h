@@ -28,12 +28,12 @@ enum class OpType {
 
 struct Op {
   OpType type = OpType::kSetRegister;
-  std::string field;            // empty for kDelete / kUndelete
-  Value value;                  // kSetRegister
-  VersionVector context;        // kSetRegister, kDelete
-  int64_t delta = 0;            // kCounterAdd
-  std::string element;          // kSetAdd, kSetRemove
-  std::vector<Dot> observed;    // kSetRemove
+  std::string field;          // empty for kDelete / kUndelete
+  Value value;                // kSetRegister
+  VersionVector context;      // kSetRegister, kDelete
+  int64_t delta = 0;          // kCounterAdd
+  std::string element;        // kSetAdd, kSetRemove
+  std::vector<Dot> observed;  // kSetRemove
   // Field ops: the join of the field VVs of the other kinds of this name
   // that the writer held (DESIGN.md "Kinds of one name"); empty when it
   // knew no other kind. Equal on every op of one (record, field).

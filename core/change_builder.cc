@@ -32,8 +32,7 @@ void ChangeBuilder::PendingField::SwitchTo(FieldKind new_kind) {
   elements.clear();
 }
 
-void ChangeBuilder::Set(const std::string& collection, const std::string& id, const std::string& field,
-                        Value value) {
+void ChangeBuilder::Set(const std::string& collection, const std::string& id, const std::string& field, Value value) {
   PendingRecord& rec = RecordFor(collection, id);
   // An edit after a delete in the same transaction means "bring it back".
   if (rec.action == RecordAction::kDelete) rec.action = RecordAction::kNone;
@@ -50,8 +49,7 @@ void ChangeBuilder::SetWithContext(const std::string& collection, const std::str
   FieldFor(RecordFor(collection, id), field).context = std::move(context);
 }
 
-void ChangeBuilder::Add(const std::string& collection, const std::string& id, const std::string& field,
-                        int64_t delta) {
+void ChangeBuilder::Add(const std::string& collection, const std::string& id, const std::string& field, int64_t delta) {
   PendingRecord& rec = RecordFor(collection, id);
   if (rec.action == RecordAction::kDelete) rec.action = RecordAction::kNone;
   PendingField& pending = FieldFor(rec, field);
@@ -105,8 +103,7 @@ std::vector<std::pair<std::string, std::string>> ChangeBuilder::Keys() const {
   return keys;
 }
 
-Change ChangeBuilder::Build(const Dot& dot, HlcTime hlc, const VersionVector& own_vv,
-                            const StateLookup& lookup) const {
+Change ChangeBuilder::Build(const Dot& dot, HlcTime hlc, const VersionVector& own_vv, const StateLookup& lookup) const {
   Change change;
   change.origin = dot.origin;
   change.seq = dot.counter;
@@ -157,8 +154,7 @@ Change ChangeBuilder::Build(const Dot& dot, HlcTime hlc, const VersionVector& ow
           // A counter reused after another kind starts from 0, not from its
           // old total (wrapping, as totals do).
           if (restarts) {
-            delta = static_cast<int64_t>(static_cast<uint64_t>(delta) -
-                                         static_cast<uint64_t>(fs->counter->Total()));
+            delta = static_cast<int64_t>(static_cast<uint64_t>(delta) - static_cast<uint64_t>(fs->counter->Total()));
           }
           add_op(OpType::kCounterAdd).delta = delta;
           break;

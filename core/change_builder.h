@@ -39,8 +39,8 @@ class ChangeBuilder {
   // A register write whose context is `context` instead of the writer's field
   // VV: it supersedes only the values `context` covers, so a value written
   // from an older read (a stale file) stays beside newer ones as a conflict.
-  void SetWithContext(const std::string& collection, const std::string& id, const std::string& field,
-                      Value value, VersionVector context);
+  void SetWithContext(const std::string& collection, const std::string& id, const std::string& field, Value value,
+                      VersionVector context);
   void Add(const std::string& collection, const std::string& id, const std::string& field, int64_t delta);
   void SetAdd(const std::string& collection, const std::string& id, const std::string& field,
               const std::string& element);
@@ -68,10 +68,10 @@ class ChangeBuilder {
   // The writes to one field, all of one kind (the last one written).
   struct PendingField {
     FieldKind kind = FieldKind::kRegister;
-    std::optional<Value> value;                      // register set
-    std::optional<VersionVector> context;            // SetWithContext; else the field VV
-    std::optional<int64_t> delta;                    // counter add (summed)
-    std::map<std::string, bool> elements;            // set: element -> added (true) / removed
+    std::optional<Value> value;            // register set
+    std::optional<VersionVector> context;  // SetWithContext; else the field VV
+    std::optional<int64_t> delta;          // counter add (summed)
+    std::map<std::string, bool> elements;  // set: element -> added (true) / removed
     // Drops the writes of another kind: one dot cannot order two kinds.
     void SwitchTo(FieldKind new_kind);
   };

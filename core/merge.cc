@@ -103,12 +103,17 @@ bool ApplySetRemove(FieldState& field, const Op& op, const Dot& dot, HlcTime hlc
 // A field op on its field (op.field's).
 bool ApplyFieldOp(FieldState& field, const Op& op, const Dot& dot, HlcTime hlc) {
   switch (op.type) {
-    case OpType::kSetRegister: return ApplySetRegister(field, op, dot, hlc);
-    case OpType::kCounterAdd: return ApplyCounterAdd(field, op, dot, hlc);
-    case OpType::kSetAdd: return ApplySetAdd(field, op, dot, hlc);
-    case OpType::kSetRemove: return ApplySetRemove(field, op, dot, hlc);
+    case OpType::kSetRegister:
+      return ApplySetRegister(field, op, dot, hlc);
+    case OpType::kCounterAdd:
+      return ApplyCounterAdd(field, op, dot, hlc);
+    case OpType::kSetAdd:
+      return ApplySetAdd(field, op, dot, hlc);
+    case OpType::kSetRemove:
+      return ApplySetRemove(field, op, dot, hlc);
     case OpType::kDelete:
-    case OpType::kUndelete: break;
+    case OpType::kUndelete:
+      break;
   }
   return false;
 }
@@ -232,9 +237,12 @@ constexpr std::array<FieldKind, 3> kAllKinds = {FieldKind::kRegister, FieldKind:
 
 bool HoldsKind(const FieldState& field, FieldKind kind) {
   switch (kind) {
-    case FieldKind::kRegister: return field.reg.has_value();
-    case FieldKind::kCounter: return field.counter.has_value();
-    case FieldKind::kSet: return field.set.has_value();
+    case FieldKind::kRegister:
+      return field.reg.has_value();
+    case FieldKind::kCounter:
+      return field.counter.has_value();
+    case FieldKind::kSet:
+      return field.set.has_value();
   }
   return false;
 }
@@ -247,9 +255,12 @@ struct KindBookkeeping {
 };
 KindBookkeeping BookkeepingOf(const FieldState& field, FieldKind kind) {
   switch (kind) {
-    case FieldKind::kRegister: return {field.reg->kind_context, field.reg->newest};
-    case FieldKind::kCounter: return {field.counter->kind_context, field.counter->newest};
-    case FieldKind::kSet: break;
+    case FieldKind::kRegister:
+      return {field.reg->kind_context, field.reg->newest};
+    case FieldKind::kCounter:
+      return {field.counter->kind_context, field.counter->newest};
+    case FieldKind::kSet:
+      break;
   }
   return {field.set->kind_context, field.set->newest};
 }
@@ -257,12 +268,12 @@ KindBookkeeping BookkeepingOf(const FieldState& field, FieldKind kind) {
 // `vv` covers the field VV of `kind`, without building that VV.
 bool CoversKindVv(const VersionVector& vv, const FieldState& field, FieldKind kind) {
   switch (kind) {
-    case FieldKind::kRegister: return !field.reg || vv.Dominates(field.reg->context);
+    case FieldKind::kRegister:
+      return !field.reg || vv.Dominates(field.reg->context);
     case FieldKind::kCounter:
       if (!field.counter) return true;
-      return std::all_of(field.counter->entries.begin(), field.counter->entries.end(), [&](const CounterEntry& e) {
-        return e.last_seq == 0 || vv.Get(e.replica) >= e.last_seq;
-      });
+      return std::all_of(field.counter->entries.begin(), field.counter->entries.end(),
+                         [&](const CounterEntry& e) { return e.last_seq == 0 || vv.Get(e.replica) >= e.last_seq; });
     case FieldKind::kSet:
       if (!field.set) return true;
       return std::all_of(field.set->elements.begin(), field.set->elements.end(),
@@ -297,7 +308,8 @@ VersionVector FieldKindVv(const FieldState& field, FieldKind kind) {
 
 bool HasKindState(const FieldState& field, FieldKind kind) {
   switch (kind) {
-    case FieldKind::kRegister: return field.reg && !field.reg->context.empty();
+    case FieldKind::kRegister:
+      return field.reg && !field.reg->context.empty();
     case FieldKind::kCounter:
       return field.counter && std::any_of(field.counter->entries.begin(), field.counter->entries.end(),
                                           [](const CounterEntry& e) { return e.last_seq != 0; });
@@ -338,7 +350,8 @@ ShownKinds ShownKindsOf(const FieldState& field) {
   }
   // Newest top first; insertion sort of at most three.
   for (size_t i = 1; i < shown.count; ++i) {
-    for (size_t j = i; j > 0 && BookkeepingOf(field, shown.kinds[j - 1]).top < BookkeepingOf(field, shown.kinds[j]).top; --j) {
+    for (size_t j = i; j > 0 && BookkeepingOf(field, shown.kinds[j - 1]).top < BookkeepingOf(field, shown.kinds[j]).top;
+         --j) {
       std::swap(shown.kinds[j - 1], shown.kinds[j]);
     }
   }

@@ -28,8 +28,12 @@ KindValue MakeKindValue(const FieldState& field, FieldKind kind) {
       if (!siblings.empty()) out.value = std::move(siblings.front().value);
       break;
     }
-    case FieldKind::kCounter: out.value = field.counter->Total(); break;
-    case FieldKind::kSet: out.elements = field.set->Present(); break;
+    case FieldKind::kCounter:
+      out.value = field.counter->Total();
+      break;
+    case FieldKind::kSet:
+      out.elements = field.set->Present();
+      break;
   }
   return out;
 }
@@ -37,9 +41,9 @@ KindValue MakeKindValue(const FieldState& field, FieldKind kind) {
 FieldView MakeFieldView(const FieldState& field) {
   FieldView view;
   view.name = field.name;
-  for (const OpStamp* stamp : {field.reg ? &field.reg->newest : nullptr,
-                               field.counter ? &field.counter->newest : nullptr,
-                               field.set ? &field.set->newest : nullptr}) {
+  for (const OpStamp* stamp :
+       {field.reg ? &field.reg->newest : nullptr, field.counter ? &field.counter->newest : nullptr,
+        field.set ? &field.set->newest : nullptr}) {
     if (stamp != nullptr && stamp->hlc > view.modified) view.modified = stamp->hlc;
   }
   const ShownKinds shown = ShownKindsOf(field);
@@ -78,15 +82,14 @@ Record MakeRecordView(std::string collection, std::string id, const RecordState&
   return record;
 }
 
-}  // namespace daicho
+}  // namespace daicho::core
 
 // Record's own members live with the view code that fills them.
 namespace daicho {
 
 bool Record::has_conflict() const {
   if (delete_conflict) return true;
-  return std::any_of(fields.begin(), fields.end(),
-                     [](const FieldView& f) { return f.conflict || f.kind_conflict; });
+  return std::any_of(fields.begin(), fields.end(), [](const FieldView& f) { return f.conflict || f.kind_conflict; });
 }
 
 const FieldView* Record::Find(std::string_view name) const {

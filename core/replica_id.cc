@@ -39,8 +39,7 @@ ReplicaId ReplicaId::Random() {
 
 Result<ReplicaId> ReplicaId::FromHex(std::string_view hex) {
   if (hex.size() != kSize * 2) {
-    return InvalidArgument("replica id must be 32 hex digits, got " + std::to_string(hex.size()) +
-                           " characters");
+    return InvalidArgument("replica id must be 32 hex digits, got " + std::to_string(hex.size()) + " characters");
   }
   Bytes b{};
   for (size_t i = 0; i < kSize; ++i) {

@@ -19,8 +19,8 @@ void AeadSealAppend(std::string& out, const unsigned char* key, std::string_view
   auto* nonce = reinterpret_cast<unsigned char*>(out.data()) + start;
   randombytes_buf(nonce, kAeadNonceBytes);
   unsigned long long written = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(nonce + kAeadNonceBytes, &written, U(plaintext), plaintext.size(),
-                                             U(ad), ad.size(), nullptr, nonce, key);
+  crypto_aead_xchacha20poly1305_ietf_encrypt(nonce + kAeadNonceBytes, &written, U(plaintext), plaintext.size(), U(ad),
+                                             ad.size(), nullptr, nonce, key);
 }
 
 bool AeadOpen(std::string& plaintext, const unsigned char* key, std::string_view sealed, std::string_view ad) {

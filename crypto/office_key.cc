@@ -100,16 +100,15 @@ Result<std::string> WrapKey(EnvelopeKind kind, const KeyRing& ring, std::string_
   if (kind == EnvelopeKind::kPassphrase) {
     w.Fixed64(crypto_pwhash_OPSLIMIT_MODERATE);
     w.Fixed64(crypto_pwhash_MEMLIMIT_MODERATE);
-    DAICHO_RETURN_IF_ERROR(DerivePassphraseKek(kek, secret, salt, crypto_pwhash_OPSLIMIT_MODERATE,
-                                               crypto_pwhash_MEMLIMIT_MODERATE));
+    DAICHO_RETURN_IF_ERROR(
+        DerivePassphraseKek(kek, secret, salt, crypto_pwhash_OPSLIMIT_MODERATE, crypto_pwhash_MEMLIMIT_MODERATE));
   } else {
     DAICHO_RETURN_IF_ERROR(DeriveRecoveryKek(kek, secret, salt));
   }
   w.Raw(salt);
   const KeyRing::Key* key = ring.Find(ring.current_id());
-  AeadSealAppend(out, kek.bytes.data(),
-           std::string_view(reinterpret_cast<const char*>(key->data()), key->size()),
-           EnvelopeAd(kind, contract, ring.current_id()));
+  AeadSealAppend(out, kek.bytes.data(), std::string_view(reinterpret_cast<const char*>(key->data()), key->size()),
+                 EnvelopeAd(kind, contract, ring.current_id()));
   return out;
 }
 
@@ -144,9 +143,8 @@ Result<KeyRing::Key> UnwrapKey(EnvelopeKind kind, std::string_view envelope, Key
     sodium_memzero(plain.data(), plain.size());
     // A wrong secret and a tampered envelope look the same to AEAD; the
     // wrong secret is by far the likelier.
-    return Status(Code::kUnauthenticated, kind == EnvelopeKind::kPassphrase
-                                              ? "the office passphrase is wrong"
-                                              : "the recovery code is wrong");
+    return Status(Code::kUnauthenticated,
+                  kind == EnvelopeKind::kPassphrase ? "the office passphrase is wrong" : "the recovery code is wrong");
   }
   KeyRing::Key key{};
   std::copy(plain.begin(), plain.end(), key.begin());
@@ -288,8 +286,7 @@ Result<WrappedOfficeKey> RewrapWithPassphrase(const WrappedOfficeKey& published,
                                                  std::to_string(published.current_key_id) + ")");
   }
   WrappedOfficeKey out = published;
-  DAICHO_ASSIGN_OR_RETURN(out.passphrase_wrapped,
-                          WrapKey(EnvelopeKind::kPassphrase, ring, contract, new_passphrase));
+  DAICHO_ASSIGN_OR_RETURN(out.passphrase_wrapped, WrapKey(EnvelopeKind::kPassphrase, ring, contract, new_passphrase));
   return out;
 }
 

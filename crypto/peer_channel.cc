@@ -113,8 +113,8 @@ Status CheckHandshake(std::string_view message, uint8_t type, size_t size) {
                          std::to_string(got));
   }
   if (message.size() != size) {
-    return ProtocolError("peer handshake message " + std::to_string(type) + " has " +
-                         std::to_string(message.size()) + " bytes; it must have " + std::to_string(size));
+    return ProtocolError("peer handshake message " + std::to_string(type) + " has " + std::to_string(message.size()) +
+                         " bytes; it must have " + std::to_string(size));
   }
   return Status::Ok();
 }
@@ -122,8 +122,8 @@ Status CheckHandshake(std::string_view message, uint8_t type, size_t size) {
 // Two PCs of this office (proven under the older key, which the newer one
 // holds too) with different current keys: which one missed the rotation.
 Status KeyIdMismatch(KeyId peer, KeyId own) {
-  std::string m = "this PC holds office key " + std::to_string(own) + " and the other PC key " +
-                  std::to_string(peer) + ": ";
+  std::string m =
+      "this PC holds office key " + std::to_string(own) + " and the other PC key " + std::to_string(peer) + ": ";
   m += own < peer ? "the office key was rotated since this PC last got it; run `daicho key unlock` on this PC, "
                     "then sync again"
                   : "the other PC missed a rotation of the office key; run `daicho key unlock` on the other PC "
@@ -140,7 +140,7 @@ struct PeerChannel::Impl {
 
   Role role = Role::kInitiator;
   State state = State::kFresh;
-  Status failure;  // the first failure, once kFailed
+  Status failure;                // the first failure, once kFailed
   bool failed_at_start = false;  // failure came from construction (no key)
   KeyId key_id = 0;
   KeyId peer_key_id = 0;
@@ -228,10 +228,10 @@ struct PeerChannel::Impl {
     Secret& i2a_key = role == Role::kInitiator ? send_key : recv_key;
     Secret& a2i_key = role == Role::kInitiator ? recv_key : send_key;
     const Secret& auth_key = *mac_key();  // the current key: only equal ids get here
-    KeyedHash(i2a_key.data(), auth_key, kSessionLabel, std::string_view(&i2a_dir, 1),
-              View(i2a.data(), kKeyBytes), th_view);
-    KeyedHash(a2i_key.data(), auth_key, kSessionLabel, std::string_view(&a2i_dir, 1),
-              View(a2i.data(), kKeyBytes), th_view);
+    KeyedHash(i2a_key.data(), auth_key, kSessionLabel, std::string_view(&i2a_dir, 1), View(i2a.data(), kKeyBytes),
+              th_view);
+    KeyedHash(a2i_key.data(), auth_key, kSessionLabel, std::string_view(&a2i_dir, 1), View(a2i.data(), kKeyBytes),
+              th_view);
     kx_rx.Wipe();
     kx_tx.Wipe();
     // Only the session keys are needed from here on.
@@ -254,8 +254,8 @@ struct PeerChannel::Impl {
     NewEphemeral(m2);
     // The exchange runs now so that an unusable key is refused before any
     // reply; only its result is kept, the ephemeral secret goes at once.
-    const int rc = crypto_kx_server_session_keys(kx_rx.data(), kx_tx.data(), eph_public.data(), eph_secret.data(),
-                                                 U(peer_public));
+    const int rc =
+        crypto_kx_server_session_keys(kx_rx.data(), kx_tx.data(), eph_public.data(), eph_secret.data(), U(peer_public));
     eph_secret.Wipe();
     if (rc != 0) return ProtocolError("the peer sent an unusable ephemeral key");
 
@@ -278,8 +278,8 @@ struct PeerChannel::Impl {
     // A PC of this office (the MAC says so) that holds another key.
     if (peer_key_id != key_id) return KeyIdMismatch(peer_key_id, key_id);
     const std::string_view peer_public = m2.substr(kHeaderBytes + 4, kPubBytes);
-    const int rc = crypto_kx_client_session_keys(kx_rx.data(), kx_tx.data(), eph_public.data(), eph_secret.data(),
-                                                 U(peer_public));
+    const int rc =
+        crypto_kx_client_session_keys(kx_rx.data(), kx_tx.data(), eph_public.data(), eph_secret.data(), U(peer_public));
     eph_secret.Wipe();
     if (rc != 0) return ProtocolError("the peer sent an unusable ephemeral key");
     transcript.append(m2);
@@ -418,8 +418,8 @@ Result<std::string> PeerChannel::Open(std::string_view message) {
   unsigned long long written = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(U(plain), &written, nullptr, U(message), message.size(), nullptr, 0,
                                                  nonce.data(), c.recv_key.data()) != 0) {
-    return c.Fail(Corruption(
-        "a peer frame does not authenticate (altered, truncated, replayed, out of order, or one was lost)"));
+    return c.Fail(
+        Corruption("a peer frame does not authenticate (altered, truncated, replayed, out of order, or one was lost)"));
   }
   ++c.recv_counter;
   return plain;

@@ -78,9 +78,9 @@ namespace daicho::crypto {
 inline constexpr size_t kFrameOverheadBytes = 16;
 
 // Sizes of the three handshake messages (each is exactly this long).
-inline constexpr size_t kPeerHelloBytes = 4 + 1 + 4 + 32 + 32;         // M1
-inline constexpr size_t kPeerReplyBytes = kPeerHelloBytes + 32;         // M2
-inline constexpr size_t kPeerConfirmBytes = 4 + 1 + 32;                 // M3
+inline constexpr size_t kPeerHelloBytes = 4 + 1 + 4 + 32 + 32;   // M1
+inline constexpr size_t kPeerReplyBytes = kPeerHelloBytes + 32;  // M2
+inline constexpr size_t kPeerConfirmBytes = 4 + 1 + 32;          // M3
 
 class PeerChannel {
  public:

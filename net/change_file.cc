@@ -32,15 +32,14 @@ ChangeFileInfo InfoOf(const storage::ChangeFileHeader& header, size_t changes) {
 
 // The rule deciding which file may go into which PC (daicho/change_file.h,
 // docs/security.md), written once.
-Status CheckFileBelongsHere(const std::string& path, const storage::ChangeFileHeader& file,
-                            const net::PcOffice& pc) {
+Status CheckFileBelongsHere(const std::string& path, const storage::ChangeFileHeader& file, const net::PcOffice& pc) {
   // "this change file": the caller names it (the CLI: "importing FILE: ...").
   if (!file.contract.empty() && !pc.contract.empty() && file.contract != pc.contract) {
-    return Status(Code::kPermissionDenied,
-                  "this change file is from the office with contract " + file.contract +
-                      ", and this PC belongs to contract " + pc.contract +
-                      ": nothing was imported. Import it on a PC of contract " + file.contract +
-                      "; this PC takes only change files written by PCs of its own office");
+    return Status(Code::kPermissionDenied, "this change file is from the office with contract " + file.contract +
+                                               ", and this PC belongs to contract " + pc.contract +
+                                               ": nothing was imported. Import it on a PC of contract " +
+                                               file.contract +
+                                               "; this PC takes only change files written by PCs of its own office");
   }
   if (file.key_id != 0) {
     if (file.contract.empty()) return Corruption("change file " + path + ": sealed, but names no office (damaged)");

@@ -9,9 +9,9 @@
 #include <deque>
 #include <exception>
 #include <map>
-#include <tuple>
 #include <mutex>
 #include <thread>
+#include <tuple>
 #include <unordered_set>
 #include <utility>
 
@@ -81,9 +81,9 @@ Status SocketError(const error_code& ec, const std::string& what) {
 }
 
 uint64_t SystemNowMillis() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
 }
 
 }  // namespace
@@ -122,8 +122,8 @@ Result<std::string> EncodeAnnouncement(const crypto::KeyRing& keys, std::string_
   return out;
 }
 
-Result<Announcement> DecodeAnnouncement(const crypto::KeyRing& keys, std::string_view contract,
-                                        std::string_view packet, std::string* nonce_out) {
+Result<Announcement> DecodeAnnouncement(const crypto::KeyRing& keys, std::string_view contract, std::string_view packet,
+                                        std::string* nonce_out) {
   DAICHO_RETURN_IF_ERROR(crypto::InitSodium());
   if (packet.size() > kMaxAnnouncementBytes || packet.size() < kHeaderBytes + crypto::kAeadOverheadBytes ||
       packet.substr(0, kMagic.size()) != kMagic) {
@@ -171,9 +171,10 @@ Result<std::string> AnnounceInterfaceFor(std::string_view sync_host, std::string
   const std::string asked = interface_address.empty() ? "0.0.0.0" : std::string(interface_address);
   if (host.is_unspecified()) return asked;
   if (host.is_v6()) {
-    return InvalidArgument("LAN announcements carry IPv4 addresses: serve on an IPv4 address (0.0.0.0, the LAN "
-                           "address or 127.0.0.1) to be announced, not on " +
-                           std::string(sync_host));
+    return InvalidArgument(
+        "LAN announcements carry IPv4 addresses: serve on an IPv4 address (0.0.0.0, the LAN "
+        "address or 127.0.0.1) to be announced, not on " +
+        std::string(sync_host));
   }
   const auto iface = asio::ip::make_address_v4(asked, ec);
   if (!ec && (iface.is_unspecified() || iface == host.to_v4())) return host.to_string();
@@ -294,8 +295,8 @@ class LanDiscovery::Impl {
  private:
   struct PeerEntry {
     DiscoveredPeer peer;
-    uint64_t heard_ms = 0;   // our clock when last heard
-    uint64_t unix_ms = 0;    // its clock in that announcement
+    uint64_t heard_ms = 0;  // our clock when last heard
+    uint64_t unix_ms = 0;   // its clock in that announcement
   };
 
   bool announcing() const { return !options_.replica_id.IsZero(); }
@@ -437,9 +438,8 @@ class LanDiscovery::Impl {
   // False if `nonce` was seen within the replay window. Called with mu_.
   bool RememberNonce(const std::string& nonce, uint64_t now) {
     const auto window = static_cast<uint64_t>(kReplayWindow.count());
-    while (!nonce_order_.empty() &&
-           (nonce_order_.size() >= options_.replay_cache_entries ||
-            (now > nonce_order_.front().first && now - nonce_order_.front().first > window))) {
+    while (!nonce_order_.empty() && (nonce_order_.size() >= options_.replay_cache_entries ||
+                                     (now > nonce_order_.front().first && now - nonce_order_.front().first > window))) {
       nonces_.erase(nonce_order_.front().second);
       nonce_order_.pop_front();
     }

@@ -170,8 +170,8 @@ Result<std::string> EncodeAnnouncement(const crypto::KeyRing& keys, std::string_
                                        const Announcement& announcement);
 // Opens a packet; checks magic, key, authentication and the plaintext's
 // shape, not time or replay. The packet's nonce is in `nonce` if given.
-Result<Announcement> DecodeAnnouncement(const crypto::KeyRing& keys, std::string_view contract,
-                                        std::string_view packet, std::string* nonce = nullptr);
+Result<Announcement> DecodeAnnouncement(const crypto::KeyRing& keys, std::string_view contract, std::string_view packet,
+                                        std::string* nonce = nullptr);
 
 class LanDiscovery {
  public:

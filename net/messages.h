@@ -74,9 +74,9 @@ struct Hello {
 // Reply to an accepted Hello.
 struct Welcome {
   uint32_t protocol_version = kProtocolVersion;
-  ReplicaId replica_id;          // the acceptor's (a relay's own id for a relay)
-  VersionVector version_vector;  // what the acceptor holds
-  std::string device_token;      // issued on the Hello's device_name request
+  ReplicaId replica_id;                  // the acceptor's (a relay's own id for a relay)
+  VersionVector version_vector;          // what the acceptor holds
+  std::string device_token;              // issued on the Hello's device_name request
   crypto::WrappedOfficeKey office_keys;  // a relay's: the contract's office key
   VersionVector relay_holds;             // between PCs: what the acceptor knows the relay holds
   std::string contract;                  // a PC handing out its office key envelope

@@ -9,7 +9,7 @@ namespace {
 
 // Local setting names (Replica::SetLocalSetting).
 constexpr std::string_view kEnvelopesKey = "daicho.office.envelopes";  // contract \0 serialized envelopes
-constexpr std::string_view kHoldsKey = "daicho.relay.holds";          // VersionVector::ToString
+constexpr std::string_view kHoldsKey = "daicho.relay.holds";           // VersionVector::ToString
 
 }  // namespace
 

@@ -52,8 +52,7 @@ net::LanDiscoveryOptions DiscoveryOptions(const LanOptions& lan, const Office& o
 }
 
 // Saves a handed-out envelope and opens it.
-Status UnlockEnvelope(Replica& replica, net::OfficeEnvelopes envelopes, const std::string& passphrase,
-                      bool store_key) {
+Status UnlockEnvelope(Replica& replica, net::OfficeEnvelopes envelopes, const std::string& passphrase, bool store_key) {
   if (envelopes.keys.empty() || envelopes.contract.empty()) {
     return Status(Code::kFailedPrecondition, "the peer holds no office key to hand out");
   }
@@ -111,7 +110,8 @@ Result<std::unique_ptr<PeerServer>> PeerServer::Start(Replica& replica, PeerServ
   if (options.share_key_envelope) {
     // A PC without the key may fetch the passphrase-wrapped envelope, and
     // nothing else: never the bare key, never a change.
-    server.unauthenticated_store_factory = [served](const net::Hello& hello, const std::string&) -> Result<net::AcceptedSession> {
+    server.unauthenticated_store_factory = [served](const net::Hello& hello,
+                                                    const std::string&) -> Result<net::AcceptedSession> {
       if (hello.purpose != net::Purpose::kConnectTest) {
         return Status(Code::kUnauthenticated, "this PC syncs only with PCs holding the office key");
       }

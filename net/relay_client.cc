@@ -1,8 +1,8 @@
 #include "daicho/relay_client.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <condition_variable>
+#include <cstdlib>
 #include <mutex>
 #include <utility>
 
@@ -23,7 +23,7 @@ namespace {
 // kept apart from the settings so a watching process recording acks and a
 // `backup disable` from another process never overwrite each other.
 constexpr std::string_view kSettingsKey = "daicho.relay.settings";
-constexpr std::string_view kBackupKey = "daicho.relay.backup";        // "off" when disabled
+constexpr std::string_view kBackupKey = "daicho.relay.backup";       // "off" when disabled
 constexpr std::string_view kLastSyncKey = "daicho.relay.last_sync";  // Unix ms, decimal
 // The device token the relay refused (revoked, replaced, unknown): while the
 // saved settings hold that token, the saved login is shown as no longer
@@ -32,8 +32,7 @@ constexpr std::string_view kLastSyncKey = "daicho.relay.last_sync";  // Unix ms,
 constexpr std::string_view kRefusedTokenKey = "daicho.relay.refused_token";
 
 Status SavedLoginRefused() {
-  return Status(Code::kUnauthenticated,
-                "this PC's saved login was revoked or replaced: run `daicho connect` again");
+  return Status(Code::kUnauthenticated, "this PC's saved login was revoked or replaced: run `daicho connect` again");
 }
 
 std::string EncodeSettings(const RelaySettings& s) {
@@ -174,8 +173,9 @@ struct RelayClient::Impl {
     auto report = net::SyncOnce(settings.url, sealed, replica.id(), std::move(session), websocket, std::move(hooks));
     if (report.ok() || !login_revoked) return report;
     if (!saved_login) {
-      return Status(Code::kUnauthenticated, "the relay ended this login (the password was changed or the user "
-                                            "removed): run `daicho connect` again with the current password");
+      return Status(Code::kUnauthenticated,
+                    "the relay ended this login (the password was changed or the user "
+                    "removed): run `daicho connect` again with the current password");
     }
     // Remembered so `status` shows it and nothing retries with this token.
     DAICHO_RETURN_IF_ERROR(replica.SetLocalSetting(kRefusedTokenKey, settings.device_token));
@@ -226,12 +226,13 @@ struct RelayClient::Impl {
   // from here goes past both.
   static Status RelayKeyOlder(const crypto::WrappedOfficeKey& relay_keys, const crypto::KeyRing& ring) {
     const std::string held = std::to_string(ring.current_id());
-    const std::string relay_has = relay_keys.empty() ? "the relay has no office key but this PC holds key " + held
-                                                     : "the relay's office key (key " +
-                                                           std::to_string(relay_keys.current_key_id) +
-                                                           ") is older than this PC's (key " + held + ")";
+    const std::string relay_has = relay_keys.empty()
+                                      ? "the relay has no office key but this PC holds key " + held
+                                      : "the relay's office key (key " + std::to_string(relay_keys.current_key_id) +
+                                            ") is older than this PC's (key " + held + ")";
     return Status(Code::kFailedPrecondition,
-                  relay_has + ": the relay was probably restored from a backup taken before the key was set up or "
+                  relay_has +
+                      ": the relay was probably restored from a backup taken before the key was set up or "
                       "rotated; nothing was synced. On this PC run `daicho key rotate` (a new passphrase and "
                       "recovery code), then unlock the new key on the office's other PCs (daicho key unlock)");
   }
@@ -271,8 +272,8 @@ struct RelayClient::Impl {
   // (or, with `newer_ok`, a newer one: a relay restored from a backup taken
   // before a rotation, which a rotation from this PC brings forward).
   Result<std::pair<crypto::WrappedOfficeKey, crypto::KeyRing>> RequireCurrentKey(const RelaySettings& settings,
-                                                                                   const std::string& password,
-                                                                                   bool newer_ok = false) {
+                                                                                 const std::string& password,
+                                                                                 bool newer_ok = false) {
     DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey published, FetchOfficeKey(settings, password));
     DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, pc.HeldRing(settings.contract));
     const bool newer = newer_ok && ring.current_id() > published.current_key_id;
@@ -415,17 +416,18 @@ Result<std::string> RelayClient::InitOfficeKey(const std::string& passphrase, co
 }
 
 Status RelayClient::UnlockOfficeKey(const std::string& passphrase, const OfficeKeyOptions& options) {
-  return impl_->UnlockWith(options, [&passphrase](const crypto::WrappedOfficeKey& published, const std::string& contract) {
-    return crypto::UnwrapWithPassphrase(published, contract, passphrase);
-  });
+  return impl_->UnlockWith(options,
+                           [&passphrase](const crypto::WrappedOfficeKey& published, const std::string& contract) {
+                             return crypto::UnwrapWithPassphrase(published, contract, passphrase);
+                           });
 }
 
 Status RelayClient::RecoverOfficeKey(const std::string& recovery_code, const OfficeKeyOptions& options) {
   DAICHO_RETURN_IF_ERROR(crypto::NormalizeRecoveryCode(recovery_code).status());
-  return impl_->UnlockWith(options, [&recovery_code](const crypto::WrappedOfficeKey& published,
-                                                     const std::string& contract) {
-    return crypto::UnwrapWithRecoveryCode(published, contract, recovery_code);
-  });
+  return impl_->UnlockWith(options,
+                           [&recovery_code](const crypto::WrappedOfficeKey& published, const std::string& contract) {
+                             return crypto::UnwrapWithRecoveryCode(published, contract, recovery_code);
+                           });
 }
 
 Result<std::string> RelayClient::RotateOfficeKey(const std::string& passphrase, const OfficeKeyOptions& options) {
@@ -446,8 +448,9 @@ Status RelayClient::ChangeOfficePassphrase(const std::string& new_passphrase, co
   DAICHO_RETURN_IF_ERROR(crypto::ValidatePassphrase(new_passphrase));
   DAICHO_ASSIGN_OR_RETURN(RelaySettings settings, impl_->RequireConnected());
   DAICHO_ASSIGN_OR_RETURN(auto current, impl_->RequireCurrentKey(settings, options.password));
-  DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey rewrapped,
-                          crypto::RewrapWithPassphrase(current.first, current.second, settings.contract, new_passphrase));
+  DAICHO_ASSIGN_OR_RETURN(
+      crypto::WrappedOfficeKey rewrapped,
+      crypto::RewrapWithPassphrase(current.first, current.second, settings.contract, new_passphrase));
   return impl_->PublishOfficeKey(settings, options.password, std::move(rewrapped), current.first.current_key_id);
 }
 
@@ -464,9 +467,7 @@ Result<OfficeKeyStatus> RelayClient::GetOfficeKeyStatus() const {
   return status;
 }
 
-Status RelayClient::ForgetOfficeKey() {
-  return impl_->pc.ForgetRing();
-}
+Status RelayClient::ForgetOfficeKey() { return impl_->pc.ForgetRing(); }
 
 Result<BackupStatus> RelayClient::GetBackupStatus() const {
   BackupStatus status;

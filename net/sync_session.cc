@@ -115,12 +115,18 @@ Result<std::vector<std::string>> SyncSession::OnFrame(std::string_view frame) {
   return std::visit(
       [this](auto&& m) -> std::vector<std::string> {
         using T = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<T, Hello>) return HandleHello(std::move(m));
-        else if constexpr (std::is_same_v<T, Welcome>) return HandleWelcome(std::move(m));
-        else if constexpr (std::is_same_v<T, ChangesBatch>) return HandleChanges(std::move(m));
-        else if constexpr (std::is_same_v<T, ChangePart>) return HandleChangePart(std::move(m));
-        else if constexpr (std::is_same_v<T, Ack>) return HandleAck(std::move(m));
-        else return HandleError(std::move(m));
+        if constexpr (std::is_same_v<T, Hello>)
+          return HandleHello(std::move(m));
+        else if constexpr (std::is_same_v<T, Welcome>)
+          return HandleWelcome(std::move(m));
+        else if constexpr (std::is_same_v<T, ChangesBatch>)
+          return HandleChanges(std::move(m));
+        else if constexpr (std::is_same_v<T, ChangePart>)
+          return HandleChangePart(std::move(m));
+        else if constexpr (std::is_same_v<T, Ack>)
+          return HandleAck(std::move(m));
+        else
+          return HandleError(std::move(m));
       },
       std::move(*decoded));
 }
@@ -145,10 +151,9 @@ std::vector<std::string> SyncSession::HandleHello(Hello hello) {
   peer_hello_ = hello;
   peer_hello_->credentials = std::monostate();
   if (hello.protocol_version != options_.protocol_version) {
-    return Fail(Status(Code::kFailedPrecondition,
-                       "protocol version " + std::to_string(hello.protocol_version) +
-                           " not supported (this side speaks " +
-                           std::to_string(options_.protocol_version) + ")"));
+    return Fail(Status(Code::kFailedPrecondition, "protocol version " + std::to_string(hello.protocol_version) +
+                                                      " not supported (this side speaks " +
+                                                      std::to_string(options_.protocol_version) + ")"));
   }
   if (hello.replica_id == local_id_) {
     return Fail(ProtocolError("peer has this side's own replica id " + local_id_.ToHex()));
@@ -192,9 +197,9 @@ std::vector<std::string> SyncSession::HandleWelcome(Welcome welcome) {
     return Fail(ProtocolError("unexpected Welcome"));
   }
   if (welcome.protocol_version != options_.protocol_version) {
-    return Fail(Status(Code::kFailedPrecondition,
-                       "peer answered protocol version " + std::to_string(welcome.protocol_version) +
-                           ", this side speaks " + std::to_string(options_.protocol_version)));
+    return Fail(Status(Code::kFailedPrecondition, "peer answered protocol version " +
+                                                      std::to_string(welcome.protocol_version) + ", this side speaks " +
+                                                      std::to_string(options_.protocol_version)));
   }
   if (welcome.replica_id == local_id_) {
     return Fail(ProtocolError("peer has this side's own replica id " + local_id_.ToHex()));

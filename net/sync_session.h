@@ -115,25 +115,25 @@ struct SessionOptions {
 };
 
 enum class SessionState {
-  kNew,             // initiator before Start(); acceptor waiting for Hello
-  kAwaitingWelcome, // initiator: Hello sent
-  kOpen,            // handshake done: syncing and live
-  kFailed,          // ended by an Error (sent or received); see status()
+  kNew,              // initiator before Start(); acceptor waiting for Hello
+  kAwaitingWelcome,  // initiator: Hello sent
+  kOpen,             // handshake done: syncing and live
+  kFailed,           // ended by an Error (sent or received); see status()
 };
 
 // What went over the session, for progress display and logs.
 struct SessionStats {
   uint64_t frames_sent = 0;
   uint64_t frames_received = 0;
-  uint64_t frame_bytes_sent = 0;      // encoded frames, all kinds
+  uint64_t frame_bytes_sent = 0;  // encoded frames, all kinds
   uint64_t frame_bytes_received = 0;
   uint64_t changes_sent = 0;
-  uint64_t changes_received = 0;      // including duplicates
-  uint64_t payload_bytes_sent = 0;    // change payloads only
+  uint64_t changes_received = 0;    // including duplicates
+  uint64_t payload_bytes_sent = 0;  // change payloads only
   uint64_t payload_bytes_received = 0;
   uint64_t batches_sent = 0;
   uint64_t batches_received = 0;
-  uint64_t batches_acked = 0;         // of ours, by the peer
+  uint64_t batches_acked = 0;  // of ours, by the peer
   uint64_t changes_acked = 0;
   // Known at the handshake from the two version vectors: how many changes
   // the catch-up will send and receive (for progress bars).

@@ -24,8 +24,7 @@ inline SyncSummary ToSyncSummary(const SyncReport& report, std::chrono::steady_c
   summary.changes_down = report.changes_down;
   summary.bytes_up = report.bytes_up;
   summary.bytes_down = report.bytes_down;
-  summary.elapsed =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  summary.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
   summary.changes_left = report.changes_left;
   return summary;
 }

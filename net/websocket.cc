@@ -5,8 +5,8 @@
 #include <exception>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
@@ -147,14 +147,14 @@ class ConnectionBase {
 
   // Server bookkeeping (ServerHub), guarded by the hub's mutex.
   std::weak_ptr<ConnectionBase> self;
-  std::string address;     // the peer's IP address (caps per address)
-  std::string peer_text;   // address:port, for log lines
-  uint64_t serial = 0;     // accept order: lower is older
-  size_t buffered = 0;     // input buffered now (counted in the budget)
-  bool unfinished = false; // part of a message: the buffer may be shed
-  bool counted = false;    // holds a place under the caps
-  bool logged_in = false;  // past the Welcome: shed last
-  std::string contract;    // the Hello's, once logged in
+  std::string address;      // the peer's IP address (caps per address)
+  std::string peer_text;    // address:port, for log lines
+  uint64_t serial = 0;      // accept order: lower is older
+  size_t buffered = 0;      // input buffered now (counted in the budget)
+  bool unfinished = false;  // part of a message: the buffer may be shed
+  bool counted = false;     // holds a place under the caps
+  bool logged_in = false;   // past the Welcome: shed last
+  std::string contract;     // the Hello's, once logged in
   std::string user;
   std::string device;
 
@@ -268,9 +268,9 @@ class ServerHub {
       asio::post(victim->executor(), [victim, why] { victim->Abort(Status(Code::kResourceExhausted, why)); });
     }
     if (!admitted) {
-      events_.Write("refused", ConnectionEvent("connection_refused",
-                                               "connection cap reached and every connection is logged in",
-                                               conn->peer_text));
+      events_.Write("refused",
+                    ConnectionEvent("connection_refused", "connection cap reached and every connection is logged in",
+                                    conn->peer_text));
     }
     return admitted;
   }
@@ -316,9 +316,8 @@ class ServerHub {
         }
         if (!largest) break;
         const std::string why = "closed: buffered input over the " + Mebibytes(options_.max_buffered_bytes) +
-                                " budget, and this connection " +
-                                (largest->logged_in ? "logged in" : "not logged in") + " held the largest (" +
-                                Mebibytes(largest->buffered) + ")";
+                                " budget, and this connection " + (largest->logged_in ? "logged in" : "not logged in") +
+                                " held the largest (" + Mebibytes(largest->buffered) + ")";
         events_.Write(largest->logged_in ? "shed_budget_logged_in" : "shed_budget",
                       ConnectionEvent("connection_shed", why, largest->peer_text, largest->contract, largest->user,
                                       largest->device));
@@ -438,7 +437,7 @@ class ServerHub {
   const asio::any_io_executor admission_;
   EventLog events_;
   std::mutex mu_;
-  std::vector<ConnectionBase*> live_;                     // guarded by mu_
+  std::vector<ConnectionBase*> live_;                    // guarded by mu_
   std::unordered_map<std::string, size_t> per_address_;  // guarded by mu_
   size_t open_ = 0;                                      // guarded by mu_
   size_t buffered_ = 0;                                  // guarded by mu_
@@ -692,8 +691,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
       }
       // From here the WebSocket timeouts (stream_base::timeout) apply.
       layer.expires_never();
-      co_await self->ws_.async_handshake(url.Authority(), url.target,
-                                         asio::redirect_error(use_awaitable, ec));
+      co_await self->ws_.async_handshake(url.Authority(), url.target, asio::redirect_error(use_awaitable, ec));
       if (ec) {
         self->Abort(StatusFromError(ec, "websocket handshake with " + url.Authority()));
         co_return;
@@ -1007,8 +1005,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   void LoggedIn() {
     login_deadline_ = kNever;
     hello_deadline_ = kNever;
-    ws_.read_message_max(channel_ ? options_.max_frame_bytes + crypto::kFrameOverheadBytes
-                                  : options_.max_frame_bytes);
+    ws_.read_message_max(channel_ ? options_.max_frame_bytes + crypto::kFrameOverheadBytes : options_.max_frame_bytes);
     hub_->MarkLoggedIn(*this, session_.peer_hello() ? &*session_.peer_hello() : nullptr);
     if (!admitted_group.empty()) hub_->JoinGroup(std::move(admitted_group), this->shared_from_this());
     // Checked once more on the strand: a login ended after the admission's
@@ -1093,9 +1090,9 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   }
 
   Stream ws_;
-  asio::steady_timer signal_;  // wakes the writer
-  asio::steady_timer poll_;    // client: stop checks and watch polling
-  asio::steady_timer deadline_;  // server: the login and message deadlines
+  asio::steady_timer signal_;                 // wakes the writer
+  asio::steady_timer poll_;                   // client: stop checks and watch polling
+  asio::steady_timer deadline_;               // server: the login and message deadlines
   std::unique_ptr<ChangeStore> owned_store_;  // before session_, which borrows it
   SyncSession session_;
   std::optional<crypto::PeerChannel> channel_;  // PeerAuth: the office-key channel
@@ -1201,8 +1198,8 @@ Result<SyncReport> SyncOnce(std::string_view url, ChangeStore& store, ReplicaId 
     if (parsed.tls) {
       ssl::context ctx(ssl::context::tls_client);
       DAICHO_RETURN_IF_ERROR(ConfigureClientTls(ctx, websocket));
-      return RunSync(ioc, TlsStream(std::move(socket), ctx), std::move(parsed), store, local_id,
-                     std::move(session), websocket, std::move(hooks));
+      return RunSync(ioc, TlsStream(std::move(socket), ctx), std::move(parsed), store, local_id, std::move(session),
+                     websocket, std::move(hooks));
     }
     return RunSync(ioc, PlainStream(std::move(socket)), std::move(parsed), store, local_id, std::move(session),
                    websocket, std::move(hooks));
@@ -1307,8 +1304,8 @@ class SyncServer::Impl {
   static awaitable<void> AcceptLoop(Impl* impl) {
     for (;;) {
       error_code ec;
-      tcp::socket socket = co_await impl->acceptor_.async_accept(
-          asio::any_io_executor(asio::make_strand(impl->ioc_)), asio::redirect_error(use_awaitable, ec));
+      tcp::socket socket = co_await impl->acceptor_.async_accept(asio::any_io_executor(asio::make_strand(impl->ioc_)),
+                                                                 asio::redirect_error(use_awaitable, ec));
       if (ec) {
         if (!impl->acceptor_.is_open()) co_return;
         // E.g. out of file descriptors: keep listening, but without spinning.
@@ -1320,8 +1317,7 @@ class SyncServer::Impl {
       try {
         impl->Serve(std::move(socket));
       } catch (const std::exception& e) {
-        impl->hub_->events().Write("internal_error",
-                                   LogLine("connection_not_started").AddQuoted("error", e.what()));
+        impl->hub_->events().Write("internal_error", LogLine("connection_not_started").AddQuoted("error", e.what()));
       }
     }
   }
@@ -1354,9 +1350,9 @@ class SyncServer::Impl {
       if (unproven && !options_.unauthenticated_store_factory) {
         return Status(Code::kUnauthenticated, "this PC syncs only with PCs holding the office key");
       }
-      DAICHO_ASSIGN_OR_RETURN(AcceptedSession accepted,
-                              unproven ? options_.unauthenticated_store_factory(hello, address)
-                                       : options_.store_factory(hello, address));
+      DAICHO_ASSIGN_OR_RETURN(AcceptedSession accepted, unproven
+                                                            ? options_.unauthenticated_store_factory(hello, address)
+                                                            : options_.store_factory(hello, address));
       if (accepted.recheck_login) {
         // A login ended while it was being admitted is caught here, a later
         // end by the strand's check and RecheckLogins.
@@ -1386,8 +1382,8 @@ class SyncServer::Impl {
   // Declared before ioc_: connections still pending when the io_context is
   // destroyed log through options_ and must find it alive.
   SyncServerOptions options_;
-  std::optional<ssl::context> tls_;  // set: wss:// only
-  std::shared_ptr<ServerHub> hub_;   // set by Start
+  std::optional<ssl::context> tls_;        // set: wss:// only
+  std::shared_ptr<ServerHub> hub_;         // set by Start
   std::optional<asio::thread_pool> pool_;  // runs store_factory; set by Start
   asio::io_context ioc_;
   tcp::acceptor acceptor_{asio::make_strand(ioc_)};

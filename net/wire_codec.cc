@@ -33,8 +33,7 @@ Result<ReplicaId> GetReplicaId(const std::string& raw, std::string_view field) {
   return std::move(id).value();
 }
 
-Result<VersionVector> GetVersionVector(const pb::VersionVector& in, const CodecLimits& limits,
-                                       std::string_view field) {
+Result<VersionVector> GetVersionVector(const pb::VersionVector& in, const CodecLimits& limits, std::string_view field) {
   const size_t n = static_cast<size_t>(in.replica_ids_size());
   if (n > limits.max_version_vector_entries) {
     return TooBig(std::string(field) + " has " + std::to_string(n) + " entries");
@@ -102,15 +101,23 @@ Result<Message> GetHello(const pb::Hello& in, const CodecLimits& limits) {
   Hello h;
   h.protocol_version = in.protocol_version();
   DAICHO_ASSIGN_OR_RETURN(h.replica_id, GetReplicaId(in.replica_id(), "hello.replica_id"));
-  DAICHO_ASSIGN_OR_RETURN(h.version_vector,
-                          GetVersionVector(in.version_vector(), limits, "hello.version_vector"));
+  DAICHO_ASSIGN_OR_RETURN(h.version_vector, GetVersionVector(in.version_vector(), limits, "hello.version_vector"));
   switch (in.purpose()) {
     case pb::PURPOSE_UNSPECIFIED:
-    case pb::PURPOSE_SYNC: h.purpose = Purpose::kSync; break;
-    case pb::PURPOSE_WATCH: h.purpose = Purpose::kWatch; break;
-    case pb::PURPOSE_CONNECT_TEST: h.purpose = Purpose::kConnectTest; break;
-    case pb::PURPOSE_PUBLISH_KEYS: h.purpose = Purpose::kPublishKeys; break;
-    default: return Bad("hello.purpose " + std::to_string(in.purpose()) + " is unknown");
+    case pb::PURPOSE_SYNC:
+      h.purpose = Purpose::kSync;
+      break;
+    case pb::PURPOSE_WATCH:
+      h.purpose = Purpose::kWatch;
+      break;
+    case pb::PURPOSE_CONNECT_TEST:
+      h.purpose = Purpose::kConnectTest;
+      break;
+    case pb::PURPOSE_PUBLISH_KEYS:
+      h.purpose = Purpose::kPublishKeys;
+      break;
+    default:
+      return Bad("hello.purpose " + std::to_string(in.purpose()) + " is unknown");
   }
   DAICHO_RETURN_IF_ERROR(CheckString(in.contract(), limits, "hello.contract"));
   DAICHO_RETURN_IF_ERROR(CheckString(in.user(), limits, "hello.user"));
@@ -125,7 +132,8 @@ Result<Message> GetHello(const pb::Hello& in, const CodecLimits& limits) {
       DAICHO_RETURN_IF_ERROR(CheckBytes(in.device_token(), limits, "hello.device_token"));
       h.credentials = DeviceTokenCredential{in.device_token()};
       break;
-    case pb::Hello::CREDENTIALS_NOT_SET: break;
+    case pb::Hello::CREDENTIALS_NOT_SET:
+      break;
   }
   DAICHO_RETURN_IF_ERROR(CheckString(in.device_name(), limits, "hello.device_name"));
   h.device_name = in.device_name();
@@ -141,8 +149,7 @@ Result<Message> GetWelcome(const pb::Welcome& in, const CodecLimits& limits) {
   Welcome w;
   w.protocol_version = in.protocol_version();
   DAICHO_ASSIGN_OR_RETURN(w.replica_id, GetReplicaId(in.replica_id(), "welcome.replica_id"));
-  DAICHO_ASSIGN_OR_RETURN(w.version_vector,
-                          GetVersionVector(in.version_vector(), limits, "welcome.version_vector"));
+  DAICHO_ASSIGN_OR_RETURN(w.version_vector, GetVersionVector(in.version_vector(), limits, "welcome.version_vector"));
   DAICHO_RETURN_IF_ERROR(CheckBytes(in.device_token(), limits, "welcome.device_token"));
   w.device_token = in.device_token();
   DAICHO_ASSIGN_OR_RETURN(w.office_keys, GetOfficeKeys(in.office_keys(), "welcome.office_keys"));
@@ -199,8 +206,7 @@ Result<Message> GetAck(const pb::Ack& in, const CodecLimits& limits) {
   Ack a;
   if (in.batch_id() == 0) return Bad("ack.batch_id is 0");
   a.batch_id = in.batch_id();
-  DAICHO_ASSIGN_OR_RETURN(a.version_vector,
-                          GetVersionVector(in.version_vector(), limits, "ack.version_vector"));
+  DAICHO_ASSIGN_OR_RETURN(a.version_vector, GetVersionVector(in.version_vector(), limits, "ack.version_vector"));
   return Message(std::move(a));
 }
 
@@ -290,21 +296,27 @@ Result<Message> DecodeFrame(std::string_view frame, const CodecLimits& limits) {
   // Before parsing: the parser would otherwise allocate for whatever the
   // peer claims, and protobuf takes sizes as int.
   if (frame.size() > limits.max_frame_bytes || frame.size() > static_cast<size_t>(INT_MAX)) {
-    return TooBig(std::to_string(frame.size()) + " bytes, limit " +
-                  std::to_string(limits.max_frame_bytes));
+    return TooBig(std::to_string(frame.size()) + " bytes, limit " + std::to_string(limits.max_frame_bytes));
   }
   pb::Frame msg;
   if (!msg.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {
     return Bad("not a valid frame encoding");
   }
   switch (msg.body_case()) {
-    case pb::Frame::kHello: return GetHello(msg.hello(), limits);
-    case pb::Frame::kWelcome: return GetWelcome(msg.welcome(), limits);
-    case pb::Frame::kChanges: return GetChanges(msg.mutable_changes(), limits);
-    case pb::Frame::kAck: return GetAck(msg.ack(), limits);
-    case pb::Frame::kError: return GetError(msg.error(), limits);
-    case pb::Frame::kChangePart: return GetChangePart(msg.mutable_change_part(), limits);
-    case pb::Frame::BODY_NOT_SET: break;
+    case pb::Frame::kHello:
+      return GetHello(msg.hello(), limits);
+    case pb::Frame::kWelcome:
+      return GetWelcome(msg.welcome(), limits);
+    case pb::Frame::kChanges:
+      return GetChanges(msg.mutable_changes(), limits);
+    case pb::Frame::kAck:
+      return GetAck(msg.ack(), limits);
+    case pb::Frame::kError:
+      return GetError(msg.error(), limits);
+    case pb::Frame::kChangePart:
+      return GetChangePart(msg.mutable_change_part(), limits);
+    case pb::Frame::BODY_NOT_SET:
+      break;
   }
   return Bad("frame has no message");
 }

@@ -167,8 +167,7 @@ Status ReadOpHead(Reader& r, const detail::ChangeTables& t, const Errors& e, OpH
 
 // Reads a value of type `tag`; `out` may be null to skip it. Text is checked
 // for UTF-8 only if `check_text`.
-Status ReadValue(Reader& r, uint8_t tag, size_t max_value_bytes, bool check_text, const Errors& e,
-                 Value* out) {
+Status ReadValue(Reader& r, uint8_t tag, size_t max_value_bytes, bool check_text, const Errors& e, Value* out) {
   switch (static_cast<Value::Type>(tag)) {
     case Value::Type::kNull:
       if (out != nullptr) *out = Value();
@@ -217,8 +216,7 @@ Status ReadValue(Reader& r, uint8_t tag, size_t max_value_bytes, bool check_text
 class ReplicaRefs {
  public:
   ReplicaRefs(const detail::ChangeTables& t, bool track_first_use, const std::vector<ReplicaId>* ids)
-      : payload_(t.payload), offset_(t.replicas_offset), count_(t.replica_count), track_(track_first_use),
-        ids_(ids) {}
+      : payload_(t.payload), offset_(t.replicas_offset), count_(t.replica_count), track_(track_first_use), ids_(ids) {}
 
   Status Check(uint64_t index, const Errors& e) {
     if (index >= count_) return e.Bad("replica index " + std::to_string(index) + " out of range");
@@ -265,7 +263,7 @@ Status ReadVv(Reader& r, ReplicaRefs& refs, const Errors& e, VersionVector* out)
 
 // The body of an op after its head without its kind context.
 Status ReadOpBodyProper(Reader& r, const OpHead& h, ReplicaRefs& refs, size_t max_value_bytes, bool check_text,
-                  bool register_values, const Errors& e, core::Op* op, std::string_view& element) {
+                        bool register_values, const Errors& e, core::Op* op, std::string_view& element) {
   switch (h.type) {
     case core::OpType::kSetRegister:
       DAICHO_RETURN_IF_ERROR(ReadValue(r, h.value_tag, max_value_bytes, check_text, e,
@@ -303,7 +301,8 @@ Status ReadOpBodyProper(Reader& r, const OpHead& h, ReplicaRefs& refs, size_t ma
     case core::OpType::kDelete:
       if (h.has_context) DAICHO_RETURN_IF_ERROR(ReadVv(r, refs, e, op ? &op->context : nullptr));
       return Status::Ok();
-    case core::OpType::kUndelete: return Status::Ok();
+    case core::OpType::kUndelete:
+      return Status::Ok();
   }
   return e.Bad("unknown op type");
 }
@@ -314,8 +313,7 @@ Status ReadOpBodyProper(Reader& r, const OpHead& h, ReplicaRefs& refs, size_t ma
 Status ReadOpBody(Reader& r, const OpHead& h, ReplicaRefs& refs, size_t max_value_bytes, bool check_text,
                   bool register_values, const Errors& e, core::Op* op, std::string_view& element,
                   std::string_view& kind_context) {
-  DAICHO_RETURN_IF_ERROR(
-      ReadOpBodyProper(r, h, refs, max_value_bytes, check_text, register_values, e, op, element));
+  DAICHO_RETURN_IF_ERROR(ReadOpBodyProper(r, h, refs, max_value_bytes, check_text, register_values, e, op, element));
   kind_context = {};
   if (!h.has_kind_context) return Status::Ok();
   const size_t start = r.position();
@@ -363,26 +361,38 @@ bool SkipOpBodyProper(Reader& r, const OpHead& h, uint32_t replica_count) {
     case core::OpType::kSetRegister: {
       bool ok = true;
       switch (static_cast<Value::Type>(h.value_tag)) {
-        case Value::Type::kNull: break;
+        case Value::Type::kNull:
+          break;
         case Value::Type::kBool: {
           uint8_t b = 0;
           ok = r.Byte(b) && b <= 1;
           break;
         }
-        case Value::Type::kInt: ok = r.Varint(n); break;
-        case Value::Type::kDouble: ok = r.Raw(8, bytes); break;
+        case Value::Type::kInt:
+          ok = r.Varint(n);
+          break;
+        case Value::Type::kDouble:
+          ok = r.Raw(8, bytes);
+          break;
         case Value::Type::kString:
-        case Value::Type::kBytes: ok = r.Bytes(bytes); break;
+        case Value::Type::kBytes:
+          ok = r.Bytes(bytes);
+          break;
       }
       if (!ok) return false;
       if (!h.has_context) return true;
       return r.Varint(n) && n > 0 && SkipDots(r, n, replica_count);
     }
-    case core::OpType::kCounterAdd: return r.Varint(n);
-    case core::OpType::kSetAdd: return r.Bytes(bytes);
-    case core::OpType::kSetRemove: return r.Bytes(bytes) && r.Varint(n) && SkipDots(r, n, replica_count);
-    case core::OpType::kDelete: return !h.has_context || (r.Varint(n) && n > 0 && SkipDots(r, n, replica_count));
-    case core::OpType::kUndelete: return true;
+    case core::OpType::kCounterAdd:
+      return r.Varint(n);
+    case core::OpType::kSetAdd:
+      return r.Bytes(bytes);
+    case core::OpType::kSetRemove:
+      return r.Bytes(bytes) && r.Varint(n) && SkipDots(r, n, replica_count);
+    case core::OpType::kDelete:
+      return !h.has_context || (r.Varint(n) && n > 0 && SkipDots(r, n, replica_count));
+    case core::OpType::kUndelete:
+      return true;
   }
   return false;
 }
@@ -398,12 +408,16 @@ bool SkipOpBody(Reader& r, const OpHead& h, uint32_t replica_count) {
 using OpOrderKey = std::tuple<int, uint32_t, int, std::string_view>;
 OpOrderKey OrderKeyOf(const OpHead& h, std::string_view element) {
   switch (h.type) {
-    case core::OpType::kSetRegister: return {0, h.field, 0, {}};
-    case core::OpType::kCounterAdd: return {0, h.field, 1, {}};
+    case core::OpType::kSetRegister:
+      return {0, h.field, 0, {}};
+    case core::OpType::kCounterAdd:
+      return {0, h.field, 1, {}};
     case core::OpType::kSetAdd:
-    case core::OpType::kSetRemove: return {0, h.field, 2, element};
+    case core::OpType::kSetRemove:
+      return {0, h.field, 2, element};
     case core::OpType::kDelete:
-    case core::OpType::kUndelete: return {1, 0, 0, {}};
+    case core::OpType::kUndelete:
+      return {1, 0, 0, {}};
   }
   return {2, 0, 0, {}};
 }
@@ -436,12 +450,23 @@ void PutVv(const VersionVector& vv, ReplicaTable& table, BinaryWriter& w) {
 
 void PutValue(const Value& v, BinaryWriter& w) {
   switch (v.type()) {
-    case Value::Type::kNull: break;
-    case Value::Type::kBool: w.Byte(v.as_bool() ? 1 : 0); break;
-    case Value::Type::kInt: w.Signed(v.as_int()); break;
-    case Value::Type::kDouble: w.Fixed64(std::bit_cast<uint64_t>(v.as_double())); break;
-    case Value::Type::kString: w.Bytes(v.as_string()); break;
-    case Value::Type::kBytes: w.Bytes(v.as_bytes().data); break;
+    case Value::Type::kNull:
+      break;
+    case Value::Type::kBool:
+      w.Byte(v.as_bool() ? 1 : 0);
+      break;
+    case Value::Type::kInt:
+      w.Signed(v.as_int());
+      break;
+    case Value::Type::kDouble:
+      w.Fixed64(std::bit_cast<uint64_t>(v.as_double()));
+      break;
+    case Value::Type::kString:
+      w.Bytes(v.as_string());
+      break;
+    case Value::Type::kBytes:
+      w.Bytes(v.as_bytes().data);
+      break;
   }
 }
 
@@ -625,8 +650,8 @@ Status ChangeDecoder::Walk(const ChangeView& v, const Limits& limits, const Erro
       }
       if (!IsRecordOp(h.type)) field_used[h.field] = true;
       std::string_view element, kind_context;
-      DAICHO_RETURN_IF_ERROR(ReadOpBody(r, h, refs, limits.max_value_bytes, convert, register_values, e, op, element,
-                                        kind_context));
+      DAICHO_RETURN_IF_ERROR(
+          ReadOpBody(r, h, refs, limits.max_value_bytes, convert, register_values, e, op, element, kind_context));
       if (h.has_kind_context) ++kind_context_ops;
       const OpOrderKey key = OrderKeyOf(h, element);
       if (j > 0 && !(prev_key < key)) {
@@ -691,8 +716,8 @@ Result<RecordOpsView> ChangeView::RecordAt(uint32_t offset, uint32_t end) const 
 
 Result<RecordOpsView> ChangeView::Record(size_t i) const {
   if (i >= record_count_) {
-    return Status(Code::kInvalidArgument, "record " + std::to_string(i) + " of a change of " +
-                                              std::to_string(record_count_));
+    return Status(Code::kInvalidArgument,
+                  "record " + std::to_string(i) + " of a change of " + std::to_string(record_count_));
   }
   DAICHO_ASSIGN_OR_RETURN(const uint32_t offset, RecordOffset(i));
   uint32_t end = index_offset_;
@@ -743,8 +768,7 @@ Result<std::optional<RecordOpsView>> ChangeView::Find(std::string_view collectio
 }
 
 Result<std::optional<Value>> RecordOpsView::RegisterValue(std::string_view field) const {
-  const std::optional<uint32_t> wanted =
-      FindName(tables_.payload, tables_.fields_offset, tables_.field_count, field);
+  const std::optional<uint32_t> wanted = FindName(tables_.payload, tables_.fields_offset, tables_.field_count, field);
   if (!wanted) return std::optional<Value>();
   const Errors e;
   Reader r(ops_);
@@ -873,8 +897,12 @@ std::string EncodeChangePayload(const core::Change& change) {
           for (const auto& entry : op.context.entries()) replicas.Use(entry.replica);
           estimate += 4 * op.context.size();
           break;
-        case core::OpType::kCounterAdd: estimate += 10; break;
-        case core::OpType::kSetAdd: estimate += op.element.size() + 4; break;
+        case core::OpType::kCounterAdd:
+          estimate += 10;
+          break;
+        case core::OpType::kSetAdd:
+          estimate += op.element.size() + 4;
+          break;
         case core::OpType::kSetRemove:
           estimate += op.element.size() + 4 + 4 * op.observed.size();
           for (const Dot& dot : op.observed) replicas.Use(dot.origin);
@@ -883,7 +911,8 @@ std::string EncodeChangePayload(const core::Change& change) {
           for (const auto& entry : op.context.entries()) replicas.Use(entry.replica);
           estimate += 4 * op.context.size();
           break;
-        case core::OpType::kUndelete: break;
+        case core::OpType::kUndelete:
+          break;
       }
       use_kind_context();
     }
@@ -944,8 +973,12 @@ std::string EncodeChangePayload(const core::Change& change) {
           PutValue(op.value, w);
           if (!op.context.empty()) PutVv(op.context, replicas, w);
           break;
-        case core::OpType::kCounterAdd: w.Signed(op.delta); break;
-        case core::OpType::kSetAdd: w.Bytes(op.element); break;
+        case core::OpType::kCounterAdd:
+          w.Signed(op.delta);
+          break;
+        case core::OpType::kSetAdd:
+          w.Bytes(op.element);
+          break;
         case core::OpType::kSetRemove:
           w.Bytes(op.element);
           w.Varint(op.observed.size());
@@ -957,7 +990,8 @@ std::string EncodeChangePayload(const core::Change& change) {
         case core::OpType::kDelete:
           if (!op.context.empty()) PutVv(op.context, replicas, w);
           break;
-        case core::OpType::kUndelete: break;
+        case core::OpType::kUndelete:
+          break;
       }
       if (has_kind_context) PutVv(op.kind_context, replicas, w);
     }
@@ -987,8 +1021,8 @@ Result<core::Change> DecodeChangePayload(const ReplicaId& origin, uint64_t seq, 
   return change;
 }
 
-Result<std::vector<RecordKey>> DecodeChangeRecordKeys(const ReplicaId& origin, uint64_t seq,
-                                                      std::string_view payload, const Limits& limits) {
+Result<std::vector<RecordKey>> DecodeChangeRecordKeys(const ReplicaId& origin, uint64_t seq, std::string_view payload,
+                                                      const Limits& limits) {
   const Errors e(origin, seq);
   if (seq == 0) return e.Bad("seq 0");
   DAICHO_ASSIGN_OR_RETURN(const ChangeView view, ChangeDecoder::Parse(payload, limits, e));

@@ -54,8 +54,7 @@ enum class ValueDecoding { kMaterialize, kCheckOnly };
 
 // Full, validating decode.
 Result<core::Change> DecodeChangePayload(const ReplicaId& origin, uint64_t seq, std::string_view payload,
-                                         const Limits& limits,
-                                         ValueDecoding values = ValueDecoding::kMaterialize);
+                                         const Limits& limits, ValueDecoding values = ValueDecoding::kMaterialize);
 // The same into `change`, which is overwritten entirely but keeps the memory
 // it holds (one Change reused for change after change allocates little).
 // After an error `change` holds some valid but unspecified value.
@@ -65,21 +64,21 @@ Status DecodeChangePayload(const ReplicaId& origin, uint64_t seq, std::string_vi
 // Only the records a change touches, in (collection, id) order: the same
 // structural and key checks as DecodeChangePayload, without converting ops
 // or checking the text inside them (for scans over many changes).
-Result<std::vector<RecordKey>> DecodeChangeRecordKeys(const ReplicaId& origin, uint64_t seq,
-                                                      std::string_view payload, const Limits& limits);
+Result<std::vector<RecordKey>> DecodeChangeRecordKeys(const ReplicaId& origin, uint64_t seq, std::string_view payload,
+                                                      const Limits& limits);
 
 namespace detail {
 // Where a payload's tables are; what a record view needs to read its ops.
 struct ChangeTables {
   std::string_view payload;
-  uint32_t replicas_offset = 0;     // first 16-byte id of the replica table
+  uint32_t replicas_offset = 0;  // first 16-byte id of the replica table
   uint32_t replica_count = 0;
   uint32_t collections_offset = 0;  // first entry of the collection table
   uint32_t collection_count = 0;
-  uint32_t fields_offset = 0;       // first entry of the field-name table
+  uint32_t fields_offset = 0;  // first entry of the field-name table
   uint32_t field_count = 0;
   size_t max_value_bytes = 0;
-  bool kind_contexts = false;       // version 3: field ops may carry one
+  bool kind_contexts = false;  // version 3: field ops may carry one
 };
 }  // namespace detail
 
@@ -146,8 +145,8 @@ class ChangeView {
   detail::ChangeTables tables_;
   size_t max_name_bytes_ = 0;
   HlcTime hlc_;
-  uint32_t records_offset_ = 0;   // first record
-  uint32_t index_offset_ = 0;     // first entry of the record index
+  uint32_t records_offset_ = 0;  // first record
+  uint32_t index_offset_ = 0;    // first entry of the record index
   uint32_t record_count_ = 0;
 };
 

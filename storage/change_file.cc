@@ -39,8 +39,7 @@ T GetLe(const char* p) {
 
 }  // namespace
 
-Status WriteChangeFile(const std::string& path, const ChangeFileHeader& header,
-                       std::span<const ChangeBlob> changes) {
+Status WriteChangeFile(const std::string& path, const ChangeFileHeader& header, std::span<const ChangeBlob> changes) {
   if (header.contract.size() > kMaxChangeFileContractBytes) {
     return InvalidArgument("contract number too long for a change file");
   }
@@ -101,7 +100,8 @@ Result<ChangeFileContents> ReadChangeFile(const std::string& path) {
   if (std::memcmp(trailer, kTrailerMagic, sizeof kTrailerMagic) != 0) return bad("truncated (no end marker)");
   const uint64_t count = GetLe<uint64_t>(trailer + 8);
   const uint64_t checksum = GetLe<uint64_t>(trailer + 16);
-  if (Fnv1a64().Update(std::string_view(data.data(), body_end)).value() != checksum) return bad("checksum mismatch (damaged)");
+  if (Fnv1a64().Update(std::string_view(data.data(), body_end)).value() != checksum)
+    return bad("checksum mismatch (damaged)");
 
   size_t pos = kPrefixSize;
   if (file.header.version == kChangeFileVersion) {

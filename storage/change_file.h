@@ -48,8 +48,7 @@ struct ChangeFileContents {
 // Writes `changes` under `header` to `path`: to `path`.tmp, fsynced, then
 // renamed, so a full disk or a pulled stick never leaves a half-written file
 // under the final name.
-Status WriteChangeFile(const std::string& path, const ChangeFileHeader& header,
-                       std::span<const ChangeBlob> changes);
+Status WriteChangeFile(const std::string& path, const ChangeFileHeader& header, std::span<const ChangeBlob> changes);
 
 // Reads and checks a whole file; any damage is kCorruption and nothing of it
 // is returned.

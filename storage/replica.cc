@@ -35,15 +35,15 @@
 #include "core/record_view.h"
 #include "storage/codec.h"
 #include "storage/device_marker.h"
-#include "storage/replica_dictionary.h"
-#include "storage/rollback_guard.h"
-#include "storage/state_codec.h"
-#include "storage/value_resolver.h"
 #include "storage/lmdb/env.h"
 #include "storage/lmdb/error.h"
 #include "storage/lmdb/growing_writer.h"
 #include "storage/lmdb/ordered_putter.h"
 #include "storage/lmdb/store_directory.h"
+#include "storage/replica_dictionary.h"
+#include "storage/rollback_guard.h"
+#include "storage/state_codec.h"
+#include "storage/value_resolver.h"
 
 namespace daicho {
 namespace {
@@ -86,8 +86,7 @@ std::optional<unsigned> SchemaVersion(std::string_view marker) {
 Status CheckLocalSettingName(std::string_view name) {
   if (name.empty()) return InvalidArgument("local setting name must not be empty");
   if (name.size() > kMaxLocalSettingNameBytes) {
-    return InvalidArgument("local setting name is longer than " + std::to_string(kMaxLocalSettingNameBytes) +
-                           " bytes");
+    return InvalidArgument("local setting name is longer than " + std::to_string(kMaxLocalSettingNameBytes) + " bytes");
   }
   if (name.find('\0') != std::string_view::npos) return InvalidArgument("local setting name contains a NUL byte");
   return Status::Ok();
@@ -163,8 +162,8 @@ Status ForEachChangeSince(storage::lmdb::Cursor& cursor, const VersionVector& he
 Status CheckName(std::string_view name, const char* what, const Limits& limits) {
   if (name.empty()) return InvalidArgument(std::string(what) + " must not be empty");
   if (name.size() > limits.max_name_bytes) {
-    return Status(Code::kResourceExhausted, std::string(what) + " is longer than " +
-                                                std::to_string(limits.max_name_bytes) + " bytes");
+    return Status(Code::kResourceExhausted,
+                  std::string(what) + " is longer than " + std::to_string(limits.max_name_bytes) + " bytes");
   }
   if (name.find('\0') != std::string_view::npos) return InvalidArgument(std::string(what) + " contains a NUL byte");
   if (!IsValidUtf8(name)) return InvalidArgument(std::string(what) + " is not valid UTF-8");
@@ -183,8 +182,8 @@ Status CheckRecordArgs(std::string_view collection, std::string_view id, const L
 
 Status CheckText(std::string_view text, const char* what, const Limits& limits) {
   if (text.size() > limits.max_value_bytes) {
-    return Status(Code::kResourceExhausted, std::string(what) + " is longer than " +
-                                                std::to_string(limits.max_value_bytes) + " bytes");
+    return Status(Code::kResourceExhausted,
+                  std::string(what) + " is longer than " + std::to_string(limits.max_value_bytes) + " bytes");
   }
   if (!IsValidUtf8(text)) return InvalidArgument(std::string(what) + " is not valid UTF-8");
   return Status::Ok();
@@ -385,9 +384,8 @@ Status Replica::Impl::PutRecord(storage::lmdb::WriteTxn& txn, storage::ReplicaDi
   // A value conflict compares sibling values, which states do not hold: a
   // register with several siblings gets them from the change log. A fresh
   // resolver each time: its views into the map die with the next Put.
-  const bool several = std::any_of(state.fields.begin(), state.fields.end(), [](const core::FieldState& f) {
-    return f.reg && f.reg->siblings.size() > 1;
-  });
+  const bool several = std::any_of(state.fields.begin(), state.fields.end(),
+                                   [](const core::FieldState& f) { return f.reg && f.reg->siblings.size() > 1; });
   if (several) {
     storage::ValueResolver resolver(txn, changes, options.limits, held);
     const size_t sep = key.find('\0');
@@ -573,12 +571,12 @@ Result<CommitInfo> Replica::Impl::Commit(const core::ChangeBuilder& builder) {
     }
     // A transaction of new records (bulk creation) finds no states: no
     // lookups, no key copies.
-    change = builder.Build(dot, stamp, new_vv,
-                           [&](const std::string& c, const std::string& i) -> const core::RecordState* {
-      if (states.empty()) return nullptr;
-      auto it = states.find({c, i});
-      return it == states.end() ? nullptr : &it->second;
-    });
+    change =
+        builder.Build(dot, stamp, new_vv, [&](const std::string& c, const std::string& i) -> const core::RecordState* {
+          if (states.empty()) return nullptr;
+          auto it = states.find({c, i});
+          return it == states.end() ? nullptr : &it->second;
+        });
     // The change first: the states written below name its dot, and reading
     // their values (conflict detection) needs it in `changes`.
     const std::string payload = storage::EncodeChangePayload(change);
@@ -674,8 +672,7 @@ WriteTransaction::~WriteTransaction() = default;
 WriteTransaction::WriteTransaction(WriteTransaction&&) noexcept = default;
 WriteTransaction& WriteTransaction::operator=(WriteTransaction&&) noexcept = default;
 
-Status WriteTransaction::Set(std::string_view collection, std::string_view id, std::string_view field,
-                             Value value) {
+Status WriteTransaction::Set(std::string_view collection, std::string_view id, std::string_view field, Value value) {
   DAICHO_RETURN_IF_ERROR(impl_->CheckRegisterWrite(collection, id, field, value));
   impl_->builder.Set(std::string(collection), std::string(id), std::string(field), std::move(value));
   return Status::Ok();
@@ -689,8 +686,7 @@ Status WriteTransaction::SetWithContext(std::string_view collection, std::string
   return Status::Ok();
 }
 
-Status WriteTransaction::Add(std::string_view collection, std::string_view id, std::string_view field,
-                             int64_t delta) {
+Status WriteTransaction::Add(std::string_view collection, std::string_view id, std::string_view field, int64_t delta) {
   DAICHO_RETURN_IF_ERROR(impl_->CheckField(collection, id, field));
   impl_->builder.Add(std::string(collection), std::string(id), std::string(field), delta);
   return Status::Ok();
@@ -781,13 +777,13 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, const Re
                         " only and does not convert stores: create a new replica and sync it from a peer");
     }
     if (version && *version > kSchemaVersion) {
-      return Status(Code::kFailedPrecondition,
-                    path + " was made by a newer daicho (format v" + std::to_string(*version) +
-                        "); this build reads format v" + std::to_string(kSchemaVersion) + ": upgrade daicho");
+      return Status(Code::kFailedPrecondition, path + " was made by a newer daicho (format v" +
+                                                   std::to_string(*version) + "); this build reads format v" +
+                                                   std::to_string(kSchemaVersion) + ": upgrade daicho");
     }
     if (*schema != kSchemaValue && !upgrade) {
-      return Status(Code::kFailedPrecondition, path + " holds replica format '" + *schema +
-                                                   "', this build reads '" + std::string(kSchemaValue) + "'");
+      return Status(Code::kFailedPrecondition, path + " holds replica format '" + *schema + "', this build reads '" +
+                                                   std::string(kSchemaValue) + "'");
     }
   }
   Dbi* const handles[] = {&impl->meta, &impl->records, &impl->changes, &impl->conflicts};
@@ -799,10 +795,10 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, const Re
   }
   impl->dict.emplace(impl->meta);
   if (upgrade) {
-    Status upgraded = impl->writer.Run([&](storage::lmdb::WriteTxn& txn) -> Status {
-      return txn.Put(impl->meta, kSchemaKey, kSchemaValue);
-    });
-    if (!upgraded.ok()) return upgraded.WithContext("upgrading " + path + " to format v" + std::to_string(kSchemaVersion));
+    Status upgraded = impl->writer.Run(
+        [&](storage::lmdb::WriteTxn& txn) -> Status { return txn.Put(impl->meta, kSchemaKey, kSchemaValue); });
+    if (!upgraded.ok())
+      return upgraded.WithContext("upgrading " + path + " to format v" + std::to_string(kSchemaVersion));
   }
   DAICHO_ASSIGN_OR_RETURN(std::string marker, storage::ComputeDeviceMarker(data_file));
   if (creating) {
@@ -1052,9 +1048,8 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
       if (blob.origin == state.id) retire_id = true;
       if (blob.seq != held + 1) {
         DAICHO_RETURN_IF_ERROR(decode(blob).status());
-        return Status(Code::kProtocolError, "gap: change " + blob.origin.ToHex() + ":" +
-                                                std::to_string(blob.seq) + " arrived but " +
-                                                std::to_string(held + 1) + " is missing");
+        return Status(Code::kProtocolError, "gap: change " + blob.origin.ToHex() + ":" + std::to_string(blob.seq) +
+                                                " arrived but " + std::to_string(held + 1) + " is missing");
       }
       DAICHO_RETURN_IF_ERROR(storage::DecodeChangePayload(blob.origin, blob.seq, blob.payload, limits,
                                                           storage::ValueDecoding::kCheckOnly, change));
@@ -1140,12 +1135,12 @@ Result<std::optional<std::string>> Replica::GetLocalSetting(std::string_view nam
 Status Replica::SetLocalSetting(std::string_view name, std::string_view value) {
   DAICHO_RETURN_IF_ERROR(CheckLocalSettingName(name));
   if (value.size() > kMaxLocalSettingValueBytes) {
-    return Status(Code::kResourceExhausted, "local setting value is longer than " +
-                                                std::to_string(kMaxLocalSettingValueBytes) + " bytes");
+    return Status(Code::kResourceExhausted,
+                  "local setting value is longer than " + std::to_string(kMaxLocalSettingValueBytes) + " bytes");
   }
   const std::string key = LocalSettingKey(name);
-  Status status = impl_->writer.Run(
-      [&](storage::lmdb::WriteTxn& txn) -> Status { return txn.Put(impl_->meta, key, value); });
+  Status status =
+      impl_->writer.Run([&](storage::lmdb::WriteTxn& txn) -> Status { return txn.Put(impl_->meta, key, value); });
   return status.WithContext("setting local setting " + std::string(name));
 }
 

@@ -34,8 +34,7 @@ std::string ReplicaDictionaryKey(uint32_t index) {
   return key;
 }
 
-StoreReplicaDictionary::StoreReplicaDictionary(lmdb::Dbi meta)
-    : meta_(meta), table_(std::make_shared<const Table>()) {}
+StoreReplicaDictionary::StoreReplicaDictionary(lmdb::Dbi meta) : meta_(meta), table_(std::make_shared<const Table>()) {}
 
 std::shared_ptr<const StoreReplicaDictionary::Table> StoreReplicaDictionary::Snapshot() const {
   std::lock_guard lock(mu_);

@@ -99,8 +99,7 @@ bool ReadBytes(BinaryReader& in, std::string_view& out) {
 
 class Encoder {
  public:
-  Encoder(ReplicaDictionary& dict, std::string& out, HlcTime modified)
-      : dict_(dict), out_(out), modified_(modified) {}
+  Encoder(ReplicaDictionary& dict, std::string& out, HlcTime modified) : dict_(dict), out_(out), modified_(modified) {}
 
   BinaryWriter& out() { return out_; }
 

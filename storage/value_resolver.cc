@@ -54,8 +54,7 @@ Status ValueResolver::Resolve(std::string_view collection, std::string_view id, 
   return ResolveSlots(collection, id);
 }
 
-Status ValueResolver::ResolveMultiSibling(std::string_view collection, std::string_view id,
-                                          core::RecordState& state) {
+Status ValueResolver::ResolveMultiSibling(std::string_view collection, std::string_view id, core::RecordState& state) {
   slots_.clear();
   for (core::FieldState& f : state.fields) {
     if (!f.reg || f.reg->siblings.size() < 2) continue;

@@ -45,8 +45,7 @@ class ValueResolver {
   };
 
   // `held` (optional) must outlive the resolver.
-  ValueResolver(const lmdb::TxnBase& txn, lmdb::Dbi changes, const Limits& limits,
-                const HeldChange* held = nullptr)
+  ValueResolver(const lmdb::TxnBase& txn, lmdb::Dbi changes, const Limits& limits, const HeldChange* held = nullptr)
       : txn_(txn), changes_(changes), limits_(limits), held_(held) {}
   ValueResolver(const ValueResolver&) = delete;
   ValueResolver& operator=(const ValueResolver&) = delete;

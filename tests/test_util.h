@@ -13,14 +13,14 @@
 
 #include "daicho/status.h"
 
-#define ASSERT_DAICHO_OK(expr)                                  \
-  do {                                                          \
-    const auto& daicho_s_ = (expr);                             \
+#define ASSERT_DAICHO_OK(expr)                                    \
+  do {                                                            \
+    const auto& daicho_s_ = (expr);                               \
     ASSERT_TRUE(daicho_s_.ok()) << daicho_s_.status().ToString(); \
   } while (0)
-#define EXPECT_DAICHO_OK(expr)                                  \
-  do {                                                          \
-    const auto& daicho_s_ = (expr);                             \
+#define EXPECT_DAICHO_OK(expr)                                    \
+  do {                                                            \
+    const auto& daicho_s_ = (expr);                               \
     EXPECT_TRUE(daicho_s_.ok()) << daicho_s_.status().ToString(); \
   } while (0)
 
@@ -58,8 +58,8 @@ class TempDir {
  public:
   TempDir() {
     std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() /
-            ("daicho-test-" + std::to_string(rd()) + "-" + std::to_string(rd()));
+    path_ =
+        std::filesystem::temp_directory_path() / ("daicho-test-" + std::to_string(rd()) + "-" + std::to_string(rd()));
     std::filesystem::create_directories(path_);
   }
   ~TempDir() {

@@ -98,8 +98,7 @@ class LoginThrottle {
   uint64_t Remaining(const Entry& entry, int threshold, uint64_t now) const;
   bool Forgotten(const Entry& entry, uint64_t now) const;
   // With mu_ held.
-  Status CheckLocked(std::string_view account, const std::string& address_key, bool address_known,
-                     uint64_t now) const;
+  Status CheckLocked(std::string_view account, const std::string& address_key, bool address_known, uint64_t now) const;
   void Count(Table& table, const std::string& key, uint64_t now);
 
   const LoginThrottleOptions options_;

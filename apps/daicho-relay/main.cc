@@ -29,8 +29,8 @@ namespace {
 
 using daicho::Result;
 using daicho::Status;
-using daicho::relay::ContractNumber;
 using daicho::net::LogLine;
+using daicho::relay::ContractNumber;
 using daicho::relay::RelayStore;
 
 constexpr int kExitRuntimeError = 1;
@@ -56,10 +56,12 @@ std::vector<Warning> CaseConflictWarnings(const RelayStore& store, const std::st
   for (const RelayStore::CaseConflict& conflict : *conflicts) {
     std::string ids;
     for (const std::string& id : conflict.user_ids) ids += (ids.empty() ? "" : ", ") + id;
-    warnings.push_back({conflict.contract.str(),
-                        "contract " + conflict.contract.str() + " has user ids that differ only in letter case (" +
-                            ids + "); each logs in only with its exact spelling until all but one are removed: "
-                            "daicho-relay --data " + data_dir + " user remove " + conflict.contract.str() + " ID"});
+    warnings.push_back(
+        {conflict.contract.str(), "contract " + conflict.contract.str() +
+                                      " has user ids that differ only in letter case (" + ids +
+                                      "); each logs in only with its exact spelling until all but one are removed: "
+                                      "daicho-relay --data " +
+                                      data_dir + " user remove " + conflict.contract.str() + " ID"});
   }
   return warnings;
 }
@@ -86,8 +88,8 @@ Result<std::unique_ptr<RelayStore>> OpenExisting(const std::string& data_dir) {
 // recorded.
 std::string LastSync(uint64_t unix_ms) {
   if (unix_ms == 0) return "never";
-  const std::string stamp = daicho::net::LogTimestamp(
-      std::chrono::system_clock::time_point(std::chrono::milliseconds(unix_ms)));
+  const std::string stamp =
+      daicho::net::LogTimestamp(std::chrono::system_clock::time_point(std::chrono::milliseconds(unix_ms)));
   return stamp.substr(0, 19) + "Z";  // whole seconds are enough here
 }
 
@@ -255,8 +257,9 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
   limits.Add("open_file_limit", open_files).Add("max_connections", options.max_connections);
   limits.Add("max_connections_per_address", options.max_connections_per_address);
   if (options.max_connections + kReservedFiles > open_files) {
-    limits.AddQuoted("warning", "--max-connections is above what the open-file limit allows; raise the hard "
-                                "limit (ulimit -Hn, systemd LimitNOFILE) or lower --max-connections");
+    limits.AddQuoted("warning",
+                     "--max-connections is above what the open-file limit allows; raise the hard "
+                     "limit (ulimit -Hn, systemd LimitNOFILE) or lower --max-connections");
   }
   daicho::net::SyncServer server(std::move(options));
   Status started = server.Start();
@@ -272,9 +275,8 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
                   .str());
   options_log(limits.str());
   for (const Warning& warning : CaseConflictWarnings(*relay, data_dir)) options_log(WarningLine(warning));
-  std::jthread login_watch([relay, &server, &options_log](std::stop_token stop) {
-    WatchLogins(stop, *relay, server, options_log);
-  });
+  std::jthread login_watch(
+      [relay, &server, &options_log](std::stop_token stop) { WatchLogins(stop, *relay, server, options_log); });
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   login_watch.request_stop();
@@ -317,15 +319,15 @@ int main(int argc, char** argv) {
   CLI::App* user_add = user_cmd->add_subcommand("add", "add a user (id 3-100 characters)");
   user_add->add_option("NUMBER", contract_text)->required();
   user_add->add_option("USER", user)->required();
-  user_add->add_option("--password-file", password_file,
-                       "file whose first line is the password (8-100 letters and digits)")
+  user_add
+      ->add_option("--password-file", password_file, "file whose first line is the password (8-100 letters and digits)")
       ->required();
   CLI::App* user_passwd = user_cmd->add_subcommand("passwd", "set a user's password");
   user_passwd->add_option("NUMBER", contract_text)->required();
   user_passwd->add_option("USER", user)->required();
   user_passwd->add_option("--password-file", password_file)->required();
-  CLI::App* user_remove = user_cmd->add_subcommand(
-      "remove", "remove a user: the user's saved logins are revoked and live sessions end");
+  CLI::App* user_remove =
+      user_cmd->add_subcommand("remove", "remove a user: the user's saved logins are revoked and live sessions end");
   user_remove->add_option("NUMBER", contract_text)->required();
   user_remove->add_option("USER", user)->required();
   CLI::App* user_list = user_cmd->add_subcommand("list", "list a contract's users");
@@ -357,11 +359,13 @@ int main(int argc, char** argv) {
   serve->add_option("--tls-cert", tls_cert, "PEM certificate chain: serve wss:// (with --tls-key)");
   serve->add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
   ServeCaps caps;
-  serve->add_option("--max-connections", caps.total,
-                    "open connections at most (default 1000, lower if the open-file limit needs it)")
+  serve
+      ->add_option("--max-connections", caps.total,
+                   "open connections at most (default 1000, lower if the open-file limit needs it)")
       ->check(CLI::PositiveNumber);
-  serve->add_option("--max-connections-per-address", caps.per_address,
-                    "open connections from one IP address at most (default 50)")
+  serve
+      ->add_option("--max-connections-per-address", caps.per_address,
+                   "open connections from one IP address at most (default 50)")
       ->check(CLI::PositiveNumber);
 
   try {
@@ -402,8 +406,8 @@ int main(int argc, char** argv) {
       std::cerr << "daicho-relay: creating " << data_dir << ": " << created.status().ToString() << '\n';
       return kExitRuntimeError;
     }
-    std::cout << "created an empty relay store in " << data_dir
-              << "; add contracts with `daicho-relay --data " << data_dir << " contract add NUMBER`\n";
+    std::cout << "created an empty relay store in " << data_dir << "; add contracts with `daicho-relay --data "
+              << data_dir << " contract add NUMBER`\n";
     return 0;
   }
   Admin admin(data_dir);
@@ -412,8 +416,7 @@ int main(int argc, char** argv) {
       DAICHO_ASSIGN_OR_RETURN(auto contracts, store.ListContracts());
       for (const RelayStore::ContractInfo& c : contracts) {
         std::cout << c.number.str() << "  " << (c.disabled ? "disabled" : "enabled ") << "  users " << c.users
-                  << "  devices " << c.devices << "  key " << (c.key_id == 0 ? "-" : std::to_string(c.key_id))
-                  << '\n';
+                  << "  devices " << c.devices << "  key " << (c.key_id == 0 ? "-" : std::to_string(c.key_id)) << '\n';
       }
       return Status::Ok();
     });

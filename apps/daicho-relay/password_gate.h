@@ -66,11 +66,11 @@ class PasswordGate {
 
   // What the gate has done, for tests and the operator.
   struct Stats {
-    uint64_t entered = 0;       // slots handed out
-    uint64_t refused = 0;       // callers refused as busy
-    size_t running = 0;         // slots out now
-    size_t queued = 0;          // callers waiting now
-    size_t peak_running = 0;    // most slots ever out at once
+    uint64_t entered = 0;     // slots handed out
+    uint64_t refused = 0;     // callers refused as busy
+    size_t running = 0;       // slots out now
+    size_t queued = 0;        // callers waiting now
+    size_t peak_running = 0;  // most slots ever out at once
   };
   Stats stats() const;
 

@@ -6,8 +6,7 @@
 
 namespace daicho::relay {
 
-Result<net::AcceptedSession> AdmitSession(RelayStore& store, const net::Hello& hello,
-                                          const std::string& peer_address) {
+Result<net::AcceptedSession> AdmitSession(RelayStore& store, const net::Hello& hello, const std::string& peer_address) {
   auto contract = ContractNumber::Parse(hello.contract);
   if (!contract.ok()) return Status(Code::kUnauthenticated, contract.status().message());
   net::AcceptedSession accepted;
@@ -22,8 +21,7 @@ Result<net::AcceptedSession> AdmitSession(RelayStore& store, const net::Hello& h
       return store.CheckPasswordLogin(number, login);
     };
   } else if (const auto* token = std::get_if<net::DeviceTokenCredential>(&hello.credentials)) {
-    DAICHO_RETURN_IF_ERROR(
-        store.LogInWithDevice(*contract, hello.user, token->token, hello.replica_id, peer_address));
+    DAICHO_RETURN_IF_ERROR(store.LogInWithDevice(*contract, hello.user, token->token, hello.replica_id, peer_address));
     accepted.recheck_login = [&store, number = *contract, user = hello.user, token = token->token,
                               replica = hello.replica_id] {
       return store.AuthenticateDevice(number, user, token, replica);

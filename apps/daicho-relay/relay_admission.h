@@ -31,8 +31,7 @@ namespace daicho::relay {
 // RelayStore::LogIn), store errors. `peer_address` is the peer's IP address
 // (SyncServerOptions::store_factory's second argument): logins are
 // throttled per address as well as per account.
-Result<net::AcceptedSession> AdmitSession(RelayStore& store, const net::Hello& hello,
-                                          const std::string& peer_address);
+Result<net::AcceptedSession> AdmitSession(RelayStore& store, const net::Hello& hello, const std::string& peer_address);
 
 }  // namespace daicho::relay
 

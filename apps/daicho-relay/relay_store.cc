@@ -102,8 +102,7 @@ std::string VvKey(const ContractNumber& contract, const ReplicaId& origin) {
 
 Status CheckDeviceName(std::string_view name) {
   if (name.empty() || name.size() > kMaxDeviceNameBytes || name.find('\0') != std::string_view::npos) {
-    return InvalidArgument("a device name must be 1-" + std::to_string(kMaxDeviceNameBytes) +
-                           " bytes without NUL");
+    return InvalidArgument("a device name must be 1-" + std::to_string(kMaxDeviceNameBytes) + " bytes without NUL");
   }
   return Status::Ok();
 }
@@ -232,8 +231,8 @@ struct RelayStore::Impl {
                         const std::string& account_key, std::string_view user_id) const {
     DAICHO_ASSIGN_OR_RETURN(auto contract_off, txn.GetCopy(disabled, contract.str()));
     if (contract_off) {
-      return Status(Code::kPermissionDenied, "contract " + contract.str() +
-                                                 " is disabled on this relay (its data is kept): ask the vendor");
+      return Status(Code::kPermissionDenied,
+                    "contract " + contract.str() + " is disabled on this relay (its data is kept): ask the vendor");
     }
     DAICHO_ASSIGN_OR_RETURN(auto user_off, txn.GetCopy(disabled, account_key));
     if (user_off) {
@@ -319,8 +318,8 @@ struct RelayStore::Impl {
   }
 
   // Entries of `dbi` whose key starts with `prefix`, in key order.
-  static Result<std::vector<std::pair<std::string, std::string>>> ScanPrefix(const storage::lmdb::TxnBase& txn,
-                                                                             Dbi dbi, std::string_view prefix) {
+  static Result<std::vector<std::pair<std::string, std::string>>> ScanPrefix(const storage::lmdb::TxnBase& txn, Dbi dbi,
+                                                                             std::string_view prefix) {
     std::vector<std::pair<std::string, std::string>> out;
     DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(dbi));
     DAICHO_RETURN_IF_ERROR(cursor.Seek(prefix));
@@ -373,8 +372,8 @@ class ContractChangeStore final : public net::ChangeStore {
       const std::string prefix = VvKey(contract_, entry.replica);
       DAICHO_RETURN_IF_ERROR(cursor.Seek(ChangeKey(contract_, entry.replica, first)));
       for (uint64_t expect = first; expect <= last; ++expect) {
-        if (!cursor.valid() || !cursor.key().starts_with(prefix) ||
-            cursor.key().size() != prefix.size() + 8 || DecodeU64(cursor.key().substr(prefix.size())) != expect) {
+        if (!cursor.valid() || !cursor.key().starts_with(prefix) || cursor.key().size() != prefix.size() + 8 ||
+            DecodeU64(cursor.key().substr(prefix.size())) != expect) {
           return Corruption("relay change log of " + contract_.str() + " lacks " + entry.replica.ToHex() + ":" +
                             std::to_string(expect));
         }
@@ -435,25 +434,23 @@ class ContractChangeStore final : public net::ChangeStore {
           continue;
         }
         if (blob.seq != held + 1) {
-          return Status(Code::kProtocolError, "gap: change " + blob.origin.ToHex() + ":" +
-                                                  std::to_string(blob.seq) + " arrived but " +
-                                                  std::to_string(held + 1) + " is missing");
+          return Status(Code::kProtocolError, "gap: change " + blob.origin.ToHex() + ":" + std::to_string(blob.seq) +
+                                                  " arrived but " + std::to_string(held + 1) + " is missing");
         }
         if (current_key != 0) {
           // Only ciphertext under the current key: a PC that missed a
           // rotation (or was lost and still holds the old key) is refused.
           auto sealed_under = crypto::SealedKeyId(blob.payload);
           if (!sealed_under.ok()) {
-            return Status(Code::kFailedPrecondition, "change " + blob.origin.ToHex() + ":" +
-                                                         std::to_string(blob.seq) +
+            return Status(Code::kFailedPrecondition, "change " + blob.origin.ToHex() + ":" + std::to_string(blob.seq) +
                                                          " is not sealed with the office key; the relay "
                                                          "stores only encrypted changes");
           }
           if (*sealed_under != current_key) {
-            return Status(Code::kFailedPrecondition,
-                          "changes must be sealed under the current office key " + std::to_string(current_key) +
-                              ", not key " + std::to_string(*sealed_under) +
-                              ": unlock the current key on this PC (daicho key unlock)");
+            return Status(Code::kFailedPrecondition, "changes must be sealed under the current office key " +
+                                                         std::to_string(current_key) + ", not key " +
+                                                         std::to_string(*sealed_under) +
+                                                         ": unlock the current key on this PC (daicho key unlock)");
           }
         }
         DAICHO_RETURN_IF_ERROR(txn.Put(impl_->changes, ChangeKey(contract_, blob.origin, blob.seq), blob.payload));
@@ -502,23 +499,25 @@ Result<std::unique_ptr<RelayStore>> RelayStore::Open(const std::string& dir, con
     if (!schema) {
       // The schema key is written right after the databases are created; a
       // store without it is foreign, or its creation was cut off.
-      return InvalidArgument(dir + " is an LMDB database but not a daicho relay store (if creating it was "
+      return InvalidArgument(dir +
+                             " is an LMDB database but not a daicho relay store (if creating it was "
                              "interrupted, remove the directory and create it again)");
     }
     if (*schema == kPlaintextRelaySchema) {
       return Status(Code::kFailedPrecondition,
-                    dir + " is a relay store from before end-to-end encryption (its changes are plaintext): "
-                          "move it aside and create a new one; the offices' PCs upload everything again");
+                    dir +
+                        " is a relay store from before end-to-end encryption (its changes are plaintext): "
+                        "move it aside and create a new one; the offices' PCs upload everything again");
     }
     if (*schema != kRelaySchema && *schema != kRelaySchemaV3 && *schema != kRelaySchemaV2) {
-      return InvalidArgument(dir + " is an LMDB database but not a daicho relay store (format '" +
-                             *schema + "', expected '" + std::string(kRelaySchema) + "')");
+      return InvalidArgument(dir + " is an LMDB database but not a daicho relay store (format '" + *schema +
+                             "', expected '" + std::string(kRelaySchema) + "')");
     }
   }
-  const std::pair<const char*, Dbi*> dbis[] = {
-      {"meta", &impl->meta},       {"contracts", &impl->contracts}, {"users", &impl->users},
-      {"disabled", &impl->disabled}, {"devices", &impl->devices},     {"changes", &impl->changes},
-      {"vv", &impl->vv},           {"keys", &impl->keys}};
+  const std::pair<const char*, Dbi*> dbis[] = {{"meta", &impl->meta},       {"contracts", &impl->contracts},
+                                               {"users", &impl->users},     {"disabled", &impl->disabled},
+                                               {"devices", &impl->devices}, {"changes", &impl->changes},
+                                               {"vv", &impl->vv},           {"keys", &impl->keys}};
   for (const auto& [name, handle] : dbis) {
     auto opened = impl->env.OpenDbi(name, /*create=*/true);
     if (!opened.ok()) return opened.status().WithContext("opening " + dir);
@@ -574,10 +573,10 @@ Status RelayStore::PublishOfficeKey(const ContractNumber& contract, const crypto
     DAICHO_RETURN_IF_ERROR(impl_->RequireContract(txn, contract));
     DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey stored, impl_->ReadOfficeKey(txn, contract));
     if (stored.current_key_id != replaces_key_id) {
-      return Status(Code::kFailedPrecondition,
-                    stored.empty() ? std::string("the office key is not set up yet")
-                                   : "the office key changed meanwhile (the relay now has key " +
-                                         std::to_string(stored.current_key_id) + "): unlock it first");
+      return Status(Code::kFailedPrecondition, stored.empty()
+                                                   ? std::string("the office key is not set up yet")
+                                                   : "the office key changed meanwhile (the relay now has key " +
+                                                         std::to_string(stored.current_key_id) + "): unlock it first");
     }
     return txn.Put(impl_->keys, contract.str(), crypto::SerializeWrappedOfficeKey(keys));
   });
@@ -648,10 +647,10 @@ Status RelayStore::AddUser(const ContractNumber& contract, std::string_view user
     DAICHO_ASSIGN_OR_RETURN(auto existing, Impl::ScanPrefix(txn, impl_->users, prefix));
     if (existing.empty()) return Status::Ok();
     const std::string as = existing.front().first.substr(prefix.size());
-    return Status(Code::kAlreadyExists,
-                  "user " + std::string(user_id) + " already exists in contract " + contract.str() +
-                      (as == user_id ? std::string()
-                                     : " as " + as + " (user ids are the same whatever the letter case)"));
+    return Status(
+        Code::kAlreadyExists,
+        "user " + std::string(user_id) + " already exists in contract " + contract.str() +
+            (as == user_id ? std::string() : " as " + as + " (user ids are the same whatever the letter case)"));
   };
   {
     std::shared_lock<std::shared_mutex> lock;
@@ -841,14 +840,15 @@ Result<std::string> RelayStore::IssueDeviceToken(const ContractNumber& contract,
       DAICHO_RETURN_IF_ERROR(txn.Del(impl_->devices, device.key));
       replaced = true;
     }
-    DAICHO_RETURN_IF_ERROR(txn.Put(impl_->devices, token_key, EncodeDevice(replica, account.user_id, device_name, 0, "")));
+    DAICHO_RETURN_IF_ERROR(
+        txn.Put(impl_->devices, token_key, EncodeDevice(replica, account.user_id, device_name, 0, "")));
     return replaced ? impl_->BumpLoginGeneration(txn) : Status::Ok();
   }));
   return token;
 }
 
-Status RelayStore::AuthenticateDevice(const ContractNumber& contract, std::string_view user_id,
-                                      std::string_view token, const ReplicaId& replica) {
+Status RelayStore::AuthenticateDevice(const ContractNumber& contract, std::string_view user_id, std::string_view token,
+                                      const ReplicaId& replica) {
   if (token.size() != kDeviceTokenBytes) return UnknownDeviceToken();
   const std::string token_hash = HashDeviceToken(token);
   const std::string token_key = contract.str() + token_hash;
@@ -923,9 +923,9 @@ Status RelayStore::RevokeDevice(const ContractNumber& contract, std::string_view
       for (const auto* entry : matches) {
         ids += (ids.empty() ? "" : ", ") + Device{entry->name, entry->replica, 0, ""}.ShortId();
       }
-      return Status(Code::kFailedPrecondition, std::to_string(matches.size()) + " devices of user " +
-                                                   account.user_id + " match '" + std::string(device) +
-                                                   "': revoke one by its id (" + ids + ")");
+      return Status(Code::kFailedPrecondition, std::to_string(matches.size()) + " devices of user " + account.user_id +
+                                                   " match '" + std::string(device) + "': revoke one by its id (" +
+                                                   ids + ")");
     }
     DAICHO_RETURN_IF_ERROR(txn.Del(impl_->devices, matches.front()->key));
     return impl_->BumpLoginGeneration(txn);
@@ -949,8 +949,8 @@ Result<std::vector<RelayStore::Device>> RelayStore::ListDevices(const ContractNu
   return out;
 }
 
-Status RelayStore::RecordDeviceSync(const ContractNumber& contract, std::string_view user_id,
-                                    const ReplicaId& replica, std::string_view address) {
+Status RelayStore::RecordDeviceSync(const ContractNumber& contract, std::string_view user_id, const ReplicaId& replica,
+                                    std::string_view address) {
   const uint64_t now = impl_->options.clock->NowMillis();
   // A login of a PC without a saved login, or one recorded within the last
   // kDeviceSyncResolutionMs from the same address, changes nothing worth an

@@ -202,7 +202,7 @@ class RelayStore {
   // is only a label, and two PCs may carry the same one.
   struct Device {
     std::string name;
-    ReplicaId replica;  // zero: issued before v3 and not used since
+    ReplicaId replica;          // zero: issued before v3 and not used since
     uint64_t last_sync_ms = 0;  // Unix ms of its last login (0: none since v4)
     std::string last_address;   // the IP address it last logged in from
     // The first 8 hex digits of the replica id (what `device list` shows and

@@ -41,8 +41,7 @@ Result<std::string> ReadWholeFile(const std::string& path) {
 }
 
 // Every record of a collection, paging through Replica::List.
-Result<std::vector<Record>> ListAll(const Replica& replica, const std::string& collection,
-                                    bool include_deleted) {
+Result<std::vector<Record>> ListAll(const Replica& replica, const std::string& collection, bool include_deleted) {
   std::vector<Record> all;
   ListOptions options;
   options.limit = 500;
@@ -66,8 +65,8 @@ void WriteRecordsText(std::ostream& out, const std::vector<Record>& records) {
   }
 }
 
-Status ApplyAssignment(WriteTransaction& txn, const std::string& collection,
-                       const std::string& id, const FieldAssignment& a) {
+Status ApplyAssignment(WriteTransaction& txn, const std::string& collection, const std::string& id,
+                       const FieldAssignment& a) {
   switch (a.op) {
     case AssignmentOp::kSetText:
     case AssignmentOp::kSetTyped:
@@ -86,13 +85,11 @@ Status ApplyAssignment(WriteTransaction& txn, const std::string& collection,
 
 std::ostream* ProgressStream() { return StderrIsTerminal() ? &std::cerr : nullptr; }
 
-Result<std::unique_ptr<Replica>> OpenReplica(const std::string& db,
-                                             const ReplicaOptions& options) {
+Result<std::unique_ptr<Replica>> OpenReplica(const std::string& db, const ReplicaOptions& options) {
   Result<std::unique_ptr<Replica>> replica = Replica::Open(db, options);
   if (!replica.ok() && replica.status().code() == Code::kNotFound) {
     return Status(Code::kNotFound,
-                  "no daicho replica at " + QuoteForMessage(db) +
-                      " (create one with: daicho init --db " + db + ")");
+                  "no daicho replica at " + QuoteForMessage(db) + " (create one with: daicho init --db " + db + ")");
   }
   return replica;
 }
@@ -146,19 +143,19 @@ Outcome SetCommand(const std::string& db, const std::string& collection, const s
   for (const FieldAssignment& a : parsed) {
     Status s = ApplyAssignment(txn, collection, id, a);
     if (!s.ok()) {
-      return Outcome::Failed(s, "setting " + QuoteForMessage(a.field) + " of " +
-                                    RecordName(collection, id) + " (nothing written)");
+      return Outcome::Failed(
+          s, "setting " + QuoteForMessage(a.field) + " of " + RecordName(collection, id) + " (nothing written)");
     }
   }
   Result<CommitInfo> info = txn.Commit();
   if (!info.ok()) return Outcome::Failed(info.status(), "committing " + RecordName(collection, id));
-  out << "committed " << collection << '/' << id << ": " << info->ops << " operation"
-      << (info->ops == 1 ? "" : "s") << " as change " << info->dot.counter << '\n';
+  out << "committed " << collection << '/' << id << ": " << info->ops << " operation" << (info->ops == 1 ? "" : "s")
+      << " as change " << info->dot.counter << '\n';
   return Outcome::Ok();
 }
 
-Outcome GetCommand(const std::string& db, const std::string& collection, const std::string& id,
-                   bool json, std::ostream& out) {
+Outcome GetCommand(const std::string& db, const std::string& collection, const std::string& id, bool json,
+                   std::ostream& out) {
   auto replica = OpenReplica(db);
   if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
   Result<Record> record = (*replica)->Get(collection, id);
@@ -176,8 +173,8 @@ Outcome GetCommand(const std::string& db, const std::string& collection, const s
   return Outcome::Ok();
 }
 
-Outcome ListCommand(const std::string& db, const std::string& collection, bool json,
-                    bool include_deleted, std::ostream& out) {
+Outcome ListCommand(const std::string& db, const std::string& collection, bool json, bool include_deleted,
+                    std::ostream& out) {
   auto replica = OpenReplica(db);
   if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
   Result<std::vector<Record>> records = ListAll(**replica, collection, include_deleted);
@@ -209,8 +206,8 @@ Outcome ConflictsCommand(const std::string& db, bool json, std::ostream& out) {
   return Outcome::Ok();
 }
 
-Outcome DeleteCommand(const std::string& db, const std::string& collection, const std::string& id,
-                      bool undelete, std::ostream& out) {
+Outcome DeleteCommand(const std::string& db, const std::string& collection, const std::string& id, bool undelete,
+                      std::ostream& out) {
   const char* verb = undelete ? "undelete" : "delete";
   auto replica = OpenReplica(db);
   if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
@@ -294,13 +291,13 @@ Outcome ResolveCommand(const std::string& db, const std::string& collection, con
   }
   const FieldView* view = record->Find(field);
   if (view == nullptr) {
-    return {kExitRuntimeError, "cannot resolve: " + RecordName(collection, id) +
-                                   " has no field " + QuoteForMessage(field)};
+    return {kExitRuntimeError,
+            "cannot resolve: " + RecordName(collection, id) + " has no field " + QuoteForMessage(field)};
   }
   // Counters and sets merge every edit: only a kind conflict needs settling.
   if (view->kind != FieldKind::kRegister && !view->kind_conflict) {
-    return {kExitRuntimeError, "cannot resolve: field " + QuoteForMessage(field) + " is a " +
-                                   KindName(view->kind) + ", which never conflicts; change it with `set`"};
+    return {kExitRuntimeError, "cannot resolve: field " + QuoteForMessage(field) + " is a " + KindName(view->kind) +
+                                   ", which never conflicts; change it with `set`"};
   }
   const bool had_conflict = view->conflict || view->kind_conflict;
   WriteTransaction txn = (*replica)->BeginWrite();
@@ -345,15 +342,13 @@ void WriteImportReport(std::ostream& out, const std::string& collection, const I
   }
   out << "imported into " << collection << ": " << Plural(r.rows_changed, "row", "rows") << " changed, "
       << r.rows_unchanged << " unchanged, " << r.rows_only_id << " with only an id; "
-      << Plural(r.cells_written, "cell", "cells") << " written, "
-      << Plural(r.conflicts, "conflict", "conflicts") << " kept beside newer values; "
-      << Plural(r.transactions, "transaction", "transactions");
+      << Plural(r.cells_written, "cell", "cells") << " written, " << Plural(r.conflicts, "conflict", "conflicts")
+      << " kept beside newer values; " << Plural(r.transactions, "transaction", "transactions");
   if (r.split_by_size) out << " (split by size: at most " << (kImportBatchBytes >> 20) << " MiB of cells each)";
   out << "; read as " << r.read_as << '\n';
 }
 
-Status ApplyCellWrite(WriteTransaction& txn, const std::string& collection, const ParsedRow& row,
-                      const CellWrite& w) {
+Status ApplyCellWrite(WriteTransaction& txn, const std::string& collection, const ParsedRow& row, const CellWrite& w) {
   switch (w.type) {
     case CellWrite::Type::kSet:
       return txn.Set(collection, row.id, w.field, Value(w.text));
@@ -407,20 +402,17 @@ Outcome ImportCsvCommand(const std::string& db, const std::string& collection, c
     if (row.cells.size() == 1 && row.cells[0].empty()) continue;
     std::string where = file + ": line " + std::to_string(row.line);
     if (row.cells.size() != header.size()) {
-      return {kExitRuntimeError, where + ": " + std::to_string(row.cells.size()) +
-                                     " cells, but the header has " +
+      return {kExitRuntimeError, where + ": " + std::to_string(row.cells.size()) + " cells, but the header has " +
                                      std::to_string(header.size()) + " (nothing imported)"};
     }
     if (row.cells[0].empty()) {
-      return {kExitRuntimeError,
-              where + ": empty record id in the first column (nothing imported)"};
+      return {kExitRuntimeError, where + ": empty record id in the first column (nothing imported)"};
     }
     // Each row is planned against the ledger as it was before the import.
     auto [it, first] = first_line.emplace(row.cells[0], row.line);
     if (!first) {
-      return {kExitRuntimeError, where + ": record " + QuoteForMessage(row.cells[0]) +
-                                     " already appears on line " + std::to_string(it->second) +
-                                     " (one row per record; nothing imported)"};
+      return {kExitRuntimeError, where + ": record " + QuoteForMessage(row.cells[0]) + " already appears on line " +
+                                     std::to_string(it->second) + " (one row per record; nothing imported)"};
     }
     Result<ParsedRow> parsed_row = ParseCsvRow(*layout, row.line, row.cells);
     if (!parsed_row.ok()) {
@@ -440,9 +432,11 @@ Outcome ImportCsvCommand(const std::string& db, const std::string& collection, c
   for (const ParsedRow& row : data) {
     if (!row.token || held->Dominates(row.token->seen)) continue;
     return {kExitRuntimeError,
-            file + ": line " + std::to_string(row.line) + ": the file was exported from changes this PC has not "
-            "received yet: sync with the PC that exported it first, or, to import the values as they are, "
-            "delete the " + std::string(kVersionColumn) + " column (nothing imported)"};
+            file + ": line " + std::to_string(row.line) +
+                ": the file was exported from changes this PC has not "
+                "received yet: sync with the PC that exported it first, or, to import the values as they are, "
+                "delete the " +
+                std::string(kVersionColumn) + " column (nothing imported)"};
   }
   ProgressBar progress("importing", data.size(), ProgressStream());
   ImportReport report;
@@ -456,10 +450,10 @@ Outcome ImportCsvCommand(const std::string& db, const std::string& collection, c
     if (txn.size() > 0) {
       Result<CommitInfo> info = txn.Commit();
       if (!info.ok()) {
-        return Outcome::Failed(info.status(),
-                               file + ": committing lines " + std::to_string(batch_first_line) + "-" +
-                                   std::to_string(last_line) + " (the rows before them are imported; run the "
-                                   "import again: rows already imported are left alone)");
+        return Outcome::Failed(info.status(), file + ": committing lines " + std::to_string(batch_first_line) + "-" +
+                                                  std::to_string(last_line) +
+                                                  " (the rows before them are imported; run the "
+                                                  "import again: rows already imported are left alone)");
       }
       ++report.transactions;
     }
@@ -531,8 +525,7 @@ Outcome ImportCsvCommand(const std::string& db, const std::string& collection, c
 Outcome ExportCommand(const std::string& db, const std::string& collection, const std::string& format, bool excel,
                       std::ostream& out) {
   if (format != "csv" && format != "json") {
-    return Outcome::Usage("unknown export format " + QuoteForMessage(format) +
-                          " (use csv or json)");
+    return Outcome::Usage("unknown export format " + QuoteForMessage(format) + " (use csv or json)");
   }
   if (excel && format != "csv") return Outcome::Usage("--excel is for --format csv");
   auto replica = OpenReplica(db);
@@ -634,15 +627,16 @@ Outcome ImportChangesCommand(const std::string& db, const std::string& file, con
     std::string context = "importing " + file;
     if (imported.status().code() == Code::kProtocolError &&
         imported.status().message().find("gap") != std::string::npos) {
-      context += "; the file starts after what this replica holds: export it again with "
-                 "--since set to this replica's `daicho vv`";
+      context +=
+          "; the file starts after what this replica holds: export it again with "
+          "--since set to this replica's `daicho vv`";
     }
     return Outcome::Failed(imported.status(), context);
   }
   const ApplyResult& applied = imported->applied;
-  out << "applied " << applied.applied << " change" << (applied.applied == 1 ? "" : "s") << ", "
-      << applied.duplicates << " duplicate" << (applied.duplicates == 1 ? "" : "s") << ", "
-      << applied.changed.size() << " record" << (applied.changed.size() == 1 ? "" : "s") << " changed\n";
+  out << "applied " << applied.applied << " change" << (applied.applied == 1 ? "" : "s") << ", " << applied.duplicates
+      << " duplicate" << (applied.duplicates == 1 ? "" : "s") << ", " << applied.changed.size() << " record"
+      << (applied.changed.size() == 1 ? "" : "s") << " changed\n";
   return Outcome::Ok();
 }
 

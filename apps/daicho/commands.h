@@ -47,14 +47,14 @@ Outcome IdCommand(const std::string& db, std::ostream& out);
 Outcome VersionVectorCommand(const std::string& db, std::ostream& out);
 Outcome SetCommand(const std::string& db, const std::string& collection, const std::string& id,
                    const std::vector<std::string>& assignments, std::ostream& out);
-Outcome GetCommand(const std::string& db, const std::string& collection, const std::string& id,
-                   bool json, std::ostream& out);
-Outcome ListCommand(const std::string& db, const std::string& collection, bool json,
-                    bool include_deleted, std::ostream& out);
+Outcome GetCommand(const std::string& db, const std::string& collection, const std::string& id, bool json,
+                   std::ostream& out);
+Outcome ListCommand(const std::string& db, const std::string& collection, bool json, bool include_deleted,
+                    std::ostream& out);
 Outcome ConflictsCommand(const std::string& db, bool json, std::ostream& out);
 // undelete = false: `delete`; true: `undelete`.
-Outcome DeleteCommand(const std::string& db, const std::string& collection, const std::string& id,
-                      bool undelete, std::ostream& out);
+Outcome DeleteCommand(const std::string& db, const std::string& collection, const std::string& id, bool undelete,
+                      std::ostream& out);
 // `values`: one text or counter total (`kind` kRegister / kCounter), or the
 // elements a set keeps. Settles a value conflict (register) or a kind
 // conflict (any kind: the field then holds only what is written).
@@ -108,11 +108,11 @@ struct SyncArgs {
   bool store_key = true;        // false: --no-store-key
   bool watch = false;           // stay connected until SIGINT/SIGTERM
   // Direct sync with office PCs instead of the relay (peer_commands.cc):
-  std::string peer_url;         // --peer URL: this one PC
-  bool peers = false;           // --peers: every PC found on the LAN
+  std::string peer_url;  // --peer URL: this one PC
+  bool peers = false;    // --peers: every PC found on the LAN
   LanArgs lan;
-  int wait_ms = 2000;           // --peers: how long to listen for announcements
-  int interval_ms = 5000;       // --watch with a peer: pause between rounds
+  int wait_ms = 2000;      // --peers: how long to listen for announcements
+  int interval_ms = 5000;  // --watch with a peer: pause between rounds
 };
 // Syncs with the saved relay, or with --peer/--peers with office PCs
 // directly (PeerSyncCommand). Without --passphrase-file, on a terminal, asks
@@ -136,8 +136,8 @@ struct ServeArgs {
   bool announce = true;                  // false: --no-announce
   bool share_key = false;                // hand the passphrase-wrapped key envelope to new PCs
   LanArgs lan;
-  int announce_interval_ms = 0;          // 0: the library's default
-  std::string passphrase_file;           // only when this PC keeps no office.key
+  int announce_interval_ms = 0;  // 0: the library's default
+  std::string passphrase_file;   // only when this PC keeps no office.key
 };
 // Serves the replica to the office's PCs until SIGINT/SIGTERM: prints
 // "serving on HOST:PORT" (the real port) first, "stopped" at the end.

@@ -127,9 +127,10 @@ void PlanRegister(const CsvCell& cell, const FieldView* now, const std::optional
   }
   plan.writes.push_back(Write(CellWrite::Type::kSetWithContext, name, cell.text));
   ++plan.conflicts;
-  plan.notes.push_back(id + " " + name + " changed on another PC since the export: both values are kept as a "
-                       "conflict (settle it with: daicho resolve " + std::string(collection) + " " + id + " " +
-                       name + " VALUE)");
+  plan.notes.push_back(id + " " + name +
+                       " changed on another PC since the export: both values are kept as a "
+                       "conflict (settle it with: daicho resolve " +
+                       std::string(collection) + " " + id + " " + name + " VALUE)");
 }
 
 void PlanCounter(const CsvCell& cell, const FieldView* now, const RecordContext* context, const ReplicaId& self,
@@ -146,9 +147,10 @@ void PlanCounter(const CsvCell& cell, const FieldView* now, const RecordContext*
     // This PC added to it since the export (an earlier run of this import
     // or an edit by hand): adding the difference again would count it twice.
     if (context != nullptr && context->ForField(name).Get(self) > token->seen.Get(self)) {
-      plan.notes.push_back(id + " " + name + " was changed on this PC since the export (an earlier import of this "
-                           "file?): not added again; it is " + std::to_string(current) + ", the file says " +
-                           cell.text + " — check it");
+      plan.notes.push_back(id + " " + name +
+                           " was changed on this PC since the export (an earlier import of this "
+                           "file?): not added again; it is " +
+                           std::to_string(current) + ", the file says " + cell.text + " — check it");
       return;
     }
     delta = CounterDelta(exported, cell.number);
@@ -380,8 +382,7 @@ Result<ParsedRow> ParseCsvRow(const CsvLayout& layout, size_t line, const std::v
     if (cell.column->kind == FieldKind::kCounter && !text.empty()) {
       Result<int64_t> n = ParseInt64(text);
       if (!n.ok()) {
-        return InvalidArgument(where + "counter " + QuoteForMessage(cell.column->field) + ": " +
-                               n.status().message());
+        return InvalidArgument(where + "counter " + QuoteForMessage(cell.column->field) + ": " + n.status().message());
       }
       cell.number = *n;
     } else if (cell.column->kind == FieldKind::kSet) {

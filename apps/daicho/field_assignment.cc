@@ -11,8 +11,7 @@
 namespace daicho::cli {
 namespace {
 
-constexpr std::string_view kForms =
-    "expected FIELD=TEXT, FIELD:=JSON, FIELD+=N, FIELD[]+=X or FIELD[]-=X";
+constexpr std::string_view kForms = "expected FIELD=TEXT, FIELD:=JSON, FIELD+=N, FIELD[]+=X or FIELD[]-=X";
 
 Status Bad(std::string_view arg, std::string_view why) {
   return InvalidArgument(std::string(why) + " in " + QuoteForMessage(arg));

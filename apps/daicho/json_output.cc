@@ -68,8 +68,8 @@ Json RecordToJson(const Record& record) {
       Json in_conflict = Json::array();
       in_conflict.push_back(Json{{"kind", KindName(field.kind)}, {"value", FieldToJson(field)}});
       for (const KindValue& other : field.other_kinds) {
-        in_conflict.push_back(Json{{"kind", KindName(other.kind)},
-                                   {"value", KindValueToJson(other.kind, other.value, other.elements)}});
+        in_conflict.push_back(
+            Json{{"kind", KindName(other.kind)}, {"value", KindValueToJson(other.kind, other.value, other.elements)}});
       }
       kind_conflicts[field.name] = std::move(in_conflict);
     }

@@ -39,7 +39,8 @@ Result<std::string> AskHidden(const std::string& prompt) {
     return Status(Code::kIoError, std::string("cannot read the terminal settings: ") + std::strerror(errno));
   }
   g_saved_terminal = old;
-  struct sigaction restore{}, old_int{}, old_term{}, old_hup{};
+  struct sigaction restore {
+  }, old_int{}, old_term{}, old_hup{};
   restore.sa_handler = RestoreTerminalAndReraise;
   sigemptyset(&restore.sa_mask);
   sigaction(SIGINT, &restore, &old_int);
@@ -188,8 +189,8 @@ Outcome KeyCommand(const std::string& db, KeyAction action, const KeyArgs& args,
   }
   if (action == KeyAction::kImport || (action == KeyAction::kUnlock && !args.peer_url.empty())) {
     const bool import = action == KeyAction::kImport;
-    Secret passphrase = GetSecret({args.passphrase_file, "--passphrase-file", "the office passphrase",
-                                   "Office passphrase: ", /*confirm=*/false});
+    Secret passphrase = GetSecret(
+        {args.passphrase_file, "--passphrase-file", "the office passphrase", "Office passphrase: ", /*confirm=*/false});
     if (passphrase.error) return *passphrase.error;
     Status unlocked = import ? ImportOfficeKey(**replica, args.file, passphrase.value, args.store_key)
                              : UnlockOfficeKeyFromPeer(**replica, args.peer_url, passphrase.value, args.store_key);
@@ -254,17 +255,16 @@ Outcome KeyCommand(const std::string& db, KeyAction action, const KeyArgs& args,
                               : GetSecret({args.passphrase_file, "--passphrase-file", "the office passphrase",
                                            "Office passphrase: ", /*confirm=*/false});
       if (secret.error) return *secret.error;
-      Status unlocked = recover ? client.RecoverOfficeKey(secret.value, options)
-                                : client.UnlockOfficeKey(secret.value, options);
+      Status unlocked =
+          recover ? client.RecoverOfficeKey(secret.value, options) : client.UnlockOfficeKey(secret.value, options);
       Wipe(secret.value);
       if (!unlocked.ok()) {
-        return Outcome::Failed(unlocked, std::string(recover ? "recovering" : "unlocking") +
-                                             " the office key of " + contract);
+        return Outcome::Failed(unlocked,
+                               std::string(recover ? "recovering" : "unlocking") + " the office key of " + contract);
       }
       auto status = client.GetOfficeKeyStatus();
-      out << "office key " << (status.ok() ? std::to_string(status->key_id) : std::string("?")) << " of "
-          << contract << " unlocked" << (recover ? " with the recovery code" : "") << " and "
-          << KeptWhere(args.store_key) << '\n';
+      out << "office key " << (status.ok() ? std::to_string(status->key_id) : std::string("?")) << " of " << contract
+          << " unlocked" << (recover ? " with the recovery code" : "") << " and " << KeptWhere(args.store_key) << '\n';
       if (recover) out << "if the passphrase was forgotten, set a new one: daicho key passphrase\n";
       return Outcome::Ok();
     }

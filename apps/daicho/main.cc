@@ -95,8 +95,7 @@ constexpr const char* kServeHelp =
 void AddLanOptions(CLI::App* sub, daicho::cli::LanArgs& lan) {
   sub->add_option("--lan-interface", lan.interface_address,
                   "Local address of the LAN interface for announcements (default: the system's choice)");
-  sub->add_option("--lan-port", lan.port, "UDP port of the announcements (default 47474)")
-      ->check(CLI::Range(1, 65535));
+  sub->add_option("--lan-port", lan.port, "UDP port of the announcements (default 47474)")->check(CLI::Range(1, 65535));
 }
 
 // Runs `command` when `sub` was chosen and records its outcome.
@@ -128,22 +127,17 @@ int Run(int argc, char** argv) {
   auto* id_cmd = app.add_subcommand("id", "Print the replica's id (hex)");
   OnRun(id_cmd, outcome, [&] { return daicho::cli::IdCommand(db, out); });
 
-  auto* vv = app.add_subcommand(
-      "vv", "Print the replica's version vector (hex:n,...), for export-changes --since");
+  auto* vv = app.add_subcommand("vv", "Print the replica's version vector (hex:n,...), for export-changes --since");
   OnRun(vv, outcome, [&] { return daicho::cli::VersionVectorCommand(db, out); });
 
   auto* set = app.add_subcommand("set", "Write fields of one record in one transaction");
   set->footer(kSetHelp);
   set->add_option("collection", collection, "Collection, e.g. customers")->required();
   set->add_option("id", id, "Record id")->required();
-  set->add_option("assignments", assignments,
-                  "FIELD=TEXT, FIELD:=JSON, FIELD+=N, FIELD[]+=X, FIELD[]-=X")
-      ->required();
-  OnRun(set, outcome,
-        [&] { return daicho::cli::SetCommand(db, collection, id, assignments, out); });
+  set->add_option("assignments", assignments, "FIELD=TEXT, FIELD:=JSON, FIELD+=N, FIELD[]+=X, FIELD[]-=X")->required();
+  OnRun(set, outcome, [&] { return daicho::cli::SetCommand(db, collection, id, assignments, out); });
 
-  auto* get = app.add_subcommand(
-      "get", "Show one record: 'name: value' per field, conflicting values listed below");
+  auto* get = app.add_subcommand("get", "Show one record: 'name: value' per field, conflicting values listed below");
   get->add_option("collection", collection, "Collection")->required();
   get->add_option("id", id, "Record id")->required();
   get->add_flag("--json", json, kGetJsonHelp);
@@ -153,29 +147,23 @@ int Run(int argc, char** argv) {
   list->add_option("collection", collection, "Collection")->required();
   list->add_flag("--json", json, "Print a JSON array of records as `get --json` prints them");
   list->add_flag("--include-deleted", include_deleted, "Also show deleted records");
-  OnRun(list, outcome, [&] {
-    return daicho::cli::ListCommand(db, collection, json, include_deleted, out);
-  });
+  OnRun(list, outcome, [&] { return daicho::cli::ListCommand(db, collection, json, include_deleted, out); });
 
-  auto* conflicts = app.add_subcommand(
-      "conflicts", "Show every record with a field, kind or delete conflict");
+  auto* conflicts = app.add_subcommand("conflicts", "Show every record with a field, kind or delete conflict");
   conflicts->add_flag("--json", json, "Print a JSON array of records ([] when none)");
   OnRun(conflicts, outcome, [&] { return daicho::cli::ConflictsCommand(db, json, out); });
 
   auto* del = app.add_subcommand("delete", "Hide a record (its data is kept for undelete)");
   del->add_option("collection", collection, "Collection")->required();
   del->add_option("id", id, "Record id")->required();
-  OnRun(del, outcome,
-        [&] { return daicho::cli::DeleteCommand(db, collection, id, /*undelete=*/false, out); });
+  OnRun(del, outcome, [&] { return daicho::cli::DeleteCommand(db, collection, id, /*undelete=*/false, out); });
 
   auto* undel = app.add_subcommand("undelete", "Bring a deleted record back");
   undel->add_option("collection", collection, "Collection")->required();
   undel->add_option("id", id, "Record id")->required();
-  OnRun(undel, outcome,
-        [&] { return daicho::cli::DeleteCommand(db, collection, id, /*undelete=*/true, out); });
+  OnRun(undel, outcome, [&] { return daicho::cli::DeleteCommand(db, collection, id, /*undelete=*/true, out); });
 
-  auto* resolve = app.add_subcommand(
-      "resolve", "Settle a conflict: write VALUE over every conflicting value of FIELD");
+  auto* resolve = app.add_subcommand("resolve", "Settle a conflict: write VALUE over every conflicting value of FIELD");
   resolve->footer(kResolveHelp);
   resolve->add_option("collection", collection, "Collection")->required();
   resolve->add_option("id", id, "Record id")->required();
@@ -200,28 +188,24 @@ int Run(int argc, char** argv) {
   import_cmd->add_option("--encoding", encoding,
                          "Text encoding of the file: auto (default: UTF-8, else Shift_JIS), utf-8 or cp932 "
                          "(Shift_JIS as Excel writes it)");
-  OnRun(import_cmd, outcome,
-        [&] { return daicho::cli::ImportCsvCommand(db, collection, file, encoding, out); });
+  OnRun(import_cmd, outcome, [&] { return daicho::cli::ImportCsvCommand(db, collection, file, encoding, out); });
 
-  auto* export_cmd = app.add_subcommand(
-      "export", "Write every (not deleted) record of a collection to stdout as CSV or JSON");
+  auto* export_cmd =
+      app.add_subcommand("export", "Write every (not deleted) record of a collection to stdout as CSV or JSON");
   export_cmd->footer(kExportHelp);
   export_cmd->add_option("collection", collection, "Collection")->required();
-  export_cmd->add_option("--format", format, "csv (default) or json")
-      ->check(CLI::IsMember({"csv", "json"}));
+  export_cmd->add_option("--format", format, "csv (default) or json")->check(CLI::IsMember({"csv", "json"}));
   bool excel = false;
   export_cmd->add_flag("--excel", excel,
                        "CSV for Excel: UTF-8 with a byte-order mark, so that Excel shows Japanese text as it is");
-  OnRun(export_cmd, outcome,
-        [&] { return daicho::cli::ExportCommand(db, collection, format, excel, out); });
+  OnRun(export_cmd, outcome, [&] { return daicho::cli::ExportCommand(db, collection, format, excel, out); });
 
-  auto* export_changes = app.add_subcommand(
-      "export-changes", "Write the changes this replica holds to a change file (for a USB stick)");
+  auto* export_changes =
+      app.add_subcommand("export-changes", "Write the changes this replica holds to a change file (for a USB stick)");
   export_changes->add_option("file", file, "Change file to write")->required();
-  export_changes->add_option(
-      "--since", since,
-      "Only changes the holder of this version vector lacks (from `daicho vv` on it); "
-      "default: everything");
+  export_changes->add_option("--since", since,
+                             "Only changes the holder of this version vector lacks (from `daicho vv` on it); "
+                             "default: everything");
   std::string change_file_passphrase;
   export_changes->add_option("--passphrase-file", change_file_passphrase,
                              "Office passphrase (first line), only when this PC keeps no office.key (--no-store-key)");
@@ -229,8 +213,8 @@ int Run(int argc, char** argv) {
   OnRun(export_changes, outcome,
         [&] { return daicho::cli::ExportChangesCommand(db, file, since, change_file_passphrase, out); });
 
-  auto* import_changes = app.add_subcommand(
-      "import-changes", "Apply a change file; changes already held are skipped (idempotent)");
+  auto* import_changes =
+      app.add_subcommand("import-changes", "Apply a change file; changes already held are skipped (idempotent)");
   import_changes->add_option("file", file, "Change file to read")->required();
   import_changes->add_option("--passphrase-file", change_file_passphrase,
                              "Office passphrase (first line), only when this PC keeps no office.key (--no-store-key)");
@@ -254,8 +238,9 @@ int Run(int argc, char** argv) {
                       "PEM file of CA certificates to trust for wss:// (default: the system's)");
   connect->add_option("--passphrase-file", connect_args.passphrase_file,
                       "After connecting, unlock the office key with this file's first line (the office passphrase)");
-  connect->add_flag_callback("--no-store-key", [&connect_args] { connect_args.store_key = false; },
-                             "With --passphrase-file: do not keep the office key on this PC (sync asks each time)");
+  connect->add_flag_callback(
+      "--no-store-key", [&connect_args] { connect_args.store_key = false; },
+      "With --passphrase-file: do not keep the office key on this PC (sync asks each time)");
   OnRun(connect, outcome, [&] { return daicho::cli::ConnectCommand(db, connect_args, out); });
 
   daicho::cli::SyncArgs sync_args;
@@ -270,8 +255,9 @@ int Run(int argc, char** argv) {
   sync->add_option("--passphrase-file", sync_args.passphrase_file,
                    "Office passphrase (first line), needed only when this PC does not hold the relay's current "
                    "office key (first sync, after `key rotate` elsewhere, or --no-store-key)");
-  sync->add_flag_callback("--no-store-key", [&sync_args] { sync_args.store_key = false; },
-                          "Keep a key unlocked with --passphrase-file only for this sync, not on this PC");
+  sync->add_flag_callback(
+      "--no-store-key", [&sync_args] { sync_args.store_key = false; },
+      "Keep a key unlocked with --passphrase-file only for this sync, not on this PC");
   auto* sync_peer = sync->add_option("--peer", sync_args.peer_url,
                                      "Sync directly with the office PC serving at this URL (ws://ADDRESS:47480/) "
                                      "instead of the relay");
@@ -288,18 +274,20 @@ int Run(int argc, char** argv) {
   OnRun(sync, outcome, [&] { return daicho::cli::SyncCommand(db, sync_args, out); });
 
   daicho::cli::ServeArgs serve_args;
-  auto* serve = app.add_subcommand(
-      "serve", "Serve this replica to the office's other PCs on the LAN (direct sync) until Ctrl-C");
+  auto* serve =
+      app.add_subcommand("serve", "Serve this replica to the office's other PCs on the LAN (direct sync) until Ctrl-C");
   serve->footer(kServeHelp);
   serve->add_option("--listen", serve_args.listen, "HOST:PORT to accept PCs on (default 0.0.0.0:47480; port 0: any)");
   serve->add_option("--device-name", serve_args.device_name, "Name other PCs see (default: the host name)");
-  serve->add_flag_callback("--no-announce", [&serve_args] { serve_args.announce = false; },
-                           "Do not announce this PC on the LAN (reachable by URL only)");
+  serve->add_flag_callback(
+      "--no-announce", [&serve_args] { serve_args.announce = false; },
+      "Do not announce this PC on the LAN (reachable by URL only)");
   serve->add_flag("--share-key", serve_args.share_key,
                   "Hand the passphrase-wrapped office key to PCs without it (`key unlock --peer`); see "
                   "docs/lan-sync.md for what this exposes");
-  serve->add_option("--announce-interval-ms", serve_args.announce_interval_ms,
-                    "How often to announce this PC (default 5000)")
+  serve
+      ->add_option("--announce-interval-ms", serve_args.announce_interval_ms,
+                   "How often to announce this PC (default 5000)")
       ->check(CLI::PositiveNumber);
   serve->add_option("--passphrase-file", serve_args.passphrase_file,
                     "Office passphrase (first line), only when this PC keeps no office.key (--no-store-key)");
@@ -307,8 +295,9 @@ int Run(int argc, char** argv) {
   OnRun(serve, outcome, [&] { return daicho::cli::ServeCommand(db, serve_args, out); });
 
   daicho::cli::PeersArgs peers_args;
-  auto* peers = app.add_subcommand("peers", "List the office's PCs serving on the LAN now (name, URL, last seen, "
-                                            "how far behind or ahead)");
+  auto* peers = app.add_subcommand("peers",
+                                   "List the office's PCs serving on the LAN now (name, URL, last seen, "
+                                   "how far behind or ahead)");
   peers->add_flag("--json", peers_args.json,
                   "Print [{\"name\", \"url\", \"replica_id\", \"last_seen\", \"behind\", \"ahead\"}]");
   peers->add_option("--wait-ms", peers_args.wait_ms, "How long to listen for announcements (default 2000)")
@@ -384,8 +373,9 @@ int Run(int argc, char** argv) {
                       "New office passphrase (first line); default: ask twice on the terminal");
     }
     if ((online && action != KeyAction::kPassphrase) || action == KeyAction::kImport) {
-      sub->add_flag_callback("--no-store-key", [&key_args] { key_args.store_key = false; },
-                             "Do not keep the key on this PC (sync then needs the passphrase each time)");
+      sub->add_flag_callback(
+          "--no-store-key", [&key_args] { key_args.store_key = false; },
+          "Do not keep the key on this PC (sync then needs the passphrase each time)");
     }
     if (action == KeyAction::kStatus) {
       sub->add_flag("--json", key_args.json, "Print {\"key_id\": N (0: none), \"keys_held\": N, \"stored\": bool}");

@@ -27,8 +27,8 @@ void ProgressBar::Draw(uint64_t done, const std::string& detail) {
   constexpr int kWidth = 30;
   int filled = shown_percent_ * kWidth / 100;
   // '\r' returns to the line start; the bar overwrites itself in place.
-  *out_ << '\r' << label_ << " [" << std::string(filled, '#') << std::string(kWidth - filled, ' ')
-        << "] " << shown_percent_ << "% " << done << '/' << total_;
+  *out_ << '\r' << label_ << " [" << std::string(filled, '#') << std::string(kWidth - filled, ' ') << "] "
+        << shown_percent_ << "% " << done << '/' << total_;
   // "\x1b[K" clears what a longer previous detail left at the line's end.
   if (!detail.empty()) *out_ << "  " << detail << "\x1b[K";
   *out_ << std::flush;

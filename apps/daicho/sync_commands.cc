@@ -158,8 +158,9 @@ Outcome ConnectCommand(const std::string& db, const ConnectArgs& args, std::ostr
       return Outcome::Ok();
     }
     if (!unlocked.ok()) {
-      return Outcome::Failed(unlocked, "connected (settings saved), but unlocking the office key failed; "
-                                       "retry with `daicho key unlock`");
+      return Outcome::Failed(unlocked,
+                             "connected (settings saved), but unlocking the office key failed; "
+                             "retry with `daicho key unlock`");
     }
     auto key = client.GetOfficeKeyStatus();
     out << "office key " << (key.ok() ? std::to_string(key->key_id) : std::string("?")) << " unlocked and "
@@ -211,7 +212,8 @@ Outcome SyncCommand(const std::string& db, const SyncArgs& args, std::ostream& o
     Status result = attempt();
     if (!NeedsOfficeKeyUnlock(result) || !passphrase.empty()) return result;
     if (!CanAskOnTerminal()) {
-      return Status(result.code(), result.message() + ", or give the passphrase to this command: --passphrase-file FILE");
+      return Status(result.code(),
+                    result.message() + ", or give the passphrase to this command: --passphrase-file FILE");
     }
     std::cerr << "daicho: " << result.message() << '\n';
     Secret typed = GetSecret({"", "--passphrase-file", "the office passphrase", "Office passphrase: ", false});
@@ -278,8 +280,7 @@ Outcome StatusCommand(const std::string& db, bool json, std::ostream& out) {
   if (json) {
     nlohmann::ordered_json j;
     j["unsynced_records"] = status->unsynced_records;
-    j["last_sync"] =
-        status->last_sync ? nlohmann::ordered_json(FormatTime(*status->last_sync, /*utc=*/true)) : nullptr;
+    j["last_sync"] = status->last_sync ? nlohmann::ordered_json(FormatTime(*status->last_sync, /*utc=*/true)) : nullptr;
     j["backup_enabled"] = status->enabled;
     j["configured"] = status->configured;
     j["url"] = *settings ? nlohmann::ordered_json(s.url) : nullptr;
@@ -294,7 +295,7 @@ Outcome StatusCommand(const std::string& db, bool json, std::ostream& out) {
   }
   if (*settings) {
     out << "relay:         " << s.url << " (contract " << s.contract << ", user " << s.user
-        << (s.device_token.empty()          ? ", no saved login"
+        << (s.device_token.empty()        ? ", no saved login"
             : status->saved_login_refused ? ", saved login no longer valid: run `daicho connect` again"
                                           : ", login saved")
         << ")\n";
@@ -303,8 +304,8 @@ Outcome StatusCommand(const std::string& db, bool json, std::ostream& out) {
   }
   out << "office key:    " << OfficeKeyText(*key) << '\n';
   out << "backup:        " << (status->enabled ? "enabled" : "disabled") << '\n';
-  out << "last sync:     "
-      << (status->last_sync ? FormatTime(*status->last_sync, /*utc=*/false) : std::string("never")) << '\n';
+  out << "last sync:     " << (status->last_sync ? FormatTime(*status->last_sync, /*utc=*/false) : std::string("never"))
+      << '\n';
   out << "not backed up: " << status->unsynced_records << (status->unsynced_records == 1 ? " record" : " records")
       << '\n';
   return Outcome::Ok();

@@ -40,8 +40,8 @@ size_t Utf8SequenceAt(std::string_view s, size_t i) {
 }
 
 struct Utf8Scan {
-  size_t multibyte = 0;                         // well-formed non-ASCII characters
-  size_t invalid = 0;                           // bytes that start none
+  size_t multibyte = 0;  // well-formed non-ASCII characters
+  size_t invalid = 0;    // bytes that start none
   size_t first_invalid = std::string_view::npos;
 };
 
@@ -95,8 +95,8 @@ std::string HexBytes(std::string_view s, size_t offset, size_t count) {
 }
 
 Status NotUtf8(std::string_view s, size_t offset) {
-  return Status(Code::kInvalidArgument, Position(s, offset) + ": the byte " +
-                                            HexBytes(s, offset, 1) + " is not UTF-8 text");
+  return Status(Code::kInvalidArgument,
+                Position(s, offset) + ": the byte " + HexBytes(s, offset, 1) + " is not UTF-8 text");
 }
 
 Result<std::string> DecodeCp932(std::string_view s) {
@@ -117,12 +117,12 @@ Result<std::string> DecodeCp932(std::string_view s) {
   if (rc == static_cast<size_t>(-1)) {
     const size_t offset = static_cast<size_t>(in - s.data());
     const bool pair = IsCp932LeadByte(static_cast<unsigned char>(s[offset])) && offset + 1 < s.size();
-    return Status(Code::kInvalidArgument,
-                  Position(s, offset) + ": " +
-                      (error == EINVAL ? "the file ends inside a character (" + HexBytes(s, offset, 1) + ")"
-                                       : std::string(pair ? "the bytes " : "the byte ") +
-                                             HexBytes(s, offset, pair ? 2 : 1) + (pair ? " are" : " is") +
-                                             " not Shift_JIS (CP932) text"));
+    return Status(
+        Code::kInvalidArgument,
+        Position(s, offset) + ": " +
+            (error == EINVAL ? "the file ends inside a character (" + HexBytes(s, offset, 1) + ")"
+                             : std::string(pair ? "the bytes " : "the byte ") + HexBytes(s, offset, pair ? 2 : 1) +
+                                   (pair ? " are" : " is") + " not Shift_JIS (CP932) text"));
   }
   out.resize(out.size() - out_left);
   return out;

@@ -16,7 +16,7 @@
 namespace daicho::cli {
 
 enum class TextEncoding {
-  kAuto,   // UTF-8 when the bytes are UTF-8, else Shift_JIS (CP932)
+  kAuto,  // UTF-8 when the bytes are UTF-8, else Shift_JIS (CP932)
   kUtf8,
   kCp932,
 };
@@ -28,9 +28,9 @@ std::optional<TextEncoding> ParseTextEncoding(std::string_view name);
 std::string TextEncodingName(TextEncoding encoding);
 
 struct DecodedText {
-  std::string utf8;         // valid UTF-8; a UTF-8 byte-order mark is kept
-  TextEncoding encoding;    // what the bytes were read as: kUtf8 or kCp932
-  bool detected = false;    // true when kAuto chose it
+  std::string utf8;       // valid UTF-8; a UTF-8 byte-order mark is kept
+  TextEncoding encoding;  // what the bytes were read as: kUtf8 or kCp932
+  bool detected = false;  // true when kAuto chose it
 };
 
 // The bytes as UTF-8. kInvalidArgument "line L, column C: ..." at the first

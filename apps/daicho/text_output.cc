@@ -107,9 +107,12 @@ std::string FieldCellText(const FieldView& field) {
 
 const char* KindName(FieldKind kind) {
   switch (kind) {
-    case FieldKind::kCounter: return "counter";
-    case FieldKind::kSet: return "set";
-    case FieldKind::kRegister: break;
+    case FieldKind::kCounter:
+      return "counter";
+    case FieldKind::kSet:
+      return "set";
+    case FieldKind::kRegister:
+      break;
   }
   return "text";
 }

@@ -12,8 +12,8 @@
 namespace daicho {
 
 struct HlcTime {
-  uint64_t wall_ms = 0;   // milliseconds since the Unix epoch
-  uint32_t logical = 0;   // orders events within one millisecond
+  uint64_t wall_ms = 0;  // milliseconds since the Unix epoch
+  uint32_t logical = 0;  // orders events within one millisecond
   friend auto operator<=>(const HlcTime&, const HlcTime&) = default;
   friend bool operator==(const HlcTime&, const HlcTime&) = default;
 };

@@ -37,8 +37,8 @@
 #define DAICHO_PEER_SYNC_H_
 
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -105,9 +105,9 @@ class PeerServer {
 
 // An office PC found on the LAN.
 struct PeerInfo {
-  std::string url;          // ws://ADDRESS:PORT/ to pass to SyncWithPeer
+  std::string url;  // ws://ADDRESS:PORT/ to pass to SyncWithPeer
   std::string device_name;
-  std::string replica_id;   // hex
+  std::string replica_id;  // hex
   std::chrono::system_clock::time_point last_seen;
   // How far behind the peer is: changes this PC holds that it lacks; and
   // the other way round.
@@ -149,8 +149,7 @@ Status UnlockOfficeKeyFromPeer(Replica& replica, const std::string& url, const s
 // file there), for carrying to another PC.
 Status ExportOfficeKey(Replica& replica, const std::string& path);
 // Reads a file written by ExportOfficeKey and unlocks it with `passphrase`.
-Status ImportOfficeKey(Replica& replica, const std::string& path, const std::string& passphrase,
-                       bool store_key = true);
+Status ImportOfficeKey(Replica& replica, const std::string& path, const std::string& passphrase, bool store_key = true);
 
 }  // namespace daicho
 

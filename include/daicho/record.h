@@ -24,8 +24,8 @@ enum class FieldKind { kRegister = 0, kCounter = 1, kSet = 2 };
 // One concurrent value of a register field.
 struct Sibling {
   Value value;
-  Dot dot;        // the change that wrote it
-  HlcTime hlc;    // when it was written (writer's clock)
+  Dot dot;      // the change that wrote it
+  HlcTime hlc;  // when it was written (writer's clock)
 };
 
 // What one kind of a field holds: a register's displayed value, a counter's
@@ -79,8 +79,8 @@ struct Record {
   // Deleted on one replica while edited concurrently on another: the record
   // stays visible. Resolve by deleting again or undeleting.
   bool delete_conflict = false;
-  HlcTime modified;                // newest change that touched the record
-  std::vector<FieldView> fields;   // sorted by name
+  HlcTime modified;               // newest change that touched the record
+  std::vector<FieldView> fields;  // sorted by name
 
   // Any field conflict, kind conflict or delete conflict.
   bool has_conflict() const;

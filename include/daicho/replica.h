@@ -55,10 +55,10 @@ namespace daicho {
 // changes up to max_change_bytes: earlier daicho versions committed changes that
 // large, and sync carries one that does not fit a frame in several parts.
 struct Limits {
-  size_t max_name_bytes = 256;             // collection, record id, field name, each
-  size_t max_value_bytes = 1 << 20;        // one string/bytes value or set element
-  size_t max_ops_per_change = 1 << 20;     // field operations in one transaction
-  size_t max_change_bytes = 64u << 20;     // one encoded change, stored or received
+  size_t max_name_bytes = 256;          // collection, record id, field name, each
+  size_t max_value_bytes = 1 << 20;     // one string/bytes value or set element
+  size_t max_ops_per_change = 1 << 20;  // field operations in one transaction
+  size_t max_change_bytes = 64u << 20;  // one encoded change, stored or received
   // One encoded change made by a local commit (16 MiB less 64 KiB for framing
   // and sealing); a larger transaction fails with kResourceExhausted and must
   // be split. Raising it makes changes only peers that accept parts receive.
@@ -124,8 +124,8 @@ struct Page {
 };
 
 struct CommitInfo {
-  Dot dot;       // the change's identity (this replica, its seq)
-  HlcTime hlc;   // its stamp
+  Dot dot;      // the change's identity (this replica, its seq)
+  HlcTime hlc;  // its stamp
   size_t ops = 0;
 };
 
@@ -149,8 +149,8 @@ struct RecordContext {
 };
 
 struct ApplyResult {
-  size_t applied = 0;     // new changes applied
-  size_t duplicates = 0;  // changes already held, ignored
+  size_t applied = 0;              // new changes applied
+  size_t duplicates = 0;           // changes already held, ignored
   std::vector<RecordKey> changed;  // records whose state changed, sorted
 };
 
@@ -178,10 +178,8 @@ class WriteTransaction {
   // Adds `delta` (may be negative) to a counter field.
   Status Add(std::string_view collection, std::string_view id, std::string_view field, int64_t delta);
   // Adds / removes one element of a set field.
-  Status SetAdd(std::string_view collection, std::string_view id, std::string_view field,
-                std::string_view element);
-  Status SetRemove(std::string_view collection, std::string_view id, std::string_view field,
-                   std::string_view element);
+  Status SetAdd(std::string_view collection, std::string_view id, std::string_view field, std::string_view element);
+  Status SetRemove(std::string_view collection, std::string_view id, std::string_view field, std::string_view element);
   // Hides a record (its data is kept; Undelete brings it back).
   Status Delete(std::string_view collection, std::string_view id);
   Status Undelete(std::string_view collection, std::string_view id);
@@ -206,8 +204,7 @@ class Replica {
   Replica(const Replica&) = delete;
   Replica& operator=(const Replica&) = delete;
 
-  static Result<std::unique_ptr<Replica>> Open(const std::string& path,
-                                               const ReplicaOptions& options = {});
+  static Result<std::unique_ptr<Replica>> Open(const std::string& path, const ReplicaOptions& options = {});
 
   ReplicaId id() const;
   const std::string& path() const;

@@ -33,9 +33,7 @@ class ReplicaId {
   static Result<ReplicaId> FromBytes(std::string_view raw);
 
   const Bytes& bytes() const { return bytes_; }
-  std::string_view AsStringView() const {
-    return {reinterpret_cast<const char*>(bytes_.data()), bytes_.size()};
-  }
+  std::string_view AsStringView() const { return {reinterpret_cast<const char*>(bytes_.data()), bytes_.size()}; }
   std::string ToHex() const;
   bool IsZero() const;
 

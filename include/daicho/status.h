@@ -23,19 +23,19 @@ namespace daicho {
 // stored or sent on the wire.
 enum class Code : int {
   kOk = 0,
-  kInvalidArgument = 1,    // the caller passed something malformed
-  kNotFound = 2,           // the thing asked for does not exist
-  kAlreadyExists = 3,      // creating something that is already there
-  kCorruption = 4,         // stored or received bytes fail validation
-  kIoError = 5,            // the OS or disk refused (includes disk full)
-  kBusy = 6,               // locked or in use by someone else
-  kFailedPrecondition = 7, // the call is not valid in the current state
-  kProtocolError = 8,      // a peer broke the rules (gap, bad order, ...)
-  kResourceExhausted = 9,  // a size or count limit was exceeded
-  kUnauthenticated = 10,   // missing or wrong credentials
-  kPermissionDenied = 11,  // authenticated but not allowed
-  kUnavailable = 12,       // a peer or service cannot be reached now
-  kInternal = 13,          // a bug or an unexpected exception
+  kInvalidArgument = 1,     // the caller passed something malformed
+  kNotFound = 2,            // the thing asked for does not exist
+  kAlreadyExists = 3,       // creating something that is already there
+  kCorruption = 4,          // stored or received bytes fail validation
+  kIoError = 5,             // the OS or disk refused (includes disk full)
+  kBusy = 6,                // locked or in use by someone else
+  kFailedPrecondition = 7,  // the call is not valid in the current state
+  kProtocolError = 8,       // a peer broke the rules (gap, bad order, ...)
+  kResourceExhausted = 9,   // a size or count limit was exceeded
+  kUnauthenticated = 10,    // missing or wrong credentials
+  kPermissionDenied = 11,   // authenticated but not allowed
+  kUnavailable = 12,        // a peer or service cannot be reached now
+  kInternal = 13,           // a bug or an unexpected exception
 };
 
 // Stable lower-case name of a code, e.g. "not_found".
@@ -82,7 +82,7 @@ inline Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; 
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::in_place_index<1>, std::move(status)) {  // NOLINT
     assert(!std::get<1>(v_).ok() && "Result constructed from an ok Status");
   }
@@ -91,9 +91,18 @@ class [[nodiscard]] Result {
   bool has_value() const { return ok(); }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { assert(ok()); return std::get<0>(v_); }
-  const T& value() const& { assert(ok()); return std::get<0>(v_); }
-  T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T&& operator*() && { return std::move(*this).value(); }
@@ -102,7 +111,10 @@ class [[nodiscard]] Result {
 
   // The error; Status::Ok() when a value is held.
   Status status() const { return ok() ? Status::Ok() : std::get<1>(v_); }
-  const Status& error() const { assert(!ok()); return std::get<1>(v_); }
+  const Status& error() const {
+    assert(!ok());
+    return std::get<1>(v_);
+  }
 
  private:
   std::variant<T, Status> v_;
@@ -111,9 +123,9 @@ class [[nodiscard]] Result {
 }  // namespace daicho
 
 // Propagate a non-ok Status from an expression returning Status.
-#define DAICHO_RETURN_IF_ERROR(expr)              \
-  do {                                            \
-    ::daicho::Status daicho_status_ = (expr);     \
+#define DAICHO_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::daicho::Status daicho_status_ = (expr);        \
     if (!daicho_status_.ok()) return daicho_status_; \
   } while (0)
 

@@ -24,16 +24,16 @@ class Value {
  public:
   enum class Type { kNull, kBool, kInt, kDouble, kString, kBytes };
 
-  Value() = default;  // null
-  Value(std::nullptr_t) {}                          // NOLINT
-  Value(bool b) : v_(b) {}                          // NOLINT
-  Value(int64_t i) : v_(i) {}                       // NOLINT
-  Value(int i) : v_(static_cast<int64_t>(i)) {}     // NOLINT
-  Value(double d) : v_(d) {}                        // NOLINT
-  Value(std::string s) : v_(std::move(s)) {}        // NOLINT
-  Value(std::string_view s) : v_(std::string(s)) {} // NOLINT
-  Value(const char* s) : v_(std::string(s)) {}      // NOLINT
-  Value(Bytes b) : v_(std::move(b)) {}              // NOLINT
+  Value() = default;                                 // null
+  Value(std::nullptr_t) {}                           // NOLINT
+  Value(bool b) : v_(b) {}                           // NOLINT
+  Value(int64_t i) : v_(i) {}                        // NOLINT
+  Value(int i) : v_(static_cast<int64_t>(i)) {}      // NOLINT
+  Value(double d) : v_(d) {}                         // NOLINT
+  Value(std::string s) : v_(std::move(s)) {}         // NOLINT
+  Value(std::string_view s) : v_(std::string(s)) {}  // NOLINT
+  Value(const char* s) : v_(std::string(s)) {}       // NOLINT
+  Value(Bytes b) : v_(std::move(b)) {}               // NOLINT
 
   Type type() const { return static_cast<Type>(v_.index()); }
   bool is_null() const { return type() == Type::kNull; }

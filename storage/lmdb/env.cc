@@ -89,13 +89,14 @@ Status EnvCore::LockOpening(unsigned flags) {
 
 Status EnvCore::LockWriter() {
   if (!write_mu.try_lock_for(options.write_lock_timeout)) {
-    return Status(Code::kBusy, "the database at " + path + " is being written by another thread of this program "
-                               "for more than " + std::to_string(options.write_lock_timeout.count()) +
-                               " ms; try again when it has finished");
+    return Status(Code::kBusy, "the database at " + path +
+                                   " is being written by another thread of this program "
+                                   "for more than " +
+                                   std::to_string(options.write_lock_timeout.count()) +
+                                   " ms; try again when it has finished");
   }
   // Only another process can hold the flock now (see write_mu).
-  Status locked = LockFileWithin(writer_lock_fd, LOCK_EX, options.write_lock_timeout,
-                                 "the database at " + path);
+  Status locked = LockFileWithin(writer_lock_fd, LOCK_EX, options.write_lock_timeout, "the database at " + path);
   if (!locked.ok()) write_mu.unlock();
   return locked;
 }
@@ -138,9 +139,8 @@ Status EnvCore::Resize(uint64_t size) {
   int live = live_txns.load();
   if (live != 0) {
     resizing.store(false);
-    return Status(Code::kFailedPrecondition,
-                  "cannot resize LMDB map of '" + path + "': " + std::to_string(live) +
-                      " transaction(s) live in this process");
+    return Status(Code::kFailedPrecondition, "cannot resize LMDB map of '" + path + "': " + std::to_string(live) +
+                                                 " transaction(s) live in this process");
   }
   int rc = mdb_env_set_mapsize(env, static_cast<size_t>(size));
   resizing.store(false);
@@ -156,12 +156,10 @@ uint64_t EnvCore::MapSize() const {
 Result<MDB_txn*> EnvCore::BeginRaw(bool write) {
   if (write) {
     if (options.read_only) {
-      return Status(Code::kFailedPrecondition,
-                    "write transaction on read-only LMDB environment '" + path + "'");
+      return Status(Code::kFailedPrecondition, "write transaction on read-only LMDB environment '" + path + "'");
     }
     if (writer.load() == std::this_thread::get_id()) {
-      return Status(Code::kFailedPrecondition,
-                    "this thread already holds a write transaction on '" + path + "'");
+      return Status(Code::kFailedPrecondition, "this thread already holds a write transaction on '" + path + "'");
     }
   }
   const unsigned flags = write ? 0 : MDB_RDONLY;
@@ -191,15 +189,15 @@ Result<MDB_txn*> EnvCore::BeginRaw(bool write) {
       if (write) UnlockWriter();
       return Status(Code::kBusy, "LMDB map of '" + path +
                                      "' was grown by another process; retry when no "
-                                     "transaction is live (" + adopted.message() + ")");
+                                     "transaction is live (" +
+                                     adopted.message() + ")");
     }
     if (rc == MDB_READERS_FULL && !readers_checked) {
       readers_checked = true;
       if (CheckReaders(/*force=*/true)) continue;
     }
     if (write) UnlockWriter();
-    return LmdbStatus(rc, std::string(write ? "beginning write" : "beginning read") +
-                              " transaction on '" + path + "'");
+    return LmdbStatus(rc, std::string(write ? "beginning write" : "beginning read") + " transaction on '" + path + "'");
   }
 }
 
@@ -245,8 +243,7 @@ Result<Env> Env::Open(const std::string& dir, const EnvOptions& options) {
   // options.map_size; a new one starts at options.map_size.
   std::error_code ec;
   const std::filesystem::path data_file =
-      (flags & MDB_NOSUBDIR) ? std::filesystem::path(path)
-                             : std::filesystem::path(path) / "data.mdb";
+      (flags & MDB_NOSUBDIR) ? std::filesystem::path(path) : std::filesystem::path(path) / "data.mdb";
   const auto data_size = std::filesystem::file_size(data_file, ec);
   const bool existing = !ec && data_size > 0;
   rc = mdb_env_set_maxdbs(core->env, options.max_dbs);
@@ -285,8 +282,7 @@ Result<Dbi> Env::OpenDbi(const std::string& name, bool create) {
     return InvalidArgument("LMDB database name must be non-empty and contain no NUL");
   }
   if (create && core_->options.read_only) {
-    return Status(Code::kFailedPrecondition,
-                  "cannot create database '" + name + "' in read-only environment");
+    return Status(Code::kFailedPrecondition, "cannot create database '" + name + "' in read-only environment");
   }
   const bool write = !core_->options.read_only;
   std::lock_guard<std::mutex> lock(core_->dbi_mu);
@@ -313,8 +309,7 @@ Status Env::Grow() {
   const uint64_t current = core_->MapSize();
   const uint64_t max = core_->options.max_map_size;
   if (current >= max) {
-    return Status(Code::kResourceExhausted, "LMDB map of '" + core_->path + "' is already " +
-                                                std::to_string(current) +
+    return Status(Code::kResourceExhausted, "LMDB map of '" + core_->path + "' is already " + std::to_string(current) +
                                                 " bytes, the max_map_size");
   }
   const uint64_t target = current > max / 2 ? max : current * 2;

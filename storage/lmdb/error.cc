@@ -53,8 +53,8 @@ std::string DiskFullMessage(int rc, const std::string& path) {
   }
   const uint64_t free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
   if (rc == EIO && free_bytes >= kNearlyFullBytes) return "";
-  return std::string(kDiskFullTag) + " (" + std::to_string(free_bytes >> 20) + " MB free on " +
-         DescribeFileSystem(at) + "); free space and retry — nothing was lost";
+  return std::string(kDiskFullTag) + " (" + std::to_string(free_bytes >> 20) + " MB free on " + DescribeFileSystem(at) +
+         "); free space and retry — nothing was lost";
 }
 
 }  // namespace
@@ -148,8 +148,7 @@ Status LmdbStatus(int rc, std::string_view context, std::string_view env_path) {
 }
 
 bool IsMapFull(const Status& status) {
-  return status.code() == Code::kResourceExhausted &&
-         status.message().find(kMapFullTag) != std::string::npos;
+  return status.code() == Code::kResourceExhausted && status.message().find(kMapFullTag) != std::string::npos;
 }
 
 }  // namespace daicho::storage::lmdb

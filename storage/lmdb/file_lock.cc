@@ -49,10 +49,10 @@ Status LockFileWithin(int fd, int operation, std::chrono::milliseconds timeout, 
   }
   const std::string holder = DescribeFileLockHolder(fd);
   const std::string waited = timeout.count() % 1000 == 0 ? std::to_string(timeout.count() / 1000) + " s"
-                                                          : std::to_string(timeout.count()) + " ms";
+                                                         : std::to_string(timeout.count()) + " ms";
   return Status(Code::kBusy, std::string(what) + " is in use by another program" +
-                                 (holder.empty() ? std::string() : " (" + holder + ")") + " for more than " +
-                                 waited + "; try again when it has finished, or end it if it hangs");
+                                 (holder.empty() ? std::string() : " (" + holder + ")") + " for more than " + waited +
+                                 "; try again when it has finished, or end it if it hangs");
 }
 
 std::string DescribeFileLockHolder(int fd) {

@@ -11,13 +11,9 @@ namespace {
 // LMDB takes non-const pointers but does not write through them for keys.
 MDB_val ToVal(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 
-std::string_view ToView(const MDB_val& v) {
-  return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
-}
+std::string_view ToView(const MDB_val& v) { return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size); }
 
-Status NotActive() {
-  return Status(Code::kFailedPrecondition, "LMDB transaction is not active");
-}
+Status NotActive() { return Status(Code::kFailedPrecondition, "LMDB transaction is not active"); }
 
 Status BadDbi() { return InvalidArgument("invalid (unopened) Dbi"); }
 
@@ -141,8 +137,7 @@ WriteTxn::~WriteTxn() { End(); }
 Status WriteTxn::CheckWritable() const {
   if (!active()) return NotActive();
   if (!state_->fatal.ok()) {
-    return Status(Code::kFailedPrecondition,
-                  "write transaction must be aborted after: " + state_->fatal.ToString());
+    return Status(Code::kFailedPrecondition, "write transaction must be aborted after: " + state_->fatal.ToString());
   }
   return Status::Ok();
 }
@@ -152,8 +147,7 @@ Status WriteTxn::CheckWritable() const {
 // Argument errors and not-found are rejected before any change is made.
 Status WriteTxn::WriteFailed(Status status) {
   const Code code = status.code();
-  if (code != Code::kNotFound && code != Code::kInvalidArgument &&
-      code != Code::kAlreadyExists && state_->fatal.ok()) {
+  if (code != Code::kNotFound && code != Code::kInvalidArgument && code != Code::kAlreadyExists && state_->fatal.ok()) {
     state_->fatal = status;
   }
   return status;
@@ -213,10 +207,7 @@ Status WriteTxn::Commit() {
 // ---- Cursor ----------------------------------------------------------------
 
 Cursor::Cursor(std::shared_ptr<detail::TxnState> state, MDB_cursor* cursor)
-    : state_(std::move(state)),
-      cursor_(cursor),
-      generation_(state_->generation),
-      mutations_(state_->mutations) {}
+    : state_(std::move(state)), cursor_(cursor), generation_(state_->generation), mutations_(state_->mutations) {}
 
 Cursor::Cursor(Cursor&& other) noexcept
     : state_(std::move(other.state_)),
@@ -254,9 +245,7 @@ void Cursor::Close() {
   state_.reset();
 }
 
-bool Cursor::Usable() const {
-  return cursor_ != nullptr && state_->snapshot && state_->generation == generation_;
-}
+bool Cursor::Usable() const { return cursor_ != nullptr && state_->snapshot && state_->generation == generation_; }
 
 bool Cursor::valid() const { return valid_ && Usable() && state_->mutations == mutations_; }
 
@@ -294,9 +283,7 @@ Status Cursor::Move(MDB_cursor_op op, std::string_view seek_key) {
 Status Cursor::First() { return Move(MDB_FIRST, {}); }
 Status Cursor::Last() { return Move(MDB_LAST, {}); }
 // LMDB rejects an empty key; every key is >= "", so that is First().
-Status Cursor::Seek(std::string_view key) {
-  return key.empty() ? Move(MDB_FIRST, {}) : Move(MDB_SET_RANGE, key);
-}
+Status Cursor::Seek(std::string_view key) { return key.empty() ? Move(MDB_FIRST, {}) : Move(MDB_SET_RANGE, key); }
 Status Cursor::Next() { return Move(MDB_NEXT, {}); }
 Status Cursor::Prev() { return Move(MDB_PREV, {}); }
 

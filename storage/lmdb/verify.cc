@@ -25,8 +25,7 @@ namespace {
 // build: pgno_t, txnid_t and size_t are 64-bit and integers are in host byte
 // order. The offsets were checked against files written by liblmdb 0.9.24.
 static_assert(sizeof(void*) == 8 && sizeof(size_t) == 8, "the verifier reads the 64-bit LMDB layout only");
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-              "the verifier reads the little-endian LMDB layout only");
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the verifier reads the little-endian LMDB layout only");
 
 constexpr uint32_t kMagic = 0xBEEFC0DE;  // MDB_MAGIC
 constexpr uint32_t kDataVersion = 1;     // MDB_DATA_VERSION (not MDB_DEVEL)
@@ -171,8 +170,7 @@ struct Key {
 
 class Verifier {
  public:
-  Verifier(std::string path, int fd, uint64_t file_size)
-      : path_(std::move(path)), fd_(fd), file_size_(file_size) {}
+  Verifier(std::string path, int fd, uint64_t file_size) : path_(std::move(path)), fd_(fd), file_size_(file_size) {}
 
   // The verdict on the file, or kBusy if it changed meanwhile.
   Status Run();
@@ -206,8 +204,8 @@ class Verifier {
     size_t node = SIZE_MAX;
 
     std::string Describe() const {
-      std::string text = tree->name + ", page " + Num(pgno) + " (" + (leaf ? "leaf" : "branch") +
-                         " on level " + Num(level) + " of " + Num(tree->db.depth) +
+      std::string text = tree->name + ", page " + Num(pgno) + " (" + (leaf ? "leaf" : "branch") + " on level " +
+                         Num(level) + " of " + Num(tree->db.depth) +
                          (referrer != 0 ? ", referenced by page " + Num(referrer) : ", the root") + ")";
       if (node != SIZE_MAX) text += ", node " + Num(node);
       return text;
@@ -218,9 +216,7 @@ class Verifier {
   // tree's index + 1; 0 is "not seen".
   static constexpr uint32_t kFreeOwner = ~uint32_t{0};
 
-  Status Corrupt(const std::string& what) const {
-    return Corruption("LMDB data file '" + path_ + "': " + what);
-  }
+  Status Corrupt(const std::string& what) const { return Corruption("LMDB data file '" + path_ + "': " + what); }
   Status Examine();
   bool Changed() const;
   Status ReadAt(uint64_t offset, size_t length, unsigned char* out) const;
@@ -229,8 +225,7 @@ class Verifier {
   Status VerifySnapshot(unsigned index, const Meta& meta);
   Status WalkTree(Tree& tree);
   Status CheckDbRecord(const Tree& tree) const;
-  Status VisitPage(Tree& tree, uint64_t pgno, unsigned level, uint64_t referrer, const Key* lower,
-                   const Key* upper);
+  Status VisitPage(Tree& tree, uint64_t pgno, unsigned level, uint64_t referrer, const Key* lower, const Key* upper);
   Status CheckLeafValue(Tree& tree, const Site& site, const unsigned char* node, const Key& key);
   Status CheckOverflow(Tree& tree, const Site& site, uint64_t pgno, uint64_t data_size);
   Status CheckFreeRecord(const Site& site, uint64_t record_txnid, const unsigned char* inline_data,
@@ -276,8 +271,8 @@ Status Verifier::ReadAt(uint64_t offset, size_t length, unsigned char* out) cons
       return LmdbStatus(errno, "reading LMDB data file '" + path_ + "' at offset " + Num(offset + done));
     }
     if (n == 0) {
-      return IoError("reading LMDB data file '" + path_ + "': unexpected end of file at offset " +
-                     Num(offset + done) + " (did the file shrink while being verified?)");
+      return IoError("reading LMDB data file '" + path_ + "': unexpected end of file at offset " + Num(offset + done) +
+                     " (did the file shrink while being verified?)");
     }
     done += static_cast<size_t>(n);
   }
@@ -286,8 +281,8 @@ Status Verifier::ReadAt(uint64_t offset, size_t length, unsigned char* out) cons
 
 Status Verifier::ReadMeta(unsigned index, uint64_t offset, Meta* meta) const {
   if (offset > file_size_ || file_size_ - offset < kMetaEnd) {
-    return Corrupt("the file is " + Num(file_size_) + " bytes long, too short to hold meta page " +
-                   Num(index) + " at offset " + Num(offset));
+    return Corrupt("the file is " + Num(file_size_) + " bytes long, too short to hold meta page " + Num(index) +
+                   " at offset " + Num(offset));
   }
   DAICHO_RETURN_IF_ERROR(ReadAt(offset, kMetaEnd, meta->raw.data()));
   ParseMeta(meta);
@@ -309,8 +304,7 @@ Status Verifier::CheckMetaHeader(unsigned index, const Meta& m) const {
                    " (not an LMDB file, or a damaged meta page)");
   }
   if (m.version != kDataVersion) {
-    return Corrupt(where + "data format version " + Num(m.version) + ", this LMDB reads version " +
-                   Num(kDataVersion));
+    return Corrupt(where + "data format version " + Num(m.version) + ", this LMDB reads version " + Num(kDataVersion));
   }
   const uint32_t ps = m.page_size;
   if (ps < kMinPageSize || ps > kMaxPageSize || (ps & (ps - 1)) != 0) {
@@ -333,12 +327,12 @@ Status Verifier::Examine() {
   metas_read_ = 2;
   DAICHO_RETURN_IF_ERROR(CheckMetaHeader(1, metas_[1]));
   if (metas_[1].page_size != page_size_) {
-    return Corrupt("the meta pages disagree on the page size (" + Num(page_size_) + " and " +
-                   Num(metas_[1].page_size) + " bytes)");
+    return Corrupt("the meta pages disagree on the page size (" + Num(page_size_) + " and " + Num(metas_[1].page_size) +
+                   " bytes)");
   }
   if (file_size_ % page_size_ != 0) {
-    return Corrupt("the file is " + Num(file_size_) + " bytes long, not a whole number of " +
-                   Num(page_size_) + "-byte pages (truncated or extended)");
+    return Corrupt("the file is " + Num(file_size_) + " bytes long, not a whole number of " + Num(page_size_) +
+                   "-byte pages (truncated or extended)");
   }
   file_pages_ = file_size_ / page_size_;
   if (file_pages_ < kNumMetas) return Corrupt("the file holds fewer pages than the two meta pages");
@@ -351,16 +345,15 @@ Status Verifier::Examine() {
   const Meta& other = metas_[older];
   if ((chosen.txnid & 1) != newest) {
     return Corrupt("meta page " + Num(newest) + " holds the newest txnid " + Num(chosen.txnid) +
-                   ", which LMDB would look up on meta page " + Num(chosen.txnid & 1) +
-                   ": a txnid is damaged");
+                   ", which LMDB would look up on meta page " + Num(chosen.txnid & 1) + ": a txnid is damaged");
   }
   // Every commit writes txnid t on page t % 2, so the other page holds t - 1
   // (both are 0 in a new environment). Anything else means a damaged txnid,
   // which could have made LMDB pick a stale snapshot: refuse rather than guess.
   const bool fresh = chosen.txnid == 0 && other.txnid == 0;
   if (!fresh && other.txnid != chosen.txnid - 1) {
-    return Corrupt("the meta pages hold txnids " + Num(metas_[0].txnid) + " (page 0) and " +
-                   Num(metas_[1].txnid) + " (page 1), which are not consecutive: a txnid is damaged");
+    return Corrupt("the meta pages hold txnids " + Num(metas_[0].txnid) + " (page 0) and " + Num(metas_[1].txnid) +
+                   " (page 1), which are not consecutive: a txnid is damaged");
   }
 
   Status status = VerifySnapshot(newest, chosen);
@@ -368,8 +361,8 @@ Status Verifier::Examine() {
     // Worth saying whether a rollback target exists (LMDB 0.9.24 itself
     // cannot open the previous snapshot).
     const Status previous = VerifySnapshot(older, other);
-    status = Status(Code::kCorruption, status.message() + "; the previous snapshot (txnid " +
-                                           Num(other.txnid) + ", meta page " + Num(older) + ") " +
+    status = Status(Code::kCorruption, status.message() + "; the previous snapshot (txnid " + Num(other.txnid) +
+                                           ", meta page " + Num(older) + ") " +
                                            (previous.ok() ? "is intact" : "is damaged too"));
   }
 
@@ -461,8 +454,7 @@ Status Verifier::CheckDbRecord(const Tree& tree) const {
     if (db.pad != 0) return Corrupt(where + "md_pad " + Num(db.pad) + ", expected 0");
   }
   if (db.root == kInvalidPage) {
-    if (db.depth != 0 || db.branch_pages != 0 || db.leaf_pages != 0 || db.overflow_pages != 0 ||
-        db.entries != 0) {
+    if (db.depth != 0 || db.branch_pages != 0 || db.leaf_pages != 0 || db.overflow_pages != 0 || db.entries != 0) {
       return Corrupt(where + "an empty tree (no root page) with non-zero depth or counters");
     }
     return Status::Ok();
@@ -488,8 +480,8 @@ Status Verifier::WalkTree(Tree& tree) {
 
   const DbRecord& db = tree.db;
   auto mismatch = [&](const char* what, uint64_t recorded, uint64_t found) {
-    return Corrupt("the record of " + tree.name + " counts " + Num(recorded) + " " + what +
-                   ", the tree holds " + Num(found));
+    return Corrupt("the record of " + tree.name + " counts " + Num(recorded) + " " + what + ", the tree holds " +
+                   Num(found));
   };
   if (db.entries != tree.entries) return mismatch("entries", db.entries, tree.entries);
   if (db.branch_pages != tree.branch_pages) {
@@ -508,8 +500,7 @@ std::string Verifier::OwnerName(uint32_t owner) const {
   return tree_names_[owner - 1];
 }
 
-Status Verifier::ClaimPages(const Tree& tree, uint64_t first, uint64_t count, uint64_t referrer,
-                            const char* what) {
+Status Verifier::ClaimPages(const Tree& tree, uint64_t first, uint64_t count, uint64_t referrer, const char* what) {
   auto fail = [&](const std::string& problem) {
     return Corrupt(tree.name + ": " + what + " " + Num(first) +
                    (count > 1 ? " (+" + Num(count - 1) + " more)" : std::string()) +
@@ -526,12 +517,10 @@ Status Verifier::ClaimPages(const Tree& tree, uint64_t first, uint64_t count, ui
     const uint32_t previous = owner_[p];
     if (previous != 0) {
       if (previous == tree.owner) {
-        return fail(": page " + Num(p) + " is reached twice in " + tree.name +
-                    " (a cycle or a shared subtree)");
+        return fail(": page " + Num(p) + " is reached twice in " + tree.name + " (a cycle or a shared subtree)");
       }
       if (previous == kFreeOwner) {
-        return fail(": page " + Num(p) +
-                    " is also listed as free; LMDB would reuse it and overwrite live data");
+        return fail(": page " + Num(p) + " is also listed as free; LMDB would reuse it and overwrite live data");
       }
       return fail(": page " + Num(p) + " also belongs to " + OwnerName(previous));
     }
@@ -543,8 +532,8 @@ Status Verifier::ClaimPages(const Tree& tree, uint64_t first, uint64_t count, ui
 
 Status Verifier::ClaimFree(const Site& site, uint64_t pgno, uint64_t record_txnid) {
   auto fail = [&](const std::string& problem) {
-    return Corrupt(site.Describe() + ": the freelist record of txn " + Num(record_txnid) + " lists page " +
-                   Num(pgno) + problem);
+    return Corrupt(site.Describe() + ": the freelist record of txn " + Num(record_txnid) + " lists page " + Num(pgno) +
+                   problem);
   };
   if (pgno < kNumMetas || pgno > last_pg_) {
     return fail(", outside the data pages [2, " + Num(last_pg_) + "]");
@@ -594,19 +583,17 @@ int Verifier::Compare(const Tree& tree, const Key& a, const Key& b) const {
 
 Status Verifier::CheckKey(Tree& tree, const Site& site, const Key& key) const {
   if (key.size == 0 || key.size > kMaxKeySize) {
-    return Corrupt(site.Describe() + ": key size " + Num(key.size) + " is outside LMDB's [1, " +
-                   Num(kMaxKeySize) + "]");
+    return Corrupt(site.Describe() + ": key size " + Num(key.size) + " is outside LMDB's [1, " + Num(kMaxKeySize) +
+                   "]");
   }
   if (tree.order != Order::kInteger) return Status::Ok();
   if (tree.kind == Kind::kFreeList) {
     if (key.size != sizeof(uint64_t)) {
-      return Corrupt(site.Describe() + ": freelist key of " + Num(key.size) +
-                     " bytes, expected an 8-byte txnid");
+      return Corrupt(site.Describe() + ": freelist key of " + Num(key.size) + " bytes, expected an 8-byte txnid");
     }
     const uint64_t txnid = Load<uint64_t>(key.data);
     if (txnid == 0 || txnid > txnid_) {
-      return Corrupt(site.Describe() + ": freelist key txnid " + Num(txnid) + " is outside [1, " +
-                     Num(txnid_) + "]");
+      return Corrupt(site.Describe() + ": freelist key txnid " + Num(txnid) + " is outside [1, " + Num(txnid_) + "]");
     }
     return Status::Ok();
   }
@@ -616,8 +603,8 @@ Status Verifier::CheckKey(Tree& tree, const Site& site, const Key& key) const {
   }
   if (tree.integer_key_size == 0) tree.integer_key_size = key.size;
   if (key.size != tree.integer_key_size) {
-    return Corrupt(site.Describe() + ": integer keys of " + Num(tree.integer_key_size) + " and " +
-                   Num(key.size) + " bytes in one database");
+    return Corrupt(site.Describe() + ": integer keys of " + Num(tree.integer_key_size) + " and " + Num(key.size) +
+                   " bytes in one database");
   }
   return Status::Ok();
 }
@@ -640,23 +627,20 @@ Status Verifier::VisitPage(Tree& tree, uint64_t pgno, unsigned level, uint64_t r
   const uint16_t flags = Load<uint16_t>(page + kPageFlagsAt);
   const uint16_t expected = is_leaf ? kPageLeaf : kPageBranch;
   if (flags != expected) {
-    return fail("page flags " + Hex(flags) + ", expected " + Hex(expected) +
-                (is_leaf ? " (P_LEAF)" : " (P_BRANCH)"));
+    return fail("page flags " + Hex(flags) + ", expected " + Hex(expected) + (is_leaf ? " (P_LEAF)" : " (P_BRANCH)"));
   }
   const size_t lower_at = Load<uint16_t>(page + kLowerAt);
   const size_t upper_at = Load<uint16_t>(page + kUpperAt);
-  if (lower_at < kPageHeaderSize || upper_at > ps || lower_at > upper_at || (lower_at & 1) ||
-      (upper_at & 1)) {
-    return fail("free-space bounds lower=" + Num(lower_at) + " upper=" + Num(upper_at) +
-                " are not even offsets with " + Num(kPageHeaderSize) + " <= lower <= upper <= " + Num(ps));
+  if (lower_at < kPageHeaderSize || upper_at > ps || lower_at > upper_at || (lower_at & 1) || (upper_at & 1)) {
+    return fail("free-space bounds lower=" + Num(lower_at) + " upper=" + Num(upper_at) + " are not even offsets with " +
+                Num(kPageHeaderSize) + " <= lower <= upper <= " + Num(ps));
   }
   const size_t n = (lower_at - kPageHeaderSize) / 2;
   // LMDB asserts 2+ keys per branch page outside the freelist; an empty leaf
   // makes a backwards cursor step index 0xffff.
   const size_t min_keys = is_leaf ? 1 : tree.kind == Kind::kFreeList ? 1 : 2;
   if (n < min_keys) {
-    return fail(Num(n) + " keys, a " + (is_leaf ? "leaf" : "branch") + " page holds at least " +
-                Num(min_keys));
+    return fail(Num(n) + " keys, a " + (is_leaf ? "leaf" : "branch") + " page holds at least " + Num(min_keys));
   }
 
   // LMDB keeps the nodes packed: each takes EVEN(header + key + data) bytes
@@ -731,8 +715,8 @@ Status Verifier::VisitPage(Tree& tree, uint64_t pgno, unsigned level, uint64_t r
   ++tree.branch_pages;
   for (size_t i = 0; i < n; ++i) {
     const unsigned char* node = page + Load<uint16_t>(page + kPageHeaderSize + 2 * i);
-    const uint64_t child = Load<uint16_t>(node) | uint64_t{Load<uint16_t>(node + 2)} << 16 |
-                           uint64_t{Load<uint16_t>(node + 4)} << 32;
+    const uint64_t child =
+        Load<uint16_t>(node) | uint64_t{Load<uint16_t>(node + 2)} << 16 | uint64_t{Load<uint16_t>(node + 4)} << 32;
     const Key* child_lower = i == 0 ? lower : &keys[i];
     const Key* child_upper = i + 1 < n ? &keys[i + 1] : upper;
     DAICHO_RETURN_IF_ERROR(VisitPage(tree, child, level + 1, pgno, child_lower, child_upper));
@@ -777,8 +761,8 @@ Status Verifier::CheckLeafValue(Tree& tree, const Site& site, const unsigned cha
       return Status::Ok();
     case Kind::kNamed:
       if (flags & (kNodeSubData | kNodeDupData)) {
-        return Corrupt(site.Describe() + ": unexpected sub-database or duplicate-data node (flags " +
-                       Hex(flags) + ") in a database without DUPSORT");
+        return Corrupt(site.Describe() + ": unexpected sub-database or duplicate-data node (flags " + Hex(flags) +
+                       ") in a database without DUPSORT");
       }
       return Status::Ok();
   }
@@ -805,8 +789,8 @@ Status Verifier::CheckOverflow(Tree& tree, const Site& site, uint64_t pgno, uint
   // reverse.
   const uint64_t needed = (kPageHeaderSize - 1 + data_size) / page_size_ + 1;
   if (pages < needed) {
-    return fail(": a run of " + Num(pages) + " pages cannot hold the " + Num(data_size) +
-                "-byte value (it needs " + Num(needed) + ")");
+    return fail(": a run of " + Num(pages) + " pages cannot hold the " + Num(data_size) + "-byte value (it needs " +
+                Num(needed) + ")");
   }
   DAICHO_RETURN_IF_ERROR(ClaimPages(tree, pgno, pages, site.pgno, "overflow page"));
   tree.overflow_pages += pages;
@@ -854,8 +838,7 @@ Status Verifier::CheckFreeRecord(const Site& site, uint64_t record_txnid, const 
     uint64_t pgno = 0;
     DAICHO_RETURN_IF_ERROR(word(i, &pgno));
     if (pgno >= previous) {
-      return fail(": page numbers not in strictly descending order (" + Num(previous) + " then " + Num(pgno) +
-                  ")");
+      return fail(": page numbers not in strictly descending order (" + Num(previous) + " then " + Num(pgno) + ")");
     }
     previous = pgno;
     DAICHO_RETURN_IF_ERROR(ClaimFree(site, pgno, record_txnid));

@@ -4,10 +4,10 @@
 // process only between commands, to look at the committed changes.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -112,8 +112,8 @@ TEST_F(CliCsvTest, StaleImportKeepsTheNewerPhoneAndAnEditedCellBecomesAConflict)
 
 TEST_F(CliCsvTest, RoundTripOfEveryKindWritesNothing) {
   const std::string db = Init("pc1");
-  Ok({"set", "--db", db, "customers", "c1", "name=山田建設", "filings+=3", "trades[]+=土木工事業",
-      "trades[]+=a;b", "score:=1.5"});
+  Ok({"set", "--db", db, "customers", "c1", "name=山田建設", "filings+=3", "trades[]+=土木工事業", "trades[]+=a;b",
+      "score:=1.5"});
   Ok({"set", "--db", db, "customers", "c2", "name=佐藤", "filings+=-2"});
   const std::string csv = Export(db, "all.csv");
   const std::string text = ReadFile(csv);
@@ -135,7 +135,8 @@ TEST_F(CliCsvTest, RoundTripOfEveryKindWritesNothing) {
   // Into a PC that never received those changes, the tokens cannot be read:
   // refused, unless the version column is taken out.
   const std::string pc2 = Init("pc2");
-  EXPECT_TRUE(Contains(Fails({"import", "--db", pc2, "customers", csv}), "line 2: the file was exported from "
+  EXPECT_TRUE(Contains(Fails({"import", "--db", pc2, "customers", csv}),
+                       "line 2: the file was exported from "
                        "changes this PC has not received yet"));
   EXPECT_EQ(Vv(pc2), "\n");
   WriteFile(csv, WithoutVersionColumn(text));
@@ -234,7 +235,10 @@ TEST_F(CliCsvTest, ExcelExportIsUtf8WithAByteOrderMarkAndCrlfAndComesBackFromShi
   Ok({"set", "--db", db, "customers", "c1", "顧客名=株式会社山田", "件数+=3", "業種[]+=建築"});
   Ok({"set", "--db", db, "customers", "c2", "顧客名=土木", "件数+=1"});
   const std::string excel = Ok({"export", "--db", db, "customers", "--excel"});
-  ASSERT_TRUE(excel.starts_with("\xEF\xBB\xBF" "id,件数#,業種[],顧客名,daicho.version\r\n")) << excel;
+  ASSERT_TRUE(
+      excel.starts_with("\xEF\xBB\xBF"
+                        "id,件数#,業種[],顧客名,daicho.version\r\n"))
+      << excel;
   for (size_t at = excel.find('\n'); at != std::string::npos; at = excel.find('\n', at + 1)) {
     EXPECT_EQ(excel[at - 1], '\r') << "a line ends without CR at byte " << at;
   }

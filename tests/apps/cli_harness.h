@@ -38,8 +38,7 @@ inline constexpr auto kCliDeadline = std::chrono::seconds(20);
 
 // Polls `done` every `poll` until it is true or `timeout` passed; returns
 // its last answer.
-inline bool WaitFor(const std::function<bool()>& done,
-                    std::chrono::steady_clock::duration timeout = kCliDeadline,
+inline bool WaitFor(const std::function<bool()>& done, std::chrono::steady_clock::duration timeout = kCliDeadline,
                     std::chrono::milliseconds poll = std::chrono::milliseconds(20)) {
   const auto end = std::chrono::steady_clock::now() + timeout;
   while (true) {
@@ -49,9 +48,7 @@ inline bool WaitFor(const std::function<bool()>& done,
   }
 }
 
-inline bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+inline bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // A child process running in the background, its stdout and stderr going to
 // files (no pipe can fill up). Killed (SIGKILL) if still running at the end.
@@ -112,8 +109,8 @@ class Child {
 // What a clerk sees on a terminal: the process's stdin, stdout and stderr
 // are one pseudo-terminal.
 struct TerminalRun {
-  int exit_code = -1;  // -1 when it did not exit normally within the deadline
-  std::string screen;  // everything written to the terminal, typed text echoed or not
+  int exit_code = -1;        // -1 when it did not exit normally within the deadline
+  std::string screen;        // everything written to the terminal, typed text echoed or not
   bool echo_was_off = true;  // false if a line was typed while the terminal echoed
 };
 
@@ -157,9 +154,8 @@ inline TerminalRun RunOnTerminal(const std::string& exe, const std::vector<std::
       if (at == std::string::npos) continue;
       // The prompt is written before echo goes off: wait for it to go off.
       termios settings{};
-      const bool quiet = WaitFor(
-          [&] { return tcgetattr(terminal, &settings) == 0 && (settings.c_lflag & ECHO) == 0; },
-          std::chrono::seconds(5), std::chrono::milliseconds(5));
+      const bool quiet = WaitFor([&] { return tcgetattr(terminal, &settings) == 0 && (settings.c_lflag & ECHO) == 0; },
+                                 std::chrono::seconds(5), std::chrono::milliseconds(5));
       run.echo_was_off = run.echo_was_off && quiet;
       const std::string line = typing[next].second + "\n";
       if (write(terminal, line.data(), line.size()) != static_cast<ssize_t>(line.size())) break;

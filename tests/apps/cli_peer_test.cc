@@ -447,7 +447,7 @@ TEST_F(CliPeerTest, KeyIdMismatchTellsTheSyncingPcWhoMustUnlockAndAnotherOfficeI
   const std::string b = Init("b");
   const std::string x = Init("x");
   FirstPc(a, *relay);
-  CarryKey(a, b);  // B holds key 1
+  CarryKey(a, b);                                  // B holds key 1
   FirstPc(x, *relay, kOtherContract, kOtherUser);  // another office, its key 1
   const std::string rotated = Ok({"--db", a, "key", "rotate", "--passphrase-file", passphrase_file_});
   ASSERT_TRUE(Contains(rotated, "new office key 2")) << rotated;

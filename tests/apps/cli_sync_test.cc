@@ -187,9 +187,10 @@ class CliSyncTest : public CliTest {
   void ConnectSavedTo(const std::string& contract, const std::string& user, const std::string& password_file,
                       const std::string& db, const RelayProcess& relay, const std::string& device_name,
                       bool office_key) {
-    std::vector<std::string> args = {"--db",          db,   "connect",       relay.url(),    "--contract",
-                                     contract,        "--user", user,        "--password-file", password_file,
-                                     "--save-password", "--device-name", device_name};
+    std::vector<std::string> args = {
+        "--db",     db,   "connect",         relay.url(),   "--contract",      contract,
+        "--user",   user, "--password-file", password_file, "--save-password", "--device-name",
+        device_name};
     if (office_key) args.insert(args.end(), {"--passphrase-file", passphrase_file_});
     const std::string out = Ok(args);
     EXPECT_TRUE(Contains(out, "connected to " + relay.url())) << out;
@@ -274,9 +275,10 @@ class CliSyncTest : public CliTest {
   std::pair<std::string, std::string> MakeCertificate() {
     const std::string cert = dir_.Sub("cert.pem");
     const std::string key = dir_.Sub("key.pem");
-    const std::string command = "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 "
-                                "-addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout '" +
-                                key + "' -out '" + cert + "' >/dev/null 2>&1";
+    const std::string command =
+        "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 "
+        "-addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout '" +
+        key + "' -out '" + cert + "' >/dev/null 2>&1";
     EXPECT_EQ(std::system(command.c_str()), 0) << command;
     return {cert, key};
   }
@@ -487,8 +489,8 @@ TEST_F(CliSyncTest, ConnectToAnUnreachableRelayFailsNamingTheAddressAndSavesNoth
 TEST_F(CliSyncTest, ConnectWithAMalformedContractNumberFailsWithoutConnecting) {
   RefusingPort port;  // a connection attempt would say "refused"
   const std::string a = Init("a");
-  const std::vector<std::string> malformed = {"1234-5678-901",  "123456789012",   "1234-5678-90123", "1234_5678_9012",
-                                              "abcd-efgh-ijkl", "１２３４-5678-9012", ""};
+  const std::vector<std::string> malformed = {
+      "1234-5678-901", "123456789012", "1234-5678-90123", "1234_5678_9012", "abcd-efgh-ijkl", "１２３４-5678-9012", ""};
   for (const std::string& contract : malformed) {
     SCOPED_TRACE("contract '" + contract + "'");
     RunResult r = Run({"--db", a, "connect", "ws://127.0.0.1:" + std::to_string(port.port()) + "/", "--contract",
@@ -532,11 +534,11 @@ TEST_F(CliSyncTest, ConnectOnATerminalAsksForThePasswordWithEchoOff) {
   ExpectNotConfigured(b);
 
   // Without --save-password, `sync` asks too.
-  daicho::testing::TerminalRun connected = daicho::testing::RunOnTerminal(
-      DAICHO_CLI_PATH,
-      {"--db", b, "connect", relay->url(), "--contract", kContract, "--user", kUser, "--passphrase-file",
-       passphrase_file_},
-      dir_.Sub("scratch"), {{prompt, kPassword}});
+  daicho::testing::TerminalRun connected =
+      daicho::testing::RunOnTerminal(DAICHO_CLI_PATH,
+                                     {"--db", b, "connect", relay->url(), "--contract", kContract, "--user", kUser,
+                                      "--passphrase-file", passphrase_file_},
+                                     dir_.Sub("scratch"), {{prompt, kPassword}});
   EXPECT_EQ(connected.exit_code, 0) << connected.screen;
   EXPECT_TRUE(Contains(connected.screen, "sync will ask for the password")) << connected.screen;
   daicho::testing::TerminalRun synced =
@@ -572,9 +574,9 @@ TEST_F(CliSyncTest, ConnectWithCredentialsTheContractDoesNotKnowIsUnauthenticate
   for (const Attempt& attempt : attempts) {
     SCOPED_TRACE(attempt.what);
     for (bool save : {false, true}) {
-      std::vector<std::string> args = {"--db",   a,         "connect",         relay->url(),
-                                       "--contract", attempt.contract, "--user", attempt.user,
-                                       "--password-file", attempt.password_file};
+      std::vector<std::string> args = {
+          "--db",           a,        "connect",    relay->url(),      "--contract",
+          attempt.contract, "--user", attempt.user, "--password-file", attempt.password_file};
       if (save) args.insert(args.end(), {"--save-password", "--device-name", "pc-a"});
       const std::string err = Fails(args);
       EXPECT_TRUE(Contains(err, "unauthenticated")) << err;
@@ -600,9 +602,10 @@ TEST_F(CliSyncTest, WssConnectTrustsASelfSignedRelayOnlyWithItsCertificate) {
   ASSERT_GT(relay->port(), 0);
   ASSERT_EQ(relay->url().rfind("wss://", 0), 0u);
   const std::string a = Init("a");
-  const std::vector<std::string> connect = {"--db",  a,    "connect",         relay->url(), "--contract",
-                                            kContract, "--user", kUser, "--password-file", password_file_,
-                                            "--save-password", "--device-name", "pc-a"};
+  const std::vector<std::string> connect = {
+      "--db",   a,     "connect",         relay->url(),   "--contract",      kContract,
+      "--user", kUser, "--password-file", password_file_, "--save-password", "--device-name",
+      "pc-a"};
   const std::string err = Fails(connect);
   EXPECT_TRUE(Contains(Lower(err), "certificate")) << err;
   EXPECT_TRUE(Contains(err, "TLS")) << err;
@@ -708,7 +711,8 @@ TEST_F(CliSyncTest, WatchSyncsLiveBothWaysUntilSigterm) {
   EXPECT_TRUE(WaitFor([&] {
     const std::string got = GetJson(b, "c1");
     return !got.empty() && json::parse(got)["fields"]["trade_name"] == "from a";
-  })) << "a's change did not reach the watching b; watch stdout: " << watch.out() << "\nstderr: " << watch.err();
+  })) << "a's change did not reach the watching b; watch stdout: "
+      << watch.out() << "\nstderr: " << watch.err();
   EXPECT_TRUE(WaitFor([&] { return Contains(watch.out(), "received 1 changes\nreceived 1 changes\n"); }))
       << "one line per change received: " << watch.out();
 
@@ -720,8 +724,8 @@ TEST_F(CliSyncTest, WatchSyncsLiveBothWaysUntilSigterm) {
     Sync(a);
     const std::string got = GetJson(a, "c2");
     return !got.empty() && json::parse(got)["fields"]["trade_name"] == "from b";
-  })) << "b's commit did not reach a through the watch; watch stdout: " << watch.out()
-      << "\nstderr: " << watch.err();
+  })) << "b's commit did not reach a through the watch; watch stdout: "
+      << watch.out() << "\nstderr: " << watch.err();
   EXPECT_TRUE(WaitFor([&] { return Status(b)["unsynced_records"] == 0; })) << Status(b);
 
   ASSERT_TRUE(watch.running()) << "the watch ended by itself: " << watch.out() << watch.err();
@@ -739,8 +743,7 @@ TEST_F(CliSyncTest, WatchWithoutAUsableLoginFailsWithTheReason) {
   auto relay = StartRelay();
   ASSERT_GT(relay->port(), 0);
   const std::string b = Init("b");
-  Ok({"--db", b, "connect", relay->url(), "--contract", kContract, "--user", kUser, "--password-file",
-      password_file_});
+  Ok({"--db", b, "connect", relay->url(), "--contract", kContract, "--user", kUser, "--password-file", password_file_});
   Child watch(DAICHO_CLI_PATH, {"--db", b, "sync", "--watch"}, dir_.Sub("watch.out"), dir_.Sub("watch.err"));
   EXPECT_EQ(watch.WaitForExit(), 1) << watch.err();
   EXPECT_TRUE(Contains(watch.err(), "daicho: error: ")) << watch.err();
@@ -937,9 +940,9 @@ TEST_F(CliSyncTest, AWrongPassphraseIsRefusedClearlyAndTheReplicaStaysEmpty) {
   Sync(a);
 
   // During connect: the login is saved, the unlock fails with the reason.
-  RunResult r = Run({"--db", b, "connect", relay->url(), "--contract", kContract, "--user", kUser, "--password-file",
-                     password_file_, "--save-password", "--device-name", "pc-b", "--passphrase-file",
-                     wrong_passphrase_file_});
+  RunResult r =
+      Run({"--db", b, "connect", relay->url(), "--contract", kContract, "--user", kUser, "--password-file",
+           password_file_, "--save-password", "--device-name", "pc-b", "--passphrase-file", wrong_passphrase_file_});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_TRUE(Contains(r.out, "connected to")) << r.out;
   EXPECT_TRUE(Contains(r.err, "passphrase is wrong")) << r.err;
@@ -968,21 +971,20 @@ TEST_F(CliSyncTest, NoStoreKeyLeavesNoKeyFileAndSyncThenNeedsThePassphrase) {
   std::string err = Fails({"--db", a, "sync"});
   EXPECT_TRUE(Contains(err, "daicho key unlock")) << err;
   EXPECT_TRUE(Contains(err, "--passphrase-file")) << err;
-  EXPECT_TRUE(Contains(Ok({"--db", a, "sync", "--passphrase-file", passphrase_file_, "--no-store-key"}),
-                       "sent 1 changes"));
+  EXPECT_TRUE(
+      Contains(Ok({"--db", a, "sync", "--passphrase-file", passphrase_file_, "--no-store-key"}), "sent 1 changes"));
   EXPECT_FALSE(std::filesystem::exists(KeyFile(a)));
 
-  const std::string out =
-      Ok({"--db", b, "connect", relay->url(), "--contract", kContract, "--user", kUser, "--password-file",
-          password_file_, "--save-password", "--device-name", "pc-b", "--passphrase-file", passphrase_file_,
-          "--no-store-key"});
+  const std::string out = Ok({"--db", b, "connect", relay->url(), "--contract", kContract, "--user", kUser,
+                              "--password-file", password_file_, "--save-password", "--device-name", "pc-b",
+                              "--passphrase-file", passphrase_file_, "--no-store-key"});
   EXPECT_TRUE(Contains(out, "not stored")) << out;
   EXPECT_FALSE(std::filesystem::exists(KeyFile(b)));
   err = Fails({"--db", b, "sync"});
   EXPECT_TRUE(Contains(err, "daicho key unlock")) << err;
   EXPECT_TRUE(GetJson(b, "c1").empty());
-  EXPECT_TRUE(Contains(Ok({"--db", b, "sync", "--passphrase-file", passphrase_file_, "--no-store-key"}),
-                       "received 1 changes"));
+  EXPECT_TRUE(
+      Contains(Ok({"--db", b, "sync", "--passphrase-file", passphrase_file_, "--no-store-key"}), "received 1 changes"));
   EXPECT_FALSE(std::filesystem::exists(KeyFile(b)));
   EXPECT_EQ(GetJson(a, "c1"), GetJson(b, "c1"));
   // A sync with the passphrase but without --no-store-key keeps it (later
@@ -1247,9 +1249,8 @@ TEST_F(CliSyncTest, ChangeFilesOnAPcKeepingNoKeyNeedThePassphrase) {
   Ok({"--db", a, "export-changes", file});
 
   const std::string b = Init("b");
-  Ok({"--db", b, "connect", relay->url(), "--contract", kContract, "--user", kUser, "--password-file",
-      password_file_, "--save-password", "--device-name", "pc-b", "--passphrase-file", passphrase_file_,
-      "--no-store-key"});
+  Ok({"--db", b, "connect", relay->url(), "--contract", kContract, "--user", kUser, "--password-file", password_file_,
+      "--save-password", "--device-name", "pc-b", "--passphrase-file", passphrase_file_, "--no-store-key"});
   ASSERT_FALSE(std::filesystem::exists(KeyFile(b)));
   std::string err = Fails({"--db", b, "import-changes", file});
   EXPECT_TRUE(Contains(err, "--passphrase-file")) << err;
@@ -1318,9 +1319,9 @@ TEST_F(CliSyncTest, TwoPcsWithTheSameDeviceNameBothKeepTheirSavedLogin) {
 
   // Two devices of one name are revoked by id; the other PC is untouched.
   ConnectSaved(a, *relay, "office-pc", /*office_key=*/false);
-  RunResult ambiguous = RunProgram(DAICHO_RELAY_PATH,
-                                   {"--data", relay_data_, "device", "revoke", kContract, kUser, "office-pc"},
-                                   dir_.Sub("scratch"));
+  RunResult ambiguous =
+      RunProgram(DAICHO_RELAY_PATH, {"--data", relay_data_, "device", "revoke", kContract, kUser, "office-pc"},
+                 dir_.Sub("scratch"));
   EXPECT_EQ(ambiguous.exit_code, 1) << ambiguous.err;
   EXPECT_TRUE(Contains(ambiguous.err, id_a) && Contains(ambiguous.err, id_b)) << ambiguous.err;
   RelayAdmin({"device", "revoke", kContract, kUser, id_b});
@@ -1361,8 +1362,7 @@ TEST_F(CliSyncTest, RevokingAWatchingPcEndsItsLiveSession) {
   EXPECT_EQ(watch.WaitForExit(), 1) << "the watch went on after its device was revoked; stdout: " << watch.out()
                                     << "\nstderr: " << watch.err();
   // A figure for the report, not an assertion (timing is for bench/).
-  std::cout << "[ figure ] watch ended "
-            << std::chrono::duration_cast<milliseconds>(Clock::now() - revoked_at).count()
+  std::cout << "[ figure ] watch ended " << std::chrono::duration_cast<milliseconds>(Clock::now() - revoked_at).count()
             << " ms after `device revoke` returned\n";
   EXPECT_TRUE(Contains(watch.err(), "this PC's saved login was revoked or replaced: run `daicho connect` again"))
       << watch.err();
@@ -1432,8 +1432,8 @@ TEST_F(CliSyncTest, UserIdsLogInWhateverTheirLetterCase) {
   EXPECT_FALSE(Contains(users, "tanaka@EXAMPLE.jp")) << users;
 
   const std::string a = Init("a");
-  Ok({"--db", a, "connect", relay->url(), "--contract", kContract, "--user", "TANAKA@example.jp",
-      "--password-file", password_file_, "--save-password", "--device-name", "pc-a"});
+  Ok({"--db", a, "connect", relay->url(), "--contract", kContract, "--user", "TANAKA@example.jp", "--password-file",
+      password_file_, "--save-password", "--device-name", "pc-a"});
   InitKey(a);
   Sync(a);
   const auto devices = DeviceLines(RelayAdmin({"device", "list", kContract, "tanaka@example.jp"}));

@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -43,8 +43,7 @@ class CliTest : public ::testing::Test {
   static std::string Describe(const std::vector<std::string>& args, const RunResult& r) {
     std::string s = "daicho";
     for (const std::string& a : args) s += " " + a;
-    return s + "\nexit " + std::to_string(r.exit_code) + "\nstdout: " + r.out +
-           "\nstderr: " + r.err;
+    return s + "\nexit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
   }
 
   std::string Db(const std::string& name) { return dir_.Sub(name); }
@@ -55,8 +54,7 @@ class CliTest : public ::testing::Test {
     return Db(name);
   }
 
-  std::string GetJson(const std::string& db, const std::string& collection,
-                      const std::string& id) {
+  std::string GetJson(const std::string& db, const std::string& collection, const std::string& id) {
     return Ok({"get", "--db", db, collection, id, "--json"});
   }
 
@@ -145,7 +143,8 @@ TEST_F(CliTest, FullDiskSaysSoAndLosesNothing) {
   RunResult full = Run(big);
   EXPECT_EQ(full.exit_code, 1);
   EXPECT_EQ(full.out, "");
-  EXPECT_NE(full.err.find("the disk is full (0 MB free on tmpfs, mounted at " + disk + "); free space and "
+  EXPECT_NE(full.err.find("the disk is full (0 MB free on tmpfs, mounted at " + disk +
+                          "); free space and "
                           "retry — nothing was lost"),
             std::string::npos)
       << full.err;
@@ -159,11 +158,10 @@ TEST_F(CliTest, FullDiskSaysSoAndLosesNothing) {
 
 TEST_F(CliTest, SetAndGetEveryKindOfField) {
   std::string db = Init("pc1");
-  std::string out = Ok({"set", "--db", db, "customers", "c1", "trade_name=株式会社山田建設",
-                        "note=a=b", "employees:=42", "ratio:=0.25", "active:=true",
-                        "fax:=null", "quoted:=\"東京\"", "filings+=3", "filings+=-1",
-                        "trades[]+=土木工事業", "trades[]+=建築工事業", "trades[]+=管工事業",
-                        "trades[]-=管工事業"});
+  std::string out =
+      Ok({"set", "--db", db, "customers", "c1", "trade_name=株式会社山田建設", "note=a=b", "employees:=42",
+          "ratio:=0.25", "active:=true", "fax:=null", "quoted:=\"東京\"", "filings+=3", "filings+=-1",
+          "trades[]+=土木工事業", "trades[]+=建築工事業", "trades[]+=管工事業", "trades[]-=管工事業"});
   EXPECT_NE(out.find("committed customers/c1"), std::string::npos) << out;
 
   json j = json::parse(GetJson(db, "customers", "c1"));
@@ -203,8 +201,7 @@ TEST_F(CliTest, GetOfAnUnknownRecordFails) {
 
 TEST_F(CliTest, BadAssignmentSyntaxWritesNothing) {
   std::string db = Init("pc1");
-  for (const char* bad : {"no_operator", "=x", "x-=1", "filings+=one", "t[]=x", "n:=[1]",
-                          "n:=oops"}) {
+  for (const char* bad : {"no_operator", "=x", "x-=1", "filings+=one", "t[]=x", "n:=[1]", "n:=oops"}) {
     RunResult r = Run({"set", "--db", db, "customers", "c1", "good=1", bad});
     EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;
     EXPECT_NE(r.err.find("error"), std::string::npos) << r.err;
@@ -306,9 +303,9 @@ TEST_F(CliTest, AFieldReusedWithAnotherKindAndAKindConflictSettledByResolve) {
   const std::string text = Ok({"get", "--db", pc1, "customers", "c1"});
   EXPECT_NE(text.find("[kind conflict: also used as"), std::string::npos) << text;
 
-  EXPECT_NE(Ok({"resolve", "--db", pc2, "customers", "c1", "trades", "建築", "電気", "管", "--as", "set"})
-                .find("(as a set)"),
-            std::string::npos);
+  EXPECT_NE(
+      Ok({"resolve", "--db", pc2, "customers", "c1", "trades", "建築", "電気", "管", "--as", "set"}).find("(as a set)"),
+      std::string::npos);
   Exchange(pc2, pc1, "resolve.changes");
   for (const std::string& db : {pc1, pc2}) {
     json settled = json::parse(GetJson(db, "customers", "c1"));
@@ -336,8 +333,8 @@ TEST_F(CliTest, JapaneseTextRoundTripsThroughSetGetExportImport) {
   std::string pc1 = Init("pc1");
   std::string pc2 = Init("pc2");
   Ok({"set", "--db", pc1, "customers", "山田", "商号=株式会社山田建設", "代表者=山田 太郎",
-      "所在地=東京都千代田区霞が関1-1-1, 3階", "備考=「許可」更新\n二行目",
-      "業種[]+=土木工事業", "業種[]+=とび・土工・コンクリート工事業"});
+      "所在地=東京都千代田区霞が関1-1-1, 3階", "備考=「許可」更新\n二行目", "業種[]+=土木工事業",
+      "業種[]+=とび・土工・コンクリート工事業"});
   json j = json::parse(GetJson(pc1, "customers", "山田"));
   EXPECT_EQ(j["id"], "山田");
   EXPECT_EQ(j["fields"]["商号"], "株式会社山田建設");
@@ -370,18 +367,16 @@ TEST_F(CliTest, CsvImportOfManyRowsCrossesBatchesAndExportsIdentically) {
     if (i % 7 == 0) note = "\"line1\nline2, \"\"quoted\"\"\"";
     if (i % 11 == 0) note = "plain note " + std::to_string(i);
     std::string phone = i % 5 == 0 ? "" : "03-0000-" + std::to_string(1000 + i);
-    csv += std::string(id) + ",東京都千代田区" + std::to_string(i) + "番地,株式会社テスト" +
-           std::to_string(i) + "," + note + "," + phone + "\r\n";
+    csv += std::string(id) + ",東京都千代田区" + std::to_string(i) + "番地,株式会社テスト" + std::to_string(i) + "," +
+           note + "," + phone + "\r\n";
   }
   std::string db = Init("pc1");
   WriteFile(dir_.Sub("in.csv"), csv);
   std::string out = Ok({"import", "--db", db, "customers", dir_.Sub("in.csv")});
-  EXPECT_TRUE(out.starts_with("imported into customers: 2500 rows changed, 0 unchanged, 0 with only an id; "))
-      << out;
+  EXPECT_TRUE(out.starts_with("imported into customers: 2500 rows changed, 0 unchanged, 0 with only an id; ")) << out;
   EXPECT_TRUE(out.ends_with("; 3 transactions; read as UTF-8\n")) << out;
   EXPECT_EQ(WithoutVersionColumn(Ok({"export", "--db", db, "customers"})), csv);
-  EXPECT_EQ(json::parse(Ok({"list", "--db", db, "customers", "--json"})).size(),
-            static_cast<size_t>(kRows));
+  EXPECT_EQ(json::parse(Ok({"list", "--db", db, "customers", "--json"})).size(), static_cast<size_t>(kRows));
   // Three transactions were committed: three changes.
   std::string vv = Ok({"vv", "--db", db});
   EXPECT_TRUE(vv.ends_with(":3\n")) << vv;
@@ -403,12 +398,9 @@ TEST_F(CliTest, CsvImportErrorsWriteNothing) {
     const char* content;
     const char* message;
   };
-  for (const Case& c : {Case{"id,name\n1,ok\n2,\"never closed\n", "line 3"},
-                        Case{"id,name\n1,a,extra\n", "line 2"},
-                        Case{"id,name\n,nameless\n", "empty record id"},
-                        Case{"id,name,name\n1,a,b\n", "twice"},
-                        Case{"id,name\n1,\xff\n", "UTF-8"},
-                        Case{"", "empty"}}) {
+  for (const Case& c : {Case{"id,name\n1,ok\n2,\"never closed\n", "line 3"}, Case{"id,name\n1,a,extra\n", "line 2"},
+                        Case{"id,name\n,nameless\n", "empty record id"}, Case{"id,name,name\n1,a,b\n", "twice"},
+                        Case{"id,name\n1,\xff\n", "UTF-8"}, Case{"", "empty"}}) {
     WriteFile(dir_.Sub("bad.csv"), c.content);
     RunResult r = Run({"import", "--db", db, "customers", dir_.Sub("bad.csv")});
     EXPECT_EQ(r.exit_code, 1) << c.content;
@@ -425,8 +417,7 @@ TEST_F(CliTest, ExportJsonIsTheListOfRecords) {
   Ok({"set", "--db", db, "customers", "c2", "name=b"});
   EXPECT_EQ(Ok({"export", "--db", db, "customers", "--format", "json"}),
             Ok({"list", "--db", db, "customers", "--json"}));
-  EXPECT_EQ(WithoutVersionColumn(Ok({"export", "--db", db, "customers"})),
-            "id,filings#,name\r\nc1,2,a\r\nc2,,b\r\n");
+  EXPECT_EQ(WithoutVersionColumn(Ok({"export", "--db", db, "customers"})), "id,filings#,name\r\nc1,2,a\r\nc2,,b\r\n");
 }
 
 TEST_F(CliTest, ChangeFilesAreIdempotent) {
@@ -436,11 +427,9 @@ TEST_F(CliTest, ChangeFilesAreIdempotent) {
   Ok({"set", "--db", pc1, "customers", "c2", "name=b"});
   std::string file = dir_.Sub("pc1.changes");
   EXPECT_EQ(Ok({"export-changes", "--db", pc1, file}), "wrote 2 changes to " + file + "\n");
-  EXPECT_EQ(Ok({"import-changes", "--db", pc2, file}),
-            "applied 2 changes, 0 duplicates, 2 records changed\n");
+  EXPECT_EQ(Ok({"import-changes", "--db", pc2, file}), "applied 2 changes, 0 duplicates, 2 records changed\n");
   std::string before = Ok({"list", "--db", pc2, "customers", "--json"});
-  EXPECT_EQ(Ok({"import-changes", "--db", pc2, file}),
-            "applied 0 changes, 2 duplicates, 0 records changed\n");
+  EXPECT_EQ(Ok({"import-changes", "--db", pc2, file}), "applied 0 changes, 2 duplicates, 0 records changed\n");
   EXPECT_EQ(Ok({"list", "--db", pc2, "customers", "--json"}), before);
   EXPECT_EQ(before, Ok({"list", "--db", pc1, "customers", "--json"}));
   EXPECT_EQ(Ok({"vv", "--db", pc2}), Ok({"vv", "--db", pc1}));
@@ -455,8 +444,7 @@ TEST_F(CliTest, ExportChangesSinceAVersionVector) {
   std::string vv2 = Ok({"vv", "--db", pc2});
   vv2.pop_back();  // newline
   std::string file = dir_.Sub("delta.changes");
-  EXPECT_EQ(Ok({"export-changes", "--db", pc1, file, "--since", vv2}),
-            "wrote 1 change to " + file + "\n");
+  EXPECT_EQ(Ok({"export-changes", "--db", pc1, file, "--since", vv2}), "wrote 1 change to " + file + "\n");
   Ok({"import-changes", "--db", pc2, file});
   EXPECT_EQ(GetJson(pc2, "customers", "c1"), GetJson(pc1, "customers", "c1"));
 
@@ -491,9 +479,8 @@ TEST_F(CliTest, CorruptChangeFilesAreRefused) {
 
   std::string flipped = good;
   flipped[flipped.size() / 2] ^= 0x5a;
-  for (const std::string& bad :
-       {std::string("this is not a change file"), good.substr(0, good.size() - 3),
-        good.substr(0, good.size() / 2), flipped, std::string()}) {
+  for (const std::string& bad : {std::string("this is not a change file"), good.substr(0, good.size() - 3),
+                                 good.substr(0, good.size() / 2), flipped, std::string()}) {
     WriteFile(dir_.Sub("bad.changes"), bad);
     RunResult r = Run({"import-changes", "--db", pc2, dir_.Sub("bad.changes")});
     EXPECT_EQ(r.exit_code, 1) << r.err;
@@ -510,17 +497,16 @@ TEST_F(CliTest, CorruptChangeFilesAreRefused) {
 TEST_F(CliTest, ConcurrentEditsMergeAndConflictsResolveAcrossReplicas) {
   std::string pc1 = Init("pc1");
   std::string pc2 = Init("pc2");
-  Ok({"set", "--db", pc1, "customers", "c1", "trade_name=株式会社山田建設",
-      "representative=山田太郎", "address=東京都千代田区霞が関1-1-1", "phone=03-1111-1111",
-      "permit_number=東京都知事 許可（般-5）第12345号", "trades[]+=土木工事業", "filings+=1"});
+  Ok({"set", "--db", pc1, "customers", "c1", "trade_name=株式会社山田建設", "representative=山田太郎",
+      "address=東京都千代田区霞が関1-1-1", "phone=03-1111-1111", "permit_number=東京都知事 許可（般-5）第12345号",
+      "trades[]+=土木工事業", "filings+=1"});
   Exchange(pc1, pc2, "initial.changes");
   ASSERT_EQ(GetJson(pc1, "customers", "c1"), GetJson(pc2, "customers", "c1"));
 
   // Offline on both PCs.
-  Ok({"set", "--db", pc1, "customers", "c1", "phone=03-2222-2222", "trades[]+=建築工事業",
-      "filings+=1"});
-  Ok({"set", "--db", pc2, "customers", "c1", "address=東京都新宿区西新宿2-8-1",
-      "phone=03-3333-3333", "trades[]+=管工事業", "filings+=1"});
+  Ok({"set", "--db", pc1, "customers", "c1", "phone=03-2222-2222", "trades[]+=建築工事業", "filings+=1"});
+  Ok({"set", "--db", pc2, "customers", "c1", "address=東京都新宿区西新宿2-8-1", "phone=03-3333-3333",
+      "trades[]+=管工事業", "filings+=1"});
   Exchange(pc1, pc2, "pc1.changes");
   Exchange(pc2, pc1, "pc2.changes");
 

@@ -91,10 +91,14 @@ class PlanTest : public ::testing::Test {
 };
 
 TEST(CsvLedgerTest, ColumnHeadersMarkKindsAndRoundTrip) {
-  const std::vector<CsvColumn> columns = {
-      {"phone", FieldKind::kRegister}, {"filings", FieldKind::kCounter}, {"trades", FieldKind::kSet},
-      {"no#", FieldKind::kRegister},   {"wow!", FieldKind::kRegister},   {"x[]", FieldKind::kRegister},
-      {std::string(kVersionColumn), FieldKind::kRegister}, {"a#", FieldKind::kCounter}};
+  const std::vector<CsvColumn> columns = {{"phone", FieldKind::kRegister},
+                                          {"filings", FieldKind::kCounter},
+                                          {"trades", FieldKind::kSet},
+                                          {"no#", FieldKind::kRegister},
+                                          {"wow!", FieldKind::kRegister},
+                                          {"x[]", FieldKind::kRegister},
+                                          {std::string(kVersionColumn), FieldKind::kRegister},
+                                          {"a#", FieldKind::kCounter}};
   std::vector<std::string> header = {"id"};
   for (const CsvColumn& c : columns) header.push_back(ColumnHeader(c));
   EXPECT_EQ(header[2], "filings#");
@@ -144,8 +148,8 @@ TEST(CsvLedgerTest, TokensRoundTripAndBadOnesAreRefused) {
 
   EXPECT_NE(DecodeRowToken("hello").status().message().find("not a daicho version token"), std::string::npos);
   EXPECT_NE(DecodeRowToken("v2.AAAA").status().message().find("another format"), std::string::npos);
-  for (const std::string& bad : {text.substr(0, text.size() - 3), text + "A", text.substr(0, 5) + "*" + text.substr(6),
-                                 std::string("v1.")}) {
+  for (const std::string& bad :
+       {text.substr(0, text.size() - 3), text + "A", text.substr(0, 5) + "*" + text.substr(6), std::string("v1.")}) {
     Result<RowToken> decoded = DecodeRowToken(bad);
     EXPECT_FALSE(decoded.ok()) << bad;
   }

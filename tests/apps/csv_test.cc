@@ -41,8 +41,7 @@ TEST(CsvTest, EmptyFieldsAreKept) {
 
 TEST(CsvTest, QuotedFieldsHoldCommasQuotesAndLineBreaks) {
   EXPECT_EQ(CellsOf("\"a,b\",\"say \"\"hi\"\"\",\"line1\nline2\",\"cr\r\nlf\"\r\nx,\"\",y\r\n"),
-            (std::vector<Cells>{{"a,b", "say \"hi\"", "line1\nline2", "cr\r\nlf"},
-                                {"x", "", "y"}}));
+            (std::vector<Cells>{{"a,b", "say \"hi\"", "line1\nline2", "cr\r\nlf"}, {"x", "", "y"}}));
 }
 
 TEST(CsvTest, ByteOrderMarkIsSkipped) {
@@ -87,9 +86,7 @@ TEST(CsvTest, EscapeQuotesOnlyWhenNeeded) {
 }
 
 TEST(CsvTest, FormattedRowsParseBackToTheSameCells) {
-  std::vector<Cells> rows = {{"id", "name", "note"},
-                             {"c1", "株式会社山田建設", "a,b \"q\"\nnext"},
-                             {"c2", "", "\r\n"}};
+  std::vector<Cells> rows = {{"id", "name", "note"}, {"c1", "株式会社山田建設", "a,b \"q\"\nnext"}, {"c2", "", "\r\n"}};
   std::string text;
   for (const Cells& r : rows) text += FormatCsvRow(r);
   EXPECT_EQ(CellsOf(text), rows);

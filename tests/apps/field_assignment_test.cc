@@ -53,8 +53,7 @@ TEST(FieldAssignmentTest, TypedAssignmentParsesJsonScalars) {
   EXPECT_EQ(Parse("z:=null").value, Value());
   EXPECT_EQ(Parse("s:=\"東京\"").value, Value("東京"));
   EXPECT_EQ(Parse("s:=\"\\u6771\"").value, Value("東"));
-  EXPECT_EQ(Parse("big:=9223372036854775807").value,
-            Value(std::numeric_limits<int64_t>::max()));
+  EXPECT_EQ(Parse("big:=9223372036854775807").value, Value(std::numeric_limits<int64_t>::max()));
   EXPECT_EQ(Parse("n:=42").op, AssignmentOp::kSetTyped);
 }
 
@@ -107,8 +106,8 @@ TEST(FieldAssignmentTest, RejectsBadSyntax) {
 
 TEST(FieldAssignmentTest, RejectsInvalidUtf8) {
   ExpectInvalid("name=\xff\xfe");
-  ExpectInvalid("name=\xE6\x9D");       // truncated multi-byte sequence
-  ExpectInvalid("name=\xC0\xAF");       // overlong
+  ExpectInvalid("name=\xE6\x9D");  // truncated multi-byte sequence
+  ExpectInvalid("name=\xC0\xAF");  // overlong
   ExpectInvalid("\xff=value");
   ExpectInvalid("tags[]+=\xff");
   Result<FieldAssignment> a = ParseFieldAssignment("name=\xff");

@@ -29,11 +29,15 @@ Record Customer() {
   trades.name = "trades";
   trades.kind = FieldKind::kSet;
   trades.elements = {"土木工事業", "建築工事業"};
-  r.fields = {Register("address", {Value("大阪府大阪市北区1-1")}), filings,
+  r.fields = {Register("address", {Value("大阪府大阪市北区1-1")}),
+              filings,
               Register("phone", {Value("06-1111-1111"), Value("06-2222-2222")}),
-              Register("score", {Value(1.5)}), Register("signature", {Value(Bytes{"\x01\xab"})}),
-              Register("trade_name", {Value("株式会社山田建設")}), trades,
-              Register("vip", {Value(true)}), Register("zip", {Value()})};
+              Register("score", {Value(1.5)}),
+              Register("signature", {Value(Bytes{"\x01\xab"})}),
+              Register("trade_name", {Value("株式会社山田建設")}),
+              trades,
+              Register("vip", {Value(true)}),
+              Register("zip", {Value()})};
   return r;
 }
 
@@ -85,8 +89,9 @@ TEST(JsonOutputTest, KindConflictListsEveryKindInConflictShownFirst) {
   filings.other_kinds = {KindValue{FieldKind::kRegister, Value("三件"), {}},
                          KindValue{FieldKind::kSet, Value(), {"b", "a"}}};
   const Json j = RecordToJson(r);
-  EXPECT_EQ(j["kind_conflicts"].dump(),
-            R"({"filings":[{"kind":"counter","value":3},{"kind":"text","value":"三件"},{"kind":"set","value":["a","b"]}]})");
+  EXPECT_EQ(
+      j["kind_conflicts"].dump(),
+      R"({"filings":[{"kind":"counter","value":3},{"kind":"text","value":"三件"},{"kind":"set","value":["a","b"]}]})");
   std::ostringstream text;
   WriteRecordText(text, r);
   EXPECT_NE(text.str().find("filings: 3 [kind conflict: also used as a text 三件, a set {b, a};"), std::string::npos)
@@ -101,9 +106,7 @@ TEST(JsonOutputTest, EqualSiblingsAreNotAConflict) {
   EXPECT_TRUE(RecordToJson(r)["conflicts"].empty());
 }
 
-TEST(JsonOutputTest, EmptyListIsAnEmptyArray) {
-  EXPECT_EQ(DumpJson(RecordsToJson({})), "[]\n");
-}
+TEST(JsonOutputTest, EmptyListIsAnEmptyArray) { EXPECT_EQ(DumpJson(RecordsToJson({})), "[]\n"); }
 
 TEST(JsonOutputTest, IntegersStayIntegers) {
   EXPECT_EQ(ValueToJson(Value(int64_t{-9007199254740993})).dump(), "-9007199254740993");
@@ -138,7 +141,9 @@ TEST(TextOutputTest, CellTextOfEachKind) {
 TEST(TextOutputTest, QuoteForMessageEscapesControlsAndInvalidBytes) {
   EXPECT_EQ(QuoteForMessage("東京"), "'東京'");
   EXPECT_EQ(QuoteForMessage("a\nb"), "'a\\x0ab'");
-  EXPECT_EQ(QuoteForMessage("\xff" "a"), "'\\xffa'");
+  EXPECT_EQ(QuoteForMessage("\xff"
+                            "a"),
+            "'\\xffa'");
 }
 
 }  // namespace

@@ -16,13 +16,13 @@
 namespace daicho::core {
 namespace {
 
+using testing::AddOp;
+using testing::DeleteOp;
 using testing::DumpChange;
 using testing::kTestEpochMs;
-using testing::TestReplicaId;
-using testing::DeleteOp;
 using testing::SetAddOp;
 using testing::SetOp;
-using testing::AddOp;
+using testing::TestReplicaId;
 using testing::WithKindContext;
 
 const ReplicaId kA = TestReplicaId(0x0a);
@@ -38,9 +38,7 @@ VersionVector Seen(std::initializer_list<Dot> dots) {
 class ChangeBuilderTest : public ::testing::Test {
  protected:
   // The writer's record states, as the lookup sees them.
-  RecordState& StateOf(const std::string& collection, const std::string& id) {
-    return states_[{collection, id}];
-  }
+  RecordState& StateOf(const std::string& collection, const std::string& id) { return states_[{collection, id}]; }
   void Apply(const std::string& collection, const std::string& id, const Op& op, const Dot& dot) {
     ApplyOp(StateOf(collection, id), op, dot, HlcTime{kTestEpochMs, 0});
   }
@@ -309,10 +307,18 @@ TEST_F(ChangeBuilderTest, SetAfterDeleteInOneTransactionCancelsTheDelete) {
     ChangeBuilder builder;
     builder.Delete("customers", "c1");
     switch (edit) {
-      case 0: builder.Set("customers", "c1", "name", "y"); break;
-      case 1: builder.Add("customers", "c1", "filings", 1); break;
-      case 2: builder.SetAdd("customers", "c1", "trades", "大工"); break;
-      case 3: builder.SetRemove("customers", "c1", "trades", "大工"); break;
+      case 0:
+        builder.Set("customers", "c1", "name", "y");
+        break;
+      case 1:
+        builder.Add("customers", "c1", "filings", 1);
+        break;
+      case 2:
+        builder.SetAdd("customers", "c1", "trades", "大工");
+        break;
+      case 3:
+        builder.SetRemove("customers", "c1", "trades", "大工");
+        break;
     }
     const std::vector<Op> ops = OnlyRecordOps(Build(builder));
     ASSERT_EQ(ops.size(), 1u) << "edit " << edit;
@@ -336,8 +342,7 @@ TEST_F(ChangeBuilderTest, EditOfAHiddenRecordAddsAnUndelete) {
   ASSERT_TRUE(IsHidden(StateOf("customers", "c1")));
   ChangeBuilder builder;
   builder.Set("customers", "c1", "phone", "03");
-  EXPECT_EQ(Types(OnlyRecordOps(Build(builder))),
-            (std::vector<OpType>{OpType::kSetRegister, OpType::kUndelete}));
+  EXPECT_EQ(Types(OnlyRecordOps(Build(builder))), (std::vector<OpType>{OpType::kSetRegister, OpType::kUndelete}));
 }
 
 TEST_F(ChangeBuilderTest, EditAfterDeleteOfAHiddenRecordUndeletesIt) {
@@ -346,8 +351,7 @@ TEST_F(ChangeBuilderTest, EditAfterDeleteOfAHiddenRecordUndeletesIt) {
   ChangeBuilder builder;
   builder.Delete("customers", "c1");
   builder.SetRemove("customers", "c1", "trades", "大工");
-  EXPECT_EQ(Types(OnlyRecordOps(Build(builder))),
-            (std::vector<OpType>{OpType::kSetRemove, OpType::kUndelete}));
+  EXPECT_EQ(Types(OnlyRecordOps(Build(builder))), (std::vector<OpType>{OpType::kSetRemove, OpType::kUndelete}));
 }
 
 TEST_F(ChangeBuilderTest, DeleteOfAHiddenRecordStaysADelete) {

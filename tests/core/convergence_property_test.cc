@@ -47,8 +47,7 @@ using testing::TestReplicaId;
 // ------------------------------------------------------------ the workload
 
 // A few records, fields and elements, so that edits collide often.
-const std::pair<std::string, std::string> kRecordKeys[] = {
-    {"customers", "c1"}, {"customers", "c2"}, {"permits", "p1"}};
+const std::pair<std::string, std::string> kRecordKeys[] = {{"customers", "c1"}, {"customers", "c2"}, {"permits", "p1"}};
 constexpr int kNumRecords = 3;
 // Per kind two names of its own and one shared by every kind ("mixed"),
 // which produces kind conflicts.
@@ -62,23 +61,35 @@ constexpr int kNumValues = 6;
 
 Value ValueFor(int v) {
   switch (v) {
-    case 0: return Value();
-    case 1: return Value(true);
-    case 2: return Value(7);
-    case 3: return Value("山田建設");
-    case 4: return Value("株式会社山田建設");
-    default: return Value(Bytes{"\x01\xfe"});
+    case 0:
+      return Value();
+    case 1:
+      return Value(true);
+    case 2:
+      return Value(7);
+    case 3:
+      return Value("山田建設");
+    case 4:
+      return Value("株式会社山田建設");
+    default:
+      return Value(Bytes{"\x01\xfe"});
   }
 }
 
 int64_t DeltaFor(int v) {
   switch (v) {
-    case 0: return 1;
-    case 1: return -1;
-    case 2: return 5;
-    case 3: return -3;
-    case 4: return std::numeric_limits<int64_t>::max();
-    default: return std::numeric_limits<int64_t>::min();
+    case 0:
+      return 1;
+    case 1:
+      return -1;
+    case 2:
+      return 5;
+    case 3:
+      return -3;
+    case 4:
+      return std::numeric_limits<int64_t>::max();
+    default:
+      return std::numeric_limits<int64_t>::min();
   }
 }
 
@@ -113,13 +124,22 @@ std::ostream& operator<<(std::ostream& os, const Edit& e) {
   static const char* const kNames[] = {"set", "add", "set-add", "set-remove", "delete", "undelete", "resolve"};
   os << kNames[static_cast<int>(e.kind)] << "(r" << e.record;
   switch (e.kind) {
-    case EditKind::kSet: os << " " << kRegisterFields[e.field] << "=" << testing::DumpValue(ValueFor(e.value)); break;
-    case EditKind::kResolve: os << " " << kRegisterFields[e.field]; break;
-    case EditKind::kAdd: os << " " << kCounterFields[e.field] << " " << DeltaFor(e.value); break;
+    case EditKind::kSet:
+      os << " " << kRegisterFields[e.field] << "=" << testing::DumpValue(ValueFor(e.value));
+      break;
+    case EditKind::kResolve:
+      os << " " << kRegisterFields[e.field];
+      break;
+    case EditKind::kAdd:
+      os << " " << kCounterFields[e.field] << " " << DeltaFor(e.value);
+      break;
     case EditKind::kSetAdd:
-    case EditKind::kSetRemove: os << " " << kSetFields[e.field] << " " << kElements[e.element]; break;
+    case EditKind::kSetRemove:
+      os << " " << kSetFields[e.field] << " " << kElements[e.element];
+      break;
     case EditKind::kDelete:
-    case EditKind::kUndelete: break;
+    case EditKind::kUndelete:
+      break;
   }
   return os << ")";
 }
@@ -134,8 +154,10 @@ std::ostream& operator<<(std::ostream& os, const Step& s) {
       os << "deliver " << s.replica << "->" << s.target << " picks[";
       for (int p : s.picks) os << " " << p;
       return os << " ]";
-    case StepKind::kSync: return os << "sync " << s.replica << "->" << s.target;
-    case StepKind::kTick: return os << "tick@" << s.replica << " " << s.tick;
+    case StepKind::kSync:
+      return os << "sync " << s.replica << "->" << s.target;
+    case StepKind::kTick:
+      return os << "tick@" << s.replica << " " << s.tick;
   }
   return os;
 }
@@ -161,8 +183,9 @@ rc::Gen<Step> GenStep(int num_replicas) {
   // The target differs from the source: an offset in [1, n).
   const auto offset = rc::gen::inRange(1, num_replicas);
   auto commit = rc::gen::map(
-      rc::gen::tuple(replica, rc::gen::mapcat(rc::gen::inRange(1, 4),
-                                              [](int k) { return rc::gen::container<std::vector<Edit>>(k, GenEdit()); })),
+      rc::gen::tuple(replica,
+                     rc::gen::mapcat(rc::gen::inRange(1, 4),
+                                     [](int k) { return rc::gen::container<std::vector<Edit>>(k, GenEdit()); })),
       [](const std::tuple<int, std::vector<Edit>>& t) {
         Step s;
         s.kind = StepKind::kCommit;
@@ -171,9 +194,10 @@ rc::Gen<Step> GenStep(int num_replicas) {
         return s;
       });
   auto deliver = rc::gen::map(
-      rc::gen::tuple(replica, offset,
-                     rc::gen::mapcat(rc::gen::inRange(1, 7),
-                                     [](int k) { return rc::gen::container<std::vector<int>>(k, rc::gen::inRange(0, 64)); })),
+      rc::gen::tuple(
+          replica, offset,
+          rc::gen::mapcat(rc::gen::inRange(1, 7),
+                          [](int k) { return rc::gen::container<std::vector<int>>(k, rc::gen::inRange(0, 64)); })),
       [num_replicas](const std::tuple<int, int, std::vector<int>>& t) {
         Step s;
         s.kind = StepKind::kDeliver;
@@ -230,12 +254,24 @@ void RunCommit(World& world, const Step& step) {
   for (const Edit& e : step.edits) {
     const auto& [collection, id] = kRecordKeys[e.record];
     switch (e.kind) {
-      case EditKind::kSet: builder.Set(collection, id, kRegisterFields[e.field], ValueFor(e.value)); break;
-      case EditKind::kAdd: builder.Add(collection, id, kCounterFields[e.field], DeltaFor(e.value)); break;
-      case EditKind::kSetAdd: builder.SetAdd(collection, id, kSetFields[e.field], kElements[e.element]); break;
-      case EditKind::kSetRemove: builder.SetRemove(collection, id, kSetFields[e.field], kElements[e.element]); break;
-      case EditKind::kDelete: builder.Delete(collection, id); break;
-      case EditKind::kUndelete: builder.Undelete(collection, id); break;
+      case EditKind::kSet:
+        builder.Set(collection, id, kRegisterFields[e.field], ValueFor(e.value));
+        break;
+      case EditKind::kAdd:
+        builder.Add(collection, id, kCounterFields[e.field], DeltaFor(e.value));
+        break;
+      case EditKind::kSetAdd:
+        builder.SetAdd(collection, id, kSetFields[e.field], kElements[e.element]);
+        break;
+      case EditKind::kSetRemove:
+        builder.SetRemove(collection, id, kSetFields[e.field], kElements[e.element]);
+        break;
+      case EditKind::kDelete:
+        builder.Delete(collection, id);
+        break;
+      case EditKind::kUndelete:
+        builder.Undelete(collection, id);
+        break;
       case EditKind::kResolve: {
         // Write the displayed value back: what a user does to accept it.
         const Record view = r.View(collection, id);
@@ -266,7 +302,9 @@ void RunTick(MemoryReplica& r, int tick) {
 
 void RunStep(World& world, const Step& step) {
   switch (step.kind) {
-    case StepKind::kCommit: RunCommit(world, step); break;
+    case StepKind::kCommit:
+      RunCommit(world, step);
+      break;
     case StepKind::kDeliver: {
       const MemoryReplica& from = *world.replicas[step.replica];
       MemoryReplica& to = *world.replicas[step.target];
@@ -274,8 +312,12 @@ void RunStep(World& world, const Step& step) {
       for (int p : step.picks) to.Receive(from.log()[static_cast<size_t>(p) % from.log().size()]);
       break;
     }
-    case StepKind::kSync: world.replicas[step.target]->SyncFrom(*world.replicas[step.replica]); break;
-    case StepKind::kTick: RunTick(*world.replicas[step.replica], step.tick); break;
+    case StepKind::kSync:
+      world.replicas[step.target]->SyncFrom(*world.replicas[step.replica]);
+      break;
+    case StepKind::kTick:
+      RunTick(*world.replicas[step.replica], step.tick);
+      break;
   }
 }
 
@@ -315,10 +357,13 @@ void Quiesce(World& world) {
 // writer's own VV).
 FieldKind KindOfOp(OpType type) {
   switch (type) {
-    case OpType::kCounterAdd: return FieldKind::kCounter;
+    case OpType::kCounterAdd:
+      return FieldKind::kCounter;
     case OpType::kSetAdd:
-    case OpType::kSetRemove: return FieldKind::kSet;
-    default: return FieldKind::kRegister;
+    case OpType::kSetRemove:
+      return FieldKind::kSet;
+    default:
+      return FieldKind::kRegister;
   }
 }
 
@@ -376,14 +421,18 @@ class Reference {
       for (const Delivered& d : ops) {
         view.modified = std::max(view.modified, d.hlc);
         switch (d.op->type) {
-          case OpType::kSetRegister: writes.push_back(d); break;
+          case OpType::kSetRegister:
+            writes.push_back(d);
+            break;
           case OpType::kCounterAdd: {
             adds.push_back(d);
             Dot& last = last_add[d.dot.origin];
             last = std::max(last, d.dot);
             break;
           }
-          default: set_ops.push_back(d); break;
+          default:
+            set_ops.push_back(d);
+            break;
         }
       }
       // Kinds of one name (DESIGN.md), word for word from the held ops: per
@@ -473,8 +522,12 @@ class Reference {
             if (!(s.value == siblings.front().value)) view.conflict = true;
           }
           break;
-        case FieldKind::kCounter: view.value = static_cast<int64_t>(total); break;
-        case FieldKind::kSet: view.elements.assign(present.begin(), present.end()); break;
+        case FieldKind::kCounter:
+          view.value = static_cast<int64_t>(total);
+          break;
+        case FieldKind::kSet:
+          view.elements.assign(present.begin(), present.end());
+          break;
       }
       for (size_t i = 1; i < shown.size(); ++i) {
         KindValue& other = view.other_kinds.emplace_back();
@@ -483,8 +536,12 @@ class Reference {
           case FieldKind::kRegister:
             if (!siblings.empty()) other.value = siblings.front().value;
             break;
-          case FieldKind::kCounter: other.value = static_cast<int64_t>(total); break;
-          case FieldKind::kSet: other.elements.assign(present.begin(), present.end()); break;
+          case FieldKind::kCounter:
+            other.value = static_cast<int64_t>(total);
+            break;
+          case FieldKind::kSet:
+            other.elements.assign(present.begin(), present.end());
+            break;
         }
       }
       record.fields.push_back(std::move(view));
@@ -582,8 +639,8 @@ void CheckAgainstReference(const World& world) {
       const std::string want = DumpView(reference.View(key.first, key.second, r.vv()));
       if (got != want) {
         RC_FAIL(std::string("view differs from the reference model (") +
-                (reading == Reference::Reading::kCausal ? "causal" : "as specified") + ")\ngot:\n" + got +
-                "want:\n" + want + "state:\n" + DumpState(state) + "changes:\n" + DumpAllChanges(world));
+                (reading == Reference::Reading::kCausal ? "causal" : "as specified") + ")\ngot:\n" + got + "want:\n" +
+                want + "state:\n" + DumpState(state) + "changes:\n" + DumpAllChanges(world));
       }
     }
   }
@@ -710,7 +767,7 @@ RC_GTEST_PROP(ConvergencePropertyTest, ReplicasConvergeAfterRandomPartialDuplica
 }
 
 std::vector<const Change*> RandomPerOriginOrder(const std::map<Dot, Change>& changes, std::mt19937& rng,
-                                             bool duplicates);
+                                                bool duplicates);
 
 // A name reused with other kinds, sequentially and concurrently, by 3-5
 // replicas: they converge, match the reference model before and after
@@ -777,7 +834,7 @@ RC_GTEST_PROP(ConvergencePropertyTest, ApplyReportsAChangeExactlyWhenTheStateCha
 // Every change once per origin in seq order, origins interleaved at random,
 // with random re-deliveries of changes already sent.
 std::vector<const Change*> RandomPerOriginOrder(const std::map<Dot, Change>& changes, std::mt19937& rng,
-                                             bool duplicates) {
+                                                bool duplicates) {
   std::map<ReplicaId, std::vector<const Change*>> queues;
   for (const auto& [dot, change] : changes) queues[dot.origin].push_back(&change);
   std::vector<std::pair<std::vector<const Change*>*, size_t>> cursors;
@@ -843,8 +900,8 @@ RC_GTEST_PROP(ConvergencePropertyTest, ReapplyingHeldChangesChangesNothing, ()) 
       const RecordState before = state;
       ApplyRecordOps(state, ops, dot, change.hlc);
       if (!(state == before)) {
-        RC_FAIL("re-applying " + testing::DumpDot(dot) + " changed " + ops.collection + "/" + ops.id +
-                "\nbefore:\n" + DumpState(before) + "after:\n" + DumpState(state));
+        RC_FAIL("re-applying " + testing::DumpDot(dot) + " changed " + ops.collection + "/" + ops.id + "\nbefore:\n" +
+                DumpState(before) + "after:\n" + DumpState(state));
       }
     }
   }

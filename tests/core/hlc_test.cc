@@ -4,8 +4,8 @@
 
 #include <memory>
 
-#include "test_util.h"
 #include "memory_replica.h"
+#include "test_util.h"
 
 namespace daicho::core {
 namespace {

@@ -51,9 +51,7 @@ inline constexpr uint64_t kDayMs = 24ull * 3600 * 1000;
 // Short, readable tag of a replica id in dumps: its first byte in hex.
 inline std::string ShortId(const ReplicaId& id) { return id.ToHex().substr(0, 2); }
 
-inline std::string DumpDot(const Dot& dot) {
-  return ShortId(dot.origin) + ":" + std::to_string(dot.counter);
-}
+inline std::string DumpDot(const Dot& dot) { return ShortId(dot.origin) + ":" + std::to_string(dot.counter); }
 
 inline std::string DumpVv(const VersionVector& vv) {
   std::string out = "{";
@@ -71,20 +69,26 @@ inline std::string DumpHlc(const HlcTime& hlc) {
 // A value with its type, so 1 and "1" and 1.0 read differently.
 inline std::string DumpValue(const Value& v) {
   switch (v.type()) {
-    case Value::Type::kNull: return "null";
-    case Value::Type::kBool: return v.as_bool() ? "true" : "false";
-    case Value::Type::kInt: return "i" + v.ToDisplayString();
-    case Value::Type::kDouble: return "d" + v.ToDisplayString();
-    case Value::Type::kString: return "\"" + v.as_string() + "\"";
-    case Value::Type::kBytes: return "b'" + v.ToDisplayString() + "'";
+    case Value::Type::kNull:
+      return "null";
+    case Value::Type::kBool:
+      return v.as_bool() ? "true" : "false";
+    case Value::Type::kInt:
+      return "i" + v.ToDisplayString();
+    case Value::Type::kDouble:
+      return "d" + v.ToDisplayString();
+    case Value::Type::kString:
+      return "\"" + v.as_string() + "\"";
+    case Value::Type::kBytes:
+      return "b'" + v.ToDisplayString() + "'";
   }
   return "?";
 }
 
 inline std::string DumpState(const RecordState& s) {
   std::ostringstream out;
-  out << "modified=" << DumpHlc(s.modified) << " deletes=" << DumpVv(s.deletes)
-      << " undeletes=" << DumpVv(s.undeletes) << "\n";
+  out << "modified=" << DumpHlc(s.modified) << " deletes=" << DumpVv(s.deletes) << " undeletes=" << DumpVv(s.undeletes)
+      << "\n";
   for (const FieldState& f : s.fields) {
     out << "  field " << f.name << "\n";
     if (f.reg) {
@@ -118,9 +122,12 @@ inline std::string DumpState(const RecordState& s) {
 
 inline const char* KindName(FieldKind kind) {
   switch (kind) {
-    case FieldKind::kRegister: return "register";
-    case FieldKind::kCounter: return "counter";
-    case FieldKind::kSet: return "set";
+    case FieldKind::kRegister:
+      return "register";
+    case FieldKind::kCounter:
+      return "counter";
+    case FieldKind::kSet:
+      return "set";
   }
   return "?";
 }
@@ -128,8 +135,8 @@ inline const char* KindName(FieldKind kind) {
 // Every member of a Record view, one line per field; equal strings iff equal views.
 inline std::string DumpView(const Record& r) {
   std::ostringstream out;
-  out << r.collection << "/" << r.id << (r.deleted ? " DELETED" : "")
-      << (r.delete_conflict ? " DELETE-CONFLICT" : "") << " modified=" << DumpHlc(r.modified) << "\n";
+  out << r.collection << "/" << r.id << (r.deleted ? " DELETED" : "") << (r.delete_conflict ? " DELETE-CONFLICT" : "")
+      << " modified=" << DumpHlc(r.modified) << "\n";
   for (const FieldView& f : r.fields) {
     out << "  " << f.name << " " << KindName(f.kind) << (f.conflict ? " CONFLICT" : "")
         << (f.kind_conflict ? " KIND-CONFLICT" : "") << " modified=" << DumpHlc(f.modified)
@@ -160,15 +167,23 @@ inline std::string DumpChange(const Change& c) {
         case OpType::kSetRegister:
           out << "set " << op.field << "=" << DumpValue(op.value) << " ctx=" << DumpVv(op.context);
           break;
-        case OpType::kCounterAdd: out << "add " << op.field << " " << op.delta; break;
-        case OpType::kSetAdd: out << "set-add " << op.field << " " << op.element; break;
+        case OpType::kCounterAdd:
+          out << "add " << op.field << " " << op.delta;
+          break;
+        case OpType::kSetAdd:
+          out << "set-add " << op.field << " " << op.element;
+          break;
         case OpType::kSetRemove:
           out << "set-remove " << op.field << " " << op.element << " observed=[";
           for (const Dot& d : op.observed) out << " " << DumpDot(d);
           out << " ]";
           break;
-        case OpType::kDelete: out << "delete ctx=" << DumpVv(op.context); break;
-        case OpType::kUndelete: out << "undelete"; break;
+        case OpType::kDelete:
+          out << "delete ctx=" << DumpVv(op.context);
+          break;
+        case OpType::kUndelete:
+          out << "undelete";
+          break;
       }
       if (!op.kind_context.empty()) out << " kctx=" << DumpVv(op.kind_context);
       out << "\n";
@@ -236,9 +251,8 @@ class MemoryReplica {
     const HlcTime hlc = hlc_.Now();
     VersionVector own = vv_;
     own.Advance(dot);
-    Change change = builder.Build(dot, hlc, own, [this](const std::string& c, const std::string& i) {
-      return Find(c, i);
-    });
+    Change change =
+        builder.Build(dot, hlc, own, [this](const std::string& c, const std::string& i) { return Find(c, i); });
     builder.Clear();
     Apply(change);
     return change;
@@ -292,8 +306,8 @@ class MemoryReplica {
       const bool reported = ApplyRecordOps(state, ops, change.dot(), change.hlc);
       if (reported != !(state == before)) {
         misreports_.push_back("applying " + DumpDot(change.dot()) + " to " + ops.collection + "/" + ops.id +
-                              " reported " + (reported ? "a change" : "no change") + "\nbefore:\n" +
-                              DumpState(before) + "after:\n" + DumpState(state));
+                              " reported " + (reported ? "a change" : "no change") + "\nbefore:\n" + DumpState(before) +
+                              "after:\n" + DumpState(state));
       }
     }
     vv_.Advance(change.dot());

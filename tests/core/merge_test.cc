@@ -21,16 +21,16 @@
 namespace daicho::core {
 namespace {
 
+using testing::AddOp;
+using testing::DeleteOp;
 using testing::DumpState;
 using testing::DumpView;
 using testing::kTestEpochMs;
 using testing::MemoryReplica;
-using testing::TestReplicaId;
-using testing::SetOp;
-using testing::AddOp;
 using testing::SetAddOp;
+using testing::SetOp;
 using testing::SetRemoveOp;
-using testing::DeleteOp;
+using testing::TestReplicaId;
 using testing::UndeleteOp;
 using testing::WithKindContext;
 
@@ -311,8 +311,8 @@ TEST(RegisterMergeTest, DuplicateDeliveryIsIdempotent) {
 }
 
 TEST(RegisterMergeTest, AllValueTypesAreKept) {
-  const std::vector<Value> values = {Value(), Value(true), Value(-42), Value(2.5), Value("株式会社"),
-                                     Value(Bytes{std::string("\0\xff", 2)})};
+  const std::vector<Value> values = {Value(),    Value(true),       Value(-42),
+                                     Value(2.5), Value("株式会社"), Value(Bytes{std::string("\0\xff", 2)})};
   for (const Value& v : values) {
     RecordState state;
     ApplyOp(state, SetOp("f", v), A(1), T(1));
@@ -501,12 +501,8 @@ TEST(ApplyOpTest, RedeliveredOpReportsNoChange) {
     Op op;
   };
   const std::vector<Case> cases = {
-      {"set register", SetOp("f", "v")},
-      {"counter add", AddOp("g", 3)},
-      {"set add", SetAddOp("h", "e")},
-      {"set remove", SetRemoveOp("h", "e", {})},
-      {"delete", DeleteOp(Seen({A(1)}))},
-      {"undelete", UndeleteOp()},
+      {"set register", SetOp("f", "v")},         {"counter add", AddOp("g", 3)},     {"set add", SetAddOp("h", "e")},
+      {"set remove", SetRemoveOp("h", "e", {})}, {"delete", DeleteOp(Seen({A(1)}))}, {"undelete", UndeleteOp()},
   };
   for (const Case& c : cases) {
     RecordState state;

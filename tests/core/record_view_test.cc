@@ -14,11 +14,11 @@
 namespace daicho::core {
 namespace {
 
-using testing::kTestEpochMs;
-using testing::TestReplicaId;
 using testing::AddOp;
+using testing::kTestEpochMs;
 using testing::SetAddOp;
 using testing::SetOp;
+using testing::TestReplicaId;
 
 const ReplicaId kA = TestReplicaId(0x0a);
 const ReplicaId kB = TestReplicaId(0x0b);

@@ -23,16 +23,16 @@ TEST(Utf8Test, FindsSequencesAtEveryOffsetInAsciiRuns) {
     EXPECT_TRUE(IsValidUtf8(text.substr(0, at) + "é" + text.substr(at))) << at;
     EXPECT_TRUE(IsValidUtf8(text.substr(0, at) + "𠮷" + text.substr(at))) << at;
     EXPECT_FALSE(IsValidUtf8(text.substr(0, at) + "\xff" + text.substr(at))) << at;
-    EXPECT_FALSE(IsValidUtf8(text.substr(0, at) + "\xc3" + text.substr(at))) << at;  // cut short
+    EXPECT_FALSE(IsValidUtf8(text.substr(0, at) + "\xc3" + text.substr(at))) << at;          // cut short
     EXPECT_FALSE(IsValidUtf8(text.substr(0, at) + "\xed\xa0\x80" + text.substr(at))) << at;  // surrogate
   }
 }
 
 TEST(Utf8Test, AcceptsJapaneseText) {
   EXPECT_TRUE(IsValidUtf8("株式会社山田建設"));
-  EXPECT_TRUE(IsValidUtf8("ﾔﾏﾀﾞｹﾝｾﾂ"));                   // half-width katakana
+  EXPECT_TRUE(IsValidUtf8("ﾔﾏﾀﾞｹﾝｾﾂ"));                        // half-width katakana
   EXPECT_TRUE(IsValidUtf8("東京都千代田区丸の内１－１－１"));  // full-width digits
-  EXPECT_TRUE(IsValidUtf8("𠮷野家"));                      // U+20BB7, four bytes
+  EXPECT_TRUE(IsValidUtf8("𠮷野家"));                          // U+20BB7, four bytes
 }
 
 TEST(Utf8Test, AcceptsEveryEncodingLengthAtItsBounds) {
@@ -48,7 +48,7 @@ TEST(Utf8Test, AcceptsEveryEncodingLengthAtItsBounds) {
 }
 
 TEST(Utf8Test, RejectsOverlongEncodings) {
-  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));          // '/' in two bytes
+  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));  // '/' in two bytes
   EXPECT_FALSE(IsValidUtf8("\xC1\xBF"));
   EXPECT_FALSE(IsValidUtf8("\xC0\x80"));          // NUL in two bytes (modified UTF-8)
   EXPECT_FALSE(IsValidUtf8("\xE0\x80\xAF"));      // '/' in three bytes
@@ -58,9 +58,9 @@ TEST(Utf8Test, RejectsOverlongEncodings) {
 }
 
 TEST(Utf8Test, RejectsSurrogates) {
-  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));                  // U+D800
-  EXPECT_FALSE(IsValidUtf8("\xED\xBF\xBF"));                  // U+DFFF
-  EXPECT_FALSE(IsValidUtf8("\xED\xA0\xBD\xED\xB8\x80"));      // CESU-8 pair
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));              // U+D800
+  EXPECT_FALSE(IsValidUtf8("\xED\xBF\xBF"));              // U+DFFF
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\xBD\xED\xB8\x80"));  // CESU-8 pair
 }
 
 TEST(Utf8Test, RejectsCodePointsPastU10FFFF) {
@@ -78,11 +78,13 @@ TEST(Utf8Test, RejectsTruncatedSequences) {
   EXPECT_FALSE(IsValidUtf8("\xF0\x9F\x98"));
   EXPECT_FALSE(IsValidUtf8("\xC3"));
   // A lead byte followed by ASCII instead of continuation bytes.
-  EXPECT_FALSE(IsValidUtf8("\xE6\xA0" "a"));
+  EXPECT_FALSE(
+      IsValidUtf8("\xE6\xA0"
+                  "a"));
 }
 
 TEST(Utf8Test, RejectsStrayAndInvalidBytes) {
-  EXPECT_FALSE(IsValidUtf8("\x80"));              // lone continuation byte
+  EXPECT_FALSE(IsValidUtf8("\x80"));  // lone continuation byte
   EXPECT_FALSE(IsValidUtf8("abc\xBF"));
   EXPECT_FALSE(IsValidUtf8("\xFF"));
   EXPECT_FALSE(IsValidUtf8("\xFE"));

@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include "test_util.h"
 #include "memory_replica.h"
+#include "test_util.h"
 
 namespace daicho {
 namespace {
@@ -173,7 +173,8 @@ TEST(VersionVectorTest, ToStringIsSortedHexColonCounter) {
 }
 
 TEST(VersionVectorTest, ToStringParseRoundTrips) {
-  for (const VersionVector& vv : {VersionVector(), Vv({{kA, 1}}), Vv({{kA, 3}, {kB, 18446744073709551615ull}, {kC, 7}})}) {
+  for (const VersionVector& vv :
+       {VersionVector(), Vv({{kA, 1}}), Vv({{kA, 3}, {kB, 18446744073709551615ull}, {kC, 7}})}) {
     auto parsed = VersionVector::Parse(vv.ToString());
     ASSERT_DAICHO_OK(parsed);
     EXPECT_EQ(*parsed, vv) << vv.ToString();
@@ -191,17 +192,17 @@ TEST(VersionVectorTest, ParseAcceptsUpperCaseHexAndAnyEntryOrder) {
 TEST(VersionVectorTest, ParseRejectsMalformedInput) {
   const std::string a = kA.ToHex();
   const std::vector<std::string> bad = {
-      a,                              // no ':'
-      a + ":",                        // no counter
-      a + ":x",                       // counter not a number
-      a + ":-1",                      // negative
-      a + ":1x",                      // trailing junk
-      a + ":99999999999999999999999", // counter overflows uint64
-      a.substr(2) + ":1",             // id too short
-      "zz" + a.substr(2) + ":1",      // id not hex
-      ":1",                           // empty id
-      "," + a + ":1",                 // empty entry
-      a + ":1,,",                     // empty entry
+      a,                               // no ':'
+      a + ":",                         // no counter
+      a + ":x",                        // counter not a number
+      a + ":-1",                       // negative
+      a + ":1x",                       // trailing junk
+      a + ":99999999999999999999999",  // counter overflows uint64
+      a.substr(2) + ":1",              // id too short
+      "zz" + a.substr(2) + ":1",       // id not hex
+      ":1",                            // empty id
+      "," + a + ":1",                  // empty entry
+      a + ":1,,",                      // empty entry
   };
   for (const std::string& text : bad) {
     auto parsed = VersionVector::Parse(text);

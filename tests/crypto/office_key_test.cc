@@ -93,8 +93,8 @@ TEST_F(OfficeKeyTest, WrappedEnvelopeDescribesTheCurrentKey) {
   // No key appears in the clear.
   for (KeyId id : ring().ids()) {
     const std::string key(reinterpret_cast<const char*>(ring().Find(id)->data()), kDataKeyBytes);
-    for (const std::string* field : {&wrapped().passphrase_wrapped, &wrapped().recovery_wrapped,
-                                     &wrapped().sealed_ring}) {
+    for (const std::string* field :
+         {&wrapped().passphrase_wrapped, &wrapped().recovery_wrapped, &wrapped().sealed_ring}) {
       EXPECT_EQ(field->find(key), std::string::npos) << "key " << id;
     }
   }
@@ -341,8 +341,7 @@ TEST_F(OfficeKeyTest, WrapRefusesBadInputs) {
 TEST_F(OfficeKeyTest, UnwrapOfAnEmptyEnvelopeIsFailedPrecondition) {
   EXPECT_EQ(UnwrapWithPassphrase(WrappedOfficeKey{}, kContract, kPassphrase).status().code(),
             Code::kFailedPrecondition);
-  EXPECT_EQ(UnwrapWithRecoveryCode(WrappedOfficeKey{}, kContract, code()).status().code(),
-            Code::kFailedPrecondition);
+  EXPECT_EQ(UnwrapWithRecoveryCode(WrappedOfficeKey{}, kContract, code()).status().code(), Code::kFailedPrecondition);
 }
 
 TEST(PassphraseTest, LengthBounds) {
@@ -357,7 +356,10 @@ TEST(PassphraseTest, AcceptsAnyScriptRefusesInvalidUtf8) {
   EXPECT_DAICHO_OK(ValidatePassphrase("山田税理士事務所の合言葉"));
   EXPECT_DAICHO_OK(ValidatePassphrase("correct horse battery staple"));
   for (const std::string& bad : {std::string("abcdefghij\xff"), std::string("abcdefghij\xc3"),
-                                 std::string("\xe5\xb1\xb1\xe7\x94" "abcdefgh"), std::string("\xc0\xaf" "abcdefghij")}) {
+                                 std::string("\xe5\xb1\xb1\xe7\x94"
+                                             "abcdefgh"),
+                                 std::string("\xc0\xaf"
+                                             "abcdefghij")}) {
     const Status status = ValidatePassphrase(bad);
     EXPECT_EQ(status.code(), Code::kInvalidArgument);
     EXPECT_EQ(status.message().find("abcdefgh"), std::string::npos) << "the passphrase must not be echoed";
@@ -401,8 +403,9 @@ TEST(RecoveryCodeTest, NormalizeAcceptsCodesAsTyped) {
     EXPECT_EQ(*normalized, canonical) << typed;
   }
   // I, i, L and l are all read as 1.
-  for (std::string_view typed : {"I111-1111-1111-1111-1111-1111-1111-1111", "i111-1111-1111-1111-1111-1111-1111-1111",
-                                 "L111-1111-1111-1111-1111-1111-1111-1111", "l111-1111-1111-1111-1111-1111-1111-1111"}) {
+  for (std::string_view typed :
+       {"I111-1111-1111-1111-1111-1111-1111-1111", "i111-1111-1111-1111-1111-1111-1111-1111",
+        "L111-1111-1111-1111-1111-1111-1111-1111", "l111-1111-1111-1111-1111-1111-1111-1111"}) {
     auto normalized = NormalizeRecoveryCode(typed);
     ASSERT_DAICHO_OK(normalized);
     EXPECT_EQ(*normalized, std::string(32, '1')) << typed;
@@ -410,9 +413,10 @@ TEST(RecoveryCodeTest, NormalizeAcceptsCodesAsTyped) {
 }
 
 TEST(RecoveryCodeTest, NormalizeRefusesOtherInput) {
-  for (std::string_view typed : {"U123-4567-89AB-CDEF-GHJK-MNPQ-RSTV-WXYZ", "u123-4567-89AB-CDEF-GHJK-MNPQ-RSTV-WXYZ",
-                                 "0123-4567-89AB-CDEF-GHJK-MNPQ-RSTV-WXY", "0123-4567-89AB-CDEF-GHJK-MNPQ-RSTV-WXYZ0",
-                                 "", "0123-4567-89AB-CDEF-GHJK-MNPQ-RSTV-WXY!", "０123-4567-89AB-CDEF-GHJK-MNPQ-RSTV-WXYZ"}) {
+  for (std::string_view typed :
+       {"U123-4567-89AB-CDEF-GHJK-MNPQ-RSTV-WXYZ", "u123-4567-89AB-CDEF-GHJK-MNPQ-RSTV-WXYZ",
+        "0123-4567-89AB-CDEF-GHJK-MNPQ-RSTV-WXY", "0123-4567-89AB-CDEF-GHJK-MNPQ-RSTV-WXYZ0", "",
+        "0123-4567-89AB-CDEF-GHJK-MNPQ-RSTV-WXY!", "０123-4567-89AB-CDEF-GHJK-MNPQ-RSTV-WXYZ"}) {
     EXPECT_EQ(NormalizeRecoveryCode(typed).status().code(), Code::kInvalidArgument) << typed;
   }
 }

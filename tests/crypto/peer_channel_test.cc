@@ -550,8 +550,7 @@ TEST_F(PeerChannelTest, CallsInTheWrongStateFailAndKillTheChannel) {
          return i.Start().status();
        }},
       {"Seal before the handshake", [](PeerChannel& i, PeerChannel&) { return i.Seal("x").status(); }},
-      {"Open before the handshake",
-       [](PeerChannel&, PeerChannel& a) { return a.Open(std::string(20, 'x')).status(); }},
+      {"Open before the handshake", [](PeerChannel&, PeerChannel& a) { return a.Open(std::string(20, 'x')).status(); }},
       {"acceptor Seal after M1 (before the initiator proved the key)",
        [](PeerChannel& i, PeerChannel& a) {
          auto m1 = i.Start();

@@ -142,8 +142,7 @@ TEST(HostileClientTest, ALargeFirstFragmentBeforeLoginIsRefusedAtOnce) {
   auto hostile = WebSocketClient::Connect(served.url());
   ASSERT_DAICHO_OK(hostile);
   (void)(*hostile)->SendFragment(std::string(200u << 10, 'x'), /*last=*/false);  // fails once closed
-  EXPECT_TRUE(ClosedWhilePinging(**hostile, milliseconds(3000)))
-      << "a 200 KiB message before the login was held";
+  EXPECT_TRUE(ClosedWhilePinging(**hostile, milliseconds(3000))) << "a 200 KiB message before the login was held";
   EXPECT_EQ(served.server->Stats().buffered_bytes, 0u);
 }
 

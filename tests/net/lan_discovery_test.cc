@@ -225,9 +225,8 @@ TEST_F(LanDiscoveryTest, AnotherOfficesPcNeitherAppearsNorSeesUs) {
   auto stranger = StartOrDie(Options(other_office, "stranger", 8103));
   ASSERT_TRUE(a && b && stranger);
 
-  ASSERT_TRUE(WaitFor([&] {
-    return Sees(*a, "ours-2") && a->stats().rejected_auth >= 3 && stranger->stats().rejected_auth >= 3;
-  }));
+  ASSERT_TRUE(WaitFor(
+      [&] { return Sees(*a, "ours-2") && a->stats().rejected_auth >= 3 && stranger->stats().rejected_auth >= 3; }));
   EXPECT_FALSE(Sees(*a, "stranger"));
   EXPECT_FALSE(Sees(*b, "stranger"));
   EXPECT_TRUE(stranger->Peers().empty());
@@ -239,8 +238,7 @@ TEST_F(LanDiscoveryTest, SameKeyUnderAnotherContractNeverAppears) {
   auto other = StartOrDie(Options(ring_, "other-contract", 8102, {}, "CN-0000-0001"));
   ASSERT_TRUE(a && other);
 
-  ASSERT_TRUE(
-      WaitFor([&] { return a->stats().rejected_auth >= 3 && other->stats().rejected_auth >= 3; }));
+  ASSERT_TRUE(WaitFor([&] { return a->stats().rejected_auth >= 3 && other->stats().rejected_auth >= 3; }));
   EXPECT_TRUE(a->Peers().empty());
   EXPECT_TRUE(other->Peers().empty());
   EXPECT_EQ(a->stats().accepted, 0u);
@@ -263,7 +261,7 @@ TEST_F(LanDiscoveryTest, GarbageTruncatedAndWrongMagicDatagramsAreIgnored) {
 
   PlainSocket s(port_);
   const std::vector<std::string> malformed = {
-      std::string(),  "garbage", "DLA1", valid.substr(0, 20), wrong_magic, std::string(9000, 'D'),
+      std::string(), "garbage", "DLA1", valid.substr(0, 20), wrong_magic, std::string(9000, 'D'),
   };
   for (const auto& bytes : malformed) ASSERT_TRUE(s.Send(bytes));
   ASSERT_TRUE(s.Send(flipped));

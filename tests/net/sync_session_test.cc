@@ -96,9 +96,12 @@ class FramePipe {
   bool Step() {
     int from;
     if (dirs_[0].queue.empty() && dirs_[1].queue.empty()) return false;
-    if (dirs_[0].queue.empty()) from = 1;
-    else if (dirs_[1].queue.empty()) from = 0;
-    else from = static_cast<int>(rng_() % 2);
+    if (dirs_[0].queue.empty())
+      from = 1;
+    else if (dirs_[1].queue.empty())
+      from = 0;
+    else
+      from = static_cast<int>(rng_() % 2);
     Queued q = std::move(dirs_[from].queue.front());
     dirs_[from].queue.pop_front();
     if (q.acks != 0) dirs_[1 - from].unacked.erase(q.acks);
@@ -229,7 +232,7 @@ TEST(SyncSessionTest, RandomLiveCommitsDuringSyncConvergeWithoutEchoes) {
     }
     SessionOptions oa = Options(SessionRole::kInitiator, 2);
     SessionOptions ob = Options(SessionRole::kAcceptor, 2);
-    oa.purpose = Purpose::kWatch;  // live pushes (a one-shot sync sends what it had at the start)
+    oa.purpose = Purpose::kWatch;                   // live pushes (a one-shot sync sends what it had at the start)
     oa.max_batch_bytes = ob.max_batch_bytes = 100;  // many small batches
     SyncSession sa(*pcs[0].store, oa, pcs[0].replica->id());
     SyncSession sb(*pcs[1].store, ob, pcs[1].replica->id());
@@ -614,7 +617,8 @@ TEST(SyncSessionTest, ChangePartsAreBoundedAndMustComeInOrder) {
        {ChangePart{1, origin, 1, 10, 0, "xx"}, ChangePart{1, origin, 2, 10, 0, "xx"}},
        Code::kProtocolError},
       {"a gap", {ChangePart{1, origin, 1, 10, 0, "xx"}, ChangePart{1, origin, 1, 10, 3, "xx"}}, Code::kProtocolError},
-      {"another size", {ChangePart{1, origin, 1, 10, 0, "xx"}, ChangePart{1, origin, 1, 11, 2, "xx"}},
+      {"another size",
+       {ChangePart{1, origin, 1, 10, 0, "xx"}, ChangePart{1, origin, 1, 11, 2, "xx"}},
        Code::kProtocolError},
       {"a batch meanwhile",
        {ChangePart{1, origin, 1, 10, 0, "xx"}, ChangesBatch{2, {ChangeBlob{origin, 1, "p"}}}},

@@ -92,9 +92,9 @@ TEST(UrlTest, IPv6AddressesGoInBracketsWithOrWithoutAPort) {
 }
 
 TEST(UrlTest, MalformedAddressesAreRefusedNamingTheUrl) {
-  for (const char* bad : {"https://relay.example.jp/", "relay.example.jp:443", "wss://", "wss:///sync",
-                          "ws://:47480/", "ws://host:/", "ws://host:http/", "ws://host:0/", "ws://host:65536/",
-                          "ws://host:4748O/", "ws://[::1/", "ws://[::1]x/", "ws://::1:47480/", "ws://[]:80/"}) {
+  for (const char* bad : {"https://relay.example.jp/", "relay.example.jp:443", "wss://", "wss:///sync", "ws://:47480/",
+                          "ws://host:/", "ws://host:http/", "ws://host:0/", "ws://host:65536/", "ws://host:4748O/",
+                          "ws://[::1/", "ws://[::1]x/", "ws://::1:47480/", "ws://[]:80/"}) {
     auto url = ParseUrl(bad);
     EXPECT_EQ(url.status().code(), Code::kInvalidArgument) << bad;
     EXPECT_NE(url.status().message().find(bad), std::string::npos) << url.status();

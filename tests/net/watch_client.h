@@ -16,10 +16,10 @@
 #include <thread>
 #include <utility>
 
+#include "crypto/key_ring.h"
 #include "daicho/replica.h"
 #include "daicho/status.h"
 #include "daicho/version_vector.h"
-#include "crypto/key_ring.h"
 #include "net/replica_change_store.h"
 #include "net/sealed_change_store.h"
 #include "net/websocket.h"
@@ -52,11 +52,10 @@ inline VersionVector VersionVectorOf(const Replica& replica) {
 class WatchClient {
  public:
   WatchClient(std::string url, Replica& replica, net::SessionOptions session,
-              std::chrono::milliseconds poll_interval = std::chrono::milliseconds(20),
-              crypto::KeyRing office_key = {})
+              std::chrono::milliseconds poll_interval = std::chrono::milliseconds(20), crypto::KeyRing office_key = {})
       : replica_store_(replica), sealed_store_(replica_store_, session.contract, std::move(office_key)) {
-    net::ChangeStore* store = sealed_store_.key_ring().empty() ? static_cast<net::ChangeStore*>(&replica_store_)
-                                                               : &sealed_store_;
+    net::ChangeStore* store =
+        sealed_store_.key_ring().empty() ? static_cast<net::ChangeStore*>(&replica_store_) : &sealed_store_;
     session.purpose = net::Purpose::kWatch;
     thread_ = std::jthread([this, store, url = std::move(url), session = std::move(session), id = replica.id(),
                             poll_interval](std::stop_token stop) {
@@ -105,7 +104,7 @@ class WatchClient {
   net::SealedChangeStore sealed_store_;
   std::mutex mu_;
   std::optional<Result<net::SyncReport>> result_;  // guarded by mu_
-  VersionVector peer_holds_;                        // guarded by mu_
+  VersionVector peer_holds_;                       // guarded by mu_
   std::atomic<int> progress_calls_{0};
   std::atomic<uint64_t> batches_received_{0};
   std::jthread thread_;  // last: stopped and joined before the members above go

@@ -16,9 +16,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <stop_token>
-#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -48,8 +48,8 @@ using std::chrono::milliseconds;
 
 // Replica B served over WebSocket on an ephemeral loopback port.
 struct Served {
-  explicit Served(Replica& replica, WebSocketOptions websocket = {}, SessionOptions session = {},
-                  std::string cert = "", std::string key = "", std::string password = "")
+  explicit Served(Replica& replica, WebSocketOptions websocket = {}, SessionOptions session = {}, std::string cert = "",
+                  std::string key = "", std::string password = "")
       : scheme(cert.empty() ? "ws" : "wss") {
     SyncServerOptions options;
     options.threads = 2;  // connections on two threads, serialized per strand
@@ -100,8 +100,8 @@ TEST(WebSocketTest, StoreFactoryRefusalReachesTheClientAndChangesNothing) {
   ASSERT_TRUE(served.log.WaitFor(1));
   const std::string line = served.log.lines()[0];
   EXPECT_EQ(line.rfind("event=session_end peer=127.0.0.1:", 0), 0u) << line;
-  EXPECT_TRUE(Contains(line, " contract=1234-5678-9012 user=tanaka@example.jp device=" +
-                                 a->id().ToHex().substr(0, 8) + " outcome=\"unauthenticated: wrong user or password\""))
+  EXPECT_TRUE(Contains(line, " contract=1234-5678-9012 user=tanaka@example.jp device=" + a->id().ToHex().substr(0, 8) +
+                                 " outcome=\"unauthenticated: wrong user or password\""))
       << line;
 
   SessionOptions right;
@@ -339,9 +339,10 @@ TEST(WebSocketTest, StopWithAnOpenConnectionReturnsPromptly) {
 std::pair<std::string, std::string> MakeCertificate(const TempDir& dir) {
   const std::string cert = dir.Sub("cert.pem");
   const std::string key = dir.Sub("key.pem");
-  const std::string command = "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 "
-                              "-addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout '" +
-                              key + "' -out '" + cert + "' >/dev/null 2>&1";
+  const std::string command =
+      "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 "
+      "-addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout '" +
+      key + "' -out '" + cert + "' >/dev/null 2>&1";
   EXPECT_EQ(std::system(command.c_str()), 0) << command;
   return {cert, key};
 }
@@ -398,7 +399,6 @@ TEST(WebSocketTest, ServerWithUnreadableCertificateDoesNotStart) {
   EXPECT_EQ(server.Start().code(), Code::kInvalidArgument);
 }
 
-
 // ---------------------------------------------------------------------------
 // Live sync, slow peers and cut connections.
 
@@ -447,7 +447,8 @@ TEST(WebSocketTest, WatchClientsOfOneGroupGetEachOthersCommitsLiveAndAnotherGrou
   ASSERT_TRUE(WaitUntil([&] {
     const VersionVector vs = VersionVectorOf(*s);
     return vs.Total() == 3 && VersionVectorOf(*a) == vs && VersionVectorOf(*b) == vs;
-  })) << "catch-up did not finish: server " << VersionVectorOf(*s).ToString();
+  })) << "catch-up did not finish: server "
+      << VersionVectorOf(*s).ToString();
   // Same store, another group: it catches up too, but must get no pushes.
   SessionOptions elsewhere;
   elsewhere.contract = "elsewhere";
@@ -887,7 +888,6 @@ TEST(WebSocketTest, ConnectionDroppedMidUploadResumesWithoutResendingAcknowledge
   EXPECT_EQ(last->Find("note")->value, Value(std::string(4000, 'x') + std::to_string(kChanges - 1)));
 }
 
-
 // ---- PC to PC: the office-key channel (WebSocketOptions::peer_auth) ----
 
 std::shared_ptr<const PeerAuth> OfficeAuth(const crypto::KeyRing& ring, std::string contract = "1234-5678-9012") {
@@ -988,8 +988,13 @@ TEST(WebSocketPeerTest, AnUnprovenConnectionReachesOnlyTheUnauthenticatedFactory
     if (hello.purpose != Purpose::kConnectTest) {
       return Status(Code::kUnauthenticated, "prove the office key first");
     }
-    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*served), "", "",
-                           crypto::WrappedOfficeKey{1, "passphrase-envelope", "recovery-envelope", ""}, {}, "", {}};
+    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*served),
+                           "",
+                           "",
+                           crypto::WrappedOfficeKey{1, "passphrase-envelope", "recovery-envelope", ""},
+                           {},
+                           "",
+                           {}};
   };
   SyncServer server(std::move(options));
   ASSERT_DAICHO_OK(server.Start());
@@ -1003,7 +1008,6 @@ TEST(WebSocketPeerTest, AnUnprovenConnectionReachesOnlyTheUnauthenticatedFactory
   EXPECT_EQ(SyncOnce(url, store, a->id(), {}).status().code(), Code::kUnauthenticated);
   EXPECT_TRUE(a->GetVersionVector()->empty());
 }
-
 
 TEST(WebSocketPeerTest, AReplayedHandshakeIsRefusedAndTheServerKeepsServing) {
   TempDir dir;

@@ -81,8 +81,8 @@ TEST(WireCodecTest, OtherMessagesRoundTrip) {
   EXPECT_EQ(RoundTrip(w), w);
   ChangePart part{3, Id(1), 4, 100, 60, std::string(40, '\xff')};
   EXPECT_EQ(RoundTrip(part), part);
-  ChangesBatch b{7, {ChangeBlob{Id(1), 1, "a"}, ChangeBlob{Id(1), 2, std::string(1000, '\0')},
-                     ChangeBlob{Id(2), 9, ""}}};
+  ChangesBatch b{7,
+                 {ChangeBlob{Id(1), 1, "a"}, ChangeBlob{Id(1), 2, std::string(1000, '\0')}, ChangeBlob{Id(2), 9, ""}}};
   EXPECT_EQ(RoundTrip(b), b);
   Ack a{7, Vv({{1, 2}, {2, 9}})};
   EXPECT_EQ(RoundTrip(a), a);
@@ -146,8 +146,7 @@ TEST(WireCodecTest, InvalidFieldsAreProtocolErrors) {
   EXPECT_EQ(DecodeFrame(EncodeFrame(Ack{0, {}})).status().code(), Code::kProtocolError);
   EXPECT_EQ(DecodeFrame(EncodeFrame(Hello{})).status().code(), Code::kProtocolError);
   EXPECT_EQ(DecodeFrame(EncodeFrame(ErrorMessage{Code::kOk, ""})).status().code(), Code::kProtocolError);
-  EXPECT_EQ(DecodeFrame(EncodeFrame(ErrorMessage{static_cast<Code>(99), ""})).status().code(),
-            Code::kProtocolError);
+  EXPECT_EQ(DecodeFrame(EncodeFrame(ErrorMessage{static_cast<Code>(99), ""})).status().code(), Code::kProtocolError);
   // An empty frame holds no message.
   EXPECT_EQ(DecodeFrame("").status().code(), Code::kProtocolError);
 }
@@ -167,7 +166,11 @@ TEST(WireCodecTest, ErrorReasonRoundTripsAndAnUnknownOneReadsAsNone) {
 
 TEST(WireCodecTest, ShortReplicaIdAndMismatchedVectorAreRejected) {
   // Hand-made frames: Frame.ack(4) { batch_id(1)=1, vv(2) { replica_ids(1)="abc" counters(2)=1 } }.
-  const std::string short_id("\x22\x0b\x08\x01\x12\x07\x0a\x03" "abc" "\x10\x01", 13);
+  const std::string short_id(
+      "\x22\x0b\x08\x01\x12\x07\x0a\x03"
+      "abc"
+      "\x10\x01",
+      13);
   auto r = DecodeFrame(short_id);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kProtocolError);

@@ -36,12 +36,11 @@ TEST(ContractNumberTest, RejectsFullWidthDigits) {
 }
 
 TEST(ContractNumberTest, RejectsMissingOrMisplacedHyphens) {
-  for (const char* text : {"012345678901", "01234567-8901", "0123-45678901", "0123_4567_8901",
-                           "01234-5678-901", "0123-4567-8901\n"}) {
+  for (const char* text :
+       {"012345678901", "01234567-8901", "0123-45678901", "0123_4567_8901", "01234-5678-901", "0123-4567-8901\n"}) {
     EXPECT_EQ(ContractNumber::Parse(text).status().code(), Code::kInvalidArgument) << text;
   }
-  EXPECT_EQ(ContractNumber::Parse(std::string_view("0123-4567-890\0", 14)).status().code(),
-            Code::kInvalidArgument);
+  EXPECT_EQ(ContractNumber::Parse(std::string_view("0123-4567-890\0", 14)).status().code(), Code::kInvalidArgument);
 }
 
 }  // namespace

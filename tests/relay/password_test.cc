@@ -35,8 +35,7 @@ TEST(PasswordTest, PasswordLengthBounds) {
 
 TEST(PasswordTest, PasswordIsHalfWidthLettersAndDigitsOnly) {
   EXPECT_DAICHO_OK(ValidatePassword("abcXYZ0189"));
-  for (const char* bad : {"abcd1234!", "abcd 1234", "abcd-1234", "パスワード1234", "ａｂｃｄ１２３４",
-                          "abcd1234\n"}) {
+  for (const char* bad : {"abcd1234!", "abcd 1234", "abcd-1234", "パスワード1234", "ａｂｃｄ１２３４", "abcd1234\n"}) {
     Status status = ValidatePassword(bad);
     EXPECT_EQ(status.code(), Code::kInvalidArgument) << bad;
     EXPECT_EQ(status.message().find(bad), std::string::npos) << "the password must not be echoed";

@@ -19,8 +19,8 @@
 #include "daicho/peer_sync.h"
 #include "daicho/relay_client.h"
 #include "daicho/replica.h"
-#include "net/wire_codec.h"
 #include "net/websocket.h"
+#include "net/wire_codec.h"
 #include "test_util.h"
 #include "tests/relay/relay_process.h"
 
@@ -92,9 +92,7 @@ class PeerSyncTest : public ::testing::Test {
     return server.ok() ? std::move(server).value() : nullptr;
   }
 
-  static std::string Url(const PeerServer& server) {
-    return "ws://127.0.0.1:" + std::to_string(server.port()) + "/";
-  }
+  static std::string Url(const PeerServer& server) { return "ws://127.0.0.1:" + std::to_string(server.port()) + "/"; }
 
   // Every record with every field's siblings, for comparing replicas.
   static std::string Snapshot(Replica& replica) {

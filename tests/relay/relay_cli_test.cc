@@ -56,8 +56,10 @@ TEST_F(RelayCliTest, ContractAndUserAddedByCommandsCanLogIn) {
 TEST_F(RelayCliTest, PasswdReplacesThePassword) {
   ASSERT_EQ(Run({"init"}).exit_code, 0);
   ASSERT_EQ(Run({"contract", "add", kContract}).exit_code, 0);
-  ASSERT_EQ(Run({"user", "add", kContract, "sato@example.jp", "--password-file", PasswordFile("OldPassw0rd")}).exit_code, 0);
-  RunResult changed = Run({"user", "passwd", kContract, "sato@example.jp", "--password-file", PasswordFile("NewPassw0rd")});
+  ASSERT_EQ(
+      Run({"user", "add", kContract, "sato@example.jp", "--password-file", PasswordFile("OldPassw0rd")}).exit_code, 0);
+  RunResult changed =
+      Run({"user", "passwd", kContract, "sato@example.jp", "--password-file", PasswordFile("NewPassw0rd")});
   ASSERT_EQ(changed.exit_code, 0) << changed.err;
   auto store = RelayStore::Open(dir_.Sub("relay"));
   ASSERT_DAICHO_OK(store);
@@ -78,7 +80,8 @@ TEST_F(RelayCliTest, BadInputGivesClearErrorsAndChangesNothing) {
   EXPECT_EQ(twice.exit_code, 1);
   EXPECT_NE(twice.err.find("already"), std::string::npos) << twice.err;
 
-  RunResult short_password = Run({"user", "add", kContract, "ito@example.jp", "--password-file", PasswordFile("short")});
+  RunResult short_password =
+      Run({"user", "add", kContract, "ito@example.jp", "--password-file", PasswordFile("short")});
   EXPECT_EQ(short_password.exit_code, 1);
   EXPECT_NE(short_password.err.find("8-100"), std::string::npos) << short_password.err;
   RunResult unknown_contract =
@@ -101,8 +104,7 @@ TEST_F(RelayCliTest, BadInputGivesClearErrorsAndChangesNothing) {
 // but one are removed, and then the one left logs in with any spelling.
 TEST_F(RelayCliTest, UpgradedStoreWithCaseTwinsWarnsUntilTheOperatorRemovesOne) {
   const ContractNumber contract = ContractNumber::Parse(kContract).value();
-  WriteV2Store(dir_.Sub("relay"), contract, {{"Kato@Example.jp", "Passw0rd11"}, {"kato@example.jp", "Passw0rd22"}},
-               {});
+  WriteV2Store(dir_.Sub("relay"), contract, {{"Kato@Example.jp", "Passw0rd11"}, {"kato@example.jp", "Passw0rd22"}}, {});
   RunResult listed = Run({"user", "list", kContract});
   ASSERT_EQ(listed.exit_code, 0) << listed.err;
   EXPECT_EQ(listed.out, "Kato@Example.jp\nkato@example.jp\n");
@@ -129,8 +131,8 @@ TEST_F(RelayCliTest, AMistypedDataDirectoryIsRefusedAndOnlyInitCreatesAStore) {
         std::vector<std::string>{"serve", "--listen", "127.0.0.1:0"}}) {
     RunResult refused = Run(command);
     EXPECT_EQ(refused.exit_code, 1) << command[0] << " " << command[1] << ": " << refused.err;
-    EXPECT_NE(refused.err.find("no relay store here (" + dir_.Sub("relay") + "); create one with `daicho-relay --data " +
-                               dir_.Sub("relay") + " init`"),
+    EXPECT_NE(refused.err.find("no relay store here (" + dir_.Sub("relay") +
+                               "); create one with `daicho-relay --data " + dir_.Sub("relay") + " init`"),
               std::string::npos)
         << refused.err;
   }
@@ -150,8 +152,8 @@ TEST_F(RelayCliTest, AMistypedDataDirectoryIsRefusedAndOnlyInitCreatesAStore) {
 
   // A directory of other files is never made into a store.
   WriteFile(dir_.Sub("other.txt"), "x");
-  RunResult foreign = daicho::testing::RunProgram(DAICHO_RELAY_PATH, {"--data", dir_.path().string(), "init"},
-                                                  dir_.path().string());
+  RunResult foreign =
+      daicho::testing::RunProgram(DAICHO_RELAY_PATH, {"--data", dir_.path().string(), "init"}, dir_.path().string());
   EXPECT_EQ(foreign.exit_code, 1) << foreign.err;
 }
 
@@ -167,8 +169,8 @@ TEST_F(RelayCliTest, ContractsAreListedDisabledEnabledAndRemovedOnlyWhenDisabled
   ASSERT_EQ(Run({"init"}).exit_code, 0);
   ASSERT_EQ(Run({"contract", "add", kContract}).exit_code, 0);
   ASSERT_EQ(Run({"contract", "add", "1111-2222-3333"}).exit_code, 0);
-  ASSERT_EQ(Run({"user", "add", kContract, "yamada@example.jp", "--password-file", PasswordFile("Yamada2024")}).exit_code,
-            0);
+  ASSERT_EQ(
+      Run({"user", "add", kContract, "yamada@example.jp", "--password-file", PasswordFile("Yamada2024")}).exit_code, 0);
   RunResult listed = Run({"contract", "list"});
   ASSERT_EQ(listed.exit_code, 0) << listed.err;
   EXPECT_EQ(listed.out,
@@ -182,8 +184,8 @@ TEST_F(RelayCliTest, ContractsAreListedDisabledEnabledAndRemovedOnlyWhenDisabled
   {
     auto store = RelayStore::Open(dir_.Sub("relay"));
     ASSERT_DAICHO_OK(store);
-    const Status refused = (*store)->LogIn(ContractNumber::Parse(kContract).value(), "yamada@example.jp", "Yamada2024")
-                               .status();
+    const Status refused =
+        (*store)->LogIn(ContractNumber::Parse(kContract).value(), "yamada@example.jp", "Yamada2024").status();
     EXPECT_EQ(refused.code(), Code::kPermissionDenied) << refused;
   }
   ASSERT_EQ(Run({"contract", "enable", kContract}).exit_code, 0);
@@ -214,8 +216,10 @@ TEST_F(RelayCliTest, ContractsAreListedDisabledEnabledAndRemovedOnlyWhenDisabled
 TEST_F(RelayCliTest, UsersAreDisabledAndEnabledWithoutLosingTheirSavedLogins) {
   ASSERT_EQ(Run({"init"}).exit_code, 0);
   ASSERT_EQ(Run({"contract", "add", kContract}).exit_code, 0);
-  ASSERT_EQ(Run({"user", "add", kContract, "sato@example.jp", "--password-file", PasswordFile("Sato20245")}).exit_code, 0);
-  ASSERT_EQ(Run({"user", "add", kContract, "ito@example.jp", "--password-file", PasswordFile("Ito202456")}).exit_code, 0);
+  ASSERT_EQ(Run({"user", "add", kContract, "sato@example.jp", "--password-file", PasswordFile("Sato20245")}).exit_code,
+            0);
+  ASSERT_EQ(Run({"user", "add", kContract, "ito@example.jp", "--password-file", PasswordFile("Ito202456")}).exit_code,
+            0);
   const ContractNumber contract = ContractNumber::Parse(kContract).value();
   ReplicaId::Bytes bytes{};
   bytes[0] = 0x3f;
@@ -250,7 +254,8 @@ TEST_F(RelayCliTest, UsersAreDisabledAndEnabledWithoutLosingTheirSavedLogins) {
 TEST_F(RelayCliTest, DeviceListShowsEachPcsLastSyncAndAddress) {
   ASSERT_EQ(Run({"init"}).exit_code, 0);
   ASSERT_EQ(Run({"contract", "add", kContract}).exit_code, 0);
-  ASSERT_EQ(Run({"user", "add", kContract, "sato@example.jp", "--password-file", PasswordFile("Sato20245")}).exit_code, 0);
+  ASSERT_EQ(Run({"user", "add", kContract, "sato@example.jp", "--password-file", PasswordFile("Sato20245")}).exit_code,
+            0);
   const ContractNumber contract = ContractNumber::Parse(kContract).value();
   ReplicaId::Bytes one{}, two{};
   one[0] = 0x3f;

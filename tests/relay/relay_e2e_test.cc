@@ -168,7 +168,8 @@ TEST_F(RelayE2eTest, LogLinesCarryATimestampWhoAndDirectionsAsThePcSeesThem) {
   ASSERT_EQ(relay_->Stop(), 0);
   const std::string log = relay_->log();
 
-  const std::regex stamped("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z event=[a-z_]+( [a-z_]+=(\"([^\"\\\\]|\\\\.)*\"|[^ \"]+))*");
+  const std::regex stamped(
+      "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z event=[a-z_]+( [a-z_]+=(\"([^\"\\\\]|\\\\.)*\"|[^ \"]+))*");
   std::vector<std::string> lines = LinesWith(log, "");
   ASSERT_GE(lines.size(), 2u) << log;
   for (const std::string& line : lines) EXPECT_TRUE(std::regex_match(line, stamped)) << line;
@@ -180,8 +181,9 @@ TEST_F(RelayE2eTest, LogLinesCarryATimestampWhoAndDirectionsAsThePcSeesThem) {
                                             " outcome=\"ok\" changes_uploaded=3 changes_downloaded=0");
   EXPECT_EQ(a_uploads.size(), 1u) << log;
   // B's download: the same 3 changes down, nothing up.
-  const auto b_downloads = LinesWith(log, "device=" + b_id + " outcome=\"ok\" changes_uploaded=0 "
-                                                             "changes_downloaded=3");
+  const auto b_downloads = LinesWith(log, "device=" + b_id +
+                                              " outcome=\"ok\" changes_uploaded=0 "
+                                              "changes_downloaded=3");
   EXPECT_EQ(b_downloads.size(), 1u) << log;
   for (const std::string& line : a_uploads) {
     std::smatch bytes;
@@ -308,8 +310,8 @@ TEST_F(RelayE2eTest, ARelayPasswordResetLeavesDataAccessIntact) {
   // The vendor resets the user's login password (e-mailed reset).
   const std::string password_file = dir_.Sub("new-password");
   std::ofstream(password_file) << "ResetPassword9\n";
-  ASSERT_EQ(RunRelayCommand({"--data", dir_.Sub("relay"), "user", "passwd", kContract, kUser, "--password-file",
-                             password_file}),
+  ASSERT_EQ(RunRelayCommand(
+                {"--data", dir_.Sub("relay"), "user", "passwd", kContract, kUser, "--password-file", password_file}),
             0);
 
   // A new PC logs in with the new password and opens the data with the

@@ -27,8 +27,7 @@ class RelayProcess {
   // to; empty: DATA_DIR.log beside the data directory. `serve_args`: more
   // flags for `serve`. `relay`: the binary (another build's, say, to compare).
   explicit RelayProcess(const std::string& data_dir, const std::string& log_path = "",
-                        const std::vector<std::string>& serve_args = {},
-                        const std::string& relay = DAICHO_RELAY_PATH)
+                        const std::vector<std::string>& serve_args = {}, const std::string& relay = DAICHO_RELAY_PATH)
       : log_path_(log_path.empty() ? data_dir + ".log" : log_path) {
     std::vector<const char*> argv = {relay.c_str(), "--data", data_dir.c_str(), "serve", "--listen", "127.0.0.1:0"};
     for (const std::string& arg : serve_args) argv.push_back(arg.c_str());

@@ -11,9 +11,9 @@
 #include <thread>
 #include <vector>
 
-#include "daicho/replica.h"
 #include "apps/daicho-relay/password.h"
 #include "crypto/sealed_change.h"
+#include "daicho/replica.h"
 #include "relay_store_v2.h"
 #include "test_util.h"
 #include "tests/fake_clock.h"
@@ -227,8 +227,7 @@ TEST_F(RelayStoreTest, EveryCheckedLoginPassesThePasswordGateOnce) {
   EXPECT_EQ(entries(), start + 1);
   EXPECT_EQ(store_->LogIn(a_, "taro@example.jp", "Password2", "127.0.0.1").status().code(), Code::kUnauthenticated);
   EXPECT_EQ(entries(), start + 2) << "wrong password";
-  EXPECT_EQ(store_->LogIn(a_, "hanako@example.jp", "Password1", "127.0.0.1").status().code(),
-            Code::kUnauthenticated);
+  EXPECT_EQ(store_->LogIn(a_, "hanako@example.jp", "Password1", "127.0.0.1").status().code(), Code::kUnauthenticated);
   EXPECT_EQ(entries(), start + 3) << "unknown user";
   EXPECT_EQ(store_->LogIn(b_, "taro@example.jp", "Password1", "127.0.0.1").status().code(), Code::kUnauthenticated);
   EXPECT_EQ(entries(), start + 4) << "unknown contract";
@@ -289,8 +288,8 @@ TEST_F(RelayStoreTest, ParallelGuessesFromOneAddressAreThrottledLikeSequentialOn
       Status refused =
           store_->LogIn(a_, "guess" + std::to_string(t) + "@example.jp", "Password1", "127.0.0.66").status();
       if (refused.code() == Code::kUnauthenticated) ++checked;
-      if (refused.code() == Code::kUnavailable && refused.message().find("too many failed logins from") !=
-                                                      std::string::npos) {
+      if (refused.code() == Code::kUnavailable &&
+          refused.message().find("too many failed logins from") != std::string::npos) {
         ++throttled;
       }
     });
@@ -518,7 +517,7 @@ TEST_F(RelayStoreTest, DisablingAContractOrUserRefusesRightLoginsUntilEnabledAnd
   EXPECT_EQ(store_->AuthenticateDevice(a_, "taro@example.jp", *token, Origin(1)).code(), Code::kPermissionDenied);
   EXPECT_EQ(store_->CheckPasswordLogin(a_, *login).code(), Code::kPermissionDenied);
   EXPECT_DAICHO_OK(store_->LogIn(b_, "jiro@example.jp", "Password3"));  // other contracts go on
-  ASSERT_DAICHO_OK(store_->SetContractDisabled(a_, true));               // idempotent
+  ASSERT_DAICHO_OK(store_->SetContractDisabled(a_, true));              // idempotent
   auto contracts = store_->ListContracts();
   ASSERT_DAICHO_OK(contracts);
   ASSERT_EQ(contracts->size(), 2u);
@@ -565,8 +564,7 @@ TEST_F(RelayStoreTest, RemovingAContractNeedsItDisabledAndDeletesOnlyItsData) {
   for (const ContractNumber& c : {a_, b_}) {
     ASSERT_DAICHO_OK(store_->AddUser(c, "taro@example.jp", "Password1"));
     ASSERT_DAICHO_OK(store_->IssueDeviceToken(c, "taro@example.jp", Origin(1), "PC-1"));
-    ASSERT_DAICHO_OK(store_->PublishOfficeKey(
-        c, crypto::WrappedOfficeKey{1, "passphrase-env", "recovery-env", ""}, 0));
+    ASSERT_DAICHO_OK(store_->PublishOfficeKey(c, crypto::WrappedOfficeKey{1, "passphrase-env", "recovery-env", ""}, 0));
     auto changes = store_->ContractChanges(c);
     ASSERT_DAICHO_OK(changes);
     ASSERT_DAICHO_OK((*changes)->Apply(std::vector{Blob(Origin(1), 1), Blob(Origin(1), 2)}));
@@ -689,9 +687,10 @@ TEST(RelayStoreUpgradeTest, V2StoreIsUpgradedKeepingLoginsAndReportingCaseConfli
   TempDir dir;
   const ContractNumber contract = Contract("0000-0000-0001");
   const std::string token = NewDeviceToken();
-  WriteV2Store(dir.Sub("relay"), contract,
-               {{"Yamada@Example.jp", "Password1"}, {"yamada@example.jp", "Password2"}, {"taro@example.jp", "Password3"}},
-               {{token, std::string("taro@example.jp\0PC-1", 20)}});
+  WriteV2Store(
+      dir.Sub("relay"), contract,
+      {{"Yamada@Example.jp", "Password1"}, {"yamada@example.jp", "Password2"}, {"taro@example.jp", "Password3"}},
+      {{token, std::string("taro@example.jp\0PC-1", 20)}});
   auto opened = RelayStore::Open(dir.Sub("relay"));
   ASSERT_DAICHO_OK(opened);
   RelayStore& store = **opened;
@@ -820,8 +819,7 @@ TEST(RelayStoreLimitsTest, OversizedPayloadIsRefused) {
   ASSERT_DAICHO_OK(store->AddContract(a));
   auto changes = std::move(store->ContractChanges(a).value());
   ASSERT_DAICHO_OK(changes->Apply(std::vector{Blob(Origin(1), 1, std::string(100, 'x'))}));
-  EXPECT_EQ(changes->Apply(std::vector{Blob(Origin(1), 2, std::string(101, 'x'))}).code(),
-            Code::kResourceExhausted);
+  EXPECT_EQ(changes->Apply(std::vector{Blob(Origin(1), 2, std::string(101, 'x'))}).code(), Code::kResourceExhausted);
   EXPECT_EQ(changes->GetVersionVector()->Get(Origin(1)), 1u);
 }
 
@@ -1006,7 +1004,8 @@ TEST(RelayStoreGrowthTest, GrowsWhileOtherThreadsReadAndWrite) {
           ADD_FAILURE() << applied;
           ++failures;
         }
-        if (!changes->GetVersionVector().ok() || !changes->ChangesSince(VersionVector(), 1 << 16, nullptr).ok()) ++failures;
+        if (!changes->GetVersionVector().ok() || !changes->ChangesSince(VersionVector(), 1 << 16, nullptr).ok())
+          ++failures;
       }
     });
   }
@@ -1033,7 +1032,6 @@ TEST(RelayStoreOpenTest, ChangeStoreHandleOutlivesTheRelayStore) {
   ASSERT_DAICHO_OK(reopened);
   EXPECT_EQ((*reopened)->ContractChanges(a).value()->GetVersionVector()->Get(Origin(1)), 1u);
 }
-
 
 // Issue 12 item 7: a v3 store (before disabling and last syncs) is upgraded
 // in place at open, its logins and devices kept.

@@ -20,18 +20,18 @@
 #include <vector>
 
 #include "apps/daicho-relay/relay_store.h"
-#include "daicho/replica.h"
 #include "crypto/key_ring.h"
+#include "daicho/replica.h"
 #include "net/replica_change_store.h"
 #include "net/sealed_change_store.h"
 #include "net/websocket.h"
 #include "net/wire_codec.h"
 #include "run_program.h"
 #include "test_util.h"
-#include "tests/relay/relay_process.h"
-#include "tiny_filesystem.h"
 #include "tests/net/raw_socket.h"
 #include "tests/net/watch_client.h"
+#include "tests/relay/relay_process.h"
+#include "tiny_filesystem.h"
 
 namespace daicho::relay {
 namespace {
@@ -146,8 +146,8 @@ TEST_F(RelaySyncTest, FullDiskRefusesUploadsClearlyAndKeepsServingDownloads) {
   EXPECT_EQ(refused.status().code(), Code::kUnavailable) << refused.status();
   EXPECT_NE(refused.status().message().find("cannot use its storage now; try again later"), std::string::npos)
       << refused.status();
-  const std::string disk_full = "the disk is full (0 MB free on tmpfs, mounted at " + disk +
-                                "); free space and retry — nothing was lost";
+  const std::string disk_full =
+      "the disk is full (0 MB free on tmpfs, mounted at " + disk + "); free space and retry — nothing was lost";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (testing::ReadFile(log).find(disk_full) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -214,7 +214,8 @@ TEST_F(RelaySyncTest, ManyPcsUnderOneUserSyncAtOnceAndConverge) {
     pcs.push_back(OpenReplica("pc" + std::to_string(p)));
     ASSERT_NE(pcs.back(), nullptr);
     for (int i = 0; i < kChangesEach; ++i) {
-      Set(*pcs.back(), "pc" + std::to_string(p) + "-c" + std::to_string(i), "trade_name", "record " + std::to_string(i));
+      Set(*pcs.back(), "pc" + std::to_string(p) + "-c" + std::to_string(i), "trade_name",
+          "record " + std::to_string(i));
     }
     Set(*pcs.back(), "shared", "phone", "03-0000-000" + std::to_string(p));
   }
@@ -244,7 +245,8 @@ TEST_F(RelaySyncTest, ManyPcsUnderOneUserSyncAtOnceAndConverge) {
     ASSERT_NE(phone, nullptr);
     EXPECT_TRUE(phone->conflict);
     EXPECT_EQ(phone->siblings.size(), static_cast<size_t>(kPcs));
-    auto other = pcs[p]->Get("customers", "pc" + std::to_string((p + 1) % kPcs) + "-c" + std::to_string(kChangesEach - 1));
+    auto other =
+        pcs[p]->Get("customers", "pc" + std::to_string((p + 1) % kPcs) + "-c" + std::to_string(kChangesEach - 1));
     EXPECT_DAICHO_OK(other);
   }
 }
@@ -426,7 +428,6 @@ TEST_F(RelaySyncTest, ClientKilledMidUploadResumesWithoutResendingOrLosing) {
   CheckResumeSendsOnlyTheRest(*this, relay, *a, *b);
 }
 
-
 // One sync of `replica` logging in with `credentials` as `user` of `contract`.
 Result<net::SyncReport> SyncWith(const RelayProcess& relay, Replica& replica, const std::string& contract,
                                  const std::string& user, net::Credentials credentials,
@@ -450,8 +451,7 @@ TEST_F(RelaySyncTest, DeviceTokenLogsInOnlyItsUserAtItsContractUntilRevokedWhile
   Set(*a, "c1", "name", "before the token");
 
   // "Save password": a password login naming the PC gets a token.
-  auto login = SyncWith(relay, *a, kContract, "yamada@example.jp", net::PasswordCredential{"Yamada2024"},
-                        "office-pc");
+  auto login = SyncWith(relay, *a, kContract, "yamada@example.jp", net::PasswordCredential{"Yamada2024"}, "office-pc");
   ASSERT_DAICHO_OK(login);
   const std::string token = login->device_token;
   ASSERT_FALSE(token.empty());
@@ -483,17 +483,17 @@ TEST_F(RelaySyncTest, DeviceTokenLogsInOnlyItsUserAtItsContractUntilRevokedWhile
 
   // The administrator revokes the PC's saved login while the relay serves
   // (LMDB lets the admin process share the data directory with `serve`).
-  ASSERT_EQ(RunRelayCommand({"--data", dir_.Sub("relay"), "device", "revoke", kContract, "yamada@example.jp",
-                             "office-pc"}),
-            0);
+  ASSERT_EQ(
+      RunRelayCommand({"--data", dir_.Sub("relay"), "device", "revoke", kContract, "yamada@example.jp", "office-pc"}),
+      0);
   Set(*a, "c3", "name", "after the revocation");
   auto revoked = SyncWith(relay, *a, kContract, "yamada@example.jp", net::DeviceTokenCredential{token});
   ASSERT_FALSE(revoked.ok());
   EXPECT_EQ(revoked.status().code(), Code::kUnauthenticated) << revoked.status();
   // Revoking again finds nothing to revoke.
-  EXPECT_NE(RunRelayCommand({"--data", dir_.Sub("relay"), "device", "revoke", kContract, "yamada@example.jp",
-                             "office-pc"}),
-            0);
+  EXPECT_NE(
+      RunRelayCommand({"--data", dir_.Sub("relay"), "device", "revoke", kContract, "yamada@example.jp", "office-pc"}),
+      0);
 
   // The password still works, and nothing of the refused syncs arrived.
   auto b = OpenReplica("b");
@@ -620,8 +620,7 @@ TEST_F(RelaySyncTest, ASavedLoginIsAdmittedWhileGuessesFromManyAddressesWaitForC
   ASSERT_GT(relay.port(), 0);
   auto a = OpenReplica("a");
   Set(*a, "c1", "name", "before the flood");
-  auto login = SyncWith(relay, *a, kContract, "yamada@example.jp", net::PasswordCredential{"Yamada2024"},
-                        "office-pc");
+  auto login = SyncWith(relay, *a, kContract, "yamada@example.jp", net::PasswordCredential{"Yamada2024"}, "office-pc");
   ASSERT_DAICHO_OK(login);
   ASSERT_FALSE(login->device_token.empty());
   Set(*a, "c1", "name", "during the flood");

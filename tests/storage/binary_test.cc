@@ -12,8 +12,8 @@ namespace {
 TEST(BinaryTest, VarintsRoundTripAtEveryLengthBoundary) {
   std::string buf;
   BinaryWriter w(buf);
-  const uint64_t values[] = {0, 1, 127, 128, 16383, 16384, (1ull << 35) - 1, 1ull << 35,
-                             std::numeric_limits<uint64_t>::max()};
+  const uint64_t values[] = {
+      0, 1, 127, 128, 16383, 16384, (1ull << 35) - 1, 1ull << 35, std::numeric_limits<uint64_t>::max()};
   for (uint64_t v : values) w.Varint(v);
   EXPECT_EQ(buf.substr(0, 4), std::string("\x00\x01\x7f\x80", 4));
   BinaryReader r(buf);
@@ -28,8 +28,8 @@ TEST(BinaryTest, VarintsRoundTripAtEveryLengthBoundary) {
 TEST(BinaryTest, SignedNumbersOfSmallMagnitudeStayShort) {
   std::string buf;
   BinaryWriter w(buf);
-  const int64_t values[] = {0, -1, 1, -64, 63, -65, std::numeric_limits<int64_t>::min(),
-                            std::numeric_limits<int64_t>::max()};
+  const int64_t values[] = {
+      0, -1, 1, -64, 63, -65, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max()};
   for (int64_t v : values) w.Signed(v);
   EXPECT_EQ(buf.substr(0, 5), std::string("\x00\x01\x02\x7f\x7e", 5));
   BinaryReader r(buf);

@@ -309,8 +309,9 @@ TEST(ChangeCodecTest, DecodingIntoAUsedChangeEqualsAFreshDecode) {
   core::Change empty;
   empty.origin = IdOf(4);
   empty.seq = 1;
-  const std::vector<core::Change> changes = {RichChange(),  LedgerChange(0, 3), empty, KindContextChange(),
-                                             RichChange(),  LedgerChange(5, 40, Vv({{IdOf(1), 2}})),
+  const std::vector<core::Change> changes = {RichChange(), LedgerChange(0, 3),
+                                             empty,        KindContextChange(),
+                                             RichChange(), LedgerChange(5, 40, Vv({{IdOf(1), 2}})),
                                              RichChange(), KindContextChange()};
   for (ValueDecoding values : {ValueDecoding::kMaterialize, ValueDecoding::kCheckOnly}) {
     core::Change reused;
@@ -409,14 +410,14 @@ TEST(ChangeCodecTest, ViewFindsFirstMiddleLastAndMissingRecords) {
     ASSERT_DAICHO_OK(absent);
     EXPECT_FALSE(absent->has_value());
   }
-  for (const auto& [collection, id] : std::vector<std::pair<std::string, std::string>>{
-           {"customers", LedgerId(0)},       // before the first
-           {"customers", LedgerId(1001)},    // after the last
-           {"customers", LedgerId(500) + "x"},  // between two
-           {"customers", ""},
-           {"permits", LedgerId(500)},       // another collection
-           {"a", LedgerId(500)},
-           {"customerz", LedgerId(500)}}) {
+  for (const auto& [collection, id] :
+       std::vector<std::pair<std::string, std::string>>{{"customers", LedgerId(0)},          // before the first
+                                                        {"customers", LedgerId(1001)},       // after the last
+                                                        {"customers", LedgerId(500) + "x"},  // between two
+                                                        {"customers", ""},
+                                                        {"permits", LedgerId(500)},  // another collection
+                                                        {"a", LedgerId(500)},
+                                                        {"customerz", LedgerId(500)}}) {
     SCOPED_TRACE(collection + "/" + id);
     auto found = view->Find(collection, id);
     ASSERT_DAICHO_OK(found);
@@ -675,7 +676,8 @@ TEST(ChangeCodecTest, FlippedBytesNeverCrash) {
         std::string bytes = valid;
         bytes[pos] = static_cast<char>(bytes[pos] ^ (1 << bit));
         const std::string problem = Probe(bytes, change);
-        if (!problem.empty() && ++problems <= 3) ADD_FAILURE() << "bit " << bit << " of byte " << pos << ": " << problem;
+        if (!problem.empty() && ++problems <= 3)
+          ADD_FAILURE() << "bit " << bit << " of byte " << pos << ": " << problem;
       }
     }
     // Random bytes at random places, a few at a time.

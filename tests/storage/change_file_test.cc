@@ -45,10 +45,8 @@ std::vector<ChangeBlob> SampleBlobs() {
   const ReplicaId a = ReplicaId::Random();
   const ReplicaId b = ReplicaId::Random();
   return {
-      {a, 1, "first payload"},
-      {a, 2, ""},  // an empty payload is still a change
-      {b, 1, "\0\x01\xff binary \0"s},
-      {a, 3, std::string(70000, 'z')},
+      {a, 1, "first payload"},         {a, 2, ""},  // an empty payload is still a change
+      {b, 1, "\0\x01\xff binary \0"s}, {a, 3, std::string(70000, 'z')},
       {b, 2, "株式会社山田建設"},
   };
 }

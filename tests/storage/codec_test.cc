@@ -15,9 +15,9 @@
 
 #include "core/merge.h"
 #include "core/record_view.h"
+#include "storage/codec_test_util.h"
 #include "storage/lmdb/env.h"
 #include "storage/state_codec.h"
-#include "storage/codec_test_util.h"
 #include "test_util.h"
 
 namespace daicho::storage {
@@ -287,7 +287,10 @@ TEST(CodecTest, ChangeBreakingTheCanonicalFormIsCorruption) {
 
 TEST(CodecTest, VersionVectorWithAMalformedReplicaIdIsCorruption) {
   // One entry whose id is 3 bytes long.
-  const std::string bytes = "\x01" "abc" "\x01"s;
+  const std::string bytes =
+      "\x01"
+      "abc"
+      "\x01"s;
   auto decoded = DecodeVersionVector(bytes);
   ASSERT_FALSE(decoded.ok());
   EXPECT_EQ(decoded.status().code(), Code::kCorruption) << decoded.status();
@@ -374,9 +377,15 @@ TEST(CodecTest, MutatedEncodingsNeverCrash) {
         for (int e = 0; e < edits; ++e) {
           const size_t pos = rng() % bytes.size();
           switch (rng() % 3) {
-            case 0: bytes[pos] = static_cast<char>(rng()); break;
-            case 1: bytes[pos] = static_cast<char>(bytes[pos] ^ (1 << (rng() % 8))); break;
-            case 2: bytes.insert(pos, 1, static_cast<char>(rng())); break;
+            case 0:
+              bytes[pos] = static_cast<char>(rng());
+              break;
+            case 1:
+              bytes[pos] = static_cast<char>(bytes[pos] ^ (1 << (rng() % 8)));
+              break;
+            case 2:
+              bytes.insert(pos, 1, static_cast<char>(rng()));
+              break;
           }
         }
         report.Check(p.probe, bytes, "mutation " + std::to_string(i));

@@ -80,8 +80,7 @@ std::vector<int64_t> ReadReports(int fd) {
 // Forks a child running `body` (which reports on the fd it gets and never
 // returns), kills it with SIGKILL after a random 0..kMaxSleepMs, and returns
 // what it reported before dying.
-void KillChildAtRandomMoment(const std::function<void(int)>& body, std::mt19937& rng,
-                             std::vector<int64_t>& reports) {
+void KillChildAtRandomMoment(const std::function<void(int)>& body, std::mt19937& rng, std::vector<int64_t>& reports) {
   int fds[2];
   ASSERT_EQ(pipe(fds), 0) << std::strerror(errno);
   const pid_t pid = fork();
@@ -124,8 +123,7 @@ TEST(CrashTest, CommittedTransactionsSurviveSigkillAtRandomMoments) {
   for (int round = 0; round < kRounds; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
     std::vector<int64_t> committed;
-    ASSERT_NO_FATAL_FAILURE(
-        KillChildAtRandomMoment([&](int fd) { RunCommitter(path, fd); }, rng, committed));
+    ASSERT_NO_FATAL_FAILURE(KillChildAtRandomMoment([&](int fd) { RunCommitter(path, fd); }, rng, committed));
     if (!committed.empty()) ++rounds_with_commits;
     reported.insert(committed.begin(), committed.end());
 
@@ -177,7 +175,6 @@ TEST(CrashTest, CommittedTransactionsSurviveSigkillAtRandomMoments) {
   EXPECT_GE(rounds_with_commits, kRounds / 3);
   EXPECT_LT(seconds, 60.0);
 }
-
 
 // The child: pulls changes from `source` into `sink` in small batches,
 // reporting the sink's count of the source's changes after each Apply()
@@ -377,11 +374,16 @@ std::string DescribeExit(int status) {
   if (status == -1) return "still waiting after 60 s (hung)";
   if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
   switch (WEXITSTATUS(status)) {
-    case kWriterBusy: return "failed with kBusy (write lock not released by a killed writer)";
-    case kWriterOpenFailed: return "could not open the replica";
-    case kWriterFailed: return "commit failed";
-    case kWriterPipe: return "lost its report pipe";
-    default: return "exit code " + std::to_string(WEXITSTATUS(status));
+    case kWriterBusy:
+      return "failed with kBusy (write lock not released by a killed writer)";
+    case kWriterOpenFailed:
+      return "could not open the replica";
+    case kWriterFailed:
+      return "commit failed";
+    case kWriterPipe:
+      return "lost its report pipe";
+    default:
+      return "exit code " + std::to_string(WEXITSTATUS(status));
   }
 }
 

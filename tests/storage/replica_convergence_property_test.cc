@@ -40,9 +40,9 @@ constexpr int kMaxSize = 40;
 constexpr int kMaxSteps = 45;
 constexpr int kRecords = 5;  // r0..r3 in "c", r0 in "d"
 
-#define DAICHO_RC_ASSERT_OK(expr)                                                          \
-  do {                                                                                     \
-    const auto& daicho_rc_s_ = (expr);                                                     \
+#define DAICHO_RC_ASSERT_OK(expr)                                                                  \
+  do {                                                                                             \
+    const auto& daicho_rc_s_ = (expr);                                                             \
     if (!daicho_rc_s_.ok()) RC_FAIL(std::string(#expr) + ": " + daicho_rc_s_.status().ToString()); \
   } while (0)
 
@@ -53,21 +53,21 @@ enum StepKind {
   kSetRemove,
   kDelete,
   kUndelete,
-  kResolve,      // write over whatever conflicts the actor sees on the record
-  kMixedKind,    // field "m" used as any kind (reuse, kind conflicts)
-  kMultiOp,      // several ops in one transaction, sometimes ending in a delete
-  kSync,         // kSync..kSync+3: weight syncs up
+  kResolve,                // write over whatever conflicts the actor sees on the record
+  kMixedKind,              // field "m" used as any kind (reuse, kind conflicts)
+  kMultiOp,                // several ops in one transaction, sometimes ending in a delete
+  kSync,                   // kSync..kSync+3: weight syncs up
   kRedeliver = kSync + 4,  // an old batch again, to the replica that got it
   kStepKinds,
 };
 
 struct Step {
   int kind = 0;
-  int actor = 0;   // the editing replica, or the sender
-  int other = 0;   // the receiver
+  int actor = 0;  // the editing replica, or the sender
+  int other = 0;  // the receiver
   int record = 0;
-  int value = 0;   // value / delta / element / choice
-  int percent = 100;  // sync: prefix of the changes (<=100) or max_bytes (>100)
+  int value = 0;         // value / delta / element / choice
+  int percent = 100;     // sync: prefix of the changes (<=100) or max_bytes (>100)
   bool twice = false;    // sync: deliver the batch a second time
   bool shuffle = false;  // sync: shuffle the batch
   unsigned seed = 0;
@@ -75,20 +75,18 @@ struct Step {
 
 std::ostream& operator<<(std::ostream& os, const Step& s) {
   return os << "{kind=" << s.kind << " actor=" << s.actor << " other=" << s.other << " record=" << s.record
-            << " value=" << s.value << " percent=" << s.percent << " twice=" << s.twice
-            << " shuffle=" << s.shuffle << " seed=" << s.seed << "}";
+            << " value=" << s.value << " percent=" << s.percent << " twice=" << s.twice << " shuffle=" << s.shuffle
+            << " seed=" << s.seed << "}";
 }
 
 rc::Gen<Step> GenStep(int replicas) {
   return rc::gen::apply(
-      [](int kind, int actor, int other, int record, int value, int percent, bool twice, bool shuffle,
-         unsigned seed) {
+      [](int kind, int actor, int other, int record, int value, int percent, bool twice, bool shuffle, unsigned seed) {
         return Step{kind, actor, other, record, value, percent, twice, shuffle, seed};
       },
-      rc::gen::inRange(0, static_cast<int>(kStepKinds)), rc::gen::inRange(0, replicas),
-      rc::gen::inRange(0, replicas), rc::gen::inRange(0, kRecords), rc::gen::inRange(-3, 8),
-      rc::gen::inRange(0, 151), rc::gen::arbitrary<bool>(), rc::gen::arbitrary<bool>(),
-      rc::gen::arbitrary<unsigned>());
+      rc::gen::inRange(0, static_cast<int>(kStepKinds)), rc::gen::inRange(0, replicas), rc::gen::inRange(0, replicas),
+      rc::gen::inRange(0, kRecords), rc::gen::inRange(-3, 8), rc::gen::inRange(0, 151), rc::gen::arbitrary<bool>(),
+      rc::gen::arbitrary<bool>(), rc::gen::arbitrary<unsigned>());
 }
 
 std::string Collection(int record) { return record == kRecords - 1 ? "d" : "c"; }
@@ -96,10 +94,14 @@ std::string Id(int record) { return "r" + std::to_string(record == kRecords - 1 
 
 Value ValueFor(int v) {
   switch ((v + 3) % 4) {
-    case 0: return Value(v);
-    case 1: return Value("値" + std::to_string(v % 3));  // few distinct strings: equal siblings happen
-    case 2: return Value();
-    default: return Value(Bytes{std::string(1, static_cast<char>(v))});
+    case 0:
+      return Value(v);
+    case 1:
+      return Value("値" + std::to_string(v % 3));  // few distinct strings: equal siblings happen
+    case 2:
+      return Value();
+    default:
+      return Value(Bytes{std::string(1, static_cast<char>(v))});
   }
 }
 
@@ -113,7 +115,8 @@ std::string Describe(const Record& r) {
     out << "  " << f.name << " kind=" << static_cast<int>(f.kind) << " value=" << Describe(f.value)
         << (f.conflict ? " conflict" : "") << (f.kind_conflict ? " kind_conflict" : "");
     for (const std::string& e : f.elements) out << " elem=" << e;
-    for (const Sibling& s : f.siblings) out << " sib=" << Describe(s.value) << "@" << s.dot.origin.ToHex() << ":" << s.dot.counter;
+    for (const Sibling& s : f.siblings)
+      out << " sib=" << Describe(s.value) << "@" << s.dot.origin.ToHex() << ":" << s.dot.counter;
     for (const KindValue& k : f.other_kinds) {
       out << " also kind=" << static_cast<int>(k.kind) << " value=" << Describe(k.value);
       for (const std::string& e : k.elements) out << " elem=" << e;
@@ -257,7 +260,8 @@ class Harness {
       for (size_t i = 1; i < dirs_.size(); ++i) {
         auto other = DumpDatabase(dirs_[i], db);
         DAICHO_RC_ASSERT_OK(other);
-        if (*other != *first) RC_FAIL(std::string("database '") + db + "' of replica " + std::to_string(i) + " differs from replica 0's");
+        if (*other != *first)
+          RC_FAIL(std::string("database '") + db + "' of replica " + std::to_string(i) + " differs from replica 0's");
       }
     }
   }
@@ -314,7 +318,8 @@ class Harness {
           break;
         }
         for (const FieldView& f : record->fields) {
-          if (f.kind == FieldKind::kRegister && f.conflict) DAICHO_RC_ASSERT_OK(txn.Set(collection, id, f.name, f.value));
+          if (f.kind == FieldKind::kRegister && f.conflict)
+            DAICHO_RC_ASSERT_OK(txn.Set(collection, id, f.name, f.value));
           // A kind conflict settles on the counter, whatever kinds it held.
           if (f.kind_conflict) DAICHO_RC_ASSERT_OK(txn.Add(collection, id, f.name, 0));
         }
@@ -326,9 +331,15 @@ class Harness {
       }
       case kMixedKind:
         switch ((step.value + 3) % 3) {
-          case 0: DAICHO_RC_ASSERT_OK(txn.Set(collection, id, "m", ValueFor(step.value))); break;
-          case 1: DAICHO_RC_ASSERT_OK(txn.Add(collection, id, "m", step.value)); break;
-          default: DAICHO_RC_ASSERT_OK(txn.SetAdd(collection, id, "m", element)); break;
+          case 0:
+            DAICHO_RC_ASSERT_OK(txn.Set(collection, id, "m", ValueFor(step.value)));
+            break;
+          case 1:
+            DAICHO_RC_ASSERT_OK(txn.Add(collection, id, "m", step.value));
+            break;
+          default:
+            DAICHO_RC_ASSERT_OK(txn.SetAdd(collection, id, "m", element));
+            break;
         }
         break;
       case kMultiOp:

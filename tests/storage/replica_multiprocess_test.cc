@@ -5,8 +5,8 @@
 // guard agreeing with meta whoever wrote last. The other processes are
 // forked before the test process opens the replica (a second Open in one
 // process is refused, and an LMDB environment must not cross a fork).
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -426,7 +426,7 @@ TEST_F(ReplicaMultiProcessTest, GuardWrittenByAnotherProcessIsNoRollbackAtEither
     ASSERT_TRUE(txn.Set(kCollection, "mine-" + std::to_string(round), "n", Value(round)).ok());
     ASSERT_DAICHO_OK(txn.Commit());
     ASSERT_EQ(other.Commit(round).code, 0);  // the other process commits last
-    replica->reset();                         // this one closes first...
+    replica->reset();                        // this one closes first...
     auto reopened = Replica::Open(path_, CountingOptions(&warnings));
     ASSERT_DAICHO_OK(reopened);  // ...and reopens while the other is still open
     EXPECT_EQ((*reopened)->id(), id);

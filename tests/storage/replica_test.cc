@@ -63,9 +63,8 @@ std::string Describe(const Value& v) {
 // Every visible detail of a record, for comparing replicas.
 std::string Describe(const Record& r) {
   std::ostringstream out;
-  out << r.collection << "/" << r.id << (r.deleted ? " deleted" : "")
-      << (r.delete_conflict ? " delete_conflict" : "") << " modified=" << r.modified.wall_ms << "."
-      << r.modified.logical << "\n";
+  out << r.collection << "/" << r.id << (r.deleted ? " deleted" : "") << (r.delete_conflict ? " delete_conflict" : "")
+      << " modified=" << r.modified.wall_ms << "." << r.modified.logical << "\n";
   for (const FieldView& f : r.fields) {
     out << "  " << f.name << " kind=" << static_cast<int>(f.kind) << " value=" << Describe(f.value)
         << (f.conflict ? " conflict" : "") << (f.kind_conflict ? " kind_conflict" : "");
@@ -207,7 +206,8 @@ TEST_F(ReplicaTest, DirectoryWithForeignFilesIsInvalidArgumentAndUntouched) {
   }
 
   std::set<std::string> names;
-  for (const auto& entry : fs::recursive_directory_iterator(dir)) names.insert(entry.path().lexically_relative(dir).string());
+  for (const auto& entry : fs::recursive_directory_iterator(dir))
+    names.insert(entry.path().lexically_relative(dir).string());
   EXPECT_EQ(names, (std::set<std::string>{"notes.txt", "sub", "sub/data.bin"}));
   EXPECT_EQ(ReadFileBytes(dir / "notes.txt"), "見積書 2024\n");
   EXPECT_EQ(ReadFileBytes(dir / "sub" / "data.bin"), RandomBytes(1000, 1));
@@ -450,9 +450,9 @@ TEST_F(ReplicaTest, PathThatIsAFileIsInvalidArgument) {
 // create_if_missing the creation is simply done again.
 TEST_F(ReplicaTest, CreationInterruptedByACrashCanBeRedone) {
   const std::vector<std::vector<std::string>> stages = {
-      {},                                              // environment files only
-      {"meta"},                                        // first database made
-      {"meta", "records", "changes", "conflicts"},     // all databases, no metadata yet
+      {},                                           // environment files only
+      {"meta"},                                     // first database made
+      {"meta", "records", "changes", "conflicts"},  // all databases, no metadata yet
   };
   for (size_t stage = 0; stage < stages.size(); ++stage) {
     SCOPED_TRACE("creation stopped after stage " + std::to_string(stage));
@@ -773,10 +773,13 @@ TEST_F(ReplicaTest, JapaneseNamesForCollectionsIdsAndFieldsRoundTrip) {
 TEST_F(ReplicaTest, InvalidUtf8IsRejectedAndNothingIsCommitted) {
   auto replica = OpenOrNull(Path("r"), CreateOptions());
   ASSERT_NE(replica, nullptr);
-  const std::vector<std::string> bad = {
-      "\xff", "abc\x80", "\xc0\xaf" /* overlong '/' */, "\xed\xa0\x80" /* surrogate */,
-      "\xe6\xa0" /* truncated 3-byte */, "\xf4\x90\x80\x80" /* past U+10FFFF */,
-      std::string(kYamada).substr(0, 4) /* cut inside a character */};
+  const std::vector<std::string> bad = {"\xff",
+                                        "abc\x80",
+                                        "\xc0\xaf" /* overlong '/' */,
+                                        "\xed\xa0\x80" /* surrogate */,
+                                        "\xe6\xa0" /* truncated 3-byte */,
+                                        "\xf4\x90\x80\x80" /* past U+10FFFF */,
+                                        std::string(kYamada).substr(0, 4) /* cut inside a character */};
   WriteTransaction txn = replica->BeginWrite();
   for (const std::string& s : bad) {
     SCOPED_TRACE(::testing::PrintToString(s));
@@ -1031,14 +1034,15 @@ TEST_F(ReplicaTest, SetFieldAddsAndRemovesElements) {
   ASSERT_NE(b, nullptr);
   {
     WriteTransaction txn = a->BeginWrite();
-    for (const char* trade : {"大工", "左官", "電気", "配管"}) ASSERT_DAICHO_OK(txn.SetAdd("permits", "p1", "trades", trade));
+    for (const char* trade : {"大工", "左官", "電気", "配管"})
+      ASSERT_DAICHO_OK(txn.SetAdd("permits", "p1", "trades", trade));
     ASSERT_DAICHO_OK(txn.Commit());
   }
   {
     WriteTransaction txn = a->BeginWrite();
     ASSERT_DAICHO_OK(txn.SetRemove("permits", "p1", "trades", "左官"));
     ASSERT_DAICHO_OK(txn.SetRemove("permits", "p1", "trades", "配管"));
-    ASSERT_DAICHO_OK(txn.SetAdd("permits", "p1", "trades", "配管"));  // the last op per element wins
+    ASSERT_DAICHO_OK(txn.SetAdd("permits", "p1", "trades", "配管"));     // the last op per element wins
     ASSERT_DAICHO_OK(txn.SetRemove("permits", "p1", "trades", "塗装"));  // never present: harmless
     ASSERT_DAICHO_OK(txn.Commit());
   }
@@ -1489,7 +1493,8 @@ TEST_F(ReplicaTest, MaxBytesBoundsABatchAndRepeatedCallsReturnEverything) {
     ASSERT_DAICHO_OK(SetValue(*a, "c", "r" + std::to_string(i), "f", Value(std::string(500 + 37 * i, 'x'))));
   }
   ASSERT_DAICHO_OK(Pull(*b, *a));  // b holds a's changes: a mix of origins to page through
-  for (int i = 0; i < 10; ++i) ASSERT_DAICHO_OK(SetValue(*b, "c", "b" + std::to_string(i), "f", Value(std::string(800, 'y'))));
+  for (int i = 0; i < 10; ++i)
+    ASSERT_DAICHO_OK(SetValue(*b, "c", "b" + std::to_string(i), "f", Value(std::string(800, 'y'))));
 
   auto one = b->ChangesSince(VersionVector(), 1);
   ASSERT_DAICHO_OK(one);
@@ -1586,9 +1591,9 @@ TEST_F(ReplicaTest, ApplyWithAGapIsProtocolErrorAndAppliesNothing) {
   const VersionVector vv_before = *c->GetVersionVector();
 
   std::vector<std::vector<ChangeBlob>> bad_batches = {
-      {(*from_a)[0], (*from_a)[2]},                  // skips seq 2
-      {(*from_a)[1], (*from_a)[2]},                  // starts at 2
-      {(*from_b)[0], (*from_a)[0], (*from_a)[2]},    // a good origin does not save the batch
+      {(*from_a)[0], (*from_a)[2]},                // skips seq 2
+      {(*from_a)[1], (*from_a)[2]},                // starts at 2
+      {(*from_b)[0], (*from_a)[0], (*from_a)[2]},  // a good origin does not save the batch
   };
   int listener_calls = 0;
   c->SetChangeListener([&](const std::vector<RecordKey>&) { ++listener_calls; });
@@ -1836,8 +1841,7 @@ TEST_F(ReplicaTest, RemoteChangeWithLongestAllowedNamesIsAppliedOrRefusedAsBad) 
   if (applied.ok()) {
     EXPECT_DAICHO_OK(replica->Get(rec.collection, rec.id));
   } else {
-    EXPECT_TRUE(applied.status().code() == Code::kCorruption ||
-                applied.status().code() == Code::kResourceExhausted)
+    EXPECT_TRUE(applied.status().code() == Code::kCorruption || applied.status().code() == Code::kResourceExhausted)
         << applied.status();
   }
 }
@@ -2037,7 +2041,8 @@ TEST_F(ReplicaTest, TinyInitialMapGrowsToHoldSeveralMegabytes) {
   EXPECT_EQ(replica->Get("docs", "big")->Find("scan")->value.as_bytes().data.size(), size_t{1000 << 10});
   // And it keeps growing after a reopen with the same tiny setting.
   for (int t = 0; t < 8; ++t) {
-    ASSERT_DAICHO_OK(SetValue(*replica, "docs", "more" + std::to_string(t), "f", Value(Bytes{std::string(600 << 10, 'm')})));
+    ASSERT_DAICHO_OK(
+        SetValue(*replica, "docs", "more" + std::to_string(t), "f", Value(Bytes{std::string(600 << 10, 'm')})));
   }
   auto changes = replica->ChangesSince(VersionVector());
   ASSERT_DAICHO_OK(changes);

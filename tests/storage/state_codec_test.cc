@@ -185,16 +185,17 @@ TEST(StateCodecTest, EveryKindRoundTrips) {
   SCOPED_TRACE("single writer");
   ExpectRoundTrip(Build({{SetOp("name", "山田"), {a, 1}, t1}, {SetOp("name", "田中", Vv({{a, 1}})), {a, 2}, t2}}));
   SCOPED_TRACE("value conflict of three writers");
-  ExpectRoundTrip(Build({{SetOp("name", "x"), {a, 1}, t1}, {SetOp("name", "y"), {b, 1}, t2},
-                         {SetOp("name", "z"), {c, 7}, t3}}));
+  ExpectRoundTrip(
+      Build({{SetOp("name", "x"), {a, 1}, t1}, {SetOp("name", "y"), {b, 1}, t2}, {SetOp("name", "z"), {c, 7}, t3}}));
   SCOPED_TRACE("conflict resolved, context beyond the sibling");
-  ExpectRoundTrip(Build({{SetOp("name", "x"), {a, 1}, t1}, {SetOp("name", "y"), {b, 1}, t2},
+  ExpectRoundTrip(Build({{SetOp("name", "x"), {a, 1}, t1},
+                         {SetOp("name", "y"), {b, 1}, t2},
                          {SetOp("name", "r", Vv({{a, 1}, {b, 1}})), {c, 1}, t3}}));
   SCOPED_TRACE("kind conflict");
   core::Op add = Kind(core::OpType::kCounterAdd, "m");
   add.delta = -5;
-  ExpectRoundTrip(Build({{SetOp("m", 1.5), {a, 1}, t1}, {add, {b, 1}, t2},
-                         {Kind(core::OpType::kSetAdd, "m", "e"), {c, 1}, t3}}));
+  ExpectRoundTrip(
+      Build({{SetOp("m", 1.5), {a, 1}, t1}, {add, {b, 1}, t2}, {Kind(core::OpType::kSetAdd, "m", "e"), {c, 1}, t3}}));
   SCOPED_TRACE("a counter reused as text, then as a set");
   core::Op reuse_add = Kind(core::OpType::kCounterAdd, "filings");
   reuse_add.delta = 3;
@@ -207,12 +208,13 @@ TEST(StateCodecTest, EveryKindRoundTrips) {
   core::Op remove = Kind(core::OpType::kSetRemove, "tags", "VIP");
   remove.observed = {Dot{a, 1}};
   ExpectRoundTrip(Build({{Kind(core::OpType::kSetAdd, "tags", "VIP"), {a, 1}, t1},
-                         {Kind(core::OpType::kSetAdd, "tags", "休眠"), {b, 1}, t2}, {remove, {c, 1}, t3}}));
+                         {Kind(core::OpType::kSetAdd, "tags", "休眠"), {b, 1}, t2},
+                         {remove, {c, 1}, t3}}));
   SCOPED_TRACE("delete, then undelete");
   core::Op del = Kind(core::OpType::kDelete);
   del.context = Vv({{a, 1}});
-  ExpectRoundTrip(Build({{SetOp("name", "x"), {a, 1}, t1}, {del, {b, 1}, t2},
-                         {Kind(core::OpType::kUndelete), {c, 1}, t3}}));
+  ExpectRoundTrip(
+      Build({{SetOp("name", "x"), {a, 1}, t1}, {del, {b, 1}, t2}, {Kind(core::OpType::kUndelete), {c, 1}, t3}}));
 }
 
 // One state and one buffer reused for record after record (as Apply does)
@@ -281,7 +283,8 @@ TEST(StateCodecTest, SiblingValuesAreNotStored) {
 
 TEST(StateCodecTest, EncodingAssignsIndexesInOrderOfFirstUse) {
   MemoryReplicaDictionary dict;
-  const core::RecordState state = Build({{SetOp("b", "x"), {IdOf(7), 1}, {5, 0}}, {SetOp("a", "y"), {IdOf(9), 1}, {6, 0}}});
+  const core::RecordState state =
+      Build({{SetOp("b", "x"), {IdOf(7), 1}, {5, 0}}, {SetOp("a", "y"), {IdOf(9), 1}, {6, 0}}});
   ASSERT_DAICHO_OK(EncodeRecordState(state, dict));
   // Field "a" (IdOf(9)) is written first.
   EXPECT_EQ(dict.ids(), (std::vector<ReplicaId>{IdOf(9), IdOf(7)}));
@@ -291,8 +294,7 @@ TEST(StateCodecTest, EncodingAssignsIndexesInOrderOfFirstUse) {
 
 TEST(StateCodecTest, ImpliedContextIsLeftOutAndRestored) {
   const ReplicaId a = IdOf(1), b = IdOf(2);
-  const core::RecordState implied =
-      Build({{SetOp("f", "x"), {a, 4}, {10, 0}}, {SetOp("f", "y"), {b, 2}, {11, 0}}});
+  const core::RecordState implied = Build({{SetOp("f", "x"), {a, 4}, {10, 0}}, {SetOp("f", "y"), {b, 2}, {11, 0}}});
   ASSERT_EQ(implied.fields[0].reg->context, Vv({{a, 4}, {b, 2}}));
   core::RecordState wider = implied;
   wider.fields[0].reg->context.Advance(IdOf(3), 1);  // a write both siblings superseded
@@ -373,9 +375,14 @@ TEST(StateCodecTest, SiblingSharedWithThePreviousFieldIsLeftOut) {
   add.delta = 3;
   const HlcTime t1{10, 0}, t2{11, 0};
   const core::RecordState state = Build({
-      {SetOp("a", "x"), {a, 1}, t1}, {SetOp("b", "x"), {a, 1}, t1}, {add, {a, 1}, t1},  // c breaks the run
-      {SetOp("d", "x"), {a, 1}, t1}, {SetOp("e", "y"), {b, 1}, t2}, {SetOp("f", "z"), {b, 1}, t2},
-      {SetOp("g", "x"), {a, 1}, t1}, {SetOp("h", "w"), {a, 2}, t1},  // same hlc, other dot
+      {SetOp("a", "x"), {a, 1}, t1},
+      {SetOp("b", "x"), {a, 1}, t1},
+      {add, {a, 1}, t1},  // c breaks the run
+      {SetOp("d", "x"), {a, 1}, t1},
+      {SetOp("e", "y"), {b, 1}, t2},
+      {SetOp("f", "z"), {b, 1}, t2},
+      {SetOp("g", "x"), {a, 1}, t1},
+      {SetOp("h", "w"), {a, 2}, t1},  // same hlc, other dot
   });
   ExpectRoundTrip(state);
   core::RecordState lone = Build({{SetOp("a", "x"), {a, 1}, t1}});
@@ -442,7 +449,7 @@ TEST(StateCodecTest, SingleWriterLedgerRecordIsCompact) {
   core::RecordOps ops;
   size_t payload = 0;
   const char* const names_list[] = {"address", "category", "created", "email", "kana",    "memo",
-                               "name",    "phone",    "postal",  "rank",  "updated", "zip"};
+                                    "name",    "phone",    "postal",  "rank",  "updated", "zip"};
   for (int i = 0; i < 12; ++i) {
     const std::string value = std::string(38, static_cast<char>('a' + i));
     ops.ops.push_back(SetOp(names_list[i], Value(value)));
@@ -676,10 +683,18 @@ TEST(StateCodecTest, MutatedEncodingsNeverCrash) {
       for (int e = 0; e < edits; ++e) {
         const size_t pos = rng() % bytes.size();
         switch (rng() % 4) {
-          case 0: bytes[pos] = static_cast<char>(rng()); break;
-          case 1: bytes[pos] = static_cast<char>(bytes[pos] ^ (1 << (rng() % 8))); break;
-          case 2: bytes.insert(pos, 1, static_cast<char>(rng())); break;
-          case 3: bytes.erase(pos, 1 + rng() % 3); break;
+          case 0:
+            bytes[pos] = static_cast<char>(rng());
+            break;
+          case 1:
+            bytes[pos] = static_cast<char>(bytes[pos] ^ (1 << (rng() % 8)));
+            break;
+          case 2:
+            bytes.insert(pos, 1, static_cast<char>(rng()));
+            break;
+          case 3:
+            bytes.erase(pos, 1 + rng() % 3);
+            break;
         }
         if (bytes.empty()) bytes.push_back('\0');
       }

@@ -23,8 +23,8 @@ int main(int argc, char** argv) {
   auto backup = client.GetBackupStatus();
   if (!backup.ok() || backup->configured || backup->unsynced_records != 1) return 1;
   // Port 1 on loopback: nothing listens, so the login test reports it.
-  daicho::Status refused = client.Connect(
-      {.url = "ws://127.0.0.1:1/", .contract = "1234-5678-9012", .user = "suzuki"}, "Password1", false);
+  daicho::Status refused =
+      client.Connect({.url = "ws://127.0.0.1:1/", .contract = "1234-5678-9012", .user = "suzuki"}, "Password1", false);
   if (refused.code() != daicho::Code::kUnavailable) return 1;
   std::printf("ok %s\n", (*replica)->id().ToHex().c_str());
   return 0;

@@ -66,8 +66,7 @@ TEST_F(LmdbEnvTest, SecondOpenOfSamePathIsBusy) {
   ASSERT_FALSE(dotted.ok());
   EXPECT_EQ(dotted.status().code(), Code::kBusy) << dotted.status();
 
-  fs::create_directory_symlink(tmp_.path(), tmp_.path().parent_path() /
-                                                (tmp_.path().filename().string() + "-link"));
+  fs::create_directory_symlink(tmp_.path(), tmp_.path().parent_path() / (tmp_.path().filename().string() + "-link"));
   const fs::path link = tmp_.path().parent_path() / (tmp_.path().filename().string() + "-link");
   auto via_link = Env::Open(link.string(), EnvOptions{});
   fs::remove(link);

@@ -445,8 +445,8 @@ class LmdbMapFullTest : public LmdbTxnTest {
     auto w = env_->BeginWrite();
     if (!w.ok()) return w.status();
     for (int i = 0; i < count; ++i) {
-      DAICHO_RETURN_IF_ERROR(w->Put(dbi_, "big" + std::to_string(1000 + i),
-                                    std::string(3000, static_cast<char>('a' + i % 26))));
+      DAICHO_RETURN_IF_ERROR(
+          w->Put(dbi_, "big" + std::to_string(1000 + i), std::string(3000, static_cast<char>('a' + i % 26))));
     }
     return w->Commit();
   }
@@ -490,8 +490,7 @@ TEST_F(LmdbMapFullTest, PutBeyondMapIsMapFullAndGrowLetsTheRetrySucceed) {
   EXPECT_GE(env_->map_size(), 2 * before);
   for (int i = 0; i < 5; ++i) EXPECT_EQ(Read("small" + std::to_string(i)), "value" + std::to_string(i));
   for (int i = 0; i < count; ++i) {
-    EXPECT_EQ(Read("big" + std::to_string(1000 + i)),
-              std::string(3000, static_cast<char>('a' + i % 26)));
+    EXPECT_EQ(Read("big" + std::to_string(1000 + i)), std::string(3000, static_cast<char>('a' + i % 26)));
   }
 }
 

@@ -247,16 +247,14 @@ struct Tally {
 
 // The property that matters: VerifyDataFile refuses the damaged file, or
 // LMDB can use it without crashing.
-void ExpectRefusedOrUsable(const fs::path& case_dir, const std::string& bytes, const std::string& label,
-                           Tally* tally) {
+void ExpectRefusedOrUsable(const fs::path& case_dir, const std::string& bytes, const std::string& label, Tally* tally) {
   std::error_code ec;
   fs::remove_all(case_dir, ec);
   fs::create_directories(case_dir);
   WriteFile(case_dir / "data.mdb", bytes);
   const Status status = VerifyDataFile((case_dir / "data.mdb").string());
   if (!status.ok()) {
-    EXPECT_TRUE(status.code() == Code::kCorruption || status.code() == Code::kIoError)
-        << label << ": " << status;
+    EXPECT_TRUE(status.code() == Code::kCorruption || status.code() == Code::kIoError) << label << ": " << status;
     ++tally->refused;
     return;
   }
@@ -336,8 +334,7 @@ TEST_F(VerifyDataFileTest, EnvironmentVerifiesAfterEveryCommitAndAfterGrow) {
       Status status;
       for (int i = 0; i < 60 && status.ok(); ++i) {
         const int k = static_cast<int>(rng() % 2000);
-        status = (rng() % 4 == 0) ? txn->Del(*dbi, Key(k, 40))
-                                  : txn->Put(*dbi, Key(k, 40), Value(k, rng() % 3000));
+        status = (rng() % 4 == 0) ? txn->Del(*dbi, Key(k, 40)) : txn->Put(*dbi, Key(k, 40), Value(k, rng() % 3000));
         if (status.code() == Code::kNotFound) status = Status::Ok();
       }
       if (status.ok()) status = txn->Commit();
@@ -436,20 +433,18 @@ TEST_F(VerifyDataFileTest, DamagedTxnIdIsCorruption) {
 
 TEST_F(VerifyDataFileTest, BranchPointerPastTheEndNamesThePage) {
   const fs::path dir = EnvDir("single");
-  Build(dir,
-        Shape{.records = 400, .key_width = 200, .value_size = 30, .big_values = 4, .single_commit = true});
+  Build(dir, Shape{.records = 400, .key_width = 200, .value_size = 30, .big_values = 4, .single_commit = true});
   std::string bytes = ReadFile(dir / "data.mdb");
   const size_t ps = PageSizeOf(bytes);
   const std::vector<size_t> branches = PagesWithFlags(bytes, kBranch);
   ASSERT_FALSE(branches.empty());
   const size_t page = branches.front() * ps;
   const size_t node = page + Get<uint16_t>(bytes, page + kPageHeaderSize);  // node 0
-  Set<uint16_t>(bytes, node + 2, 0x7fff);  // high bits of the child page number
+  Set<uint16_t>(bytes, node + 2, 0x7fff);                                   // high bits of the child page number
   WriteFile(dir / "data.mdb", bytes);
   const Status status = VerifyDataFile(DataFile(dir));
   EXPECT_EQ(status.code(), Code::kCorruption) << status;
-  EXPECT_NE(status.message().find("referenced by page " + std::to_string(branches.front())),
-            std::string::npos)
+  EXPECT_NE(status.message().find("referenced by page " + std::to_string(branches.front())), std::string::npos)
       << status;
   EXPECT_NE(status.message().find("beyond"), std::string::npos) << status;
 }
@@ -465,8 +460,7 @@ TEST_F(VerifyDataFileTest, OverflowRunTooShortNamesThePage) {
   WriteFile(dir / "data.mdb", bytes);
   const Status status = VerifyDataFile(DataFile(dir));
   EXPECT_EQ(status.code(), Code::kCorruption) << status;
-  EXPECT_NE(status.message().find("overflow page " + std::to_string(overflows.front())), std::string::npos)
-      << status;
+  EXPECT_NE(status.message().find("overflow page " + std::to_string(overflows.front())), std::string::npos) << status;
 }
 
 TEST_F(VerifyDataFileTest, DupSortDatabaseIsRefusedAsUnsupported) {
@@ -523,8 +517,8 @@ TEST_F(VerifyDataFileTest, DamageToAnyPageIsRefusedOrHarmless) {
       ExpectRefusedOrUsable(case_dir, patched, "8 random bytes at offset " + std::to_string(at), &tally);
     }
   }
-  std::cout << "[          ] " << pages << " pages: " << tally.refused << " damaged files refused, "
-            << tally.accepted << " accepted and used without a crash\n";
+  std::cout << "[          ] " << pages << " pages: " << tally.refused << " damaged files refused, " << tally.accepted
+            << " accepted and used without a crash\n";
   EXPECT_GT(tally.refused, 0);
   EXPECT_GT(tally.accepted, 0);
 }
@@ -534,8 +528,8 @@ TEST_F(VerifyDataFileTest, RandomOverwritesAreRefusedOrHarmless) {
   const std::string bytes = ReadFile(BuildLarge() / "data.mdb");
   const size_t ps = PageSizeOf(bytes);
   const fs::path case_dir = tmp_.path() / "case";
-  std::vector<size_t> offsets = {bytes.size() * 35 / 100 / ps * ps, bytes.size() / 2 / ps * ps,
-                                 bytes.size() * 35 / 100, bytes.size() / 2};
+  std::vector<size_t> offsets = {bytes.size() * 35 / 100 / ps * ps, bytes.size() / 2 / ps * ps, bytes.size() * 35 / 100,
+                                 bytes.size() / 2};
   std::mt19937_64 rng(20240229);
   while (offsets.size() < 240) offsets.push_back(rng() % (bytes.size() - 4096));
   Tally tally;
@@ -543,11 +537,10 @@ TEST_F(VerifyDataFileTest, RandomOverwritesAreRefusedOrHarmless) {
     std::mt19937 fill(static_cast<unsigned>(c) + 1000);
     std::string damaged = bytes;
     for (size_t i = 0; i < 4096; ++i) damaged[offsets[c] + i] = static_cast<char>(fill());
-    ExpectRefusedOrUsable(case_dir, damaged, "4096 random bytes at offset " + std::to_string(offsets[c]),
-                          &tally);
+    ExpectRefusedOrUsable(case_dir, damaged, "4096 random bytes at offset " + std::to_string(offsets[c]), &tally);
   }
-  std::cout << "[          ] " << offsets.size() << " overwrites: " << tally.refused << " refused, "
-            << tally.accepted << " accepted and used without a crash\n";
+  std::cout << "[          ] " << offsets.size() << " overwrites: " << tally.refused << " refused, " << tally.accepted
+            << " accepted and used without a crash\n";
   EXPECT_GT(tally.refused, 0);
   EXPECT_GT(tally.accepted, 0);
 }
@@ -573,8 +566,7 @@ TEST_F(VerifyDataFileTest, DamagedStructureBytesAreRefusedOrHarmless) {
       std::string damaged = bytes;
       size_t at = page + rng() % kPageHeaderSize;                                      // page header
       if (variant == 1) at = page + kPageHeaderSize + 2 * (rng() % keys) + rng() % 2;  // an index entry
-      if (variant == 2)
-        at = page + Get<uint16_t>(bytes, page + kPageHeaderSize + 2 * (rng() % keys)) + rng() % 8;
+      if (variant == 2) at = page + Get<uint16_t>(bytes, page + kPageHeaderSize + 2 * (rng() % keys)) + rng() % 8;
       damaged[at] = static_cast<char>(damaged[at] ^ static_cast<char>(1 + rng() % 255));
       ExpectRefusedOrUsable(case_dir, damaged, "byte at offset " + std::to_string(at), &tally);
     }
