@@ -28,8 +28,8 @@
 #include <utility>
 #include <vector>
 
-#include "run_program.h"
 #include "test_util.h"
+#include "tests/testing/process.h"
 
 namespace daicho::testing {
 

@@ -30,8 +30,8 @@
 #include <vector>
 
 #include "cli_harness.h"
-#include "run_program.h"
 #include "test_util.h"
+#include "tests/testing/process.h"
 
 namespace {
 

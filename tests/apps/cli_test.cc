@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "csv_test_util.h"
-#include "run_program.h"
 #include "test_util.h"
+#include "tests/testing/process.h"
 #include "tiny_filesystem.h"
 
 namespace {

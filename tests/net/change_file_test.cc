@@ -16,10 +16,10 @@
 #include "crypto/office_key.h"
 #include "daicho/replica.h"
 #include "net/pc_state.h"
-#include "run_program.h"
 #include "storage/change_file.h"
 #include "storage/change_file_v1.h"
 #include "test_util.h"
+#include "tests/testing/process.h"
 
 namespace daicho {
 namespace {

@@ -10,8 +10,8 @@
 #include "apps/daicho-relay/password.h"
 #include "apps/daicho-relay/relay_store.h"
 #include "relay_store_v2.h"
-#include "run_program.h"
 #include "test_util.h"
+#include "tests/testing/process.h"
 
 namespace daicho::relay {
 namespace {

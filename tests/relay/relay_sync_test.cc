@@ -26,11 +26,11 @@
 #include "net/sealed_change_store.h"
 #include "net/websocket.h"
 #include "net/wire_codec.h"
-#include "run_program.h"
 #include "test_util.h"
 #include "tests/net/raw_socket.h"
 #include "tests/net/watch_client.h"
 #include "tests/relay/relay_process.h"
+#include "tests/testing/process.h"
 #include "tiny_filesystem.h"
 
 namespace daicho::relay {

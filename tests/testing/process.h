@@ -1,6 +1,6 @@
 // Runs a program of the build (a CLI under test) and captures its outcome.
-#ifndef DAICHO_TESTS_RUN_PROGRAM_H_
-#define DAICHO_TESTS_RUN_PROGRAM_H_
+#ifndef DAICHO_TESTS_TESTING_PROCESS_H_
+#define DAICHO_TESTS_TESTING_PROCESS_H_
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -83,4 +83,4 @@ inline RunResult RunProgram(const std::string& exe, const std::vector<std::strin
 
 }  // namespace daicho::testing
 
-#endif  // DAICHO_TESTS_RUN_PROGRAM_H_
+#endif  // DAICHO_TESTS_TESTING_PROCESS_H_
