@@ -28,7 +28,7 @@
 
 #include "net/websocket.h"
 #include "net/wire_codec.h"
-#include "tests/relay/relay_process.h"
+#include "tests/testing/relay_process.h"
 
 namespace {
 

@@ -22,7 +22,7 @@
 #include "net/websocket.h"
 #include "net/wire_codec.h"
 #include "test_util.h"
-#include "tests/relay/relay_process.h"
+#include "tests/testing/relay_process.h"
 
 namespace daicho::relay {
 namespace {

@@ -19,7 +19,7 @@
 #include "daicho/relay_client.h"
 #include "daicho/replica.h"
 #include "test_util.h"
-#include "tests/relay/relay_process.h"
+#include "tests/testing/relay_process.h"
 
 namespace daicho::relay {
 namespace {

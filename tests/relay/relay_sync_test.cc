@@ -29,8 +29,8 @@
 #include "test_util.h"
 #include "tests/net/raw_socket.h"
 #include "tests/net/watch_client.h"
-#include "tests/relay/relay_process.h"
 #include "tests/testing/process.h"
+#include "tests/testing/relay_process.h"
 #include "tiny_filesystem.h"
 
 namespace daicho::relay {

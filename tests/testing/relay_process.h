@@ -2,8 +2,8 @@
 // a loopback port, one-shot administration commands, and a store to serve. Header-only; used
 // by tests/relay/relay_sync_test.cc and relay_e2e_test.cc and by
 // bench/hostile_fragments.cc (which define DAICHO_RELAY_PATH).
-#ifndef DAICHO_TESTS_RELAY_RELAY_PROCESS_H_
-#define DAICHO_TESTS_RELAY_RELAY_PROCESS_H_
+#ifndef DAICHO_TESTS_TESTING_RELAY_PROCESS_H_
+#define DAICHO_TESTS_TESTING_RELAY_PROCESS_H_
 
 #include <fcntl.h>
 #include <signal.h>
@@ -130,4 +130,4 @@ inline Status CreateRelayStoreWithUser(const std::string& dir, std::string_view 
 
 }  // namespace daicho::relay
 
-#endif  // DAICHO_TESTS_RELAY_RELAY_PROCESS_H_
+#endif  // DAICHO_TESTS_TESTING_RELAY_PROCESS_H_
