@@ -9,7 +9,7 @@
 #include <cstring>
 #include <utility>
 
-#include "storage/binary.h"
+#include "storage/codec/binary.h"
 
 namespace daicho::crypto {
 namespace {

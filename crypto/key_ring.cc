@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "storage/binary.h"
+#include "storage/codec/binary.h"
 
 namespace daicho::crypto {
 namespace {

@@ -7,7 +7,7 @@
 
 #include "crypto/aead.h"
 #include "daicho/value.h"
-#include "storage/binary.h"
+#include "storage/codec/binary.h"
 
 namespace daicho::crypto {
 namespace {

@@ -8,7 +8,7 @@
 #include <map>
 #include <utility>
 
-#include "storage/binary.h"
+#include "storage/codec/binary.h"
 
 // Wire layout (integers little-endian; every handshake message has exactly
 // its size, anything else is kProtocolError):

@@ -3,7 +3,7 @@
 #include <sodium.h>
 
 #include "crypto/aead.h"
-#include "storage/binary.h"
+#include "storage/codec/binary.h"
 
 namespace daicho::crypto {
 namespace {

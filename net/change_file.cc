@@ -8,7 +8,7 @@
 #include "crypto/sealed_change.h"
 #include "daicho/relay_client.h"
 #include "net/pc_state.h"
-#include "storage/change_file.h"
+#include "storage/codec/change_file.h"
 
 namespace daicho {
 namespace {

@@ -17,7 +17,7 @@
 
 #include "crypto/aead.h"
 #include "net/asio.h"
-#include "storage/binary.h"
+#include "storage/codec/binary.h"
 
 namespace daicho::net {
 namespace {

@@ -33,7 +33,8 @@
 #include "core/merge.h"
 #include "core/record_context.h"
 #include "core/record_view.h"
-#include "storage/codec.h"
+#include "storage/codec/state_codec.h"
+#include "storage/codec/version_vector_codec.h"
 #include "storage/device_marker.h"
 #include "storage/lmdb/env.h"
 #include "storage/lmdb/error.h"
@@ -42,7 +43,6 @@
 #include "storage/lmdb/store_directory.h"
 #include "storage/replica_dictionary.h"
 #include "storage/rollback_guard.h"
-#include "storage/state_codec.h"
 #include "storage/value_resolver.h"
 
 namespace daicho {

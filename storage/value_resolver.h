@@ -28,7 +28,7 @@
 #include "core/record_state.h"
 #include "daicho/replica.h"
 #include "daicho/status.h"
-#include "storage/change_codec.h"
+#include "storage/codec/change_codec.h"
 #include "storage/lmdb/dbi.h"
 #include "storage/lmdb/txn.h"
 

@@ -8,7 +8,7 @@
 
 #include "apps/daicho/field_assignment.h"
 #include "apps/daicho/text_output.h"
-#include "storage/binary.h"
+#include "storage/codec/binary.h"
 
 namespace daicho::cli {
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "storage/binary.h"
+#include "storage/codec/binary.h"
 #include "test_util.h"
 
 namespace daicho::crypto {

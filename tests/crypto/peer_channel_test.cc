@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "crypto/key_ring.h"
-#include "storage/binary.h"
+#include "storage/codec/binary.h"
 #include "test_util.h"
 
 namespace daicho::crypto {

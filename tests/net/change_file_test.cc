@@ -16,8 +16,8 @@
 #include "crypto/office_key.h"
 #include "daicho/replica.h"
 #include "net/pc_state.h"
-#include "storage/change_file.h"
-#include "storage/change_file_v1.h"
+#include "storage/codec/change_file.h"
+#include "storage/codec/change_file_v1.h"
 #include "test_util.h"
 #include "tests/testing/process.h"
 

@@ -25,9 +25,9 @@
 #include <vector>
 
 #include "daicho/replica.h"
+#include "storage/codec/state_codec.h"
 #include "storage/lmdb/env.h"
 #include "storage/replica_dictionary.h"
-#include "storage/state_codec.h"
 #include "test_util.h"
 
 namespace daicho {

@@ -16,8 +16,8 @@
 //                      canonical order, seq 0);
 //   kResourceExhausted the payload is over Limits::max_change_bytes or holds
 //                      more than Limits::max_ops_per_change operations.
-#ifndef DAICHO_STORAGE_CHANGE_CODEC_H_
-#define DAICHO_STORAGE_CHANGE_CODEC_H_
+#ifndef DAICHO_STORAGE_CODEC_CHANGE_CODEC_H_
+#define DAICHO_STORAGE_CODEC_CHANGE_CODEC_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -152,4 +152,4 @@ class ChangeView {
 
 }  // namespace daicho::storage
 
-#endif  // DAICHO_STORAGE_CHANGE_CODEC_H_
+#endif  // DAICHO_STORAGE_CODEC_CHANGE_CODEC_H_

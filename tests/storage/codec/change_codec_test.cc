@@ -1,10 +1,10 @@
-// Tests of storage/change_codec.h: change payloads round-trip byte for byte
+// Tests of storage/codec/change_codec.h: change payloads round-trip byte for byte
 // for every op and value type, encode deterministically and compactly (the
 // ledger workload's changes), and ChangeView finds a record's register values
 // through the record index without decoding the rest. Damaged payloads
 // (truncated, bytes flipped, a bad index) give kCorruption or
 // kResourceExhausted, or a valid change, never a crash or an over-read.
-#include "storage/change_codec.h"
+#include "storage/codec/change_codec.h"
 
 #include <algorithm>
 #include <cmath>
@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "storage/binary.h"
-#include "storage/codec_test_util.h"
+#include "storage/codec/binary.h"
+#include "storage/codec/codec_test_util.h"
 #include "test_util.h"
 
 namespace daicho::storage {

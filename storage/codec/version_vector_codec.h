@@ -3,8 +3,8 @@
 // state_codec.h. Encoding is deterministic: equal values give equal bytes.
 // Decoding validates everything (sizes, indexes, sort order, UTF-8) and
 // returns kCorruption for bytes that are not a well-formed encoding.
-#ifndef DAICHO_STORAGE_CODEC_H_
-#define DAICHO_STORAGE_CODEC_H_
+#ifndef DAICHO_STORAGE_CODEC_VERSION_VECTOR_CODEC_H_
+#define DAICHO_STORAGE_CODEC_VERSION_VECTOR_CODEC_H_
 
 #include <string>
 #include <string_view>
@@ -14,7 +14,7 @@
 #include "core/record_state.h"
 #include "daicho/replica.h"
 #include "daicho/status.h"
-#include "storage/change_codec.h"
+#include "storage/codec/change_codec.h"
 
 namespace daicho::storage {
 
@@ -32,4 +32,4 @@ Result<VersionVector> DecodeVersionVector(std::string_view bytes);
 
 }  // namespace daicho::storage
 
-#endif  // DAICHO_STORAGE_CODEC_H_
+#endif  // DAICHO_STORAGE_CODEC_VERSION_VECTOR_CODEC_H_

@@ -1,4 +1,4 @@
-#include "storage/state_codec.h"
+#include "storage/codec/state_codec.h"
 
 #include <algorithm>
 #include <limits>

@@ -2,8 +2,8 @@
 // daicho wrote it before change files named their office; for the tests of
 // reading and importing old files. Built here, byte by byte from
 // docs/formats.md, because daicho itself no longer writes it.
-#ifndef DAICHO_TESTS_STORAGE_CHANGE_FILE_V1_H_
-#define DAICHO_TESTS_STORAGE_CHANGE_FILE_V1_H_
+#ifndef DAICHO_TESTS_STORAGE_CODEC_CHANGE_FILE_V1_H_
+#define DAICHO_TESTS_STORAGE_CODEC_CHANGE_FILE_V1_H_
 
 #include <cstdint>
 #include <string>
@@ -35,4 +35,4 @@ inline std::string Version1ChangeFile(const std::vector<ChangeBlob>& blobs) {
 
 }  // namespace daicho::testing
 
-#endif  // DAICHO_TESTS_STORAGE_CHANGE_FILE_V1_H_
+#endif  // DAICHO_TESTS_STORAGE_CODEC_CHANGE_FILE_V1_H_

@@ -1,4 +1,4 @@
-#include "storage/change_codec.h"
+#include "storage/codec/change_codec.h"
 
 #include <algorithm>
 #include <array>
@@ -9,8 +9,8 @@
 #include <tuple>
 
 #include "core/record_state.h"  // ClearKeepingMemory
-#include "storage/binary.h"
-#include "storage/codec.h"  // kMaxRecordKeyBytes
+#include "storage/codec/binary.h"
+#include "storage/codec/version_vector_codec.h"  // kMaxRecordKeyBytes
 
 namespace daicho::storage {
 namespace {

@@ -1,4 +1,4 @@
-#include "storage/binary.h"
+#include "storage/codec/binary.h"
 
 #include <gtest/gtest.h>
 

@@ -12,8 +12,8 @@
 // kCorruption (not a change file, truncated, damaged, unknown version),
 // kIoError (cannot write: the target is left as it was), kInvalidArgument
 // (a contract or payload too long to write).
-#ifndef DAICHO_STORAGE_CHANGE_FILE_H_
-#define DAICHO_STORAGE_CHANGE_FILE_H_
+#ifndef DAICHO_STORAGE_CODEC_CHANGE_FILE_H_
+#define DAICHO_STORAGE_CODEC_CHANGE_FILE_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -56,4 +56,4 @@ Result<ChangeFileContents> ReadChangeFile(const std::string& path);
 
 }  // namespace daicho::storage
 
-#endif  // DAICHO_STORAGE_CHANGE_FILE_H_
+#endif  // DAICHO_STORAGE_CODEC_CHANGE_FILE_H_

@@ -3,7 +3,7 @@
 //   per change: origin[16] | u64 seq | u32 payload_len | payload
 //   "DCFEND!!" | u64 change_count | u64 fnv1a64(all bytes before this trailer)
 // Version 1 had no contract and key id.
-#include "storage/change_file.h"
+#include "storage/codec/change_file.h"
 
 #include <unistd.h>
 
@@ -13,7 +13,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "storage/binary.h"
+#include "storage/codec/binary.h"
 
 namespace daicho::storage {
 namespace {

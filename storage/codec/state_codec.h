@@ -1,5 +1,5 @@
 // State codec: the compact binary encoding of a record's CRDT state (the
-// values of the `records` database), on storage/binary.h. The format is
+// values of the `records` database), on storage/codec/binary.h. The format is
 // described in docs/formats.md ("Record states").
 //
 // Replicas are named by their index in a ReplicaDictionary, so the bytes are
@@ -22,15 +22,15 @@
 // / version vectors out of order or repeated, bad UTF-8, empty or NUL-holding
 // field names, fields without a kind, dots with counter 0, anything stored
 // that the flags say is implied.
-#ifndef DAICHO_STORAGE_STATE_CODEC_H_
-#define DAICHO_STORAGE_STATE_CODEC_H_
+#ifndef DAICHO_STORAGE_CODEC_STATE_CODEC_H_
+#define DAICHO_STORAGE_CODEC_STATE_CODEC_H_
 
 #include <string>
 #include <string_view>
 
 #include "core/record_state.h"
 #include "daicho/status.h"
-#include "storage/binary.h"
+#include "storage/codec/binary.h"
 #include "storage/replica_dictionary.h"
 
 namespace daicho::storage {
@@ -48,4 +48,4 @@ Status DecodeRecordState(std::string_view bytes, const ReplicaDictionary& dict, 
 
 }  // namespace daicho::storage
 
-#endif  // DAICHO_STORAGE_STATE_CODEC_H_
+#endif  // DAICHO_STORAGE_CODEC_STATE_CODEC_H_

@@ -1,10 +1,10 @@
-// Tests of storage/state_codec.h: record states round-trip byte for byte
+// Tests of storage/codec/state_codec.h: record states round-trip byte for byte
 // through a replica dictionary, encode deterministically and compactly (what
 // the merge rules imply is left out, and register values, which live in the
 // change log), and bytes that are not exactly a
 // canonical encoding (random, truncated, mutated, hand-made) give kCorruption,
 // never a crash or a state the rest of the code cannot handle.
-#include "storage/state_codec.h"
+#include "storage/codec/state_codec.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -15,7 +15,7 @@
 
 #include "core/merge.h"
 #include "core/record_view.h"
-#include "storage/codec_test_util.h"
+#include "storage/codec/codec_test_util.h"
 #include "test_util.h"
 
 namespace daicho::storage {

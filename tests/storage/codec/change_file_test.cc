@@ -13,7 +13,7 @@
 
 #include "change_file_v1.h"
 #include "daicho/replica.h"
-#include "storage/change_file.h"
+#include "storage/codec/change_file.h"
 #include "test_util.h"
 
 namespace daicho::storage {

@@ -7,8 +7,8 @@
 // malformed input (an overlong varint, a length beyond the end), leaving the
 // caller to report kCorruption with its own context. Values read as views
 // point into the reader's input, which must outlive them.
-#ifndef DAICHO_STORAGE_BINARY_H_
-#define DAICHO_STORAGE_BINARY_H_
+#ifndef DAICHO_STORAGE_CODEC_BINARY_H_
+#define DAICHO_STORAGE_CODEC_BINARY_H_
 
 #include <cstdint>
 #include <cstring>
@@ -168,4 +168,4 @@ class Fnv1a64 {
 
 }  // namespace daicho::storage
 
-#endif  // DAICHO_STORAGE_BINARY_H_
+#endif  // DAICHO_STORAGE_CODEC_BINARY_H_

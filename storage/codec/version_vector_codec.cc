@@ -1,9 +1,9 @@
-#include "storage/codec.h"
+#include "storage/codec/version_vector_codec.h"
 
 #include <optional>
 #include <tuple>
 
-#include "storage/binary.h"
+#include "storage/codec/binary.h"
 
 namespace daicho::storage {
 
