@@ -33,6 +33,8 @@
 #include "core/merge.h"
 #include "core/record_context.h"
 #include "core/record_view.h"
+#include "storage/codec/change_codec.h"
+#include "storage/codec/names.h"
 #include "storage/codec/state_codec.h"
 #include "storage/codec/version_vector_codec.h"
 #include "storage/device_marker.h"

@@ -1,9 +1,5 @@
-// ReplicaDictionary: replica ids as small integers. Record states (see
-// state_codec.h) name a replica by its index in a store-wide dictionary
-// instead of repeating its 16-byte id in every dot, stamp and version vector.
-//
-// The interface is what the state codec needs: IndexOf (encoding; may assign
-// a new index) and IdAt (decoding). Implementations:
+// The ReplicaDictionary implementations (the interface, what the state codec
+// needs, is storage/codec/replica_dictionary.h):
 // - MemoryReplicaDictionary: in memory, assigning indexes in order of first
 //   use. For tests and for canonical, store-independent encodings.
 // - StoreReplicaDictionary: the dictionary in a replica's `meta` database
@@ -15,7 +11,6 @@
 #define DAICHO_STORAGE_REPLICA_DICTIONARY_H_
 
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -24,30 +19,10 @@
 
 #include "daicho/replica_id.h"
 #include "daicho/status.h"
+#include "storage/codec/replica_dictionary.h"
 #include "storage/lmdb/txn.h"
 
 namespace daicho::storage {
-
-class ReplicaDictionary {
- public:
-  virtual ~ReplicaDictionary() = default;
-
-  // The index of `id`, assigning the next free one if `id` has none yet.
-  // Codes: those of the underlying store (an assignment is a write).
-  virtual Result<uint32_t> IndexOf(const ReplicaId& id) = 0;
-  // The id at `index`. kCorruption if the dictionary has no such entry (a
-  // stored state names a replica the store never registered).
-  virtual Result<ReplicaId> IdAt(uint64_t index) const = 0;
-};
-
-// Hash of a random id: its first bytes are already uniformly distributed.
-struct ReplicaIdHash {
-  size_t operator()(const ReplicaId& id) const {
-    size_t h;
-    std::memcpy(&h, id.bytes().data(), sizeof h);
-    return h;
-  }
-};
 
 // In memory. Not thread-safe.
 class MemoryReplicaDictionary final : public ReplicaDictionary {

@@ -10,7 +10,7 @@
 
 #include "core/record_state.h"  // ClearKeepingMemory
 #include "storage/codec/binary.h"
-#include "storage/codec/version_vector_codec.h"  // kMaxRecordKeyBytes
+#include "storage/codec/names.h"
 
 namespace daicho::storage {
 namespace {

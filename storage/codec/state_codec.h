@@ -31,7 +31,7 @@
 #include "core/record_state.h"
 #include "daicho/status.h"
 #include "storage/codec/binary.h"
-#include "storage/replica_dictionary.h"
+#include "storage/codec/replica_dictionary.h"
 
 namespace daicho::storage {
 

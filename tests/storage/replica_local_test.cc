@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/change.h"
-#include "storage/codec/version_vector_codec.h"
+#include "storage/codec/change_codec.h"
 #include "storage/lmdb/env.h"
 #include "storage/lmdb/store_directory.h"
 #include "storage/replica_test_util.h"

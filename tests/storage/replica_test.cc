@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "core/change.h"
-#include "storage/codec/version_vector_codec.h"
+#include "storage/codec/change_codec.h"
 #include "storage/lmdb/env.h"
 #include "storage/replica_test_util.h"
 #include "test_util.h"

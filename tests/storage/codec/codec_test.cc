@@ -1,8 +1,8 @@
-// Tests of storage/codec/version_vector_codec.h: change payloads and stored version vectors
-// encode deterministically and round-trip byte for byte; bytes that are not a
-// well-formed encoding (random, truncated, mutated) give kCorruption and
-// never a crash or a state the rest of the code cannot handle. Record states:
-// state_codec_test.cc.
+// Tests of storage/codec/version_vector_codec.h and change_codec.h: change
+// payloads and stored version vectors encode deterministically and
+// round-trip byte for byte; bytes that are not a well-formed encoding
+// (random, truncated, mutated) give kCorruption and never a crash or a state
+// the rest of the code cannot handle. Record states: state_codec_test.cc.
 #include "storage/codec/version_vector_codec.h"
 
 #include <cstdint>
@@ -15,9 +15,11 @@
 
 #include "core/merge.h"
 #include "core/record_view.h"
+#include "storage/codec/change_codec.h"
 #include "storage/codec/codec_test_util.h"
 #include "storage/codec/state_codec.h"
 #include "storage/lmdb/env.h"
+#include "storage/replica_dictionary.h"
 #include "test_util.h"
 
 namespace daicho::storage {
