@@ -2,9 +2,9 @@
 
 #include <utility>
 
-#include "apps/daicho-relay/relay_admission.h"
 #include "net/replica_change_store.h"
 #include "net/sealed_change_store.h"
+#include "relay/relay_admission.h"
 
 namespace daicho::bench {
 namespace {

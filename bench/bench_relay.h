@@ -20,11 +20,11 @@
 #include <memory>
 #include <string>
 
-#include "apps/daicho-relay/relay_store.h"
 #include "crypto/key_ring.h"
 #include "daicho/replica.h"
 #include "daicho/status.h"
 #include "net/websocket.h"
+#include "relay/relay_store.h"
 
 namespace daicho::bench {
 

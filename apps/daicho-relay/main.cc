@@ -20,10 +20,10 @@
 #include <CLI/CLI.hpp>
 
 #include "apps/common/secret_file.h"
-#include "apps/daicho-relay/relay_admission.h"
-#include "apps/daicho-relay/relay_store.h"
 #include "net/log_line.h"
 #include "net/websocket.h"
+#include "relay/relay_admission.h"
+#include "relay/relay_store.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "apps/daicho-relay/login_throttle.h"
+#include "relay/login_throttle.h"
 
 #include <gtest/gtest.h>
 

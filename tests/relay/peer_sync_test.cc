@@ -14,13 +14,13 @@
 #include <string>
 #include <vector>
 
-#include "apps/daicho-relay/relay_store.h"
 #include "crypto/key_file.h"
 #include "daicho/peer_sync.h"
 #include "daicho/relay_client.h"
 #include "daicho/replica.h"
 #include "net/websocket.h"
 #include "net/wire_codec.h"
+#include "relay/relay_store.h"
 #include "test_util.h"
 #include "tests/testing/relay_process.h"
 

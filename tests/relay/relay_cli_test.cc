@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "apps/daicho-relay/password.h"
-#include "apps/daicho-relay/relay_store.h"
+#include "relay/password.h"
+#include "relay/relay_store.h"
 #include "relay_store_v2.h"
 #include "test_util.h"
 #include "tests/testing/process.h"

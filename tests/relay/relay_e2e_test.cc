@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "apps/daicho-relay/relay_store.h"
 #include "daicho/relay_client.h"
 #include "daicho/replica.h"
+#include "relay/relay_store.h"
 #include "test_util.h"
 #include "tests/testing/relay_process.h"
 

@@ -1,4 +1,4 @@
-#include "apps/daicho-relay/relay_store.h"
+#include "relay/relay_store.h"
 
 #include <gtest/gtest.h>
 
@@ -11,9 +11,9 @@
 #include <thread>
 #include <vector>
 
-#include "apps/daicho-relay/password.h"
 #include "crypto/sealed_change.h"
 #include "daicho/replica.h"
+#include "relay/password.h"
 #include "relay_store_v2.h"
 #include "test_util.h"
 #include "tests/fake_clock.h"

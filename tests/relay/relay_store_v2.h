@@ -15,8 +15,8 @@
 #include <utility>
 #include <vector>
 
-#include "apps/daicho-relay/password.h"
-#include "apps/daicho-relay/relay_store.h"
+#include "relay/password.h"
+#include "relay/relay_store.h"
 #include "storage/lmdb/env.h"
 #include "test_util.h"
 

@@ -19,13 +19,13 @@
 #include <utility>
 #include <vector>
 
-#include "apps/daicho-relay/relay_store.h"
 #include "crypto/key_ring.h"
 #include "daicho/replica.h"
 #include "net/replica_change_store.h"
 #include "net/sealed_change_store.h"
 #include "net/websocket.h"
 #include "net/wire_codec.h"
+#include "relay/relay_store.h"
 #include "test_util.h"
 #include "tests/net/raw_socket.h"
 #include "tests/net/watch_client.h"

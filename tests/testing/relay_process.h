@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "apps/daicho-relay/relay_store.h"
+#include "relay/relay_store.h"
 
 namespace daicho::relay {
 

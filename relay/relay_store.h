@@ -62,8 +62,6 @@
 #include <string_view>
 #include <vector>
 
-#include "apps/daicho-relay/login_throttle.h"
-#include "apps/daicho-relay/password_gate.h"
 #include "crypto/office_key.h"
 #include "daicho/clock.h"
 #include "daicho/replica_id.h"
@@ -71,6 +69,8 @@
 #include "net/change_store.h"
 #include "net/contract_number.h"
 #include "net/wire_codec.h"
+#include "relay/login_throttle.h"
+#include "relay/password_gate.h"
 
 namespace daicho::relay {
 

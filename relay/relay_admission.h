@@ -6,10 +6,10 @@
 
 #include <string>
 
-#include "apps/daicho-relay/relay_store.h"
 #include "daicho/status.h"
 #include "net/messages.h"
 #include "net/websocket.h"
+#include "relay/relay_store.h"
 
 namespace daicho::relay {
 

@@ -1,4 +1,4 @@
-#include "apps/daicho-relay/relay_store.h"
+#include "relay/relay_store.h"
 
 #include <algorithm>
 #include <optional>
@@ -6,8 +6,8 @@
 #include <tuple>
 #include <utility>
 
-#include "apps/daicho-relay/password.h"
 #include "crypto/sealed_change.h"
+#include "relay/password.h"
 #include "storage/lmdb/env.h"
 #include "storage/lmdb/error.h"
 #include "storage/lmdb/growing_writer.h"

@@ -1,4 +1,4 @@
-#include "apps/daicho-relay/password_gate.h"
+#include "relay/password_gate.h"
 
 #include <algorithm>
 #include <utility>

@@ -1,4 +1,4 @@
-#include "apps/daicho-relay/relay_admission.h"
+#include "relay/relay_admission.h"
 
 #include <string>
 #include <utility>

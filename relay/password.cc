@@ -1,4 +1,4 @@
-#include "apps/daicho-relay/password.h"
+#include "relay/password.h"
 
 #include <sodium.h>
 
