@@ -4,6 +4,7 @@
 
 #include "net/replica_change_store.h"
 #include "net/sealed_change_store.h"
+#include "relay/lmdb/lmdb_backend.h"
 #include "relay/relay_admission.h"
 
 namespace daicho::bench {
@@ -21,9 +22,11 @@ BenchRelay::~BenchRelay() {
 
 Result<std::unique_ptr<BenchRelay>> BenchRelay::Start(const std::string& dir, bool sealed) {
   std::unique_ptr<BenchRelay> relay(new BenchRelay());
-  relay::RelayStoreOptions store_options;
+  auto backend = relay::LmdbBackend::Open(dir);
+  if (!backend.ok()) return backend.status();
+  relay::RelayServiceOptions store_options;
   store_options.require_sealed_changes = sealed;
-  auto store = relay::RelayStore::Open(dir, store_options);
+  auto store = relay::RelayService::Create(*std::move(backend), store_options);
   if (!store.ok()) return store.status();
   relay->store_ = std::move(*store);
   auto contract = relay::ContractNumber::Parse(kContract);
@@ -46,7 +49,7 @@ Result<std::unique_ptr<BenchRelay>> BenchRelay::Start(const std::string& dir, bo
 
   net::SyncServerOptions options;
   options.local_id = ReplicaId::Random();
-  relay::RelayStore* raw_store = relay->store_.get();
+  relay::RelayService* raw_store = relay->store_.get();
   options.store_factory = [raw_store](const net::Hello& hello, const std::string& peer_address) {
     return relay::AdmitSession(*raw_store, hello, peer_address);
   };

@@ -1,7 +1,7 @@
 // BenchRelay: an in-process relay for the benchmarks, logged into as the CLI
 // does after `daicho connect --save-password`.
 //
-// A RelayStore in its own directory with one contract and one user, served
+// A RelayService over an LMDB backend in its own directory with one contract and one user, served
 // by a SyncServer on a loopback port (ws://127.0.0.1:<port>/) that admits
 // sessions with relay::AdmitSession, exactly as `daicho-relay serve` does.
 // With `sealed` (the product's setting) the relay requires end-to-end
@@ -12,7 +12,7 @@
 // device token; every Sync() then logs in with that token.
 //
 // Ownership: owns the store and the server (the server stops first on
-// destruction). Not thread-safe. Codes: the RelayStore's and SyncOnce's;
+// destruction). Not thread-safe. Codes: the RelayService's and SyncOnce's;
 // kFailedPrecondition for a Sync() before Login().
 #ifndef DAICHO_BENCH_BENCH_RELAY_H_
 #define DAICHO_BENCH_BENCH_RELAY_H_
@@ -24,7 +24,7 @@
 #include "daicho/replica.h"
 #include "daicho/status.h"
 #include "net/websocket.h"
-#include "relay/relay_store.h"
+#include "relay/relay_service.h"
 
 namespace daicho::bench {
 
@@ -48,7 +48,7 @@ class BenchRelay {
  private:
   BenchRelay() = default;
 
-  std::unique_ptr<relay::RelayStore> store_;
+  std::unique_ptr<relay::RelayService> store_;
   std::unique_ptr<net::SyncServer> server_;  // after store_: destroyed first
   net::SessionOptions session_;
   std::string url_;

@@ -12,13 +12,13 @@
 //    someone else's guesses never lock the owner out.
 //  - A window starts at initial_window_ms and doubles with every further
 //    failure up to max_window_ms. An account's count restarts when it logs
-//    in (RelayStore keys an account by its password too, so a new password
+//    in (RelayService keys an account by its password too, so a new password
 //    starts a fresh count); an address's only when it has not failed for
 //    forget_after_ms (a login that succeeds from it does not reset it, so a
 //    valid account of one's own cannot launder guesses on others').
 //  - Only settled failures count: logins still being checked never do, so
 //    an office whose PCs log in at once is not refused. The caller checks
-//    again right before each slow password check (RelayStore does, once it
+//    again right before each slow password check (RelayService does, once it
 //    holds its password-check slot), so guesses queued in parallel see the
 //    failures settled while they waited and are throttled as a sequence is.
 //

@@ -6,12 +6,13 @@
 
 namespace daicho::relay {
 
-Result<net::AcceptedSession> AdmitSession(RelayStore& store, const net::Hello& hello, const std::string& peer_address) {
+Result<net::AcceptedSession> AdmitSession(RelayService& store, const net::Hello& hello,
+                                          const std::string& peer_address) {
   auto contract = ContractNumber::Parse(hello.contract);
   if (!contract.ok()) return Status(Code::kUnauthenticated, contract.status().message());
   net::AcceptedSession accepted;
   if (const auto* password = std::get_if<net::PasswordCredential>(&hello.credentials)) {
-    DAICHO_ASSIGN_OR_RETURN(RelayStore::PasswordLogin login,
+    DAICHO_ASSIGN_OR_RETURN(RelayService::PasswordLogin login,
                             store.LogIn(*contract, hello.user, password->password, peer_address));
     if (!hello.device_name.empty()) {
       DAICHO_ASSIGN_OR_RETURN(accepted.device_token,

@@ -9,7 +9,7 @@
 #include "daicho/status.h"
 #include "net/messages.h"
 #include "net/websocket.h"
-#include "relay/relay_store.h"
+#include "relay/relay_service.h"
 
 namespace daicho::relay {
 
@@ -21,17 +21,18 @@ namespace daicho::relay {
 // recheck_login asks the store again whether the login still holds (the
 // token not revoked, the password unchanged, the user present, the contract
 // and user enabled). A device's login is recorded as its last sync from
-// `peer_address` (RelayStore::RecordDeviceSync). Every Welcome carries the contract's office key
+// `peer_address` (RelayService::RecordDeviceSync). Every Welcome carries the contract's office key
 // envelopes; a Purpose::kPublishKeys Hello stores its envelopes first (see
-// RelayStore::PublishOfficeKey). Codes: kFailedPrecondition (the office key
+// RelayService::PublishOfficeKey). Codes: kFailedPrecondition (the office key
 // changed meanwhile), kUnauthenticated (malformed or unknown
 // contract, unknown user, wrong password or token, no credentials),
 // kPermissionDenied (contract or user disabled), kInvalidArgument (bad device name),
 // kUnavailable (throttled, or too many password checks at once: see
-// RelayStore::LogIn), store errors. `peer_address` is the peer's IP address
+// RelayService::LogIn), store errors. `peer_address` is the peer's IP address
 // (SyncServerOptions::store_factory's second argument): logins are
 // throttled per address as well as per account.
-Result<net::AcceptedSession> AdmitSession(RelayStore& store, const net::Hello& hello, const std::string& peer_address);
+Result<net::AcceptedSession> AdmitSession(RelayService& store, const net::Hello& hello,
+                                          const std::string& peer_address);
 
 }  // namespace daicho::relay
 

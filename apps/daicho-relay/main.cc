@@ -1,5 +1,6 @@
 // daicho-relay: the relay a vendor hosts for many offices. This file wires
-// the administration commands (contracts, users, devices) to RelayStore.
+// the administration commands (contracts, users, devices) to RelayService
+// over the LMDB backend in --data.
 // Exit codes: 0 ok, 1 runtime error (message on stderr), 2 usage error.
 // `serve` writes its log (net::LogLine lines, each after an ISO-8601 UTC
 // timestamp) to stderr, the same stream as its errors: one stream.
@@ -8,7 +9,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <iostream>
 #include <mutex>
@@ -22,8 +22,10 @@
 #include "apps/common/secret_file.h"
 #include "net/log_line.h"
 #include "net/websocket.h"
+#include "relay/lmdb/lmdb_backend.h"
+#include "relay/login_watcher.h"
 #include "relay/relay_admission.h"
-#include "relay/relay_store.h"
+#include "relay/relay_service.h"
 
 namespace {
 
@@ -31,7 +33,8 @@ using daicho::Result;
 using daicho::Status;
 using daicho::net::LogLine;
 using daicho::relay::ContractNumber;
-using daicho::relay::RelayStore;
+using daicho::relay::LmdbBackend;
+using daicho::relay::RelayService;
 
 constexpr int kExitRuntimeError = 1;
 constexpr int kExitUsage = 2;
@@ -47,13 +50,13 @@ struct Warning {
 
 // Ids that differ only in letter case (kept from a store written before ids
 // were folded): one warning per group, telling the operator what to do.
-std::vector<Warning> CaseConflictWarnings(const RelayStore& store, const std::string& data_dir) {
+std::vector<Warning> CaseConflictWarnings(const RelayService& store, const std::string& data_dir) {
   std::vector<Warning> warnings;
   auto conflicts = store.CaseConflicts();
   if (!conflicts.ok()) {
     return {{"", "cannot check user ids for letter-case conflicts: " + conflicts.status().ToString()}};
   }
-  for (const RelayStore::CaseConflict& conflict : *conflicts) {
+  for (const RelayService::CaseConflict& conflict : *conflicts) {
     std::string ids;
     for (const std::string& id : conflict.user_ids) ids += (ids.empty() ? "" : ", ") + id;
     warnings.push_back(
@@ -72,16 +75,18 @@ std::string WarningLine(const Warning& warning) {
 
 // A mistyped --data must not serve (or fill) a new empty store: only `init`
 // creates one.
-Result<std::unique_ptr<RelayStore>> OpenExisting(const std::string& data_dir) {
-  daicho::relay::RelayStoreOptions options;
+Result<std::unique_ptr<RelayService>> OpenExisting(const std::string& data_dir) {
+  daicho::relay::LmdbBackendOptions options;
   options.create_if_missing = false;
-  auto store = RelayStore::Open(data_dir, options);
-  if (store.status().code() == daicho::Code::kNotFound) {
+  auto backend = LmdbBackend::Open(data_dir, options);
+  if (backend.status().code() == daicho::Code::kNotFound) {
     return Status(daicho::Code::kNotFound, "no relay store here (" + data_dir +
                                                "); create one with `daicho-relay --data " + data_dir + " init`");
   }
-  if (!store.ok()) return store.status().WithContext("opening " + data_dir);
-  return store;
+  if (!backend.ok()) return backend.status().WithContext("opening " + data_dir);
+  auto service = RelayService::Create(std::move(backend).value());
+  if (!service.ok()) return service.status().WithContext("opening " + data_dir);
+  return service;
 }
 
 // "2026-12-07T08:15:02Z" for a device's last sync, "never" when none was
@@ -98,7 +103,7 @@ class Admin {
  public:
   explicit Admin(std::string data_dir) : data_dir_(std::move(data_dir)) {}
 
-  int Run(const std::function<Status(RelayStore&)>& command) {
+  int Run(const std::function<Status(RelayService&)>& command) {
     auto store = OpenExisting(data_dir_);
     if (!store.ok()) return Fail("", store.status());
     for (const Warning& warning : CaseConflictWarnings(**store, data_dir_)) {
@@ -127,36 +132,6 @@ Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& text) {
     return daicho::InvalidArgument("--listen: bad port '" + port + "'");
   }
   return std::pair{text.substr(0, colon), static_cast<uint16_t>(std::stoul(port))};
-}
-
-// Ends the live sessions whose login an administration command (another
-// process) ended: polls the store's login generation and has the server
-// recheck its sessions' logins whenever it moved. Runs until `stop`.
-void WatchLogins(std::stop_token stop, const RelayStore& store, daicho::net::SyncServer& server,
-                 const std::function<void(const std::string&)>& log) {
-  std::mutex mu;
-  std::condition_variable_any wake;
-  Result<uint64_t> seen = store.LoginGeneration();
-  bool reported = false;
-  while (!stop.stop_requested()) {
-    {
-      std::unique_lock lock(mu);
-      wake.wait_for(lock, stop, kLoginPollInterval, [] { return false; });  // returns early on stop
-    }
-    if (stop.stop_requested()) return;
-    Result<uint64_t> now = store.LoginGeneration();
-    if (!now.ok()) {
-      // Logged once per outage: sessions go on, revocations wait for the store.
-      if (!reported) {
-        log(WarningLine({"", "cannot read the login generation (revocations wait): " + now.status().ToString()}));
-      }
-      reported = true;
-      continue;
-    }
-    reported = false;
-    if (!seen.ok() || *now != *seen) server.RecheckLogins();
-    seen = now;
-  }
 }
 
 // The log line of an accepted office key publication (`daicho key init`,
@@ -224,7 +199,7 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
   options.tls_cert_file = cert;
   options.tls_key_file = key;
   options.local_id = daicho::ReplicaId::Random();  // the relay makes no changes of its own
-  RelayStore* relay = store->get();
+  RelayService* relay = store->get();
   std::mutex log_mu;
   const std::function<void(const std::string&)> options_log = [&log_mu](const std::string& line) {
     const std::string stamp = daicho::net::LogTimestamp(std::chrono::system_clock::now());
@@ -243,7 +218,7 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
   // gate, each on its own admission thread, not in the server's admission
   // queue: a flood of guesses is refused by the gate when full and never
   // holds up a PC's saved-login admission, which two more threads serve.
-  const daicho::relay::PasswordGateOptions checks = daicho::relay::RelayStoreOptions{}.password_checks;
+  const daicho::relay::PasswordGateOptions checks = daicho::relay::RelayServiceOptions{}.password_checks;
   options.admission_threads = checks.max_concurrent + checks.max_queued + 2;
   // Ready while the store answers (GET /readyz).
   options.ready = [relay] { return relay->LoginGeneration().ok(); };
@@ -275,8 +250,15 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
                   .str());
   options_log(limits.str());
   for (const Warning& warning : CaseConflictWarnings(*relay, data_dir)) options_log(WarningLine(warning));
-  std::jthread login_watch(
-      [relay, &server, &options_log](std::stop_token stop) { WatchLogins(stop, *relay, server, options_log); });
+  // Ends the live sessions whose login an administration command (another
+  // process) ended.
+  std::jthread login_watch([relay, &server, &options_log, seen = relay->LoginGeneration()](std::stop_token stop) {
+    daicho::relay::WatchLogins(
+        stop, *relay, seen, kLoginPollInterval, [&server] { server.RecheckLogins(); },
+        [&options_log](const Status& status) {
+          options_log(WarningLine({"", "cannot read the login generation (revocations wait): " + status.ToString()}));
+        });
+  });
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   login_watch.request_stop();
@@ -390,9 +372,9 @@ int main(int argc, char** argv) {
 
   if (*init) {
     // An existing store (or another program's files) is never touched.
-    daicho::relay::RelayStoreOptions existing;
+    daicho::relay::LmdbBackendOptions existing;
     existing.create_if_missing = false;
-    auto found = RelayStore::Open(data_dir, existing);
+    auto found = LmdbBackend::Open(data_dir, existing);
     if (found.ok()) {
       std::cerr << "daicho-relay: " << data_dir << " already holds a relay store: nothing to do\n";
       return kExitRuntimeError;
@@ -401,7 +383,7 @@ int main(int argc, char** argv) {
       std::cerr << "daicho-relay: " << found.status().ToString() << '\n';
       return kExitRuntimeError;
     }
-    auto created = RelayStore::Open(data_dir);
+    auto created = LmdbBackend::Open(data_dir);
     if (!created.ok()) {
       std::cerr << "daicho-relay: creating " << data_dir << ": " << created.status().ToString() << '\n';
       return kExitRuntimeError;
@@ -412,9 +394,9 @@ int main(int argc, char** argv) {
   }
   Admin admin(data_dir);
   if (*contract_list) {
-    return admin.Run([&](RelayStore& store) -> Status {
+    return admin.Run([&](RelayService& store) -> Status {
       DAICHO_ASSIGN_OR_RETURN(auto contracts, store.ListContracts());
-      for (const RelayStore::ContractInfo& c : contracts) {
+      for (const RelayService::ContractInfo& c : contracts) {
         std::cout << c.number.str() << "  " << (c.disabled ? "disabled" : "enabled ") << "  users " << c.users
                   << "  devices " << c.devices << "  key " << (c.key_id == 0 ? "-" : std::to_string(c.key_id)) << '\n';
       }
@@ -434,7 +416,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (*contract_add) {
-      exit_code = admin.Run([&](RelayStore& store) -> Status {
+      exit_code = admin.Run([&](RelayService& store) -> Status {
         DAICHO_RETURN_IF_ERROR(store.AddContract(*number));
         std::cout << "added contract " << number->str() << '\n';
         return Status::Ok();
@@ -445,7 +427,7 @@ int main(int argc, char** argv) {
         std::cerr << "daicho-relay: " << password.status().ToString() << '\n';
         return kExitRuntimeError;
       }
-      exit_code = admin.Run([&](RelayStore& store) -> Status {
+      exit_code = admin.Run([&](RelayService& store) -> Status {
         if (*user_add) {
           DAICHO_RETURN_IF_ERROR(store.AddUser(*number, user, *password));
           std::cout << "added user " << user << " to contract " << number->str() << '\n';
@@ -457,14 +439,14 @@ int main(int argc, char** argv) {
         return Status::Ok();
       });
     } else if (*user_remove) {
-      exit_code = admin.Run([&](RelayStore& store) -> Status {
+      exit_code = admin.Run([&](RelayService& store) -> Status {
         DAICHO_RETURN_IF_ERROR(store.RemoveUser(*number, user));
         std::cout << "removed user " << user << " from contract " << number->str()
                   << " (saved logins revoked, live sessions ended)\n";
         return Status::Ok();
       });
     } else if (*user_list) {
-      exit_code = admin.Run([&](RelayStore& store) -> Status {
+      exit_code = admin.Run([&](RelayService& store) -> Status {
         DAICHO_ASSIGN_OR_RETURN(auto users, store.ListUsers(*number));
         DAICHO_ASSIGN_OR_RETURN(auto disabled, store.DisabledUsers(*number));
         for (const std::string& u : users) {
@@ -474,7 +456,7 @@ int main(int argc, char** argv) {
         return Status::Ok();
       });
     } else if (*contract_disable || *contract_enable) {
-      exit_code = admin.Run([&](RelayStore& store) -> Status {
+      exit_code = admin.Run([&](RelayService& store) -> Status {
         DAICHO_RETURN_IF_ERROR(store.SetContractDisabled(*number, contract_disable->parsed()));
         if (*contract_disable) {
           std::cout << "disabled contract " << number->str()
@@ -486,14 +468,14 @@ int main(int argc, char** argv) {
         return Status::Ok();
       });
     } else if (*contract_remove) {
-      exit_code = admin.Run([&](RelayStore& store) -> Status {
+      exit_code = admin.Run([&](RelayService& store) -> Status {
         DAICHO_RETURN_IF_ERROR(store.RemoveContract(*number));
         std::cout << "removed contract " << number->str()
                   << " and all its data (users, saved logins, changes, office key)\n";
         return Status::Ok();
       });
     } else if (*user_disable || *user_enable) {
-      exit_code = admin.Run([&](RelayStore& store) -> Status {
+      exit_code = admin.Run([&](RelayService& store) -> Status {
         DAICHO_RETURN_IF_ERROR(store.SetUserDisabled(*number, user, user_disable->parsed()));
         if (*user_disable) {
           std::cout << "disabled user " << user << " of contract " << number->str()
@@ -504,19 +486,19 @@ int main(int argc, char** argv) {
         return Status::Ok();
       });
     } else if (*device_list) {
-      exit_code = admin.Run([&](RelayStore& store) -> Status {
+      exit_code = admin.Run([&](RelayService& store) -> Status {
         DAICHO_ASSIGN_OR_RETURN(auto devices, store.ListDevices(*number, user));
         // The id tells apart PCs of the same name; "--------": not used since
         // the store was upgraded (its PC is not known yet). The name goes
         // last: it may hold spaces.
-        for (const RelayStore::Device& d : devices) {
+        for (const RelayService::Device& d : devices) {
           std::cout << d.ShortId() << "  " << LastSync(d.last_sync_ms) << "  "
                     << (d.last_address.empty() ? "-" : d.last_address) << "  " << d.name << '\n';
         }
         return Status::Ok();
       });
     } else if (*device_revoke) {
-      exit_code = admin.Run([&](RelayStore& store) -> Status {
+      exit_code = admin.Run([&](RelayService& store) -> Status {
         DAICHO_RETURN_IF_ERROR(store.RevokeDevice(*number, user, device));
         std::cout << "revoked the saved login of " << device << " (its live session ends)\n";
         return Status::Ok();

@@ -20,7 +20,7 @@
 #include "daicho/replica.h"
 #include "net/websocket.h"
 #include "net/wire_codec.h"
-#include "relay/relay_store.h"
+#include "relay/relay_service.h"
 #include "test_util.h"
 #include "tests/testing/relay_process.h"
 

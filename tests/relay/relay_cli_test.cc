@@ -8,9 +8,10 @@
 #include <vector>
 
 #include "relay/password.h"
-#include "relay/relay_store.h"
+#include "relay/relay_service.h"
 #include "relay_store_v2.h"
 #include "test_util.h"
+#include "tests/relay/relay_test_util.h"
 #include "tests/testing/process.h"
 
 namespace daicho::relay {
@@ -46,7 +47,7 @@ TEST_F(RelayCliTest, ContractAndUserAddedByCommandsCanLogIn) {
   ASSERT_EQ(listed.exit_code, 0) << listed.err;
   EXPECT_EQ(listed.out, "yamada@example.jp\n");
 
-  auto store = RelayStore::Open(dir_.Sub("relay"));
+  auto store = OpenLmdbRelay(dir_.Sub("relay"));
   ASSERT_DAICHO_OK(store);
   auto contract = ContractNumber::Parse(kContract);
   ASSERT_DAICHO_OK(contract);
@@ -61,7 +62,7 @@ TEST_F(RelayCliTest, PasswdReplacesThePassword) {
   RunResult changed =
       Run({"user", "passwd", kContract, "sato@example.jp", "--password-file", PasswordFile("NewPassw0rd")});
   ASSERT_EQ(changed.exit_code, 0) << changed.err;
-  auto store = RelayStore::Open(dir_.Sub("relay"));
+  auto store = OpenLmdbRelay(dir_.Sub("relay"));
   ASSERT_DAICHO_OK(store);
   auto contract = ContractNumber::Parse(kContract);
   ASSERT_DAICHO_OK(contract);
@@ -117,7 +118,7 @@ TEST_F(RelayCliTest, UpgradedStoreWithCaseTwinsWarnsUntilTheOperatorRemovesOne) 
   listed = Run({"user", "list", kContract});
   EXPECT_EQ(listed.out, "Kato@Example.jp\n");
   EXPECT_EQ(listed.err, "");
-  auto store = RelayStore::Open(dir_.Sub("relay"));
+  auto store = OpenLmdbRelay(dir_.Sub("relay"));
   ASSERT_DAICHO_OK(store);
   EXPECT_DAICHO_OK((*store)->LogIn(contract, "KATO@EXAMPLE.JP", "Passw0rd11"));
 }
@@ -182,7 +183,7 @@ TEST_F(RelayCliTest, ContractsAreListedDisabledEnabledAndRemovedOnlyWhenDisabled
   EXPECT_NE(disabled.out.find("nothing is deleted"), std::string::npos) << disabled.out;
   EXPECT_NE(Run({"contract", "list"}).out.find("1234-5678-9012  disabled  users 1"), std::string::npos);
   {
-    auto store = RelayStore::Open(dir_.Sub("relay"));
+    auto store = OpenLmdbRelay(dir_.Sub("relay"));
     ASSERT_DAICHO_OK(store);
     const Status refused =
         (*store)->LogIn(ContractNumber::Parse(kContract).value(), "yamada@example.jp", "Yamada2024").status();
@@ -190,7 +191,7 @@ TEST_F(RelayCliTest, ContractsAreListedDisabledEnabledAndRemovedOnlyWhenDisabled
   }
   ASSERT_EQ(Run({"contract", "enable", kContract}).exit_code, 0);
   {
-    auto store = RelayStore::Open(dir_.Sub("relay"));
+    auto store = OpenLmdbRelay(dir_.Sub("relay"));
     ASSERT_DAICHO_OK(store);
     EXPECT_DAICHO_OK((*store)->LogIn(ContractNumber::Parse(kContract).value(), "yamada@example.jp", "Yamada2024"));
   }
@@ -226,7 +227,7 @@ TEST_F(RelayCliTest, UsersAreDisabledAndEnabledWithoutLosingTheirSavedLogins) {
   const ReplicaId pc(bytes);
   std::string token;
   {
-    auto store = RelayStore::Open(dir_.Sub("relay"));
+    auto store = OpenLmdbRelay(dir_.Sub("relay"));
     ASSERT_DAICHO_OK(store);
     token = (*store)->IssueDeviceToken(contract, "sato@example.jp", pc, "reception").value();
   }
@@ -234,7 +235,7 @@ TEST_F(RelayCliTest, UsersAreDisabledAndEnabledWithoutLosingTheirSavedLogins) {
   ASSERT_EQ(disabled.exit_code, 0) << disabled.err;
   EXPECT_EQ(Run({"user", "list", kContract}).out, "ito@example.jp\nsato@example.jp  (disabled)\n");
   {
-    auto store = RelayStore::Open(dir_.Sub("relay"));
+    auto store = OpenLmdbRelay(dir_.Sub("relay"));
     ASSERT_DAICHO_OK(store);
     EXPECT_EQ((*store)->AuthenticateDevice(contract, "sato@example.jp", token, pc).code(), Code::kPermissionDenied);
     EXPECT_DAICHO_OK((*store)->LogIn(contract, "ito@example.jp", "Ito202456"));
@@ -242,7 +243,7 @@ TEST_F(RelayCliTest, UsersAreDisabledAndEnabledWithoutLosingTheirSavedLogins) {
   ASSERT_EQ(Run({"user", "enable", kContract, "sato@example.jp"}).exit_code, 0);
   EXPECT_EQ(Run({"user", "list", kContract}).out, "ito@example.jp\nsato@example.jp\n");
   {
-    auto store = RelayStore::Open(dir_.Sub("relay"));
+    auto store = OpenLmdbRelay(dir_.Sub("relay"));
     ASSERT_DAICHO_OK(store);
     EXPECT_DAICHO_OK((*store)->AuthenticateDevice(contract, "sato@example.jp", token, pc));
   }
@@ -261,7 +262,7 @@ TEST_F(RelayCliTest, DeviceListShowsEachPcsLastSyncAndAddress) {
   one[0] = 0x3f;
   two[0] = 0x7c;
   {
-    auto store = RelayStore::Open(dir_.Sub("relay"));
+    auto store = OpenLmdbRelay(dir_.Sub("relay"));
     ASSERT_DAICHO_OK(store);
     ASSERT_DAICHO_OK((*store)->IssueDeviceToken(contract, "sato@example.jp", ReplicaId(one), "front desk"));
     ASSERT_DAICHO_OK((*store)->IssueDeviceToken(contract, "sato@example.jp", ReplicaId(two), "back office"));

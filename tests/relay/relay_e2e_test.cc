@@ -17,7 +17,7 @@
 
 #include "daicho/relay_client.h"
 #include "daicho/replica.h"
-#include "relay/relay_store.h"
+#include "relay/relay_service.h"
 #include "test_util.h"
 #include "tests/testing/relay_process.h"
 

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "relay/password.h"
-#include "relay/relay_store.h"
+#include "relay/relay_backend.h"
 #include "storage/lmdb/env.h"
 #include "test_util.h"
 

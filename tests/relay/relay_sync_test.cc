@@ -25,10 +25,11 @@
 #include "net/sealed_change_store.h"
 #include "net/websocket.h"
 #include "net/wire_codec.h"
-#include "relay/relay_store.h"
+#include "relay/relay_service.h"
 #include "test_util.h"
 #include "tests/net/raw_socket.h"
 #include "tests/net/watch_client.h"
+#include "tests/relay/relay_test_util.h"
 #include "tests/testing/process.h"
 #include "tests/testing/relay_process.h"
 #include "tiny_filesystem.h"
@@ -54,7 +55,7 @@ const crypto::KeyRing& OfficeKey(const std::string& contract) {
   return it != keys->end() ? it->second : keys->at(kContract);
 }
 
-Status PublishPlaceholderOfficeKey(RelayStore& store, const ContractNumber& contract) {
+Status PublishPlaceholderOfficeKey(RelayService& store, const ContractNumber& contract) {
   return store.PublishOfficeKey(contract, crypto::WrappedOfficeKey{1, "passphrase-envelope", "recovery-envelope", ""},
                                 0);
 }
@@ -75,7 +76,7 @@ class RelaySyncTest : public ::testing::Test {
   // The relay store of these tests in `dir`: both contracts with their
   // office keys and a user each.
   static void CreateStore(const std::string& dir) {
-    auto store = RelayStore::Open(dir);
+    auto store = OpenLmdbRelay(dir);
     ASSERT_DAICHO_OK(store);
     for (const char* number : {kContract, kOtherContract}) {
       auto contract = ContractNumber::Parse(number);
@@ -441,7 +442,7 @@ Result<net::SyncReport> SyncWith(const RelayProcess& relay, Replica& replica, co
 
 TEST_F(RelaySyncTest, DeviceTokenLogsInOnlyItsUserAtItsContractUntilRevokedWhileServing) {
   {
-    auto store = RelayStore::Open(dir_.Sub("relay"));
+    auto store = OpenLmdbRelay(dir_.Sub("relay"));
     ASSERT_DAICHO_OK(store);
     ASSERT_DAICHO_OK((*store)->AddUser(*ContractNumber::Parse(kContract), "suzuki@example.jp", "Suzuki2024"));
   }

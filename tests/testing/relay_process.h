@@ -14,9 +14,11 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
-#include "relay/relay_store.h"
+#include "relay/lmdb/lmdb_backend.h"
+#include "relay/relay_service.h"
 
 namespace daicho::relay {
 
@@ -122,7 +124,8 @@ inline int RunRelayCommand(const std::vector<std::string>& args) {
 // store is closed again, for a relay process to open).
 inline Status CreateRelayStoreWithUser(const std::string& dir, std::string_view contract, std::string_view user,
                                        std::string_view password) {
-  DAICHO_ASSIGN_OR_RETURN(auto store, RelayStore::Open(dir));
+  DAICHO_ASSIGN_OR_RETURN(auto backend, LmdbBackend::Open(dir));
+  DAICHO_ASSIGN_OR_RETURN(auto store, RelayService::Create(std::move(backend)));
   DAICHO_ASSIGN_OR_RETURN(const ContractNumber number, ContractNumber::Parse(contract));
   DAICHO_RETURN_IF_ERROR(store->AddContract(number));
   return store->AddUser(number, user, password);

@@ -1,59 +1,40 @@
-// RelayStore: everything the relay keeps, in its own LMDB environment (one
-// data directory): contracts, users with Argon2id password hashes, device
-// tokens (stored hashed), and each contract's changes as opaque blobs.
+// RelayService: the relay's rules over a RelayBackend (relay_backend.h)
+// that keeps contracts, users with Argon2id password hashes, device tokens
+// (stored hashed), office key envelopes and each contract's changes as
+// opaque blobs. Everything a rule decides is written here once, whatever
+// the backend: login throttling and the password gate, password hashing,
+// the device-token lifecycle, disabling, which commits end logins (the
+// login generation), the office key's compare-and-swap, and which changes a
+// contract accepts (only sealed under its current office key). relay/lmdb/
+// is the embedded backend (its on-disk layout: lmdb_backend.h).
 //
-// Layout (named LMDB databases; a contract number is always 14 bytes, so a
-// contract's keys are exactly those starting with its number; schema
-// "daicho-relay-v4", docs/formats.md):
-//   meta:      "schema" -> kRelaySchema
-//              "logins" -> login generation (8, big-endian), bumped by every
-//                          commit that ends logins (revoke, passwd, remove,
-//                          disable)
-//   contracts: contract -> "" (exists)
-//   users:     contract | folded id | '\0' | id -> Argon2id hash string
-//              (folded: FoldUserId; id: the form it was added with)
-//   disabled:  contract -> "" (the contract is disabled), or a users key ->
-//              "" (that user is disabled)
-//   devices:   contract | BLAKE2b(token) -> replica id (16) | user id | '\0' |
-//              device name | '\0' | last sync (8, big-endian Unix ms; 0:
-//              none yet) | address of the last sync (a zero replica id:
-//              issued before v3, bound to the replica that next logs in
-//              with it)
-//   changes:   contract | origin(16) | seq(8, big-endian) -> payload
-//   vv:        contract | origin(16) -> held seq (8, big-endian)
-//   keys:      contract -> the office key envelopes (crypto/office_key.h)
-// Opening a v2 or v3 store upgrades it in one write transaction (v2: user
-// keys gain their folded form, device entries a zero replica id; v3: device
-// entries gain an empty last sync). Two ids of one
-// contract that fold equal (possible before v3) stay two accounts, each
-// logging in only with its exact spelling, and are reported by
-// CaseConflicts() until the operator removes one.
-// A contract's changes and its version vector are written in one write
-// transaction. Payloads are sealed by the PCs (end-to-end encryption): the
-// relay reads only their clear header (the key id) and can open nothing.
+// Two ids of one contract that fold equal (possible in stores from before
+// ids were folded) stay two accounts, each logging in only with its exact
+// spelling, and are reported by CaseConflicts() until the operator removes
+// one. A contract's changes and its version vector are written in one
+// backend write. Payloads are sealed by the PCs (end-to-end encryption):
+// the relay reads only their clear header (the key id) and can open
+// nothing.
 //
-// Ownership: Open() returns the only handle to a directory in this process
-// (a second Open of the same directory gives kBusy). Change stores from
-// ContractChanges() share the store's internals and stay usable even if the
-// RelayStore is destroyed first.
+// Ownership: the service shares the backend with the change stores from
+// ContractChanges(), which stay usable even if the service is destroyed
+// first.
 //
 // Thread-safety: every method may be called concurrently from any thread.
-// Writes are serialized by LMDB; reads run in parallel. Password hashing and
-// verification (slow by design, see password.h) run outside every lock.
+// Password hashing and verification (slow by design, see password.h) run
+// outside every backend transaction.
 //
-// Codes: kInvalidArgument (malformed user id, password, device name, or a
-// directory that is not a relay store), kPermissionDenied (a right login
-// of a disabled contract or user), kFailedPrecondition (a change not
-// sealed under the current office key; a pre-encryption v1 store; an
-// ambiguous device name), kNotFound (unknown contract, user or
-// device), kAlreadyExists, kUnauthenticated (wrong credentials, never saying
-// which part was wrong), kUnavailable (login throttled, or too many
-// password checks at once), kProtocolError (a gap
-// in applied changes), kResourceExhausted (a size limit, or the map cannot
-// grow), kCorruption (damaged data file), kBusy (directory open elsewhere),
-// kIoError.
-#ifndef DAICHO_RELAY_RELAY_STORE_H_
-#define DAICHO_RELAY_RELAY_STORE_H_
+// Codes: kInvalidArgument (malformed user id, password or device name),
+// kPermissionDenied (a right login of a disabled contract or user),
+// kFailedPrecondition (a change not sealed under the current office key;
+// an ambiguous device name), kNotFound (unknown contract, user or device),
+// kAlreadyExists, kUnauthenticated (wrong credentials, never saying which
+// part was wrong), kUnavailable (login throttled, or too many password
+// checks at once), kProtocolError (a gap in applied changes),
+// kResourceExhausted (a size limit, or the store cannot grow), and the
+// backend's (kCorruption, kIoError).
+#ifndef DAICHO_RELAY_RELAY_SERVICE_H_
+#define DAICHO_RELAY_RELAY_SERVICE_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -71,21 +52,13 @@
 #include "net/wire_codec.h"
 #include "relay/login_throttle.h"
 #include "relay/password_gate.h"
+#include "relay/relay_backend.h"
 
 namespace daicho::relay {
 
 using net::ContractNumber;
 
-struct RelayStoreOptions {
-  // Create the directory and an empty store if none is there (the relay's
-  // commands other than `init` open with false, so a mistyped --data is
-  // refused instead of serving an empty store).
-  bool create_if_missing = true;
-  // First LMDB map size; it doubles whenever the map is full.
-  uint64_t initial_map_bytes = 64ull << 20;
-  // Check the structure of the data file before opening it (see
-  // storage/lmdb/verify.h), so damage is kCorruption, not a crash.
-  bool verify_on_open = true;
+struct RelayServiceOptions {
   // Largest payload of one change accepted by Apply: a replica's largest
   // change (Limits::max_change_bytes) sealed, what sync carries at most.
   size_t max_change_bytes = net::kMaxWireChangeBytes;
@@ -102,16 +75,16 @@ struct RelayStoreOptions {
   std::shared_ptr<Clock> clock;
 };
 
-class RelayStore {
+class RelayService {
  public:
-  ~RelayStore();
-  RelayStore(const RelayStore&) = delete;
-  RelayStore& operator=(const RelayStore&) = delete;
+  ~RelayService();
+  RelayService(const RelayService&) = delete;
+  RelayService& operator=(const RelayService&) = delete;
 
-  // Opens the store in directory `dir`. Codes: kNotFound (missing and
-  // !create_if_missing), kInvalidArgument (the directory holds other files
-  // or another LMDB database), kCorruption, kBusy, kIoError.
-  static Result<std::unique_ptr<RelayStore>> Open(const std::string& dir, const RelayStoreOptions& options = {});
+  // The service over `backend` (not null). Codes: kInternal if libsodium
+  // cannot start.
+  static Result<std::unique_ptr<RelayService>> Create(std::shared_ptr<RelayBackend> backend,
+                                                      const RelayServiceOptions& options = {});
 
   // ---- Contracts ----
   Status AddContract(const ContractNumber& contract);  // kAlreadyExists
@@ -275,18 +248,16 @@ class RelayStore {
   // kNotFound (contract).
   Result<std::unique_ptr<net::ChangeStore>> ContractChanges(const ContractNumber& contract);
 
-  const std::string& path() const;
-
   // The gate of LogIn's password checks (to count its entries in tests).
   PasswordGate& TEST_password_gate();
 
   struct Impl;
 
  private:
-  explicit RelayStore(std::shared_ptr<Impl> impl);
-  std::shared_ptr<Impl> impl_;
+  explicit RelayService(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace daicho::relay
 
-#endif  // DAICHO_RELAY_RELAY_STORE_H_
+#endif  // DAICHO_RELAY_RELAY_SERVICE_H_

@@ -1,0 +1,485 @@
+#include "relay/lmdb/lmdb_backend.h"
+
+#include <algorithm>
+#include <optional>
+#include <shared_mutex>
+#include <utility>
+
+#include "relay/password.h"
+#include "storage/lmdb/env.h"
+#include "storage/lmdb/error.h"
+#include "storage/lmdb/growing_writer.h"
+#include "storage/lmdb/store_directory.h"
+
+namespace daicho::relay {
+namespace {
+
+using storage::lmdb::Dbi;
+using storage::lmdb::TxnBase;
+using storage::lmdb::WriteTxn;
+
+using storage::lmdb::kSchemaKey;
+// v2: changes are sealed by the PCs (end-to-end encryption) and each
+// contract has its office key envelopes. A v1 store holds plaintext changes.
+// v3: user ids keyed case-folded, devices identified by their replica id,
+// the login generation (an upgrade of v2 is done at open, UpgradeFromV2).
+// v4: disabled contracts and users, each device's last sync and address
+// (UpgradeFromV3). A relay binary older than v4 refuses a v4 store, so it
+// cannot serve a contract this one disabled.
+constexpr std::string_view kRelaySchema = "daicho-relay-v4";
+constexpr std::string_view kRelaySchemaV3 = "daicho-relay-v3";
+constexpr std::string_view kRelaySchemaV2 = "daicho-relay-v2";
+constexpr std::string_view kPlaintextRelaySchema = "daicho-relay-v1";
+constexpr std::string_view kLoginGenerationKey = "logins";
+constexpr size_t kReplicaIdBytes = sizeof(ReplicaId::Bytes);
+
+std::string EncodeU64(uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    out[static_cast<size_t>(i)] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  return out;
+}
+
+uint64_t DecodeU64(std::string_view b) {
+  uint64_t v = 0;
+  for (char c : b.substr(0, 8)) v = (v << 8) | static_cast<unsigned char>(c);
+  return v;
+}
+
+// Keys of the users database: all spellings of one id share the prefix.
+std::string AccountPrefix(const ContractNumber& contract, std::string_view folded) {
+  std::string prefix = contract.str() + std::string(folded);
+  prefix.push_back('\0');
+  return prefix;
+}
+
+std::string AccountKey(const ContractNumber& contract, std::string_view folded, std::string_view user_id) {
+  return AccountPrefix(contract, folded) + std::string(user_id);
+}
+
+std::string EncodeDevice(const DeviceRecord& device) {
+  std::string value(device.replica.AsStringView());
+  value.append(device.user_id);
+  value.push_back('\0');
+  value.append(device.name);
+  value.push_back('\0');
+  value.append(EncodeU64(device.last_sync_ms));
+  value.append(device.last_address);
+  return value;
+}
+
+Result<DeviceRecord> DecodeDevice(std::string_view token_hash, std::string_view value, const ContractNumber& contract) {
+  const size_t user_end = value.find('\0', kReplicaIdBytes);
+  const size_t name_end = user_end == std::string_view::npos ? user_end : value.find('\0', user_end + 1);
+  if (value.size() < kReplicaIdBytes || name_end == std::string_view::npos || value.size() < name_end + 9) {
+    return Corruption("bad device entry in contract " + contract.str());
+  }
+  ReplicaId::Bytes bytes{};
+  std::copy_n(value.begin(), kReplicaIdBytes, bytes.begin());
+  return DeviceRecord{std::string(token_hash),
+                      ReplicaId(bytes),
+                      std::string(value.substr(kReplicaIdBytes, user_end - kReplicaIdBytes)),
+                      std::string(value.substr(user_end + 1, name_end - user_end - 1)),
+                      DecodeU64(value.substr(name_end + 1, 8)),
+                      std::string(value.substr(name_end + 9))};
+}
+
+std::string ChangeKey(const ContractNumber& contract, const ReplicaId& origin, uint64_t seq) {
+  return contract.str() + std::string(origin.AsStringView()) + EncodeU64(seq);
+}
+
+std::string VvKey(const ContractNumber& contract, const ReplicaId& origin) {
+  return contract.str() + std::string(origin.AsStringView());
+}
+
+// Deletes `key` if it is there.
+Status DelIfPresent(WriteTxn& txn, Dbi dbi, std::string_view key) {
+  Status status = txn.Del(dbi, key);
+  return status.code() == Code::kNotFound ? Status::Ok() : status;
+}
+
+// Deletes every entry of `dbi` whose key starts with `prefix`. Keys are
+// gathered in bounded rounds with no cursor open while deleting.
+Status DeletePrefix(WriteTxn& txn, Dbi dbi, std::string_view prefix) {
+  constexpr size_t kRound = 1024;
+  for (;;) {
+    std::vector<std::string> keys;
+    {
+      DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(dbi));
+      DAICHO_RETURN_IF_ERROR(cursor.Seek(prefix));
+      while (keys.size() < kRound && cursor.valid() && cursor.key().starts_with(prefix)) {
+        keys.emplace_back(cursor.key());
+        DAICHO_RETURN_IF_ERROR(cursor.Next());
+      }
+    }
+    for (const std::string& key : keys) DAICHO_RETURN_IF_ERROR(txn.Del(dbi, key));
+    if (keys.size() < kRound) return Status::Ok();
+  }
+}
+
+// Entries of `dbi` whose key starts with `prefix`, in key order.
+Result<std::vector<std::pair<std::string, std::string>>> ScanPrefix(const TxnBase& txn, Dbi dbi,
+                                                                    std::string_view prefix) {
+  std::vector<std::pair<std::string, std::string>> out;
+  DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(dbi));
+  DAICHO_RETURN_IF_ERROR(cursor.Seek(prefix));
+  while (cursor.valid() && cursor.key().starts_with(prefix)) {
+    out.emplace_back(std::string(cursor.key()), std::string(cursor.value()));
+    DAICHO_RETURN_IF_ERROR(cursor.Next());
+  }
+  return out;
+}
+
+// The changes database seen as one contract's change log.
+class LmdbChangeLogReader final : public ChangeLogReader {
+ public:
+  LmdbChangeLogReader(storage::lmdb::Cursor cursor, const ContractNumber& contract)
+      : cursor_(std::move(cursor)), contract_(contract.str()) {}
+
+  Status Seek(const ReplicaId& origin, uint64_t seq) override {
+    return cursor_.Seek(contract_ + std::string(origin.AsStringView()) + EncodeU64(seq));
+  }
+  bool AtEntryOf(const ReplicaId& origin) const override {
+    if (!cursor_.valid()) return false;
+    const std::string_view key = cursor_.key();
+    return key.size() == contract_.size() + kReplicaIdBytes + 8 && key.starts_with(contract_) &&
+           key.substr(contract_.size(), kReplicaIdBytes) == origin.AsStringView();
+  }
+  uint64_t seq() const override { return DecodeU64(cursor_.key().substr(contract_.size() + kReplicaIdBytes)); }
+  std::string_view payload() const override { return cursor_.value(); }
+  Status Next() override { return cursor_.Next(); }
+
+ private:
+  storage::lmdb::Cursor cursor_;
+  const std::string contract_;
+};
+
+}  // namespace
+
+struct LmdbBackend::Impl {
+  std::string path;
+  storage::lmdb::Env env;
+  Dbi meta, contracts, users, disabled, devices, changes, vv, keys;
+  storage::lmdb::GrowingWriter writer;
+
+  Impl(std::string p, storage::lmdb::Env e) : path(std::move(p)), env(std::move(e)), writer(env) {}
+
+  // v2 -> v3 in one write transaction: user keys gain their folded prefix,
+  // device entries a zero replica id (bound at their next use). Ids that fold
+  // equal stay separate accounts (RelayService::CaseConflicts reports them).
+  Status UpgradeFromV2(WriteTxn& txn) {
+    DAICHO_ASSIGN_OR_RETURN(auto old_users, ScanPrefix(txn, users, ""));
+    for (const auto& [key, hash] : old_users) {
+      if (key.size() <= ContractNumber::kSize) return Corruption("bad user entry in " + path);
+      DAICHO_ASSIGN_OR_RETURN(ContractNumber contract, ContractNumber::Parse(key.substr(0, ContractNumber::kSize)));
+      const std::string user_id = key.substr(ContractNumber::kSize);
+      DAICHO_RETURN_IF_ERROR(txn.Del(users, key));
+      DAICHO_RETURN_IF_ERROR(txn.Put(users, AccountKey(contract, FoldUserId(user_id), user_id), hash));
+    }
+    DAICHO_ASSIGN_OR_RETURN(auto old_devices, ScanPrefix(txn, devices, ""));
+    for (const auto& [key, value] : old_devices) {
+      if (value.find('\0') == std::string::npos) return Corruption("bad device entry in " + path);
+      DAICHO_RETURN_IF_ERROR(txn.Put(devices, key, std::string(kReplicaIdBytes, '\0') + value));
+    }
+    return Status::Ok();
+  }
+
+  // v3 -> v4, in the same write transaction as an earlier step: device
+  // entries gain "no sync recorded yet"; nothing is disabled.
+  Status UpgradeFromV3(WriteTxn& txn) {
+    DAICHO_ASSIGN_OR_RETURN(auto old_devices, ScanPrefix(txn, devices, ""));
+    for (const auto& [key, value] : old_devices) {
+      if (value.size() < kReplicaIdBytes || value.find('\0', kReplicaIdBytes) == std::string::npos) {
+        return Corruption("bad device entry in " + path);
+      }
+      DAICHO_RETURN_IF_ERROR(txn.Put(devices, key, value + '\0' + EncodeU64(0)));
+    }
+    return Status::Ok();
+  }
+};
+
+namespace {
+
+// The reads of both transaction kinds, over an LMDB transaction.
+template <typename Base>
+class LmdbReads : public Base {
+ public:
+  LmdbReads(const LmdbBackend::Impl& impl, const TxnBase& txn) : impl_(impl), txn_(txn) {}
+
+  Result<std::optional<ContractRecord>> GetContract(const ContractNumber& contract) override {
+    DAICHO_ASSIGN_OR_RETURN(auto found, txn_.GetCopy(impl_.contracts, contract.str()));
+    if (!found) return std::optional<ContractRecord>();
+    DAICHO_ASSIGN_OR_RETURN(bool off, IsMarked(contract.str()));
+    return std::optional<ContractRecord>(ContractRecord{contract, off});
+  }
+
+  Result<std::vector<ContractRecord>> ListContracts() override {
+    DAICHO_ASSIGN_OR_RETURN(auto numbers, ScanPrefix(txn_, impl_.contracts, ""));
+    std::vector<ContractRecord> out;
+    out.reserve(numbers.size());
+    for (const auto& entry : numbers) {
+      DAICHO_ASSIGN_OR_RETURN(ContractNumber number, ContractNumber::Parse(entry.first));
+      DAICHO_ASSIGN_OR_RETURN(bool off, IsMarked(number.str()));
+      out.push_back(ContractRecord{number, off});
+    }
+    return out;
+  }
+
+  Result<std::vector<AccountRecord>> FindAccounts(const ContractNumber& contract, std::string_view folded) override {
+    const std::string prefix = AccountPrefix(contract, folded);
+    DAICHO_ASSIGN_OR_RETURN(auto entries, ScanPrefix(txn_, impl_.users, prefix));
+    std::vector<AccountRecord> out;
+    out.reserve(entries.size());
+    for (auto& [key, hash] : entries) {
+      DAICHO_ASSIGN_OR_RETURN(bool off, IsMarked(key));
+      out.push_back(AccountRecord{key.substr(prefix.size()), std::move(hash), off});
+    }
+    return out;
+  }
+
+  Result<std::vector<AccountRecord>> ListAccounts(const ContractNumber& contract) override {
+    DAICHO_ASSIGN_OR_RETURN(auto entries, ScanPrefix(txn_, impl_.users, contract.str()));
+    std::vector<AccountRecord> out;
+    out.reserve(entries.size());
+    for (auto& [key, hash] : entries) {
+      const size_t sep = key.find('\0', ContractNumber::kSize);
+      if (sep == std::string::npos) return Corruption("bad user entry in contract " + contract.str());
+      DAICHO_ASSIGN_OR_RETURN(bool off, IsMarked(key));
+      out.push_back(AccountRecord{key.substr(sep + 1), std::move(hash), off});
+    }
+    return out;
+  }
+
+  Result<std::optional<DeviceRecord>> FindDevice(const ContractNumber& contract, std::string_view token_hash) override {
+    DAICHO_ASSIGN_OR_RETURN(auto value, txn_.GetCopy(impl_.devices, contract.str() + std::string(token_hash)));
+    if (!value) return std::optional<DeviceRecord>();
+    DAICHO_ASSIGN_OR_RETURN(DeviceRecord device, DecodeDevice(token_hash, *value, contract));
+    return std::optional<DeviceRecord>(std::move(device));
+  }
+
+  Result<std::vector<DeviceRecord>> ListDevices(const ContractNumber& contract) override {
+    DAICHO_ASSIGN_OR_RETURN(auto entries, ScanPrefix(txn_, impl_.devices, contract.str()));
+    std::vector<DeviceRecord> out;
+    out.reserve(entries.size());
+    for (const auto& [key, value] : entries) {
+      DAICHO_ASSIGN_OR_RETURN(DeviceRecord device,
+                              DecodeDevice(std::string_view(key).substr(ContractNumber::kSize), value, contract));
+      out.push_back(std::move(device));
+    }
+    return out;
+  }
+
+  Result<crypto::WrappedOfficeKey> GetOfficeKey(const ContractNumber& contract) override {
+    DAICHO_ASSIGN_OR_RETURN(auto stored, txn_.GetCopy(impl_.keys, contract.str()));
+    if (!stored) return crypto::WrappedOfficeKey();
+    auto keys = crypto::ParseWrappedOfficeKey(*stored);
+    if (!keys.ok()) return Corruption("stored office key of contract " + contract.str() + " is damaged");
+    return keys;
+  }
+
+  Result<uint64_t> GetLoginGeneration() override {
+    DAICHO_ASSIGN_OR_RETURN(auto stored, txn_.GetCopy(impl_.meta, kLoginGenerationKey));
+    if (!stored) return uint64_t{0};
+    if (stored->size() != 8) return Corruption("bad login generation in " + impl_.path);
+    return DecodeU64(*stored);
+  }
+
+  Result<VersionVector> GetVersionVector(const ContractNumber& contract) override {
+    DAICHO_ASSIGN_OR_RETURN(auto entries, ScanPrefix(txn_, impl_.vv, contract.str()));
+    VersionVector out;
+    for (const auto& [key, value] : entries) {
+      auto origin = ReplicaId::FromBytes(std::string_view(key).substr(ContractNumber::kSize));
+      if (!origin.ok() || value.size() != 8) return Corruption("bad version vector entry of " + contract.str());
+      out.Advance(*origin, DecodeU64(value));
+    }
+    return out;
+  }
+
+  Result<std::optional<std::string>> GetChange(const ContractNumber& contract, const ReplicaId& origin,
+                                               uint64_t seq) override {
+    return txn_.GetCopy(impl_.changes, ChangeKey(contract, origin, seq));
+  }
+
+  Result<std::unique_ptr<ChangeLogReader>> OpenChangeLog(const ContractNumber& contract) override {
+    DAICHO_ASSIGN_OR_RETURN(auto cursor, txn_.OpenCursor(impl_.changes));
+    return std::unique_ptr<ChangeLogReader>(std::make_unique<LmdbChangeLogReader>(std::move(cursor), contract));
+  }
+
+ protected:
+  // Whether `key` (a contract's or an account's) has a disabled mark.
+  Result<bool> IsMarked(std::string_view key) const {
+    DAICHO_ASSIGN_OR_RETURN(auto mark, txn_.GetCopy(impl_.disabled, key));
+    return mark.has_value();
+  }
+
+  const LmdbBackend::Impl& impl_;
+  const TxnBase& txn_;
+};
+
+class LmdbReadTxn final : public LmdbReads<RelayReadTxn> {
+ public:
+  using LmdbReads<RelayReadTxn>::LmdbReads;
+};
+
+class LmdbWriteTxn final : public LmdbReads<RelayWriteTxn> {
+ public:
+  LmdbWriteTxn(const LmdbBackend::Impl& impl, WriteTxn& txn) : LmdbReads<RelayWriteTxn>(impl, txn), write_(txn) {}
+
+  // LMDB has one writer at a time: there is nothing to lock.
+  Result<bool> LockContract(const ContractNumber& contract) override {
+    DAICHO_ASSIGN_OR_RETURN(auto found, write_.GetCopy(impl_.contracts, contract.str()));
+    return found.has_value();
+  }
+
+  Status PutContract(const ContractNumber& contract) override {
+    return write_.Put(impl_.contracts, contract.str(), "");
+  }
+
+  Status SetContractDisabled(const ContractNumber& contract, bool disabled) override {
+    return SetMark(contract.str(), disabled);
+  }
+
+  Status DeleteContract(const ContractNumber& contract) override {
+    // Every key of a contract starts with its 14-byte number.
+    for (Dbi dbi : {impl_.users, impl_.disabled, impl_.devices, impl_.changes, impl_.vv, impl_.keys}) {
+      DAICHO_RETURN_IF_ERROR(DeletePrefix(write_, dbi, contract.str()));
+    }
+    return write_.Del(impl_.contracts, contract.str());
+  }
+
+  Status PutAccount(const ContractNumber& contract, std::string_view folded, const AccountRecord& account) override {
+    return write_.Put(impl_.users, AccountKey(contract, folded, account.user_id), account.password_hash);
+  }
+
+  Status SetAccountDisabled(const ContractNumber& contract, std::string_view folded, std::string_view user_id,
+                            bool disabled) override {
+    return SetMark(AccountKey(contract, folded, user_id), disabled);
+  }
+
+  Status DeleteAccount(const ContractNumber& contract, std::string_view folded, std::string_view user_id) override {
+    const std::string key = AccountKey(contract, folded, user_id);
+    DAICHO_RETURN_IF_ERROR(write_.Del(impl_.users, key));
+    return DelIfPresent(write_, impl_.disabled, key);
+  }
+
+  Status PutDevice(const ContractNumber& contract, const DeviceRecord& device) override {
+    return write_.Put(impl_.devices, contract.str() + device.token_hash, EncodeDevice(device));
+  }
+
+  Status DeleteDevice(const ContractNumber& contract, std::string_view token_hash) override {
+    return write_.Del(impl_.devices, contract.str() + std::string(token_hash));
+  }
+
+  Status PutOfficeKey(const ContractNumber& contract, const crypto::WrappedOfficeKey& keys) override {
+    return write_.Put(impl_.keys, contract.str(), crypto::SerializeWrappedOfficeKey(keys));
+  }
+
+  Status BumpLoginGeneration() override {
+    DAICHO_ASSIGN_OR_RETURN(uint64_t generation, GetLoginGeneration());
+    return write_.Put(impl_.meta, kLoginGenerationKey, EncodeU64(generation + 1));
+  }
+
+  Status AppendChanges(const ContractNumber& contract, std::span<const ChangeBlob* const> changes,
+                       const VersionVector& advanced) override {
+    for (const ChangeBlob* blob : changes) {
+      DAICHO_RETURN_IF_ERROR(write_.Put(impl_.changes, ChangeKey(contract, blob->origin, blob->seq), blob->payload));
+    }
+    for (const auto& entry : advanced.entries()) {
+      DAICHO_RETURN_IF_ERROR(write_.Put(impl_.vv, VvKey(contract, entry.replica), EncodeU64(entry.counter)));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  Status SetMark(std::string_view key, bool marked) {
+    if (!marked) return DelIfPresent(write_, impl_.disabled, key);
+    return write_.Put(impl_.disabled, key, "");
+  }
+
+  WriteTxn& write_;
+};
+
+}  // namespace
+
+LmdbBackend::LmdbBackend(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LmdbBackend::~LmdbBackend() = default;
+
+const std::string& LmdbBackend::path() const { return impl_->path; }
+
+Status LmdbBackend::Read(const std::function<Status(RelayReadTxn&)>& fn) const {
+  std::shared_lock<std::shared_mutex> lock;
+  DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));
+  LmdbReadTxn relay_txn(*impl_, txn);
+  return fn(relay_txn);
+}
+
+Status LmdbBackend::Write(const std::function<Status(RelayWriteTxn&)>& fn) {
+  return impl_->writer.Run([&](WriteTxn& txn) -> Status {
+    LmdbWriteTxn relay_txn(*impl_, txn);
+    return fn(relay_txn);
+  });
+}
+
+Result<std::shared_ptr<LmdbBackend>> LmdbBackend::Open(const std::string& dir, const LmdbBackendOptions& options) {
+  storage::lmdb::StoreDirectoryOptions dir_options;
+  dir_options.what = "relay store";
+  dir_options.create_if_missing = options.create_if_missing;
+  dir_options.verify_on_open = options.verify_on_open;
+  dir_options.env.max_dbs = 12;
+  dir_options.env.map_size = options.initial_map_bytes;
+  DAICHO_ASSIGN_OR_RETURN(storage::lmdb::OpenedStore opened, storage::lmdb::OpenStoreDirectory(dir, dir_options));
+  const bool creating = opened.created;
+  auto impl = std::make_unique<Impl>(dir, std::move(opened.env));
+
+  // A foreign LMDB environment (a replica, anything else) has no relay schema
+  // marker: refuse it before creating any database in it.
+  if (!creating) {
+    DAICHO_ASSIGN_OR_RETURN(auto schema, storage::lmdb::ReadSchemaMarker(impl->env));
+    if (!schema) {
+      // The schema key is written right after the databases are created; a
+      // store without it is foreign, or its creation was cut off.
+      return InvalidArgument(dir +
+                             " is an LMDB database but not a daicho relay store (if creating it was "
+                             "interrupted, remove the directory and create it again)");
+    }
+    if (*schema == kPlaintextRelaySchema) {
+      return Status(Code::kFailedPrecondition,
+                    dir +
+                        " is a relay store from before end-to-end encryption (its changes are plaintext): "
+                        "move it aside and create a new one; the offices' PCs upload everything again");
+    }
+    if (*schema != kRelaySchema && *schema != kRelaySchemaV3 && *schema != kRelaySchemaV2) {
+      return InvalidArgument(dir + " is an LMDB database but not a daicho relay store (format '" + *schema +
+                             "', expected '" + std::string(kRelaySchema) + "')");
+    }
+  }
+  const std::pair<const char*, Dbi*> dbis[] = {{"meta", &impl->meta},       {"contracts", &impl->contracts},
+                                               {"users", &impl->users},     {"disabled", &impl->disabled},
+                                               {"devices", &impl->devices}, {"changes", &impl->changes},
+                                               {"vv", &impl->vv},           {"keys", &impl->keys}};
+  for (const auto& [name, handle] : dbis) {
+    auto opened = impl->env.OpenDbi(name, /*create=*/true);
+    if (!opened.ok()) return opened.status().WithContext("opening " + dir);
+    *handle = *opened;
+  }
+  if (creating) {
+    DAICHO_RETURN_IF_ERROR(
+        impl->writer.Run([&](WriteTxn& txn) { return txn.Put(impl->meta, kSchemaKey, kRelaySchema); }));
+  } else {
+    // Checked again inside the write: two processes may open an old store
+    // at once. All steps commit together, or none.
+    Status upgraded = impl->writer.Run([&](WriteTxn& txn) -> Status {
+      DAICHO_ASSIGN_OR_RETURN(auto schema, txn.GetCopy(impl->meta, kSchemaKey));
+      if (!schema || *schema == kRelaySchema) return Status::Ok();
+      if (*schema == kRelaySchemaV2) DAICHO_RETURN_IF_ERROR(impl->UpgradeFromV2(txn));
+      DAICHO_RETURN_IF_ERROR(impl->UpgradeFromV3(txn));
+      return txn.Put(impl->meta, kSchemaKey, kRelaySchema);
+    });
+    if (!upgraded.ok()) return upgraded.WithContext("upgrading " + dir + " to " + std::string(kRelaySchema));
+  }
+  return std::shared_ptr<LmdbBackend>(new LmdbBackend(std::move(impl)));
+}
+
+}  // namespace daicho::relay

@@ -1,0 +1,87 @@
+// LmdbBackend: the relay's embedded RelayBackend, its own LMDB environment
+// in one data directory.
+//
+// Layout (named LMDB databases; a contract number is always 14 bytes, so a
+// contract's keys are exactly those starting with its number; schema
+// "daicho-relay-v4", docs/formats.md):
+//   meta:      "schema" -> kRelaySchema
+//              "logins" -> login generation (8, big-endian), bumped by every
+//                          commit that ends logins (revoke, passwd, remove,
+//                          disable)
+//   contracts: contract -> "" (exists)
+//   users:     contract | folded id | '\0' | id -> Argon2id hash string
+//              (folded: FoldUserId; id: the form it was added with)
+//   disabled:  contract -> "" (the contract is disabled), or a users key ->
+//              "" (that user is disabled)
+//   devices:   contract | BLAKE2b(token) -> replica id (16) | user id | '\0' |
+//              device name | '\0' | last sync (8, big-endian Unix ms; 0:
+//              none yet) | address of the last sync (a zero replica id:
+//              issued before v3, bound to the replica that next logs in
+//              with it)
+//   changes:   contract | origin(16) | seq(8, big-endian) -> payload
+//   vv:        contract | origin(16) -> held seq (8, big-endian)
+//   keys:      contract -> the office key envelopes (crypto/office_key.h)
+// Opening a v2 or v3 store upgrades it in one write transaction (v2: user
+// keys gain their folded form, device entries a zero replica id; v3: device
+// entries gain an empty last sync).
+//
+// Ownership: Open() returns the only handle to a directory in this process
+// (a second Open of the same directory gives kBusy); the environment closes
+// when the last shared_ptr to the backend goes.
+//
+// Thread-safety: Read and Write may be called concurrently from any thread.
+// Writes are serialized by LMDB; reads run in parallel. A Write whose map is
+// full is aborted, the map doubled and the function run again
+// (storage/lmdb/growing_writer.h).
+#ifndef DAICHO_RELAY_LMDB_LMDB_BACKEND_H_
+#define DAICHO_RELAY_LMDB_LMDB_BACKEND_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "daicho/status.h"
+#include "relay/relay_backend.h"
+
+namespace daicho::relay {
+
+struct LmdbBackendOptions {
+  // Create the directory and an empty store if none is there (the relay's
+  // commands other than `init` open with false, so a mistyped --data is
+  // refused instead of serving an empty store).
+  bool create_if_missing = true;
+  // First LMDB map size; it doubles whenever the map is full.
+  uint64_t initial_map_bytes = 64ull << 20;
+  // Check the structure of the data file before opening it (see
+  // storage/lmdb/verify.h), so damage is kCorruption, not a crash.
+  bool verify_on_open = true;
+};
+
+class LmdbBackend final : public RelayBackend {
+ public:
+  ~LmdbBackend() override;
+  LmdbBackend(const LmdbBackend&) = delete;
+  LmdbBackend& operator=(const LmdbBackend&) = delete;
+
+  // Opens the store in directory `dir`, upgrading a v2 or v3 store. Codes:
+  // kNotFound (missing and !create_if_missing), kInvalidArgument (the
+  // directory holds other files or another LMDB database),
+  // kFailedPrecondition (a pre-encryption v1 store), kCorruption, kBusy,
+  // kIoError.
+  static Result<std::shared_ptr<LmdbBackend>> Open(const std::string& dir, const LmdbBackendOptions& options = {});
+
+  Status Read(const std::function<Status(RelayReadTxn&)>& fn) const override;
+  Status Write(const std::function<Status(RelayWriteTxn&)>& fn) override;
+
+  const std::string& path() const;
+
+  struct Impl;
+
+ private:
+  explicit LmdbBackend(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace daicho::relay
+
+#endif  // DAICHO_RELAY_LMDB_LMDB_BACKEND_H_

@@ -1,0 +1,154 @@
+// RelayBackend: where the relay keeps its entities (contracts, accounts,
+// devices, office keys, the login generation, each contract's change log
+// and version vector). A seam, not a rule book: every rule (who may log in,
+// when logins end, which changes are accepted, what an office key may
+// replace) is RelayService's (relay_service.h); a backend only stores and
+// finds what it is told, so a second backend (relay/lmdb/ is the first) is a
+// new folder. The interface is entity-level so that a SQL backend maps it to
+// tables.
+//
+// Keys: a contract is its ContractNumber; an account is (contract, folded
+// id, id as added), where `folded` is FoldUserId(id) (password.h) computed
+// by the service: ids that fold equal are one account except case conflicts
+// kept from stores written before ids were folded; a device is (contract,
+// token hash).
+//
+// Transactions: Read runs its function in one consistent snapshot; Write in
+// one serializable write transaction committed iff the function returns ok.
+// A Write's function MAY RUN AGAIN from the start on a fresh transaction
+// (LMDB: a full map grows and the body is re-run; SQL: serialization
+// retries), so it must only stage its effects in the transaction and apply
+// anything in memory after Write returned. Transactions are used by the
+// thread that runs the function and never outlive it.
+//
+// Codes of every method: kCorruption (stored data does not decode),
+// kIoError, and kResourceExhausted (the store cannot grow); Read and Write
+// also return the function's own status.
+#ifndef DAICHO_RELAY_RELAY_BACKEND_H_
+#define DAICHO_RELAY_RELAY_BACKEND_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/office_key.h"
+#include "daicho/replica.h"
+#include "daicho/replica_id.h"
+#include "daicho/status.h"
+#include "daicho/version_vector.h"
+#include "net/contract_number.h"
+
+namespace daicho::relay {
+
+using net::ContractNumber;
+
+struct ContractRecord {
+  ContractNumber number;
+  bool disabled = false;
+};
+
+struct AccountRecord {
+  std::string user_id;        // as added
+  std::string password_hash;  // Argon2id (password.h)
+  bool disabled = false;
+};
+
+struct DeviceRecord {
+  std::string token_hash;  // HashDeviceToken of the device's token
+  ReplicaId replica;       // zero: issued before v3, bound on its next use
+  std::string user_id;     // the account's id as added
+  std::string name;
+  uint64_t last_sync_ms = 0;  // Unix ms of its last login; 0: none recorded
+  std::string last_address;   // the address of that login
+};
+
+// One contract's change log in (origin, seq) order, as a cursor. Valid until
+// its transaction ends.
+class ChangeLogReader {
+ public:
+  virtual ~ChangeLogReader() = default;
+  // Moves to the first entry at or after (origin, seq).
+  virtual Status Seek(const ReplicaId& origin, uint64_t seq) = 0;
+  // True if the cursor is on an entry of `origin`.
+  virtual bool AtEntryOf(const ReplicaId& origin) const = 0;
+  virtual uint64_t seq() const = 0;
+  // The entry's payload; valid until the next call.
+  virtual std::string_view payload() const = 0;
+  virtual Status Next() = 0;
+};
+
+// One snapshot.
+class RelayReadTxn {
+ public:
+  virtual ~RelayReadTxn() = default;
+  virtual Result<std::optional<ContractRecord>> GetContract(const ContractNumber& contract) = 0;
+  // Every contract, by number.
+  virtual Result<std::vector<ContractRecord>> ListContracts() = 0;
+  // The accounts whose id folds to `folded` (several only for case conflicts
+  // from before v3), by id.
+  virtual Result<std::vector<AccountRecord>> FindAccounts(const ContractNumber& contract, std::string_view folded) = 0;
+  // The contract's accounts by folded id, then id.
+  virtual Result<std::vector<AccountRecord>> ListAccounts(const ContractNumber& contract) = 0;
+  // The device whose token hash is `token_hash`, if any.
+  virtual Result<std::optional<DeviceRecord>> FindDevice(const ContractNumber& contract,
+                                                         std::string_view token_hash) = 0;
+  // The contract's devices (of all its users), by token hash.
+  virtual Result<std::vector<DeviceRecord>> ListDevices(const ContractNumber& contract) = 0;
+  // The contract's office key envelopes; empty (id 0) before `key init`.
+  virtual Result<crypto::WrappedOfficeKey> GetOfficeKey(const ContractNumber& contract) = 0;
+  // The counter raised by every commit that ends logins; 0 before the first.
+  virtual Result<uint64_t> GetLoginGeneration() = 0;
+  // The highest seq held per origin of the contract's change log.
+  virtual Result<VersionVector> GetVersionVector(const ContractNumber& contract) = 0;
+  // The payload of the contract's change (origin, seq), if held.
+  virtual Result<std::optional<std::string>> GetChange(const ContractNumber& contract, const ReplicaId& origin,
+                                                       uint64_t seq) = 0;
+  virtual Result<std::unique_ptr<ChangeLogReader>> OpenChangeLog(const ContractNumber& contract) = 0;
+};
+
+// One write transaction; it also reads what it wrote.
+class RelayWriteTxn : public RelayReadTxn {
+ public:
+  // Serializes this transaction with the other writers of the contract
+  // (a SQL backend locks its row; LMDB has one writer anyway). false if the
+  // contract does not exist: nothing of a removed contract may be written.
+  virtual Result<bool> LockContract(const ContractNumber& contract) = 0;
+  virtual Status PutContract(const ContractNumber& contract) = 0;
+  virtual Status SetContractDisabled(const ContractNumber& contract, bool disabled) = 0;
+  // Deletes the contract and everything of it: accounts and their marks,
+  // devices, changes, version vector, office key.
+  virtual Status DeleteContract(const ContractNumber& contract) = 0;
+  // Inserts or replaces the account (its id as added and hash; `disabled`
+  // is ignored: SetAccountDisabled sets it).
+  virtual Status PutAccount(const ContractNumber& contract, std::string_view folded, const AccountRecord& account) = 0;
+  virtual Status SetAccountDisabled(const ContractNumber& contract, std::string_view folded, std::string_view user_id,
+                                    bool disabled) = 0;
+  // Deletes the account and its disabled mark (not its devices).
+  virtual Status DeleteAccount(const ContractNumber& contract, std::string_view folded, std::string_view user_id) = 0;
+  // Inserts or replaces the device with its token hash.
+  virtual Status PutDevice(const ContractNumber& contract, const DeviceRecord& device) = 0;
+  virtual Status DeleteDevice(const ContractNumber& contract, std::string_view token_hash) = 0;
+  virtual Status PutOfficeKey(const ContractNumber& contract, const crypto::WrappedOfficeKey& keys) = 0;
+  virtual Status BumpLoginGeneration() = 0;
+  // Stores `changes` (new to the log) and sets the version vector entries of
+  // `advanced` (entries not named keep their value): both in this
+  // transaction, so the log and its vector always agree.
+  virtual Status AppendChanges(const ContractNumber& contract, std::span<const ChangeBlob* const> changes,
+                               const VersionVector& advanced) = 0;
+};
+
+class RelayBackend {
+ public:
+  virtual ~RelayBackend() = default;
+  virtual Status Read(const std::function<Status(RelayReadTxn&)>& fn) const = 0;
+  virtual Status Write(const std::function<Status(RelayWriteTxn&)>& fn) = 0;
+};
+
+}  // namespace daicho::relay
+
+#endif  // DAICHO_RELAY_RELAY_BACKEND_H_
