@@ -39,31 +39,15 @@
 #include <string_view>
 #include <vector>
 
+#include "daicho/change_blob.h"
 #include "daicho/clock.h"
+#include "daicho/limits.h"
 #include "daicho/record.h"
 #include "daicho/status.h"
 #include "daicho/value.h"
 #include "daicho/version_vector.h"
 
 namespace daicho {
-
-// Size limits checked on every write and on every applied remote change.
-//
-// Change sizes (docs/formats.md, "Change size limits"): a commit makes at most
-// max_commit_bytes, which with its framing and sealing fits one 16 MiB sync
-// frame, so every peer can receive it. A replica stores, applies and sends
-// changes up to max_change_bytes: earlier daicho versions committed changes that
-// large, and sync carries one that does not fit a frame in several parts.
-struct Limits {
-  size_t max_name_bytes = 256;          // collection, record id, field name, each
-  size_t max_value_bytes = 1 << 20;     // one string/bytes value or set element
-  size_t max_ops_per_change = 1 << 20;  // field operations in one transaction
-  size_t max_change_bytes = 64u << 20;  // one encoded change, stored or received
-  // One encoded change made by a local commit (16 MiB less 64 KiB for framing
-  // and sealing); a larger transaction fails with kResourceExhausted and must
-  // be split. Raising it makes changes only peers that accept parts receive.
-  size_t max_commit_bytes = (16u << 20) - (64u << 10);
-};
 
 // Limits of a local setting (Replica::SetLocalSetting). Names: 1..256 bytes,
 // no NUL. Values: any bytes, at most 1 MiB.
@@ -98,14 +82,6 @@ struct ReplicaOptions {
   // Receives warnings worth a log line (a remote clock far ahead, a new
   // replica id taken because the store was copied). nullptr: stderr.
   std::function<void(std::string_view)> warning_log;
-};
-
-// A change as it travels between replicas: origin and seq in the clear (so a
-// relay can index it), the encoded operations as opaque bytes.
-struct ChangeBlob {
-  ReplicaId origin;
-  uint64_t seq = 0;
-  std::string payload;
 };
 
 struct ListOptions {
