@@ -29,6 +29,7 @@
 #include <shared_mutex>
 
 #include "core/change_builder.h"
+#include "core/change_log.h"
 #include "core/hlc.h"
 #include "core/merge.h"
 #include "core/record_context.h"
@@ -38,6 +39,7 @@
 #include "storage/codec/state_codec.h"
 #include "storage/codec/version_vector_codec.h"
 #include "storage/device_marker.h"
+#include "storage/lmdb/change_log_reader.h"
 #include "storage/lmdb/env.h"
 #include "storage/lmdb/error.h"
 #include "storage/lmdb/growing_writer.h"
@@ -109,16 +111,9 @@ std::string RecordKeyBytes(std::string_view collection, std::string_view id) {
   return key;
 }
 
+// The replica's `changes` database holds one log: its keys have no prefix.
 std::string ChangeKeyBytes(const ReplicaId& origin, uint64_t seq) {
-  std::string key(origin.AsStringView());
-  for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>((seq >> shift) & 0xff));
-  return key;
-}
-
-uint64_t SeqFromChangeKey(std::string_view key) {
-  uint64_t seq = 0;
-  for (size_t i = 16; i < 24; ++i) seq = seq << 8 | static_cast<unsigned char>(key[i]);
-  return seq;
+  return storage::lmdb::ChangeLogKey({}, origin, seq);
 }
 
 std::string EncodeHlc(HlcTime t) {
@@ -136,30 +131,10 @@ Result<HlcTime> DecodeHlc(std::string_view b) {
   return t;
 }
 
-// Walks the changes `held` (and `upto`, if set) names beyond `other`,
-// ascending seq per origin, calling visit(origin, seq, payload) ->
-// Result<bool> (false stops the walk). `payload` points into the map: valid
-// only during the call.
-template <typename Visit>
-Status ForEachChangeSince(storage::lmdb::Cursor& cursor, const VersionVector& held, const VersionVector& other,
-                          const VersionVector* upto, Visit&& visit) {
-  for (const auto& entry : held.entries()) {
-    const uint64_t first = other.Get(entry.replica) + 1;
-    const uint64_t last = upto ? std::min(entry.counter, upto->Get(entry.replica)) : entry.counter;
-    if (first > last) continue;
-    DAICHO_RETURN_IF_ERROR(cursor.Seek(ChangeKeyBytes(entry.replica, first)));
-    for (uint64_t expect = first; expect <= last; ++expect) {
-      if (!cursor.valid() || !cursor.key().starts_with(entry.replica.AsStringView()) ||
-          SeqFromChangeKey(cursor.key()) != expect) {
-        return Corruption("change log lacks " + entry.replica.ToHex() + ":" + std::to_string(expect));
-      }
-      DAICHO_ASSIGN_OR_RETURN(bool more, visit(entry.replica, expect, cursor.value()));
-      if (!more) return Status::Ok();
-      DAICHO_RETURN_IF_ERROR(cursor.Next());
-    }
-  }
-  return Status::Ok();
-}
+// The name errors give the log: "change log lacks <origin>:<seq>".
+constexpr std::string_view kChangeLogName = "change log";
+// Ends ReusedDotError's "change <origin>:<seq> differs from the one ...".
+constexpr std::string_view kReusedDotHolder = "held here: that replica id was reused (a store restored from a backup?)";
 
 Status CheckName(std::string_view name, const char* what, const Limits& limits) {
   if (name.empty()) return InvalidArgument(std::string(what) + " must not be empty");
@@ -296,16 +271,17 @@ struct Replica::Impl {
                   const storage::RollbackGuard::Mark& mark) const;
   Result<std::string_view> GetMeta(const storage::lmdb::TxnBase& txn, std::string_view key) const;
   Result<VersionVector> ReadVv(const storage::lmdb::TxnBase& txn) const;
-  // ForEachChangeSince over one read snapshot, taking the vv from it too:
-  // the change log then holds all it names even while other processes commit.
-  // With `upto`, only the changes it names too.
-  template <typename Visit>
-  Status ScanChangesSince(const VersionVector& other, Visit&& visit, const VersionVector* upto = nullptr) {
+  // Runs body(log, held) -> Status over one read snapshot, taking the vv
+  // from it too: the change log then holds all it names even while other
+  // processes commit.
+  template <typename Body>
+  Status ReadChangeLog(Body&& body) const {
     std::shared_lock<std::shared_mutex> lock;
     DAICHO_ASSIGN_OR_RETURN(auto txn, writer.BeginRead(lock));
     DAICHO_ASSIGN_OR_RETURN(const VersionVector held, ReadVv(txn));
     DAICHO_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(changes));
-    return ForEachChangeSince(cursor, held, other, upto, std::forward<Visit>(visit));
+    storage::lmdb::LmdbChangeLogReader log(std::move(cursor), {});
+    return body(log, held);
   }
   void RememberVv(std::string raw, const VersionVector& vv) const;
   Result<MetaState> ReadMetaState(const storage::lmdb::TxnBase& txn) const;
@@ -941,16 +917,10 @@ Result<VersionVector> Replica::GetVersionVector() const {
 Result<std::vector<ChangeBlob>> Replica::ChangesSince(const VersionVector& other, size_t max_bytes,
                                                       const VersionVector* upto) const {
   std::vector<ChangeBlob> out;
-  size_t bytes = 0;
-  DAICHO_RETURN_IF_ERROR(impl_->ScanChangesSince(
-      other,
-      [&](const ReplicaId& origin, uint64_t seq, std::string_view payload) -> Result<bool> {
-        if (!out.empty() && bytes + payload.size() > max_bytes) return false;
-        bytes += payload.size();
-        out.push_back(ChangeBlob{origin, seq, std::string(payload)});
-        return true;
-      },
-      upto));
+  DAICHO_RETURN_IF_ERROR(impl_->ReadChangeLog([&](core::ChangeLogReader& log, const VersionVector& held) -> Status {
+    DAICHO_ASSIGN_OR_RETURN(out, core::CollectChangesSince(log, kChangeLogName, held, other, max_bytes, upto));
+    return Status::Ok();
+  }));
   return out;
 }
 
@@ -964,14 +934,17 @@ Result<std::vector<RecordKey>> Replica::RecordsChangedSince(const VersionVector&
     out.erase(std::unique(out.begin(), out.end()), out.end());
     distinct = out.size();
   };
-  DAICHO_RETURN_IF_ERROR(impl_->ScanChangesSince(
-      other, [&](const ReplicaId& origin, uint64_t seq, std::string_view payload) -> Result<bool> {
-        DAICHO_ASSIGN_OR_RETURN(std::vector<RecordKey> keys,
-                                storage::DecodeChangeRecordKeys(origin, seq, payload, impl_->options.limits));
-        out.insert(out.end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
-        if (out.size() > 2 * distinct + 4096) compact();
-        return true;
-      }));
+  auto visit = [&](const core::ChangeLogEntry& entry) -> Result<bool> {
+    DAICHO_ASSIGN_OR_RETURN(
+        std::vector<RecordKey> keys,
+        storage::DecodeChangeRecordKeys(entry.origin, entry.seq, entry.payload, impl_->options.limits));
+    out.insert(out.end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
+    if (out.size() > 2 * distinct + 4096) compact();
+    return true;
+  };
+  DAICHO_RETURN_IF_ERROR(impl_->ReadChangeLog([&](core::ChangeLogReader& log, const VersionVector& held) {
+    return core::ForEachChangeSince(log, kChangeLogName, held, other, /*upto=*/nullptr, visit);
+  }));
   compact();
   return out;
 }
@@ -987,11 +960,6 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
   for (const ChangeBlob& blob : blobs) {
     if (blob.seq == 0) return decode(blob).status();  // kCorruption naming the change
   }
-  std::vector<size_t> order(blobs.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return std::tie(blobs[a].origin, blobs[a].seq) < std::tie(blobs[b].origin, blobs[b].seq);
-  });
 
   std::unique_lock lock(impl_->write_mu);
   // Only an id retirement below needs the guard, but the lock must come
@@ -1000,7 +968,7 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
   ApplyResult result;
   MetaState state;
   core::HybridClock clock = impl_->hlc;
-  VersionVector new_vv;
+  core::ApplyPlan plan;
   std::string encoded_vv;
   std::vector<HlcTime> far_future;
   bool retire_id = false;
@@ -1014,7 +982,7 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
     // processes made since.
     DAICHO_ASSIGN_OR_RETURN(state, impl_->ReadMetaState(txn));
     clock = impl_->MergedClock(state.hlc);
-    new_vv = state.vv;
+    plan = core::PlanApply(state.vv, blobs);
     // One view per attempt: indexes it assigns exist only in this txn.
     storage::StoreReplicaDictionary::WriteView view = impl_->dict->ForWrite(txn);
     // One change at a time, each decoded only when it is applied (a
@@ -1026,21 +994,18 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
     std::string key, buffer;
     // One state for every record: decoding into it reuses its memory.
     core::RecordState record;
-    for (size_t index : order) {
-      const ChangeBlob& blob = blobs[index];
+    for (const core::ApplyStep& step : plan.steps) {
+      const ChangeBlob& blob = blobs[step.index];
       const Dot dot{blob.origin, blob.seq};
-      const uint64_t held = new_vv.Get(blob.origin);
       const std::string change_key = ChangeKeyBytes(blob.origin, blob.seq);
-      if (blob.seq <= held) {
+      if (step.duplicate) {
         // Two different changes under one dot mean an id was reused (a store
         // restored from a backup committed before it synced): say so rather
         // than diverge silently. Unless the one received is just damaged.
         DAICHO_ASSIGN_OR_RETURN(auto stored, txn.GetCopy(impl_->changes, change_key));
         if (stored && *stored != blob.payload) {
           DAICHO_RETURN_IF_ERROR(decode(blob).status());
-          return Status(Code::kProtocolError, "change " + blob.origin.ToHex() + ":" + std::to_string(blob.seq) +
-                                                  " differs from the one held here: that replica id was reused "
-                                                  "(a store restored from a backup?)");
+          return core::ReusedDotError(blob, kReusedDotHolder);
         }
         ++result.duplicates;
         continue;
@@ -1048,11 +1013,6 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
       // Newer changes under our own id: this store was rolled back (restored
       // from a backup) and must not issue those dots again.
       if (blob.origin == state.id) retire_id = true;
-      if (blob.seq != held + 1) {
-        DAICHO_RETURN_IF_ERROR(decode(blob).status());
-        return Status(Code::kProtocolError, "gap: change " + blob.origin.ToHex() + ":" + std::to_string(blob.seq) +
-                                                " arrived but " + std::to_string(held + 1) + " is missing");
-      }
       DAICHO_RETURN_IF_ERROR(storage::DecodeChangePayload(blob.origin, blob.seq, blob.payload, limits,
                                                           storage::ValueDecoding::kCheckOnly, change));
       // The change first: the states below name it (PutRecord may read it).
@@ -1083,9 +1043,14 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
           result.changed.push_back(RecordKey{rec.collection, rec.id});
         }
       }
-      new_vv.Advance(dot);
       if (!clock.Observe(change.hlc)) far_future.push_back(change.hlc);
       ++result.applied;
+    }
+    if (plan.gap) {
+      // The steps end before the gap, so new_vv holds what precedes it.
+      const ChangeBlob& blob = blobs[*plan.gap];
+      DAICHO_RETURN_IF_ERROR(decode(blob).status());
+      return core::GapError(blob, plan.new_vv.Get(blob.origin));
     }
     // Sorted and distinct, as ApplyResult promises. Each change lists its
     // records in order, so a batch of changes to distinct ranges (an initial
@@ -1096,14 +1061,14 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
     result.changed.erase(std::unique(result.changed.begin(), result.changed.end()), result.changed.end());
     if (retire_id) DAICHO_RETURN_IF_ERROR(txn.Put(impl_->meta, kReplicaIdKey, new_id.AsStringView()));
     if (result.applied == 0) return Status::Ok();
-    return impl_->PutVvAndClock(txn, new_vv, clock.last(), encoded_vv);
+    return impl_->PutVvAndClock(txn, plan.new_vv, clock.last(), encoded_vv);
   });
   if (!status.ok()) return status.WithContext("applying changes");
   impl_->hlc = clock;
-  if (result.applied != 0) impl_->RememberVv(std::move(encoded_vv), new_vv);
+  if (result.applied != 0) impl_->RememberVv(std::move(encoded_vv), plan.new_vv);
   impl_->id = retire_id ? new_id : state.id;
   if (retire_id) {
-    impl_->WriteGuard(guard_lock, {new_id, new_vv.Get(new_id), state.epoch});
+    impl_->WriteGuard(guard_lock, {new_id, plan.new_vv.Get(new_id), state.epoch});
     impl_->Warn("received newer changes made under this replica's own id " + state.id.ToHex() +
                 " (the store was restored from a backup?); the id is retired, new id " + new_id.ToHex());
   }

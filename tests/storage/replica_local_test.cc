@@ -311,6 +311,16 @@ TEST_F(ReplicaLocalTest, ValueWhoseChangeIsMissingOrWrongIsCorruption) {
     auto fine = replica->Get("customers", "c2");
     ASSERT_DAICHO_OK(fine);
     EXPECT_EQ(fine->Find("name")->value, Value("佐藤"));
+    // Serving changes to a peer finds the hole too.
+    auto served = replica->ChangesSince(VersionVector());
+    if (remove) {
+      EXPECT_EQ(served.status().code(), Code::kCorruption);
+      EXPECT_EQ(served.status().message(), "change log lacks " + id.ToHex() + ":1");
+      EXPECT_EQ(replica->RecordsChangedSince(VersionVector()).status().message(),
+                "change log lacks " + id.ToHex() + ":1");
+    } else {
+      EXPECT_DAICHO_OK(served);
+    }
   }
 }
 
