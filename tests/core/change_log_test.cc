@@ -14,16 +14,11 @@ namespace daicho::core {
 namespace {
 
 using testing::TestReplicaId;
+using testing::Vv;
 
 const ReplicaId kA = TestReplicaId(0x0a);
 const ReplicaId kB = TestReplicaId(0x0b);
 const ReplicaId kC = TestReplicaId(0x0c);
-
-VersionVector Vv(std::initializer_list<std::pair<ReplicaId, uint64_t>> entries) {
-  VersionVector vv;
-  for (const auto& [replica, counter] : entries) vv.Advance(replica, counter);
-  return vv;
-}
 
 ChangeBlob Blob(const ReplicaId& origin, uint64_t seq, std::string payload = "") {
   if (payload.empty()) payload = "p" + std::to_string(origin.bytes()[0]) + ":" + std::to_string(seq);

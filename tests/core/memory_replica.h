@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -42,6 +43,13 @@ inline ReplicaId TestReplicaId(uint8_t n) {
   ReplicaId::Bytes bytes;
   bytes.fill(n);
   return ReplicaId(bytes);
+}
+
+// A version vector of (replica, counter) entries.
+inline VersionVector Vv(std::initializer_list<std::pair<ReplicaId, uint64_t>> entries) {
+  VersionVector vv;
+  for (const auto& [replica, counter] : entries) vv.Advance(replica, counter);
+  return vv;
 }
 
 // 2024-01-01T00:00:00Z, a plausible wall clock for fake clocks.

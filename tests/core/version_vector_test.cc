@@ -9,16 +9,11 @@ namespace daicho {
 namespace {
 
 using core::testing::TestReplicaId;
+using core::testing::Vv;
 
 const ReplicaId kA = TestReplicaId(0x0a);
 const ReplicaId kB = TestReplicaId(0x0b);
 const ReplicaId kC = TestReplicaId(0x0c);
-
-VersionVector Vv(std::initializer_list<std::pair<ReplicaId, uint64_t>> entries) {
-  VersionVector vv;
-  for (const auto& [replica, counter] : entries) vv.Advance(replica, counter);
-  return vv;
-}
 
 TEST(VersionVectorTest, EmptyVectorHasZeroForEveryReplica) {
   VersionVector vv;
