@@ -137,20 +137,26 @@ constexpr std::string_view kChangeLogName = "change log";
 constexpr std::string_view kReusedDotHolder = "held here: that replica id was reused (a store restored from a backup?)";
 
 Status CheckName(std::string_view name, const char* what, const Limits& limits) {
-  if (name.empty()) return InvalidArgument(std::string(what) + " must not be empty");
-  if (name.size() > limits.max_name_bytes) {
-    return Status(Code::kResourceExhausted,
-                  std::string(what) + " is longer than " + std::to_string(limits.max_name_bytes) + " bytes");
+  switch (storage::CheckNameBytes(name, limits.max_name_bytes)) {
+    case storage::NameProblem::kEmpty:
+      return InvalidArgument(std::string(what) + " must not be empty");
+    case storage::NameProblem::kTooLong:
+      return Status(Code::kResourceExhausted,
+                    std::string(what) + " is longer than " + std::to_string(limits.max_name_bytes) + " bytes");
+    case storage::NameProblem::kNul:
+      return InvalidArgument(std::string(what) + " contains a NUL byte");
+    case storage::NameProblem::kNotUtf8:
+      return InvalidArgument(std::string(what) + " is not valid UTF-8");
+    case storage::NameProblem::kNone:
+      break;
   }
-  if (name.find('\0') != std::string_view::npos) return InvalidArgument(std::string(what) + " contains a NUL byte");
-  if (!IsValidUtf8(name)) return InvalidArgument(std::string(what) + " is not valid UTF-8");
   return Status::Ok();
 }
 
 Status CheckRecordArgs(std::string_view collection, std::string_view id, const Limits& limits) {
   DAICHO_RETURN_IF_ERROR(CheckName(collection, "collection", limits));
   DAICHO_RETURN_IF_ERROR(CheckName(id, "record id", limits));
-  if (collection.size() + 1 + id.size() > storage::kMaxRecordKeyBytes) {
+  if (storage::RecordKeyTooLong(collection, id)) {
     return Status(Code::kResourceExhausted, "collection and record id together are longer than " +
                                                 std::to_string(storage::kMaxRecordKeyBytes - 1) + " bytes");
   }

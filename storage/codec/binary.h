@@ -148,6 +148,16 @@ class BinaryReader {
   size_t pos_ = 0;
 };
 
+// Reads a varint only in its shortest form (BinaryReader::Varint also takes
+// padded ones, e.g. 0x80 0x00 for 0), so that a format built on it has
+// exactly one encoding per value. A varint longer than one byte is padded
+// exactly when its last byte, which holds the top bits, is 0.
+inline bool ReadCanonicalVarint(BinaryReader& in, uint64_t& out) {
+  const size_t start = in.position();
+  if (!in.Varint(out)) return false;
+  return in.position() - start == 1 || in.data()[in.position() - 1] != '\0';
+}
+
 // FNV-1a, 64 bits, fed piece by piece: a quick digest of bytes for telling
 // accidental changes apart (a damaged file, an edited cell), not a
 // cryptographic hash.

@@ -47,12 +47,7 @@ class Reader : public BinaryReader {
  public:
   using BinaryReader::BinaryReader;
 
-  bool Varint(uint64_t& out) {
-    const size_t start = position();
-    if (!BinaryReader::Varint(out)) return false;
-    const size_t shortest = out == 0 ? 1 : (static_cast<size_t>(std::bit_width(out)) + 6) / 7;
-    return position() - start == shortest;
-  }
+  bool Varint(uint64_t& out) { return ReadCanonicalVarint(*this, out); }
   bool Signed(int64_t& out) {
     uint64_t v = 0;
     if (!Varint(v)) return false;
@@ -97,23 +92,25 @@ class Errors {
   uint64_t seq_ = 0;
 };
 
-inline Status CheckText(std::string_view s, const char* what, size_t max_bytes, const Errors& e) {
-  if (s.size() > max_bytes) {
-    return e.Bad(std::string(what) + " longer than " + std::to_string(max_bytes) + " bytes");
-  }
-  if (!IsValidUtf8(s)) return e.Bad(std::string(what) + " is not valid UTF-8");
-  return Status::Ok();
-}
-
 inline Status CheckName(std::string_view s, const char* what, size_t max_bytes, const Errors& e) {
-  if (s.empty()) return e.Bad(std::string("empty ") + what);
-  if (s.find('\0') != std::string_view::npos) return e.Bad(std::string(what) + " contains a NUL byte");
-  return CheckText(s, what, max_bytes, e);
+  switch (CheckNameBytes(s, max_bytes)) {
+    case NameProblem::kEmpty:
+      return e.Bad(std::string("empty ") + what);
+    case NameProblem::kTooLong:
+      return e.Bad(std::string(what) + " longer than " + std::to_string(max_bytes) + " bytes");
+    case NameProblem::kNul:
+      return e.Bad(std::string(what) + " contains a NUL byte");
+    case NameProblem::kNotUtf8:
+      return e.Bad(std::string(what) + " is not valid UTF-8");
+    case NameProblem::kNone:
+      break;
+  }
+  return Status::Ok();
 }
 
 inline Status CheckRecordKey(std::string_view collection, std::string_view id, size_t max_name_bytes, const Errors& e) {
   DAICHO_RETURN_IF_ERROR(CheckName(id, "record id", max_name_bytes, e));
-  if (collection.size() + 1 + id.size() > kMaxRecordKeyBytes) {
+  if (RecordKeyTooLong(collection, id)) {
     return e.Bad("collection and record id together exceed " + std::to_string(kMaxRecordKeyBytes) + " bytes");
   }
   return Status::Ok();

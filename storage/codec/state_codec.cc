@@ -4,6 +4,8 @@
 #include <limits>
 #include <optional>
 
+#include "storage/codec/names.h"
+
 namespace daicho::storage {
 namespace {
 
@@ -82,19 +84,9 @@ std::optional<core::OpStamp> NewestSibling(const std::vector<core::RegisterSibli
   return newest;
 }
 
-// Varints in their shortest form only (BinaryReader also takes padded ones,
-// e.g. 0x80 0x00 for 0), so that every state has exactly one encoding.
-bool ReadVarint(BinaryReader& in, uint64_t& out) {
-  const size_t start = in.position();
-  if (!in.Varint(out)) return false;
-  size_t shortest = 1;
-  for (uint64_t v = out; v >= 0x80; v >>= 7) ++shortest;
-  return in.position() - start == shortest;
-}
-
 bool ReadBytes(BinaryReader& in, std::string_view& out) {
   uint64_t size = 0;
-  return ReadVarint(in, size) && size <= in.remaining() && in.Raw(static_cast<size_t>(size), out);
+  return ReadCanonicalVarint(in, size) && size <= in.remaining() && in.Raw(static_cast<size_t>(size), out);
 }
 
 class Encoder {
@@ -208,7 +200,7 @@ class Decoder {
 
   Result<uint64_t> Varint() {
     uint64_t v = 0;
-    if (!ReadVarint(in_, v)) return Bad("truncated or padded number");
+    if (!ReadCanonicalVarint(in_, v)) return Bad("truncated or padded number");
     return v;
   }
 
@@ -466,9 +458,18 @@ Status DecodeRecordState(std::string_view bytes, const ReplicaDictionary& dict, 
   for (size_t i = 0; i < field_count; ++i) {
     std::string_view name;
     if (!ReadBytes(d.in(), name)) return d.Truncated();
-    if (name.empty()) return d.Bad("empty field name");
-    if (name.find('\0') != std::string_view::npos) return d.Bad("field name contains a NUL byte");
-    if (!IsValidUtf8(name)) return d.Bad("field name is not valid UTF-8");
+    // No length limit: decoding a state takes no Limits.
+    switch (CheckNameBytes(name, std::numeric_limits<size_t>::max())) {
+      case NameProblem::kEmpty:
+        return d.Bad("empty field name");
+      case NameProblem::kNul:
+        return d.Bad("field name contains a NUL byte");
+      case NameProblem::kNotUtf8:
+        return d.Bad("field name is not valid UTF-8");
+      case NameProblem::kTooLong:
+      case NameProblem::kNone:
+        break;
+    }
     if (i > 0 && !(state.fields[i - 1].name < name)) return d.Bad("fields out of order or repeated");
     core::FieldState& f = state.fields[i];
     f.name = name;

@@ -48,6 +48,59 @@ TEST(BinaryTest, MalformedVarintsAreRefused) {
   EXPECT_FALSE(BinaryReader("").Varint(v));
 }
 
+TEST(BinaryTest, CanonicalVarintsAcceptOnlyTheShortestForm) {
+  struct Case {
+    std::string bytes;
+    bool accepted;
+    uint64_t value;  // when accepted
+  };
+  const Case cases[] = {
+      {std::string("\x00", 1), true, 0},
+      {std::string("\x7f"), true, 127},
+      {std::string("\x80\x01"), true, 128},
+      {std::string("\xff\x7f"), true, 16383},
+      {std::string("\x80\x80\x01"), true, 16384},
+      {std::string(9, '\xff') + '\x01', true, std::numeric_limits<uint64_t>::max()},
+      {std::string(9, '\x80') + '\x01', true, 1ull << 63},
+      {std::string("\x80\x00", 2), false, 0},       // 0 padded to two bytes
+      {std::string("\x81\x00", 2), false, 0},       // 1 padded
+      {std::string("\xff\x00", 2), false, 0},       // 127 padded
+      {std::string("\x80\x81\x00", 3), false, 0},   // 128 padded to three bytes
+      {std::string(9, '\x80') + '\x00', false, 0},  // 0 in ten bytes
+      {std::string(9, '\xff') + '\x02', false, 0},  // overflows 64 bits
+      {std::string("\x80"), false, 0},              // truncated
+      {"", false, 0},
+  };
+  for (const Case& c : cases) {
+    BinaryReader r(c.bytes);
+    uint64_t v = 0;
+    ASSERT_EQ(ReadCanonicalVarint(r, v), c.accepted) << "bytes of size " << c.bytes.size();
+    if (c.accepted) {
+      EXPECT_EQ(v, c.value);
+      EXPECT_TRUE(r.done());
+    }
+  }
+  // What BinaryWriter writes is the shortest form, at every length.
+  for (int bits = 0; bits <= 64; ++bits) {
+    const uint64_t v = bits == 0 ? 0 : bits == 64 ? std::numeric_limits<uint64_t>::max() : (1ull << bits) - 1;
+    std::string buf;
+    BinaryWriter(buf).Varint(v);
+    BinaryReader r(buf);
+    uint64_t out = 0;
+    EXPECT_TRUE(ReadCanonicalVarint(r, out)) << v;
+    EXPECT_EQ(out, v);
+    // The same value with one padding byte more is refused.
+    if (buf.size() < 10) {
+      std::string padded = buf;
+      padded.back() = static_cast<char>(padded.back() | 0x80);
+      padded.push_back('\0');
+      BinaryReader p(padded);
+      EXPECT_TRUE(BinaryReader(padded).Varint(out)) << "the plain reader takes it";
+      EXPECT_FALSE(ReadCanonicalVarint(p, out)) << v;
+    }
+  }
+}
+
 TEST(BinaryTest, BytesAndFixedWidthsNeverReadPastTheEnd) {
   std::string buf;
   BinaryWriter w(buf);
