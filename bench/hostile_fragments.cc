@@ -96,11 +96,11 @@ int main(int argc, char** argv) {
   if (mkdtemp(made_dir) == nullptr) return 3;
   const std::string dir = made_dir;
   const std::string data = dir + "/relay";
-  if (auto made = daicho::relay::CreateRelayStoreWithUser(data, kContract, kUser, kPassword); !made.ok()) {
+  if (auto made = daicho::testing::CreateRelayStoreWithUser(data, kContract, kUser, kPassword); !made.ok()) {
     std::fprintf(stderr, "cannot create the relay store: %s\n", made.ToString().c_str());
     return 3;
   }
-  daicho::relay::RelayProcess relay(data, dir + "/relay.log", {}, relay_path);
+  daicho::testing::RelayProcess relay(data, dir + "/relay.log", {}, relay_path);
   if (relay.port() == 0) return 3;
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   const double rss_before = RssMib(relay.pid());

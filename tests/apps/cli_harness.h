@@ -1,8 +1,8 @@
-// What the end-to-end CLI tests share: waiting with a deadline, background
-// child processes (a relay, a serving PC) whose output goes to files, and a
-// fixture that runs the real `daicho` (DAICHO_CLI_PATH) and `daicho-relay`
-// (DAICHO_RELAY_PATH) binaries in a temporary directory. Header-only; the
-// including test target defines both paths.
+// What the end-to-end CLI tests share beyond tests/testing/: a program run
+// on a pseudo-terminal, a writer loop beside a test, and a fixture that runs
+// the real `daicho` (DAICHO_CLI_PATH) and `daicho-relay` (DAICHO_RELAY_PATH)
+// binaries in a temporary directory. Header-only; the including test target
+// defines DAICHO_CLI_PATH.
 #ifndef DAICHO_TESTS_APPS_CLI_HARNESS_H_
 #define DAICHO_TESTS_APPS_CLI_HARNESS_H_
 
@@ -20,11 +20,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <functional>
-#include <optional>
-#include <regex>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -33,78 +29,7 @@
 
 namespace daicho::testing {
 
-// How long anything that should happen "soon" may take before a test fails.
-inline constexpr auto kCliDeadline = std::chrono::seconds(20);
-
-// Polls `done` every `poll` until it is true or `timeout` passed; returns
-// its last answer.
-inline bool WaitFor(const std::function<bool()>& done, std::chrono::steady_clock::duration timeout = kCliDeadline,
-                    std::chrono::milliseconds poll = std::chrono::milliseconds(20)) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    if (done()) return true;
-    if (std::chrono::steady_clock::now() >= end) return false;
-    std::this_thread::sleep_for(poll);
-  }
-}
-
 inline bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-// A child process running in the background, its stdout and stderr going to
-// files (no pipe can fill up). Killed (SIGKILL) if still running at the end.
-class Child {
- public:
-  Child(const std::string& exe, const std::vector<std::string>& args, std::string out_path, std::string err_path)
-      : out_path_(std::move(out_path)), err_path_(std::move(err_path)) {
-    pid_ = SpawnProgram(exe, args, out_path_, err_path_);
-    EXPECT_GT(pid_, 0) << "could not fork for " << exe;
-  }
-  ~Child() {
-    if (running()) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  // True until the process has exited (and been reaped).
-  bool running() {
-    if (pid_ <= 0 || exited_) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      exited_ = true;
-      if (WIFEXITED(status)) exit_code_ = WEXITSTATUS(status);
-      if (WIFSIGNALED(status)) signal_ = WTERMSIG(status);
-      return false;
-    }
-    return true;
-  }
-
-  void Signal(int signal_number) {
-    if (running()) kill(pid_, signal_number);
-  }
-
-  // Waits up to `timeout` for the process to exit; its exit code, or nullopt
-  // when it is still running or died by a signal.
-  std::optional<int> WaitForExit(std::chrono::steady_clock::duration timeout = kCliDeadline) {
-    WaitFor([this] { return !running(); }, timeout);
-    if (!exited_ || signal_ != 0) return std::nullopt;
-    return exit_code_;
-  }
-
-  int killed_by() const { return signal_; }
-  std::string out() const { return ReadFile(out_path_); }
-  std::string err() const { return ReadFile(err_path_); }
-
- private:
-  std::string out_path_;
-  std::string err_path_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  int exit_code_ = -1;
-  int signal_ = 0;
-};
 
 // What a clerk sees on a terminal: the process's stdin, stdout and stderr
 // are one pseudo-terminal.
@@ -120,7 +45,7 @@ struct TerminalRun {
 // types `line` and Enter. Reads the screen until the program exits.
 inline TerminalRun RunOnTerminal(const std::string& exe, const std::vector<std::string>& args, const std::string& dir,
                                  const std::vector<std::pair<std::string, std::string>>& typing,
-                                 std::chrono::steady_clock::duration timeout = kCliDeadline) {
+                                 std::chrono::steady_clock::duration timeout = kDeadline) {
   std::vector<std::string> full = {exe};
   full.insert(full.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -175,50 +100,6 @@ inline TerminalRun RunOnTerminal(const std::string& exe, const std::vector<std::
   close(terminal);
   return run;
 }
-
-// A long-running process (relay, serving PC) that prints a line matching
-// `ready_pattern` once it accepts connections; the pattern's first group is
-// the port. Logs to `log_prefix`.out / .err; the ready and "stopped" lines
-// are looked for on stdout, or on stderr with `on_stderr` (the relay logs
-// everything there).
-class ListeningProcess {
- public:
-  ListeningProcess(const std::string& exe, const std::vector<std::string>& args, const std::string& log_prefix,
-                   const std::string& ready_pattern, bool on_stderr = false)
-      : child_(exe, args, log_prefix + ".out", log_prefix + ".err"), on_stderr_(on_stderr) {
-    const std::regex ready(ready_pattern);
-    WaitFor([&] {
-      const std::string out = log();
-      if (std::regex_search(out, ready_, ready)) {
-        port_ = std::stoi(ready_[1]);
-        return true;
-      }
-      return !child_.running();
-    });
-    EXPECT_GT(port_, 0) << exe << " did not start; stdout: " << child_.out() << "\nstderr: " << child_.err();
-  }
-
-  int port() const { return port_; }
-  // Group `i` of the ready line ("" before it was printed).
-  std::string ready_group(size_t i) const { return i < ready_.size() ? ready_[i].str() : std::string(); }
-
-  // SIGTERM; the process must stop cleanly (exit 0, "stopped").
-  void Stop() {
-    child_.Signal(SIGTERM);
-    EXPECT_EQ(child_.WaitForExit(), 0) << "stderr: " << child_.err();
-    EXPECT_TRUE(Contains(log(), "stopped")) << log();
-  }
-  // The stream the ready line goes to.
-  std::string log() const { return on_stderr_ ? child_.err() : child_.out(); }
-  Child& child() { return child_; }
-  const Child& child() const { return child_; }
-
- private:
-  Child child_;
-  bool on_stderr_;
-  std::smatch ready_;
-  int port_ = 0;
-};
 
 // Another process writing a replica while a test runs (as the office's app or
 // a clerk's `daicho set` would): a shell running `daicho set` in a loop, one

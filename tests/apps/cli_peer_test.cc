@@ -32,6 +32,7 @@
 #include "cli_harness.h"
 #include "test_util.h"
 #include "tests/testing/process.h"
+#include "tests/testing/relay_process.h"
 
 namespace {
 
@@ -43,8 +44,10 @@ using Clock = std::chrono::steady_clock;
 using daicho::testing::Child;
 using daicho::testing::CliTest;
 using daicho::testing::Contains;
+using daicho::testing::kDeadline;
 using daicho::testing::ListeningProcess;
 using daicho::testing::ReadFile;
+using daicho::testing::RelayProcess;
 using daicho::testing::RunResult;
 using daicho::testing::WaitFor;
 using daicho::testing::WriteFile;
@@ -58,8 +61,6 @@ constexpr char kOtherPassword[] = "Other2024";
 constexpr char kPassphrase[] = "山田事務所 passphrase one";
 constexpr char kOtherPassphrase[] = "another office's passphrase";
 constexpr char kWrongPassphrase[] = "not the office passphrase";
-
-constexpr auto kDeadline = daicho::testing::kCliDeadline;
 
 // A free UDP port on this host (for this test's announcements).
 int FreeUdpPort() {
@@ -75,12 +76,12 @@ int FreeUdpPort() {
   return ntohs(addr.sin_port);
 }
 
-// A long-running process that prints "<what> on 127.0.0.1:PORT" once ready.
+// `daicho serve`, ready once it printed "serving on 127.0.0.1:PORT".
 class Server {
  public:
-  Server(const std::string& exe, const std::vector<std::string>& args, const std::string& log_prefix,
-         const std::string& ready_pattern, bool on_stderr = false)
-      : process_(exe, args, log_prefix, ready_pattern, on_stderr) {}
+  Server(const std::vector<std::string>& args, const std::string& log_prefix)
+      : process_(DAICHO_CLI_PATH, args, {log_prefix + ".out", log_prefix + ".err"},
+                 "serving on 127\\.0\\.0\\.1:([0-9]+)\n") {}
   int port() const { return process_.port(); }
   std::string url() const { return "ws://127.0.0.1:" + std::to_string(port()) + "/"; }
   // SIGTERM; it must stop cleanly (exit 0, "stopped").
@@ -106,11 +107,8 @@ class CliPeerTest : public CliTest {
     RelayAdmin({"user", "add", kOtherContract, kOtherUser, "--password-file", other_password_file_});
   }
 
-  std::unique_ptr<Server> StartRelay() {
-    return std::make_unique<Server>(DAICHO_RELAY_PATH,
-                                    std::vector<std::string>{"--data", relay_data_, "serve", "--listen", "127.0.0.1:0"},
-                                    dir_.Sub("relay"), "event=relay_started listen=127\\.0\\.0\\.1:([0-9]+) ",
-                                    /*on_stderr=*/true);
+  std::unique_ptr<RelayProcess> StartRelay() {
+    return std::make_unique<RelayProcess>(relay_data_, dir_.Sub("relay.log"));
   }
 
   // This test's LAN: loopback, its own UDP port.
@@ -125,9 +123,7 @@ class CliPeerTest : public CliTest {
     const auto lan = Lan();
     args.insert(args.end(), lan.begin(), lan.end());
     args.insert(args.end(), extra.begin(), extra.end());
-    auto server =
-        std::make_unique<Server>(DAICHO_CLI_PATH, args, dir_.Sub("serve-" + name + "-" + std::to_string(++serves_)),
-                                 "serving on 127\\.0\\.0\\.1:([0-9]+)\n");
+    auto server = std::make_unique<Server>(args, dir_.Sub("serve-" + name + "-" + std::to_string(++serves_)));
     EXPECT_NE(server->port(), 0);
     return server;
   }
@@ -138,7 +134,7 @@ class CliPeerTest : public CliTest {
   }
 
   // The office's first PC: connect to the relay (saved login) and `key init`.
-  void FirstPc(const std::string& db, const Server& relay, const std::string& contract = kContract,
+  void FirstPc(const std::string& db, const RelayProcess& relay, const std::string& contract = kContract,
                const std::string& user = kUser) {
     const bool other = contract != kContract;
     Ok({"--db", db, "connect", relay.url(), "--contract", contract, "--user", user, "--password-file",

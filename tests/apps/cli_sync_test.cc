@@ -42,6 +42,7 @@
 #include "cli_harness.h"
 #include "test_util.h"
 #include "tests/testing/process.h"
+#include "tests/testing/relay_process.h"
 
 namespace {
 
@@ -53,14 +54,12 @@ using Clock = std::chrono::steady_clock;
 using daicho::testing::Child;
 using daicho::testing::CliTest;
 using daicho::testing::Contains;
-using daicho::testing::ListeningProcess;
 using daicho::testing::ReadFile;
+using daicho::testing::RelayProcess;
 using daicho::testing::RunProgram;
 using daicho::testing::RunResult;
 using daicho::testing::WaitFor;
 using daicho::testing::WriteFile;
-
-constexpr auto kDeadline = daicho::testing::kCliDeadline;
 
 constexpr char kContract[] = "1234-5678-9012";
 constexpr char kOtherContract[] = "9999-0000-1111";
@@ -80,37 +79,6 @@ std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
-
-// `daicho-relay --data DIR serve` on an ephemeral loopback port, ws:// or,
-// with a certificate and key, wss://.
-class RelayProcess {
- public:
-  RelayProcess(const std::string& data_dir, const std::string& log_prefix, const std::string& cert = "",
-               const std::string& key = "")
-      : scheme_(cert.empty() ? "ws" : "wss"),
-        process_(DAICHO_RELAY_PATH, Args(data_dir, cert, key), log_prefix,
-                 "event=relay_started listen=127\\.0\\.0\\.1:([0-9]+) scheme=(wss?) ", /*on_stderr=*/true) {
-    if (process_.port() > 0) {
-      EXPECT_EQ(process_.ready_group(2), scheme_);
-    }
-  }
-
-  int port() const { return process_.port(); }
-  std::string url() const { return scheme_ + "://127.0.0.1:" + std::to_string(port()) + "/"; }
-  // SIGTERM; the relay must stop cleanly (exit 0, "stopped").
-  void Stop() { process_.Stop(); }
-  std::string log() const { return process_.child().err(); }
-
- private:
-  static std::vector<std::string> Args(const std::string& data_dir, const std::string& cert, const std::string& key) {
-    std::vector<std::string> args = {"--data", data_dir, "serve", "--listen", "127.0.0.1:0"};
-    if (!cert.empty()) args.insert(args.end(), {"--tls-cert", cert, "--tls-key", key});
-    return args;
-  }
-
-  std::string scheme_;
-  ListeningProcess process_;
-};
 
 // A TCP port on 127.0.0.1 bound but not listening: connecting to it is
 // refused, and no other process can take it while this object lives.
@@ -165,10 +133,16 @@ class CliSyncTest : public CliTest {
   }
 
   // A relay process serving this test's relay data (ws://, or wss:// with a
-  // certificate); the n-th one of a test logs to relay-n.{out,err}.
+  // certificate); the n-th one of a test logs to relay-n.log.
   std::unique_ptr<RelayProcess> StartRelay(const std::string& cert = "", const std::string& key = "") {
-    return std::make_unique<RelayProcess>(relay_data_, dir_.Sub("relay-" + std::to_string(++relays_started_)), cert,
-                                          key);
+    std::vector<std::string> tls;
+    if (!cert.empty()) tls = {"--tls-cert", cert, "--tls-key", key};
+    auto relay = std::make_unique<RelayProcess>(relay_data_,
+                                                dir_.Sub("relay-" + std::to_string(++relays_started_) + ".log"), tls);
+    if (relay->port() > 0) {
+      EXPECT_EQ(relay->scheme(), cert.empty() ? "ws" : "wss");
+    }
+    return relay;
   }
 
   // `connect` with this test's user, a saved login (device `name`) and the
@@ -779,7 +753,7 @@ TEST_F(CliSyncTest, RestartedRelayKeepsEverything) {
   Ok({"--db", a, "set", "customers", "c2", "trade_name=B"});
   EXPECT_TRUE(Contains(Sync(a), "sent 2 changes"));
 
-  relay->Stop();
+  relay->StopCleanly();
   relay = StartRelay();  // the same data, a new port
   ASSERT_GT(relay->port(), 0);
   ConnectSaved(b, *relay, "pc-b", /*office_key=*/false);  // b holds the key already
@@ -882,7 +856,7 @@ TEST_F(CliSyncTest, SecondPcWithThePassphraseFileSyncsEverything) {
   EXPECT_EQ(json::parse(GetJson(b, "c2"))["fields"]["trade_name"], "株式会社暗号建設");
 
   // The relay's files hold the changes, sealed.
-  relay->Stop();
+  relay->StopCleanly();
   EXPECT_EQ(FilesContaining(relay_data_, "CanaryTradeName4711"), 0u);
   EXPECT_EQ(FilesContaining(relay_data_, "株式会社暗号建設"), 0u);
   EXPECT_EQ(FilesContaining(relay_data_, kPassphrase), 0u);
@@ -1367,8 +1341,7 @@ TEST_F(CliSyncTest, RevokingAWatchingPcEndsItsLiveSession) {
   EXPECT_TRUE(Contains(watch.err(), "this PC's saved login was revoked or replaced: run `daicho connect` again"))
       << watch.err();
   EXPECT_FALSE(Contains(watch.err(), "retrying")) << watch.err();
-  EXPECT_TRUE(Contains(ReadFile(dir_.Sub("relay-1.err")), "login revoked while connected"))
-      << ReadFile(dir_.Sub("relay-1.err"));
+  EXPECT_TRUE(Contains(relay->log(), "login revoked while connected")) << relay->log();
   // Nothing reaches b any more.
   Ok({"--db", a, "set", "customers", "c1", "trade_name=after the revoke"});
   Sync(a);

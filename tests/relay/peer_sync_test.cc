@@ -27,6 +27,9 @@
 namespace daicho::relay {
 namespace {
 
+using testing::CreateRelayStoreWithUser;
+using testing::RelayProcess;
+
 constexpr char kContract[] = "3141-5926-5358";
 constexpr char kUser[] = "office@example.jp";
 constexpr char kPassword[] = "Office2024";

@@ -24,6 +24,10 @@
 namespace daicho::relay {
 namespace {
 
+using testing::CreateRelayStoreWithUser;
+using testing::RelayProcess;
+using testing::RunRelayCommand;
+
 constexpr char kContract[] = "2468-1357-0000";
 constexpr char kUser[] = "office@example.jp";
 constexpr char kPassword[] = "Office2024";

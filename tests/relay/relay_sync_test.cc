@@ -37,6 +37,9 @@
 namespace daicho::relay {
 namespace {
 
+using testing::RelayProcess;
+using testing::RunRelayCommand;
+
 constexpr char kContract[] = "1234-5678-9012";
 constexpr char kOtherContract[] = "9999-0000-1111";
 
