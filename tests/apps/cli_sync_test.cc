@@ -145,6 +145,20 @@ class CliSyncTest : public CliTest {
     return relay;
   }
 
+  // The set-up most of these tests share, a relay plus two connected PCs: a
+  // relay serving this test's relay data (relay_), and PCs a_ and b_
+  // (replicas "a" and "b") connected as devices "pc-a" and "pc-b" with saved
+  // logins and the office key (a_ created it: recovery_code_; b_ unlocked
+  // it). Call as ASSERT_NO_FATAL_FAILURE(StartRelayWithTwoPcs()).
+  void StartRelayWithTwoPcs() {
+    relay_ = StartRelay();
+    ASSERT_GT(relay_->port(), 0);
+    a_ = Init("a");
+    b_ = Init("b");
+    ConnectSaved(a_, *relay_, "pc-a");
+    ConnectSaved(b_, *relay_, "pc-b");
+  }
+
   // `connect` with this test's user, a saved login (device `name`) and the
   // office passphrase: the first PC of the contract then sets up the office
   // key (`key init`), every later one unlocks it while connecting. Without
@@ -266,6 +280,10 @@ class CliSyncTest : public CliTest {
   // The recovery code of the office key ConnectSaved set up.
   std::string recovery_code_;
   int relays_started_ = 0;
+  // Set by StartRelayWithTwoPcs.
+  std::unique_ptr<RelayProcess> relay_;
+  std::string a_;
+  std::string b_;
 };
 
 // The phone number was changed on both PCs while offline: after syncing
@@ -310,17 +328,12 @@ TEST_F(CliSyncTest, TwoOfflineReplicasSyncToTheSameRecordWithTheConflictOnBoth) 
 // of 60 one-shot syncs never finished (keep-alive pings kept the connection
 // up). Each sync must end: the 60 s wait is only a hang detector.
 TEST_F(CliSyncTest, FiftySyncsWhileOtherProcessesKeepWritingTheReplicaAllFinish) {
-  auto relay = StartRelay();
-  ASSERT_GT(relay->port(), 0);
-  const std::string a = Init("a");
-  const std::string b = Init("b");
-  ConnectSaved(a, *relay, "pc-a");
-  ConnectSaved(b, *relay, "pc-b");
+  ASSERT_NO_FATAL_FAILURE(StartRelayWithTwoPcs());
   {
-    daicho::testing::WriterLoop app(a, "app", dir_.Sub("scratch"));
-    daicho::testing::WriterLoop clerk(a, "clerk", dir_.Sub("scratch"));
+    daicho::testing::WriterLoop app(a_, "app", dir_.Sub("scratch"));
+    daicho::testing::WriterLoop clerk(a_, "clerk", dir_.Sub("scratch"));
     for (int i = 0; i < 50; ++i) {
-      Child sync(DAICHO_CLI_PATH, {"--db", a, "sync"}, dir_.Sub("sync.out"), dir_.Sub("sync.err"));
+      Child sync(DAICHO_CLI_PATH, {"--db", a_, "sync"}, dir_.Sub("sync.out"), dir_.Sub("sync.err"));
       const std::optional<int> exit_code = sync.WaitForExit(seconds(60));
       ASSERT_EQ(exit_code, 0) << "sync " << i << (sync.running() ? " still running after 60 s" : " failed")
                               << "\nstdout: " << sync.out() << "\nstderr: " << sync.err();
@@ -329,12 +342,12 @@ TEST_F(CliSyncTest, FiftySyncsWhileOtherProcessesKeepWritingTheReplicaAllFinish)
     EXPECT_GT(app.Stop() + clerk.Stop(), 0u);
   }
   // Once the writers stopped, one more sync takes the rest to the relay.
-  Sync(a);
-  Sync(b);
-  const std::string list = Ok({"--db", a, "list", "customers", "--json"});
+  Sync(a_);
+  Sync(b_);
+  const std::string list = Ok({"--db", a_, "list", "customers", "--json"});
   EXPECT_TRUE(Contains(list, "clerk-9")) << list;
-  EXPECT_EQ(Ok({"--db", b, "list", "customers", "--json"}), list);
-  EXPECT_EQ(Status(a)["unsynced_records"], 0);
+  EXPECT_EQ(Ok({"--db", b_, "list", "customers", "--json"}), list);
+  EXPECT_EQ(Status(a_)["unsynced_records"], 0);
 }
 
 TEST_F(CliSyncTest, ThreeOfflineReplicasConverge) {
@@ -412,38 +425,33 @@ TEST_F(CliSyncTest, StatusCountsRecordsNotBackedUpAndTheLastSync) {
 }
 
 TEST_F(CliSyncTest, BackupDisabledRefusesToSyncUntilEnabledAgain) {
-  auto relay = StartRelay();
-  ASSERT_GT(relay->port(), 0);
-  const std::string a = Init("a");
-  const std::string b = Init("b");
-  ConnectSaved(a, *relay, "pc-a");
-  ConnectSaved(b, *relay, "pc-b");
-  Ok({"--db", a, "set", "customers", "c1", "trade_name=A"});
-  Sync(a);
+  ASSERT_NO_FATAL_FAILURE(StartRelayWithTwoPcs());
+  Ok({"--db", a_, "set", "customers", "c1", "trade_name=A"});
+  Sync(a_);
 
-  Ok({"--db", a, "set", "customers", "c1", "phone=03-1111-1111"});
-  Ok({"--db", a, "backup", "disable"});
-  json s = Status(a);
+  Ok({"--db", a_, "set", "customers", "c1", "phone=03-1111-1111"});
+  Ok({"--db", a_, "backup", "disable"});
+  json s = Status(a_);
   EXPECT_EQ(s["backup_enabled"], false) << s;
   EXPECT_EQ(s["configured"], true) << s;
   EXPECT_EQ(s["unsynced_records"], 1) << s;
-  const std::string err = Fails({"--db", a, "sync"});
+  const std::string err = Fails({"--db", a_, "sync"});
   EXPECT_TRUE(Contains(err, "disabled")) << err;
-  EXPECT_EQ(Status(a)["unsynced_records"], 1);
+  EXPECT_EQ(Status(a_)["unsynced_records"], 1);
   // Nothing reached the relay.
-  Sync(b);
-  EXPECT_FALSE(json::parse(GetJson(b, "c1"))["fields"].contains("phone"));
+  Sync(b_);
+  EXPECT_FALSE(json::parse(GetJson(b_, "c1"))["fields"].contains("phone"));
   // Local work goes on while disabled.
-  Ok({"--db", a, "set", "customers", "c2", "trade_name=B"});
+  Ok({"--db", a_, "set", "customers", "c2", "trade_name=B"});
 
-  Ok({"--db", a, "backup", "enable"});
-  EXPECT_EQ(Status(a)["backup_enabled"], true);
-  EXPECT_TRUE(Contains(Sync(a), "sent 2 changes"));
-  EXPECT_EQ(Status(a)["unsynced_records"], 0);
-  Sync(b);
-  EXPECT_EQ(GetJson(a, "c1"), GetJson(b, "c1"));
-  EXPECT_EQ(GetJson(a, "c2"), GetJson(b, "c2"));
-  EXPECT_EQ(json::parse(GetJson(b, "c1"))["fields"]["phone"], "03-1111-1111");
+  Ok({"--db", a_, "backup", "enable"});
+  EXPECT_EQ(Status(a_)["backup_enabled"], true);
+  EXPECT_TRUE(Contains(Sync(a_), "sent 2 changes"));
+  EXPECT_EQ(Status(a_)["unsynced_records"], 0);
+  Sync(b_);
+  EXPECT_EQ(GetJson(a_, "c1"), GetJson(b_, "c1"));
+  EXPECT_EQ(GetJson(a_, "c2"), GetJson(b_, "c2"));
+  EXPECT_EQ(json::parse(GetJson(b_, "c1"))["fields"]["phone"], "03-1111-1111");
 }
 
 TEST_F(CliSyncTest, ConnectToAnUnreachableRelayFailsNamingTheAddressAndSavesNothing) {
@@ -663,27 +671,22 @@ TEST_F(CliSyncTest, SavedLoginStoresNoPasswordAndStopsWorkingWhenRevoked) {
 // `sync --watch` on b: changes synced by a arrive without restarting it, and
 // b's own commits, made by other processes, go out while it runs.
 TEST_F(CliSyncTest, WatchSyncsLiveBothWaysUntilSigterm) {
-  auto relay = StartRelay();
-  ASSERT_GT(relay->port(), 0);
-  const std::string a = Init("a");
-  const std::string b = Init("b");
-  ConnectSaved(a, *relay, "pc-a");
-  ConnectSaved(b, *relay, "pc-b");
-  Ok({"--db", a, "set", "customers", "c0", "trade_name=before the watch"});
-  Sync(a);
-  Child watch(DAICHO_CLI_PATH, {"--db", b, "sync", "--watch"}, dir_.Sub("watch.out"), dir_.Sub("watch.err"));
+  ASSERT_NO_FATAL_FAILURE(StartRelayWithTwoPcs());
+  Ok({"--db", a_, "set", "customers", "c0", "trade_name=before the watch"});
+  Sync(a_);
+  Child watch(DAICHO_CLI_PATH, {"--db", b_, "sync", "--watch"}, dir_.Sub("watch.out"), dir_.Sub("watch.err"));
   // The watch catches up first.
-  ASSERT_TRUE(WaitFor([&] { return !GetJson(b, "c0").empty() || !watch.running(); }))
+  ASSERT_TRUE(WaitFor([&] { return !GetJson(b_, "c0").empty() || !watch.running(); }))
       << "the watch did not catch up; stdout: " << watch.out() << "\nstderr: " << watch.err();
   ASSERT_TRUE(watch.running()) << watch.out() << watch.err();
-  EXPECT_TRUE(Contains(watch.out(), "watching " + relay->url())) << watch.out();
-  EXPECT_TRUE(WaitFor([&] { return !Status(b)["last_sync"].is_null(); }));
+  EXPECT_TRUE(Contains(watch.out(), "watching " + relay_->url())) << watch.out();
+  EXPECT_TRUE(WaitFor([&] { return !Status(b_)["last_sync"].is_null(); }));
 
   // From a to the watching b, live.
-  Ok({"--db", a, "set", "customers", "c1", "trade_name=from a"});
-  Sync(a);
+  Ok({"--db", a_, "set", "customers", "c1", "trade_name=from a"});
+  Sync(a_);
   EXPECT_TRUE(WaitFor([&] {
-    const std::string got = GetJson(b, "c1");
+    const std::string got = GetJson(b_, "c1");
     return !got.empty() && json::parse(got)["fields"]["trade_name"] == "from a";
   })) << "a's change did not reach the watching b; watch stdout: "
       << watch.out() << "\nstderr: " << watch.err();
@@ -693,22 +696,22 @@ TEST_F(CliSyncTest, WatchSyncsLiveBothWaysUntilSigterm) {
   // From b (another process than the watch) to a: the watch must see and push
   // commits another process made to its replica (before 823cf41 a Replica
   // open in one process never saw them, and this part failed).
-  Ok({"--db", b, "set", "customers", "c2", "trade_name=from b"});
+  Ok({"--db", b_, "set", "customers", "c2", "trade_name=from b"});
   EXPECT_TRUE(WaitFor([&] {
-    Sync(a);
-    const std::string got = GetJson(a, "c2");
+    Sync(a_);
+    const std::string got = GetJson(a_, "c2");
     return !got.empty() && json::parse(got)["fields"]["trade_name"] == "from b";
   })) << "b's commit did not reach a through the watch; watch stdout: "
       << watch.out() << "\nstderr: " << watch.err();
-  EXPECT_TRUE(WaitFor([&] { return Status(b)["unsynced_records"] == 0; })) << Status(b);
+  EXPECT_TRUE(WaitFor([&] { return Status(b_)["unsynced_records"] == 0; })) << Status(b_);
 
   ASSERT_TRUE(watch.running()) << "the watch ended by itself: " << watch.out() << watch.err();
   watch.Signal(SIGTERM);
   EXPECT_EQ(watch.WaitForExit(), 0) << "signal " << watch.killed_by() << "; stderr: " << watch.err();
   EXPECT_TRUE(Contains(watch.out(), "stopped\n")) << watch.out();
   EXPECT_EQ(watch.err(), "");
-  EXPECT_EQ(GetJson(a, "c1"), GetJson(b, "c1"));
-  EXPECT_EQ(GetJson(a, "c2"), GetJson(b, "c2"));
+  EXPECT_EQ(GetJson(a_, "c1"), GetJson(b_, "c1"));
+  EXPECT_EQ(GetJson(a_, "c2"), GetJson(b_, "c2"));
 }
 
 // A watch whose login is refused gives up with the reason (retrying cannot
@@ -743,30 +746,25 @@ TEST_F(CliSyncTest, WatchOfAnEmptyReplicaOnAnEmptyRelayRecordsTheSync) {
 }
 
 TEST_F(CliSyncTest, RestartedRelayKeepsEverything) {
-  auto relay = StartRelay();
-  ASSERT_GT(relay->port(), 0);
-  const std::string a = Init("a");
-  const std::string b = Init("b");
-  ConnectSaved(a, *relay, "pc-a");
-  ConnectSaved(b, *relay, "pc-b");
-  Ok({"--db", a, "set", "customers", "c1", "trade_name=株式会社山田建設", "filings+=1"});
-  Ok({"--db", a, "set", "customers", "c2", "trade_name=B"});
-  EXPECT_TRUE(Contains(Sync(a), "sent 2 changes"));
+  ASSERT_NO_FATAL_FAILURE(StartRelayWithTwoPcs());
+  Ok({"--db", a_, "set", "customers", "c1", "trade_name=株式会社山田建設", "filings+=1"});
+  Ok({"--db", a_, "set", "customers", "c2", "trade_name=B"});
+  EXPECT_TRUE(Contains(Sync(a_), "sent 2 changes"));
 
-  relay->StopCleanly();
-  relay = StartRelay();  // the same data, a new port
-  ASSERT_GT(relay->port(), 0);
-  ConnectSaved(b, *relay, "pc-b", /*office_key=*/false);  // b holds the key already
-  EXPECT_TRUE(Contains(Sync(b), "received 2 changes"));
-  EXPECT_EQ(json::parse(GetJson(b, "c1"))["fields"]["trade_name"], "株式会社山田建設");
-  EXPECT_FALSE(GetJson(b, "c2").empty());
+  relay_->StopCleanly();
+  relay_ = StartRelay();  // the same data, a new port
+  ASSERT_GT(relay_->port(), 0);
+  ConnectSaved(b_, *relay_, "pc-b", /*office_key=*/false);  // b holds the key already
+  EXPECT_TRUE(Contains(Sync(b_), "received 2 changes"));
+  EXPECT_EQ(json::parse(GetJson(b_, "c1"))["fields"]["trade_name"], "株式会社山田建設");
+  EXPECT_FALSE(GetJson(b_, "c2").empty());
   // a finds its changes still on the relay: nothing to send again.
-  ConnectSaved(a, *relay, "pc-a", /*office_key=*/false);
-  EXPECT_TRUE(Contains(Sync(a), "sent 0 changes"));
-  EXPECT_EQ(Ok({"--db", a, "export", "customers", "--format", "json"}),
-            Ok({"--db", b, "export", "customers", "--format", "json"}));
-  EXPECT_EQ(Status(a)["unsynced_records"], 0);
-  EXPECT_EQ(Status(b)["unsynced_records"], 0);
+  ConnectSaved(a_, *relay_, "pc-a", /*office_key=*/false);
+  EXPECT_TRUE(Contains(Sync(a_), "sent 0 changes"));
+  EXPECT_EQ(Ok({"--db", a_, "export", "customers", "--format", "json"}),
+            Ok({"--db", b_, "export", "customers", "--format", "json"}));
+  EXPECT_EQ(Status(a_)["unsynced_records"], 0);
+  EXPECT_EQ(Status(b_)["unsynced_records"], 0);
 }
 
 // ---- The office key ----
@@ -866,19 +864,14 @@ TEST_F(CliSyncTest, SecondPcWithThePassphraseFileSyncsEverything) {
 // A PC of someone who forgot the passphrase: the recovery code alone opens
 // everything, and the PC syncs both ways afterwards.
 TEST_F(CliSyncTest, ThirdPcWithOnlyTheRecoveryCodeSyncsEverything) {
-  auto relay = StartRelay();
-  ASSERT_GT(relay->port(), 0);
-  const std::string a = Init("a");
-  const std::string b = Init("b");
+  ASSERT_NO_FATAL_FAILURE(StartRelayWithTwoPcs());
   const std::string c = Init("c");
-  ConnectSaved(a, *relay, "pc-a");
-  ConnectSaved(b, *relay, "pc-b");
-  Ok({"--db", a, "set", "customers", "c1", "trade_name=A"});
-  Ok({"--db", b, "set", "customers", "c2", "trade_name=B"});
-  Sync(a);
-  Sync(b);
+  Ok({"--db", a_, "set", "customers", "c1", "trade_name=A"});
+  Ok({"--db", b_, "set", "customers", "c2", "trade_name=B"});
+  Sync(a_);
+  Sync(b_);
 
-  ConnectSaved(c, *relay, "pc-c", /*office_key=*/false);
+  ConnectSaved(c, *relay_, "pc-c", /*office_key=*/false);
   std::string err = Fails({"--db", c, "sync"});
   EXPECT_TRUE(Contains(err, "daicho key unlock")) << err;
   EXPECT_TRUE(GetJson(c, "c1").empty());
@@ -896,11 +889,11 @@ TEST_F(CliSyncTest, ThirdPcWithOnlyTheRecoveryCodeSyncsEverything) {
   EXPECT_TRUE(Contains(Sync(c), "received 2 changes"));
   Ok({"--db", c, "set", "customers", "c3", "trade_name=C"});
   Sync(c);
-  Sync(a);
-  Sync(b);
-  const std::string export_a = Ok({"--db", a, "export", "customers", "--format", "json"});
+  Sync(a_);
+  Sync(b_);
+  const std::string export_a = Ok({"--db", a_, "export", "customers", "--format", "json"});
   EXPECT_EQ(json::parse(export_a).size(), 3u) << export_a;
-  EXPECT_EQ(export_a, Ok({"--db", b, "export", "customers", "--format", "json"}));
+  EXPECT_EQ(export_a, Ok({"--db", b_, "export", "customers", "--format", "json"}));
   EXPECT_EQ(export_a, Ok({"--db", c, "export", "customers", "--format", "json"}));
 }
 
@@ -974,46 +967,41 @@ TEST_F(CliSyncTest, NoStoreKeyLeavesNoKeyFileAndSyncThenNeedsThePassphrase) {
 // After `key rotate` on a, b (holding only the old key) cannot sync until it
 // unlocks the new one; then everything, old and new, syncs.
 TEST_F(CliSyncTest, KeyRotateLocksOutOtherPcsUntilTheyUnlockAgain) {
-  auto relay = StartRelay();
-  ASSERT_GT(relay->port(), 0);
-  const std::string a = Init("a");
-  const std::string b = Init("b");
-  ConnectSaved(a, *relay, "pc-a");
-  ConnectSaved(b, *relay, "pc-b");
+  ASSERT_NO_FATAL_FAILURE(StartRelayWithTwoPcs());
   const std::string old_code = recovery_code_;
-  Ok({"--db", a, "set", "customers", "old", "trade_name=before the rotation"});
-  Sync(a);
-  Sync(b);
+  Ok({"--db", a_, "set", "customers", "old", "trade_name=before the rotation"});
+  Sync(a_);
+  Sync(b_);
 
   // The new key gets a new passphrase (and a new recovery code).
-  const std::string out = Ok({"--db", a, "key", "rotate", "--passphrase-file", new_passphrase_file_});
+  const std::string out = Ok({"--db", a_, "key", "rotate", "--passphrase-file", new_passphrase_file_});
   const std::string new_code = RecoveryCodeIn(out);
   EXPECT_NE(new_code, old_code);
   EXPECT_TRUE(Contains(out, "new office key 2")) << out;
   EXPECT_TRUE(Contains(out, "daicho key unlock")) << out;
-  EXPECT_EQ(KeyStatus(a), json({{"key_id", 2}, {"keys_held", 2}, {"stored", true}}));
-  Ok({"--db", a, "set", "customers", "new", "trade_name=after the rotation"});
-  EXPECT_TRUE(Contains(Sync(a), "sent 1 changes"));
+  EXPECT_EQ(KeyStatus(a_), json({{"key_id", 2}, {"keys_held", 2}, {"stored", true}}));
+  Ok({"--db", a_, "set", "customers", "new", "trade_name=after the rotation"});
+  EXPECT_TRUE(Contains(Sync(a_), "sent 1 changes"));
 
-  Ok({"--db", b, "set", "customers", "from-b", "trade_name=made offline with key 1"});
-  std::string err = Fails({"--db", b, "sync"});
+  Ok({"--db", b_, "set", "customers", "from-b", "trade_name=made offline with key 1"});
+  std::string err = Fails({"--db", b_, "sync"});
   EXPECT_TRUE(Contains(err, "rotated")) << err;
   EXPECT_TRUE(Contains(err, "daicho key unlock")) << err;
-  EXPECT_TRUE(GetJson(b, "new").empty());
+  EXPECT_TRUE(GetJson(b_, "new").empty());
   // The old passphrase does not open the new key.
-  err = Fails({"--db", b, "key", "unlock", "--passphrase-file", passphrase_file_});
+  err = Fails({"--db", b_, "key", "unlock", "--passphrase-file", passphrase_file_});
   EXPECT_TRUE(Contains(err, "passphrase is wrong")) << err;
-  EXPECT_TRUE(Contains(Ok({"--db", b, "key", "unlock", "--passphrase-file", new_passphrase_file_}), "office key 2"));
-  EXPECT_EQ(KeyStatus(b), json({{"key_id", 2}, {"keys_held", 2}, {"stored", true}}));
-  EXPECT_TRUE(Contains(Sync(b), "received 1 changes"));
-  Sync(a);
-  EXPECT_EQ(Ok({"--db", a, "export", "customers", "--format", "json"}),
-            Ok({"--db", b, "export", "customers", "--format", "json"}));
+  EXPECT_TRUE(Contains(Ok({"--db", b_, "key", "unlock", "--passphrase-file", new_passphrase_file_}), "office key 2"));
+  EXPECT_EQ(KeyStatus(b_), json({{"key_id", 2}, {"keys_held", 2}, {"stored", true}}));
+  EXPECT_TRUE(Contains(Sync(b_), "received 1 changes"));
+  Sync(a_);
+  EXPECT_EQ(Ok({"--db", a_, "export", "customers", "--format", "json"}),
+            Ok({"--db", b_, "export", "customers", "--format", "json"}));
 
   // A new PC with only the new recovery code opens changes of both keys; the
   // old code no longer opens anything.
   const std::string c = Init("c");
-  ConnectSaved(c, *relay, "pc-c", /*office_key=*/false);
+  ConnectSaved(c, *relay_, "pc-c", /*office_key=*/false);
   const std::string code_file = dir_.Sub("recovery.txt");
   WriteFile(code_file, old_code + "\n");
   err = Fails({"--db", c, "key", "recover", "--recovery-file", code_file});
@@ -1130,16 +1118,11 @@ TEST_F(CliSyncTest, ChangeFileOfAnotherOfficeIsRefusedAndNothingReachesItsRelay)
 // Within one office the file is sealed: the customer data is not on the
 // stick in clear, and the other PC imports it (once; again is a no-op).
 TEST_F(CliSyncTest, ChangeFileOfTheSameOfficeRoundTripsSealed) {
-  auto relay = StartRelay();
-  ASSERT_GT(relay->port(), 0);
-  const std::string a = Init("a");
-  ConnectSaved(a, *relay, "pc-a");
-  const std::string b = Init("b");
-  ConnectSaved(b, *relay, "pc-b");
-  Ok({"--db", a, "set", "customers", "c1", "trade_name=株式会社山田建設", "phone=03-1111-2222"});
+  ASSERT_NO_FATAL_FAILURE(StartRelayWithTwoPcs());
+  Ok({"--db", a_, "set", "customers", "c1", "trade_name=株式会社山田建設", "phone=03-1111-2222"});
 
   const std::string file = dir_.Sub("a.changes");
-  const std::string wrote = Ok({"--db", a, "export-changes", file});
+  const std::string wrote = Ok({"--db", a_, "export-changes", file});
   EXPECT_TRUE(Contains(wrote, "wrote 1 change to " + file)) << wrote;
   EXPECT_TRUE(Contains(wrote, "sealed with office key 1")) << wrote;
   const std::string bytes = ReadFile(file);
@@ -1147,10 +1130,10 @@ TEST_F(CliSyncTest, ChangeFileOfTheSameOfficeRoundTripsSealed) {
   EXPECT_FALSE(Contains(bytes, "株式会社山田建設"));
   EXPECT_FALSE(Contains(bytes, "trade_name"));
 
-  EXPECT_EQ(Ok({"--db", b, "import-changes", file}), "applied 1 change, 0 duplicates, 1 record changed\n");
-  EXPECT_EQ(Ok({"--db", b, "import-changes", file}), "applied 0 changes, 1 duplicate, 0 records changed\n");
-  EXPECT_EQ(GetJson(b, "c1"), GetJson(a, "c1"));
-  EXPECT_NE(GetJson(b, "c1"), "");
+  EXPECT_EQ(Ok({"--db", b_, "import-changes", file}), "applied 1 change, 0 duplicates, 1 record changed\n");
+  EXPECT_EQ(Ok({"--db", b_, "import-changes", file}), "applied 0 changes, 1 duplicate, 0 records changed\n");
+  EXPECT_EQ(GetJson(b_, "c1"), GetJson(a_, "c1"));
+  EXPECT_NE(GetJson(b_, "c1"), "");
 }
 
 // A PC of the office that has not unlocked the key yet is told to, and the
@@ -1319,16 +1302,11 @@ TEST_F(CliSyncTest, TwoPcsWithTheSameDeviceNameBothKeepTheirSavedLogin) {
 // reason instead of reconnecting. Before the fix the watch went on receiving
 // changes for ever.
 TEST_F(CliSyncTest, RevokingAWatchingPcEndsItsLiveSession) {
-  auto relay = StartRelay();
-  ASSERT_GT(relay->port(), 0);
-  const std::string a = Init("a");
-  const std::string b = Init("b");
-  ConnectSaved(a, *relay, "pc-a");
-  ConnectSaved(b, *relay, "pc-b");
-  Ok({"--db", a, "set", "customers", "c0", "trade_name=before the watch"});
-  Sync(a);
-  Child watch(DAICHO_CLI_PATH, {"--db", b, "sync", "--watch"}, dir_.Sub("watch.out"), dir_.Sub("watch.err"));
-  ASSERT_TRUE(WaitFor([&] { return !GetJson(b, "c0").empty() || !watch.running(); })) << watch.err();
+  ASSERT_NO_FATAL_FAILURE(StartRelayWithTwoPcs());
+  Ok({"--db", a_, "set", "customers", "c0", "trade_name=before the watch"});
+  Sync(a_);
+  Child watch(DAICHO_CLI_PATH, {"--db", b_, "sync", "--watch"}, dir_.Sub("watch.out"), dir_.Sub("watch.err"));
+  ASSERT_TRUE(WaitFor([&] { return !GetJson(b_, "c0").empty() || !watch.running(); })) << watch.err();
   ASSERT_TRUE(watch.running()) << watch.out() << watch.err();
 
   RelayAdmin({"device", "revoke", kContract, kUser, "pc-b"});
@@ -1341,13 +1319,13 @@ TEST_F(CliSyncTest, RevokingAWatchingPcEndsItsLiveSession) {
   EXPECT_TRUE(Contains(watch.err(), "this PC's saved login was revoked or replaced: run `daicho connect` again"))
       << watch.err();
   EXPECT_FALSE(Contains(watch.err(), "retrying")) << watch.err();
-  EXPECT_TRUE(Contains(relay->log(), "login revoked while connected")) << relay->log();
+  EXPECT_TRUE(Contains(relay_->log(), "login revoked while connected")) << relay_->log();
   // Nothing reaches b any more.
-  Ok({"--db", a, "set", "customers", "c1", "trade_name=after the revoke"});
-  Sync(a);
-  EXPECT_TRUE(GetJson(b, "c1").empty());
-  EXPECT_TRUE(Contains(Fails({"--db", b, "sync"}), "saved login was revoked"));
-  EXPECT_EQ(Status(b)["saved_login_revoked"], true);
+  Ok({"--db", a_, "set", "customers", "c1", "trade_name=after the revoke"});
+  Sync(a_);
+  EXPECT_TRUE(GetJson(b_, "c1").empty());
+  EXPECT_TRUE(Contains(Fails({"--db", b_, "sync"}), "saved login was revoked"));
+  EXPECT_EQ(Status(b_)["saved_login_revoked"], true);
 }
 
 // A new password (the operator's answer to a leaked one) and removing a user
