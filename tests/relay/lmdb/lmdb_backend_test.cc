@@ -8,6 +8,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +24,14 @@ namespace daicho::relay {
 namespace {
 
 using daicho::testing::TempDir;
+
+// A relay whose first map (128 KiB) is smaller than one batch of the
+// growth tests: their writes fill it and run again on a grown map.
+std::unique_ptr<RelayService> OpenTinyMapRelay(const std::string& dir) {
+  LmdbBackendOptions options;
+  options.initial_map_bytes = 128 << 10;
+  return std::move(OpenLmdbRelay(dir, OpaqueBlobOptions(), options).value());
+}
 
 // Issue 11 items 8 and 10: a v2 store opens upgraded; its logins keep
 // working, old tokens learn their replica at their next use, and ids that
@@ -124,9 +133,7 @@ TEST(RelayStoreOpenTest, RefusesADamagedDataFile) {
 
 TEST(RelayStoreGrowthTest, GrowsATinyMapWhenFull) {
   TempDir dir;
-  LmdbBackendOptions options;
-  options.initial_map_bytes = 128 << 10;
-  auto store = std::move(OpenLmdbRelay(dir.Sub("relay"), OpaqueBlobOptions(), options).value());
+  auto store = OpenTinyMapRelay(dir.Sub("relay"));
   const ContractNumber a = Contract("9999-0000-9999");
   ASSERT_DAICHO_OK(store->AddContract(a));
   auto changes = std::move(store->ContractChanges(a).value());
@@ -152,9 +159,7 @@ TEST(RelayStoreGrowthTest, GrowsATinyMapWhenFull) {
 
 TEST(RelayStoreGrowthTest, GrowsWhileOtherThreadsReadAndWrite) {
   TempDir dir;
-  LmdbBackendOptions options;
-  options.initial_map_bytes = 128 << 10;
-  auto store = std::move(OpenLmdbRelay(dir.Sub("relay"), OpaqueBlobOptions(), options).value());
+  auto store = OpenTinyMapRelay(dir.Sub("relay"));
   constexpr int kThreads = 4;
   constexpr uint64_t kChanges = 30;
   std::vector<ContractNumber> contracts;
@@ -236,9 +241,7 @@ TEST(RelayStoreUpgradeTest, V3StoreIsUpgradedKeepingUsersAndDevices) {
 // of the writes between, count once.
 TEST(RelayStoreGrowthTest, WritesRunAgainOnATinyMapApplyTheirEffectsOnce) {
   TempDir dir;
-  LmdbBackendOptions options;
-  options.initial_map_bytes = 128 << 10;
-  auto store = std::move(OpenLmdbRelay(dir.Sub("relay"), OpaqueBlobOptions(), options).value());
+  auto store = OpenTinyMapRelay(dir.Sub("relay"));
   const ContractNumber a = Contract("9999-0000-9999");
   const std::string user = "taro@example.jp";
   ASSERT_DAICHO_OK(store->AddContract(a));
