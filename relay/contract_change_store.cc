@@ -1,11 +1,10 @@
 #include "relay/contract_change_store.h"
 
-#include <algorithm>
 #include <optional>
 #include <string>
-#include <tuple>
 #include <utility>
 
+#include "core/change_log.h"
 #include "crypto/sealed_change.h"
 
 namespace daicho::relay {
@@ -30,23 +29,8 @@ Result<std::vector<ChangeBlob>> ContractChangeStore::ChangesSince(const VersionV
     // The VV and the changes come from one snapshot, so they agree.
     DAICHO_ASSIGN_OR_RETURN(VersionVector held, txn.GetVersionVector(contract_));
     DAICHO_ASSIGN_OR_RETURN(auto log, txn.OpenChangeLog(contract_));
-    size_t bytes = 0;
-    for (const auto& entry : held.entries()) {
-      const uint64_t first = other.Get(entry.replica) + 1;
-      const uint64_t last = upto ? std::min(entry.counter, upto->Get(entry.replica)) : entry.counter;
-      if (first > last) continue;
-      DAICHO_RETURN_IF_ERROR(log->Seek(entry.replica, first));
-      for (uint64_t expect = first; expect <= last; ++expect) {
-        if (!log->AtEntryOf(entry.replica) || log->seq() != expect) {
-          return Corruption("relay change log of " + contract_.str() + " lacks " + entry.replica.ToHex() + ":" +
-                            std::to_string(expect));
-        }
-        if (!out.empty() && bytes + log->payload().size() > max_bytes) return Status::Ok();
-        bytes += log->payload().size();
-        out.push_back(ChangeBlob{entry.replica, expect, std::string(log->payload())});
-        DAICHO_RETURN_IF_ERROR(log->Next());
-      }
-    }
+    DAICHO_ASSIGN_OR_RETURN(
+        out, core::CollectChangesSince(*log, "relay change log of " + contract_.str(), held, other, max_bytes, upto));
     return Status::Ok();
   }));
   return out;
@@ -64,11 +48,6 @@ Status ContractChangeStore::Apply(std::span<const ChangeBlob> changes) {
                                                   std::to_string(rules_.max_change_bytes));
     }
   }
-  std::vector<size_t> order(changes.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return std::tie(changes[a].origin, changes[a].seq) < std::tie(changes[b].origin, changes[b].seq);
-  });
   // Staged per attempt: the backend may run the write again.
   Status status = backend_->Write([&](RelayWriteTxn& txn) -> Status {
     // A handle must not write keys of a contract removed meanwhile.
@@ -84,33 +63,25 @@ Status ContractChangeStore::Apply(std::span<const ChangeBlob> changes) {
       }
       current_key = office_key.current_key_id;
     }
-    VersionVector new_vv = held_vv;
+    const core::ApplyPlan plan = core::PlanApply(held_vv, changes);
     std::vector<const ChangeBlob*> fresh;
-    fresh.reserve(changes.size());
-    for (size_t index : order) {
-      const ChangeBlob& blob = changes[index];
-      const uint64_t held = new_vv.Get(blob.origin);
-      if (blob.seq <= held) {
+    fresh.reserve(plan.steps.size());
+    for (const core::ApplyStep& step : plan.steps) {
+      const ChangeBlob& blob = changes[step.index];
+      if (step.duplicate) {
         // Two different changes under one dot mean a replica id was reused.
         // Sealed payloads of one change differ (random nonces), so only the
         // PCs, which see plaintext, can tell; unsealed ones are compared here.
         if (current_key != 0) continue;
         std::optional<std::string> stored;
         if (blob.seq > held_vv.Get(blob.origin)) {
-          // Staged earlier in this batch: sorted, it is the last one staged.
+          // Twice in this batch: in plan order the first copy was staged last.
           stored = fresh.back()->payload;
         } else {
           DAICHO_ASSIGN_OR_RETURN(stored, txn.GetChange(contract_, blob.origin, blob.seq));
         }
-        if (stored && *stored != blob.payload) {
-          return Status(Code::kProtocolError, "change " + blob.origin.ToHex() + ":" + std::to_string(blob.seq) +
-                                                  " differs from the one the relay holds");
-        }
+        if (stored && *stored != blob.payload) return core::ReusedDotError(blob, "the relay holds");
         continue;
-      }
-      if (blob.seq != held + 1) {
-        return Status(Code::kProtocolError, "gap: change " + blob.origin.ToHex() + ":" + std::to_string(blob.seq) +
-                                                " arrived but " + std::to_string(held + 1) + " is missing");
       }
       if (current_key != 0) {
         // Only ciphertext under the current key: a PC that missed a
@@ -129,10 +100,13 @@ Status ContractChangeStore::Apply(std::span<const ChangeBlob> changes) {
         }
       }
       fresh.push_back(&blob);
-      new_vv.Advance(blob.origin, blob.seq);
+    }
+    if (plan.gap) {
+      const ChangeBlob& blob = changes[*plan.gap];
+      return core::GapError(blob, plan.new_vv.Get(blob.origin));
     }
     VersionVector advanced;
-    for (const auto& entry : new_vv.entries()) {
+    for (const auto& entry : plan.new_vv.entries()) {
       if (entry.counter != held_vv.Get(entry.replica)) advanced.Advance(entry.replica, entry.counter);
     }
     return txn.AppendChanges(contract_, fresh, advanced);

@@ -36,8 +36,9 @@
 #include <string_view>
 #include <vector>
 
+#include "core/change_log.h"
 #include "crypto/office_key.h"
-#include "daicho/replica.h"
+#include "daicho/change_blob.h"
 #include "daicho/replica_id.h"
 #include "daicho/status.h"
 #include "daicho/version_vector.h"
@@ -67,21 +68,6 @@ struct DeviceRecord {
   std::string last_address;   // the address of that login
 };
 
-// One contract's change log in (origin, seq) order, as a cursor. Valid until
-// its transaction ends.
-class ChangeLogReader {
- public:
-  virtual ~ChangeLogReader() = default;
-  // Moves to the first entry at or after (origin, seq).
-  virtual Status Seek(const ReplicaId& origin, uint64_t seq) = 0;
-  // True if the cursor is on an entry of `origin`.
-  virtual bool AtEntryOf(const ReplicaId& origin) const = 0;
-  virtual uint64_t seq() const = 0;
-  // The entry's payload; valid until the next call.
-  virtual std::string_view payload() const = 0;
-  virtual Status Next() = 0;
-};
-
 // One snapshot.
 class RelayReadTxn {
  public:
@@ -108,7 +94,9 @@ class RelayReadTxn {
   // The payload of the contract's change (origin, seq), if held.
   virtual Result<std::optional<std::string>> GetChange(const ContractNumber& contract, const ReplicaId& origin,
                                                        uint64_t seq) = 0;
-  virtual Result<std::unique_ptr<ChangeLogReader>> OpenChangeLog(const ContractNumber& contract) = 0;
+  // The contract's change log, for core::ForEachChangeSince and
+  // CollectChangesSince (core/change_log.h).
+  virtual Result<std::unique_ptr<core::ChangeLogReader>> OpenChangeLog(const ContractNumber& contract) = 0;
 };
 
 // One write transaction; it also reads what it wrote.

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "relay/password.h"
+#include "storage/lmdb/change_log_reader.h"
 #include "storage/lmdb/env.h"
 #include "storage/lmdb/error.h"
 #include "storage/lmdb/growing_writer.h"
@@ -86,10 +87,6 @@ Result<DeviceRecord> DecodeDevice(std::string_view token_hash, std::string_view 
                       std::string(value.substr(name_end + 9))};
 }
 
-std::string ChangeKey(const ContractNumber& contract, const ReplicaId& origin, uint64_t seq) {
-  return contract.str() + std::string(origin.AsStringView()) + EncodeU64(seq);
-}
-
 std::string VvKey(const ContractNumber& contract, const ReplicaId& origin) {
   return contract.str() + std::string(origin.AsStringView());
 }
@@ -131,30 +128,6 @@ Result<std::vector<std::pair<std::string, std::string>>> ScanPrefix(const TxnBas
   }
   return out;
 }
-
-// The changes database seen as one contract's change log.
-class LmdbChangeLogReader final : public ChangeLogReader {
- public:
-  LmdbChangeLogReader(storage::lmdb::Cursor cursor, const ContractNumber& contract)
-      : cursor_(std::move(cursor)), contract_(contract.str()) {}
-
-  Status Seek(const ReplicaId& origin, uint64_t seq) override {
-    return cursor_.Seek(contract_ + std::string(origin.AsStringView()) + EncodeU64(seq));
-  }
-  bool AtEntryOf(const ReplicaId& origin) const override {
-    if (!cursor_.valid()) return false;
-    const std::string_view key = cursor_.key();
-    return key.size() == contract_.size() + kReplicaIdBytes + 8 && key.starts_with(contract_) &&
-           key.substr(contract_.size(), kReplicaIdBytes) == origin.AsStringView();
-  }
-  uint64_t seq() const override { return DecodeU64(cursor_.key().substr(contract_.size() + kReplicaIdBytes)); }
-  std::string_view payload() const override { return cursor_.value(); }
-  Status Next() override { return cursor_.Next(); }
-
- private:
-  storage::lmdb::Cursor cursor_;
-  const std::string contract_;
-};
 
 }  // namespace
 
@@ -299,12 +272,13 @@ class LmdbReads : public Base {
 
   Result<std::optional<std::string>> GetChange(const ContractNumber& contract, const ReplicaId& origin,
                                                uint64_t seq) override {
-    return txn_.GetCopy(impl_.changes, ChangeKey(contract, origin, seq));
+    return txn_.GetCopy(impl_.changes, storage::lmdb::ChangeLogKey(contract.str(), origin, seq));
   }
 
-  Result<std::unique_ptr<ChangeLogReader>> OpenChangeLog(const ContractNumber& contract) override {
+  Result<std::unique_ptr<core::ChangeLogReader>> OpenChangeLog(const ContractNumber& contract) override {
     DAICHO_ASSIGN_OR_RETURN(auto cursor, txn_.OpenCursor(impl_.changes));
-    return std::unique_ptr<ChangeLogReader>(std::make_unique<LmdbChangeLogReader>(std::move(cursor), contract));
+    return std::unique_ptr<core::ChangeLogReader>(
+        std::make_unique<storage::lmdb::LmdbChangeLogReader>(std::move(cursor), contract.str()));
   }
 
  protected:
@@ -384,7 +358,8 @@ class LmdbWriteTxn final : public LmdbReads<RelayWriteTxn> {
   Status AppendChanges(const ContractNumber& contract, std::span<const ChangeBlob* const> changes,
                        const VersionVector& advanced) override {
     for (const ChangeBlob* blob : changes) {
-      DAICHO_RETURN_IF_ERROR(write_.Put(impl_.changes, ChangeKey(contract, blob->origin, blob->seq), blob->payload));
+      DAICHO_RETURN_IF_ERROR(write_.Put(
+          impl_.changes, storage::lmdb::ChangeLogKey(contract.str(), blob->origin, blob->seq), blob->payload));
     }
     for (const auto& entry : advanced.entries()) {
       DAICHO_RETURN_IF_ERROR(write_.Put(impl_.vv, VvKey(contract, entry.replica), EncodeU64(entry.counter)));

@@ -774,12 +774,23 @@ TYPED_TEST(RelayServiceTest, DuplicatesAreIgnoredAndGapsStoreNothing) {
   // y:1 is fine but x:5 leaves a gap: the whole batch is refused.
   Status gap = store->Apply(std::vector{Blob(y, 1), Blob(x, 5)});
   EXPECT_EQ(gap.code(), Code::kProtocolError);
+  // Operators read these messages in logs: they stay word for word.
+  EXPECT_EQ(gap.message(),
+            "storing changes of contract 0000-0000-0001: gap: change " + x.ToHex() + ":5 arrived but 4 is missing")
+      << gap;
   EXPECT_EQ(store->GetVersionVector()->Get(y), 0u);
   EXPECT_EQ(store->ChangesSince(VersionVector(), SIZE_MAX, nullptr)->size(), 3u);
   EXPECT_EQ(store->Apply(std::vector{Blob(y, 2)}).code(), Code::kProtocolError);
 
   // The same dot with other bytes is a reused replica id, not a duplicate.
-  EXPECT_EQ(store->Apply(std::vector{Blob(x, 2, "something else")}).code(), Code::kProtocolError);
+  Status reused = store->Apply(std::vector{Blob(x, 2, "something else")});
+  EXPECT_EQ(reused.code(), Code::kProtocolError);
+  EXPECT_EQ(reused.message(), "storing changes of contract 0000-0000-0001: change " + x.ToHex() +
+                                  ":2 differs from the one the relay holds")
+      << reused;
+  // Within one batch too: the second copy differs from the one staged first.
+  EXPECT_EQ(store->Apply(std::vector{Blob(y, 1), Blob(y, 1, "something else")}).code(), Code::kProtocolError);
+  EXPECT_EQ(store->GetVersionVector()->Get(y), 0u);
   EXPECT_EQ(store->Apply(std::vector{Blob(ReplicaId(), 1)}).code(), Code::kProtocolError);
   EXPECT_EQ(store->Apply(std::vector{Blob(y, 0)}).code(), Code::kProtocolError);
 }
