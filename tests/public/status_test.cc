@@ -52,6 +52,40 @@ TEST(StatusTest, EveryCodeHasADistinctName) {
   EXPECT_EQ(names.count("unknown"), 0u);
 }
 
+TEST(StatusTest, EveryErrorCodeHasAFactoryThatKeepsTheMessage) {
+  struct Factory {
+    Status (*make)(std::string);
+    Code code;
+  };
+  const Factory factories[] = {
+      {InvalidArgument, Code::kInvalidArgument},
+      {NotFound, Code::kNotFound},
+      {AlreadyExists, Code::kAlreadyExists},
+      {Corruption, Code::kCorruption},
+      {IoError, Code::kIoError},
+      {Busy, Code::kBusy},
+      {FailedPrecondition, Code::kFailedPrecondition},
+      {ProtocolError, Code::kProtocolError},
+      {ResourceExhausted, Code::kResourceExhausted},
+      {Unauthenticated, Code::kUnauthenticated},
+      {PermissionDenied, Code::kPermissionDenied},
+      {Unavailable, Code::kUnavailable},
+      {Internal, Code::kInternal},
+  };
+  std::set<Code> covered;
+  for (const Factory& f : factories) {
+    const Status s = f.make("what went wrong");
+    EXPECT_EQ(s.code(), f.code) << CodeName(f.code);
+    EXPECT_FALSE(s.ok()) << CodeName(f.code);
+    EXPECT_EQ(s.message(), "what went wrong") << CodeName(f.code);
+    EXPECT_EQ(s.ToString(), std::string(CodeName(f.code)) + ": what went wrong");
+    covered.insert(f.code);
+  }
+  // Every Code but kOk, each once.
+  EXPECT_EQ(covered.size(), static_cast<size_t>(Code::kInternal));
+  EXPECT_EQ(covered.count(Code::kOk), 0u);
+}
+
 TEST(ResultTest, HoldsValueOrError) {
   Result<int> good = Doubled(21);
   ASSERT_TRUE(good.ok());
