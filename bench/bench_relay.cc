@@ -48,7 +48,7 @@ Result<std::unique_ptr<BenchRelay>> BenchRelay::Start(const std::string& dir, bo
   }
 
   net::SyncServerOptions options;
-  options.local_id = ReplicaId::Random();
+  DAICHO_ASSIGN_OR_RETURN(options.local_id, ReplicaId::Random());
   relay::RelayService* raw_store = relay->store_.get();
   options.store_factory = [raw_store](const net::Hello& hello, const std::string& peer_address) {
     return relay::AdmitSession(*raw_store, hello, peer_address);

@@ -50,7 +50,9 @@ double RssMib(pid_t pid) {
 
 bool LogIn(WebSocketClient& client) {
   daicho::net::Hello hello;
-  hello.replica_id = daicho::ReplicaId::Random();
+  auto id = daicho::ReplicaId::Random();
+  if (!id.ok()) return false;
+  hello.replica_id = *id;
   hello.purpose = daicho::net::Purpose::kConnectTest;
   hello.contract = kContract;
   hello.user = kUser;

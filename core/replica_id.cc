@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <stdexcept>
 
 namespace daicho {
 namespace {
@@ -19,7 +18,7 @@ int HexDigit(char c) {
 
 }  // namespace
 
-ReplicaId ReplicaId::Random() {
+Result<ReplicaId> ReplicaId::Random() {
   Bytes b{};
   do {
     size_t got = 0;
@@ -27,9 +26,7 @@ ReplicaId ReplicaId::Random() {
       ssize_t r = getrandom(b.data() + got, b.size() - got, 0);
       if (r < 0) {
         if (errno == EINTR) continue;
-        // Without randomness ids could repeat and replicas would diverge:
-        // there is no safe fallback.
-        throw std::runtime_error(std::string("getrandom failed: ") + std::strerror(errno));
+        return IoError(std::string("getrandom failed: ") + std::strerror(errno));
       }
       got += static_cast<size_t>(r);
     }

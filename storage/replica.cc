@@ -413,8 +413,8 @@ void Replica::Impl::WriteGuard(const std::optional<storage::RollbackGuard::Lock>
 Result<bool> Replica::Impl::InitializeNew(const std::string& marker) {
   std::lock_guard lock(write_mu);
   DAICHO_ASSIGN_OR_RETURN(std::optional<storage::RollbackGuard::Lock> guard_lock, LockGuard());
-  const ReplicaId new_id = ReplicaId::Random();
-  const ReplicaId new_epoch = ReplicaId::Random();
+  DAICHO_ASSIGN_OR_RETURN(const ReplicaId new_id, ReplicaId::Random());
+  DAICHO_ASSIGN_OR_RETURN(const ReplicaId new_epoch, ReplicaId::Random());
   bool created = false;
   std::string encoded_vv;
   DAICHO_RETURN_IF_ERROR(writer.Run([&](storage::lmdb::WriteTxn& txn) -> Status {
@@ -466,8 +466,8 @@ Status Replica::Impl::CheckAndRepair(const std::string& marker) {
   DAICHO_ASSIGN_OR_RETURN(std::optional<storage::RollbackGuard::Lock> guard_lock, LockGuard());
   const std::optional<storage::RollbackGuard::Mark> guarded =
       guard_lock ? guard_lock->Read() : std::optional<storage::RollbackGuard::Mark>();
-  const ReplicaId new_id = ReplicaId::Random();
-  const ReplicaId new_epoch = ReplicaId::Random();
+  DAICHO_ASSIGN_OR_RETURN(const ReplicaId new_id, ReplicaId::Random());
+  DAICHO_ASSIGN_OR_RETURN(const ReplicaId new_epoch, ReplicaId::Random());
   const char* reason = nullptr;
   MetaState state;
   DAICHO_RETURN_IF_ERROR(writer.Run([&](storage::lmdb::WriteTxn& txn) -> Status {
@@ -512,7 +512,7 @@ Result<CommitInfo> Replica::Impl::Commit(const core::ChangeBuilder& builder) {
   if (builder.empty()) return Status(Code::kFailedPrecondition, "nothing to commit");
   std::lock_guard lock(write_mu);
   DAICHO_ASSIGN_OR_RETURN(std::optional<storage::RollbackGuard::Lock> guard_lock, LockGuard());
-  const ReplicaId new_epoch = ReplicaId::Random();
+  DAICHO_ASSIGN_OR_RETURN(const ReplicaId new_epoch, ReplicaId::Random());
   MetaState state;
   core::HybridClock clock = hlc;
   Dot dot;
@@ -978,7 +978,7 @@ Result<ApplyResult> Replica::Apply(std::span<const ChangeBlob> blobs) {
   std::string encoded_vv;
   std::vector<HlcTime> far_future;
   bool retire_id = false;
-  const ReplicaId new_id = ReplicaId::Random();
+  DAICHO_ASSIGN_OR_RETURN(const ReplicaId new_id, ReplicaId::Random());
   core::Change change;  // the change being applied; its memory is reused
   Status status = impl_->writer.Run([&](storage::lmdb::WriteTxn& txn) -> Status {
     result = ApplyResult();

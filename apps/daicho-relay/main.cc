@@ -198,7 +198,12 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
   options.threads = 2;
   options.tls_cert_file = cert;
   options.tls_key_file = key;
-  options.local_id = daicho::ReplicaId::Random();  // the relay makes no changes of its own
+  auto relay_id = daicho::ReplicaId::Random();  // the relay makes no changes of its own
+  if (!relay_id.ok()) {
+    std::cerr << "daicho-relay: " << relay_id.status().ToString() << '\n';
+    return kExitRuntimeError;
+  }
+  options.local_id = *relay_id;
   RelayService* relay = store->get();
   std::mutex log_mu;
   const std::function<void(const std::string&)> options_log = [&log_mu](const std::string& line) {

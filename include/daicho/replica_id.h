@@ -26,7 +26,9 @@ class ReplicaId {
   explicit ReplicaId(const Bytes& bytes) : bytes_(bytes) {}
 
   // 16 bytes from the OS random source (getrandom). Never all zero.
-  static ReplicaId Random();
+  // Codes: kIoError when the OS gives no randomness (there is no safe
+  // fallback: ids could repeat and replicas would diverge).
+  static Result<ReplicaId> Random();
   // Parses exactly 32 hex digits (either case). kInvalidArgument otherwise.
   static Result<ReplicaId> FromHex(std::string_view hex);
   // Takes exactly 16 raw bytes. kInvalidArgument otherwise.

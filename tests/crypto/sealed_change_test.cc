@@ -29,7 +29,7 @@ class SealedChangeTest : public ::testing::Test {
     auto rotated = ring1_.Rotated();
     ASSERT_DAICHO_OK(rotated);
     ring12_ = std::move(*rotated);
-    address_ = ChangeAddress{contract_, ReplicaId::Random(), 42};
+    address_ = ChangeAddress{contract_, ReplicaId::Random().value(), 42};
   }
 
   std::string Seal(const KeyRing& ring, std::string_view payload) {
@@ -110,7 +110,7 @@ TEST_F(SealedChangeTest, MovedPayloadDoesNotOpen) {
   ChangeAddress other_seq = address_;
   other_seq.seq = 43;
   ChangeAddress other_origin = address_;
-  other_origin.origin = ReplicaId::Random();
+  other_origin.origin = ReplicaId::Random().value();
   ChangeAddress other_contract = address_;
   other_contract.contract = "contract-0002";
   ChangeAddress prefix_contract = address_;

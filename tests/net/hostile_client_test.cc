@@ -81,7 +81,7 @@ bool ClosedWhilePinging(WebSocketClient& client, milliseconds bound = millisecon
 // Logs in over a bare client with a Hello (no password needed by Served).
 void LogIn(WebSocketClient& client) {
   Hello hello;
-  hello.replica_id = ReplicaId::Random();
+  hello.replica_id = ReplicaId::Random().value();
   ASSERT_DAICHO_OK(client.Send(EncodeFrame(hello)));
   auto welcome = client.Receive();
   ASSERT_DAICHO_OK(welcome);

@@ -58,8 +58,8 @@ crypto::KeyRing NewRing() {
 
 VersionVector SomeVersionVector(uint64_t counter) {
   VersionVector vv;
-  vv.Advance(ReplicaId::Random(), counter);
-  vv.Advance(ReplicaId::Random(), counter + 1);
+  vv.Advance(ReplicaId::Random().value(), counter);
+  vv.Advance(ReplicaId::Random().value(), counter + 1);
   return vv;
 }
 
@@ -135,7 +135,7 @@ class LanDiscoveryTest : public ::testing::Test {
     o.peer_expiry = milliseconds(2000);
     o.contract = std::move(contract);
     o.keys = ring.Clone();
-    o.replica_id = ReplicaId::Random();
+    o.replica_id = ReplicaId::Random().value();
     o.device_name = name;
     o.sync_port = sync_port;
     o.version_vector = [vv] { return vv; };
@@ -156,7 +156,7 @@ class LanDiscoveryTest : public ::testing::Test {
   // A valid announcement of a stranger PC of `ring_`'s office, at `unix_ms`.
   std::string Crafted(uint64_t unix_ms, const std::string& name = "crafted-pc") {
     Announcement a;
-    a.replica_id = ReplicaId::Random();
+    a.replica_id = ReplicaId::Random().value();
     a.device_name = name;
     a.sync_port = 9999;
     a.unix_ms = unix_ms;
@@ -425,7 +425,7 @@ TEST_F(LanDiscoveryTest, RepeatedLookupsFindEveryServingPcWithinTheDefaultWait) 
     ASSERT_TRUE(serving.back());
   }
   // The looking PC: its own replica id, the same in every lookup.
-  const ReplicaId looking_id = ReplicaId::Random();
+  const ReplicaId looking_id = ReplicaId::Random().value();
   auto looking = [&] {
     auto options = Options(ring_, "listener", 0);
     options.replica_id = looking_id;
@@ -476,9 +476,9 @@ TEST_F(LanDiscoveryTest, ListenOnlyFindsPeersWithoutAnnouncing) {
 
 TEST_F(LanDiscoveryTest, VersionVectorTooLargeForOneDatagramIsNotAnnounced) {
   Announcement big;
-  big.replica_id = ReplicaId::Random();
+  big.replica_id = ReplicaId::Random().value();
   big.device_name = "big";
-  for (int i = 0; i < 600; ++i) big.version_vector.Advance(ReplicaId::Random(), 1000000);
+  for (int i = 0; i < 600; ++i) big.version_vector.Advance(ReplicaId::Random().value(), 1000000);
   auto packet = EncodeAnnouncement(ring_, kContract, big);
   ASSERT_FALSE(packet.ok());
   EXPECT_EQ(packet.status().code(), Code::kResourceExhausted);

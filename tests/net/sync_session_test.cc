@@ -506,7 +506,7 @@ TEST(SyncSessionTest, GarbageAndOutOfOrderFramesFailTheSessionCleanly) {
   {
     // Changes before Hello.
     SyncSession sb(*b.store, Options(SessionRole::kAcceptor), b.replica->id());
-    auto out = sb.OnFrame(EncodeFrame(ChangesBatch{1, {ChangeBlob{ReplicaId::Random(), 1, "p"}}}));
+    auto out = sb.OnFrame(EncodeFrame(ChangesBatch{1, {ChangeBlob{ReplicaId::Random().value(), 1, "p"}}}));
     ASSERT_DAICHO_OK(out);
     EXPECT_EQ(sb.status().code(), Code::kProtocolError);
   }
@@ -605,7 +605,7 @@ TEST(SyncSessionTest, BatchesAreTrimmedToTheFrameLimitAndALargerChangeGoesInPart
 TEST(SyncSessionTest, ChangePartsAreBoundedAndMustComeInOrder) {
   TempDir dir;
   Pc b = OpenPc(dir, "b");
-  const ReplicaId origin = ReplicaId::Random();
+  const ReplicaId origin = ReplicaId::Random().value();
   struct Case {
     const char* name;
     std::vector<Message> frames;

@@ -644,7 +644,7 @@ TEST(WebSocketTest, ClientThatNeverReadsDoesNotHoldUpOthersAndIsDroppedAtTheIdle
   auto slow = WebSocketClient::Connect(served.url());
   ASSERT_DAICHO_OK(slow);
   Hello hello;
-  hello.replica_id = ReplicaId::Random();
+  hello.replica_id = ReplicaId::Random().value();
   ASSERT_DAICHO_OK((*slow)->Send(EncodeFrame(hello)));
   const auto hello_sent = Clock::now();
 

@@ -642,7 +642,7 @@ TEST_F(RelaySyncTest, ASavedLoginIsAdmittedWhileGuessesFromManyAddressesWaitForC
       ++sent;  // counted even if the connect failed, so the test never waits for ever
       if (!client.ok()) return;
       net::Hello guess;
-      guess.replica_id = ReplicaId::Random();
+      guess.replica_id = ReplicaId::Random().value();
       guess.contract = kContract;
       guess.user = "guess" + std::to_string(i) + "@example.jp";
       guess.credentials = net::PasswordCredential{"Guess" + std::to_string(i) + "pw"};

@@ -393,7 +393,7 @@ TEST_F(ReplicaLocalTest, RecordsChangedSinceSkipsWhatTheOtherVersionVectorCovers
   EXPECT_TRUE(a->RecordsChangedSince(*a->GetVersionVector())->empty());
   VersionVector ahead = *a->GetVersionVector();
   ahead.Advance(a->id(), 99);
-  ahead.Advance(ReplicaId::Random(), 7);
+  ahead.Advance(ReplicaId::Random().value(), 7);
   EXPECT_TRUE(a->RecordsChangedSince(ahead)->empty());
 }
 

@@ -1482,7 +1482,7 @@ TEST_F(ReplicaTest, ChangesSinceOtherVersionVectorReturnsOnlyTheDelta) {
 
   // A VV that knows of changes this replica lacks asks for nothing extra.
   VersionVector ahead = *a->GetVersionVector();
-  ahead.Advance(ReplicaId::Random(), 9);
+  ahead.Advance(ReplicaId::Random().value(), 9);
   EXPECT_TRUE(a->ChangesSince(ahead)->empty());
 }
 
@@ -1832,7 +1832,7 @@ TEST_F(ReplicaTest, NamesAcceptedBySetCanBeCommitted) {
 TEST_F(ReplicaTest, RemoteChangeWithLongestAllowedNamesIsAppliedOrRefusedAsBad) {
   const Limits limits;
   core::Change change;
-  change.origin = ReplicaId::Random();
+  change.origin = ReplicaId::Random().value();
   change.seq = 1;
   change.hlc = HlcTime{1'700'000'000'000, 0};
   core::RecordOps& rec = change.records.emplace_back();

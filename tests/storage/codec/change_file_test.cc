@@ -42,8 +42,8 @@ bool SameBlobs(const std::vector<ChangeBlob>& a, const std::vector<ChangeBlob>& 
 }
 
 std::vector<ChangeBlob> SampleBlobs() {
-  const ReplicaId a = ReplicaId::Random();
-  const ReplicaId b = ReplicaId::Random();
+  const ReplicaId a = ReplicaId::Random().value();
+  const ReplicaId b = ReplicaId::Random().value();
   return {
       {a, 1, "first payload"},         {a, 2, ""},  // an empty payload is still a change
       {b, 1, "\0\x01\xff binary \0"s}, {a, 3, std::string(70000, 'z')},
@@ -176,8 +176,8 @@ TEST_F(ChangeFileTest, TruncatedFileIsCorruption) {
 }
 
 TEST_F(ChangeFileTest, AnyFlippedByteIsCorruption) {
-  const ReplicaId a = ReplicaId::Random();
-  const std::vector<ChangeBlob> blobs = {{a, 1, "abc"}, {a, 2, "defgh"}, {ReplicaId::Random(), 7, "\x01\x02"}};
+  const ReplicaId a = ReplicaId::Random().value();
+  const std::vector<ChangeBlob> blobs = {{a, 1, "abc"}, {a, 2, "defgh"}, {ReplicaId::Random().value(), 7, "\x01\x02"}};
   ASSERT_DAICHO_OK(WriteChangeFile(File("ok.dcf"), kOffice, blobs));
   const std::string good = ReadFileBytes(File("ok.dcf"));
   for (size_t pos = 0; pos < good.size(); ++pos) {

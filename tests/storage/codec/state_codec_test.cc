@@ -446,7 +446,7 @@ TEST(StateCodecTest, SiblingSharedWithThePreviousFieldIsLeftOut) {
 // The figure the storage rework is about: a 12-field customer record written
 // by one replica costs little beyond its field names (values are not stored).
 TEST(StateCodecTest, SingleWriterLedgerRecordIsCompact) {
-  const ReplicaId self = ReplicaId::Random();
+  const ReplicaId self = ReplicaId::Random().value();
   core::RecordOps ops;
   size_t payload = 0;
   const char* const names_list[] = {"address", "category", "created", "email", "kana",    "memo",
