@@ -196,7 +196,7 @@ class Env {
   Result<WriteTxn> BeginWrite();
 
   // Doubles the map size (capped at max_map_size), so that a transaction that
-  // failed with IsMapFull() can be retried.
+  // failed with WriteTxn::map_full() can be retried.
   // PRECONDITION: no transaction of this environment is live anywhere in
   // this process (LMDB remaps the file; it does not check this itself).
   // Callers serialize: abort the failed WriteTxn, let readers finish, Grow().

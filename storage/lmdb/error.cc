@@ -124,8 +124,7 @@ Status LmdbStatus(int rc, std::string_view context) {
   std::string message(context);
   message += ": ";
   if (rc == MDB_MAP_FULL) {
-    message += kMapFullTag;
-    message += ": ";
+    message += "lmdb map full: ";
   }
   // mdb_strerror() falls back to strerror() for errno values, which is not
   // guaranteed thread-safe; the std category message is.
@@ -145,10 +144,6 @@ Status LmdbStatus(int rc, std::string_view context, std::string_view env_path) {
   const std::string disk_full = DiskFullMessage(rc, std::string(env_path));
   if (disk_full.empty()) return status;
   return Status(status.code(), disk_full + " (" + status.message() + ")");
-}
-
-bool IsMapFull(const Status& status) {
-  return status.code() == Code::kResourceExhausted && status.message().find(kMapFullTag) != std::string::npos;
 }
 
 }  // namespace daicho::storage::lmdb

@@ -7,9 +7,10 @@
 //   0                                            → kOk
 //   MDB_NOTFOUND, ENOENT                         → kNotFound
 //   MDB_KEYEXIST                                 → kAlreadyExists
-//   MDB_MAP_FULL                                 → kResourceExhausted (IsMapFull() is true)
-//   MDB_DBS_FULL, MDB_TXN_FULL, MDB_TLS_FULL, ENOMEM → kResourceExhausted (IsMapFull() false:
-//                                                   growing the map does not help)
+//   MDB_MAP_FULL                                 → kResourceExhausted (WriteTxn::map_full()
+//                                                   is true: grow the map and retry)
+//   MDB_DBS_FULL, MDB_TXN_FULL, MDB_TLS_FULL, ENOMEM → kResourceExhausted (growing the map
+//                                                   does not help)
 //   MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_INVALID,
 //   MDB_VERSION_MISMATCH, MDB_INCOMPATIBLE       → kCorruption
 //   MDB_READERS_FULL, MDB_MAP_RESIZED, EAGAIN, EBUSY, ETXTBSY → kBusy
@@ -30,14 +31,12 @@
 
 namespace daicho::storage::lmdb {
 
-// Appears in the message of every map-full Status; IsMapFull() looks for it.
-inline constexpr std::string_view kMapFullTag = "lmdb map full";
-
 // The Code for an LMDB return code (negative MDB_* values) or an errno value.
 Code LmdbCode(int rc);
 
 // Ok for rc == 0; otherwise a Status with LmdbCode(rc) and the message
-// "<context>: <mdb_strerror(rc)> (rc=<rc>)" (map full also carries kMapFullTag).
+// "<context>: <mdb_strerror(rc)> (rc=<rc>)" ("<context>: lmdb map full: ..."
+// for MDB_MAP_FULL).
 // `context` says what was being done, e.g. "mdb_put into 'records'".
 Status LmdbStatus(int rc, std::string_view context);
 
@@ -51,10 +50,6 @@ Status LmdbStatus(int rc, std::string_view context);
 inline constexpr uint64_t kNearlyFullBytes = uint64_t{16} << 20;
 inline constexpr std::string_view kDiskFullTag = "the disk is full";
 Status LmdbStatus(int rc, std::string_view context, std::string_view env_path);
-
-// True if `status` came from MDB_MAP_FULL: abort the write txn, call
-// Env::Grow(), and retry the whole transaction.
-bool IsMapFull(const Status& status);
 
 }  // namespace daicho::storage::lmdb
 

@@ -15,7 +15,6 @@
 #include <shared_mutex>
 
 #include "storage/lmdb/env.h"
-#include "storage/lmdb/error.h"
 
 namespace daicho::storage::lmdb {
 
@@ -31,14 +30,18 @@ class GrowingWriter {
   Status Run(Body&& body) {
     for (int attempt = 0;; ++attempt) {
       Status status;
+      bool map_full = false;
       {
         std::shared_lock grow_lock(grow_mu_);
         auto txn = env_.BeginWrite();
         if (!txn.ok()) return txn.status();
         status = body(*txn);
         if (status.ok()) status = txn->Commit();
+        // Asked of the txn, not of `status`: the body may have wrapped or
+        // replaced the failed write's Status.
+        map_full = txn->map_full();
       }
-      if (!IsMapFull(status) || attempt >= kMaxGrowAttempts) return status;
+      if (!map_full || attempt >= kMaxGrowAttempts) return status;
       std::unique_lock grow_lock(grow_mu_);
       Status grown = env_.Grow();
       if (!grown.ok()) return grown.WithContext("growing the database after: " + status.message());

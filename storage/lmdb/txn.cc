@@ -145,7 +145,9 @@ Status WriteTxn::CheckWritable() const {
 // After most failures LMDB marks the txn unusable (MDB_TXN_ERROR); remember
 // the first so Commit() reports the cause, not LMDB's generic MDB_BAD_TXN.
 // Argument errors and not-found are rejected before any change is made.
-Status WriteTxn::WriteFailed(Status status) {
+Status WriteTxn::WriteFailed(int rc, std::string_view context) {
+  if (rc == MDB_MAP_FULL) state_->map_full = true;
+  Status status = LmdbStatus(rc, context, state_->env->path);
   const Code code = status.code();
   if (code != Code::kNotFound && code != Code::kInvalidArgument && code != Code::kAlreadyExists && state_->fatal.ok()) {
     state_->fatal = status;
@@ -160,7 +162,7 @@ Status WriteTxn::Put(Dbi dbi, std::string_view key, std::string_view value) {
   MDB_val v = ToVal(value);
   ++state_->mutations;
   int rc = mdb_put(state_->txn, dbi.handle, &k, &v, 0);
-  if (rc != MDB_SUCCESS) return WriteFailed(LmdbStatus(rc, "mdb_put", state_->env->path));
+  if (rc != MDB_SUCCESS) return WriteFailed(rc, "mdb_put");
   return Status::Ok();
 }
 
@@ -171,7 +173,7 @@ Status WriteTxn::Append(Dbi dbi, std::string_view key, std::string_view value) {
   MDB_val v = ToVal(value);
   ++state_->mutations;
   int rc = mdb_put(state_->txn, dbi.handle, &k, &v, MDB_APPEND);
-  if (rc != MDB_SUCCESS) return WriteFailed(LmdbStatus(rc, "mdb_put(MDB_APPEND)", state_->env->path));
+  if (rc != MDB_SUCCESS) return WriteFailed(rc, "mdb_put(MDB_APPEND)");
   return Status::Ok();
 }
 
@@ -182,7 +184,7 @@ Status WriteTxn::Del(Dbi dbi, std::string_view key) {
   ++state_->mutations;
   int rc = mdb_del(state_->txn, dbi.handle, &k, nullptr);
   if (rc == MDB_NOTFOUND) return KeyNotFound();
-  if (rc != MDB_SUCCESS) return WriteFailed(LmdbStatus(rc, "mdb_del", state_->env->path));
+  if (rc != MDB_SUCCESS) return WriteFailed(rc, "mdb_del");
   return Status::Ok();
 }
 
@@ -196,6 +198,7 @@ Status WriteTxn::Commit() {
   detail::TxnState& s = *state_;
   // mdb_txn_commit frees the txn (and its cursors) on failure too.
   int rc = mdb_txn_commit(s.txn);
+  if (rc == MDB_MAP_FULL) s.map_full = true;
   s.txn = nullptr;
   s.snapshot = false;
   ++s.generation;

@@ -60,6 +60,8 @@ struct TxnState {
   // First error after which LMDB requires an abort (e.g. map full); Commit()
   // returns it instead of committing.
   Status fatal;
+  // A write or the commit failed with MDB_MAP_FULL (see WriteTxn::map_full()).
+  bool map_full = false;
 };
 
 }  // namespace detail
@@ -144,8 +146,8 @@ class WriteTxn final : public TxnBase {
   ~WriteTxn();
 
   // Inserts or overwrites `key` → `value`.
-  // Codes: kResourceExhausted with IsMapFull() (abort, Env::Grow(), retry the
-  // whole transaction), kInvalidArgument (bad Dbi, key or value size),
+  // Codes: kResourceExhausted with map_full() true (abort, Env::Grow(), retry
+  // the whole transaction), kInvalidArgument (bad Dbi, key or value size),
   // kFailedPrecondition (not active, or an earlier write failed fatally),
   // kIoError, kCorruption.
   Status Put(Dbi dbi, std::string_view key, std::string_view value);
@@ -165,8 +167,17 @@ class WriteTxn final : public TxnBase {
   // MDB_NOSYNC), then ends the transaction whatever the outcome.
   // If an earlier Put/Del failed fatally, aborts and returns that error.
   // Codes: kFailedPrecondition (already ended), kIoError (e.g. disk full),
-  // kResourceExhausted (map full), and the earlier error if any.
+  // kResourceExhausted (map full: map_full() is true), and the earlier error
+  // if any.
   Status Commit();
+
+  // True once a Put/Append/Del or the Commit() of this transaction failed
+  // because the map is full (MDB_MAP_FULL): abort, Env::Grow(), and run the
+  // whole transaction again. Kept apart from the Status so that callers may
+  // wrap or replace a write's Status without losing it; still readable after
+  // Commit(). False for the other full conditions (MDB_TXN_FULL,
+  // MDB_DBS_FULL, ...), which a bigger map does not cure.
+  bool map_full() const { return state_ != nullptr && state_->map_full; }
 
   // Discards every change now instead of in the destructor.
   void Abort() { End(); }
@@ -175,7 +186,7 @@ class WriteTxn final : public TxnBase {
   friend class Env;
   explicit WriteTxn(std::shared_ptr<detail::TxnState> state) : TxnBase(std::move(state)) {}
   Status CheckWritable() const;
-  Status WriteFailed(Status status);
+  Status WriteFailed(int rc, std::string_view context);
 };
 
 // A position in one database of one transaction, iterating in key order

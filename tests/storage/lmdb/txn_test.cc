@@ -169,9 +169,11 @@ TEST_F(LmdbTxnTest, BadArgumentsAreInvalidArgument) {
   EXPECT_EQ(w->Put(dbi_, std::string(600, 'k'), "v").code(), Code::kInvalidArgument);
   EXPECT_EQ(w->Get(dbi_, "").status().code(), Code::kInvalidArgument);
   EXPECT_EQ(w->OpenCursor(Dbi{}).status().code(), Code::kInvalidArgument);
-  // Argument errors do not poison the transaction.
+  // Argument errors do not poison the transaction, nor read as a full map.
+  EXPECT_FALSE(w->map_full());
   ASSERT_DAICHO_OK(w->Put(dbi_, "k", "v"));
   ASSERT_DAICHO_OK(w->Commit());
+  EXPECT_FALSE(w->map_full());
   EXPECT_EQ(Read("k"), "v");
 }
 
@@ -440,16 +442,21 @@ class LmdbMapFullTest : public LmdbTxnTest {
     ASSERT_NO_FATAL_FAILURE(OpenEnv(options));
   }
 
-  // Writes `count` values of 3000 bytes in one transaction.
+  // Writes `count` values of 3000 bytes in one transaction; batch_map_full_
+  // says whether it ended with the map full.
   Status WriteBatch(int count) {
     auto w = env_->BeginWrite();
     if (!w.ok()) return w.status();
-    for (int i = 0; i < count; ++i) {
-      DAICHO_RETURN_IF_ERROR(
-          w->Put(dbi_, "big" + std::to_string(1000 + i), std::string(3000, static_cast<char>('a' + i % 26))));
+    Status status;
+    for (int i = 0; i < count && status.ok(); ++i) {
+      status = w->Put(dbi_, "big" + std::to_string(1000 + i), std::string(3000, static_cast<char>('a' + i % 26)));
     }
-    return w->Commit();
+    if (status.ok()) status = w->Commit();
+    batch_map_full_ = w->map_full();
+    return status;
   }
+
+  bool batch_map_full_ = false;
 };
 
 TEST_F(LmdbMapFullTest, PutBeyondMapIsMapFullAndGrowLetsTheRetrySucceed) {
@@ -470,7 +477,7 @@ TEST_F(LmdbMapFullTest, PutBeyondMapIsMapFullAndGrowLetsTheRetrySucceed) {
   }
   ASSERT_FALSE(s.ok()) << "64 KiB map never filled";
   EXPECT_EQ(s.code(), Code::kResourceExhausted) << s;
-  EXPECT_TRUE(IsMapFull(s)) << s;
+  EXPECT_TRUE(batch_map_full_) << s;
 
   // Nothing of the failed transaction is visible; earlier commits are intact.
   EXPECT_EQ(Read("big" + std::to_string(1000 + count - 1)), "not_found");
@@ -479,6 +486,7 @@ TEST_F(LmdbMapFullTest, PutBeyondMapIsMapFullAndGrowLetsTheRetrySucceed) {
   ASSERT_DAICHO_OK(env_->Grow());
   EXPECT_EQ(env_->map_size(), 2 * before);
   ASSERT_DAICHO_OK(WriteBatch(count));
+  EXPECT_FALSE(batch_map_full_);
 
   // And it all survives a reopen (which keeps the grown size).
   env_.reset();
@@ -501,11 +509,14 @@ TEST_F(LmdbMapFullTest, CommitAfterMapFullReportsCauseAndRollsBack) {
   for (int i = 0; i < 64 && failed.ok(); ++i) {
     failed = w->Put(dbi_, "k" + std::to_string(i), std::string(3000, 'x'));
   }
-  ASSERT_TRUE(IsMapFull(failed)) << failed;
+  EXPECT_EQ(failed.code(), Code::kResourceExhausted) << failed;
+  ASSERT_TRUE(w->map_full()) << failed;
   // LMDB requires an abort now; further writes and the commit say so.
   EXPECT_EQ(w->Put(dbi_, "more", "x").code(), Code::kFailedPrecondition);
   Status commit = w->Commit();
-  EXPECT_TRUE(IsMapFull(commit)) << commit;
+  EXPECT_EQ(commit.code(), Code::kResourceExhausted) << commit;
+  EXPECT_NE(commit.message().find("lmdb map full"), std::string::npos) << commit;
+  EXPECT_TRUE(w->map_full());
   EXPECT_FALSE(w->active());
   EXPECT_EQ(Read("k0"), "not_found");
   ASSERT_DAICHO_OK(env_->Grow());  // nothing live any more

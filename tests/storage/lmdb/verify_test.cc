@@ -339,7 +339,7 @@ TEST_F(VerifyDataFileTest, EnvironmentVerifiesAfterEveryCommitAndAfterGrow) {
       }
       if (status.ok()) status = txn->Commit();
       if (status.ok()) break;
-      ASSERT_TRUE(IsMapFull(status)) << status;
+      ASSERT_TRUE(txn->map_full()) << status;
       txn->Abort();
       ASSERT_DAICHO_OK(env->Grow());
       ++grows;
