@@ -1,4 +1,4 @@
-// The customer-ledger value generator of shared/WORKLOAD.md: deterministic
+// The customer-ledger value generator of bench/WORKLOAD.md: deterministic
 // ~40-byte printable values from (seed, record, field, version).
 #ifndef DAICHO_BENCH_LEDGER_VALUES_H_
 #define DAICHO_BENCH_LEDGER_VALUES_H_

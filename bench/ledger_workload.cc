@@ -1,4 +1,4 @@
-// The customer-ledger workload of shared/WORKLOAD.md (issue 4): R customer
+// The customer-ledger workload of bench/WORKLOAD.md (issue 4): R customer
 // records of 12 register fields created on replica A (P1), encoded for a new
 // peer (P2), synced into a fresh replica B directly, over a loopback
 // WebSocket and through an in-process relay (P3), edited concurrently on A and

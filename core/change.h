@@ -35,7 +35,7 @@ struct Op {
   std::string element;        // kSetAdd, kSetRemove
   std::vector<Dot> observed;  // kSetRemove
   // Field ops: the join of the field VVs of the other kinds of this name
-  // that the writer held (DESIGN.md "Kinds of one name"); empty when it
+  // that the writer held (docs/merge-rules.md "Kinds of one name"); empty when it
   // knew no other kind. Equal on every op of one (record, field).
   VersionVector kind_context;
   friend bool operator==(const Op&, const Op&) = default;

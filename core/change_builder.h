@@ -5,7 +5,7 @@
 // the kind written last), derives each op's context from the writer's
 // current record state (register: the field VV; set remove: the element's
 // live dots; delete: the replica's own VV; every field op: its kind context,
-// DESIGN.md "Kinds of one name"), clears a kind that the writer goes back to
+// docs/merge-rules.md "Kinds of one name"), clears a kind that the writer goes back to
 // after another kind superseded it (a counter restarts from 0, a set from
 // empty), and adds an undelete to every record that is hidden at the writer
 // and edited without an explicit delete/undelete. Pure: the caller supplies

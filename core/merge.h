@@ -1,4 +1,4 @@
-// The merge rules of DESIGN.md ("Merge rules"), as pure functions on
+// The merge rules of docs/merge-rules.md, as pure functions on
 // RecordState. Each is commutative, associative and idempotent over the
 // operations of changes delivered in per-origin seq order; changes of
 // different origins may arrive in any order.
@@ -26,15 +26,15 @@ bool ApplyRecordOps(RecordState& state, const RecordOps& ops, const Dot& dot, Hl
 // for many new records allocates only where a record outgrows the last.
 void ApplyRecordOpsToNew(RecordState& state, const RecordOps& ops, const Dot& dot, HlcTime hlc);
 
-// Hidden: deleted, and the deletes cover every live dot of the record:
-// register sibling dots, live set dots, each origin's last counter-add dot
-// (of kinds not superseded), undelete dots.
+// Hidden: deleted, and the deletes' join covers every undelete and every
+// live dot of the record's kinds that are not superseded: register sibling
+// dots, live set dots, each origin's last counter-add dot.
 bool IsHidden(const RecordState& state);
 // Deleted, still visible, and every undelete was seen by a delete: an edit
 // the deleter had not seen keeps the record alive.
 bool HasDeleteConflict(const RecordState& state);
 
-// Kinds of one name (DESIGN.md "Kinds of one name (kind supersession)").
+// Kinds of one name (docs/merge-rules.md "Kinds of one name").
 // The field VV of a kind: register: its context; counter: the VV of its add
 // dots; set: the join of its elements' tombstones (which hold the live dots).
 // Empty if the field does not hold `kind`.

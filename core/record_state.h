@@ -38,7 +38,7 @@ struct RegisterState {
   VersionVector context;
   OpStamp newest;  // newest operation ever delivered for this kind
   // Join of the kind contexts of every register op delivered for this name
-  // (DESIGN.md "Kinds of one name"): what its writers knew of the name's
+  // (docs/merge-rules.md "Kinds of one name"): what its writers knew of the name's
   // other kinds. Empty unless the name was used with another kind.
   VersionVector kind_context;
   friend bool operator==(const RegisterState&, const RegisterState&) = default;

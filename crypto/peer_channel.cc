@@ -10,33 +10,7 @@
 
 #include "storage/codec/binary.h"
 
-// Wire layout (integers little-endian; every handshake message has exactly
-// its size, anything else is kProtocolError):
-//   M1 initiator -> acceptor (73 bytes):
-//     "DPC1" | u8 type = 1 | u32 key id | eph_pub_I[32] | nonce_I[32]
-//   M2 acceptor -> initiator (105 bytes):
-//     "DPC1" | u8 type = 2 | u32 key id | eph_pub_A[32] | nonce_A[32] | mac_A[32]
-//   M3 initiator -> acceptor (37 bytes):
-//     "DPC1" | u8 type = 3 | mac_I[32]
-//   frame (either way): XChaCha20-Poly1305-IETF ciphertext || tag[16], no
-//     associated data; the 24-byte nonce is the direction's frame counter
-//     (u64 LE, from 0) followed by zeros and is not sent.
-//
-// Keys (BLAKE2b-256 throughout; "keyed(K, ...)" is crypto_generichash with key K):
-//   K_auth  = keyed(data key, "daicho peer auth v1" | varint len | contract), the
-//             data key being that of key id min(id_I, id_A): the current key
-//             when both hold the same one. When the ids differ the MACs still
-//             tell a PC of this office that missed a rotation (the newer PC
-//             holds the older key) from a PC of another office, and the
-//             handshake fails either way: no session key is derived.
-//   mac_A   = keyed(K_auth, "daicho peer acceptor mac v1" | M1 | M2 without mac_A)
-//   mac_I   = keyed(K_auth, "daicho peer initiator mac v1" | M1 | M2)
-//   th      = BLAKE2b-256(M1 | M2)
-//   (rx, tx) from crypto_kx over the ephemeral keys (initiator = client)
-//   K_i2a   = keyed(K_auth, "daicho peer session v1" | 0x01 | client tx = server rx | th)
-//   K_a2i   = keyed(K_auth, "daicho peer session v1" | 0x02 | client rx = server tx | th)
-// The labels differ before either ends, so no input of one purpose equals an
-// input of another.
+// The messages and key derivations: docs/formats.md, "Peer channel messages".
 
 namespace daicho::crypto {
 namespace {
@@ -87,9 +61,6 @@ void CounterNonce(unsigned char* nonce, uint64_t counter) {
   for (int i = 0; i < 8; ++i) nonce[i] = static_cast<unsigned char>(counter >> (8 * i));
 }
 
-Status ProtocolError(std::string m) { return {Code::kProtocolError, std::move(m)}; }
-Status Precondition(std::string m) { return {Code::kFailedPrecondition, std::move(m)}; }
-
 // keyed(key, parts...) into out[32]; the hash state holds key material, so
 // it is wiped too.
 template <typename... Parts>
@@ -128,7 +99,7 @@ Status KeyIdMismatch(KeyId peer, KeyId own) {
                     "then sync again"
                   : "the other PC missed a rotation of the office key; run `daicho key unlock` on the other PC "
                     "(or `key unlock --peer` there from a PC serving with --share-key), then sync again";
-  return Precondition(std::move(m));
+  return FailedPrecondition(std::move(m));
 }
 
 Status NotThisOffice() { return Status(Code::kUnauthenticated, "the peer does not hold this office's key"); }
@@ -182,11 +153,11 @@ struct PeerChannel::Impl {
   // What every call returns once dead.
   Status Dead() const {
     if (failed_at_start) return failure;
-    return Precondition("the peer channel is closed after an earlier error (" + failure.ToString() + ")");
+    return FailedPrecondition("the peer channel is closed after an earlier error (" + failure.ToString() + ")");
   }
 
   Status WrongState(std::string_view call) {
-    return Fail(Precondition(std::string(call) + " is not valid in this state of the peer channel"));
+    return Fail(FailedPrecondition(std::string(call) + " is not valid in this state of the peer channel"));
   }
 
   void NewEphemeral(std::string& out) {
@@ -317,7 +288,7 @@ PeerChannel::PeerChannel(Role role, std::string contract, const KeyRing& ring) :
   }
   if (ring.empty()) {
     impl_->failed_at_start = true;
-    (void)impl_->Fail(Precondition("this PC does not hold the office key (daicho key unlock)"));
+    (void)impl_->Fail(FailedPrecondition("this PC does not hold the office key (daicho key unlock)"));
     return;
   }
   impl_->key_id = ring.current_id();
@@ -345,7 +316,7 @@ bool PeerChannel::failed() const { return !impl_ || impl_->state == Impl::State:
 KeyId PeerChannel::peer_key_id() const { return impl_ ? impl_->peer_key_id : 0; }
 
 Result<std::string> PeerChannel::Start() {
-  if (!impl_) return Precondition("the peer channel was moved from");
+  if (!impl_) return FailedPrecondition("the peer channel was moved from");
   Impl& c = *impl_;
   if (c.state == Impl::State::kFailed) return c.Dead();
   if (c.role != Role::kInitiator || c.state != Impl::State::kFresh) return c.WrongState("Start");
@@ -362,9 +333,9 @@ Result<std::string> PeerChannel::Start() {
 }
 
 Result<std::optional<std::string>> PeerChannel::OnHandshakeMessage(std::string_view message) {
-  if (!impl_) return Precondition("the peer channel was moved from");
+  if (!impl_) return FailedPrecondition("the peer channel was moved from");
   Impl& c = *impl_;
-  Result<std::optional<std::string>> out = Precondition("unreachable");
+  Result<std::optional<std::string>> out = FailedPrecondition("unreachable");
   switch (c.state) {
     case Impl::State::kFailed:
       return c.Dead();
@@ -386,7 +357,7 @@ Result<std::optional<std::string>> PeerChannel::OnHandshakeMessage(std::string_v
 }
 
 Result<std::string> PeerChannel::Seal(std::string_view frame) {
-  if (!impl_) return Precondition("the peer channel was moved from");
+  if (!impl_) return FailedPrecondition("the peer channel was moved from");
   Impl& c = *impl_;
   if (c.state == Impl::State::kFailed) return c.Dead();
   if (c.state != Impl::State::kEstablished) return c.WrongState("Seal before the handshake completed");
@@ -404,7 +375,7 @@ Result<std::string> PeerChannel::Seal(std::string_view frame) {
 }
 
 Result<std::string> PeerChannel::Open(std::string_view message) {
-  if (!impl_) return Precondition("the peer channel was moved from");
+  if (!impl_) return FailedPrecondition("the peer channel was moved from");
   Impl& c = *impl_;
   if (c.state == Impl::State::kFailed) return c.Dead();
   if (c.state != Impl::State::kEstablished) return c.WrongState("Open before the handshake completed");

@@ -4,24 +4,14 @@
 // each returned string as one binary message of its transport (a WebSocket
 // binary message) and feeds each received message back in, in order.
 //
-// Handshake (3 messages; wire layout at the top of peer_channel.cc):
+// Handshake (3 messages):
 //   initiator: Start() -> M1 ............ acceptor: OnHandshakeMessage(M1) -> M2
 //   initiator: OnHandshakeMessage(M2) -> M3 (now established)
 //   acceptor:  OnHandshakeMessage(M3) -> nullopt (now established)
-// Each side sends a fresh ephemeral X25519 key and a 32-byte random nonce;
-// each proves it holds the office's current data key with a BLAKE2b MAC,
-// under a key derived from the data key and the contract, over the whole
-// transcript (M2 carries the acceptor's, M3 the initiator's). The data key
-// never goes on the wire. The two per-direction session keys depend on the
-// office key, the ephemeral exchange and the transcript, so a recorded
-// handshake replayed to a new peer, or messages of another session, fail.
-// Then every frame is XChaCha20-Poly1305 under its direction's key with an
-// implicit nonce (a per-direction counter from 0, +1 per frame): a
-// reordered, replayed, dropped, altered or truncated frame fails to open.
+// Both sides prove the office's current data key over the transcript; then
+// Seal/Open encrypt frames under per-direction session keys. The messages,
+// keys and what each proves: docs/formats.md, "Peer channel messages".
 // Seal adds kFrameOverheadBytes (the tag) to a frame and nothing else.
-//
-// The acceptor reveals nothing before the initiator has proven the key (M3):
-// M2 holds only its key id, ephemeral key, nonce and MAC.
 //
 // Failure is final: after any call fails (in the wrong state, malformed or
 // unauthenticated input, a frame that does not open) the channel is dead and
@@ -37,12 +27,8 @@
 // Thread-safety: none; one connection drives one channel.
 //
 // Two PCs of one office whose current keys differ (one missed a `key
-// rotate`) run the MACs under the older of the two keys, which the newer PC
-// holds too, so that each can tell such a PC from one of another office; the
-// channel then fails on both sides (the acceptor after M3) and never derives
-// session keys: an older key proves membership of the office, it never
-// opens a session. A PC holding only an older key thereby learns that it
-// reached a PC of the office, nothing more.
+// rotate`) can tell each other from PCs of another office, but the channel
+// fails on both sides and never opens a session (kFailedPrecondition below).
 //
 // Codes:
 //   kFailedPrecondition: this PC holds no office key ("this PC does not hold

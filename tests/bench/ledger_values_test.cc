@@ -1,5 +1,5 @@
 // The customer-ledger value generator against the test vectors and the
-// whole-dataset checks of shared/WORKLOAD.md section 2 (seed 42).
+// whole-dataset checks of bench/WORKLOAD.md section 2 (seed 42).
 #include "ledger_values.h"
 
 #include <gtest/gtest.h>

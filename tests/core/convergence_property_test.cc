@@ -6,7 +6,7 @@
 //  - the order changes are delivered in does not matter;
 //  - re-applying held changes changes nothing, and ApplyRecordOps reports a
 //    change exactly when there is one;
-//  - every view, converged or not, is what DESIGN.md ("Merge rules") says,
+//  - every view, converged or not, is what docs/merge-rules.md says,
 //    checked against a reference model that evaluates the rules from the set
 //    of changes held and each change's causal past instead of from the
 //    compacted contexts core/ keeps.
@@ -336,7 +336,7 @@ void Quiesce(World& world) {
 
 // ----------------------------------------------------- the reference model
 
-// The merge rules of DESIGN.md evaluated from the set of changes a replica
+// The merge rules of docs/merge-rules.md evaluated from the set of changes a replica
 // holds, with global knowledge, instead of from the contexts, tombstones and
 // compacted vectors core/ keeps, and independent of delivery order.
 // "Change y held x" is pasts[y].Covers(x) (the writer's VV at commit).
@@ -435,7 +435,7 @@ class Reference {
             break;
         }
       }
-      // Kinds of one name (DESIGN.md), word for word from the held ops: per
+      // Kinds of one name (docs/merge-rules.md), word for word from the held ops: per
       // kind its field VV (every dot its ops name: their own, register
       // contexts, observed set dots), KC (the join of its ops' kind
       // contexts) and top (its newest op).
@@ -771,7 +771,7 @@ std::vector<const Change*> RandomPerOriginOrder(const std::map<Dot, Change>& cha
 
 // A name reused with other kinds, sequentially and concurrently, by 3-5
 // replicas: they converge, match the reference model before and after
-// convergence, and show what causality says (DESIGN.md "Kinds of one
+// convergence, and show what causality says (docs/merge-rules.md "Kinds of one
 // name"); the cases the rules name each occur (printed by rapidcheck).
 RC_GTEST_PROP(ConvergencePropertyTest, NameReusedWithOtherKindsConvergesAsCausalitySays, ()) {
   World world = RunRandomWorkload(Focus::kOneName);

@@ -1,4 +1,4 @@
-// Unit tests of each merge rule of DESIGN.md ("Merge rules"), one op at a
+// Unit tests of each merge rule of docs/merge-rules.md, one op at a
 // time, plus a few end-to-end scenarios on in-memory replicas. Where a rule
 // claims commutativity, the test applies the ops in every order that keeps
 // per-origin seq order and checks the states are equal.
@@ -586,7 +586,7 @@ TEST(DeleteMergeTest, EachKindOfEditKeepsAConcurrentlyDeletedRecordAlive) {
 }
 
 TEST(DeleteMergeTest, ConcurrentSetRemoveDoesNotKeepARecordAlive) {
-  // A remove creates no live dot (DESIGN: live dots are register siblings,
+  // A remove creates no live dot (docs/merge-rules.md: live dots are register siblings,
   // live set dots, counter-add dots, undeletes), so it cannot veto a delete.
   const RecordState state = ExpectSameStateInEveryOrder({
       {SetAddOp("trades", "大工"), A(1), T(100)},
