@@ -41,7 +41,7 @@ std::shared_ptr<const StoreReplicaDictionary::Table> StoreReplicaDictionary::Sna
   return table_;
 }
 
-size_t StoreReplicaDictionary::cached_size() const { return Snapshot()->ids.size(); }
+size_t StoreReplicaDictionary::TEST_cached_size() const { return Snapshot()->ids.size(); }
 
 Result<std::shared_ptr<const StoreReplicaDictionary::Table>> StoreReplicaDictionary::CatchUp(
     const lmdb::TxnBase& txn) const {

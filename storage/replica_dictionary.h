@@ -69,8 +69,8 @@ class StoreReplicaDictionary {
   // them from a committed snapshot, so an aborted transaction leaves no trace.
   WriteView ForWrite(lmdb::WriteTxn& txn) const;
 
-  // The committed entries known to this process (for tests).
-  size_t cached_size() const;
+  // The committed entries known to this process.
+  size_t TEST_cached_size() const;
 
  private:
   struct Table {
@@ -109,8 +109,8 @@ class StoreReplicaDictionary {
    public:
     Result<uint32_t> IndexOf(const ReplicaId& id) override;
     Result<ReplicaId> IdAt(uint64_t index) const override;
-    // Indexes this view assigned (for tests and logs).
-    size_t assigned() const { return pending_.size(); }
+    // Indexes this view assigned.
+    size_t TEST_assigned() const { return pending_.size(); }
 
    private:
     friend class StoreReplicaDictionary;

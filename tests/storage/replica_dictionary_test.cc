@@ -122,7 +122,7 @@ TEST(ReplicaDictionaryTest, StaleCachesCatchUpInsteadOfReassigning) {
   EXPECT_EQ(*view.IndexOf(IdOf(3)), 2u);
   EXPECT_EQ(view.IdAt(4).status().code(), Code::kCorruption);
   EXPECT_EQ(view.IndexOf(IdOf(99)).status().code(), Code::kInternal) << "a read view cannot assign";
-  EXPECT_EQ(reader.cached_size(), 4u);
+  EXPECT_EQ(reader.TEST_cached_size(), 4u);
 
   auto entries = ReadEntries(store->env, store->meta);
   ASSERT_DAICHO_OK(entries);
@@ -142,9 +142,9 @@ TEST(ReplicaDictionaryTest, AbortedAssignmentLeavesNoTrace) {
     StoreReplicaDictionary::WriteView view = dict.ForWrite(*txn);
     EXPECT_EQ(*view.IndexOf(IdOf(7)), 0u);
     EXPECT_EQ(*view.IdAt(0), IdOf(7));
-    EXPECT_EQ(view.assigned(), 1u);
+    EXPECT_EQ(view.TEST_assigned(), 1u);
   }  // aborted
-  EXPECT_EQ(dict.cached_size(), 0u);
+  EXPECT_EQ(dict.TEST_cached_size(), 0u);
   auto assigned = Assign(store->env, dict, {IdOf(8), IdOf(7)});
   ASSERT_DAICHO_OK(assigned);
   EXPECT_EQ(*assigned, (std::vector<uint32_t>{0, 1}));
