@@ -2,10 +2,10 @@
 
 #include <utility>
 
-#include "net/replica_change_store.h"
-#include "net/sealed_change_store.h"
 #include "relay/lmdb/lmdb_backend.h"
 #include "relay/relay_admission.h"
+#include "sync/replica_change_store.h"
+#include "sync/sealed_change_store.h"
 
 namespace daicho::bench {
 namespace {

@@ -23,8 +23,8 @@
 #include "crypto/key_ring.h"
 #include "daicho/replica.h"
 #include "daicho/status.h"
-#include "net/websocket.h"
 #include "relay/relay_service.h"
+#include "transport/websocket.h"
 
 namespace daicho::bench {
 

@@ -26,9 +26,9 @@
 #include <thread>
 #include <vector>
 
-#include "net/websocket.h"
-#include "net/wire_codec.h"
+#include "sync/wire_codec.h"
 #include "tests/testing/relay_process.h"
+#include "transport/websocket.h"
 
 namespace {
 

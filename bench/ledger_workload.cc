@@ -34,8 +34,8 @@
 #include "daicho/peer_sync.h"
 #include "daicho/replica.h"
 #include "ledger_values.h"
-#include "net/replica_change_store.h"
-#include "net/websocket.h"
+#include "sync/replica_change_store.h"
+#include "transport/websocket.h"
 
 namespace {
 

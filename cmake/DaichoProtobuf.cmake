@@ -1,9 +1,10 @@
 # daicho_protobuf_library(TARGET PROTO): a private static library of the code
 # protoc generates for PROTO (a path relative to the source root). Generated
 # files live only in the build tree, are included as "<dir>/<name>.pb.h", and
-# are compiled without daicho's -Werror.
+# are compiled without daicho's -Werror. Each target generates into its own
+# directory, so linking one exposes no other target's headers.
 function(daicho_protobuf_library target proto)
-  set(out_dir ${PROJECT_BINARY_DIR}/generated)
+  set(out_dir ${PROJECT_BINARY_DIR}/generated/${target})
   get_filename_component(proto_dir ${proto} DIRECTORY)
   get_filename_component(proto_name ${proto} NAME_WE)
   set(pb_cc ${out_dir}/${proto_dir}/${proto_name}.pb.cc)

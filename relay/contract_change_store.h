@@ -1,5 +1,5 @@
 // ContractChangeStore: one contract's change log, as the ChangeStore a sync
-// session reads and writes (net/change_store.h), over any RelayBackend. The
+// session reads and writes (sync/change_store.h), over any RelayBackend. The
 // relay's rules for changes live here once: a change needs a non-zero
 // origin and seq and fits max_change_bytes; duplicates are ignored (an
 // unsealed one must equal what the relay holds: two payloads under one dot
@@ -22,8 +22,8 @@
 #include <span>
 #include <vector>
 
-#include "net/change_store.h"
 #include "relay/relay_backend.h"
+#include "sync/change_store.h"
 
 namespace daicho::relay {
 

@@ -7,9 +7,9 @@
 #include <string>
 
 #include "daicho/status.h"
-#include "net/messages.h"
-#include "net/websocket.h"
 #include "relay/relay_service.h"
+#include "sync/messages.h"
+#include "transport/websocket.h"
 
 namespace daicho::relay {
 

@@ -42,7 +42,7 @@
 #include "daicho/replica_id.h"
 #include "daicho/status.h"
 #include "daicho/version_vector.h"
-#include "net/contract_number.h"
+#include "sync/contract_number.h"
 
 namespace daicho::relay {
 

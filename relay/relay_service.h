@@ -47,12 +47,12 @@
 #include "daicho/clock.h"
 #include "daicho/replica_id.h"
 #include "daicho/status.h"
-#include "net/change_store.h"
-#include "net/contract_number.h"
-#include "net/wire_codec.h"
 #include "relay/login_throttle.h"
 #include "relay/password_gate.h"
 #include "relay/relay_backend.h"
+#include "sync/change_store.h"
+#include "sync/contract_number.h"
+#include "sync/wire_codec.h"
 
 namespace daicho::relay {
 
@@ -242,7 +242,7 @@ class RelayService {
 
   // ---- Changes ----
   // The contract's change store for sync sessions (opaque blobs; see
-  // net/change_store.h). Each call returns a new lightweight handle; all of
+  // sync/change_store.h). Each call returns a new lightweight handle; all of
   // a contract's handles see the same data and may be used concurrently. A
   // handle can only ever read and write its own contract's keys.
   // kNotFound (contract).

@@ -20,12 +20,12 @@
 #include <CLI/CLI.hpp>
 
 #include "apps/common/secret_file.h"
-#include "net/log_line.h"
-#include "net/websocket.h"
 #include "relay/lmdb/lmdb_backend.h"
 #include "relay/login_watcher.h"
 #include "relay/relay_admission.h"
 #include "relay/relay_service.h"
+#include "transport/log_line.h"
+#include "transport/websocket.h"
 
 namespace {
 

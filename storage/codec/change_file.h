@@ -2,7 +2,7 @@
 // stick, with a header naming the office the file is from. This layer only
 // stores and checks bytes (magic, version, lengths, count, checksum); which
 // office may import a file and the sealing of its payloads are the client's
-// business (include/daicho/change_file.h, net/change_file.cc), so storage
+// business (include/daicho/change_file.h, client/change_file.cc), so storage
 // needs no crypto.
 //
 // Format (docs/formats.md "Change files"): version 2 writes the header below;

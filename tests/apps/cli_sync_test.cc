@@ -259,7 +259,7 @@ class CliSyncTest : public CliTest {
   }
 
   // A self-signed certificate for 127.0.0.1 (and localhost), made by the
-  // openssl CLI as tests/net/websocket_test.cc does: {certificate, key}.
+  // openssl CLI as tests/transport/websocket_test.cc does: {certificate, key}.
   std::pair<std::string, std::string> MakeCertificate() {
     const std::string cert = dir_.Sub("cert.pem");
     const std::string key = dir_.Sub("key.pem");

@@ -18,11 +18,11 @@
 #include "daicho/peer_sync.h"
 #include "daicho/relay_client.h"
 #include "daicho/replica.h"
-#include "net/websocket.h"
-#include "net/wire_codec.h"
 #include "relay/relay_service.h"
+#include "sync/wire_codec.h"
 #include "test_util.h"
 #include "tests/testing/relay_process.h"
+#include "transport/websocket.h"
 
 namespace daicho::relay {
 namespace {

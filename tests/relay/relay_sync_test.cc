@@ -21,18 +21,18 @@
 
 #include "crypto/key_ring.h"
 #include "daicho/replica.h"
-#include "net/replica_change_store.h"
-#include "net/sealed_change_store.h"
-#include "net/websocket.h"
-#include "net/wire_codec.h"
 #include "relay/relay_service.h"
+#include "sync/replica_change_store.h"
+#include "sync/sealed_change_store.h"
+#include "sync/wire_codec.h"
 #include "test_util.h"
-#include "tests/net/raw_socket.h"
-#include "tests/net/watch_client.h"
 #include "tests/relay/relay_test_util.h"
 #include "tests/testing/process.h"
 #include "tests/testing/relay_process.h"
+#include "tests/transport/raw_socket.h"
+#include "tests/transport/watch_client.h"
 #include "tiny_filesystem.h"
+#include "transport/websocket.h"
 
 namespace daicho::relay {
 namespace {

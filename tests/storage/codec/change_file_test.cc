@@ -2,7 +2,7 @@
 // ReadChangeFile): the USB-stick carrier of changes between replicas, with
 // the header naming the office. Damage of any kind must be reported as
 // kCorruption, never crash or hand back altered changes. Which office may
-// import a file is tested in tests/net/change_file_test.cc.
+// import a file is tested in tests/client/change_file_test.cc.
 #include <cstdint>
 #include <filesystem>
 #include <fstream>

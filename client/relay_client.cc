@@ -1,0 +1,493 @@
+#include "daicho/relay_client.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <utility>
+
+#include "client/pc_state.h"
+#include "client/proto/relay_settings.pb.h"
+#include "client/sync_summary.h"
+#include "crypto/key_file.h"
+#include "crypto/office_key.h"
+#include "sync/contract_number.h"
+#include "sync/replica_change_store.h"
+#include "sync/sealed_change_store.h"
+#include "transport/websocket.h"
+
+namespace daicho {
+namespace {
+
+// Local setting names (see Replica::SetLocalSetting). The backup state is
+// kept apart from the settings so a watching process recording acks and a
+// `backup disable` from another process never overwrite each other.
+constexpr std::string_view kSettingsKey = "daicho.relay.settings";
+constexpr std::string_view kBackupKey = "daicho.relay.backup";       // "off" when disabled
+constexpr std::string_view kLastSyncKey = "daicho.relay.last_sync";  // Unix ms, decimal
+// The device token the relay refused (revoked, replaced, unknown): while the
+// saved settings hold that token, the saved login is shown as no longer
+// valid and not sent again. Kept apart from the settings so a `connect` in
+// another process (a new token) is never overwritten by a stale watch.
+constexpr std::string_view kRefusedTokenKey = "daicho.relay.refused_token";
+
+Status SavedLoginRefused() {
+  return Status(Code::kUnauthenticated, "this PC's saved login was revoked or replaced: run `daicho connect` again");
+}
+
+std::string EncodeSettings(const RelaySettings& s) {
+  client::v1::RelaySettings pb;
+  pb.set_url(s.url);
+  pb.set_contract(s.contract);
+  pb.set_user(s.user);
+  pb.set_tls_ca_file(s.tls_ca_file);
+  pb.set_device_token(s.device_token);
+  pb.set_device_name(s.device_name);
+  return pb.SerializeAsString();
+}
+
+Result<RelaySettings> DecodeSettings(const std::string& bytes) {
+  client::v1::RelaySettings pb;
+  if (!pb.ParseFromString(bytes)) return Status(Code::kCorruption, "saved relay settings do not decode");
+  return RelaySettings{pb.url(), pb.contract(), pb.user(), pb.tls_ca_file(), pb.device_token(), pb.device_name()};
+}
+
+// Errors that a later attempt can get past without anyone acting.
+bool Retryable(const Status& status) {
+  switch (status.code()) {
+    case Code::kUnavailable:
+    case Code::kProtocolError:      // e.g. a connection cut mid-frame
+    case Code::kResourceExhausted:  // a frame or queue limit of one connection
+    case Code::kBusy:
+      return true;
+    default:
+      return false;
+  }
+}
+
+int64_t UnixMillis(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+struct RelayClient::Impl {
+  explicit Impl(Replica& r) : replica(r), pc(r) {}
+
+  Result<std::optional<RelaySettings>> LoadSettings() const {
+    DAICHO_ASSIGN_OR_RETURN(auto bytes, replica.GetLocalSetting(kSettingsKey));
+    if (!bytes) return std::optional<RelaySettings>();
+    DAICHO_ASSIGN_OR_RETURN(RelaySettings settings, DecodeSettings(*bytes));
+    return std::optional<RelaySettings>(std::move(settings));
+  }
+
+  Result<RelaySettings> RequireSyncable() const {
+    DAICHO_ASSIGN_OR_RETURN(auto enabled, BackupEnabled());
+    if (!enabled) return Status(Code::kFailedPrecondition, "backup to the relay is disabled for this replica");
+    DAICHO_ASSIGN_OR_RETURN(auto settings, LoadSettings());
+    if (!settings) return Status(Code::kFailedPrecondition, "no relay configured: connect to one first");
+    return *std::move(settings);
+  }
+
+  Result<bool> BackupEnabled() const {
+    DAICHO_ASSIGN_OR_RETURN(auto value, replica.GetLocalSetting(kBackupKey));
+    return !(value && *value == "off");
+  }
+
+  // What the relay is known to hold. A relay restored from an older backup
+  // reports less than before: the newest report is the truth, not a join.
+  Status RecordRelayHolds(const VersionVector& holds, bool in_sync) {
+    DAICHO_RETURN_IF_ERROR(pc.RecordRelayReport(holds));
+    if (!in_sync) return Status::Ok();
+    return replica.SetLocalSetting(kLastSyncKey, std::to_string(UnixMillis(std::chrono::system_clock::now())));
+  }
+
+  // What one connection is for, and how it logs in.
+  struct SessionRequest {
+    net::Purpose purpose = net::Purpose::kSync;
+    // Login: this password, else the saved device token.
+    std::string password;
+    // Ask for a device token named settings.device_name.
+    bool request_token = false;
+    std::function<void(const SyncProgress&)> on_progress;
+    std::stop_token stop;
+    std::chrono::milliseconds poll_interval{500};
+    std::function<void()> on_connected;
+    // kSync/kWatch: unlocks the office key with this passphrase when this PC
+    // lacks the relay's current key.
+    std::string passphrase;
+    bool store_key = true;
+    // kPublishKeys: the envelopes to store in place of key `replaces`.
+    crypto::WrappedOfficeKey publish;
+    crypto::KeyId replaces = 0;
+  };
+
+  Result<net::SyncReport> RunSession(const RelaySettings& settings, SessionRequest request) {
+    net::SessionOptions session;
+    session.purpose = request.purpose;
+    session.contract = settings.contract;
+    session.user = settings.user;
+    if (request.request_token) session.device_name = settings.device_name;
+    const bool saved_login = request.password.empty() && !settings.device_token.empty();
+    if (!request.password.empty()) {
+      session.credentials = net::PasswordCredential{request.password};
+    } else if (saved_login) {
+      DAICHO_ASSIGN_OR_RETURN(bool refused, SavedLoginWasRefused(settings));
+      if (refused) return SavedLoginRefused();
+      session.credentials = net::DeviceTokenCredential{settings.device_token};
+    } else {
+      return Status(Code::kFailedPrecondition, "no saved login for the relay: a password is needed");
+    }
+    session.publish_keys = std::move(request.publish);
+    session.replaces_key_id = request.replaces;
+    net::WebSocketOptions websocket;
+    websocket.tls_ca_file = settings.tls_ca_file;
+    net::SyncHooks hooks;
+    if (request.on_progress) {
+      hooks.on_progress = [&request](const net::SessionStats& s) { request.on_progress(net::ToSyncProgress(s)); };
+    }
+    net::ReplicaChangeStore replica_store(replica);
+    net::SealedChangeStore sealed(replica_store, settings.contract, crypto::KeyRing());
+    if (net::ExchangesChanges(request.purpose)) {
+      // Nothing moves until this PC holds the relay's current office key.
+      session.on_welcome = [this, &settings, &request, &sealed](const net::Welcome& welcome) {
+        auto ring = RingForSync(settings.contract, welcome.office_keys, request.passphrase, request.store_key);
+        if (!ring.ok()) return ring.status();
+        sealed.SetKeyRing(*std::move(ring));
+        return Status::Ok();
+      };
+      hooks.on_peer_holds = [this, &request](const VersionVector& holds) {
+        if (request.on_connected) request.on_connected();
+        auto local = replica.GetVersionVector();
+        // A failed write here only makes `status` more cautious (it shows
+        // more as not backed up); the sync itself goes on.
+        (void)RecordRelayHolds(holds, local.ok() && holds.Dominates(*local));
+      };
+    }
+    hooks.stop = std::move(request.stop);
+    hooks.poll_interval = request.poll_interval;
+    bool login_revoked = false;
+    hooks.on_peer_error = [&login_revoked](const net::ErrorMessage& error) {
+      login_revoked = error.reason == net::ErrorReason::kLoginRevoked;
+    };
+    auto report = net::SyncOnce(settings.url, sealed, replica.id(), std::move(session), websocket, std::move(hooks));
+    if (report.ok() || !login_revoked) return report;
+    if (!saved_login) {
+      return Status(Code::kUnauthenticated,
+                    "the relay ended this login (the password was changed or the user "
+                    "removed): run `daicho connect` again with the current password");
+    }
+    // Remembered so `status` shows it and nothing retries with this token.
+    DAICHO_RETURN_IF_ERROR(replica.SetLocalSetting(kRefusedTokenKey, settings.device_token));
+    return SavedLoginRefused();
+  }
+
+  // The relay refused the saved device token earlier.
+  Result<bool> SavedLoginWasRefused(const RelaySettings& settings) const {
+    if (settings.device_token.empty()) return false;
+    DAICHO_ASSIGN_OR_RETURN(auto refused, replica.GetLocalSetting(kRefusedTokenKey));
+    return refused && *refused == settings.device_token;
+  }
+
+  // ---- Office key ----
+
+  // The ring to seal and open this sync's changes with, given the relay's
+  // envelopes: the held one if it has the relay's current key, else one
+  // unlocked with `passphrase`.
+  Result<crypto::KeyRing> RingForSync(const std::string& contract, const crypto::WrappedOfficeKey& relay_keys,
+                                      const std::string& passphrase, bool store_key) {
+    DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, pc.HeldRing(contract));
+    if (relay_keys.empty()) {
+      if (!ring.empty()) return RelayKeyOlder(relay_keys, ring);
+      return Status(Code::kFailedPrecondition, "the office key of contract " + contract +
+                                                   " is not set up: run `daicho key init` on the office's first PC");
+    }
+    DAICHO_RETURN_IF_ERROR(pc.SaveEnvelopes({contract, relay_keys}));
+    if (ring.current_id() < relay_keys.current_key_id) {
+      if (passphrase.empty()) {
+        return Status(Code::kFailedPrecondition,
+                      ring.empty() ? std::string("this PC does not hold the office key yet: unlock it with the "
+                                                 "office passphrase (daicho key unlock)")
+                                   : "the office key was rotated on another PC (the relay has key " +
+                                         std::to_string(relay_keys.current_key_id) + ", this PC key " +
+                                         std::to_string(ring.current_id()) +
+                                         "): unlock it again with the office passphrase (daicho key unlock)");
+      }
+      DAICHO_ASSIGN_OR_RETURN(ring, crypto::UnwrapWithPassphrase(relay_keys, contract, passphrase));
+      DAICHO_RETURN_IF_ERROR(pc.KeepRing(contract, ring, store_key));
+    }
+    if (ring.current_id() > relay_keys.current_key_id) return RelayKeyOlder(relay_keys, ring);
+    return ring;
+  }
+
+  // This PC holds a newer office key than the relay: a relay restored from a
+  // backup taken before the key was set up or rotated. Syncing would seal
+  // under a key the office retired (or one the relay never had); a rotation
+  // from here goes past both.
+  static Status RelayKeyOlder(const crypto::WrappedOfficeKey& relay_keys, const crypto::KeyRing& ring) {
+    const std::string held = std::to_string(ring.current_id());
+    const std::string relay_has = relay_keys.empty()
+                                      ? "the relay has no office key but this PC holds key " + held
+                                      : "the relay's office key (key " + std::to_string(relay_keys.current_key_id) +
+                                            ") is older than this PC's (key " + held + ")";
+    return Status(Code::kFailedPrecondition,
+                  relay_has +
+                      ": the relay was probably restored from a backup taken before the key was set up or "
+                      "rotated; nothing was synced. On this PC run `daicho key rotate` (a new passphrase and "
+                      "recovery code), then unlock the new key on the office's other PCs (daicho key unlock)");
+  }
+
+  Result<RelaySettings> RequireConnected() const {
+    DAICHO_ASSIGN_OR_RETURN(auto settings, LoadSettings());
+    if (!settings) return Status(Code::kFailedPrecondition, "no relay configured: connect to one first");
+    return *std::move(settings);
+  }
+
+  // The relay's envelopes for the connected contract (a connect test).
+  Result<crypto::WrappedOfficeKey> FetchOfficeKey(const RelaySettings& settings, const std::string& password) {
+    SessionRequest request;
+    request.purpose = net::Purpose::kConnectTest;
+    request.password = password;
+    DAICHO_ASSIGN_OR_RETURN(net::SyncReport report, RunSession(settings, std::move(request)));
+    if (!report.office_keys.empty()) DAICHO_RETURN_IF_ERROR(pc.SaveEnvelopes({settings.contract, report.office_keys}));
+    return std::move(report.office_keys);
+  }
+
+  Status PublishOfficeKey(const RelaySettings& settings, const std::string& password, crypto::WrappedOfficeKey keys,
+                          crypto::KeyId replaces) {
+    SessionRequest request;
+    request.purpose = net::Purpose::kPublishKeys;
+    request.password = password;
+    const crypto::WrappedOfficeKey expected = keys;
+    request.publish = std::move(keys);
+    request.replaces = replaces;
+    DAICHO_ASSIGN_OR_RETURN(net::SyncReport report, RunSession(settings, std::move(request)));
+    if (report.office_keys != expected) {
+      return Status(Code::kProtocolError, "the relay did not store the office key it was sent");
+    }
+    return pc.SaveEnvelopes({settings.contract, report.office_keys});
+  }
+
+  // Fetches the envelopes and requires that this PC holds their current key
+  // (or, with `newer_ok`, a newer one: a relay restored from a backup taken
+  // before a rotation, which a rotation from this PC brings forward).
+  Result<std::pair<crypto::WrappedOfficeKey, crypto::KeyRing>> RequireCurrentKey(const RelaySettings& settings,
+                                                                                 const std::string& password,
+                                                                                 bool newer_ok = false) {
+    DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey published, FetchOfficeKey(settings, password));
+    DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, pc.HeldRing(settings.contract));
+    const bool newer = newer_ok && ring.current_id() > published.current_key_id;
+    if (published.empty() && !newer) {
+      return Status(Code::kFailedPrecondition, "the office key is not set up: run `daicho key init` first");
+    }
+    if (ring.current_id() != published.current_key_id && !newer) {
+      return Status(Code::kFailedPrecondition, "this PC does not hold the office's current key (key " +
+                                                   std::to_string(published.current_key_id) +
+                                                   "): unlock it first (daicho key unlock)");
+    }
+    return std::make_pair(std::move(published), std::move(ring));
+  }
+
+  // Unlock and recover: the envelopes opened with `open`.
+  template <typename Open>
+  Status UnlockWith(const OfficeKeyOptions& options, Open open) {
+    DAICHO_ASSIGN_OR_RETURN(RelaySettings settings, RequireConnected());
+    DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey published, FetchOfficeKey(settings, options.password));
+    if (published.empty()) {
+      return Status(Code::kFailedPrecondition, "the office key of contract " + settings.contract +
+                                                   " is not set up: run `daicho key init` on the office's first PC");
+    }
+    DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, open(published, settings.contract));
+    return pc.KeepRing(settings.contract, ring, options.store_key);
+  }
+
+  Replica& replica;
+  // The office key (kept in memory too, for this client's later syncs), the
+  // envelopes and what the relay holds.
+  net::PcState pc;
+};
+
+RelayClient::RelayClient(Replica& replica) : impl_(std::make_unique<Impl>(replica)) {}
+RelayClient::~RelayClient() = default;
+
+Status RelayClient::Connect(RelaySettings settings, const std::string& password, bool save_password) {
+  auto contract = net::ContractNumber::Parse(settings.contract);
+  if (!contract.ok()) return contract.status();
+  if (settings.user.empty()) return Status(Code::kInvalidArgument, "a user id is needed");
+  if (save_password && settings.device_name.empty()) {
+    return Status(Code::kInvalidArgument, "saving the login needs a device name for this PC");
+  }
+  if (password.empty() && (save_password || settings.device_token.empty())) {
+    return Status(Code::kInvalidArgument, "a password is needed");
+  }
+  RelaySettings test = settings;
+  if (!password.empty()) test.device_token.clear();
+  Impl::SessionRequest request;
+  request.purpose = net::Purpose::kConnectTest;
+  request.password = password;
+  request.request_token = save_password;
+  DAICHO_ASSIGN_OR_RETURN(net::SyncReport report, impl_->RunSession(test, std::move(request)));
+  if (save_password) {
+    if (report.device_token.empty()) return Status(Code::kProtocolError, "the relay issued no device token");
+    settings.device_token = report.device_token;
+  } else if (!password.empty()) {
+    settings.device_token.clear();  // a password login replaces a saved one
+  }
+  DAICHO_ASSIGN_OR_RETURN(auto previous, impl_->LoadSettings());
+  DAICHO_RETURN_IF_ERROR(impl_->replica.EraseLocalSetting(kRefusedTokenKey));
+  if (!previous || previous->url != settings.url || previous->contract != settings.contract) {
+    // Acknowledgements of another relay or contract say nothing about this one.
+    DAICHO_RETURN_IF_ERROR(impl_->pc.RecordRelayReport(VersionVector()));
+    DAICHO_RETURN_IF_ERROR(impl_->replica.EraseLocalSetting(kLastSyncKey));
+  }
+  return impl_->replica.SetLocalSetting(kSettingsKey, EncodeSettings(settings));
+}
+
+Result<std::optional<RelaySettings>> RelayClient::Settings() const { return impl_->LoadSettings(); }
+
+Result<SyncSummary> RelayClient::Sync(const SyncOptions& options) {
+  DAICHO_ASSIGN_OR_RETURN(RelaySettings settings, impl_->RequireSyncable());
+  const auto start = std::chrono::steady_clock::now();
+  Impl::SessionRequest request;
+  request.password = options.password;
+  request.on_progress = options.on_progress;
+  request.passphrase = options.passphrase;
+  request.store_key = options.store_key;
+  DAICHO_ASSIGN_OR_RETURN(net::SyncReport report, impl_->RunSession(settings, std::move(request)));
+  DAICHO_RETURN_IF_ERROR(impl_->RecordRelayHolds(report.peer_version_vector, /*in_sync=*/true));
+  return net::ToSyncSummary(report, start);
+}
+
+Status RelayClient::Watch(const WatchOptions& options, std::stop_token stop) {
+  std::mutex mu;
+  std::condition_variable_any wake;
+  auto delay = options.retry_delay;
+  while (!stop.stop_requested()) {
+    DAICHO_ASSIGN_OR_RETURN(RelaySettings settings, impl_->RequireSyncable());
+    bool connected = false;
+    Impl::SessionRequest request;
+    request.purpose = net::Purpose::kWatch;
+    request.password = options.sync.password;
+    request.on_progress = options.sync.on_progress;
+    request.passphrase = options.sync.passphrase;
+    request.store_key = options.sync.store_key;
+    request.stop = stop;
+    request.poll_interval = options.poll_interval;
+    request.on_connected = [&connected] { connected = true; };
+    auto report = impl_->RunSession(settings, std::move(request));
+    const Status outcome = report.ok() ? Status::Ok() : report.status();
+    if (stop.stop_requested()) break;
+    if (!outcome.ok() && !Retryable(outcome)) return outcome;
+    if (options.on_connection_end) options.on_connection_end(outcome);
+    // A connection that got through the login resets the back-off.
+    if (connected) delay = options.retry_delay;
+    std::unique_lock lock(mu);
+    wake.wait_for(lock, stop, delay, [] { return false; });  // returns early on stop
+    if (!connected) delay = std::min(delay * 2, options.max_retry_delay);
+  }
+  return Status::Ok();
+}
+
+Status RelayClient::SetBackupEnabled(bool enabled) {
+  if (enabled) return impl_->replica.EraseLocalSetting(kBackupKey);
+  return impl_->replica.SetLocalSetting(kBackupKey, "off");
+}
+
+Result<std::string> RelayClient::InitOfficeKey(const std::string& passphrase, const OfficeKeyOptions& options) {
+  DAICHO_RETURN_IF_ERROR(crypto::ValidatePassphrase(passphrase));
+  DAICHO_ASSIGN_OR_RETURN(RelaySettings settings, impl_->RequireConnected());
+  DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey published, impl_->FetchOfficeKey(settings, options.password));
+  if (!published.empty()) {
+    return Status(Code::kFailedPrecondition, "the office key of contract " + settings.contract +
+                                                 " is already set up: unlock it with the office passphrase "
+                                                 "(daicho key unlock)");
+  }
+  // A second key 1 beside the one the office's PCs hold would let them seal
+  // changes the others cannot open.
+  DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing held, impl_->pc.HeldRing(settings.contract));
+  if (!held.empty()) return Impl::RelayKeyOlder(published, held);
+  DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, crypto::KeyRing::Create());
+  DAICHO_ASSIGN_OR_RETURN(std::string recovery_code, crypto::NewRecoveryCode());
+  DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey wrapped,
+                          crypto::WrapOfficeKey(ring, settings.contract, passphrase, recovery_code));
+  DAICHO_RETURN_IF_ERROR(impl_->PublishOfficeKey(settings, options.password, std::move(wrapped), 0));
+  DAICHO_RETURN_IF_ERROR(impl_->pc.KeepRing(settings.contract, ring, options.store_key));
+  return recovery_code;
+}
+
+Status RelayClient::UnlockOfficeKey(const std::string& passphrase, const OfficeKeyOptions& options) {
+  return impl_->UnlockWith(options,
+                           [&passphrase](const crypto::WrappedOfficeKey& published, const std::string& contract) {
+                             return crypto::UnwrapWithPassphrase(published, contract, passphrase);
+                           });
+}
+
+Status RelayClient::RecoverOfficeKey(const std::string& recovery_code, const OfficeKeyOptions& options) {
+  DAICHO_RETURN_IF_ERROR(crypto::NormalizeRecoveryCode(recovery_code).status());
+  return impl_->UnlockWith(options,
+                           [&recovery_code](const crypto::WrappedOfficeKey& published, const std::string& contract) {
+                             return crypto::UnwrapWithRecoveryCode(published, contract, recovery_code);
+                           });
+}
+
+Result<std::string> RelayClient::RotateOfficeKey(const std::string& passphrase, const OfficeKeyOptions& options) {
+  DAICHO_RETURN_IF_ERROR(crypto::ValidatePassphrase(passphrase));
+  DAICHO_ASSIGN_OR_RETURN(RelaySettings settings, impl_->RequireConnected());
+  DAICHO_ASSIGN_OR_RETURN(auto current, impl_->RequireCurrentKey(settings, options.password, /*newer_ok=*/true));
+  DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing rotated, current.second.Rotated());
+  DAICHO_ASSIGN_OR_RETURN(std::string recovery_code, crypto::NewRecoveryCode());
+  DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey wrapped,
+                          crypto::WrapOfficeKey(rotated, settings.contract, passphrase, recovery_code));
+  DAICHO_RETURN_IF_ERROR(
+      impl_->PublishOfficeKey(settings, options.password, std::move(wrapped), current.first.current_key_id));
+  DAICHO_RETURN_IF_ERROR(impl_->pc.KeepRing(settings.contract, rotated, options.store_key));
+  return recovery_code;
+}
+
+Status RelayClient::ChangeOfficePassphrase(const std::string& new_passphrase, const OfficeKeyOptions& options) {
+  DAICHO_RETURN_IF_ERROR(crypto::ValidatePassphrase(new_passphrase));
+  DAICHO_ASSIGN_OR_RETURN(RelaySettings settings, impl_->RequireConnected());
+  DAICHO_ASSIGN_OR_RETURN(auto current, impl_->RequireCurrentKey(settings, options.password));
+  DAICHO_ASSIGN_OR_RETURN(
+      crypto::WrappedOfficeKey rewrapped,
+      crypto::RewrapWithPassphrase(current.first, current.second, settings.contract, new_passphrase));
+  return impl_->PublishOfficeKey(settings, options.password, std::move(rewrapped), current.first.current_key_id);
+}
+
+Result<OfficeKeyStatus> RelayClient::GetOfficeKeyStatus() const {
+  OfficeKeyStatus status;
+  DAICHO_ASSIGN_OR_RETURN(auto settings, impl_->LoadSettings());
+  DAICHO_ASSIGN_OR_RETURN(auto stored, crypto::LoadOfficeKey(impl_->pc.KeyPath()));
+  // Without relay settings: the key got from a peer or a file, whatever its contract.
+  const std::string contract = settings ? settings->contract : stored ? stored->contract : std::string();
+  status.stored = stored && stored->contract == contract;
+  DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, impl_->pc.HeldRing(contract));
+  status.key_id = ring.current_id();
+  status.keys_held = ring.ids().size();
+  return status;
+}
+
+Status RelayClient::ForgetOfficeKey() { return impl_->pc.ForgetRing(); }
+
+Result<BackupStatus> RelayClient::GetBackupStatus() const {
+  BackupStatus status;
+  DAICHO_ASSIGN_OR_RETURN(auto settings, impl_->LoadSettings());
+  status.configured = settings.has_value();
+  if (settings) {
+    DAICHO_ASSIGN_OR_RETURN(status.saved_login_refused, impl_->SavedLoginWasRefused(*settings));
+  }
+  DAICHO_ASSIGN_OR_RETURN(status.enabled, impl_->BackupEnabled());
+  DAICHO_ASSIGN_OR_RETURN(status.relay_holds, impl_->pc.RelayHolds());
+  DAICHO_ASSIGN_OR_RETURN(auto last_sync, impl_->replica.GetLocalSetting(kLastSyncKey));
+  if (last_sync) {
+    char* end = nullptr;
+    const long long ms = std::strtoll(last_sync->c_str(), &end, 10);
+    if (last_sync->empty() || *end != '\0') return Status(Code::kCorruption, "saved last sync time does not parse");
+    status.last_sync = std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
+  }
+  DAICHO_ASSIGN_OR_RETURN(auto records, impl_->replica.RecordsChangedSince(status.relay_holds));
+  status.unsynced_records = records.size();
+  return status;
+}
+
+}  // namespace daicho
