@@ -47,13 +47,13 @@ Result<std::unique_ptr<BenchRelay>> BenchRelay::Start(const std::string& dir, bo
     }
   }
 
-  net::SyncServerOptions options;
+  transport::SyncServerOptions options;
   DAICHO_ASSIGN_OR_RETURN(options.local_id, ReplicaId::Random());
   relay::RelayService* raw_store = relay->store_.get();
-  options.store_factory = [raw_store](const net::Hello& hello, const std::string& peer_address) {
+  options.store_factory = [raw_store](const sync::Hello& hello, const std::string& peer_address) {
     return relay::AdmitSession(*raw_store, hello, peer_address);
   };
-  relay->server_ = std::make_unique<net::SyncServer>(std::move(options));
+  relay->server_ = std::make_unique<transport::SyncServer>(std::move(options));
   if (Status s = relay->server_->Start(); !s.ok()) return s;
   relay->url_ = "ws://127.0.0.1:" + std::to_string(relay->server_->port()) + "/";
 
@@ -63,25 +63,25 @@ Result<std::unique_ptr<BenchRelay>> BenchRelay::Start(const std::string& dir, bo
 }
 
 Status BenchRelay::Login(Replica& replica) {
-  net::SessionOptions login = session_;
-  login.credentials = net::PasswordCredential{kPassword};
+  sync::SessionOptions login = session_;
+  login.credentials = sync::PasswordCredential{kPassword};
   login.device_name = "bench-pc";
-  login.purpose = net::Purpose::kConnectTest;
-  net::ReplicaChangeStore changes(replica);
-  auto report = net::SyncOnce(url_, changes, replica.id(), std::move(login));
+  login.purpose = sync::Purpose::kConnectTest;
+  sync::ReplicaChangeStore changes(replica);
+  auto report = transport::SyncOnce(url_, changes, replica.id(), std::move(login));
   if (!report.ok()) return report.status();
-  session_.credentials = net::DeviceTokenCredential{report->device_token};
-  session_.purpose = net::Purpose::kSync;
+  session_.credentials = sync::DeviceTokenCredential{report->device_token};
+  session_.purpose = sync::Purpose::kSync;
   logged_in_ = true;
   return Status();
 }
 
-Result<net::SyncReport> BenchRelay::Sync(Replica& replica) {
+Result<transport::SyncReport> BenchRelay::Sync(Replica& replica) {
   if (!logged_in_) return Status(Code::kFailedPrecondition, "BenchRelay::Sync before Login");
-  net::ReplicaChangeStore changes(replica);
-  if (office_key_.empty()) return net::SyncOnce(url_, changes, replica.id(), session_);
-  net::SealedChangeStore sealed(changes, session_.contract, office_key_.Clone());
-  return net::SyncOnce(url_, sealed, replica.id(), session_);
+  sync::ReplicaChangeStore changes(replica);
+  if (office_key_.empty()) return transport::SyncOnce(url_, changes, replica.id(), session_);
+  sync::SealedChangeStore sealed(changes, session_.contract, office_key_.Clone());
+  return transport::SyncOnce(url_, sealed, replica.id(), session_);
 }
 
 }  // namespace daicho::bench

@@ -41,7 +41,7 @@ class BenchRelay {
   // The password login of `replica`'s PC (a connect test: no changes flow).
   Status Login(Replica& replica);
   // One sync of `replica` with the relay, logged in with the device token.
-  Result<net::SyncReport> Sync(Replica& replica);
+  Result<transport::SyncReport> Sync(Replica& replica);
 
   const std::string& url() const { return url_; }
 
@@ -49,8 +49,8 @@ class BenchRelay {
   BenchRelay() = default;
 
   std::unique_ptr<relay::RelayService> store_;
-  std::unique_ptr<net::SyncServer> server_;  // after store_: destroyed first
-  net::SessionOptions session_;
+  std::unique_ptr<transport::SyncServer> server_;  // after store_: destroyed first
+  sync::SessionOptions session_;
   std::string url_;
   crypto::KeyRing office_key_;  // empty: changes travel unsealed
   bool logged_in_ = false;

@@ -32,7 +32,7 @@
 
 namespace {
 
-using daicho::net::WebSocketClient;
+using daicho::transport::WebSocketClient;
 
 constexpr char kContract[] = "1234-5678-9012";
 constexpr char kUser[] = "yamada@example.jp";
@@ -49,19 +49,19 @@ double RssMib(pid_t pid) {
 }
 
 bool LogIn(WebSocketClient& client) {
-  daicho::net::Hello hello;
+  daicho::sync::Hello hello;
   auto id = daicho::ReplicaId::Random();
   if (!id.ok()) return false;
   hello.replica_id = *id;
-  hello.purpose = daicho::net::Purpose::kConnectTest;
+  hello.purpose = daicho::sync::Purpose::kConnectTest;
   hello.contract = kContract;
   hello.user = kUser;
-  hello.credentials = daicho::net::PasswordCredential{kPassword};
-  if (!client.Send(daicho::net::EncodeFrame(hello)).ok()) return false;
+  hello.credentials = daicho::sync::PasswordCredential{kPassword};
+  if (!client.Send(daicho::sync::EncodeFrame(hello)).ok()) return false;
   auto welcome = client.Receive();
   if (!welcome.ok()) return false;
-  auto decoded = daicho::net::DecodeFrame(*welcome);
-  return decoded.ok() && std::holds_alternative<daicho::net::Welcome>(*decoded);
+  auto decoded = daicho::sync::DecodeFrame(*welcome);
+  return decoded.ok() && std::holds_alternative<daicho::sync::Welcome>(*decoded);
 }
 
 }  // namespace

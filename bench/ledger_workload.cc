@@ -249,23 +249,23 @@ bool SameRecord(const daicho::Record& a, const daicho::Record& b) {
 
 // A loopback sync server (ws://127.0.0.1:<port>/) serving one replica to any
 // peer, without login: two PCs syncing directly on a LAN.
-Result<std::unique_ptr<daicho::net::SyncServer>> ServeReplica(Replica& replica) {
-  daicho::net::SyncServerOptions options;
+Result<std::unique_ptr<daicho::transport::SyncServer>> ServeReplica(Replica& replica) {
+  daicho::transport::SyncServerOptions options;
   options.local_id = replica.id();
   Replica* served = &replica;
-  options.store_factory = [served](const daicho::net::Hello&,
-                                   const std::string&) -> Result<daicho::net::AcceptedSession> {
-    return daicho::net::AcceptedSession{
-        std::make_unique<daicho::net::ReplicaChangeStore>(*served), "", "", {}, {}, "", {}};
+  options.store_factory = [served](const daicho::sync::Hello&,
+                                   const std::string&) -> Result<daicho::transport::AcceptedSession> {
+    return daicho::transport::AcceptedSession{
+        std::make_unique<daicho::sync::ReplicaChangeStore>(*served), "", "", {}, {}, "", {}};
   };
-  auto server = std::make_unique<daicho::net::SyncServer>(std::move(options));
+  auto server = std::make_unique<daicho::transport::SyncServer>(std::move(options));
   DAICHO_RETURN_IF_ERROR(server->Start());
   return server;
 }
 
-Result<daicho::net::SyncReport> SyncWith(const std::string& url, Replica& replica) {
-  daicho::net::ReplicaChangeStore changes(replica);
-  return daicho::net::SyncOnce(url, changes, replica.id(), daicho::net::SessionOptions{});
+Result<daicho::transport::SyncReport> SyncWith(const std::string& url, Replica& replica) {
+  daicho::sync::ReplicaChangeStore changes(replica);
+  return daicho::transport::SyncOnce(url, changes, replica.id(), daicho::sync::SessionOptions{});
 }
 
 Result<std::unique_ptr<Replica>> OpenNew(const fs::path& path) {
@@ -727,8 +727,8 @@ class Workload {
   uint64_t disk_bytes_a_ = 0;
   std::unique_ptr<Replica> a_;
   std::unique_ptr<Replica> b_;
-  std::vector<std::vector<ChangeBlob>> full_state_;  // P2's chunks, until P3 applied them
-  std::unique_ptr<daicho::net::SyncServer> server_;  // serves A from P3 to P5
+  std::vector<std::vector<ChangeBlob>> full_state_;        // P2's chunks, until P3 applied them
+  std::unique_ptr<daicho::transport::SyncServer> server_;  // serves A from P3 to P5
   std::string url_a_;
   Json rss_by_phase_ = Json::object();
 };

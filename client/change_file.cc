@@ -17,9 +17,9 @@ namespace {
 constexpr size_t kApplyBatchChanges = 1000;
 
 // The office this PC belongs to: its relay contract, else its key's.
-Result<net::PcOffice> OfficeOfThisPc(Replica& replica, const std::string& passphrase) {
+Result<client::PcOffice> OfficeOfThisPc(Replica& replica, const std::string& passphrase) {
   DAICHO_ASSIGN_OR_RETURN(auto settings, RelayClient(replica).Settings());
-  return net::PcState(replica).Office(settings ? settings->contract : std::string(), passphrase);
+  return client::PcState(replica).Office(settings ? settings->contract : std::string(), passphrase);
 }
 
 crypto::ChangeAddress AddressOf(const std::string& contract, const ChangeBlob& change) {
@@ -32,7 +32,8 @@ ChangeFileInfo InfoOf(const storage::ChangeFileHeader& header, size_t changes) {
 
 // The rule deciding which file may go into which PC (daicho/change_file.h,
 // docs/security.md), written once.
-Status CheckFileBelongsHere(const std::string& path, const storage::ChangeFileHeader& file, const net::PcOffice& pc) {
+Status CheckFileBelongsHere(const std::string& path, const storage::ChangeFileHeader& file,
+                            const client::PcOffice& pc) {
   // "this change file": the caller names it (the CLI: "importing FILE: ...").
   if (!file.contract.empty() && !pc.contract.empty() && file.contract != pc.contract) {
     return Status(Code::kPermissionDenied, "this change file is from the office with contract " + file.contract +
@@ -71,7 +72,7 @@ Status CheckFileBelongsHere(const std::string& path, const storage::ChangeFileHe
 
 Result<ChangeFileInfo> ExportChangeFile(Replica& replica, const std::string& path,
                                         const ExportChangesOptions& options) {
-  DAICHO_ASSIGN_OR_RETURN(net::PcOffice office, OfficeOfThisPc(replica, options.passphrase));
+  DAICHO_ASSIGN_OR_RETURN(client::PcOffice office, OfficeOfThisPc(replica, options.passphrase));
   if (office.has_office_key && office.ring.empty()) {
     // Unsealed, the file would be refused by every PC of the office that
     // holds the key, and would put the data on the stick in clear.
@@ -97,7 +98,7 @@ Result<ChangeFileInfo> ExportChangeFile(Replica& replica, const std::string& pat
 Result<ImportChangesResult> ImportChangeFile(Replica& replica, const std::string& path,
                                              const ImportChangesOptions& options) {
   DAICHO_ASSIGN_OR_RETURN(storage::ChangeFileContents file, storage::ReadChangeFile(path));
-  DAICHO_ASSIGN_OR_RETURN(net::PcOffice office, OfficeOfThisPc(replica, options.passphrase));
+  DAICHO_ASSIGN_OR_RETURN(client::PcOffice office, OfficeOfThisPc(replica, options.passphrase));
   DAICHO_RETURN_IF_ERROR(CheckFileBelongsHere(path, file.header, office));
   // Every change is opened before any is applied: one that does not open
   // (tampered, or moved to another seq, origin or contract) applies nothing.

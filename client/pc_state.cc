@@ -4,7 +4,7 @@
 
 #include "crypto/office_key.h"
 
-namespace daicho::net {
+namespace daicho::client {
 namespace {
 
 // Local setting names (Replica::SetLocalSetting).
@@ -98,4 +98,4 @@ Status PcState::LearnFromPeer(const VersionVector& peer_knows_relay_holds) {
   return RecordRelayReport(holds);
 }
 
-}  // namespace daicho::net
+}  // namespace daicho::client

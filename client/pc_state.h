@@ -10,8 +10,8 @@
 //
 // Ownership: borrows the Replica. Not thread-safe (one per client object).
 // Codes: the replica's and crypto/key_file.h's.
-#ifndef DAICHO_NET_PC_STATE_H_
-#define DAICHO_NET_PC_STATE_H_
+#ifndef DAICHO_CLIENT_PC_STATE_H_
+#define DAICHO_CLIENT_PC_STATE_H_
 
 #include <optional>
 #include <string>
@@ -23,7 +23,7 @@
 #include "daicho/status.h"
 #include "daicho/version_vector.h"
 
-namespace daicho::net {
+namespace daicho::client {
 
 // Envelopes as kept for handing on, with their contract.
 struct OfficeEnvelopes {
@@ -76,6 +76,6 @@ class PcState {
   crypto::KeyRing memory_ring_;
 };
 
-}  // namespace daicho::net
+}  // namespace daicho::client
 
-#endif  // DAICHO_NET_PC_STATE_H_
+#endif  // DAICHO_CLIENT_PC_STATE_H_

@@ -27,20 +27,20 @@ struct Office {
 // The office key this PC syncs with peers under: office.key, else the saved
 // envelopes opened with `passphrase`.
 Result<Office> OfficeOf(Replica& replica, const std::string& passphrase) {
-  net::PcState pc(replica);
-  DAICHO_ASSIGN_OR_RETURN(net::PcOffice office, pc.Office(/*relay_contract=*/"", passphrase));
+  client::PcState pc(replica);
+  DAICHO_ASSIGN_OR_RETURN(client::PcOffice office, pc.Office(/*relay_contract=*/"", passphrase));
   if (!office.ring.empty()) return Office{std::move(office.contract), std::move(office.ring)};
   return Status(Code::kFailedPrecondition,
                 "this PC does not hold the office key: unlock it first (daicho key unlock, key unlock --peer URL, "
                 "or key import FILE)");
 }
 
-std::shared_ptr<const net::PeerAuth> AuthOf(const Office& office) {
-  return std::make_shared<const net::PeerAuth>(net::PeerAuth{office.contract, office.ring.Clone()});
+std::shared_ptr<const transport::PeerAuth> AuthOf(const Office& office) {
+  return std::make_shared<const transport::PeerAuth>(transport::PeerAuth{office.contract, office.ring.Clone()});
 }
 
-net::LanDiscoveryOptions DiscoveryOptions(const LanOptions& lan, const Office& office) {
-  net::LanDiscoveryOptions options;
+transport::LanDiscoveryOptions DiscoveryOptions(const LanOptions& lan, const Office& office) {
+  transport::LanDiscoveryOptions options;
   options.group = lan.multicast_group;
   options.port = lan.port;
   options.interface_address = lan.interface_address;
@@ -52,13 +52,14 @@ net::LanDiscoveryOptions DiscoveryOptions(const LanOptions& lan, const Office& o
 }
 
 // Saves a handed-out envelope and opens it.
-Status UnlockEnvelope(Replica& replica, net::OfficeEnvelopes envelopes, const std::string& passphrase, bool store_key) {
+Status UnlockEnvelope(Replica& replica, client::OfficeEnvelopes envelopes, const std::string& passphrase,
+                      bool store_key) {
   if (envelopes.keys.empty() || envelopes.contract.empty()) {
     return Status(Code::kFailedPrecondition, "the peer holds no office key to hand out");
   }
   DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring,
                           crypto::UnwrapWithPassphrase(envelopes.keys, envelopes.contract, passphrase));
-  net::PcState pc(replica);
+  client::PcState pc(replica);
   DAICHO_RETURN_IF_ERROR(pc.SaveEnvelopes(envelopes));
   if (!store_key) return crypto::RemoveOfficeKey(pc.KeyPath());
   return pc.KeepRing(envelopes.contract, ring, /*store_key=*/true);
@@ -68,8 +69,8 @@ Status UnlockEnvelope(Replica& replica, net::OfficeEnvelopes envelopes, const st
 
 struct PeerServer::Impl {
   Replica& replica;
-  std::unique_ptr<net::SyncServer> server;
-  std::unique_ptr<net::LanDiscovery> discovery;
+  std::unique_ptr<transport::SyncServer> server;
+  std::unique_ptr<transport::LanDiscovery> discovery;
 };
 
 PeerServer::PeerServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -86,23 +87,23 @@ Result<std::unique_ptr<PeerServer>> PeerServer::Start(Replica& replica, PeerServ
   DAICHO_ASSIGN_OR_RETURN(Office office, OfficeOf(replica, options.passphrase));
   if (options.announce) {
     DAICHO_ASSIGN_OR_RETURN(options.lan.interface_address,
-                            net::AnnounceInterfaceFor(options.host, options.lan.interface_address));
+                            transport::AnnounceInterfaceFor(options.host, options.lan.interface_address));
   }
   auto impl = std::make_unique<Impl>(Impl{replica, nullptr, nullptr});
-  net::SyncServerOptions server;
+  transport::SyncServerOptions server;
   server.host = options.host;
   server.port = options.port;
   server.threads = 2;
   server.local_id = replica.id();
   server.websocket.peer_auth = AuthOf(office);
   Replica* served = &replica;
-  server.store_factory = [served](const net::Hello& hello, const std::string&) -> Result<net::AcceptedSession> {
-    net::PcState pc(*served);
+  server.store_factory = [served](const sync::Hello& hello, const std::string&) -> Result<transport::AcceptedSession> {
+    client::PcState pc(*served);
     // Only ever adds to what is known; a failed write merely leaves "not
     // backed up" more cautious.
     (void)pc.LearnFromPeer(hello.relay_holds);
-    net::AcceptedSession accepted;
-    accepted.store = std::make_unique<net::ReplicaChangeStore>(*served);
+    transport::AcceptedSession accepted;
+    accepted.store = std::make_unique<sync::ReplicaChangeStore>(*served);
     accepted.group = "office";  // PCs connected at once get each other's changes live
     DAICHO_ASSIGN_OR_RETURN(accepted.relay_holds, pc.RelayHolds());
     return accepted;
@@ -110,26 +111,26 @@ Result<std::unique_ptr<PeerServer>> PeerServer::Start(Replica& replica, PeerServ
   if (options.share_key_envelope) {
     // A PC without the key may fetch the passphrase-wrapped envelope, and
     // nothing else: never the bare key, never a change.
-    server.unauthenticated_store_factory = [served](const net::Hello& hello,
-                                                    const std::string&) -> Result<net::AcceptedSession> {
-      if (hello.purpose != net::Purpose::kConnectTest) {
+    server.unauthenticated_store_factory = [served](const sync::Hello& hello,
+                                                    const std::string&) -> Result<transport::AcceptedSession> {
+      if (hello.purpose != sync::Purpose::kConnectTest) {
         return Status(Code::kUnauthenticated, "this PC syncs only with PCs holding the office key");
       }
-      net::PcState pc(*served);
+      client::PcState pc(*served);
       DAICHO_ASSIGN_OR_RETURN(auto envelopes, pc.LoadEnvelopes());
       if (!envelopes) return Status(Code::kFailedPrecondition, "this PC has no office key envelope to hand out");
-      net::AcceptedSession accepted;
-      accepted.store = std::make_unique<net::ReplicaChangeStore>(*served);
+      transport::AcceptedSession accepted;
+      accepted.store = std::make_unique<sync::ReplicaChangeStore>(*served);
       accepted.office_keys = envelopes->keys;
       accepted.office_keys.recovery_wrapped.clear();
       accepted.contract = envelopes->contract;
       return accepted;
     };
   }
-  impl->server = std::make_unique<net::SyncServer>(std::move(server));
+  impl->server = std::make_unique<transport::SyncServer>(std::move(server));
   DAICHO_RETURN_IF_ERROR(impl->server->Start());
   if (options.announce) {
-    net::LanDiscoveryOptions lan = DiscoveryOptions(options.lan, office);
+    transport::LanDiscoveryOptions lan = DiscoveryOptions(options.lan, office);
     lan.replica_id = replica.id();
     lan.device_name = options.device_name.empty() ? "daicho" : options.device_name;
     lan.sync_port = impl->server->port();
@@ -137,7 +138,7 @@ Result<std::unique_ptr<PeerServer>> PeerServer::Start(Replica& replica, PeerServ
       auto vv = served->GetVersionVector();
       return vv.ok() ? *std::move(vv) : VersionVector();
     };
-    DAICHO_ASSIGN_OR_RETURN(impl->discovery, net::LanDiscovery::Start(std::move(lan)));
+    DAICHO_ASSIGN_OR_RETURN(impl->discovery, transport::LanDiscovery::Start(std::move(lan)));
   }
   return std::unique_ptr<PeerServer>(new PeerServer(std::move(impl)));
 }
@@ -145,15 +146,15 @@ Result<std::unique_ptr<PeerServer>> PeerServer::Start(Replica& replica, PeerServ
 Result<std::vector<PeerInfo>> FindPeers(Replica& replica, const FindPeersOptions& options) {
   DAICHO_ASSIGN_OR_RETURN(Office office, OfficeOf(replica, options.passphrase));
   DAICHO_ASSIGN_OR_RETURN(const VersionVector local, replica.GetVersionVector());
-  net::LanDiscoveryOptions lan = DiscoveryOptions(options.lan, office);
+  transport::LanDiscoveryOptions lan = DiscoveryOptions(options.lan, office);
   // A looking PC: it queries, and serving PCs answer each query at once.
   lan.replica_id = replica.id();
   lan.device_name = "listener";
-  lan.sync_port = net::kLookingPort;
+  lan.sync_port = transport::kLookingPort;
   lan.version_vector = [local] { return local; };
-  DAICHO_ASSIGN_OR_RETURN(auto found, net::ListenForPeers(std::move(lan), options.listen_for));
+  DAICHO_ASSIGN_OR_RETURN(auto found, transport::ListenForPeers(std::move(lan), options.listen_for));
   std::vector<PeerInfo> peers;
-  for (const net::DiscoveredPeer& p : found) {
+  for (const transport::DiscoveredPeer& p : found) {
     PeerInfo info;
     info.url = "ws://" + p.address + ":" + std::to_string(p.port) + "/";
     info.device_name = p.device_name;
@@ -168,35 +169,37 @@ Result<std::vector<PeerInfo>> FindPeers(Replica& replica, const FindPeersOptions
 
 Result<SyncSummary> SyncWithPeer(Replica& replica, const std::string& url, const PeerSyncOptions& options) {
   DAICHO_ASSIGN_OR_RETURN(Office office, OfficeOf(replica, options.passphrase));
-  net::PcState pc(replica);
-  net::SessionOptions session;
+  client::PcState pc(replica);
+  sync::SessionOptions session;
   DAICHO_ASSIGN_OR_RETURN(session.relay_holds, pc.RelayHolds());
-  net::WebSocketOptions websocket;
+  transport::WebSocketOptions websocket;
   websocket.peer_auth = AuthOf(office);
-  net::SyncHooks hooks;
+  transport::SyncHooks hooks;
   if (options.on_progress) {
-    hooks.on_progress = [&options](const net::SessionStats& s) { options.on_progress(net::ToSyncProgress(s)); };
+    hooks.on_progress = [&options](const sync::SessionStats& s) { options.on_progress(client::ToSyncProgress(s)); };
   }
-  net::ReplicaChangeStore store(replica);
+  sync::ReplicaChangeStore store(replica);
   const auto start = std::chrono::steady_clock::now();
-  DAICHO_ASSIGN_OR_RETURN(net::SyncReport report,
-                          net::SyncOnce(url, store, replica.id(), std::move(session), websocket, std::move(hooks)));
+  DAICHO_ASSIGN_OR_RETURN(
+      transport::SyncReport report,
+      transport::SyncOnce(url, store, replica.id(), std::move(session), websocket, std::move(hooks)));
   DAICHO_RETURN_IF_ERROR(pc.LearnFromPeer(report.peer_knows_relay_holds));
-  return net::ToSyncSummary(report, start);
+  return client::ToSyncSummary(report, start);
 }
 
 Status UnlockOfficeKeyFromPeer(Replica& replica, const std::string& url, const std::string& passphrase,
                                bool store_key) {
   DAICHO_RETURN_IF_ERROR(crypto::ValidatePassphrase(passphrase));
-  net::SessionOptions session;
-  session.purpose = net::Purpose::kConnectTest;
-  net::ReplicaChangeStore store(replica);
-  DAICHO_ASSIGN_OR_RETURN(net::SyncReport report, net::SyncOnce(url, store, replica.id(), std::move(session)));
-  return UnlockEnvelope(replica, net::OfficeEnvelopes{report.contract, report.office_keys}, passphrase, store_key);
+  sync::SessionOptions session;
+  session.purpose = sync::Purpose::kConnectTest;
+  sync::ReplicaChangeStore store(replica);
+  DAICHO_ASSIGN_OR_RETURN(transport::SyncReport report,
+                          transport::SyncOnce(url, store, replica.id(), std::move(session)));
+  return UnlockEnvelope(replica, client::OfficeEnvelopes{report.contract, report.office_keys}, passphrase, store_key);
 }
 
 Status ExportOfficeKey(Replica& replica, const std::string& path) {
-  net::PcState pc(replica);
+  client::PcState pc(replica);
   DAICHO_ASSIGN_OR_RETURN(auto envelopes, pc.LoadEnvelopes());
   if (!envelopes) {
     return Status(Code::kFailedPrecondition,
@@ -225,7 +228,7 @@ Status ImportOfficeKey(Replica& replica, const std::string& path, const std::str
   if (newline == std::string_view::npos) return Status(Code::kCorruption, path + " is damaged");
   auto keys = crypto::ParseWrappedOfficeKey(rest.substr(newline + 1));
   if (!keys.ok()) return Status(Code::kCorruption, path + " is damaged");
-  return UnlockEnvelope(replica, net::OfficeEnvelopes{std::string(rest.substr(0, newline)), *std::move(keys)},
+  return UnlockEnvelope(replica, client::OfficeEnvelopes{std::string(rest.substr(0, newline)), *std::move(keys)},
                         passphrase, store_key);
 }
 

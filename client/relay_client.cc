@@ -104,7 +104,7 @@ struct RelayClient::Impl {
 
   // What one connection is for, and how it logs in.
   struct SessionRequest {
-    net::Purpose purpose = net::Purpose::kSync;
+    sync::Purpose purpose = sync::Purpose::kSync;
     // Login: this password, else the saved device token.
     std::string password;
     // Ask for a device token named settings.device_name.
@@ -122,35 +122,35 @@ struct RelayClient::Impl {
     crypto::KeyId replaces = 0;
   };
 
-  Result<net::SyncReport> RunSession(const RelaySettings& settings, SessionRequest request) {
-    net::SessionOptions session;
+  Result<transport::SyncReport> RunSession(const RelaySettings& settings, SessionRequest request) {
+    sync::SessionOptions session;
     session.purpose = request.purpose;
     session.contract = settings.contract;
     session.user = settings.user;
     if (request.request_token) session.device_name = settings.device_name;
     const bool saved_login = request.password.empty() && !settings.device_token.empty();
     if (!request.password.empty()) {
-      session.credentials = net::PasswordCredential{request.password};
+      session.credentials = sync::PasswordCredential{request.password};
     } else if (saved_login) {
       DAICHO_ASSIGN_OR_RETURN(bool refused, SavedLoginWasRefused(settings));
       if (refused) return SavedLoginRefused();
-      session.credentials = net::DeviceTokenCredential{settings.device_token};
+      session.credentials = sync::DeviceTokenCredential{settings.device_token};
     } else {
       return Status(Code::kFailedPrecondition, "no saved login for the relay: a password is needed");
     }
     session.publish_keys = std::move(request.publish);
     session.replaces_key_id = request.replaces;
-    net::WebSocketOptions websocket;
+    transport::WebSocketOptions websocket;
     websocket.tls_ca_file = settings.tls_ca_file;
-    net::SyncHooks hooks;
+    transport::SyncHooks hooks;
     if (request.on_progress) {
-      hooks.on_progress = [&request](const net::SessionStats& s) { request.on_progress(net::ToSyncProgress(s)); };
+      hooks.on_progress = [&request](const sync::SessionStats& s) { request.on_progress(client::ToSyncProgress(s)); };
     }
-    net::ReplicaChangeStore replica_store(replica);
-    net::SealedChangeStore sealed(replica_store, settings.contract, crypto::KeyRing());
-    if (net::ExchangesChanges(request.purpose)) {
+    sync::ReplicaChangeStore replica_store(replica);
+    sync::SealedChangeStore sealed(replica_store, settings.contract, crypto::KeyRing());
+    if (sync::ExchangesChanges(request.purpose)) {
       // Nothing moves until this PC holds the relay's current office key.
-      session.on_welcome = [this, &settings, &request, &sealed](const net::Welcome& welcome) {
+      session.on_welcome = [this, &settings, &request, &sealed](const sync::Welcome& welcome) {
         auto ring = RingForSync(settings.contract, welcome.office_keys, request.passphrase, request.store_key);
         if (!ring.ok()) return ring.status();
         sealed.SetKeyRing(*std::move(ring));
@@ -167,10 +167,11 @@ struct RelayClient::Impl {
     hooks.stop = std::move(request.stop);
     hooks.poll_interval = request.poll_interval;
     bool login_revoked = false;
-    hooks.on_peer_error = [&login_revoked](const net::ErrorMessage& error) {
-      login_revoked = error.reason == net::ErrorReason::kLoginRevoked;
+    hooks.on_peer_error = [&login_revoked](const sync::ErrorMessage& error) {
+      login_revoked = error.reason == sync::ErrorReason::kLoginRevoked;
     };
-    auto report = net::SyncOnce(settings.url, sealed, replica.id(), std::move(session), websocket, std::move(hooks));
+    auto report =
+        transport::SyncOnce(settings.url, sealed, replica.id(), std::move(session), websocket, std::move(hooks));
     if (report.ok() || !login_revoked) return report;
     if (!saved_login) {
       return Status(Code::kUnauthenticated,
@@ -246,9 +247,9 @@ struct RelayClient::Impl {
   // The relay's envelopes for the connected contract (a connect test).
   Result<crypto::WrappedOfficeKey> FetchOfficeKey(const RelaySettings& settings, const std::string& password) {
     SessionRequest request;
-    request.purpose = net::Purpose::kConnectTest;
+    request.purpose = sync::Purpose::kConnectTest;
     request.password = password;
-    DAICHO_ASSIGN_OR_RETURN(net::SyncReport report, RunSession(settings, std::move(request)));
+    DAICHO_ASSIGN_OR_RETURN(transport::SyncReport report, RunSession(settings, std::move(request)));
     if (!report.office_keys.empty()) DAICHO_RETURN_IF_ERROR(pc.SaveEnvelopes({settings.contract, report.office_keys}));
     return std::move(report.office_keys);
   }
@@ -256,12 +257,12 @@ struct RelayClient::Impl {
   Status PublishOfficeKey(const RelaySettings& settings, const std::string& password, crypto::WrappedOfficeKey keys,
                           crypto::KeyId replaces) {
     SessionRequest request;
-    request.purpose = net::Purpose::kPublishKeys;
+    request.purpose = sync::Purpose::kPublishKeys;
     request.password = password;
     const crypto::WrappedOfficeKey expected = keys;
     request.publish = std::move(keys);
     request.replaces = replaces;
-    DAICHO_ASSIGN_OR_RETURN(net::SyncReport report, RunSession(settings, std::move(request)));
+    DAICHO_ASSIGN_OR_RETURN(transport::SyncReport report, RunSession(settings, std::move(request)));
     if (report.office_keys != expected) {
       return Status(Code::kProtocolError, "the relay did not store the office key it was sent");
     }
@@ -304,14 +305,14 @@ struct RelayClient::Impl {
   Replica& replica;
   // The office key (kept in memory too, for this client's later syncs), the
   // envelopes and what the relay holds.
-  net::PcState pc;
+  client::PcState pc;
 };
 
 RelayClient::RelayClient(Replica& replica) : impl_(std::make_unique<Impl>(replica)) {}
 RelayClient::~RelayClient() = default;
 
 Status RelayClient::Connect(RelaySettings settings, const std::string& password, bool save_password) {
-  auto contract = net::ContractNumber::Parse(settings.contract);
+  auto contract = sync::ContractNumber::Parse(settings.contract);
   if (!contract.ok()) return contract.status();
   if (settings.user.empty()) return Status(Code::kInvalidArgument, "a user id is needed");
   if (save_password && settings.device_name.empty()) {
@@ -323,10 +324,10 @@ Status RelayClient::Connect(RelaySettings settings, const std::string& password,
   RelaySettings test = settings;
   if (!password.empty()) test.device_token.clear();
   Impl::SessionRequest request;
-  request.purpose = net::Purpose::kConnectTest;
+  request.purpose = sync::Purpose::kConnectTest;
   request.password = password;
   request.request_token = save_password;
-  DAICHO_ASSIGN_OR_RETURN(net::SyncReport report, impl_->RunSession(test, std::move(request)));
+  DAICHO_ASSIGN_OR_RETURN(transport::SyncReport report, impl_->RunSession(test, std::move(request)));
   if (save_password) {
     if (report.device_token.empty()) return Status(Code::kProtocolError, "the relay issued no device token");
     settings.device_token = report.device_token;
@@ -353,9 +354,9 @@ Result<SyncSummary> RelayClient::Sync(const SyncOptions& options) {
   request.on_progress = options.on_progress;
   request.passphrase = options.passphrase;
   request.store_key = options.store_key;
-  DAICHO_ASSIGN_OR_RETURN(net::SyncReport report, impl_->RunSession(settings, std::move(request)));
+  DAICHO_ASSIGN_OR_RETURN(transport::SyncReport report, impl_->RunSession(settings, std::move(request)));
   DAICHO_RETURN_IF_ERROR(impl_->RecordRelayHolds(report.peer_version_vector, /*in_sync=*/true));
-  return net::ToSyncSummary(report, start);
+  return client::ToSyncSummary(report, start);
 }
 
 Status RelayClient::Watch(const WatchOptions& options, std::stop_token stop) {
@@ -366,7 +367,7 @@ Status RelayClient::Watch(const WatchOptions& options, std::stop_token stop) {
     DAICHO_ASSIGN_OR_RETURN(RelaySettings settings, impl_->RequireSyncable());
     bool connected = false;
     Impl::SessionRequest request;
-    request.purpose = net::Purpose::kWatch;
+    request.purpose = sync::Purpose::kWatch;
     request.password = options.sync.password;
     request.on_progress = options.sync.on_progress;
     request.passphrase = options.sync.passphrase;

@@ -1,8 +1,8 @@
 // What a client-side sync reports to the app (daicho::SyncProgress and
 // SyncSummary, include/daicho/relay_client.h), made from the transport's
 // figures the same way for relay and peer syncs.
-#ifndef DAICHO_NET_SYNC_SUMMARY_H_
-#define DAICHO_NET_SYNC_SUMMARY_H_
+#ifndef DAICHO_CLIENT_SYNC_SUMMARY_H_
+#define DAICHO_CLIENT_SYNC_SUMMARY_H_
 
 #include <chrono>
 
@@ -10,15 +10,15 @@
 #include "sync/sync_session.h"
 #include "transport/websocket.h"
 
-namespace daicho::net {
+namespace daicho::client {
 
-inline SyncProgress ToSyncProgress(const SessionStats& s) {
+inline SyncProgress ToSyncProgress(const sync::SessionStats& s) {
   return SyncProgress{s.changes_sent,       s.changes_received, s.changes_to_send,
                       s.changes_to_receive, s.frame_bytes_sent, s.frame_bytes_received};
 }
 
 // `start`: when the sync began (SyncSummary::elapsed runs from it to now).
-inline SyncSummary ToSyncSummary(const SyncReport& report, std::chrono::steady_clock::time_point start) {
+inline SyncSummary ToSyncSummary(const transport::SyncReport& report, std::chrono::steady_clock::time_point start) {
   SyncSummary summary;
   summary.changes_up = report.changes_up;
   summary.changes_down = report.changes_down;
@@ -29,6 +29,6 @@ inline SyncSummary ToSyncSummary(const SyncReport& report, std::chrono::steady_c
   return summary;
 }
 
-}  // namespace daicho::net
+}  // namespace daicho::client
 
-#endif  // DAICHO_NET_SYNC_SUMMARY_H_
+#endif  // DAICHO_CLIENT_SYNC_SUMMARY_H_

@@ -32,7 +32,7 @@ struct ContractChangeRules {
   bool require_sealed_changes = true;
 };
 
-class ContractChangeStore final : public net::ChangeStore {
+class ContractChangeStore final : public sync::ChangeStore {
  public:
   ContractChangeStore(std::shared_ptr<RelayBackend> backend, ContractNumber contract, ContractChangeRules rules);
 

@@ -6,12 +6,12 @@
 
 namespace daicho::relay {
 
-Result<net::AcceptedSession> AdmitSession(RelayService& store, const net::Hello& hello,
-                                          const std::string& peer_address) {
+Result<transport::AcceptedSession> AdmitSession(RelayService& store, const sync::Hello& hello,
+                                                const std::string& peer_address) {
   auto contract = ContractNumber::Parse(hello.contract);
   if (!contract.ok()) return Status(Code::kUnauthenticated, contract.status().message());
-  net::AcceptedSession accepted;
-  if (const auto* password = std::get_if<net::PasswordCredential>(&hello.credentials)) {
+  transport::AcceptedSession accepted;
+  if (const auto* password = std::get_if<sync::PasswordCredential>(&hello.credentials)) {
     DAICHO_ASSIGN_OR_RETURN(RelayService::PasswordLogin login,
                             store.LogIn(*contract, hello.user, password->password, peer_address));
     if (!hello.device_name.empty()) {
@@ -21,7 +21,7 @@ Result<net::AcceptedSession> AdmitSession(RelayService& store, const net::Hello&
     accepted.recheck_login = [&store, number = *contract, login = std::move(login)] {
       return store.CheckPasswordLogin(number, login);
     };
-  } else if (const auto* token = std::get_if<net::DeviceTokenCredential>(&hello.credentials)) {
+  } else if (const auto* token = std::get_if<sync::DeviceTokenCredential>(&hello.credentials)) {
     DAICHO_RETURN_IF_ERROR(store.LogInWithDevice(*contract, hello.user, token->token, hello.replica_id, peer_address));
     accepted.recheck_login = [&store, number = *contract, user = hello.user, token = token->token,
                               replica = hello.replica_id] {
@@ -32,7 +32,7 @@ Result<net::AcceptedSession> AdmitSession(RelayService& store, const net::Hello&
   }
   // For `device list`: when and from where this PC last synced.
   DAICHO_RETURN_IF_ERROR(store.RecordDeviceSync(*contract, hello.user, hello.replica_id, peer_address));
-  if (hello.purpose == net::Purpose::kPublishKeys) {
+  if (hello.purpose == sync::Purpose::kPublishKeys) {
     DAICHO_RETURN_IF_ERROR(store.PublishOfficeKey(*contract, hello.publish_keys, hello.replaces_key_id));
   }
   DAICHO_ASSIGN_OR_RETURN(accepted.office_keys, store.GetOfficeKey(*contract));

@@ -31,8 +31,8 @@ namespace daicho::relay {
 // RelayService::LogIn), store errors. `peer_address` is the peer's IP address
 // (SyncServerOptions::store_factory's second argument): logins are
 // throttled per address as well as per account.
-Result<net::AcceptedSession> AdmitSession(RelayService& store, const net::Hello& hello,
-                                          const std::string& peer_address);
+Result<transport::AcceptedSession> AdmitSession(RelayService& store, const sync::Hello& hello,
+                                                const std::string& peer_address);
 
 }  // namespace daicho::relay
 

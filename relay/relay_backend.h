@@ -46,7 +46,7 @@
 
 namespace daicho::relay {
 
-using net::ContractNumber;
+using sync::ContractNumber;
 
 struct ContractRecord {
   ContractNumber number;

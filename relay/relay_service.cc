@@ -580,10 +580,10 @@ Result<uint64_t> RelayService::LoginGeneration() const {
   return generation;
 }
 
-Result<std::unique_ptr<net::ChangeStore>> RelayService::ContractChanges(const ContractNumber& contract) {
+Result<std::unique_ptr<sync::ChangeStore>> RelayService::ContractChanges(const ContractNumber& contract) {
   DAICHO_ASSIGN_OR_RETURN(bool exists, HasContract(contract));
   if (!exists) return NoContract(contract);
-  return std::unique_ptr<net::ChangeStore>(std::make_unique<ContractChangeStore>(
+  return std::unique_ptr<sync::ChangeStore>(std::make_unique<ContractChangeStore>(
       impl_->backend, contract,
       ContractChangeRules{impl_->options.max_change_bytes, impl_->options.require_sealed_changes}));
 }

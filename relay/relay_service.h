@@ -56,12 +56,12 @@
 
 namespace daicho::relay {
 
-using net::ContractNumber;
+using sync::ContractNumber;
 
 struct RelayServiceOptions {
   // Largest payload of one change accepted by Apply: a replica's largest
   // change (Limits::max_change_bytes) sealed, what sync carries at most.
-  size_t max_change_bytes = net::kMaxWireChangeBytes;
+  size_t max_change_bytes = sync::kMaxWireChangeBytes;
   // Accept only changes sealed under the contract's current office key
   // (and none before the key is set up). Off only to measure what sealing
   // costs (bench/); a relay in service never turns it off.
@@ -246,7 +246,7 @@ class RelayService {
   // a contract's handles see the same data and may be used concurrently. A
   // handle can only ever read and write its own contract's keys.
   // kNotFound (contract).
-  Result<std::unique_ptr<net::ChangeStore>> ContractChanges(const ContractNumber& contract);
+  Result<std::unique_ptr<sync::ChangeStore>> ContractChanges(const ContractNumber& contract);
 
   // The gate of LogIn's password checks (to count its entries in tests).
   PasswordGate& TEST_password_gate();

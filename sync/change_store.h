@@ -4,8 +4,8 @@
 //
 // Implementations are used from one session at a time per call but may be
 // shared by several sessions: every method must be thread-safe.
-#ifndef DAICHO_NET_CHANGE_STORE_H_
-#define DAICHO_NET_CHANGE_STORE_H_
+#ifndef DAICHO_SYNC_CHANGE_STORE_H_
+#define DAICHO_SYNC_CHANGE_STORE_H_
 
 #include <cstddef>
 #include <span>
@@ -15,7 +15,7 @@
 #include "daicho/status.h"
 #include "daicho/version_vector.h"
 
-namespace daicho::net {
+namespace daicho::sync {
 
 class ChangeStore {
  public:
@@ -37,6 +37,6 @@ class ChangeStore {
   virtual Status Apply(std::span<const ChangeBlob> changes) = 0;
 };
 
-}  // namespace daicho::net
+}  // namespace daicho::sync
 
-#endif  // DAICHO_NET_CHANGE_STORE_H_
+#endif  // DAICHO_SYNC_CHANGE_STORE_H_

@@ -1,6 +1,6 @@
 #include "sync/contract_number.h"
 
-namespace daicho::net {
+namespace daicho::sync {
 
 Result<ContractNumber> ContractNumber::Parse(std::string_view text) {
   // The message never echoes the input verbatim beyond its length: it may
@@ -20,4 +20,4 @@ Result<ContractNumber> ContractNumber::Parse(std::string_view text) {
   return ContractNumber(std::string(text));
 }
 
-}  // namespace daicho::net
+}  // namespace daicho::sync

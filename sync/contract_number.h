@@ -6,8 +6,8 @@
 // (the relay's LMDB keys rely on that fixed length to keep one contract's keys
 // from ever being a prefix of another's). Clients check it too, so a typo is
 // reported before any connection is made. Thread-safe as any const value.
-#ifndef DAICHO_NET_CONTRACT_NUMBER_H_
-#define DAICHO_NET_CONTRACT_NUMBER_H_
+#ifndef DAICHO_SYNC_CONTRACT_NUMBER_H_
+#define DAICHO_SYNC_CONTRACT_NUMBER_H_
 
 #include <compare>
 #include <cstddef>
@@ -16,7 +16,7 @@
 
 #include "daicho/status.h"
 
-namespace daicho::net {
+namespace daicho::sync {
 
 class ContractNumber {
  public:
@@ -39,6 +39,6 @@ class ContractNumber {
   std::string text_;
 };
 
-}  // namespace daicho::net
+}  // namespace daicho::sync
 
-#endif  // DAICHO_NET_CONTRACT_NUMBER_H_
+#endif  // DAICHO_SYNC_CONTRACT_NUMBER_H_

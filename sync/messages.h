@@ -4,8 +4,8 @@
 // Plain value types: no ownership beyond their members, thread-safe as any
 // const value. Values decoded by DecodeFrame have passed every field check
 // (ids of 16 bytes, seqs and counters > 0, sizes within CodecLimits).
-#ifndef DAICHO_NET_MESSAGES_H_
-#define DAICHO_NET_MESSAGES_H_
+#ifndef DAICHO_SYNC_MESSAGES_H_
+#define DAICHO_SYNC_MESSAGES_H_
 
 #include <cstdint>
 #include <string>
@@ -18,7 +18,7 @@
 #include "daicho/status.h"
 #include "daicho/version_vector.h"
 
-namespace daicho::net {
+namespace daicho::sync {
 
 // The protocol version this build speaks.
 inline constexpr uint32_t kProtocolVersion = 1;
@@ -138,6 +138,6 @@ struct ErrorMessage {
 // One frame's content.
 using Message = std::variant<Hello, Welcome, ChangesBatch, Ack, ErrorMessage, ChangePart>;
 
-}  // namespace daicho::net
+}  // namespace daicho::sync
 
-#endif  // DAICHO_NET_MESSAGES_H_
+#endif  // DAICHO_SYNC_MESSAGES_H_

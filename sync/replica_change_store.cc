@@ -1,6 +1,6 @@
 #include "sync/replica_change_store.h"
 
-namespace daicho::net {
+namespace daicho::sync {
 
 Result<VersionVector> ReplicaChangeStore::GetVersionVector() { return replica_.GetVersionVector(); }
 
@@ -15,4 +15,4 @@ Status ReplicaChangeStore::Apply(std::span<const ChangeBlob> changes) {
   return replica_.Apply(changes).status();
 }
 
-}  // namespace daicho::net
+}  // namespace daicho::sync

@@ -5,13 +5,13 @@
 // (Replica is). Returns the Replica's codes unchanged: kProtocolError for a
 // gap, kCorruption for a payload that does not decode, kIoError,
 // kResourceExhausted.
-#ifndef DAICHO_NET_REPLICA_CHANGE_STORE_H_
-#define DAICHO_NET_REPLICA_CHANGE_STORE_H_
+#ifndef DAICHO_SYNC_REPLICA_CHANGE_STORE_H_
+#define DAICHO_SYNC_REPLICA_CHANGE_STORE_H_
 
 #include "daicho/replica.h"
 #include "sync/change_store.h"
 
-namespace daicho::net {
+namespace daicho::sync {
 
 class ReplicaChangeStore final : public ChangeStore {
  public:
@@ -26,6 +26,6 @@ class ReplicaChangeStore final : public ChangeStore {
   Replica& replica_;
 };
 
-}  // namespace daicho::net
+}  // namespace daicho::sync
 
-#endif  // DAICHO_NET_REPLICA_CHANGE_STORE_H_
+#endif  // DAICHO_SYNC_REPLICA_CHANGE_STORE_H_

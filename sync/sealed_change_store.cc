@@ -4,7 +4,7 @@
 
 #include "crypto/sealed_change.h"
 
-namespace daicho::net {
+namespace daicho::sync {
 
 SealedChangeStore::SealedChangeStore(ChangeStore& inner, std::string contract, crypto::KeyRing ring)
     : inner_(inner), contract_(std::move(contract)), ring_(std::move(ring)) {}
@@ -41,4 +41,4 @@ Status SealedChangeStore::Apply(std::span<const ChangeBlob> changes) {
   return inner_.Apply(opened);
 }
 
-}  // namespace daicho::net
+}  // namespace daicho::sync

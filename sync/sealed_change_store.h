@@ -13,15 +13,15 @@
 // Codes: kFailedPrecondition (no office key yet, or a change sealed under a
 // key this PC does not hold), kCorruption (a payload that does not open),
 // and the inner store's codes.
-#ifndef DAICHO_NET_SEALED_CHANGE_STORE_H_
-#define DAICHO_NET_SEALED_CHANGE_STORE_H_
+#ifndef DAICHO_SYNC_SEALED_CHANGE_STORE_H_
+#define DAICHO_SYNC_SEALED_CHANGE_STORE_H_
 
 #include <string>
 
 #include "crypto/key_ring.h"
 #include "sync/change_store.h"
 
-namespace daicho::net {
+namespace daicho::sync {
 
 class SealedChangeStore final : public ChangeStore {
  public:
@@ -45,6 +45,6 @@ class SealedChangeStore final : public ChangeStore {
   crypto::KeyRing ring_;
 };
 
-}  // namespace daicho::net
+}  // namespace daicho::sync
 
-#endif  // DAICHO_NET_SEALED_CHANGE_STORE_H_
+#endif  // DAICHO_SYNC_SEALED_CHANGE_STORE_H_

@@ -5,7 +5,7 @@
 #include <utility>
 #include <variant>
 
-namespace daicho::net {
+namespace daicho::sync {
 namespace {
 
 Status ProtocolError(std::string m) { return {Code::kProtocolError, std::move(m)}; }
@@ -429,4 +429,4 @@ bool SyncSession::InSync() {
   return peer_vv_.Dominates(one_shot_ ? start_vv_ : *vv) && vv->Dominates(peer_start_vv_);
 }
 
-}  // namespace daicho::net
+}  // namespace daicho::sync

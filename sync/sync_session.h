@@ -38,8 +38,8 @@
 //
 // Ownership and threading: borrows the ChangeStore (must outlive the session).
 // Not thread-safe: call from one thread (or strand) at a time.
-#ifndef DAICHO_NET_SYNC_SESSION_H_
-#define DAICHO_NET_SYNC_SESSION_H_
+#ifndef DAICHO_SYNC_SYNC_SESSION_H_
+#define DAICHO_SYNC_SYNC_SESSION_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -57,7 +57,7 @@
 #include "sync/messages.h"
 #include "sync/wire_codec.h"
 
-namespace daicho::net {
+namespace daicho::sync {
 
 // The Error frame's content telling the peer why a session (or a handshake
 // before it) failed: the code and message, cut to 512 bytes on a UTF-8
@@ -251,6 +251,6 @@ class SyncSession {
   SessionStats stats_;
 };
 
-}  // namespace daicho::net
+}  // namespace daicho::sync
 
-#endif  // DAICHO_NET_SYNC_SESSION_H_
+#endif  // DAICHO_SYNC_SYNC_SESSION_H_

@@ -6,7 +6,7 @@
 
 #include "sync/proto/sync.pb.h"
 
-namespace daicho::net {
+namespace daicho::sync {
 namespace {
 
 namespace pb = ::daicho::wire::v1;
@@ -321,4 +321,4 @@ Result<Message> DecodeFrame(std::string_view frame, const CodecLimits& limits) {
   return Bad("frame has no message");
 }
 
-}  // namespace daicho::net
+}  // namespace daicho::sync

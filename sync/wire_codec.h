@@ -7,8 +7,8 @@
 // Errors from DecodeFrame: kResourceExhausted (a size or count limit),
 // kProtocolError (not a frame, or a field breaking the rules). Encoding
 // never fails. Free functions on values: thread-safe.
-#ifndef DAICHO_NET_WIRE_CODEC_H_
-#define DAICHO_NET_WIRE_CODEC_H_
+#ifndef DAICHO_SYNC_WIRE_CODEC_H_
+#define DAICHO_SYNC_WIRE_CODEC_H_
 
 #include <cstddef>
 #include <string>
@@ -19,7 +19,7 @@
 #include "daicho/status.h"
 #include "sync/messages.h"
 
-namespace daicho::net {
+namespace daicho::sync {
 
 // The largest change payload sync carries: a replica's largest change
 // (Limits::max_change_bytes), sealed for the relay.
@@ -53,6 +53,6 @@ std::string EncodeFrame(const Message& message);
 // The message in `frame`, fully validated against `limits`.
 Result<Message> DecodeFrame(std::string_view frame, const CodecLimits& limits = {});
 
-}  // namespace daicho::net
+}  // namespace daicho::sync
 
-#endif  // DAICHO_NET_WIRE_CODEC_H_
+#endif  // DAICHO_SYNC_WIRE_CODEC_H_

@@ -6,8 +6,8 @@
 // BOOST_BEAST_SEPARATE_COMPILATION, which daicho_transport defines publicly so every
 // includer agrees. Only .cc files in transport/ and apps/ may include this header:
 // no public or storage header exposes Boost types.
-#ifndef DAICHO_NET_ASIO_H_
-#define DAICHO_NET_ASIO_H_
+#ifndef DAICHO_TRANSPORT_ASIO_H_
+#define DAICHO_TRANSPORT_ASIO_H_
 
 #include <utility>
 
@@ -29,7 +29,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 
-namespace daicho::net::detail {
+namespace daicho::transport::detail {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -37,6 +37,6 @@ namespace websocket = boost::beast::websocket;
 using tcp = boost::asio::ip::tcp;
 using udp = boost::asio::ip::udp;
 
-}  // namespace daicho::net::detail
+}  // namespace daicho::transport::detail
 
-#endif  // DAICHO_NET_ASIO_H_
+#endif  // DAICHO_TRANSPORT_ASIO_H_

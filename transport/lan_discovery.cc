@@ -19,7 +19,7 @@
 #include "storage/codec/binary.h"
 #include "transport/asio.h"
 
-namespace daicho::net {
+namespace daicho::transport {
 namespace {
 
 namespace asio = detail::asio;
@@ -507,4 +507,4 @@ Result<std::vector<DiscoveredPeer>> ListenForPeers(LanDiscoveryOptions options, 
   return peers;
 }
 
-}  // namespace daicho::net
+}  // namespace daicho::transport

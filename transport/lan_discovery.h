@@ -71,8 +71,8 @@
 // message). EncodeAnnouncement: kInvalidArgument, kResourceExhausted.
 // DecodeAnnouncement: kCorruption (malformed), kUnauthenticated (unknown key
 // id or failed authentication).
-#ifndef DAICHO_NET_LAN_DISCOVERY_H_
-#define DAICHO_NET_LAN_DISCOVERY_H_
+#ifndef DAICHO_TRANSPORT_LAN_DISCOVERY_H_
+#define DAICHO_TRANSPORT_LAN_DISCOVERY_H_
 
 #include <chrono>
 #include <cstddef>
@@ -88,7 +88,7 @@
 #include "daicho/status.h"
 #include "daicho/version_vector.h"
 
-namespace daicho::net {
+namespace daicho::transport {
 
 inline constexpr size_t kMaxAnnouncementBytes = 8 * 1024;
 // The sync port of a looking PC: its announcements are queries.
@@ -216,6 +216,6 @@ Result<std::string> AnnounceInterfaceFor(std::string_view sync_host, std::string
 // waiting for an announce interval. Errors as LanDiscovery::Start.
 Result<std::vector<DiscoveredPeer>> ListenForPeers(LanDiscoveryOptions options, std::chrono::milliseconds how_long);
 
-}  // namespace daicho::net
+}  // namespace daicho::transport
 
-#endif  // DAICHO_NET_LAN_DISCOVERY_H_
+#endif  // DAICHO_TRANSPORT_LAN_DISCOVERY_H_

@@ -4,7 +4,7 @@
 
 #include <cstdio>
 
-namespace daicho::net {
+namespace daicho::transport {
 namespace {
 
 bool NeedsQuotes(std::string_view value) {
@@ -77,4 +77,4 @@ std::string ShortDeviceId(const ReplicaId& replica) {
   return replica.IsZero() ? std::string() : replica.ToHex().substr(0, 8);
 }
 
-}  // namespace daicho::net
+}  // namespace daicho::transport

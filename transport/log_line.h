@@ -4,8 +4,8 @@
 // control characters are escaped, so a hostile Hello (a contract "number"
 // with a newline) can never forge a second line. The process's sink adds the
 // timestamp (docs/operations.md "Log lines").
-#ifndef DAICHO_NET_LOG_LINE_H_
-#define DAICHO_NET_LOG_LINE_H_
+#ifndef DAICHO_TRANSPORT_LOG_LINE_H_
+#define DAICHO_TRANSPORT_LOG_LINE_H_
 
 #include <chrono>
 #include <cstdint>
@@ -14,7 +14,7 @@
 
 #include "daicho/replica_id.h"
 
-namespace daicho::net {
+namespace daicho::transport {
 
 class LogLine {
  public:
@@ -41,6 +41,6 @@ std::string LogTimestamp(std::chrono::system_clock::time_point when);
 // `daicho-relay device list` shows); empty (logged "-") for a zero id.
 std::string ShortDeviceId(const ReplicaId& replica);
 
-}  // namespace daicho::net
+}  // namespace daicho::transport
 
-#endif  // DAICHO_NET_LOG_LINE_H_
+#endif  // DAICHO_TRANSPORT_LOG_LINE_H_

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace daicho::net {
+namespace daicho::transport {
 namespace {
 
 Status Bad(std::string_view url, std::string_view why) {
@@ -77,4 +77,4 @@ Result<Url> ParseUrl(std::string_view url) {
   return out;
 }
 
-}  // namespace daicho::net
+}  // namespace daicho::transport

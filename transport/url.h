@@ -2,15 +2,15 @@
 // "wss://host[:port]/path" (TLS) or "ws://host[:port]/path"; an IPv6 address
 // goes in brackets ("ws://[::1]:47480/"). Without a port, wss uses 443 and ws
 // 80, as a browser would. Pure string work: no I/O, no name lookup.
-#ifndef DAICHO_NET_URL_H_
-#define DAICHO_NET_URL_H_
+#ifndef DAICHO_TRANSPORT_URL_H_
+#define DAICHO_TRANSPORT_URL_H_
 
 #include <string>
 #include <string_view>
 
 #include "daicho/status.h"
 
-namespace daicho::net {
+namespace daicho::transport {
 
 struct Url {
   bool tls = false;    // wss://
@@ -27,6 +27,6 @@ struct Url {
 // is not such a URL.
 Result<Url> ParseUrl(std::string_view url);
 
-}  // namespace daicho::net
+}  // namespace daicho::transport
 
-#endif  // DAICHO_NET_URL_H_
+#endif  // DAICHO_TRANSPORT_URL_H_

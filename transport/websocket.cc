@@ -17,7 +17,7 @@
 #include "transport/log_line.h"
 #include "transport/url.h"
 
-namespace daicho::net {
+namespace daicho::transport {
 namespace {
 
 using detail::tcp;
@@ -114,7 +114,7 @@ class ConnectionBase {
   virtual bool peer_authenticated() const = 0;
   // Ends the session with an Error carrying `reason`; frames not yet written
   // are dropped. Strand only.
-  virtual void EndSession(Status why, ErrorReason reason) = 0;
+  virtual void EndSession(Status why, sync::ErrorReason reason) = 0;
 
   // A server connection whose login no longer holds (AcceptedSession::
   // recheck_login) ends, telling the peer why. Strand only.
@@ -127,12 +127,12 @@ class ConnectionBase {
     // the PC keeps its saved login for when it is enabled again.
     if (still.code() == Code::kPermissionDenied) {
       EndSession(Status(Code::kPermissionDenied, "login no longer allowed while connected: " + still.message()),
-                 ErrorReason::kNone);
+                 sync::ErrorReason::kNone);
       return;
     }
     if (still.code() != Code::kUnauthenticated) return;
     EndSession(Status(Code::kUnauthenticated, "login revoked while connected: " + still.message()),
-               ErrorReason::kLoginRevoked);
+               sync::ErrorReason::kLoginRevoked);
   }
 
   // AcceptedSession::recheck_login, set at the Hello. Strand only.
@@ -282,7 +282,7 @@ class ServerHub {
     Uncount(conn);
   }
 
-  void MarkLoggedIn(ConnectionBase& conn, const Hello* hello) {
+  void MarkLoggedIn(ConnectionBase& conn, const sync::Hello* hello) {
     std::lock_guard<std::mutex> lock(mu_);
     conn.logged_in = true;
     if (hello) {
@@ -498,8 +498,8 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
  public:
   // `hub` (server only; null for a client) holds what the server's
   // connections share; `hooks` are the client's.
-  Connection(Stream ws, std::unique_ptr<ChangeStore> owned_store, ChangeStore& store, SessionOptions session,
-             ReplicaId local_id, WebSocketOptions options, std::string peer,
+  Connection(Stream ws, std::unique_ptr<sync::ChangeStore> owned_store, sync::ChangeStore& store,
+             sync::SessionOptions session, ReplicaId local_id, WebSocketOptions options, std::string peer,
              std::function<void(const std::string&)> log, std::shared_ptr<ServerHub> hub, SyncHooks hooks)
       : ws_(std::move(ws)),
         signal_(ws_.get_executor()),
@@ -514,8 +514,8 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
         hooks_(std::move(hooks)) {
     ConfigureStream(ws_, options_);
     if (options_.peer_auth) {
-      channel_.emplace(session_.options().role == SessionRole::kInitiator ? crypto::PeerChannel::Role::kInitiator
-                                                                          : crypto::PeerChannel::Role::kAcceptor,
+      channel_.emplace(session_.options().role == sync::SessionRole::kInitiator ? crypto::PeerChannel::Role::kInitiator
+                                                                                : crypto::PeerChannel::Role::kAcceptor,
                        options_.peer_auth->contract, options_.peer_auth->ring);
       // Sealed frames carry a tag more than the session's frame limit.
       ws_.read_message_max(options_.max_frame_bytes + crypto::kFrameOverheadBytes);
@@ -528,8 +528,8 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     if (hub_) hub_->Release(*this);
     if (!log_ || quiet) return;
     try {
-      const SessionStats& s = session_.stats();
-      const std::optional<Hello>& hello = session_.peer_hello();
+      const sync::SessionStats& s = session_.stats();
+      const std::optional<sync::Hello>& hello = session_.peer_hello();
       LogLine line("session_end");
       line.Add("peer", peer_)
           .Add("contract", hello ? hello->contract : "")
@@ -550,12 +550,12 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   }
 
   asio::any_io_executor executor() override { return ws_.get_executor(); }
-  const SyncSession& session() const { return session_; }
+  const sync::SyncSession& session() const { return session_; }
 
   // Why the connection ended: the session's failure first (sent or
   // received Error), then the first transport event.
   Status Outcome() const {
-    if (session_.state() == SessionState::kFailed) return session_.status();
+    if (session_.state() == sync::SessionState::kFailed) return session_.status();
     if (outcome_) return *outcome_;
     return Status(Code::kUnavailable, "connection ended before the sync completed");
   }
@@ -572,7 +572,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     deadline_.cancel();
   }
 
-  void EndSession(Status why, ErrorReason reason) override {
+  void EndSession(Status why, sync::ErrorReason reason) override {
     if (stopped_ || close_after_queue_) return;
     std::vector<std::string> error = session_.End(std::move(why), reason);
     queue_.clear();  // nothing more moves on this session
@@ -584,7 +584,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     auto out = session_.OnLocalCommit();
     if (!out.ok()) return;  // the session already failed; its reader ends it
     if (!Enqueue(std::move(out).value())) return;
-    if (session_.state() == SessionState::kFailed) RequestClose();
+    if (session_.state() == sync::SessionState::kFailed) RequestClose();
   }
 
   static awaitable<void> RunServer(std::shared_ptr<Connection> self) {
@@ -713,11 +713,11 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     }
   }
 
-  bool client() const { return session_.options().role == SessionRole::kInitiator; }
-  bool watching() const { return client() && session_.options().purpose == Purpose::kWatch; }
+  bool client() const { return session_.options().role == sync::SessionRole::kInitiator; }
+  bool watching() const { return client() && session_.options().purpose == sync::Purpose::kWatch; }
   // A connect test or key publish moves no changes: the Welcome alone is the success.
   bool ConnectTestDone() const {
-    return !ExchangesChanges(session_.options().purpose) && session_.state() == SessionState::kOpen;
+    return !sync::ExchangesChanges(session_.options().purpose) && session_.state() == sync::SessionState::kOpen;
   }
 
  private:
@@ -881,7 +881,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   // then the connection ends.
   awaitable<void> RefuseHandshake(Status why) {
     error_code ec;
-    const std::string frame = EncodeFrame(ErrorForPeer(why));
+    const std::string frame = sync::EncodeFrame(sync::ErrorForPeer(why));
     co_await ws_.async_write(asio::buffer(frame), asio::redirect_error(use_awaitable, ec));
     Abort(std::move(why));
   }
@@ -918,8 +918,8 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     if (!co_await ReadMessage()) co_return false;
     const std::string reply = ReadText();
     if (!reply.starts_with(kPeerChannelMagic)) {
-      auto refused = DecodeFrame(reply, session_.options().limits);
-      const auto* error = refused.ok() ? std::get_if<ErrorMessage>(&*refused) : nullptr;
+      auto refused = sync::DecodeFrame(reply, session_.options().limits);
+      const auto* error = refused.ok() ? std::get_if<sync::ErrorMessage>(&*refused) : nullptr;
       Abort(error ? Status(error->code, "the peer refused the office key check: " + error->message)
                   : Status(Code::kProtocolError, "the peer does not speak the office key handshake"));
       co_return false;
@@ -967,7 +967,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
       opened = std::move(plain).value();
       message = opened;
     }
-    const bool admitting = hub_ && session_.state() == SessionState::kNew;
+    const bool admitting = hub_ && session_.state() == sync::SessionState::kNew;
     if (admitting) {
       // Only the session and its store are touched there; the reader waits,
       // and nothing else on the strand uses the session before the Hello.
@@ -984,9 +984,9 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
       co_return false;
     }
     if (!Enqueue(std::move(out).value())) co_return false;
-    if (admitting && session_.state() == SessionState::kOpen) LoggedIn();
+    if (admitting && session_.state() == sync::SessionState::kOpen) LoggedIn();
     ReportProgress();
-    if (session_.state() == SessionState::kFailed) {
+    if (session_.state() == sync::SessionState::kFailed) {
       RequestClose();  // the Error frame (if any) goes out first
     } else if (client() && !watching() && (session_.InSync() || ConnectTestDone())) {
       Finish(Status::Ok());
@@ -1016,7 +1016,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
 
   // After each frame: the client's hooks, and the server's live fan-out.
   void ReportProgress() {
-    const SessionStats& stats = session_.stats();
+    const sync::SessionStats& stats = session_.stats();
     if (stats.batches_received != batches_reported_) {
       batches_reported_ = stats.batches_received;
       if (hub_) hub_->PushToGroup(*this);
@@ -1024,7 +1024,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     if (hooks_.on_progress) hooks_.on_progress(stats);
     // The first report comes right after the handshake even when the peer
     // holds nothing: an empty relay and an empty replica are in sync too.
-    if (hooks_.on_peer_holds && session_.state() == SessionState::kOpen &&
+    if (hooks_.on_peer_holds && session_.state() == sync::SessionState::kOpen &&
         session_.peer_version_vector() != peer_holds_reported_) {
       peer_holds_reported_ = session_.peer_version_vector();
       hooks_.on_peer_holds(*peer_holds_reported_);
@@ -1090,11 +1090,11 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   }
 
   Stream ws_;
-  asio::steady_timer signal_;                 // wakes the writer
-  asio::steady_timer poll_;                   // client: stop checks and watch polling
-  asio::steady_timer deadline_;               // server: the login and message deadlines
-  std::unique_ptr<ChangeStore> owned_store_;  // before session_, which borrows it
-  SyncSession session_;
+  asio::steady_timer signal_;                       // wakes the writer
+  asio::steady_timer poll_;                         // client: stop checks and watch polling
+  asio::steady_timer deadline_;                     // server: the login and message deadlines
+  std::unique_ptr<sync::ChangeStore> owned_store_;  // before session_, which borrows it
+  sync::SyncSession session_;
   std::optional<crypto::PeerChannel> channel_;  // PeerAuth: the office-key channel
   const WebSocketOptions options_;
   const std::string peer_;
@@ -1124,9 +1124,9 @@ namespace {
 // The store of a server connection, chosen by SyncServerOptions::store_factory
 // once the Hello arrived. Before that (which the session never allows) every
 // call is kFailedPrecondition.
-class StoreBoundAtHello final : public ChangeStore {
+class StoreBoundAtHello final : public sync::ChangeStore {
  public:
-  void Bind(std::unique_ptr<ChangeStore> store) { store_ = std::move(store); }
+  void Bind(std::unique_ptr<sync::ChangeStore> store) { store_ = std::move(store); }
 
   Result<VersionVector> GetVersionVector() override {
     DAICHO_RETURN_IF_ERROR(CheckBound());
@@ -1146,13 +1146,13 @@ class StoreBoundAtHello final : public ChangeStore {
   Status CheckBound() const {
     return store_ ? Status::Ok() : Status(Code::kFailedPrecondition, "no store before the Hello");
   }
-  std::unique_ptr<ChangeStore> store_;
+  std::unique_ptr<sync::ChangeStore> store_;
 };
 
 // Runs the initiator over `ws` on the calling thread until it ends.
 template <class Stream>
-Result<SyncReport> RunSync(asio::io_context& ioc, Stream ws, Url url, ChangeStore& store, ReplicaId local_id,
-                           SessionOptions session, const WebSocketOptions& websocket, SyncHooks hooks) {
+Result<SyncReport> RunSync(asio::io_context& ioc, Stream ws, Url url, sync::ChangeStore& store, ReplicaId local_id,
+                           sync::SessionOptions session, const WebSocketOptions& websocket, SyncHooks hooks) {
   std::string peer = url.Authority();
   const auto on_peer_error = hooks.on_peer_error;
   auto conn = std::make_shared<Connection<Stream>>(std::move(ws), nullptr, store, std::move(session), local_id,
@@ -1164,14 +1164,14 @@ Result<SyncReport> RunSync(asio::io_context& ioc, Stream ws, Url url, ChangeStor
   ioc.run();
   if (on_peer_error && conn->session().peer_error()) on_peer_error(*conn->session().peer_error());
   DAICHO_RETURN_IF_ERROR(conn->Outcome());
-  const SessionStats& s = conn->session().stats();
+  const sync::SessionStats& s = conn->session().stats();
   SyncReport report;
   report.changes_up = s.changes_sent;
   report.changes_down = s.changes_received;
   report.bytes_up = s.frame_bytes_sent;
   report.bytes_down = s.frame_bytes_received;
   report.peer_version_vector = conn->session().peer_version_vector();
-  if (ExchangesChanges(conn->session().options().purpose)) {
+  if (sync::ExchangesChanges(conn->session().options().purpose)) {
     // Only for the report: the sync itself succeeded even if this read fails.
     if (auto held = store.GetVersionVector(); held.ok()) {
       report.changes_left = held->CountMissingFrom(report.peer_version_vector);
@@ -1188,10 +1188,10 @@ Result<SyncReport> RunSync(asio::io_context& ioc, Stream ws, Url url, ChangeStor
 
 }  // namespace
 
-Result<SyncReport> SyncOnce(std::string_view url, ChangeStore& store, ReplicaId local_id, SessionOptions session,
-                            WebSocketOptions websocket, SyncHooks hooks) {
+Result<SyncReport> SyncOnce(std::string_view url, sync::ChangeStore& store, ReplicaId local_id,
+                            sync::SessionOptions session, WebSocketOptions websocket, SyncHooks hooks) {
   DAICHO_ASSIGN_OR_RETURN(Url parsed, ParseUrl(url));
-  session.role = SessionRole::kInitiator;
+  session.role = sync::SessionRole::kInitiator;
   try {
     asio::io_context ioc;
     tcp::socket socket(asio::any_io_executor(asio::make_strand(ioc)));
@@ -1213,7 +1213,7 @@ Result<SyncReport> SyncOnce(std::string_view url, ChangeStore& store, ReplicaId 
 class SyncServer::Impl {
  public:
   explicit Impl(SyncServerOptions options) : options_(std::move(options)) {
-    options_.session.role = SessionRole::kAcceptor;
+    options_.session.role = sync::SessionRole::kAcceptor;
   }
   ~Impl() { Stop(); }
 
@@ -1340,11 +1340,12 @@ class SyncServer::Impl {
     StoreBoundAtHello& borrowed = *store;
     // The connection, for what the admission grants it.
     auto self = std::make_shared<std::weak_ptr<ConnectionBase>>();
-    SessionOptions session = options_.session;
+    sync::SessionOptions session = options_.session;
     // Runs on the admission pool (Connection::HandleMessage) while the
     // connection's reader waits; it hands the group and login check over to
     // the strand through the connection.
-    session.authenticate = [this, &borrowed, self, address = peer.address](const Hello& hello) -> Result<Admission> {
+    session.authenticate = [this, &borrowed, self,
+                            address = peer.address](const sync::Hello& hello) -> Result<sync::Admission> {
       auto conn = self->lock();
       const bool unproven = options_.websocket.peer_auth && (!conn || !conn->peer_authenticated());
       if (unproven && !options_.unauthenticated_store_factory) {
@@ -1363,8 +1364,8 @@ class SyncServer::Impl {
         conn->admitted_group = std::move(accepted.group);
       }
       borrowed.Bind(std::move(accepted.store));
-      return Admission{std::move(accepted.device_token), std::move(accepted.office_keys),
-                       std::move(accepted.relay_holds), std::move(accepted.contract)};
+      return sync::Admission{std::move(accepted.device_token), std::move(accepted.office_keys),
+                             std::move(accepted.relay_holds), std::move(accepted.contract)};
     };
     auto conn = std::make_shared<Connection<Stream>>(std::move(ws), std::move(store), borrowed, std::move(session),
                                                      options_.local_id, options_.websocket, peer.text, options_.log,
@@ -1516,4 +1517,4 @@ Result<std::string> WebSocketClient::Receive() {
   }
 }
 
-}  // namespace daicho::net
+}  // namespace daicho::transport

@@ -22,8 +22,8 @@
 // kProtocolError (broken WebSocket framing), kInvalidArgument (bad URL or
 // options), kInternal (unexpected exception), and the session's codes (see
 // sync/sync_session.h; a peer's Error arrives with the peer's code).
-#ifndef DAICHO_NET_WEBSOCKET_H_
-#define DAICHO_NET_WEBSOCKET_H_
+#ifndef DAICHO_TRANSPORT_WEBSOCKET_H_
+#define DAICHO_TRANSPORT_WEBSOCKET_H_
 
 #include <chrono>
 #include <cstddef>
@@ -42,7 +42,7 @@
 #include "sync/change_store.h"
 #include "sync/sync_session.h"
 
-namespace daicho::net {
+namespace daicho::transport {
 
 // PC to PC: the office whose key both sides must prove (crypto/peer_channel.h)
 // before any sync frame moves; every frame is then encrypted.
@@ -55,7 +55,7 @@ struct WebSocketOptions {
   // Largest WebSocket message accepted (read_message_max); larger ends the
   // connection with kResourceExhausted. The session's frame limit, which
   // its batches and change parts are cut to (docs/protocol.md "Change sizes").
-  size_t max_frame_bytes = CodecLimits{}.max_frame_bytes;
+  size_t max_frame_bytes = sync::CodecLimits{}.max_frame_bytes;
   // Time allowed for the TCP connect (client) plus the WebSocket opening or
   // closing handshake.
   std::chrono::milliseconds handshake_timeout{10000};
@@ -113,7 +113,7 @@ struct SyncReport {
 // run on the calling thread, between frames.
 struct SyncHooks {
   // After each frame received: progress so far (for a progress bar).
-  std::function<void(const SessionStats&)> on_progress;
+  std::function<void(const sync::SessionStats&)> on_progress;
   // Whenever what the peer is known to hold grows (Welcome, each Ack,
   // each batch received): lets a client record what a relay has backed up
   // even if the connection is cut later.
@@ -128,7 +128,7 @@ struct SyncHooks {
   // The peer ended the session with an Error (code, message, reason): called
   // before SyncOnce returns that error, e.g. so a PC learns that its saved
   // login was refused (ErrorReason::kLoginRevoked).
-  std::function<void(const ErrorMessage&)> on_peer_error;
+  std::function<void(const sync::ErrorMessage&)> on_peer_error;
 };
 
 // Connects to `url` ("ws://host:port/path" or "wss://host:port/path"), runs
@@ -141,13 +141,13 @@ struct SyncHooks {
 // kUnavailable (unreachable or cut; the message has the reason, e.g. a TLS
 // certificate that does not verify), the session's or the peer's code.
 // `store` must outlive the call.
-Result<SyncReport> SyncOnce(std::string_view url, ChangeStore& store, ReplicaId local_id, SessionOptions session,
-                            WebSocketOptions websocket = {}, SyncHooks hooks = {});
+Result<SyncReport> SyncOnce(std::string_view url, sync::ChangeStore& store, ReplicaId local_id,
+                            sync::SessionOptions session, WebSocketOptions websocket = {}, SyncHooks hooks = {});
 
 // What a server's store_factory grants an accepted connection.
 struct AcceptedSession {
   // The store the session syncs (owned by the connection).
-  std::unique_ptr<ChangeStore> store;
+  std::unique_ptr<sync::ChangeStore> store;
   // Sent in the Welcome (a device token issued on the Hello's request).
   std::string device_token;
   // Connections in the same non-empty group share one store: after one of
@@ -180,7 +180,7 @@ struct SyncServerOptions {
   WebSocketOptions websocket;
   // Options of each acceptor session (role is forced to kAcceptor; its
   // `authenticate` is replaced by store_factory).
-  SessionOptions session;
+  sync::SessionOptions session;
   // Replica id announced in Welcome.
   ReplicaId local_id;
   // Called once per connection when its Hello arrives, on one of the
@@ -191,14 +191,14 @@ struct SyncServerOptions {
   // here). An error (kUnauthenticated, say) is sent to the peer as the Error
   // and ends the session. Required; may be called from several threads at
   // once.
-  using StoreFactory = std::function<Result<AcceptedSession>(const Hello&, const std::string& peer_address)>;
+  using StoreFactory = std::function<Result<AcceptedSession>(const sync::Hello&, const std::string& peer_address)>;
   StoreFactory store_factory;
   // With websocket.peer_auth: admits a connection that did not prove the
   // office key (e.g. a new PC fetching the passphrase-wrapped key). Empty:
   // such connections are refused with kUnauthenticated.
   StoreFactory unauthenticated_store_factory;
   // One line per ended session (peer, outcome, frames and bytes), plus one
-  // net::LogLine per refused or closed hostile connection (caps, deadlines,
+  // transport::LogLine per refused or closed hostile connection (caps, deadlines,
   // shed buffers; at most one a second per kind, with a count of those left
   // out), called on a server thread. Optional.
   std::function<void(const std::string&)> log;
@@ -307,6 +307,6 @@ class WebSocketClient {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace daicho::net
+}  // namespace daicho::transport
 
-#endif  // DAICHO_NET_WEBSOCKET_H_
+#endif  // DAICHO_TRANSPORT_WEBSOCKET_H_

@@ -2,7 +2,7 @@
 // the administration commands (contracts, users, devices) to RelayService
 // over the LMDB backend in --data.
 // Exit codes: 0 ok, 1 runtime error (message on stderr), 2 usage error.
-// `serve` writes its log (net::LogLine lines, each after an ISO-8601 UTC
+// `serve` writes its log (transport::LogLine lines, each after an ISO-8601 UTC
 // timestamp) to stderr, the same stream as its errors: one stream.
 #include <signal.h>
 #include <sys/resource.h>
@@ -31,10 +31,10 @@ namespace {
 
 using daicho::Result;
 using daicho::Status;
-using daicho::net::LogLine;
 using daicho::relay::ContractNumber;
 using daicho::relay::LmdbBackend;
 using daicho::relay::RelayService;
+using daicho::transport::LogLine;
 
 constexpr int kExitRuntimeError = 1;
 constexpr int kExitUsage = 2;
@@ -94,7 +94,7 @@ Result<std::unique_ptr<RelayService>> OpenExisting(const std::string& data_dir) 
 std::string LastSync(uint64_t unix_ms) {
   if (unix_ms == 0) return "never";
   const std::string stamp =
-      daicho::net::LogTimestamp(std::chrono::system_clock::time_point(std::chrono::milliseconds(unix_ms)));
+      daicho::transport::LogTimestamp(std::chrono::system_clock::time_point(std::chrono::milliseconds(unix_ms)));
   return stamp.substr(0, 19) + "Z";  // whole seconds are enough here
 }
 
@@ -137,14 +137,14 @@ Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& text) {
 // The log line of an accepted office key publication (`daicho key init`,
 // `key rotate`, `key passphrase`): the relay stores what it cannot open, so
 // the operator at least sees who changed the office's key and when.
-std::string OfficeKeyPublishedLine(const daicho::net::Hello& hello, const std::string& peer_address) {
+std::string OfficeKeyPublishedLine(const daicho::sync::Hello& hello, const std::string& peer_address) {
   const uint32_t key_id = hello.publish_keys.current_key_id;
   const char* kind = hello.replaces_key_id == 0 ? "init" : key_id == hello.replaces_key_id ? "rewrap" : "rotation";
   return LogLine("office_key_published")
       .Add("peer", peer_address)
       .Add("contract", hello.contract)
       .Add("user", hello.user)
-      .Add("device", daicho::net::ShortDeviceId(hello.replica_id))
+      .Add("device", daicho::transport::ShortDeviceId(hello.replica_id))
       .Add("kind", kind)
       .Add("key_id", key_id)
       .str();
@@ -153,7 +153,7 @@ std::string OfficeKeyPublishedLine(const daicho::net::Hello& hello, const std::s
 // `serve`'s connection caps (--max-connections, --max-connections-per-address).
 struct ServeCaps {
   size_t total = 0;  // 0: the default, kept below the open-file limit
-  size_t per_address = daicho::net::SyncServerOptions{}.max_connections_per_address;
+  size_t per_address = daicho::transport::SyncServerOptions{}.max_connections_per_address;
 };
 // Descriptors kept free of connections: the store, the listener, the log,
 // the threads' own.
@@ -192,7 +192,7 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  daicho::net::SyncServerOptions options;
+  daicho::transport::SyncServerOptions options;
   options.host = address->first;
   options.port = address->second;
   options.threads = 2;
@@ -207,13 +207,13 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
   RelayService* relay = store->get();
   std::mutex log_mu;
   const std::function<void(const std::string&)> options_log = [&log_mu](const std::string& line) {
-    const std::string stamp = daicho::net::LogTimestamp(std::chrono::system_clock::now());
+    const std::string stamp = daicho::transport::LogTimestamp(std::chrono::system_clock::now());
     std::lock_guard lock(log_mu);
     std::cerr << stamp << ' ' << line << std::endl;
   };
-  options.store_factory = [relay, &options_log](const daicho::net::Hello& hello, const std::string& peer_address) {
+  options.store_factory = [relay, &options_log](const daicho::sync::Hello& hello, const std::string& peer_address) {
     auto accepted = daicho::relay::AdmitSession(*relay, hello, peer_address);
-    if (accepted.ok() && hello.purpose == daicho::net::Purpose::kPublishKeys) {
+    if (accepted.ok() && hello.purpose == daicho::sync::Purpose::kPublishKeys) {
       options_log(OfficeKeyPublishedLine(hello, peer_address));
     }
     return accepted;
@@ -233,7 +233,7 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
   }
   if (caps.total != 0) options.max_connections = caps.total;
   options.max_connections_per_address = caps.per_address;
-  daicho::net::LogLine limits("serve_limits");
+  daicho::transport::LogLine limits("serve_limits");
   limits.Add("open_file_limit", open_files).Add("max_connections", options.max_connections);
   limits.Add("max_connections_per_address", options.max_connections_per_address);
   if (options.max_connections + kReservedFiles > open_files) {
@@ -241,7 +241,7 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
                      "--max-connections is above what the open-file limit allows; raise the hard "
                      "limit (ulimit -Hn, systemd LimitNOFILE) or lower --max-connections");
   }
-  daicho::net::SyncServer server(std::move(options));
+  daicho::transport::SyncServer server(std::move(options));
   Status started = server.Start();
   if (!started.ok()) {
     std::cerr << "daicho-relay: cannot serve on " << listen << ": " << started.ToString() << '\n';

@@ -1,7 +1,7 @@
 // Change files between offices (daicho/change_file.h): a file names its
 // office and, from a PC holding the office key, is sealed with it. These
 // tests set up each PC's office the way an unlock leaves it (office.key with
-// its contract, net::PcState) without a relay; tests/apps/cli_sync_test.cc
+// its contract, client::PcState) without a relay; tests/apps/cli_sync_test.cc
 // does the same through a relay, including what reaches it afterwards.
 #include "daicho/change_file.h"
 
@@ -41,7 +41,7 @@ class ChangeFileOfficeTest : public ::testing::Test {
 
   // `replica`'s PC holds `ring` for `contract`, as after `daicho key unlock`.
   static void JoinOffice(Replica& replica, const std::string& contract, const crypto::KeyRing& ring) {
-    ASSERT_DAICHO_OK(net::PcState(replica).KeepRing(contract, ring, /*store_key=*/true));
+    ASSERT_DAICHO_OK(client::PcState(replica).KeepRing(contract, ring, /*store_key=*/true));
   }
 
   static void WriteCustomer(Replica& replica, const std::string& id) {
@@ -236,7 +236,7 @@ TEST_F(ChangeFileOfficeTest, ExportWithoutTheHeldKeyOfItsOfficeNeedsThePassphras
   ASSERT_DAICHO_OK(code);
   auto wrapped = crypto::WrapOfficeKey(ring, kContractA, kPassphrase, *code);
   ASSERT_DAICHO_OK(wrapped);
-  ASSERT_DAICHO_OK(net::PcState(*a).SaveEnvelopes({kContractA, *wrapped}));
+  ASSERT_DAICHO_OK(client::PcState(*a).SaveEnvelopes({kContractA, *wrapped}));
   WriteCustomer(*a, "c1");
 
   auto refused = ExportChangeFile(*a, File("a.changes"));

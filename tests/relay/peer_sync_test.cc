@@ -241,7 +241,7 @@ TEST_F(PeerSyncTest, AnEighteenMegabyteChangeOfAnOlderDaichoSyncsThroughTheRelay
   auto held = a->ChangesSince(VersionVector());
   ASSERT_DAICHO_OK(held);
   ASSERT_EQ(held->size(), 1u);
-  ASSERT_GT(held->front().payload.size(), size_t{net::CodecLimits{}.max_frame_bytes});
+  ASSERT_GT(held->front().payload.size(), size_t{sync::CodecLimits{}.max_frame_bytes});
 
   auto expect_all = [&](Replica& pc) {
     for (int i = 0; i < 20; ++i) {
@@ -292,7 +292,7 @@ TEST_F(PeerSyncTest, StrangersAreRefusedAndTheServingPcKeepsServingItsOffice) {
   EXPECT_EQ(SyncWithPeer(*keyless, Url(*a_server)).status().code(), Code::kFailedPrecondition);
   EXPECT_NE(UnlockOfficeKeyFromPeer(*keyless, Url(*a_server), kPassphrase).code(), Code::kOk);
   // Garbage frames.
-  auto raw = net::WebSocketClient::Connect(Url(*a_server));
+  auto raw = transport::WebSocketClient::Connect(Url(*a_server));
   ASSERT_DAICHO_OK(raw);
   ASSERT_DAICHO_OK((*raw)->Send(std::string("\x08\x01garbage", 9)));
   (void)(*raw)->Receive();

@@ -716,7 +716,7 @@ TYPED_TEST(RelayServiceTest, AppliesChangesAndServesThemSince) {
   ASSERT_DAICHO_OK(this->store_->AddContract(this->a_));
   auto changes = this->store_->ContractChanges(this->a_);
   ASSERT_DAICHO_OK(changes);
-  net::ChangeStore& store = **changes;
+  sync::ChangeStore& store = **changes;
   const ReplicaId x = Origin(1), y = Origin(2);
   // Out of order within an origin and interleaved: sorted before applying.
   std::vector<ChangeBlob> batch = {Blob(x, 2), Blob(y, 1), Blob(x, 1), Blob(x, 3, std::string(1000, '\xff'))};
@@ -1008,7 +1008,7 @@ class RelayServiceSealingTest : public ::testing::Test {
 
   Factory factory_;
   std::unique_ptr<RelayService> store_;
-  std::unique_ptr<net::ChangeStore> changes_;
+  std::unique_ptr<sync::ChangeStore> changes_;
   crypto::KeyRing ring_;
   const ContractNumber a_ = Contract("0000-0000-0001");
   const ContractNumber b_ = Contract("0000-0000-0002");

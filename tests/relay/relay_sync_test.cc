@@ -64,8 +64,8 @@ Status PublishPlaceholderOfficeKey(RelayService& store, const ContractNumber& co
 }
 
 // The session options of a login as `user` of `contract`.
-net::SessionOptions LoginAs(const std::string& contract, const std::string& user, net::Credentials credentials) {
-  net::SessionOptions session;
+sync::SessionOptions LoginAs(const std::string& contract, const std::string& user, sync::Credentials credentials) {
+  sync::SessionOptions session;
   session.contract = contract;
   session.user = user;
   session.credentials = std::move(credentials);
@@ -101,18 +101,21 @@ class RelaySyncTest : public ::testing::Test {
     return replica.ok() ? std::move(replica).value() : nullptr;
   }
 
-  static Result<net::SyncReport> Sync(const RelayProcess& relay, Replica& replica,
-                                      const std::string& contract = kContract,
-                                      const std::string& user = "yamada@example.jp",
-                                      const std::string& password = "Yamada2024", size_t max_batch_bytes = 1 << 20) {
-    net::ReplicaChangeStore store(replica);
-    net::SealedChangeStore sealed(store, contract, OfficeKey(contract).Clone());
-    net::SessionOptions session = LoginAs(contract, user, net::PasswordCredential{password});
+  static Result<transport::SyncReport> Sync(const RelayProcess& relay, Replica& replica,
+                                            const std::string& contract = kContract,
+                                            const std::string& user = "yamada@example.jp",
+                                            const std::string& password = "Yamada2024",
+                                            size_t max_batch_bytes = 1 << 20) {
+    sync::ReplicaChangeStore store(replica);
+    sync::SealedChangeStore sealed(store, contract, OfficeKey(contract).Clone());
+    sync::SessionOptions session = LoginAs(contract, user, sync::PasswordCredential{password});
     session.max_batch_bytes = max_batch_bytes;
-    return net::SyncOnce(relay.url(), sealed, replica.id(), session);
+    return transport::SyncOnce(relay.url(), sealed, replica.id(), session);
   }
 
-  static Result<net::SyncReport> SyncFor(const RelayProcess& relay, Replica& replica) { return Sync(relay, replica); }
+  static Result<transport::SyncReport> SyncFor(const RelayProcess& relay, Replica& replica) {
+    return Sync(relay, replica);
+  }
 
   static void Set(Replica& replica, const std::string& id, const std::string& field, const std::string& value) {
     WriteTransaction txn = replica.BeginWrite();
@@ -386,7 +389,7 @@ TEST_F(RelaySyncTest, RelayKilledMidUploadResumesWithoutResendingOrLosing) {
   ASSERT_NO_FATAL_FAILURE(CommitManySmallChanges(*a));
   auto relay = std::make_unique<RelayProcess>(dir_.Sub("relay"));
   ASSERT_GT(relay->port(), 0);
-  Result<net::SyncReport> cut = Status(Code::kInternal, "not run");
+  Result<transport::SyncReport> cut = Status(Code::kInternal, "not run");
   const uintmax_t empty_size = std::filesystem::file_size(dir_.Sub("relay") + "/data.mdb");
   std::thread upload([&] { cut = Sync(*relay, *a, kContract, "yamada@example.jp", "Yamada2024", 1); });
   WaitForRelayData(dir_.Sub("relay"), empty_size + (1u << 20));
@@ -433,14 +436,14 @@ TEST_F(RelaySyncTest, ClientKilledMidUploadResumesWithoutResendingOrLosing) {
 }
 
 // One sync of `replica` logging in with `credentials` as `user` of `contract`.
-Result<net::SyncReport> SyncWith(const RelayProcess& relay, Replica& replica, const std::string& contract,
-                                 const std::string& user, net::Credentials credentials,
-                                 const std::string& device_name = "") {
-  net::ReplicaChangeStore store(replica);
-  net::SealedChangeStore sealed(store, contract, OfficeKey(contract).Clone());
-  net::SessionOptions session = LoginAs(contract, user, std::move(credentials));
+Result<transport::SyncReport> SyncWith(const RelayProcess& relay, Replica& replica, const std::string& contract,
+                                       const std::string& user, sync::Credentials credentials,
+                                       const std::string& device_name = "") {
+  sync::ReplicaChangeStore store(replica);
+  sync::SealedChangeStore sealed(store, contract, OfficeKey(contract).Clone());
+  sync::SessionOptions session = LoginAs(contract, user, std::move(credentials));
   session.device_name = device_name;
-  return net::SyncOnce(relay.url(), sealed, replica.id(), session);
+  return transport::SyncOnce(relay.url(), sealed, replica.id(), session);
 }
 
 TEST_F(RelaySyncTest, DeviceTokenLogsInOnlyItsUserAtItsContractUntilRevokedWhileServing) {
@@ -455,35 +458,35 @@ TEST_F(RelaySyncTest, DeviceTokenLogsInOnlyItsUserAtItsContractUntilRevokedWhile
   Set(*a, "c1", "name", "before the token");
 
   // "Save password": a password login naming the PC gets a token.
-  auto login = SyncWith(relay, *a, kContract, "yamada@example.jp", net::PasswordCredential{"Yamada2024"}, "office-pc");
+  auto login = SyncWith(relay, *a, kContract, "yamada@example.jp", sync::PasswordCredential{"Yamada2024"}, "office-pc");
   ASSERT_DAICHO_OK(login);
   const std::string token = login->device_token;
   ASSERT_FALSE(token.empty());
   // A login without device_name gets none.
-  auto plain = SyncWith(relay, *a, kContract, "yamada@example.jp", net::PasswordCredential{"Yamada2024"});
+  auto plain = SyncWith(relay, *a, kContract, "yamada@example.jp", sync::PasswordCredential{"Yamada2024"});
   ASSERT_DAICHO_OK(plain);
   EXPECT_TRUE(plain->device_token.empty());
 
   // The token alone logs its user in and syncs.
   Set(*a, "c2", "name", "with the token");
-  auto by_token = SyncWith(relay, *a, kContract, "yamada@example.jp", net::DeviceTokenCredential{token});
+  auto by_token = SyncWith(relay, *a, kContract, "yamada@example.jp", sync::DeviceTokenCredential{token});
   ASSERT_DAICHO_OK(by_token);
   EXPECT_EQ(by_token->changes_up, 1u);
   EXPECT_TRUE(by_token->device_token.empty());
 
   // Not another user's, not at another contract.
-  auto other_user = SyncWith(relay, *a, kContract, "suzuki@example.jp", net::DeviceTokenCredential{token});
+  auto other_user = SyncWith(relay, *a, kContract, "suzuki@example.jp", sync::DeviceTokenCredential{token});
   ASSERT_FALSE(other_user.ok());
   EXPECT_EQ(other_user.status().code(), Code::kUnauthenticated) << other_user.status();
-  auto other_contract = SyncWith(relay, *a, kOtherContract, "yamada@example.jp", net::DeviceTokenCredential{token});
+  auto other_contract = SyncWith(relay, *a, kOtherContract, "yamada@example.jp", sync::DeviceTokenCredential{token});
   ASSERT_FALSE(other_contract.ok());
   EXPECT_EQ(other_contract.status().code(), Code::kUnauthenticated) << other_contract.status();
-  auto other_user_there = SyncWith(relay, *a, kOtherContract, "other@example.jp", net::DeviceTokenCredential{token});
+  auto other_user_there = SyncWith(relay, *a, kOtherContract, "other@example.jp", sync::DeviceTokenCredential{token});
   ASSERT_FALSE(other_user_there.ok());
   EXPECT_EQ(other_user_there.status().code(), Code::kUnauthenticated) << other_user_there.status();
 
   // The refusals did not spoil the token for its own user.
-  ASSERT_DAICHO_OK(SyncWith(relay, *a, kContract, "yamada@example.jp", net::DeviceTokenCredential{token}));
+  ASSERT_DAICHO_OK(SyncWith(relay, *a, kContract, "yamada@example.jp", sync::DeviceTokenCredential{token}));
 
   // The administrator revokes the PC's saved login while the relay serves
   // (LMDB lets the admin process share the data directory with `serve`).
@@ -491,7 +494,7 @@ TEST_F(RelaySyncTest, DeviceTokenLogsInOnlyItsUserAtItsContractUntilRevokedWhile
       RunRelayCommand({"--data", dir_.Sub("relay"), "device", "revoke", kContract, "yamada@example.jp", "office-pc"}),
       0);
   Set(*a, "c3", "name", "after the revocation");
-  auto revoked = SyncWith(relay, *a, kContract, "yamada@example.jp", net::DeviceTokenCredential{token});
+  auto revoked = SyncWith(relay, *a, kContract, "yamada@example.jp", sync::DeviceTokenCredential{token});
   ASSERT_FALSE(revoked.ok());
   EXPECT_EQ(revoked.status().code(), Code::kUnauthenticated) << revoked.status();
   // Revoking again finds nothing to revoke.
@@ -515,8 +518,8 @@ TEST_F(RelaySyncTest, WatchClientsOfAContractGetEachOthersCommitsLiveAndAnotherC
   auto c = OpenReplica("c");
   Set(*a, "a1", "name", "from A");
   Set(*c, "x1", "name", "another office");
-  const net::SessionOptions yamada = LoginAs(kContract, "yamada@example.jp", net::PasswordCredential{"Yamada2024"});
-  const net::SessionOptions other = LoginAs(kOtherContract, "other@example.jp", net::PasswordCredential{"Other2024"});
+  const sync::SessionOptions yamada = LoginAs(kContract, "yamada@example.jp", sync::PasswordCredential{"Yamada2024"});
+  const sync::SessionOptions other = LoginAs(kOtherContract, "other@example.jp", sync::PasswordCredential{"Other2024"});
 
   const auto poll = std::chrono::milliseconds(20);
   testing::WatchClient wa(relay.url(), *a, yamada, poll, OfficeKey(kContract).Clone());
@@ -575,8 +578,8 @@ TEST_F(RelaySyncTest, DisablingAContractOrUserEndsItsLiveSessionsUntilEnabled) {
   auto a = OpenReplica("a");
   auto c = OpenReplica("c");
   Set(*a, "a1", "name", "from A");
-  const net::SessionOptions yamada = LoginAs(kContract, "yamada@example.jp", net::PasswordCredential{"Yamada2024"});
-  const net::SessionOptions other = LoginAs(kOtherContract, "other@example.jp", net::PasswordCredential{"Other2024"});
+  const sync::SessionOptions yamada = LoginAs(kContract, "yamada@example.jp", sync::PasswordCredential{"Yamada2024"});
+  const sync::SessionOptions other = LoginAs(kOtherContract, "other@example.jp", sync::PasswordCredential{"Other2024"});
   const std::string data = dir_.Sub("relay");
 
   for (const std::vector<std::string>& disable :
@@ -624,7 +627,7 @@ TEST_F(RelaySyncTest, ASavedLoginIsAdmittedWhileGuessesFromManyAddressesWaitForC
   ASSERT_GT(relay.port(), 0);
   auto a = OpenReplica("a");
   Set(*a, "c1", "name", "before the flood");
-  auto login = SyncWith(relay, *a, kContract, "yamada@example.jp", net::PasswordCredential{"Yamada2024"}, "office-pc");
+  auto login = SyncWith(relay, *a, kContract, "yamada@example.jp", sync::PasswordCredential{"Yamada2024"}, "office-pc");
   ASSERT_DAICHO_OK(login);
   ASSERT_FALSE(login->device_token.empty());
   Set(*a, "c1", "name", "during the flood");
@@ -638,15 +641,15 @@ TEST_F(RelaySyncTest, ASavedLoginIsAdmittedWhileGuessesFromManyAddressesWaitForC
   for (int i = 0; i < kGuesses; ++i) {
     guessers.emplace_back([&, i] {
       const std::string source = "127.0.2." + std::to_string(i + 1);
-      auto client = net::WebSocketClient::Connect(relay.url(), {}, source);
+      auto client = transport::WebSocketClient::Connect(relay.url(), {}, source);
       ++sent;  // counted even if the connect failed, so the test never waits for ever
       if (!client.ok()) return;
-      net::Hello guess;
+      sync::Hello guess;
       guess.replica_id = ReplicaId::Random().value();
       guess.contract = kContract;
       guess.user = "guess" + std::to_string(i) + "@example.jp";
-      guess.credentials = net::PasswordCredential{"Guess" + std::to_string(i) + "pw"};
-      if (!(*client)->Send(net::EncodeFrame(guess)).ok()) return;
+      guess.credentials = sync::PasswordCredential{"Guess" + std::to_string(i) + "pw"};
+      if (!(*client)->Send(sync::EncodeFrame(guess)).ok()) return;
       (void)(*client)->Receive();  // the refusal
       ++answered;
     });
@@ -655,7 +658,7 @@ TEST_F(RelaySyncTest, ASavedLoginIsAdmittedWhileGuessesFromManyAddressesWaitForC
   // Let the guesses' Hellos reach the relay ahead of the PC's.
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
 
-  auto saved = SyncWith(relay, *a, kContract, "yamada@example.jp", net::DeviceTokenCredential{login->device_token});
+  auto saved = SyncWith(relay, *a, kContract, "yamada@example.jp", sync::DeviceTokenCredential{login->device_token});
   const int answered_when_synced = answered.load();
   for (auto& guesser : guessers) guesser.join();
   ASSERT_DAICHO_OK(saved);

@@ -4,7 +4,7 @@
 
 #include "test_util.h"
 
-namespace daicho::net {
+namespace daicho::sync {
 namespace {
 
 TEST(ContractNumberTest, AcceptsTwelveDigitsInGroupsOfFour) {
@@ -44,4 +44,4 @@ TEST(ContractNumberTest, RejectsMissingOrMisplacedHyphens) {
 }
 
 }  // namespace
-}  // namespace daicho::net
+}  // namespace daicho::sync

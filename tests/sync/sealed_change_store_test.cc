@@ -15,7 +15,7 @@
 #include "sync/replica_change_store.h"
 #include "test_util.h"
 
-namespace daicho::net {
+namespace daicho::sync {
 namespace {
 
 constexpr char kContract[] = "1111-2222-3333";
@@ -135,4 +135,4 @@ TEST_F(SealedChangeStoreTest, WithoutAKeyNothingIsSentOrApplied) {
 }
 
 }  // namespace
-}  // namespace daicho::net
+}  // namespace daicho::sync

@@ -12,7 +12,7 @@
 #include "sync/wire_codec.h"
 #include "test_util.h"
 
-namespace daicho::net {
+namespace daicho::sync {
 namespace {
 
 using daicho::testing::TempDir;
@@ -790,4 +790,4 @@ TEST(SyncSessionTest, LiveCommitsArePushedAfterCatchUp) {
 }
 
 }  // namespace
-}  // namespace daicho::net
+}  // namespace daicho::sync

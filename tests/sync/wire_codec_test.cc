@@ -5,7 +5,7 @@
 
 #include "test_util.h"
 
-namespace daicho::net {
+namespace daicho::sync {
 namespace {
 
 ReplicaId Id(uint8_t b) {
@@ -222,4 +222,4 @@ TEST(WireCodecTest, RandomGarbageNeverCrashes) {
 }
 
 }  // namespace
-}  // namespace daicho::net
+}  // namespace daicho::sync

@@ -32,7 +32,7 @@
 #include "tests/transport/served_test_util.h"
 #include "transport/websocket.h"
 
-namespace daicho::net {
+namespace daicho::transport {
 namespace {
 
 using daicho::testing::ConnectFrom;
@@ -50,8 +50,8 @@ struct Served {
   Served(Replica& replica, SyncServerOptions options) {
     options.local_id = replica.id();
     if (!options.store_factory) {
-      options.store_factory = [r = &replica](const Hello&, const std::string&) -> Result<AcceptedSession> {
-        return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", "", {}, {}, "", {}};
+      options.store_factory = [r = &replica](const sync::Hello&, const std::string&) -> Result<AcceptedSession> {
+        return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*r), "", "", {}, {}, "", {}};
       };
     }
     options.log = [this](const std::string& line) { log.Add(line); };
@@ -80,14 +80,14 @@ bool ClosedWhilePinging(WebSocketClient& client, milliseconds bound = millisecon
 
 // Logs in over a bare client with a Hello (no password needed by Served).
 void LogIn(WebSocketClient& client) {
-  Hello hello;
+  sync::Hello hello;
   hello.replica_id = ReplicaId::Random().value();
-  ASSERT_DAICHO_OK(client.Send(EncodeFrame(hello)));
+  ASSERT_DAICHO_OK(client.Send(sync::EncodeFrame(hello)));
   auto welcome = client.Receive();
   ASSERT_DAICHO_OK(welcome);
-  auto decoded = DecodeFrame(*welcome);
+  auto decoded = sync::DecodeFrame(*welcome);
   ASSERT_DAICHO_OK(decoded);
-  ASSERT_TRUE(std::holds_alternative<Welcome>(*decoded));
+  ASSERT_TRUE(std::holds_alternative<sync::Welcome>(*decoded));
 }
 
 bool StartsWith(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
@@ -217,14 +217,14 @@ TEST(HostileClientTest, BufferedInputStaysWithinTheBudgetShedsNotLoggedInFirstAn
   while (!answered) {
     auto answer = (*kept)->Receive();
     ASSERT_DAICHO_OK(answer);
-    auto decoded = DecodeFrame(*answer);
+    auto decoded = sync::DecodeFrame(*answer);
     ASSERT_DAICHO_OK(decoded);
-    answered = std::holds_alternative<ErrorMessage>(*decoded);
+    answered = std::holds_alternative<sync::ErrorMessage>(*decoded);
   }
 
   // And a sync goes through.
-  ReplicaChangeStore store(*a);
-  ASSERT_DAICHO_OK(SyncOnce(served.url(), store, a->id(), SessionOptions{}));
+  sync::ReplicaChangeStore store(*a);
+  ASSERT_DAICHO_OK(SyncOnce(served.url(), store, a->id(), sync::SessionOptions{}));
   EXPECT_EQ(*a->GetVersionVector(), *b->GetVersionVector());
 }
 
@@ -314,10 +314,10 @@ TEST(HostileClientTest, HeldConnectionsAtTheOpenFileLimitDoNotKeepALegitimateSyn
   }
   EXPECT_LE(served.server->Stats().open_connections, 8u);
 
-  ReplicaChangeStore store(*a);
+  sync::ReplicaChangeStore store(*a);
   WebSocketOptions quick;
   quick.handshake_timeout = milliseconds(3000);
-  auto report = SyncOnce(served.url(), store, a->id(), SessionOptions{}, quick);
+  auto report = SyncOnce(served.url(), store, a->id(), sync::SessionOptions{}, quick);
   ASSERT_DAICHO_OK(report);
   EXPECT_EQ(report->changes_up, 1u);
   EXPECT_TRUE(served.log.Has("event=connection_shed")) << ::testing::PrintToString(served.log.lines());
@@ -391,14 +391,14 @@ TEST(HostileClientTest, ASlowStoreFactoryDoesNotHoldUpAnotherConnectionsSync) {
   bool released = false;
   SyncServerOptions options;
   options.threads = 1;  // one frame thread: a blocking factory would stall it
-  options.store_factory = [&, r = b.get()](const Hello& hello, const std::string&) -> Result<AcceptedSession> {
+  options.store_factory = [&, r = b.get()](const sync::Hello& hello, const std::string&) -> Result<AcceptedSession> {
     if (hello.user == "slow") {
       std::unique_lock lock(mu);
       slow_entered = true;
       cv.notify_all();
       cv.wait(lock, [&] { return released; });
     }
-    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", "", {}, {}, "", {}};
+    return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*r), "", "", {}, {}, "", {}};
   };
   Served served(*b, options);
   auto release = [&] {
@@ -408,8 +408,8 @@ TEST(HostileClientTest, ASlowStoreFactoryDoesNotHoldUpAnotherConnectionsSync) {
   };
 
   std::thread slow([&] {
-    ReplicaChangeStore store(*a);
-    SessionOptions session;
+    sync::ReplicaChangeStore store(*a);
+    sync::SessionOptions session;
     session.user = "slow";
     EXPECT_DAICHO_OK(SyncOnce(served.url(), store, a->id(), session));
   });
@@ -418,11 +418,11 @@ TEST(HostileClientTest, ASlowStoreFactoryDoesNotHoldUpAnotherConnectionsSync) {
     ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return slow_entered; }));
   }
   // While the slow login is still inside the factory, another PC syncs.
-  ReplicaChangeStore store(*c);
+  sync::ReplicaChangeStore store(*c);
   WebSocketOptions quick;
   quick.handshake_timeout = milliseconds(3000);
   quick.idle_timeout = milliseconds(3000);
-  auto fast = SyncOnce(served.url(), store, c->id(), SessionOptions{}, quick);
+  auto fast = SyncOnce(served.url(), store, c->id(), sync::SessionOptions{}, quick);
   bool slow_still_blocked;
   {
     std::lock_guard lock(mu);
@@ -484,4 +484,4 @@ TEST(HostileClientTest, HealthAndReadinessChecksAnswerOverPlainHttp) {
 }
 
 }  // namespace
-}  // namespace daicho::net
+}  // namespace daicho::transport

@@ -20,7 +20,7 @@
 #include "daicho/peer_sync.h"
 #include "test_util.h"
 
-namespace daicho::net {
+namespace daicho::transport {
 namespace {
 
 using std::chrono::milliseconds;
@@ -538,4 +538,4 @@ TEST_F(LanDiscoveryTest, StartRefusesBadOptions) {
 }
 
 }  // namespace
-}  // namespace daicho::net
+}  // namespace daicho::transport

@@ -233,14 +233,14 @@ TEST_F(LanNetnsTest, RepeatedLookupsAcrossTheVethFindEveryServingPcWithinTheDefa
     for (int run = 0; run < kLookups && incomplete <= kLookups / 100; ++run) {
       // What FindPeers does, with the office key and this PC's replica id,
       // but returning as soon as both PCs are listed.
-      net::LanDiscoveryOptions options;
+      transport::LanDiscoveryOptions options;
       options.contract = kContract;
       options.keys = ring_.Clone();
       options.replica_id = (*b)->id();
       options.device_name = "listener";
       options.version_vector = [] { return VersionVector(); };
       const auto deadline = std::chrono::steady_clock::now() + wait;
-      auto d = net::LanDiscovery::Start(std::move(options));
+      auto d = transport::LanDiscovery::Start(std::move(options));
       if (!d.ok()) {
         std::fprintf(stderr, "discovery: %s\n", d.status().ToString().c_str());
         return 3;

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace daicho::net {
+namespace daicho::transport {
 namespace {
 
 TEST(LogLineTest, PlainValuesStayBareAndEmptyOnesAreDashes) {
@@ -47,4 +47,4 @@ TEST(LogLineTest, DevicesAreNamedByTheirShortIdAsDeviceListShowsThem) {
 }
 
 }  // namespace
-}  // namespace daicho::net
+}  // namespace daicho::transport

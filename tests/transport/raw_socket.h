@@ -2,8 +2,8 @@
 // connections from a chosen 127.x address, closes seen by the peer, plain
 // HTTP exchanges (health checks, refused upgrades). Header-only; used by
 // tests/transport/hostile_client_test.cc and tests/relay/relay_sync_test.cc.
-#ifndef DAICHO_TESTS_NET_RAW_SOCKET_H_
-#define DAICHO_TESTS_NET_RAW_SOCKET_H_
+#ifndef DAICHO_TESTS_TRANSPORT_RAW_SOCKET_H_
+#define DAICHO_TESTS_TRANSPORT_RAW_SOCKET_H_
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -67,4 +67,4 @@ inline std::string HttpExchange(uint16_t port, const std::string& request) {
 
 }  // namespace daicho::testing
 
-#endif  // DAICHO_TESTS_NET_RAW_SOCKET_H_
+#endif  // DAICHO_TESTS_TRANSPORT_RAW_SOCKET_H_

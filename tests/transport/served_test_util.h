@@ -1,8 +1,8 @@
 // Helpers shared by the WebSocket server tests (websocket_test,
 // hostile_client_test): on-disk replicas to serve and sync, and a sink that
 // collects the server's log lines from its threads.
-#ifndef DAICHO_TESTS_NET_SERVED_TEST_UTIL_H_
-#define DAICHO_TESTS_NET_SERVED_TEST_UTIL_H_
+#ifndef DAICHO_TESTS_TRANSPORT_SERVED_TEST_UTIL_H_
+#define DAICHO_TESTS_TRANSPORT_SERVED_TEST_UTIL_H_
 
 #include <gtest/gtest.h>
 
@@ -66,4 +66,4 @@ class LogSink {
 
 }  // namespace daicho::testing
 
-#endif  // DAICHO_TESTS_NET_SERVED_TEST_UTIL_H_
+#endif  // DAICHO_TESTS_TRANSPORT_SERVED_TEST_UTIL_H_

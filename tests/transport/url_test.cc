@@ -13,7 +13,7 @@
 
 #include "test_util.h"
 
-namespace daicho::net {
+namespace daicho::transport {
 namespace {
 
 std::string ReadSource(const std::string& relative) {
@@ -102,4 +102,4 @@ TEST(UrlTest, MalformedAddressesAreRefusedNamingTheUrl) {
 }
 
 }  // namespace
-}  // namespace daicho::net
+}  // namespace daicho::transport

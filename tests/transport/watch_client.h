@@ -2,8 +2,8 @@
 // its own std::jthread until stopped, and polling with a deadline.
 // Header-only; used by tests/transport/websocket_test.cc and
 // tests/relay/relay_sync_test.cc.
-#ifndef DAICHO_TESTS_NET_WATCH_CLIENT_H_
-#define DAICHO_TESTS_NET_WATCH_CLIENT_H_
+#ifndef DAICHO_TESTS_TRANSPORT_WATCH_CLIENT_H_
+#define DAICHO_TESTS_TRANSPORT_WATCH_CLIENT_H_
 
 #include <gtest/gtest.h>
 
@@ -51,18 +51,18 @@ inline VersionVector VersionVectorOf(const Replica& replica) {
 // With a non-empty `office_key` (a relay), changes travel sealed under it.
 class WatchClient {
  public:
-  WatchClient(std::string url, Replica& replica, net::SessionOptions session,
+  WatchClient(std::string url, Replica& replica, sync::SessionOptions session,
               std::chrono::milliseconds poll_interval = std::chrono::milliseconds(20), crypto::KeyRing office_key = {})
       : replica_store_(replica), sealed_store_(replica_store_, session.contract, std::move(office_key)) {
-    net::ChangeStore* store =
-        sealed_store_.key_ring().empty() ? static_cast<net::ChangeStore*>(&replica_store_) : &sealed_store_;
-    session.purpose = net::Purpose::kWatch;
+    sync::ChangeStore* store =
+        sealed_store_.key_ring().empty() ? static_cast<sync::ChangeStore*>(&replica_store_) : &sealed_store_;
+    session.purpose = sync::Purpose::kWatch;
     thread_ = std::jthread([this, store, url = std::move(url), session = std::move(session), id = replica.id(),
                             poll_interval](std::stop_token stop) {
-      net::SyncHooks hooks;
+      transport::SyncHooks hooks;
       hooks.stop = stop;
       hooks.poll_interval = poll_interval;
-      hooks.on_progress = [this](const net::SessionStats& stats) {
+      hooks.on_progress = [this](const sync::SessionStats& stats) {
         ++progress_calls_;
         batches_received_ = stats.batches_received;
       };
@@ -70,7 +70,7 @@ class WatchClient {
         std::lock_guard<std::mutex> lock(mu_);
         peer_holds_ = vv;
       };
-      auto result = net::SyncOnce(url, *store, id, session, net::WebSocketOptions{}, std::move(hooks));
+      auto result = transport::SyncOnce(url, *store, id, session, transport::WebSocketOptions{}, std::move(hooks));
       std::lock_guard<std::mutex> lock(mu_);
       result_.emplace(std::move(result));
     });
@@ -80,7 +80,7 @@ class WatchClient {
   WatchClient& operator=(const WatchClient&) = delete;
 
   // Requests the stop and returns SyncOnce's result once it has returned.
-  Result<net::SyncReport> Stop() {
+  Result<transport::SyncReport> Stop() {
     thread_.request_stop();
     if (thread_.joinable()) thread_.join();
     std::lock_guard<std::mutex> lock(mu_);
@@ -100,11 +100,11 @@ class WatchClient {
   uint64_t batches_received() const { return batches_received_; }
 
  private:
-  net::ReplicaChangeStore replica_store_;
-  net::SealedChangeStore sealed_store_;
+  sync::ReplicaChangeStore replica_store_;
+  sync::SealedChangeStore sealed_store_;
   std::mutex mu_;
-  std::optional<Result<net::SyncReport>> result_;  // guarded by mu_
-  VersionVector peer_holds_;                       // guarded by mu_
+  std::optional<Result<transport::SyncReport>> result_;  // guarded by mu_
+  VersionVector peer_holds_;                             // guarded by mu_
   std::atomic<int> progress_calls_{0};
   std::atomic<uint64_t> batches_received_{0};
   std::jthread thread_;  // last: stopped and joined before the members above go
@@ -112,4 +112,4 @@ class WatchClient {
 
 }  // namespace daicho::testing
 
-#endif  // DAICHO_TESTS_NET_WATCH_CLIENT_H_
+#endif  // DAICHO_TESTS_TRANSPORT_WATCH_CLIENT_H_

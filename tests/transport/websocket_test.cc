@@ -33,7 +33,7 @@
 #include "tests/transport/served_test_util.h"
 #include "tests/transport/watch_client.h"
 
-namespace daicho::net {
+namespace daicho::transport {
 namespace {
 
 using daicho::testing::LogSink;
@@ -48,8 +48,8 @@ using std::chrono::milliseconds;
 
 // Replica B served over WebSocket on an ephemeral loopback port.
 struct Served {
-  explicit Served(Replica& replica, WebSocketOptions websocket = {}, SessionOptions session = {}, std::string cert = "",
-                  std::string key = "", std::string password = "")
+  explicit Served(Replica& replica, WebSocketOptions websocket = {}, sync::SessionOptions session = {},
+                  std::string cert = "", std::string key = "", std::string password = "")
       : scheme(cert.empty() ? "ws" : "wss") {
     SyncServerOptions options;
     options.threads = 2;  // connections on two threads, serialized per strand
@@ -60,12 +60,12 @@ struct Served {
     options.local_id = replica.id();
     Replica* r = &replica;
     // With a password set, a Hello must carry it, as a relay's login would.
-    options.store_factory = [r, password](const Hello& hello, const std::string&) -> Result<AcceptedSession> {
-      const auto* given = std::get_if<PasswordCredential>(&hello.credentials);
+    options.store_factory = [r, password](const sync::Hello& hello, const std::string&) -> Result<AcceptedSession> {
+      const auto* given = std::get_if<sync::PasswordCredential>(&hello.credentials);
       if (!password.empty() && (given == nullptr || given->password != password)) {
         return Status(Code::kUnauthenticated, "wrong user or password");
       }
-      return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", "replica", {}, {}, "", {}};
+      return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*r), "", "replica", {}, {}, "", {}};
     };
     options.log = [this](const std::string& line) { log.Add(line); };
     server = std::make_unique<SyncServer>(std::move(options));
@@ -86,12 +86,12 @@ TEST(WebSocketTest, StoreFactoryRefusalReachesTheClientAndChangesNothing) {
   auto b = OpenReplica(dir, "b");
   Write(*a, "c1", "name", "from A");
   Served served(*b, {}, {}, "", "", "Secret123");
-  ReplicaChangeStore store(*a);
+  sync::ReplicaChangeStore store(*a);
 
-  SessionOptions wrong;
+  sync::SessionOptions wrong;
   wrong.contract = "1234-5678-9012";
   wrong.user = "tanaka@example.jp";
-  wrong.credentials = PasswordCredential{"Wrong1234"};
+  wrong.credentials = sync::PasswordCredential{"Wrong1234"};
   auto refused = SyncOnce(served.url(), store, a->id(), wrong);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), Code::kUnauthenticated) << refused.status();
@@ -104,8 +104,8 @@ TEST(WebSocketTest, StoreFactoryRefusalReachesTheClientAndChangesNothing) {
                                  " outcome=\"unauthenticated: wrong user or password\""))
       << line;
 
-  SessionOptions right;
-  right.credentials = PasswordCredential{"Secret123"};
+  sync::SessionOptions right;
+  right.credentials = sync::PasswordCredential{"Secret123"};
   ASSERT_DAICHO_OK(SyncOnce(served.url(), store, a->id(), right));
   EXPECT_EQ(b->GetVersionVector()->Get(a->id()), 1u);
 }
@@ -122,8 +122,8 @@ TEST(WebSocketTest, TwoReplicasWithEditsOnBothSidesConverge) {
   Write(*b, "shared", "phone", "06-2222");
   Served served(*b);
 
-  ReplicaChangeStore store(*a);
-  auto report = SyncOnce(served.url(), store, a->id(), SessionOptions{});
+  sync::ReplicaChangeStore store(*a);
+  auto report = SyncOnce(served.url(), store, a->id(), sync::SessionOptions{});
   ASSERT_DAICHO_OK(report);
   EXPECT_EQ(report->changes_up, 21u);
   EXPECT_EQ(report->changes_down, 21u);
@@ -148,7 +148,7 @@ TEST(WebSocketTest, TwoReplicasWithEditsOnBothSidesConverge) {
   EXPECT_TRUE(Contains(line, "changes_uploaded=21 changes_downloaded=21")) << line;
 
   // A second sync has nothing to move.
-  auto again = SyncOnce(served.url(), store, a->id(), SessionOptions{});
+  auto again = SyncOnce(served.url(), store, a->id(), sync::SessionOptions{});
   ASSERT_DAICHO_OK(again);
   EXPECT_EQ(again->changes_up, 0u);
   EXPECT_EQ(again->changes_down, 0u);
@@ -163,18 +163,18 @@ TEST(WebSocketTest, ASyncEndsDespiteCommitsWhileItRunsAndSaysWhatIsLeft) {
   auto b = OpenReplica(dir, "b");
   for (int i = 0; i < 5; ++i) Write(*a, "a" + std::to_string(i), "name", "A");
   Served served(*b);
-  ReplicaChangeStore store(*a);
+  sync::ReplicaChangeStore store(*a);
   SyncHooks hooks;
   uint64_t late = 0;
-  hooks.on_progress = [&](const SessionStats&) { Write(*a, "late" + std::to_string(late++), "name", "L"); };
-  auto report = SyncOnce(served.url(), store, a->id(), SessionOptions{}, WebSocketOptions{}, hooks);
+  hooks.on_progress = [&](const sync::SessionStats&) { Write(*a, "late" + std::to_string(late++), "name", "L"); };
+  auto report = SyncOnce(served.url(), store, a->id(), sync::SessionOptions{}, WebSocketOptions{}, hooks);
   ASSERT_DAICHO_OK(report);
   ASSERT_GT(late, 0u);
   EXPECT_EQ(report->changes_up, 5u);
   EXPECT_EQ(report->changes_left, late);
   EXPECT_EQ(b->GetVersionVector()->Get(a->id()), 5u);
 
-  auto rest = SyncOnce(served.url(), store, a->id(), SessionOptions{});
+  auto rest = SyncOnce(served.url(), store, a->id(), sync::SessionOptions{});
   ASSERT_DAICHO_OK(rest);
   EXPECT_EQ(rest->changes_up, late);
   EXPECT_EQ(rest->changes_left, 0u);
@@ -196,12 +196,12 @@ TEST(WebSocketTest, LargeSyncGoesInManyBatches) {
     }
     ASSERT_DAICHO_OK(txn.Commit());
   }
-  SessionOptions session;
+  sync::SessionOptions session;
   session.max_batch_bytes = 64u << 10;  // several batches, two in flight
   session.max_in_flight_batches = 2;
   Served served(*b, WebSocketOptions{}, session);
 
-  ReplicaChangeStore store(*a);
+  sync::ReplicaChangeStore store(*a);
   auto report = SyncOnce(served.url(), store, a->id(), session);
   ASSERT_DAICHO_OK(report);
   EXPECT_EQ(report->changes_up, 20u);
@@ -220,15 +220,15 @@ TEST(WebSocketTest, UnreachablePortIsUnavailableQuickly) {
     Served served(*a);
     url = served.url();
   }  // nothing listens there now
-  ReplicaChangeStore store(*a);
+  sync::ReplicaChangeStore store(*a);
   const auto start = Clock::now();
-  auto report = SyncOnce(url, store, a->id(), SessionOptions{});
+  auto report = SyncOnce(url, store, a->id(), sync::SessionOptions{});
   EXPECT_LT(Clock::now() - start, milliseconds(2000));
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.status().code(), Code::kUnavailable) << report.status();
   EXPECT_TRUE(Contains(report.status().message(), "connect")) << report.status();
 
-  auto bad = SyncOnce("http://127.0.0.1:1/", store, a->id(), SessionOptions{});
+  auto bad = SyncOnce("http://127.0.0.1:1/", store, a->id(), sync::SessionOptions{});
   EXPECT_EQ(bad.status().code(), Code::kInvalidArgument);
 }
 
@@ -250,9 +250,9 @@ TEST(WebSocketTest, GarbageAndOversizedFramesEndOnlyTheirConnection) {
   ASSERT_DAICHO_OK((*garbage)->Send(std::string("\xff\x00garbage\x13\x37", 11)));
   auto error_frame = (*garbage)->Receive();
   ASSERT_DAICHO_OK(error_frame);
-  auto decoded = DecodeFrame(*error_frame);
+  auto decoded = sync::DecodeFrame(*error_frame);
   ASSERT_DAICHO_OK(decoded);
-  ASSERT_TRUE(std::holds_alternative<ErrorMessage>(*decoded));
+  ASSERT_TRUE(std::holds_alternative<sync::ErrorMessage>(*decoded));
   EXPECT_FALSE((*garbage)->Receive().ok());  // then closed
 
   auto oversized = WebSocketClient::Connect(served.url());
@@ -272,8 +272,8 @@ TEST(WebSocketTest, GarbageAndOversizedFramesEndOnlyTheirConnection) {
   EXPECT_TRUE(saw_bad_frame) << ::testing::PrintToString(lines);
 
   // The server still syncs a proper client.
-  ReplicaChangeStore store(*a);
-  auto report = SyncOnce(served.url(), store, a->id(), SessionOptions{});
+  sync::ReplicaChangeStore store(*a);
+  auto report = SyncOnce(served.url(), store, a->id(), sync::SessionOptions{});
   ASSERT_DAICHO_OK(report);
   EXPECT_EQ(report->changes_up, 1u);
   EXPECT_EQ(*a->GetVersionVector(), *b->GetVersionVector());
@@ -354,12 +354,12 @@ TEST(WebSocketTest, WssSyncsWithAVerifiedSelfSignedCertificate) {
   auto b = OpenReplica(dir, "b");
   Write(*a, "x", "name", "from a");
   Write(*b, "y", "name", "from b");
-  Served served(*b, WebSocketOptions{}, SessionOptions{}, cert, key);
+  Served served(*b, WebSocketOptions{}, sync::SessionOptions{}, cert, key);
   ASSERT_EQ(served.url().substr(0, 6), "wss://");
-  ReplicaChangeStore store(*a);
+  sync::ReplicaChangeStore store(*a);
 
   // Not trusted by the system's CAs: refused, saying why.
-  auto untrusted = SyncOnce(served.url(), store, a->id(), SessionOptions{});
+  auto untrusted = SyncOnce(served.url(), store, a->id(), sync::SessionOptions{});
   ASSERT_FALSE(untrusted.ok());
   EXPECT_EQ(untrusted.status().code(), Code::kUnavailable) << untrusted.status();
   EXPECT_TRUE(Contains(untrusted.status().message(), "TLS")) << untrusted.status();
@@ -368,11 +368,11 @@ TEST(WebSocketTest, WssSyncsWithAVerifiedSelfSignedCertificate) {
   const std::string plain = "ws://127.0.0.1:" + std::to_string(served.server->port()) + "/";
   WebSocketOptions quick;
   quick.handshake_timeout = milliseconds(1000);
-  EXPECT_FALSE(SyncOnce(plain, store, a->id(), SessionOptions{}, quick).ok());
+  EXPECT_FALSE(SyncOnce(plain, store, a->id(), sync::SessionOptions{}, quick).ok());
 
   WebSocketOptions trusting;
   trusting.tls_ca_file = cert;
-  auto report = SyncOnce(served.url(), store, a->id(), SessionOptions{}, trusting);
+  auto report = SyncOnce(served.url(), store, a->id(), sync::SessionOptions{}, trusting);
   ASSERT_DAICHO_OK(report);
   EXPECT_EQ(report->changes_up, 1u);
   EXPECT_EQ(report->changes_down, 1u);
@@ -381,7 +381,7 @@ TEST(WebSocketTest, WssSyncsWithAVerifiedSelfSignedCertificate) {
   // An unreadable CA file is the caller's mistake, not an unreachable peer.
   WebSocketOptions missing_ca;
   missing_ca.tls_ca_file = dir.Sub("no-such-ca.pem");
-  EXPECT_EQ(SyncOnce(served.url(), store, a->id(), SessionOptions{}, missing_ca).status().code(),
+  EXPECT_EQ(SyncOnce(served.url(), store, a->id(), sync::SessionOptions{}, missing_ca).status().code(),
             Code::kInvalidArgument);
 }
 
@@ -390,8 +390,8 @@ TEST(WebSocketTest, ServerWithUnreadableCertificateDoesNotStart) {
   auto b = OpenReplica(dir, "b");
   SyncServerOptions options;
   options.local_id = b->id();
-  options.store_factory = [r = b.get()](const Hello&, const std::string&) -> Result<AcceptedSession> {
-    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", "", {}, {}, "", {}};
+  options.store_factory = [r = b.get()](const sync::Hello&, const std::string&) -> Result<AcceptedSession> {
+    return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*r), "", "", {}, {}, "", {}};
   };
   options.tls_cert_file = dir.Sub("missing-cert.pem");
   options.tls_key_file = dir.Sub("missing-key.pem");
@@ -422,8 +422,8 @@ SyncServerOptions GroupedByContract(Replica& shared) {
   SyncServerOptions options;
   options.threads = 2;
   options.local_id = shared.id();
-  options.store_factory = [r = &shared](const Hello& hello, const std::string&) -> Result<AcceptedSession> {
-    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", hello.contract, {}, {}, "", {}};
+  options.store_factory = [r = &shared](const sync::Hello& hello, const std::string&) -> Result<AcceptedSession> {
+    return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*r), "", hello.contract, {}, {}, "", {}};
   };
   return options;
 }
@@ -439,7 +439,7 @@ TEST(WebSocketTest, WatchClientsOfOneGroupGetEachOthersCommitsLiveAndAnotherGrou
   Write(*b, "b1", "name", "from B");
   LoggedServer served(GroupedByContract(*s));
 
-  SessionOptions office;
+  sync::SessionOptions office;
   office.contract = "office";
   WatchClient wa(served.url(), *a, office);
   WatchClient wb(served.url(), *b, office);
@@ -450,7 +450,7 @@ TEST(WebSocketTest, WatchClientsOfOneGroupGetEachOthersCommitsLiveAndAnotherGrou
   })) << "catch-up did not finish: server "
       << VersionVectorOf(*s).ToString();
   // Same store, another group: it catches up too, but must get no pushes.
-  SessionOptions elsewhere;
+  sync::SessionOptions elsewhere;
   elsewhere.contract = "elsewhere";
   WatchClient wc(served.url(), *c, elsewhere);
   ASSERT_TRUE(WaitUntil([&] { return VersionVectorOf(*c) == VersionVectorOf(*s); }));
@@ -534,16 +534,17 @@ TEST(WebSocketTest, RecheckLoginsEndsOnlyTheSessionsWhoseLoginEnded) {
   SyncServerOptions options = GroupedByContract(*s);
   // Admits everyone; only the recheck looks at the logins, so the admission
   // check is what refuses an ended one.
-  options.store_factory = [r = s.get(), logins](const Hello& hello, const std::string&) -> Result<AcceptedSession> {
-    AcceptedSession accepted{std::make_unique<ReplicaChangeStore>(*r), "", hello.contract, {}, {}, "", {}};
+  options.store_factory = [r = s.get(), logins](const sync::Hello& hello,
+                                                const std::string&) -> Result<AcceptedSession> {
+    AcceptedSession accepted{std::make_unique<sync::ReplicaChangeStore>(*r), "", hello.contract, {}, {}, "", {}};
     accepted.recheck_login = [logins, user = hello.user] { return logins->Check(user); };
     return accepted;
   };
   LoggedServer served(std::move(options));
-  SessionOptions as_a;
+  sync::SessionOptions as_a;
   as_a.contract = "office";
   as_a.user = "a";
-  SessionOptions as_b = as_a;
+  sync::SessionOptions as_b = as_a;
   as_b.user = "b";
   WatchClient wa(served.url(), *a, as_a);
   WatchClient wb(served.url(), *b, as_b);
@@ -564,7 +565,7 @@ TEST(WebSocketTest, RecheckLoginsEndsOnlyTheSessionsWhoseLoginEnded) {
   EXPECT_EQ(VersionVectorOf(*a).Get(b->id()), 0u);
 
   // a again: admitted by the factory, refused by the check that follows.
-  ReplicaChangeStore a_store(*a);
+  sync::ReplicaChangeStore a_store(*a);
   auto again = SyncOnce(served.url(), a_store, a->id(), as_a);
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.status().code(), Code::kUnauthenticated) << again.status();
@@ -587,8 +588,8 @@ TEST(WebSocketTest, StopRequestedDuringASyncEndsItUnavailableAndTheNextSyncSends
   constexpr int kChanges = 300;
   ASSERT_NO_FATAL_FAILURE(CommitChanges(*a, kChanges, 100));
   Served served(*b);
-  ReplicaChangeStore store(*a);
-  SessionOptions session;
+  sync::ReplicaChangeStore store(*a);
+  sync::SessionOptions session;
   session.max_batch_bytes = 1;  // one change per batch, acknowledged one by one
   session.max_in_flight_batches = 1;
 
@@ -597,7 +598,7 @@ TEST(WebSocketTest, StopRequestedDuringASyncEndsItUnavailableAndTheNextSyncSends
   hooks.stop = stop.get_token();
   hooks.poll_interval = milliseconds(2);
   // Early: after the third acknowledgment, with hundreds still to go.
-  hooks.on_progress = [&stop](const SessionStats& stats) {
+  hooks.on_progress = [&stop](const sync::SessionStats& stats) {
     if (stats.batches_acked >= 3) stop.request_stop();
   };
   auto stopped = SyncOnce(served.url(), store, a->id(), session, WebSocketOptions{}, hooks);
@@ -635,17 +636,17 @@ TEST(WebSocketTest, ClientThatNeverReadsDoesNotHoldUpOthersAndIsDroppedAtTheIdle
   options.threads = 1;  // one thread: anything blocking in it would stall every client
   options.websocket.idle_timeout = idle;
   options.local_id = s->id();
-  options.store_factory = [r = s.get()](const Hello&, const std::string&) -> Result<AcceptedSession> {
-    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*r), "", "", {}, {}, "", {}};
+  options.store_factory = [r = s.get()](const sync::Hello&, const std::string&) -> Result<AcceptedSession> {
+    return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*r), "", "", {}, {}, "", {}};
   };
   LoggedServer served(std::move(options));
 
   // A peer lacking all 2,000 changes (3 MB) asks for them, then never reads.
   auto slow = WebSocketClient::Connect(served.url());
   ASSERT_DAICHO_OK(slow);
-  Hello hello;
+  sync::Hello hello;
   hello.replica_id = ReplicaId::Random().value();
-  ASSERT_DAICHO_OK((*slow)->Send(EncodeFrame(hello)));
+  ASSERT_DAICHO_OK((*slow)->Send(sync::EncodeFrame(hello)));
   const auto hello_sent = Clock::now();
 
   // Meanwhile two other replicas download everything, at the same time.
@@ -654,12 +655,12 @@ TEST(WebSocketTest, ClientThatNeverReadsDoesNotHoldUpOthersAndIsDroppedAtTheIdle
   std::optional<Result<SyncReport>> r1, r2;
   {
     std::jthread t1([&] {
-      ReplicaChangeStore store(*c1);
-      r1.emplace(SyncOnce(served.url(), store, c1->id(), SessionOptions{}));
+      sync::ReplicaChangeStore store(*c1);
+      r1.emplace(SyncOnce(served.url(), store, c1->id(), sync::SessionOptions{}));
     });
     std::jthread t2([&] {
-      ReplicaChangeStore store(*c2);
-      r2.emplace(SyncOnce(served.url(), store, c2->id(), SessionOptions{}));
+      sync::ReplicaChangeStore store(*c2);
+      r2.emplace(SyncOnce(served.url(), store, c2->id(), sync::SessionOptions{}));
     });
   }
   const auto others_done = Clock::now();
@@ -719,7 +720,7 @@ class ApplyCounter {
   std::map<std::pair<std::string, uint64_t>, int> counts_;
 };
 
-class CountingStore final : public ChangeStore {
+class CountingStore final : public sync::ChangeStore {
  public:
   CountingStore(Replica& replica, ApplyCounter& counter) : inner_(replica), counter_(counter) {}
   Result<VersionVector> GetVersionVector() override { return inner_.GetVersionVector(); }
@@ -734,7 +735,7 @@ class CountingStore final : public ChangeStore {
   }
 
  private:
-  ReplicaChangeStore inner_;
+  sync::ReplicaChangeStore inner_;
   ApplyCounter& counter_;
 };
 
@@ -842,13 +843,13 @@ TEST(WebSocketTest, ConnectionDroppedMidUploadResumesWithoutResendingAcknowledge
   SyncServerOptions options;
   options.threads = 2;
   options.local_id = b->id();
-  options.store_factory = [r = b.get(), &counter](const Hello&, const std::string&) -> Result<AcceptedSession> {
+  options.store_factory = [r = b.get(), &counter](const sync::Hello&, const std::string&) -> Result<AcceptedSession> {
     return AcceptedSession{std::make_unique<CountingStore>(*r, counter), "", "", {}, {}, "", {}};
   };
   LoggedServer served(std::move(options));
 
-  ReplicaChangeStore store(*a);
-  SessionOptions session;
+  sync::ReplicaChangeStore store(*a);
+  sync::SessionOptions session;
   session.max_batch_bytes = 1;  // one change per batch, each acknowledged on its own
   VersionVector acked;          // what the server had acknowledged when the cut came
   SyncHooks hooks;
@@ -904,7 +905,7 @@ TEST(WebSocketPeerTest, PcsOfOneOfficeSyncOverTheOfficeKeyChannel) {
   WebSocketOptions secured;
   secured.peer_auth = OfficeAuth(ring);
   Served served(*b, secured);
-  ReplicaChangeStore store(*a);
+  sync::ReplicaChangeStore store(*a);
   auto report = SyncOnce(served.url(), store, a->id(), {}, secured);
   ASSERT_DAICHO_OK(report);
   EXPECT_EQ(VersionVectorOf(*a), VersionVectorOf(*b));
@@ -920,7 +921,7 @@ TEST(WebSocketPeerTest, PeersWithoutTheOfficeKeyAreRefusedAndLearnNothing) {
   WebSocketOptions secured;
   secured.peer_auth = OfficeAuth(ring);
   Served served(*b, secured);
-  ReplicaChangeStore store(*a);
+  sync::ReplicaChangeStore store(*a);
 
   // Another office's key.
   WebSocketOptions other_office;
@@ -940,10 +941,10 @@ TEST(WebSocketPeerTest, PeersWithoutTheOfficeKeyAreRefusedAndLearnNothing) {
   ASSERT_DAICHO_OK((*raw)->Send("DPC1 this is not a handshake"));
   auto answer = (*raw)->Receive();
   ASSERT_DAICHO_OK(answer);
-  auto decoded = DecodeFrame(*answer);
+  auto decoded = sync::DecodeFrame(*answer);
   ASSERT_DAICHO_OK(decoded);
-  ASSERT_TRUE(std::holds_alternative<ErrorMessage>(*decoded));
-  EXPECT_EQ(std::get<ErrorMessage>(*decoded).code, Code::kProtocolError);
+  ASSERT_TRUE(std::holds_alternative<sync::ErrorMessage>(*decoded));
+  EXPECT_EQ(std::get<sync::ErrorMessage>(*decoded).code, Code::kProtocolError);
 
   EXPECT_TRUE(a->GetVersionVector()->empty());
   EXPECT_EQ(VersionVectorOf(*b).size(), 1u);
@@ -962,7 +963,7 @@ TEST(WebSocketPeerTest, AKeyIdMismatchTellsTheInitiatorWhoMustUnlock) {
   WebSocketOptions rotated;
   rotated.peer_auth = OfficeAuth(ring.Rotated().value());
   Served served(*b, rotated);
-  ReplicaChangeStore store(*a);
+  sync::ReplicaChangeStore store(*a);
   WebSocketOptions old_key;
   old_key.peer_auth = OfficeAuth(ring);
   auto refused = SyncOnce(served.url(), store, a->id(), {}, old_key);
@@ -980,15 +981,16 @@ TEST(WebSocketPeerTest, AnUnprovenConnectionReachesOnlyTheUnauthenticatedFactory
   options.websocket.peer_auth = OfficeAuth(ring);
   options.local_id = b->id();
   Replica* served = b.get();
-  options.store_factory = [served](const Hello&, const std::string&) -> Result<AcceptedSession> {
-    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*served), "", "", {}, {}, "", {}};
+  options.store_factory = [served](const sync::Hello&, const std::string&) -> Result<AcceptedSession> {
+    return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*served), "", "", {}, {}, "", {}};
   };
   // A PC without the key may only fetch the passphrase-wrapped key.
-  options.unauthenticated_store_factory = [served](const Hello& hello, const std::string&) -> Result<AcceptedSession> {
-    if (hello.purpose != Purpose::kConnectTest) {
+  options.unauthenticated_store_factory = [served](const sync::Hello& hello,
+                                                   const std::string&) -> Result<AcceptedSession> {
+    if (hello.purpose != sync::Purpose::kConnectTest) {
       return Status(Code::kUnauthenticated, "prove the office key first");
     }
-    return AcceptedSession{std::make_unique<ReplicaChangeStore>(*served),
+    return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*served),
                            "",
                            "",
                            crypto::WrappedOfficeKey{1, "passphrase-envelope", "recovery-envelope", ""},
@@ -999,9 +1001,9 @@ TEST(WebSocketPeerTest, AnUnprovenConnectionReachesOnlyTheUnauthenticatedFactory
   SyncServer server(std::move(options));
   ASSERT_DAICHO_OK(server.Start());
   const std::string url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/";
-  ReplicaChangeStore store(*a);
-  SessionOptions fetch;
-  fetch.purpose = Purpose::kConnectTest;
+  sync::ReplicaChangeStore store(*a);
+  sync::SessionOptions fetch;
+  fetch.purpose = sync::Purpose::kConnectTest;
   auto fetched = SyncOnce(url, store, a->id(), fetch);
   ASSERT_DAICHO_OK(fetched);
   EXPECT_EQ(fetched->office_keys.current_key_id, 1u);
@@ -1039,15 +1041,15 @@ TEST(WebSocketPeerTest, AReplayedHandshakeIsRefusedAndTheServerKeepsServing) {
   ASSERT_DAICHO_OK((*replay)->Send(m3));
   auto refused = (*replay)->Receive();
   ASSERT_DAICHO_OK(refused);
-  auto decoded = DecodeFrame(*refused);
+  auto decoded = sync::DecodeFrame(*refused);
   ASSERT_DAICHO_OK(decoded);
-  ASSERT_TRUE(std::holds_alternative<ErrorMessage>(*decoded));
-  EXPECT_EQ(std::get<ErrorMessage>(*decoded).code, Code::kUnauthenticated);
+  ASSERT_TRUE(std::holds_alternative<sync::ErrorMessage>(*decoded));
+  EXPECT_EQ(std::get<sync::ErrorMessage>(*decoded).code, Code::kUnauthenticated);
 
-  ReplicaChangeStore store(*a);
+  sync::ReplicaChangeStore store(*a);
   ASSERT_DAICHO_OK(SyncOnce(served.url(), store, a->id(), {}, secured));
   EXPECT_EQ(a->Get("customers", "c1")->Find("name")->value.as_string(), "kept from replayers");
 }
 
 }  // namespace
-}  // namespace daicho::net
+}  // namespace daicho::transport
