@@ -1,7 +1,6 @@
 #include "transport/lan_discovery.h"
 
 #include <netinet/in.h>
-#include <sodium.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -15,7 +14,7 @@
 #include <unordered_set>
 #include <utility>
 
-#include "crypto/aead.h"
+#include "crypto/discovery_key.h"
 #include "storage/codec/binary.h"
 #include "transport/asio.h"
 
@@ -26,12 +25,6 @@ namespace asio = detail::asio;
 using boost::system::error_code;
 using udp = asio::ip::udp;
 
-constexpr std::string_view kMagic = "DLA1";
-constexpr std::string_view kAdPrefix = "daicho lan announce v1";
-constexpr std::string_view kKdfLabel = "daicho discovery v1";
-constexpr size_t kHeaderBytes = 4 + 4;
-constexpr size_t kDiscoveryKeyBytes = crypto::kAeadKeyBytes;
-static_assert(kDiscoveryKeyBytes == crypto_generichash_BYTES);
 // A datagram larger than any we would send still fits, so it is read whole
 // and counted as malformed instead of being truncated into something else.
 constexpr size_t kReceiveBufferBytes = 64 * 1024;
@@ -47,35 +40,6 @@ constexpr std::array<std::chrono::milliseconds, 4> kQueryGaps = {
     std::chrono::milliseconds(150), std::chrono::milliseconds(250), std::chrono::milliseconds(500),
     std::chrono::milliseconds(600)};
 
-const unsigned char* U(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
-
-// The discovery key: a per-contract subkey of the data key, so the data key
-// itself never seals anything on the LAN and one office key shared by two
-// contracts still gives two disjoint discovery networks.
-class DiscoveryKey {
- public:
-  DiscoveryKey(const crypto::KeyRing::Key& data_key, std::string_view contract) {
-    std::string input(kKdfLabel);
-    storage::BinaryWriter w(input);
-    w.Bytes(contract);
-    crypto_generichash(key_.data(), key_.size(), U(input), input.size(), data_key.data(), data_key.size());
-  }
-  ~DiscoveryKey() { sodium_memzero(key_.data(), key_.size()); }
-  DiscoveryKey(const DiscoveryKey&) = delete;
-  DiscoveryKey& operator=(const DiscoveryKey&) = delete;
-  const unsigned char* data() const { return key_.data(); }
-
- private:
-  std::array<unsigned char, kDiscoveryKeyBytes> key_{};
-};
-
-std::string AssociatedData(crypto::KeyId key_id) {
-  std::string ad(kAdPrefix);
-  storage::BinaryWriter w(ad);
-  w.Fixed32(key_id);
-  return ad;
-}
-
 Status SocketError(const error_code& ec, const std::string& what) {
   return Status(Code::kUnavailable, what + ": " + ec.message());
 }
@@ -90,8 +54,6 @@ uint64_t SystemNowMillis() {
 
 Result<std::string> EncodeAnnouncement(const crypto::KeyRing& keys, std::string_view contract,
                                        const Announcement& announcement) {
-  DAICHO_RETURN_IF_ERROR(crypto::InitSodium());
-  if (keys.empty()) return InvalidArgument("no office key to seal LAN announcements with");
   std::string plain;
   storage::BinaryWriter p(plain);
   p.Raw(announcement.replica_id.AsStringView());
@@ -105,40 +67,12 @@ Result<std::string> EncodeAnnouncement(const crypto::KeyRing& keys, std::string_
     p.Raw(e.replica.AsStringView());
     p.Varint(e.counter);
   }
-  const size_t total = kHeaderBytes + crypto::kAeadOverheadBytes + plain.size();
-  if (total > kMaxAnnouncementBytes) {
-    sodium_memzero(plain.data(), plain.size());
-    return Status(Code::kResourceExhausted, "LAN announcement of " + std::to_string(total) + " bytes exceeds " +
-                                                std::to_string(kMaxAnnouncementBytes));
-  }
-  const crypto::KeyId id = keys.current_id();
-  const DiscoveryKey key(*keys.Find(id), contract);
-  std::string out(kMagic);
-  out.reserve(total);
-  storage::BinaryWriter w(out);
-  w.Fixed32(id);
-  crypto::AeadSealAppend(out, key.data(), plain, AssociatedData(id));
-  sodium_memzero(plain.data(), plain.size());
-  return out;
+  return crypto::SealAnnouncement(keys, contract, std::move(plain));
 }
 
 Result<Announcement> DecodeAnnouncement(const crypto::KeyRing& keys, std::string_view contract, std::string_view packet,
                                         std::string* nonce_out) {
-  DAICHO_RETURN_IF_ERROR(crypto::InitSodium());
-  if (packet.size() > kMaxAnnouncementBytes || packet.size() < kHeaderBytes + crypto::kAeadOverheadBytes ||
-      packet.substr(0, kMagic.size()) != kMagic) {
-    return Corruption("not a LAN announcement");
-  }
-  storage::BinaryReader header(packet.substr(kMagic.size()));
-  uint32_t id = 0;
-  (void)header.Fixed32(id);
-  const crypto::KeyRing::Key* data_key = keys.Find(id);
-  if (data_key == nullptr) return Status(Code::kUnauthenticated, "LAN announcement under an unknown key");
-  const DiscoveryKey key(*data_key, contract);
-  std::string plain;
-  if (!crypto::AeadOpen(plain, key.data(), packet.substr(kHeaderBytes), AssociatedData(id))) {
-    return Status(Code::kUnauthenticated, "LAN announcement does not authenticate (another office or damaged)");
-  }
+  DAICHO_ASSIGN_OR_RETURN(const std::string plain, crypto::OpenAnnouncement(keys, contract, packet, nonce_out));
   Announcement a;
   storage::BinaryReader r(plain);
   std::string_view raw;
@@ -160,7 +94,6 @@ Result<Announcement> DecodeAnnouncement(const crypto::KeyRing& keys, std::string
     a.version_vector.Advance(*ReplicaId::FromBytes(raw), counter);
   }
   if (!r.done()) return Corruption("trailing bytes in LAN announcement");
-  if (nonce_out != nullptr) *nonce_out = std::string(packet.substr(kHeaderBytes, crypto::kAeadNonceBytes));
   return a;
 }
 

@@ -17,29 +17,20 @@
 // within that time found them only if their periodic announcement fell into
 // its wait (5 of 12 runs); the format is unchanged, so they still answer a
 // new looking PC's first query and old looking PCs are answered every time.
-// The datagram is
-// sealed with a key derived from the office's current data key and the
-// contract number (see "Packet" below): only the magic and the key id travel
-// in clear, so the contract number, device name and version vector are never
-// visible on the wire, and a PC of another office (another key, or the same
-// key under another contract) can neither read our announcements nor make one
-// we accept. Received announcements that do not authenticate, are our own,
-// carry a clock more than 30 s from ours, or repeat a nonce seen in the last
-// minute are dropped silently (counted in Stats).
+// The datagram is sealed (crypto/discovery_key.h) with a key derived from the
+// office's current data key and the contract number: only the magic and the
+// key id travel in clear, so the contract number, device name and version
+// vector are never visible on the wire, and a PC of another office (another
+// key, or the same key under another contract) can neither read our
+// announcements nor make one we accept. The packet layout is in
+// docs/formats.md "LAN announcements". Received announcements that do not authenticate, are our
+// own, carry a clock more than 30 s from ours, or repeat a nonce seen in the
+// last minute are dropped silently (counted in Stats). An announcement that
+// would exceed 8 KiB (a version vector of some 250+ replicas) is not sent at
+// all: the PC stays silent rather than announce a truncated vector
+// (EncodeAnnouncement returns kResourceExhausted; the running instance drops
+// it without logging).
 //
-// Packet ("DLA1", at most kMaxAnnouncementBytes = 8 KiB):
-//   "DLA1" ‖ u32 key_id (LE, the ring's current key) ‖ nonce[24] ‖
-//   XChaCha20-Poly1305(K_disc, AD = "daicho lan announce v1" ‖ u32 key_id,
-//     plaintext = replica_id[16] ‖ u16 sync_port (LE) ‖ u64 unix_ms (LE) ‖
-//                 varint len ‖ device_name ‖
-//                 varint count ‖ count × (replica_id[16] ‖ varint counter))
-//   K_disc = BLAKE2b-256(key = data key `key_id`,
-//                        "daicho discovery v1" ‖ varint len ‖ contract)
-// A receiver accepts any key id its ring holds (PCs that have not yet seen a
-// rotation still find each other). An announcement that would exceed 8 KiB (a
-// version vector of some 250+ replicas) is not sent at all: the PC stays
-// silent rather than announce a truncated vector (EncodeAnnouncement returns
-// kResourceExhausted; the running instance drops it without logging).
 // A peer's address is the datagram's source address (the sending
 // interface's address: `interface_address` when one is set, else the one
 // the kernel's multicast route picks); its port is the announced sync port.
@@ -83,6 +74,7 @@
 #include <string_view>
 #include <vector>
 
+#include "crypto/discovery_key.h"
 #include "crypto/key_ring.h"
 #include "daicho/replica_id.h"
 #include "daicho/status.h"
@@ -90,7 +82,7 @@
 
 namespace daicho::transport {
 
-inline constexpr size_t kMaxAnnouncementBytes = 8 * 1024;
+inline constexpr size_t kMaxAnnouncementBytes = crypto::kMaxAnnouncementPacketBytes;
 // The sync port of a looking PC: its announcements are queries.
 inline constexpr uint16_t kLookingPort = 0;
 // How far an announcement's clock may be from ours, either way.
@@ -164,8 +156,8 @@ struct Announcement {
   VersionVector version_vector;
 };
 
-// Seals `announcement` under `keys`' current key for `contract` (the packet
-// layout above). For tests and tools; the running instance uses it too.
+// Seals `announcement` under `keys`' current key for `contract`
+// (docs/formats.md "LAN announcements"). For tests and tools; the running instance uses it too.
 Result<std::string> EncodeAnnouncement(const crypto::KeyRing& keys, std::string_view contract,
                                        const Announcement& announcement);
 // Opens a packet; checks magic, key, authentication and the plaintext's
