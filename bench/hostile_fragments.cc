@@ -19,7 +19,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -28,6 +27,7 @@
 
 #include "sync/wire_codec.h"
 #include "tests/testing/relay_process.h"
+#include "tests/testing/temp_dir.h"
 #include "transport/websocket.h"
 
 namespace {
@@ -94,15 +94,13 @@ int main(int argc, char** argv) {
   }
   signal(SIGPIPE, SIG_IGN);
 
-  char made_dir[] = "/tmp/daicho-hostile-XXXXXX";
-  if (mkdtemp(made_dir) == nullptr) return 3;
-  const std::string dir = made_dir;
-  const std::string data = dir + "/relay";
+  const daicho::testing::TempDir dir;
+  const std::string data = dir.Sub("relay");
   if (auto made = daicho::testing::CreateRelayStoreWithUser(data, kContract, kUser, kPassword); !made.ok()) {
     std::fprintf(stderr, "cannot create the relay store: %s\n", made.ToString().c_str());
     return 3;
   }
-  daicho::testing::RelayProcess relay(data, dir + "/relay.log", {}, relay_path);
+  daicho::testing::RelayProcess relay(data, dir.Sub("relay.log"), {}, relay_path);
   if (relay.port() == 0) return 3;
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   const double rss_before = RssMib(relay.pid());
@@ -136,7 +134,5 @@ int main(int argc, char** argv) {
       static_cast<long>(still_open));
   held.clear();
   relay.Stop();
-  std::error_code ignored;
-  std::filesystem::remove_all(dir, ignored);
   return 0;
 }

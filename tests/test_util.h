@@ -7,11 +7,9 @@
 
 #include <cerrno>
 #include <cstddef>
-#include <filesystem>
-#include <random>
-#include <string>
 
 #include "daicho/status.h"
+#include "tests/testing/temp_dir.h"
 
 #define ASSERT_DAICHO_OK(expr)                                    \
   do {                                                            \
@@ -52,28 +50,6 @@ inline bool ReadAll(int fd, void* data, size_t size) {
   }
   return true;
 }
-
-// A fresh empty directory removed when the fixture ends.
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ =
-        std::filesystem::temp_directory_path() / ("daicho-test-" + std::to_string(rd()) + "-" + std::to_string(rd()));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::string Sub(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 }  // namespace daicho::testing
 
