@@ -4,7 +4,7 @@
 //
 // The interface is what the state codec needs: IndexOf (encoding; may assign
 // a new index) and IdAt (decoding). The implementations (in memory; in a
-// replica's `meta` database) are in storage/replica_dictionary.h.
+// replica's `meta` database) are in storage/replica/store_replica_dictionary.h.
 #ifndef DAICHO_STORAGE_CODEC_REPLICA_DICTIONARY_H_
 #define DAICHO_STORAGE_CODEC_REPLICA_DICTIONARY_H_
 

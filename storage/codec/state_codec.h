@@ -13,7 +13,7 @@
 //
 // Register siblings carry no value: a sibling's value lives once, in the
 // change its dot names (the `changes` database), and is read from there
-// (storage/value_resolver.h). EncodeRecordState ignores sibling values;
+// (storage/replica/value_resolver.h). EncodeRecordState ignores sibling values;
 // DecodeRecordState leaves them null.
 //
 // Decoding validates everything and returns kCorruption for bytes that are

@@ -27,7 +27,7 @@
 #include "daicho/replica.h"
 #include "storage/codec/state_codec.h"
 #include "storage/lmdb/env.h"
-#include "storage/replica_dictionary.h"
+#include "storage/replica/store_replica_dictionary.h"
 #include "test_util.h"
 
 namespace daicho {

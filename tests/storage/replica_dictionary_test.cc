@@ -3,7 +3,7 @@
 // across transactions that abort, across dictionaries (processes) whose
 // caches are stale, across reopening a replica, and with two forked
 // processes assigning at the same time.
-#include "storage/replica_dictionary.h"
+#include "storage/replica/store_replica_dictionary.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>

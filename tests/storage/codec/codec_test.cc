@@ -19,7 +19,7 @@
 #include "storage/codec/codec_test_util.h"
 #include "storage/codec/state_codec.h"
 #include "storage/lmdb/env.h"
-#include "storage/replica_dictionary.h"
+#include "storage/replica/store_replica_dictionary.h"
 #include "test_util.h"
 
 namespace daicho::storage {

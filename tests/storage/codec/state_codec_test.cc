@@ -16,7 +16,7 @@
 #include "core/merge.h"
 #include "core/record_view.h"
 #include "storage/codec/codec_test_util.h"
-#include "storage/replica_dictionary.h"
+#include "storage/replica/store_replica_dictionary.h"
 #include "test_util.h"
 
 namespace daicho::storage {

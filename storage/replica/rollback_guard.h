@@ -23,8 +23,8 @@
 // Thread-safety: a Lock is one open file description; flock excludes other
 // descriptions, also in the same process, so the owner must serialize its
 // own threads' writers (Replica does, with its write mutex).
-#ifndef DAICHO_STORAGE_ROLLBACK_GUARD_H_
-#define DAICHO_STORAGE_ROLLBACK_GUARD_H_
+#ifndef DAICHO_STORAGE_REPLICA_ROLLBACK_GUARD_H_
+#define DAICHO_STORAGE_REPLICA_ROLLBACK_GUARD_H_
 
 #include <chrono>
 #include <optional>
@@ -93,4 +93,4 @@ class RollbackGuard {
 
 }  // namespace daicho::storage
 
-#endif  // DAICHO_STORAGE_ROLLBACK_GUARD_H_
+#endif  // DAICHO_STORAGE_REPLICA_ROLLBACK_GUARD_H_

@@ -17,8 +17,8 @@
 // not touch the record, or wrote no register value to the field (a damaged
 // store), or the change payload is malformed; kResourceExhausted for a
 // payload over `limits`; LMDB errors of Get.
-#ifndef DAICHO_STORAGE_VALUE_RESOLVER_H_
-#define DAICHO_STORAGE_VALUE_RESOLVER_H_
+#ifndef DAICHO_STORAGE_REPLICA_VALUE_RESOLVER_H_
+#define DAICHO_STORAGE_REPLICA_VALUE_RESOLVER_H_
 
 #include <map>
 #include <optional>
@@ -84,4 +84,4 @@ class ValueResolver {
 
 }  // namespace daicho::storage
 
-#endif  // DAICHO_STORAGE_VALUE_RESOLVER_H_
+#endif  // DAICHO_STORAGE_REPLICA_VALUE_RESOLVER_H_

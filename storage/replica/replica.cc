@@ -38,16 +38,16 @@
 #include "storage/codec/names.h"
 #include "storage/codec/state_codec.h"
 #include "storage/codec/version_vector_codec.h"
-#include "storage/device_marker.h"
 #include "storage/lmdb/change_log_reader.h"
 #include "storage/lmdb/env.h"
 #include "storage/lmdb/error.h"
 #include "storage/lmdb/growing_writer.h"
 #include "storage/lmdb/ordered_putter.h"
 #include "storage/lmdb/store_directory.h"
-#include "storage/replica_dictionary.h"
-#include "storage/rollback_guard.h"
-#include "storage/value_resolver.h"
+#include "storage/replica/device_marker.h"
+#include "storage/replica/rollback_guard.h"
+#include "storage/replica/store_replica_dictionary.h"
+#include "storage/replica/value_resolver.h"
 
 namespace daicho {
 namespace {

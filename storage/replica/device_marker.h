@@ -6,8 +6,8 @@
 // while renaming the directory on the same disk keeps it. A restore that
 // overwrites data.mdb in place keeps the file and is not seen here; the
 // replica notices it when a peer sends changes of its own id (Replica::Apply).
-#ifndef DAICHO_STORAGE_DEVICE_MARKER_H_
-#define DAICHO_STORAGE_DEVICE_MARKER_H_
+#ifndef DAICHO_STORAGE_REPLICA_DEVICE_MARKER_H_
+#define DAICHO_STORAGE_REPLICA_DEVICE_MARKER_H_
 
 #include <string>
 
@@ -21,4 +21,4 @@ Result<std::string> ComputeDeviceMarker(const std::string& data_file);
 
 }  // namespace daicho::storage
 
-#endif  // DAICHO_STORAGE_DEVICE_MARKER_H_
+#endif  // DAICHO_STORAGE_REPLICA_DEVICE_MARKER_H_

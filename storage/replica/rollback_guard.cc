@@ -1,4 +1,4 @@
-#include "storage/rollback_guard.h"
+#include "storage/replica/rollback_guard.h"
 
 #include <fcntl.h>
 #include <sys/file.h>

@@ -1,4 +1,4 @@
-#include "storage/replica_dictionary.h"
+#include "storage/replica/store_replica_dictionary.h"
 
 #include <limits>
 

@@ -1,4 +1,4 @@
-#include "storage/value_resolver.h"
+#include "storage/replica/value_resolver.h"
 
 #include <algorithm>
 #include <array>

@@ -1,4 +1,4 @@
-#include "storage/device_marker.h"
+#include "storage/replica/device_marker.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -7,8 +7,8 @@
 //   -> the 16-byte id. Entries are assigned inside write transactions and
 //   never change or disappear, so every process may cache the committed ones.
 //   Each transaction uses it through a view (ForRead / ForWrite).
-#ifndef DAICHO_STORAGE_REPLICA_DICTIONARY_H_
-#define DAICHO_STORAGE_REPLICA_DICTIONARY_H_
+#ifndef DAICHO_STORAGE_REPLICA_STORE_REPLICA_DICTIONARY_H_
+#define DAICHO_STORAGE_REPLICA_STORE_REPLICA_DICTIONARY_H_
 
 #include <cstdint>
 #include <memory>
@@ -131,4 +131,4 @@ class StoreReplicaDictionary {
 
 }  // namespace daicho::storage
 
-#endif  // DAICHO_STORAGE_REPLICA_DICTIONARY_H_
+#endif  // DAICHO_STORAGE_REPLICA_STORE_REPLICA_DICTIONARY_H_
