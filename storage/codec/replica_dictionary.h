@@ -3,8 +3,9 @@
 // instead of repeating its 16-byte id in every dot, stamp and version vector.
 //
 // The interface is what the state codec needs: IndexOf (encoding; may assign
-// a new index) and IdAt (decoding). The implementations (in memory; in a
-// replica's `meta` database) are in storage/replica/store_replica_dictionary.h.
+// a new index) and IdAt (decoding). A replica keeps its dictionary in its
+// `meta` database (storage/replica/store_replica_dictionary.h); tests use one
+// in memory (tests/testing/memory_replica_dictionary.h).
 #ifndef DAICHO_STORAGE_CODEC_REPLICA_DICTIONARY_H_
 #define DAICHO_STORAGE_CODEC_REPLICA_DICTIONARY_H_
 

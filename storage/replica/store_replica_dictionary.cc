@@ -13,21 +13,6 @@ Status UnknownIndex(uint64_t index) {
 
 }  // namespace
 
-MemoryReplicaDictionary::MemoryReplicaDictionary(std::vector<ReplicaId> ids) : ids_(std::move(ids)) {
-  for (size_t i = 0; i < ids_.size(); ++i) index_.emplace(ids_[i], static_cast<uint32_t>(i));
-}
-
-Result<uint32_t> MemoryReplicaDictionary::IndexOf(const ReplicaId& id) {
-  auto [it, inserted] = index_.emplace(id, static_cast<uint32_t>(ids_.size()));
-  if (inserted) ids_.push_back(id);
-  return it->second;
-}
-
-Result<ReplicaId> MemoryReplicaDictionary::IdAt(uint64_t index) const {
-  if (index >= ids_.size()) return UnknownIndex(index);
-  return ids_[index];
-}
-
 std::string ReplicaDictionaryKey(uint32_t index) {
   std::string key(kKeyPrefix);
   for (int shift = 24; shift >= 0; shift -= 8) key.push_back(static_cast<char>((index >> shift) & 0xff));

@@ -1,12 +1,10 @@
-// The ReplicaDictionary implementations (the interface, what the state codec
-// needs, is storage/codec/replica_dictionary.h):
-// - MemoryReplicaDictionary: in memory, assigning indexes in order of first
-//   use. For tests and for canonical, store-independent encodings.
-// - StoreReplicaDictionary: the dictionary in a replica's `meta` database
-//   (docs/formats.md), one key per entry: "replica\0" + u32 index (big-endian)
-//   -> the 16-byte id. Entries are assigned inside write transactions and
-//   never change or disappear, so every process may cache the committed ones.
-//   Each transaction uses it through a view (ForRead / ForWrite).
+// StoreReplicaDictionary: the ReplicaDictionary (the interface, what the state
+// codec needs, is storage/codec/replica_dictionary.h) of a replica's `meta`
+// database (docs/formats.md), one key per entry: "replica\0" + u32 index
+// (big-endian) -> the 16-byte id. Entries are assigned inside write
+// transactions and never change or disappear, so every process may cache the
+// committed ones. Each transaction uses it through a view (ForRead /
+// ForWrite). Tests use an in-memory one: tests/testing/memory_replica_dictionary.h.
 #ifndef DAICHO_STORAGE_REPLICA_STORE_REPLICA_DICTIONARY_H_
 #define DAICHO_STORAGE_REPLICA_STORE_REPLICA_DICTIONARY_H_
 
@@ -23,23 +21,6 @@
 #include "storage/lmdb/txn.h"
 
 namespace daicho::storage {
-
-// In memory. Not thread-safe.
-class MemoryReplicaDictionary final : public ReplicaDictionary {
- public:
-  MemoryReplicaDictionary() = default;
-  // Entry i of `ids` gets index i; ids must be distinct.
-  explicit MemoryReplicaDictionary(std::vector<ReplicaId> ids);
-
-  Result<uint32_t> IndexOf(const ReplicaId& id) override;
-  Result<ReplicaId> IdAt(uint64_t index) const override;
-
-  const std::vector<ReplicaId>& ids() const { return ids_; }
-
- private:
-  std::vector<ReplicaId> ids_;
-  std::unordered_map<ReplicaId, uint32_t, ReplicaIdHash> index_;
-};
 
 // The meta key of entry `index`.
 std::string ReplicaDictionaryKey(uint32_t index);

@@ -29,6 +29,7 @@
 #include "storage/lmdb/env.h"
 #include "storage/replica/store_replica_dictionary.h"
 #include "test_util.h"
+#include "tests/testing/memory_replica_dictionary.h"
 
 namespace daicho {
 namespace {
@@ -174,7 +175,7 @@ Result<std::map<std::string, std::string>> DumpDatabase(const std::string& dir, 
     std::string value(cursor.value());
     if (name == "records") {
       DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(value, dict));
-      storage::MemoryReplicaDictionary own;
+      testing::MemoryReplicaDictionary own;
       DAICHO_ASSIGN_OR_RETURN(value, storage::EncodeRecordState(state, own));
       for (const ReplicaId& id : own.ids()) value.append(id.AsStringView());
     }

@@ -1,4 +1,4 @@
-// Tests of storage/replica_dictionary.h: the store-wide replica dictionary in
+// Tests of storage/replica/store_replica_dictionary.h: the store-wide replica dictionary in
 // meta is dense and never gives one index two ids or one id two indexes —
 // across transactions that abort, across dictionaries (processes) whose
 // caches are stale, across reopening a replica, and with two forked
@@ -21,10 +21,12 @@
 #include "daicho/replica.h"
 #include "storage/lmdb/env.h"
 #include "test_util.h"
+#include "tests/testing/memory_replica_dictionary.h"
 
 namespace daicho::storage {
 namespace {
 
+using ::daicho::testing::MemoryReplicaDictionary;
 using ::daicho::testing::TempDir;
 
 ReplicaId IdOf(uint32_t n) {

@@ -16,14 +16,15 @@
 #include "core/merge.h"
 #include "core/record_view.h"
 #include "storage/codec/codec_test_util.h"
-#include "storage/replica/store_replica_dictionary.h"
 #include "test_util.h"
+#include "tests/testing/memory_replica_dictionary.h"
 
 namespace daicho::storage {
 namespace {
 
 using ::daicho::testing::Hex;
 using ::daicho::testing::IdOf;
+using ::daicho::testing::MemoryReplicaDictionary;
 using ::daicho::testing::ProbeReport;
 using ::daicho::testing::Vv;
 
