@@ -1,5 +1,5 @@
 // The rules for the names the formats carry (collections, record ids, field
-// names), written once: the API side (storage/replica/replica.cc: kInvalidArgument,
+// names), written once: the API side (storage/replica/write_transaction.cc: kInvalidArgument,
 // kResourceExhausted) and the decoders (kCorruption) check with these and
 // turn the problem into their own code and message.
 #ifndef DAICHO_STORAGE_CODEC_NAMES_H_
