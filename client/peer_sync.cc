@@ -1,23 +1,17 @@
 #include "daicho/peer_sync.h"
 
 #include <algorithm>
-#include <fstream>
-#include <iterator>
 #include <utility>
 
 #include "client/pc_state.h"
 #include "client/sync_summary.h"
-#include "crypto/key_file.h"
-#include "crypto/office_key.h"
+#include "crypto/key_ring.h"
 #include "sync/replica_change_store.h"
 #include "transport/lan_discovery.h"
 #include "transport/websocket.h"
 
 namespace daicho {
 namespace {
-
-// An exported office key file: magic, contract, serialized envelopes.
-constexpr std::string_view kExportMagic = "daicho office key envelope v1\n";
 
 struct Office {
   std::string contract;
@@ -49,20 +43,6 @@ transport::LanDiscoveryOptions DiscoveryOptions(const LanOptions& lan, const Off
   options.contract = office.contract;
   options.keys = office.ring.Clone();
   return options;
-}
-
-// Saves a handed-out envelope and opens it.
-Status UnlockEnvelope(Replica& replica, client::OfficeEnvelopes envelopes, const std::string& passphrase,
-                      bool store_key) {
-  if (envelopes.keys.empty() || envelopes.contract.empty()) {
-    return Status(Code::kFailedPrecondition, "the peer holds no office key to hand out");
-  }
-  DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring,
-                          crypto::UnwrapWithPassphrase(envelopes.keys, envelopes.contract, passphrase));
-  client::PcState pc(replica);
-  DAICHO_RETURN_IF_ERROR(pc.SaveEnvelopes(envelopes));
-  if (!store_key) return crypto::RemoveOfficeKey(pc.KeyPath());
-  return pc.KeepRing(envelopes.contract, ring, /*store_key=*/true);
 }
 
 }  // namespace
@@ -185,51 +165,6 @@ Result<SyncSummary> SyncWithPeer(Replica& replica, const std::string& url, const
       transport::SyncOnce(url, store, replica.id(), std::move(session), websocket, std::move(hooks)));
   DAICHO_RETURN_IF_ERROR(pc.LearnFromPeer(report.peer_knows_relay_holds));
   return client::ToSyncSummary(report, start);
-}
-
-Status UnlockOfficeKeyFromPeer(Replica& replica, const std::string& url, const std::string& passphrase,
-                               bool store_key) {
-  DAICHO_RETURN_IF_ERROR(crypto::ValidatePassphrase(passphrase));
-  sync::SessionOptions session;
-  session.purpose = sync::Purpose::kConnectTest;
-  sync::ReplicaChangeStore store(replica);
-  DAICHO_ASSIGN_OR_RETURN(transport::SyncReport report,
-                          transport::SyncOnce(url, store, replica.id(), std::move(session)));
-  return UnlockEnvelope(replica, client::OfficeEnvelopes{report.contract, report.office_keys}, passphrase, store_key);
-}
-
-Status ExportOfficeKey(Replica& replica, const std::string& path) {
-  client::PcState pc(replica);
-  DAICHO_ASSIGN_OR_RETURN(auto envelopes, pc.LoadEnvelopes());
-  if (!envelopes) {
-    return Status(Code::kFailedPrecondition,
-                  "this PC has no office key envelope to export: unlock the key from the relay first");
-  }
-  std::string bytes(kExportMagic);
-  bytes += envelopes->contract;
-  bytes.push_back('\n');
-  crypto::WrappedOfficeKey keys = envelopes->keys;
-  keys.recovery_wrapped.clear();  // the passphrase opens it; the recovery code stays on paper
-  bytes += crypto::SerializeWrappedOfficeKey(keys);
-  // Only the passphrase opens it, but nobody else needs to read it.
-  return crypto::WriteOwnerOnlyFile(path, bytes);
-}
-
-Status ImportOfficeKey(Replica& replica, const std::string& path, const std::string& passphrase, bool store_key) {
-  DAICHO_RETURN_IF_ERROR(crypto::ValidatePassphrase(passphrase));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status(Code::kIoError, "cannot read " + path);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!std::string_view(bytes).starts_with(kExportMagic)) {
-    return Status(Code::kCorruption, path + " is not an exported office key (daicho key export)");
-  }
-  const std::string_view rest = std::string_view(bytes).substr(kExportMagic.size());
-  const size_t newline = rest.find('\n');
-  if (newline == std::string_view::npos) return Status(Code::kCorruption, path + " is damaged");
-  auto keys = crypto::ParseWrappedOfficeKey(rest.substr(newline + 1));
-  if (!keys.ok()) return Status(Code::kCorruption, path + " is damaged");
-  return UnlockEnvelope(replica, client::OfficeEnvelopes{std::string(rest.substr(0, newline)), *std::move(keys)},
-                        passphrase, store_key);
 }
 
 }  // namespace daicho

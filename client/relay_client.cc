@@ -8,6 +8,7 @@
 
 #include "client/pc_state.h"
 #include "client/proto/relay_settings.pb.h"
+#include "client/relay_client_access.h"
 #include "client/sync_summary.h"
 #include "crypto/key_file.h"
 #include "crypto/office_key.h"
@@ -269,39 +270,6 @@ struct RelayClient::Impl {
     return pc.SaveEnvelopes({settings.contract, report.office_keys});
   }
 
-  // Fetches the envelopes and requires that this PC holds their current key
-  // (or, with `newer_ok`, a newer one: a relay restored from a backup taken
-  // before a rotation, which a rotation from this PC brings forward).
-  Result<std::pair<crypto::WrappedOfficeKey, crypto::KeyRing>> RequireCurrentKey(const RelaySettings& settings,
-                                                                                 const std::string& password,
-                                                                                 bool newer_ok = false) {
-    DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey published, FetchOfficeKey(settings, password));
-    DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, pc.HeldRing(settings.contract));
-    const bool newer = newer_ok && ring.current_id() > published.current_key_id;
-    if (published.empty() && !newer) {
-      return Status(Code::kFailedPrecondition, "the office key is not set up: run `daicho key init` first");
-    }
-    if (ring.current_id() != published.current_key_id && !newer) {
-      return Status(Code::kFailedPrecondition, "this PC does not hold the office's current key (key " +
-                                                   std::to_string(published.current_key_id) +
-                                                   "): unlock it first (daicho key unlock)");
-    }
-    return std::make_pair(std::move(published), std::move(ring));
-  }
-
-  // Unlock and recover: the envelopes opened with `open`.
-  template <typename Open>
-  Status UnlockWith(const OfficeKeyOptions& options, Open open) {
-    DAICHO_ASSIGN_OR_RETURN(RelaySettings settings, RequireConnected());
-    DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey published, FetchOfficeKey(settings, options.password));
-    if (published.empty()) {
-      return Status(Code::kFailedPrecondition, "the office key of contract " + settings.contract +
-                                                   " is not set up: run `daicho key init` on the office's first PC");
-    }
-    DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, open(published, settings.contract));
-    return pc.KeepRing(settings.contract, ring, options.store_key);
-  }
-
   Replica& replica;
   // The office key (kept in memory too, for this client's later syncs), the
   // envelopes and what the relay holds.
@@ -394,81 +362,28 @@ Status RelayClient::SetBackupEnabled(bool enabled) {
   return impl_->replica.SetLocalSetting(kBackupKey, "off");
 }
 
-Result<std::string> RelayClient::InitOfficeKey(const std::string& passphrase, const OfficeKeyOptions& options) {
-  DAICHO_RETURN_IF_ERROR(crypto::ValidatePassphrase(passphrase));
-  DAICHO_ASSIGN_OR_RETURN(RelaySettings settings, impl_->RequireConnected());
-  DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey published, impl_->FetchOfficeKey(settings, options.password));
-  if (!published.empty()) {
-    return Status(Code::kFailedPrecondition, "the office key of contract " + settings.contract +
-                                                 " is already set up: unlock it with the office passphrase "
-                                                 "(daicho key unlock)");
-  }
-  // A second key 1 beside the one the office's PCs hold would let them seal
-  // changes the others cannot open.
-  DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing held, impl_->pc.HeldRing(settings.contract));
-  if (!held.empty()) return Impl::RelayKeyOlder(published, held);
-  DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, crypto::KeyRing::Create());
-  DAICHO_ASSIGN_OR_RETURN(std::string recovery_code, crypto::NewRecoveryCode());
-  DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey wrapped,
-                          crypto::WrapOfficeKey(ring, settings.contract, passphrase, recovery_code));
-  DAICHO_RETURN_IF_ERROR(impl_->PublishOfficeKey(settings, options.password, std::move(wrapped), 0));
-  DAICHO_RETURN_IF_ERROR(impl_->pc.KeepRing(settings.contract, ring, options.store_key));
-  return recovery_code;
+Result<RelaySettings> RelayClientAccess::RequireConnected(const RelayClient& client) {
+  return client.impl_->RequireConnected();
 }
 
-Status RelayClient::UnlockOfficeKey(const std::string& passphrase, const OfficeKeyOptions& options) {
-  return impl_->UnlockWith(options,
-                           [&passphrase](const crypto::WrappedOfficeKey& published, const std::string& contract) {
-                             return crypto::UnwrapWithPassphrase(published, contract, passphrase);
-                           });
+Result<crypto::WrappedOfficeKey> RelayClientAccess::FetchOfficeKey(RelayClient& client, const RelaySettings& settings,
+                                                                   const std::string& password) {
+  return client.impl_->FetchOfficeKey(settings, password);
 }
 
-Status RelayClient::RecoverOfficeKey(const std::string& recovery_code, const OfficeKeyOptions& options) {
-  DAICHO_RETURN_IF_ERROR(crypto::NormalizeRecoveryCode(recovery_code).status());
-  return impl_->UnlockWith(options,
-                           [&recovery_code](const crypto::WrappedOfficeKey& published, const std::string& contract) {
-                             return crypto::UnwrapWithRecoveryCode(published, contract, recovery_code);
-                           });
+Status RelayClientAccess::PublishOfficeKey(RelayClient& client, const RelaySettings& settings,
+                                           const std::string& password, crypto::WrappedOfficeKey keys,
+                                           crypto::KeyId replaces) {
+  return client.impl_->PublishOfficeKey(settings, password, std::move(keys), replaces);
 }
 
-Result<std::string> RelayClient::RotateOfficeKey(const std::string& passphrase, const OfficeKeyOptions& options) {
-  DAICHO_RETURN_IF_ERROR(crypto::ValidatePassphrase(passphrase));
-  DAICHO_ASSIGN_OR_RETURN(RelaySettings settings, impl_->RequireConnected());
-  DAICHO_ASSIGN_OR_RETURN(auto current, impl_->RequireCurrentKey(settings, options.password, /*newer_ok=*/true));
-  DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing rotated, current.second.Rotated());
-  DAICHO_ASSIGN_OR_RETURN(std::string recovery_code, crypto::NewRecoveryCode());
-  DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey wrapped,
-                          crypto::WrapOfficeKey(rotated, settings.contract, passphrase, recovery_code));
-  DAICHO_RETURN_IF_ERROR(
-      impl_->PublishOfficeKey(settings, options.password, std::move(wrapped), current.first.current_key_id));
-  DAICHO_RETURN_IF_ERROR(impl_->pc.KeepRing(settings.contract, rotated, options.store_key));
-  return recovery_code;
-}
+client::PcState& RelayClientAccess::Pc(RelayClient& client) { return client.impl_->pc; }
 
-Status RelayClient::ChangeOfficePassphrase(const std::string& new_passphrase, const OfficeKeyOptions& options) {
-  DAICHO_RETURN_IF_ERROR(crypto::ValidatePassphrase(new_passphrase));
-  DAICHO_ASSIGN_OR_RETURN(RelaySettings settings, impl_->RequireConnected());
-  DAICHO_ASSIGN_OR_RETURN(auto current, impl_->RequireCurrentKey(settings, options.password));
-  DAICHO_ASSIGN_OR_RETURN(
-      crypto::WrappedOfficeKey rewrapped,
-      crypto::RewrapWithPassphrase(current.first, current.second, settings.contract, new_passphrase));
-  return impl_->PublishOfficeKey(settings, options.password, std::move(rewrapped), current.first.current_key_id);
-}
+const client::PcState& RelayClientAccess::Pc(const RelayClient& client) { return client.impl_->pc; }
 
-Result<OfficeKeyStatus> RelayClient::GetOfficeKeyStatus() const {
-  OfficeKeyStatus status;
-  DAICHO_ASSIGN_OR_RETURN(auto settings, impl_->LoadSettings());
-  DAICHO_ASSIGN_OR_RETURN(auto stored, crypto::LoadOfficeKey(impl_->pc.KeyPath()));
-  // Without relay settings: the key got from a peer or a file, whatever its contract.
-  const std::string contract = settings ? settings->contract : stored ? stored->contract : std::string();
-  status.stored = stored && stored->contract == contract;
-  DAICHO_ASSIGN_OR_RETURN(crypto::KeyRing ring, impl_->pc.HeldRing(contract));
-  status.key_id = ring.current_id();
-  status.keys_held = ring.ids().size();
-  return status;
+Status RelayClientAccess::RelayKeyOlder(const crypto::WrappedOfficeKey& relay_keys, const crypto::KeyRing& ring) {
+  return RelayClient::Impl::RelayKeyOlder(relay_keys, ring);
 }
-
-Status RelayClient::ForgetOfficeKey() { return impl_->pc.ForgetRing(); }
 
 Result<BackupStatus> RelayClient::GetBackupStatus() const {
   BackupStatus status;

@@ -1,12 +1,12 @@
 // What a client-side sync reports to the app (daicho::SyncProgress and
-// SyncSummary, include/daicho/relay_client.h), made from the transport's
+// SyncSummary, include/daicho/sync_types.h), made from the transport's
 // figures the same way for relay and peer syncs.
 #ifndef DAICHO_CLIENT_SYNC_SUMMARY_H_
 #define DAICHO_CLIENT_SYNC_SUMMARY_H_
 
 #include <chrono>
 
-#include "daicho/relay_client.h"
+#include "daicho/sync_types.h"
 #include "sync/sync_session.h"
 #include "transport/websocket.h"
 

@@ -14,7 +14,7 @@
 #include "apps/common/secret_file.h"
 #include "apps/daicho/commands.h"
 #include "apps/daicho/office_key_cli.h"
-#include "daicho/peer_sync.h"
+#include "daicho/office_key.h"
 #include "daicho/relay_client.h"
 
 namespace daicho::cli {
@@ -162,7 +162,7 @@ Outcome KeyCommand(const std::string& db, KeyAction action, const KeyArgs& args,
   RelayClient client(**replica);
 
   if (action == KeyAction::kStatus) {
-    auto status = RelayClient(**replica).GetOfficeKeyStatus();
+    auto status = GetOfficeKeyStatus(RelayClient(**replica));
     if (!status.ok()) return Outcome::Failed(status.status(), "reading the office key");
     if (args.json) {
       out << OfficeKeyJson(*status).dump() << '\n';
@@ -172,7 +172,7 @@ Outcome KeyCommand(const std::string& db, KeyAction action, const KeyArgs& args,
     return Outcome::Ok();
   }
   if (action == KeyAction::kForget) {
-    Status forgot = client.ForgetOfficeKey();
+    Status forgot = ForgetOfficeKey(client);
     if (!forgot.ok()) return Outcome::Failed(forgot, "removing the office key");
     out << "office key removed from this PC; `daicho key unlock` (or `key recover`) brings it back for syncing\n";
     return Outcome::Ok();
@@ -207,7 +207,7 @@ Outcome KeyCommand(const std::string& db, KeyAction action, const KeyArgs& args,
                                               : "unlocking the office key from the PC at " + args.peer_url);
     }
     // A fresh client: `client` read the key held before this call.
-    auto status = RelayClient(**replica).GetOfficeKeyStatus();
+    auto status = GetOfficeKeyStatus(RelayClient(**replica));
     out << "office key" << (status.ok() && status->key_id != 0 ? " " + std::to_string(status->key_id) : std::string())
         << " unlocked from " << (import ? args.file : args.peer_url) << " and " << KeptWhere(args.store_key) << '\n';
     return Outcome::Ok();
@@ -237,10 +237,10 @@ Outcome KeyCommand(const std::string& db, KeyAction action, const KeyArgs& args,
       Secret passphrase = GetSecret({args.passphrase_file, "--passphrase-file", "the new office passphrase",
                                      "New office passphrase (10 or more characters): ", /*confirm=*/true});
       if (passphrase.error) return *passphrase.error;
-      auto code = client.InitOfficeKey(passphrase.value, options);
+      auto code = InitOfficeKey(client, passphrase.value, options);
       Wipe(passphrase.value);
       if (!code.ok()) return Outcome::Failed(code.status(), "setting up the office key of " + contract);
-      auto status = client.GetOfficeKeyStatus();
+      auto status = GetOfficeKeyStatus(client);
       out << "office key " << (status.ok() ? std::to_string(status->key_id) : std::string("1")) << " created for "
           << contract << " and " << KeptWhere(args.store_key) << '\n'
           << "other PCs: daicho connect ... --passphrase-file FILE, or daicho key unlock\n";
@@ -256,13 +256,13 @@ Outcome KeyCommand(const std::string& db, KeyAction action, const KeyArgs& args,
                                            "Office passphrase: ", /*confirm=*/false});
       if (secret.error) return *secret.error;
       Status unlocked =
-          recover ? client.RecoverOfficeKey(secret.value, options) : client.UnlockOfficeKey(secret.value, options);
+          recover ? RecoverOfficeKey(client, secret.value, options) : UnlockOfficeKey(client, secret.value, options);
       Wipe(secret.value);
       if (!unlocked.ok()) {
         return Outcome::Failed(unlocked,
                                std::string(recover ? "recovering" : "unlocking") + " the office key of " + contract);
       }
-      auto status = client.GetOfficeKeyStatus();
+      auto status = GetOfficeKeyStatus(client);
       out << "office key " << (status.ok() ? std::to_string(status->key_id) : std::string("?")) << " of " << contract
           << " unlocked" << (recover ? " with the recovery code" : "") << " and " << KeptWhere(args.store_key) << '\n';
       if (recover) out << "if the passphrase was forgotten, set a new one: daicho key passphrase\n";
@@ -273,10 +273,10 @@ Outcome KeyCommand(const std::string& db, KeyAction action, const KeyArgs& args,
           GetSecret({args.passphrase_file, "--passphrase-file", "the passphrase for the new office key",
                      "Passphrase for the new office key (the current one or a new one): ", /*confirm=*/true});
       if (passphrase.error) return *passphrase.error;
-      auto code = client.RotateOfficeKey(passphrase.value, options);
+      auto code = RotateOfficeKey(client, passphrase.value, options);
       Wipe(passphrase.value);
       if (!code.ok()) return Outcome::Failed(code.status(), "rotating the office key of " + contract);
-      auto status = client.GetOfficeKeyStatus();
+      auto status = GetOfficeKeyStatus(client);
       out << "new office key " << (status.ok() ? std::to_string(status->key_id) : std::string("?")) << " made for "
           << contract << " and " << KeptWhere(args.store_key) << '\n'
           << "changes from now on use it; every other PC must run `daicho key unlock` before its next sync\n"
@@ -288,7 +288,7 @@ Outcome KeyCommand(const std::string& db, KeyAction action, const KeyArgs& args,
       Secret passphrase = GetSecret({args.new_passphrase_file, "--new-passphrase-file", "the new office passphrase",
                                      "New office passphrase (10 or more characters): ", /*confirm=*/true});
       if (passphrase.error) return *passphrase.error;
-      Status changed = client.ChangeOfficePassphrase(passphrase.value, options);
+      Status changed = ChangeOfficePassphrase(client, passphrase.value, options);
       Wipe(passphrase.value);
       if (!changed.ok()) return Outcome::Failed(changed, "changing the office passphrase of " + contract);
       out << "office passphrase of " << contract

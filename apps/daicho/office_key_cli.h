@@ -18,7 +18,9 @@
 
 #include "apps/daicho/commands.h"
 #include "apps/daicho/progress.h"
-#include "daicho/relay_client.h"
+#include "daicho/office_key.h"
+#include "daicho/status.h"
+#include "daicho/sync_types.h"
 
 namespace daicho::cli {
 

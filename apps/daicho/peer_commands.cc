@@ -15,6 +15,7 @@
 #include "apps/daicho/commands.h"
 #include "apps/daicho/office_key_cli.h"
 #include "apps/daicho/text_output.h"
+#include "daicho/office_key.h"
 #include "daicho/peer_sync.h"
 #include "daicho/relay_client.h"
 
@@ -69,7 +70,7 @@ class LanPassphrase {
   Status With(Replica& replica, const std::function<Status()>& attempt) {
     Status result = attempt();
     if (!NeedsOfficeKeyUnlock(result) || !value_.empty()) return result;
-    auto held = RelayClient(replica).GetOfficeKeyStatus();
+    auto held = GetOfficeKeyStatus(RelayClient(replica));
     if (!held.ok() || held->key_id != 0) return result;  // a key is held: a passphrase would not help
     if (!CanAskOnTerminal()) {
       return Status(result.code(), result.message() +

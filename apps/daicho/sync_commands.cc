@@ -20,6 +20,7 @@
 #include "apps/daicho/office_key_cli.h"
 #include "apps/daicho/progress.h"
 #include "apps/daicho/text_output.h"
+#include "daicho/office_key.h"
 #include "daicho/relay_client.h"
 
 namespace daicho::cli {
@@ -150,7 +151,7 @@ Outcome ConnectCommand(const std::string& db, const ConnectArgs& args, std::ostr
     OfficeKeyOptions options;
     options.password = password.value;
     options.store_key = args.store_key;
-    Status unlocked = client.UnlockOfficeKey(passphrase->value, options);
+    Status unlocked = UnlockOfficeKey(client, passphrase->value, options);
     if (unlocked.code() == Code::kFailedPrecondition) {
       // The contract has no office key yet: connecting still succeeded.
       out << "the contract has no office key yet: if this is the office's first PC, run `daicho key init`; "
@@ -162,14 +163,14 @@ Outcome ConnectCommand(const std::string& db, const ConnectArgs& args, std::ostr
                              "connected (settings saved), but unlocking the office key failed; "
                              "retry with `daicho key unlock`");
     }
-    auto key = client.GetOfficeKeyStatus();
+    auto key = GetOfficeKeyStatus(client);
     out << "office key " << (key.ok() ? std::to_string(key->key_id) : std::string("?")) << " unlocked and "
         << (args.store_key ? "kept on this PC (office.key, owner-only)"
                            : "not stored (--no-store-key): sync needs --passphrase-file (or the terminal) each time")
         << '\n';
     return Outcome::Ok();
   }
-  auto key = client.GetOfficeKeyStatus();
+  auto key = GetOfficeKeyStatus(client);
   if (key.ok() && key->key_id == 0) {
     out << "this PC does not hold the office key yet: run `daicho key unlock` "
            "(or `daicho key init` on the office's first PC)\n";
@@ -273,7 +274,7 @@ Outcome StatusCommand(const std::string& db, bool json, std::ostream& out) {
   if (!settings.ok()) return Outcome::Failed(settings.status(), "reading the relay settings");
   auto status = client.GetBackupStatus();
   if (!status.ok()) return Outcome::Failed(status.status(), "reading the backup state");
-  auto key = RelayClient(**replica).GetOfficeKeyStatus();
+  auto key = GetOfficeKeyStatus(RelayClient(**replica));
   if (!key.ok()) return Outcome::Failed(key.status(), "reading the office key");
   const RelaySettings none;
   const RelaySettings& s = *settings ? **settings : none;

@@ -14,9 +14,10 @@
 // every frame is then encrypted. A PC of another office, or one without the
 // key, is refused and learns nothing about the data. LAN announcements are
 // encrypted and authenticated with the office key too; the contract number
-// never travels in clear. The office key is the one RelayClient unlocked
-// (office.key in the replica directory) or one imported with
-// ImportOfficeKey; a PC keeping no key file passes the passphrase.
+// never travels in clear. The office key is the one unlocked through the
+// relay (office.key in the replica directory) or one got from a peer or a
+// file (UnlockOfficeKeyFromPeer, ImportOfficeKey: daicho/office_key.h); a PC
+// keeping no key file passes the passphrase.
 //
 // Gossip: what a PC received from anyone it serves to everyone, so a PC that
 // only sees another PC still gets the relay's changes, and its own changes
@@ -43,9 +44,9 @@
 #include <string>
 #include <vector>
 
-#include "daicho/relay_client.h"
 #include "daicho/replica.h"
 #include "daicho/status.h"
+#include "daicho/sync_types.h"
 
 namespace daicho {
 
@@ -135,21 +136,6 @@ struct PeerSyncOptions {
 // Syncs both ways with the PC at `url` ("ws://host:port/") until both hold
 // the same changes.
 Result<SyncSummary> SyncWithPeer(Replica& replica, const std::string& url, const PeerSyncOptions& options = {});
-
-// ---- The office key for PCs that never reach the relay ----
-
-// Asks the PC at `url` for the office key's passphrase-wrapped envelope (no
-// office key is needed for this; nothing else is handed out) and unlocks it
-// with `passphrase`. `store_key`: keep it in office.key (else only the
-// envelope is kept and later calls need the passphrase).
-Status UnlockOfficeKeyFromPeer(Replica& replica, const std::string& url, const std::string& passphrase,
-                               bool store_key = true);
-// Writes the office key envelopes (wrapped by the passphrase and the recovery
-// code, never the bare key) to `path` (created owner-only, replacing any
-// file there), for carrying to another PC.
-Status ExportOfficeKey(Replica& replica, const std::string& path);
-// Reads a file written by ExportOfficeKey and unlocks it with `passphrase`.
-Status ImportOfficeKey(Replica& replica, const std::string& path, const std::string& passphrase, bool store_key = true);
 
 }  // namespace daicho
 

@@ -10,13 +10,8 @@
 //
 // End-to-end encryption: every change sent to the relay is sealed with the
 // office's data key, which the relay never holds (docs/security.md). The
-// first PC of a contract creates it (InitOfficeKey, which returns the
-// printable recovery code); every other PC unlocks it with the office
-// passphrase (UnlockOfficeKey, or SyncOptions::passphrase) or the recovery
-// code (RecoverOfficeKey). The unlocked key is kept in the replica directory
-// (`office.key`, owner-only) or, with store_key = false, only in this
-// client's memory. Login passwords never protect data: a relay password
-// reset leaves the office key untouched.
+// calls that set it up, unlock and rotate it are in daicho/office_key.h; a
+// key unlocked with store_key = false lives in this client's memory.
 //
 // Everything works offline; only Connect, Sync, Watch and the office key
 // calls that publish or fetch envelopes need the relay.
@@ -33,11 +28,10 @@
 // BackupStatus::saved_login_refused records it), kUnavailable (relay
 // unreachable, TLS certificate not trusted, connection cut, login throttled;
 // the message says which), kPermissionDenied, and the replica's own codes.
-// Office key: kFailedPrecondition (not set up yet, already set up, rotated
-// on another PC and not unlocked here, changed by another PC meanwhile),
-// kUnauthenticated (wrong passphrase or recovery code), kInvalidArgument (a
-// passphrase or recovery code breaking the rules), kCorruption (a change from
-// the relay that does not open: it is refused and nothing is applied).
+// Office key during Sync/Watch: kFailedPrecondition (not set up yet, rotated
+// on another PC and not unlocked here), kUnauthenticated (wrong
+// SyncOptions::passphrase), kCorruption (a change from the relay that does
+// not open: it is refused and nothing is applied).
 #ifndef DAICHO_RELAY_CLIENT_H_
 #define DAICHO_RELAY_CLIENT_H_
 
@@ -51,6 +45,7 @@
 
 #include "daicho/replica.h"
 #include "daicho/status.h"
+#include "daicho/sync_types.h"
 #include "daicho/version_vector.h"
 
 namespace daicho {
@@ -72,30 +67,6 @@ struct RelaySettings {
   std::string device_token;
   // The name the device token was issued for (as the relay lists it).
   std::string device_name;
-};
-
-// Progress of one sync, for progress bars. The totals are known once the
-// relay answered the login; "changes" are committed transactions.
-struct SyncProgress {
-  uint64_t changes_up = 0;
-  uint64_t changes_down = 0;
-  uint64_t changes_to_send = 0;
-  uint64_t changes_to_receive = 0;
-  uint64_t bytes_up = 0;
-  uint64_t bytes_down = 0;
-};
-
-// What one completed sync moved.
-struct SyncSummary {
-  uint64_t changes_up = 0;
-  uint64_t changes_down = 0;  // duplicates included
-  uint64_t bytes_up = 0;      // all protocol bytes, both ways
-  uint64_t bytes_down = 0;
-  std::chrono::milliseconds elapsed{0};
-  // A sync sends what the replica held when it began: changes committed (or
-  // received from elsewhere) while it ran, which the peer still lacks; the
-  // next sync sends them.
-  uint64_t changes_left = 0;
 };
 
 // Is this replica's work on the relay?
@@ -122,7 +93,8 @@ struct SyncOptions {
   // current key (first sync, after a rotation elsewhere, or store_key off),
   // to unlock it from the relay's envelope before anything is exchanged.
   std::string passphrase;
-  // Where a key unlocked with `passphrase` is kept (see OfficeKeyOptions).
+  // Where a key unlocked with `passphrase` is kept (as
+  // OfficeKeyOptions::store_key, daicho/office_key.h).
   bool store_key = true;
   // Called between frames on the syncing thread.
   std::function<void(const SyncProgress&)> on_progress;
@@ -140,25 +112,6 @@ struct WatchOptions {
   // when the relay closed it cleanly, the reason otherwise (for a status line
   // or log). Not called when Watch returns instead.
   std::function<void(const Status&)> on_connection_end;
-};
-
-// Options of the office key calls.
-struct OfficeKeyOptions {
-  // Login when no device token is saved.
-  std::string password;
-  // Keep the key in the replica directory (office.key, readable by its owner
-  // only) so that later syncs need no passphrase. false: keep it only in this
-  // RelayClient's memory (and remove a stored one).
-  bool store_key = true;
-};
-
-// What this PC holds of the office key (no network).
-struct OfficeKeyStatus {
-  // The newest key id held here (0: none); older ids are held too.
-  uint32_t key_id = 0;
-  size_t keys_held = 0;
-  // Kept in the replica directory (false: in memory only, or none).
-  bool stored = false;
 };
 
 class RelayClient {
@@ -195,39 +148,14 @@ class RelayClient {
   // everything else keeps working offline) or on again.
   Status SetBackupEnabled(bool enabled);
 
-  // ---- Office key ----
-  // First PC of a contract: creates the office's random data key, publishes
-  // it wrapped under `passphrase` and under a new recovery code, keeps it
-  // here, and returns the recovery code (to print once and keep offline).
-  // kFailedPrecondition if the contract already has an office key.
-  Result<std::string> InitOfficeKey(const std::string& passphrase, const OfficeKeyOptions& options = {});
-  // Unlocks the contract's office key (all its ids) from the relay's envelope.
-  Status UnlockOfficeKey(const std::string& passphrase, const OfficeKeyOptions& options = {});
-  // The same with the recovery code (for a forgotten passphrase; set a new
-  // one with ChangeOfficePassphrase afterwards).
-  Status RecoverOfficeKey(const std::string& recovery_code, const OfficeKeyOptions& options = {});
-  // Makes a new data key for changes from now on (after a PC is lost or a
-  // member leaves), protected by `passphrase` (the current one or a new one)
-  // and a new recovery code, which is returned; older keys stay readable to
-  // holders of the new one. PCs still holding only older keys can no longer
-  // sync until they unlock again. Needs the current key here, or a newer
-  // one: a relay restored from a backup taken before a rotation is brought
-  // past every key a PC holds this way (docs/operations.md "Restore").
-  Result<std::string> RotateOfficeKey(const std::string& passphrase, const OfficeKeyOptions& options = {});
-  // Replaces the office passphrase (the key and recovery code stay). Needs
-  // the current key here.
-  Status ChangeOfficePassphrase(const std::string& new_passphrase, const OfficeKeyOptions& options = {});
-  // What this PC holds (no network); without relay settings, the key it
-  // got from a peer or a file (daicho/peer_sync.h).
-  Result<OfficeKeyStatus> GetOfficeKeyStatus() const;
-  // Removes the key from this PC (memory and office.key).
-  Status ForgetOfficeKey();
-
   // Reads the backup state (no network). Counting unsynced records reads the
   // changes the relay lacks: fast when little is unsynced.
   Result<BackupStatus> GetBackupStatus() const;
 
  private:
+  // Lets the office key calls (daicho/office_key.h) share this client's
+  // state; defined in client/relay_client_access.h.
+  friend struct RelayClientAccess;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

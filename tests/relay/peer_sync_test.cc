@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "crypto/key_file.h"
+#include "daicho/office_key.h"
 #include "daicho/peer_sync.h"
 #include "daicho/relay_client.h"
 #include "daicho/replica.h"
@@ -67,9 +68,9 @@ class PeerSyncTest : public ::testing::Test {
     RelaySettings settings{relay_->url(), kContract, kUser, "", "", replica.id().ToHex().substr(0, 8)};
     ASSERT_DAICHO_OK(client.Connect(settings, kPassword, /*save_password=*/true));
     if (first) {
-      ASSERT_DAICHO_OK(client.InitOfficeKey(kPassphrase));
+      ASSERT_DAICHO_OK(InitOfficeKey(client, kPassphrase));
     } else {
-      ASSERT_DAICHO_OK(client.UnlockOfficeKey(kPassphrase));
+      ASSERT_DAICHO_OK(UnlockOfficeKey(client, kPassphrase));
     }
   }
 
@@ -125,7 +126,7 @@ TEST_F(PeerSyncTest, AChainRelayABCCarriesEveryChangeAndBsEditReachesTheRelayThr
   // B never reaches the relay: it gets the key from A on the LAN.
   auto a_server = Serve(*a, /*share_key=*/true);
   ASSERT_DAICHO_OK(UnlockOfficeKeyFromPeer(*b, Url(*a_server), kPassphrase));
-  auto b_key = RelayClient(*b).GetOfficeKeyStatus();
+  auto b_key = GetOfficeKeyStatus(RelayClient(*b));
   ASSERT_DAICHO_OK(b_key);
   EXPECT_EQ(b_key->key_id, 1u);
   EXPECT_TRUE(b_key->stored);

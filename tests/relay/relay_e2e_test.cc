@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "daicho/office_key.h"
 #include "daicho/relay_client.h"
 #include "daicho/replica.h"
 #include "relay/relay_service.h"
@@ -103,7 +104,7 @@ class RelayE2eTest : public ::testing::Test {
 
 TEST_F(RelayE2eTest, RecordValuesNeverReachTheRelayOrItsLogInClear) {
   Pc a = NewPc("a");
-  auto recovery_code = a.client->InitOfficeKey(kPassphrase);
+  auto recovery_code = InitOfficeKey(*a.client, kPassphrase);
   ASSERT_DAICHO_OK(recovery_code);
   Set(*a.replica, "c1", kCanaryJapanese);
   Set(*a.replica, "c2", kCanaryAscii);
@@ -153,7 +154,7 @@ std::vector<std::string> LinesWith(const std::string& log, const std::string& pa
 TEST_F(RelayE2eTest, LogLinesCarryATimestampWhoAndDirectionsAsThePcSeesThem) {
   Pc a = NewPc("a");
   const std::string a_id = a.replica->id().ToHex().substr(0, 8);
-  ASSERT_DAICHO_OK(a.client->InitOfficeKey(kPassphrase));
+  ASSERT_DAICHO_OK(InitOfficeKey(*a.client, kPassphrase));
   for (int i = 0; i < 3; ++i) Set(*a.replica, "c" + std::to_string(i), "uploaded by a");
   ASSERT_DAICHO_OK(a.client->Sync());
   Pc b = NewPc("b");
@@ -167,8 +168,8 @@ TEST_F(RelayE2eTest, LogLinesCarryATimestampWhoAndDirectionsAsThePcSeesThem) {
   EXPECT_EQ(intruder.client->Connect(Settings("intruder pc"), "Wrong2024x", /*save_password=*/true).code(),
             Code::kUnauthenticated);
 
-  ASSERT_DAICHO_OK(a.client->RotateOfficeKey("a rotated passphrase"));
-  ASSERT_DAICHO_OK(a.client->ChangeOfficePassphrase("a changed passphrase"));
+  ASSERT_DAICHO_OK(RotateOfficeKey(*a.client, "a rotated passphrase"));
+  ASSERT_DAICHO_OK(ChangeOfficePassphrase(*a.client, "a changed passphrase"));
   ASSERT_EQ(relay_->Stop(), 0);
   const std::string log = relay_->log();
 
@@ -217,7 +218,7 @@ TEST_F(RelayE2eTest, LogLinesCarryATimestampWhoAndDirectionsAsThePcSeesThem) {
 
 TEST_F(RelayE2eTest, PassphraseAndRecoveryCodeOpenEverythingAndAWrongPassphraseNothing) {
   Pc a = NewPc("a");
-  auto recovery_code = a.client->InitOfficeKey(kPassphrase);
+  auto recovery_code = InitOfficeKey(*a.client, kPassphrase);
   ASSERT_DAICHO_OK(recovery_code);
   // The first PC's key is kept owner-only in its replica directory.
   const auto key_file = std::filesystem::path(a.replica->path()) / "office.key";
@@ -225,12 +226,12 @@ TEST_F(RelayE2eTest, PassphraseAndRecoveryCodeOpenEverythingAndAWrongPassphraseN
   EXPECT_EQ(std::filesystem::status(key_file).permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   // Only one first PC: a second init is refused and changes nothing.
-  EXPECT_EQ(a.client->InitOfficeKey("another passphrase").status().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(InitOfficeKey(*a.client, "another passphrase").status().code(), Code::kFailedPrecondition);
   Set(*a.replica, "c1", kCanaryJapanese);
   ASSERT_DAICHO_OK(a.client->Sync());
 
   Pc b = NewPc("b");
-  ASSERT_DAICHO_OK(b.client->UnlockOfficeKey(kPassphrase));
+  ASSERT_DAICHO_OK(UnlockOfficeKey(*b.client, kPassphrase));
   ASSERT_DAICHO_OK(b.client->Sync());
   EXPECT_EQ(NameOf(*b.replica, "c1"), kCanaryJapanese);
 
@@ -238,12 +239,12 @@ TEST_F(RelayE2eTest, PassphraseAndRecoveryCodeOpenEverythingAndAWrongPassphraseN
   std::string typed = *recovery_code;
   for (char& c : typed) c = c == '-' ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   Pc c = NewPc("c");
-  ASSERT_DAICHO_OK(c.client->RecoverOfficeKey(typed));
+  ASSERT_DAICHO_OK(RecoverOfficeKey(*c.client, typed));
   ASSERT_DAICHO_OK(c.client->Sync());
   EXPECT_EQ(NameOf(*c.replica, "c1"), kCanaryJapanese);
 
   Pc d = NewPc("d");
-  const Status wrong = d.client->UnlockOfficeKey("not the office passphrase");
+  const Status wrong = UnlockOfficeKey(*d.client, "not the office passphrase");
   EXPECT_EQ(wrong.code(), Code::kUnauthenticated) << wrong;
   EXPECT_NE(wrong.message().find("passphrase is wrong"), std::string::npos) << wrong;
   auto refused = d.client->Sync();
@@ -251,12 +252,12 @@ TEST_F(RelayE2eTest, PassphraseAndRecoveryCodeOpenEverythingAndAWrongPassphraseN
   EXPECT_NE(refused.status().message().find("key unlock"), std::string::npos) << refused.status();
   EXPECT_TRUE(d.replica->GetVersionVector()->empty());
   EXPECT_EQ(NameOf(*d.replica, "c1"), "");
-  EXPECT_EQ(d.client->GetOfficeKeyStatus()->key_id, 0u);
+  EXPECT_EQ(GetOfficeKeyStatus(*d.client)->key_id, 0u);
 }
 
 TEST_F(RelayE2eTest, RotationKeepsOldChangesOpenForTheNewKeyAndLocksOutTheOldOne) {
   Pc a = NewPc("a");
-  ASSERT_DAICHO_OK(a.client->InitOfficeKey(kPassphrase));
+  ASSERT_DAICHO_OK(InitOfficeKey(*a.client, kPassphrase));
   Set(*a.replica, "old", "before the rotation");
   ASSERT_DAICHO_OK(a.client->Sync());
   Pc b = NewPc("b");
@@ -267,10 +268,10 @@ TEST_F(RelayE2eTest, RotationKeepsOldChangesOpenForTheNewKeyAndLocksOutTheOldOne
 
   // A member left: a new key and a new passphrase.
   const std::string new_passphrase = "a new office passphrase";
-  auto new_code = a.client->RotateOfficeKey(new_passphrase);
+  auto new_code = RotateOfficeKey(*a.client, new_passphrase);
   ASSERT_DAICHO_OK(new_code);
-  EXPECT_EQ(a.client->GetOfficeKeyStatus()->key_id, 2u);
-  EXPECT_EQ(a.client->GetOfficeKeyStatus()->keys_held, 2u);
+  EXPECT_EQ(GetOfficeKeyStatus(*a.client)->key_id, 2u);
+  EXPECT_EQ(GetOfficeKeyStatus(*a.client)->keys_held, 2u);
   Set(*a.replica, "new", "after the rotation");
   ASSERT_DAICHO_OK(a.client->Sync());
 
@@ -281,11 +282,11 @@ TEST_F(RelayE2eTest, RotationKeepsOldChangesOpenForTheNewKeyAndLocksOutTheOldOne
   EXPECT_EQ(*b.replica->GetVersionVector(), b_before);
   EXPECT_EQ(NameOf(*b.replica, "new"), "");
   // The old passphrase no longer opens the office key.
-  EXPECT_EQ(b.client->UnlockOfficeKey(kPassphrase).code(), Code::kUnauthenticated);
+  EXPECT_EQ(UnlockOfficeKey(*b.client, kPassphrase).code(), Code::kUnauthenticated);
 
   // A new PC with only the new recovery code reads changes of both keys.
   Pc c = NewPc("c");
-  ASSERT_DAICHO_OK(c.client->RecoverOfficeKey(*new_code));
+  ASSERT_DAICHO_OK(RecoverOfficeKey(*c.client, *new_code));
   ASSERT_DAICHO_OK(c.client->Sync());
   EXPECT_EQ(NameOf(*c.replica, "old"), "before the rotation");
   EXPECT_EQ(NameOf(*c.replica, "new"), "after the rotation");
@@ -298,16 +299,16 @@ TEST_F(RelayE2eTest, RotationKeepsOldChangesOpenForTheNewKeyAndLocksOutTheOldOne
 
   // Changing the passphrase keeps the key: the old one stops working.
   const std::string third_passphrase = "the third passphrase";
-  ASSERT_DAICHO_OK(b.client->ChangeOfficePassphrase(third_passphrase));
+  ASSERT_DAICHO_OK(ChangeOfficePassphrase(*b.client, third_passphrase));
   Pc d = NewPc("d");
-  EXPECT_EQ(d.client->UnlockOfficeKey(new_passphrase).code(), Code::kUnauthenticated);
-  ASSERT_DAICHO_OK(d.client->UnlockOfficeKey(third_passphrase));
-  EXPECT_EQ(d.client->GetOfficeKeyStatus()->key_id, 2u);
+  EXPECT_EQ(UnlockOfficeKey(*d.client, new_passphrase).code(), Code::kUnauthenticated);
+  ASSERT_DAICHO_OK(UnlockOfficeKey(*d.client, third_passphrase));
+  EXPECT_EQ(GetOfficeKeyStatus(*d.client)->key_id, 2u);
 }
 
 TEST_F(RelayE2eTest, ARelayPasswordResetLeavesDataAccessIntact) {
   Pc a = NewPc("a");
-  ASSERT_DAICHO_OK(a.client->InitOfficeKey(kPassphrase));
+  ASSERT_DAICHO_OK(InitOfficeKey(*a.client, kPassphrase));
   Set(*a.replica, "c1", kCanaryAscii);
   ASSERT_DAICHO_OK(a.client->Sync());
 
@@ -325,7 +326,7 @@ TEST_F(RelayE2eTest, ARelayPasswordResetLeavesDataAccessIntact) {
   OfficeKeyOptions key_options;
   key_options.password = "ResetPassword9";
   key_options.store_key = false;  // asked per session, kept in memory only
-  ASSERT_DAICHO_OK(b.client->UnlockOfficeKey(kPassphrase, key_options));
+  ASSERT_DAICHO_OK(UnlockOfficeKey(*b.client, kPassphrase, key_options));
   EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(b.replica->path()) / "office.key"));
   SyncOptions sync;
   sync.password = "ResetPassword9";
