@@ -8,8 +8,6 @@
 namespace daicho::sync {
 namespace {
 
-Status ProtocolError(std::string m) { return {Code::kProtocolError, std::move(m)}; }
-
 std::string ChangeName(const ChangeBlob& change) {
   return "change " + change.origin.ToHex() + ":" + std::to_string(change.seq);
 }
@@ -174,7 +172,6 @@ std::vector<std::string> SyncSession::HandleHello(Hello hello) {
   if (!vv.ok()) return Fail(vv.status().WithContext("reading the local version vector"));
 
   exchange_ = ExchangesChanges(hello.purpose);
-  peer_id_ = hello.replica_id;
   peer_vv_ = hello.version_vector;
   send_cursor_ = peer_vv_;
   BeginExchange(hello.purpose, *vv, hello.version_vector, hello.max_change_bytes);
@@ -209,7 +206,6 @@ std::vector<std::string> SyncSession::HandleWelcome(Welcome welcome) {
     const Status accepted = options_.on_welcome(welcome);
     if (!accepted.ok()) return Fail(accepted);
   }
-  peer_id_ = welcome.replica_id;
   peer_vv_ = welcome.version_vector;
   send_cursor_ = peer_vv_;
   state_ = SessionState::kOpen;

@@ -3,7 +3,7 @@
 // OnFrame; the frames to send come out as return values. The transport only
 // moves bytes, so tests drive two sessions through an in-memory pipe.
 //
-// Protocol (docs: DESIGN.md "Sync protocol"):
+// Protocol (docs/protocol.md):
 //   initiator: Start() -> Hello{version, id, VV, credentials}
 //   acceptor:  Hello   -> Welcome{version, id, VV} (or Error: version, auth)
 //   then both directions at once: each side sends, in Changes batches of at
@@ -178,16 +178,15 @@ class SyncSession {
   // wait for the next one.
   bool InSync();
   // The peer's Hello (acceptor), once received, also when it was refused,
-  // without its credentials; the peer's Welcome id.
+  // without its credentials.
   const std::optional<Hello>& peer_hello() const { return peer_hello_; }
-  const std::optional<ReplicaId>& peer_id() const { return peer_id_; }
   // Initiator: the peer's Welcome, once received.
   const std::optional<Welcome>& welcome() const { return welcome_; }
   // The Error the peer ended the session with, if it did.
   const std::optional<ErrorMessage>& peer_error() const { return peer_error_; }
   // What the peer is known to hold (from Hello/Welcome and its Acks).
   const VersionVector& peer_version_vector() const { return peer_vv_; }
-  size_t in_flight_batches() const { return in_flight_.size(); }
+  size_t TEST_in_flight_batches() const { return in_flight_.size(); }
   const SessionStats& stats() const { return stats_; }
   const SessionOptions& options() const { return options_; }
 
@@ -234,7 +233,6 @@ class SyncSession {
   Status status_;
   bool exchange_ = true;  // false for a connect test: no changes flow
   std::optional<Hello> peer_hello_;
-  std::optional<ReplicaId> peer_id_;
   std::optional<Welcome> welcome_;
   std::optional<ErrorMessage> peer_error_;
   VersionVector peer_vv_;      // acknowledged by (or announced by) the peer

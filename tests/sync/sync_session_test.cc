@@ -533,7 +533,7 @@ TEST(SyncSessionTest, BadAcksFailTheSender) {
     auto batches = sa.OnFrame(EncodeFrame(Welcome{kProtocolVersion, b.replica->id(), {}, "", {}, {}, "", 0}));
     ASSERT_DAICHO_OK(batches);
     ASSERT_EQ(batches->size(), 1u);
-    ASSERT_EQ(sa.in_flight_batches(), 1u);
+    ASSERT_EQ(sa.TEST_in_flight_batches(), 1u);
     VersionVector covers;
     covers.Advance(a.replica->id(), 1);
     std::string bad;
@@ -689,8 +689,8 @@ TEST(SyncSessionTest, OneShotSyncEndsWithWhatBothHeldAtTheStartWhileBothKeepComm
     // The frames already queued (the last Acks) still arrive; they start nothing new.
     pipe.Run();
     EXPECT_TRUE(sb.InSync());
-    EXPECT_EQ(sa.in_flight_batches(), 0u);
-    EXPECT_EQ(sb.in_flight_batches(), 0u);
+    EXPECT_EQ(sa.TEST_in_flight_batches(), 0u);
+    EXPECT_EQ(sb.TEST_in_flight_batches(), 0u);
     EXPECT_TRUE(b.replica->GetVersionVector()->Dominates(a_start));
     EXPECT_TRUE(a.replica->GetVersionVector()->Dominates(b_start));
     // Each sent what it held at the handshake (the initiator's is read when
