@@ -881,6 +881,25 @@ TEST(KindSupersessionMergeTest, ConcurrentReuseIsAKindConflictThatALaterWriteOfA
   EXPECT_EQ(View(set).Find("x")->kind, FieldKind::kSet);
 }
 
+// Delivery across origins is not causal: C held B's remove, which was written
+// after A's add, but not the add itself. C's text write covers only what C
+// held, so A's add, which C's writer never saw, shows beside it as a kind
+// conflict rather than being hidden.
+TEST(KindSupersessionMergeTest, AnAddTheWriterNeverHeldStaysVisibleThoughItHeldALaterRemove) {
+  const RecordState state = ExpectSameStateInEveryOrder({
+      {SetAddOp("x", "電気"), A(1), T(100)},
+      {SetRemoveOp("x", "大工", {}), B(1), T(200)},  // B held A(1); nothing of 大工 to observe
+      {WithKindContext(SetOp("x", "resolved"), Seen({B(1)})), C(1), T(300)},
+  });
+  const FieldState* field = state.FindField("x");
+  ASSERT_NE(field, nullptr);
+  EXPECT_FALSE(IsSuperseded(*field, FieldKind::kSet));
+  EXPECT_TRUE(HasKindConflict(*field));
+  const FieldView* x = View(state).Find("x");
+  EXPECT_TRUE(x->kind_conflict);
+  EXPECT_EQ(x->kind, FieldKind::kRegister);
+}
+
 // C held A's text but not B's reuse as a counter: its concurrent text write
 // brings a dot B's kind context does not cover, so the text comes back, as a
 // kind conflict beside the counter.
