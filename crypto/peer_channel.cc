@@ -307,8 +307,6 @@ PeerChannel::~PeerChannel() = default;
 PeerChannel::PeerChannel(PeerChannel&& other) noexcept = default;
 PeerChannel& PeerChannel::operator=(PeerChannel&& other) noexcept = default;
 
-PeerChannel::Role PeerChannel::role() const { return impl_ ? impl_->role : Role::kInitiator; }
-
 bool PeerChannel::established() const { return impl_ && impl_->state == Impl::State::kEstablished; }
 
 bool PeerChannel::failed() const { return !impl_ || impl_->state == Impl::State::kFailed; }

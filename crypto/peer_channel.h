@@ -84,8 +84,6 @@ class PeerChannel {
   PeerChannel(const PeerChannel&) = delete;
   PeerChannel& operator=(const PeerChannel&) = delete;
 
-  Role role() const;
-
   // Initiator, once, first: M1. kFailedPrecondition for an acceptor or a
   // second call.
   Result<std::string> Start();

@@ -381,8 +381,6 @@ class LmdbWriteTxn final : public LmdbReads<RelayWriteTxn> {
 LmdbBackend::LmdbBackend(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LmdbBackend::~LmdbBackend() = default;
 
-const std::string& LmdbBackend::path() const { return impl_->path; }
-
 Status LmdbBackend::Read(const std::function<Status(RelayReadTxn&)>& fn) const {
   std::shared_lock<std::shared_mutex> lock;
   DAICHO_ASSIGN_OR_RETURN(auto txn, impl_->writer.BeginRead(lock));

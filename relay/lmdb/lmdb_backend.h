@@ -73,8 +73,6 @@ class LmdbBackend final : public RelayBackend {
   Status Read(const std::function<Status(RelayReadTxn&)>& fn) const override;
   Status Write(const std::function<Status(RelayWriteTxn&)>& fn) override;
 
-  const std::string& path() const;
-
   struct Impl;
 
  private:
