@@ -19,7 +19,6 @@
 
 namespace {
 
-using daicho::Result;
 using daicho::Status;
 
 int Fail(const std::string& what, const Status& s) {
@@ -113,8 +112,8 @@ int main(int argc, char** argv) {
       "\"download_ms\":%.1f,\"download_bytes\":%llu,\"incremental_ms\":%.2f,\"incremental_bytes_total\":%llu,"
       "\"converged\":%s}\n",
       records, password_login_ms, upload_ms, static_cast<unsigned long long>(upload->changes_up),
-      static_cast<unsigned long long>(upload->bytes_up + upload->bytes_down), download_ms,
-      static_cast<unsigned long long>(download->bytes_up + download->bytes_down), incremental_ms,
-      static_cast<unsigned long long>(incremental->bytes_up + incremental->bytes_down), converged ? "true" : "false");
+      static_cast<unsigned long long>(upload->bytes_up) + upload->bytes_down, download_ms,
+      static_cast<unsigned long long>(download->bytes_up) + download->bytes_down, incremental_ms,
+      static_cast<unsigned long long>(incremental->bytes_up) + incremental->bytes_down, converged ? "true" : "false");
   return converged ? 0 : 1;
 }

@@ -75,7 +75,7 @@ Status WriteOwnerOnlyFile(const std::string& path, std::string_view bytes) {
     return written;
   }
   if (::rename(temp.c_str(), path.c_str()) != 0) {
-    const Status failed = Errno("replacing", path);
+    Status failed = Errno("replacing", path);
     ::unlink(temp.c_str());
     return failed;
   }

@@ -19,7 +19,7 @@ LoginThrottle::LoginThrottle(const LoginThrottleOptions& options, std::shared_pt
     : options_(options), clock_(std::move(clock)) {}
 
 std::string LoginThrottle::AddressKey(std::string_view address) {
-  const std::string text(address.substr(0, kMaxAddressKeyBytes));
+  std::string text(address.substr(0, kMaxAddressKeyBytes));
   unsigned char v6[16];
   if (inet_pton(AF_INET6, text.c_str(), v6) != 1) return text;  // IPv4 (or not an address)
   static constexpr unsigned char kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};

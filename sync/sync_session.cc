@@ -114,17 +114,17 @@ Result<std::vector<std::string>> SyncSession::OnFrame(std::string_view frame) {
       [this](auto&& m) -> std::vector<std::string> {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, Hello>)
-          return HandleHello(std::move(m));
+          return HandleHello(std::forward<decltype(m)>(m));
         else if constexpr (std::is_same_v<T, Welcome>)
-          return HandleWelcome(std::move(m));
+          return HandleWelcome(std::forward<decltype(m)>(m));
         else if constexpr (std::is_same_v<T, ChangesBatch>)
-          return HandleChanges(std::move(m));
+          return HandleChanges(std::forward<decltype(m)>(m));
         else if constexpr (std::is_same_v<T, ChangePart>)
-          return HandleChangePart(std::move(m));
+          return HandleChangePart(std::forward<decltype(m)>(m));
         else if constexpr (std::is_same_v<T, Ack>)
-          return HandleAck(std::move(m));
+          return HandleAck(std::forward<decltype(m)>(m));
         else
-          return HandleError(std::move(m));
+          return HandleError(std::forward<decltype(m)>(m));
       },
       std::move(*decoded));
 }

@@ -380,7 +380,7 @@ int Run(int argc, char** argv) {
     if (action == KeyAction::kStatus) {
       sub->add_flag("--json", key_args.json, "Print {\"key_id\": N (0: none), \"keys_held\": N, \"stored\": bool}");
     }
-    OnRun(sub, outcome, [&db, &key_args, &out, action] { return daicho::cli::KeyCommand(db, action, key_args, out); });
+    OnRun(sub, outcome, [&, action] { return daicho::cli::KeyCommand(db, action, key_args, out); });
   }
 
   auto* backup = app.add_subcommand("backup", "Turn relay sync off or on for this replica");

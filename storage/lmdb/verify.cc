@@ -380,7 +380,7 @@ bool Verifier::Changed() const {
 }
 
 Status Verifier::Run() {
-  const Status verdict = Examine();
+  Status verdict = Examine();
   // Without LMDB's reader lock, a writer in another process may have
   // recycled pages under us, or committed a snapshot whose pages lie past the
   // size taken at the start (or we read a meta page it was writing): every

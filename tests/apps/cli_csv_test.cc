@@ -51,7 +51,7 @@ class CliCsvTest : public CliTest {
   std::string Vv(const std::string& db) { return Ok({"vv", "--db", db}); }
   // Exports customers from `db` to a file; returns its path.
   std::string Export(const std::string& db, const std::string& name) {
-    const std::string path = dir_.Sub(name);
+    std::string path = dir_.Sub(name);
     WriteFile(path, Ok({"export", "--db", db, "customers"}));
     return path;
   }

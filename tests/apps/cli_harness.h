@@ -49,6 +49,7 @@ inline TerminalRun RunOnTerminal(const std::string& exe, const std::vector<std::
   std::vector<std::string> full = {exe};
   full.insert(full.end(), args.begin(), args.end());
   std::vector<char*> argv;
+  argv.reserve(full.size() + 1);  // and the nullptr
   for (std::string& a : full) argv.push_back(a.data());
   argv.push_back(nullptr);
   TerminalRun run;
@@ -180,7 +181,7 @@ class CliTest : public ::testing::Test {
 
   // A new replica directory `name` (daicho init).
   std::string Init(const std::string& name) {
-    const std::string db = dir_.Sub(name);
+    std::string db = dir_.Sub(name);
     Ok({"init", "--db", db});
     return db;
   }

@@ -167,7 +167,7 @@ class CliPeerTest : public CliTest {
   std::string ListJson(const std::string& db) { return Ok({"--db", db, "list", "customers", "--json"}); }
 
   std::string SyncPeer(const std::string& db, const std::string& url) {
-    const std::string out = Ok({"--db", db, "sync", "--peer", url});
+    std::string out = Ok({"--db", db, "sync", "--peer", url});
     EXPECT_TRUE(Contains(out, "in sync with " + url)) << out;
     return out;
   }

@@ -229,7 +229,7 @@ class CliSyncTest : public CliTest {
 
   // `sync` (saved login) that must succeed.
   std::string Sync(const std::string& db) {
-    const std::string out = Ok({"--db", db, "sync"});
+    std::string out = Ok({"--db", db, "sync"});
     EXPECT_TRUE(Contains(out, "in sync with ")) << out;
     return out;
   }

@@ -55,6 +55,7 @@ class ChangeBuilderTest : public ::testing::Test {
   }
   static std::vector<OpType> Types(const std::vector<Op>& ops) {
     std::vector<OpType> out;
+    out.reserve(ops.size());
     for (const Op& op : ops) out.push_back(op.type);
     return out;
   }

@@ -86,7 +86,7 @@ bool KeepsPerOriginOrder(const std::vector<Delivery>& deliveries, const std::vec
 RecordState ExpectSameStateInEveryOrder(const std::vector<Delivery>& deliveries) {
   std::vector<size_t> order(deliveries.size());
   std::iota(order.begin(), order.end(), 0);
-  const RecordState reference = ApplyInOrder(deliveries, order);
+  RecordState reference = ApplyInOrder(deliveries, order);
   int orders = 0;
   do {
     if (!KeepsPerOriginOrder(deliveries, order)) continue;

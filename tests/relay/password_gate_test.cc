@@ -34,6 +34,7 @@ TEST(PasswordGateTest, NeverRunsMoreChecksAtOnceThanItsCap) {
   std::atomic<int> most_inside{0};
   std::atomic<int> done{0};
   std::vector<std::thread> threads;
+  threads.reserve(16);
   for (int t = 0; t < 16; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 20; ++i) {

@@ -30,7 +30,7 @@ class RelayCliTest : public ::testing::Test {
     return daicho::testing::RunProgram(DAICHO_RELAY_PATH, full, dir_.path().string());
   }
   std::string PasswordFile(const std::string& password) {
-    const std::string path = dir_.Sub("password.txt");
+    std::string path = dir_.Sub("password.txt");
     WriteFile(path, password + "\n");
     return path;
   }

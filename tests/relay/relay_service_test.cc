@@ -265,6 +265,7 @@ TYPED_TEST(RelayServiceTest, ConcurrentLoginsStayWithinTheCheckCap) {
   std::atomic<int> accepted{0};
   std::atomic<int> busy{0};
   std::vector<std::thread> threads;
+  threads.reserve(kLogins);
   for (int t = 0; t < kLogins; ++t) {
     threads.emplace_back([&, t] {
       auto login = this->store_->LogIn(this->a_, "taro@example.jp", "Password1", "127.0.0." + std::to_string(t + 1));
@@ -299,6 +300,7 @@ TYPED_TEST(RelayServiceTest, ParallelGuessesFromOneAddressAreThrottledLikeSequen
   std::atomic<int> checked{0};
   std::atomic<int> throttled{0};
   std::vector<std::thread> threads;
+  threads.reserve(allowed + 10);
   for (int t = 0; t < allowed + 10; ++t) {
     threads.emplace_back([&, t] {
       Status refused =
@@ -335,6 +337,7 @@ TYPED_TEST(RelayServiceTest, RightPasswordsSentAtOnceAreAllAcceptedAfterARecentT
   const int pcs = this->options_.throttle.account_failures + 3;
   std::atomic<int> accepted{0};
   std::vector<std::thread> threads;
+  threads.reserve(pcs);
   for (int t = 0; t < pcs; ++t) {
     threads.emplace_back([&] {
       auto login = this->store_->LogIn(this->a_, "taro@example.jp", "Password1", office);
@@ -864,6 +867,7 @@ TYPED_TEST(RelayServiceTest, ParallelAppliesToDifferentContracts) {
   }
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
+  threads.reserve(kContracts * 2);
   for (int t = 0; t < kContracts * 2; ++t) {
     threads.emplace_back([&, t] {
       // Two threads per contract, each with its own origin.

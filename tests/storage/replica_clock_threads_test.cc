@@ -146,6 +146,7 @@ TEST_F(ReplicaTest, ConcurrentCommitsAppliesAndReadsFromSeveralThreads) {
   std::atomic<int> errors{0};
   std::atomic<bool> done{false};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kCommitsPerThread; ++i) {

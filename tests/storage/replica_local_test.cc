@@ -21,7 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::string_literals;
-using ::daicho::testing::TempDir;
 
 using ::daicho::testing::CreateOptions;
 using ::daicho::testing::DeleteRecord;

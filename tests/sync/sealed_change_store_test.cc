@@ -120,7 +120,7 @@ TEST_F(SealedChangeStoreTest, AChangeUnderAKeyThePcLacksIsRefused) {
   EXPECT_NE(refused.message().find("key 1"), std::string::npos) << refused;
   ExpectBUntouched();
   // Another office's key opens nothing either.
-  EXPECT_EQ(ApplyToB(SealedFromA(ring_), std::move(crypto::KeyRing::Create().value())).code(), Code::kCorruption);
+  EXPECT_EQ(ApplyToB(SealedFromA(ring_), crypto::KeyRing::Create().value()).code(), Code::kCorruption);
   ExpectBUntouched();
   // The whole ring opens it.
   ASSERT_DAICHO_OK(ApplyToB(SealedFromA(ring_), rotated));

@@ -169,6 +169,7 @@ TEST(RelayStoreGrowthTest, GrowsWhileOtherThreadsReadAndWrite) {
   }
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       auto changes = std::move(store->ContractChanges(contracts[t]).value());

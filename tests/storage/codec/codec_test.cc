@@ -25,7 +25,6 @@
 namespace daicho::storage {
 namespace {
 
-using ::daicho::testing::Hex;
 using ::daicho::testing::IdOf;
 using ::daicho::testing::ProbeReport;
 using ::daicho::testing::RegisterOp;

@@ -243,6 +243,7 @@ TEST_F(LmdbTxnTest, ConcurrentReadersOnManyThreadsWhileWriting) {
   std::atomic<bool> stop{false};
   std::atomic<int> reads{0};
   std::vector<std::thread> readers;
+  readers.reserve(4);
   for (int t = 0; t < 4; ++t) {
     readers.emplace_back([&] {
       while (!stop.load()) {

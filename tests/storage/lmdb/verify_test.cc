@@ -267,7 +267,7 @@ void ExpectRefusedOrUsable(const fs::path& case_dir, const std::string& bytes, c
 class VerifyDataFileTest : public ::testing::Test {
  protected:
   fs::path EnvDir(const std::string& name) {
-    const fs::path dir = tmp_.path() / name;
+    fs::path dir = tmp_.path() / name;
     fs::create_directories(dir);
     return dir;
   }
@@ -275,13 +275,13 @@ class VerifyDataFileTest : public ::testing::Test {
 
   // A few dozen pages: every one of them can be damaged in turn.
   fs::path BuildSmall() {
-    const fs::path dir = EnvDir("small");
+    fs::path dir = EnvDir("small");
     Build(dir, Shape{.records = 150, .key_width = 100, .value_size = 60, .big_values = 6, .batch = 50});
     return dir;
   }
   // Depth 3 in "records", overflow values, a non-empty freelist.
   fs::path BuildLarge() {
-    const fs::path dir = EnvDir("large");
+    fs::path dir = EnvDir("large");
     Build(dir, Shape{.records = 3000, .key_width = 300, .value_size = 40, .big_values = 40, .batch = 500});
     return dir;
   }
