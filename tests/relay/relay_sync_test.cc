@@ -27,6 +27,7 @@
 #include "sync/wire_codec.h"
 #include "test_util.h"
 #include "tests/relay/relay_test_util.h"
+#include "tests/testing/forked_child.h"
 #include "tests/testing/process.h"
 #include "tests/testing/relay_process.h"
 #include "tests/transport/raw_socket.h"
@@ -416,14 +417,13 @@ TEST_F(RelaySyncTest, ClientKilledMidUploadResumesWithoutResendingOrLosing) {
   ASSERT_GT(relay.port(), 0);
   const uintmax_t empty_size = std::filesystem::file_size(dir_.Sub("relay") + "/data.mdb");
   // The PC's process dies mid-upload (the socket drops with it).
-  const pid_t pc = fork();
-  ASSERT_GE(pc, 0);
-  if (pc == 0) {
+  const pid_t pc = testing::ForkAndRun([&] {
     ReplicaOptions options;
     auto a = Replica::Open(dir_.Sub("a"), options);
     if (a.ok()) (void)Sync(relay, **a, kContract, "yamada@example.jp", "Yamada2024", 1);
-    _exit(0);
-  }
+    return 0;
+  });
+  ASSERT_GE(pc, 0);
   WaitForRelayData(dir_.Sub("relay"), empty_size + (1u << 20));
   kill(pc, SIGKILL);
   int status = 0;

@@ -30,10 +30,12 @@
 #include "daicho/replica.h"
 #include "storage/replica_test_util.h"
 #include "test_util.h"
+#include "tests/testing/forked_child.h"
 
 namespace daicho {
 namespace {
 
+using ::daicho::testing::ForkAndRun;
 using ::daicho::testing::QuietOptions;
 using ::daicho::testing::TempDir;
 using ::daicho::testing::WriteAll;
@@ -83,13 +85,12 @@ std::vector<int64_t> ReadReports(int fd) {
 void KillChildAtRandomMoment(const std::function<void(int)>& body, std::mt19937& rng, std::vector<int64_t>& reports) {
   int fds[2];
   ASSERT_EQ(pipe(fds), 0) << std::strerror(errno);
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0) << std::strerror(errno);
-  if (pid == 0) {
+  const pid_t pid = ForkAndRun([&] {
     close(fds[0]);
     body(fds[1]);
-    _exit(1);  // body never returns; never run the parent's test code here
-  }
+    return 1;  // body never returns
+  });
+  ASSERT_GE(pid, 0) << std::strerror(errno);
   close(fds[1]);
   std::this_thread::sleep_for(std::chrono::microseconds(rng() % (kMaxSleepMs * 1000 + 1)));
   kill(pid, SIGKILL);
@@ -338,8 +339,7 @@ Writer SpawnWriter(const std::string& path, int round, int writer, bool stop_pip
   int report[2];
   int stop[2] = {-1, -1};
   if (pipe(report) != 0 || (stop_pipe && pipe(stop) != 0)) return {};
-  const pid_t pid = fork();
-  if (pid == 0) {
+  const pid_t pid = ForkAndRun([&]() -> int {
     for (const Writer& other : others) {
       close(other.report_fd);
       if (other.stop_fd >= 0) close(other.stop_fd);
@@ -347,7 +347,7 @@ Writer SpawnWriter(const std::string& path, int round, int writer, bool stop_pip
     close(report[0]);
     if (stop[1] >= 0) close(stop[1]);
     RunRoundWriter(path, round, writer, report[1], stop[0]);
-  }
+  });
   close(report[1]);
   if (stop[0] >= 0) close(stop[0]);
   return Writer{pid, report[0], stop[1]};

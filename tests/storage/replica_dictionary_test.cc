@@ -6,13 +6,11 @@
 #include "storage/replica/store_replica_dictionary.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <functional>
 #include <random>
 #include <set>
 #include <string>
@@ -21,13 +19,16 @@
 #include "daicho/replica.h"
 #include "storage/lmdb/env.h"
 #include "test_util.h"
+#include "tests/testing/forked_child.h"
 #include "tests/testing/memory_replica_dictionary.h"
 
 namespace daicho::storage {
 namespace {
 
+using ::daicho::testing::ForkAndRun;
 using ::daicho::testing::MemoryReplicaDictionary;
 using ::daicho::testing::TempDir;
+using ::daicho::testing::WaitExitCode;
 
 ReplicaId IdOf(uint32_t n) {
   ReplicaId::Bytes bytes{};
@@ -152,19 +153,6 @@ TEST(ReplicaDictionaryTest, AbortedAssignmentLeavesNoTrace) {
   EXPECT_EQ(*assigned, (std::vector<uint32_t>{0, 1}));
 }
 
-pid_t Spawn(const std::function<int()>& body) {
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) _exit(body());
-  return pid;
-}
-
-int WaitExitCode(pid_t pid) {
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 void WaitForGo(int fd) {
   char byte;
   while (read(fd, &byte, 1) < 0 && errno == EINTR) {
@@ -184,7 +172,7 @@ TEST(ReplicaDictionaryTest, TwoProcessesAssigningAtOnceAgree) {
   std::vector<pid_t> children;
   for (int child = 0; child < 2; ++child) {
     const std::string report = tmp.Sub("report" + std::to_string(child));
-    children.push_back(Spawn([&, child]() -> int {
+    children.push_back(ForkAndRun([&, child]() -> int {
       close(go[1]);
       WaitForGo(go[0]);
       auto store = OpenStore(dir);

@@ -18,7 +18,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -27,12 +26,15 @@
 
 #include "daicho/replica.h"
 #include "test_util.h"
+#include "tests/testing/forked_child.h"
 
 namespace daicho {
 namespace {
 
+using ::daicho::testing::ForkAndRun;
 using ::daicho::testing::ReadAll;
 using ::daicho::testing::TempDir;
+using ::daicho::testing::WaitExitCode;
 using ::daicho::testing::WriteAll;
 
 constexpr std::string_view kCollection = "customers";
@@ -76,21 +78,6 @@ struct CommitReport {
   uint64_t logical = 0;
 };
 
-// Forks a child running `body` (its return value is the exit code; no gtest
-// in there). Returns its pid.
-pid_t Spawn(const std::function<int()>& body) {
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) _exit(body());
-  return pid;
-}
-
-int WaitExitCode(pid_t pid) {
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 void CreateReplica(const std::string& path) {
   ReplicaOptions options;
   options.create_if_missing = true;
@@ -111,7 +98,7 @@ class OtherProcess {
   explicit OtherProcess(std::string path, std::string scratch) {
     int to_child[2], from_child[2];
     if (pipe(to_child) != 0 || pipe(from_child) != 0) std::abort();
-    pid_ = Spawn([&]() -> int {
+    pid_ = ForkAndRun([&]() -> int {
       close(to_child[1]);
       close(from_child[0]);
       return Serve(path, scratch, to_child[0], from_child[1]);
@@ -226,7 +213,7 @@ TEST_F(ReplicaMultiProcessTest, ConcurrentCommittersIssueEachDotOnceAndKeepEvery
   std::vector<pid_t> committers;
   for (int p = 0; p < 2; ++p) {
     ASSERT_EQ(pipe(reports[p]), 0);
-    committers.push_back(Spawn([&, p]() -> int {
+    committers.push_back(ForkAndRun([&, p]() -> int {
       close(go[1]);
       close(reports[p][0]);
       std::vector<std::string> warnings;
@@ -246,7 +233,7 @@ TEST_F(ReplicaMultiProcessTest, ConcurrentCommittersIssueEachDotOnceAndKeepEvery
     }));
     close(reports[p][1]);
   }
-  const pid_t opener = Spawn([&]() -> int {
+  const pid_t opener = ForkAndRun([&]() -> int {
     close(go[1]);
     WaitForGo(go[0]);
     for (int i = 0; i < kOpens; ++i) {
@@ -465,7 +452,7 @@ TEST_F(ReplicaMultiProcessTest, TwoProcessesOpeningACopyAtOnceTakeOneNewIdBetwee
   std::vector<pid_t> children;
   for (int p = 0; p < 2; ++p) {
     ASSERT_EQ(pipe(results[p]), 0);
-    children.push_back(Spawn([&, p]() -> int {
+    children.push_back(ForkAndRun([&, p]() -> int {
       close(go[1]);
       close(results[p][0]);
       WaitForGo(go[0]);
@@ -532,7 +519,7 @@ struct KillAtEnd {
 std::optional<Status> CommitInChild(const std::string& path, uint64_t write_lock_timeout_ms) {
   int reported[2];
   if (pipe(reported) != 0) return Internal("pipe failed");
-  const pid_t waiter = Spawn([&]() -> int {
+  const pid_t waiter = ForkAndRun([&]() -> int {
     close(reported[0]);
     ReplicaOptions options;
     options.write_lock_timeout_ms = write_lock_timeout_ms;
@@ -596,7 +583,7 @@ TEST_F(ReplicaMultiProcessTest, CommitFailsBusyNamingAProcessStuckInItsCommit) {
   ASSERT_NO_FATAL_FAILURE(CreateReplica(path_));
   int stopped[2];
   ASSERT_EQ(pipe(stopped), 0);
-  const pid_t stuck = Spawn([&]() -> int {
+  const pid_t stuck = ForkAndRun([&]() -> int {
     close(stopped[0]);
     auto clock = std::make_shared<StoppingClock>(stopped[1]);
     ReplicaOptions options;
@@ -637,7 +624,7 @@ TEST_F(ReplicaMultiProcessTest, OpenFailsBusyNamingAProcessStuckHoldingTheGuard)
   ASSERT_NO_FATAL_FAILURE(CreateReplica(path_));
   int locked[2];
   ASSERT_EQ(pipe(locked), 0);
-  const pid_t stuck = Spawn([&]() -> int {
+  const pid_t stuck = ForkAndRun([&]() -> int {
     close(locked[0]);
     const int fd = open((path_ + "/daicho.guard").c_str(), O_RDWR);
     if (fd < 0 || flock(fd, LOCK_EX) != 0) return 2;

@@ -30,6 +30,7 @@
 #include "storage/lmdb/env.h"
 #include "storage/replica_test_util.h"
 #include "test_util.h"
+#include "tests/testing/forked_child.h"
 
 namespace daicho {
 namespace {
@@ -38,6 +39,7 @@ namespace fs = std::filesystem;
 
 using ::daicho::testing::CreateOptions;
 using ::daicho::testing::DumpCollection;
+using ::daicho::testing::ForkAndRun;
 using ::daicho::testing::kYamada;
 using ::daicho::testing::OpenOrNull;
 using ::daicho::testing::QuietOptions;
@@ -284,14 +286,12 @@ ChildOutcome RunInChild(const std::function<int()>& body) {
   ChildOutcome outcome;
   int fds[2];
   if (pipe(fds) != 0) return {-1, "pipe failed"};
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
+  const pid_t pid = ForkAndRun([&] {
     close(fds[0]);
     dup2(fds[1], STDERR_FILENO);
     for (int sig : {SIGSEGV, SIGBUS, SIGABRT}) std::signal(sig, &PrintStackAndDie);
-    _exit(body());
-  }
+    return body();
+  });
   close(fds[1]);
   char buf[4096];
   for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) outcome.output.append(buf, static_cast<size_t>(n));

@@ -28,6 +28,7 @@
 #include "sync/replica_change_store.h"
 #include "sync/wire_codec.h"
 #include "test_util.h"
+#include "tests/testing/forked_child.h"
 #include "tests/transport/raw_socket.h"
 #include "tests/transport/served_test_util.h"
 #include "transport/websocket.h"
@@ -36,6 +37,7 @@ namespace daicho::transport {
 namespace {
 
 using daicho::testing::ConnectFrom;
+using daicho::testing::HoldingChild;
 using daicho::testing::HttpExchange;
 using daicho::testing::LogSink;
 using daicho::testing::OpenReplica;
@@ -256,43 +258,15 @@ rlim_t OpenFiles() {
 // A child process holding `n` idle TCP connections to 127.0.0.1:port (as a
 // flood from elsewhere would: its descriptors are not this process's) until
 // destroyed.
-class HeldConnections {
- public:
-  HeldConnections(uint16_t port, int n) {
-    int ready[2];
-    int done[2];
-    if (::pipe(ready) != 0 || ::pipe(done) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::close(ready[0]);
-      ::close(done[1]);
-      rlimit files{};  // not the parent's lowered limit
-      ::getrlimit(RLIMIT_NOFILE, &files);
-      files.rlim_cur = files.rlim_max;
-      ::setrlimit(RLIMIT_NOFILE, &files);
-      for (int i = 0; i < n; ++i) (void)ConnectFrom("127.0.0.1", port);
-      char byte = 1;
-      (void)::write(ready[1], &byte, 1);
-      (void)::read(done[0], &byte, 1);  // until the parent closes its end
-      ::_exit(0);
-    }
-    ::close(ready[1]);
-    ::close(done[0]);
-    done_ = done[1];
-    char byte;
-    (void)::read(ready[0], &byte, 1);
-    ::close(ready[0]);
-  }
-  ~HeldConnections() {
-    if (pid_ <= 0) return;
-    ::close(done_);
-    ::waitpid(pid_, nullptr, 0);
-  }
-
- private:
-  pid_t pid_ = -1;
-  int done_ = -1;
-};
+HoldingChild HoldConnections(uint16_t port, int n) {
+  return HoldingChild([port, n] {
+    rlimit files{};  // not the parent's lowered limit
+    ::getrlimit(RLIMIT_NOFILE, &files);
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+    for (int i = 0; i < n; ++i) (void)ConnectFrom("127.0.0.1", port);
+  });
+}
 
 TEST(HostileClientTest, HeldConnectionsAtTheOpenFileLimitDoNotKeepALegitimateSyncOut) {
   TempDir dir;
@@ -307,7 +281,7 @@ TEST(HostileClientTest, HeldConnectionsAtTheOpenFileLimitDoNotKeepALegitimateSyn
   // flood: at the limit the server could not accept the sync's connection.
   FileLimit limit(OpenFiles() + 24);
 
-  HeldConnections flood(served.server->port(), 60);
+  HoldingChild flood = HoldConnections(served.server->port(), 60);
   const auto settle = Clock::now() + milliseconds(3000);
   while (served.server->Stats().shed_connections < 50 && Clock::now() < settle) {
     std::this_thread::sleep_for(milliseconds(10));

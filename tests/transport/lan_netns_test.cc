@@ -4,7 +4,6 @@
 // namespaces cannot be created.
 #include <fcntl.h>
 #include <sched.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -23,10 +22,14 @@
 #include "daicho/peer_sync.h"
 #include "daicho/replica.h"
 #include "test_util.h"
+#include "tests/testing/forked_child.h"
 #include "transport/lan_discovery.h"
 
 namespace daicho {
 namespace {
+
+using ::daicho::testing::ForkAndRun;
+using ::daicho::testing::WaitExitCode;
 
 // Names unique to this process, so parallel runs do not collide.
 const std::string kSuffix = std::to_string(getpid() % 100000);
@@ -65,18 +68,13 @@ class LanNetnsTest : public ::testing::Test {
   }
 
   // Runs `body` in a child process inside namespace `ns`; its exit code
-  // (0: success) is returned by Wait().
+  // (0: success) is returned by WaitExitCode().
   static pid_t InNamespace(const std::string& ns, const std::function<int()>& body) {
-    const pid_t pid = fork();
-    if (pid != 0) return pid;
-    const int fd = open(("/var/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) _exit(90);
-    _exit(body());
-  }
-  static int Wait(pid_t pid) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
+    return ForkAndRun([&] {
+      const int fd = open(("/var/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) return 90;
+      return body();
+    });
   }
 
   std::unique_ptr<Replica> Open(const std::string& name) {
@@ -139,7 +137,7 @@ class LanNetnsTest : public ::testing::Test {
   // Ends a ServeUntilDone child; its exit code.
   int Done(pid_t serving) {
     std::fclose(std::fopen(dir_.Sub("done").c_str(), "w"));
-    return Wait(serving);
+    return WaitExitCode(serving);
   }
 
   bool created_ = false;
@@ -208,8 +206,8 @@ TEST_F(LanNetnsTest, APcInAnotherNamespaceIsFoundAcrossTheVethAndSyncedWith) {
     }
     return (*b)->Get("customers", "c1").ok() ? 0 : 6;
   });
-  EXPECT_EQ(Wait(finding), 0);
-  EXPECT_EQ(Wait(serving), 0);
+  EXPECT_EQ(WaitExitCode(finding), 0);
+  EXPECT_EQ(WaitExitCode(serving), 0);
 }
 
 // Issue 12 item 13: a clerk on PC B repeating `daicho peers` finds both PCs
@@ -257,7 +255,7 @@ TEST_F(LanNetnsTest, RepeatedLookupsAcrossTheVethFindEveryServingPcWithinTheDefa
     std::fprintf(stderr, "%d of %d lookups found both serving PCs\n", complete, complete + incomplete);
     return complete >= kLookups - kLookups / 100 ? 0 : 4;
   });
-  EXPECT_EQ(Wait(looking), 0);
+  EXPECT_EQ(WaitExitCode(looking), 0);
   EXPECT_EQ(Done(serving), 0);
 }
 
@@ -299,8 +297,8 @@ TEST_F(LanNetnsTest, ServingOnLoopbackIsAnnouncedAsLoopbackAndOnlyToThisPc) {
     }
     return 0;
   });
-  EXPECT_EQ(Wait(same_pc), 0);
-  EXPECT_EQ(Wait(other_pc), 0);
+  EXPECT_EQ(WaitExitCode(same_pc), 0);
+  EXPECT_EQ(WaitExitCode(other_pc), 0);
   EXPECT_EQ(Done(serving), 0);
 }
 

@@ -22,10 +22,12 @@
 #include "storage/lmdb/env.h"
 #include "storage/lmdb/error.h"
 #include "test_util.h"
+#include "tests/testing/forked_child.h"
 
 namespace daicho::storage::lmdb {
 namespace {
 
+using daicho::testing::ForkAndRun;
 using daicho::testing::ReadAll;
 using daicho::testing::TempDir;
 using daicho::testing::WriteAll;
@@ -46,12 +48,11 @@ struct Child {
 Child Spawn(const std::function<int(int, int)>& body) {
   int up[2], down[2];
   if (pipe(up) != 0 || pipe(down) != 0) return {};
-  const pid_t pid = fork();
-  if (pid == 0) {
+  const pid_t pid = ForkAndRun([&] {
     close(up[0]);
     close(down[1]);
-    _exit(body(up[1], down[0]));
-  }
+    return body(up[1], down[0]);
+  });
   close(up[1]);
   close(down[0]);
   return Child{pid, up[0], down[1]};

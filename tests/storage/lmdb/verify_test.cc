@@ -21,11 +21,13 @@
 #include "storage/lmdb/env.h"
 #include "storage/lmdb/error.h"
 #include "test_util.h"
+#include "tests/testing/forked_child.h"
 
 namespace daicho::storage::lmdb {
 namespace {
 
 namespace fs = std::filesystem;
+using daicho::testing::ForkAndRun;
 using daicho::testing::TempDir;
 
 // Offsets of the LMDB 0.9 on-disk format that the damage below aims at.
@@ -230,11 +232,10 @@ struct ChildEnd {
 };
 
 ChildEnd ExerciseInChild(const fs::path& dir) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
+  const pid_t pid = ForkAndRun([&] {
     ::alarm(60);  // a hang shows up as SIGALRM
-    ::_exit(ReadAndWriteEverything(dir.string()));
-  }
+    return ReadAndWriteEverything(dir.string());
+  });
   int status = 0;
   EXPECT_EQ(::waitpid(pid, &status, 0), pid);
   return ChildEnd{WIFSIGNALED(status), WIFSIGNALED(status) ? WTERMSIG(status) : 0};
