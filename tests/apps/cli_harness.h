@@ -24,8 +24,8 @@
 #include <utility>
 #include <vector>
 
-#include "test_util.h"
 #include "tests/testing/process.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::testing {
 

@@ -30,9 +30,9 @@
 #include <vector>
 
 #include "cli_harness.h"
-#include "test_util.h"
 #include "tests/testing/process.h"
 #include "tests/testing/relay_process.h"
+#include "tests/testing/test_util.h"
 
 namespace {
 

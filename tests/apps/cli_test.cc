@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "csv_test_util.h"
-#include "test_util.h"
 #include "tests/testing/process.h"
-#include "tiny_filesystem.h"
+#include "tests/testing/test_util.h"
+#include "tests/testing/tiny_filesystem.h"
 
 namespace {
 

@@ -4,7 +4,7 @@
 
 #include "apps/daicho/text_output.h"
 #include "core/memory_replica.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::cli {
 namespace {

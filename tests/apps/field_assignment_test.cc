@@ -4,7 +4,7 @@
 
 #include <limits>
 
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::cli {
 namespace {

@@ -18,8 +18,8 @@
 #include "daicho/replica.h"
 #include "storage/codec/change_file.h"
 #include "storage/codec/change_file_v1.h"
-#include "test_util.h"
 #include "tests/testing/process.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho {
 namespace {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "memory_replica.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::core {
 namespace {

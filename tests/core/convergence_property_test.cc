@@ -30,7 +30,7 @@
 #include "core/merge.h"
 #include "core/record_view.h"
 #include "memory_replica.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::core {
 namespace {

@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "memory_replica.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::core {
 namespace {

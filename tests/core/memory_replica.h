@@ -32,7 +32,7 @@
 #include "daicho/record.h"
 #include "daicho/replica_id.h"
 #include "daicho/version_vector.h"
-#include "tests/fake_clock.h"
+#include "tests/testing/fake_clock.h"
 
 namespace daicho::core::testing {
 

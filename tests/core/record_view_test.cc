@@ -9,7 +9,7 @@
 #include "core/merge.h"
 #include "memory_replica.h"
 #include "op_builders.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::core {
 namespace {

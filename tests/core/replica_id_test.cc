@@ -5,7 +5,7 @@
 #include <set>
 #include <string>
 
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho {
 namespace {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "memory_replica.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho {
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "crypto/key_ring.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::crypto {
 namespace {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "storage/codec/binary.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::crypto {
 namespace {

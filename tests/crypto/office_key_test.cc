@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "crypto/key_ring.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 // Passphrase wrapping and unwrapping runs Argon2id MODERATE (about 256 MiB and
 // 0.5-1 s each), so this file shares one wrapped rotated ring across tests and

@@ -15,7 +15,7 @@
 
 #include "crypto/key_ring.h"
 #include "storage/codec/binary.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::crypto {
 namespace {

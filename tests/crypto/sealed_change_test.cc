@@ -8,7 +8,7 @@
 
 #include "crypto/key_ring.h"
 #include "daicho/replica_id.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::crypto {
 namespace {

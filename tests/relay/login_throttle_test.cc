@@ -5,8 +5,8 @@
 #include <memory>
 #include <string>
 
-#include "test_util.h"
-#include "tests/fake_clock.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::relay {
 namespace {

@@ -7,8 +7,8 @@
 #include <mutex>
 #include <thread>
 
-#include "test_util.h"
 #include "tests/relay/relay_test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::relay {
 namespace {

@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::relay {
 namespace {

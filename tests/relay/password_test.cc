@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::relay {
 namespace {

@@ -21,8 +21,8 @@
 #include "daicho/replica.h"
 #include "relay/relay_service.h"
 #include "sync/wire_codec.h"
-#include "test_util.h"
 #include "tests/testing/relay_process.h"
+#include "tests/testing/test_util.h"
 #include "transport/websocket.h"
 
 namespace daicho::relay {

@@ -10,9 +10,9 @@
 #include "relay/password.h"
 #include "relay/relay_service.h"
 #include "relay_store_v2.h"
-#include "test_util.h"
 #include "tests/relay/relay_test_util.h"
 #include "tests/testing/process.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::relay {
 namespace {

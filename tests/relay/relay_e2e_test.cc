@@ -19,8 +19,8 @@
 #include "daicho/relay_client.h"
 #include "daicho/replica.h"
 #include "relay/relay_service.h"
-#include "test_util.h"
 #include "tests/testing/relay_process.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::relay {
 namespace {

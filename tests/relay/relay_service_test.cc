@@ -20,9 +20,9 @@
 #include "daicho/replica.h"
 #include "relay/lmdb/lmdb_backend.h"
 #include "relay/password.h"
-#include "test_util.h"
-#include "tests/fake_clock.h"
 #include "tests/relay/relay_test_util.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::relay {
 namespace {

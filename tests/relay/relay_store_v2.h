@@ -18,7 +18,7 @@
 #include "relay/password.h"
 #include "relay/relay_backend.h"
 #include "storage/lmdb/env.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::relay {
 

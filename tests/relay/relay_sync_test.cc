@@ -25,14 +25,14 @@
 #include "sync/replica_change_store.h"
 #include "sync/sealed_change_store.h"
 #include "sync/wire_codec.h"
-#include "test_util.h"
 #include "tests/relay/relay_test_util.h"
 #include "tests/testing/forked_child.h"
 #include "tests/testing/process.h"
 #include "tests/testing/relay_process.h"
+#include "tests/testing/test_util.h"
+#include "tests/testing/tiny_filesystem.h"
 #include "tests/transport/raw_socket.h"
 #include "tests/transport/watch_client.h"
-#include "tiny_filesystem.h"
 #include "transport/websocket.h"
 
 namespace daicho::relay {

@@ -29,8 +29,8 @@
 
 #include "daicho/replica.h"
 #include "storage/replica_test_util.h"
-#include "test_util.h"
 #include "tests/testing/forked_child.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho {
 namespace {

@@ -8,8 +8,8 @@
 
 #include "daicho/replica.h"
 #include "storage/replica_test_util.h"
-#include "test_util.h"
-#include "tiny_filesystem.h"
+#include "tests/testing/test_util.h"
+#include "tests/testing/tiny_filesystem.h"
 
 namespace daicho {
 namespace {

@@ -28,8 +28,8 @@
 #include "storage/codec/state_codec.h"
 #include "storage/lmdb/env.h"
 #include "storage/replica/store_replica_dictionary.h"
-#include "test_util.h"
 #include "tests/testing/memory_replica_dictionary.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho {
 namespace {

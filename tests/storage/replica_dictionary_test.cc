@@ -18,9 +18,9 @@
 
 #include "daicho/replica.h"
 #include "storage/lmdb/env.h"
-#include "test_util.h"
 #include "tests/testing/forked_child.h"
 #include "tests/testing/memory_replica_dictionary.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::storage {
 namespace {

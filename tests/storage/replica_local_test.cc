@@ -14,7 +14,7 @@
 #include "storage/lmdb/env.h"
 #include "storage/lmdb/store_directory.h"
 #include "storage/replica_test_util.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho {
 namespace {

@@ -29,7 +29,7 @@
 #include "storage/codec/change_codec.h"
 #include "storage/lmdb/env.h"
 #include "storage/replica_test_util.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho {
 namespace {

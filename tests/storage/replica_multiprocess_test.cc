@@ -25,8 +25,8 @@
 #include <vector>
 
 #include "daicho/replica.h"
-#include "test_util.h"
 #include "tests/testing/forked_child.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho {
 namespace {

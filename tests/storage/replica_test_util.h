@@ -20,7 +20,7 @@
 #include "daicho/replica.h"
 #include "daicho/status.h"
 #include "daicho/value.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::testing {
 

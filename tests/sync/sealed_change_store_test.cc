@@ -13,7 +13,7 @@
 #include "crypto/sealed_change.h"
 #include "daicho/replica.h"
 #include "sync/replica_change_store.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::sync {
 namespace {

@@ -10,7 +10,7 @@
 #include "daicho/replica.h"
 #include "sync/replica_change_store.h"
 #include "sync/wire_codec.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::sync {
 namespace {

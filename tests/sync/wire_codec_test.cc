@@ -3,7 +3,7 @@
 #include <random>
 #include <string>
 
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::sync {
 namespace {

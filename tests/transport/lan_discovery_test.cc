@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "daicho/peer_sync.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::transport {
 namespace {

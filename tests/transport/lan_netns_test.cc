@@ -21,8 +21,8 @@
 #include "crypto/key_file.h"
 #include "daicho/peer_sync.h"
 #include "daicho/replica.h"
-#include "test_util.h"
 #include "tests/testing/forked_child.h"
+#include "tests/testing/test_util.h"
 #include "transport/lan_discovery.h"
 
 namespace daicho {

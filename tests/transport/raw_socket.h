@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <string>
 
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::testing {
 

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "daicho/replica.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::testing {
 

@@ -11,7 +11,7 @@
 #include <sstream>
 #include <string>
 
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::transport {
 namespace {

@@ -29,7 +29,7 @@
 #include "daicho/replica.h"
 #include "sync/replica_change_store.h"
 #include "sync/wire_codec.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 #include "tests/transport/served_test_util.h"
 #include "tests/transport/watch_client.h"
 

@@ -16,9 +16,9 @@
 #include "daicho/replica.h"
 #include "relay/password.h"
 #include "relay/relay_service.h"
-#include "test_util.h"
 #include "tests/relay/relay_store_v2.h"
 #include "tests/relay/relay_test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::relay {
 namespace {

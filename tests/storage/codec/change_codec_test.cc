@@ -17,7 +17,7 @@
 
 #include "storage/codec/binary.h"
 #include "storage/codec/codec_test_util.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::storage {
 namespace {

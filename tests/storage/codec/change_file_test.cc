@@ -14,7 +14,7 @@
 #include "change_file_v1.h"
 #include "daicho/replica.h"
 #include "storage/codec/change_file.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::storage {
 namespace {

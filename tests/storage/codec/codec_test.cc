@@ -20,7 +20,7 @@
 #include "storage/codec/state_codec.h"
 #include "storage/lmdb/env.h"
 #include "storage/replica/store_replica_dictionary.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::storage {
 namespace {

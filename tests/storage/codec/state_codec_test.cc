@@ -16,8 +16,8 @@
 #include "core/merge.h"
 #include "core/record_view.h"
 #include "storage/codec/codec_test_util.h"
-#include "test_util.h"
 #include "tests/testing/memory_replica_dictionary.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::storage {
 namespace {

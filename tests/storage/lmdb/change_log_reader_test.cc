@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "storage/lmdb/env.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::storage::lmdb {
 namespace {

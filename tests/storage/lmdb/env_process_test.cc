@@ -21,8 +21,8 @@
 
 #include "storage/lmdb/env.h"
 #include "storage/lmdb/error.h"
-#include "test_util.h"
 #include "tests/testing/forked_child.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::storage::lmdb {
 namespace {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "storage/lmdb/error.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::storage::lmdb {
 namespace {

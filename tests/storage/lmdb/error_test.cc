@@ -4,8 +4,8 @@
 
 #include <cerrno>
 
-#include "test_util.h"
-#include "tiny_filesystem.h"
+#include "tests/testing/test_util.h"
+#include "tests/testing/tiny_filesystem.h"
 
 namespace daicho::storage::lmdb {
 namespace {

@@ -3,7 +3,7 @@
 #include <optional>
 #include <string>
 
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::storage::lmdb {
 namespace {

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "storage/lmdb/env.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::storage::lmdb {
 namespace {

@@ -12,7 +12,7 @@
 
 #include "storage/lmdb/env.h"
 #include "storage/lmdb/error.h"
-#include "test_util.h"
+#include "tests/testing/test_util.h"
 
 namespace daicho::storage::lmdb {
 namespace {

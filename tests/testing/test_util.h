@@ -1,6 +1,6 @@
 // Helpers shared by daicho's tests.
-#ifndef DAICHO_TESTS_TEST_UTIL_H_
-#define DAICHO_TESTS_TEST_UTIL_H_
+#ifndef DAICHO_TESTS_TESTING_TEST_UTIL_H_
+#define DAICHO_TESTS_TESTING_TEST_UTIL_H_
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -53,4 +53,4 @@ inline bool ReadAll(int fd, void* data, size_t size) {
 
 }  // namespace daicho::testing
 
-#endif  // DAICHO_TESTS_TEST_UTIL_H_
+#endif  // DAICHO_TESTS_TESTING_TEST_UTIL_H_

@@ -1,7 +1,7 @@
 // FakeClock: a wall clock that moves only when told to, for tests of time
 // rules (HLC skew, login throttling windows). Thread-safe.
-#ifndef DAICHO_TESTS_FAKE_CLOCK_H_
-#define DAICHO_TESTS_FAKE_CLOCK_H_
+#ifndef DAICHO_TESTS_TESTING_FAKE_CLOCK_H_
+#define DAICHO_TESTS_TESTING_FAKE_CLOCK_H_
 
 #include <atomic>
 #include <cstdint>
@@ -28,4 +28,4 @@ class FakeClock final : public Clock {
 
 }  // namespace daicho::testing
 
-#endif  // DAICHO_TESTS_FAKE_CLOCK_H_
+#endif  // DAICHO_TESTS_TESTING_FAKE_CLOCK_H_

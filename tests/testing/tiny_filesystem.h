@@ -4,8 +4,8 @@
 // Needs CAP_SYS_ADMIN (root); without it Mount() says why and the test
 // skips. Child processes forked or started afterwards (the CLI, a relay)
 // inherit the namespace and see the mount. Header-only.
-#ifndef DAICHO_TESTS_TINY_FILESYSTEM_H_
-#define DAICHO_TESTS_TINY_FILESYSTEM_H_
+#ifndef DAICHO_TESTS_TESTING_TINY_FILESYSTEM_H_
+#define DAICHO_TESTS_TESTING_TINY_FILESYSTEM_H_
 
 #include <fcntl.h>
 #include <sched.h>
@@ -72,4 +72,4 @@ class TinyFilesystem {
 
 }  // namespace daicho::testing
 
-#endif  // DAICHO_TESTS_TINY_FILESYSTEM_H_
+#endif  // DAICHO_TESTS_TESTING_TINY_FILESYSTEM_H_
