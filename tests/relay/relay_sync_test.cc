@@ -156,10 +156,7 @@ TEST_F(RelaySyncTest, FullDiskRefusesUploadsClearlyAndKeepsServingDownloads) {
       << refused.status();
   const std::string disk_full =
       "the disk is full (0 MB free on tmpfs, mounted at " + disk + "); free space and retry — nothing was lost";
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (testing::ReadFile(log).find(disk_full) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  testing::WaitFor([&] { return testing::ReadFile(log).find(disk_full) != std::string::npos; });
   EXPECT_NE(testing::ReadFile(log).find(disk_full), std::string::npos) << testing::ReadFile(log);
 
   // Another PC still downloads everything stored.
@@ -359,12 +356,10 @@ void CommitManySmallChanges(Replica& replica) {
 // Waits until the relay's data file has grown past `bytes`: part of the
 // upload is committed there, so a cut now falls mid-upload.
 void WaitForRelayData(const std::string& relay_dir, uintmax_t bytes) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   std::error_code ec;
-  while (std::filesystem::file_size(relay_dir + "/data.mdb", ec) < bytes || ec) {
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the upload made no progress";
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+  ASSERT_TRUE(testing::WaitFor([&] { return std::filesystem::file_size(relay_dir + "/data.mdb", ec) >= bytes && !ec; },
+                               std::chrono::seconds(30), std::chrono::milliseconds(2)))
+      << "the upload made no progress";
 }
 
 // After a cut: what the relay holds (seen by a fresh replica's download),
@@ -525,24 +520,24 @@ TEST_F(RelaySyncTest, WatchClientsOfAContractGetEachOthersCommitsLiveAndAnotherC
   testing::WatchClient wa(relay.url(), *a, yamada, poll, OfficeKey(kContract).Clone());
   testing::WatchClient wb(relay.url(), *b, yamada, poll, OfficeKey(kContract).Clone());
   testing::WatchClient wc(relay.url(), *c, other, poll, OfficeKey(kOtherContract).Clone());
-  ASSERT_TRUE(testing::WaitUntil([&] { return testing::VersionVectorOf(*b).Get(a->id()) == 1; }))
+  ASSERT_TRUE(testing::WaitFor([&] { return testing::VersionVectorOf(*b).Get(a->id()) == 1; }))
       << "B never caught up with A";
   // C's own change reached the relay (its peer holds it).
-  ASSERT_TRUE(testing::WaitUntil([&] { return wc.peer_holds().Get(c->id()) == 1; }));
+  ASSERT_TRUE(testing::WaitFor([&] { return wc.peer_holds().Get(c->id()) == 1; }));
 
   // Live both ways between A and B, neither reconnecting.
   Set(*a, "a2", "phone", "03-1111-2222");
-  ASSERT_TRUE(testing::WaitUntil([&] { return testing::VersionVectorOf(*b).Get(a->id()) == 2; }))
+  ASSERT_TRUE(testing::WaitFor([&] { return testing::VersionVectorOf(*b).Get(a->id()) == 2; }))
       << "A's commit never reached B";
   Set(*b, "b1", "phone", "06-3333-4444");
-  ASSERT_TRUE(testing::WaitUntil([&] { return testing::VersionVectorOf(*a).Get(b->id()) == 1; }))
+  ASSERT_TRUE(testing::WaitFor([&] { return testing::VersionVectorOf(*a).Get(b->id()) == 1; }))
       << "B's commit never reached A";
   EXPECT_FALSE(wa.ended());
   EXPECT_FALSE(wb.ended());
   auto a2 = b->Get("customers", "a2");
   ASSERT_DAICHO_OK(a2);
   EXPECT_EQ(a2->Find("phone")->value, Value("03-1111-2222"));
-  EXPECT_TRUE(testing::WaitUntil([&] {
+  EXPECT_TRUE(testing::WaitFor([&] {
     return wa.peer_holds() == testing::VersionVectorOf(*a) && wb.peer_holds() == testing::VersionVectorOf(*b);
   }));
 
@@ -588,12 +583,12 @@ TEST_F(RelaySyncTest, DisablingAContractOrUserEndsItsLiveSessionsUntilEnabled) {
     SCOPED_TRACE(disable[0]);
     testing::WatchClient wa(relay.url(), *a, yamada, std::chrono::milliseconds(20), OfficeKey(kContract).Clone());
     testing::WatchClient wc(relay.url(), *c, other, std::chrono::milliseconds(20), OfficeKey(kOtherContract).Clone());
-    ASSERT_TRUE(testing::WaitUntil([&] { return wa.peer_holds().Get(a->id()) == 1 || wa.ended(); }));
+    ASSERT_TRUE(testing::WaitFor([&] { return wa.peer_holds().Get(a->id()) == 1 || wa.ended(); }));
     ASSERT_FALSE(wa.ended());
     std::vector<std::string> args = {"--data", data};
     args.insert(args.end(), disable.begin(), disable.end());
     ASSERT_EQ(RunRelayCommand(args), 0);
-    ASSERT_TRUE(testing::WaitUntil([&] { return wa.ended(); })) << "the disabled session went on";
+    ASSERT_TRUE(testing::WaitFor([&] { return wa.ended(); })) << "the disabled session went on";
     auto ended = wa.Stop();
     ASSERT_FALSE(ended.ok());
     EXPECT_EQ(ended.status().code(), Code::kPermissionDenied) << ended.status();

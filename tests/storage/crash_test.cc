@@ -30,6 +30,7 @@
 #include "daicho/replica.h"
 #include "storage/replica_test_util.h"
 #include "tests/testing/forked_child.h"
+#include "tests/testing/process.h"
 #include "tests/testing/test_util.h"
 
 namespace daicho {
@@ -38,6 +39,7 @@ namespace {
 using ::daicho::testing::ForkAndRun;
 using ::daicho::testing::QuietOptions;
 using ::daicho::testing::TempDir;
+using ::daicho::testing::WaitFor;
 using ::daicho::testing::WriteAll;
 
 constexpr int kRounds = 100;
@@ -356,18 +358,13 @@ Writer SpawnWriter(const std::string& path, int round, int writer, bool stop_pip
 // Waits for `pid` until kHangDeadline; a child still running then is killed
 // and reported as hung (-1).
 int WaitOrHang(pid_t pid) {
-  const auto deadline = std::chrono::steady_clock::now() + kHangDeadline;
-  for (;;) {
-    int status = 0;
-    const pid_t done = waitpid(pid, &status, WNOHANG);
-    if (done == pid) return status;
-    if (std::chrono::steady_clock::now() > deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  int status = 0;
+  if (WaitFor([&] { return waitpid(pid, &status, WNOHANG) == pid; }, kHangDeadline, std::chrono::milliseconds(5))) {
+    return status;
   }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return -1;
 }
 
 std::string DescribeExit(int status) {

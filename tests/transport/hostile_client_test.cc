@@ -28,6 +28,7 @@
 #include "sync/replica_change_store.h"
 #include "sync/wire_codec.h"
 #include "tests/testing/forked_child.h"
+#include "tests/testing/process.h"
 #include "tests/testing/test_util.h"
 #include "tests/transport/raw_socket.h"
 #include "tests/transport/served_test_util.h"
@@ -43,6 +44,7 @@ using daicho::testing::LogSink;
 using daicho::testing::OpenReplica;
 using daicho::testing::PeerClosed;
 using daicho::testing::TempDir;
+using daicho::testing::WaitFor;
 using daicho::testing::Write;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
@@ -72,12 +74,7 @@ struct Served {
 // timeout goes) until the server has closed the connection; false if it
 // is still open after `bound`.
 bool ClosedWhilePinging(WebSocketClient& client, milliseconds bound = milliseconds(5000)) {
-  const auto end = Clock::now() + bound;
-  while (Clock::now() < end) {
-    if (!client.Ping().ok()) return true;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return false;
+  return WaitFor([&] { return !client.Ping().ok(); }, bound);
 }
 
 // Logs in over a bare client with a Hello (no password needed by Served).
@@ -188,10 +185,7 @@ TEST(HostileClientTest, BufferedInputStaysWithinTheBudgetShedsNotLoggedInFirstAn
     ASSERT_DAICHO_OK((*client)->SendFragment(std::string(40u << 10, 'a'), /*last=*/false));
     anonymous.push_back(std::move(client).value());
   }
-  const auto settle = Clock::now() + milliseconds(3000);
-  while (served.server->Stats().buffered_bytes < (380u << 10) && Clock::now() < settle) {
-    std::this_thread::sleep_for(milliseconds(10));
-  }
+  WaitFor([&] { return served.server->Stats().buffered_bytes >= (380u << 10); }, milliseconds(3000), milliseconds(10));
   SyncServerStats stats = served.server->Stats();
   EXPECT_GE(stats.buffered_bytes, 380u << 10);
   EXPECT_EQ(stats.open_connections, 3u);
@@ -282,10 +276,7 @@ TEST(HostileClientTest, HeldConnectionsAtTheOpenFileLimitDoNotKeepALegitimateSyn
   FileLimit limit(OpenFiles() + 24);
 
   HoldingChild flood = HoldConnections(served.server->port(), 60);
-  const auto settle = Clock::now() + milliseconds(3000);
-  while (served.server->Stats().shed_connections < 50 && Clock::now() < settle) {
-    std::this_thread::sleep_for(milliseconds(10));
-  }
+  WaitFor([&] { return served.server->Stats().shed_connections >= 50; }, milliseconds(3000), milliseconds(10));
   EXPECT_LE(served.server->Stats().open_connections, 8u);
 
   sync::ReplicaChangeStore store(*a);
@@ -309,10 +300,7 @@ TEST(HostileClientTest, AFloodFromOneAddressDoesNotCloseAnotherAddresssConnectio
   for (int i = 0; i < 2; ++i) neighbours.push_back(ConnectFrom("127.0.0.2", port));
   std::vector<int> flood;
   for (int i = 0; i < 10; ++i) flood.push_back(ConnectFrom("127.0.0.1", port));
-  const auto settle = Clock::now() + milliseconds(3000);
-  while (served.server->Stats().open_connections != 5 && Clock::now() < settle) {
-    std::this_thread::sleep_for(milliseconds(10));
-  }
+  WaitFor([&] { return served.server->Stats().open_connections == 5; }, milliseconds(3000), milliseconds(10));
   EXPECT_EQ(served.server->Stats().open_connections, 5u);  // 3 of the flood, both neighbours
   for (int fd : neighbours) {
     ASSERT_GE(fd, 0);

@@ -18,10 +18,13 @@
 #include <vector>
 
 #include "daicho/peer_sync.h"
+#include "tests/testing/process.h"
 #include "tests/testing/test_util.h"
 
 namespace daicho::transport {
 namespace {
+
+using ::daicho::testing::WaitFor;
 
 using std::chrono::milliseconds;
 using SteadyClock = std::chrono::steady_clock;
@@ -34,15 +37,6 @@ constexpr const char* kContract = "CN-8472-1193";
 uint16_t RandomPort() {
   std::random_device rd;
   return static_cast<uint16_t>(20000 + rd() % 40000);
-}
-
-bool WaitFor(const std::function<bool()>& condition, milliseconds limit = milliseconds(5000)) {
-  const auto deadline = SteadyClock::now() + limit;
-  while (SteadyClock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  return condition();
 }
 
 uint64_t NowMillis() {
@@ -447,7 +441,7 @@ TEST_F(LanDiscoveryTest, RepeatedLookupsFindEveryServingPcWithinTheDefaultWait) 
           if (SteadyClock::now() <= deadline) peers = d->Peers();
           return peers.size() == names.size();
         },
-        std::chrono::duration_cast<milliseconds>(deadline - SteadyClock::now()));
+        deadline - SteadyClock::now(), milliseconds(10));
     const bool all = peers.size() == names.size();
     d->Stop();
     if (all) {

@@ -22,6 +22,7 @@
 #include "daicho/peer_sync.h"
 #include "daicho/replica.h"
 #include "tests/testing/forked_child.h"
+#include "tests/testing/process.h"
 #include "tests/testing/test_util.h"
 #include "transport/lan_discovery.h"
 
@@ -30,6 +31,7 @@ namespace {
 
 using ::daicho::testing::ForkAndRun;
 using ::daicho::testing::WaitExitCode;
+using ::daicho::testing::WaitFor;
 
 // Names unique to this process, so parallel runs do not collide.
 const std::string kSuffix = std::to_string(getpid() % 100000);
@@ -126,12 +128,7 @@ class LanNetnsTest : public ::testing::Test {
   }
 
   static bool WaitForFile(const std::string& path, std::chrono::seconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!std::filesystem::exists(path)) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return true;
+    return WaitFor([&] { return std::filesystem::exists(path); }, limit, std::chrono::milliseconds(10));
   }
 
   // Ends a ServeUntilDone child; its exit code.
@@ -243,12 +240,12 @@ TEST_F(LanNetnsTest, RepeatedLookupsAcrossTheVethFindEveryServingPcWithinTheDefa
         std::fprintf(stderr, "discovery: %s\n", d.status().ToString().c_str());
         return 3;
       }
-      bool found = false;
-      while (!found && std::chrono::steady_clock::now() <= deadline) {
-        const auto peers = (*d)->Peers();
-        found = peers.size() == 2 && peers[0].address == kAddressA && peers[1].address == kAddressA;
-        if (!found) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      }
+      const bool found = WaitFor(
+          [&] {
+            const auto peers = (*d)->Peers();
+            return peers.size() == 2 && peers[0].address == kAddressA && peers[1].address == kAddressA;
+          },
+          deadline - std::chrono::steady_clock::now(), std::chrono::milliseconds(5));
       (*d)->Stop();
       found ? ++complete : ++incomplete;
     }

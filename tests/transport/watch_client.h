@@ -1,5 +1,5 @@
 // Test helpers for live sync: a Purpose::kWatch client running SyncOnce on
-// its own std::jthread until stopped, and polling with a deadline.
+// its own std::jthread until stopped, and a replica's version vector.
 // Header-only; used by tests/transport/websocket_test.cc and
 // tests/relay/relay_sync_test.cc.
 #ifndef DAICHO_TESTS_TRANSPORT_WATCH_CLIENT_H_
@@ -25,18 +25,6 @@
 #include "transport/websocket.h"
 
 namespace daicho::testing {
-
-// Polls `done` every few milliseconds until it holds or `timeout` passes;
-// returns its last value. For waiting on other threads without fixed sleeps.
-template <class Predicate>
-bool WaitUntil(Predicate done, std::chrono::milliseconds timeout = std::chrono::milliseconds(10000)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return done();
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
 
 // The replica's version vector, or an empty one (and a test failure).
 inline VersionVector VersionVectorOf(const Replica& replica) {

@@ -29,6 +29,7 @@
 #include "daicho/replica.h"
 #include "sync/replica_change_store.h"
 #include "sync/wire_codec.h"
+#include "tests/testing/process.h"
 #include "tests/testing/test_util.h"
 #include "tests/transport/served_test_util.h"
 #include "tests/transport/watch_client.h"
@@ -40,7 +41,7 @@ using daicho::testing::LogSink;
 using daicho::testing::OpenReplica;
 using daicho::testing::TempDir;
 using daicho::testing::VersionVectorOf;
-using daicho::testing::WaitUntil;
+using daicho::testing::WaitFor;
 using daicho::testing::WatchClient;
 using daicho::testing::Write;
 using Clock = std::chrono::steady_clock;
@@ -444,7 +445,7 @@ TEST(WebSocketTest, WatchClientsOfOneGroupGetEachOthersCommitsLiveAndAnotherGrou
   WatchClient wa(served.url(), *a, office);
   WatchClient wb(served.url(), *b, office);
   // Catch-up: the server and both clients hold s1, a1 and b1.
-  ASSERT_TRUE(WaitUntil([&] {
+  ASSERT_TRUE(WaitFor([&] {
     const VersionVector vs = VersionVectorOf(*s);
     return vs.Total() == 3 && VersionVectorOf(*a) == vs && VersionVectorOf(*b) == vs;
   })) << "catch-up did not finish: server "
@@ -453,12 +454,12 @@ TEST(WebSocketTest, WatchClientsOfOneGroupGetEachOthersCommitsLiveAndAnotherGrou
   sync::SessionOptions elsewhere;
   elsewhere.contract = "elsewhere";
   WatchClient wc(served.url(), *c, elsewhere);
-  ASSERT_TRUE(WaitUntil([&] { return VersionVectorOf(*c) == VersionVectorOf(*s); }));
+  ASSERT_TRUE(WaitFor([&] { return VersionVectorOf(*c) == VersionVectorOf(*s); }));
 
   // A commits while everyone stays connected: A's poll pushes it, the server
   // applies it and pushes it on B's connection.
   Write(*a, "live", "phone", "03-1234-5678");
-  ASSERT_TRUE(WaitUntil([&] { return VersionVectorOf(*b).Get(a->id()) == 2; })) << "A's commit never reached B";
+  ASSERT_TRUE(WaitFor([&] { return VersionVectorOf(*b).Get(a->id()) == 2; })) << "A's commit never reached B";
   EXPECT_EQ(VersionVectorOf(*s).Get(a->id()), 2u);
   EXPECT_FALSE(wb.ended()) << "B's watch ended instead of staying connected";
   auto live = b->Get("customers", "live");
@@ -468,7 +469,7 @@ TEST(WebSocketTest, WatchClientsOfOneGroupGetEachOthersCommitsLiveAndAnotherGrou
 
   // What the hooks say each peer holds ends at the server's VV.
   const VersionVector server_vv = VersionVectorOf(*s);
-  EXPECT_TRUE(WaitUntil([&] { return wa.peer_holds() == server_vv && wb.peer_holds() == server_vv; }))
+  EXPECT_TRUE(WaitFor([&] { return wa.peer_holds() == server_vv && wb.peer_holds() == server_vv; }))
       << "A sees " << wa.peer_holds().ToString() << ", B sees " << wb.peer_holds().ToString() << ", server has "
       << server_vv.ToString();
   EXPECT_GT(wa.progress_calls(), 0);
@@ -548,11 +549,11 @@ TEST(WebSocketTest, RecheckLoginsEndsOnlyTheSessionsWhoseLoginEnded) {
   as_b.user = "b";
   WatchClient wa(served.url(), *a, as_a);
   WatchClient wb(served.url(), *b, as_b);
-  ASSERT_TRUE(WaitUntil([&] { return VersionVectorOf(*a).Total() == 1 && VersionVectorOf(*b).Total() == 1; }));
+  ASSERT_TRUE(WaitFor([&] { return VersionVectorOf(*a).Total() == 1 && VersionVectorOf(*b).Total() == 1; }));
 
   logins->End("a");
   served.server->RecheckLogins();
-  ASSERT_TRUE(WaitUntil([&] { return wa.ended(); })) << "a's session went on after its login ended";
+  ASSERT_TRUE(WaitFor([&] { return wa.ended(); })) << "a's session went on after its login ended";
   auto ra = wa.Stop();
   ASSERT_FALSE(ra.ok());
   EXPECT_EQ(ra.status().code(), Code::kUnauthenticated) << ra.status();
@@ -561,7 +562,7 @@ TEST(WebSocketTest, RecheckLoginsEndsOnlyTheSessionsWhoseLoginEnded) {
 
   // b's commit still reaches the server, and no longer a.
   Write(*b, "b1", "name", "from B");
-  ASSERT_TRUE(WaitUntil([&] { return VersionVectorOf(*s).Get(b->id()) == 1; }));
+  ASSERT_TRUE(WaitFor([&] { return VersionVectorOf(*s).Get(b->id()) == 1; }));
   EXPECT_EQ(VersionVectorOf(*a).Get(b->id()), 0u);
 
   // a again: admitted by the factory, refused by the check that follows.

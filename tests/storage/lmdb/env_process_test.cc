@@ -22,6 +22,7 @@
 #include "storage/lmdb/env.h"
 #include "storage/lmdb/error.h"
 #include "tests/testing/forked_child.h"
+#include "tests/testing/process.h"
 #include "tests/testing/test_util.h"
 
 namespace daicho::storage::lmdb {
@@ -30,6 +31,7 @@ namespace {
 using daicho::testing::ForkAndRun;
 using daicho::testing::ReadAll;
 using daicho::testing::TempDir;
+using daicho::testing::WaitFor;
 using daicho::testing::WriteAll;
 
 // Far beyond any timeout below: a child still running then is blocked.
@@ -86,10 +88,8 @@ Status ReceiveStatus(int fd) {
 // Waits for the child's exit until kBlockedDeadline; false (after killing
 // it) if it is still running then.
 bool ExitsBeforeDeadline(pid_t pid) {
-  const auto deadline = std::chrono::steady_clock::now() + kBlockedDeadline;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (waitpid(pid, nullptr, WNOHANG) == pid) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (WaitFor([&] { return waitpid(pid, nullptr, WNOHANG) == pid; }, kBlockedDeadline, std::chrono::milliseconds(10))) {
+    return true;
   }
   kill(pid, SIGKILL);
   waitpid(pid, nullptr, 0);
