@@ -20,6 +20,7 @@
 #include "daicho/replica.h"
 #include "daicho/status.h"
 #include "daicho/value.h"
+#include "tests/testing/random_bytes.h"
 #include "tests/testing/test_util.h"
 
 namespace daicho::testing {
@@ -134,13 +135,6 @@ inline std::string ReadFileBytes(const std::filesystem::path& path) {
 inline void WriteFileBytes(const std::filesystem::path& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-inline std::string RandomBytes(size_t size, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::string bytes(size, '\0');
-  for (char& c : bytes) c = static_cast<char>(rng());
-  return bytes;
 }
 
 }  // namespace daicho::testing

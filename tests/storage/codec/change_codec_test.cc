@@ -17,12 +17,14 @@
 
 #include "storage/codec/binary.h"
 #include "storage/codec/codec_test_util.h"
+#include "tests/testing/random_bytes.h"
 #include "tests/testing/test_util.h"
 
 namespace daicho::storage {
 namespace {
 
 using ::daicho::testing::IdOf;
+using ::daicho::testing::RandomBytes;
 using ::daicho::testing::RegisterOp;
 using ::daicho::testing::Vv;
 
@@ -696,8 +698,7 @@ TEST(ChangeCodecTest, RandomBytesAndOtherFormatsAreCorruption) {
   std::mt19937 rng(5);
   const core::Change change = RichChange();
   for (int i = 0; i < 3000; ++i) {
-    std::string bytes(rng() % 100, '\0');
-    for (char& c : bytes) c = static_cast<char>(rng());
+    std::string bytes = RandomBytes(rng, rng() % 100);
     if (i % 2 == 0 && !bytes.empty()) bytes[0] = static_cast<char>(kChangeFormatVersion);
     const std::string problem = Probe(bytes, change);
     if (!problem.empty()) ADD_FAILURE() << "random input " << i << ": " << problem;

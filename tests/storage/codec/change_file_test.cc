@@ -14,6 +14,7 @@
 #include "change_file_v1.h"
 #include "daicho/replica.h"
 #include "storage/codec/change_file.h"
+#include "tests/testing/random_bytes.h"
 #include "tests/testing/test_util.h"
 
 namespace daicho::storage {
@@ -21,6 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::string_literals;
+using ::daicho::testing::RandomBytes;
 using ::daicho::testing::TempDir;
 
 std::string ReadFileBytes(const std::string& path) {
@@ -222,8 +224,7 @@ TEST_F(ChangeFileTest, WrongMagicIsCorruption) {
 TEST_F(ChangeFileTest, RandomBytesAreCorruption) {
   std::mt19937 rng(99);
   for (int i = 0; i < 200; ++i) {
-    std::string bytes(rng() % 300, '\0');
-    for (char& c : bytes) c = static_cast<char>(rng());
+    std::string bytes = RandomBytes(rng, rng() % 300);
     if (i % 2 == 0 && bytes.size() >= 8) bytes.replace(0, 8, "DAICHOCF");  // past the magic
     WriteFileBytes(File("random.dcf"), bytes);
     auto read = ReadChangeFile(File("random.dcf"));

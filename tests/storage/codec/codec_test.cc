@@ -20,13 +20,17 @@
 #include "storage/codec/state_codec.h"
 #include "storage/lmdb/env.h"
 #include "storage/replica/store_replica_dictionary.h"
+#include "tests/testing/random_bytes.h"
 #include "tests/testing/test_util.h"
 
 namespace daicho::storage {
 namespace {
 
+using ::daicho::testing::ByteEdits;
 using ::daicho::testing::IdOf;
+using ::daicho::testing::MutateBytes;
 using ::daicho::testing::ProbeReport;
+using ::daicho::testing::RandomBytes;
 using ::daicho::testing::RegisterOp;
 using ::daicho::testing::Vv;
 
@@ -342,8 +346,7 @@ TEST(CodecTest, RandomBytesNeverCrashAndGiveCorruption) {
     SCOPED_TRACE(p.name);
     ProbeReport report;
     for (int i = 0; i < 4000; ++i) {
-      std::string bytes(rng() % 200, '\0');
-      for (char& c : bytes) c = static_cast<char>(rng());
+      const std::string bytes = RandomBytes(rng, rng() % 200);
       report.Check(p.probe, bytes, "random input " + std::to_string(i));
     }
   }
@@ -373,22 +376,7 @@ TEST(CodecTest, MutatedEncodingsNeverCrash) {
     for (const std::string& valid : ValidEncodings(p.probe)) {
       if (valid.empty()) continue;
       for (int i = 0; i < 3000; ++i) {
-        std::string bytes = valid;
-        const int edits = 1 + static_cast<int>(rng() % 3);
-        for (int e = 0; e < edits; ++e) {
-          const size_t pos = rng() % bytes.size();
-          switch (rng() % 3) {
-            case 0:
-              bytes[pos] = static_cast<char>(rng());
-              break;
-            case 1:
-              bytes[pos] = static_cast<char>(bytes[pos] ^ (1 << (rng() % 8)));
-              break;
-            case 2:
-              bytes.insert(pos, 1, static_cast<char>(rng()));
-              break;
-          }
-        }
+        const std::string bytes = MutateBytes(valid, rng, ByteEdits::kReplaceFlipInsert);
         report.Check(p.probe, bytes, "mutation " + std::to_string(i));
       }
     }

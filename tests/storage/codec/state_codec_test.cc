@@ -17,15 +17,19 @@
 #include "core/record_view.h"
 #include "storage/codec/codec_test_util.h"
 #include "tests/testing/memory_replica_dictionary.h"
+#include "tests/testing/random_bytes.h"
 #include "tests/testing/test_util.h"
 
 namespace daicho::storage {
 namespace {
 
+using ::daicho::testing::ByteEdits;
 using ::daicho::testing::Hex;
 using ::daicho::testing::IdOf;
 using ::daicho::testing::MemoryReplicaDictionary;
+using ::daicho::testing::MutateBytes;
 using ::daicho::testing::ProbeReport;
+using ::daicho::testing::RandomBytes;
 using ::daicho::testing::Vv;
 
 using namespace std::string_literals;
@@ -656,8 +660,7 @@ TEST(StateCodecTest, RandomBytesNeverCrashAndGiveCorruption) {
   ProbeReport report;
   int accepted = 0;
   for (int i = 0; i < 20000; ++i) {
-    std::string bytes(rng() % 120, '\0');
-    for (char& c : bytes) c = static_cast<char>(rng());
+    const std::string bytes = RandomBytes(rng, rng() % 120);
     report.Check(Probe, bytes, "random input " + std::to_string(i));
     if (Decode(bytes).ok()) ++accepted;
   }
@@ -680,26 +683,7 @@ TEST(StateCodecTest, MutatedEncodingsNeverCrash) {
   ProbeReport report;
   for (const std::string& valid : ValidEncodings()) {
     for (int i = 0; i < 5000; ++i) {
-      std::string bytes = valid;
-      const int edits = 1 + static_cast<int>(rng() % 3);
-      for (int e = 0; e < edits; ++e) {
-        const size_t pos = rng() % bytes.size();
-        switch (rng() % 4) {
-          case 0:
-            bytes[pos] = static_cast<char>(rng());
-            break;
-          case 1:
-            bytes[pos] = static_cast<char>(bytes[pos] ^ (1 << (rng() % 8)));
-            break;
-          case 2:
-            bytes.insert(pos, 1, static_cast<char>(rng()));
-            break;
-          case 3:
-            bytes.erase(pos, 1 + rng() % 3);
-            break;
-        }
-        if (bytes.empty()) bytes.push_back('\0');
-      }
+      const std::string bytes = MutateBytes(valid, rng, ByteEdits::kReplaceFlipInsertErase);
       report.Check(Probe, bytes, "mutation " + std::to_string(i));
     }
   }
