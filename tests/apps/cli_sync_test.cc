@@ -43,6 +43,7 @@
 #include "tests/testing/process.h"
 #include "tests/testing/relay_process.h"
 #include "tests/testing/test_util.h"
+#include "tests/testing/tls_certificate.h"
 
 namespace {
 
@@ -54,6 +55,7 @@ using Clock = std::chrono::steady_clock;
 using daicho::testing::Child;
 using daicho::testing::CliTest;
 using daicho::testing::Contains;
+using daicho::testing::MakeSelfSignedCertificate;
 using daicho::testing::ReadFile;
 using daicho::testing::RelayProcess;
 using daicho::testing::RunProgram;
@@ -256,19 +258,6 @@ class CliSyncTest : public CliTest {
     EXPECT_TRUE(s["user"].is_null()) << s;
     EXPECT_EQ(s["login_saved"], false) << s;
     EXPECT_TRUE(s["last_sync"].is_null()) << s;
-  }
-
-  // A self-signed certificate for 127.0.0.1 (and localhost), made by the
-  // openssl CLI as tests/transport/websocket_test.cc does: {certificate, key}.
-  std::pair<std::string, std::string> MakeCertificate() {
-    const std::string cert = dir_.Sub("cert.pem");
-    const std::string key = dir_.Sub("key.pem");
-    const std::string command =
-        "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 "
-        "-addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout '" +
-        key + "' -out '" + cert + "' >/dev/null 2>&1";
-    EXPECT_EQ(std::system(command.c_str()), 0) << command;
-    return {cert, key};
   }
 
   const std::string password_file_ = dir_.Sub("password.txt");
@@ -579,7 +568,7 @@ TEST_F(CliSyncTest, ConnectWithCredentialsTheContractDoesNotKnowIsUnauthenticate
 }
 
 TEST_F(CliSyncTest, WssConnectTrustsASelfSignedRelayOnlyWithItsCertificate) {
-  auto [cert, key] = MakeCertificate();
+  auto [cert, key] = MakeSelfSignedCertificate(dir_);
   auto relay = StartRelay(cert, key);
   ASSERT_GT(relay->port(), 0);
   ASSERT_EQ(relay->url().rfind("wss://", 0), 0u);

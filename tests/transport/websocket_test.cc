@@ -31,6 +31,7 @@
 #include "sync/wire_codec.h"
 #include "tests/testing/process.h"
 #include "tests/testing/test_util.h"
+#include "tests/testing/tls_certificate.h"
 #include "tests/transport/served_test_util.h"
 #include "tests/transport/watch_client.h"
 
@@ -38,6 +39,7 @@ namespace daicho::transport {
 namespace {
 
 using daicho::testing::LogSink;
+using daicho::testing::MakeSelfSignedCertificate;
 using daicho::testing::OpenReplica;
 using daicho::testing::TempDir;
 using daicho::testing::VersionVectorOf;
@@ -335,22 +337,9 @@ TEST(WebSocketTest, StopWithAnOpenConnectionReturnsPromptly) {
   served.server->Stop();  // idempotent
 }
 
-// A self-signed certificate for 127.0.0.1 (and localhost), made by the
-// openssl CLI in `dir`: {certificate, key}.
-std::pair<std::string, std::string> MakeCertificate(const TempDir& dir) {
-  const std::string cert = dir.Sub("cert.pem");
-  const std::string key = dir.Sub("key.pem");
-  const std::string command =
-      "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 "
-      "-addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout '" +
-      key + "' -out '" + cert + "' >/dev/null 2>&1";
-  EXPECT_EQ(std::system(command.c_str()), 0) << command;
-  return {cert, key};
-}
-
 TEST(WebSocketTest, WssSyncsWithAVerifiedSelfSignedCertificate) {
   TempDir dir;
-  auto [cert, key] = MakeCertificate(dir);
+  auto [cert, key] = MakeSelfSignedCertificate(dir);
   auto a = OpenReplica(dir, "a");
   auto b = OpenReplica(dir, "b");
   Write(*a, "x", "name", "from a");
