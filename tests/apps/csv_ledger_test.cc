@@ -9,10 +9,10 @@
 namespace daicho::cli {
 namespace {
 
-using core::testing::TestReplicaId;
+using core::testing::IdOf;
 
-const ReplicaId kV = TestReplicaId(0x0a);  // exports, later imports
-const ReplicaId kW = TestReplicaId(0x0b);  // edits in between
+const ReplicaId kV = IdOf(0x0a);  // exports, later imports
+const ReplicaId kW = IdOf(0x0b);  // edits in between
 
 VersionVector Vv(std::initializer_list<Dot> dots) {
   VersionVector vv;
@@ -134,7 +134,7 @@ TEST(CsvLedgerTest, SetCellsEscapeTheSeparator) {
 TEST(CsvLedgerTest, TokensRoundTripAndBadOnesAreRefused) {
   Record r = Rec({Text("phone", "03-1111", Dot{kV, 1}), Counter("filings", -3), Set("trades", {"a", "b"})});
   RecordContext ctx = Context({{"phone", Vv({Dot{kV, 1}})}, {"filings", Vv({Dot{kW, 2}})}});
-  RowToken token = MakeRowToken(r, ctx, kV, Vv({Dot{kV, 5}, Dot{kW, 7}, Dot{TestReplicaId(0x0c), 9}}));
+  RowToken token = MakeRowToken(r, ctx, kV, Vv({Dot{kV, 5}, Dot{kW, 7}, Dot{IdOf(0x0c), 9}}));
   // Only the replicas that touched the record, at what the exporter held.
   EXPECT_EQ(token.seen, Vv({Dot{kV, 5}, Dot{kW, 7}}));
   EXPECT_EQ(token.digests.size(), 3u);

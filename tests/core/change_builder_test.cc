@@ -19,15 +19,15 @@ namespace {
 using testing::AddOp;
 using testing::DeleteOp;
 using testing::DumpChange;
+using testing::IdOf;
 using testing::kTestEpochMs;
 using testing::SetAddOp;
 using testing::SetOp;
-using testing::TestReplicaId;
 using testing::WithKindContext;
 
-const ReplicaId kA = TestReplicaId(0x0a);
-const ReplicaId kB = TestReplicaId(0x0b);
-const ReplicaId kW = TestReplicaId(0x0e);  // the writer
+const ReplicaId kA = IdOf(0x0a);
+const ReplicaId kB = IdOf(0x0b);
+const ReplicaId kW = IdOf(0x0e);  // the writer
 
 VersionVector Seen(std::initializer_list<Dot> dots) {
   VersionVector vv;

@@ -13,12 +13,12 @@
 namespace daicho::core {
 namespace {
 
-using testing::TestReplicaId;
+using testing::IdOf;
 using testing::Vv;
 
-const ReplicaId kA = TestReplicaId(0x0a);
-const ReplicaId kB = TestReplicaId(0x0b);
-const ReplicaId kC = TestReplicaId(0x0c);
+const ReplicaId kA = IdOf(0x0a);
+const ReplicaId kB = IdOf(0x0b);
+const ReplicaId kC = IdOf(0x0c);
 
 ChangeBlob Blob(const ReplicaId& origin, uint64_t seq, std::string payload = "") {
   if (payload.empty()) payload = "p" + std::to_string(origin.bytes()[0]) + ":" + std::to_string(seq);

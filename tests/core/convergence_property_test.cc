@@ -38,11 +38,11 @@ namespace {
 using testing::DumpChange;
 using testing::DumpState;
 using testing::DumpView;
+using testing::IdOf;
 using testing::kDayMs;
 using testing::kTestEpochMs;
 using testing::MemoryReplica;
 using testing::ReceiveResult;
-using testing::TestReplicaId;
 
 // ------------------------------------------------------------ the workload
 
@@ -236,7 +236,7 @@ struct World {
 
   explicit World(int n) {
     for (int i = 0; i < n; ++i) {
-      replicas.push_back(std::make_unique<MemoryReplica>(TestReplicaId(static_cast<uint8_t>(i + 1)),
+      replicas.push_back(std::make_unique<MemoryReplica>(IdOf(static_cast<uint8_t>(i + 1)),
                                                          kTestEpochMs + 13 * static_cast<uint64_t>(i), kDayMs));
     }
   }
@@ -799,7 +799,7 @@ RC_GTEST_PROP(ConvergencePropertyTest, NameReusedWithOtherKindsConvergesAsCausal
   // Delivery order does not matter either, also when a reuse arrives before
   // the ops it supersedes (other origins' changes in any order).
   std::mt19937 rng(*rc::gen::arbitrary<uint32_t>());
-  MemoryReplica late(TestReplicaId(0xf0), kTestEpochMs);
+  MemoryReplica late(IdOf(0xf0), kTestEpochMs);
   for (const Change* c : RandomPerOriginOrder(world.changes, rng, /*duplicates=*/true)) late.Receive(*c);
   RC_ASSERT(late.records() == world.replicas[0]->records());
 
@@ -875,8 +875,8 @@ RC_GTEST_PROP(ConvergencePropertyTest, DeliveryOrderDoesNotMatter, ()) {
   std::mt19937 rng(seed);
 
   // Two fresh replicas receive every change in two different per-origin orders.
-  MemoryReplica first(TestReplicaId(0xf0), kTestEpochMs);
-  MemoryReplica second(TestReplicaId(0xf1), kTestEpochMs);
+  MemoryReplica first(IdOf(0xf0), kTestEpochMs);
+  MemoryReplica second(IdOf(0xf1), kTestEpochMs);
   for (const Change* c : RandomPerOriginOrder(world.changes, rng, /*duplicates=*/false)) {
     RC_ASSERT(first.Receive(*c) == ReceiveResult::kApplied);
   }
@@ -885,7 +885,7 @@ RC_GTEST_PROP(ConvergencePropertyTest, DeliveryOrderDoesNotMatter, ()) {
   }
   // A third in a fully random order, with duplicates: out-of-order changes
   // wait for their predecessors.
-  MemoryReplica third(TestReplicaId(0xf2), kTestEpochMs);
+  MemoryReplica third(IdOf(0xf2), kTestEpochMs);
   std::vector<const Change*> shuffled;
   for (const auto& [dot, change] : world.changes) shuffled.push_back(&change);
   const size_t originals = shuffled.size();

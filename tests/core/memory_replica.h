@@ -33,24 +33,13 @@
 #include "daicho/replica_id.h"
 #include "daicho/version_vector.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/replica_ids.h"
 
 namespace daicho::core::testing {
 
 using daicho::testing::FakeClock;
-
-// A replica id whose bytes are all `n`: ids sort by n, and hex shows n.
-inline ReplicaId TestReplicaId(uint8_t n) {
-  ReplicaId::Bytes bytes;
-  bytes.fill(n);
-  return ReplicaId(bytes);
-}
-
-// A version vector of (replica, counter) entries.
-inline VersionVector Vv(std::initializer_list<std::pair<ReplicaId, uint64_t>> entries) {
-  VersionVector vv;
-  for (const auto& [replica, counter] : entries) vv.Advance(replica, counter);
-  return vv;
-}
+using daicho::testing::IdOf;
+using daicho::testing::Vv;
 
 // 2024-01-01T00:00:00Z, a plausible wall clock for fake clocks.
 inline constexpr uint64_t kTestEpochMs = 1704067200000ull;

@@ -25,18 +25,18 @@ using testing::AddOp;
 using testing::DeleteOp;
 using testing::DumpState;
 using testing::DumpView;
+using testing::IdOf;
 using testing::kTestEpochMs;
 using testing::MemoryReplica;
 using testing::SetAddOp;
 using testing::SetOp;
 using testing::SetRemoveOp;
-using testing::TestReplicaId;
 using testing::UndeleteOp;
 using testing::WithKindContext;
 
-const ReplicaId kA = TestReplicaId(0x0a);
-const ReplicaId kB = TestReplicaId(0x0b);
-const ReplicaId kC = TestReplicaId(0x0c);
+const ReplicaId kA = IdOf(0x0a);
+const ReplicaId kB = IdOf(0x0b);
+const ReplicaId kC = IdOf(0x0c);
 
 Dot A(uint64_t n) { return Dot{kA, n}; }
 Dot B(uint64_t n) { return Dot{kB, n}; }
@@ -271,7 +271,7 @@ TEST(RegisterMergeTest, WriteSupersedesWritesItsWriterSawOnlyThroughAnotherWrite
   // B's context is its field VV, which carries C's context: A's write is
   // superseded too, even at a replica that never gets C's change.
   MemoryReplica a(kA, kTestEpochMs), b(kB, kTestEpochMs), c(kC, kTestEpochMs);
-  MemoryReplica x(TestReplicaId(0x0f), kTestEpochMs);
+  MemoryReplica x(IdOf(0x0f), kTestEpochMs);
   ChangeBuilder w;
   w.Set("customers", "c1", "name", "a");
   const Change from_a = *a.Commit(w);
@@ -290,7 +290,7 @@ TEST(RegisterMergeTest, WriteSupersedesWritesItsWriterSawOnlyThroughAnotherWrite
   ASSERT_EQ(view.Find("name")->siblings.size(), 1u) << DumpView(view);
   EXPECT_EQ(view.Find("name")->value, Value("b"));
   // The other order, and with C's change too: the same.
-  MemoryReplica y(TestReplicaId(0x10), kTestEpochMs);
+  MemoryReplica y(IdOf(0x10), kTestEpochMs);
   y.Receive(from_b);
   y.Receive(from_a);
   EXPECT_EQ(y.records(), x.records());
@@ -517,7 +517,7 @@ TEST(ApplyOpTest, RedeliveredOpReportsNoChange) {
 // saw more (E removed A's re-add A:3 and B's re-add B:2) finds nothing left
 // to do, yet ApplyOp reports a change.
 TEST(ApplyOpTest, LateRemoveThatChangesNothingReportsNoChange) {
-  const ReplicaId kE = TestReplicaId(0x0e);
+  const ReplicaId kE = IdOf(0x0e);
   RecordState state;
   ASSERT_TRUE(ApplyOp(state, SetAddOp("trades", "大工"), A(1), T(100)));
   ASSERT_TRUE(ApplyOp(state, SetRemoveOp("trades", "大工", {A(3), B(2)}), Dot{kE, 1}, T(500)));

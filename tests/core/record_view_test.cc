@@ -15,14 +15,14 @@ namespace daicho::core {
 namespace {
 
 using testing::AddOp;
+using testing::IdOf;
 using testing::kTestEpochMs;
 using testing::SetAddOp;
 using testing::SetOp;
-using testing::TestReplicaId;
 
-const ReplicaId kA = TestReplicaId(0x0a);
-const ReplicaId kB = TestReplicaId(0x0b);
-const ReplicaId kC = TestReplicaId(0x0c);
+const ReplicaId kA = IdOf(0x0a);
+const ReplicaId kB = IdOf(0x0b);
+const ReplicaId kC = IdOf(0x0c);
 
 HlcTime T(uint64_t ms) { return HlcTime{kTestEpochMs + ms, 0}; }
 

@@ -8,12 +8,12 @@
 namespace daicho {
 namespace {
 
-using core::testing::TestReplicaId;
+using core::testing::IdOf;
 using core::testing::Vv;
 
-const ReplicaId kA = TestReplicaId(0x0a);
-const ReplicaId kB = TestReplicaId(0x0b);
-const ReplicaId kC = TestReplicaId(0x0c);
+const ReplicaId kA = IdOf(0x0a);
+const ReplicaId kB = IdOf(0x0b);
+const ReplicaId kC = IdOf(0x0c);
 
 TEST(VersionVectorTest, EmptyVectorHasZeroForEveryReplica) {
   VersionVector vv;
@@ -108,8 +108,8 @@ TEST(VersionVectorTest, JoinMatchesEntryByEntryAdvance) {
     for (unsigned mask_y = 0; mask_y < 64; ++mask_y) {
       VersionVector x, y;
       for (unsigned r = 0; r < 6; ++r) {
-        if (mask_x & (1u << r)) x.Advance(TestReplicaId(static_cast<uint8_t>(r + 1)), 10 + r * mask_y % 7);
-        if (mask_y & (1u << r)) y.Advance(TestReplicaId(static_cast<uint8_t>(r + 1)), 10 + r * mask_x % 5);
+        if (mask_x & (1u << r)) x.Advance(IdOf(static_cast<uint8_t>(r + 1)), 10 + r * mask_y % 7);
+        if (mask_y & (1u << r)) y.Advance(IdOf(static_cast<uint8_t>(r + 1)), 10 + r * mask_x % 5);
       }
       VersionVector expected = x;
       for (const VersionVector::Entry& e : y.entries()) expected.Advance(e.replica, e.counter);

@@ -1,5 +1,6 @@
-// Helpers shared by the codec tests: replica ids and version vectors from
-// small numbers, hex dumps, and register ops.
+// Helpers shared by the codec tests: hex dumps, register ops, a probe
+// report, and (from tests/testing/replica_ids.h) ids and version vectors
+// from small numbers.
 #ifndef DAICHO_TESTS_STORAGE_CODEC_TEST_UTIL_H_
 #define DAICHO_TESTS_STORAGE_CODEC_TEST_UTIL_H_
 
@@ -15,21 +16,9 @@
 #include "daicho/replica_id.h"
 #include "daicho/value.h"
 #include "daicho/version_vector.h"
+#include "tests/testing/replica_ids.h"
 
 namespace daicho::testing {
-
-// The id whose 16 bytes are all `n`.
-inline ReplicaId IdOf(uint8_t n) {
-  ReplicaId::Bytes bytes;
-  bytes.fill(n);
-  return ReplicaId(bytes);
-}
-
-inline VersionVector Vv(std::initializer_list<std::pair<ReplicaId, uint64_t>> entries) {
-  VersionVector vv;
-  for (const auto& [id, counter] : entries) vv.Advance(id, counter);
-  return vv;
-}
 
 inline std::string Hex(std::string_view bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
