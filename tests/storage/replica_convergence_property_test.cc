@@ -28,12 +28,14 @@
 #include "storage/codec/state_codec.h"
 #include "storage/lmdb/env.h"
 #include "storage/replica/store_replica_dictionary.h"
+#include "storage/replica_test_util.h"
 #include "tests/testing/memory_replica_dictionary.h"
 #include "tests/testing/test_util.h"
 
 namespace daicho {
 namespace {
 
+using ::daicho::testing::Describe;
 using ::daicho::testing::TempDir;
 
 constexpr int kCases = 60;
@@ -104,27 +106,6 @@ Value ValueFor(int v) {
     default:
       return Value(Bytes{std::string(1, static_cast<char>(v))});
   }
-}
-
-std::string Describe(const Value& v) { return std::to_string(static_cast<int>(v.type())) + ":" + v.ToDisplayString(); }
-
-std::string Describe(const Record& r) {
-  std::ostringstream out;
-  out << r.collection << "/" << r.id << (r.deleted ? " deleted" : "") << (r.delete_conflict ? " delete_conflict" : "")
-      << " modified=" << r.modified.wall_ms << "." << r.modified.logical << "\n";
-  for (const FieldView& f : r.fields) {
-    out << "  " << f.name << " kind=" << static_cast<int>(f.kind) << " value=" << Describe(f.value)
-        << (f.conflict ? " conflict" : "") << (f.kind_conflict ? " kind_conflict" : "");
-    for (const std::string& e : f.elements) out << " elem=" << e;
-    for (const Sibling& s : f.siblings)
-      out << " sib=" << Describe(s.value) << "@" << s.dot.origin.ToHex() << ":" << s.dot.counter;
-    for (const KindValue& k : f.other_kinds) {
-      out << " also kind=" << static_cast<int>(k.kind) << " value=" << Describe(k.value);
-      for (const std::string& e : k.elements) out << " elem=" << e;
-    }
-    out << "\n";
-  }
-  return out.str();
 }
 
 // Everything a user of `replica` can see.

@@ -106,6 +106,10 @@ inline std::string Describe(const Record& r) {
     for (const Sibling& s : f.siblings) {
       out << " sib=" << Describe(s.value) << "@" << s.dot.origin.ToHex() << ":" << s.dot.counter;
     }
+    for (const KindValue& k : f.other_kinds) {
+      out << " also kind=" << static_cast<int>(k.kind) << " value=" << Describe(k.value);
+      for (const std::string& e : k.elements) out << " elem=" << e;
+    }
     out << "\n";
   }
   return out.str();
