@@ -10,7 +10,7 @@
 
 #include "core/merge.h"
 #include "memory_replica.h"
-#include "op_builders.h"
+#include "tests/testing/op_builders.h"
 #include "tests/testing/test_util.h"
 
 namespace daicho::core {

@@ -15,7 +15,7 @@
 
 #include "core/record_view.h"
 #include "memory_replica.h"
-#include "op_builders.h"
+#include "tests/testing/op_builders.h"
 #include "tests/testing/test_util.h"
 
 namespace daicho::core {

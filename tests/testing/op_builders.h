@@ -1,6 +1,6 @@
 // Builders of single core::Op values for merge tests.
-#ifndef DAICHO_TESTS_CORE_OP_BUILDERS_H_
-#define DAICHO_TESTS_CORE_OP_BUILDERS_H_
+#ifndef DAICHO_TESTS_TESTING_OP_BUILDERS_H_
+#define DAICHO_TESTS_TESTING_OP_BUILDERS_H_
 
 #include <string>
 #include <utility>
@@ -65,4 +65,4 @@ inline Op UndeleteOp() {
 
 }  // namespace daicho::core::testing
 
-#endif  // DAICHO_TESTS_CORE_OP_BUILDERS_H_
+#endif  // DAICHO_TESTS_TESTING_OP_BUILDERS_H_
