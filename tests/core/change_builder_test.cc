@@ -16,14 +16,14 @@
 namespace daicho::core {
 namespace {
 
-using testing::AddOp;
-using testing::DeleteOp;
+using ::daicho::testing::AddOp;
+using ::daicho::testing::DeleteOp;
+using ::daicho::testing::SetAddOp;
+using ::daicho::testing::SetOp;
+using ::daicho::testing::WithKindContext;
 using testing::DumpChange;
 using testing::IdOf;
 using testing::kTestEpochMs;
-using testing::SetAddOp;
-using testing::SetOp;
-using testing::WithKindContext;
 
 const ReplicaId kA = IdOf(0x0a);
 const ReplicaId kB = IdOf(0x0b);

@@ -21,18 +21,18 @@
 namespace daicho::core {
 namespace {
 
-using testing::AddOp;
-using testing::DeleteOp;
+using ::daicho::testing::AddOp;
+using ::daicho::testing::DeleteOp;
+using ::daicho::testing::SetAddOp;
+using ::daicho::testing::SetOp;
+using ::daicho::testing::SetRemoveOp;
+using ::daicho::testing::UndeleteOp;
+using ::daicho::testing::WithKindContext;
 using testing::DumpState;
 using testing::DumpView;
 using testing::IdOf;
 using testing::kTestEpochMs;
 using testing::MemoryReplica;
-using testing::SetAddOp;
-using testing::SetOp;
-using testing::SetRemoveOp;
-using testing::UndeleteOp;
-using testing::WithKindContext;
 
 const ReplicaId kA = IdOf(0x0a);
 const ReplicaId kB = IdOf(0x0b);

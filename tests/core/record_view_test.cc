@@ -14,11 +14,11 @@
 namespace daicho::core {
 namespace {
 
-using testing::AddOp;
+using ::daicho::testing::AddOp;
+using ::daicho::testing::SetAddOp;
+using ::daicho::testing::SetOp;
 using testing::IdOf;
 using testing::kTestEpochMs;
-using testing::SetAddOp;
-using testing::SetOp;
 
 const ReplicaId kA = IdOf(0x0a);
 const ReplicaId kB = IdOf(0x0b);

@@ -1,4 +1,5 @@
-// Builders of single core::Op values for merge tests.
+// Builders of single core::Op values, for the merge, record-view and codec
+// tests.
 #ifndef DAICHO_TESTS_TESTING_OP_BUILDERS_H_
 #define DAICHO_TESTS_TESTING_OP_BUILDERS_H_
 
@@ -8,36 +9,36 @@
 
 #include "core/change.h"
 
-namespace daicho::core::testing {
+namespace daicho::testing {
 
-inline Op SetOp(std::string field, Value value, VersionVector context = {}) {
-  Op op;
-  op.type = OpType::kSetRegister;
+inline core::Op SetOp(std::string field, Value value, VersionVector context = {}) {
+  core::Op op;
+  op.type = core::OpType::kSetRegister;
   op.field = std::move(field);
   op.value = std::move(value);
   op.context = std::move(context);
   return op;
 }
 
-inline Op AddOp(std::string field, int64_t delta) {
-  Op op;
-  op.type = OpType::kCounterAdd;
+inline core::Op AddOp(std::string field, int64_t delta) {
+  core::Op op;
+  op.type = core::OpType::kCounterAdd;
   op.field = std::move(field);
   op.delta = delta;
   return op;
 }
 
-inline Op SetAddOp(std::string field, std::string element) {
-  Op op;
-  op.type = OpType::kSetAdd;
+inline core::Op SetAddOp(std::string field, std::string element) {
+  core::Op op;
+  op.type = core::OpType::kSetAdd;
   op.field = std::move(field);
   op.element = std::move(element);
   return op;
 }
 
-inline Op SetRemoveOp(std::string field, std::string element, std::vector<Dot> observed) {
-  Op op;
-  op.type = OpType::kSetRemove;
+inline core::Op SetRemoveOp(std::string field, std::string element, std::vector<Dot> observed) {
+  core::Op op;
+  op.type = core::OpType::kSetRemove;
   op.field = std::move(field);
   op.element = std::move(element);
   op.observed = std::move(observed);
@@ -45,24 +46,24 @@ inline Op SetRemoveOp(std::string field, std::string element, std::vector<Dot> o
 }
 
 // `op` with a kind context: what its writer held of the name's other kinds.
-inline Op WithKindContext(Op op, VersionVector kind_context) {
+inline core::Op WithKindContext(core::Op op, VersionVector kind_context) {
   op.kind_context = std::move(kind_context);
   return op;
 }
 
-inline Op DeleteOp(VersionVector context) {
-  Op op;
-  op.type = OpType::kDelete;
+inline core::Op DeleteOp(VersionVector context) {
+  core::Op op;
+  op.type = core::OpType::kDelete;
   op.context = std::move(context);
   return op;
 }
 
-inline Op UndeleteOp() {
-  Op op;
-  op.type = OpType::kUndelete;
+inline core::Op UndeleteOp() {
+  core::Op op;
+  op.type = core::OpType::kUndelete;
   return op;
 }
 
-}  // namespace daicho::core::testing
+}  // namespace daicho::testing
 
 #endif  // DAICHO_TESTS_TESTING_OP_BUILDERS_H_

@@ -23,36 +23,18 @@
 namespace daicho::storage {
 namespace {
 
+using ::daicho::testing::AddOp;
+using ::daicho::testing::DeleteOp;
 using ::daicho::testing::IdOf;
 using ::daicho::testing::RandomBytes;
-using ::daicho::testing::RegisterOp;
+using ::daicho::testing::SetAddOp;
+using ::daicho::testing::SetOp;
+using ::daicho::testing::SetRemoveOp;
+using ::daicho::testing::UndeleteOp;
 using ::daicho::testing::Vv;
+using ::daicho::testing::WithKindContext;
 
 using namespace std::string_literals;
-
-core::Op CounterOp(std::string field, int64_t delta) {
-  core::Op op;
-  op.type = core::OpType::kCounterAdd;
-  op.field = std::move(field);
-  op.delta = delta;
-  return op;
-}
-
-core::Op SetOp(core::OpType type, std::string field, std::string element, std::vector<Dot> observed = {}) {
-  core::Op op;
-  op.type = type;
-  op.field = std::move(field);
-  op.element = std::move(element);
-  op.observed = std::move(observed);
-  return op;
-}
-
-core::Op RecordOp(core::OpType type, VersionVector context = {}) {
-  core::Op op;
-  op.type = type;
-  op.context = std::move(context);
-  return op;
-}
 
 // Every op type and value type, contexts empty and not, a field with a
 // register, a counter and set ops at once, several collections.
@@ -67,47 +49,42 @@ core::Change RichChange() {
   c1.collection = "customers";
   c1.id = "c1";
   c1.ops = {
-      RegisterOp("mixed", Value(std::numeric_limits<int64_t>::max()), Vv({{c, 9}})),
-      CounterOp("mixed", -1),
-      SetOp(core::OpType::kSetAdd, "mixed", "大工"),
-      RegisterOp("name", Value("株式会社山田建設"), Vv({{a, 6}, {b, 2}})),
-      RegisterOp("photo", Value(Bytes{"\x89PNG\0"s})),
-      SetOp(core::OpType::kSetAdd, "tags", "VIP"),
-      SetOp(core::OpType::kSetRemove, "tags", "休眠", {Dot{a, 2}, Dot{b, 1}, Dot{c, 300}}),
-      SetOp(core::OpType::kSetRemove, "tags", "左官"),
-      CounterOp("visits", std::numeric_limits<int64_t>::min()),
-      RecordOp(core::OpType::kDelete, Vv({{a, 7}, {b, 2}})),
+      SetOp("mixed", Value(std::numeric_limits<int64_t>::max()), Vv({{c, 9}})),
+      AddOp("mixed", -1),
+      SetAddOp("mixed", "大工"),
+      SetOp("name", Value("株式会社山田建設"), Vv({{a, 6}, {b, 2}})),
+      SetOp("photo", Value(Bytes{"\x89PNG\0"s})),
+      SetAddOp("tags", "VIP"),
+      SetRemoveOp("tags", "休眠", {Dot{a, 2}, Dot{b, 1}, Dot{c, 300}}),
+      SetRemoveOp("tags", "左官", {}),
+      AddOp("visits", std::numeric_limits<int64_t>::min()),
+      DeleteOp(Vv({{a, 7}, {b, 2}})),
   };
 
   core::RecordOps& c2 = change.records.emplace_back();
   c2.collection = "customers";
   c2.id = "c2";
-  c2.ops = {RecordOp(core::OpType::kUndelete)};
+  c2.ops = {UndeleteOp()};
 
   core::RecordOps& c3 = change.records.emplace_back();
   c3.collection = "customers";
   c3.id = "c3";
-  c3.ops = {CounterOp("visits", 0), RecordOp(core::OpType::kDelete)};
+  c3.ops = {AddOp("visits", 0), DeleteOp({})};
 
   core::RecordOps& p1 = change.records.emplace_back();
   p1.collection = "permits";
   p1.id = "p1";
   p1.ops = {
-      RegisterOp("cancelled", Value(false)),
-      RegisterOp("empty", Value("")),
-      RegisterOp("fee", Value(12345.678), Vv({{b, 1}})),
-      RegisterOp("low", Value(std::numeric_limits<int64_t>::min())),
-      RegisterOp("minus", Value(-0.0)),
-      RegisterOp("name", Value(true)),
-      RegisterOp("note", Value()),
-      RegisterOp("raw", Value(Bytes{})),
+      SetOp("cancelled", Value(false)),
+      SetOp("empty", Value("")),
+      SetOp("fee", Value(12345.678), Vv({{b, 1}})),
+      SetOp("low", Value(std::numeric_limits<int64_t>::min())),
+      SetOp("minus", Value(-0.0)),
+      SetOp("name", Value(true)),
+      SetOp("note", Value()),
+      SetOp("raw", Value(Bytes{})),
   };
   return change;
-}
-
-core::Op WithKindContext(core::Op op, VersionVector kind_context) {
-  op.kind_context = std::move(kind_context);
-  return op;
 }
 
 // Ops with kind contexts (a name reused with another kind): version 3. One
@@ -122,16 +99,16 @@ core::Change KindContextChange() {
   c1.collection = "customers";
   c1.id = "c1";
   c1.ops = {
-      WithKindContext(CounterOp("filings", -3), Vv({{a, 3}})),
-      WithKindContext(RegisterOp("name", Value("山田建設"), Vv({{b, 3}})), Vv({{c, 1}, {a, 2}})),
-      RegisterOp("phone", Value("03-1234-5678"), Vv({{b, 3}})),
-      WithKindContext(SetOp(core::OpType::kSetAdd, "trades", "建築"), Vv({{a, 1}})),
-      WithKindContext(SetOp(core::OpType::kSetRemove, "trades", "電気", {Dot{a, 1}}), Vv({{a, 1}})),
+      WithKindContext(AddOp("filings", -3), Vv({{a, 3}})),
+      WithKindContext(SetOp("name", Value("山田建設"), Vv({{b, 3}})), Vv({{c, 1}, {a, 2}})),
+      SetOp("phone", Value("03-1234-5678"), Vv({{b, 3}})),
+      WithKindContext(SetAddOp("trades", "建築"), Vv({{a, 1}})),
+      WithKindContext(SetRemoveOp("trades", "電気", {Dot{a, 1}}), Vv({{a, 1}})),
   };
   core::RecordOps& c2 = change.records.emplace_back();
   c2.collection = "customers";
   c2.id = "c2";
-  c2.ops = {RegisterOp("note", Value("x")), RecordOp(core::OpType::kUndelete)};
+  c2.ops = {SetOp("note", Value("x")), UndeleteOp()};
   return change;
 }
 
@@ -165,7 +142,7 @@ core::Change LedgerChange(uint32_t first, uint32_t records, const VersionVector&
     rec.collection = "customers";
     rec.id = LedgerId(r);
     for (size_t f = 0; f < LedgerFields().size(); ++f) {
-      rec.ops.push_back(RegisterOp(LedgerFields()[f], Value(LedgerValue(r, f)), context));
+      rec.ops.push_back(SetOp(LedgerFields()[f], Value(LedgerValue(r, f)), context));
     }
   }
   return change;
@@ -273,7 +250,7 @@ TEST(ChangeCodecTest, KindContextRulesAreChecked) {
   EXPECT_EQ(code(v2), Code::kCorruption);
 
   core::Change two_kinds = KindContextChange();
-  two_kinds.records[0].ops.insert(two_kinds.records[0].ops.begin() + 2, CounterOp("name", 1));
+  two_kinds.records[0].ops.insert(two_kinds.records[0].ops.begin() + 2, AddOp("name", 1));
   EXPECT_EQ(code(EncodeChangePayload(two_kinds)), Code::kCorruption);
 
   core::Change two_contexts = KindContextChange();

@@ -31,7 +31,7 @@ using ::daicho::testing::IdOf;
 using ::daicho::testing::MutateBytes;
 using ::daicho::testing::ProbeReport;
 using ::daicho::testing::RandomBytes;
-using ::daicho::testing::RegisterOp;
+using ::daicho::testing::SetOp;
 using ::daicho::testing::Vv;
 
 using namespace std::string_literals;
@@ -47,8 +47,8 @@ core::Change RichChange() {
   core::RecordOps& c1 = change.records.emplace_back();
   c1.collection = "customers";
   c1.id = "c1";
-  c1.ops.push_back(RegisterOp("name", Value("株式会社山田建設"), Vv({{a, 6}, {b, 2}})));
-  c1.ops.push_back(RegisterOp("photo", Value(Bytes{"\x89PNG\0"s}), VersionVector()));
+  c1.ops.push_back(SetOp("name", Value("株式会社山田建設"), Vv({{a, 6}, {b, 2}})));
+  c1.ops.push_back(SetOp("photo", Value(Bytes{"\x89PNG\0"s}), VersionVector()));
   core::Op add;
   add.type = core::OpType::kSetAdd;
   add.field = "tags";
@@ -78,9 +78,9 @@ core::Change RichChange() {
   core::RecordOps& p1 = change.records.emplace_back();
   p1.collection = "permits";
   p1.id = "p1";
-  p1.ops.push_back(RegisterOp("cancelled", Value(false), VersionVector()));
-  p1.ops.push_back(RegisterOp("fee", Value(12345.678), Vv({{b, 1}})));
-  p1.ops.push_back(RegisterOp("note", Value(), VersionVector()));
+  p1.ops.push_back(SetOp("cancelled", Value(false), VersionVector()));
+  p1.ops.push_back(SetOp("fee", Value(12345.678), Vv({{b, 1}})));
+  p1.ops.push_back(SetOp("note", Value(), VersionVector()));
   return change;
 }
 

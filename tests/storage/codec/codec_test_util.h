@@ -1,6 +1,6 @@
-// Helpers shared by the codec tests: hex dumps, register ops, a probe
-// report, and (from tests/testing/replica_ids.h) ids and version vectors
-// from small numbers.
+// Helpers shared by the codec tests: hex dumps and a probe report, with
+// tests/testing's op builders and the ids and version vectors spelled with
+// small numbers.
 #ifndef DAICHO_TESTS_STORAGE_CODEC_TEST_UTIL_H_
 #define DAICHO_TESTS_STORAGE_CODEC_TEST_UTIL_H_
 
@@ -16,6 +16,7 @@
 #include "daicho/replica_id.h"
 #include "daicho/value.h"
 #include "daicho/version_vector.h"
+#include "tests/testing/op_builders.h"
 #include "tests/testing/replica_ids.h"
 
 namespace daicho::testing {
@@ -28,15 +29,6 @@ inline std::string Hex(std::string_view bytes) {
     out += kHex[c & 15];
   }
   return out;
-}
-
-inline core::Op RegisterOp(std::string field, Value value, VersionVector context = {}) {
-  core::Op op;
-  op.type = core::OpType::kSetRegister;
-  op.field = std::move(field);
-  op.value = std::move(value);
-  op.context = std::move(context);
-  return op;
 }
 
 // Runs a probe (returns a problem, or "" when the input was handled well)

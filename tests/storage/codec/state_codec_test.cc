@@ -30,7 +30,7 @@ using ::daicho::testing::MemoryReplicaDictionary;
 using ::daicho::testing::MutateBytes;
 using ::daicho::testing::ProbeReport;
 using ::daicho::testing::RandomBytes;
-using ::daicho::testing::RegisterOp;
+using ::daicho::testing::SetOp;
 using ::daicho::testing::Vv;
 
 using namespace std::string_literals;
@@ -181,25 +181,23 @@ TEST(StateCodecTest, EveryKindRoundTrips) {
   const ReplicaId a = IdOf(1), b = IdOf(2), c = IdOf(3);
   const HlcTime t1{1700000000000, 0}, t2{1700000000000, 1}, t3{1700000360000, 0};
   SCOPED_TRACE("single writer");
-  ExpectRoundTrip(
-      Build({{RegisterOp("name", "山田"), {a, 1}, t1}, {RegisterOp("name", "田中", Vv({{a, 1}})), {a, 2}, t2}}));
+  ExpectRoundTrip(Build({{SetOp("name", "山田"), {a, 1}, t1}, {SetOp("name", "田中", Vv({{a, 1}})), {a, 2}, t2}}));
   SCOPED_TRACE("value conflict of three writers");
-  ExpectRoundTrip(Build({{RegisterOp("name", "x"), {a, 1}, t1},
-                         {RegisterOp("name", "y"), {b, 1}, t2},
-                         {RegisterOp("name", "z"), {c, 7}, t3}}));
+  ExpectRoundTrip(
+      Build({{SetOp("name", "x"), {a, 1}, t1}, {SetOp("name", "y"), {b, 1}, t2}, {SetOp("name", "z"), {c, 7}, t3}}));
   SCOPED_TRACE("conflict resolved, context beyond the sibling");
-  ExpectRoundTrip(Build({{RegisterOp("name", "x"), {a, 1}, t1},
-                         {RegisterOp("name", "y"), {b, 1}, t2},
-                         {RegisterOp("name", "r", Vv({{a, 1}, {b, 1}})), {c, 1}, t3}}));
+  ExpectRoundTrip(Build({{SetOp("name", "x"), {a, 1}, t1},
+                         {SetOp("name", "y"), {b, 1}, t2},
+                         {SetOp("name", "r", Vv({{a, 1}, {b, 1}})), {c, 1}, t3}}));
   SCOPED_TRACE("kind conflict");
   core::Op add = Kind(core::OpType::kCounterAdd, "m");
   add.delta = -5;
-  ExpectRoundTrip(Build(
-      {{RegisterOp("m", 1.5), {a, 1}, t1}, {add, {b, 1}, t2}, {Kind(core::OpType::kSetAdd, "m", "e"), {c, 1}, t3}}));
+  ExpectRoundTrip(
+      Build({{SetOp("m", 1.5), {a, 1}, t1}, {add, {b, 1}, t2}, {Kind(core::OpType::kSetAdd, "m", "e"), {c, 1}, t3}}));
   SCOPED_TRACE("a counter reused as text, then as a set");
   core::Op reuse_add = Kind(core::OpType::kCounterAdd, "filings");
   reuse_add.delta = 3;
-  core::Op reuse_text = RegisterOp("filings", "三件");
+  core::Op reuse_text = SetOp("filings", "三件");
   reuse_text.kind_context = Vv({{a, 1}});
   core::Op reuse_set = Kind(core::OpType::kSetAdd, "filings", "建築");
   reuse_set.kind_context = Vv({{a, 1}, {b, 1}});
@@ -214,7 +212,7 @@ TEST(StateCodecTest, EveryKindRoundTrips) {
   core::Op del = Kind(core::OpType::kDelete);
   del.context = Vv({{a, 1}});
   ExpectRoundTrip(
-      Build({{RegisterOp("name", "x"), {a, 1}, t1}, {del, {b, 1}, t2}, {Kind(core::OpType::kUndelete), {c, 1}, t3}}));
+      Build({{SetOp("name", "x"), {a, 1}, t1}, {del, {b, 1}, t2}, {Kind(core::OpType::kUndelete), {c, 1}, t3}}));
 }
 
 // One state and one buffer reused for record after record (as Apply does)
@@ -228,14 +226,11 @@ TEST(StateCodecTest, DecodingIntoAUsedStateEqualsAFreshDecode) {
   del.context = Vv({{a, 1}});
   const std::vector<core::RecordState> states = {
       RichState(),
-      Build({{RegisterOp("name", "x"), {a, 1}, t1}}),
+      Build({{SetOp("name", "x"), {a, 1}, t1}}),
       core::RecordState(),
-      Build({{RegisterOp("a", "x"), {a, 1}, t1},
-             {RegisterOp("name", "y"), {b, 1}, t2},
-             {add, {b, 2}, t2},
-             {del, {b, 3}, t2}}),
+      Build({{SetOp("a", "x"), {a, 1}, t1}, {SetOp("name", "y"), {b, 1}, t2}, {add, {b, 2}, t2}, {del, {b, 3}, t2}}),
       RichState(),
-      Build({{RegisterOp("zzz", "x"), {a, 1}, t1}}),
+      Build({{SetOp("zzz", "x"), {a, 1}, t1}}),
   };
   MemoryReplicaDictionary dict = Dict();
   core::RecordState reused;
@@ -287,7 +282,7 @@ TEST(StateCodecTest, SiblingValuesAreNotStored) {
 TEST(StateCodecTest, EncodingAssignsIndexesInOrderOfFirstUse) {
   MemoryReplicaDictionary dict;
   const core::RecordState state =
-      Build({{RegisterOp("b", "x"), {IdOf(7), 1}, {5, 0}}, {RegisterOp("a", "y"), {IdOf(9), 1}, {6, 0}}});
+      Build({{SetOp("b", "x"), {IdOf(7), 1}, {5, 0}}, {SetOp("a", "y"), {IdOf(9), 1}, {6, 0}}});
   ASSERT_DAICHO_OK(EncodeRecordState(state, dict));
   // Field "a" (IdOf(9)) is written first.
   EXPECT_EQ(dict.ids(), (std::vector<ReplicaId>{IdOf(9), IdOf(7)}));
@@ -297,8 +292,7 @@ TEST(StateCodecTest, EncodingAssignsIndexesInOrderOfFirstUse) {
 
 TEST(StateCodecTest, ImpliedContextIsLeftOutAndRestored) {
   const ReplicaId a = IdOf(1), b = IdOf(2);
-  const core::RecordState implied =
-      Build({{RegisterOp("f", "x"), {a, 4}, {10, 0}}, {RegisterOp("f", "y"), {b, 2}, {11, 0}}});
+  const core::RecordState implied = Build({{SetOp("f", "x"), {a, 4}, {10, 0}}, {SetOp("f", "y"), {b, 2}, {11, 0}}});
   ASSERT_EQ(implied.fields[0].reg->context, Vv({{a, 4}, {b, 2}}));
   core::RecordState wider = implied;
   wider.fields[0].reg->context.Advance(IdOf(3), 1);  // a write both siblings superseded
@@ -330,7 +324,7 @@ TEST(StateCodecTest, ImpliedContextIsLeftOutAndRestored) {
 
 TEST(StateCodecTest, ImpliedNewestIsLeftOutAndRestored) {
   const ReplicaId a = IdOf(1), b = IdOf(2);
-  const core::RecordState implied = Build({{RegisterOp("f", "x"), {a, 1}, {10, 0}}});
+  const core::RecordState implied = Build({{SetOp("f", "x"), {a, 1}, {10, 0}}});
   ASSERT_EQ(implied.fields[0].reg->newest, (core::OpStamp{{10, 0}, a}));
   // A later write that a rule ignored (its dot was already covered) still
   // raises `newest`, which then differs from every sibling's stamp.
@@ -379,18 +373,18 @@ TEST(StateCodecTest, SiblingSharedWithThePreviousFieldIsLeftOut) {
   add.delta = 3;
   const HlcTime t1{10, 0}, t2{11, 0};
   const core::RecordState state = Build({
-      {RegisterOp("a", "x"), {a, 1}, t1},
-      {RegisterOp("b", "x"), {a, 1}, t1},
+      {SetOp("a", "x"), {a, 1}, t1},
+      {SetOp("b", "x"), {a, 1}, t1},
       {add, {a, 1}, t1},  // c breaks the run
-      {RegisterOp("d", "x"), {a, 1}, t1},
-      {RegisterOp("e", "y"), {b, 1}, t2},
-      {RegisterOp("f", "z"), {b, 1}, t2},
-      {RegisterOp("g", "x"), {a, 1}, t1},
-      {RegisterOp("h", "w"), {a, 2}, t1},  // same hlc, other dot
+      {SetOp("d", "x"), {a, 1}, t1},
+      {SetOp("e", "y"), {b, 1}, t2},
+      {SetOp("f", "z"), {b, 1}, t2},
+      {SetOp("g", "x"), {a, 1}, t1},
+      {SetOp("h", "w"), {a, 2}, t1},  // same hlc, other dot
   });
   ExpectRoundTrip(state);
-  core::RecordState lone = Build({{RegisterOp("a", "x"), {a, 1}, t1}});
-  core::RecordState pair = Build({{RegisterOp("a", "x"), {a, 1}, t1}, {RegisterOp("b", "x"), {a, 1}, t1}});
+  core::RecordState lone = Build({{SetOp("a", "x"), {a, 1}, t1}});
+  core::RecordState pair = Build({{SetOp("a", "x"), {a, 1}, t1}, {SetOp("b", "x"), {a, 1}, t1}});
   ExpectRoundTrip(lone);
   ExpectRoundTrip(pair);
   // The second field costs its name and a flags byte.
@@ -456,7 +450,7 @@ TEST(StateCodecTest, SingleWriterLedgerRecordIsCompact) {
                                     "name",    "phone",    "postal",  "rank",  "updated", "zip"};
   for (int i = 0; i < 12; ++i) {
     const std::string value = std::string(38, static_cast<char>('a' + i));
-    ops.ops.push_back(RegisterOp(names_list[i], Value(value)));
+    ops.ops.push_back(SetOp(names_list[i], Value(value)));
     payload += std::string_view(names_list[i]).size() + value.size();
   }
   core::RecordState state;
@@ -541,7 +535,7 @@ TEST(StateCodecTest, BreakingTheCanonicalFormIsCorruption) {
 }
 
 TEST(StateCodecTest, IndexOutsideTheDictionaryIsCorruption) {
-  const core::RecordState state = Build({{RegisterOp("f", "x"), {IdOf(3), 1}, {1, 0}}});
+  const core::RecordState state = Build({{SetOp("f", "x"), {IdOf(3), 1}, {1, 0}}});
   const std::string bytes = Encode(state);  // IdOf(3) is index 2
   MemoryReplicaDictionary short_dict({IdOf(1), IdOf(2)});
   auto decoded = DecodeRecordState(bytes, short_dict);
@@ -649,8 +643,8 @@ std::string Probe(std::string_view bytes) {
 std::vector<std::string> ValidEncodings() {
   const ReplicaId a = IdOf(1);
   return {Encode(RichState()), Encode(core::RecordState()),
-          Encode(Build({{RegisterOp("name", "山田"), {a, 300}, {1700000000000, 0}},
-                        {RegisterOp("zip", 100), {a, 301}, {1700000000005, 2}}}))};
+          Encode(Build({{SetOp("name", "山田"), {a, 300}, {1700000000000, 0}},
+                        {SetOp("zip", 100), {a, 301}, {1700000000005, 2}}}))};
 }
 
 TEST(StateCodecTest, RandomBytesNeverCrashAndGiveCorruption) {
