@@ -24,7 +24,8 @@
 #include "daicho/replica.h"
 #include "daicho/status.h"
 #include "relay/relay_service.h"
-#include "transport/websocket.h"
+#include "transport/sync_client.h"
+#include "transport/sync_server.h"
 
 namespace daicho::bench {
 

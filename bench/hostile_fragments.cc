@@ -28,11 +28,11 @@
 #include "sync/wire_codec.h"
 #include "tests/testing/relay_process.h"
 #include "tests/testing/temp_dir.h"
-#include "transport/websocket.h"
+#include "tests/testing/websocket_client.h"
 
 namespace {
 
-using daicho::transport::WebSocketClient;
+using daicho::testing::WebSocketClient;
 
 constexpr char kContract[] = "1234-5678-9012";
 constexpr char kUser[] = "yamada@example.jp";

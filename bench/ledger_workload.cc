@@ -35,7 +35,8 @@
 #include "daicho/replica.h"
 #include "ledger_values.h"
 #include "sync/replica_change_store.h"
-#include "transport/websocket.h"
+#include "transport/sync_client.h"
+#include "transport/sync_server.h"
 
 namespace {
 

@@ -9,7 +9,7 @@
 #include "crypto/key_file.h"
 #include "crypto/office_key.h"
 #include "sync/replica_change_store.h"
-#include "transport/websocket.h"
+#include "transport/sync_client.h"
 
 namespace daicho {
 namespace {

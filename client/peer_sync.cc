@@ -8,7 +8,8 @@
 #include "crypto/key_ring.h"
 #include "sync/replica_change_store.h"
 #include "transport/lan_discovery.h"
-#include "transport/websocket.h"
+#include "transport/sync_client.h"
+#include "transport/sync_server.h"
 
 namespace daicho {
 namespace {

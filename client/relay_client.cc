@@ -15,7 +15,7 @@
 #include "sync/contract_number.h"
 #include "sync/replica_change_store.h"
 #include "sync/sealed_change_store.h"
-#include "transport/websocket.h"
+#include "transport/sync_client.h"
 
 namespace daicho {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "daicho/sync_types.h"
 #include "sync/sync_session.h"
-#include "transport/websocket.h"
+#include "transport/sync_client.h"
 
 namespace daicho::client {
 

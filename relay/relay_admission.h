@@ -9,7 +9,7 @@
 #include "daicho/status.h"
 #include "relay/relay_service.h"
 #include "sync/messages.h"
-#include "transport/websocket.h"
+#include "transport/sync_server.h"
 
 namespace daicho::relay {
 

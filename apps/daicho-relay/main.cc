@@ -25,7 +25,7 @@
 #include "relay/relay_admission.h"
 #include "relay/relay_service.h"
 #include "transport/log_line.h"
-#include "transport/websocket.h"
+#include "transport/sync_server.h"
 
 namespace {
 

@@ -20,7 +20,7 @@ namespace {
 
 using nlohmann::json;
 
-// The frame limit of the sync transport (transport/websocket.h): a change that
+// The frame limit of the sync transport (transport/websocket_options.h): a change that
 // does not fit one frame cannot be sent.
 constexpr size_t kWireFrameLimit = 16u << 20;
 

@@ -23,7 +23,7 @@
 #include "sync/wire_codec.h"
 #include "tests/testing/relay_process.h"
 #include "tests/testing/test_util.h"
-#include "transport/websocket.h"
+#include "tests/testing/websocket_client.h"
 
 namespace daicho::relay {
 namespace {
@@ -293,7 +293,7 @@ TEST_F(PeerSyncTest, StrangersAreRefusedAndTheServingPcKeepsServingItsOffice) {
   EXPECT_EQ(SyncWithPeer(*keyless, Url(*a_server)).status().code(), Code::kFailedPrecondition);
   EXPECT_NE(UnlockOfficeKeyFromPeer(*keyless, Url(*a_server), kPassphrase).code(), Code::kOk);
   // Garbage frames.
-  auto raw = transport::WebSocketClient::Connect(Url(*a_server));
+  auto raw = testing::WebSocketClient::Connect(Url(*a_server));
   ASSERT_DAICHO_OK(raw);
   ASSERT_DAICHO_OK((*raw)->Send(std::string("\x08\x01garbage", 9)));
   (void)(*raw)->Receive();

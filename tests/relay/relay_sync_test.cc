@@ -31,9 +31,10 @@
 #include "tests/testing/relay_process.h"
 #include "tests/testing/test_util.h"
 #include "tests/testing/tiny_filesystem.h"
+#include "tests/testing/websocket_client.h"
 #include "tests/transport/raw_socket.h"
 #include "tests/transport/watch_client.h"
-#include "transport/websocket.h"
+#include "transport/sync_client.h"
 
 namespace daicho::relay {
 namespace {
@@ -636,7 +637,7 @@ TEST_F(RelaySyncTest, ASavedLoginIsAdmittedWhileGuessesFromManyAddressesWaitForC
   for (int i = 0; i < kGuesses; ++i) {
     guessers.emplace_back([&, i] {
       const std::string source = "127.0.2." + std::to_string(i + 1);
-      auto client = transport::WebSocketClient::Connect(relay.url(), {}, source);
+      auto client = testing::WebSocketClient::Connect(relay.url(), source);
       ++sent;  // counted even if the connect failed, so the test never waits for ever
       if (!client.ok()) return;
       sync::Hello guess;

@@ -30,9 +30,11 @@
 #include "tests/testing/forked_child.h"
 #include "tests/testing/process.h"
 #include "tests/testing/test_util.h"
+#include "tests/testing/websocket_client.h"
 #include "tests/transport/raw_socket.h"
 #include "tests/transport/served_test_util.h"
-#include "transport/websocket.h"
+#include "transport/sync_client.h"
+#include "transport/sync_server.h"
 
 namespace daicho::transport {
 namespace {
@@ -45,6 +47,7 @@ using daicho::testing::OpenReplica;
 using daicho::testing::PeerClosed;
 using daicho::testing::TempDir;
 using daicho::testing::WaitFor;
+using daicho::testing::WebSocketClient;
 using daicho::testing::Write;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;

@@ -22,7 +22,7 @@
 #include "daicho/version_vector.h"
 #include "sync/replica_change_store.h"
 #include "sync/sealed_change_store.h"
-#include "transport/websocket.h"
+#include "transport/sync_client.h"
 
 namespace daicho::testing {
 

@@ -1,4 +1,5 @@
-#include "transport/websocket.h"
+#include "transport/sync_client.h"
+#include "transport/sync_server.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -32,6 +33,7 @@
 #include "tests/testing/process.h"
 #include "tests/testing/test_util.h"
 #include "tests/testing/tls_certificate.h"
+#include "tests/testing/websocket_client.h"
 #include "tests/transport/served_test_util.h"
 #include "tests/transport/watch_client.h"
 
@@ -45,6 +47,7 @@ using daicho::testing::TempDir;
 using daicho::testing::VersionVectorOf;
 using daicho::testing::WaitFor;
 using daicho::testing::WatchClient;
+using daicho::testing::WebSocketClient;
 using daicho::testing::Write;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;

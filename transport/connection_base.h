@@ -1,0 +1,94 @@
+// ConnectionBase: what the rest of the transport (ServerHub, SyncServer,
+// SyncOnce) sees of a connection of either stream type (transport/connection.h):
+// enough to start, stop, push to and account for it, and to read its session
+// once it is over. Internal to transport/.
+#ifndef DAICHO_TRANSPORT_CONNECTION_BASE_H_
+#define DAICHO_TRANSPORT_CONNECTION_BASE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "daicho/status.h"
+#include "sync/messages.h"
+#include "sync/sync_session.h"
+#include "transport/asio.h"
+
+namespace daicho::transport::detail {
+
+class ConnectionBase {
+ public:
+  virtual ~ConnectionBase() = default;
+  virtual asio::any_io_executor executor() = 0;
+  // Server: starts the connection (TLS, the HTTP upgrade, the session) once
+  // the ServerHub registered it.
+  virtual void StartServer() = 0;
+  virtual const sync::SyncSession& session() const = 0;
+  // Why the connection ended: the session's failure first (sent or
+  // received Error), then the first transport event.
+  virtual Status Outcome() const = 0;
+  // Strand only.
+  virtual void Abort(Status why) = 0;
+  // The shared store gained changes through another connection: push them.
+  // Strand only.
+  virtual void PushLocalChanges() = 0;
+
+  // The peer proved the office key (PeerAuth handshake). Strand only.
+  virtual bool peer_authenticated() const = 0;
+  // Ends the session with an Error carrying `reason`; frames not yet written
+  // are dropped. Strand only.
+  virtual void EndSession(Status why, sync::ErrorReason reason) = 0;
+
+  // A server connection whose login no longer holds (AcceptedSession::
+  // recheck_login) ends, telling the peer why. Strand only.
+  void RecheckLogin() {
+    if (!recheck_login) return;
+    Status still = recheck_login();
+    if (still.ok()) return;
+    // Only a refused login ends the session; a storage hiccup does not. A
+    // login no longer allowed (a disabled contract or user) is not revoked:
+    // the PC keeps its saved login for when it is enabled again.
+    if (still.code() == Code::kPermissionDenied) {
+      EndSession(Status(Code::kPermissionDenied, "login no longer allowed while connected: " + still.message()),
+                 sync::ErrorReason::kNone);
+      return;
+    }
+    if (still.code() != Code::kUnauthenticated) return;
+    EndSession(Status(Code::kUnauthenticated, "login revoked while connected: " + still.message()),
+               sync::ErrorReason::kLoginRevoked);
+  }
+
+  // AcceptedSession::recheck_login, set at the Hello. Strand only.
+  std::function<Status()> recheck_login;
+  // What the admission (store_factory, run off the strand while the reader
+  // waits for it) granted, taken over on the strand once it is back.
+  std::function<Status()> admitted_recheck_login;
+  std::string admitted_group;
+
+  // AcceptedSession::group, set once at the Hello; guarded by the hub's groups
+  // mutex.
+  std::string group;
+
+  // Server bookkeeping (ServerHub), guarded by the hub's mutex.
+  std::weak_ptr<ConnectionBase> self;
+  std::string address;      // the peer's IP address (caps per address)
+  std::string peer_text;    // address:port, for log lines
+  uint64_t serial = 0;      // accept order: lower is older
+  size_t buffered = 0;      // input buffered now (counted in the budget)
+  bool unfinished = false;  // part of a message: the buffer may be shed
+  bool counted = false;     // holds a place under the caps
+  bool logged_in = false;   // past the Welcome: shed last
+  std::string contract;     // the Hello's, once logged in
+  std::string user;
+  std::string device;
+
+  // No session line when it ends: it was a plain HTTP request or refused
+  // at a cap (logged as such). Set before it starts or on its strand.
+  bool quiet = false;
+};
+
+}  // namespace daicho::transport::detail
+
+#endif  // DAICHO_TRANSPORT_CONNECTION_BASE_H_

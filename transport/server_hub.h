@@ -1,0 +1,118 @@
+// ServerHub: what a SyncServer's connections share: the caps on open
+// connections, the budget for buffered input, the groups that push live
+// changes to each other, the admission pool and the event log. Internal to
+// transport/.
+#ifndef DAICHO_TRANSPORT_SERVER_HUB_H_
+#define DAICHO_TRANSPORT_SERVER_HUB_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "sync/messages.h"
+#include "transport/asio.h"
+#include "transport/connection_base.h"
+#include "transport/log_line.h"
+#include "transport/sync_server.h"
+
+namespace daicho::transport::detail {
+
+// A line per hostile event, at most one a second per kind: a flood of
+// connections must not become a flood of log lines. Thread-safe.
+class EventLog {
+ public:
+  explicit EventLog(std::function<void(const std::string&)> sink) : sink_(std::move(sink)) {}
+
+  // `kind` groups events for the rate limit; the line says how many of its
+  // kind were left out since the last one written.
+  void Write(const std::string& kind, LogLine line);
+
+ private:
+  static constexpr auto kInterval = std::chrono::seconds(1);
+  struct Limit {
+    bool written = false;
+    std::chrono::steady_clock::time_point last;
+    uint64_t left_out = 0;
+  };
+  const std::function<void(const std::string&)> sink_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Limit> limits_;  // guarded by mu_
+};
+
+// A line about one connection, with who it is as far as known.
+LogLine ConnectionEvent(std::string_view event, std::string_view reason, const std::string& peer,
+                        const std::string& contract = "", const std::string& user = "", const std::string& device = "");
+
+// Held by every server connection, so it outlives them all. Lock order:
+// groups_mu_ before mu_ (a connection's last reference may drop under
+// groups_mu_, and its destructor takes mu_).
+class ServerHub {
+ public:
+  ServerHub(SyncServerOptions options, asio::any_io_executor admission);
+
+  const SyncServerOptions& options() const { return options_; }
+  EventLog& events() { return events_; }
+  // Where store_factory runs: off the threads that move frames.
+  const asio::any_io_executor& admission_executor() const { return admission_; }
+
+  // Whether a WebSocket upgrade on `target` (a query string is ignored) is
+  // accepted.
+  bool PathAccepted(std::string_view target) const;
+  bool Ready() const { return !options_.ready || options_.ready(); }
+
+  // Gives `conn` a place under the caps, closing the oldest connection not
+  // logged in (of its address, or of all) to make room; false when there is
+  // none to close (or the server is stopping): refuse `conn`.
+  bool Register(const std::shared_ptr<ConnectionBase>& conn);
+  // The connection is gone (its destructor).
+  void Release(ConnectionBase& conn);
+  void MarkLoggedIn(ConnectionBase& conn, const sync::Hello* hello);
+  // `conn` now buffers `bytes` of input, `unfinished` if part of a message.
+  // Over the budget, the largest buffers of unfinished messages are shed
+  // (a message being handled is on its way out), those not logged in first;
+  // false when `conn` itself was (the caller closes it).
+  bool Account(ConnectionBase& conn, size_t bytes, bool unfinished);
+  // Every live connection, and no new one from now on.
+  std::vector<std::shared_ptr<ConnectionBase>> Stopping();
+  std::vector<std::shared_ptr<ConnectionBase>> Live();
+  SyncServerStats Stats();
+  void JoinGroup(std::string group, const std::shared_ptr<ConnectionBase>& conn);
+  // `from` applied a batch to its group's store: every other member pushes.
+  void PushToGroup(ConnectionBase& from);
+
+ private:
+  // Frees a place for a connection from `address`; false if none can be.
+  bool MakeRoom(const std::string& address, std::vector<std::shared_ptr<ConnectionBase>>& evicted);
+  // Closes the oldest connection not logged in (of `address`, if given).
+  bool EvictOldest(const std::string* address, std::vector<std::shared_ptr<ConnectionBase>>& evicted);
+  // Gives up `conn`'s place and buffer budget (once). Locked.
+  void Uncount(ConnectionBase& conn);
+  std::vector<std::shared_ptr<ConnectionBase>> LiveLocked();
+
+  const SyncServerOptions options_;
+  const asio::any_io_executor admission_;
+  EventLog events_;
+  std::mutex mu_;
+  std::vector<ConnectionBase*> live_;                    // guarded by mu_
+  std::unordered_map<std::string, size_t> per_address_;  // guarded by mu_
+  size_t open_ = 0;                                      // guarded by mu_
+  size_t buffered_ = 0;                                  // guarded by mu_
+  size_t peak_buffered_ = 0;                             // guarded by mu_
+  uint64_t serial_ = 0;                                  // guarded by mu_
+  uint64_t refused_ = 0;                                 // guarded by mu_
+  uint64_t shed_ = 0;                                    // guarded by mu_
+  bool stopping_ = false;                                // guarded by mu_
+  std::mutex groups_mu_;
+  std::unordered_map<std::string, std::vector<std::weak_ptr<ConnectionBase>>> groups_;  // guarded by groups_mu_
+};
+
+}  // namespace daicho::transport::detail
+
+#endif  // DAICHO_TRANSPORT_SERVER_HUB_H_

@@ -1,0 +1,159 @@
+// SyncServer: accepts WebSocket connections and runs one acceptor
+// SyncSession per connection; errors as in transport/websocket_options.h.
+#ifndef DAICHO_TRANSPORT_SYNC_SERVER_H_
+#define DAICHO_TRANSPORT_SYNC_SERVER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "crypto/office_key.h"
+#include "daicho/replica_id.h"
+#include "daicho/status.h"
+#include "daicho/version_vector.h"
+#include "sync/change_store.h"
+#include "sync/messages.h"
+#include "sync/sync_session.h"
+#include "transport/websocket_options.h"
+
+namespace daicho::transport {
+
+// What a server's store_factory grants an accepted connection.
+struct AcceptedSession {
+  // The store the session syncs (owned by the connection).
+  std::unique_ptr<sync::ChangeStore> store;
+  // Sent in the Welcome (a device token issued on the Hello's request).
+  std::string device_token;
+  // Connections in the same non-empty group share one store: after one of
+  // them applies a batch, the others push the new changes to their peers at
+  // once (a relay groups by contract). Empty: no live pushes.
+  std::string group;
+  // Sent in the Welcome: the contract's office key (a relay's).
+  crypto::WrappedOfficeKey office_keys;
+  // Sent in the Welcome between PCs: what this PC knows the relay holds.
+  VersionVector relay_holds;
+  // Sent in the Welcome with a handed-out office key envelope.
+  std::string contract;
+  // Whether the login that admitted the session still holds: called on the
+  // connection's strand right after admission and on every RecheckLogins();
+  // kUnauthenticated ends the session with an Error (reason kLoginRevoked).
+  // Must be quick (no password hashing). Empty: never rechecked.
+  std::function<Status()> recheck_login;
+};
+
+struct SyncServerOptions {
+  // Address to listen on; port 0 picks an ephemeral port (see port()).
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  // Threads running the io_context (connections are strand-serialized).
+  size_t threads = 1;
+  // PEM certificate chain and private key: when both are set the server
+  // speaks wss:// only; when both are empty, ws:// only.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  WebSocketOptions websocket;
+  // Options of each acceptor session (role is forced to kAcceptor; its
+  // `authenticate` is replaced by store_factory).
+  sync::SessionOptions session;
+  // Replica id announced in Welcome.
+  ReplicaId local_id;
+  // Called once per connection when its Hello arrives, on one of the
+  // admission_threads (never on a thread that moves frames, so a slow
+  // password check stalls no other connection; the connection waits for it),
+  // with the peer's IP address (no port): checks the credentials and
+  // returns the store the session syncs (a relay picks the contract's store
+  // here). An error (kUnauthenticated, say) is sent to the peer as the Error
+  // and ends the session. Required; may be called from several threads at
+  // once.
+  using StoreFactory = std::function<Result<AcceptedSession>(const sync::Hello&, const std::string& peer_address)>;
+  StoreFactory store_factory;
+  // With websocket.peer_auth: admits a connection that did not prove the
+  // office key (e.g. a new PC fetching the passphrase-wrapped key). Empty:
+  // such connections are refused with kUnauthenticated.
+  StoreFactory unauthenticated_store_factory;
+  // One line per ended session (peer, outcome, frames and bytes), plus one
+  // transport::LogLine per refused or closed hostile connection (caps,
+  // deadlines, shed buffers; at most one a second per kind, with a count of
+  // those left out), called on a server thread. Optional.
+  std::function<void(const std::string&)> log;
+
+  // WebSocket upgrades are accepted on these request paths only (a query
+  // string is ignored); any other path gets HTTP 404. "/" is what `daicho
+  // serve` announces, "/sync" what relay URLs name (docs/protocol.md).
+  std::vector<std::string> paths = {"/", "/sync"};
+  // HTTP GET /readyz answers 200 "ready" when this says true (or is empty),
+  // else 503 "not ready"; GET /healthz always answers 200 "ok". Called on a
+  // server thread; must be quick.
+  std::function<bool()> ready;
+  // Open connections at most, in total and per source address. At a cap the
+  // oldest connection not logged in yet is closed to make room; when every
+  // connection is logged in, the new one is refused.
+  size_t max_connections = 1000;
+  size_t max_connections_per_address = 50;
+  // Input buffered across all connections (unfinished messages) at most;
+  // above it, the connections with the largest buffers are closed, those
+  // not logged in first.
+  size_t max_buffered_bytes = size_t{256} << 20;
+  // Threads that run store_factory (and so a relay's password checks), off
+  // the threads that move frames. A factory that blocks while it waits (the
+  // relay's password gate) needs a thread per waiting caller, or the
+  // admissions behind it wait in this pool's queue.
+  size_t admission_threads = 2;
+};
+
+// A server's load, for tests and health reporting.
+struct SyncServerStats {
+  size_t open_connections = 0;       // accepted and not yet closed
+  size_t logged_in_connections = 0;  // of these, past the Welcome
+  size_t buffered_bytes = 0;         // input buffered now, all connections
+  // The most buffered_bytes ever reached after shedding (budget checks).
+  size_t peak_buffered_bytes = 0;
+  uint64_t refused_connections = 0;  // at a cap, with nobody to close instead
+  uint64_t shed_connections = 0;     // closed to make room (caps or budget)
+};
+
+// Accepts WebSocket connections and runs one acceptor SyncSession per
+// connection until the peer closes or the session fails.
+//
+// Ownership: owns its io_context, threads and connections; each connection
+// owns the ChangeStore its factory returned. Thread-safety: Start/Stop/port
+// may be called from any one thread at a time, RecheckLogins from any thread
+// while started; the callbacks run on server threads. Start returns
+// kFailedPrecondition if already started, kInvalidArgument (no factory, bad
+// host, unreadable certificate or key), kUnavailable (cannot bind).
+class SyncServer {
+ public:
+  explicit SyncServer(SyncServerOptions options);
+  ~SyncServer();  // Stop()
+  SyncServer(const SyncServer&) = delete;
+  SyncServer& operator=(const SyncServer&) = delete;
+
+  // Binds, listens and starts the threads; returns once connections can be
+  // accepted.
+  Status Start();
+  // Closes the listener and every open connection, then joins the threads
+  // (waiting for store_factory calls under way). Idempotent. Must not be
+  // called from the store_factory or log callbacks (it would join the thread
+  // it runs on).
+  void Stop();
+  // The bound port (0 before Start()).
+  uint16_t port() const;
+  // Has every open connection recheck its login (AcceptedSession::
+  // recheck_login) on its strand; a session whose login no longer holds ends
+  // with an Error to its peer and moves nothing more. Returns at once. Call
+  // when logins may have ended (a relay: its login generation moved).
+  void RecheckLogins();
+  // The current load (see SyncServerStats). Any thread.
+  SyncServerStats Stats() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace daicho::transport
+
+#endif  // DAICHO_TRANSPORT_SYNC_SERVER_H_
