@@ -70,7 +70,7 @@ Status BenchRelay::Login(Replica& replica) {
   sync::ReplicaChangeStore changes(replica);
   auto report = transport::SyncOnce(url_, changes, replica.id(), std::move(login));
   if (!report.ok()) return report.status();
-  session_.credentials = sync::DeviceTokenCredential{report->device_token};
+  session_.credentials = sync::DeviceTokenCredential{report->granted ? report->granted->device_token : ""};
   session_.purpose = sync::Purpose::kSync;
   logged_in_ = true;
   return Status();

@@ -255,9 +255,8 @@ Result<std::unique_ptr<daicho::transport::SyncServer>> ServeReplica(Replica& rep
   options.local_id = replica.id();
   Replica* served = &replica;
   options.store_factory = [served](const daicho::sync::Hello&,
-                                   const std::string&) -> Result<daicho::transport::AcceptedSession> {
-    return daicho::transport::AcceptedSession{
-        std::make_unique<daicho::sync::ReplicaChangeStore>(*served), "", "", {}, {}, "", {}};
+                                   const std::string&) -> Result<daicho::sync::AcceptedSession> {
+    return daicho::sync::AcceptedSession{std::make_unique<daicho::sync::ReplicaChangeStore>(*served), "", {}, {}};
   };
   auto server = std::make_unique<daicho::transport::SyncServer>(std::move(options));
   DAICHO_RETURN_IF_ERROR(server->Start());

@@ -157,7 +157,9 @@ Status UnlockOfficeKeyFromPeer(Replica& replica, const std::string& url, const s
   sync::ReplicaChangeStore store(replica);
   DAICHO_ASSIGN_OR_RETURN(transport::SyncReport report,
                           transport::SyncOnce(url, store, replica.id(), std::move(session)));
-  return UnlockEnvelope(replica, client::OfficeEnvelopes{report.contract, report.office_keys}, passphrase, store_key);
+  sync::Admission granted = std::move(report.granted).value_or(sync::Admission{});
+  return UnlockEnvelope(replica, client::OfficeEnvelopes{std::move(granted.contract), std::move(granted.office_keys)},
+                        passphrase, store_key);
 }
 
 Status ExportOfficeKey(Replica& replica, const std::string& path) {

@@ -78,33 +78,33 @@ Result<std::unique_ptr<PeerServer>> PeerServer::Start(Replica& replica, PeerServ
   server.local_id = replica.id();
   server.websocket.peer_auth = AuthOf(office);
   Replica* served = &replica;
-  server.store_factory = [served](const sync::Hello& hello, const std::string&) -> Result<transport::AcceptedSession> {
+  server.store_factory = [served](const sync::Hello& hello, const std::string&) -> Result<sync::AcceptedSession> {
     client::PcState pc(*served);
     // Only ever adds to what is known; a failed write merely leaves "not
     // backed up" more cautious.
     (void)pc.LearnFromPeer(hello.relay_holds);
-    transport::AcceptedSession accepted;
+    sync::AcceptedSession accepted;
     accepted.store = std::make_unique<sync::ReplicaChangeStore>(*served);
     accepted.group = "office";  // PCs connected at once get each other's changes live
-    DAICHO_ASSIGN_OR_RETURN(accepted.relay_holds, pc.RelayHolds());
+    DAICHO_ASSIGN_OR_RETURN(accepted.admission.relay_holds, pc.RelayHolds());
     return accepted;
   };
   if (options.share_key_envelope) {
     // A PC without the key may fetch the passphrase-wrapped envelope, and
     // nothing else: never the bare key, never a change.
     server.unauthenticated_store_factory = [served](const sync::Hello& hello,
-                                                    const std::string&) -> Result<transport::AcceptedSession> {
+                                                    const std::string&) -> Result<sync::AcceptedSession> {
       if (hello.purpose != sync::Purpose::kConnectTest) {
         return Status(Code::kUnauthenticated, "this PC syncs only with PCs holding the office key");
       }
       client::PcState pc(*served);
       DAICHO_ASSIGN_OR_RETURN(auto envelopes, pc.LoadEnvelopes());
       if (!envelopes) return Status(Code::kFailedPrecondition, "this PC has no office key envelope to hand out");
-      transport::AcceptedSession accepted;
+      sync::AcceptedSession accepted;
       accepted.store = std::make_unique<sync::ReplicaChangeStore>(*served);
-      accepted.office_keys = envelopes->keys;
-      accepted.office_keys.recovery_wrapped.clear();
-      accepted.contract = envelopes->contract;
+      accepted.admission.office_keys = envelopes->keys;
+      accepted.admission.office_keys.recovery_wrapped.clear();
+      accepted.admission.contract = envelopes->contract;
       return accepted;
     };
   }
@@ -164,7 +164,7 @@ Result<SyncSummary> SyncWithPeer(Replica& replica, const std::string& url, const
   DAICHO_ASSIGN_OR_RETURN(
       transport::SyncReport report,
       transport::SyncOnce(url, store, replica.id(), std::move(session), websocket, std::move(hooks)));
-  DAICHO_RETURN_IF_ERROR(pc.LearnFromPeer(report.peer_knows_relay_holds));
+  if (report.granted) DAICHO_RETURN_IF_ERROR(pc.LearnFromPeer(report.granted->relay_holds));
   return client::ToSyncSummary(report, start);
 }
 

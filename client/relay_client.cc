@@ -251,8 +251,10 @@ struct RelayClient::Impl {
     request.purpose = sync::Purpose::kConnectTest;
     request.password = password;
     DAICHO_ASSIGN_OR_RETURN(transport::SyncReport report, RunSession(settings, std::move(request)));
-    if (!report.office_keys.empty()) DAICHO_RETURN_IF_ERROR(pc.SaveEnvelopes({settings.contract, report.office_keys}));
-    return std::move(report.office_keys);
+    sync::Admission granted = std::move(report.granted).value_or(sync::Admission{});
+    if (!granted.office_keys.empty())
+      DAICHO_RETURN_IF_ERROR(pc.SaveEnvelopes({settings.contract, granted.office_keys}));
+    return std::move(granted.office_keys);
   }
 
   Status PublishOfficeKey(const RelaySettings& settings, const std::string& password, crypto::WrappedOfficeKey keys,
@@ -264,10 +266,11 @@ struct RelayClient::Impl {
     request.publish = std::move(keys);
     request.replaces = replaces;
     DAICHO_ASSIGN_OR_RETURN(transport::SyncReport report, RunSession(settings, std::move(request)));
-    if (report.office_keys != expected) {
+    const sync::Admission granted = std::move(report.granted).value_or(sync::Admission{});
+    if (granted.office_keys != expected) {
       return Status(Code::kProtocolError, "the relay did not store the office key it was sent");
     }
-    return pc.SaveEnvelopes({settings.contract, report.office_keys});
+    return pc.SaveEnvelopes({settings.contract, granted.office_keys});
   }
 
   Replica& replica;
@@ -297,8 +300,10 @@ Status RelayClient::Connect(RelaySettings settings, const std::string& password,
   request.request_token = save_password;
   DAICHO_ASSIGN_OR_RETURN(transport::SyncReport report, impl_->RunSession(test, std::move(request)));
   if (save_password) {
-    if (report.device_token.empty()) return Status(Code::kProtocolError, "the relay issued no device token");
-    settings.device_token = report.device_token;
+    if (!report.granted || report.granted->device_token.empty()) {
+      return Status(Code::kProtocolError, "the relay issued no device token");
+    }
+    settings.device_token = report.granted->device_token;
   } else if (!password.empty()) {
     settings.device_token.clear();  // a password login replaces a saved one
   }

@@ -6,16 +6,16 @@
 
 namespace daicho::relay {
 
-Result<transport::AcceptedSession> AdmitSession(RelayService& store, const sync::Hello& hello,
-                                                const std::string& peer_address) {
+Result<sync::AcceptedSession> AdmitSession(RelayService& store, const sync::Hello& hello,
+                                           const std::string& peer_address) {
   auto contract = ContractNumber::Parse(hello.contract);
   if (!contract.ok()) return Status(Code::kUnauthenticated, contract.status().message());
-  transport::AcceptedSession accepted;
+  sync::AcceptedSession accepted;
   if (const auto* password = std::get_if<sync::PasswordCredential>(&hello.credentials)) {
     DAICHO_ASSIGN_OR_RETURN(RelayService::PasswordLogin login,
                             store.LogIn(*contract, hello.user, password->password, peer_address));
     if (!hello.device_name.empty()) {
-      DAICHO_ASSIGN_OR_RETURN(accepted.device_token,
+      DAICHO_ASSIGN_OR_RETURN(accepted.admission.device_token,
                               store.IssueDeviceToken(*contract, hello.user, hello.replica_id, hello.device_name));
     }
     accepted.recheck_login = [&store, number = *contract, login = std::move(login)] {
@@ -35,7 +35,7 @@ Result<transport::AcceptedSession> AdmitSession(RelayService& store, const sync:
   if (hello.purpose == sync::Purpose::kPublishKeys) {
     DAICHO_RETURN_IF_ERROR(store.PublishOfficeKey(*contract, hello.publish_keys, hello.replaces_key_id));
   }
-  DAICHO_ASSIGN_OR_RETURN(accepted.office_keys, store.GetOfficeKey(*contract));
+  DAICHO_ASSIGN_OR_RETURN(accepted.admission.office_keys, store.GetOfficeKey(*contract));
   DAICHO_ASSIGN_OR_RETURN(accepted.store, store.ContractChanges(*contract));
   accepted.group = contract->str();  // a contract's devices see each other's changes live
   return accepted;

@@ -8,8 +8,8 @@
 
 #include "daicho/status.h"
 #include "relay/relay_service.h"
+#include "sync/accepted_session.h"
 #include "sync/messages.h"
-#include "transport/sync_server.h"
 
 namespace daicho::relay {
 
@@ -29,10 +29,10 @@ namespace daicho::relay {
 // kPermissionDenied (contract or user disabled), kInvalidArgument (bad device name),
 // kUnavailable (throttled, or too many password checks at once: see
 // RelayService::LogIn), store errors. `peer_address` is the peer's IP address
-// (SyncServerOptions::store_factory's second argument): logins are
+// (transport::SyncServerOptions::store_factory's second argument): logins are
 // throttled per address as well as per account.
-Result<transport::AcceptedSession> AdmitSession(RelayService& store, const sync::Hello& hello,
-                                                const std::string& peer_address);
+Result<sync::AcceptedSession> AdmitSession(RelayService& store, const sync::Hello& hello,
+                                           const std::string& peer_address);
 
 }  // namespace daicho::relay
 

@@ -189,6 +189,10 @@ std::vector<std::string> SyncSession::HandleHello(Hello hello) {
   return out;
 }
 
+Admission AdmissionFromWelcome(const Welcome& welcome) {
+  return Admission{welcome.device_token, welcome.office_keys, welcome.relay_holds, welcome.contract};
+}
+
 std::vector<std::string> SyncSession::HandleWelcome(Welcome welcome) {
   if (options_.role != SessionRole::kInitiator || state_ != SessionState::kAwaitingWelcome) {
     return Fail(ProtocolError("unexpected Welcome"));

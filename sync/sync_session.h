@@ -82,6 +82,9 @@ struct Admission {
   std::string contract;
 };
 
+// What `welcome` carried of its acceptor's Admission.
+Admission AdmissionFromWelcome(const Welcome& welcome);
+
 struct SessionOptions {
   SessionRole role = SessionRole::kInitiator;
   // Protocol version sent and required of the peer.

@@ -41,7 +41,7 @@ class ConnectionBase {
   // are dropped. Strand only.
   virtual void EndSession(Status why, sync::ErrorReason reason) = 0;
 
-  // A server connection whose login no longer holds (AcceptedSession::
+  // A server connection whose login no longer holds (sync::AcceptedSession::
   // recheck_login) ends, telling the peer why. Strand only.
   void RecheckLogin() {
     if (!recheck_login) return;
@@ -60,14 +60,14 @@ class ConnectionBase {
                sync::ErrorReason::kLoginRevoked);
   }
 
-  // AcceptedSession::recheck_login, set at the Hello. Strand only.
+  // sync::AcceptedSession::recheck_login, set at the Hello. Strand only.
   std::function<Status()> recheck_login;
   // What the admission (store_factory, run off the strand while the reader
   // waits for it) granted, taken over on the strand once it is back.
   std::function<Status()> admitted_recheck_login;
   std::string admitted_group;
 
-  // AcceptedSession::group, set once at the Hello; guarded by the hub's groups
+  // sync::AcceptedSession::group, set once at the Hello; guarded by the hub's groups
   // mutex.
   std::string group;
 

@@ -53,12 +53,7 @@ Result<SyncReport> SyncOnce(std::string_view url, sync::ChangeStore& store, Repl
         report.changes_left = held->CountMissingFrom(report.peer_version_vector);
       }
     }
-    if (const auto& welcome = conn->session().welcome()) {
-      report.device_token = welcome->device_token;
-      report.office_keys = welcome->office_keys;
-      report.peer_knows_relay_holds = welcome->relay_holds;
-      report.contract = welcome->contract;
-    }
+    if (const auto& welcome = conn->session().welcome()) report.granted = sync::AdmissionFromWelcome(*welcome);
     return report;
   } catch (const std::exception& e) {
     return Status(Code::kInternal, std::string("SyncOnce: ") + e.what());

@@ -7,11 +7,11 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <string_view>
 
-#include "crypto/office_key.h"
 #include "daicho/replica_id.h"
 #include "daicho/status.h"
 #include "daicho/version_vector.h"
@@ -29,14 +29,9 @@ struct SyncReport {
   uint64_t bytes_down = 0;    // all frame bytes received
   // What the peer was last known to hold (its Welcome joined with its Acks).
   VersionVector peer_version_vector;
-  // A device token the peer issued (SessionOptions::device_name was set).
-  std::string device_token;
-  // A relay's copy of the contract's office key, from its Welcome.
-  crypto::WrappedOfficeKey office_keys;
-  // A peer PC's Welcome: what it knows the relay holds, and the contract of
-  // a handed-out office key envelope.
-  VersionVector peer_knows_relay_holds;
-  std::string contract;
+  // What the peer's Welcome granted besides the sync (a device token, a
+  // relay's office key, ...); unset when the session ended before a Welcome.
+  std::optional<sync::Admission> granted;
   // Changes the store held at the end that the peer lacks: a one-shot sync
   // sends what was held at its start, so these were committed (or received
   // from elsewhere) while it ran; the next sync sends them.

@@ -198,9 +198,9 @@ class SyncServer::Impl {
       if (unproven && !options_.unauthenticated_store_factory) {
         return Status(Code::kUnauthenticated, "this PC syncs only with PCs holding the office key");
       }
-      DAICHO_ASSIGN_OR_RETURN(AcceptedSession accepted, unproven
-                                                            ? options_.unauthenticated_store_factory(hello, address)
-                                                            : options_.store_factory(hello, address));
+      DAICHO_ASSIGN_OR_RETURN(
+          sync::AcceptedSession accepted,
+          unproven ? options_.unauthenticated_store_factory(hello, address) : options_.store_factory(hello, address));
       if (accepted.recheck_login) {
         // A login ended while it was being admitted is caught here, a later
         // end by the strand's check and RecheckLogins.
@@ -211,8 +211,7 @@ class SyncServer::Impl {
         conn->admitted_group = std::move(accepted.group);
       }
       borrowed.Bind(std::move(accepted.store));
-      return sync::Admission{std::move(accepted.device_token), std::move(accepted.office_keys),
-                             std::move(accepted.relay_holds), std::move(accepted.contract)};
+      return std::move(accepted.admission);
     };
     detail::ConnectionOptions connection;
     connection.session = std::move(session);

@@ -10,39 +10,14 @@
 #include <string>
 #include <vector>
 
-#include "crypto/office_key.h"
 #include "daicho/replica_id.h"
 #include "daicho/status.h"
-#include "daicho/version_vector.h"
-#include "sync/change_store.h"
+#include "sync/accepted_session.h"
 #include "sync/messages.h"
 #include "sync/sync_session.h"
 #include "transport/websocket_options.h"
 
 namespace daicho::transport {
-
-// What a server's store_factory grants an accepted connection.
-struct AcceptedSession {
-  // The store the session syncs (owned by the connection).
-  std::unique_ptr<sync::ChangeStore> store;
-  // Sent in the Welcome (a device token issued on the Hello's request).
-  std::string device_token;
-  // Connections in the same non-empty group share one store: after one of
-  // them applies a batch, the others push the new changes to their peers at
-  // once (a relay groups by contract). Empty: no live pushes.
-  std::string group;
-  // Sent in the Welcome: the contract's office key (a relay's).
-  crypto::WrappedOfficeKey office_keys;
-  // Sent in the Welcome between PCs: what this PC knows the relay holds.
-  VersionVector relay_holds;
-  // Sent in the Welcome with a handed-out office key envelope.
-  std::string contract;
-  // Whether the login that admitted the session still holds: called on the
-  // connection's strand right after admission and on every RecheckLogins();
-  // kUnauthenticated ends the session with an Error (reason kLoginRevoked).
-  // Must be quick (no password hashing). Empty: never rechecked.
-  std::function<Status()> recheck_login;
-};
 
 struct SyncServerOptions {
   // Address to listen on; port 0 picks an ephemeral port (see port()).
@@ -68,7 +43,8 @@ struct SyncServerOptions {
   // here). An error (kUnauthenticated, say) is sent to the peer as the Error
   // and ends the session. Required; may be called from several threads at
   // once.
-  using StoreFactory = std::function<Result<AcceptedSession>(const sync::Hello&, const std::string& peer_address)>;
+  using StoreFactory =
+      std::function<Result<sync::AcceptedSession>(const sync::Hello&, const std::string& peer_address)>;
   StoreFactory store_factory;
   // With websocket.peer_auth: admits a connection that did not prove the
   // office key (e.g. a new PC fetching the passphrase-wrapped key). Empty:
@@ -141,7 +117,7 @@ class SyncServer {
   void Stop();
   // The bound port (0 before Start()).
   uint16_t port() const;
-  // Has every open connection recheck its login (AcceptedSession::
+  // Has every open connection recheck its login (sync::AcceptedSession::
   // recheck_login) on its strand; a session whose login no longer holds ends
   // with an Error to its peer and moves nothing more. Returns at once. Call
   // when logins may have ended (a relay: its login generation moved).

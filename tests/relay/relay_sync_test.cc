@@ -456,19 +456,22 @@ TEST_F(RelaySyncTest, DeviceTokenLogsInOnlyItsUserAtItsContractUntilRevokedWhile
   // "Save password": a password login naming the PC gets a token.
   auto login = SyncWith(relay, *a, kContract, "yamada@example.jp", sync::PasswordCredential{"Yamada2024"}, "office-pc");
   ASSERT_DAICHO_OK(login);
-  const std::string token = login->device_token;
+  ASSERT_TRUE(login->granted.has_value());
+  const std::string token = login->granted->device_token;
   ASSERT_FALSE(token.empty());
   // A login without device_name gets none.
   auto plain = SyncWith(relay, *a, kContract, "yamada@example.jp", sync::PasswordCredential{"Yamada2024"});
   ASSERT_DAICHO_OK(plain);
-  EXPECT_TRUE(plain->device_token.empty());
+  ASSERT_TRUE(plain->granted.has_value());
+  EXPECT_TRUE(plain->granted->device_token.empty());
 
   // The token alone logs its user in and syncs.
   Set(*a, "c2", "name", "with the token");
   auto by_token = SyncWith(relay, *a, kContract, "yamada@example.jp", sync::DeviceTokenCredential{token});
   ASSERT_DAICHO_OK(by_token);
   EXPECT_EQ(by_token->changes_up, 1u);
-  EXPECT_TRUE(by_token->device_token.empty());
+  ASSERT_TRUE(by_token->granted.has_value());
+  EXPECT_TRUE(by_token->granted->device_token.empty());
 
   // Not another user's, not at another contract.
   auto other_user = SyncWith(relay, *a, kContract, "suzuki@example.jp", sync::DeviceTokenCredential{token});
@@ -625,7 +628,8 @@ TEST_F(RelaySyncTest, ASavedLoginIsAdmittedWhileGuessesFromManyAddressesWaitForC
   Set(*a, "c1", "name", "before the flood");
   auto login = SyncWith(relay, *a, kContract, "yamada@example.jp", sync::PasswordCredential{"Yamada2024"}, "office-pc");
   ASSERT_DAICHO_OK(login);
-  ASSERT_FALSE(login->device_token.empty());
+  ASSERT_TRUE(login->granted.has_value());
+  ASSERT_FALSE(login->granted->device_token.empty());
   Set(*a, "c1", "name", "during the flood");
 
   // Fewer guesses than the check gate holds (2 running + 32 waiting), each
@@ -654,7 +658,8 @@ TEST_F(RelaySyncTest, ASavedLoginIsAdmittedWhileGuessesFromManyAddressesWaitForC
   // Let the guesses' Hellos reach the relay ahead of the PC's.
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
 
-  auto saved = SyncWith(relay, *a, kContract, "yamada@example.jp", sync::DeviceTokenCredential{login->device_token});
+  auto saved =
+      SyncWith(relay, *a, kContract, "yamada@example.jp", sync::DeviceTokenCredential{login->granted->device_token});
   const int answered_when_synced = answered.load();
   for (auto& guesser : guessers) guesser.join();
   ASSERT_DAICHO_OK(saved);

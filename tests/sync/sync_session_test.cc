@@ -406,6 +406,31 @@ TEST(SyncSessionTest, AuthenticateHookRejectsWithUnauthenticated) {
   }
 }
 
+// What the acceptor's authenticate step granted travels in the Welcome, and
+// AdmissionFromWelcome gives it back whole.
+TEST(SyncSessionTest, WhatTheAcceptorGrantedComesBackFromTheWelcome) {
+  TempDir dir;
+  Pc a = OpenPc(dir, "a");
+  Pc b = OpenPc(dir, "b");
+  VersionVector relay_holds;
+  relay_holds.Advance(a.replica->id(), 3);
+  const crypto::WrappedOfficeKey keys{2, "passphrase-envelope", "recovery-envelope", "sealed-ring"};
+  SessionOptions acceptor = Options(SessionRole::kAcceptor);
+  acceptor.authenticate = [&](const Hello&) -> Result<Admission> {
+    return Admission{"device token", keys, relay_holds, "0000-0000-0001"};
+  };
+  SyncSession sa(*a.store, Options(SessionRole::kInitiator), a.replica->id());
+  SyncSession sb(*b.store, acceptor, b.replica->id());
+  FramePipe pipe(sa, sb, 5);
+  SyncThrough(pipe, sa);
+  ASSERT_TRUE(sa.welcome().has_value());
+  const Admission granted = AdmissionFromWelcome(*sa.welcome());
+  EXPECT_EQ(granted.device_token, "device token");
+  EXPECT_EQ(granted.office_keys, keys);
+  EXPECT_EQ(granted.relay_holds, relay_holds);
+  EXPECT_EQ(granted.contract, "0000-0000-0001");
+}
+
 // A refused device token tells the PC that its saved login is gone
 // (ErrorReason::kLoginRevoked), a refused password does not; End() closes an
 // open session with the reason.

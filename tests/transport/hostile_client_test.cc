@@ -49,6 +49,7 @@ using daicho::testing::TempDir;
 using daicho::testing::WaitFor;
 using daicho::testing::WebSocketClient;
 using daicho::testing::Write;
+using sync::AcceptedSession;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
@@ -58,7 +59,7 @@ struct Served {
     options.local_id = replica.id();
     if (!options.store_factory) {
       options.store_factory = [r = &replica](const sync::Hello&, const std::string&) -> Result<AcceptedSession> {
-        return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*r), "", "", {}, {}, "", {}};
+        return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*r), "", {}, {}};
       };
     }
     options.log = [this](const std::string& line) { log.Add(line); };
@@ -363,7 +364,7 @@ TEST(HostileClientTest, ASlowStoreFactoryDoesNotHoldUpAnotherConnectionsSync) {
       cv.notify_all();
       cv.wait(lock, [&] { return released; });
     }
-    return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*r), "", "", {}, {}, "", {}};
+    return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*r), "", {}, {}};
   };
   Served served(*b, options);
   auto release = [&] {

@@ -49,6 +49,7 @@ using daicho::testing::WaitFor;
 using daicho::testing::WatchClient;
 using daicho::testing::WebSocketClient;
 using daicho::testing::Write;
+using sync::AcceptedSession;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
@@ -71,7 +72,7 @@ struct Served {
       if (!password.empty() && (given == nullptr || given->password != password)) {
         return Status(Code::kUnauthenticated, "wrong user or password");
       }
-      return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*r), "", "replica", {}, {}, "", {}};
+      return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*r), "replica", {}, {}};
     };
     options.log = [this](const std::string& line) { log.Add(line); };
     server = std::make_unique<SyncServer>(std::move(options));
@@ -384,7 +385,7 @@ TEST(WebSocketTest, ServerWithUnreadableCertificateDoesNotStart) {
   SyncServerOptions options;
   options.local_id = b->id();
   options.store_factory = [r = b.get()](const sync::Hello&, const std::string&) -> Result<AcceptedSession> {
-    return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*r), "", "", {}, {}, "", {}};
+    return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*r), "", {}, {}};
   };
   options.tls_cert_file = dir.Sub("missing-cert.pem");
   options.tls_key_file = dir.Sub("missing-key.pem");
@@ -416,7 +417,7 @@ SyncServerOptions GroupedByContract(Replica& shared) {
   options.threads = 2;
   options.local_id = shared.id();
   options.store_factory = [r = &shared](const sync::Hello& hello, const std::string&) -> Result<AcceptedSession> {
-    return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*r), "", hello.contract, {}, {}, "", {}};
+    return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*r), hello.contract, {}, {}};
   };
   return options;
 }
@@ -529,7 +530,7 @@ TEST(WebSocketTest, RecheckLoginsEndsOnlyTheSessionsWhoseLoginEnded) {
   // check is what refuses an ended one.
   options.store_factory = [r = s.get(), logins](const sync::Hello& hello,
                                                 const std::string&) -> Result<AcceptedSession> {
-    AcceptedSession accepted{std::make_unique<sync::ReplicaChangeStore>(*r), "", hello.contract, {}, {}, "", {}};
+    AcceptedSession accepted{std::make_unique<sync::ReplicaChangeStore>(*r), hello.contract, {}, {}};
     accepted.recheck_login = [logins, user = hello.user] { return logins->Check(user); };
     return accepted;
   };
@@ -630,7 +631,7 @@ TEST(WebSocketTest, ClientThatNeverReadsDoesNotHoldUpOthersAndIsDroppedAtTheIdle
   options.websocket.idle_timeout = idle;
   options.local_id = s->id();
   options.store_factory = [r = s.get()](const sync::Hello&, const std::string&) -> Result<AcceptedSession> {
-    return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*r), "", "", {}, {}, "", {}};
+    return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*r), "", {}, {}};
   };
   LoggedServer served(std::move(options));
 
@@ -837,7 +838,7 @@ TEST(WebSocketTest, ConnectionDroppedMidUploadResumesWithoutResendingAcknowledge
   options.threads = 2;
   options.local_id = b->id();
   options.store_factory = [r = b.get(), &counter](const sync::Hello&, const std::string&) -> Result<AcceptedSession> {
-    return AcceptedSession{std::make_unique<CountingStore>(*r, counter), "", "", {}, {}, "", {}};
+    return AcceptedSession{std::make_unique<CountingStore>(*r, counter), "", {}, {}};
   };
   LoggedServer served(std::move(options));
 
@@ -975,7 +976,7 @@ TEST(WebSocketPeerTest, AnUnprovenConnectionReachesOnlyTheUnauthenticatedFactory
   options.local_id = b->id();
   Replica* served = b.get();
   options.store_factory = [served](const sync::Hello&, const std::string&) -> Result<AcceptedSession> {
-    return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*served), "", "", {}, {}, "", {}};
+    return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*served), "", {}, {}};
   };
   // A PC without the key may only fetch the passphrase-wrapped key.
   options.unauthenticated_store_factory = [served](const sync::Hello& hello,
@@ -983,13 +984,11 @@ TEST(WebSocketPeerTest, AnUnprovenConnectionReachesOnlyTheUnauthenticatedFactory
     if (hello.purpose != sync::Purpose::kConnectTest) {
       return Status(Code::kUnauthenticated, "prove the office key first");
     }
-    return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*served),
-                           "",
-                           "",
-                           crypto::WrappedOfficeKey{1, "passphrase-envelope", "recovery-envelope", ""},
-                           {},
-                           "",
-                           {}};
+    return AcceptedSession{
+        std::make_unique<sync::ReplicaChangeStore>(*served),
+        "",
+        sync::Admission{"", crypto::WrappedOfficeKey{1, "passphrase-envelope", "recovery-envelope", ""}, {}, ""},
+        {}};
   };
   SyncServer server(std::move(options));
   ASSERT_DAICHO_OK(server.Start());
@@ -999,7 +998,8 @@ TEST(WebSocketPeerTest, AnUnprovenConnectionReachesOnlyTheUnauthenticatedFactory
   fetch.purpose = sync::Purpose::kConnectTest;
   auto fetched = SyncOnce(url, store, a->id(), fetch);
   ASSERT_DAICHO_OK(fetched);
-  EXPECT_EQ(fetched->office_keys.current_key_id, 1u);
+  ASSERT_TRUE(fetched->granted.has_value());
+  EXPECT_EQ(fetched->granted->office_keys.current_key_id, 1u);
   EXPECT_EQ(SyncOnce(url, store, a->id(), {}).status().code(), Code::kUnauthenticated);
   EXPECT_TRUE(a->GetVersionVector()->empty());
 }
