@@ -4,8 +4,10 @@
 // including <utility>, so <utility> must come first. Asio and Beast are
 // compiled once (transport/asio_impl.cc) under BOOST_ASIO_SEPARATE_COMPILATION and
 // BOOST_BEAST_SEPARATE_COMPILATION, which daicho_transport defines publicly so every
-// includer agrees. Only .cc files in transport/ and apps/ may include this header:
-// no public or storage header exposes Boost types.
+// includer agrees. Only transport/ (its .cc files and internal headers such as
+// connection.h and stream.h) and the tests include this header: the headers other
+// modules include (sync_client.h, sync_server.h, websocket_options.h, url.h,
+// lan_discovery.h) expose no Boost types.
 #ifndef DAICHO_TRANSPORT_ASIO_H_
 #define DAICHO_TRANSPORT_ASIO_H_
 
