@@ -126,7 +126,7 @@ Result<std::unique_ptr<PeerServer>> PeerServer::Start(Replica& replica, PeerServ
 
 Result<std::vector<PeerInfo>> FindPeers(Replica& replica, const FindPeersOptions& options) {
   DAICHO_ASSIGN_OR_RETURN(Office office, OfficeOf(replica, options.passphrase));
-  DAICHO_ASSIGN_OR_RETURN(const VersionVector local, replica.GetVersionVector());
+  DAICHO_ASSIGN_OR_RETURN(VersionVector local, replica.GetVersionVector());
   transport::LanDiscoveryOptions lan = DiscoveryOptions(options.lan, office);
   // A looking PC: it queries, and serving PCs answer each query at once.
   lan.replica_id = replica.id();

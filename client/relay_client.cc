@@ -349,7 +349,7 @@ Status RelayClient::Watch(const WatchOptions& options, std::stop_token stop) {
     request.poll_interval = options.poll_interval;
     request.on_connected = [&connected] { connected = true; };
     auto report = impl_->RunSession(settings, std::move(request));
-    const Status outcome = report.ok() ? Status::Ok() : report.status();
+    Status outcome = report.ok() ? Status::Ok() : report.status();
     if (stop.stop_requested()) break;
     if (!outcome.ok() && !Retryable(outcome)) return outcome;
     if (options.on_connection_end) options.on_connection_end(outcome);
