@@ -121,7 +121,7 @@ TEST_F(ChangeFileOfficeTest, AFileSealedWithAKeyThisPcLacksSaysToUnlockFirst) {
   auto b = Open("b");
   auto none = Open("none");
   const crypto::KeyRing old_ring = NewRing();
-  JoinOffice(*a, kContractA, std::move(old_ring.Rotated().value()));  // rotated on A: key 2
+  JoinOffice(*a, kContractA, old_ring.Rotated().value());  // rotated on A: key 2
   JoinOffice(*b, kContractA, old_ring);
   WriteCustomer(*a, "c1");
   ASSERT_DAICHO_OK(ExportChangeFile(*a, File("a.changes")));

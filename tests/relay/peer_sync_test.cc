@@ -215,7 +215,7 @@ TEST_F(PeerSyncTest, ConcurrentEditsOverMixedPathsInRandomOrderConvergeWithConfl
   const std::string snapshot = Snapshot(*a);
   EXPECT_EQ(Snapshot(*b), snapshot);
   EXPECT_EQ(Snapshot(*c), snapshot);
-  EXPECT_NE(snapshot.find("|"), std::string::npos);
+  EXPECT_NE(snapshot.find('|'), std::string::npos);
   auto conflicts = a->ListConflicts();
   ASSERT_DAICHO_OK(conflicts);
   EXPECT_FALSE(conflicts->empty()) << "concurrent writes of one field must stay visible";

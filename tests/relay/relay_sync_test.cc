@@ -228,6 +228,7 @@ TEST_F(RelaySyncTest, ManyPcsUnderOneUserSyncAtOnceAndConverge) {
   std::vector<Status> outcomes(kPcs * 2);
   {
     std::vector<std::jthread> threads;
+    threads.reserve(kPcs);
     for (int p = 0; p < kPcs; ++p) {
       threads.emplace_back([&, p] {
         for (int round = 0; round < 2; ++round) {
@@ -638,6 +639,7 @@ TEST_F(RelaySyncTest, ASavedLoginIsAdmittedWhileGuessesFromManyAddressesWaitForC
   std::atomic<int> sent{0};
   std::atomic<int> answered{0};
   std::vector<std::thread> guessers;
+  guessers.reserve(kGuesses);
   for (int i = 0; i < kGuesses; ++i) {
     guessers.emplace_back([&, i] {
       const std::string source = "127.0.2." + std::to_string(i + 1);
@@ -675,6 +677,7 @@ TEST_F(RelaySyncTest, ServeCapsHeldConnectionsAndAnswersHealthChecks) {
   ASSERT_NE(relay.port(), 0);
   const auto port = static_cast<uint16_t>(relay.port());
   std::vector<int> held;
+  held.reserve(10);
   for (int i = 0; i < 10; ++i) held.push_back(testing::ConnectFrom("127.0.0.1", port));
 
   auto a = OpenReplica("a");

@@ -56,6 +56,7 @@ pid_t SpawnProgram(const std::string& exe, const std::vector<std::string>& args,
   std::vector<std::string> full = {exe};
   full.insert(full.end(), args.begin(), args.end());
   std::vector<char*> argv;
+  argv.reserve(full.size() + 1);  // and the nullptr
   for (std::string& a : full) argv.push_back(a.data());
   argv.push_back(nullptr);
   const pid_t pid = fork();

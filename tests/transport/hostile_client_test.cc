@@ -301,8 +301,10 @@ TEST(HostileClientTest, AFloodFromOneAddressDoesNotCloseAnotherAddresssConnectio
   const uint16_t port = served.server->port();
 
   std::vector<int> neighbours;
+  neighbours.reserve(2);
   for (int i = 0; i < 2; ++i) neighbours.push_back(ConnectFrom("127.0.0.2", port));
   std::vector<int> flood;
+  flood.reserve(10);
   for (int i = 0; i < 10; ++i) flood.push_back(ConnectFrom("127.0.0.1", port));
   WaitFor([&] { return served.server->Stats().open_connections == 5; }, milliseconds(3000), milliseconds(10));
   EXPECT_EQ(served.server->Stats().open_connections, 5u);  // 3 of the flood, both neighbours

@@ -101,6 +101,7 @@ class LanNetnsTest : public ::testing::Test {
   // the file `ready` and serves until the file `done` exists.
   pid_t ServeUntilDone(const std::string& ns, const std::vector<std::string>& names, const std::string& host) {
     std::vector<std::string> dirs;
+    dirs.reserve(names.size());
     for (const std::string& name : names) dirs.push_back(dir_.Sub(name));
     const std::string ready = dir_.Sub("ready");
     const std::string done = dir_.Sub("done");
