@@ -7,19 +7,36 @@ packages=(
   build-essential cmake pkg-config ccache
   libboost-dev liblmdb-dev lmdb-utils libprotobuf-dev protobuf-compiler libsodium-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
-  libcli11-dev nlohmann-json3-dev
+  libcli11-dev nlohmann-json3-dev libcurl4-openssl-dev
 )
+# The browser tests (tests/browser/): Debian's chromium with its matching
+# driver, selenium, a real SMTP server, and a Japanese font so the
+# screenshots show text. Installed with the packages' recommendations: the
+# set the browser tests were verified with.
+browser_packages=(chromium chromium-driver python3-selenium python3-aiosmtpd fonts-ipafont-gothic)
+
+installed() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
 
 missing=()
 for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$p")
-  fi
+  installed "$p" || missing+=("$p")
+done
+missing_browser=()
+for p in "${browser_packages[@]}"; do
+  installed "$p" || missing_browser+=("$p")
 done
 
-if ((${#missing[@]})); then
-  echo "installing: ${missing[*]}"
+if ((${#missing[@]} + ${#missing_browser[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if ((${#missing[@]})); then
+    echo "installing: ${missing[*]}"
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+  if ((${#missing_browser[@]})); then
+    echo "installing: ${missing_browser[*]}"
+    apt-get install -y -qq "${missing_browser[@]}"
+  fi
 fi

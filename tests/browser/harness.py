@@ -1,0 +1,149 @@
+"""Shared pieces of the browser tests: a real daicho-relay on loopback and a
+headless Debian chromium driven by selenium.
+
+Run by ctest with Debian's /usr/bin/python3 (the python3-selenium and
+python3-aiosmtpd packages install there, not into other Pythons on PATH).
+Environment, set by tests/browser/CMakeLists.txt:
+  DAICHO_RELAY      the daicho-relay binary under test
+  DAICHO_ARTIFACTS  where screenshots go (under the build directory)
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+try:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+except ImportError as error:  # a missing package is a failure, never a skip
+    raise SystemExit(
+        "python3-selenium is missing (%s): run scripts/install_deps.sh as root" % error)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+STARTUP_DEADLINE_S = 30
+
+
+def require_env(name):
+    value = os.environ.get(name)
+    if not value:
+        raise SystemExit("%s is not set: run this test through ctest" % name)
+    return value
+
+
+class Relay:
+    """`daicho-relay serve` on 127.0.0.1 with a port the kernel picks; its
+    log lines are kept (a thread drains them so the relay never blocks)."""
+
+    def __init__(self, data_dir, extra_args=()):
+        self.binary = require_env("DAICHO_RELAY")
+        self.data_dir = data_dir
+        self.lines = []
+        self._lock = threading.Lock()
+        self.run("init")
+        self.process = subprocess.Popen(
+            [self.binary, "--data", data_dir, "serve", "--listen", "127.0.0.1:0", *extra_args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.port = self._wait_for_port()
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _wait_for_port(self):
+        deadline = time.monotonic() + STARTUP_DEADLINE_S
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            self.lines.append(line)
+            match = re.search(r"event=relay_started listen=127\.0\.0\.1:(\d+)", line)
+            if match:
+                return int(match.group(1))
+        self.process.kill()
+        raise AssertionError("the relay did not start:\n" + "".join(self.lines))
+
+    def _drain(self):
+        for line in self.process.stdout:
+            with self._lock:
+                self.lines.append(line)
+
+    def log(self):
+        with self._lock:
+            return "".join(self.lines)
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def run(self, *args):
+        """An administration subcommand on the same store (the operator's CLI)."""
+        result = subprocess.run([self.binary, "--data", self.data_dir, *args],
+                                capture_output=True, text=True, timeout=60)
+        if result.returncode != 0:
+            raise AssertionError("daicho-relay %s failed (%d): %s%s" % (
+                " ".join(args), result.returncode, result.stdout, result.stderr))
+        return result.stdout
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class Browser:
+    """Headless chromium at the laptop size the panel is made for (1366x768),
+    saving numbered screenshots into DAICHO_ARTIFACTS/<test name>/."""
+
+    def __init__(self, name, language="ja"):
+        for program in (CHROMIUM, CHROMEDRIVER):
+            if not os.access(program, os.X_OK):
+                raise AssertionError(
+                    "%s is missing: run scripts/install_deps.sh as root" % program)
+        self.profile = tempfile.mkdtemp(prefix="daicho-chromium-")
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        # Root in a container: no sandbox; nothing may reach past loopback.
+        for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                     "--no-first-run", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync",
+                     "--user-data-dir=" + self.profile, "--window-size=1366,768",
+                     "--lang=" + language):
+            options.add_argument(flag)
+        options.add_experimental_option("prefs", {"intl.accept_languages": language})
+        self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        self.artifacts = os.path.join(require_env("DAICHO_ARTIFACTS"), name)
+        shutil.rmtree(self.artifacts, ignore_errors=True)
+        os.makedirs(self.artifacts)
+        self.shots = 0
+
+    def shot(self, what):
+        """Saves the page as NN-what.png and returns its path."""
+        self.shots += 1
+        path = os.path.join(self.artifacts, "%02d-%s.png" % (self.shots, what))
+        if not self.driver.save_screenshot(path):
+            raise AssertionError("chromium could not save " + path)
+        return path
+
+    def quit(self):
+        self.driver.quit()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+class RelayBrowserTest(unittest.TestCase):
+    """A fresh relay store, a relay serving it and a browser, per test."""
+
+    language = "ja"
+
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix="daicho-browser-")
+        self.relay = Relay(os.path.join(self.workdir, "relay"))
+        self.addCleanup(self.relay.stop)
+        self.browser = Browser(self.id().split(".")[-1], self.language)
+        self.addCleanup(self.browser.quit)
+        self.addCleanup(shutil.rmtree, self.workdir, True)
+        self.driver = self.browser.driver
