@@ -20,6 +20,7 @@
 #include <CLI/CLI.hpp>
 
 #include "apps/common/secret_file.h"
+#include "apps/daicho-relay/mail_setup.h"
 #include "relay/lmdb/lmdb_backend.h"
 #include "relay/login_watcher.h"
 #include "relay/relay_admission.h"
@@ -340,6 +341,14 @@ int main(int argc, char** argv) {
   device_revoke->add_option("DEVICE", device, "the id `device list` shows, or the name if no other device has it")
       ->required();
 
+  CLI::App* mail_cmd =
+      app.add_subcommand("mail", "the relay's mail (password reset codes and notices)")->require_subcommand(1);
+  CLI::App* mail_test = mail_cmd->add_subcommand("test", "send one test mail with the mail settings given");
+  daicho::apps::MailFlags mail_flags;
+  daicho::apps::AddMailFlags(*mail_test, mail_flags);
+  std::string mail_to;
+  mail_test->add_option("--to", mail_to, "where the test mail goes")->required();
+
   std::string listen, tls_cert, tls_key;
   CLI::App* serve = app.add_subcommand("serve", "serve sync sessions until SIGTERM");
   serve->add_option("--listen", listen, "HOST:PORT to listen on (PORT 0: any free port)")->required();
@@ -373,6 +382,22 @@ int main(int argc, char** argv) {
       std::cerr << "daicho-relay: internal error: " << e.what() << '\n';
       return kExitRuntimeError;
     }
+  }
+
+  if (*mail_test) {
+    Result<std::string> sent = daicho::apps::SendTestMail(mail_flags, data_dir, mail_to);
+    if (sent.status().code() == daicho::Code::kInvalidArgument) {
+      std::cerr << "daicho-relay: " << sent.status().message() << '\n';
+      return kExitUsage;
+    }
+    if (!sent.ok()) {
+      std::cerr << "daicho-relay: the test mail was not sent: " << sent.status().message()
+                << "\ncheck the mail settings (--smtp-url, --smtp-user, --smtp-password-file, --smtp-ca-file) "
+                   "and that the SMTP server is reachable\n";
+      return kExitRuntimeError;
+    }
+    std::cout << "sent a test mail to " << mail_to << " (" << *sent << ")\n";
+    return 0;
   }
 
   if (*init) {

@@ -291,5 +291,36 @@ TEST_F(RelayCliTest, UsageErrorsExitTwoAndRuntimeErrorsOne) {
   EXPECT_EQ(Run({"device", "list", kContract, "x@example.jp"}).exit_code, 1);
 }
 
+TEST_F(RelayCliTest, MailTestLandsInTheOutboxAndBadMailSettingsAreUsageErrors) {
+  ASSERT_EQ(Run({"init"}).exit_code, 0);
+  RunResult sent = Run({"mail", "test", "--to", "taro@example.jp", "--mail-from", "noreply@relay.example.jp"});
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  const std::string outbox = dir_.Sub("relay") + "/outbox";
+  EXPECT_EQ(sent.out, "sent a test mail to taro@example.jp (outbox " + outbox + ")\n");
+  std::vector<std::filesystem::path> mails;
+  for (const auto& entry : std::filesystem::directory_iterator(outbox)) mails.push_back(entry.path());
+  ASSERT_EQ(mails.size(), 1u);
+  const std::string mail = daicho::testing::ReadFile(mails[0].string());
+  EXPECT_NE(mail.find("To: <taro@example.jp>\r\n"), std::string::npos) << mail;
+
+  const std::vector<std::pair<std::vector<std::string>, std::string>> refused = {
+      {{"mail", "test", "--to", "taro@example.jp"}, "--mail-from is needed"},
+      {{"mail", "test", "--to", "taro", "--mail-from", "noreply@relay.example.jp"}, "not a plain mail address"},
+      {{"mail", "test", "--to", "taro@example.jp", "--mail-from", "noreply@relay.example.jp", "--smtp-url",
+        "http://127.0.0.1:1"},
+       "must start with smtps://"},
+      {{"mail", "test", "--to", "taro@example.jp", "--mail-from", "noreply@relay.example.jp", "--smtp-user", "u"},
+       "need --smtp-url"},
+  };
+  for (const auto& [args, message] : refused) {
+    RunResult result = Run(args);
+    EXPECT_EQ(result.exit_code, 2) << result.err;
+    EXPECT_NE(result.err.find(message), std::string::npos) << result.err;
+  }
+  mails.clear();
+  for (const auto& entry : std::filesystem::directory_iterator(outbox)) mails.push_back(entry.path());
+  EXPECT_EQ(mails.size(), 1u);
+}
+
 }  // namespace
 }  // namespace daicho::relay
