@@ -150,6 +150,9 @@ struct RelayClient::Impl {
     sync::ReplicaChangeStore replica_store(replica);
     sync::SealedChangeStore sealed(replica_store, settings.contract, crypto::KeyRing());
     if (sync::ExchangesChanges(request.purpose)) {
+      // Reported for the office's admin panel; a PC that cannot count
+      // still syncs (the relay then shows the count as unknown).
+      if (auto unsynced = UnsyncedRecords(); unsynced.ok()) session.unsynced_records = *unsynced;
       // Nothing moves until this PC holds the relay's current office key.
       session.on_welcome = [this, &settings, &request, &sealed](const sync::Welcome& welcome) {
         auto ring = RingForSync(settings.contract, welcome.office_keys, request.passphrase, request.store_key);
@@ -182,6 +185,13 @@ struct RelayClient::Impl {
     // Remembered so `status` shows it and nothing retries with this token.
     DAICHO_RETURN_IF_ERROR(replica.SetLocalSetting(kRefusedTokenKey, settings.device_token));
     return SavedLoginRefused();
+  }
+
+  // This PC's records the relay does not hold, as far as the PC knows.
+  Result<uint64_t> UnsyncedRecords() const {
+    DAICHO_ASSIGN_OR_RETURN(auto relay_holds, pc.RelayHolds());
+    DAICHO_ASSIGN_OR_RETURN(auto records, replica.RecordsChangedSince(relay_holds));
+    return records.size();
   }
 
   // The relay refused the saved device token earlier.
@@ -399,6 +409,7 @@ Result<BackupStatus> RelayClient::GetBackupStatus() const {
   }
   DAICHO_ASSIGN_OR_RETURN(status.enabled, impl_->BackupEnabled());
   DAICHO_ASSIGN_OR_RETURN(status.relay_holds, impl_->pc.RelayHolds());
+  DAICHO_ASSIGN_OR_RETURN(status.unsynced_records, impl_->UnsyncedRecords());
   DAICHO_ASSIGN_OR_RETURN(auto last_sync, impl_->replica.GetLocalSetting(kLastSyncKey));
   if (last_sync) {
     char* end = nullptr;
@@ -406,8 +417,6 @@ Result<BackupStatus> RelayClient::GetBackupStatus() const {
     if (last_sync->empty() || *end != '\0') return Status(Code::kCorruption, "saved last sync time does not parse");
     status.last_sync = std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
   }
-  DAICHO_ASSIGN_OR_RETURN(auto records, impl_->replica.RecordsChangedSince(status.relay_holds));
-  status.unsynced_records = records.size();
   return status;
 }
 

@@ -8,6 +8,7 @@
 #define DAICHO_SYNC_MESSAGES_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -68,6 +69,9 @@ struct Hello {
   // The largest change payload received (in ChangePart frames when it does
   // not fit one frame); 0 from a peer that cannot take parts.
   uint64_t max_change_bytes = 0;
+  // Relay sync: records of the PC the relay lacked as the session began
+  // (unknown: nullopt).
+  std::optional<uint64_t> unsynced_records;
   friend bool operator==(const Hello&, const Hello&) = default;
 };
 

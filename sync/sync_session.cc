@@ -92,6 +92,7 @@ Result<std::vector<std::string>> SyncSession::Start() {
   hello.replaces_key_id = options_.replaces_key_id;
   hello.relay_holds = options_.relay_holds;
   hello.max_change_bytes = options_.limits.max_change_bytes;
+  hello.unsynced_records = options_.unsynced_records;
   std::string frame = EncodeFrame(hello);
   Count(frame);
   state_ = SessionState::kAwaitingWelcome;

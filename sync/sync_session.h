@@ -109,6 +109,8 @@ struct SessionOptions {
   uint32_t replaces_key_id = 0;
   // Initiator, between PCs: what this PC knows the relay holds.
   VersionVector relay_holds;
+  // Initiator, relay sync: the PC's records the relay lacks (Hello field).
+  std::optional<uint64_t> unsynced_records;
   // Initiator: checks the Welcome before any change moves; an error ends the
   // session (and is sent to the peer). Empty: every Welcome is accepted.
   std::function<Status(const Welcome&)> on_welcome;

@@ -142,6 +142,7 @@ Result<Message> GetHello(const pb::Hello& in, const CodecLimits& limits) {
   DAICHO_ASSIGN_OR_RETURN(h.relay_holds, GetVersionVector(in.relay_holds(), limits, "hello.relay_holds"));
   if (h.purpose == Purpose::kPublishKeys && h.publish_keys.empty()) return Bad("hello publishes no office key");
   h.max_change_bytes = in.max_change_bytes();
+  if (in.has_unsynced_records()) h.unsynced_records = in.unsynced_records();
   return Message(std::move(h));
 }
 
@@ -248,6 +249,7 @@ std::string EncodeFrame(const Message& message) {
           if (!m.relay_holds.empty()) PutVersionVector(m.relay_holds, out->mutable_relay_holds());
           out->set_contract(m.contract);
           out->set_max_change_bytes(m.max_change_bytes);
+          if (m.unsynced_records) out->set_unsynced_records(*m.unsynced_records);
         } else if constexpr (std::is_same_v<T, Welcome>) {
           pb::Welcome* out = frame.mutable_welcome();
           out->set_protocol_version(m.protocol_version);

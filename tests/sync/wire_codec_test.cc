@@ -52,6 +52,19 @@ TEST(WireCodecTest, HelloRoundTripsWithEachCredential) {
   EXPECT_EQ(RoundTrip(h), h);
   h.max_change_bytes = kMaxWireChangeBytes;
   EXPECT_EQ(RoundTrip(h), h);
+  // Zero unsynced records is a report, not the field's absence.
+  h.unsynced_records = 0;
+  EXPECT_EQ(RoundTrip(h), h);
+  h.unsynced_records = 123456;
+  EXPECT_EQ(RoundTrip(h), h);
+}
+
+TEST(WireCodecTest, AHelloWithoutAnUnsyncedCountDecodesAsUnknown) {
+  Hello h;
+  h.replica_id = Id(1);
+  Result<Message> decoded = DecodeFrame(EncodeFrame(h));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_FALSE(std::get<Hello>(*decoded).unsynced_records.has_value());
 }
 
 TEST(WireCodecTest, OfficeKeysMustMatchTheirKeyId) {
