@@ -2,24 +2,63 @@
 
 #include <sodium.h>
 
-#include <mutex>
+#include <algorithm>
+
+#include "crypto/secret_token.h"
 
 namespace daicho::relay {
 
-Status ValidateUserId(std::string_view user_id) {
-  if (user_id.size() < kMinUserIdLength || user_id.size() > kMaxUserIdLength) {
-    return InvalidArgument("a user id must be " + std::to_string(kMinUserIdLength) + "-" +
-                           std::to_string(kMaxUserIdLength) + " characters long; got " +
-                           std::to_string(user_id.size()) + " bytes");
-  }
+CredentialProblem CheckUserId(std::string_view user_id) {
+  if (user_id.size() < kMinUserIdLength) return CredentialProblem::kTooShort;
+  if (user_id.size() > kMaxUserIdLength) return CredentialProblem::kTooLong;
   for (unsigned char c : user_id) {
-    if (c < 0x21 || c > 0x7E) {
-      return InvalidArgument(
-          "a user id (an e-mail address) may only contain printable half-width ASCII characters, "
-          "without spaces");
-    }
+    if (c < 0x21 || c > 0x7E) return CredentialProblem::kBadCharacters;
   }
-  return Status::Ok();
+  return CredentialProblem::kNone;
+}
+
+Status ValidateUserId(std::string_view user_id) {
+  switch (CheckUserId(user_id)) {
+    case CredentialProblem::kNone:
+      return Status::Ok();
+    case CredentialProblem::kTooShort:
+    case CredentialProblem::kTooLong:
+      return InvalidArgument("a user id must be " + std::to_string(kMinUserIdLength) + "-" +
+                             std::to_string(kMaxUserIdLength) + " characters long; got " +
+                             std::to_string(user_id.size()) + " bytes");
+    case CredentialProblem::kBadCharacters:
+      break;
+  }
+  return InvalidArgument(
+      "a user id (an e-mail address) may only contain printable half-width ASCII characters, "
+      "without spaces");
+}
+
+bool IsMailAddress(std::string_view user_id) {
+  if (CheckUserId(user_id) != CredentialProblem::kNone) return false;
+  const size_t at = user_id.find('@');
+  if (at == std::string_view::npos || at == 0) return false;
+  const std::string_view local = user_id.substr(0, at);
+  const std::string_view domain = user_id.substr(at + 1);
+  auto alnum = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  // Dot-atom: atext runs joined by single dots (no quoting, no comments,
+  // nothing a mail header would need to escape).
+  constexpr std::string_view kAtextSpecials = "!#$%&'*+-/=?^_`{|}~";
+  if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos) return false;
+  for (char c : local) {
+    if (!alnum(c) && c != '.' && kAtextSpecials.find(c) == std::string_view::npos) return false;
+  }
+  size_t labels = 0;
+  for (size_t begin = 0; begin <= domain.size(); ++labels) {
+    const size_t end = std::min(domain.find('.', begin), domain.size());
+    const std::string_view label = domain.substr(begin, end - begin);
+    if (label.empty() || label.front() == '-' || label.back() == '-') return false;
+    for (char c : label) {
+      if (!alnum(c) && c != '-') return false;
+    }
+    begin = end + 1;
+  }
+  return labels >= 2;
 }
 
 std::string FoldUserId(std::string_view user_id) {
@@ -30,18 +69,30 @@ std::string FoldUserId(std::string_view user_id) {
   return folded;
 }
 
-Status ValidatePassword(std::string_view password) {
-  if (password.size() < kMinPasswordLength || password.size() > kMaxPasswordLength) {
-    // No length in the message: it may be logged, and a password's length
-    // is part of the secret.
-    return InvalidArgument("a password must be " + std::to_string(kMinPasswordLength) + "-" +
-                           std::to_string(kMaxPasswordLength) + " characters long");
-  }
+CredentialProblem CheckPassword(std::string_view password) {
+  if (password.size() < kMinPasswordLength) return CredentialProblem::kTooShort;
+  if (password.size() > kMaxPasswordLength) return CredentialProblem::kTooLong;
   for (char c : password) {
     const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    if (!ok) return InvalidArgument("a password may only contain half-width letters (A-Z, a-z) and digits (0-9)");
+    if (!ok) return CredentialProblem::kBadCharacters;
   }
-  return Status::Ok();
+  return CredentialProblem::kNone;
+}
+
+Status ValidatePassword(std::string_view password) {
+  switch (CheckPassword(password)) {
+    case CredentialProblem::kNone:
+      return Status::Ok();
+    case CredentialProblem::kTooShort:
+    case CredentialProblem::kTooLong:
+      // No length in the message: it may be logged, and a password's length
+      // is part of the secret.
+      return InvalidArgument("a password must be " + std::to_string(kMinPasswordLength) + "-" +
+                             std::to_string(kMaxPasswordLength) + " characters long");
+    case CredentialProblem::kBadCharacters:
+      break;
+  }
+  return InvalidArgument("a password may only contain half-width letters (A-Z, a-z) and digits (0-9)");
 }
 
 Result<std::string> HashPassword(std::string_view password) {
@@ -72,27 +123,10 @@ const std::string& DummyPasswordHash() {
   return hash;
 }
 
-std::string NewDeviceToken() {
-  // randombytes_buf works before sodium_init too (it then picks its default
-  // source); sodium_init only selects the best implementation. libsodium
-  // aborts rather than return weak bytes, so there is no error to report.
-  (void)InitSodium();
-  std::string token(kDeviceTokenBytes, '\0');
-  randombytes_buf(token.data(), token.size());
-  return token;
-}
+std::string NewDeviceToken() { return crypto::RandomToken(kDeviceTokenBytes); }
 
-std::string HashDeviceToken(std::string_view token) {
-  (void)InitSodium();
-  std::string out(kDeviceTokenHashBytes, '\0');
-  crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), out.size(),
-                     reinterpret_cast<const unsigned char*>(token.data()), token.size(), nullptr, 0);
-  return out;
-}
+std::string HashDeviceToken(std::string_view token) { return crypto::TokenHash(token); }
 
-bool TokenHashEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
-}
+bool TokenHashEquals(std::string_view a, std::string_view b) { return crypto::SecretEquals(a, b); }
 
 }  // namespace daicho::relay

@@ -42,6 +42,46 @@ TEST(PasswordTest, PasswordIsHalfWidthLettersAndDigitsOnly) {
   }
 }
 
+TEST(PasswordTest, ChecksNameTheProblemForTheFrontEndsOwnWords) {
+  EXPECT_EQ(CheckUserId("ab"), CredentialProblem::kTooShort);
+  EXPECT_EQ(CheckUserId(""), CredentialProblem::kTooShort);
+  EXPECT_EQ(CheckUserId(std::string(101, 'a')), CredentialProblem::kTooLong);
+  EXPECT_EQ(CheckUserId("taro yamada@example.jp"), CredentialProblem::kBadCharacters);
+  EXPECT_EQ(CheckUserId("taro@example.jp"), CredentialProblem::kNone);
+  EXPECT_EQ(CheckPassword("Abc1234"), CredentialProblem::kTooShort);
+  EXPECT_EQ(CheckPassword(std::string(101, 'a')), CredentialProblem::kTooLong);
+  EXPECT_EQ(CheckPassword("Abcd-1234"), CredentialProblem::kBadCharacters);
+  // Too short wins over bad characters: the length rule is the first one a
+  // person reads.
+  EXPECT_EQ(CheckPassword("a-1"), CredentialProblem::kTooShort);
+  EXPECT_EQ(CheckPassword("Abcd12345"), CredentialProblem::kNone);
+}
+
+// The CLI's and the tests' texts, unchanged since before CredentialProblem.
+TEST(PasswordTest, ValidationMessagesKeepTheirEnglishTexts) {
+  EXPECT_EQ(ValidateUserId("ab").message(), "a user id must be 3-100 characters long; got 2 bytes");
+  EXPECT_EQ(ValidateUserId(std::string(101, 'a')).message(), "a user id must be 3-100 characters long; got 101 bytes");
+  EXPECT_EQ(ValidateUserId("a b@example.jp").message(),
+            "a user id (an e-mail address) may only contain printable half-width ASCII characters, without spaces");
+  EXPECT_EQ(ValidatePassword("short").message(), "a password must be 8-100 characters long");
+  EXPECT_EQ(ValidatePassword(std::string(101, 'a')).message(), "a password must be 8-100 characters long");
+  EXPECT_EQ(ValidatePassword("Abcd-1234").message(),
+            "a password may only contain half-width letters (A-Z, a-z) and digits (0-9)");
+}
+
+TEST(PasswordTest, MailAddressesAreDotAtomsAtADomainWithTwoLabels) {
+  for (const char* good :
+       {"taro@example.jp", "Taro.Yamada+office@mail.example.co.jp", "a!#$%&'*/=?^_`{|}~-@b.c", "x@a-b.example"}) {
+    EXPECT_TRUE(IsMailAddress(good)) << good;
+  }
+  for (const char* bad : {"taro", "@example.jp", "taro@", "taro@localhost", "taro@@example.jp", "taro@exa@mple.jp",
+                          ".taro@example.jp", "taro.@example.jp", "ta..ro@example.jp", "taro@example..jp",
+                          "taro@-example.jp", "taro@example.jp.", "taro@exam_ple.jp", "\"taro\"@example.jp",
+                          "taro<x>@example.jp", "taro,x@example.jp", "ta ro@example.jp", "ab"}) {
+    EXPECT_FALSE(IsMailAddress(bad)) << bad;
+  }
+}
+
 TEST(PasswordTest, HashVerifiesOnlyTheRightPassword) {
   auto hash = HashPassword("Secret1234");
   ASSERT_DAICHO_OK(hash);
