@@ -17,21 +17,31 @@ CredentialProblem CheckUserId(std::string_view user_id) {
   return CredentialProblem::kNone;
 }
 
-Status ValidateUserId(std::string_view user_id) {
-  switch (CheckUserId(user_id)) {
+namespace {
+
+// kInvalidArgument for `problem`: `length_rule` if too short or long,
+// `character_rule` for bad characters.
+Status Explain(CredentialProblem problem, const std::string& length_rule, const char* character_rule) {
+  switch (problem) {
     case CredentialProblem::kNone:
       return Status::Ok();
     case CredentialProblem::kTooShort:
     case CredentialProblem::kTooLong:
-      return InvalidArgument("a user id must be " + std::to_string(kMinUserIdLength) + "-" +
-                             std::to_string(kMaxUserIdLength) + " characters long; got " +
-                             std::to_string(user_id.size()) + " bytes");
+      return InvalidArgument(length_rule);
     case CredentialProblem::kBadCharacters:
       break;
   }
-  return InvalidArgument(
-      "a user id (an e-mail address) may only contain printable half-width ASCII characters, "
-      "without spaces");
+  return InvalidArgument(character_rule);
+}
+
+}  // namespace
+
+Status ValidateUserId(std::string_view user_id) {
+  return Explain(CheckUserId(user_id),
+                 "a user id must be " + std::to_string(kMinUserIdLength) + "-" + std::to_string(kMaxUserIdLength) +
+                     " characters long; got " + std::to_string(user_id.size()) + " bytes",
+                 "a user id (an e-mail address) may only contain printable half-width ASCII characters, without "
+                 "spaces");
 }
 
 bool IsMailAddress(std::string_view user_id) {
@@ -80,19 +90,12 @@ CredentialProblem CheckPassword(std::string_view password) {
 }
 
 Status ValidatePassword(std::string_view password) {
-  switch (CheckPassword(password)) {
-    case CredentialProblem::kNone:
-      return Status::Ok();
-    case CredentialProblem::kTooShort:
-    case CredentialProblem::kTooLong:
-      // No length in the message: it may be logged, and a password's length
-      // is part of the secret.
-      return InvalidArgument("a password must be " + std::to_string(kMinPasswordLength) + "-" +
-                             std::to_string(kMaxPasswordLength) + " characters long");
-    case CredentialProblem::kBadCharacters:
-      break;
-  }
-  return InvalidArgument("a password may only contain half-width letters (A-Z, a-z) and digits (0-9)");
+  // No length in the message: it may be logged, and a password's length is
+  // part of the secret.
+  return Explain(CheckPassword(password),
+                 "a password must be " + std::to_string(kMinPasswordLength) + "-" + std::to_string(kMaxPasswordLength) +
+                     " characters long",
+                 "a password may only contain half-width letters (A-Z, a-z) and digits (0-9)");
 }
 
 Result<std::string> HashPassword(std::string_view password) {

@@ -30,7 +30,8 @@ Result<sync::AcceptedSession> AdmitSession(RelayService& store, const sync::Hell
   } else {
     return Status(Code::kUnauthenticated, "a login (password or saved device token) is required");
   }
-  // For `device list`: when and from where this PC last synced.
+  // For `user list` and `device list`: when and from where this user (any
+  // login) and this PC (a saved login) last synced.
   DAICHO_RETURN_IF_ERROR(store.RecordDeviceSync(*contract, hello.user, hello.replica_id, peer_address));
   if (hello.purpose == sync::Purpose::kPublishKeys) {
     DAICHO_RETURN_IF_ERROR(store.PublishOfficeKey(*contract, hello.publish_keys, hello.replaces_key_id));

@@ -1,17 +1,17 @@
 // RelayBackend: where the relay keeps its entities (contracts, accounts,
-// devices, office keys, the login generation, each contract's change log
-// and version vector). A seam, not a rule book: every rule (who may log in,
-// when logins end, which changes are accepted, what an office key may
-// replace) is RelayService's (relay_service.h); a backend only stores and
-// finds what it is told, so a second backend (relay/lmdb/ is the first) is a
-// new folder. The interface is entity-level so that a SQL backend maps it to
-// tables.
+// devices, panel sessions, reset codes, audit logs, office keys, the login
+// generation, each contract's change log and version vector). A seam, not
+// a rule book: every rule (who may log in, when logins end, which changes
+// are accepted, what an office key may replace, who may manage users) is
+// RelayService's (relay_service.h); a backend only stores and finds what it
+// is told, so a second backend (relay/lmdb/ is the first) is a new folder. The interface is entity-level so that a SQL
+// backend maps it to tables.
 //
 // Keys: a contract is its ContractNumber; an account is (contract, folded
 // id, id as added), where `folded` is FoldUserId(id) (password.h) computed
 // by the service: ids that fold equal are one account except case conflicts
-// kept from stores written before ids were folded; a device is (contract,
-// token hash).
+// kept from stores written before ids were folded; a device or a panel
+// session is (contract, token hash); a reset code is its account's.
 //
 // Transactions: Read runs its function in one consistent snapshot; Write in
 // one serializable write transaction committed iff the function returns ok.
@@ -27,6 +27,7 @@
 #ifndef DAICHO_RELAY_RELAY_BACKEND_H_
 #define DAICHO_RELAY_RELAY_BACKEND_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -57,6 +58,11 @@ struct AccountRecord {
   std::string user_id;        // as added
   std::string password_hash;  // Argon2id (password.h)
   bool disabled = false;
+  bool admin = false;  // manages the contract's users in the panel
+  // The user's last sync by any login (password or saved login): Unix ms,
+  // 0 if none recorded; and the address it came from.
+  uint64_t last_sync_ms = 0;
+  std::string last_address;
 };
 
 struct DeviceRecord {
@@ -66,6 +72,46 @@ struct DeviceRecord {
   std::string name;
   uint64_t last_sync_ms = 0;  // Unix ms of its last login; 0: none recorded
   std::string last_address;   // the address of that login
+  // Records not yet backed up, as the PC last reported; nullopt: unknown
+  // (never reported).
+  std::optional<uint64_t> unsynced_records;
+};
+
+// A browser's login to the admin panel. The token itself is never stored.
+struct PanelSessionRecord {
+  std::string token_hash;  // crypto::TokenHash of the session token
+  std::string user_id;     // the account's id as added
+  uint64_t created_ms = 0;
+  uint64_t last_seen_ms = 0;  // last use, to about a minute
+  std::string address;        // where it was last used from
+};
+
+// A password-reset code waiting for its confirmation; one per account.
+struct ResetCodeRecord {
+  std::string user_id;    // the account's id as added
+  std::string code_hash;  // crypto::KeyedTokenHash(salt, what the service hashes)
+  std::string salt;
+  uint64_t created_ms = 0;
+  uint64_t expires_ms = 0;
+  uint32_t tries_left = 0;
+};
+
+// One row of a contract's audit log: who did what to whom, when, from where.
+struct AuditRecord {
+  uint64_t time_ms = 0;
+  std::string actor;    // the acting user's id; empty: the vendor's operator
+  std::string address;  // the actor's IP address; empty for a local command
+  std::string via;      // "cli", "panel", "api"
+  std::string action;   // e.g. "user.add" (RelayService names them)
+  std::string target;   // the user id acted on, if any
+  std::string detail;   // e.g. the device revoked
+};
+
+// When the contract's office key was made and last changed; 0: unknown
+// (published before the relay recorded it).
+struct OfficeKeyTimes {
+  uint64_t created_ms = 0;
+  uint64_t changed_ms = 0;
 };
 
 // One snapshot.
@@ -80,6 +126,19 @@ class RelayReadTxn {
   virtual Result<std::vector<AccountRecord>> FindAccounts(const ContractNumber& contract, std::string_view folded) = 0;
   // The contract's accounts by folded id, then id.
   virtual Result<std::vector<AccountRecord>> ListAccounts(const ContractNumber& contract) = 0;
+  // The panel session whose token hash is `token_hash`, if any.
+  virtual Result<std::optional<PanelSessionRecord>> FindPanelSession(const ContractNumber& contract,
+                                                                     std::string_view token_hash) = 0;
+  // The contract's panel sessions (of all its users), by token hash.
+  virtual Result<std::vector<PanelSessionRecord>> ListPanelSessions(const ContractNumber& contract) = 0;
+  // The account's pending reset code, if any.
+  virtual Result<std::optional<ResetCodeRecord>> GetResetCode(const ContractNumber& contract, std::string_view folded,
+                                                              std::string_view user_id) = 0;
+  // Up to `limit` audit rows of the contract older than `before_ms`, newest
+  // first (rows of one millisecond in the reverse order they were appended).
+  virtual Result<std::vector<AuditRecord>> ListAudit(const ContractNumber& contract, uint64_t before_ms,
+                                                     size_t limit) = 0;
+  virtual Result<OfficeKeyTimes> GetOfficeKeyTimes(const ContractNumber& contract) = 0;
   // The device whose token hash is `token_hash`, if any.
   virtual Result<std::optional<DeviceRecord>> FindDevice(const ContractNumber& contract,
                                                          std::string_view token_hash) = 0;
@@ -109,19 +168,39 @@ class RelayWriteTxn : public RelayReadTxn {
   virtual Status PutContract(const ContractNumber& contract) = 0;
   virtual Status SetContractDisabled(const ContractNumber& contract, bool disabled) = 0;
   // Deletes the contract and everything of it: accounts and their marks,
-  // devices, changes, version vector, office key.
+  // devices, panel sessions, reset codes, audit log, changes, version
+  // vector, office key and its times.
   virtual Status DeleteContract(const ContractNumber& contract) = 0;
-  // Inserts or replaces the account (its id as added and hash; `disabled`
-  // is ignored: SetAccountDisabled sets it).
+  // Inserts or replaces the account (its id as added and hash; `disabled`,
+  // `admin` and the last sync are ignored: the Set* below set them).
   virtual Status PutAccount(const ContractNumber& contract, std::string_view folded, const AccountRecord& account) = 0;
   virtual Status SetAccountDisabled(const ContractNumber& contract, std::string_view folded, std::string_view user_id,
                                     bool disabled) = 0;
-  // Deletes the account and its disabled mark (not its devices).
+  virtual Status SetAccountAdmin(const ContractNumber& contract, std::string_view folded, std::string_view user_id,
+                                 bool admin) = 0;
+  virtual Status SetAccountLastSync(const ContractNumber& contract, std::string_view folded, std::string_view user_id,
+                                    uint64_t time_ms, std::string_view address) = 0;
+  // Deletes the account with its marks, last sync, panel sessions and reset
+  // code (not its devices, nor audit rows naming it).
   virtual Status DeleteAccount(const ContractNumber& contract, std::string_view folded, std::string_view user_id) = 0;
   // Inserts or replaces the device with its token hash.
   virtual Status PutDevice(const ContractNumber& contract, const DeviceRecord& device) = 0;
   virtual Status DeleteDevice(const ContractNumber& contract, std::string_view token_hash) = 0;
   virtual Status PutOfficeKey(const ContractNumber& contract, const crypto::WrappedOfficeKey& keys) = 0;
+  virtual Status PutOfficeKeyTimes(const ContractNumber& contract, const OfficeKeyTimes& times) = 0;
+  // Inserts or replaces the session with its token hash.
+  virtual Status PutPanelSession(const ContractNumber& contract, const PanelSessionRecord& session) = 0;
+  // Deletes the session if it is there.
+  virtual Status DeletePanelSession(const ContractNumber& contract, std::string_view token_hash) = 0;
+  // Inserts or replaces the account's reset code.
+  virtual Status PutResetCode(const ContractNumber& contract, std::string_view folded, const ResetCodeRecord& code) = 0;
+  // Deletes the account's reset code if there is one.
+  virtual Status DeleteResetCode(const ContractNumber& contract, std::string_view folded, std::string_view user_id) = 0;
+  // Appends a row to the contract's audit log, after every row of its
+  // millisecond.
+  virtual Status AppendAudit(const ContractNumber& contract, const AuditRecord& record) = 0;
+  // Deletes the contract's oldest audit rows beyond the newest `keep`.
+  virtual Status TrimAudit(const ContractNumber& contract, size_t keep) = 0;
   virtual Status BumpLoginGeneration() = 0;
   // Stores `changes` (new to the log) and sets the version vector entries of
   // `advanced` (entries not named keep their value): both in this

@@ -7,16 +7,17 @@
 
 #include "relay/contract_change_store.h"
 #include "relay/password.h"
+#include "relay/relay_service_impl.h"
 
 namespace daicho::relay {
+
+using namespace service_detail;  // the rules shared with relay_service_panel.cc
+
 namespace {
 
 constexpr size_t kReplicaIdBytes = sizeof(ReplicaId::Bytes);
 constexpr size_t kShortIdDigits = 8;
 constexpr size_t kMaxDeviceNameBytes = 100;
-// A device's last sync is recorded to about this precision: PCs syncing
-// more often from one address do not each cost a write.
-constexpr uint64_t kDeviceSyncResolutionMs = 60'000;
 
 // Throttling counts failures per account, whatever the spelling, and per
 // password: the tail of the stored hash (salted afresh by every password
@@ -26,6 +27,11 @@ std::string ThrottleKey(const ContractNumber& contract, std::string_view user_id
   constexpr size_t kStampChars = 16;
   const std::string_view stamp = hash.substr(hash.size() - std::min(hash.size(), kStampChars));
   return contract.str() + FoldUserId(user_id) + '\0' + std::string(stamp);
+}
+
+// Device::ShortId of a device with replica id `replica`.
+std::string ShortReplicaId(const ReplicaId& replica) {
+  return replica.IsZero() ? std::string(kShortIdDigits, '-') : replica.ToHex().substr(0, kShortIdDigits);
 }
 
 bool IsHexDigits(std::string_view text) {
@@ -39,49 +45,23 @@ Status CheckDeviceName(std::string_view name) {
   return Status::Ok();
 }
 
-Status Unauthenticated() { return Status(Code::kUnauthenticated, "wrong contract number, user id or password"); }
+// What PutAccount stores: an id and its password hash (the marks and the
+// last sync are set apart).
+AccountRecord NewAccount(std::string_view user_id, const std::string& hash) {
+  AccountRecord account;
+  account.user_id = std::string(user_id);
+  account.password_hash = hash;
+  return account;
+}
+
 Status UnknownDeviceToken() { return Status(Code::kUnauthenticated, "unknown, revoked or replaced device token"); }
 Status NoContract(const ContractNumber& contract) { return NotFound("no contract " + contract.str()); }
-
-Status RequireContract(RelayReadTxn& txn, const ContractNumber& contract) {
-  DAICHO_ASSIGN_OR_RETURN(auto found, txn.GetContract(contract));
-  if (!found) return NoContract(contract);
-  return Status::Ok();
-}
-
-// The account `user_id` names: the one id that folds equal to it, or,
-// among ids folding equal (case conflicts kept from before v3), the one
-// spelled exactly so. nullopt if none.
-Result<std::optional<AccountRecord>> FindAccount(RelayReadTxn& txn, const ContractNumber& contract,
-                                                 std::string_view user_id) {
-  DAICHO_ASSIGN_OR_RETURN(auto candidates, txn.FindAccounts(contract, FoldUserId(user_id)));
-  for (AccountRecord& account : candidates) {
-    if (candidates.size() == 1 || account.user_id == user_id) return std::optional<AccountRecord>(std::move(account));
-  }
-  return std::optional<AccountRecord>();
-}
 
 Result<AccountRecord> RequireAccount(RelayReadTxn& txn, const ContractNumber& contract, std::string_view user_id) {
   DAICHO_RETURN_IF_ERROR(RequireContract(txn, contract));
   DAICHO_ASSIGN_OR_RETURN(auto account, FindAccount(txn, contract, user_id));
   if (!account) return NotFound("no user " + std::string(user_id) + " in contract " + contract.str());
   return *std::move(account);
-}
-
-// kPermissionDenied if the contract or the account is disabled. Asked only
-// after the credentials proved right, so a refusal tells nothing to someone
-// guessing.
-Status RequireEnabled(RelayReadTxn& txn, const ContractNumber& contract, const AccountRecord& account) {
-  DAICHO_ASSIGN_OR_RETURN(auto record, txn.GetContract(contract));
-  if (record && record->disabled) {
-    return Status(Code::kPermissionDenied,
-                  "contract " + contract.str() + " is disabled on this relay (its data is kept): ask the vendor");
-  }
-  if (account.disabled) {
-    return Status(Code::kPermissionDenied, "user " + account.user_id + " of contract " + contract.str() +
-                                               " is disabled on this relay: ask the vendor");
-  }
-  return Status::Ok();
 }
 
 // The devices of the account with id `user_id` (exact, as added).
@@ -102,7 +82,107 @@ Status RevokeAccountDevices(RelayWriteTxn& txn, const ContractNumber& contract, 
   return Status::Ok();
 }
 
-// The contract under a write's lock, or kNotFound.
+// Ends the account's panel sessions and drops its reset code: part of every
+// password change, disabling and reset.
+Status EndPanelAccess(RelayWriteTxn& txn, const ContractNumber& contract, const AccountRecord& account) {
+  DAICHO_ASSIGN_OR_RETURN(auto sessions, txn.ListPanelSessions(contract));
+  for (const PanelSessionRecord& session : sessions) {
+    if (session.user_id == account.user_id)
+      DAICHO_RETURN_IF_ERROR(txn.DeletePanelSession(contract, session.token_hash));
+  }
+  return txn.DeleteResetCode(contract, FoldUserId(account.user_id), account.user_id);
+}
+
+RelayServiceOptions WithClock(RelayServiceOptions options) {
+  if (!options.clock) options.clock = SystemClock();
+  return options;
+}
+
+// Whether `actor` may manage the contract's users: the operator always, a
+// user only as an enabled admin of the enabled contract. Asked inside the
+// write of the change, so a demotion committed just before is seen.
+Status Authorize(RelayReadTxn& txn, const ContractNumber& contract, const Actor& actor) {
+  if (actor.is_operator()) return Status::Ok();
+  DAICHO_ASSIGN_OR_RETURN(auto record, txn.GetContract(contract));
+  DAICHO_ASSIGN_OR_RETURN(auto account, FindAccount(txn, contract, actor.user_id));
+  if (!record || record->disabled || !account || account->user_id != actor.user_id || account->disabled ||
+      !account->admin) {
+    return Status(Code::kPermissionDenied, "only an admin of contract " + contract.str() + " may manage its users");
+  }
+  return Status::Ok();
+}
+
+// The account `user_id` names, for `actor` to change: the contract exists,
+// the actor may manage it (asked before the account is looked up, so a
+// non-admin learns nothing about ids), the account exists.
+Result<AccountRecord> AccountForActor(RelayReadTxn& txn, const ContractNumber& contract, std::string_view user_id,
+                                      const Actor& actor) {
+  DAICHO_RETURN_IF_ERROR(RequireContract(txn, contract));
+  DAICHO_RETURN_IF_ERROR(Authorize(txn, contract, actor));
+  return RequireAccount(txn, contract, user_id);
+}
+
+// AccountForActor under the write's lock.
+Result<AccountRecord> LockForActor(RelayWriteTxn& txn, const ContractNumber& contract, std::string_view user_id,
+                                   const Actor& actor) {
+  DAICHO_RETURN_IF_ERROR(LockExisting(txn, contract));
+  return AccountForActor(txn, contract, user_id, actor);
+}
+
+// A user's change taking `account` out of the enabled admins (demoting,
+// disabling or removing it) must leave another one: kFailedPrecondition
+// otherwise. The operator may (and can name another admin afterwards).
+Status KeepAnAdmin(RelayReadTxn& txn, const ContractNumber& contract, const AccountRecord& account,
+                   const Actor& actor) {
+  if (actor.is_operator() || !account.admin || account.disabled) return Status::Ok();
+  DAICHO_ASSIGN_OR_RETURN(auto accounts, txn.ListAccounts(contract));
+  for (const AccountRecord& other : accounts) {
+    if (other.admin && !other.disabled && other.user_id != account.user_id) return Status::Ok();
+  }
+  return Status(Code::kFailedPrecondition, account.user_id + " is the last admin of contract " + contract.str() +
+                                               ": make another user an admin first");
+}
+
+}  // namespace
+
+namespace service_detail {
+
+bool UseIsNews(uint64_t last_ms, std::string_view last_address, uint64_t now, std::string_view address) {
+  return last_address != address || now < last_ms || now - last_ms >= kUseResolutionMs;
+}
+
+Status Unauthenticated() { return Status(Code::kUnauthenticated, "wrong contract number, user id or password"); }
+
+Status RequireContract(RelayReadTxn& txn, const ContractNumber& contract) {
+  DAICHO_ASSIGN_OR_RETURN(auto found, txn.GetContract(contract));
+  if (!found) return NoContract(contract);
+  return Status::Ok();
+}
+
+Result<std::optional<AccountRecord>> FindAccount(RelayReadTxn& txn, const ContractNumber& contract,
+                                                 std::string_view user_id) {
+  DAICHO_ASSIGN_OR_RETURN(auto candidates, txn.FindAccounts(contract, FoldUserId(user_id)));
+  for (AccountRecord& account : candidates) {
+    if (candidates.size() == 1 || account.user_id == user_id) return std::optional<AccountRecord>(std::move(account));
+  }
+  return std::optional<AccountRecord>();
+}
+
+// Asked only after the credentials proved right, so a refusal tells nothing
+// to someone guessing.
+Status RequireEnabled(RelayReadTxn& txn, const ContractNumber& contract, const AccountRecord& account) {
+  DAICHO_ASSIGN_OR_RETURN(auto record, txn.GetContract(contract));
+  if (record && record->disabled) {
+    return Status(Code::kPermissionDenied,
+                  "contract " + contract.str() + " is disabled on this relay (its data is kept): ask the vendor");
+  }
+  if (account.disabled) {
+    return Status(Code::kPermissionDenied, "user " + account.user_id + " of contract " + contract.str() +
+                                               " is disabled on this relay: ask the vendor");
+  }
+  return Status::Ok();
+}
+
 Status LockExisting(RelayWriteTxn& txn, const ContractNumber& contract) {
   DAICHO_ASSIGN_OR_RETURN(bool exists, txn.LockContract(contract));
   if (!exists) return NoContract(contract);
@@ -114,25 +194,39 @@ Result<AccountRecord> LockAccount(RelayWriteTxn& txn, const ContractNumber& cont
   return RequireAccount(txn, contract, user_id);
 }
 
-}  // namespace
+Status ReplacePassword(RelayWriteTxn& txn, const ContractNumber& contract, const AccountRecord& account,
+                       const std::string& hash) {
+  const std::string folded = FoldUserId(account.user_id);
+  DAICHO_RETURN_IF_ERROR(txn.PutAccount(contract, folded, NewAccount(account.user_id, hash)));
+  // A new password signs the user out everywhere (it is what an operator
+  // does when a password may be known to someone else).
+  DAICHO_RETURN_IF_ERROR(RevokeAccountDevices(txn, contract, account.user_id));
+  DAICHO_RETURN_IF_ERROR(EndPanelAccess(txn, contract, account));
+  return txn.BumpLoginGeneration();
+}
 
-struct RelayService::Impl {
-  std::shared_ptr<RelayBackend> backend;
-  RelayServiceOptions options;
-  LoginThrottle throttle;
-  PasswordGate password_gate;
+Status Audit(RelayWriteTxn& txn, const ContractNumber& contract, uint64_t time_ms, const Actor& actor,
+             std::string_view action, std::string_view target, std::string_view detail) {
+  DAICHO_RETURN_IF_ERROR(
+      txn.AppendAudit(contract, AuditRecord{time_ms, actor.user_id, actor.address, actor.via, std::string(action),
+                                            std::string(target), std::string(detail)}));
+  return txn.TrimAudit(contract, RelayService::kAuditRowsKept);
+}
 
-  static RelayServiceOptions WithClock(RelayServiceOptions o) {
-    if (!o.clock) o.clock = SystemClock();
-    return o;
-  }
+}  // namespace service_detail
 
-  Impl(std::shared_ptr<RelayBackend> b, const RelayServiceOptions& o)
-      : backend(std::move(b)),
-        options(WithClock(o)),
-        throttle(options.throttle, options.clock),
-        password_gate(options.password_checks) {}
-};
+Actor Actor::Operator() { return Actor{"", "", "cli"}; }
+
+RelayService::Impl::Impl(std::shared_ptr<RelayBackend> b, const RelayServiceOptions& o)
+    : backend(std::move(b)),
+      options(WithClock(o)),
+      throttle(options.throttle, options.clock),
+      password_gate(options.password_checks) {}
+
+Result<std::string> RelayService::Impl::HashGated(std::string_view password) {
+  DAICHO_ASSIGN_OR_RETURN(PasswordGate::Slot slot, password_gate.Enter());
+  return HashPassword(password);
+}
 
 RelayService::RelayService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RelayService::~RelayService() = default;
@@ -176,6 +270,7 @@ Status RelayService::PublishOfficeKey(const ContractNumber& contract, const cryp
     return InvalidArgument("office key " + std::to_string(keys.current_key_id) + " cannot replace key " +
                            std::to_string(replaces_key_id));
   }
+  const uint64_t now = impl_->Now();
   // Under the contract's lock, as ContractChangeStore::Apply reads the key:
   // no change sealed under the replaced key is stored after this commits.
   return impl_->backend->Write([&](RelayWriteTxn& txn) -> Status {
@@ -187,8 +282,26 @@ Status RelayService::PublishOfficeKey(const ContractNumber& contract, const cryp
                                                    : "the office key changed meanwhile (the relay now has key " +
                                                          std::to_string(stored.current_key_id) + "): unlock it first");
     }
-    return txn.PutOfficeKey(contract, keys);
+    DAICHO_RETURN_IF_ERROR(txn.PutOfficeKey(contract, keys));
+    DAICHO_ASSIGN_OR_RETURN(OfficeKeyTimes times, txn.GetOfficeKeyTimes(contract));
+    // A first key or a rotation makes a new key; a re-wrap only changes its
+    // envelopes (a new passphrase).
+    if (stored.empty() || keys.current_key_id != stored.current_key_id) times.created_ms = now;
+    times.changed_ms = now;
+    return txn.PutOfficeKeyTimes(contract, times);
   });
+}
+
+Result<RelayService::OfficeKeyStatus> RelayService::GetOfficeKeyStatus(const ContractNumber& contract) const {
+  OfficeKeyStatus out;
+  DAICHO_RETURN_IF_ERROR(impl_->backend->Read([&](RelayReadTxn& txn) -> Status {
+    DAICHO_RETURN_IF_ERROR(RequireContract(txn, contract));
+    DAICHO_ASSIGN_OR_RETURN(crypto::WrappedOfficeKey keys, txn.GetOfficeKey(contract));
+    DAICHO_ASSIGN_OR_RETURN(OfficeKeyTimes times, txn.GetOfficeKeyTimes(contract));
+    out = OfficeKeyStatus{keys.current_key_id, times.created_ms, times.changed_ms};
+    return Status::Ok();
+  }));
+  return out;
 }
 
 Result<std::vector<RelayService::ContractInfo>> RelayService::ListContracts() const {
@@ -244,13 +357,15 @@ Result<bool> RelayService::HasContract(const ContractNumber& contract) const {
   return found;
 }
 
-Status RelayService::AddUser(const ContractNumber& contract, std::string_view user_id, std::string_view password) {
+Status RelayService::AddUser(const ContractNumber& contract, std::string_view user_id, std::string_view password,
+                             const Actor& actor) {
   DAICHO_RETURN_IF_ERROR(ValidateUserId(user_id));
   DAICHO_RETURN_IF_ERROR(ValidatePassword(password));
   const std::string folded = FoldUserId(user_id);
   // Fails fast before the slow hash; checked again in the write below.
   auto check = [&](RelayReadTxn& txn) -> Status {
     DAICHO_RETURN_IF_ERROR(RequireContract(txn, contract));
+    DAICHO_RETURN_IF_ERROR(Authorize(txn, contract, actor));
     DAICHO_ASSIGN_OR_RETURN(auto existing, txn.FindAccounts(contract, folded));
     if (existing.empty()) return Status::Ok();
     const std::string& as = existing.front().user_id;
@@ -260,36 +375,41 @@ Status RelayService::AddUser(const ContractNumber& contract, std::string_view us
             (as == user_id ? std::string() : " as " + as + " (user ids are the same whatever the letter case)"));
   };
   DAICHO_RETURN_IF_ERROR(impl_->backend->Read(check));
-  DAICHO_ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
+  DAICHO_ASSIGN_OR_RETURN(std::string hash, impl_->HashGated(password));
+  const uint64_t now = impl_->Now();
   return impl_->backend->Write([&](RelayWriteTxn& txn) -> Status {
     DAICHO_RETURN_IF_ERROR(LockExisting(txn, contract));
     DAICHO_RETURN_IF_ERROR(check(txn));
-    return txn.PutAccount(contract, folded, AccountRecord{std::string(user_id), hash});
+    DAICHO_RETURN_IF_ERROR(txn.PutAccount(contract, folded, NewAccount(user_id, hash)));
+    return Audit(txn, contract, now, actor, "user.add", user_id);
   });
 }
 
-Status RelayService::SetPassword(const ContractNumber& contract, std::string_view user_id, std::string_view password) {
+Status RelayService::SetPassword(const ContractNumber& contract, std::string_view user_id, std::string_view password,
+                                 const Actor& actor) {
   DAICHO_RETURN_IF_ERROR(ValidateUserId(user_id));
   DAICHO_RETURN_IF_ERROR(ValidatePassword(password));
   DAICHO_RETURN_IF_ERROR(impl_->backend->Read(
-      [&](RelayReadTxn& txn) -> Status { return RequireAccount(txn, contract, user_id).status(); }));
-  DAICHO_ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
+      [&](RelayReadTxn& txn) -> Status { return AccountForActor(txn, contract, user_id, actor).status(); }));
+  DAICHO_ASSIGN_OR_RETURN(std::string hash, impl_->HashGated(password));
+  const uint64_t now = impl_->Now();
   return impl_->backend->Write([&](RelayWriteTxn& txn) -> Status {
-    DAICHO_ASSIGN_OR_RETURN(AccountRecord account, LockAccount(txn, contract, user_id));
-    DAICHO_RETURN_IF_ERROR(txn.PutAccount(contract, FoldUserId(account.user_id), AccountRecord{account.user_id, hash}));
-    // A new password signs the user out everywhere (it is what an operator
-    // does when a password may be known to someone else).
-    DAICHO_RETURN_IF_ERROR(RevokeAccountDevices(txn, contract, account.user_id));
-    return txn.BumpLoginGeneration();
+    DAICHO_ASSIGN_OR_RETURN(AccountRecord account, LockForActor(txn, contract, user_id, actor));
+    DAICHO_RETURN_IF_ERROR(ReplacePassword(txn, contract, account, hash));
+    return Audit(txn, contract, now, actor, "user.password", account.user_id);
   });
 }
 
-Status RelayService::RemoveUser(const ContractNumber& contract, std::string_view user_id) {
+Status RelayService::RemoveUser(const ContractNumber& contract, std::string_view user_id, const Actor& actor) {
+  const uint64_t now = impl_->Now();
   return impl_->backend->Write([&](RelayWriteTxn& txn) -> Status {
-    DAICHO_ASSIGN_OR_RETURN(AccountRecord account, LockAccount(txn, contract, user_id));
+    DAICHO_ASSIGN_OR_RETURN(AccountRecord account, LockForActor(txn, contract, user_id, actor));
+    DAICHO_RETURN_IF_ERROR(KeepAnAdmin(txn, contract, account, actor));
+    // The account's sessions and reset code go with it (DeleteAccount).
     DAICHO_RETURN_IF_ERROR(txn.DeleteAccount(contract, FoldUserId(account.user_id), account.user_id));
     DAICHO_RETURN_IF_ERROR(RevokeAccountDevices(txn, contract, account.user_id));
-    return txn.BumpLoginGeneration();
+    DAICHO_RETURN_IF_ERROR(txn.BumpLoginGeneration());
+    return Audit(txn, contract, now, actor, "user.remove", account.user_id);
   });
 }
 
@@ -306,12 +426,50 @@ Result<std::vector<std::string>> RelayService::ListUsers(const ContractNumber& c
   return out;
 }
 
-Status RelayService::SetUserDisabled(const ContractNumber& contract, std::string_view user_id, bool disabled) {
+Result<std::vector<RelayService::UserInfo>> RelayService::ListUserInfo(const ContractNumber& contract) const {
+  std::vector<UserInfo> out;
+  DAICHO_RETURN_IF_ERROR(impl_->backend->Read([&](RelayReadTxn& txn) -> Status {
+    DAICHO_RETURN_IF_ERROR(RequireContract(txn, contract));
+    DAICHO_ASSIGN_OR_RETURN(auto accounts, txn.ListAccounts(contract));
+    DAICHO_ASSIGN_OR_RETURN(auto devices, txn.ListDevices(contract));
+    out.clear();
+    out.reserve(accounts.size());
+    for (AccountRecord& account : accounts) {
+      const auto owned = std::count_if(devices.begin(), devices.end(),
+                                       [&](const DeviceRecord& device) { return device.user_id == account.user_id; });
+      out.push_back(UserInfo{std::move(account.user_id), account.admin, account.disabled, static_cast<size_t>(owned),
+                             account.last_sync_ms, std::move(account.last_address)});
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Status RelayService::SetUserDisabled(const ContractNumber& contract, std::string_view user_id, bool disabled,
+                                     const Actor& actor) {
+  const uint64_t now = impl_->Now();
   return impl_->backend->Write([&](RelayWriteTxn& txn) -> Status {
-    DAICHO_ASSIGN_OR_RETURN(AccountRecord account, LockAccount(txn, contract, user_id));
+    DAICHO_ASSIGN_OR_RETURN(AccountRecord account, LockForActor(txn, contract, user_id, actor));
+    if (disabled) DAICHO_RETURN_IF_ERROR(KeepAnAdmin(txn, contract, account, actor));
     DAICHO_RETURN_IF_ERROR(txn.SetAccountDisabled(contract, FoldUserId(account.user_id), account.user_id, disabled));
-    // As for a contract: disabling ends the user's live sessions.
-    return disabled ? txn.BumpLoginGeneration() : Status::Ok();
+    if (disabled) {
+      // As for a contract: disabling ends the user's live sessions, and
+      // here its panel sessions and reset code too.
+      DAICHO_RETURN_IF_ERROR(EndPanelAccess(txn, contract, account));
+      DAICHO_RETURN_IF_ERROR(txn.BumpLoginGeneration());
+    }
+    return Audit(txn, contract, now, actor, disabled ? "user.disable" : "user.enable", account.user_id);
+  });
+}
+
+Status RelayService::SetUserAdmin(const ContractNumber& contract, std::string_view user_id, bool admin,
+                                  const Actor& actor) {
+  const uint64_t now = impl_->Now();
+  return impl_->backend->Write([&](RelayWriteTxn& txn) -> Status {
+    DAICHO_ASSIGN_OR_RETURN(AccountRecord account, LockForActor(txn, contract, user_id, actor));
+    if (!admin) DAICHO_RETURN_IF_ERROR(KeepAnAdmin(txn, contract, account, actor));
+    DAICHO_RETURN_IF_ERROR(txn.SetAccountAdmin(contract, FoldUserId(account.user_id), account.user_id, admin));
+    return Audit(txn, contract, now, actor, admin ? "user.admin" : "user.unadmin", account.user_id);
   });
 }
 
@@ -413,9 +571,7 @@ Status RelayService::CheckPasswordLogin(const ContractNumber& contract, const Pa
   });
 }
 
-std::string RelayService::Device::ShortId() const {
-  return replica.IsZero() ? std::string(kShortIdDigits, '-') : replica.ToHex().substr(0, kShortIdDigits);
-}
+std::string RelayService::Device::ShortId() const { return ShortReplicaId(replica); }
 
 Result<std::string> RelayService::IssueDeviceToken(const ContractNumber& contract, std::string_view user_id,
                                                    const ReplicaId& replica, std::string_view device_name) {
@@ -435,8 +591,12 @@ Result<std::string> RelayService::IssueDeviceToken(const ContractNumber& contrac
       DAICHO_RETURN_IF_ERROR(txn.DeleteDevice(contract, device.token_hash));
       replaced = true;
     }
-    DAICHO_RETURN_IF_ERROR(
-        txn.PutDevice(contract, DeviceRecord{token_hash, replica, account.user_id, std::string(device_name), 0, ""}));
+    DeviceRecord issued;
+    issued.token_hash = token_hash;
+    issued.replica = replica;
+    issued.user_id = account.user_id;
+    issued.name = std::string(device_name);
+    DAICHO_RETURN_IF_ERROR(txn.PutDevice(contract, issued));
     // A replaced token's live sessions end; a new device ends none.
     return replaced ? txn.BumpLoginGeneration() : Status::Ok();
   }));
@@ -486,9 +646,11 @@ Status RelayService::LogInWithDevice(const ContractNumber& contract, std::string
   return authenticated;
 }
 
-Status RelayService::RevokeDevice(const ContractNumber& contract, std::string_view user_id, std::string_view device) {
+Status RelayService::RevokeDevice(const ContractNumber& contract, std::string_view user_id, std::string_view device,
+                                  const Actor& actor) {
+  const uint64_t now = impl_->Now();
   return impl_->backend->Write([&](RelayWriteTxn& txn) -> Status {
-    DAICHO_ASSIGN_OR_RETURN(AccountRecord account, LockAccount(txn, contract, user_id));
+    DAICHO_ASSIGN_OR_RETURN(AccountRecord account, LockForActor(txn, contract, user_id, actor));
     DAICHO_ASSIGN_OR_RETURN(auto owned, AccountDevices(txn, contract, account.user_id));
     // By replica id first (what `device list` shows), else by name.
     std::vector<const DeviceRecord*> matches;
@@ -510,14 +672,17 @@ Status RelayService::RevokeDevice(const ContractNumber& contract, std::string_vi
     if (matches.size() > 1) {
       std::string ids;
       for (const auto* entry : matches) {
-        ids += (ids.empty() ? "" : ", ") + Device{entry->name, entry->replica, 0, ""}.ShortId();
+        ids += (ids.empty() ? "" : ", ") + ShortReplicaId(entry->replica);
       }
       return Status(Code::kFailedPrecondition, std::to_string(matches.size()) + " devices of user " + account.user_id +
                                                    " match '" + std::string(device) + "': revoke one by its id (" +
                                                    ids + ")");
     }
-    DAICHO_RETURN_IF_ERROR(txn.DeleteDevice(contract, matches.front()->token_hash));
-    return txn.BumpLoginGeneration();
+    const DeviceRecord& revoked = *matches.front();
+    DAICHO_RETURN_IF_ERROR(txn.DeleteDevice(contract, revoked.token_hash));
+    DAICHO_RETURN_IF_ERROR(txn.BumpLoginGeneration());
+    return Audit(txn, contract, now, actor, "device.revoke", account.user_id,
+                 ShortReplicaId(revoked.replica) + " " + revoked.name);
   });
 }
 
@@ -531,7 +696,8 @@ Result<std::vector<RelayService::Device>> RelayService::ListDevices(const Contra
     if (!account) return Status::Ok();
     DAICHO_ASSIGN_OR_RETURN(auto owned, AccountDevices(txn, contract, account->user_id));
     for (DeviceRecord& entry : owned) {
-      out.push_back(Device{std::move(entry.name), entry.replica, entry.last_sync_ms, std::move(entry.last_address)});
+      out.push_back(Device{std::move(entry.name), entry.replica, entry.last_sync_ms, std::move(entry.last_address),
+                           entry.unsynced_records});
     }
     return Status::Ok();
   }));
@@ -541,30 +707,42 @@ Result<std::vector<RelayService::Device>> RelayService::ListDevices(const Contra
 }
 
 Status RelayService::RecordDeviceSync(const ContractNumber& contract, std::string_view user_id,
-                                      const ReplicaId& replica, std::string_view address) {
+                                      const ReplicaId& replica, std::string_view address,
+                                      std::optional<uint64_t> unsynced_records) {
   // Read once, outside the write that may run again: one time per call.
-  const uint64_t now = impl_->options.clock->NowMillis();
-  // A login of a PC without a saved login, or one recorded within the last
-  // kDeviceSyncResolutionMs from the same address, changes nothing worth a
-  // write (an fsync) on every session.
+  const uint64_t now = impl_->Now();
+  // A login recorded within the last kUseResolutionMs from the same address
+  // changes nothing worth a write (an fsync) on every session, unless its PC
+  // reports a new unsynced count; a PC without a saved login has no device
+  // entry to update.
+  auto device_news = [&](const DeviceRecord& device) {
+    return device.replica == replica && (UseIsNews(device.last_sync_ms, device.last_address, now, address) ||
+                                         (unsynced_records.has_value() && device.unsynced_records != unsynced_records));
+  };
+  auto news = [&](RelayReadTxn& txn, const AccountRecord& account) -> Result<bool> {
+    if (UseIsNews(account.last_sync_ms, account.last_address, now, address)) return true;
+    DAICHO_ASSIGN_OR_RETURN(auto owned, AccountDevices(txn, contract, account.user_id));
+    return std::any_of(owned.begin(), owned.end(), device_news);
+  };
   bool write = false;
   DAICHO_RETURN_IF_ERROR(impl_->backend->Read([&](RelayReadTxn& txn) -> Status {
     DAICHO_ASSIGN_OR_RETURN(AccountRecord account, RequireAccount(txn, contract, user_id));
-    DAICHO_ASSIGN_OR_RETURN(auto owned, AccountDevices(txn, contract, account.user_id));
-    write = std::any_of(owned.begin(), owned.end(), [&](const DeviceRecord& d) {
-      return d.replica == replica &&
-             (d.last_address != address || now < d.last_sync_ms || now - d.last_sync_ms >= kDeviceSyncResolutionMs);
-    });
+    DAICHO_ASSIGN_OR_RETURN(write, news(txn, account));
     return Status::Ok();
   }));
   if (!write) return Status::Ok();
   return impl_->backend->Write([&](RelayWriteTxn& txn) -> Status {
     DAICHO_ASSIGN_OR_RETURN(AccountRecord account, LockAccount(txn, contract, user_id));
+    if (UseIsNews(account.last_sync_ms, account.last_address, now, address)) {
+      DAICHO_RETURN_IF_ERROR(
+          txn.SetAccountLastSync(contract, FoldUserId(account.user_id), account.user_id, now, address));
+    }
     DAICHO_ASSIGN_OR_RETURN(auto owned, AccountDevices(txn, contract, account.user_id));
     for (DeviceRecord& device : owned) {
-      if (device.replica != replica) continue;
+      if (!device_news(device)) continue;
       device.last_sync_ms = now;
       device.last_address = std::string(address);
+      if (unsynced_records.has_value()) device.unsynced_records = unsynced_records;
       DAICHO_RETURN_IF_ERROR(txn.PutDevice(contract, device));
     }
     return Status::Ok();

@@ -22,12 +22,23 @@
 //
 // Thread-safety: every method may be called concurrently from any thread.
 // Password hashing and verification (slow by design, see password.h) run
-// outside every backend transaction.
+// outside every backend transaction, each holding a slot of the password
+// gate (at most a few at once, whoever asks: a login, a new user, a reset).
+//
+// Who may change what (the admin panel, issue 14): every call that changes
+// an account or a device takes the Actor doing it, last (default: the
+// vendor's operator, who may do anything). A user may change only their
+// own password and sessions; managing users takes an enabled admin of the
+// contract, checked in the same backend write as the change, and that
+// write also appends the audit row saying who did it (ListAudit). Nothing
+// of another contract is ever found: every call names its contract.
 //
 // Codes: kInvalidArgument (malformed user id, password or device name),
-// kPermissionDenied (a right login of a disabled contract or user),
+// kPermissionDenied (a right login of a disabled contract or user; an
+// actor who is not an enabled admin of the contract),
 // kFailedPrecondition (a change not sealed under the current office key;
-// an ambiguous device name), kNotFound (unknown contract, user or device),
+// an ambiguous device name; a user's change that would leave the contract
+// without an enabled admin), kNotFound (unknown contract, user or device),
 // kAlreadyExists, kUnauthenticated (wrong credentials, never saying which
 // part was wrong), kUnavailable (login throttled, or too many password
 // checks at once), kProtocolError (a gap in applied changes),
@@ -39,6 +50,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +70,16 @@ namespace daicho::relay {
 
 using sync::ContractNumber;
 
+// Who makes a change: for the audit log and the permission check.
+struct Actor {
+  std::string user_id;  // the acting user as added; empty: the vendor's operator (daicho-relay CLI)
+  std::string address;  // the actor's IP address; empty for a local command
+  std::string via;      // "cli", "panel" or "api"
+  // The vendor's operator at the relay's command line: may do anything.
+  static Actor Operator();
+  bool is_operator() const { return user_id.empty(); }
+};
+
 struct RelayServiceOptions {
   // Largest payload of one change accepted by Apply: a replica's largest
   // change (Limits::max_change_bytes) sealed, what sync carries at most.
@@ -70,8 +92,19 @@ struct RelayServiceOptions {
   LoginThrottleOptions throttle;
   // Cap and queue of concurrent Argon2id password checks (password_gate.h).
   PasswordGateOptions password_checks;
-  // Time source for throttling and the devices' last sync; nullptr means the
-  // system clock.
+  // A panel session ends after this long unused (its use is recorded to
+  // about a minute, so it may live up to a minute longer) ...
+  uint64_t panel_idle_ms = 30 * 60 * 1000;
+  // ... and this long after its login however much it is used: a stolen
+  // cookie does not work forever.
+  uint64_t panel_absolute_ms = 12 * 60 * 60 * 1000;
+  // A password-reset code is valid this long, for this many tries (at most
+  // 255): 8 digits cannot be guessed online in 5 tries, and a code that
+  // leaks from a mailbox later is dead.
+  uint64_t reset_code_ms = 30 * 60 * 1000;
+  uint32_t reset_code_tries = 5;
+  // Time source for throttling, last syncs, sessions, codes and the audit
+  // log; nullptr means the system clock.
   std::shared_ptr<Clock> clock;
 };
 
@@ -100,11 +133,13 @@ class RelayService {
   Result<std::vector<ContractInfo>> ListContracts() const;
   // Disables (or enables again) a contract: while disabled, a right login of
   // any of its users gets kPermissionDenied ("disabled"), its live sessions
-  // end (login generation) and nothing is deleted; saved logins work again
-  // once it is enabled. Idempotent. kNotFound.
+  // end (login generation), its panel sessions are refused and nothing is
+  // deleted; saved logins work again once it is enabled. Idempotent.
+  // kNotFound.
   Status SetContractDisabled(const ContractNumber& contract, bool disabled);
   // Deletes a disabled contract and everything of it: users, saved logins,
-  // changes, version vector, office key envelopes. kFailedPrecondition if
+  // panel sessions, reset codes, audit log, changes, version vector, office
+  // key envelopes. kFailedPrecondition if
   // it is not disabled (disable first: its sessions end then), kNotFound.
   Status RemoveContract(const ContractNumber& contract);
 
@@ -113,24 +148,51 @@ class RelayService {
   // names its account; the store keeps and lists the spelling it was added
   // with.
   //
-  // Adds a user with an Argon2id hash of `password` (one slow hash).
-  // kInvalidArgument (bad id or password), kNotFound (contract),
-  // kAlreadyExists (the id, in any letter case).
-  Status AddUser(const ContractNumber& contract, std::string_view user_id, std::string_view password);
-  // Replaces a user's password, lifts a login throttle on the account and
-  // signs the user out everywhere: the user's device tokens are revoked and
+  // Adds a user (not an admin) with an Argon2id hash of `password` (one
+  // slow hash, through the password gate). kInvalidArgument (bad id or
+  // password), kNotFound (contract), kPermissionDenied (actor),
+  // kAlreadyExists (the id, in any letter case), kUnavailable (gate full).
+  Status AddUser(const ContractNumber& contract, std::string_view user_id, std::string_view password,
+                 const Actor& actor = Actor::Operator());
+  // Replaces a user's password (hashed through the gate), lifts a login
+  // throttle on the account and signs the user out everywhere: the user's
+  // device tokens are revoked, panel sessions and reset code deleted and
   // live sessions end (login generation). kInvalidArgument, kNotFound
-  // (contract or user).
-  Status SetPassword(const ContractNumber& contract, std::string_view user_id, std::string_view password);
-  // Removes a user and the user's device tokens; live sessions end (login
-  // generation). kNotFound (contract or user).
-  Status RemoveUser(const ContractNumber& contract, std::string_view user_id);
+  // (contract or user), kPermissionDenied (actor), kUnavailable (gate full).
+  Status SetPassword(const ContractNumber& contract, std::string_view user_id, std::string_view password,
+                     const Actor& actor = Actor::Operator());
+  // Removes a user with the user's device tokens, panel sessions and reset
+  // code; live sessions end (login generation). kNotFound (contract or
+  // user), kPermissionDenied (actor), kFailedPrecondition (a user's
+  // removal of the last enabled admin).
+  Status RemoveUser(const ContractNumber& contract, std::string_view user_id, const Actor& actor = Actor::Operator());
   // The contract's user ids as added, ordered by folded id. kNotFound.
   Result<std::vector<std::string>> ListUsers(const ContractNumber& contract) const;
+  // What the panel's user list shows of each user.
+  struct UserInfo {
+    std::string user_id;  // as added
+    bool admin = false;
+    bool disabled = false;
+    size_t devices = 0;         // saved logins of PCs
+    uint64_t last_sync_ms = 0;  // the last sync by any login; 0: none recorded (or before v5)
+    std::string last_address;   // where it came from
+  };
+  // The contract's users, ordered by folded id. kNotFound.
+  Result<std::vector<UserInfo>> ListUserInfo(const ContractNumber& contract) const;
   // Disables (or enables again) one user, as SetContractDisabled does for a
   // contract: logins refused with kPermissionDenied, live sessions end,
-  // saved logins kept. Idempotent. kNotFound (contract or user).
-  Status SetUserDisabled(const ContractNumber& contract, std::string_view user_id, bool disabled);
+  // panel sessions and reset code deleted, saved logins kept. Idempotent.
+  // kNotFound (contract or user), kPermissionDenied (actor),
+  // kFailedPrecondition (a user disabling the last enabled admin).
+  Status SetUserDisabled(const ContractNumber& contract, std::string_view user_id, bool disabled,
+                         const Actor& actor = Actor::Operator());
+  // Makes a user an admin of the contract (or a plain user again): admins
+  // manage the contract's users in the panel. A store upgraded to v5 has no
+  // admin until the operator names one. Idempotent. kNotFound (contract or
+  // user), kPermissionDenied (actor), kFailedPrecondition (a user demoting
+  // the last enabled admin, themselves included).
+  Status SetUserAdmin(const ContractNumber& contract, std::string_view user_id, bool admin,
+                      const Actor& actor = Actor::Operator());
   // The contract's disabled user ids as added. kNotFound.
   Result<std::vector<std::string>> DisabledUsers(const ContractNumber& contract) const;
 
@@ -178,6 +240,8 @@ class RelayService {
     ReplicaId replica;          // zero: issued before v3 and not used since
     uint64_t last_sync_ms = 0;  // Unix ms of its last login (0: none since v4)
     std::string last_address;   // the IP address it last logged in from
+    // Records not yet backed up as the PC last reported; nullopt: unknown.
+    std::optional<uint64_t> unsynced_records;
     // The first 8 hex digits of the replica id (what `device list` shows and
     // `device revoke` accepts), or "--------" for a zero id.
     std::string ShortId() const;
@@ -207,15 +271,17 @@ class RelayService {
   // first 8 or more hex digits) or its name when no other device of the user
   // has that name. Live sessions on it end (login generation). kNotFound if
   // none, kFailedPrecondition if the name is ambiguous (the message lists
-  // the ids to choose from).
-  Status RevokeDevice(const ContractNumber& contract, std::string_view user_id, std::string_view device);
-  // Records that the user's device `replica` logged in now from `address`
-  // (what `device list` shows as its last sync), to the minute: a login
-  // within a minute of the recorded one from the same address writes
-  // nothing. A replica without a saved login is not recorded. kNotFound
-  // (contract or user).
+  // the ids to choose from), kPermissionDenied (actor).
+  Status RevokeDevice(const ContractNumber& contract, std::string_view user_id, std::string_view device,
+                      const Actor& actor = Actor::Operator());
+  // Records that the user logged in now from `address` with the PC
+  // `replica` (any login: the user's last sync in ListUserInfo; a PC with
+  // a saved login: its last sync in ListDevices, and `unsynced_records`
+  // when the PC reported it), to the minute: a login within a minute of the
+  // recorded one from the same address writes nothing unless the reported
+  // count changed. kNotFound (contract or user).
   Status RecordDeviceSync(const ContractNumber& contract, std::string_view user_id, const ReplicaId& replica,
-                          std::string_view address);
+                          std::string_view address, std::optional<uint64_t> unsynced_records = {});
   // The user's devices holding a token, by name then replica id.
   // kNotFound (contract).
   Result<std::vector<Device>> ListDevices(const ContractNumber& contract, std::string_view user_id) const;
@@ -237,8 +303,91 @@ class RelayService {
   // passphrase), a higher one is a rotation (usually one more; further after
   // a restore from a backup older than the PCs' key). kFailedPrecondition if another PC
   // changed the key first; kInvalidArgument for other ids; kNotFound.
+  // The same write records when the key was made (a first key or a
+  // rotation) and last changed (any publication), for GetOfficeKeyStatus.
   Status PublishOfficeKey(const ContractNumber& contract, const crypto::WrappedOfficeKey& keys,
                           crypto::KeyId replaces_key_id);
+  // What the panel shows of the office key: never key material.
+  struct OfficeKeyStatus {
+    crypto::KeyId key_id = 0;  // 0: no key yet
+    uint64_t created_ms = 0;   // the current key's first publication; 0: unknown (before v5)
+    uint64_t changed_ms = 0;   // its last publication (a new passphrase too); 0: unknown
+  };
+  // kNotFound (contract).
+  Result<OfficeKeyStatus> GetOfficeKeyStatus(const ContractNumber& contract) const;
+
+  // ---- Admin panel: sessions, own password, password reset, audit ----
+  // A panel login. `token` is kPanelTokenBytes random bytes returned only
+  // here (the store keeps its hash): the browser's cookie.
+  struct PanelSession {
+    std::string token;
+    std::string user_id;  // as added
+    bool admin = false;
+  };
+  // Who a valid panel session belongs to, as it is now.
+  struct PanelCaller {
+    std::string user_id;  // as added
+    bool admin = false;
+    std::string address;  // of this request
+    // The caller as the actor of a change made through `via`.
+    Actor actor(std::string_view via = "panel") const;
+  };
+  static constexpr size_t kPanelTokenBytes = 32;
+  // LogIn (its throttle, gate, messages and codes) and a new panel session.
+  // Logins that were checked are audited, refused ("login.failed", naming
+  // the id tried if the contract exists) or accepted ("login"); throttled
+  // and busy refusals are not (nothing was checked).
+  Result<PanelSession> OpenPanelSession(const ContractNumber& contract, std::string_view user_id,
+                                        std::string_view password, std::string_view address);
+  // The session's user if `token` is a live session of the contract: not
+  // idle for panel_idle_ms, younger than panel_absolute_ms, its user and
+  // contract present and enabled. Its last use and `address` are recorded
+  // to the minute. kUnauthenticated, with one message, for anything else
+  // (an expired session is deleted then).
+  Result<PanelCaller> CheckPanelSession(const ContractNumber& contract, std::string_view token,
+                                        std::string_view address);
+  // Logs the session out (deletes it). Ok also if it is unknown.
+  Status ClosePanelSession(const ContractNumber& contract, std::string_view token);
+  // A user changes their own password: `current` checked as LogIn checks it
+  // (throttled, gated, same messages and codes), then SetPassword's effects
+  // (every panel session, device token and live session of the user ends),
+  // audited. Returns a new panel session for the browser that asked, so it
+  // stays logged in. kInvalidArgument (new password) before any check.
+  Result<PanelSession> ChangeOwnPassword(const ContractNumber& contract, std::string_view user_id,
+                                         std::string_view current_password, std::string_view new_password,
+                                         std::string_view address);
+  // A code to mail for a forgotten password.
+  struct IssuedResetCode {
+    std::string code;     // kResetCodeDigits decimal digits
+    std::string user_id;  // the account's id as added: the mail address
+    uint64_t expires_ms = 0;
+  };
+  static constexpr int kResetCodeDigits = 8;
+  // A new reset code for the account (replacing an earlier one), valid
+  // reset_code_ms for reset_code_tries tries, stored salted and hashed;
+  // audited. nullopt, and nothing written, for an unknown or disabled
+  // contract or user, or an id that is not a mail address (IsMailAddress).
+  // The caller answers the requester the same either way and mails the code
+  // (rate limits on requests are the caller's too).
+  Result<std::optional<IssuedResetCode>> IssueResetCode(const ContractNumber& contract, std::string_view user_id,
+                                                        std::string_view address);
+  // Sets a new password with a reset code: kInvalidArgument for a malformed
+  // new password (checked first), then kUnauthenticated with one message
+  // for an unknown account, no code, an expired, wrong or used-up one. A try
+  // is counted (in the store) before the code is compared; a right code is
+  // used once. Then SetPassword's effects (device tokens, panel sessions,
+  // live sessions end), audited. Never throttled by LoginThrottle, so an
+  // owner whose account is throttled by someone's guesses can reset; the new
+  // password lifts that throttle. kUnavailable (password gate full).
+  Status ConfirmPasswordReset(const ContractNumber& contract, std::string_view user_id, std::string_view code,
+                              std::string_view new_password, std::string_view address);
+  // An audit row: who did what to whom, when and from where.
+  using AuditEntry = AuditRecord;
+  // How many rows each contract keeps (the oldest go first).
+  static constexpr size_t kAuditRowsKept = 10'000;
+  // Up to `limit` rows of the contract older than `before_ms` (UINT64_MAX:
+  // the newest), newest first. kNotFound (contract).
+  Result<std::vector<AuditEntry>> ListAudit(const ContractNumber& contract, uint64_t before_ms, size_t limit) const;
 
   // ---- Changes ----
   // The contract's change store for sync sessions (opaque blobs; see
@@ -248,7 +397,7 @@ class RelayService {
   // kNotFound (contract).
   Result<std::unique_ptr<sync::ChangeStore>> ContractChanges(const ContractNumber& contract);
 
-  // The gate of LogIn's password checks (to count its entries in tests).
+  // The gate of every password hash and check (to count its entries in tests).
   PasswordGate& TEST_password_gate();
 
   struct Impl;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <utility>
 
 #include "relay/password.h"
@@ -27,12 +28,21 @@ using storage::lmdb::kSchemaKey;
 // v4: disabled contracts and users, each device's last sync and address
 // (UpgradeFromV3). A relay binary older than v4 refuses a v4 store, so it
 // cannot serve a contract this one disabled.
-constexpr std::string_view kRelaySchema = "daicho-relay-v4";
+// v5: the admin panel's roles, sessions, reset codes and audit log, each
+// account's last sync, the office key's times and each device's unsynced
+// count (UpgradeFromV4). A relay binary older than v5 refuses a v5 store.
+constexpr std::string_view kRelaySchema = "daicho-relay-v5";
+constexpr std::string_view kRelaySchemaV4 = "daicho-relay-v4";
 constexpr std::string_view kRelaySchemaV3 = "daicho-relay-v3";
 constexpr std::string_view kRelaySchemaV2 = "daicho-relay-v2";
 constexpr std::string_view kPlaintextRelaySchema = "daicho-relay-v1";
 constexpr std::string_view kLoginGenerationKey = "logins";
 constexpr size_t kReplicaIdBytes = sizeof(ReplicaId::Bytes);
+// Fixed sizes of a reset code's salt and hash in its value.
+constexpr size_t kResetSaltBytes = 16;
+constexpr size_t kResetHashBytes = 32;
+// A device's unsynced count: a byte saying whether it is known, then 8.
+constexpr size_t kUnsyncedBytes = 9;
 
 std::string EncodeU64(uint64_t v) {
   std::string out(8, '\0');
@@ -43,6 +53,7 @@ std::string EncodeU64(uint64_t v) {
   return out;
 }
 
+// Big-endian; fewer than 8 bytes decode as that many (a 4-byte field).
 uint64_t DecodeU64(std::string_view b) {
   uint64_t v = 0;
   for (char c : b.substr(0, 8)) v = (v << 8) | static_cast<unsigned char>(c);
@@ -67,6 +78,8 @@ std::string EncodeDevice(const DeviceRecord& device) {
   value.append(device.name);
   value.push_back('\0');
   value.append(EncodeU64(device.last_sync_ms));
+  value.push_back(device.unsynced_records.has_value() ? '\1' : '\0');
+  value.append(EncodeU64(device.unsynced_records.value_or(0)));
   value.append(device.last_address);
   return value;
 }
@@ -74,17 +87,87 @@ std::string EncodeDevice(const DeviceRecord& device) {
 Result<DeviceRecord> DecodeDevice(std::string_view token_hash, std::string_view value, const ContractNumber& contract) {
   const size_t user_end = value.find('\0', kReplicaIdBytes);
   const size_t name_end = user_end == std::string_view::npos ? user_end : value.find('\0', user_end + 1);
-  if (value.size() < kReplicaIdBytes || name_end == std::string_view::npos || value.size() < name_end + 9) {
+  const size_t unsynced_at = name_end + 9;
+  if (value.size() < kReplicaIdBytes || name_end == std::string_view::npos ||
+      value.size() < unsynced_at + kUnsyncedBytes) {
     return Corruption("bad device entry in contract " + contract.str());
   }
   ReplicaId::Bytes bytes{};
   std::copy_n(value.begin(), kReplicaIdBytes, bytes.begin());
-  return DeviceRecord{std::string(token_hash),
+  DeviceRecord device{std::string(token_hash),
                       ReplicaId(bytes),
                       std::string(value.substr(kReplicaIdBytes, user_end - kReplicaIdBytes)),
                       std::string(value.substr(user_end + 1, name_end - user_end - 1)),
                       DecodeU64(value.substr(name_end + 1, 8)),
-                      std::string(value.substr(name_end + 9))};
+                      std::string(value.substr(unsynced_at + kUnsyncedBytes)),
+                      std::nullopt};
+  if (value[unsynced_at] != '\0') device.unsynced_records = DecodeU64(value.substr(unsynced_at + 1, 8));
+  return device;
+}
+
+std::string EncodeSession(const PanelSessionRecord& session) {
+  std::string value = session.user_id;
+  value.push_back('\0');
+  value.append(EncodeU64(session.created_ms));
+  value.append(EncodeU64(session.last_seen_ms));
+  value.append(session.address);
+  return value;
+}
+
+Result<PanelSessionRecord> DecodeSession(std::string_view token_hash, std::string_view value,
+                                         const ContractNumber& contract) {
+  const size_t user_end = value.find('\0');
+  if (user_end == std::string_view::npos || value.size() < user_end + 17) {
+    return Corruption("bad panel session entry in contract " + contract.str());
+  }
+  return PanelSessionRecord{std::string(token_hash), std::string(value.substr(0, user_end)),
+                            DecodeU64(value.substr(user_end + 1, 8)), DecodeU64(value.substr(user_end + 9, 8)),
+                            std::string(value.substr(user_end + 17))};
+}
+
+// Audit rows: each text field as a 4-byte big-endian length and its bytes
+// (details may hold any byte).
+void AppendField(std::string& out, std::string_view field) {
+  out.append(EncodeU64(field.size()).substr(4));
+  out.append(field);
+}
+
+bool ReadField(std::string_view& in, std::string& field) {
+  if (in.size() < 4) return false;
+  const uint64_t size = DecodeU64(in.substr(0, 4));
+  if (in.size() - 4 < size) return false;
+  field = std::string(in.substr(4, size));
+  in.remove_prefix(4 + size);
+  return true;
+}
+
+std::string EncodeAudit(const AuditRecord& record) {
+  std::string value;
+  for (const std::string* field :
+       {&record.actor, &record.address, &record.via, &record.action, &record.target, &record.detail}) {
+    AppendField(value, *field);
+  }
+  return value;
+}
+
+Result<AuditRecord> DecodeAudit(std::string_view key, std::string_view value, const ContractNumber& contract) {
+  AuditRecord record;
+  record.time_ms = DecodeU64(key.substr(ContractNumber::kSize, 8));
+  for (std::string* field :
+       {&record.actor, &record.address, &record.via, &record.action, &record.target, &record.detail}) {
+    if (!ReadField(value, *field)) return Corruption("bad audit entry in contract " + contract.str());
+  }
+  if (!value.empty()) return Corruption("bad audit entry in contract " + contract.str());
+  return record;
+}
+
+// Audit keys: contract | time (8) | sequence within the millisecond (4), so
+// a cursor walks a contract's rows in time order. The key of the contract
+// alone holds how many rows it has (for TrimAudit).
+constexpr size_t kAuditKeyBytes = ContractNumber::kSize + 12;
+
+std::string AuditKey(const ContractNumber& contract, uint64_t time_ms, uint32_t sequence) {
+  return contract.str() + EncodeU64(time_ms) + EncodeU64(sequence).substr(4);
 }
 
 std::string VvKey(const ContractNumber& contract, const ReplicaId& origin) {
@@ -135,6 +218,7 @@ struct LmdbBackend::Impl {
   std::string path;
   storage::lmdb::Env env;
   Dbi meta, contracts, users, disabled, devices, changes, vv, keys;
+  Dbi admins, sessions, resets, audit, key_times, seen;  // v5
   storage::lmdb::GrowingWriter writer;
 
   Impl(std::string p, storage::lmdb::Env e) : path(std::move(p)), env(std::move(e)), writer(env) {}
@@ -168,6 +252,25 @@ struct LmdbBackend::Impl {
         return Corruption("bad device entry in " + path);
       }
       DAICHO_RETURN_IF_ERROR(txn.Put(devices, key, value + '\0' + EncodeU64(0)));
+    }
+    return Status::Ok();
+  }
+
+  // v4 -> v5, in the same write transaction as earlier steps: device entries
+  // gain "unsynced count unknown" after their last sync; the new databases
+  // start empty (no admin until the operator names one, office key times
+  // unknown).
+  Status UpgradeFromV4(WriteTxn& txn) {
+    DAICHO_ASSIGN_OR_RETURN(auto old_devices, ScanPrefix(txn, devices, ""));
+    for (const auto& [key, value] : old_devices) {
+      const size_t user_end = value.find('\0', kReplicaIdBytes);
+      const size_t name_end = user_end == std::string::npos ? user_end : value.find('\0', user_end + 1);
+      if (value.size() < kReplicaIdBytes || name_end == std::string::npos || value.size() < name_end + 9) {
+        return Corruption("bad device entry in " + path);
+      }
+      std::string upgraded = value;
+      upgraded.insert(name_end + 9, std::string(kUnsyncedBytes, '\0'));
+      DAICHO_RETURN_IF_ERROR(txn.Put(devices, key, upgraded));
     }
     return Status::Ok();
   }
@@ -206,8 +309,8 @@ class LmdbReads : public Base {
     std::vector<AccountRecord> out;
     out.reserve(entries.size());
     for (auto& [key, hash] : entries) {
-      DAICHO_ASSIGN_OR_RETURN(bool off, IsMarked(key));
-      out.push_back(AccountRecord{key.substr(prefix.size()), std::move(hash), off});
+      DAICHO_ASSIGN_OR_RETURN(AccountRecord account, ReadAccount(key, key.substr(prefix.size()), std::move(hash)));
+      out.push_back(std::move(account));
     }
     return out;
   }
@@ -219,29 +322,63 @@ class LmdbReads : public Base {
     for (auto& [key, hash] : entries) {
       const size_t sep = key.find('\0', ContractNumber::kSize);
       if (sep == std::string::npos) return Corruption("bad user entry in contract " + contract.str());
-      DAICHO_ASSIGN_OR_RETURN(bool off, IsMarked(key));
-      out.push_back(AccountRecord{key.substr(sep + 1), std::move(hash), off});
+      DAICHO_ASSIGN_OR_RETURN(AccountRecord account, ReadAccount(key, key.substr(sep + 1), std::move(hash)));
+      out.push_back(std::move(account));
     }
     return out;
+  }
+
+  Result<std::optional<PanelSessionRecord>> FindPanelSession(const ContractNumber& contract,
+                                                             std::string_view token_hash) override {
+    return FindByToken<PanelSessionRecord>(impl_.sessions, contract, token_hash, DecodeSession);
+  }
+
+  Result<std::vector<PanelSessionRecord>> ListPanelSessions(const ContractNumber& contract) override {
+    return ListByToken<PanelSessionRecord>(impl_.sessions, contract, DecodeSession);
+  }
+
+  Result<std::optional<ResetCodeRecord>> GetResetCode(const ContractNumber& contract, std::string_view folded,
+                                                      std::string_view user_id) override {
+    DAICHO_ASSIGN_OR_RETURN(auto value, txn_.GetCopy(impl_.resets, AccountKey(contract, folded, user_id)));
+    if (!value) return std::optional<ResetCodeRecord>();
+    constexpr size_t kTimesAt = kResetSaltBytes + kResetHashBytes;
+    if (value->size() != kTimesAt + 17) return Corruption("bad reset code entry in contract " + contract.str());
+    return std::optional<ResetCodeRecord>(ResetCodeRecord{
+        std::string(user_id), value->substr(kResetSaltBytes, kResetHashBytes), value->substr(0, kResetSaltBytes),
+        DecodeU64(value->substr(kTimesAt, 8)), DecodeU64(value->substr(kTimesAt + 8, 8)),
+        static_cast<unsigned char>((*value)[kTimesAt + 16])});
+  }
+
+  Result<std::vector<AuditRecord>> ListAudit(const ContractNumber& contract, uint64_t before_ms,
+                                             size_t limit) override {
+    std::vector<AuditRecord> out;
+    if (limit == 0) return out;
+    DAICHO_ASSIGN_OR_RETURN(auto cursor, txn_.OpenCursor(impl_.audit));
+    // The first row at or after `before_ms`, then backwards.
+    DAICHO_RETURN_IF_ERROR(cursor.Seek(contract.str() + EncodeU64(before_ms)));
+    DAICHO_RETURN_IF_ERROR(cursor.valid() ? cursor.Prev() : cursor.Last());
+    while (out.size() < limit && cursor.valid() && cursor.key().size() == kAuditKeyBytes &&
+           cursor.key().starts_with(contract.str())) {
+      DAICHO_ASSIGN_OR_RETURN(AuditRecord record, DecodeAudit(cursor.key(), cursor.value(), contract));
+      out.push_back(std::move(record));
+      DAICHO_RETURN_IF_ERROR(cursor.Prev());
+    }
+    return out;
+  }
+
+  Result<OfficeKeyTimes> GetOfficeKeyTimes(const ContractNumber& contract) override {
+    DAICHO_ASSIGN_OR_RETURN(auto stored, txn_.GetCopy(impl_.key_times, contract.str()));
+    if (!stored) return OfficeKeyTimes{};
+    if (stored->size() != 16) return Corruption("bad office key times of contract " + contract.str());
+    return OfficeKeyTimes{DecodeU64(*stored), DecodeU64(stored->substr(8))};
   }
 
   Result<std::optional<DeviceRecord>> FindDevice(const ContractNumber& contract, std::string_view token_hash) override {
-    DAICHO_ASSIGN_OR_RETURN(auto value, txn_.GetCopy(impl_.devices, contract.str() + std::string(token_hash)));
-    if (!value) return std::optional<DeviceRecord>();
-    DAICHO_ASSIGN_OR_RETURN(DeviceRecord device, DecodeDevice(token_hash, *value, contract));
-    return std::optional<DeviceRecord>(std::move(device));
+    return FindByToken<DeviceRecord>(impl_.devices, contract, token_hash, DecodeDevice);
   }
 
   Result<std::vector<DeviceRecord>> ListDevices(const ContractNumber& contract) override {
-    DAICHO_ASSIGN_OR_RETURN(auto entries, ScanPrefix(txn_, impl_.devices, contract.str()));
-    std::vector<DeviceRecord> out;
-    out.reserve(entries.size());
-    for (const auto& [key, value] : entries) {
-      DAICHO_ASSIGN_OR_RETURN(DeviceRecord device,
-                              DecodeDevice(std::string_view(key).substr(ContractNumber::kSize), value, contract));
-      out.push_back(std::move(device));
-    }
-    return out;
+    return ListByToken<DeviceRecord>(impl_.devices, contract, DecodeDevice);
   }
 
   Result<crypto::WrappedOfficeKey> GetOfficeKey(const ContractNumber& contract) override {
@@ -282,10 +419,51 @@ class LmdbReads : public Base {
   }
 
  protected:
+  // Devices and panel sessions are keyed contract | token hash; `decode`
+  // makes a record of (token hash, value, contract).
+  template <typename Record, typename Decode>
+  Result<std::optional<Record>> FindByToken(Dbi dbi, const ContractNumber& contract, std::string_view token_hash,
+                                            Decode decode) const {
+    DAICHO_ASSIGN_OR_RETURN(auto value, txn_.GetCopy(dbi, contract.str() + std::string(token_hash)));
+    if (!value) return std::optional<Record>();
+    DAICHO_ASSIGN_OR_RETURN(Record record, decode(token_hash, *value, contract));
+    return std::optional<Record>(std::move(record));
+  }
+
+  template <typename Record, typename Decode>
+  Result<std::vector<Record>> ListByToken(Dbi dbi, const ContractNumber& contract, Decode decode) const {
+    DAICHO_ASSIGN_OR_RETURN(auto entries, ScanPrefix(txn_, dbi, contract.str()));
+    std::vector<Record> out;
+    out.reserve(entries.size());
+    for (const auto& [key, value] : entries) {
+      DAICHO_ASSIGN_OR_RETURN(Record record,
+                              decode(std::string_view(key).substr(ContractNumber::kSize), value, contract));
+      out.push_back(std::move(record));
+    }
+    return out;
+  }
+
   // Whether `key` (a contract's or an account's) has a disabled mark.
   Result<bool> IsMarked(std::string_view key) const {
     DAICHO_ASSIGN_OR_RETURN(auto mark, txn_.GetCopy(impl_.disabled, key));
     return mark.has_value();
+  }
+
+  // The account under users key `key`, with its marks and last sync.
+  Result<AccountRecord> ReadAccount(std::string_view key, std::string user_id, std::string hash) const {
+    AccountRecord account;
+    account.user_id = std::move(user_id);
+    account.password_hash = std::move(hash);
+    DAICHO_ASSIGN_OR_RETURN(account.disabled, IsMarked(key));
+    DAICHO_ASSIGN_OR_RETURN(auto admin, txn_.GetCopy(impl_.admins, key));
+    account.admin = admin.has_value();
+    DAICHO_ASSIGN_OR_RETURN(auto seen, txn_.GetCopy(impl_.seen, key));
+    if (seen) {
+      if (seen->size() < 8) return Corruption("bad last sync of user " + account.user_id);
+      account.last_sync_ms = DecodeU64(*seen);
+      account.last_address = seen->substr(8);
+    }
+    return account;
   }
 
   const LmdbBackend::Impl& impl_;
@@ -317,7 +495,8 @@ class LmdbWriteTxn final : public LmdbReads<RelayWriteTxn> {
 
   Status DeleteContract(const ContractNumber& contract) override {
     // Every key of a contract starts with its 14-byte number.
-    for (Dbi dbi : {impl_.users, impl_.disabled, impl_.devices, impl_.changes, impl_.vv, impl_.keys}) {
+    for (Dbi dbi : {impl_.users, impl_.disabled, impl_.devices, impl_.changes, impl_.vv, impl_.keys, impl_.admins,
+                    impl_.sessions, impl_.resets, impl_.audit, impl_.key_times, impl_.seen}) {
       DAICHO_RETURN_IF_ERROR(DeletePrefix(write_, dbi, contract.str()));
     }
     return write_.Del(impl_.contracts, contract.str());
@@ -332,10 +511,29 @@ class LmdbWriteTxn final : public LmdbReads<RelayWriteTxn> {
     return SetMark(AccountKey(contract, folded, user_id), disabled);
   }
 
+  Status SetAccountAdmin(const ContractNumber& contract, std::string_view folded, std::string_view user_id,
+                         bool admin) override {
+    const std::string key = AccountKey(contract, folded, user_id);
+    if (!admin) return DelIfPresent(write_, impl_.admins, key);
+    return write_.Put(impl_.admins, key, "");
+  }
+
+  Status SetAccountLastSync(const ContractNumber& contract, std::string_view folded, std::string_view user_id,
+                            uint64_t time_ms, std::string_view address) override {
+    return write_.Put(impl_.seen, AccountKey(contract, folded, user_id), EncodeU64(time_ms) + std::string(address));
+  }
+
   Status DeleteAccount(const ContractNumber& contract, std::string_view folded, std::string_view user_id) override {
     const std::string key = AccountKey(contract, folded, user_id);
     DAICHO_RETURN_IF_ERROR(write_.Del(impl_.users, key));
-    return DelIfPresent(write_, impl_.disabled, key);
+    for (Dbi dbi : {impl_.disabled, impl_.admins, impl_.seen, impl_.resets}) {
+      DAICHO_RETURN_IF_ERROR(DelIfPresent(write_, dbi, key));
+    }
+    DAICHO_ASSIGN_OR_RETURN(auto sessions, ListPanelSessions(contract));
+    for (const PanelSessionRecord& session : sessions) {
+      if (session.user_id == user_id) DAICHO_RETURN_IF_ERROR(DeletePanelSession(contract, session.token_hash));
+    }
+    return Status::Ok();
   }
 
   Status PutDevice(const ContractNumber& contract, const DeviceRecord& device) override {
@@ -348,6 +546,61 @@ class LmdbWriteTxn final : public LmdbReads<RelayWriteTxn> {
 
   Status PutOfficeKey(const ContractNumber& contract, const crypto::WrappedOfficeKey& keys) override {
     return write_.Put(impl_.keys, contract.str(), crypto::SerializeWrappedOfficeKey(keys));
+  }
+
+  Status PutOfficeKeyTimes(const ContractNumber& contract, const OfficeKeyTimes& times) override {
+    return write_.Put(impl_.key_times, contract.str(), EncodeU64(times.created_ms) + EncodeU64(times.changed_ms));
+  }
+
+  Status PutPanelSession(const ContractNumber& contract, const PanelSessionRecord& session) override {
+    return write_.Put(impl_.sessions, contract.str() + session.token_hash, EncodeSession(session));
+  }
+
+  Status DeletePanelSession(const ContractNumber& contract, std::string_view token_hash) override {
+    return DelIfPresent(write_, impl_.sessions, contract.str() + std::string(token_hash));
+  }
+
+  Status PutResetCode(const ContractNumber& contract, std::string_view folded, const ResetCodeRecord& code) override {
+    if (code.salt.size() != kResetSaltBytes || code.code_hash.size() != kResetHashBytes || code.tries_left > 255) {
+      return InvalidArgument("a reset code needs a 16-byte salt, a 32-byte hash and at most 255 tries");
+    }
+    std::string value = code.salt + code.code_hash + EncodeU64(code.created_ms) + EncodeU64(code.expires_ms);
+    value.push_back(static_cast<char>(code.tries_left));
+    return write_.Put(impl_.resets, AccountKey(contract, folded, code.user_id), value);
+  }
+
+  Status DeleteResetCode(const ContractNumber& contract, std::string_view folded, std::string_view user_id) override {
+    return DelIfPresent(write_, impl_.resets, AccountKey(contract, folded, user_id));
+  }
+
+  Status AppendAudit(const ContractNumber& contract, const AuditRecord& record) override {
+    // After the last row of the same millisecond, if any.
+    const std::string millisecond = contract.str() + EncodeU64(record.time_ms);
+    DAICHO_ASSIGN_OR_RETURN(auto same, ScanPrefix(write_, impl_.audit, millisecond));
+    uint32_t sequence = 0;
+    if (!same.empty()) {
+      sequence = static_cast<uint32_t>(DecodeU64(same.back().first.substr(millisecond.size()))) + 1;
+    }
+    DAICHO_RETURN_IF_ERROR(write_.Put(impl_.audit, AuditKey(contract, record.time_ms, sequence), EncodeAudit(record)));
+    DAICHO_ASSIGN_OR_RETURN(uint64_t rows, AuditRows(contract));
+    return write_.Put(impl_.audit, contract.str(), EncodeU64(rows + 1));
+  }
+
+  Status TrimAudit(const ContractNumber& contract, size_t keep) override {
+    DAICHO_ASSIGN_OR_RETURN(uint64_t rows, AuditRows(contract));
+    if (rows <= keep) return Status::Ok();
+    std::vector<std::string> oldest;
+    {
+      DAICHO_ASSIGN_OR_RETURN(auto cursor, write_.OpenCursor(impl_.audit));
+      // Past the row count, the contract's first (oldest) row.
+      DAICHO_RETURN_IF_ERROR(cursor.Seek(contract.str() + std::string(1, '\0')));
+      while (oldest.size() < rows - keep && cursor.valid() && cursor.key().starts_with(contract.str())) {
+        oldest.emplace_back(cursor.key());
+        DAICHO_RETURN_IF_ERROR(cursor.Next());
+      }
+    }
+    for (const std::string& key : oldest) DAICHO_RETURN_IF_ERROR(write_.Del(impl_.audit, key));
+    return write_.Put(impl_.audit, contract.str(), EncodeU64(rows - oldest.size()));
   }
 
   Status BumpLoginGeneration() override {
@@ -368,6 +621,13 @@ class LmdbWriteTxn final : public LmdbReads<RelayWriteTxn> {
   }
 
  private:
+  Result<uint64_t> AuditRows(const ContractNumber& contract) {
+    DAICHO_ASSIGN_OR_RETURN(auto stored, write_.GetCopy(impl_.audit, contract.str()));
+    if (!stored) return uint64_t{0};
+    if (stored->size() != 8) return Corruption("bad audit row count of contract " + contract.str());
+    return DecodeU64(*stored);
+  }
+
   Status SetMark(std::string_view key, bool marked) {
     if (!marked) return DelIfPresent(write_, impl_.disabled, key);
     return write_.Put(impl_.disabled, key, "");
@@ -400,7 +660,7 @@ Result<std::shared_ptr<LmdbBackend>> LmdbBackend::Open(const std::string& dir, c
   dir_options.what = "relay store";
   dir_options.create_if_missing = options.create_if_missing;
   dir_options.verify_on_open = options.verify_on_open;
-  dir_options.env.max_dbs = 12;
+  dir_options.env.max_dbs = 16;
   dir_options.env.map_size = options.initial_map_bytes;
   DAICHO_ASSIGN_OR_RETURN(storage::lmdb::OpenedStore opened, storage::lmdb::OpenStoreDirectory(dir, dir_options));
   const bool creating = opened.created;
@@ -423,7 +683,8 @@ Result<std::shared_ptr<LmdbBackend>> LmdbBackend::Open(const std::string& dir, c
                         " is a relay store from before end-to-end encryption (its changes are plaintext): "
                         "move it aside and create a new one; the offices' PCs upload everything again");
     }
-    if (*schema != kRelaySchema && *schema != kRelaySchemaV3 && *schema != kRelaySchemaV2) {
+    if (*schema != kRelaySchema && *schema != kRelaySchemaV4 && *schema != kRelaySchemaV3 &&
+        *schema != kRelaySchemaV2) {
       return InvalidArgument(dir + " is an LMDB database but not a daicho relay store (format '" + *schema +
                              "', expected '" + std::string(kRelaySchema) + "')");
     }
@@ -432,10 +693,17 @@ Result<std::shared_ptr<LmdbBackend>> LmdbBackend::Open(const std::string& dir, c
                                                {"users", &impl->users},     {"disabled", &impl->disabled},
                                                {"devices", &impl->devices}, {"changes", &impl->changes},
                                                {"vv", &impl->vv},           {"keys", &impl->keys}};
-  for (const auto& [name, handle] : dbis) {
-    auto opened = impl->env.OpenDbi(name, /*create=*/true);
-    if (!opened.ok()) return opened.status().WithContext("opening " + dir);
-    *handle = *opened;
+  // Added by v5: opening an older store creates them empty.
+  const std::pair<const char*, Dbi*> v5_dbis[] = {{"admins", &impl->admins},       {"sessions", &impl->sessions},
+                                                  {"resets", &impl->resets},       {"audit", &impl->audit},
+                                                  {"key_times", &impl->key_times}, {"seen", &impl->seen}};
+  using DbiList = std::span<const std::pair<const char*, Dbi*>>;
+  for (DbiList list : {DbiList(dbis), DbiList(v5_dbis)}) {
+    for (const auto& [name, handle] : list) {
+      auto opened = impl->env.OpenDbi(name, /*create=*/true);
+      if (!opened.ok()) return opened.status().WithContext("opening " + dir);
+      *handle = *opened;
+    }
   }
   if (creating) {
     DAICHO_RETURN_IF_ERROR(
@@ -447,7 +715,8 @@ Result<std::shared_ptr<LmdbBackend>> LmdbBackend::Open(const std::string& dir, c
       DAICHO_ASSIGN_OR_RETURN(auto schema, txn.GetCopy(impl->meta, kSchemaKey));
       if (!schema || *schema == kRelaySchema) return Status::Ok();
       if (*schema == kRelaySchemaV2) DAICHO_RETURN_IF_ERROR(impl->UpgradeFromV2(txn));
-      DAICHO_RETURN_IF_ERROR(impl->UpgradeFromV3(txn));
+      if (*schema != kRelaySchemaV4) DAICHO_RETURN_IF_ERROR(impl->UpgradeFromV3(txn));
+      DAICHO_RETURN_IF_ERROR(impl->UpgradeFromV4(txn));
       return txn.Put(impl->meta, kSchemaKey, kRelaySchema);
     });
     if (!upgraded.ok()) return upgraded.WithContext("upgrading " + dir + " to " + std::string(kRelaySchema));

@@ -3,7 +3,7 @@
 //
 // Layout (named LMDB databases; a contract number is always 14 bytes, so a
 // contract's keys are exactly those starting with its number; schema
-// "daicho-relay-v4", docs/formats.md):
+// "daicho-relay-v5", docs/formats.md):
 //   meta:      "schema" -> kRelaySchema
 //              "logins" -> login generation (8, big-endian), bumped by every
 //                          commit that ends logins (revoke, passwd, remove,
@@ -13,17 +13,28 @@
 //              (folded: FoldUserId; id: the form it was added with)
 //   disabled:  contract -> "" (the contract is disabled), or a users key ->
 //              "" (that user is disabled)
+//   admins:    users key -> "" (that user is an admin)
+//   seen:      users key -> last sync (8, big-endian Unix ms) | address
 //   devices:   contract | BLAKE2b(token) -> replica id (16) | user id | '\0' |
 //              device name | '\0' | last sync (8, big-endian Unix ms; 0:
-//              none yet) | address of the last sync (a zero replica id:
-//              issued before v3, bound to the replica that next logs in
-//              with it)
+//              none yet) | unsynced known (1: 0 or 1) | unsynced records (8)
+//              | address of the last sync (a zero replica id: issued before
+//              v3, bound to the replica that next logs in with it)
+//   sessions:  contract | BLAKE2b(token) -> user id | '\0' | created (8) |
+//              last seen (8) | address
+//   resets:    users key -> salt (16) | keyed BLAKE2b (32) | created (8) |
+//              expires (8) | tries left (1)
+//   audit:     contract -> row count (8); contract | time (8) | sequence (4)
+//              -> actor, address, via, action, target, detail (each a
+//              4-byte big-endian length and its bytes)
 //   changes:   contract | origin(16) | seq(8, big-endian) -> payload
 //   vv:        contract | origin(16) -> held seq (8, big-endian)
 //   keys:      contract -> the office key envelopes (crypto/office_key.h)
-// Opening a v2 or v3 store upgrades it in one write transaction (v2: user
-// keys gain their folded form, device entries a zero replica id; v3: device
-// entries gain an empty last sync).
+//   key_times: contract -> created (8) | changed (8), Unix ms
+// Opening a v2, v3 or v4 store upgrades it in one write transaction (v2:
+// user keys gain their folded form, device entries a zero replica id; v3:
+// device entries gain an empty last sync; v4: device entries gain an
+// unknown unsynced count, the v5 databases start empty).
 //
 // Ownership: Open() returns the only handle to a directory in this process
 // (a second Open of the same directory gives kBusy); the environment closes
@@ -63,7 +74,7 @@ class LmdbBackend final : public RelayBackend {
   LmdbBackend(const LmdbBackend&) = delete;
   LmdbBackend& operator=(const LmdbBackend&) = delete;
 
-  // Opens the store in directory `dir`, upgrading a v2 or v3 store. Codes:
+  // Opens the store in directory `dir`, upgrading a v2, v3 or v4 store. Codes:
   // kNotFound (missing and !create_if_missing), kInvalidArgument (the
   // directory holds other files or another LMDB database),
   // kFailedPrecondition (a pre-encryption v1 store), kCorruption, kBusy,

@@ -1,17 +1,23 @@
 // The relay's rules, run through RelayService over every backend (typed
 // tests; today the LMDB one): contracts, credentials and throttling, device
-// tokens, disabling, the login generation, change stores and the office key.
+// tokens, disabling, the login generation, change stores and the office key,
+// and the admin panel's rules (roles, audit, sessions, own password, reset).
 // A backend passes when this whole suite does. LMDB-only behaviour (opening
 // a directory, map growth, upgrades) is in tests/relay/lmdb/.
 #include "relay/relay_service.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -74,6 +80,12 @@ class RelayServiceTest : public ::testing::Test {
     auto created = RelayService::Create(*std::move(backend), options_);
     ASSERT_DAICHO_OK(created);
     store_ = std::move(*created);
+  }
+
+  // Adds `contract` and its `users`, each with the password "Password1".
+  void AddContractWithUsers(const ContractNumber& contract, std::initializer_list<std::string_view> users) {
+    ASSERT_DAICHO_OK(store_->AddContract(contract));
+    for (std::string_view user : users) ASSERT_DAICHO_OK(store_->AddUser(contract, user, "Password1"));
   }
 
   Factory factory_;
@@ -261,6 +273,8 @@ TYPED_TEST(RelayServiceTest, ConcurrentLoginsStayWithinTheCheckCap) {
   this->Reopen();
   ASSERT_DAICHO_OK(this->store_->AddContract(this->a_));
   ASSERT_DAICHO_OK(this->store_->AddUser(this->a_, "taro@example.jp", "Password1"));
+  // AddUser's hash passed the gate too.
+  const uint64_t entered_before = this->store_->TEST_password_gate().stats().entered;
   constexpr int kLogins = 12;
   std::atomic<int> accepted{0};
   std::atomic<int> busy{0};
@@ -282,7 +296,7 @@ TYPED_TEST(RelayServiceTest, ConcurrentLoginsStayWithinTheCheckCap) {
   const PasswordGate::Stats stats = this->store_->TEST_password_gate().stats();
   EXPECT_EQ(accepted + busy, kLogins);
   EXPECT_GE(accepted.load(), 2);
-  EXPECT_EQ(stats.entered, static_cast<uint64_t>(accepted.load()));
+  EXPECT_EQ(stats.entered - entered_before, static_cast<uint64_t>(accepted.load()));
   EXPECT_EQ(stats.refused, static_cast<uint64_t>(busy.load()));
   EXPECT_LE(stats.peak_running, 2u);
   EXPECT_EQ(stats.running, 0u);
@@ -962,6 +976,27 @@ TYPED_TEST(RelayServiceTest, WritesThatRunAgainApplyTheirEffectsOnce) {
   ASSERT_DAICHO_OK(store.SetPassword(a, user, "Password2"));
   EXPECT_EQ(store.LoginGeneration().value(), start + 4);
 
+  // Audit rows, sessions and reset tries count once.
+  const size_t rows = store.ListAudit(a, UINT64_MAX, 1000)->size();
+  ASSERT_DAICHO_OK(store.SetUserAdmin(a, user, true));
+  EXPECT_EQ(store.ListAudit(a, UINT64_MAX, 1000)->size(), rows + 1);
+  auto session = store.OpenPanelSession(a, user, "Password2", "127.0.0.1");
+  ASSERT_DAICHO_OK(session);
+  this->clock_->Advance(5 * 60 * 1000);
+  EXPECT_DAICHO_OK(store.CheckPanelSession(a, session->token, "127.0.0.2"));
+  auto code = store.IssueResetCode(a, user, "");
+  ASSERT_DAICHO_OK(code);
+  ASSERT_TRUE(code->has_value());
+  for (int i = 0; i < 4; ++i) {
+    std::string guess = (*code)->code;
+    guess[0] = static_cast<char>('0' + (guess[0] - '0' + 1 + i) % 10);
+    EXPECT_EQ(store.ConfirmPasswordReset(a, user, guess, "Password3", "").code(), Code::kUnauthenticated);
+  }
+  // The fifth try is still there: each wrong one spent exactly one.
+  ASSERT_DAICHO_OK(store.ConfirmPasswordReset(a, user, (*code)->code, "Password3", ""));
+  EXPECT_EQ(store.LoginGeneration().value(), start + 5);
+  EXPECT_EQ(store.ListAudit(a, UINT64_MAX, 1000)->size(), rows + 4);  // admin, login, reset request, reset
+
   // Throttling counts each refused login once.
   const int allowed = RelayServiceOptions().throttle.address_failures;
   for (int i = 0; i < allowed; ++i) {
@@ -978,8 +1013,623 @@ TYPED_TEST(RelayServiceTest, WritesThatRunAgainApplyTheirEffectsOnce) {
 
   ASSERT_DAICHO_OK(store.SetContractDisabled(a, true));
   ASSERT_DAICHO_OK(store.RemoveContract(a));
-  EXPECT_EQ(store.LoginGeneration().value(), start + 6);
-  EXPECT_GE(backend->reruns(), 12);
+  EXPECT_EQ(store.LoginGeneration().value(), start + 7);
+  EXPECT_GE(backend->reruns(), 20);
+}
+
+// ---- Admin panel: roles, audit, sessions, own password, reset (issue 14) ----
+
+// An admin of contract a_ acting through the panel.
+Actor PanelActor(const std::string& user_id, const std::string& address = "127.0.0.20") {
+  return Actor{user_id, address, "panel"};
+}
+
+// The audit rows of `contract`, newest first, as "actor action target".
+template <typename Store>
+std::vector<std::string> AuditLines(Store& store, const ContractNumber& contract) {
+  auto rows = store.ListAudit(contract, UINT64_MAX, 1000);
+  EXPECT_DAICHO_OK(rows);
+  std::vector<std::string> out;
+  if (!rows.ok()) return out;
+  for (const AuditRecord& row : *rows) out.push_back(row.actor + " " + row.action + " " + row.target);
+  return out;
+}
+
+TYPED_TEST(RelayServiceTest, UserInfoListsRolesStatesDevicesAndTheLastSyncByAnyLogin) {
+  RelayService& store = *this->store_;
+  this->AddContractWithUsers(this->a_, {"Taro@example.jp", "hanako@example.jp"});
+  ASSERT_DAICHO_OK(store.IssueDeviceToken(this->a_, "taro@example.jp", Origin(1), "PC-1"));
+  ASSERT_DAICHO_OK(store.IssueDeviceToken(this->a_, "taro@example.jp", Origin(2), "PC-2"));
+  ASSERT_DAICHO_OK(store.SetUserAdmin(this->a_, "TARO@example.jp", true));
+  ASSERT_DAICHO_OK(store.SetUserDisabled(this->a_, "hanako@example.jp", true));
+  // Hanako's PC has no saved login: her password login is her last sync all the same.
+  ASSERT_DAICHO_OK(store.RecordDeviceSync(this->a_, "hanako@example.jp", Origin(3), "127.0.0.3"));
+  const uint64_t hanako_sync = this->clock_->NowMillis();
+  this->clock_->Advance(90'000);
+  ASSERT_DAICHO_OK(store.RecordDeviceSync(this->a_, "taro@example.jp", Origin(1), "127.0.0.1"));
+  this->Reopen();
+  auto users = this->store_->ListUserInfo(this->a_);
+  ASSERT_DAICHO_OK(users);
+  ASSERT_EQ(users->size(), 2u);
+  const RelayService::UserInfo& hanako = (*users)[0];
+  const RelayService::UserInfo& taro = (*users)[1];
+  EXPECT_EQ(hanako.user_id, "hanako@example.jp");
+  EXPECT_FALSE(hanako.admin);
+  EXPECT_TRUE(hanako.disabled);
+  EXPECT_EQ(hanako.devices, 0u);
+  EXPECT_EQ(hanako.last_sync_ms, hanako_sync);
+  EXPECT_EQ(hanako.last_address, "127.0.0.3");
+  EXPECT_EQ(taro.user_id, "Taro@example.jp");
+  EXPECT_TRUE(taro.admin);
+  EXPECT_FALSE(taro.disabled);
+  EXPECT_EQ(taro.devices, 2u);
+  EXPECT_EQ(taro.last_sync_ms, hanako_sync + 90'000);
+  EXPECT_EQ(taro.last_address, "127.0.0.1");
+  ASSERT_DAICHO_OK(this->store_->SetUserAdmin(this->a_, "taro@example.jp", false));
+  EXPECT_FALSE(this->store_->ListUserInfo(this->a_)->at(1).admin);
+  EXPECT_EQ(this->store_->SetUserAdmin(this->a_, "nobody@example.jp", true).code(), Code::kNotFound);
+  EXPECT_EQ(this->store_->ListUserInfo(this->b_).status().code(), Code::kNotFound);
+}
+
+TYPED_TEST(RelayServiceTest, PcsReportTheirUnsyncedRecordsAndANewCountIsWrittenWithinTheMinute) {
+  RelayService& store = *this->store_;
+  this->AddContractWithUsers(this->a_, {"taro@example.jp"});
+  ASSERT_DAICHO_OK(store.IssueDeviceToken(this->a_, "taro@example.jp", Origin(1), "PC-1"));
+  EXPECT_EQ(store.ListDevices(this->a_, "taro@example.jp")->at(0).unsynced_records, std::nullopt);
+  ASSERT_DAICHO_OK(store.RecordDeviceSync(this->a_, "taro@example.jp", Origin(1), "127.0.0.1", 12));
+  EXPECT_EQ(store.ListDevices(this->a_, "taro@example.jp")->at(0).unsynced_records, 12u);
+  this->clock_->Advance(10'000);
+  ASSERT_DAICHO_OK(store.RecordDeviceSync(this->a_, "taro@example.jp", Origin(1), "127.0.0.1", 0));
+  auto device = store.ListDevices(this->a_, "taro@example.jp")->at(0);
+  EXPECT_EQ(device.unsynced_records, 0u);
+  EXPECT_EQ(device.last_sync_ms, this->clock_->NowMillis());
+  // A PC that does not report keeps the last count.
+  this->clock_->Advance(60'000);
+  ASSERT_DAICHO_OK(store.RecordDeviceSync(this->a_, "taro@example.jp", Origin(1), "127.0.0.1"));
+  this->Reopen();
+  device = this->store_->ListDevices(this->a_, "taro@example.jp")->at(0);
+  EXPECT_EQ(device.unsynced_records, 0u);
+  EXPECT_EQ(device.last_sync_ms, this->clock_->NowMillis());
+}
+
+// Issue 14: only enabled admins of the contract manage its users, checked
+// in the write of the change; a refused change changes nothing and writes
+// no audit row.
+TYPED_TEST(RelayServiceTest, OnlyEnabledAdminsOfTheContractManageItsUsers) {
+  RelayService& store = *this->store_;
+  const ContractNumber& a = this->a_;
+  this->AddContractWithUsers(a, {"boss@example.jp", "clerk@example.jp"});
+  this->AddContractWithUsers(this->b_, {"other@example.jp"});
+  ASSERT_DAICHO_OK(store.SetUserAdmin(a, "boss@example.jp", true));
+  ASSERT_DAICHO_OK(store.SetUserAdmin(this->b_, "other@example.jp", true));
+  ASSERT_DAICHO_OK(store.IssueDeviceToken(a, "boss@example.jp", Origin(1), "PC-1"));
+  const size_t rows = AuditLines(store, a).size();
+  const uint64_t generation = store.LoginGeneration().value();
+
+  // A plain user, an admin of another contract, an unknown id.
+  for (const Actor& actor : {PanelActor("clerk@example.jp"), PanelActor("other@example.jp"),
+                             PanelActor("nobody@example.jp"), Actor{"boss@example.jp ", "", "api"}}) {
+    SCOPED_TRACE(actor.user_id);
+    EXPECT_EQ(store.AddUser(a, "new@example.jp", "Password1", actor).code(), Code::kPermissionDenied);
+    EXPECT_EQ(store.SetPassword(a, "boss@example.jp", "Password2", actor).code(), Code::kPermissionDenied);
+    EXPECT_EQ(store.RemoveUser(a, "boss@example.jp", actor).code(), Code::kPermissionDenied);
+    EXPECT_EQ(store.SetUserDisabled(a, "boss@example.jp", true, actor).code(), Code::kPermissionDenied);
+    EXPECT_EQ(store.SetUserAdmin(a, "clerk@example.jp", true, actor).code(), Code::kPermissionDenied);
+    EXPECT_EQ(store.RevokeDevice(a, "boss@example.jp", "PC-1", actor).code(), Code::kPermissionDenied);
+    // Asked before the target is looked up: a non-admin learns nothing of ids.
+    EXPECT_EQ(store.SetUserDisabled(a, "nobody@example.jp", true, actor).code(), Code::kPermissionDenied);
+  }
+  EXPECT_EQ(AuditLines(store, a).size(), rows);
+  EXPECT_EQ(store.LoginGeneration().value(), generation);
+  EXPECT_EQ(store.ListUsers(a)->size(), 2u);
+  EXPECT_DAICHO_OK(store.LogIn(a, "boss@example.jp", "Password1"));
+  EXPECT_EQ(store.ListDevices(a, "boss@example.jp")->size(), 1u);
+  EXPECT_FALSE(store.ListUserInfo(a)->at(1).admin);
+
+  // The admin may; a disabled admin may not.
+  const Actor boss = PanelActor("boss@example.jp");
+  ASSERT_DAICHO_OK(store.AddUser(a, "new@example.jp", "Password1", boss));
+  ASSERT_DAICHO_OK(store.SetUserAdmin(a, "clerk@example.jp", true, boss));
+  ASSERT_DAICHO_OK(store.SetUserDisabled(a, "boss@example.jp", true, PanelActor("clerk@example.jp")));
+  EXPECT_EQ(store.RemoveUser(a, "new@example.jp", boss).code(), Code::kPermissionDenied);
+  // So may an admin of a disabled contract not.
+  ASSERT_DAICHO_OK(store.SetContractDisabled(a, true));
+  EXPECT_EQ(store.RemoveUser(a, "new@example.jp", PanelActor("clerk@example.jp")).code(), Code::kPermissionDenied);
+  // The operator may do anything.
+  ASSERT_DAICHO_OK(store.RemoveUser(a, "new@example.jp"));
+}
+
+// Issue 14: a user's change never leaves a contract without an enabled
+// admin; the operator's may (and the operator can name another).
+TYPED_TEST(RelayServiceTest, TheLastEnabledAdminStaysUnlessTheOperatorActs) {
+  RelayService& store = *this->store_;
+  const ContractNumber& a = this->a_;
+  this->AddContractWithUsers(a, {"boss@example.jp", "clerk@example.jp"});
+  ASSERT_DAICHO_OK(store.SetUserAdmin(a, "boss@example.jp", true));
+  const Actor boss = PanelActor("boss@example.jp");
+  for (const Status& refused :
+       {store.SetUserAdmin(a, "boss@example.jp", false, boss), store.SetUserDisabled(a, "boss@example.jp", true, boss),
+        store.RemoveUser(a, "boss@example.jp", boss)}) {
+    EXPECT_EQ(refused.code(), Code::kFailedPrecondition) << refused;
+    EXPECT_NE(refused.message().find("last admin"), std::string::npos) << refused;
+  }
+  EXPECT_TRUE(store.ListUserInfo(a)->at(0).admin);
+  EXPECT_FALSE(store.ListUserInfo(a)->at(0).disabled);
+  // A disabled admin does not count.
+  ASSERT_DAICHO_OK(store.SetUserAdmin(a, "clerk@example.jp", true, boss));
+  ASSERT_DAICHO_OK(store.SetUserDisabled(a, "clerk@example.jp", true, boss));
+  EXPECT_EQ(store.SetUserAdmin(a, "boss@example.jp", false, boss).code(), Code::kFailedPrecondition);
+  ASSERT_DAICHO_OK(store.SetUserDisabled(a, "clerk@example.jp", false, boss));
+  // With another enabled admin, stepping down is fine.
+  ASSERT_DAICHO_OK(store.SetUserAdmin(a, "boss@example.jp", false, boss));
+  EXPECT_EQ(store.SetUserAdmin(a, "clerk@example.jp", false, PanelActor("clerk@example.jp")).code(),
+            Code::kFailedPrecondition);
+  ASSERT_DAICHO_OK(store.SetUserAdmin(a, "clerk@example.jp", false));
+  auto users = store.ListUserInfo(a);
+  EXPECT_FALSE(users->at(0).admin || users->at(1).admin);
+}
+
+// Issue 14: every change writes its audit row (who, what, whom, when, from
+// where, how) in the write that makes it, and none when it fails.
+TYPED_TEST(RelayServiceTest, EveryChangeIsAuditedInItsOwnWriteAndFailuresAreNot) {
+  RelayService& store = *this->store_;
+  const ContractNumber& a = this->a_;
+  this->AddContractWithUsers(a, {"boss@example.jp"});
+  ASSERT_DAICHO_OK(this->store_->AddContract(this->b_));
+  ASSERT_DAICHO_OK(store.SetUserAdmin(a, "boss@example.jp", true));
+  const Actor boss = PanelActor("boss@example.jp", "192.0.2.7");
+  const uint64_t t0 = this->clock_->NowMillis();
+  this->clock_->Advance(1000);
+  ASSERT_DAICHO_OK(store.AddUser(a, "clerk@example.jp", "Password1", boss));
+  ASSERT_DAICHO_OK(store.IssueDeviceToken(a, "clerk@example.jp", Origin(1), "PC-1"));
+  ASSERT_DAICHO_OK(store.SetPassword(a, "clerk@example.jp", "Password2", boss));
+  ASSERT_DAICHO_OK(store.IssueDeviceToken(a, "clerk@example.jp", Origin(1), "PC-1"));
+  this->clock_->Advance(1000);
+  ASSERT_DAICHO_OK(store.RevokeDevice(a, "clerk@example.jp", "PC-1", boss));
+  ASSERT_DAICHO_OK(store.SetUserDisabled(a, "clerk@example.jp", true, boss));
+  ASSERT_DAICHO_OK(store.SetUserDisabled(a, "clerk@example.jp", false, boss));
+  ASSERT_DAICHO_OK(store.SetUserAdmin(a, "clerk@example.jp", true, boss));
+  ASSERT_DAICHO_OK(store.SetUserAdmin(a, "clerk@example.jp", false, boss));
+  ASSERT_DAICHO_OK(store.RemoveUser(a, "clerk@example.jp", boss));
+  // Failures: no row.
+  EXPECT_EQ(store.AddUser(a, "boss@example.jp", "Password1", boss).code(), Code::kAlreadyExists);
+  EXPECT_EQ(store.RevokeDevice(a, "boss@example.jp", "nothing", boss).code(), Code::kNotFound);
+  EXPECT_EQ(store.SetUserAdmin(a, "boss@example.jp", false, boss).code(), Code::kFailedPrecondition);
+  const std::vector<std::string> expected = {"boss@example.jp user.remove clerk@example.jp",
+                                             "boss@example.jp user.unadmin clerk@example.jp",
+                                             "boss@example.jp user.admin clerk@example.jp",
+                                             "boss@example.jp user.enable clerk@example.jp",
+                                             "boss@example.jp user.disable clerk@example.jp",
+                                             "boss@example.jp device.revoke clerk@example.jp",
+                                             "boss@example.jp user.password clerk@example.jp",
+                                             "boss@example.jp user.add clerk@example.jp",
+                                             " user.admin boss@example.jp",
+                                             " user.add boss@example.jp"};
+  EXPECT_EQ(AuditLines(store, a), expected);
+  auto rows = store.ListAudit(a, UINT64_MAX, 3);
+  ASSERT_DAICHO_OK(rows);
+  ASSERT_EQ(rows->size(), 3u);
+  EXPECT_EQ((*rows)[0].time_ms, t0 + 2000);
+  EXPECT_EQ((*rows)[0].address, "192.0.2.7");
+  EXPECT_EQ((*rows)[0].via, "panel");
+  EXPECT_EQ((*rows)[2].action, "user.admin");
+  // Older than a time: the page after.
+  rows = store.ListAudit(a, t0 + 2000, 10);
+  ASSERT_DAICHO_OK(rows);
+  ASSERT_EQ(rows->size(), 4u);
+  EXPECT_EQ((*rows)[0].action, "user.password");
+  EXPECT_EQ((*rows)[3].via, "cli");
+  EXPECT_EQ((*rows)[3].actor, "");
+  EXPECT_TRUE(store.ListAudit(a, t0, 10)->empty());
+  EXPECT_TRUE(store.ListAudit(this->b_, UINT64_MAX, 10)->empty());
+  EXPECT_EQ(store.ListAudit(Contract("9999-9999-9999"), UINT64_MAX, 10).status().code(), Code::kNotFound);
+}
+
+// The audit log keeps each contract's newest rows (the service keeps
+// RelayService::kAuditRowsKept): a backend's rule, run through it directly.
+TYPED_TEST(RelayServiceTest, AuditLogsKeepTheNewestRowsOfEachContract) {
+  ASSERT_DAICHO_OK(this->store_->AddContract(this->a_));
+  ASSERT_DAICHO_OK(this->store_->AddContract(this->b_));
+  this->store_.reset();
+  auto backend = this->factory_.Open();
+  ASSERT_DAICHO_OK(backend);
+  auto append = [&](const ContractNumber& contract, uint64_t time_ms, const std::string& action) {
+    return (*backend)->Write([&](RelayWriteTxn& txn) -> Status {
+      DAICHO_RETURN_IF_ERROR(
+          txn.AppendAudit(contract, AuditRecord{time_ms, "", "", "cli", action, "", std::string("x\0y", 3)}));
+      return txn.TrimAudit(contract, 5);
+    });
+  };
+  // Two rows per millisecond: they keep their order.
+  for (int i = 0; i < 12; ++i) ASSERT_DAICHO_OK(append(this->a_, 1000 + i / 2, "a" + std::to_string(i)));
+  ASSERT_DAICHO_OK(append(this->b_, 1000, "b0"));
+  std::vector<AuditRecord> rows, rows_b;
+  ASSERT_DAICHO_OK((*backend)->Read([&](RelayReadTxn& txn) -> Status {
+    DAICHO_ASSIGN_OR_RETURN(rows, txn.ListAudit(this->a_, UINT64_MAX, 100));
+    DAICHO_ASSIGN_OR_RETURN(rows_b, txn.ListAudit(this->b_, UINT64_MAX, 100));
+    return Status::Ok();
+  }));
+  std::vector<std::string> actions;
+  for (const AuditRecord& row : rows) actions.push_back(row.action);
+  EXPECT_EQ(actions, (std::vector<std::string>{"a11", "a10", "a9", "a8", "a7"}));
+  EXPECT_EQ(rows[0].time_ms, 1005u);
+  EXPECT_EQ(rows[0].detail, std::string("x\0y", 3));
+  ASSERT_EQ(rows_b.size(), 1u);
+  EXPECT_EQ(rows_b[0].action, "b0");
+}
+
+// Issue 14: a panel login is LogIn (same throttle, gate, messages) plus a
+// session; checked logins are audited.
+TYPED_TEST(RelayServiceTest, PanelLoginsAreLogInsWithASessionAndAreAudited) {
+  RelayService& store = *this->store_;
+  const ContractNumber& a = this->a_;
+  this->AddContractWithUsers(a, {"Taro@example.jp"});
+  const PasswordGate& gate = store.TEST_password_gate();
+  const uint64_t entered = gate.stats().entered;
+  auto session = store.OpenPanelSession(a, "taro@example.jp", "Password1", "127.0.0.2");
+  ASSERT_DAICHO_OK(session);
+  EXPECT_EQ(gate.stats().entered, entered + 1);
+  EXPECT_EQ(session->token.size(), RelayService::kPanelTokenBytes);
+  EXPECT_EQ(session->user_id, "Taro@example.jp");
+  EXPECT_FALSE(session->admin);
+  auto caller = store.CheckPanelSession(a, session->token, "127.0.0.2");
+  ASSERT_DAICHO_OK(caller);
+  EXPECT_EQ(caller->user_id, "Taro@example.jp");
+  EXPECT_FALSE(caller->admin);
+  const Actor actor = caller->actor("api");
+  EXPECT_EQ(actor.user_id, "Taro@example.jp");
+  EXPECT_EQ(actor.address, "127.0.0.2");
+  EXPECT_EQ(actor.via, "api");
+  // A role given later shows at once.
+  ASSERT_DAICHO_OK(store.SetUserAdmin(a, "taro@example.jp", true));
+  EXPECT_TRUE(store.CheckPanelSession(a, session->token, "127.0.0.2")->admin);
+  // Refusals are LogIn's, with its messages.
+  const Status wrong = store.OpenPanelSession(a, "taro@example.jp", "Password2", "127.0.0.3").status();
+  EXPECT_EQ(wrong.message(), store.LogIn(a, "nobody@example.jp", "Password1").status().message());
+  EXPECT_EQ(store.OpenPanelSession(this->b_, "taro@example.jp", "Password1", "127.0.0.3").status().code(),
+            Code::kUnauthenticated);
+  for (int i = 0; i < 5; ++i) (void)store.OpenPanelSession(a, "taro@example.jp", "Guess0000", "127.0.0.4");
+  EXPECT_EQ(store.OpenPanelSession(a, "taro@example.jp", "Password1", "127.0.0.4").status().code(), Code::kUnavailable);
+  const std::vector<std::string> lines = AuditLines(store, a);
+  ASSERT_GE(lines.size(), 4u);
+  // Throttled attempts were not checked: only checked ones are rows.
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), "Taro@example.jp login.failed Taro@example.jp"), 4 + 1);
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), "Taro@example.jp login Taro@example.jp"), 1);
+  EXPECT_EQ(lines.back(), " user.add Taro@example.jp");
+  ASSERT_DAICHO_OK(store.ClosePanelSession(a, session->token));
+  EXPECT_EQ(store.CheckPanelSession(a, session->token, "127.0.0.2").status().code(), Code::kUnauthenticated);
+  EXPECT_DAICHO_OK(store.ClosePanelSession(a, session->token));
+}
+
+// Issue 14: sessions end when idle for 30 minutes and 12 hours after their
+// login; use is recorded to the minute.
+TYPED_TEST(RelayServiceTest, PanelSessionsExpireWhenIdleAndAfterTheirAbsoluteLifetime) {
+  RelayService& store = *this->store_;
+  const ContractNumber& a = this->a_;
+  this->AddContractWithUsers(a, {"taro@example.jp"});
+  const uint64_t idle = this->options_.panel_idle_ms;
+  auto first = store.OpenPanelSession(a, "taro@example.jp", "Password1", "127.0.0.2");
+  ASSERT_DAICHO_OK(first);
+  const std::string expired_message = store.CheckPanelSession(a, std::string(32, 'x'), "").status().message();
+  // Used every 29 minutes, it lives until its 12 hours are up.
+  uint64_t lived = 0;
+  while (lived + idle - 60'000 < this->options_.panel_absolute_ms) {
+    this->clock_->Advance(idle - 60'000);
+    lived += idle - 60'000;
+    ASSERT_DAICHO_OK(store.CheckPanelSession(a, first->token, "127.0.0.2"));
+  }
+  this->clock_->Advance(this->options_.panel_absolute_ms - lived);
+  Status ended = store.CheckPanelSession(a, first->token, "127.0.0.2").status();
+  EXPECT_EQ(ended.code(), Code::kUnauthenticated);
+  EXPECT_EQ(ended.message(), expired_message);
+
+  // Idle: each use restarts the 30 minutes, but a use within the minute of
+  // the recorded one is not recorded.
+  auto second = store.OpenPanelSession(a, "taro@example.jp", "Password1", "127.0.0.2");
+  ASSERT_DAICHO_OK(second);
+  this->clock_->Advance(idle - 1);
+  ASSERT_DAICHO_OK(store.CheckPanelSession(a, second->token, "127.0.0.2"));
+  this->clock_->Advance(30'000);
+  ASSERT_DAICHO_OK(store.CheckPanelSession(a, second->token, "127.0.0.2"));
+  this->clock_->Advance(idle - 30'000);
+  EXPECT_EQ(store.CheckPanelSession(a, second->token, "127.0.0.2").status().message(), expired_message);
+  // Once expired, always: the session was deleted.
+  this->clock_->StepBack(idle);
+  EXPECT_EQ(store.CheckPanelSession(a, second->token, "127.0.0.2").status().message(), expired_message);
+}
+
+// Issue 14: a session belongs to its contract, and dies with its user's
+// password change, disabling, removal or reset.
+TYPED_TEST(RelayServiceTest, PanelSessionsEndWithPasswordChangeDisableRemovalAndReset) {
+  RelayService& store = *this->store_;
+  const ContractNumber& a = this->a_;
+  this->AddContractWithUsers(a, {"taro@example.jp", "hanako@example.jp"});
+  ASSERT_DAICHO_OK(this->store_->AddContract(this->b_));
+  auto open = [&] { return store.OpenPanelSession(a, "taro@example.jp", "Password1", "127.0.0.2").value().token; };
+  auto alive = [&](const std::string& token) { return store.CheckPanelSession(a, token, "127.0.0.2").ok(); };
+  const std::string hanako = store.OpenPanelSession(a, "hanako@example.jp", "Password1", "").value().token;
+  std::string token = open();
+  EXPECT_TRUE(alive(token));
+  EXPECT_EQ(store.CheckPanelSession(this->b_, token, "127.0.0.2").status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(store.CheckPanelSession(Contract("9999-9999-9999"), token, "").status().code(), Code::kUnauthenticated);
+  ASSERT_DAICHO_OK(store.ClosePanelSession(this->b_, token));
+  EXPECT_TRUE(alive(token));
+
+  ASSERT_DAICHO_OK(store.SetPassword(a, "taro@example.jp", "Password1"));
+  EXPECT_FALSE(alive(token));
+  token = open();
+  ASSERT_DAICHO_OK(store.SetUserDisabled(a, "taro@example.jp", true));
+  EXPECT_FALSE(alive(token));
+  ASSERT_DAICHO_OK(store.SetUserDisabled(a, "taro@example.jp", false));
+  EXPECT_FALSE(alive(token)) << "enabling again revives no session";
+  token = open();
+  ASSERT_DAICHO_OK(store.SetContractDisabled(a, true));
+  EXPECT_FALSE(alive(token));
+  ASSERT_DAICHO_OK(store.SetContractDisabled(a, false));
+  EXPECT_TRUE(alive(token)) << "a contract's disabling keeps its sessions, refused meanwhile";
+  auto code = store.IssueResetCode(a, "taro@example.jp", "");
+  ASSERT_DAICHO_OK(code);
+  ASSERT_TRUE(code->has_value());
+  ASSERT_DAICHO_OK(store.ConfirmPasswordReset(a, "taro@example.jp", (*code)->code, "Password1", ""));
+  EXPECT_FALSE(alive(token));
+  token = open();
+  ASSERT_DAICHO_OK(store.RemoveUser(a, "taro@example.jp"));
+  EXPECT_FALSE(alive(token));
+  ASSERT_DAICHO_OK(store.AddUser(a, "taro@example.jp", "Password1"));
+  EXPECT_FALSE(alive(token)) << "a new account of the same id inherits nothing";
+  EXPECT_TRUE(alive(hanako)) << "another user's session is untouched";
+}
+
+// Issue 14: "change my password" checks the current one like a login and
+// signs the user out everywhere but the browser that asked.
+TYPED_TEST(RelayServiceTest, ChangingOwnPasswordChecksTheCurrentOneAndKeepsOnlyTheAskingBrowser) {
+  RelayService& store = *this->store_;
+  const ContractNumber& a = this->a_;
+  this->AddContractWithUsers(a, {"taro@example.jp"});
+  const std::string other_browser = store.OpenPanelSession(a, "taro@example.jp", "Password1", "").value().token;
+  auto token = store.IssueDeviceToken(a, "taro@example.jp", Origin(1), "PC-1");
+  ASSERT_DAICHO_OK(token);
+  const uint64_t generation = store.LoginGeneration().value();
+  uint64_t entered = store.TEST_password_gate().stats().entered;
+
+  EXPECT_EQ(store.ChangeOwnPassword(a, "taro@example.jp", "Password1", "short", "").status().code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(store.TEST_password_gate().stats().entered, entered) << "refused before any hashing";
+  const Status wrong = store.ChangeOwnPassword(a, "taro@example.jp", "Password9", "NewPassword2", "").status();
+  EXPECT_EQ(wrong.code(), Code::kUnauthenticated);
+  EXPECT_EQ(wrong.message(), store.LogIn(a, "taro@example.jp", "Password9").status().message());
+  EXPECT_DAICHO_OK(store.CheckPanelSession(a, other_browser, ""));
+
+  entered = store.TEST_password_gate().stats().entered;
+  auto changed = store.ChangeOwnPassword(a, "Taro@example.jp", "Password1", "NewPassword2", "127.0.0.8");
+  ASSERT_DAICHO_OK(changed);
+  // Verify the current password, hash the new one: two gated operations.
+  EXPECT_EQ(store.TEST_password_gate().stats().entered, entered + 2);
+  EXPECT_EQ(changed->user_id, "taro@example.jp");
+  EXPECT_DAICHO_OK(store.CheckPanelSession(a, changed->token, "127.0.0.8"));
+  EXPECT_EQ(store.CheckPanelSession(a, other_browser, "").status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(store.AuthenticateDevice(a, "taro@example.jp", *token, Origin(1)).code(), Code::kUnauthenticated);
+  EXPECT_GT(store.LoginGeneration().value(), generation);
+  EXPECT_DAICHO_OK(store.LogIn(a, "taro@example.jp", "NewPassword2"));
+  EXPECT_EQ(AuditLines(store, a).front(), "taro@example.jp password.change taro@example.jp");
+  // A user disabled meanwhile cannot.
+  ASSERT_DAICHO_OK(store.SetUserDisabled(a, "taro@example.jp", true));
+  EXPECT_EQ(store.ChangeOwnPassword(a, "taro@example.jp", "NewPassword2", "NewPassword3", "").status().code(),
+            Code::kPermissionDenied);
+}
+
+// Issue 14: AddUser and SetPassword hash through the password gate, as
+// logins do: a full gate refuses them instead of running one more hash.
+TYPED_TEST(RelayServiceTest, AddingUsersAndSettingPasswordsPassThePasswordGate) {
+  this->options_.password_checks.max_concurrent = 1;
+  this->options_.password_checks.max_queued = 0;
+  this->Reopen();
+  RelayService& store = *this->store_;
+  ASSERT_DAICHO_OK(this->store_->AddContract(this->a_));
+  PasswordGate& gate = store.TEST_password_gate();
+  const uint64_t entered = gate.stats().entered;
+  ASSERT_DAICHO_OK(store.AddUser(this->a_, "taro@example.jp", "Password1"));
+  EXPECT_EQ(gate.stats().entered, entered + 1);
+  ASSERT_DAICHO_OK(store.SetPassword(this->a_, "taro@example.jp", "Password2"));
+  EXPECT_EQ(gate.stats().entered, entered + 2);
+  {
+    auto held = gate.Enter();
+    ASSERT_DAICHO_OK(held);
+    EXPECT_EQ(store.AddUser(this->a_, "hanako@example.jp", "Password1").code(), Code::kUnavailable);
+    EXPECT_EQ(store.SetPassword(this->a_, "taro@example.jp", "Password3").code(), Code::kUnavailable);
+  }
+  EXPECT_EQ(store.ListUsers(this->a_)->size(), 1u);
+  EXPECT_DAICHO_OK(store.LogIn(this->a_, "taro@example.jp", "Password2"));
+}
+
+// Issue 14: a reset code is 8 digits, valid 30 minutes for 5 tries, used
+// once; a new request replaces it.
+TYPED_TEST(RelayServiceTest, ResetCodesExpireAllowFiveTriesAreUsedOnceAndReplacedByANewRequest) {
+  RelayService& store = *this->store_;
+  const ContractNumber& a = this->a_;
+  const std::string user = "taro@example.jp";
+  this->AddContractWithUsers(a, {"Taro@example.jp"});
+  auto issue = [&] {
+    auto code = store.IssueResetCode(a, user, "127.0.0.9");
+    EXPECT_DAICHO_OK(code);
+    return code.ok() && code->has_value() ? **code : RelayService::IssuedResetCode{};
+  };
+  const RelayService::IssuedResetCode first = issue();
+  ASSERT_EQ(first.code.size(), 8u);
+  EXPECT_EQ(first.code.find_first_not_of("0123456789"), std::string::npos);
+  EXPECT_EQ(first.user_id, "Taro@example.jp");
+  EXPECT_EQ(first.expires_ms, this->clock_->NowMillis() + this->options_.reset_code_ms);
+  // `tries` wrong guesses at `code` (each a different digit at `place`).
+  auto guess_wrong = [&](const std::string& code, int tries, size_t place) {
+    for (int i = 0; i < tries; ++i) {
+      std::string guess = code;
+      guess[place] = static_cast<char>('0' + (guess[place] - '0' + 1 + i) % 10);
+      EXPECT_EQ(store.ConfirmPasswordReset(a, user, guess, "NewPassword9", "").code(), Code::kUnauthenticated) << i;
+    }
+  };
+
+  // Expired: refused even when right.
+  this->clock_->Advance(this->options_.reset_code_ms);
+  EXPECT_EQ(store.ConfirmPasswordReset(a, user, first.code, "NewPassword2", "").code(), Code::kUnauthenticated);
+  // Five tries: four wrong, then the right one still works ...
+  RelayService::IssuedResetCode second = issue();
+  guess_wrong(second.code, 4, 0);
+  ASSERT_DAICHO_OK(store.ConfirmPasswordReset(a, "TARO@example.jp", second.code, "NewPassword2", "127.0.0.9"));
+  EXPECT_DAICHO_OK(store.LogIn(a, user, "NewPassword2"));
+  // ... once.
+  EXPECT_EQ(store.ConfirmPasswordReset(a, user, second.code, "NewPassword3", "").code(), Code::kUnauthenticated);
+  // Five wrong tries kill a code.
+  RelayService::IssuedResetCode third = issue();
+  guess_wrong(third.code, 5, 1);
+  EXPECT_EQ(store.ConfirmPasswordReset(a, user, third.code, "NewPassword3", "").code(), Code::kUnauthenticated);
+  // A new request replaces the pending code.
+  RelayService::IssuedResetCode fourth = issue();
+  RelayService::IssuedResetCode fifth = issue();
+  if (fourth.code != fifth.code) {
+    EXPECT_EQ(store.ConfirmPasswordReset(a, user, fourth.code, "NewPassword4", "").code(), Code::kUnauthenticated);
+  }
+  ASSERT_DAICHO_OK(store.ConfirmPasswordReset(a, user, fifth.code, "NewPassword4", ""));
+  EXPECT_DAICHO_OK(store.LogIn(a, user, "NewPassword4"));
+  const std::vector<std::string> lines = AuditLines(store, a);
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), "Taro@example.jp reset.request Taro@example.jp"), 5);
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), "Taro@example.jp reset.done Taro@example.jp"), 2);
+  EXPECT_EQ(store.ListAudit(a, UINT64_MAX, 1)->at(0).address, "");
+}
+
+// Issue 14: no code exists for an unknown contract or user, a disabled
+// one, or an id no mail can reach; every failed confirmation reads alike.
+TYPED_TEST(RelayServiceTest, ResetCodesOnlyForEnabledMailAccountsAndFailuresLookAlike) {
+  RelayService& store = *this->store_;
+  const ContractNumber& a = this->a_;
+  this->AddContractWithUsers(a, {"taro@example.jp", "hanako@example.jp", "office-pc"});
+  ASSERT_DAICHO_OK(this->store_->AddContract(this->b_));
+  ASSERT_DAICHO_OK(store.SetUserDisabled(a, "hanako@example.jp", true));
+  const size_t rows = AuditLines(store, a).size();
+  for (const auto& [contract, user] :
+       std::vector<std::pair<ContractNumber, std::string>>{{a, "nobody@example.jp"},
+                                                           {this->b_, "taro@example.jp"},
+                                                           {Contract("9999-9999-9999"), "taro@example.jp"},
+                                                           {a, "hanako@example.jp"},
+                                                           {a, "office-pc"}}) {
+    auto code = store.IssueResetCode(contract, user, "");
+    ASSERT_DAICHO_OK(code);
+    EXPECT_FALSE(code->has_value()) << contract.str() << " " << user;
+  }
+  EXPECT_EQ(AuditLines(store, a).size(), rows) << "nothing written";
+
+  const Status no_code = store.ConfirmPasswordReset(a, "taro@example.jp", "12345678", "NewPassword2", "");
+  EXPECT_EQ(no_code.code(), Code::kUnauthenticated);
+  auto issued = store.IssueResetCode(a, "taro@example.jp", "");
+  ASSERT_DAICHO_OK(issued);
+  ASSERT_TRUE(issued->has_value());
+  const std::string wrong_code = (*issued)->code == "00000000" ? "00000001" : "00000000";
+  for (const Status& refused :
+       {store.ConfirmPasswordReset(a, "taro@example.jp", wrong_code, "NewPassword2", ""),
+        store.ConfirmPasswordReset(a, "taro@example.jp", "not a code", "NewPassword2", ""),
+        store.ConfirmPasswordReset(a, "nobody@example.jp", (*issued)->code, "NewPassword2", ""),
+        store.ConfirmPasswordReset(this->b_, "taro@example.jp", (*issued)->code, "NewPassword2", ""),
+        store.ConfirmPasswordReset(Contract("9999-9999-9999"), "taro@example.jp", (*issued)->code, "NewPassword2", ""),
+        store.ConfirmPasswordReset(a, "x", (*issued)->code, "NewPassword2", "")}) {
+    EXPECT_EQ(refused.code(), no_code.code());
+    EXPECT_EQ(refused.message(), no_code.message());
+  }
+  // The new password's shape is checked first, with its rule.
+  const Status bad_password = store.ConfirmPasswordReset(a, "taro@example.jp", (*issued)->code, "short", "");
+  EXPECT_EQ(bad_password.code(), Code::kInvalidArgument);
+  EXPECT_EQ(bad_password.message(), ValidatePassword("short").message());
+  // Disabled after the request: refused alike.
+  ASSERT_DAICHO_OK(store.SetUserDisabled(a, "taro@example.jp", true));
+  ASSERT_DAICHO_OK(store.SetUserDisabled(a, "taro@example.jp", false));
+  EXPECT_EQ(store.ConfirmPasswordReset(a, "taro@example.jp", (*issued)->code, "NewPassword2", "").message(),
+            no_code.message())
+      << "disabling deleted the code";
+  EXPECT_DAICHO_OK(store.LogIn(a, "taro@example.jp", "Password1"));
+}
+
+// Issue 14: the owner resets while someone's guesses throttle the account,
+// and the reset signs the user out everywhere and lifts the throttle.
+TYPED_TEST(RelayServiceTest, ResetWorksWhileThrottledEndsEveryLoginAndLiftsTheThrottle) {
+  RelayService& store = *this->store_;
+  const ContractNumber& a = this->a_;
+  this->AddContractWithUsers(a, {"taro@example.jp"});
+  auto device = store.IssueDeviceToken(a, "taro@example.jp", Origin(1), "PC-1");
+  ASSERT_DAICHO_OK(device);
+  const std::string session = store.OpenPanelSession(a, "taro@example.jp", "Password1", "").value().token;
+  for (int i = 0; i < 8; ++i) (void)store.LogIn(a, "taro@example.jp", "Guess" + std::to_string(1000 + i), "192.0.2.66");
+  ASSERT_EQ(store.LogIn(a, "taro@example.jp", "Password1", "192.0.2.66").status().code(), Code::kUnavailable);
+  const uint64_t generation = store.LoginGeneration().value();
+  const uint64_t entered = store.TEST_password_gate().stats().entered;
+
+  auto code = store.IssueResetCode(a, "taro@example.jp", "192.0.2.66");
+  ASSERT_DAICHO_OK(code);
+  ASSERT_TRUE(code->has_value());
+  ASSERT_DAICHO_OK(store.ConfirmPasswordReset(a, "taro@example.jp", (*code)->code, "NewPassword2", "192.0.2.66"));
+  EXPECT_EQ(store.TEST_password_gate().stats().entered, entered + 1) << "the new password's hash is gated";
+  EXPECT_EQ(store.AuthenticateDevice(a, "taro@example.jp", *device, Origin(1)).code(), Code::kUnauthenticated);
+  EXPECT_EQ(store.CheckPanelSession(a, session, "").status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(store.LoginGeneration().value(), generation + 1);
+  EXPECT_DAICHO_OK(store.LogIn(a, "taro@example.jp", "NewPassword2", "192.0.2.66"));
+}
+
+// Issue 14: nothing of another contract is found through any call, and a
+// refused call changes nothing.
+TYPED_TEST(RelayServiceTest, AnotherContractsIdsAreNotFoundAndChangeNothing) {
+  RelayService& store = *this->store_;
+  const ContractNumber& a = this->a_;
+  const ContractNumber& b = this->b_;
+  this->AddContractWithUsers(a, {"boss@example.jp"});
+  ASSERT_DAICHO_OK(this->store_->AddContract(b));
+  ASSERT_DAICHO_OK(store.SetUserAdmin(a, "boss@example.jp", true));
+  ASSERT_DAICHO_OK(store.AddUser(b, "b-user@example.jp", "Password1"));
+  ASSERT_DAICHO_OK(store.IssueDeviceToken(b, "b-user@example.jp", Origin(2), "B-PC"));
+  const Actor boss = PanelActor("boss@example.jp");
+  const uint64_t generation = store.LoginGeneration().value();
+  const size_t rows = AuditLines(store, a).size();
+  EXPECT_EQ(store.SetPassword(a, "b-user@example.jp", "Password2", boss).code(), Code::kNotFound);
+  EXPECT_EQ(store.RemoveUser(a, "b-user@example.jp", boss).code(), Code::kNotFound);
+  EXPECT_EQ(store.SetUserDisabled(a, "b-user@example.jp", true, boss).code(), Code::kNotFound);
+  EXPECT_EQ(store.SetUserAdmin(a, "b-user@example.jp", true, boss).code(), Code::kNotFound);
+  EXPECT_EQ(store.RevokeDevice(a, "b-user@example.jp", "B-PC", boss).code(), Code::kNotFound);
+  EXPECT_EQ(store.RevokeDevice(a, "boss@example.jp", Origin(2).ToHex(), boss).code(), Code::kNotFound);
+  EXPECT_TRUE(store.ListDevices(a, "b-user@example.jp")->empty());
+  // The admin of a acting on b is no admin there.
+  EXPECT_EQ(store.SetPassword(b, "b-user@example.jp", "Password2", boss).code(), Code::kPermissionDenied);
+  EXPECT_EQ(store.LoginGeneration().value(), generation);
+  EXPECT_EQ(AuditLines(store, a).size(), rows);
+  EXPECT_EQ(store.ListAudit(b, UINT64_MAX, 10)->size(), 1u) << "only b's own user.add";
+  EXPECT_DAICHO_OK(store.LogIn(b, "b-user@example.jp", "Password1"));
+  EXPECT_EQ(store.ListDevices(b, "b-user@example.jp")->size(), 1u);
+  EXPECT_FALSE(store.ListUserInfo(b)->at(0).admin);
+}
+
+TYPED_TEST(RelayServiceTest, OfficeKeyStatusSaysWhenTheKeyWasMadeAndChangedWithoutKeyMaterial) {
+  RelayService& store = *this->store_;
+  ASSERT_DAICHO_OK(this->store_->AddContract(this->a_));
+  auto status = store.GetOfficeKeyStatus(this->a_);
+  ASSERT_DAICHO_OK(status);
+  EXPECT_EQ(status->key_id, 0u);
+  EXPECT_EQ(status->created_ms, 0u);
+  const uint64_t made = this->clock_->NowMillis();
+  ASSERT_DAICHO_OK(store.PublishOfficeKey(this->a_, crypto::WrappedOfficeKey{1, "pass", "recovery", ""}, 0));
+  this->clock_->Advance(1000);
+  // A new passphrase changes the envelopes, not the key.
+  ASSERT_DAICHO_OK(store.PublishOfficeKey(this->a_, crypto::WrappedOfficeKey{1, "pass2", "recovery", ""}, 1));
+  status = store.GetOfficeKeyStatus(this->a_);
+  EXPECT_EQ(status->key_id, 1u);
+  EXPECT_EQ(status->created_ms, made);
+  EXPECT_EQ(status->changed_ms, made + 1000);
+  this->clock_->Advance(1000);
+  // A refused publication records nothing.
+  EXPECT_EQ(store.PublishOfficeKey(this->a_, crypto::WrappedOfficeKey{2, "p", "r", "ring"}, 0).code(),
+            Code::kFailedPrecondition);
+  EXPECT_EQ(store.GetOfficeKeyStatus(this->a_)->changed_ms, made + 1000);
+  ASSERT_DAICHO_OK(store.PublishOfficeKey(this->a_, crypto::WrappedOfficeKey{2, "p", "r", "ring"}, 1));
+  this->Reopen();
+  status = this->store_->GetOfficeKeyStatus(this->a_);
+  EXPECT_EQ(status->key_id, 2u);
+  EXPECT_EQ(status->created_ms, made + 2000);
+  EXPECT_EQ(status->changed_ms, made + 2000);
+  EXPECT_EQ(this->store_->GetOfficeKeyStatus(this->b_).status().code(), Code::kNotFound);
 }
 
 // ---- End-to-end encryption: the relay stores envelopes and only sealed changes ----

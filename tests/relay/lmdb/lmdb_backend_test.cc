@@ -1,6 +1,6 @@
 // The LMDB backend of the relay: opening a directory (busy, missing,
 // foreign, damaged), map growth under writes and readers, the upgrades of
-// v2 and v3 stores, and a change store handle outliving the service.
+// v2, v3 and v4 stores, and a change store handle outliving the service.
 #include "relay/lmdb/lmdb_backend.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +32,16 @@ std::unique_ptr<RelayService> OpenTinyMapRelay(const std::string& dir) {
   LmdbBackendOptions options;
   options.initial_map_bytes = 128 << 10;
   return std::move(OpenLmdbRelay(dir, OpaqueBlobOptions(), options).value());
+}
+
+// The devices of taro@example.jp, after checking that `token` (PC-4's, as
+// the upgrade tests write it) still logs in.
+std::vector<RelayService::Device> LoggedInDevices(RelayService& store, const ContractNumber& contract,
+                                                  const std::string& token) {
+  EXPECT_DAICHO_OK(store.AuthenticateDevice(contract, "taro@example.jp", token, Origin(4)));
+  auto devices = store.ListDevices(contract, "taro@example.jp");
+  EXPECT_DAICHO_OK(devices);
+  return devices.ok() ? *std::move(devices) : std::vector<RelayService::Device>();
 }
 
 // Issue 11 items 8 and 10: a v2 store opens upgraded; its logins keep
@@ -85,6 +96,8 @@ TEST(RelayStoreUpgradeTest, V2StoreIsUpgradedKeepingLoginsAndReportingCaseConfli
   EXPECT_EQ((*reopened)->ListUsers(contract).value(),
             (std::vector<std::string>{"taro@example.jp", "Yamada@Example.jp"}));
   EXPECT_DAICHO_OK((*reopened)->AuthenticateDevice(contract, "taro@example.jp", token, Origin(7)));
+  // Through v3 and v4 to v5 in one go.
+  EXPECT_NE(ReadFile(dir.Sub("relay") + "/data.mdb").find("daicho-relay-v5"), std::string::npos);
 }
 
 TEST(RelayStoreOpenTest, SecondOpenOfTheSameDirectoryIsBusy) {
@@ -220,21 +233,85 @@ TEST(RelayStoreUpgradeTest, V3StoreIsUpgradedKeepingUsersAndDevices) {
     ASSERT_DAICHO_OK(opened);
     RelayService& store = **opened;
     EXPECT_DAICHO_OK(store.LogIn(contract, "taro@example.jp", "Password1"));
-    EXPECT_DAICHO_OK(store.AuthenticateDevice(contract, "taro@example.jp", token, Origin(4)));
-    auto devices = store.ListDevices(contract, "taro@example.jp");
-    ASSERT_DAICHO_OK(devices);
-    ASSERT_EQ(devices->size(), 1u);
-    EXPECT_EQ((*devices)[0].name, "PC-4");
-    EXPECT_EQ((*devices)[0].replica, Origin(4));
-    EXPECT_EQ((*devices)[0].last_sync_ms, 0u);
+    auto devices = LoggedInDevices(store, contract, token);
+    ASSERT_EQ(devices.size(), 1u);
+    EXPECT_EQ(devices[0].name, "PC-4");
+    EXPECT_EQ(devices[0].replica, Origin(4));
+    EXPECT_EQ(devices[0].last_sync_ms, 0u);
+    EXPECT_EQ(devices[0].unsynced_records, std::nullopt);
     ASSERT_DAICHO_OK(store.RecordDeviceSync(contract, "taro@example.jp", Origin(4), "127.0.0.4"));
     ASSERT_DAICHO_OK(store.SetContractDisabled(contract, true));
   }
-  EXPECT_NE(ReadFile(dir.Sub("relay") + "/data.mdb").find("daicho-relay-v4"), std::string::npos);
+  EXPECT_NE(ReadFile(dir.Sub("relay") + "/data.mdb").find("daicho-relay-v5"), std::string::npos);
   auto reopened = OpenLmdbRelay(dir.Sub("relay"));
   ASSERT_DAICHO_OK(reopened);
   EXPECT_EQ((*reopened)->ListDevices(contract, "taro@example.jp")->at(0).last_address, "127.0.0.4");
   EXPECT_EQ((*reopened)->LogIn(contract, "taro@example.jp", "Password1").status().code(), Code::kPermissionDenied);
+}
+
+// Issue 14: a v4 store (before the admin panel) is upgraded in place at
+// open: everything reads back, the new data starts empty (no admin until
+// the operator names one; office key times unknown), and it all works.
+TEST(RelayStoreUpgradeTest, V4StoreIsUpgradedKeepingEverythingWithNoAdminYet) {
+  TempDir dir;
+  const ContractNumber contract = Contract("0000-0000-0004");
+  const std::string token = NewDeviceToken();
+  const crypto::WrappedOfficeKey keys{3, "passphrase-envelope", "recovery-envelope", "ring"};
+  const uint64_t synced = 1'700'000'123'000;
+  WriteV4Store(dir.Sub("relay"), contract,
+               {{"Taro@Example.jp", "Password1", false, token, Origin(4), "PC-4", synced, "192.0.2.4"},
+                {"hanako@example.jp", "Password2", true, "", ReplicaId(), "", 0, ""}},
+               Origin(9), "sealed change", crypto::SerializeWrappedOfficeKey(keys), 7);
+  {
+    auto opened = OpenLmdbRelay(dir.Sub("relay"), OpaqueBlobOptions());
+    ASSERT_DAICHO_OK(opened);
+    RelayService& store = **opened;
+    EXPECT_EQ(store.LoginGeneration().value(), 7u);
+    EXPECT_DAICHO_OK(store.LogIn(contract, "taro@example.jp", "Password1"));
+    EXPECT_EQ(store.LogIn(contract, "hanako@example.jp", "Password2").status().code(), Code::kPermissionDenied);
+    auto devices = LoggedInDevices(store, contract, token);
+    ASSERT_EQ(devices.size(), 1u);
+    EXPECT_EQ(devices[0].name, "PC-4");
+    EXPECT_EQ(devices[0].replica, Origin(4));
+    EXPECT_EQ(devices[0].last_sync_ms, synced);
+    EXPECT_EQ(devices[0].last_address, "192.0.2.4");
+    EXPECT_EQ(devices[0].unsynced_records, std::nullopt);
+    auto users = store.ListUserInfo(contract);
+    ASSERT_DAICHO_OK(users);
+    ASSERT_EQ(users->size(), 2u);
+    for (const RelayService::UserInfo& user : *users) {
+      EXPECT_FALSE(user.admin) << user.user_id;
+      EXPECT_EQ(user.last_sync_ms, 0u) << user.user_id;
+    }
+    EXPECT_TRUE((*users)[0].disabled);
+    EXPECT_EQ((*users)[1].devices, 1u);
+    EXPECT_EQ(*store.GetOfficeKey(contract), keys);
+    auto key_status = store.GetOfficeKeyStatus(contract);
+    ASSERT_DAICHO_OK(key_status);
+    EXPECT_EQ(key_status->key_id, 3u);
+    EXPECT_EQ(key_status->created_ms, 0u) << "unknown: published before v5";
+    EXPECT_EQ(key_status->changed_ms, 0u);
+    auto changes = std::move(store.ContractChanges(contract).value());
+    EXPECT_EQ(changes->GetVersionVector()->Get(Origin(9)), 1u);
+    auto all = changes->ChangesSince(VersionVector(), SIZE_MAX, nullptr);
+    ASSERT_DAICHO_OK(all);
+    ASSERT_EQ(all->size(), 1u);
+    EXPECT_EQ((*all)[0].payload, "sealed change");
+    EXPECT_TRUE(store.ListAudit(contract, UINT64_MAX, 10)->empty());
+    // The panel's data works on the upgraded store.
+    ASSERT_DAICHO_OK(store.SetUserAdmin(contract, "taro@example.jp", true));
+    ASSERT_DAICHO_OK(store.RecordDeviceSync(contract, "taro@example.jp", Origin(4), "192.0.2.5", 3));
+    EXPECT_DAICHO_OK(store.OpenPanelSession(contract, "taro@example.jp", "Password1", "192.0.2.5"));
+  }
+  EXPECT_NE(ReadFile(dir.Sub("relay") + "/data.mdb").find("daicho-relay-v5"), std::string::npos);
+  auto reopened = OpenLmdbRelay(dir.Sub("relay"));
+  ASSERT_DAICHO_OK(reopened);
+  auto users = (*reopened)->ListUserInfo(contract);
+  ASSERT_DAICHO_OK(users);
+  EXPECT_TRUE((*users)[1].admin);
+  EXPECT_EQ((*users)[1].last_address, "192.0.2.5");
+  EXPECT_EQ((*reopened)->ListDevices(contract, "taro@example.jp")->at(0).unsynced_records, 3u);
+  EXPECT_EQ((*reopened)->ListAudit(contract, UINT64_MAX, 10)->size(), 2u);  // admin, login
 }
 
 // A write that fills the map is aborted and run again on a doubled map
