@@ -1,6 +1,7 @@
 // daicho-relay: the relay a vendor hosts for many offices. This file wires
 // the administration commands (contracts, users, devices) to RelayService
-// over the LMDB backend in --data.
+// over the LMDB backend in --data, and the contract's admin roles, office
+// key status and audit log for the vendor's operator.
 // Exit codes: 0 ok, 1 runtime error (message on stderr), 2 usage error.
 // `serve` writes its log (transport::LogLine lines, each after an ISO-8601 UTC
 // timestamp) to stderr, the same stream as its errors: one stream.
@@ -9,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <iostream>
 #include <mutex>
@@ -90,8 +92,8 @@ Result<std::unique_ptr<RelayService>> OpenExisting(const std::string& data_dir) 
   return service;
 }
 
-// "2026-12-07T08:15:02Z" for a device's last sync, "never" when none was
-// recorded.
+// "2026-12-07T08:15:02Z" for a Unix ms time (a last sync, an audit row),
+// "never" for 0 (none recorded).
 std::string LastSync(uint64_t unix_ms) {
   if (unix_ms == 0) return "never";
   const std::string stamp =
@@ -318,7 +320,8 @@ int main(int argc, char** argv) {
       user_cmd->add_subcommand("remove", "remove a user: the user's saved logins are revoked and live sessions end");
   user_remove->add_option("NUMBER", contract_text)->required();
   user_remove->add_option("USER", user)->required();
-  CLI::App* user_list = user_cmd->add_subcommand("list", "list a contract's users");
+  CLI::App* user_list = user_cmd->add_subcommand(
+      "list", "list a contract's users: role, state, devices with a saved login, last sync (UTC) and its address");
   user_list->add_option("NUMBER", contract_text)->required();
   CLI::App* user_disable = user_cmd->add_subcommand(
       "disable", "refuse a user's logins and end the user's live sessions (saved logins are kept)");
@@ -327,6 +330,25 @@ int main(int argc, char** argv) {
   CLI::App* user_enable = user_cmd->add_subcommand("enable", "let a disabled user log in again");
   user_enable->add_option("NUMBER", contract_text)->required();
   user_enable->add_option("USER", user)->required();
+  CLI::App* user_admin =
+      user_cmd->add_subcommand("admin", "make a user an admin of the contract (manages its users in the web panel)");
+  user_admin->add_option("NUMBER", contract_text)->required();
+  user_admin->add_option("USER", user)->required();
+  CLI::App* user_unadmin = user_cmd->add_subcommand("unadmin", "make an admin a plain user again");
+  user_unadmin->add_option("NUMBER", contract_text)->required();
+  user_unadmin->add_option("USER", user)->required();
+
+  CLI::App* key_cmd = app.add_subcommand("key", "the office key as the relay holds it")->require_subcommand(1);
+  CLI::App* key_status = key_cmd->add_subcommand(
+      "status", "show the office key's id and when it was made and last changed (never key material)");
+  key_status->add_option("NUMBER", contract_text)->required();
+
+  size_t audit_limit = 50;
+  CLI::App* audit_cmd = app.add_subcommand("audit", "the contract's audit log")->require_subcommand(1);
+  CLI::App* audit_list = audit_cmd->add_subcommand(
+      "list", "list the newest audit rows: time (UTC), who, via, from where, action, whom, detail");
+  audit_list->add_option("NUMBER", contract_text)->required();
+  audit_list->add_option("--limit", audit_limit, "rows at most (default 50)")->check(CLI::PositiveNumber);
 
   CLI::App* device_cmd = app.add_subcommand("device", "manage saved logins of PCs")->require_subcommand(1);
   CLI::App* device_list = device_cmd->add_subcommand(
@@ -477,11 +499,48 @@ int main(int argc, char** argv) {
       });
     } else if (*user_list) {
       exit_code = admin.Run([&](RelayService& store) -> Status {
-        DAICHO_ASSIGN_OR_RETURN(auto users, store.ListUsers(*number));
-        DAICHO_ASSIGN_OR_RETURN(auto disabled, store.DisabledUsers(*number));
-        for (const std::string& u : users) {
-          const bool off = std::find(disabled.begin(), disabled.end(), u) != disabled.end();
-          std::cout << u << (off ? "  (disabled)" : "") << '\n';
+        DAICHO_ASSIGN_OR_RETURN(auto users, store.ListUserInfo(*number));
+        for (const RelayService::UserInfo& u : users) {
+          std::cout << u.user_id << "  " << (u.admin ? "admin" : "user ") << "  "
+                    << (u.disabled ? "disabled" : "enabled ") << "  devices " << u.devices << "  last sync "
+                    << LastSync(u.last_sync_ms) << (u.last_address.empty() ? "" : " from " + u.last_address) << '\n';
+        }
+        return Status::Ok();
+      });
+    } else if (*user_admin || *user_unadmin) {
+      exit_code = admin.Run([&](RelayService& store) -> Status {
+        DAICHO_RETURN_IF_ERROR(store.SetUserAdmin(*number, user, user_admin->parsed()));
+        if (*user_admin) {
+          std::cout << user << " is now an admin of contract " << number->str()
+                    << ": manages its users in the web panel\n";
+        } else {
+          std::cout << user << " is no longer an admin of contract " << number->str() << '\n';
+        }
+        return Status::Ok();
+      });
+    } else if (*key_status) {
+      exit_code = admin.Run([&](RelayService& store) -> Status {
+        DAICHO_ASSIGN_OR_RETURN(RelayService::OfficeKeyStatus key, store.GetOfficeKeyStatus(*number));
+        if (key.key_id == 0) {
+          std::cout << "contract " << number->str()
+                    << " has no office key yet (the first PC's `daicho key init` sets it up)\n";
+          return Status::Ok();
+        }
+        // 0: published before the relay recorded key times (store v5).
+        auto when = [](uint64_t ms) { return ms == 0 ? std::string("unknown") : LastSync(ms); };
+        std::cout << "key " << key.key_id << "  created " << when(key.created_ms) << "  changed "
+                  << when(key.changed_ms) << '\n';
+        return Status::Ok();
+      });
+    } else if (*audit_list) {
+      exit_code = admin.Run([&](RelayService& store) -> Status {
+        DAICHO_ASSIGN_OR_RETURN(auto rows, store.ListAudit(*number, UINT64_MAX, audit_limit));
+        auto or_dash = [](const std::string& text) { return text.empty() ? std::string("-") : text; };
+        // The detail goes last: it may hold spaces.
+        for (const RelayService::AuditEntry& row : rows) {
+          std::cout << LastSync(row.time_ms) << "  " << (row.actor.empty() ? "operator" : row.actor) << "  " << row.via
+                    << "  " << or_dash(row.address) << "  " << row.action << "  " << or_dash(row.target)
+                    << (row.detail.empty() ? "" : "  " + row.detail) << '\n';
         }
         return Status::Ok();
       });

@@ -1368,7 +1368,7 @@ TEST_F(CliSyncTest, UserIdsLogInWhateverTheirLetterCase) {
   EXPECT_TRUE(Contains(twin.err, "already exists")) << twin.err;
   EXPECT_TRUE(Contains(twin.err, "Tanaka@Example.jp")) << twin.err;
   const std::string users = RelayAdmin({"user", "list", kContract});
-  EXPECT_TRUE(Contains(users, "Tanaka@Example.jp\n")) << users;
+  EXPECT_TRUE(Contains(users, "Tanaka@Example.jp  user ")) << users;
   EXPECT_FALSE(Contains(users, "tanaka@EXAMPLE.jp")) << users;
 
   const std::string a = Init("a");

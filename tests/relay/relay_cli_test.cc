@@ -2,6 +2,7 @@
 // vendor's operator would run them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <regex>
 #include <string>
@@ -34,6 +35,27 @@ class RelayCliTest : public ::testing::Test {
     WriteFile(path, password + "\n");
     return path;
   }
+  // A store with contract kContract and its users sato@ (password
+  // Sato20245) and ito@example.jp (Ito202456).
+  void AddSatoAndIto() {
+    ASSERT_EQ(Run({"init"}).exit_code, 0);
+    ASSERT_EQ(Run({"contract", "add", kContract}).exit_code, 0);
+    ASSERT_EQ(
+        Run({"user", "add", kContract, "sato@example.jp", "--password-file", PasswordFile("Sato20245")}).exit_code, 0);
+    ASSERT_EQ(Run({"user", "add", kContract, "ito@example.jp", "--password-file", PasswordFile("Ito202456")}).exit_code,
+              0);
+  }
+  // Whether the command succeeds printing exactly what `pattern` (a
+  // std::regex) matches.
+  ::testing::AssertionResult Prints(const std::vector<std::string>& args, const std::string& pattern) {
+    const RunResult result = Run(args);
+    if (result.exit_code == 0 && std::regex_match(result.out, std::regex(pattern))) {
+      return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure() << "exit " << result.exit_code << "\nout:\n"
+                                         << result.out << "err:\n"
+                                         << result.err;
+  }
   daicho::testing::TempDir dir_;
 };
 
@@ -45,7 +67,7 @@ TEST_F(RelayCliTest, ContractAndUserAddedByCommandsCanLogIn) {
   ASSERT_EQ(user.exit_code, 0) << user.err;
   RunResult listed = Run({"user", "list", kContract});
   ASSERT_EQ(listed.exit_code, 0) << listed.err;
-  EXPECT_EQ(listed.out, "yamada@example.jp\n");
+  EXPECT_EQ(listed.out, "yamada@example.jp  user   enabled   devices 0  last sync never\n");
 
   auto store = OpenLmdbRelay(dir_.Sub("relay"));
   ASSERT_DAICHO_OK(store);
@@ -108,7 +130,9 @@ TEST_F(RelayCliTest, UpgradedStoreWithCaseTwinsWarnsUntilTheOperatorRemovesOne) 
   WriteV2Store(dir_.Sub("relay"), contract, {{"Kato@Example.jp", "Passw0rd11"}, {"kato@example.jp", "Passw0rd22"}}, {});
   RunResult listed = Run({"user", "list", kContract});
   ASSERT_EQ(listed.exit_code, 0) << listed.err;
-  EXPECT_EQ(listed.out, "Kato@Example.jp\nkato@example.jp\n");
+  EXPECT_EQ(listed.out,
+            "Kato@Example.jp  user   enabled   devices 0  last sync never\n"
+            "kato@example.jp  user   enabled   devices 0  last sync never\n");
   EXPECT_NE(listed.err.find("differ only in letter case (Kato@Example.jp, kato@example.jp)"), std::string::npos)
       << listed.err;
   EXPECT_NE(listed.err.find("user remove " + std::string(kContract)), std::string::npos) << listed.err;
@@ -116,7 +140,7 @@ TEST_F(RelayCliTest, UpgradedStoreWithCaseTwinsWarnsUntilTheOperatorRemovesOne) 
   RunResult removed = Run({"user", "remove", kContract, "kato@example.jp"});
   ASSERT_EQ(removed.exit_code, 0) << removed.err;
   listed = Run({"user", "list", kContract});
-  EXPECT_EQ(listed.out, "Kato@Example.jp\n");
+  EXPECT_EQ(listed.out, "Kato@Example.jp  user   enabled   devices 0  last sync never\n");
   EXPECT_EQ(listed.err, "");
   auto store = OpenLmdbRelay(dir_.Sub("relay"));
   ASSERT_DAICHO_OK(store);
@@ -215,12 +239,7 @@ TEST_F(RelayCliTest, ContractsAreListedDisabledEnabledAndRemovedOnlyWhenDisabled
 }
 
 TEST_F(RelayCliTest, UsersAreDisabledAndEnabledWithoutLosingTheirSavedLogins) {
-  ASSERT_EQ(Run({"init"}).exit_code, 0);
-  ASSERT_EQ(Run({"contract", "add", kContract}).exit_code, 0);
-  ASSERT_EQ(Run({"user", "add", kContract, "sato@example.jp", "--password-file", PasswordFile("Sato20245")}).exit_code,
-            0);
-  ASSERT_EQ(Run({"user", "add", kContract, "ito@example.jp", "--password-file", PasswordFile("Ito202456")}).exit_code,
-            0);
+  ASSERT_NO_FATAL_FAILURE(AddSatoAndIto());
   const ContractNumber contract = ContractNumber::Parse(kContract).value();
   ReplicaId::Bytes bytes{};
   bytes[0] = 0x3f;
@@ -233,7 +252,9 @@ TEST_F(RelayCliTest, UsersAreDisabledAndEnabledWithoutLosingTheirSavedLogins) {
   }
   RunResult disabled = Run({"user", "disable", kContract, "Sato@example.jp"});
   ASSERT_EQ(disabled.exit_code, 0) << disabled.err;
-  EXPECT_EQ(Run({"user", "list", kContract}).out, "ito@example.jp\nsato@example.jp  (disabled)\n");
+  EXPECT_EQ(Run({"user", "list", kContract}).out,
+            "ito@example.jp  user   enabled   devices 0  last sync never\n"
+            "sato@example.jp  user   disabled  devices 1  last sync never\n");
   {
     auto store = OpenLmdbRelay(dir_.Sub("relay"));
     ASSERT_DAICHO_OK(store);
@@ -241,7 +262,9 @@ TEST_F(RelayCliTest, UsersAreDisabledAndEnabledWithoutLosingTheirSavedLogins) {
     EXPECT_DAICHO_OK((*store)->LogIn(contract, "ito@example.jp", "Ito202456"));
   }
   ASSERT_EQ(Run({"user", "enable", kContract, "sato@example.jp"}).exit_code, 0);
-  EXPECT_EQ(Run({"user", "list", kContract}).out, "ito@example.jp\nsato@example.jp\n");
+  EXPECT_EQ(Run({"user", "list", kContract}).out,
+            "ito@example.jp  user   enabled   devices 0  last sync never\n"
+            "sato@example.jp  user   enabled   devices 1  last sync never\n");
   {
     auto store = OpenLmdbRelay(dir_.Sub("relay"));
     ASSERT_DAICHO_OK(store);
@@ -274,6 +297,50 @@ TEST_F(RelayCliTest, DeviceListShowsEachPcsLastSyncAndAddress) {
       "7c000000  never  -  back office\n"
       "3f000000  \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ  127\\.0\\.0\\.9  front desk\n");
   EXPECT_TRUE(std::regex_match(listed.out, expected)) << listed.out;
+}
+
+// Issue 14: the operator names a contract's first admin, sees each user's
+// role and last sync, the office key's status and the audit log.
+TEST_F(RelayCliTest, OperatorManagesAdminsAndSeesKeyStatusAndTheAuditLog) {
+  ASSERT_NO_FATAL_FAILURE(AddSatoAndIto());
+  RunResult made = Run({"user", "admin", kContract, "Sato@example.jp"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_NE(made.out.find("now an admin"), std::string::npos) << made.out;
+  ASSERT_EQ(Run({"user", "admin", kContract, "ito@example.jp"}).exit_code, 0);
+  ASSERT_EQ(Run({"user", "unadmin", kContract, "ito@example.jp"}).exit_code, 0);
+  EXPECT_EQ(Run({"user", "admin", kContract, "nobody@example.jp"}).exit_code, 1);
+  EXPECT_EQ(Run({"user", "admin", kContract}).exit_code, 2);
+
+  const ContractNumber contract = ContractNumber::Parse(kContract).value();
+  RunResult key = Run({"key", "status", kContract});
+  ASSERT_EQ(key.exit_code, 0) << key.err;
+  EXPECT_NE(key.out.find("no office key yet"), std::string::npos) << key.out;
+  {
+    auto store = OpenLmdbRelay(dir_.Sub("relay"));
+    ASSERT_DAICHO_OK(store);
+    ASSERT_DAICHO_OK((*store)->RecordDeviceSync(contract, "ito@example.jp", Origin(1), "127.0.0.9"));
+    ASSERT_DAICHO_OK(
+        (*store)->PublishOfficeKey(contract, crypto::WrappedOfficeKey{1, "passphrase", "recovery", ""}, 0));
+  }
+  const std::string stamp = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ";
+  EXPECT_TRUE(
+      Prints({"user", "list", kContract}, "ito@example.jp  user   enabled   devices 0  last sync " + stamp +
+                                              " from 127\\.0\\.0\\.9\n"
+                                              "sato@example.jp  admin  enabled   devices 0  last sync never\n"));
+  // Times only: never key material.
+  EXPECT_TRUE(Prints({"key", "status", kContract}, "key 1  created " + stamp + "  changed " + stamp + "\n"));
+  EXPECT_TRUE(Prints({"audit", "list", kContract},
+                     "(" + stamp + "  operator  cli  -  user\\.(unadmin|admin|add)  (ito|sato)@example\\.jp\n){5}"));
+  const RunResult audit = Run({"audit", "list", kContract});
+  EXPECT_NE(audit.out.find("  user.unadmin  ito@example.jp\n"), std::string::npos) << audit.out;
+  EXPECT_LT(audit.out.find("user.unadmin"), audit.out.find("user.admin  ito")) << "newest first";
+  RunResult last = Run({"audit", "list", kContract, "--limit", "1"});
+  ASSERT_EQ(last.exit_code, 0) << last.err;
+  EXPECT_EQ(std::count(last.out.begin(), last.out.end(), '\n'), 1) << last.out;
+  EXPECT_NE(last.out.find("user.unadmin"), std::string::npos) << last.out;
+  EXPECT_EQ(Run({"audit", "list", kContract, "--limit", "0"}).exit_code, 2);
+  EXPECT_EQ(Run({"audit", "list", "9999-9999-9999"}).exit_code, 1);
+  EXPECT_EQ(Run({"key", "status", "9999-9999-9999"}).exit_code, 1);
 }
 
 // Issue 12 item 7: exit codes as the CLI's: 0 ok, 1 error, 2 usage.
