@@ -31,8 +31,10 @@ Result<sync::AcceptedSession> AdmitSession(RelayService& store, const sync::Hell
     return Status(Code::kUnauthenticated, "a login (password or saved device token) is required");
   }
   // For `user list` and `device list`: when and from where this user (any
-  // login) and this PC (a saved login) last synced.
-  DAICHO_RETURN_IF_ERROR(store.RecordDeviceSync(*contract, hello.user, hello.replica_id, peer_address));
+  // login) and this PC (a saved login) last synced, and the PC's records
+  // not yet backed up as it reports them.
+  DAICHO_RETURN_IF_ERROR(
+      store.RecordDeviceSync(*contract, hello.user, hello.replica_id, peer_address, hello.unsynced_records));
   if (hello.purpose == sync::Purpose::kPublishKeys) {
     DAICHO_RETURN_IF_ERROR(store.PublishOfficeKey(*contract, hello.publish_keys, hello.replaces_key_id));
   }

@@ -10,10 +10,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -435,11 +437,13 @@ TEST_F(RelaySyncTest, ClientKilledMidUploadResumesWithoutResendingOrLosing) {
 // One sync of `replica` logging in with `credentials` as `user` of `contract`.
 Result<transport::SyncReport> SyncWith(const RelayProcess& relay, Replica& replica, const std::string& contract,
                                        const std::string& user, sync::Credentials credentials,
-                                       const std::string& device_name = "") {
+                                       const std::string& device_name = "",
+                                       std::optional<uint64_t> unsynced_records = {}) {
   sync::ReplicaChangeStore store(replica);
   sync::SealedChangeStore sealed(store, contract, OfficeKey(contract).Clone());
   sync::SessionOptions session = LoginAs(contract, user, std::move(credentials));
   session.device_name = device_name;
+  session.unsynced_records = unsynced_records;
   return transport::SyncOnce(relay.url(), sealed, replica.id(), session);
 }
 
@@ -466,13 +470,22 @@ TEST_F(RelaySyncTest, DeviceTokenLogsInOnlyItsUserAtItsContractUntilRevokedWhile
   ASSERT_TRUE(plain->granted.has_value());
   EXPECT_TRUE(plain->granted->device_token.empty());
 
-  // The token alone logs its user in and syncs.
+  // The token alone logs its user in and syncs; the relay keeps the count
+  // of records the PC reports not backed up (for the admin panel).
   Set(*a, "c2", "name", "with the token");
-  auto by_token = SyncWith(relay, *a, kContract, "yamada@example.jp", sync::DeviceTokenCredential{token});
+  auto by_token = SyncWith(relay, *a, kContract, "yamada@example.jp", sync::DeviceTokenCredential{token}, "", 1);
   ASSERT_DAICHO_OK(by_token);
   EXPECT_EQ(by_token->changes_up, 1u);
   ASSERT_TRUE(by_token->granted.has_value());
   EXPECT_TRUE(by_token->granted->device_token.empty());
+  {
+    auto store = OpenLmdbRelay(dir_.Sub("relay"));
+    ASSERT_DAICHO_OK(store);
+    auto devices = (*store)->ListDevices(*ContractNumber::Parse(kContract), "yamada@example.jp");
+    ASSERT_DAICHO_OK(devices);
+    ASSERT_EQ(devices->size(), 1u);
+    EXPECT_EQ((*devices)[0].unsynced_records, 1u);
+  }
 
   // Not another user's, not at another contract.
   auto other_user = SyncWith(relay, *a, kContract, "suzuki@example.jp", sync::DeviceTokenCredential{token});
