@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -612,6 +613,23 @@ TYPED_TEST(RelayServiceTest, RemovingAContractNeedsItDisabledAndDeletesOnlyItsDa
     ASSERT_DAICHO_OK(changes);
     ASSERT_DAICHO_OK((*changes)->Apply(std::vector{Blob(Origin(1), 1), Blob(Origin(1), 2)}));
   }
+  // The panel's data of both: an admin with a session, a last sync and a
+  // pending reset code.
+  std::map<std::string, std::string> sessions;
+  std::string a_code;
+  for (const ContractNumber& c : {this->a_, this->b_}) {
+    ASSERT_DAICHO_OK(this->store_->AddUser(c, "hanako@example.jp", "Password1"));
+    ASSERT_DAICHO_OK(this->store_->SetUserAdmin(c, "hanako@example.jp", true));
+    ASSERT_DAICHO_OK(this->store_->RecordDeviceSync(c, "hanako@example.jp", Origin(2), "127.0.0.2"));
+    auto session = this->store_->OpenPanelSession(c, "hanako@example.jp", "Password1", "");
+    ASSERT_DAICHO_OK(session);
+    sessions[c.str()] = session->token;
+    auto code = this->store_->IssueResetCode(c, "hanako@example.jp", "");
+    ASSERT_DAICHO_OK(code);
+    ASSERT_TRUE(code->has_value());
+    if (c == this->a_) a_code = (*code)->code;
+  }
+  const size_t b_rows = this->store_->ListAudit(this->b_, UINT64_MAX, 1000)->size();
   ASSERT_DAICHO_OK(this->store_->SetUserDisabled(this->a_, "taro@example.jp", true));
   auto a_changes = this->store_->ContractChanges(this->a_);
   ASSERT_DAICHO_OK(a_changes);
@@ -633,7 +651,7 @@ TYPED_TEST(RelayServiceTest, RemovingAContractNeedsItDisabledAndDeletesOnlyItsDa
   ASSERT_DAICHO_OK(contracts);
   ASSERT_EQ(contracts->size(), 1u);
   EXPECT_EQ((*contracts)[0].number, this->b_);
-  EXPECT_EQ((*contracts)[0].users, 1u);
+  EXPECT_EQ((*contracts)[0].users, 2u);
   EXPECT_EQ((*contracts)[0].devices, 1u);
   EXPECT_EQ((*contracts)[0].key_id, 1u);
 
@@ -645,7 +663,19 @@ TYPED_TEST(RelayServiceTest, RemovingAContractNeedsItDisabledAndDeletesOnlyItsDa
   ASSERT_DAICHO_OK(this->store_->AddUser(this->a_, "taro@example.jp", "Password1"));
   EXPECT_DAICHO_OK(this->store_->LogIn(this->a_, "taro@example.jp", "Password1"));
   EXPECT_TRUE(this->store_->ListDevices(this->a_, "taro@example.jp")->empty());
+  EXPECT_EQ(this->store_->ListAudit(this->a_, UINT64_MAX, 1000)->size(), 1u) << "only the new user.add";
+  EXPECT_EQ(this->store_->GetOfficeKeyStatus(this->a_)->created_ms, 0u);
+  ASSERT_DAICHO_OK(this->store_->AddUser(this->a_, "hanako@example.jp", "Password1"));
+  EXPECT_FALSE(this->store_->ListUserInfo(this->a_)->at(0).admin);
+  EXPECT_EQ(this->store_->ListUserInfo(this->a_)->at(0).last_sync_ms, 0u);
+  EXPECT_EQ(this->store_->CheckPanelSession(this->a_, sessions[this->a_.str()], "").status().code(),
+            Code::kUnauthenticated);
+  EXPECT_EQ(this->store_->ConfirmPasswordReset(this->a_, "hanako@example.jp", a_code, "Password2", "").code(),
+            Code::kUnauthenticated);
   // Contract B is untouched.
+  EXPECT_TRUE(this->store_->CheckPanelSession(this->b_, sessions[this->b_.str()], "")->admin);
+  EXPECT_EQ(this->store_->ListAudit(this->b_, UINT64_MAX, 1000)->size(), b_rows);
+  EXPECT_EQ(this->store_->ListUserInfo(this->b_)->at(0).last_address, "127.0.0.2");
   auto b_changes = this->store_->ContractChanges(this->b_);
   ASSERT_DAICHO_OK(b_changes);
   EXPECT_EQ((*b_changes)->GetVersionVector()->Get(Origin(1)), 2u);
