@@ -413,19 +413,6 @@ Status RelayService::RemoveUser(const ContractNumber& contract, std::string_view
   });
 }
 
-Result<std::vector<std::string>> RelayService::ListUsers(const ContractNumber& contract) const {
-  std::vector<std::string> out;
-  DAICHO_RETURN_IF_ERROR(impl_->backend->Read([&](RelayReadTxn& txn) -> Status {
-    DAICHO_RETURN_IF_ERROR(RequireContract(txn, contract));
-    DAICHO_ASSIGN_OR_RETURN(auto accounts, txn.ListAccounts(contract));
-    out.clear();
-    out.reserve(accounts.size());
-    for (AccountRecord& account : accounts) out.push_back(std::move(account.user_id));
-    return Status::Ok();
-  }));
-  return out;
-}
-
 Result<std::vector<RelayService::UserInfo>> RelayService::ListUserInfo(const ContractNumber& contract) const {
   std::vector<UserInfo> out;
   DAICHO_RETURN_IF_ERROR(impl_->backend->Read([&](RelayReadTxn& txn) -> Status {
@@ -471,20 +458,6 @@ Status RelayService::SetUserAdmin(const ContractNumber& contract, std::string_vi
     DAICHO_RETURN_IF_ERROR(txn.SetAccountAdmin(contract, FoldUserId(account.user_id), account.user_id, admin));
     return Audit(txn, contract, now, actor, admin ? "user.admin" : "user.unadmin", account.user_id);
   });
-}
-
-Result<std::vector<std::string>> RelayService::DisabledUsers(const ContractNumber& contract) const {
-  std::vector<std::string> out;
-  DAICHO_RETURN_IF_ERROR(impl_->backend->Read([&](RelayReadTxn& txn) -> Status {
-    DAICHO_RETURN_IF_ERROR(RequireContract(txn, contract));
-    DAICHO_ASSIGN_OR_RETURN(auto accounts, txn.ListAccounts(contract));
-    out.clear();
-    for (AccountRecord& account : accounts) {
-      if (account.disabled) out.push_back(std::move(account.user_id));
-    }
-    return Status::Ok();
-  }));
-  return out;
 }
 
 Result<std::vector<RelayService::CaseConflict>> RelayService::CaseConflicts() const {

@@ -166,9 +166,7 @@ class RelayService {
   // user), kPermissionDenied (actor), kFailedPrecondition (a user's
   // removal of the last enabled admin).
   Status RemoveUser(const ContractNumber& contract, std::string_view user_id, const Actor& actor = Actor::Operator());
-  // The contract's user ids as added, ordered by folded id. kNotFound.
-  Result<std::vector<std::string>> ListUsers(const ContractNumber& contract) const;
-  // What the panel's user list shows of each user.
+  // What `user list` and the panel's user list show of each user.
   struct UserInfo {
     std::string user_id;  // as added
     bool admin = false;
@@ -177,7 +175,7 @@ class RelayService {
     uint64_t last_sync_ms = 0;  // the last sync by any login; 0: none recorded (or before v5)
     std::string last_address;   // where it came from
   };
-  // The contract's users, ordered by folded id. kNotFound.
+  // The contract's users (ids as added), ordered by folded id. kNotFound.
   Result<std::vector<UserInfo>> ListUserInfo(const ContractNumber& contract) const;
   // Disables (or enables again) one user, as SetContractDisabled does for a
   // contract: logins refused with kPermissionDenied, live sessions end,
@@ -193,8 +191,6 @@ class RelayService {
   // the last enabled admin, themselves included).
   Status SetUserAdmin(const ContractNumber& contract, std::string_view user_id, bool admin,
                       const Actor& actor = Actor::Operator());
-  // The contract's disabled user ids as added. kNotFound.
-  Result<std::vector<std::string>> DisabledUsers(const ContractNumber& contract) const;
 
   // Ids that differ only in letter case, from a store written before ids
   // were folded: each group stays separate accounts (exact spelling needed

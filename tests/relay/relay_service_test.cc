@@ -108,17 +108,17 @@ TYPED_TEST(RelayServiceTest, ContractsAreAddedOnce) {
 
 TYPED_TEST(RelayServiceTest, UsersBelongToAnExistingContract) {
   EXPECT_EQ(this->store_->AddUser(this->a_, "taro@example.jp", "Password1").code(), Code::kNotFound);
-  EXPECT_EQ(this->store_->ListUsers(this->a_).status().code(), Code::kNotFound);
+  EXPECT_EQ(UserIds(*this->store_, this->a_).status().code(), Code::kNotFound);
   ASSERT_DAICHO_OK(this->store_->AddContract(this->a_));
   ASSERT_DAICHO_OK(this->store_->AddContract(this->b_));
   EXPECT_EQ(this->store_->AddUser(this->a_, "ab", "Password1").code(), Code::kInvalidArgument);
   EXPECT_EQ(this->store_->AddUser(this->a_, "taro@example.jp", "short").code(), Code::kInvalidArgument);
   ASSERT_DAICHO_OK(this->store_->AddUser(this->a_, "taro@example.jp", "Password1"));
   EXPECT_EQ(this->store_->AddUser(this->a_, "taro@example.jp", "Password2").code(), Code::kAlreadyExists);
-  auto users = this->store_->ListUsers(this->a_);
+  auto users = UserIds(*this->store_, this->a_);
   ASSERT_DAICHO_OK(users);
   EXPECT_EQ(*users, std::vector<std::string>{"taro@example.jp"});
-  auto users_b = this->store_->ListUsers(this->b_);
+  auto users_b = UserIds(*this->store_, this->b_);
   ASSERT_DAICHO_OK(users_b);
   EXPECT_TRUE(users_b->empty());
   EXPECT_EQ(this->store_->SetPassword(this->b_, "taro@example.jp", "Password3").code(), Code::kNotFound);
@@ -526,7 +526,7 @@ TYPED_TEST(RelayServiceTest, RevokePasswordChangeAndRemovalEndLoginsAndRaiseTheG
   EXPECT_EQ(this->store_->CheckPasswordLogin(this->a_, *hanako_login).code(), Code::kUnauthenticated);
   EXPECT_EQ(this->store_->AuthenticateDevice(this->a_, "hanako@example.jp", *hanako_token, Origin(3)).code(),
             Code::kUnauthenticated);
-  EXPECT_EQ(this->store_->ListUsers(this->a_).value(), std::vector<std::string>{"taro@example.jp"});
+  EXPECT_EQ(UserIds(*this->store_, this->a_).value(), std::vector<std::string>{"taro@example.jp"});
   EXPECT_EQ(this->store_->RemoveUser(this->a_, "hanako@example.jp").code(), Code::kNotFound);
   // Re-adding the id does not revive the old login.
   ASSERT_DAICHO_OK(this->store_->AddUser(this->a_, "hanako@example.jp", "Password2"));
@@ -582,12 +582,15 @@ TYPED_TEST(RelayServiceTest, DisablingAContractOrUserRefusesRightLoginsUntilEnab
             Code::kPermissionDenied);
   EXPECT_EQ(this->store_->CheckPasswordLogin(this->a_, *login).code(), Code::kPermissionDenied);
   EXPECT_DAICHO_OK(this->store_->LogIn(this->a_, "hanako@example.jp", "Password2"));
-  EXPECT_EQ(this->store_->DisabledUsers(this->a_).value(), std::vector<std::string>{"taro@example.jp"});
+  auto users = this->store_->ListUserInfo(this->a_);
+  ASSERT_DAICHO_OK(users);
+  EXPECT_TRUE(users->at(1).disabled);   // taro
+  EXPECT_FALSE(users->at(0).disabled);  // hanako
   this->Reopen();
   EXPECT_EQ(this->store_->LogIn(this->a_, "taro@example.jp", "Password1").status().code(), Code::kPermissionDenied);
   ASSERT_DAICHO_OK(this->store_->SetUserDisabled(this->a_, "taro@example.jp", false));
   EXPECT_DAICHO_OK(this->store_->LogIn(this->a_, "taro@example.jp", "Password1"));
-  EXPECT_TRUE(this->store_->DisabledUsers(this->a_)->empty());
+  EXPECT_FALSE(this->store_->ListUserInfo(this->a_)->at(1).disabled);
   EXPECT_EQ(this->store_->SetUserDisabled(this->a_, "nobody@example.jp", true).code(), Code::kNotFound);
   EXPECT_EQ(this->store_->SetContractDisabled(Contract("0000-0000-0009"), true).code(), Code::kNotFound);
 
@@ -657,7 +660,7 @@ TYPED_TEST(RelayServiceTest, RemovingAContractNeedsItDisabledAndDeletesOnlyItsDa
 
   // The number added again starts empty and enabled.
   ASSERT_DAICHO_OK(this->store_->AddContract(this->a_));
-  EXPECT_TRUE(this->store_->ListUsers(this->a_)->empty());
+  EXPECT_TRUE(UserIds(*this->store_, this->a_)->empty());
   EXPECT_TRUE(this->store_->GetOfficeKey(this->a_)->empty());
   EXPECT_TRUE((*this->store_->ContractChanges(this->a_))->GetVersionVector()->empty());
   ASSERT_DAICHO_OK(this->store_->AddUser(this->a_, "taro@example.jp", "Password1"));
@@ -729,7 +732,7 @@ TYPED_TEST(RelayServiceTest, UserIdsIgnoreLetterCaseAndKeepTheSpellingTheyWereAd
   Status twin = this->store_->AddUser(this->a_, "yamada@example.jp", "Password2");
   EXPECT_EQ(twin.code(), Code::kAlreadyExists);
   EXPECT_NE(twin.message().find("as Yamada@Example.jp"), std::string::npos) << twin;
-  EXPECT_EQ(this->store_->ListUsers(this->a_).value(), std::vector<std::string>{"Yamada@Example.jp"});
+  EXPECT_EQ(UserIds(*this->store_, this->a_).value(), std::vector<std::string>{"Yamada@Example.jp"});
   for (const char* spelling : {"Yamada@Example.jp", "yamada@example.jp", "YAMADA@EXAMPLE.JP"}) {
     auto login = this->store_->LogIn(this->a_, spelling, "Password1");
     ASSERT_DAICHO_OK(login);
@@ -890,7 +893,7 @@ TYPED_TEST(RelayServiceTest, ReopenKeepsEverything) {
   }
   this->Reopen();
   EXPECT_TRUE(*this->store_->HasContract(this->a_));
-  EXPECT_EQ(*this->store_->ListUsers(this->a_), std::vector<std::string>{"taro@example.jp"});
+  EXPECT_EQ(*UserIds(*this->store_, this->a_), std::vector<std::string>{"taro@example.jp"});
   ASSERT_DAICHO_OK(this->store_->LogIn(this->a_, "taro@example.jp", "Password1"));
   auto changes = std::move(this->store_->ContractChanges(this->a_).value());
   EXPECT_EQ(changes->GetVersionVector()->Get(Origin(7)), 2u);
@@ -1151,7 +1154,7 @@ TYPED_TEST(RelayServiceTest, OnlyEnabledAdminsOfTheContractManageItsUsers) {
   }
   EXPECT_EQ(AuditLines(store, a).size(), rows);
   EXPECT_EQ(store.LoginGeneration().value(), generation);
-  EXPECT_EQ(store.ListUsers(a)->size(), 2u);
+  EXPECT_EQ(store.ListUserInfo(a)->size(), 2u);
   EXPECT_DAICHO_OK(store.LogIn(a, "boss@example.jp", "Password1"));
   EXPECT_EQ(store.ListDevices(a, "boss@example.jp")->size(), 1u);
   EXPECT_FALSE(store.ListUserInfo(a)->at(1).admin);
@@ -1468,7 +1471,7 @@ TYPED_TEST(RelayServiceTest, AddingUsersAndSettingPasswordsPassThePasswordGate) 
     EXPECT_EQ(store.AddUser(this->a_, "hanako@example.jp", "Password1").code(), Code::kUnavailable);
     EXPECT_EQ(store.SetPassword(this->a_, "taro@example.jp", "Password3").code(), Code::kUnavailable);
   }
-  EXPECT_EQ(store.ListUsers(this->a_)->size(), 1u);
+  EXPECT_EQ(store.ListUserInfo(this->a_)->size(), 1u);
   EXPECT_DAICHO_OK(store.LogIn(this->a_, "taro@example.jp", "Password2"));
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "daicho/replica.h"
 #include "daicho/status.h"
@@ -43,6 +44,15 @@ inline ChangeBlob Blob(const ReplicaId& origin, uint64_t seq, std::string payloa
 inline std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The contract's user ids (as added, by folded id), from ListUserInfo.
+inline Result<std::vector<std::string>> UserIds(const RelayService& store, const ContractNumber& contract) {
+  DAICHO_ASSIGN_OR_RETURN(auto users, store.ListUserInfo(contract));
+  std::vector<std::string> ids;
+  ids.reserve(users.size());
+  for (RelayService::UserInfo& user : users) ids.push_back(std::move(user.user_id));
+  return ids;
 }
 
 // For tests about storing opaque blobs; the sealing rule has its own tests

@@ -93,8 +93,7 @@ TEST(RelayStoreUpgradeTest, V2StoreIsUpgradedKeepingLoginsAndReportingCaseConfli
   opened->reset();
   auto reopened = OpenLmdbRelay(dir.Sub("relay"));
   ASSERT_DAICHO_OK(reopened);
-  EXPECT_EQ((*reopened)->ListUsers(contract).value(),
-            (std::vector<std::string>{"taro@example.jp", "Yamada@Example.jp"}));
+  EXPECT_EQ(UserIds(**reopened, contract).value(), (std::vector<std::string>{"taro@example.jp", "Yamada@Example.jp"}));
   EXPECT_DAICHO_OK((*reopened)->AuthenticateDevice(contract, "taro@example.jp", token, Origin(7)));
   // Through v3 and v4 to v5 in one go.
   EXPECT_NE(ReadFile(dir.Sub("relay") + "/data.mdb").find("daicho-relay-v5"), std::string::npos);
