@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <exception>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,9 @@
 #include "transport/log_line.h"
 #include "transport/server_hub.h"
 #include "transport/stream.h"
+#include "web/http_message.h"
+#include "web/origin.h"
+#include "web/text.h"
 
 namespace daicho::transport::detail {
 namespace {
@@ -38,11 +42,11 @@ constexpr size_t kKeptBufferBytes = size_t{64} << 10;
 // The HTTP request line and headers before an upgrade, at most.
 constexpr uint32_t kMaxRequestHeaderBytes = 8u << 10;
 
+// Beast's string_view (boost::string_view in 1.74) as a std::string_view.
+std::string_view ViewOf(beast::string_view text) { return std::string_view(text.data(), text.size()); }
+
 // The request's target ("/path?query") as a std::string_view.
-std::string_view TargetOf(const http::request<http::empty_body>& request) {
-  const auto target = request.target();
-  return std::string_view(target.data(), target.size());
-}
+std::string_view TargetOf(const http::request<http::empty_body>& request) { return ViewOf(request.target()); }
 
 std::string Seconds(std::chrono::milliseconds d) {
   const auto ms = d.count();
@@ -149,7 +153,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     try {
       error_code ec;
       auto& layer = beast::get_lowest_layer(self->ws_);
-      // TLS and the HTTP request share the handshake timeout.
+      // TLS and the first HTTP request share the handshake timeout.
       layer.expires_after(self->options_.handshake_timeout);
       if constexpr (kIsTls<Stream>) {
         co_await self->ws_.next_layer().async_handshake(ssl::stream_base::server,
@@ -159,57 +163,92 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
           co_return;
         }
       }
-      // The request is read here, not by the WebSocket layer, so that a path
-      // can be refused and a health check answered without an upgrade.
+      // Requests are read here, not by the WebSocket layer, so that a path
+      // can be refused, a health check answered and an HTTP route served
+      // without an upgrade. Only the header first: a body is read (and
+      // limited) on the HTTP routes only. HTTP keep-alive loops here, one
+      // request at a time.
       beast::flat_buffer request_buffer;
-      http::request_parser<http::empty_body> parser;
-      parser.header_limit(kMaxRequestHeaderBytes);
-      co_await http::async_read(self->ws_.next_layer(), request_buffer, parser,
-                                asio::redirect_error(use_awaitable, ec));
-      if (ec) {
-        self->Abort(StatusFromError(ec, "HTTP request"));
-        co_return;
-      }
-      layer.expires_never();
-      http::request<http::empty_body> request = parser.release();
-      if (!websocket::is_upgrade(request) || !self->hub_->PathAccepted(TargetOf(request))) {
-        co_await self->AnswerHttp(request);
-        co_return;
-      }
-      co_await self->ws_.async_accept(request, asio::redirect_error(use_awaitable, ec));
-      if (ec) {
-        self->Abort(StatusFromError(ec, "websocket accept"));
-        co_return;
-      }
-      // Until the login is complete: a small message limit and the login
-      // deadlines, which pings do not extend.
-      self->ws_.read_message_max(self->options_.max_login_message_bytes);
-      const auto upgraded = Clock::now();
-      self->hello_deadline_ = upgraded + self->options_.hello_timeout;
-      self->login_deadline_ = upgraded + self->options_.login_timeout;
-      asio::co_spawn(self->executor(), Watchdog(self), asio::detached);
-      std::optional<std::string> first;
-      if (self->channel_) {
-        if (!co_await self->ReadMessage()) co_return;
-        first = self->ReadText();
-        if (first->starts_with(kPeerChannelMagic)) {
-          if (!co_await self->AcceptPeerHandshake(std::move(*first))) co_return;
-          first.reset();
-        } else {
-          // No handshake: a plain session that may only reach the
-          // unauthenticated store factory.
-          self->channel_.reset();
+      for (size_t served = 0;; ++served) {
+        if (served > 0) layer.expires_after(self->hub_->options().http_idle_timeout);
+        http::request_parser<http::empty_body> parser;
+        parser.header_limit(kMaxRequestHeaderBytes);
+        // A large Content-Length is answered (413, 404), not failed while
+        // reading the header. (Not boost::none: Beast 1.74 then refuses
+        // every Content-Length above 0.)
+        parser.body_limit(std::numeric_limits<uint64_t>::max());
+        co_await http::async_read_header(self->ws_.next_layer(), request_buffer, parser,
+                                         asio::redirect_error(use_awaitable, ec));
+        if (ec) {
+          self->Abort(StatusFromError(ec, "HTTP request"));
+          co_return;
         }
+        const http::request<http::empty_body>& request = parser.get();
+        if (websocket::is_upgrade(request) && self->hub_->PathAccepted(TargetOf(request))) {
+          layer.expires_never();
+          co_await RunSession(self, parser.release());
+          co_return;
+        }
+        const std::string_view target = TargetOf(request);
+        if (!self->hub_->HttpRouted(target.substr(0, target.find('?')))) {
+          co_await self->AnswerHttp(request);
+          co_return;
+        }
+        const bool more = co_await self->ServeHttpRoute(parser, request_buffer, served + 1);
+        if (!more) co_return;
       }
-      self->StartWriter();
-      if (first) {
-        const bool handled = co_await self->HandleMessage(*first);
-        if (!handled) co_return;
-      }
-      co_await self->ReadFrames();
     } catch (const std::exception& e) {
       self->Abort(Status(Code::kInternal, std::string("server connection: ") + e.what()));
     }
+  }
+
+  // The WebSocket upgrade `request` on an accepted path, then the session.
+  static awaitable<void> RunSession(std::shared_ptr<Connection> self, http::request<http::empty_body> request) {
+    self->quiet = false;  // a session after keep-alive HTTP requests is logged like any other
+    const auto origin = request.find(http::field::origin);
+    if (origin != request.end() && !web::OriginAllowed(ViewOf(origin->value()), ViewOf(request[http::field::host]),
+                                                       kIsTls<Stream>, self->hub_->options().allowed_origins)) {
+      // A page elsewhere must not open a session with what the browser
+      // holds; the desktop PCs send no Origin.
+      self->quiet = true;
+      LogLine line = ConnectionEvent("request_refused", "origin not allowed", self->peer_);
+      line.AddQuoted("origin", ViewOf(origin->value()));
+      self->hub_->events().Write("origin_refused", std::move(line));
+      co_await self->AnswerAndClose(request.version(), http::status::forbidden, "forbidden");
+      co_return;
+    }
+    error_code ec;
+    co_await self->ws_.async_accept(request, asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      self->Abort(StatusFromError(ec, "websocket accept"));
+      co_return;
+    }
+    // Until the login is complete: a small message limit and the login
+    // deadlines, which pings do not extend.
+    self->ws_.read_message_max(self->options_.max_login_message_bytes);
+    const auto upgraded = Clock::now();
+    self->hello_deadline_ = upgraded + self->options_.hello_timeout;
+    self->login_deadline_ = upgraded + self->options_.login_timeout;
+    asio::co_spawn(self->executor(), Watchdog(self), asio::detached);
+    std::optional<std::string> first;
+    if (self->channel_) {
+      if (!co_await self->ReadMessage()) co_return;
+      first = self->ReadText();
+      if (first->starts_with(kPeerChannelMagic)) {
+        if (!co_await self->AcceptPeerHandshake(std::move(*first))) co_return;
+        first.reset();
+      } else {
+        // No handshake: a plain session that may only reach the
+        // unauthenticated store factory.
+        self->channel_.reset();
+      }
+    }
+    self->StartWriter();
+    if (first) {
+      const bool handled = co_await self->HandleMessage(*first);
+      if (!handled) co_return;
+    }
+    co_await self->ReadFrames();
   }
 
   static awaitable<void> RunClient(std::shared_ptr<Connection> self, Url url) {
@@ -393,35 +432,144 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     Abort(Status(Code::kUnavailable, why));
   }
 
-  // A plain HTTP request (no upgrade, or not on an accepted path): health
-  // checks are answered, anything else is 404; then the connection closes.
+  // A plain HTTP request outside the HTTP routes (no upgrade, or not on an
+  // accepted path): health checks are answered, anything else is 404 (a
+  // body is not read); then the connection closes.
   awaitable<void> AnswerHttp(const http::request<http::empty_body>& request) {
     quiet = true;  // not a sync session
     const std::string_view target = TargetOf(request);
     const std::string_view path = target.substr(0, target.find('?'));
-    http::response<http::string_body> response;
-    response.version(request.version());
-    response.set(http::field::content_type, "text/plain; charset=utf-8");
-    response.keep_alive(false);
     if (request.method() == http::verb::get && path == "/healthz") {
-      response.result(http::status::ok);
-      response.body() = "ok";
+      co_await AnswerAndClose(request.version(), http::status::ok, "ok");
     } else if (request.method() == http::verb::get && path == "/readyz") {
       const bool ready = hub_->Ready();
-      response.result(ready ? http::status::ok : http::status::service_unavailable);
-      response.body() = ready ? "ready" : "not ready";
+      co_await AnswerAndClose(request.version(), ready ? http::status::ok : http::status::service_unavailable,
+                              ready ? "ready" : "not ready");
     } else {
-      response.result(http::status::not_found);
-      response.body() = "not found";
       LogLine line = ConnectionEvent("request_refused", "no such path", peer_);
       line.AddQuoted("path", target);
       hub_->events().Write("request_refused", std::move(line));
+      co_await AnswerAndClose(request.version(), http::status::not_found, "not found");
     }
+  }
+
+  // Writes a short plain-text answer, then closes the connection.
+  // (A view, not a string: GCC 12 destroys temporaries inside a co_await
+  // expression twice, and callers pass literals.)
+  awaitable<void> AnswerAndClose(unsigned version, http::status status, std::string_view body) {
+    http::response<http::string_body> response(status, version);
+    response.set(http::field::content_type, "text/plain; charset=utf-8");
+    response.keep_alive(false);
+    response.body() = std::string(body);
     response.prepare_payload();
     error_code ec;
     beast::get_lowest_layer(ws_).expires_after(options_.handshake_timeout);
     co_await http::async_write(ws_.next_layer(), response, asio::redirect_error(use_awaitable, ec));
     Abort(Status(Code::kUnavailable, "HTTP request answered"));
+  }
+
+  // A request on an HTTP route (`header` read, its body not yet), the
+  // connection's `served`-th: reads the body, has the handler answer on the
+  // HTTP pool, waits out the answer's min_latency and writes it. True when
+  // the connection stays open for another request.
+  // (`header` by reference: parsers cannot move, and the caller awaits this.)
+  awaitable<bool> ServeHttpRoute(http::request_parser<http::empty_body>& header, beast::flat_buffer& buffer,
+                                 size_t served) {
+    quiet = true;  // not a sync session
+    const SyncServerOptions& options = hub_->options();
+    const unsigned version = header.get().version();
+    const auto length = header.content_length();  // boost::optional
+    if (length && *length > options.max_http_body_bytes) {
+      co_await AnswerAndClose(version, http::status::payload_too_large, "request body too large");
+      co_return false;
+    }
+    // Beast's converting constructor takes the header over (body not begun).
+    http::request_parser<http::string_body> parser(std::move(header));
+    parser.body_limit(options.max_http_body_bytes);  // a chunked body has no length up front
+    error_code ec;
+    co_await http::async_read(ws_.next_layer(), buffer, parser, asio::redirect_error(use_awaitable, ec));
+    if (ec == http::error::body_limit) {
+      co_await AnswerAndClose(version, http::status::payload_too_large, "request body too large");
+      co_return false;
+    }
+    if (ec) {
+      Abort(StatusFromError(ec, "HTTP request body"));
+      co_return false;
+    }
+    auto& layer = beast::get_lowest_layer(ws_);
+    layer.expires_never();  // the handler may take its time; the write gets a deadline of its own
+    const auto read_at = Clock::now();
+    http::request<http::string_body> request = parser.release();
+    const bool head = request.method() == http::verb::head;
+    const bool keep_alive = request.keep_alive() && served < options.max_requests_per_connection;
+    auto call = CallHandler(hub_, ToWebRequest(std::move(request)), peer_);
+    web::HttpResponse answer = co_await asio::co_spawn(hub_->http_executor(), std::move(call), use_awaitable);
+    if (stopped_) co_return false;  // closed meanwhile (cap, stop)
+    if (answer.min_latency.count() > 0) {
+      // deadline_ (the Watchdog's, idle before an upgrade): Abort cancels it.
+      deadline_.expires_at(read_at + answer.min_latency);
+      co_await deadline_.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (stopped_) co_return false;
+    }
+    http::response<http::string_body> response(static_cast<http::status>(answer.status), version);
+    for (const auto& [name, value] : answer.headers) response.insert(name, value);
+    response.body() = std::move(answer.body);
+    response.prepare_payload();
+    response.keep_alive(keep_alive);
+    if (head) {
+      // The length of what a GET would get, and no body.
+      const size_t size = response.body().size();
+      response.body().clear();
+      response.content_length(size);
+    }
+    layer.expires_after(options_.handshake_timeout);
+    co_await http::async_write(ws_.next_layer(), response, asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      Abort(StatusFromError(ec, "HTTP answer"));
+      co_return false;
+    }
+    if (!keep_alive) Abort(Status(Code::kUnavailable, "HTTP request answered"));
+    co_return keep_alive;
+  }
+
+  web::HttpRequest ToWebRequest(http::request<http::string_body> request) const {
+    web::HttpRequest out;
+    out.method = std::string(ViewOf(request.method_string()));
+    out.target = std::string(ViewOf(request.target()));
+    const size_t query = out.target.find('?');
+    out.path = out.target.substr(0, query);
+    if (query != std::string::npos) out.query = out.target.substr(query + 1);
+    for (const auto& field : request) {
+      out.headers.emplace_back(web::AsciiLower(ViewOf(field.name_string())), std::string(ViewOf(field.value())));
+    }
+    out.body = std::move(request.body());
+    out.peer_address = address;
+    out.tls = kIsTls<Stream>;
+    return out;
+  }
+
+  // Runs on the HTTP pool. Whatever the handler does wrong (throws, or
+  // answers what cannot be written) becomes a 500 and a log line: one bad
+  // request never ends the server or another connection.
+  static awaitable<web::HttpResponse> CallHandler(std::shared_ptr<ServerHub> hub, web::HttpRequest request,
+                                                  std::string peer) {
+    web::HttpResponse answer;
+    Status failure;
+    try {
+      answer = hub->options().http_handler(request);
+      failure = web::CheckResponse(answer);
+    } catch (const std::exception& e) {
+      failure = Status(Code::kInternal, std::string("HTTP handler threw: ") + e.what());
+    } catch (...) {
+      failure = Status(Code::kInternal, "HTTP handler threw a non-standard exception");
+    }
+    if (!failure.ok()) {
+      LogLine line = ConnectionEvent("http_handler_failed", failure.message(), peer);
+      line.AddQuoted("path", request.path);
+      hub->events().Write("http_handler_failed", std::move(line));
+      answer = web::HttpResponse{500, {{"Content-Type", "text/plain; charset=utf-8"}}, "internal error", {}};
+    }
+    co_return answer;
   }
 
   // Writes one message outside the queue (handshake only, before the writer starts).
@@ -650,7 +798,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   Stream ws_;
   asio::steady_timer signal_;                       // wakes the writer
   asio::steady_timer poll_;                         // client: stop checks and watch polling
-  asio::steady_timer deadline_;                     // server: the login and message deadlines
+  asio::steady_timer deadline_;                     // server: the login and message deadlines, HTTP min_latency
   std::unique_ptr<sync::ChangeStore> owned_store_;  // before session_, which borrows it
   sync::SyncSession session_;
   std::optional<crypto::PeerChannel> channel_;  // PeerAuth: the office-key channel

@@ -39,8 +39,8 @@ LogLine ConnectionEvent(std::string_view event, std::string_view reason, const s
   return line;
 }
 
-ServerHub::ServerHub(SyncServerOptions options, asio::any_io_executor admission)
-    : options_(std::move(options)), admission_(std::move(admission)), events_(options_.log) {}
+ServerHub::ServerHub(SyncServerOptions options, asio::any_io_executor admission, asio::any_io_executor http)
+    : options_(std::move(options)), admission_(std::move(admission)), http_(std::move(http)), events_(options_.log) {}
 
 bool ServerHub::PathAccepted(std::string_view target) const {
   target = target.substr(0, target.find('?'));
@@ -48,6 +48,15 @@ bool ServerHub::PathAccepted(std::string_view target) const {
     if (target == path) return true;
   }
   return false;
+}
+
+bool ServerHub::HttpRouted(std::string_view path) const {
+  if (!options_.http_handler) return false;
+  return std::any_of(options_.http_prefixes.begin(), options_.http_prefixes.end(), [path](const std::string& prefix) {
+    if (prefix.empty() || !path.starts_with(prefix)) return false;
+    // "/admin" must not route "/administrator": the prefix ends at a '/'.
+    return path.size() == prefix.size() || prefix.back() == '/' || path[prefix.size()] == '/';
+  });
 }
 
 bool ServerHub::Register(const std::shared_ptr<ConnectionBase>& conn) {

@@ -1,7 +1,7 @@
 // ServerHub: what a SyncServer's connections share: the caps on open
 // connections, the budget for buffered input, the groups that push live
-// changes to each other, the admission pool and the event log. Internal to
-// transport/.
+// changes to each other, the admission and HTTP pools and the event log.
+// Internal to transport/.
 #ifndef DAICHO_TRANSPORT_SERVER_HUB_H_
 #define DAICHO_TRANSPORT_SERVER_HUB_H_
 
@@ -55,16 +55,21 @@ LogLine ConnectionEvent(std::string_view event, std::string_view reason, const s
 // groups_mu_, and its destructor takes mu_).
 class ServerHub {
  public:
-  ServerHub(SyncServerOptions options, asio::any_io_executor admission);
+  ServerHub(SyncServerOptions options, asio::any_io_executor admission, asio::any_io_executor http);
 
   const SyncServerOptions& options() const { return options_; }
   EventLog& events() { return events_; }
   // Where store_factory runs: off the threads that move frames.
   const asio::any_io_executor& admission_executor() const { return admission_; }
+  // Where http_handler runs: off the frame threads and the admission pool.
+  const asio::any_io_executor& http_executor() const { return http_; }
 
   // Whether a WebSocket upgrade on `target` (a query string is ignored) is
   // accepted.
   bool PathAccepted(std::string_view target) const;
+  // Whether a plain HTTP request for `path` (no query string) goes to the
+  // http_handler (SyncServerOptions::http_prefixes); false without one.
+  bool HttpRouted(std::string_view path) const;
   bool Ready() const { return !options_.ready || options_.ready(); }
 
   // Gives `conn` a place under the caps, closing the oldest connection not
@@ -98,6 +103,7 @@ class ServerHub {
 
   const SyncServerOptions options_;
   const asio::any_io_executor admission_;
+  const asio::any_io_executor http_;
   EventLog events_;
   std::mutex mu_;
   std::vector<ConnectionBase*> live_;                    // guarded by mu_

@@ -1,8 +1,11 @@
 // SyncServer: accepts WebSocket connections and runs one acceptor
-// SyncSession per connection; errors as in transport/websocket_options.h.
+// SyncSession per connection, and answers plain HTTP on the same port
+// (health checks, and routes handed to an HttpHandler such as the relay's
+// admin panel); errors as in transport/websocket_options.h.
 #ifndef DAICHO_TRANSPORT_SYNC_SERVER_H_
 #define DAICHO_TRANSPORT_SYNC_SERVER_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -16,6 +19,7 @@
 #include "sync/messages.h"
 #include "sync/sync_session.h"
 #include "transport/websocket_options.h"
+#include "web/http_message.h"
 
 namespace daicho::transport {
 
@@ -78,6 +82,36 @@ struct SyncServerOptions {
   // relay's password gate) needs a thread per waiting caller, or the
   // admissions behind it wait in this pool's queue.
   size_t admission_threads = 2;
+
+  // Plain HTTP requests whose path is under one of http_prefixes go to
+  // http_handler (docs/protocol.md "HTTP routes"): a path matches a prefix P
+  // when it equals P, or starts with P and P ends in '/', or starts with
+  // P + "/" ({"/admin", "/api/"} routes /admin, /admin/users and /api/x, not
+  // /administrator or /api). The query string is ignored. Either empty: no
+  // HTTP routes, only the health checks. The handler runs on one of the
+  // http_threads and may block there.
+  web::HttpHandler http_handler;
+  std::vector<std::string> http_prefixes;
+  // Threads that run http_handler: a pool of their own, so that a flood of
+  // panel requests (each may wait for a password check) never holds the
+  // admission_threads that PCs log in with.
+  size_t http_threads = 4;
+  // A request body on an HTTP route above this many bytes is answered 413
+  // and the connection closed.
+  size_t max_http_body_bytes = size_t{64} << 10;
+  // HTTP/1.1 keep-alive: a connection serves at most this many requests on
+  // the HTTP routes, one at a time, and is closed when the next request
+  // (header and body) does not arrive within http_idle_timeout of the last
+  // answer. Such connections count against max_connections and, never
+  // logged in, are the first closed to make room.
+  size_t max_requests_per_connection = 100;
+  std::chrono::milliseconds http_idle_timeout{15000};
+  // Who may open a WebSocket (an upgrade carrying an Origin header; the
+  // desktop PCs send none) and, through the handler, post to the panel: the
+  // origins listed ("https://panel.example"), or with an empty list the
+  // request's own origin (its Host header, https under TLS) only. The rule
+  // is web::OriginAllowed; a refused upgrade gets HTTP 403.
+  std::vector<std::string> allowed_origins;
 };
 
 // A server's load, for tests and health reporting.

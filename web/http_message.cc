@@ -25,8 +25,13 @@ std::string_view HttpRequest::Header(std::string_view lower_name) const {
 }
 
 Status CheckResponse(const HttpResponse& response) {
-  if (response.status < 100 || response.status > 599) {
+  // 1xx answers belong to the protocol (101 would claim an upgrade), not to
+  // a handler; 204 and 304 are defined to carry no body.
+  if (response.status < 200 || response.status > 599) {
     return Internal("HTTP handler answered status " + std::to_string(response.status));
+  }
+  if ((response.status == 204 || response.status == 304) && !response.body.empty()) {
+    return Internal("HTTP handler answered status " + std::to_string(response.status) + " with a body");
   }
   for (const auto& [name, value] : response.headers) {
     if (!IsToken(name)) {

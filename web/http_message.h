@@ -59,8 +59,8 @@ struct HttpResponse {
 // log line.
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
-// Ok when `response` can be written as it is: a status from 100 to 599,
-// header names made of RFC 9110 token characters and values free of control
+// Ok when `response` can be written as it is: a status from 200 to 599
+// (no body with 204 or 304), header names made of RFC 9110 token characters and values free of control
 // characters other than tab (a CR or LF would let a reflected value forge
 // headers). kInternal saying what is wrong otherwise: the handler's bug.
 Status CheckResponse(const HttpResponse& response);

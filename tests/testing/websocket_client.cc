@@ -12,6 +12,8 @@ namespace daicho::testing {
 
 namespace asio = transport::detail::asio;
 namespace beast = transport::detail::beast;
+namespace http = transport::detail::http;
+namespace websocket = transport::detail::websocket;
 using transport::ErrorSite;
 using transport::ParseUrl;
 using transport::StatusFromError;
@@ -30,7 +32,7 @@ class WebSocketClient::Impl {
     beast::get_lowest_layer(ws_).socket().close(ec);
   }
 
-  Status Connect(const Url& url, std::string_view source_address) {
+  Status Connect(const Url& url, std::string_view source_address, std::string_view origin) {
     error_code ec;
     tcp::resolver resolver(ioc_);
     const auto endpoints = resolver.resolve(url.host, url.port, ec);
@@ -50,6 +52,12 @@ class WebSocketClient::Impl {
       socket.connect(endpoints.begin()->endpoint(), ec);
     }
     if (ec) return StatusFromError(ec, "connect " + url.Authority());
+    if (!origin.empty()) {
+      ws_.set_option(
+          websocket::stream_base::decorator([origin = std::string(origin)](websocket::request_type& request) {
+            request.set(http::field::origin, origin);
+          }));
+    }
     ws_.handshake(url.Authority(), url.target, ec);
     if (ec) return StatusFromError(ec, "websocket handshake");
     return Status::Ok();
@@ -90,13 +98,13 @@ class WebSocketClient::Impl {
 WebSocketClient::WebSocketClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 WebSocketClient::~WebSocketClient() = default;
 
-Result<std::unique_ptr<WebSocketClient>> WebSocketClient::Connect(std::string_view url,
-                                                                  std::string_view source_address) {
+Result<std::unique_ptr<WebSocketClient>> WebSocketClient::Connect(std::string_view url, std::string_view source_address,
+                                                                  std::string_view origin) {
   DAICHO_ASSIGN_OR_RETURN(Url parsed, ParseUrl(url));
   if (parsed.tls) return Status(Code::kInvalidArgument, "WebSocketClient speaks ws:// only");
   try {
     auto impl = std::make_unique<Impl>(WebSocketOptions{});
-    DAICHO_RETURN_IF_ERROR(impl->Connect(parsed, source_address));
+    DAICHO_RETURN_IF_ERROR(impl->Connect(parsed, source_address, origin));
     return std::unique_ptr<WebSocketClient>(new WebSocketClient(std::move(impl)));
   } catch (const std::exception& e) {
     return Status(Code::kInternal, std::string("WebSocketClient::Connect: ") + e.what());

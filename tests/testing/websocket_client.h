@@ -21,8 +21,11 @@ class WebSocketClient {
   WebSocketClient& operator=(const WebSocketClient&) = delete;
 
   // Connects and completes the WebSocket handshake. A `source_address`
-  // (e.g. "127.0.0.7") is bound first: tests play many PCs on loopback.
-  static Result<std::unique_ptr<WebSocketClient>> Connect(std::string_view url, std::string_view source_address = {});
+  // (e.g. "127.0.0.7") is bound first: tests play many PCs on loopback. An
+  // `origin` is sent as the upgrade's Origin header, as a browser page's
+  // would be (the desktop PCs send none).
+  static Result<std::unique_ptr<WebSocketClient>> Connect(std::string_view url, std::string_view source_address = {},
+                                                          std::string_view origin = {});
   // Sends one binary message (no size limit is applied on sending).
   Status Send(std::string_view frame);
   // Sends one frame of a message: `last` false leaves the message

@@ -42,9 +42,11 @@ namespace {
 using daicho::testing::ConnectFrom;
 using daicho::testing::HoldingChild;
 using daicho::testing::HttpExchange;
+using daicho::testing::LogIn;
 using daicho::testing::LogSink;
 using daicho::testing::OpenReplica;
 using daicho::testing::PeerClosed;
+using daicho::testing::Served;
 using daicho::testing::TempDir;
 using daicho::testing::WaitFor;
 using daicho::testing::WebSocketClient;
@@ -53,44 +55,11 @@ using sync::AcceptedSession;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// A replica served on an ephemeral loopback port; every Hello is admitted.
-struct Served {
-  Served(Replica& replica, SyncServerOptions options) {
-    options.local_id = replica.id();
-    if (!options.store_factory) {
-      options.store_factory = [r = &replica](const sync::Hello&, const std::string&) -> Result<AcceptedSession> {
-        return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*r), "", {}, {}};
-      };
-    }
-    options.log = [this](const std::string& line) { log.Add(line); };
-    server = std::make_unique<SyncServer>(std::move(options));
-    EXPECT_DAICHO_OK(server->Start());
-  }
-  std::string url(const std::string& path = "/") const {
-    return "ws://127.0.0.1:" + std::to_string(server->port()) + path;
-  }
-
-  LogSink log;  // before server: the server logs until it is destroyed
-  std::unique_ptr<SyncServer> server;
-};
-
 // Pings every 20 ms (which keeps a connection alive as far as Beast's idle
 // timeout goes) until the server has closed the connection; false if it
 // is still open after `bound`.
 bool ClosedWhilePinging(WebSocketClient& client, milliseconds bound = milliseconds(5000)) {
   return WaitFor([&] { return !client.Ping().ok(); }, bound);
-}
-
-// Logs in over a bare client with a Hello (no password needed by Served).
-void LogIn(WebSocketClient& client) {
-  sync::Hello hello;
-  hello.replica_id = ReplicaId::Random().value();
-  ASSERT_DAICHO_OK(client.Send(sync::EncodeFrame(hello)));
-  auto welcome = client.Receive();
-  ASSERT_DAICHO_OK(welcome);
-  auto decoded = sync::DecodeFrame(*welcome);
-  ASSERT_DAICHO_OK(decoded);
-  ASSERT_TRUE(std::holds_alternative<sync::Welcome>(*decoded));
 }
 
 bool StartsWith(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }

@@ -1,6 +1,7 @@
 // Helpers shared by the WebSocket server tests (websocket_test,
-// hostile_client_test): on-disk replicas to serve and sync, and a sink that
-// collects the server's log lines from its threads.
+// hostile_client_test, http_routing_test): on-disk replicas to serve and
+// sync, a sink that collects the server's log lines from its threads, a
+// served replica and a bare login.
 #ifndef DAICHO_TESTS_TRANSPORT_SERVED_TEST_UTIL_H_
 #define DAICHO_TESTS_TRANSPORT_SERVED_TEST_UTIL_H_
 
@@ -11,10 +12,15 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "daicho/replica.h"
+#include "sync/replica_change_store.h"
+#include "sync/wire_codec.h"
 #include "tests/testing/test_util.h"
+#include "tests/testing/websocket_client.h"
+#include "transport/sync_server.h"
 
 namespace daicho::testing {
 
@@ -63,6 +69,39 @@ class LogSink {
   std::condition_variable cv_;
   std::vector<std::string> lines_;
 };
+
+// A replica served on an ephemeral loopback port; every Hello is admitted.
+struct Served {
+  Served(Replica& replica, transport::SyncServerOptions options) {
+    options.local_id = replica.id();
+    if (!options.store_factory) {
+      options.store_factory = [r = &replica](const sync::Hello&, const std::string&) -> Result<sync::AcceptedSession> {
+        return sync::AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*r), "", {}, {}};
+      };
+    }
+    options.log = [this](const std::string& line) { log.Add(line); };
+    server = std::make_unique<transport::SyncServer>(std::move(options));
+    EXPECT_DAICHO_OK(server->Start());
+  }
+  std::string url(const std::string& path = "/") const {
+    return "ws://127.0.0.1:" + std::to_string(server->port()) + path;
+  }
+
+  LogSink log;  // before server: the server logs until it is destroyed
+  std::unique_ptr<transport::SyncServer> server;
+};
+
+// Logs in over a bare client with a Hello (no password needed by Served).
+inline void LogIn(WebSocketClient& client) {
+  sync::Hello hello;
+  hello.replica_id = ReplicaId::Random().value();
+  ASSERT_DAICHO_OK(client.Send(sync::EncodeFrame(hello)));
+  auto welcome = client.Receive();
+  ASSERT_DAICHO_OK(welcome);
+  auto decoded = sync::DecodeFrame(*welcome);
+  ASSERT_DAICHO_OK(decoded);
+  ASSERT_TRUE(std::holds_alternative<sync::Welcome>(*decoded));
+}
 
 }  // namespace daicho::testing
 

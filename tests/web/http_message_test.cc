@@ -38,11 +38,27 @@ TEST(HttpMessageTest, CheckResponseRefusesABadNameOrStatus) {
   response.headers = {{"", "x"}};
   EXPECT_EQ(CheckResponse(response).code(), Code::kInternal);
   response.headers.clear();
-  response.status = 99;
+  response.status = 101;
   EXPECT_EQ(CheckResponse(response).code(), Code::kInternal);
+  response.status = 199;
+  EXPECT_EQ(CheckResponse(response).code(), Code::kInternal);
+  response.status = 200;
+  EXPECT_DAICHO_OK(CheckResponse(response));
   response.status = 600;
   EXPECT_EQ(CheckResponse(response).code(), Code::kInternal);
   response.status = 599;
+  EXPECT_DAICHO_OK(CheckResponse(response));
+}
+
+TEST(HttpMessageTest, CheckResponseRefusesABodyWhereNoneIsAllowed) {
+  HttpResponse response;
+  response.status = 204;
+  EXPECT_DAICHO_OK(CheckResponse(response));
+  response.body = "x";
+  EXPECT_EQ(CheckResponse(response).code(), Code::kInternal);
+  response.status = 304;
+  EXPECT_EQ(CheckResponse(response).code(), Code::kInternal);
+  response.status = 200;
   EXPECT_DAICHO_OK(CheckResponse(response));
 }
 
