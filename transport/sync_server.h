@@ -145,7 +145,7 @@ class SyncServer {
   // accepted.
   Status Start();
   // Closes the listener and every open connection, then joins the threads
-  // (waiting for store_factory calls under way). Idempotent. Must not be
+  // (waiting for store_factory and http_handler calls under way). Idempotent. Must not be
   // called from the store_factory or log callbacks (it would join the thread
   // it runs on).
   void Stop();
