@@ -359,6 +359,9 @@ class RelayService {
     uint64_t expires_ms = 0;
   };
   static constexpr int kResetCodeDigits = 8;
+  // How long a reset code is valid (RelayServiceOptions::reset_code_ms), in
+  // whole minutes: what the page and the mail announcing it say.
+  uint64_t ResetCodeValidMinutes() const;
   // A new reset code for the account (replacing an earlier one), valid
   // reset_code_ms for reset_code_tries tries, stored salted and hashed;
   // audited. nullopt, and nothing written, for an unknown or disabled

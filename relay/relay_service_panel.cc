@@ -154,6 +154,8 @@ Result<RelayService::PanelCaller> RelayService::CheckPanelSession(const Contract
   return PanelCaller{account.user_id, account.admin, std::string(address)};
 }
 
+uint64_t RelayService::ResetCodeValidMinutes() const { return impl_->options.reset_code_ms / 60'000; }
+
 Status RelayService::ClosePanelSession(const ContractNumber& contract, std::string_view token) {
   const std::string token_hash = crypto::TokenHash(token);
   return impl_->backend->Write([&](RelayWriteTxn& txn) -> Status {

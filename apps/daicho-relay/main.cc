@@ -23,8 +23,10 @@
 
 #include "apps/common/secret_file.h"
 #include "apps/daicho-relay/mail_setup.h"
+#include "relay/admin/admin_panel.h"
 #include "relay/lmdb/lmdb_backend.h"
 #include "relay/login_watcher.h"
+#include "relay/mail/mail_queue.h"
 #include "relay/relay_admission.h"
 #include "relay/relay_service.h"
 #include "transport/log_line.h"
@@ -41,6 +43,8 @@ using daicho::transport::LogLine;
 
 constexpr int kExitRuntimeError = 1;
 constexpr int kExitUsage = 2;
+// The sender of the relay's mail when --mail-from is not given.
+constexpr std::string_view kDefaultMailFrom = "daicho-relay@localhost";
 // How often `serve` looks whether an administration command ended logins:
 // a revoked device's live session ends within about this long.
 constexpr auto kLoginPollInterval = std::chrono::milliseconds(200);
@@ -176,8 +180,19 @@ rlim_t RaiseOpenFileLimit() {
 }
 
 // Serves sync sessions until SIGTERM or SIGINT, then shuts down cleanly.
+// One log line per mail outcome: the recipient and subject, never the text.
+std::string MailLine(const daicho::relay::mail::MailEvent& event) {
+  using Kind = daicho::relay::mail::MailEvent::Kind;
+  static constexpr const char* kNames[] = {"mail_sent", "mail_retry", "mail_failed", "mail_dropped"};
+  LogLine line(kNames[static_cast<int>(event.kind)]);
+  line.AddQuoted("to", event.to).AddQuoted("subject", event.subject).Add("attempt", event.attempt);
+  if (!event.error.empty()) line.AddQuoted("error", event.error);
+  if (event.kind == Kind::kRetry) line.Add("retry_in_s", event.retry_in.count() / 1000);
+  return line.str();
+}
+
 int Serve(const std::string& data_dir, const std::string& listen, const std::string& cert, const std::string& key,
-          ServeCaps caps) {
+          ServeCaps caps, const daicho::apps::MailFlags& mail, const std::vector<std::string>& allowed_origins) {
   auto address = ParseListen(listen);
   if (!address.ok()) {
     std::cerr << "daicho-relay: " << address.status().message() << '\n';
@@ -222,6 +237,40 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
     return accepted;
   };
   options.log = options_log;
+
+  // The office's admin panel (/admin/, /api/v1/) and the mail it sends.
+  auto mail_transport = daicho::apps::OpenMailTransport(mail, data_dir);
+  if (!mail_transport.ok()) {
+    std::cerr << "daicho-relay: " << mail_transport.status().message() << '\n';
+    return mail_transport.status().code() == daicho::Code::kInvalidArgument ? kExitUsage : kExitRuntimeError;
+  }
+  daicho::relay::mail::MailQueueOptions mail_options;
+  if (mail.from.empty()) {
+    mail_options.from = {std::string(kDefaultMailFrom), mail.from_name};
+  } else {
+    auto sender = daicho::apps::MailSenderOf(mail);
+    if (!sender.ok()) {
+      std::cerr << "daicho-relay: " << sender.status().message() << '\n';
+      return kExitUsage;
+    }
+    mail_options.from = *sender;
+  }
+  mail_options.log = [&options_log](const daicho::relay::mail::MailEvent& event) { options_log(MailLine(event)); };
+  const std::string mail_from = mail_options.from.address;
+  auto mail_queue = daicho::relay::mail::MailQueue::Start(std::move(*mail_transport), std::move(mail_options));
+  if (!mail_queue.ok()) {
+    std::cerr << "daicho-relay: " << mail_queue.status().message() << '\n';
+    return kExitUsage;
+  }
+  daicho::relay::admin::AdminPanelOptions panel_options;
+  panel_options.allowed_origins = allowed_origins;
+  panel_options.log = [&options_log](const std::string& event, const std::string& detail) {
+    options_log(LogLine(event).AddQuoted("detail", detail).str());
+  };
+  daicho::relay::admin::AdminPanel panel(*relay, **mail_queue, std::move(panel_options));
+  options.http_handler = [&panel](const daicho::web::HttpRequest& request) { return panel.Handle(request); };
+  options.http_prefixes = daicho::relay::admin::AdminPanel::Prefixes();
+  options.allowed_origins = allowed_origins;
   // A login waiting for its password check waits in the store's password
   // gate, each on its own admission thread, not in the server's admission
   // queue: a flood of guesses is refused by the gate when full and never
@@ -255,6 +304,12 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
                   .Add("scheme", cert.empty() ? "ws" : "wss")
                   .Add("version", DAICHO_VERSION)
                   .Add("data", data_dir)
+                  .str());
+  options_log(LogLine("admin_panel")
+                  .Add("url", std::string(cert.empty() ? "http" : "https") + "://" + address->first + ":" +
+                                  std::to_string(server.port()) + "/admin/")
+                  .AddQuoted("mail", (*mail_queue)->Describe())
+                  .Add("mail_from", mail_from)
                   .str());
   options_log(limits.str());
   for (const Warning& warning : CaseConflictWarnings(*relay, data_dir)) options_log(WarningLine(warning));
@@ -377,6 +432,12 @@ int main(int argc, char** argv) {
   serve->add_option("--tls-cert", tls_cert, "PEM certificate chain: serve wss:// (with --tls-key)");
   serve->add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
   ServeCaps caps;
+  daicho::apps::MailFlags serve_mail;
+  daicho::apps::AddMailFlags(*serve, serve_mail);
+  std::vector<std::string> allowed_origins;
+  serve->add_option("--allowed-origin", allowed_origins,
+                    "an origin (https://HOST[:PORT]) the admin panel and WebSocket upgrades accept besides the "
+                    "relay's own address, e.g. the public URL behind a proxy; repeatable");
   serve
       ->add_option("--max-connections", caps.total,
                    "open connections at most (default 1000, lower if the open-file limit needs it)")
@@ -399,7 +460,7 @@ int main(int argc, char** argv) {
       return kExitUsage;
     }
     try {
-      return Serve(data_dir, listen, tls_cert, tls_key, caps);
+      return Serve(data_dir, listen, tls_cert, tls_key, caps, serve_mail, allowed_origins);
     } catch (const std::exception& e) {
       std::cerr << "daicho-relay: internal error: " << e.what() << '\n';
       return kExitRuntimeError;

@@ -187,6 +187,23 @@ constexpr Entry kEntries[] = {
      "The server ran into an error: try again later, and contact support if it persists."},
     {Msg::kBackToTop, "nav.back", "管理画面のトップへ", "Back to the admin panel"},
     {Msg::kBackToLogin, "nav.back_to_login", "ログイン画面へ", "Back to the login page"},
+    {Msg::kActionLogin, "audit.action.login", "ログイン", "Logged in"},
+    {Msg::kActionLoginFailed, "audit.action.login_failed", "ログイン失敗", "Failed login"},
+    {Msg::kActionUserAdd, "audit.action.user_add", "ユーザー追加", "Added user"},
+    {Msg::kActionUserPassword, "audit.action.user_password", "パスワード変更（管理者）",
+     "Password set by an administrator"},
+    {Msg::kActionUserDisable, "audit.action.user_disable", "ユーザーを無効化", "Disabled user"},
+    {Msg::kActionUserEnable, "audit.action.user_enable", "ユーザーを有効化", "Enabled user"},
+    {Msg::kActionUserAdmin, "audit.action.user_admin", "管理者に設定", "Made administrator"},
+    {Msg::kActionUserUnadmin, "audit.action.user_unadmin", "管理者から解除", "Removed administrator role"},
+    {Msg::kActionUserRemove, "audit.action.user_remove", "ユーザー削除", "Removed user"},
+    {Msg::kActionDeviceRevoke, "audit.action.device_revoke", "端末のログイン取り消し", "Revoked a PC's login"},
+    {Msg::kActionPasswordChange, "audit.action.password_change", "本人によるパスワード変更", "Changed own password"},
+    {Msg::kActionResetRequest, "audit.action.reset_request", "パスワード再設定の請求", "Asked for a password reset"},
+    {Msg::kActionResetDone, "audit.action.reset_done", "パスワード再設定", "Reset the password"},
+    {Msg::kViaCli, "audit.via.cli", "サーバーのコマンド", "server command"},
+    {Msg::kViaPanel, "audit.via.panel", "管理画面", "admin panel"},
+    {Msg::kViaApi, "audit.via.api", "API", "API"},
 };
 static_assert(std::size(kEntries) == static_cast<size_t>(Msg::kCount), "one entry per message");
 

@@ -136,6 +136,22 @@ enum class Msg {
   kInternalError,
   kBackToTop,
   kBackToLogin,
+  kActionLogin,
+  kActionLoginFailed,
+  kActionUserAdd,
+  kActionUserPassword,
+  kActionUserDisable,
+  kActionUserEnable,
+  kActionUserAdmin,
+  kActionUserUnadmin,
+  kActionUserRemove,
+  kActionDeviceRevoke,
+  kActionPasswordChange,
+  kActionResetRequest,
+  kActionResetDone,
+  kViaCli,
+  kViaPanel,
+  kViaApi,
   kCount,  // not a message: how many there are
 };
 

@@ -1,0 +1,147 @@
+// AdminPanel's insides, shared by its two front ends: the HTML pages
+// (panel_html.cc) and the JSON API (panel_json.cc). The operations here are
+// written once and answer both.
+#ifndef DAICHO_RELAY_ADMIN_PANEL_IMPL_H_
+#define DAICHO_RELAY_ADMIN_PANEL_IMPL_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "relay/admin/admin_panel.h"
+#include "relay/admin/messages.h"
+#include "relay/admin/pages.h"
+#include "relay/admin/request_limiter.h"
+#include "web/cookie.h"
+#include "web/form.h"
+
+namespace daicho::relay::admin {
+
+// One request as the panel sees it.
+struct Context {
+  explicit Context(const web::HttpRequest& r) : request(r) {}
+  const web::HttpRequest& request;
+  Lang lang = Lang::kJa;
+  web::CookiePairs cookies;
+  // The caller's session (cookie or bearer token), when it is live.
+  std::optional<ContractNumber> contract;
+  std::string token;
+  std::optional<RelayService::PanelCaller> caller;
+  // What a form must carry as `csrf` (derived from the session, or the
+  // pre-session cookie's value).
+  std::string csrf;
+  // Set-Cookie values to send with the answer.
+  web::HeaderFields set_cookies;
+
+  bool admin() const { return caller && caller->admin; }
+  Viewer viewer() const;
+};
+
+// What an operation did, for either front end.
+struct Answer {
+  int http = 200;
+  std::string text;   // for a person, in the request's language
+  std::string error;  // empty on success; the API's error code otherwise
+  uint64_t retry_after_s = 0;
+  // On success: the message and its argument (a redirect names them).
+  Msg done = Msg::kNotFound;
+  std::string arg;
+  bool ok() const { return error.empty(); }
+};
+
+// A refusal: HTTP status, the sentence, the API's error code.
+inline Answer Refused(int http, std::string text, std::string error, uint64_t retry_after_s = 0) {
+  Answer answer;
+  answer.http = http;
+  answer.text = std::move(text);
+  answer.error = std::move(error);
+  answer.retry_after_s = retry_after_s;
+  return answer;
+}
+
+// A reset request waiting for the worker.
+struct ResetRequest {
+  ContractNumber contract;
+  std::string user_id;
+  std::string address;
+};
+
+struct AdminPanel::Impl {
+  Impl(RelayService& service, Mailer& mailer, AdminPanelOptions options);
+  ~Impl();
+
+  RelayService& service;
+  Mailer& mailer;
+  const AdminPanelOptions options;
+  RequestLimiter reset_addresses;
+  RequestLimiter reset_accounts;
+  RequestLimiter confirm_addresses;
+
+  // ---- Requests ----
+  web::HttpResponse Handle(const web::HttpRequest& request);
+  web::HttpResponse HandleHtml(Context& ctx);  // panel_html.cc
+  web::HttpResponse HandleJson(Context& ctx);  // panel_json.cc
+  // Security headers, cookies and caching on every answer.
+  web::HttpResponse Finish(Context& ctx, web::HttpResponse response, bool cacheable = false) const;
+  // Whether a state-changing request may come from where it came from.
+  bool OriginAllowed(const Context& ctx) const;
+  // Makes `session` the browser's (cookie) and the context's.
+  void StartSession(Context& ctx, const ContractNumber& contract, const RelayService::PanelSession& session);
+  void EndSession(Context& ctx);
+  std::string SessionCookieName(const Context& ctx) const;
+  void Log(const std::string& event, const std::string& detail) const;
+
+  // ---- Operations (both front ends) ----
+  Answer LogIn(Context& ctx, std::string_view contract, std::string_view user_id, std::string_view password);
+  Answer AddUser(Context& ctx, std::string_view user_id, std::string_view password);
+  Answer SetPassword(Context& ctx, std::string_view user_id, std::string_view password);
+  Answer SetDisabled(Context& ctx, std::string_view user_id, bool disabled);
+  Answer SetAdmin(Context& ctx, std::string_view user_id, bool admin);
+  Answer RemoveUser(Context& ctx, std::string_view user_id);
+  Answer RevokeDevice(Context& ctx, std::string_view user_id, std::string_view device);
+  Answer ChangeOwnPassword(Context& ctx, std::string_view current, std::string_view password);
+  // Always the same answer unless the address is over its limit.
+  Answer RequestReset(Context& ctx, std::string_view contract, std::string_view user_id);
+  Answer ConfirmReset(Context& ctx, std::string_view contract, std::string_view user_id, std::string_view code,
+                      std::string_view password);
+  // Every device of the contract with its user.
+  Result<std::vector<DeviceRow>> ListDevices(const ContractNumber& contract) const;
+  // The user's row, if the contract has that user.
+  Result<std::optional<RelayService::UserInfo>> FindUser(const ContractNumber& contract,
+                                                         std::string_view user_id) const;
+
+  // A refused operation explained; `unauthenticated` words kUnauthenticated
+  // for the operation (a wrong password, a wrong code).
+  Answer Explain(const Context& ctx, const Status& status, Msg unauthenticated = Msg::kLoginFailed) const;
+  Answer Done(const Context& ctx, Msg msg, std::string_view arg = {}, int http = 200) const;
+  Answer Invalid(std::string text) const;
+  Answer NotFound(const Context& ctx) const;
+
+  // ---- The reset worker ----
+  void RunResets();
+  std::mutex reset_mutex;
+  std::condition_variable reset_wake;
+  std::deque<ResetRequest> reset_queue;
+  bool stopping = false;
+  std::thread reset_worker;
+};
+
+// A contract number as typed: full-width digits and the hyphens a Japanese
+// IME makes are accepted, and 12 digits without hyphens.
+Result<ContractNumber> NormalizeContractNumber(std::string_view typed);
+
+// The seconds in a throttle's "retry in N s", or 0.
+uint64_t RetryAfterSeconds(std::string_view message);
+
+// Lower-case hex of `bytes`, and back (nullopt for anything else).
+std::string ToHex(std::string_view bytes);
+std::optional<std::string> FromHex(std::string_view hex);
+
+}  // namespace daicho::relay::admin
+
+#endif  // DAICHO_RELAY_ADMIN_PANEL_IMPL_H_

@@ -1,0 +1,166 @@
+// The panel's JSON API (docs/admin-api.md): the same operations as the
+// pages, for a vendor's scripts. A session is opened with POST
+// /api/v1/login and then named in `Authorization: Bearer CONTRACT.TOKEN`;
+// browsers never send that header by themselves, so no CSRF token is needed.
+#include <nlohmann/json.hpp>
+
+#include "relay/admin/panel_impl.h"
+
+namespace daicho::relay::admin {
+namespace {
+
+using nlohmann::json;
+
+web::HttpResponse Json(int status, const json& body) {
+  return web::HttpResponse{status, {{"Content-Type", "application/json"}}, body.dump() + "\n"};
+}
+
+json Error(const Answer& answer) { return json{{"error", answer.error}, {"message", answer.text}}; }
+
+std::string Text(const json& body, const char* name) {
+  const auto it = body.find(name);
+  return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+json UserJson(const RelayService::UserInfo& u) {
+  return json{{"user", u.user_id},
+              {"admin", u.admin},
+              {"disabled", u.disabled},
+              {"devices", u.devices},
+              {"last_sync_ms", u.last_sync_ms},
+              {"last_address", u.last_address}};
+}
+
+json DeviceJson(const DeviceRow& row) {
+  const RelayService::Device& d = row.device;
+  return json{{"user", row.user_id},
+              {"name", d.name},
+              {"replica", d.replica.IsZero() ? std::string() : d.replica.ToHex()},
+              {"short_id", d.ShortId()},
+              {"last_sync_ms", d.last_sync_ms},
+              {"last_address", d.last_address},
+              {"unsynced_records", d.unsynced_records ? json(*d.unsynced_records) : json(nullptr)}};
+}
+
+json AuditJson(const RelayService::AuditEntry& e) {
+  return json{{"time_ms", e.time_ms}, {"actor", e.actor},   {"address", e.address}, {"via", e.via},
+              {"action", e.action},   {"target", e.target}, {"detail", e.detail}};
+}
+
+}  // namespace
+
+web::HttpResponse AdminPanel::Impl::HandleJson(Context& ctx) {
+  const web::HttpRequest& request = ctx.request;
+  const std::string& path = request.path;
+  const bool get = request.method == "GET";
+  const bool post = request.method == "POST";
+
+  auto reply = [&](const Answer& answer, json ok_body = json::object()) {
+    if (!answer.ok()) {
+      web::HttpResponse response = Json(answer.http, Error(answer));
+      if (answer.retry_after_s > 0) response.headers.emplace_back("Retry-After", std::to_string(answer.retry_after_s));
+      return Finish(ctx, std::move(response));
+    }
+    ok_body["message"] = answer.text;
+    return Finish(ctx, Json(answer.http, ok_body));
+  };
+  auto failed = [&](const Status& status) { return reply(Explain(ctx, status)); };
+  auto not_found = [&] { return reply(NotFound(ctx)); };
+
+  json body = json::object();
+  if (post) {
+    // A page of another site cannot post JSON here unnoticed either.
+    if (!OriginAllowed(ctx)) return reply(Refused(403, "request from another site refused", "forbidden", 0));
+    if (!request.body.empty()) {
+      body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+      if (!body.is_object()) return reply(Invalid("the body must be a JSON object"));
+    }
+  } else if (!get) {
+    return reply(Refused(405, "use GET or POST", "method_not_allowed", 0));
+  }
+
+  // ---- Without a session ----
+  if (path == "/api/v1/login" && post) {
+    const Answer answer = LogIn(ctx, Text(body, "contract"), Text(body, "user"), Text(body, "password"));
+    if (!answer.ok()) return reply(answer);
+    return reply(answer, {{"token", ctx.contract->str() + "." + ToHex(ctx.token)},
+                          {"user", ctx.caller->user_id},
+                          {"admin", ctx.caller->admin}});
+  }
+  if (path == "/api/v1/reset" && post) {
+    web::HttpResponse response = reply(RequestReset(ctx, Text(body, "contract"), Text(body, "user")));
+    response.min_latency = options.reset_answer_floor;
+    return response;
+  }
+  if (path == "/api/v1/reset/confirm" && post) {
+    return reply(
+        ConfirmReset(ctx, Text(body, "contract"), Text(body, "user"), Text(body, "code"), Text(body, "password")));
+  }
+
+  // ---- With a session ----
+  if (!ctx.caller) return reply(Explain(ctx, Status(Code::kUnauthenticated, ""), Msg::kSessionEnded));
+  const ContractNumber contract = *ctx.contract;
+  if (path == "/api/v1/logout" && post) {
+    EndSession(ctx);
+    return reply(Done(ctx, Msg::kLoggedOut));
+  }
+  if (path == "/api/v1/me/password" && post) {
+    const Answer answer = ChangeOwnPassword(ctx, Text(body, "current"), Text(body, "password"));
+    if (!answer.ok()) return reply(answer);
+    return reply(answer, {{"token", contract.str() + "." + ToHex(ctx.token)}});
+  }
+  if (!ctx.admin()) return not_found();
+
+  if (path == "/api/v1/users" && get) {
+    Result<std::vector<RelayService::UserInfo>> users = service.ListUserInfo(contract);
+    if (!users.ok()) return failed(users.status());
+    json list = json::array();
+    for (const auto& u : *users) list.push_back(UserJson(u));
+    return Finish(ctx, Json(200, {{"users", list}}));
+  }
+  if (path == "/api/v1/users" && post) return reply(AddUser(ctx, Text(body, "user"), Text(body, "password")));
+  if (path.starts_with("/api/v1/users/") && post) {
+    const std::string action = path.substr(std::string_view("/api/v1/users/").size());
+    const std::string user = Text(body, "user");
+    if (action == "password") return reply(SetPassword(ctx, user, Text(body, "password")));
+    if (action == "disable" || action == "enable") return reply(SetDisabled(ctx, user, action == "disable"));
+    if (action == "admin" || action == "unadmin") return reply(SetAdmin(ctx, user, action == "admin"));
+    if (action == "remove") return reply(RemoveUser(ctx, user));
+    return not_found();
+  }
+  if (path == "/api/v1/devices" && get) {
+    Result<std::vector<DeviceRow>> devices = ListDevices(contract);
+    if (!devices.ok()) return failed(devices.status());
+    json list = json::array();
+    for (const auto& row : *devices) list.push_back(DeviceJson(row));
+    return Finish(ctx, Json(200, {{"devices", list}}));
+  }
+  if (path == "/api/v1/devices/revoke" && post) {
+    return reply(RevokeDevice(ctx, Text(body, "user"), Text(body, "device")));
+  }
+  if (path == "/api/v1/key" && get) {
+    Result<RelayService::OfficeKeyStatus> key = service.GetOfficeKeyStatus(contract);
+    if (!key.ok()) return failed(key.status());
+    return Finish(
+        ctx, Json(200, {{"key_id", key->key_id}, {"created_ms", key->created_ms}, {"changed_ms", key->changed_ms}}));
+  }
+  if (path == "/api/v1/audit" && get) {
+    Result<web::FormFields> query = web::ParseForm(request.query, {});
+    uint64_t before = UINT64_MAX;
+    size_t limit = 100;
+    if (query.ok()) {
+      for (const auto& [name, value] : *query) {
+        if (name == "before") before = std::strtoull(value.c_str(), nullptr, 10);
+        if (name == "limit") limit = std::clamp<size_t>(std::strtoull(value.c_str(), nullptr, 10), 1, 1000);
+      }
+    }
+    Result<std::vector<RelayService::AuditEntry>> entries = service.ListAudit(contract, before, limit);
+    if (!entries.ok()) return failed(entries.status());
+    json list = json::array();
+    for (const auto& e : *entries) list.push_back(AuditJson(e));
+    return Finish(ctx, Json(200, {{"entries", list}}));
+  }
+  return not_found();
+}
+
+}  // namespace daicho::relay::admin
