@@ -276,7 +276,9 @@ web::HttpResponse AdminPanel::Impl::Finish(Context& ctx, web::HttpResponse respo
                  "frame-ancestors 'none'; base-uri 'none'");
   h.emplace_back("X-Frame-Options", "DENY");
   h.emplace_back("X-Content-Type-Options", "nosniff");
-  h.emplace_back("Referrer-Policy", "no-referrer");
+  // Not no-referrer: under it a browser sends "Origin: null" on form posts,
+  // which the Origin check must refuse.
+  h.emplace_back("Referrer-Policy", "same-origin");
   h.emplace_back("Cache-Control", cacheable ? "public, max-age=3600" : "no-store");
   if (ctx.request.tls) h.emplace_back("Strict-Transport-Security", "max-age=31536000");
   for (auto& cookie : ctx.set_cookies) h.push_back(std::move(cookie));

@@ -85,7 +85,7 @@ constexpr Entry kEntries[] = {
     {Msg::kPasswordConfirm, "field.password_confirm", "パスワード（確認）", "Password (again)"},
     {Msg::kUserAdded, "users.added", "{0} を追加しました。", "Added {0}."},
     {Msg::kUserExists, "users.exists", "そのユーザーIDはすでに使われています。", "That user ID is already in use."},
-    {Msg::kEditUserTitle, "user.title", "ユーザーの編集: {0}", "Edit user: {0}"},
+    {Msg::kEditUserTitle, "user.title", "ユーザーの編集", "Edit user"},
     {Msg::kNewPassword, "field.new_password", "新しいパスワード", "New password"},
     {Msg::kChangePasswordButton, "user.change_password", "パスワードを変更する", "Change the password"},
     {Msg::kPasswordChangedFor, "user.password_changed",

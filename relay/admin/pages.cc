@@ -259,6 +259,7 @@ SafeHtml EditUserBody(const Viewer& viewer, const RelayService::UserInfo& user,
   for (const RelayService::Device& d : devices) rows.push_back({user.user_id, d});
   return Markup(
       "<div class=\"panel\"><table><tbody><tr><th>{}</th><td>{}</td></tr><tr><th>{}</th><td>{}</td></tr>"
+      "<tr><th>{}</th><td>{}</td></tr>"
       "<tr><th>{}</th><td>{}</td></tr></tbody></table><p>{}{}</p></div>"
       "<div class=\"panel\"><h2>{}</h2><form method=\"post\" action=\"/admin/user/password\">{}{}{}{}"
       "<button type=\"submit\">{}</button></form></div>"
@@ -266,7 +267,9 @@ SafeHtml EditUserBody(const Viewer& viewer, const RelayService::UserInfo& user,
       "<div class=\"panel\"><h2>{}</h2><p>{}</p><form method=\"post\" action=\"/admin/user/remove\">{}{}"
       "<label><input type=\"checkbox\" name=\"confirm\" value=\"yes\" required> {}</label>"
       "<button type=\"submit\" class=\"danger\">{}</button></form></div>",
-      {T(Msg::kColumnRole, lang),
+      {T(Msg::kColumnUser, lang),
+       user.user_id,
+       T(Msg::kColumnRole, lang),
        T(user.admin ? Msg::kRoleAdmin : Msg::kRoleUser, lang),
        T(Msg::kColumnState, lang),
        T(user.disabled ? Msg::kStateDisabled : Msg::kStateEnabled, lang),

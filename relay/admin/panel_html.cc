@@ -97,9 +97,14 @@ web::HttpResponse AdminPanel::Impl::HandleHtml(Context& ctx) {
   if (post) {
     Result<web::FormFields> parsed = web::ParseForm(request.body, {});
     // A form from elsewhere, or without this browser's token, changes nothing.
-    if (!parsed.ok() || !OriginAllowed(ctx) || ctx.csrf.empty() ||
-        !crypto::SecretEquals(Field(*parsed, "csrf"), ctx.csrf)) {
-      Log("csrf_refused", "path=" + path + " address=" + request.peer_address);
+    const char* refused = !parsed.ok()          ? "malformed form"
+                          : !OriginAllowed(ctx) ? "from another site"
+                          : ctx.csrf.empty() || !crypto::SecretEquals(Field(*parsed, "csrf"), ctx.csrf)
+                              ? "no or wrong form token"
+                              : nullptr;
+    if (refused != nullptr) {
+      Log("form_refused", std::string(refused) + ": path=" + path + " address=" + request.peer_address +
+                              " origin=" + std::string(request.Header("origin")));
       return page(403, Msg::kFormExpired, Section::kNone, LinkBody(ctx.viewer(), Msg::kBackToTop, "/admin/"),
                   Notice{false, Format(Msg::kFormExpired, ctx.lang)});
     }

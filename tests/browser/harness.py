@@ -8,6 +8,11 @@ Environment, set by tests/browser/CMakeLists.txt:
   DAICHO_ARTIFACTS  where screenshots go (under the build directory)
 """
 
+import email
+import email.policy
+import glob
+import http.client
+import json
 import os
 import re
 import shutil
@@ -20,6 +25,9 @@ import unittest
 try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
 except ImportError as error:  # a missing package is a failure, never a skip
     raise SystemExit(
         "python3-selenium is missing (%s): run scripts/install_deps.sh as root" % error)
@@ -27,6 +35,13 @@ except ImportError as error:  # a missing package is a failure, never a skip
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 STARTUP_DEADLINE_S = 30
+
+
+def xpath_literal(text):
+    """`text` as an XPath string literal."""
+    if "'" not in text:
+        return "'%s'" % text
+    return 'concat(%s)' % ", \"'\", ".join("'%s'" % part for part in text.split("'"))
 
 
 def require_env(name):
@@ -43,6 +58,7 @@ class Relay:
     def __init__(self, data_dir, extra_args=()):
         self.binary = require_env("DAICHO_RELAY")
         self.data_dir = data_dir
+        self.outbox = os.path.join(data_dir, "outbox")
         self.lines = []
         self._lock = threading.Lock()
         self.run("init")
@@ -86,6 +102,32 @@ class Relay:
                 " ".join(args), result.returncode, result.stdout, result.stderr))
         return result.stdout
 
+    def add_user(self, contract, user, password, admin=False):
+        """A user added by the vendor's operator (the CLI), made admin if asked."""
+        password_file = os.path.join(self.data_dir, "..", "password-%s" % user.replace("/", "_"))
+        with open(password_file, "w") as f:
+            f.write(password + "\n")
+        self.run("user", "add", contract, user, "--password-file", password_file)
+        if admin:
+            self.run("user", "admin", contract, user)
+
+    def mails(self):
+        """The outbox's messages, oldest first, parsed."""
+        messages = []
+        for path in sorted(glob.glob(os.path.join(self.outbox, "*.eml"))):
+            with open(path, "rb") as f:
+                messages.append(email.message_from_bytes(f.read(), policy=email.policy.default))
+        return messages
+
+    def wait_for_mails(self, count, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            messages = self.mails()
+            if len(messages) >= count:
+                return messages
+            time.sleep(0.05)
+        raise AssertionError("%d mail(s) expected in the outbox, %d there" % (count, len(self.mails())))
+
     def stop(self):
         self.process.terminate()
         try:
@@ -93,6 +135,20 @@ class Relay:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def api(relay, method, path, body=None, token=None, headers=None):
+    """One JSON API call: (status, parsed body)."""
+    connection = http.client.HTTPConnection("127.0.0.1", relay.port, timeout=30)
+    all_headers = {"Content-Type": "application/json"}
+    if token:
+        all_headers["Authorization"] = "Bearer " + token
+    all_headers.update(headers or {})
+    connection.request(method, path, json.dumps(body) if body is not None else None, all_headers)
+    response = connection.getresponse()
+    data = response.read()
+    connection.close()
+    return response.status, json.loads(data) if data else None
 
 
 class Browser:
@@ -121,6 +177,48 @@ class Browser:
         os.makedirs(self.artifacts)
         self.shots = 0
 
+    def open(self, relay, path):
+        self.driver.get(relay.url(path))
+
+    def fill(self, values):
+        """Types into the form fields named by `values` (cleared first)."""
+        for name, value in values.items():
+            field = self.driver.find_element(By.NAME, name)
+            field.clear()
+            field.send_keys(value)
+
+    def submit(self, button_text=None, validate=True):
+        """Submits the page's main form (the one whose button says
+        `button_text`, else the first in <main>). validate=False skips the
+        browser's own checks, to see what the server answers."""
+        if button_text is None:
+            button = self.driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]")
+        else:
+            button = self.driver.find_element(
+                By.XPATH, "//button[normalize-space()=%s]" % xpath_literal(button_text))
+        if not validate:
+            self.driver.execute_script("arguments[0].form.noValidate = true", button)
+        self.click_and_wait(button)
+
+    def click_and_wait(self, element):
+        """Clicks and waits until the next page replaced this one."""
+        page = self.driver.find_element(By.TAG_NAME, "html")
+        element.click()
+        WebDriverWait(self.driver, STARTUP_DEADLINE_S).until(expected_conditions.staleness_of(page))
+
+    def follow(self, link_text):
+        self.click_and_wait(self.driver.find_element(By.LINK_TEXT, link_text))
+
+    def notice(self):
+        """The page's notice text ("" when none)."""
+        found = self.driver.find_elements(By.CSS_SELECTOR, ".notice")
+        return found[0].text if found else ""
+
+    def log_in(self, relay, contract, user, password):
+        self.open(relay, "/admin/login")
+        self.fill({"contract": contract, "user": user, "password": password})
+        self.submit()
+
     def shot(self, what):
         """Saves the page as NN-what.png and returns its path."""
         self.shots += 1
@@ -138,10 +236,11 @@ class RelayBrowserTest(unittest.TestCase):
     """A fresh relay store, a relay serving it and a browser, per test."""
 
     language = "ja"
+    relay_args = ()
 
     def setUp(self):
         self.workdir = tempfile.mkdtemp(prefix="daicho-browser-")
-        self.relay = Relay(os.path.join(self.workdir, "relay"))
+        self.relay = Relay(os.path.join(self.workdir, "relay"), self.relay_args)
         self.addCleanup(self.relay.stop)
         self.browser = Browser(self.id().split(".")[-1], self.language)
         self.addCleanup(self.browser.quit)
