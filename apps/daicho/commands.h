@@ -121,6 +121,10 @@ Outcome SyncCommand(const std::string& db, const SyncArgs& args, std::ostream& o
 // Last sync, "not backed up" records and the office key held; json: one
 // JSON object.
 Outcome StatusCommand(const std::string& db, bool json, std::ostream& out);
+// `daicho admin`: prints the admin panel's URL (the old system's "show admin
+// site" button) and opens it in the desktop's browser when there is one
+// (DISPLAY or WAYLAND_DISPLAY set, xdg-open on PATH).
+Outcome AdminCommand(const std::string& db, std::ostream& out);
 // enable = false: `backup disable`.
 Outcome BackupCommand(const std::string& db, bool enable, std::ostream& out);
 

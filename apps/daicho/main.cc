@@ -311,6 +311,10 @@ int Run(int argc, char** argv) {
   status->add_flag("--json", json, "Print {\"unsynced_records\": N, \"last_sync\": ISO time or null, ...}");
   OnRun(status, outcome, [&] { return daicho::cli::StatusCommand(db, json, out); });
 
+  auto* admin = app.add_subcommand(
+      "admin", "Show the office's admin panel on the relay (users, devices, passwords) and open it in the browser");
+  OnRun(admin, outcome, [&] { return daicho::cli::AdminCommand(db, out); });
+
   daicho::cli::KeyArgs key_args;
   auto* key = app.add_subcommand("key", "The office key that encrypts everything sent to the relay (end to end)");
   key->require_subcommand(1);

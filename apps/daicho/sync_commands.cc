@@ -1,11 +1,15 @@
 // The relay commands of `daicho`: connect, sync [--watch], status, backup
 // (the office key commands are in key_commands.cc; sync --peer/--peers, serve
 // and peers in peer_commands.cc), and the helpers office_key_cli.h declares.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <functional>
 #include <iomanip>
@@ -16,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apps/daicho/admin_url.h"
 #include "apps/daicho/commands.h"
 #include "apps/daicho/office_key_cli.h"
 #include "apps/daicho/progress.h"
@@ -81,6 +86,27 @@ void SyncProgressBar::Finish() {
 }
 
 namespace {
+
+// Runs `xdg-open url` (the desktop's browser) and waits for it; true if it
+// says it opened the URL. Its own output is not ours.
+bool OpenInBrowser(const std::string& url) {
+  const pid_t child = fork();
+  if (child < 0) return false;
+  if (child == 0) {
+    const int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+      dup2(null, STDIN_FILENO);
+      dup2(null, STDOUT_FILENO);
+      dup2(null, STDERR_FILENO);
+    }
+    execlp("xdg-open", "xdg-open", url.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
 
 sigset_t StopSignals() {
   sigset_t stop_signals;
@@ -291,6 +317,8 @@ Outcome StatusCommand(const std::string& db, bool json, std::ostream& out) {
     j["login_saved"] = !s.device_token.empty() && !status->saved_login_refused;
     j["saved_login_revoked"] = status->saved_login_refused;
     j["office_key"] = OfficeKeyJson(*key);
+    j["admin_url"] =
+        *settings && !AdminPanelUrl(s.url).empty() ? nlohmann::ordered_json(AdminPanelUrl(s.url)) : nullptr;
     out << j.dump() << '\n';
     return Outcome::Ok();
   }
@@ -303,12 +331,42 @@ Outcome StatusCommand(const std::string& db, bool json, std::ostream& out) {
   } else {
     out << "relay:         none (daicho connect sets one up)\n";
   }
+  if (*settings && !AdminPanelUrl(s.url).empty()) out << "admin panel:   " << AdminPanelUrl(s.url) << '\n';
   out << "office key:    " << OfficeKeyText(*key) << '\n';
   out << "backup:        " << (status->enabled ? "enabled" : "disabled") << '\n';
   out << "last sync:     " << (status->last_sync ? FormatTime(*status->last_sync, /*utc=*/false) : std::string("never"))
       << '\n';
   out << "not backed up: " << status->unsynced_records << (status->unsynced_records == 1 ? " record" : " records")
       << '\n';
+  return Outcome::Ok();
+}
+
+Outcome AdminCommand(const std::string& db, std::ostream& out) {
+  auto replica = OpenReplica(db);
+  if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
+  auto settings = RelayClient(**replica).Settings();
+  if (!settings.ok()) return Outcome::Failed(settings.status(), "reading the relay settings");
+  if (!*settings) {
+    return Outcome::Failed(Status(Code::kFailedPrecondition, "no relay is set up: run `daicho connect` first"),
+                           "opening the admin panel");
+  }
+  const std::string url = AdminPanelUrl((*settings)->url);
+  if (url.empty()) {
+    return Outcome::Failed(
+        Status(Code::kInvalidArgument, "the relay URL " + (*settings)->url + " is not ws:// or wss://"),
+        "opening the admin panel");
+  }
+  const char* display = std::getenv("DISPLAY");
+  const char* wayland = std::getenv("WAYLAND_DISPLAY");
+  if ((display && *display) || (wayland && *wayland)) {
+    if (OpenInBrowser(url)) {
+      out << "opened the admin panel in the browser: " << url << '\n';
+      return Outcome::Ok();
+    }
+  }
+  out << "admin panel: " << url
+      << "\nopen it in a web browser and log in with the contract number, user id and "
+         "password\n";
   return Outcome::Ok();
 }
 

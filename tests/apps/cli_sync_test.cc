@@ -413,6 +413,36 @@ TEST_F(CliSyncTest, StatusCountsRecordsNotBackedUpAndTheLastSync) {
   EXPECT_TRUE(Contains(text, "office key:    key 1 held (1 key), stored")) << text;
 }
 
+TEST_F(CliSyncTest, StatusShowsTheAdminPanelAndAdminOpensIt) {
+  auto relay = StartRelay();
+  const std::string a = Init("a");
+  EXPECT_TRUE(Contains(Fails({"--db", a, "admin"}), "daicho connect"));
+  ConnectSaved(a, *relay, "pc-a");
+  const std::string url = "http://127.0.0.1:" + std::to_string(relay->port()) + "/admin/";
+  EXPECT_TRUE(Contains(Ok({"--db", a, "status"}), "admin panel:   " + url + "\n")) << Ok({"--db", a, "status"});
+  EXPECT_EQ(Status(a)["admin_url"], url);
+
+  // No desktop: the URL to open by hand.
+  RunResult headless =
+      RunProgram("/usr/bin/env", {"-u", "DISPLAY", "-u", "WAYLAND_DISPLAY", DAICHO_CLI_PATH, "--db", a, "admin"},
+                 dir_.Sub("scratch"));
+  EXPECT_EQ(headless.exit_code, 0) << headless.err;
+  EXPECT_TRUE(Contains(headless.out, "admin panel: " + url + "\n")) << headless.out;
+
+  // A desktop: the browser (here a stand-in xdg-open) is given the URL.
+  const std::string bin = dir_.Sub("bin");
+  std::filesystem::create_directories(bin);
+  const std::string opened = dir_.Sub("opened.txt");
+  WriteFile(bin + "/xdg-open", "#!/bin/sh\necho \"$1\" > '" + opened + "'\n");
+  std::filesystem::permissions(bin + "/xdg-open", std::filesystem::perms::owner_all);
+  RunResult desktop =
+      RunProgram("/usr/bin/env", {"DISPLAY=:99", "PATH=" + bin + ":/usr/bin:/bin", DAICHO_CLI_PATH, "--db", a, "admin"},
+                 dir_.Sub("scratch"));
+  EXPECT_EQ(desktop.exit_code, 0) << desktop.err;
+  EXPECT_EQ(desktop.out, "opened the admin panel in the browser: " + url + "\n");
+  EXPECT_EQ(ReadFile(opened), url + "\n");
+}
+
 TEST_F(CliSyncTest, BackupDisabledRefusesToSyncUntilEnabledAgain) {
   ASSERT_NO_FATAL_FAILURE(StartRelayWithTwoPcs());
   Ok({"--db", a_, "set", "customers", "c1", "trade_name=A"});
