@@ -1,0 +1,238 @@
+// AdminPanel called with HttpRequest values (no socket), over a real
+// RelayService on LMDB and a mailer that keeps what it is given: the rules
+// that the browser tests cannot reach from loopback (plain HTTP from
+// another address, TLS cookies), and the panel's small pieces.
+#include "relay/admin/admin_panel.h"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <regex>
+
+#include "relay/admin/form_rules.h"
+#include "relay/admin/panel_impl.h"
+#include "relay/admin/request_limiter.h"
+#include "relay/password.h"
+#include "tests/relay/relay_test_util.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/process.h"
+#include "tests/testing/test_util.h"
+
+namespace daicho::relay::admin {
+namespace {
+
+constexpr char kContract[] = "1234-5678-9012";
+constexpr char kAdmin[] = "yamada@example.jp";
+constexpr char kPassword[] = "Yamada2024office";
+
+class KeptMail : public Mailer {
+ public:
+  void Post(MailMessage message) override {
+    std::lock_guard lock(mutex_);
+    messages_.push_back(std::move(message));
+  }
+  std::vector<MailMessage> messages() {
+    std::lock_guard lock(mutex_);
+    return messages_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<MailMessage> messages_;
+};
+
+std::string HeaderOf(const web::HttpResponse& response, std::string_view name) {
+  for (const auto& [key, value] : response.headers) {
+    if (key == name) return value;
+  }
+  return {};
+}
+
+class AdminPanelTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto service = OpenLmdbRelay(dir_.Sub("relay"));
+    ASSERT_DAICHO_OK(service);
+    service_ = std::move(*service);
+    ASSERT_TRUE(service_->AddContract(Contract(kContract)).ok());
+    ASSERT_TRUE(service_->AddUser(Contract(kContract), kAdmin, kPassword).ok());
+    ASSERT_TRUE(service_->SetUserAdmin(Contract(kContract), kAdmin, true).ok());
+    AdminPanelOptions options;
+    options.reset_answer_floor = std::chrono::milliseconds(0);
+    panel_ = std::make_unique<AdminPanel>(*service_, mail_, options);
+  }
+
+  web::HttpRequest Request(std::string method, std::string path, std::string body = {}) {
+    web::HttpRequest request;
+    request.method = std::move(method);
+    request.target = path;
+    const size_t q = path.find('?');
+    request.path = path.substr(0, q);
+    request.query = q == std::string::npos ? "" : path.substr(q + 1);
+    request.body = std::move(body);
+    request.peer_address = "127.0.0.1";
+    request.headers = {{"host", "relay.example.jp"}};
+    if (request.method == "POST") {
+      request.headers.emplace_back("content-type", "application/json");
+    }
+    return request;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<RelayService> service_;
+  KeptMail mail_;
+  std::unique_ptr<AdminPanel> panel_;
+};
+
+TEST_F(AdminPanelTest, PlainHttpIsServedToLoopbackOnly) {
+  web::HttpRequest page = Request("GET", "/admin/login");
+  page.peer_address = "192.0.2.7";
+  web::HttpResponse refused = panel_->Handle(page);
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_NE(refused.body.find("https"), std::string::npos) << refused.body;
+  EXPECT_EQ(HeaderOf(refused, "Set-Cookie"), "");
+
+  web::HttpRequest login =
+      Request("POST", "/api/v1/login",
+              R"({"contract":"1234-5678-9012","user":"yamada@example.jp","password":"Yamada2024office"})");
+  login.peer_address = "192.0.2.7";
+  const uint64_t checks = service_->TEST_password_gate().stats().entered;
+  EXPECT_EQ(panel_->Handle(login).status, 403);
+  EXPECT_EQ(service_->TEST_password_gate().stats().entered, checks);  // the password was not even checked
+
+  page.tls = true;
+  EXPECT_EQ(panel_->Handle(page).status, 200);
+}
+
+TEST_F(AdminPanelTest, UnderTlsTheSessionCookieIsHostBoundAndSecure) {
+  web::HttpRequest page = Request("GET", "/admin/login");
+  page.tls = true;
+  page.peer_address = "192.0.2.7";
+  web::HttpResponse form = panel_->Handle(page);
+  EXPECT_EQ(HeaderOf(form, "Strict-Transport-Security"), "max-age=31536000");
+  const std::string pre = HeaderOf(form, "Set-Cookie");
+  EXPECT_NE(pre.find("; Secure"), std::string::npos) << pre;
+  const std::string csrf = std::regex_replace(pre, std::regex("^daicho_csrf=([0-9a-f]+);.*$"), "$1");
+
+  web::HttpRequest login =
+      Request("POST", "/admin/login",
+              "csrf=" + csrf + "&contract=1234-5678-9012&user=yamada%40example.jp&password=" + kPassword);
+  login.headers = {{"host", "relay.example.jp"},
+                   {"origin", "https://relay.example.jp"},
+                   {"cookie", "daicho_csrf=" + csrf},
+                   {"content-type", "application/x-www-form-urlencoded"}};
+  login.tls = true;
+  login.peer_address = "192.0.2.7";
+  web::HttpResponse answer = panel_->Handle(login);
+  EXPECT_EQ(answer.status, 303) << answer.body;
+  const std::string session = HeaderOf(answer, "Set-Cookie");
+  EXPECT_TRUE(session.starts_with("__Host-daicho_session=1234-5678-9012.")) << session;
+  EXPECT_NE(session.find("; Secure"), std::string::npos) << session;
+  EXPECT_NE(session.find("HttpOnly"), std::string::npos) << session;
+  EXPECT_NE(session.find("SameSite=Strict"), std::string::npos) << session;
+}
+
+TEST_F(AdminPanelTest, AResetRequestMailsACodeOnlyForAnExistingAccountAndAnswersTheSame) {
+  web::HttpResponse existing =
+      panel_->Handle(Request("POST", "/api/v1/reset", R"({"contract":"1234-5678-9012","user":"yamada@example.jp"})"));
+  web::HttpResponse unknown =
+      panel_->Handle(Request("POST", "/api/v1/reset", R"({"contract":"1234-5678-9012","user":"nobody@example.jp"})"));
+  EXPECT_EQ(existing.status, 202);
+  EXPECT_EQ(existing.body, unknown.body);
+  EXPECT_EQ(existing.headers, unknown.headers);
+  ASSERT_TRUE(testing::WaitFor([&] { return !mail_.messages().empty(); }));
+  const MailMessage mail = mail_.messages()[0];
+  EXPECT_EQ(mail.to, kAdmin);
+  std::smatch code;
+  ASSERT_TRUE(std::regex_search(mail.text, code, std::regex("\n    ([0-9]{8})\n"))) << mail.text;
+  // The worker is done with the unknown one too: still one mail.
+  panel_.reset();
+  EXPECT_EQ(mail_.messages().size(), 1u);
+}
+
+TEST_F(AdminPanelTest, ANoticeNotOnTheListIsNotShown) {
+  web::HttpResponse page = panel_->Handle(Request("GET", "/admin/login?notice=login.failed&arg=x"));
+  EXPECT_EQ(page.body.find("notice"), std::string::npos);
+  page = panel_->Handle(Request("GET", "/admin/login?notice=login.logged_out"));
+  EXPECT_NE(page.body.find("ログアウトしました。"), std::string::npos);
+}
+
+TEST(NormalizeContractNumberTest, AcceptsWhatAJapaneseKeyboardTypes) {
+  for (const char* typed : {"1234-5678-9012", "123456789012", " 1234 5678 9012 ", "１２３４－５６７８－９０１２",
+                            "１２３４ー５６７８ー９０１２", "1234−5678−9012"}) {
+    Result<ContractNumber> number = NormalizeContractNumber(typed);
+    ASSERT_TRUE(number.ok()) << typed << ": " << number.status().ToString();
+    EXPECT_EQ(number->str(), "1234-5678-9012") << typed;
+  }
+  for (const char* typed : {"", "1234-5678", "12345678901", "1234567890123", "abcd-efgh-ijkl", "1234--5678-9012"}) {
+    EXPECT_FALSE(NormalizeContractNumber(typed).ok()) << typed;
+  }
+}
+
+TEST(RetryAfterSecondsTest, ReadsTheThrottlesWait) {
+  EXPECT_EQ(RetryAfterSeconds("too many failed logins for this account; retry in 12 s"), 12u);
+  EXPECT_EQ(RetryAfterSeconds("the relay is busy checking logins; retry in a moment"), 0u);
+}
+
+TEST(RetryAfterSecondsTest, ReadsWhatTheRelaySaysWhenItThrottles) {
+  testing::TempDir dir;
+  RelayServiceOptions options;
+  options.throttle.account_failures = 1;
+  auto service = OpenLmdbRelay(dir.Sub("relay"), options);
+  ASSERT_DAICHO_OK(service);
+  ASSERT_TRUE((*service)->AddContract(Contract(kContract)).ok());
+  ASSERT_TRUE((*service)->AddUser(Contract(kContract), kAdmin, kPassword).ok());
+  EXPECT_FALSE((*service)->LogIn(Contract(kContract), kAdmin, "Wrong12345x", "192.0.2.1").ok());
+  const Status throttled = (*service)->LogIn(Contract(kContract), kAdmin, "Wrong12345x", "192.0.2.1").status();
+  ASSERT_EQ(throttled.code(), Code::kUnavailable) << throttled.ToString();
+  EXPECT_GE(RetryAfterSeconds(throttled.message()), 1u) << throttled.message();
+}
+
+TEST(RequestLimiterTest, CountsPerKeyInFixedWindows) {
+  auto clock = std::make_shared<testing::FakeClock>(1'000'000);
+  RequestLimiter limiter({2, std::chrono::seconds(60), 1000}, clock);
+  EXPECT_EQ(limiter.Take("a"), 0u);
+  EXPECT_EQ(limiter.Take("a"), 0u);
+  EXPECT_EQ(limiter.Take("a"), 60'000u);
+  EXPECT_EQ(limiter.Take("b"), 0u);
+  clock->Advance(59'000);
+  EXPECT_EQ(limiter.Take("a"), 1'000u);
+  clock->Advance(1'000);
+  EXPECT_EQ(limiter.Take("a"), 0u);
+}
+
+TEST(RequestLimiterTest, AFloodOfKeysIsBoundedAndRefused) {
+  auto clock = std::make_shared<testing::FakeClock>(1'000'000);
+  RequestLimiter limiter({5, std::chrono::seconds(60), 3}, clock);
+  EXPECT_EQ(limiter.Take("a"), 0u);
+  EXPECT_EQ(limiter.Take("b"), 0u);
+  EXPECT_EQ(limiter.Take("c"), 0u);
+  EXPECT_GT(limiter.Take("d"), 0u);  // full: a new key waits
+  EXPECT_EQ(limiter.Take("a"), 0u);  // known keys go on
+  clock->Advance(60'000);
+  EXPECT_EQ(limiter.Take("d"), 0u);  // expired windows made room
+}
+
+TEST(FormRulesTest, TheBrowsersLimitsAreTheRelaysRules) {
+  const std::string id = UserIdInput("user", "", Lang::kJa).str();
+  EXPECT_NE(id.find("minlength=\"" + std::to_string(kMinUserIdLength) + "\""), std::string::npos) << id;
+  EXPECT_NE(id.find("maxlength=\"" + std::to_string(kMaxUserIdLength) + "\""), std::string::npos) << id;
+  const std::string password = PasswordInput("password", "new-password", Lang::kJa).str();
+  EXPECT_NE(password.find("minlength=\"" + std::to_string(kMinPasswordLength) + "\""), std::string::npos);
+  EXPECT_NE(password.find("maxlength=\"" + std::to_string(kMaxPasswordLength) + "\""), std::string::npos);
+  // The pattern and the server agree on every printable ASCII character.
+  const std::regex id_pattern("[!-~]+"), password_pattern("[A-Za-z0-9]+");
+  for (int c = 0x20; c < 0x7F; ++c) {
+    const std::string id_text(kMinUserIdLength, static_cast<char>(c));
+    EXPECT_EQ(std::regex_match(id_text, id_pattern), !UserIdProblem(id_text, Lang::kEn).has_value()) << c;
+    const std::string password_text(kMinPasswordLength, static_cast<char>(c));
+    EXPECT_EQ(std::regex_match(password_text, password_pattern), !PasswordProblem(password_text, Lang::kEn).has_value())
+        << c;
+  }
+  EXPECT_EQ(UserIdProblem("ab", Lang::kJa), "ユーザーIDは 3 文字以上で入力してください。");
+  EXPECT_EQ(PasswordProblem("abc1234", Lang::kJa), "パスワードは 8 文字以上で入力してください。");
+  EXPECT_EQ(PasswordProblem("パスワード12345", Lang::kEn), "The password may hold only half-width letters and digits.");
+}
+
+}  // namespace
+}  // namespace daicho::relay::admin
