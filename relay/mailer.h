@@ -13,7 +13,7 @@
 namespace daicho::relay {
 
 struct MailMessage {
-  std::string to;       // one plain address (mail/mime.h IsPlainMailAddress)
+  std::string to;       // one mail address (relay/password.h IsMailAddress)
   std::string subject;  // UTF-8, one line
   std::string text;     // UTF-8 plain text, lines separated by '\n'
 };

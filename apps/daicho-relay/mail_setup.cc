@@ -55,8 +55,8 @@ Result<relay::mail::MailSender> MailSenderOf(const MailFlags& flags) {
   if (flags.from.empty()) {
     return Status(Code::kInvalidArgument, "--mail-from is needed: the address the relay's mail comes from");
   }
-  if (!relay::mail::IsPlainMailAddress(flags.from)) {
-    return Status(Code::kInvalidArgument, "--mail-from \"" + flags.from + "\" is not a plain mail address");
+  if (!relay::IsMailAddress(flags.from)) {
+    return Status(Code::kInvalidArgument, "--mail-from \"" + flags.from + "\" is not a mail address");
   }
   return relay::mail::MailSender{flags.from, flags.from_name};
 }
@@ -64,8 +64,8 @@ Result<relay::mail::MailSender> MailSenderOf(const MailFlags& flags) {
 Result<std::string> SendTestMail(const MailFlags& flags, const std::string& data_dir, const std::string& to) {
   using relay::mail::MailEvent;
   DAICHO_ASSIGN_OR_RETURN(relay::mail::MailSender sender, MailSenderOf(flags));
-  if (!relay::mail::IsPlainMailAddress(to)) {
-    return Status(Code::kInvalidArgument, "--to \"" + to + "\" is not a plain mail address");
+  if (!relay::IsMailAddress(to)) {
+    return Status(Code::kInvalidArgument, "--to \"" + to + "\" is not a mail address");
   }
   DAICHO_ASSIGN_OR_RETURN(auto transport, OpenMailTransport(flags, data_dir));
   std::promise<MailEvent> outcome;

@@ -35,7 +35,7 @@ Result<std::unique_ptr<relay::mail::MailTransport>> OpenMailTransport(const Mail
                                                                       const std::string& data_dir);
 
 // The sender the flags name; kInvalidArgument if --mail-from is missing or
-// not a plain address.
+// not a mail address.
 Result<relay::mail::MailSender> MailSenderOf(const MailFlags& flags);
 
 // Sends one test mail to `to` the way the relay sends every mail (composed,

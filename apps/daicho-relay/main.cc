@@ -44,7 +44,8 @@ using daicho::transport::LogLine;
 constexpr int kExitRuntimeError = 1;
 constexpr int kExitUsage = 2;
 // The sender of the relay's mail when --mail-from is not given.
-constexpr std::string_view kDefaultMailFrom = "daicho-relay@localhost";
+// (.invalid: a name reserved never to resolve, so no mail server takes it for real.)
+constexpr std::string_view kDefaultMailFrom = "noreply@daicho-relay.invalid";
 // How often `serve` looks whether an administration command ended logins:
 // a revoked device's live session ends within about this long.
 constexpr auto kLoginPollInterval = std::chrono::milliseconds(200);

@@ -29,9 +29,8 @@ std::string NewMessageId(uint64_t unix_ms, std::string_view from_address) {
 
 Result<std::unique_ptr<MailQueue>> MailQueue::Start(std::unique_ptr<MailTransport> transport,
                                                     MailQueueOptions options) {
-  if (!IsPlainMailAddress(options.from.address)) {
-    return Status(Code::kInvalidArgument,
-                  "the sender address \"" + options.from.address + "\" is not a plain mail address");
+  if (!IsMailAddress(options.from.address)) {
+    return Status(Code::kInvalidArgument, "the sender address \"" + options.from.address + "\" is not a mail address");
   }
   if (!options.clock) options.clock = SystemClock();
   std::unique_ptr<MailQueue> queue(new MailQueue(std::move(transport), std::move(options)));

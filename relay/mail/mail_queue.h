@@ -60,7 +60,7 @@ struct MailQueueOptions {
 
 class MailQueue : public Mailer {
  public:
-  // kInvalidArgument if options.from is not a plain address.
+  // kInvalidArgument if options.from is not a mail address (IsMailAddress).
   static Result<std::unique_ptr<MailQueue>> Start(std::unique_ptr<MailTransport> transport, MailQueueOptions options);
   ~MailQueue() override;
   MailQueue(const MailQueue&) = delete;

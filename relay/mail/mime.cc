@@ -22,27 +22,6 @@ std::string Base64(std::string_view bytes) {
   return out;
 }
 
-bool IsAtext(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
-}
-
-bool IsDomainChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
-}
-
-// Dot-separated non-empty parts of characters `ok` accepts.
-template <typename Pred>
-bool IsDotted(std::string_view text, Pred ok) {
-  if (text.empty() || text.front() == '.' || text.back() == '.') return false;
-  char previous = '\0';
-  for (const char c : text) {
-    if (c == '.' ? previous == '.' : !ok(c)) return false;
-    previous = c;
-  }
-  return true;
-}
-
 bool NeedsEncoding(std::string_view text) {
   for (const char c : text) {
     if (c < 0x20 || c > 0x7E) return true;
@@ -71,15 +50,6 @@ std::string CanonicalLineEnds(std::string_view text) {
 }
 
 }  // namespace
-
-bool IsPlainMailAddress(std::string_view address) {
-  const size_t at = address.find('@');
-  if (at == std::string_view::npos || address.find('@', at + 1) != std::string_view::npos) return false;
-  if (address.size() > 254) return false;  // RFC 5321 path limit
-  const std::string_view local = address.substr(0, at);
-  const std::string_view domain = address.substr(at + 1);
-  return local.size() <= 64 && IsDotted(local, IsAtext) && IsDotted(domain, IsDomainChar);
-}
 
 std::string EncodeHeaderText(std::string_view text) {
   if (!NeedsEncoding(text)) return std::string(text);
@@ -118,11 +88,11 @@ std::string MailDate(uint64_t unix_ms) {
 
 Result<std::string> ComposeMessage(const MailSender& from, const MailMessage& message, uint64_t date_unix_ms,
                                    std::string_view message_id) {
-  if (!IsPlainMailAddress(from.address)) {
-    return Status(Code::kInvalidArgument, "the sender address \"" + from.address + "\" is not a plain mail address");
+  if (!IsMailAddress(from.address)) {
+    return Status(Code::kInvalidArgument, "the sender address \"" + from.address + "\" is not a mail address");
   }
-  if (!IsPlainMailAddress(message.to)) {
-    return Status(Code::kInvalidArgument, "the recipient \"" + message.to + "\" is not a plain mail address");
+  if (!IsMailAddress(message.to)) {
+    return Status(Code::kInvalidArgument, "the recipient \"" + message.to + "\" is not a mail address");
   }
   std::string out;
   out += "From: ";

@@ -11,21 +11,15 @@
 
 #include "daicho/status.h"
 #include "relay/mailer.h"
+#include "relay/password.h"
 
 namespace daicho::relay::mail {
 
 // Who mails: the From header and the SMTP envelope sender.
 struct MailSender {
-  std::string address;       // a plain address
+  std::string address;       // a mail address (relay/password.h IsMailAddress)
   std::string display_name;  // UTF-8; may be empty
 };
-
-// True for a plain `local@domain` address that is safe in a header and an
-// SMTP command: one '@', a local part of RFC 5322 atext and dots, a domain
-// of letters, digits, '-' and dots. Anything else (spaces, quotes, angle
-// brackets, commas, line breaks) is refused, so no mail goes to a user id
-// that merely contains an '@'.
-bool IsPlainMailAddress(std::string_view address);
 
 // `text` as RFC 2047 encoded words (`=?UTF-8?B?...?=`), each at most 75
 // characters, split only between UTF-8 characters; pure ASCII printable text
@@ -35,7 +29,7 @@ std::string EncodeHeaderText(std::string_view text);
 
 // The whole message. `date_unix_ms` becomes the Date header (UTC) and
 // `message_id` (without angle brackets) the Message-ID.
-// kInvalidArgument if the sender or recipient is not a plain address.
+// kInvalidArgument if the sender or recipient is not a mail address (IsMailAddress).
 Result<std::string> ComposeMessage(const MailSender& from, const MailMessage& message, uint64_t date_unix_ms,
                                    std::string_view message_id);
 

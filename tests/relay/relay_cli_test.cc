@@ -372,7 +372,7 @@ TEST_F(RelayCliTest, MailTestLandsInTheOutboxAndBadMailSettingsAreUsageErrors) {
 
   const std::vector<std::pair<std::vector<std::string>, std::string>> refused = {
       {{"mail", "test", "--to", "taro@example.jp"}, "--mail-from is needed"},
-      {{"mail", "test", "--to", "taro", "--mail-from", "noreply@relay.example.jp"}, "not a plain mail address"},
+      {{"mail", "test", "--to", "taro", "--mail-from", "noreply@relay.example.jp"}, "not a mail address"},
       {{"mail", "test", "--to", "taro@example.jp", "--mail-from", "noreply@relay.example.jp", "--smtp-url",
         "http://127.0.0.1:1"},
        "must start with smtps://"},

@@ -56,19 +56,6 @@ bool IsCompleteUtf8(std::string_view bytes) {
   return true;
 }
 
-TEST(MailAddressTest, AcceptsPlainAddressesAndRefusesAnythingThatCouldBreakAHeader) {
-  for (const char* ok : {"taro@example.jp", "taro.yamada+office@mail.example.co.jp", "a_b-c@x-y.example"}) {
-    EXPECT_TRUE(IsPlainMailAddress(ok)) << ok;
-  }
-  for (const char* bad :
-       {"", "taro", "@example.jp", "taro@", "ta@ro@example.jp", "taro@example.jp\r\nBcc: x@y.jp", "taro@exa mple.jp",
-        "<taro@example.jp>", "taro,hanako@example.jp", "\"taro\"@example.jp", ".taro@example.jp", "ta..ro@example.jp",
-        "taro@example..jp", "taro@.example.jp", "山田@example.jp"}) {
-    EXPECT_FALSE(IsPlainMailAddress(bad)) << bad;
-  }
-  EXPECT_FALSE(IsPlainMailAddress(std::string(65, 'a') + "@example.jp"));  // local part over 64
-}
-
 TEST(EncodeHeaderTextTest, PlainAsciiStaysReadable) { EXPECT_EQ(EncodeHeaderText("Password reset"), "Password reset"); }
 
 TEST(EncodeHeaderTextTest, JapaneseBecomesShortEncodedWordsSplitBetweenCharacters) {
