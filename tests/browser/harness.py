@@ -155,7 +155,7 @@ class Browser:
     """Headless chromium at the laptop size the panel is made for (1366x768),
     saving numbered screenshots into DAICHO_ARTIFACTS/<test name>/."""
 
-    def __init__(self, name, language="ja"):
+    def __init__(self, name, language="ja", javascript=True):
         for program in (CHROMIUM, CHROMEDRIVER):
             if not os.access(program, os.X_OK):
                 raise AssertionError(
@@ -170,7 +170,10 @@ class Browser:
                      "--user-data-dir=" + self.profile, "--window-size=1366,768",
                      "--lang=" + language):
             options.add_argument(flag)
-        options.add_experimental_option("prefs", {"intl.accept_languages": language})
+        prefs = {"intl.accept_languages": language}
+        if not javascript:
+            prefs["profile.managed_default_content_settings.javascript"] = 2
+        options.add_experimental_option("prefs", prefs)
         self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
         self.artifacts = os.path.join(require_env("DAICHO_ARTIFACTS"), name)
         shutil.rmtree(self.artifacts, ignore_errors=True)
@@ -236,13 +239,14 @@ class RelayBrowserTest(unittest.TestCase):
     """A fresh relay store, a relay serving it and a browser, per test."""
 
     language = "ja"
+    javascript = True
     relay_args = ()
 
     def setUp(self):
         self.workdir = tempfile.mkdtemp(prefix="daicho-browser-")
         self.relay = Relay(os.path.join(self.workdir, "relay"), self.relay_args)
         self.addCleanup(self.relay.stop)
-        self.browser = Browser(self.id().split(".")[-1], self.language)
+        self.browser = Browser(self.id().split(".")[-1], self.language, self.javascript)
         self.addCleanup(self.browser.quit)
         self.addCleanup(shutil.rmtree, self.workdir, True)
         self.driver = self.browser.driver

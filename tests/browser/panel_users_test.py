@@ -140,6 +140,34 @@ class AdministratorManagesUsers(harness.RelayBrowserTest):
         self.assertEqual(status, 200, body)
 
 
+class WithoutJavaScript(harness.RelayBrowserTest):
+    javascript = False
+
+    def test_every_form_works_without_javascript(self):
+        self.relay.run("contract", "add", CONTRACT)
+        self.relay.add_user(CONTRACT, ADMIN, ADMIN_PASSWORD, admin=True)
+        b = self.browser
+        b.log_in(self.relay, CONTRACT, ADMIN, ADMIN_PASSWORD)
+        b.follow("ユーザーの追加")
+        # The browser's own check still stops a short id, in its own words (no
+        # script put the server's sentence there), and the server says it too.
+        b.fill({"user": "ab", "password": "abc1234", "password2": "abc1234"})
+        own_words = self.driver.find_element(By.NAME, "user").get_attribute("validationMessage")
+        self.assertNotEqual(own_words, "")
+        self.assertNotEqual(own_words, "ユーザーIDは 3 文字以上で入力してください。")
+        b.submit(validate=False)
+        self.assertEqual(b.notice(), "ユーザーIDは 3 文字以上で入力してください。")
+        b.fill({"user": "kato@example.jp", "password": "Kato2024pass", "password2": "Kato2024pass"})
+        b.submit()
+        self.assertEqual(b.notice(), "kato@example.jp を追加しました。")
+        b.follow("kato@example.jp")
+        b.submit("無効にする")
+        self.assertEqual(b.notice(), "kato@example.jp を無効にしました。同期中のPCも止まります。")
+        b.shot("no-javascript")
+        b.submit("ログアウト")
+        self.assertEqual(b.notice(), "ログアウトしました。")
+
+
 class EnglishBrowser(harness.RelayBrowserTest):
     language = "en"
 
