@@ -22,6 +22,8 @@ import threading
 import time
 import unittest
 
+import polling
+
 try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -119,14 +121,8 @@ class Relay:
                 messages.append(email.message_from_bytes(f.read(), policy=email.policy.default))
         return messages
 
-    def wait_for_mails(self, count, timeout=20):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            messages = self.mails()
-            if len(messages) >= count:
-                return messages
-            time.sleep(0.05)
-        raise AssertionError("%d mail(s) expected in the outbox, %d there" % (count, len(self.mails())))
+    def wait_for_mails(self, count):
+        return polling.wait_for_count(self.mails, count, "mail(s) in the outbox")
 
     def stop(self):
         self.process.terminate()

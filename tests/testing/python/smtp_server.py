@@ -12,8 +12,9 @@ import os
 import ssl
 import subprocess
 import threading
-import time
 import warnings
+
+import polling
 
 try:
     from aiosmtpd.smtp import SMTP, AuthResult
@@ -96,15 +97,9 @@ class SmtpServer:
         with self._lock:
             return list(self.messages)
 
-    def wait_for_messages(self, count, timeout=20):
-        """The messages once `count` arrived; fails after `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            messages = self.received()
-            if len(messages) >= count:
-                return messages
-            time.sleep(0.02)
-        raise AssertionError("%d message(s) expected, %d arrived" % (count, len(self.received())))
+    def wait_for_messages(self, count):
+        """The messages once `count` arrived."""
+        return polling.wait_for_count(self.received, count, "message(s) at the SMTP server")
 
     def stop(self):
         def close():
