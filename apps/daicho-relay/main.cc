@@ -278,6 +278,9 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
   // holds up a PC's saved-login admission, which two more threads serve.
   const daicho::relay::PasswordGateOptions checks = daicho::relay::RelayServiceOptions{}.password_checks;
   options.admission_threads = checks.max_concurrent + checks.max_queued + 2;
+  // The same for the panel's logins: a flood fills the gate's queue and is
+  // refused "busy" at once, while the panel's other pages still get a thread.
+  options.http_threads = checks.max_concurrent + checks.max_queued + 2;
   // Ready while the store answers (GET /readyz).
   options.ready = [relay] { return relay->LoginGeneration().ok(); };
   const rlim_t open_files = RaiseOpenFileLimit();

@@ -386,6 +386,8 @@ Answer AdminPanel::Impl::RevokeDevice(Context& ctx, std::string_view user_id, st
     }
   }
   const Status revoked = service.RevokeDevice(*ctx.contract, user_id, device, ctx.caller->actor(Via(ctx)));
+  // Two devices from before v3 sharing a name: the relay lists their ids.
+  if (revoked.code() == Code::kFailedPrecondition) return Refused(409, revoked.message(), "ambiguous");
   if (!revoked.ok()) return Explain(ctx, revoked);
   return Done(ctx, Msg::kDeviceRevoked, name);
 }
