@@ -38,6 +38,7 @@ table{width:100%;border-collapse:collapse;background:#fff}
 th,td{text-align:left;padding:.45em .6em;border-bottom:1px solid #e1e6ec;vertical-align:top}
 th{background:#eef2f6;font-size:.9em}
 td.num{text-align:right}
+td.nowrap{white-space:nowrap}
 .mono{font-family:"DejaVu Sans Mono",monospace}
 .muted{color:#6b7785}
 .links{margin-top:1em}

@@ -302,7 +302,7 @@ SafeHtml DevicesBody(const Viewer& viewer, const std::vector<DeviceRow>& devices
     // A device from before v3 has no replica id yet: its name identifies it.
     const std::string which = d.replica.IsZero() ? d.name : d.replica.ToHex();
     rows += Markup(
-        "<tr><td>{}</td><td><a href=\"{}\">{}</a></td><td class=\"mono\">{}</td><td>{}</td><td>{}</td>"
+        "<tr><td>{}</td><td><a href=\"{}\">{}</a></td><td class=\"mono\">{}</td><td class=\"nowrap\">{}</td><td>{}</td>"
         "<td class=\"num\">{}</td><td>{}</td></tr>",
         {d.name, UserPagePath(row.user_id), row.user_id, d.ShortId(), FormatTime(d.last_sync_ms, lang),
          d.last_address.empty() ? "-" : d.last_address, Unsynced(d.unsynced_records, lang),
@@ -341,7 +341,7 @@ SafeHtml AuditBody(const Viewer& viewer, const std::vector<RelayService::AuditEn
     const Msg action = ActionText(e.action, &known);
     const std::string action_text = known ? T(action, lang) : e.action;
     const std::string what = e.detail.empty() ? e.target : e.target + " " + e.detail;
-    rows += Markup("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+    rows += Markup("<tr><td class=\"nowrap\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                    {FormatTime(e.time_ms, lang), e.actor.empty() ? T(Msg::kOperator, lang) : e.actor, action_text, what,
                     e.address.empty() ? "-" : e.address, ViaText(e.via, lang)});
   }

@@ -242,7 +242,9 @@ class RelayBrowserTest(unittest.TestCase):
         self.workdir = tempfile.mkdtemp(prefix="daicho-browser-")
         self.relay = Relay(os.path.join(self.workdir, "relay"), self.relay_args)
         self.addCleanup(self.relay.stop)
-        self.browser = Browser(self.id().split(".")[-1], self.language, self.javascript)
+        # Screenshots under <test file>/<test>/.
+        module, *_, test = self.id().split(".")
+        self.browser = Browser(module + "/" + test, self.language, self.javascript)
         self.addCleanup(self.browser.quit)
         self.addCleanup(shutil.rmtree, self.workdir, True)
         self.driver = self.browser.driver
