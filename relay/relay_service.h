@@ -314,7 +314,8 @@ class RelayService {
 
   // ---- Admin panel: sessions, own password, password reset, audit ----
   // A panel login. `token` is kPanelTokenBytes random bytes returned only
-  // here (the store keeps its hash): the browser's cookie.
+  // here (the store keeps its hash): the browser's cookie. In this part,
+  // `via` ("panel" or "api") is what the audit rows say the call came by.
   struct PanelSession {
     std::string token;
     std::string user_id;  // as added
@@ -334,7 +335,8 @@ class RelayService {
   // the id tried if the contract exists) or accepted ("login"); throttled
   // and busy refusals are not (nothing was checked).
   Result<PanelSession> OpenPanelSession(const ContractNumber& contract, std::string_view user_id,
-                                        std::string_view password, std::string_view address);
+                                        std::string_view password, std::string_view address,
+                                        std::string_view via = "panel");
   // The session's user if `token` is a live session of the contract: not
   // idle for panel_idle_ms, younger than panel_absolute_ms, its user and
   // contract present and enabled. Its last use and `address` are recorded
@@ -351,7 +353,7 @@ class RelayService {
   // stays logged in. kInvalidArgument (new password) before any check.
   Result<PanelSession> ChangeOwnPassword(const ContractNumber& contract, std::string_view user_id,
                                          std::string_view current_password, std::string_view new_password,
-                                         std::string_view address);
+                                         std::string_view address, std::string_view via = "panel");
   // A code to mail for a forgotten password.
   struct IssuedResetCode {
     std::string code;     // kResetCodeDigits decimal digits
@@ -369,7 +371,7 @@ class RelayService {
   // The caller answers the requester the same either way and mails the code
   // (rate limits on requests are the caller's too).
   Result<std::optional<IssuedResetCode>> IssueResetCode(const ContractNumber& contract, std::string_view user_id,
-                                                        std::string_view address);
+                                                        std::string_view address, std::string_view via = "panel");
   // Sets a new password with a reset code: kInvalidArgument for a malformed
   // new password (checked first), then kUnauthenticated with one message
   // for an unknown account, no code, an expired, wrong or used-up one. A try
@@ -379,7 +381,7 @@ class RelayService {
   // owner whose account is throttled by someone's guesses can reset; the new
   // password lifts that throttle. kUnavailable (password gate full).
   Status ConfirmPasswordReset(const ContractNumber& contract, std::string_view user_id, std::string_view code,
-                              std::string_view new_password, std::string_view address);
+                              std::string_view new_password, std::string_view address, std::string_view via = "panel");
   // An audit row: who did what to whom, when and from where.
   using AuditEntry = AuditRecord;
   // How many rows each contract keeps (the oldest go first).

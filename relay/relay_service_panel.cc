@@ -80,7 +80,7 @@ Actor RelayService::PanelCaller::actor(std::string_view via) const { return Acto
 
 Result<RelayService::PanelSession> RelayService::OpenPanelSession(const ContractNumber& contract,
                                                                   std::string_view user_id, std::string_view password,
-                                                                  std::string_view address) {
+                                                                  std::string_view address, std::string_view via) {
   auto login = LogIn(contract, user_id, password, address);
   const uint64_t now = impl_->Now();
   if (!login.ok()) {
@@ -96,7 +96,7 @@ Result<RelayService::PanelSession> RelayService::OpenPanelSession(const Contract
       if (!exists) return Status::Ok();
       DAICHO_ASSIGN_OR_RETURN(auto account, FindAccount(txn, contract, user_id));
       const std::string tried = account ? account->user_id : std::string(user_id);
-      return Audit(txn, contract, now, Actor{tried, std::string(address), "panel"}, "login.failed", tried,
+      return Audit(txn, contract, now, Actor{tried, std::string(address), std::string(via)}, "login.failed", tried,
                    login.status().message());
     }));
     return login.status();
@@ -108,7 +108,8 @@ Result<RelayService::PanelSession> RelayService::OpenPanelSession(const Contract
     DAICHO_ASSIGN_OR_RETURN(AccountRecord account, LockLoggedIn(txn, contract, *login));
     DAICHO_RETURN_IF_ERROR(PutNewSession(txn, contract, account, token_hash, now, address, impl_->options));
     out = PanelSession{token, account.user_id, account.admin};
-    return Audit(txn, contract, now, Actor{account.user_id, std::string(address), "panel"}, "login", account.user_id);
+    return Audit(txn, contract, now, Actor{account.user_id, std::string(address), std::string(via)}, "login",
+                 account.user_id);
   }));
   return out;
 }
@@ -169,7 +170,7 @@ Result<RelayService::PanelSession> RelayService::ChangeOwnPassword(const Contrac
                                                                    std::string_view user_id,
                                                                    std::string_view current_password,
                                                                    std::string_view new_password,
-                                                                   std::string_view address) {
+                                                                   std::string_view address, std::string_view via) {
   DAICHO_RETURN_IF_ERROR(ValidatePassword(new_password));
   DAICHO_ASSIGN_OR_RETURN(PasswordLogin login, LogIn(contract, user_id, current_password, address));
   DAICHO_ASSIGN_OR_RETURN(std::string hash, impl_->HashGated(new_password));
@@ -182,7 +183,7 @@ Result<RelayService::PanelSession> RelayService::ChangeOwnPassword(const Contrac
     DAICHO_RETURN_IF_ERROR(ReplacePassword(txn, contract, account, hash));
     DAICHO_RETURN_IF_ERROR(PutNewSession(txn, contract, account, token_hash, now, address, impl_->options));
     out = PanelSession{token, account.user_id, account.admin};
-    return Audit(txn, contract, now, Actor{account.user_id, std::string(address), "panel"}, "password.change",
+    return Audit(txn, contract, now, Actor{account.user_id, std::string(address), std::string(via)}, "password.change",
                  account.user_id);
   }));
   return out;
@@ -190,7 +191,8 @@ Result<RelayService::PanelSession> RelayService::ChangeOwnPassword(const Contrac
 
 Result<std::optional<RelayService::IssuedResetCode>> RelayService::IssueResetCode(const ContractNumber& contract,
                                                                                   std::string_view user_id,
-                                                                                  std::string_view address) {
+                                                                                  std::string_view address,
+                                                                                  std::string_view via) {
   std::optional<IssuedResetCode> out;
   if (!IsMailAddress(user_id)) return out;
   // Made outside the write, which may run again: one code per call.
@@ -215,7 +217,7 @@ Result<std::optional<RelayService::IssuedResetCode>> RelayService::IssueResetCod
     // Replaces an earlier code: only the newest mail's code works.
     DAICHO_RETURN_IF_ERROR(txn.PutResetCode(contract, FoldUserId(account->user_id), record));
     // The requester is not known: the row names the account asked for.
-    DAICHO_RETURN_IF_ERROR(Audit(txn, contract, now, Actor{account->user_id, std::string(address), "panel"},
+    DAICHO_RETURN_IF_ERROR(Audit(txn, contract, now, Actor{account->user_id, std::string(address), std::string(via)},
                                  "reset.request", account->user_id));
     out = IssuedResetCode{code, account->user_id, record.expires_ms};
     return Status::Ok();
@@ -225,7 +227,7 @@ Result<std::optional<RelayService::IssuedResetCode>> RelayService::IssueResetCod
 
 Status RelayService::ConfirmPasswordReset(const ContractNumber& contract, std::string_view user_id,
                                           std::string_view code, std::string_view new_password,
-                                          std::string_view address) {
+                                          std::string_view address, std::string_view via) {
   DAICHO_RETURN_IF_ERROR(ValidatePassword(new_password));
   if (CheckUserId(user_id) != CredentialProblem::kNone) return BadResetCode();
   const uint64_t now = impl_->Now();
@@ -265,7 +267,7 @@ Status RelayService::ConfirmPasswordReset(const ContractNumber& contract, std::s
     if (!record || !crypto::SecretEquals(record->code_hash, pending->code_hash)) return BadResetCode();
     // Deletes the code with the user's sessions and device tokens.
     DAICHO_RETURN_IF_ERROR(ReplacePassword(txn, contract, *account, hash));
-    return Audit(txn, contract, now, Actor{account->user_id, std::string(address), "panel"}, "reset.done",
+    return Audit(txn, contract, now, Actor{account->user_id, std::string(address), std::string(via)}, "reset.done",
                  account->user_id);
   });
 }

@@ -338,7 +338,7 @@ Answer AdminPanel::Impl::LogIn(Context& ctx, std::string_view contract_text, std
   Result<ContractNumber> contract = NormalizeContractNumber(contract_text);
   if (!contract.ok()) return Invalid(Format(Msg::kContractMalformed, ctx.lang));
   Result<RelayService::PanelSession> session =
-      service.OpenPanelSession(*contract, user_id, password, ctx.request.peer_address);
+      service.OpenPanelSession(*contract, user_id, password, ctx.request.peer_address, Via(ctx));
   if (!session.ok()) return Explain(ctx, session.status());
   StartSession(ctx, *contract, *session);
   return Done(ctx, Msg::kLoginTitle);
@@ -397,7 +397,7 @@ Answer AdminPanel::Impl::ChangeOwnPassword(Context& ctx, std::string_view curren
   const ContractNumber contract = *ctx.contract;
   const std::string user_id = ctx.caller->user_id;
   Result<RelayService::PanelSession> session =
-      service.ChangeOwnPassword(contract, user_id, current, password, ctx.request.peer_address);
+      service.ChangeOwnPassword(contract, user_id, current, password, ctx.request.peer_address, Via(ctx));
   if (!session.ok()) return Explain(ctx, session.status(), Msg::kCurrentPasswordWrong);
   StartSession(ctx, contract, *session);
   if (IsMailAddress(user_id)) {
@@ -425,7 +425,7 @@ Answer AdminPanel::Impl::RequestReset(Context& ctx, std::string_view contract_te
     } else {
       std::lock_guard lock(reset_mutex);
       if (reset_queue.size() < options.reset_queue) {
-        reset_queue.push_back({*contract, std::string(user_id), address});
+        reset_queue.push_back({*contract, std::string(user_id), address, Via(ctx)});
         reset_wake.notify_one();
       } else {
         Log("reset_dropped", "the reset queue is full");
@@ -444,7 +444,7 @@ void AdminPanel::Impl::RunResets() {
     reset_queue.pop_front();
     lock.unlock();
     Result<std::optional<RelayService::IssuedResetCode>> issued =
-        service.IssueResetCode(request.contract, request.user_id, request.address);
+        service.IssueResetCode(request.contract, request.user_id, request.address, request.via);
     if (!issued.ok()) {
       Log("reset_error", issued.status().ToString());
     } else if (*issued) {
@@ -466,7 +466,7 @@ Answer AdminPanel::Impl::ConfirmReset(Context& ctx, std::string_view contract_te
   }
   Result<ContractNumber> contract = NormalizeContractNumber(contract_text);
   if (!contract.ok()) return Invalid(Format(Msg::kContractMalformed, ctx.lang));
-  const Status reset = service.ConfirmPasswordReset(*contract, user_id, code, password, address);
+  const Status reset = service.ConfirmPasswordReset(*contract, user_id, code, password, address, Via(ctx));
   if (!reset.ok()) return Explain(ctx, reset, Msg::kResetFailed);
   if (IsMailAddress(user_id)) {
     const uint64_t now = options.clock ? options.clock->NowMillis() : SystemClock()->NowMillis();

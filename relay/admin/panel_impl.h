@@ -69,6 +69,7 @@ struct ResetRequest {
   ContractNumber contract;
   std::string user_id;
   std::string address;
+  std::string via;  // "panel" or "api", for the audit log
 };
 
 struct AdminPanel::Impl {

@@ -150,6 +150,19 @@ TEST_F(AdminPanelTest, AResetRequestMailsACodeOnlyForAnExistingAccountAndAnswers
   EXPECT_EQ(mail_.messages().size(), 1u);
 }
 
+TEST_F(AdminPanelTest, TheAuditLogSaysWhetherAChangeCameThroughThePanelOrTheApi) {
+  web::HttpResponse login = panel_->Handle(
+      Request("POST", "/api/v1/login",
+              R"({"contract":"1234-5678-9012","user":"yamada@example.jp","password":"Yamada2024office"})"));
+  ASSERT_EQ(login.status, 200) << login.body;
+  auto audit = service_->ListAudit(Contract(kContract), UINT64_MAX, 1);
+  ASSERT_DAICHO_OK(audit);
+  ASSERT_EQ(audit->size(), 1u);
+  EXPECT_EQ((*audit)[0].action, "login");
+  EXPECT_EQ((*audit)[0].via, "api");
+  EXPECT_EQ((*audit)[0].address, "127.0.0.1");
+}
+
 TEST_F(AdminPanelTest, ANoticeNotOnTheListIsNotShown) {
   web::HttpResponse page = panel_->Handle(Request("GET", "/admin/login?notice=login.failed&arg=x"));
   EXPECT_EQ(page.body.find("notice"), std::string::npos);
