@@ -133,6 +133,49 @@ class Relay:
             self.process.wait()
 
 
+class OfficePc:
+    """An office PC's replica, driven by the `daicho` CLI (DAICHO_CLI)."""
+
+    def __init__(self, workdir, name):
+        self.cli = require_env("DAICHO_CLI")
+        self.workdir = workdir
+        self.db = os.path.join(workdir, name)
+
+    def run(self, *args):
+        """A command that must succeed; its stdout."""
+        result = subprocess.run([self.cli, "--db", self.db, *args], capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            raise AssertionError("daicho %s failed (%d): %s%s" % (
+                " ".join(args), result.returncode, result.stdout, result.stderr))
+        return result.stdout
+
+    def connect(self, relay, contract, user, password, device_name, passphrase=None):
+        """A new replica connected to `relay` with a saved login; its replica id.
+        With `passphrase`, the office key is unlocked too."""
+        replica = re.search(r"[0-9a-f]{32}", self.run("init")).group(0)
+        extra = []
+        if passphrase is not None:
+            extra = ["--passphrase-file", self.secret_file("passphrase", passphrase)]
+        self.run("connect", "ws://127.0.0.1:%d/sync" % relay.port, "--contract", contract, "--user", user,
+                 "--password-file", self.secret_file("password", password), "--save-password",
+                 "--device-name", device_name, *extra)
+        return replica
+
+    def key_init(self, passphrase):
+        self.run("key", "init", "--passphrase-file", self.secret_file("passphrase", passphrase))
+
+    def watch(self):
+        """`daicho sync --watch` running in the background (output kept)."""
+        return subprocess.Popen([self.cli, "--db", self.db, "sync", "--watch"],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def secret_file(self, what, text):
+        path = self.db + "-" + what
+        with open(path, "w") as f:
+            f.write(text + "\n")
+        return path
+
+
 def api(relay, method, path, body=None, token=None, headers=None):
     """One JSON API call: (status, parsed body)."""
     connection = http.client.HTTPConnection("127.0.0.1", relay.port, timeout=30)

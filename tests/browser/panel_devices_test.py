@@ -3,8 +3,6 @@ their short id, last sync, address and records not backed up as last
 reported; revoking one stops its running `daicho sync --watch` at once.
 Names and ids holding markup are shown as text."""
 
-import os
-import re
 import subprocess
 import time
 import unittest
@@ -20,34 +18,19 @@ ADMIN_PASSWORD = "Yamada2024office"
 CLERK = "suzuki@example.jp"
 CLERK_PASSWORD = "Suzuki2024clerk"
 XSS = "<script>alert(1)</script>"
+PASSPHRASE = "山田事務所の合言葉 2024"
 
 
 class OfficePcs(harness.RelayBrowserTest):
     def setUp(self):
         super().setUp()
-        self.cli = harness.require_env("DAICHO_CLI")
         self.relay.run("contract", "add", CONTRACT)
         self.relay.add_user(CONTRACT, ADMIN, ADMIN_PASSWORD, admin=True)
         self.relay.add_user(CONTRACT, CLERK, CLERK_PASSWORD)
-        self.files = os.path.join(self.workdir, "files")
-        os.makedirs(self.files)
-        with open(os.path.join(self.files, "password"), "w") as f:
-            f.write(CLERK_PASSWORD + "\n")
-        with open(os.path.join(self.files, "passphrase"), "w") as f:
-            f.write("山田事務所の合言葉 2024\n")
 
-    def pc(self, name, *args):
-        result = subprocess.run([self.cli, "--db", os.path.join(self.workdir, name), *args],
-                                capture_output=True, text=True, timeout=120)
-        self.assertEqual(result.returncode, 0, "daicho %s: %s%s" % (" ".join(args), result.stdout, result.stderr))
-        return result.stdout
-
-    def connect(self, name, device_name, *extra):
-        replica = re.search(r"[0-9a-f]{32}", self.pc(name, "init")).group(0)
-        self.pc(name, "connect", "ws://127.0.0.1:%d/sync" % self.relay.port, "--contract", CONTRACT,
-                "--user", CLERK, "--password-file", os.path.join(self.files, "password"),
-                "--save-password", "--device-name", device_name, *extra)
-        return replica
+    def connect(self, name, device_name, passphrase=None):
+        pc = harness.OfficePc(self.workdir, name)
+        return pc, pc.connect(self.relay, CONTRACT, CLERK, CLERK_PASSWORD, device_name, passphrase)
 
     def devices(self, token):
         status, body = harness.api(self.relay, "GET", "/api/v1/devices", token=token)
@@ -55,23 +38,22 @@ class OfficePcs(harness.RelayBrowserTest):
         return body["devices"]
 
     def test_revoking_a_device_stops_its_watch(self):
-        replica = self.connect("pc1", "受付のPC")
-        self.pc("pc1", "key", "init", "--passphrase-file", os.path.join(self.files, "passphrase"))
+        reception, replica = self.connect("pc1", "受付のPC")
+        reception.key_init(PASSPHRASE)
         for n in range(3):
-            self.pc("pc1", "set", "customers", "c%03d" % n, "name=株式会社山田建設 %d" % n)
-        self.connect("pc2", XSS, "--passphrase-file", os.path.join(self.files, "passphrase"))
+            reception.run("set", "customers", "c%03d" % n, "name=株式会社山田建設 %d" % n)
+        self.connect("pc2", XSS, PASSPHRASE)
 
         status, login = harness.api(self.relay, "POST", "/api/v1/login",
                                     {"contract": CONTRACT, "user": ADMIN, "password": ADMIN_PASSWORD})
         self.assertEqual(status, 200, login)
         # The sync reports the 3 records the relay lacked as it began.
-        self.pc("pc1", "sync")
+        reception.run("sync")
         [pc1] = [d for d in self.devices(login["token"]) if d["name"] == "受付のPC"]
         self.assertEqual(pc1["unsynced_records"], 3)
         self.assertEqual(pc1["replica"], replica)
 
-        watch = subprocess.Popen([self.cli, "--db", os.path.join(self.workdir, "pc1"), "sync", "--watch"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        watch = reception.watch()
         self.addCleanup(lambda: watch.poll() is None and watch.kill())
         # Connected once the relay records its report: nothing left to back up.
         deadline = time.monotonic() + 20

@@ -6,6 +6,7 @@ PC's saved login are gone; the change is mailed."""
 
 import os
 import re
+import subprocess
 import unittest
 
 from selenium.webdriver.common.by import By
@@ -32,7 +33,13 @@ class ResetFlow:
         b = self.browser
         self.relay.run("contract", "add", CONTRACT)
         self.relay.add_user(CONTRACT, USER, OLD_PASSWORD, admin=True)
-        # A panel session from elsewhere, which the reset must end.
+        # A PC syncing live with the user's saved login, which the reset must end.
+        pc = harness.OfficePc(self.workdir, "pc-" + tag)
+        pc.connect(self.relay, CONTRACT, USER, OLD_PASSWORD, "事務所のPC")
+        pc.key_init("合言葉 2024 " + tag)
+        watch = pc.watch()
+        self.addCleanup(lambda: watch.poll() is None and watch.kill())
+        # A panel session from elsewhere, which the reset must end too.
         status, other = harness.api(self.relay, "POST", "/api/v1/login",
                                     {"contract": CONTRACT, "user": USER, "password": OLD_PASSWORD})
         self.assertEqual(status, 200, other)
@@ -62,6 +69,13 @@ class ResetFlow:
         self.assertTrue(b.notice().startswith("パスワードを再設定しました。"), b.notice())
         b.shot("reset-done-" + tag)
 
+        # The PC's live sync ended, its saved login refused from now on.
+        try:
+            output, _ = watch.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.fail("`daicho sync --watch` still runs after the password was reset")
+        self.assertNotEqual(watch.returncode, 0, output)
+        self.assertIn("connect", output)
         # The code worked once; the old password and the other session are gone.
         status, _ = harness.api(self.relay, "GET", "/api/v1/users", token=other["token"])
         self.assertEqual(status, 401)

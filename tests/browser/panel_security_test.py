@@ -6,12 +6,14 @@ same time), and login throttling that still lets the owner reset."""
 
 import http.client
 import re
+import ssl
 import statistics
 import time
 import unittest
 import urllib.parse
 
 import harness
+from smtp_server import make_certificate
 
 A = "4567-8901-2345"
 B = "5678-9012-3456"
@@ -230,6 +232,56 @@ class PanelSecurity(unittest.TestCase):
         status, answer = harness.api(self.relay, "POST", "/api/v1/login",
                                      {"contract": A, "user": ADMIN_A, "password": "Owner2025back"})
         self.assertEqual(status, 200, answer)
+
+
+class PanelOverTls(unittest.TestCase):
+    """The panel on the relay's TLS port: the transport marks the request as
+    TLS, so cookies are Secure and host-bound, and HSTS is sent."""
+
+    def setUp(self):
+        self.workdir = harness.tempfile.mkdtemp(prefix="daicho-tls-")
+        self.addCleanup(harness.shutil.rmtree, self.workdir, True)
+        cert, key = make_certificate(self.workdir)
+        self.context = ssl.create_default_context(cafile=cert)
+        self.relay = harness.Relay(harness.os.path.join(self.workdir, "relay"),
+                                   ("--tls-cert", cert, "--tls-key", key))
+        self.addCleanup(self.relay.stop)
+        self.relay.run("contract", "add", A)
+        self.relay.add_user(A, ADMIN_A, PASSWORD, admin=True)
+
+    def request(self, method, path, body=None, headers=None):
+        connection = http.client.HTTPSConnection("127.0.0.1", self.relay.port, timeout=30, context=self.context)
+        connection.request(method, path, body, headers or {})
+        response = connection.getresponse()
+        data = response.read().decode()
+        connection.close()
+        return response.status, response.getheaders(), data
+
+    def test_cookies_are_secure_and_host_bound_under_tls(self):
+        self.assertIn("scheme=wss", self.relay.log())
+        self.assertIn("event=admin_panel url=https://127.0.0.1:%d/admin/" % self.relay.port, self.relay.log())
+        status, headers, body = self.request("GET", "/admin/login")
+        self.assertEqual(status, 200)
+        self.assertEqual(header(headers, "Strict-Transport-Security"), ["max-age=31536000"])
+        pre = header(headers, "Set-Cookie")[0]
+        self.assertIn("; Secure", pre)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', body).group(1)
+        status, headers, _ = self.request(
+            "POST", "/admin/login",
+            urllib.parse.urlencode({"csrf": csrf, "contract": A, "user": ADMIN_A, "password": PASSWORD}),
+            {"Content-Type": "application/x-www-form-urlencoded", "Cookie": "daicho_csrf=" + csrf,
+             "Origin": "https://127.0.0.1:%d" % self.relay.port})
+        self.assertEqual(status, 303)
+        session = header(headers, "Set-Cookie")[0]
+        self.assertTrue(session.startswith("__Host-daicho_session=%s." % A), session)
+        self.assertIn("; Secure", session)
+        # A form whose Origin says http:// is another origin than this https:// relay.
+        status, _, _ = self.request(
+            "POST", "/admin/login",
+            urllib.parse.urlencode({"csrf": csrf, "contract": A, "user": ADMIN_A, "password": PASSWORD}),
+            {"Content-Type": "application/x-www-form-urlencoded", "Cookie": "daicho_csrf=" + csrf,
+             "Origin": "http://127.0.0.1:%d" % self.relay.port})
+        self.assertEqual(status, 403)
 
 
 if __name__ == "__main__":
