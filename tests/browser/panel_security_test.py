@@ -257,6 +257,13 @@ class PanelOverTls(unittest.TestCase):
         connection.close()
         return response.status, response.getheaders(), data
 
+    def log_in(self, csrf, origin_scheme):
+        return self.request(
+            "POST", "/admin/login",
+            urllib.parse.urlencode({"csrf": csrf, "contract": A, "user": ADMIN_A, "password": PASSWORD}),
+            {"Content-Type": "application/x-www-form-urlencoded", "Cookie": "daicho_csrf=" + csrf,
+             "Origin": "%s://127.0.0.1:%d" % (origin_scheme, self.relay.port)})
+
     def test_cookies_are_secure_and_host_bound_under_tls(self):
         self.assertIn("scheme=wss", self.relay.log())
         self.assertIn("event=admin_panel url=https://127.0.0.1:%d/admin/" % self.relay.port, self.relay.log())
@@ -266,22 +273,13 @@ class PanelOverTls(unittest.TestCase):
         pre = header(headers, "Set-Cookie")[0]
         self.assertIn("; Secure", pre)
         csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', body).group(1)
-        status, headers, _ = self.request(
-            "POST", "/admin/login",
-            urllib.parse.urlencode({"csrf": csrf, "contract": A, "user": ADMIN_A, "password": PASSWORD}),
-            {"Content-Type": "application/x-www-form-urlencoded", "Cookie": "daicho_csrf=" + csrf,
-             "Origin": "https://127.0.0.1:%d" % self.relay.port})
+        status, headers, _ = self.log_in(csrf, "https")
         self.assertEqual(status, 303)
         session = header(headers, "Set-Cookie")[0]
         self.assertTrue(session.startswith("__Host-daicho_session=%s." % A), session)
         self.assertIn("; Secure", session)
         # A form whose Origin says http:// is another origin than this https:// relay.
-        status, _, _ = self.request(
-            "POST", "/admin/login",
-            urllib.parse.urlencode({"csrf": csrf, "contract": A, "user": ADMIN_A, "password": PASSWORD}),
-            {"Content-Type": "application/x-www-form-urlencoded", "Cookie": "daicho_csrf=" + csrf,
-             "Origin": "http://127.0.0.1:%d" % self.relay.port})
-        self.assertEqual(status, 403)
+        self.assertEqual(self.log_in(csrf, "http")[0], 403)
 
 
 if __name__ == "__main__":
