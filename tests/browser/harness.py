@@ -202,8 +202,9 @@ class Browser:
         self.profile = tempfile.mkdtemp(prefix="daicho-chromium-")
         options = webdriver.ChromeOptions()
         options.binary_location = CHROMIUM
-        # Root in a container: no sandbox; nothing may reach past loopback.
-        for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+        # Root in a container: no sandbox, and no reliance on a large /dev/shm
+        # (containers often give it 64 MB); nothing may reach past loopback.
+        for flag in ("--headless", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-quic",
                      "--no-first-run", "--disable-background-networking",
                      "--disable-component-update", "--disable-sync",
                      "--user-data-dir=" + self.profile, "--window-size=1366,768",
