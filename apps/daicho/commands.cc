@@ -13,18 +13,29 @@
 #include <span>
 #include <sstream>
 
-#include "apps/daicho/csv.h"
 #include "apps/daicho/csv_ledger.h"
 #include "apps/daicho/field_assignment.h"
 #include "apps/daicho/json_output.h"
 #include "apps/daicho/office_key_cli.h"
 #include "apps/daicho/progress.h"
-#include "apps/daicho/text_encoding.h"
 #include "apps/daicho/text_output.h"
 #include "daicho/change_file.h"
 #include "daicho/replica.h"
+#include "text/csv.h"
+#include "text/text_encoding.h"
 
 namespace daicho::cli {
+
+using text::CsvRow;
+using text::DecodedText;
+using text::DecodeText;
+using text::FormatCsvRow;
+using text::kUtf8ByteOrderMark;
+using text::ParseCsv;
+using text::ParseTextEncoding;
+using text::TextEncoding;
+using text::TextEncodingName;
+
 namespace {
 
 std::string RecordName(const std::string& collection, const std::string& id) {

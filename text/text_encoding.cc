@@ -1,4 +1,4 @@
-#include "apps/daicho/text_encoding.h"
+#include "text/text_encoding.h"
 
 #include <iconv.h>
 
@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <string>
 
-namespace daicho::cli {
+namespace daicho::text {
 namespace {
 
 bool IsContinuation(unsigned char b) { return b >= 0x80 && b <= 0xBF; }
@@ -175,4 +175,4 @@ Result<DecodedText> DecodeText(std::string_view bytes, TextEncoding encoding) {
   return DecodedText{*std::move(utf8), TextEncoding::kCp932, encoding == TextEncoding::kAuto};
 }
 
-}  // namespace daicho::cli
+}  // namespace daicho::text

@@ -1,4 +1,5 @@
-// CSV (RFC 4180) reading and writing for `daicho import` / `daicho export`.
+// CSV (RFC 4180) reading and writing, for `daicho import` / `daicho export`;
+// a module below apps/ so that the relay can read CSV files too.
 //
 // Reader: fields separated by ',', records by CRLF, LF or a lone CR; a field
 // starting with '"' is quoted and may hold commas, line breaks and doubled
@@ -8,8 +9,8 @@
 // (kInvalidArgument naming the line), never a silent misread.
 // Writer: quotes a field only when it holds ',', '"', CR or LF; ends every
 // record with CRLF as RFC 4180 says.
-#ifndef DAICHO_APPS_DAICHO_CSV_H_
-#define DAICHO_APPS_DAICHO_CSV_H_
+#ifndef DAICHO_TEXT_CSV_H_
+#define DAICHO_TEXT_CSV_H_
 
 #include <cstddef>
 #include <string>
@@ -18,7 +19,7 @@
 
 #include "daicho/status.h"
 
-namespace daicho::cli {
+namespace daicho::text {
 
 // What Excel writes first in a "CSV UTF-8" file (and reads as "this is UTF-8").
 inline constexpr std::string_view kUtf8ByteOrderMark = "\xEF\xBB\xBF";
@@ -36,6 +37,6 @@ std::string EscapeCsvField(std::string_view field);
 // One record: escaped fields joined with ',' and terminated by CRLF.
 std::string FormatCsvRow(const std::vector<std::string>& cells);
 
-}  // namespace daicho::cli
+}  // namespace daicho::text
 
-#endif  // DAICHO_APPS_DAICHO_CSV_H_
+#endif  // DAICHO_TEXT_CSV_H_

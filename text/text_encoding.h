@@ -1,11 +1,11 @@
-// The text encodings `daicho import` reads: UTF-8 (a byte-order mark is
-// allowed) and Shift_JIS as Windows and Excel write it (CP932: JIS X 0208
+// The text encodings CSV files are read in (`daicho import`): UTF-8 (a
+// byte-order mark is allowed) and Shift_JIS as Windows and Excel write it (CP932: JIS X 0208
 // plus the NEC and IBM extensions, e.g. ①, ㈱, 髙), decoded with glibc's
 // iconv. Whole files in, UTF-8 out; nothing is guessed silently: the caller
 // learns which encoding was used, and a byte that is not text in it is an
 // error naming its line and CSV column.
-#ifndef DAICHO_APPS_DAICHO_TEXT_ENCODING_H_
-#define DAICHO_APPS_DAICHO_TEXT_ENCODING_H_
+#ifndef DAICHO_TEXT_TEXT_ENCODING_H_
+#define DAICHO_TEXT_TEXT_ENCODING_H_
 
 #include <optional>
 #include <string>
@@ -13,7 +13,7 @@
 
 #include "daicho/status.h"
 
-namespace daicho::cli {
+namespace daicho::text {
 
 enum class TextEncoding {
   kAuto,  // UTF-8 when the bytes are UTF-8, else Shift_JIS (CP932)
@@ -41,6 +41,6 @@ struct DecodedText {
 // system's iconv lacks CP932.
 Result<DecodedText> DecodeText(std::string_view bytes, TextEncoding encoding);
 
-}  // namespace daicho::cli
+}  // namespace daicho::text
 
-#endif  // DAICHO_APPS_DAICHO_TEXT_ENCODING_H_
+#endif  // DAICHO_TEXT_TEXT_ENCODING_H_

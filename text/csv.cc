@@ -1,6 +1,6 @@
-#include "apps/daicho/csv.h"
+#include "text/csv.h"
 
-namespace daicho::cli {
+namespace daicho::text {
 
 Result<std::vector<CsvRow>> ParseCsv(std::string_view text) {
   if (text.starts_with(kUtf8ByteOrderMark)) text.remove_prefix(kUtf8ByteOrderMark.size());
@@ -91,4 +91,4 @@ std::string FormatCsvRow(const std::vector<std::string>& cells) {
   return out;
 }
 
-}  // namespace daicho::cli
+}  // namespace daicho::text

@@ -1,10 +1,10 @@
-#include "apps/daicho/csv.h"
+#include "text/csv.h"
 
 #include <gtest/gtest.h>
 
 #include "tests/testing/test_util.h"
 
-namespace daicho::cli {
+namespace daicho::text {
 namespace {
 
 using Cells = std::vector<std::string>;
@@ -94,4 +94,4 @@ TEST(CsvTest, FormattedRowsParseBackToTheSameCells) {
 }
 
 }  // namespace
-}  // namespace daicho::cli
+}  // namespace daicho::text

@@ -1,4 +1,4 @@
-#include "apps/daicho/text_encoding.h"
+#include "text/text_encoding.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 
 #include "tests/testing/test_util.h"
 
-namespace daicho::cli {
+namespace daicho::text {
 namespace {
 
 // Shift_JIS (CP932) bytes as Excel writes them, and the same text in UTF-8.
@@ -91,4 +91,4 @@ TEST(TextEncodingTest, EncodingNamesParse) {
 }
 
 }  // namespace
-}  // namespace daicho::cli
+}  // namespace daicho::text
