@@ -222,6 +222,7 @@ class Browser:
 
     def open(self, relay, path):
         self.driver.get(relay.url(path))
+        self.wait_until_loaded()
 
     def fill(self, values):
         """Types into the form fields named by `values` (cleared first)."""
@@ -244,10 +245,17 @@ class Browser:
         self.click_and_wait(button)
 
     def click_and_wait(self, element):
-        """Clicks and waits until the next page replaced this one."""
+        """Clicks and waits until the next page replaced this one and has
+        finished loading (chromedriver may otherwise hand out nodes of a
+        document that is still being replaced)."""
         page = self.driver.find_element(By.TAG_NAME, "html")
         element.click()
         WebDriverWait(self.driver, STARTUP_DEADLINE_S).until(expected_conditions.staleness_of(page))
+        self.wait_until_loaded()
+
+    def wait_until_loaded(self):
+        WebDriverWait(self.driver, STARTUP_DEADLINE_S).until(
+            lambda driver: driver.execute_script("return document.readyState") == "complete")
 
     def follow(self, link_text):
         self.click_and_wait(self.driver.find_element(By.LINK_TEXT, link_text))
