@@ -5,18 +5,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <string>
+
+#include "core/hex.h"
 
 namespace daicho {
-namespace {
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
 
 Result<ReplicaId> ReplicaId::Random() {
   Bytes b{};
@@ -38,13 +32,9 @@ Result<ReplicaId> ReplicaId::FromHex(std::string_view hex) {
   if (hex.size() != kSize * 2) {
     return InvalidArgument("replica id must be 32 hex digits, got " + std::to_string(hex.size()) + " characters");
   }
-  Bytes b{};
-  for (size_t i = 0; i < kSize; ++i) {
-    int hi = HexDigit(hex[2 * i]), lo = HexDigit(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return InvalidArgument("replica id has a non-hex character");
-    b[i] = static_cast<uint8_t>(hi << 4 | lo);
-  }
-  return ReplicaId(b);
+  const std::optional<std::string> bytes = core::HexDecode(hex);
+  if (!bytes) return InvalidArgument("replica id has a non-hex character");
+  return FromBytes(*bytes);
 }
 
 Result<ReplicaId> ReplicaId::FromBytes(std::string_view raw) {
@@ -56,15 +46,7 @@ Result<ReplicaId> ReplicaId::FromBytes(std::string_view raw) {
   return ReplicaId(b);
 }
 
-std::string ReplicaId::ToHex() const {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(kSize * 2, '0');
-  for (size_t i = 0; i < kSize; ++i) {
-    out[2 * i] = kHex[bytes_[i] >> 4];
-    out[2 * i + 1] = kHex[bytes_[i] & 15];
-  }
-  return out;
-}
+std::string ReplicaId::ToHex() const { return core::HexEncode(AsStringView()); }
 
 bool ReplicaId::IsZero() const {
   return std::all_of(bytes_.begin(), bytes_.end(), [](uint8_t v) { return v == 0; });

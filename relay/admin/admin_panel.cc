@@ -3,6 +3,7 @@
 #include <array>
 #include <regex>
 
+#include "core/hex.h"
 #include "crypto/secret_token.h"
 #include "relay/admin/form_rules.h"
 #include "relay/admin/mail_text.h"
@@ -31,7 +32,7 @@ std::optional<std::pair<ContractNumber, std::string>> ParseSessionValue(std::str
   const size_t dot = value.find('.');
   if (dot == std::string_view::npos) return std::nullopt;
   Result<ContractNumber> contract = ContractNumber::Parse(value.substr(0, dot));
-  std::optional<std::string> token = FromHex(value.substr(dot + 1));
+  std::optional<std::string> token = core::HexDecode(value.substr(dot + 1));
   if (!contract.ok() || !token || token->size() != RelayService::kPanelTokenBytes) return std::nullopt;
   return std::make_pair(*contract, *token);
 }
@@ -39,34 +40,6 @@ std::optional<std::pair<ContractNumber, std::string>> ParseSessionValue(std::str
 }  // namespace
 
 // ---- Small pieces ----
-
-std::string ToHex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(2 * bytes.size());
-  for (const unsigned char b : bytes) {
-    hex += kDigits[b >> 4];
-    hex += kDigits[b & 0xF];
-  }
-  return hex;
-}
-
-std::optional<std::string> FromHex(std::string_view hex) {
-  if (hex.size() % 2 != 0) return std::nullopt;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  std::string bytes;
-  bytes.reserve(hex.size() / 2);
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    const int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    bytes += static_cast<char>(hi << 4 | lo);
-  }
-  return bytes;
-}
 
 Result<ContractNumber> NormalizeContractNumber(std::string_view typed) {
   std::string ascii;
@@ -202,15 +175,15 @@ web::HttpResponse AdminPanel::Impl::Handle(const web::HttpRequest& request) {
     }
   }
   if (ctx.caller) {
-    ctx.csrf = ToHex(crypto::KeyedTokenHash(ctx.token, kCsrfLabel));
+    ctx.csrf = core::HexEncode(crypto::KeyedTokenHash(ctx.token, kCsrfLabel));
   } else if (!api) {
     // Forms before a login (log in, reset) carry a random value that must
     // match a cookie only this site can set (double submit).
     std::optional<std::string> pre = web::FindCookie(ctx.cookies, kPreSessionCookie);
-    if (pre && pre->size() == 2 * kPreSessionBytes && FromHex(*pre)) {
+    if (pre && pre->size() == 2 * kPreSessionBytes && core::HexDecode(*pre)) {
       ctx.csrf = *pre;
     } else {
-      ctx.csrf = ToHex(crypto::RandomToken(kPreSessionBytes));
+      ctx.csrf = core::HexEncode(crypto::RandomToken(kPreSessionBytes));
       web::SetCookie cookie;
       cookie.name = std::string(kPreSessionCookie);
       cookie.value = ctx.csrf;
@@ -233,10 +206,10 @@ void AdminPanel::Impl::StartSession(Context& ctx, const ContractNumber& contract
   ctx.contract = contract;
   ctx.token = session.token;
   ctx.caller = RelayService::PanelCaller{session.user_id, session.admin, ctx.request.peer_address};
-  ctx.csrf = ToHex(crypto::KeyedTokenHash(ctx.token, kCsrfLabel));
+  ctx.csrf = core::HexEncode(crypto::KeyedTokenHash(ctx.token, kCsrfLabel));
   web::SetCookie cookie;
   cookie.name = SessionCookieName(ctx);
-  cookie.value = contract.str() + "." + ToHex(session.token);
+  cookie.value = contract.str() + "." + core::HexEncode(session.token);
   cookie.secure = ctx.request.tls;
   if (Result<std::string> value = web::BuildSetCookie(cookie); value.ok()) {
     ctx.set_cookies.emplace_back("Set-Cookie", *value);

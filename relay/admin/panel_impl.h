@@ -139,10 +139,6 @@ Result<ContractNumber> NormalizeContractNumber(std::string_view typed);
 // The seconds in a throttle's "retry in N s", or 0.
 uint64_t RetryAfterSeconds(std::string_view message);
 
-// Lower-case hex of `bytes`, and back (nullopt for anything else).
-std::string ToHex(std::string_view bytes);
-std::optional<std::string> FromHex(std::string_view hex);
-
 }  // namespace daicho::relay::admin
 
 #endif  // DAICHO_RELAY_ADMIN_PANEL_IMPL_H_

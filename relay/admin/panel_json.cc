@@ -4,6 +4,7 @@
 // browsers never send that header by themselves, so no CSRF token is needed.
 #include <nlohmann/json.hpp>
 
+#include "core/hex.h"
 #include "relay/admin/panel_impl.h"
 
 namespace daicho::relay::admin {
@@ -83,7 +84,7 @@ web::HttpResponse AdminPanel::Impl::HandleJson(Context& ctx) {
   if (path == "/api/v1/login" && post) {
     const Answer answer = LogIn(ctx, Text(body, "contract"), Text(body, "user"), Text(body, "password"));
     if (!answer.ok()) return reply(answer);
-    return reply(answer, {{"token", ctx.contract->str() + "." + ToHex(ctx.token)},
+    return reply(answer, {{"token", ctx.contract->str() + "." + core::HexEncode(ctx.token)},
                           {"user", ctx.caller->user_id},
                           {"admin", ctx.caller->admin}});
   }
@@ -107,7 +108,7 @@ web::HttpResponse AdminPanel::Impl::HandleJson(Context& ctx) {
   if (path == "/api/v1/me/password" && post) {
     const Answer answer = ChangeOwnPassword(ctx, Text(body, "current"), Text(body, "password"));
     if (!answer.ok()) return reply(answer);
-    return reply(answer, {{"token", contract.str() + "." + ToHex(ctx.token)}});
+    return reply(answer, {{"token", contract.str() + "." + core::HexEncode(ctx.token)}});
   }
   if (!ctx.admin()) return not_found();
 

@@ -6,18 +6,10 @@
 #include <set>
 #include <string>
 
+#include "core/hex.h"
+
 namespace daicho::crypto {
 namespace {
-
-std::string Hex(const std::string& bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 0xf]);
-  }
-  return out;
-}
 
 TEST(SecretTokenTest, RandomTokensHaveTheirSizeAndDiffer) {
   EXPECT_EQ(RandomToken(32).size(), 32u);
@@ -30,7 +22,7 @@ TEST(SecretTokenTest, RandomTokensHaveTheirSizeAndDiffer) {
 
 TEST(SecretTokenTest, TokenHashIsBlake2b256) {
   // The BLAKE2b-256 test vector of the empty message (RFC 7693's algorithm).
-  EXPECT_EQ(Hex(TokenHash("")), "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8");
+  EXPECT_EQ(core::HexEncode(TokenHash("")), "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8");
   EXPECT_EQ(TokenHash("token").size(), kTokenHashBytes);
   EXPECT_EQ(TokenHash("token"), TokenHash("token"));
   EXPECT_NE(TokenHash("token"), TokenHash("tokem"));

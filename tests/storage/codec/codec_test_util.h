@@ -1,4 +1,4 @@
-// Helpers shared by the codec tests: hex dumps and a probe report, with
+// Helpers shared by the codec tests: a probe report, with
 // tests/testing's op builders and the ids and version vectors spelled with
 // small numbers.
 #ifndef DAICHO_TESTS_STORAGE_CODEC_TEST_UTIL_H_
@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "core/change.h"
+#include "core/hex.h"
 #include "daicho/replica_id.h"
 #include "daicho/value.h"
 #include "daicho/version_vector.h"
@@ -20,16 +21,6 @@
 #include "tests/testing/replica_ids.h"
 
 namespace daicho::testing {
-
-inline std::string Hex(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
 
 // Runs a probe (returns a problem, or "" when the input was handled well)
 // over many inputs; reports the first few problems with their bytes, then
@@ -42,7 +33,7 @@ class ProbeReport {
     const std::string problem = probe(input);
     ++runs_;
     if (problem.empty()) return;
-    if (++failures_ <= 3) ADD_FAILURE() << what << ": " << problem << "\n  input: " << Hex(input);
+    if (++failures_ <= 3) ADD_FAILURE() << what << ": " << problem << "\n  input: " << core::HexEncode(input);
   }
   ~ProbeReport() {
     if (failures_ > 3) ADD_FAILURE() << failures_ << " of " << runs_ << " inputs failed in all";

@@ -24,7 +24,6 @@ namespace daicho::storage {
 namespace {
 
 using ::daicho::testing::ByteEdits;
-using ::daicho::testing::Hex;
 using ::daicho::testing::IdOf;
 using ::daicho::testing::MemoryReplicaDictionary;
 using ::daicho::testing::MutateBytes;
@@ -146,7 +145,7 @@ void ExpectRoundTrip(const core::RecordState& state) {
 
 void ExpectCorrupt(std::string_view bytes, const std::string& why) {
   auto decoded = Decode(bytes);
-  EXPECT_FALSE(decoded.ok()) << why << ": accepted " << Hex(bytes);
+  EXPECT_FALSE(decoded.ok()) << why << ": accepted " << core::HexEncode(bytes);
   if (!decoded.ok()) {
     EXPECT_EQ(decoded.status().code(), Code::kCorruption) << why << ": " << decoded.status();
   }
@@ -665,7 +664,7 @@ TEST(StateCodecTest, EveryTruncationIsCorruption) {
     for (size_t length = 0; length < valid.size(); ++length) {
       const std::string_view prefix = std::string_view(valid).substr(0, length);
       report.Check(Probe, prefix, "prefix of " + std::to_string(length));
-      EXPECT_FALSE(Decode(prefix).ok()) << "prefix of " << length << " of " << Hex(valid);
+      EXPECT_FALSE(Decode(prefix).ok()) << "prefix of " << length << " of " << core::HexEncode(valid);
     }
   }
 }
