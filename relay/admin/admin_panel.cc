@@ -5,6 +5,7 @@
 
 #include "core/hex.h"
 #include "crypto/secret_token.h"
+#include "relay/admin/assets.h"
 #include "relay/admin/form_rules.h"
 #include "relay/admin/mail_text.h"
 #include "relay/admin/panel_impl.h"
@@ -19,6 +20,12 @@ constexpr std::string_view kLangCookie = "daicho_lang";
 constexpr std::string_view kPreSessionCookie = "daicho_csrf";
 constexpr std::string_view kCsrfLabel = "daicho-csrf-v1";
 constexpr size_t kPreSessionBytes = 32;
+
+// A request over a RequestLimiter's limit, told when to come back.
+Answer TooManyRequests(const Context& ctx, uint64_t wait_ms) {
+  const uint64_t seconds = (wait_ms + 999) / 1000;
+  return Refused(429, Format(Msg::kTooManyRequests, ctx.lang, {std::to_string(seconds)}), "too_many_requests", seconds);
+}
 
 // How a change was made, for the audit log.
 std::string Via(const Context& ctx) { return ctx.request.path.starts_with("/api/") ? "api" : "panel"; }
@@ -111,9 +118,10 @@ AdminPanel::Impl::Impl(RelayService& service, Mailer& mailer, AdminPanelOptions 
     : service(service),
       mailer(mailer),
       options(std::move(options)),
-      reset_addresses(this->options.reset_per_address, this->options.clock),
-      reset_accounts(this->options.reset_per_account, this->options.clock),
-      confirm_addresses(this->options.confirm_per_address, this->options.clock) {
+      clock(this->options.clock ? this->options.clock : SystemClock()),
+      reset_addresses(this->options.reset_per_address, clock),
+      reset_accounts(this->options.reset_per_account, clock),
+      confirm_addresses(this->options.confirm_per_address, clock) {
   reset_worker = std::thread([this] { RunResets(); });
 }
 
@@ -153,6 +161,17 @@ web::HttpResponse AdminPanel::Impl::Handle(const web::HttpRequest& request) {
           std::string(Text(Msg::kHttpsOnly, Lang::kJa)) + "\n" + std::string(Text(Msg::kHttpsOnly, Lang::kEn)) + "\n";
     }
     return Finish(ctx, std::move(refused));
+  }
+
+  // The style sheet and the script need no session: served before any
+  // store read, and cacheable.
+  if (request.method == "GET" || request.method == "HEAD") {
+    if (request.path == kStylePath) {
+      return Finish(ctx, {200, {{"Content-Type", "text/css; charset=utf-8"}}, std::string(kStyleCss)}, true);
+    }
+    if (request.path == kScriptPath) {
+      return Finish(ctx, {200, {{"Content-Type", "text/javascript; charset=utf-8"}}, std::string(kFormsJs)}, true);
+    }
   }
 
   // The session: a bearer token for the API, the cookie for pages.
@@ -374,8 +393,7 @@ Answer AdminPanel::Impl::ChangeOwnPassword(Context& ctx, std::string_view curren
   if (!session.ok()) return Explain(ctx, session.status(), Msg::kCurrentPasswordWrong);
   StartSession(ctx, contract, *session);
   if (IsMailAddress(user_id)) {
-    const uint64_t now = options.clock ? options.clock->NowMillis() : SystemClock()->NowMillis();
-    mailer.Post(PasswordChangedMail(user_id, contract.str(), now));
+    mailer.Post(PasswordChangedMail(user_id, contract.str(), clock->NowMillis()));
   }
   return Done(ctx, Msg::kOwnPasswordChanged);
 }
@@ -383,10 +401,8 @@ Answer AdminPanel::Impl::ChangeOwnPassword(Context& ctx, std::string_view curren
 Answer AdminPanel::Impl::RequestReset(Context& ctx, std::string_view contract_text, std::string_view user_id) {
   const std::string& address = ctx.request.peer_address;
   if (const uint64_t wait_ms = reset_addresses.Take(address); wait_ms > 0) {
-    const uint64_t seconds = (wait_ms + 999) / 1000;
     Log("reset_limited", "address=" + address);
-    return Refused(429, Format(Msg::kTooManyRequests, ctx.lang, {std::to_string(seconds)}), "too_many_requests",
-                   seconds);
+    return TooManyRequests(ctx, wait_ms);
   }
   // From here on, the answer is the same whatever the account: what
   // differs happens on the worker thread.
@@ -432,18 +448,13 @@ Answer AdminPanel::Impl::ConfirmReset(Context& ctx, std::string_view contract_te
                                       std::string_view code, std::string_view password) {
   if (auto problem = PasswordProblem(password, ctx.lang)) return Invalid(*problem);
   const std::string& address = ctx.request.peer_address;
-  if (const uint64_t wait_ms = confirm_addresses.Take(address); wait_ms > 0) {
-    const uint64_t seconds = (wait_ms + 999) / 1000;
-    return Refused(429, Format(Msg::kTooManyRequests, ctx.lang, {std::to_string(seconds)}), "too_many_requests",
-                   seconds);
-  }
+  if (const uint64_t wait_ms = confirm_addresses.Take(address); wait_ms > 0) return TooManyRequests(ctx, wait_ms);
   Result<ContractNumber> contract = NormalizeContractNumber(contract_text);
   if (!contract.ok()) return Invalid(Format(Msg::kContractMalformed, ctx.lang));
   const Status reset = service.ConfirmPasswordReset(*contract, user_id, code, password, address, Via(ctx));
   if (!reset.ok()) return Explain(ctx, reset, Msg::kResetFailed);
   if (IsMailAddress(user_id)) {
-    const uint64_t now = options.clock ? options.clock->NowMillis() : SystemClock()->NowMillis();
-    mailer.Post(PasswordChangedMail(user_id, contract->str(), now));
+    mailer.Post(PasswordChangedMail(user_id, contract->str(), clock->NowMillis()));
   }
   return Done(ctx, Msg::kResetDone);
 }

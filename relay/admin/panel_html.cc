@@ -4,7 +4,6 @@
 #include <array>
 
 #include "crypto/secret_token.h"
-#include "relay/admin/assets.h"
 #include "relay/admin/panel_impl.h"
 
 namespace daicho::relay::admin {
@@ -72,13 +71,6 @@ web::HttpResponse AdminPanel::Impl::HandleHtml(Context& ctx) {
     return page(404, Msg::kNotFound, Section::kNone, LinkBody(ctx.viewer(), Msg::kBackToTop, "/admin/"));
   };
 
-  // Static files first: they need no session and may be cached.
-  if (get && path == kStylePath) {
-    return Finish(ctx, {200, {{"Content-Type", "text/css; charset=utf-8"}}, std::string(kStyleCss)}, true);
-  }
-  if (get && path == kScriptPath) {
-    return Finish(ctx, {200, {{"Content-Type", "text/javascript; charset=utf-8"}}, std::string(kFormsJs)}, true);
-  }
   // The language switch: remembered in a cookie, then the same page again.
   if (get && (Field(params, "lang") == "ja" || Field(params, "lang") == "en")) {
     web::SetCookie cookie;

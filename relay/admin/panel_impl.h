@@ -79,6 +79,7 @@ struct AdminPanel::Impl {
   RelayService& service;
   Mailer& mailer;
   const AdminPanelOptions options;
+  const std::shared_ptr<Clock> clock;  // options.clock, or the system clock
   RequestLimiter reset_addresses;
   RequestLimiter reset_accounts;
   RequestLimiter confirm_addresses;

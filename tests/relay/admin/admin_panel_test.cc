@@ -163,6 +163,18 @@ TEST_F(AdminPanelTest, TheAuditLogSaysWhetherAChangeCameThroughThePanelOrTheApi)
   EXPECT_EQ((*audit)[0].address, "127.0.0.1");
 }
 
+TEST_F(AdminPanelTest, TheStyleSheetAndScriptAreServedWithoutASession) {
+  for (const char* path : {"/admin/static/style.css", "/admin/static/forms.js"}) {
+    web::HttpRequest request = Request("GET", path);
+    request.headers.emplace_back("cookie", "daicho_session=1234-5678-9012." + std::string(64, 'a'));
+    web::HttpResponse asset = panel_->Handle(request);
+    EXPECT_EQ(asset.status, 200) << path;
+    EXPECT_TRUE(HeaderOf(asset, "Cache-Control").starts_with("public")) << path;
+    EXPECT_EQ(HeaderOf(asset, "Set-Cookie"), "") << path;  // not even the dead session is looked at
+    EXPECT_FALSE(asset.body.empty()) << path;
+  }
+}
+
 TEST_F(AdminPanelTest, ANoticeNotOnTheListIsNotShown) {
   web::HttpResponse page = panel_->Handle(Request("GET", "/admin/login?notice=login.failed&arg=x"));
   EXPECT_EQ(page.body.find("notice"), std::string::npos);
