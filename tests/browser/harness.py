@@ -27,6 +27,7 @@ import polling
 try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
@@ -231,7 +232,7 @@ class Browser:
             field.clear()
             field.send_keys(value)
 
-    def submit(self, button_text=None, validate=True):
+    def submit(self, button_text=None, validate=True, retried=False):
         """Submits the page's main form (the one whose button says
         `button_text`, else the first in <main>). validate=False skips the
         browser's own checks, to see what the server answers."""
@@ -242,7 +243,17 @@ class Browser:
                 By.XPATH, "//button[normalize-space()=%s]" % xpath_literal(button_text))
         if not validate:
             self.driver.execute_script("arguments[0].form.noValidate = true", button)
-        self.click_and_wait(button)
+        try:
+            self.click_and_wait(button)
+        except (StaleElementReferenceException, WebDriverException) as error:
+            # Chromedriver sometimes resolves a node of a just-loaded page
+            # against a document it has since re-attached ("does not belong
+            # to the document"); the click never reached the page, so the
+            # same button is found again and clicked once more.
+            if retried or (not isinstance(error, StaleElementReferenceException) and
+                           "does not belong to the document" not in str(error)):
+                raise
+            self.submit(button_text, validate, retried=True)
 
     def click_and_wait(self, element):
         """Clicks and waits until the next page replaced this one and has
