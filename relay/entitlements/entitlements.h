@@ -31,6 +31,16 @@ enum class Line : uint8_t { kBase = 0, kBackup = 1, kBilling = 2 };
 
 // Each missing filing costs this at renewal (tax included).
 inline constexpr int64_t kYenPerMissingFiling = 5500;
+// Filings the base renewal needs per licence, and new additional filings
+// (companies) each judged option needs.
+inline constexpr uint32_t kBaseFilingsPerLicence = 3;
+inline constexpr uint32_t kNewFilingsPerOption = 2;
+// Filings in the counted year that make both options free, or one.
+inline constexpr uint32_t kFilingsForBothFree = 50;
+inline constexpr uint32_t kFilingsForOneFree = 40;
+// A company filed for within this many years before its run of filings
+// began is not new.
+inline constexpr int kQuietYearsBeforeNew = 5;
 // Filings for companies first filed for before this day never count as new.
 inline constexpr Date kNewFilingCutoff{std::chrono::year{2013}, std::chrono::month{9},
                                        std::chrono::day{1}};
@@ -43,7 +53,7 @@ struct Licence {
   // The first renewal day; licence years run from each anniversary of it to
   // the next. A 02-29 anchor renews on 02-28 in common years.
   Date first_renewal;
-  // Licences (PCs) the office pays for; at least 1.
+  // Licences (PCs) the office pays for; 1 to kMaxLicences.
   uint32_t licences = 1;
   bool backup_applied = false;
   bool billing_applied = false;
@@ -110,7 +120,7 @@ struct LineResult {
 struct YearEvaluation {
   Date year_start;  // the renewal day this year began with
   Date year_end;    // the next renewal day (exclusive)
-  Date count_from;  // filings counted: [count_from, count_to)
+  Date count_from;  // filings counted: [count_from, count_to); empty in a first year
   Date count_to;
   bool first_year = false;
   uint32_t filings = 0;      // filings in the counting window
@@ -131,8 +141,13 @@ struct Evaluation {
   std::optional<YearEvaluation> forecast;
 };
 
-// Judges `licence` on `today`. kInvalidArgument for licences == 0, a
-// first renewal before the installation, or a date that is not a day.
+// More licences than any office has; keeps every figure far from overflow.
+inline constexpr uint32_t kMaxLicences = 100'000;
+
+// Judges `licence` on `today`. kInvalidArgument for licences outside 1 to
+// kMaxLicences, a first renewal before the installation, an unknown
+// free_choice or line, a date that is not a day (or lies outside the years
+// 1970 to 9999), or payments whose sum does not fit in int64_t.
 Result<Evaluation> Evaluate(const Licence& licence, std::span<const Filing> filings,
                             std::span<const Payment> payments, Date today);
 
