@@ -1,0 +1,34 @@
+// Dates as people and spreadsheets write them in Japan, for imports (the
+// relay's filings CSV): one parser, so every import accepts the same forms.
+//
+// Accepted, with surrounding spaces (ASCII or full-width) trimmed and
+// full-width digits, letters and separators read as their ASCII forms
+// (２０２６／４／１ is 2026/4/1):
+//   2026-04-01, 2026-4-1      ISO 8601 and its unpadded form
+//   2026/04/01, 2026/4/1      as Excel writes dates in Japan
+//   2026年4月1日
+//   令和8年4月1日, 令和元年5月1日, 平成31年4月30日   Japanese eras
+//   R8.4.1, H31.4.30          the eras' short form (Excel's "ge.m.d")
+// Nothing else: a year has four digits (no 26/4/1), one separator throughout,
+// and the day must exist (no 2026-02-29, no 2026-13-01). Heisei runs from
+// 1989-01-08 to 2019-04-30 and Reiwa from 2019-05-01: an era date outside
+// its era (平成31年5月1日, 令和元年4月30日) is refused, not moved. Pure.
+#ifndef DAICHO_TEXT_DATE_TEXT_H_
+#define DAICHO_TEXT_DATE_TEXT_H_
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace daicho::text {
+
+// The day `text` names, or nullopt when it is not one of the forms above.
+std::optional<std::chrono::year_month_day> ParseDate(std::string_view text);
+
+// "2026-04-01". `day` must be ok() with a year of 0 to 9999.
+std::string FormatIsoDate(std::chrono::year_month_day day);
+
+}  // namespace daicho::text
+
+#endif  // DAICHO_TEXT_DATE_TEXT_H_
