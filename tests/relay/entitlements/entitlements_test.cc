@@ -133,6 +133,34 @@ Row CompanyX(std::string name, std::vector<Date> days, bool x_is_new, Date old_d
   return row;
 }
 
+// A judged year in which nothing was filed: every line lacks all it needs.
+Row NothingFiled(std::string name, Date today, Licence licence, Window window) {
+  Row row = Named(std::move(name), today, std::move(licence));
+  row.base = Refused(3, 16'500);
+  row.backup = row.billing = Refused(2, 11'000);
+  row.window = window;
+  return row;
+}
+
+// A first year: every line free.
+Row FirstYear(std::string name, Date today, Licence licence, std::optional<Window> window = std::nullopt) {
+  Row row = Named(std::move(name), today, std::move(licence));
+  row.base = row.backup = row.billing = kFirstYear;
+  row.window = window;
+  return row;
+}
+
+// 39 filings, none new (so both options lack 2), and `payments`; billing
+// stays refused.
+Row Paid(std::string name, std::vector<Payment> payments, LineExpect backup, int64_t backup_paid) {
+  Row row = Counts(std::move(name), 39, 0);
+  row.payments = std::move(payments);
+  row.backup = backup;
+  row.backup_paid = backup_paid;
+  row.billing = Refused(2, 11'000);
+  return row;
+}
+
 std::vector<Date> Yearly(int first_year, int last_year, unsigned month, unsigned day, int skip_year = 0) {
   std::vector<Date> days;
   for (int y = first_year; y <= last_year; ++y) {
@@ -238,37 +266,23 @@ std::vector<Row> Rows() {
   r.filings_counted = 6;
   add(r);
   // 24-28: first years.
-  r = Named("Row24_DayBeforeFirstRenewal_Free", D(2025, 3, 31));
-  r.base = r.backup = r.billing = kFirstYear;
-  r.window = Window{D(2024, 4, 1), D(2025, 4, 1), D(2024, 4, 1), D(2024, 4, 1)};
-  add(r);
-  r = Named("Row25_OnFirstRenewal_Evaluated", D(2025, 4, 1));
-  r.base = Refused(3, 16'500);
-  r.backup = r.billing = Refused(2, 11'000);
-  r.window = Window{D(2025, 4, 1), D(2026, 4, 1), D(2024, 4, 1), D(2025, 4, 1)};
-  add(r);
+  add(FirstYear("Row24_DayBeforeFirstRenewal_Free", D(2025, 3, 31), BaseLicence(),
+                Window{D(2024, 4, 1), D(2025, 4, 1), D(2024, 4, 1), D(2024, 4, 1)}));
+  add(NothingFiled("Row25_OnFirstRenewal_Evaluated", D(2025, 4, 1), BaseLicence(),
+                   Window{D(2025, 4, 1), D(2026, 4, 1), D(2024, 4, 1), D(2025, 4, 1)}));
   Licence mid_year = BaseLicence();
   mid_year.installed = D(2025, 4, 15);
   mid_year.first_renewal = D(2026, 4, 1);
-  r = Named("Row26a_InstalledMidYear_FreeUntilAFullYearIsCounted", D(2026, 4, 5), mid_year);
-  r.base = r.backup = r.billing = kFirstYear;
-  r.window = Window{D(2026, 4, 1), D(2027, 4, 1), D(2026, 4, 1), D(2026, 4, 1)};
-  add(r);
+  add(FirstYear("Row26a_InstalledMidYear_FreeUntilAFullYearIsCounted", D(2026, 4, 5), mid_year,
+                Window{D(2026, 4, 1), D(2027, 4, 1), D(2026, 4, 1), D(2026, 4, 1)}));
   Licence same_day = BaseLicence();
   same_day.installed = D(2025, 4, 1);
-  r = Named("Row26b_InstalledOnFirstRenewalDay_Free", D(2025, 6, 1), same_day);
-  r.base = r.backup = r.billing = kFirstYear;
-  add(r);
-  r = Named("Row27_InstalledMidYear_EvaluatedAtTheNextRenewal", D(2027, 4, 1), mid_year);
-  r.base = Refused(3, 16'500);
-  r.backup = r.billing = Refused(2, 11'000);
-  r.window = Window{D(2027, 4, 1), D(2028, 4, 1), D(2026, 4, 1), D(2027, 4, 1)};
-  add(r);
+  add(FirstYear("Row26b_InstalledOnFirstRenewalDay_Free", D(2025, 6, 1), same_day));
+  add(NothingFiled("Row27_InstalledMidYear_EvaluatedAtTheNextRenewal", D(2027, 4, 1), mid_year,
+                   Window{D(2027, 4, 1), D(2028, 4, 1), D(2026, 4, 1), D(2027, 4, 1)}));
   Licence existing = BaseLicence();
   existing.installed.reset();
-  r = Named("Row28_ExistingCustomerBeforeFirstRenewal_Free", D(2025, 1, 10), existing);
-  r.base = r.backup = r.billing = kFirstYear;
-  add(r);
+  add(FirstYear("Row28_ExistingCustomerBeforeFirstRenewal_Free", D(2025, 1, 10), existing));
   // 29-32: leap days.
   Licence leap = existing;
   leap.first_renewal = D(2024, 2, 29);
@@ -296,47 +310,22 @@ std::vector<Row> Rows() {
   Licence on_feb29 = BaseLicence();
   on_feb29.installed = D(2024, 2, 29);
   on_feb29.first_renewal = AddYears(D(2024, 2, 29), 1);
-  r = Named("Row32a_InstalledFeb29_DayBeforeRenewal_Free", D(2025, 2, 27), on_feb29);
-  r.base = r.backup = r.billing = kFirstYear;
-  r.window = Window{D(2024, 2, 28), D(2025, 2, 28), D(2024, 2, 28), D(2024, 2, 28)};
-  add(r);
-  r = Named("Row32b_InstalledFeb29_OnRenewal_Evaluated", D(2025, 2, 28), on_feb29);
-  r.base = Refused(3, 16'500);
-  r.backup = r.billing = Refused(2, 11'000);
-  r.window = Window{D(2025, 2, 28), D(2026, 2, 28), D(2024, 2, 28), D(2025, 2, 28)};
-  add(r);
+  add(FirstYear("Row32a_InstalledFeb29_DayBeforeRenewal_Free", D(2025, 2, 27), on_feb29,
+                Window{D(2024, 2, 28), D(2025, 2, 28), D(2024, 2, 28), D(2024, 2, 28)}));
+  add(NothingFiled("Row32b_InstalledFeb29_OnRenewal_Evaluated", D(2025, 2, 28), on_feb29,
+                   Window{D(2025, 2, 28), D(2026, 2, 28), D(2024, 2, 28), D(2025, 2, 28)}));
   // 33-36: payments, for the licence year that began 2026-04-01.
-  r = Counts("Row33_PaidInFull", 39, 0);
-  r.payments = {{Line::kBackup, D(2026, 4, 1), 11'000}};
-  r.backup = {LineStatus::kPaid, Basis::kPayment, 0, 0};
-  r.backup_paid = 11'000;
-  r.billing = Refused(2, 11'000);
-  add(r);
-  r = Counts("Row34a_PaidForOneFiling", 39, 0);
-  r.payments = {{Line::kBackup, D(2026, 4, 1), 5'500}};
-  r.backup = Refused(1, 5'500);
-  r.backup_paid = 5'500;
-  r.billing = Refused(2, 11'000);
-  add(r);
-  r = Counts("Row34b_RemainderBelowOneFilingCoversNone", 39, 0);
-  r.payments = {{Line::kBackup, D(2026, 4, 1), 8'000}, {Line::kBilling, D(2026, 4, 1), 5'499}};
-  r.backup = Refused(1, 5'500);
-  r.backup_paid = 8'000;
-  r.billing = Refused(2, 11'000);
-  add(r);
-  r = Counts("Row34c_CorrectionsAreSummed", 39, 0);
-  r.payments = {{Line::kBackup, D(2026, 4, 1), 11'000}, {Line::kBackup, D(2026, 4, 1), -5'500}};
-  r.backup = Refused(1, 5'500);
-  r.backup_paid = 5'500;
-  r.billing = Refused(2, 11'000);
-  add(r);
-  r = Counts("Row35_PaidForAnotherLicenceYear_Ignored", 39, 0);
-  r.payments = {{Line::kBackup, D(2025, 4, 1), 11'000}, {Line::kBilling, D(2027, 4, 1), 11'000}};
-  r.backup = r.billing = Refused(2, 11'000);
-  r.backup_paid = 0;
-  add(r);
+  const Date year = D(2026, 4, 1);
+  add(Paid("Row33_PaidInFull", {{Line::kBackup, year, 11'000}}, {LineStatus::kPaid, Basis::kPayment, 0, 0}, 11'000));
+  add(Paid("Row34a_PaidForOneFiling", {{Line::kBackup, year, 5'500}}, Refused(1, 5'500), 5'500));
+  add(Paid("Row34b_RemainderBelowOneFilingCoversNone",
+           {{Line::kBackup, year, 8'000}, {Line::kBilling, year, 5'499}}, Refused(1, 5'500), 8'000));
+  add(Paid("Row34c_CorrectionsAreSummed", {{Line::kBackup, year, 11'000}, {Line::kBackup, year, -5'500}},
+           Refused(1, 5'500), 5'500));
+  add(Paid("Row35_PaidForAnotherLicenceYear_Ignored",
+           {{Line::kBackup, D(2025, 4, 1), 11'000}, {Line::kBilling, D(2027, 4, 1), 11'000}}, Refused(2, 11'000), 0));
   r = Counts("Row36_PaidAndQualified_FreeWithPaymentShown", 5, 2);
-  r.payments = {{Line::kBackup, D(2026, 4, 1), 11'000}};
+  r.payments = {{Line::kBackup, year, 11'000}};
   r.backup = by_new;
   r.backup_paid = 11'000;
   r.billing = Refused(2, 11'000);
