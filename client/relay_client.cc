@@ -6,6 +6,7 @@
 #include <mutex>
 #include <utility>
 
+#include "client/entitlements_cache.h"
 #include "client/pc_state.h"
 #include "client/proto/relay_settings.pb.h"
 #include "client/relay_client_access.h"
@@ -419,5 +420,7 @@ Result<BackupStatus> RelayClient::GetBackupStatus() const {
   }
   return status;
 }
+
+Result<Entitlements> RelayClient::GetEntitlements() const { return client::LoadEntitlements(impl_->replica); }
 
 }  // namespace daicho

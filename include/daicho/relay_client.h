@@ -43,6 +43,7 @@
 #include <stop_token>
 #include <string>
 
+#include "daicho/entitlements.h"
 #include "daicho/replica.h"
 #include "daicho/status.h"
 #include "daicho/sync_types.h"
@@ -151,6 +152,11 @@ class RelayClient {
   // Reads the backup state (no network). Counting unsynced records reads the
   // changes the relay lacks: fast when little is unsynced.
   Result<BackupStatus> GetBackupStatus() const;
+
+  // The licence entitlements the relay last reported to this PC (no
+  // network); known = false before the first report. kCorruption if the
+  // saved report is damaged (a sync replaces it).
+  Result<Entitlements> GetEntitlements() const;
 
  private:
   // Lets the office key calls (daicho/office_key.h) share this client's
