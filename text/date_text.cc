@@ -2,35 +2,13 @@
 
 #include <cstdio>
 
+#include "text/half_width.h"
+
 namespace daicho::text {
 
 namespace {
 
 using std::chrono::year_month_day;
-
-// Full-width forms U+FF01..U+FF5E (EF BC 81..EF BD 9E in UTF-8) become their
-// ASCII characters, the ideographic space U+3000 (E3 80 80) a space; every
-// other byte is kept.
-std::string HalfWidth(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
-    if (i + 2 < text.size() && byte(i) == 0xEF && byte(i + 1) == 0xBC && byte(i + 2) >= 0x81) {
-      out += static_cast<char>(byte(i + 2) - 0x60);
-      i += 2;
-    } else if (i + 2 < text.size() && byte(i) == 0xEF && byte(i + 1) == 0xBD && byte(i + 2) <= 0x9E) {
-      out += static_cast<char>(byte(i + 2) - 0x20);
-      i += 2;
-    } else if (i + 2 < text.size() && byte(i) == 0xE3 && byte(i + 1) == 0x80 && byte(i + 2) == 0x80) {
-      out += ' ';
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
 
 std::string_view Trimmed(std::string_view text) {
   constexpr std::string_view kSpace = " \t\r\n";
@@ -95,7 +73,10 @@ struct Era {
 constexpr std::chrono::year_month_day kNoEnd{std::chrono::year{9999}, std::chrono::December, std::chrono::day{31}};
 constexpr Era kEras[] = {
     {"令和", "R", 2018, {std::chrono::year{2019}, std::chrono::May, std::chrono::day{1}}, kNoEnd},
-    {"平成", "H", 1988, {std::chrono::year{1989}, std::chrono::January, std::chrono::day{8}},
+    {"平成",
+     "H",
+     1988,
+     {std::chrono::year{1989}, std::chrono::January, std::chrono::day{8}},
      {std::chrono::year{2019}, std::chrono::April, std::chrono::day{30}}},
 };
 

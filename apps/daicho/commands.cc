@@ -150,6 +150,9 @@ Outcome SetCommand(const std::string& db, const std::string& collection, const s
 
   auto replica = OpenReplica(db);
   if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
+  if (Status s = CheckCollectionWritable(**replica, collection); !s.ok()) {
+    return Outcome::Failed(s, "writing " + RecordName(collection, id) + " (nothing written)");
+  }
   WriteTransaction txn = (*replica)->BeginWrite();
   for (const FieldAssignment& a : parsed) {
     Status s = ApplyAssignment(txn, collection, id, a);
@@ -222,6 +225,9 @@ Outcome DeleteCommand(const std::string& db, const std::string& collection, cons
   const char* verb = undelete ? "undelete" : "delete";
   auto replica = OpenReplica(db);
   if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
+  if (Status s = CheckCollectionWritable(**replica, collection); !s.ok()) {
+    return Outcome::Failed(s, std::string(verb) + " " + RecordName(collection, id) + " (nothing written)");
+  }
   WriteTransaction txn = (*replica)->BeginWrite();
   Status s = undelete ? txn.Undelete(collection, id) : txn.Delete(collection, id);
   if (s.code() == Code::kNotFound) {
@@ -293,6 +299,9 @@ Outcome ResolveCommand(const std::string& db, const std::string& collection, con
   }
   auto replica = OpenReplica(db);
   if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
+  if (Status s = CheckCollectionWritable(**replica, collection); !s.ok()) {
+    return Outcome::Failed(s, "resolving " + RecordName(collection, id) + " (nothing written)");
+  }
   Result<Record> record = (*replica)->Get(collection, id);
   if (!record.ok()) {
     if (record.status().code() == Code::kNotFound) {
@@ -434,6 +443,9 @@ Outcome ImportCsvCommand(const std::string& db, const std::string& collection, c
 
   auto replica = OpenReplica(db);
   if (!replica.ok()) return Outcome::Failed(replica.status(), "opening " + db);
+  if (Status s = CheckCollectionWritable(**replica, collection); !s.ok()) {
+    return Outcome::Failed(s, "importing " + file + " into " + QuoteForMessage(collection) + " (nothing imported)");
+  }
   const ReplicaId self = (*replica)->id();
   // A token speaks of changes the importer must hold to tell edited cells
   // from exported ones (and counters would count twice once it receives

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "daicho/invoices.h"
 #include "daicho/replica.h"
 #include "daicho/status.h"
 
@@ -177,6 +178,35 @@ struct KeyArgs {
 // `daicho key init|unlock|recover|rotate|passphrase|status|forget`. init and
 // rotate print the new recovery code once.
 Outcome KeyCommand(const std::string& db, KeyAction action, const KeyArgs& args, std::ostream& out);
+
+// ---- Billing management (invoice_commands.cc) ----
+// Every write passes the billing gate (daicho/entitlements.h); a refused one
+// fails with the relay's sentence, Japanese first, and writes nothing.
+
+struct InvoiceCreateArgs {
+  std::string customer;            // id of a record in `customers`
+  std::vector<std::string> items;  // "DESCRIPTION:QUANTITY:UNIT_PRICE" (invoice_args.h)
+  int tax_rate = 10;               // 10 or 8, for every --item
+  std::string issue_date;          // a day as text::ParseDate reads it; "" today
+  std::string due_date;            // likewise; "" the end of the next month
+  std::string number;              // the office's own invoice number
+};
+Outcome InvoiceCreateCommand(const std::string& db, const InvoiceCreateArgs& args, std::ostream& out);
+// amount: yen as text::ParseWholeNumber reads it ("11,000"); date: as
+// text::ParseDate reads it, "" today.
+Outcome InvoicePayCommand(const std::string& db, const std::string& id, const std::string& amount,
+                          const std::string& date, const std::string& note, std::ostream& out);
+Outcome InvoiceCancelCommand(const std::string& db, const std::string& id, std::ostream& out);
+Outcome InvoiceShowCommand(const std::string& db, const std::string& id, bool json, std::ostream& out);
+Outcome InvoiceListCommand(const std::string& db, const InvoiceFilter& filter, bool json, std::ostream& out);
+// CSV (one row per invoice, invoice_commands.cc names the columns) to
+// `output`, or to `out` when it is "". excel: a UTF-8 byte-order mark first.
+Outcome InvoiceExportCommand(const std::string& db, bool unpaid_only, bool excel, const std::string& output,
+                             std::ostream& out);
+// The billing gate for `set`, `delete`, `undelete`, `resolve` and `import`:
+// ok for every collection but `invoices`, which InvoiceBook::CheckWritable
+// decides.
+Status CheckCollectionWritable(Replica& replica, const std::string& collection);
 
 // ---- Shared by the command files ----
 

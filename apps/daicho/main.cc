@@ -91,6 +91,23 @@ constexpr const char* kServeHelp =
     "'serving on HOST:PORT' first. Firewall: TCP 47480 (sync) and UDP 47474 (multicast\n"
     "239.255.42.99, announcements). See docs/lan-sync.md.";
 
+constexpr const char* kInvoiceHelp =
+    "Billing management (請求管理): invoices to the office's customers, kept in the\n"
+    "collection `invoices` and synced like customers; the customer's record lists its\n"
+    "invoices (field invoices[]). Amounts are whole yen, prices exclude tax; tax is\n"
+    "computed per rate over the invoice and rounded down. Payments from several PCs\n"
+    "all count; paid / partly paid / unpaid / overdue is worked out when read.\n"
+    "Billing management is a paid option: writes are refused (with the reason) when\n"
+    "the relay last reported it as not entitled, or when this PC has not heard from\n"
+    "the relay for 30 days after the licence renewal; show, list and export always\n"
+    "work. See docs/formats.md.";
+
+constexpr const char* kInvoiceExportHelp =
+    "CSV columns: id, number, customer, customer_name, issue_date, due_date,\n"
+    "subtotal_yen, tax_yen, amount_yen, paid_yen, balance_yen, state; integers without\n"
+    "separators and dates YYYY-MM-DD, so that Excel reads numbers and dates. UTF-8,\n"
+    "CRLF line ends; --excel puts a byte-order mark first.";
+
 // --lan-interface and --lan-port, shared by serve, peers and sync.
 void AddLanOptions(CLI::App* sub, daicho::cli::LanArgs& lan) {
   sub->add_option("--lan-interface", lan.interface_address,
@@ -199,6 +216,58 @@ int Run(int argc, char** argv) {
   export_cmd->add_flag("--excel", excel,
                        "CSV for Excel: UTF-8 with a byte-order mark, so that Excel shows Japanese text as it is");
   OnRun(export_cmd, outcome, [&] { return daicho::cli::ExportCommand(db, collection, format, excel, out); });
+
+  daicho::cli::InvoiceCreateArgs invoice_args;
+  daicho::InvoiceFilter invoice_filter;
+  std::string invoice_id, invoice_amount, invoice_date, invoice_note, invoice_output;
+  auto* invoice = app.add_subcommand("invoice", "Billing management: create invoices, record payments, list, export");
+  invoice->require_subcommand(1);
+  invoice->fallthrough();
+  invoice->footer(kInvoiceHelp);
+  auto* invoice_create = invoice->add_subcommand("create", "Issue an invoice to a customer and print its id");
+  invoice_create->add_option("customer", invoice_args.customer, "Customer id (a record of customers)")->required();
+  invoice_create
+      ->add_option("--item", invoice_args.items,
+                   "DESCRIPTION:QUANTITY:UNIT_PRICE, price in yen without tax (repeat for more items)")
+      ->required();
+  invoice_create->add_option("--tax-rate", invoice_args.tax_rate, "Tax rate of the items in %: 10 (default) or 8")
+      ->check(CLI::IsMember({10, 8}));
+  invoice_create->add_option("--issue-date", invoice_args.issue_date,
+                             "2026-12-01, 2026/12/1 or 令和8年12月1日 (default: today)");
+  invoice_create->add_option("--due-date", invoice_args.due_date,
+                             "As --issue-date (default: the last day of the month after the issue date)");
+  invoice_create->add_option("--number", invoice_args.number, "The office's own invoice number");
+  OnRun(invoice_create, outcome, [&] { return daicho::cli::InvoiceCreateCommand(db, invoice_args, out); });
+  auto* invoice_pay = invoice->add_subcommand("pay", "Record a payment received for an invoice");
+  invoice_pay->add_option("id", invoice_id, "Invoice id")->required();
+  invoice_pay->add_option("amount", invoice_amount, "Yen received (11000 or 11,000)")->required();
+  invoice_pay->add_option("--date", invoice_date,
+                          "Day received: 2026-12-05, 2026/12/5 or 令和8年12月5日 (default: today)");
+  invoice_pay->add_option("--note", invoice_note, "A note kept with the payment (e.g. 振込)");
+  OnRun(invoice_pay, outcome, [&] {
+    return daicho::cli::InvoicePayCommand(db, invoice_id, invoice_amount, invoice_date, invoice_note, out);
+  });
+  auto* invoice_cancel = invoice->add_subcommand("cancel", "Cancel an invoice (it stays readable)");
+  invoice_cancel->add_option("id", invoice_id, "Invoice id")->required();
+  OnRun(invoice_cancel, outcome, [&] { return daicho::cli::InvoiceCancelCommand(db, invoice_id, out); });
+  auto* invoice_show = invoice->add_subcommand("show", "Show an invoice: items, tax per rate, payments, state");
+  invoice_show->add_option("id", invoice_id, "Invoice id")->required();
+  invoice_show->add_flag("--json", json, "Print one JSON object");
+  OnRun(invoice_show, outcome, [&] { return daicho::cli::InvoiceShowCommand(db, invoice_id, json, out); });
+  auto* invoice_list = invoice->add_subcommand("list", "List invoices, one line each, in id order");
+  invoice_list->add_flag("--unpaid", invoice_filter.unpaid_only, "Only invoices not paid in full (and not cancelled)");
+  invoice_list->add_option("--customer", invoice_filter.customer, "Only this customer's invoices");
+  invoice_list->add_flag("--json", json, "Print a JSON array of invoices as `invoice show --json` prints them");
+  OnRun(invoice_list, outcome, [&] { return daicho::cli::InvoiceListCommand(db, invoice_filter, json, out); });
+  auto* invoice_export = invoice->add_subcommand("export", "Write invoices as CSV for Excel, one row each");
+  invoice_export->footer(kInvoiceExportHelp);
+  invoice_export->add_flag("--unpaid", invoice_filter.unpaid_only,
+                           "Only invoices not paid in full (and not cancelled)");
+  invoice_export->add_flag("--excel", excel,
+                           "CSV for Excel: UTF-8 with a byte-order mark, so that Excel shows Japanese text as it is");
+  invoice_export->add_option("--output", invoice_output, "File to write (default: stdout)");
+  OnRun(invoice_export, outcome,
+        [&] { return daicho::cli::InvoiceExportCommand(db, invoice_filter.unpaid_only, excel, invoice_output, out); });
 
   auto* export_changes =
       app.add_subcommand("export-changes", "Write the changes this replica holds to a change file (for a USB stick)");
