@@ -43,6 +43,7 @@
 #include "daicho/replica_id.h"
 #include "daicho/status.h"
 #include "daicho/version_vector.h"
+#include "relay/entitlements/entitlements.h"
 #include "sync/contract_number.h"
 
 namespace daicho::relay {
@@ -114,6 +115,28 @@ struct OfficeKeyTimes {
   uint64_t changed_ms = 0;
 };
 
+// One filing the vendor made for the office (imported from the vendor's
+// records): what the entitlement rules count. A filing is its company, day
+// and the vendor's filing id, so importing a file again adds nothing.
+struct FilingRecord {
+  std::string company_id;  // 1-64 bytes, no control characters
+  entitlements::Date date;
+  std::string filing_id;  // the vendor's own id; empty if the file had none
+  uint64_t imported_ms = 0;
+};
+
+// Money the vendor received for an option (or the base licence) of one
+// licence year. Payments are only ever added; a refund is a negative one.
+struct PaymentRecord {
+  uint64_t time_ms = 0;  // when it was recorded
+  entitlements::Line line = entitlements::Line::kBase;
+  entitlements::Date licence_year;  // the first day of the licence year it pays for
+  int64_t amount_yen = 0;
+  std::string reference;  // the vendor's receipt or transfer id; empty: none
+  std::string note;
+  std::string actor;  // who recorded it; empty: the operator
+};
+
 // One snapshot.
 class RelayReadTxn {
  public:
@@ -139,6 +162,13 @@ class RelayReadTxn {
   virtual Result<std::vector<AuditRecord>> ListAudit(const ContractNumber& contract, uint64_t before_ms,
                                                      size_t limit) = 0;
   virtual Result<OfficeKeyTimes> GetOfficeKeyTimes(const ContractNumber& contract) = 0;
+  // The contract's licence facts; nullopt: the vendor does not manage its
+  // licence (nothing is enforced).
+  virtual Result<std::optional<entitlements::Licence>> GetLicence(const ContractNumber& contract) = 0;
+  // The contract's filings by company id, then day, then filing id.
+  virtual Result<std::vector<FilingRecord>> ListFilings(const ContractNumber& contract) = 0;
+  // The contract's payments, oldest first.
+  virtual Result<std::vector<PaymentRecord>> ListPayments(const ContractNumber& contract) = 0;
   // The device whose token hash is `token_hash`, if any.
   virtual Result<std::optional<DeviceRecord>> FindDevice(const ContractNumber& contract,
                                                          std::string_view token_hash) = 0;
@@ -169,7 +199,7 @@ class RelayWriteTxn : public RelayReadTxn {
   virtual Status SetContractDisabled(const ContractNumber& contract, bool disabled) = 0;
   // Deletes the contract and everything of it: accounts and their marks,
   // devices, panel sessions, reset codes, audit log, changes, version
-  // vector, office key and its times.
+  // vector, office key and its times, licence, filings and payments.
   virtual Status DeleteContract(const ContractNumber& contract) = 0;
   // Inserts or replaces the account (its id as added and hash; `disabled`,
   // `admin` and the last sync are ignored: the Set* below set them).
@@ -202,6 +232,15 @@ class RelayWriteTxn : public RelayReadTxn {
   // Deletes the contract's oldest audit rows beyond the newest `keep`.
   virtual Status TrimAudit(const ContractNumber& contract, size_t keep) = 0;
   virtual Status BumpLoginGeneration() = 0;
+  // Inserts or replaces the contract's licence facts.
+  virtual Status PutLicence(const ContractNumber& contract, const entitlements::Licence& licence) = 0;
+  // Deletes them if they are there (the contract is unmanaged again).
+  virtual Status DeleteLicence(const ContractNumber& contract) = 0;
+  // Inserts the filing unless one with its company, day and filing id is
+  // there: true if it was inserted.
+  virtual Result<bool> PutFiling(const ContractNumber& contract, const FilingRecord& filing) = 0;
+  // Appends a payment after every one recorded in its millisecond.
+  virtual Status AppendPayment(const ContractNumber& contract, const PaymentRecord& payment) = 0;
   // Stores `changes` (new to the log) and sets the version vector entries of
   // `advanced` (entries not named keep their value): both in this
   // transaction, so the log and its vector always agree.

@@ -98,27 +98,13 @@ RelayServiceOptions WithClock(RelayServiceOptions options) {
   return options;
 }
 
-// Whether `actor` may manage the contract's users: the operator always, a
-// user only as an enabled admin of the enabled contract. Asked inside the
-// write of the change, so a demotion committed just before is seen.
-Status Authorize(RelayReadTxn& txn, const ContractNumber& contract, const Actor& actor) {
-  if (actor.is_operator()) return Status::Ok();
-  DAICHO_ASSIGN_OR_RETURN(auto record, txn.GetContract(contract));
-  DAICHO_ASSIGN_OR_RETURN(auto account, FindAccount(txn, contract, actor.user_id));
-  if (!record || record->disabled || !account || account->user_id != actor.user_id || account->disabled ||
-      !account->admin) {
-    return Status(Code::kPermissionDenied, "only an admin of contract " + contract.str() + " may manage its users");
-  }
-  return Status::Ok();
-}
-
 // The account `user_id` names, for `actor` to change: the contract exists,
 // the actor may manage it (asked before the account is looked up, so a
 // non-admin learns nothing about ids), the account exists.
 Result<AccountRecord> AccountForActor(RelayReadTxn& txn, const ContractNumber& contract, std::string_view user_id,
                                       const Actor& actor) {
   DAICHO_RETURN_IF_ERROR(RequireContract(txn, contract));
-  DAICHO_RETURN_IF_ERROR(Authorize(txn, contract, actor));
+  DAICHO_RETURN_IF_ERROR(Authorize(txn, contract, actor, "manage its users"));
   return RequireAccount(txn, contract, user_id);
 }
 
@@ -203,6 +189,17 @@ Status ReplacePassword(RelayWriteTxn& txn, const ContractNumber& contract, const
   DAICHO_RETURN_IF_ERROR(RevokeAccountDevices(txn, contract, account.user_id));
   DAICHO_RETURN_IF_ERROR(EndPanelAccess(txn, contract, account));
   return txn.BumpLoginGeneration();
+}
+
+Status Authorize(RelayReadTxn& txn, const ContractNumber& contract, const Actor& actor, std::string_view what) {
+  if (actor.is_operator()) return Status::Ok();
+  DAICHO_ASSIGN_OR_RETURN(auto record, txn.GetContract(contract));
+  DAICHO_ASSIGN_OR_RETURN(auto account, FindAccount(txn, contract, actor.user_id));
+  if (!record || record->disabled || !account || account->user_id != actor.user_id || account->disabled ||
+      !account->admin) {
+    return Status(Code::kPermissionDenied, "only an admin of contract " + contract.str() + " may " + std::string(what));
+  }
+  return Status::Ok();
 }
 
 Status Audit(RelayWriteTxn& txn, const ContractNumber& contract, uint64_t time_ms, const Actor& actor,
@@ -365,7 +362,7 @@ Status RelayService::AddUser(const ContractNumber& contract, std::string_view us
   // Fails fast before the slow hash; checked again in the write below.
   auto check = [&](RelayReadTxn& txn) -> Status {
     DAICHO_RETURN_IF_ERROR(RequireContract(txn, contract));
-    DAICHO_RETURN_IF_ERROR(Authorize(txn, contract, actor));
+    DAICHO_RETURN_IF_ERROR(Authorize(txn, contract, actor, "manage its users"));
     DAICHO_ASSIGN_OR_RETURN(auto existing, txn.FindAccounts(contract, folded));
     if (existing.empty()) return Status::Ok();
     const std::string& as = existing.front().user_id;

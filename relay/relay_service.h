@@ -51,6 +51,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +60,7 @@
 #include "daicho/clock.h"
 #include "daicho/replica_id.h"
 #include "daicho/status.h"
+#include "relay/entitlements/entitlements.h"
 #include "relay/login_throttle.h"
 #include "relay/password_gate.h"
 #include "relay/relay_backend.h"
@@ -389,6 +391,88 @@ class RelayService {
   // Up to `limit` rows of the contract older than `before_ms` (UINT64_MAX:
   // the newest), newest first. kNotFound (contract).
   Result<std::vector<AuditEntry>> ListAudit(const ContractNumber& contract, uint64_t before_ms, size_t limit) const;
+
+  // ---- Licences and entitlements (issue 15) ----
+  // The vendor records each office's licence facts, imports the filings it
+  // made for the office and records payments; the rules engine
+  // (relay/entitlements/) judges them. A contract without a licence is
+  // unmanaged: nothing is enforced. Licences, filings and payments are the
+  // vendor's to change (the operator; kPermissionDenied for an office's
+  // user); each change is audited in the contract's log.
+  //
+  // Sets the contract's licence facts (replacing earlier ones). The office's
+  // free-option choice is kept from the stored facts when there are any.
+  // kInvalidArgument (no licence, a first renewal before the installation),
+  // kNotFound, kPermissionDenied.
+  Status SetLicence(const ContractNumber& contract, const entitlements::Licence& licence,
+                    const Actor& actor = Actor::Operator());
+  // Makes the contract unmanaged again; its filings and payments stay.
+  // kNotFound (contract or licence), kPermissionDenied.
+  Status ClearLicence(const ContractNumber& contract, const Actor& actor = Actor::Operator());
+  // The contract's licence facts; nullopt: unmanaged. kNotFound.
+  Result<std::optional<entitlements::Licence>> GetLicence(const ContractNumber& contract) const;
+  // The option an office with 40 to 49 filings keeps free: chosen by an
+  // enabled admin of the contract (or the operator). kFailedPrecondition if
+  // the contract is unmanaged, kPermissionDenied, kNotFound.
+  Status SetFreeOption(const ContractNumber& contract, entitlements::Option option,
+                       const Actor& actor = Actor::Operator());
+
+  // One row of a filings file, checked by ImportFilings.
+  struct FilingRow {
+    size_t line = 0;  // in the file, for error messages
+    ContractNumber contract;
+    std::string company_id;
+    entitlements::Date date;
+    std::string filing_id;
+  };
+  // A row that cannot be imported, and why.
+  struct RowProblem {
+    size_t line = 0;
+    std::string message;
+  };
+  struct FilingImport {
+    size_t rows = 0;
+    size_t added = 0;
+    size_t present = 0;  // already imported before
+    std::vector<ContractNumber> contracts;  // that gained filings, by number
+  };
+  // Imports filings: all rows or none. Every bad row (unknown contract,
+  // malformed company id, a day before 2000 or after tomorrow, and the
+  // `unreadable` rows a file reader could not make sense of) is reported in
+  // one kInvalidArgument, a line each in line order ("line 17: ..."; the
+  // first kMaxReportedRows, then how many more), and nothing is written. A
+  // filing already imported is counted as present, so importing a file
+  // again changes nothing. With `dry_run` nothing is written either way.
+  // kPermissionDenied.
+  static constexpr size_t kMaxReportedRows = 100;
+  Result<FilingImport> ImportFilings(std::span<const FilingRow> rows, std::span<const RowProblem> unreadable,
+                                     bool dry_run, const Actor& actor = Actor::Operator());
+  // The contract's filings by company, then day. kNotFound.
+  Result<std::vector<FilingRecord>> ListFilings(const ContractNumber& contract) const;
+
+  struct PaymentInput {
+    entitlements::Line line = entitlements::Line::kBase;
+    // The licence year paid for (its first day); nullopt: the one of today.
+    std::optional<entitlements::Date> licence_year;
+    int64_t amount_yen = 0;  // a refund is negative
+    std::string reference;   // a repeated non-empty reference is refused
+    std::string note;
+  };
+  static constexpr int64_t kMaxPaymentYen = 10'000'000;
+  // Records a payment for a managed contract. kInvalidArgument (amount 0 or
+  // beyond kMaxPaymentYen either way, a licence year that is not one of the
+  // contract's, text fields too long), kAlreadyExists (reference),
+  // kFailedPrecondition (unmanaged), kNotFound, kPermissionDenied.
+  Status RecordPayment(const ContractNumber& contract, const PaymentInput& payment,
+                       const Actor& actor = Actor::Operator());
+  // The contract's payments, oldest first. kNotFound.
+  Result<std::vector<PaymentRecord>> ListPayments(const ContractNumber& contract) const;
+  // The contract's evaluation on `on` (default: today in Japan by the
+  // service's clock); nullopt: unmanaged. kNotFound.
+  Result<std::optional<entitlements::Evaluation>> EvaluateEntitlements(
+      const ContractNumber& contract, std::optional<entitlements::Date> on = {}) const;
+  // Today in Japan by the service's clock.
+  entitlements::Date Today() const;
 
   // ---- Changes ----
   // The contract's change store for sync sessions (opaque blobs; see

@@ -61,6 +61,11 @@ Result<AccountRecord> LockAccount(RelayWriteTxn& txn, const ContractNumber& cont
 // code deleted, the login generation raised (live sessions end).
 Status ReplacePassword(RelayWriteTxn& txn, const ContractNumber& contract, const AccountRecord& account,
                        const std::string& hash);
+// Whether `actor` may do `what` ("manage its users") to the contract: the
+// operator always, a user only as an enabled admin of the enabled contract.
+// Asked inside the write of the change, so a demotion committed just before
+// is seen. kPermissionDenied otherwise.
+Status Authorize(RelayReadTxn& txn, const ContractNumber& contract, const Actor& actor, std::string_view what);
 // Appends the audit row of a change to the write that makes it, and keeps
 // the contract's newest kAuditRowsKept rows.
 Status Audit(RelayWriteTxn& txn, const ContractNumber& contract, uint64_t time_ms, const Actor& actor,

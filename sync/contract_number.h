@@ -28,6 +28,10 @@ class ContractNumber {
   // or misplaced hyphens) is kInvalidArgument with a message saying what is
   // expected.
   static Result<ContractNumber> Parse(std::string_view text);
+  // A contract number as people type it: full-width digits and the hyphens
+  // a Japanese IME makes are accepted, spaces dropped, and 12 digits without
+  // hyphens; then Parse.
+  static Result<ContractNumber> ParseTyped(std::string_view typed);
 
   const std::string& str() const { return text_; }
 

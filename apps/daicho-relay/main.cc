@@ -1,7 +1,8 @@
 // daicho-relay: the relay a vendor hosts for many offices. This file wires
 // the administration commands (contracts, users, devices) to RelayService
 // over the LMDB backend in --data, and the contract's admin roles, office
-// key status and audit log for the vendor's operator.
+// key status and audit log for the vendor's operator; the licence commands
+// are in licence_commands.cc.
 // Exit codes: 0 ok, 1 runtime error (message on stderr), 2 usage error.
 // `serve` writes its log (transport::LogLine lines, each after an ISO-8601 UTC
 // timestamp) to stderr, the same stream as its errors: one stream.
@@ -22,6 +23,7 @@
 #include <CLI/CLI.hpp>
 
 #include "apps/common/secret_file.h"
+#include "apps/daicho-relay/licence_commands.h"
 #include "apps/daicho-relay/mail_setup.h"
 #include "relay/admin/admin_panel.h"
 #include "relay/lmdb/lmdb_backend.h"
@@ -364,6 +366,8 @@ int main(int argc, char** argv) {
   contract_remove->add_option("NUMBER", contract_text)->required();
   contract_remove->add_flag("--yes", yes, "confirm: the contract's data cannot be recovered (except from a backup)");
 
+  daicho::apps::LicenceCommands licence_commands(app, *contract);
+
   CLI::App* user_cmd = app.add_subcommand("user", "manage a contract's users")->require_subcommand(1);
   CLI::App* user_add = user_cmd->add_subcommand("add", "add a user (id 3-100 characters)");
   user_add->add_option("NUMBER", contract_text)->required();
@@ -519,6 +523,9 @@ int main(int argc, char** argv) {
       }
       return Status::Ok();
     });
+  }
+  if (licence_commands.Chosen()) {
+    return admin.Run([&](RelayService& store) { return licence_commands.Run(store, std::cout); });
   }
   if (*contract_remove && !yes) {
     std::cerr << "daicho-relay: `contract remove` deletes the contract's users, saved logins, changes and office "

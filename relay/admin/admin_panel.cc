@@ -48,42 +48,6 @@ std::optional<std::pair<ContractNumber, std::string>> ParseSessionValue(std::str
 
 // ---- Small pieces ----
 
-Result<ContractNumber> NormalizeContractNumber(std::string_view typed) {
-  std::string ascii;
-  for (size_t i = 0; i < typed.size();) {
-    const auto c = static_cast<unsigned char>(typed[i]);
-    // U+FF10-FF19 (full-width digits) are EF BC 90-99; U+FF0D (full-width
-    // hyphen) EF BC 8D; U+2010-2015 (hyphens, dashes) E2 80 90-95; U+2212
-    // (minus) E2 88 92; U+30FC (long vowel mark, typed for a hyphen) E3 83 BC.
-    const std::string_view rest = typed.substr(i);
-    if (rest.size() >= 3 && c == 0xEF && static_cast<unsigned char>(rest[1]) == 0xBC) {
-      const auto d = static_cast<unsigned char>(rest[2]);
-      if (d >= 0x90 && d <= 0x99)
-        ascii += static_cast<char>('0' + (d - 0x90));
-      else if (d == 0x8D)
-        ascii += '-';
-      else
-        ascii.append(rest.substr(0, 3));
-      i += 3;
-    } else if (rest.size() >= 3 &&
-               ((c == 0xE2 && static_cast<unsigned char>(rest[1]) == 0x80 &&
-                 static_cast<unsigned char>(rest[2]) >= 0x90 && static_cast<unsigned char>(rest[2]) <= 0x95) ||
-                rest.substr(0, 3) == "\xE2\x88\x92" || rest.substr(0, 3) == "\xE3\x83\xBC")) {
-      ascii += '-';
-      i += 3;
-    } else if (c == ' ' || c == '\t') {
-      ++i;
-    } else {
-      ascii += static_cast<char>(c);
-      ++i;
-    }
-  }
-  if (ascii.size() == 12 && ascii.find_first_not_of("0123456789") == std::string::npos) {
-    ascii = ascii.substr(0, 4) + "-" + ascii.substr(4, 4) + "-" + ascii.substr(8);
-  }
-  return ContractNumber::Parse(ascii);
-}
-
 uint64_t RetryAfterSeconds(std::string_view message) {
   static const std::regex kRetry("retry in ([0-9]+) s");
   std::match_results<std::string_view::const_iterator> match;
@@ -327,7 +291,7 @@ Answer AdminPanel::Impl::Explain(const Context& ctx, const Status& status, Msg u
 
 Answer AdminPanel::Impl::LogIn(Context& ctx, std::string_view contract_text, std::string_view user_id,
                                std::string_view password) {
-  Result<ContractNumber> contract = NormalizeContractNumber(contract_text);
+  Result<ContractNumber> contract = ContractNumber::ParseTyped(contract_text);
   if (!contract.ok()) return Invalid(Format(Msg::kContractMalformed, ctx.lang));
   Result<RelayService::PanelSession> session =
       service.OpenPanelSession(*contract, user_id, password, ctx.request.peer_address, Via(ctx));
@@ -406,7 +370,7 @@ Answer AdminPanel::Impl::RequestReset(Context& ctx, std::string_view contract_te
   }
   // From here on, the answer is the same whatever the account: what
   // differs happens on the worker thread.
-  Result<ContractNumber> contract = NormalizeContractNumber(contract_text);
+  Result<ContractNumber> contract = ContractNumber::ParseTyped(contract_text);
   if (contract.ok() && !user_id.empty()) {
     const std::string account = contract->str() + "/" + FoldUserId(user_id);
     if (reset_accounts.Take(account) > 0) {
@@ -449,7 +413,7 @@ Answer AdminPanel::Impl::ConfirmReset(Context& ctx, std::string_view contract_te
   if (auto problem = PasswordProblem(password, ctx.lang)) return Invalid(*problem);
   const std::string& address = ctx.request.peer_address;
   if (const uint64_t wait_ms = confirm_addresses.Take(address); wait_ms > 0) return TooManyRequests(ctx, wait_ms);
-  Result<ContractNumber> contract = NormalizeContractNumber(contract_text);
+  Result<ContractNumber> contract = ContractNumber::ParseTyped(contract_text);
   if (!contract.ok()) return Invalid(Format(Msg::kContractMalformed, ctx.lang));
   const Status reset = service.ConfirmPasswordReset(*contract, user_id, code, password, address, Via(ctx));
   if (!reset.ok()) return Explain(ctx, reset, Msg::kResetFailed);

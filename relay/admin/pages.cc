@@ -59,7 +59,7 @@ SafeHtml Field(Msg label, std::string_view for_id, const SafeHtml& input, Lang l
 SafeHtml ContractInput(std::string_view value, Lang lang) {
   return Markup(
       // No pattern: full-width digits and other hyphens, as a Japanese IME
-      // types them, are accepted by the server (NormalizeContractNumber).
+      // types them, are accepted by the server (ContractNumber::ParseTyped).
       "<input type=\"text\" id=\"contract\" name=\"contract\" value=\"{}\" required inputmode=\"numeric\" "
       "autocomplete=\"organization\" maxlength=\"20\" placeholder=\"1234-5678-9012\" title=\"{}\" "
       "data-msg-required=\"{}\">",

@@ -133,10 +133,6 @@ struct AdminPanel::Impl {
   std::thread reset_worker;
 };
 
-// A contract number as typed: full-width digits and the hyphens a Japanese
-// IME makes are accepted, and 12 digits without hyphens.
-Result<ContractNumber> NormalizeContractNumber(std::string_view typed);
-
 // The seconds in a throttle's "retry in N s", or 0.
 uint64_t RetryAfterSeconds(std::string_view message);
 

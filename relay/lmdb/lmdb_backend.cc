@@ -31,12 +31,27 @@ using storage::lmdb::kSchemaKey;
 // v5: the admin panel's roles, sessions, reset codes and audit log, each
 // account's last sync, the office key's times and each device's unsynced
 // count (UpgradeFromV4). A relay binary older than v5 refuses a v5 store.
-constexpr std::string_view kRelaySchema = "daicho-relay-v5";
+// v6: licences, filings and payments, the entitlement rules' facts (the
+// databases start empty: every contract unmanaged). A relay binary older
+// than v6 refuses a v6 store, so it cannot serve an office its licence
+// refuses.
+constexpr std::string_view kRelaySchema = "daicho-relay-v6";
+constexpr std::string_view kRelaySchemaV5 = "daicho-relay-v5";
 constexpr std::string_view kRelaySchemaV4 = "daicho-relay-v4";
 constexpr std::string_view kRelaySchemaV3 = "daicho-relay-v3";
 constexpr std::string_view kRelaySchemaV2 = "daicho-relay-v2";
 constexpr std::string_view kPlaintextRelaySchema = "daicho-relay-v1";
 constexpr std::string_view kLoginGenerationKey = "logins";
+
+// 2 to 6 for the relay schemas this binary opens (older ones are upgraded),
+// 0 for anything else.
+int SchemaVersion(std::string_view schema) {
+  const std::string_view known[] = {kRelaySchemaV2, kRelaySchemaV3, kRelaySchemaV4, kRelaySchemaV5, kRelaySchema};
+  for (size_t i = 0; i < std::size(known); ++i) {
+    if (schema == known[i]) return static_cast<int>(i) + 2;
+  }
+  return 0;
+}
 constexpr size_t kReplicaIdBytes = sizeof(ReplicaId::Bytes);
 // Fixed sizes of a reset code's salt and hash in its value.
 constexpr size_t kResetSaltBytes = 16;
@@ -161,13 +176,110 @@ Result<AuditRecord> DecodeAudit(std::string_view key, std::string_view value, co
   return record;
 }
 
-// Audit keys: contract | time (8) | sequence within the millisecond (4), so
-// a cursor walks a contract's rows in time order. The key of the contract
-// alone holds how many rows it has (for TrimAudit).
-constexpr size_t kAuditKeyBytes = ContractNumber::kSize + 12;
+// Audit and payment keys: contract | time (8) | sequence within the
+// millisecond (4), so a cursor walks a contract's rows in time order. The
+// audit key of the contract alone holds how many rows it has (TrimAudit).
+constexpr size_t kTimedKeyBytes = ContractNumber::kSize + 12;
 
-std::string AuditKey(const ContractNumber& contract, uint64_t time_ms, uint32_t sequence) {
-  return contract.str() + EncodeU64(time_ms) + EncodeU64(sequence).substr(4);
+// A day as 4 big-endian bytes of YYYYMMDD: keys sort by day.
+std::string EncodeDate(entitlements::Date day) {
+  const uint64_t number = static_cast<uint64_t>(static_cast<int>(day.year())) * 10000 +
+                          static_cast<unsigned>(day.month()) * 100 + static_cast<unsigned>(day.day());
+  return EncodeU64(number).substr(4);
+}
+
+std::optional<entitlements::Date> DecodeDate(std::string_view bytes) {
+  if (bytes.size() != 4) return std::nullopt;
+  const uint64_t number = DecodeU64(bytes);
+  const entitlements::Date day{std::chrono::year(static_cast<int>(number / 10000)),
+                               std::chrono::month(static_cast<unsigned>(number / 100 % 100)),
+                               std::chrono::day(static_cast<unsigned>(number % 100))};
+  if (!day.ok()) return std::nullopt;
+  return day;
+}
+
+// A licence: version (1) | installed (4; 0: none) | first renewal (4) |
+// licences (4) | applied options (1: bit 0 backup, bit 1 billing) | free
+// choice (1, entitlements::Option).
+constexpr char kLicenceVersion = 1;
+constexpr size_t kLicenceBytes = 15;
+
+std::string EncodeLicence(const entitlements::Licence& licence) {
+  std::string value(1, kLicenceVersion);
+  value.append(licence.installed ? EncodeDate(*licence.installed) : std::string(4, '\0'));
+  value.append(EncodeDate(licence.first_renewal));
+  value.append(EncodeU64(licence.licences).substr(4));
+  value.push_back(static_cast<char>((licence.backup_applied ? 1 : 0) | (licence.billing_applied ? 2 : 0)));
+  value.push_back(static_cast<char>(licence.free_choice));
+  return value;
+}
+
+Result<entitlements::Licence> DecodeLicence(std::string_view value, const ContractNumber& contract) {
+  const Status bad = Corruption("bad licence entry of contract " + contract.str());
+  if (value.size() != kLicenceBytes || value[0] != kLicenceVersion) return bad;
+  entitlements::Licence licence;
+  if (value.substr(1, 4) != std::string_view("\0\0\0\0", 4)) {
+    licence.installed = DecodeDate(value.substr(1, 4));
+    if (!licence.installed) return bad;
+  }
+  const auto renewal = DecodeDate(value.substr(5, 4));
+  const auto options = static_cast<unsigned char>(value[13]);
+  const auto choice = static_cast<unsigned char>(value[14]);
+  if (!renewal || options > 3 || (choice != 1 && choice != 2)) return bad;
+  licence.first_renewal = *renewal;
+  licence.licences = static_cast<uint32_t>(DecodeU64(value.substr(9, 4)));
+  licence.backup_applied = (options & 1) != 0;
+  licence.billing_applied = (options & 2) != 0;
+  licence.free_choice = static_cast<entitlements::Option>(choice);
+  return licence;
+}
+
+// Filing keys: contract | company id | '\0' | day (4) | filing id, so a
+// company's filings are together in day order; the value is when it was
+// imported (8).
+std::string FilingKey(const ContractNumber& contract, const FilingRecord& filing) {
+  std::string key = contract.str() + filing.company_id;
+  key.push_back('\0');
+  key.append(EncodeDate(filing.date));
+  key.append(filing.filing_id);
+  return key;
+}
+
+Result<FilingRecord> DecodeFiling(std::string_view key, std::string_view value, const ContractNumber& contract) {
+  key.remove_prefix(ContractNumber::kSize);
+  const size_t company_end = key.find('\0');
+  const auto day = company_end == std::string_view::npos ? std::nullopt : DecodeDate(key.substr(company_end + 1, 4));
+  if (!day || value.size() != 8) return Corruption("bad filing entry of contract " + contract.str());
+  return FilingRecord{std::string(key.substr(0, company_end)), *day, std::string(key.substr(company_end + 5)),
+                      DecodeU64(value)};
+}
+
+// Payments: line (1) | licence year (4) | amount (8, two's complement) |
+// reference, note, actor (as audit fields).
+std::string EncodePayment(const PaymentRecord& payment) {
+  std::string value(1, static_cast<char>(payment.line));
+  value.append(EncodeDate(payment.licence_year));
+  value.append(EncodeU64(static_cast<uint64_t>(payment.amount_yen)));
+  for (const std::string* field : {&payment.reference, &payment.note, &payment.actor}) AppendField(value, *field);
+  return value;
+}
+
+Result<PaymentRecord> DecodePayment(std::string_view key, std::string_view value, const ContractNumber& contract) {
+  const Status bad = Corruption("bad payment entry of contract " + contract.str());
+  if (value.size() < 13 || static_cast<unsigned char>(value[0]) > 2) return bad;
+  const auto year = DecodeDate(value.substr(1, 4));
+  if (!year) return bad;
+  PaymentRecord payment;
+  payment.time_ms = DecodeU64(key.substr(ContractNumber::kSize, 8));
+  payment.line = static_cast<entitlements::Line>(value[0]);
+  payment.licence_year = *year;
+  payment.amount_yen = static_cast<int64_t>(DecodeU64(value.substr(5, 8)));
+  value.remove_prefix(13);
+  for (std::string* field : {&payment.reference, &payment.note, &payment.actor}) {
+    if (!ReadField(value, *field)) return bad;
+  }
+  if (!value.empty()) return bad;
+  return payment;
 }
 
 std::string VvKey(const ContractNumber& contract, const ReplicaId& origin) {
@@ -219,6 +331,7 @@ struct LmdbBackend::Impl {
   storage::lmdb::Env env;
   Dbi meta, contracts, users, disabled, devices, changes, vv, keys;
   Dbi admins, sessions, resets, audit, key_times, seen;  // v5
+  Dbi licences, filings, payments;                     // v6
   storage::lmdb::GrowingWriter writer;
 
   Impl(std::string p, storage::lmdb::Env e) : path(std::move(p)), env(std::move(e)), writer(env) {}
@@ -357,7 +470,7 @@ class LmdbReads : public Base {
     // The first row at or after `before_ms`, then backwards.
     DAICHO_RETURN_IF_ERROR(cursor.Seek(contract.str() + EncodeU64(before_ms)));
     DAICHO_RETURN_IF_ERROR(cursor.valid() ? cursor.Prev() : cursor.Last());
-    while (out.size() < limit && cursor.valid() && cursor.key().size() == kAuditKeyBytes &&
+    while (out.size() < limit && cursor.valid() && cursor.key().size() == kTimedKeyBytes &&
            cursor.key().starts_with(contract.str())) {
       DAICHO_ASSIGN_OR_RETURN(AuditRecord record, DecodeAudit(cursor.key(), cursor.value(), contract));
       out.push_back(std::move(record));
@@ -371,6 +484,21 @@ class LmdbReads : public Base {
     if (!stored) return OfficeKeyTimes{};
     if (stored->size() != 16) return Corruption("bad office key times of contract " + contract.str());
     return OfficeKeyTimes{DecodeU64(*stored), DecodeU64(stored->substr(8))};
+  }
+
+  Result<std::optional<entitlements::Licence>> GetLicence(const ContractNumber& contract) override {
+    DAICHO_ASSIGN_OR_RETURN(auto stored, txn_.GetCopy(impl_.licences, contract.str()));
+    if (!stored) return std::optional<entitlements::Licence>();
+    DAICHO_ASSIGN_OR_RETURN(entitlements::Licence licence, DecodeLicence(*stored, contract));
+    return std::optional<entitlements::Licence>(licence);
+  }
+
+  Result<std::vector<FilingRecord>> ListFilings(const ContractNumber& contract) override {
+    return ListDecoded<FilingRecord>(impl_.filings, contract, DecodeFiling);
+  }
+
+  Result<std::vector<PaymentRecord>> ListPayments(const ContractNumber& contract) override {
+    return ListDecoded<PaymentRecord>(impl_.payments, contract, DecodePayment);
   }
 
   Result<std::optional<DeviceRecord>> FindDevice(const ContractNumber& contract, std::string_view token_hash) override {
@@ -432,12 +560,21 @@ class LmdbReads : public Base {
 
   template <typename Record, typename Decode>
   Result<std::vector<Record>> ListByToken(Dbi dbi, const ContractNumber& contract, Decode decode) const {
+    return ListDecoded<Record>(dbi, contract,
+                               [&](std::string_view key, std::string_view value, const ContractNumber& owner) {
+                                 return decode(key.substr(ContractNumber::kSize), value, owner);
+                               });
+  }
+
+  // Every entry of the contract in `dbi`, decoded by `decode` from (key,
+  // value, contract).
+  template <typename Record, typename Decode>
+  Result<std::vector<Record>> ListDecoded(Dbi dbi, const ContractNumber& contract, Decode decode) const {
     DAICHO_ASSIGN_OR_RETURN(auto entries, ScanPrefix(txn_, dbi, contract.str()));
     std::vector<Record> out;
     out.reserve(entries.size());
     for (const auto& [key, value] : entries) {
-      DAICHO_ASSIGN_OR_RETURN(Record record,
-                              decode(std::string_view(key).substr(ContractNumber::kSize), value, contract));
+      DAICHO_ASSIGN_OR_RETURN(Record record, decode(key, value, contract));
       out.push_back(std::move(record));
     }
     return out;
@@ -496,7 +633,8 @@ class LmdbWriteTxn final : public LmdbReads<RelayWriteTxn> {
   Status DeleteContract(const ContractNumber& contract) override {
     // Every key of a contract starts with its 14-byte number.
     for (Dbi dbi : {impl_.users, impl_.disabled, impl_.devices, impl_.changes, impl_.vv, impl_.keys, impl_.admins,
-                    impl_.sessions, impl_.resets, impl_.audit, impl_.key_times, impl_.seen}) {
+                    impl_.sessions, impl_.resets, impl_.audit, impl_.key_times, impl_.seen, impl_.licences,
+                    impl_.filings, impl_.payments}) {
       DAICHO_RETURN_IF_ERROR(DeletePrefix(write_, dbi, contract.str()));
     }
     return write_.Del(impl_.contracts, contract.str());
@@ -574,14 +712,8 @@ class LmdbWriteTxn final : public LmdbReads<RelayWriteTxn> {
   }
 
   Status AppendAudit(const ContractNumber& contract, const AuditRecord& record) override {
-    // After the last row of the same millisecond, if any.
-    const std::string millisecond = contract.str() + EncodeU64(record.time_ms);
-    DAICHO_ASSIGN_OR_RETURN(auto same, ScanPrefix(write_, impl_.audit, millisecond));
-    uint32_t sequence = 0;
-    if (!same.empty()) {
-      sequence = static_cast<uint32_t>(DecodeU64(same.back().first.substr(millisecond.size()))) + 1;
-    }
-    DAICHO_RETURN_IF_ERROR(write_.Put(impl_.audit, AuditKey(contract, record.time_ms, sequence), EncodeAudit(record)));
+    DAICHO_ASSIGN_OR_RETURN(std::string key, NextTimedKey(impl_.audit, contract, record.time_ms));
+    DAICHO_RETURN_IF_ERROR(write_.Put(impl_.audit, key, EncodeAudit(record)));
     DAICHO_ASSIGN_OR_RETURN(uint64_t rows, AuditRows(contract));
     return write_.Put(impl_.audit, contract.str(), EncodeU64(rows + 1));
   }
@@ -620,7 +752,38 @@ class LmdbWriteTxn final : public LmdbReads<RelayWriteTxn> {
     return Status::Ok();
   }
 
+  Status PutLicence(const ContractNumber& contract, const entitlements::Licence& licence) override {
+    return write_.Put(impl_.licences, contract.str(), EncodeLicence(licence));
+  }
+
+  Status DeleteLicence(const ContractNumber& contract) override {
+    return DelIfPresent(write_, impl_.licences, contract.str());
+  }
+
+  Result<bool> PutFiling(const ContractNumber& contract, const FilingRecord& filing) override {
+    const std::string key = FilingKey(contract, filing);
+    DAICHO_ASSIGN_OR_RETURN(auto present, write_.GetCopy(impl_.filings, key));
+    if (present) return false;
+    DAICHO_RETURN_IF_ERROR(write_.Put(impl_.filings, key, EncodeU64(filing.imported_ms)));
+    return true;
+  }
+
+  Status AppendPayment(const ContractNumber& contract, const PaymentRecord& payment) override {
+    DAICHO_ASSIGN_OR_RETURN(std::string key, NextTimedKey(impl_.payments, contract, payment.time_ms));
+    return write_.Put(impl_.payments, key, EncodePayment(payment));
+  }
+
  private:
+  // The key of a row appended at `time_ms` to a timed database (audit,
+  // payments): after the last row of the same millisecond, if any.
+  Result<std::string> NextTimedKey(Dbi dbi, const ContractNumber& contract, uint64_t time_ms) {
+    const std::string millisecond = contract.str() + EncodeU64(time_ms);
+    DAICHO_ASSIGN_OR_RETURN(auto same, ScanPrefix(write_, dbi, millisecond));
+    uint32_t sequence = 0;
+    if (!same.empty()) sequence = static_cast<uint32_t>(DecodeU64(same.back().first.substr(millisecond.size()))) + 1;
+    return millisecond + EncodeU64(sequence).substr(4);
+  }
+
   Result<uint64_t> AuditRows(const ContractNumber& contract) {
     DAICHO_ASSIGN_OR_RETURN(auto stored, write_.GetCopy(impl_.audit, contract.str()));
     if (!stored) return uint64_t{0};
@@ -660,7 +823,7 @@ Result<std::shared_ptr<LmdbBackend>> LmdbBackend::Open(const std::string& dir, c
   dir_options.what = "relay store";
   dir_options.create_if_missing = options.create_if_missing;
   dir_options.verify_on_open = options.verify_on_open;
-  dir_options.env.max_dbs = 16;
+  dir_options.env.max_dbs = 24;
   dir_options.env.map_size = options.initial_map_bytes;
   DAICHO_ASSIGN_OR_RETURN(storage::lmdb::OpenedStore opened, storage::lmdb::OpenStoreDirectory(dir, dir_options));
   const bool creating = opened.created;
@@ -683,8 +846,7 @@ Result<std::shared_ptr<LmdbBackend>> LmdbBackend::Open(const std::string& dir, c
                         " is a relay store from before end-to-end encryption (its changes are plaintext): "
                         "move it aside and create a new one; the offices' PCs upload everything again");
     }
-    if (*schema != kRelaySchema && *schema != kRelaySchemaV4 && *schema != kRelaySchemaV3 &&
-        *schema != kRelaySchemaV2) {
+    if (SchemaVersion(*schema) == 0) {
       return InvalidArgument(dir + " is an LMDB database but not a daicho relay store (format '" + *schema +
                              "', expected '" + std::string(kRelaySchema) + "')");
     }
@@ -697,8 +859,11 @@ Result<std::shared_ptr<LmdbBackend>> LmdbBackend::Open(const std::string& dir, c
   const std::pair<const char*, Dbi*> v5_dbis[] = {{"admins", &impl->admins},       {"sessions", &impl->sessions},
                                                   {"resets", &impl->resets},       {"audit", &impl->audit},
                                                   {"key_times", &impl->key_times}, {"seen", &impl->seen}};
+  // Added by v6.
+  const std::pair<const char*, Dbi*> v6_dbis[] = {
+      {"licences", &impl->licences}, {"filings", &impl->filings}, {"payments", &impl->payments}};
   using DbiList = std::span<const std::pair<const char*, Dbi*>>;
-  for (DbiList list : {DbiList(dbis), DbiList(v5_dbis)}) {
+  for (DbiList list : {DbiList(dbis), DbiList(v5_dbis), DbiList(v6_dbis)}) {
     for (const auto& [name, handle] : list) {
       auto opened = impl->env.OpenDbi(name, /*create=*/true);
       if (!opened.ok()) return opened.status().WithContext("opening " + dir);
@@ -714,9 +879,11 @@ Result<std::shared_ptr<LmdbBackend>> LmdbBackend::Open(const std::string& dir, c
     Status upgraded = impl->writer.Run([&](WriteTxn& txn) -> Status {
       DAICHO_ASSIGN_OR_RETURN(auto schema, txn.GetCopy(impl->meta, kSchemaKey));
       if (!schema || *schema == kRelaySchema) return Status::Ok();
-      if (*schema == kRelaySchemaV2) DAICHO_RETURN_IF_ERROR(impl->UpgradeFromV2(txn));
-      if (*schema != kRelaySchemaV4) DAICHO_RETURN_IF_ERROR(impl->UpgradeFromV3(txn));
-      DAICHO_RETURN_IF_ERROR(impl->UpgradeFromV4(txn));
+      const int version = SchemaVersion(*schema);
+      if (version <= 2) DAICHO_RETURN_IF_ERROR(impl->UpgradeFromV2(txn));
+      if (version <= 3) DAICHO_RETURN_IF_ERROR(impl->UpgradeFromV3(txn));
+      if (version <= 4) DAICHO_RETURN_IF_ERROR(impl->UpgradeFromV4(txn));
+      // v5 -> v6 only adds databases, created empty above.
       return txn.Put(impl->meta, kSchemaKey, kRelaySchema);
     });
     if (!upgraded.ok()) return upgraded.WithContext("upgrading " + dir + " to " + std::string(kRelaySchema));

@@ -3,7 +3,7 @@
 //
 // Layout (named LMDB databases; a contract number is always 14 bytes, so a
 // contract's keys are exactly those starting with its number; schema
-// "daicho-relay-v5", docs/formats.md):
+// "daicho-relay-v6", docs/formats.md):
 //   meta:      "schema" -> kRelaySchema
 //              "logins" -> login generation (8, big-endian), bumped by every
 //                          commit that ends logins (revoke, passwd, remove,
@@ -31,10 +31,20 @@
 //   vv:        contract | origin(16) -> held seq (8, big-endian)
 //   keys:      contract -> the office key envelopes (crypto/office_key.h)
 //   key_times: contract -> created (8) | changed (8), Unix ms
-// Opening a v2, v3 or v4 store upgrades it in one write transaction (v2:
+//   licences:  contract -> version (1) = 1 | installed (4, YYYYMMDD
+//              big-endian; 0: none) | first renewal (4) | licences (4) |
+//              applied options (1: bit 0 backup, bit 1 billing) | free
+//              choice (1: 1 backup, 2 billing)
+//   filings:   contract | company id | '\0' | day (4) | filing id ->
+//              imported (8, Unix ms)
+//   payments:  contract | time (8) | sequence (4) -> line (1: 0 base, 1
+//              backup, 2 billing) | licence year (4) | amount in yen (8,
+//              two's complement) | reference, note, actor (as audit fields)
+// Opening a v2 to v5 store upgrades it in one write transaction (v2:
 // user keys gain their folded form, device entries a zero replica id; v3:
 // device entries gain an empty last sync; v4: device entries gain an
-// unknown unsynced count, the v5 databases start empty).
+// unknown unsynced count, the v5 databases start empty; v5: the v6
+// databases start empty, every contract unmanaged).
 //
 // Ownership: Open() returns the only handle to a directory in this process
 // (a second Open of the same directory gives kBusy); the environment closes
@@ -74,7 +84,7 @@ class LmdbBackend final : public RelayBackend {
   LmdbBackend(const LmdbBackend&) = delete;
   LmdbBackend& operator=(const LmdbBackend&) = delete;
 
-  // Opens the store in directory `dir`, upgrading a v2, v3 or v4 store. Codes:
+  // Opens the store in directory `dir`, upgrading a v2 to v5 store. Codes:
   // kNotFound (missing and !create_if_missing), kInvalidArgument (the
   // directory holds other files or another LMDB database),
   // kFailedPrecondition (a pre-encryption v1 store), kCorruption, kBusy,

@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "relay/entitlements/entitlements.h"
+#include "relay/entitlements_view.h"
 #include "relay/password.h"
 #include "relay/relay_service.h"
 #include "relay_store_v2.h"
@@ -387,6 +391,86 @@ TEST_F(RelayCliTest, MailTestLandsInTheOutboxAndBadMailSettingsAreUsageErrors) {
   mails.clear();
   for (const auto& entry : std::filesystem::directory_iterator(outbox)) mails.push_back(entry.path());
   EXPECT_EQ(mails.size(), 1u);
+}
+
+// Issue 15: the vendor records a licence, imports filings (a bad file
+// imports nothing), records a payment and reads the evaluation, as text side
+// by side and as JSON. Days are relative to today in Japan, as the relay
+// judges them by its clock.
+TEST_F(RelayCliTest, VendorRecordsALicenceFilingsAndPaymentsAndReadsTheEntitlements) {
+  using entitlements::Date;
+  using std::chrono::days;
+  using std::chrono::sys_days;
+  const Date today = entitlements::JapanDay(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  // The current licence year began 30 days ago; its renewal was judged on
+  // the year before.
+  const Date renewed{sys_days(today) - days(30)};
+  const Date first_renewal = entitlements::AddYears(renewed, -1);
+  const std::string counted_day = IsoDate(Date{sys_days(today) - days(100)});
+  const std::string old_day = IsoDate(Date{sys_days(today) - days(100 + 2 * 365)});
+  ASSERT_EQ(Run({"init"}).exit_code, 0);
+  ASSERT_EQ(Run({"contract", "add", kContract}).exit_code, 0);
+  EXPECT_TRUE(Prints({"contract", "entitlements", kContract}, "contract +1234-5678-9012\nlicence year from +unmanaged\n(.|\n)*"));
+
+  RunResult recorded =
+      Run({"contract", "licence", kContract, "--renews", IsoDate(first_renewal), "--options", "backup,billing"});
+  ASSERT_EQ(recorded.exit_code, 0) << recorded.err;
+  EXPECT_NE(recorded.out.find("Internet backup    REFUSED: short 2 (11,000 yen)"), std::string::npos) << recorded.out;
+
+  // 39 companies filed for in the counted year and two years before (not
+  // new), and one row whose day is no date: nothing is imported.
+  std::string csv = "契約番号,会社ID,申請日\r\n";
+  for (int i = 0; i < 39; ++i) {
+    csv += std::string(kContract) + ",K-" + std::to_string(i) + "," + old_day + "\r\n";
+    csv += std::string(kContract) + ",K-" + std::to_string(i) + "," + counted_day + "\r\n";
+  }
+  WriteFile(dir_.Sub("filings.csv"), csv + std::string(kContract) + ",K-99,2025-02-30\r\n");
+  RunResult refused = Run({"filings", "import", dir_.Sub("filings.csv")});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("1 bad row, nothing was imported:\nline 80: filing day '2025-02-30' is not a date"),
+            std::string::npos)
+      << refused.err;
+  EXPECT_TRUE(Prints({"filings", "list", kContract}, "no filings imported for contract 1234-5678-9012\n"));
+  WriteFile(dir_.Sub("filings.csv"), csv);
+  EXPECT_TRUE(Prints({"filings", "import", dir_.Sub("filings.csv")},
+                     "imported 78 rows: 78 new, 0 already imported, for 1 contract\\(s\\); read as UTF-8\n"
+                     "  1234-5678-9012\n"));
+  EXPECT_TRUE(Prints({"filings", "import", dir_.Sub("filings.csv")},
+                     "imported 78 rows: 0 new, 78 already imported, for 0 contract\\(s\\); read as UTF-8\n"));
+
+  RunResult paid = Run({"contract", "pay", kContract, "--option", "backup", "--amount", "11000", "--reference", "R-1"});
+  ASSERT_EQ(paid.exit_code, 0) << paid.err;
+  EXPECT_NE(paid.out.find("recorded 11,000 yen for backup of contract 1234-5678-9012"), std::string::npos);
+  EXPECT_EQ(Run({"contract", "pay", kContract, "--option", "backup", "--amount", "11000", "--reference", "R-1"})
+                .exit_code,
+            1)
+      << "a payment recorded twice";
+  EXPECT_TRUE(Prints({"contract", "payments", kContract},
+                     "[0-9-]{10}  backup  11,000 yen  licence year " + IsoDate(renewed) + "  R-1  operator\n"));
+
+  RunResult json_run = Run({"contract", "entitlements", kContract, "--json"});
+  ASSERT_EQ(json_run.exit_code, 0) << json_run.err;
+  const nlohmann::json evaluation = nlohmann::json::parse(json_run.out);
+  EXPECT_EQ(evaluation["contract"], kContract);
+  EXPECT_EQ(evaluation["today"], IsoDate(today));
+  const nlohmann::json& current = evaluation["current"];
+  EXPECT_EQ(current["year_start"], IsoDate(renewed));
+  EXPECT_EQ(current["filings"], 39);
+  EXPECT_EQ(current["backup"]["status"], "paid");
+  EXPECT_EQ(current["billing"]["status"], "needs_payment");
+  EXPECT_EQ(current["billing"]["shortfall"], 2);
+  EXPECT_EQ(current["billing"]["fee_yen"], 11000);
+  EXPECT_NE(current["billing"]["reason_ja"].get<std::string>().find(
+                "請求管理: 新規の申請があと2件、または追加料金 11,000円 (税込) でご利用いただけます"),
+            std::string::npos);
+
+  RunResult unmanaged = Run({"contract", "licence", kContract, "--unmanaged"});
+  EXPECT_EQ(unmanaged.exit_code, 0) << unmanaged.err;
+  EXPECT_NE(Run({"contract", "entitlements", kContract}).out.find("unmanaged"), std::string::npos);
+  EXPECT_EQ(Run({"contract", "pay", kContract, "--option", "extra", "--amount", "5500"}).exit_code, 1);
+  EXPECT_EQ(Run({"contract", "licence", kContract, "--options", "backup"}).exit_code, 1) << "no day given";
 }
 
 }  // namespace

@@ -27,6 +27,7 @@
 #include "daicho/replica.h"
 #include "relay/lmdb/lmdb_backend.h"
 #include "relay/password.h"
+#include "tests/relay/relay_service_fixture.h"
 #include "tests/relay/relay_test_util.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/test_util.h"
@@ -37,65 +38,6 @@ namespace {
 using daicho::testing::FakeClock;
 using daicho::testing::TempDir;
 
-// A backend factory opens its kind of store, again after the service over
-// it is gone (the same data), and shows the bytes it keeps at rest.
-class LmdbBackendFactory {
- public:
-  static constexpr const char* kName = "Lmdb";
-  Result<std::shared_ptr<RelayBackend>> Open() {
-    DAICHO_ASSIGN_OR_RETURN(std::shared_ptr<RelayBackend> backend, LmdbBackend::Open(dir_.Sub("relay")));
-    return backend;
-  }
-  std::string StoredBytes() const { return ReadFile(dir_.Sub("relay") + "/data.mdb"); }
-
- private:
-  TempDir dir_;
-};
-
-using Backends = ::testing::Types<LmdbBackendFactory>;
-
-class BackendNames {
- public:
-  template <typename Factory>
-  static std::string GetName(int) {
-    return Factory::kName;
-  }
-};
-
-template <typename Factory>
-class RelayServiceTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    options_.clock = clock_;
-    Open();
-  }
-
-  void Reopen() {
-    store_.reset();
-    Open();
-  }
-
-  void Open() {
-    auto backend = factory_.Open();
-    ASSERT_DAICHO_OK(backend);
-    auto created = RelayService::Create(*std::move(backend), options_);
-    ASSERT_DAICHO_OK(created);
-    store_ = std::move(*created);
-  }
-
-  // Adds `contract` and its `users`, each with the password "Password1".
-  void AddContractWithUsers(const ContractNumber& contract, std::initializer_list<std::string_view> users) {
-    ASSERT_DAICHO_OK(store_->AddContract(contract));
-    for (std::string_view user : users) ASSERT_DAICHO_OK(store_->AddUser(contract, user, "Password1"));
-  }
-
-  Factory factory_;
-  std::shared_ptr<FakeClock> clock_ = std::make_shared<FakeClock>();
-  RelayServiceOptions options_ = OpaqueBlobOptions();
-  std::unique_ptr<RelayService> store_;
-  const ContractNumber a_ = Contract("0000-0000-0001");
-  const ContractNumber b_ = Contract("0000-0000-0002");
-};
 TYPED_TEST_SUITE(RelayServiceTest, Backends, BackendNames);
 
 TYPED_TEST(RelayServiceTest, ContractsAreAddedOnce) {

@@ -36,7 +36,10 @@ inline void WriteOldStore(const std::string& dir, const ContractNumber& contract
   ASSERT_DAICHO_OK(env);
   OldStoreDbis dbis;
   std::vector<const char*> names = {"meta", "contracts", "users", "devices", "changes", "vv", "keys"};
-  if (schema == "daicho-relay-v4") names.push_back("disabled");
+  if (schema != "daicho-relay-v2" && schema != "daicho-relay-v3") names.push_back("disabled");
+  if (schema == "daicho-relay-v5") {
+    for (const char* name : {"admins", "sessions", "resets", "audit", "key_times", "seen"}) names.push_back(name);
+  }
   for (const char* name : names) {
     auto dbi = env->OpenDbi(name, /*create=*/true);
     ASSERT_DAICHO_OK(dbi);

@@ -44,4 +44,16 @@ TEST(ContractNumberTest, RejectsMissingOrMisplacedHyphens) {
 }
 
 }  // namespace
+TEST(ContractNumberTest, ParseTypedAcceptsWhatAJapaneseKeyboardTypes) {
+  for (const char* typed : {"1234-5678-9012", "123456789012", " 1234 5678 9012 ", "１２３４－５６７８－９０１２",
+                            "１２３４ー５６７８ー９０１２", "1234−5678−9012"}) {
+    Result<ContractNumber> number = ContractNumber::ParseTyped(typed);
+    ASSERT_TRUE(number.ok()) << typed << ": " << number.status().ToString();
+    EXPECT_EQ(number->str(), "1234-5678-9012") << typed;
+  }
+  for (const char* typed : {"", "1234-5678", "12345678901", "1234567890123", "abcd-efgh-ijkl", "1234--5678-9012"}) {
+    EXPECT_FALSE(ContractNumber::ParseTyped(typed).ok()) << typed;
+  }
+}
+
 }  // namespace daicho::sync

@@ -182,18 +182,6 @@ TEST_F(AdminPanelTest, ANoticeNotOnTheListIsNotShown) {
   EXPECT_NE(page.body.find("ログアウトしました。"), std::string::npos);
 }
 
-TEST(NormalizeContractNumberTest, AcceptsWhatAJapaneseKeyboardTypes) {
-  for (const char* typed : {"1234-5678-9012", "123456789012", " 1234 5678 9012 ", "１２３４－５６７８－９０１２",
-                            "１２３４ー５６７８ー９０１２", "1234−5678−9012"}) {
-    Result<ContractNumber> number = NormalizeContractNumber(typed);
-    ASSERT_TRUE(number.ok()) << typed << ": " << number.status().ToString();
-    EXPECT_EQ(number->str(), "1234-5678-9012") << typed;
-  }
-  for (const char* typed : {"", "1234-5678", "12345678901", "1234567890123", "abcd-efgh-ijkl", "1234--5678-9012"}) {
-    EXPECT_FALSE(NormalizeContractNumber(typed).ok()) << typed;
-  }
-}
-
 TEST(RetryAfterSecondsTest, ReadsTheThrottlesWait) {
   EXPECT_EQ(RetryAfterSeconds("too many failed logins for this account; retry in 12 s"), 12u);
   EXPECT_EQ(RetryAfterSeconds("the relay is busy checking logins; retry in a moment"), 0u);

@@ -1,6 +1,6 @@
 // The LMDB backend of the relay: opening a directory (busy, missing,
 // foreign, damaged), map growth under writes and readers, the upgrades of
-// v2, v3 and v4 stores, and a change store handle outliving the service.
+// v2 to v5 stores, and a change store handle outliving the service.
 #include "relay/lmdb/lmdb_backend.h"
 
 #include <gtest/gtest.h>
@@ -96,7 +96,7 @@ TEST(RelayStoreUpgradeTest, V2StoreIsUpgradedKeepingLoginsAndReportingCaseConfli
   EXPECT_EQ(UserIds(**reopened, contract).value(), (std::vector<std::string>{"taro@example.jp", "Yamada@Example.jp"}));
   EXPECT_DAICHO_OK((*reopened)->AuthenticateDevice(contract, "taro@example.jp", token, Origin(7)));
   // Through v3 and v4 to v5 in one go.
-  EXPECT_NE(ReadFile(dir.Sub("relay") + "/data.mdb").find("daicho-relay-v5"), std::string::npos);
+  EXPECT_NE(ReadFile(dir.Sub("relay") + "/data.mdb").find("daicho-relay-v6"), std::string::npos);
 }
 
 TEST(RelayStoreOpenTest, SecondOpenOfTheSameDirectoryIsBusy) {
@@ -241,7 +241,7 @@ TEST(RelayStoreUpgradeTest, V3StoreIsUpgradedKeepingUsersAndDevices) {
     ASSERT_DAICHO_OK(store.RecordDeviceSync(contract, "taro@example.jp", Origin(4), "127.0.0.4"));
     ASSERT_DAICHO_OK(store.SetContractDisabled(contract, true));
   }
-  EXPECT_NE(ReadFile(dir.Sub("relay") + "/data.mdb").find("daicho-relay-v5"), std::string::npos);
+  EXPECT_NE(ReadFile(dir.Sub("relay") + "/data.mdb").find("daicho-relay-v6"), std::string::npos);
   auto reopened = OpenLmdbRelay(dir.Sub("relay"));
   ASSERT_DAICHO_OK(reopened);
   EXPECT_EQ((*reopened)->ListDevices(contract, "taro@example.jp")->at(0).last_address, "127.0.0.4");
@@ -302,7 +302,7 @@ TEST(RelayStoreUpgradeTest, V4StoreIsUpgradedKeepingEverythingWithNoAdminYet) {
     ASSERT_DAICHO_OK(store.RecordDeviceSync(contract, "taro@example.jp", Origin(4), "192.0.2.5", 3));
     EXPECT_DAICHO_OK(store.OpenPanelSession(contract, "taro@example.jp", "Password1", "192.0.2.5"));
   }
-  EXPECT_NE(ReadFile(dir.Sub("relay") + "/data.mdb").find("daicho-relay-v5"), std::string::npos);
+  EXPECT_NE(ReadFile(dir.Sub("relay") + "/data.mdb").find("daicho-relay-v6"), std::string::npos);
   auto reopened = OpenLmdbRelay(dir.Sub("relay"));
   ASSERT_DAICHO_OK(reopened);
   auto users = (*reopened)->ListUserInfo(contract);
@@ -311,6 +311,46 @@ TEST(RelayStoreUpgradeTest, V4StoreIsUpgradedKeepingEverythingWithNoAdminYet) {
   EXPECT_EQ((*users)[1].last_address, "192.0.2.5");
   EXPECT_EQ((*reopened)->ListDevices(contract, "taro@example.jp")->at(0).unsynced_records, 3u);
   EXPECT_EQ((*reopened)->ListAudit(contract, UINT64_MAX, 10)->size(), 2u);  // admin, login
+}
+
+// Issue 15: a v5 store opens as v6 with every contract unmanaged (no
+// licence, filings or payments) and everything of v5 kept; licences work on
+// it at once.
+TEST(RelayStoreUpgradeTest, V5StoreIsUpgradedWithEveryContractUnmanaged) {
+  TempDir dir;
+  const ContractNumber contract = Contract("0000-0000-0005");
+  WriteOldStore(dir.Sub("relay"), contract, "daicho-relay-v5", [&](storage::lmdb::WriteTxn& txn, OldStoreDbis& dbis) {
+    auto hash = HashPassword("Password1");
+    ASSERT_DAICHO_OK(hash);
+    const std::string key = contract.str() + "taro@example.jp" + '\0' + "taro@example.jp";
+    ASSERT_DAICHO_OK(txn.Put(dbis["users"], key, *hash));
+    ASSERT_DAICHO_OK(txn.Put(dbis["admins"], key, ""));
+    // One audit row (actor "", address "", via "cli", action "user.add").
+    auto field = [](std::string_view text) { return BigEndian8(text.size()).substr(4) + std::string(text); };
+    ASSERT_DAICHO_OK(txn.Put(dbis["audit"], contract.str() + BigEndian8(1'700'000'000'000) + std::string(4, '\0'),
+                             field("") + field("") + field("cli") + field("user.add") + field("taro@example.jp") +
+                                 field("")));
+    ASSERT_DAICHO_OK(txn.Put(dbis["audit"], contract.str(), BigEndian8(1)));
+  });
+  {
+    auto opened = OpenLmdbRelay(dir.Sub("relay"), OpaqueBlobOptions());
+    ASSERT_DAICHO_OK(opened);
+    RelayService& store = **opened;
+    EXPECT_TRUE(store.ListUserInfo(contract)->at(0).admin);
+    ASSERT_EQ(store.ListAudit(contract, UINT64_MAX, 10)->size(), 1u);
+    EXPECT_EQ(*store.GetLicence(contract), std::nullopt);
+    EXPECT_EQ(*store.EvaluateEntitlements(contract), std::nullopt);
+    EXPECT_TRUE(store.ListFilings(contract)->empty());
+    EXPECT_TRUE(store.ListPayments(contract)->empty());
+    entitlements::Licence licence;
+    licence.first_renewal = entitlements::Date{std::chrono::year{2025}, std::chrono::April, std::chrono::day{1}};
+    licence.backup_applied = true;
+    ASSERT_DAICHO_OK(store.SetLicence(contract, licence));
+  }
+  EXPECT_NE(ReadFile(dir.Sub("relay") + "/data.mdb").find("daicho-relay-v6"), std::string::npos);
+  auto reopened = OpenLmdbRelay(dir.Sub("relay"));
+  ASSERT_DAICHO_OK(reopened);
+  EXPECT_TRUE((*reopened)->GetLicence(contract)->has_value());
 }
 
 // A write that fills the map is aborted and run again on a doubled map

@@ -1,0 +1,291 @@
+// RelayService's licence part over every backend: licence facts, the
+// office's free option, filings imports (all or nothing, idempotent),
+// payments, and the evaluation they feed (issue 15). The rules themselves are
+// tested row by row in tests/relay/entitlements/.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "relay/relay_service.h"
+#include "tests/relay/relay_service_fixture.h"
+
+namespace daicho::relay {
+namespace {
+
+using entitlements::Date;
+using entitlements::LineStatus;
+using entitlements::Option;
+using std::chrono::day;
+using std::chrono::month;
+using std::chrono::year;
+
+Date Day(int y, unsigned m, unsigned d) { return Date{year{y}, month{m}, day{d}}; }
+
+// Noon in Japan on `date`, as Unix ms.
+uint64_t JapanNoonMs(Date date) {
+  const auto days = std::chrono::sys_days(date).time_since_epoch().count();
+  return (static_cast<uint64_t>(days) * 86400 + 3 * 3600) * 1000;
+}
+
+// One licence, both options, renewing every 1 April; judged on 2026-05-10,
+// so the year counted is 2025-04-01 .. 2026-03-31.
+entitlements::Licence BothOptions() {
+  entitlements::Licence licence;
+  licence.first_renewal = Day(2025, 4, 1);
+  licence.licences = 1;
+  licence.backup_applied = true;
+  licence.billing_applied = true;
+  return licence;
+}
+
+RelayService::FilingRow Row(size_t line, const ContractNumber& contract, std::string company, Date date,
+                            std::string filing_id = {}) {
+  return RelayService::FilingRow{line, contract, std::move(company), date, std::move(filing_id)};
+}
+
+// `count` filings in the counted year for companies that are not new: each
+// was filed for two years earlier too (its run starts within 5 years of an
+// earlier filing).
+std::vector<RelayService::FilingRow> OldCompanyFilings(const ContractNumber& contract, int count, int first = 0) {
+  std::vector<RelayService::FilingRow> rows;
+  for (int i = first; i < first + count; ++i) {
+    const std::string company = "C" + std::to_string(i);
+    rows.push_back(Row(rows.size() + 2, contract, company, Day(2023, 6, 1)));
+    rows.push_back(Row(rows.size() + 2, contract, company, Day(2025, 6, 1)));
+  }
+  return rows;
+}
+
+template <typename Factory>
+class RelayEntitlementsTest : public RelayServiceTest<Factory> {
+ protected:
+  void SetUp() override {
+    this->clock_->Set(JapanNoonMs(Day(2026, 5, 10)));
+    RelayServiceTest<Factory>::SetUp();
+    this->AddContractWithUsers(this->a_, {"admin@example.jp", "clerk@example.jp"});
+    ASSERT_DAICHO_OK(this->store_->SetUserAdmin(this->a_, "admin@example.jp", true));
+    ASSERT_DAICHO_OK(this->store_->AddContract(this->b_));
+  }
+
+  RelayService& store() { return *this->store_; }
+
+  entitlements::Evaluation Evaluate(const ContractNumber& contract) {
+    auto evaluation = store().EvaluateEntitlements(contract);
+    EXPECT_DAICHO_OK(evaluation);
+    EXPECT_TRUE(evaluation.ok() && evaluation->has_value());
+    return evaluation.ok() && evaluation->has_value() ? **evaluation : entitlements::Evaluation{};
+  }
+
+  void Import(const std::vector<RelayService::FilingRow>& rows) {
+    ASSERT_DAICHO_OK(store().ImportFilings(rows, {}, /*dry_run=*/false));
+  }
+
+  Actor Office(const std::string& user) const { return Actor{user, "192.0.2.1", "panel"}; }
+};
+TYPED_TEST_SUITE(RelayEntitlementsTest, Backends, BackendNames);
+
+TYPED_TEST(RelayEntitlementsTest, ALicenceIsTheVendorsAndMakesAContractManaged) {
+  RelayService& store = this->store();
+  EXPECT_EQ(*store.EvaluateEntitlements(this->a_), std::nullopt) << "no licence: unmanaged";
+  EXPECT_EQ(store.SetLicence(this->a_, BothOptions(), this->Office("admin@example.jp")).code(),
+            Code::kPermissionDenied);
+  entitlements::Licence none = BothOptions();
+  none.licences = 0;
+  EXPECT_EQ(store.SetLicence(this->a_, none).code(), Code::kInvalidArgument);
+  EXPECT_EQ(store.SetLicence(Contract("0000-0000-0099"), BothOptions()).code(), Code::kNotFound);
+  ASSERT_DAICHO_OK(store.SetLicence(this->a_, BothOptions()));
+  auto stored = store.GetLicence(this->a_);
+  ASSERT_DAICHO_OK(stored);
+  ASSERT_TRUE(stored->has_value());
+  EXPECT_EQ((*stored)->first_renewal, Day(2025, 4, 1));
+  EXPECT_TRUE((*stored)->backup_applied && (*stored)->billing_applied);
+  EXPECT_EQ(*store.GetLicence(this->b_), std::nullopt) << "other contracts stay unmanaged";
+  entitlements::Evaluation evaluation = this->Evaluate(this->a_);
+  EXPECT_EQ(evaluation.today, Day(2026, 5, 10)) << "today is the day in Japan by the service's clock";
+  EXPECT_EQ(evaluation.current.year_start, Day(2026, 4, 1));
+  EXPECT_EQ(evaluation.current.backup.status, LineStatus::kNeedsPayment) << "no filings at all";
+
+  this->Reopen();
+  ASSERT_TRUE(this->store().GetLicence(this->a_)->has_value()) << "kept in the store";
+  ASSERT_DAICHO_OK(this->store().ClearLicence(this->a_));
+  EXPECT_EQ(*this->store().EvaluateEntitlements(this->a_), std::nullopt);
+  EXPECT_EQ(this->store().ClearLicence(this->a_).code(), Code::kNotFound);
+  auto audit = this->store().ListAudit(this->a_, UINT64_MAX, 10);
+  ASSERT_DAICHO_OK(audit);
+  ASSERT_GE(audit->size(), 2u);
+  EXPECT_EQ((*audit)[0].action, "licence.clear");
+  EXPECT_EQ((*audit)[1].action, "licence.set");
+  EXPECT_EQ((*audit)[1].actor, "") << "the operator";
+}
+
+TYPED_TEST(RelayEntitlementsTest, FilingsAndPaymentsDecideTheEvaluation) {
+  RelayService& store = this->store();
+  ASSERT_DAICHO_OK(store.SetLicence(this->a_, BothOptions()));
+  this->Import(OldCompanyFilings(this->a_, 39));
+  entitlements::Evaluation evaluation = this->Evaluate(this->a_);
+  EXPECT_EQ(evaluation.current.filings, 39u);
+  EXPECT_EQ(evaluation.current.new_filings, 0u);
+  for (const entitlements::LineResult* line : {&evaluation.current.backup, &evaluation.current.billing}) {
+    EXPECT_EQ(line->status, LineStatus::kNeedsPayment);
+    EXPECT_EQ(line->shortfall, 2u);
+    EXPECT_EQ(line->fee_yen, 11000);
+    EXPECT_NE(line->reason.ja.find("新規の申請があと2件、または追加料金 11,000円 (税込) でご利用いただけます"),
+              std::string::npos)
+        << line->reason.ja;
+  }
+
+  RelayService::PaymentInput payment;
+  payment.line = entitlements::Line::kBackup;
+  payment.amount_yen = 11000;
+  ASSERT_DAICHO_OK(store.RecordPayment(this->a_, payment));
+  evaluation = this->Evaluate(this->a_);
+  EXPECT_EQ(evaluation.current.backup.status, LineStatus::kPaid);
+  EXPECT_EQ(evaluation.current.backup.paid_yen, 11000);
+  EXPECT_EQ(evaluation.current.billing.status, LineStatus::kNeedsPayment) << "a payment covers its own line";
+
+  // The 40th filing makes the chosen option (backup by default) free; the
+  // office admin then picks billing instead.
+  this->Import(OldCompanyFilings(this->a_, 1, 39));
+  evaluation = this->Evaluate(this->a_);
+  EXPECT_EQ(evaluation.current.filings, 40u);
+  EXPECT_EQ(evaluation.current.backup.status, LineStatus::kFree);
+  EXPECT_EQ(evaluation.current.billing.status, LineStatus::kNeedsPayment);
+  EXPECT_EQ(store.SetFreeOption(this->a_, Option::kBilling, this->Office("clerk@example.jp")).code(),
+            Code::kPermissionDenied);
+  ASSERT_DAICHO_OK(store.SetFreeOption(this->a_, Option::kBilling, this->Office("admin@example.jp")));
+  evaluation = this->Evaluate(this->a_);
+  EXPECT_EQ(evaluation.current.billing.status, LineStatus::kFree);
+  EXPECT_EQ(evaluation.current.backup.status, LineStatus::kPaid) << "the payment still counts";
+  // Recording the licence again keeps the office's choice.
+  ASSERT_DAICHO_OK(store.SetLicence(this->a_, BothOptions()));
+  EXPECT_EQ((*store.GetLicence(this->a_))->free_choice, Option::kBilling);
+  EXPECT_EQ(store.SetFreeOption(this->b_, Option::kBilling).code(), Code::kFailedPrecondition) << "unmanaged";
+}
+
+TYPED_TEST(RelayEntitlementsTest, AnImportIsAllOrNothingAndImportingAgainAddsNothing) {
+  RelayService& store = this->store();
+  std::vector<RelayService::FilingRow> rows = {
+      Row(2, this->a_, "K-001", Day(2025, 6, 1), "F1"),
+      Row(3, Contract("0000-0000-0099"), "K-002", Day(2025, 6, 2)),
+      Row(5, this->b_, "K-003", Day(2025, 6, 3)),
+      Row(6, this->a_, "bad\tid", Day(2025, 6, 4)),
+      Row(7, this->a_, "K-004", Day(2026, 5, 12)),
+  };
+  const std::vector<RelayService::RowProblem> unreadable = {{4, "filing day 'x' is not a date"}};
+  auto refused = store.ImportFilings(rows, unreadable, false);
+  ASSERT_EQ(refused.status().code(), Code::kInvalidArgument);
+  const std::string& message = refused.status().message();
+  EXPECT_NE(message.find("4 bad rows, nothing was imported"), std::string::npos) << message;
+  const size_t line3 = message.find("line 3: no contract 0000-0000-0099");
+  const size_t line4 = message.find("line 4: filing day 'x' is not a date");
+  const size_t line6 = message.find("line 6: the company id");
+  const size_t line7 = message.find("line 7: the filing day 2026-05-12");
+  EXPECT_TRUE(line3 < line4 && line4 < line6 && line6 < line7) << "in line order: " << message;
+  EXPECT_TRUE(store.ListFilings(this->a_)->empty()) << "nothing half-imported";
+  EXPECT_TRUE(store.ListFilings(this->b_)->empty());
+
+  rows = {Row(2, this->a_, "K-001", Day(2025, 6, 1), "F1"), Row(3, this->a_, "K-001", Day(2025, 6, 1), "F2"),
+          Row(4, this->b_, "K-003", Day(2025, 6, 3)), Row(5, this->b_, "K-003", Day(2025, 6, 3))};
+  auto dry = store.ImportFilings(rows, {}, /*dry_run=*/true);
+  ASSERT_DAICHO_OK(dry);
+  EXPECT_EQ(dry->added, 3u) << "the same company, day and id twice in one file is one filing";
+  EXPECT_EQ(dry->present, 1u);
+  EXPECT_TRUE(store.ListFilings(this->a_)->empty()) << "a dry run writes nothing";
+  auto imported = store.ImportFilings(rows, {}, false);
+  ASSERT_DAICHO_OK(imported);
+  EXPECT_EQ(imported->rows, 4u);
+  EXPECT_EQ(imported->added, 3u);
+  EXPECT_EQ(imported->contracts, (std::vector<ContractNumber>{this->a_, this->b_}));
+  auto filings = store.ListFilings(this->a_);
+  ASSERT_DAICHO_OK(filings);
+  ASSERT_EQ(filings->size(), 2u);
+  EXPECT_EQ((*filings)[0].filing_id, "F1");
+  EXPECT_EQ((*filings)[1].filing_id, "F2");
+  EXPECT_EQ((*filings)[0].date, Day(2025, 6, 1));
+
+  auto again = store.ImportFilings(rows, {}, false);
+  ASSERT_DAICHO_OK(again);
+  EXPECT_EQ(again->added, 0u);
+  EXPECT_EQ(again->present, 4u);
+  EXPECT_TRUE(again->contracts.empty());
+  EXPECT_EQ(store.ListFilings(this->a_)->size(), 2u);
+  auto audit = store.ListAudit(this->a_, UINT64_MAX, 10);
+  ASSERT_DAICHO_OK(audit);
+  ASSERT_EQ(std::count_if(audit->begin(), audit->end(), [](const auto& row) { return row.action == "filings.import"; }),
+            1) << "an import that added nothing to the contract is not audited there";
+  EXPECT_EQ(store.ImportFilings(rows, {}, false, this->Office("admin@example.jp")).status().code(),
+            Code::kPermissionDenied);
+}
+
+TYPED_TEST(RelayEntitlementsTest, PaymentsAreCheckedAndAReferenceIsRecordedOnce) {
+  RelayService& store = this->store();
+  RelayService::PaymentInput payment;
+  payment.line = entitlements::Line::kBilling;
+  payment.amount_yen = 5500;
+  payment.reference = "R-1";
+  EXPECT_EQ(store.RecordPayment(this->a_, payment).code(), Code::kFailedPrecondition) << "unmanaged";
+  ASSERT_DAICHO_OK(store.SetLicence(this->a_, BothOptions()));
+  EXPECT_EQ(store.RecordPayment(this->a_, payment, this->Office("admin@example.jp")).code(),
+            Code::kPermissionDenied);
+  RelayService::PaymentInput bad = payment;
+  for (int64_t amount : {int64_t{0}, RelayService::kMaxPaymentYen + 1, -RelayService::kMaxPaymentYen - 1}) {
+    bad.amount_yen = amount;
+    EXPECT_EQ(store.RecordPayment(this->a_, bad).code(), Code::kInvalidArgument) << amount;
+  }
+  bad = payment;
+  bad.licence_year = Day(2026, 4, 2);
+  Status not_a_year = store.RecordPayment(this->a_, bad);
+  EXPECT_EQ(not_a_year.code(), Code::kInvalidArgument);
+  EXPECT_NE(not_a_year.message().find("starts 2026-04-01"), std::string::npos) << not_a_year.message();
+
+  ASSERT_DAICHO_OK(store.RecordPayment(this->a_, payment));
+  EXPECT_EQ(store.RecordPayment(this->a_, payment).code(), Code::kAlreadyExists) << "a retried payment";
+  RelayService::PaymentInput last_year = payment;
+  last_year.reference = "R-2";
+  last_year.licence_year = Day(2025, 4, 1);
+  ASSERT_DAICHO_OK(store.RecordPayment(this->a_, last_year));
+  RelayService::PaymentInput refund = payment;
+  refund.reference.clear();
+  refund.amount_yen = -5500;
+  refund.note = "paid twice";
+  ASSERT_DAICHO_OK(store.RecordPayment(this->a_, refund));
+
+  auto payments = store.ListPayments(this->a_);
+  ASSERT_DAICHO_OK(payments);
+  ASSERT_EQ(payments->size(), 3u);
+  EXPECT_EQ((*payments)[0].licence_year, Day(2026, 4, 1)) << "default: the current licence year";
+  EXPECT_EQ((*payments)[0].reference, "R-1");
+  EXPECT_EQ((*payments)[1].licence_year, Day(2025, 4, 1));
+  EXPECT_EQ((*payments)[2].amount_yen, -5500);
+  EXPECT_EQ((*payments)[2].note, "paid twice");
+  // 5,500 paid and 5,500 refunded this year: billing still lacks 2 filings;
+  // last year's payment does not count now.
+  entitlements::Evaluation evaluation = this->Evaluate(this->a_);
+  EXPECT_EQ(evaluation.current.billing.paid_yen, 0);
+  EXPECT_EQ(evaluation.current.billing.shortfall, 2u);
+}
+
+TYPED_TEST(RelayEntitlementsTest, RemovingAContractRemovesItsLicenceFilingsAndPayments) {
+  RelayService& store = this->store();
+  ASSERT_DAICHO_OK(store.SetLicence(this->a_, BothOptions()));
+  ASSERT_DAICHO_OK(store.SetLicence(this->b_, BothOptions()));
+  this->Import(OldCompanyFilings(this->a_, 2));
+  this->Import(OldCompanyFilings(this->b_, 2));
+  RelayService::PaymentInput payment;
+  payment.amount_yen = 5500;
+  ASSERT_DAICHO_OK(store.RecordPayment(this->a_, payment));
+  ASSERT_DAICHO_OK(store.RecordPayment(this->b_, payment));
+  ASSERT_DAICHO_OK(store.SetContractDisabled(this->a_, true));
+  ASSERT_DAICHO_OK(store.RemoveContract(this->a_));
+  ASSERT_DAICHO_OK(store.AddContract(this->a_));
+  EXPECT_EQ(*store.GetLicence(this->a_), std::nullopt);
+  EXPECT_TRUE(store.ListFilings(this->a_)->empty());
+  EXPECT_TRUE(store.ListPayments(this->a_)->empty());
+  EXPECT_EQ(store.ListFilings(this->b_)->size(), 4u) << "another contract's data stays";
+  EXPECT_EQ(store.ListPayments(this->b_)->size(), 1u);
+}
+
+}  // namespace
+}  // namespace daicho::relay
