@@ -1,8 +1,9 @@
 #include "relay/entitlements_view.h"
 
 #include <array>
-#include <cstdio>
 #include <utility>
+
+#include "text/date_text.h"
 
 namespace daicho::relay {
 namespace {
@@ -30,10 +31,10 @@ json LineJson(const entitlements::LineResult& line) {
 
 json YearJson(const entitlements::YearEvaluation& year) {
   const entitlements::Date count_last{std::chrono::sys_days(year.count_to) - std::chrono::days(1)};
-  return json{{"year_start", IsoDate(year.year_start)},
-              {"next_renewal", IsoDate(year.year_end)},
-              {"count_from", IsoDate(year.count_from)},
-              {"count_last", IsoDate(count_last)},
+  return json{{"year_start", text::FormatIsoDate(year.year_start)},
+              {"next_renewal", text::FormatIsoDate(year.year_end)},
+              {"count_from", text::FormatIsoDate(year.count_from)},
+              {"count_last", text::FormatIsoDate(count_last)},
               {"first_year", year.first_year},
               {"filings", year.filings},
               {"new_filings", year.new_filings},
@@ -97,15 +98,8 @@ std::string_view BasisName(Basis basis) {
   return "unknown";
 }
 
-std::string IsoDate(entitlements::Date day) {
-  char text[16];
-  std::snprintf(text, sizeof(text), "%04d-%02u-%02u", static_cast<int>(day.year()),
-                static_cast<unsigned>(day.month()), static_cast<unsigned>(day.day()));
-  return text;
-}
-
 json EvaluationJson(const entitlements::Evaluation& evaluation) {
-  return json{{"today", IsoDate(evaluation.today)},
+  return json{{"today", text::FormatIsoDate(evaluation.today)},
               {"current", YearJson(evaluation.current)},
               {"forecast", evaluation.forecast ? YearJson(*evaluation.forecast) : json(nullptr)}};
 }

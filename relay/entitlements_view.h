@@ -22,8 +22,6 @@ std::string_view LineStatusName(entitlements::LineStatus status);
 // "first_year", "fifty_or_more", "forty_or_more_chosen", "new_filings",
 // "base_filings", "payment", "shortfall", "not_applied".
 std::string_view BasisName(entitlements::Basis basis);
-// "2026-04-01".
-std::string IsoDate(entitlements::Date day);
 
 // {"today", "current": {year...}, "forecast": {...} or null}; a year is
 // {"year_start", "next_renewal", "count_from", "count_last" (inclusive),

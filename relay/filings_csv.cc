@@ -73,7 +73,9 @@ Result<FilingsFile> ReadFilingsCsv(std::string_view bytes, text::TextEncoding en
     const std::string name = Lowered(Trimmed(header->cells[cell]));
     for (size_t column = 0; column < kColumns; ++column) {
       const auto& names = Columns()[column].names;
-      if (std::find(names.begin(), names.end(), name) == names.end()) continue;
+      if (std::none_of(names.begin(), names.end(), [&](std::string_view known) { return Lowered(known) == name; })) {
+        continue;
+      }
       if (at[column]) {
         return InvalidArgument("line " + std::to_string(header->line) + ": two columns are the " +
                                std::string(Columns()[column].what));

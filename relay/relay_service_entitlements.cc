@@ -10,6 +10,7 @@
 #include "relay/entitlements_view.h"
 #include "relay/relay_service.h"
 #include "relay/relay_service_impl.h"
+#include "text/date_text.h"
 
 namespace daicho::relay {
 
@@ -41,8 +42,9 @@ bool IsPlainText(std::string_view text) {
 }
 
 std::string LicenceDetail(const entitlements::Licence& licence) {
-  std::string detail = "licences " + std::to_string(licence.licences) + ", renews " + IsoDate(licence.first_renewal);
-  if (licence.installed) detail += ", installed " + IsoDate(*licence.installed);
+  std::string detail =
+      "licences " + std::to_string(licence.licences) + ", renews " + text::FormatIsoDate(licence.first_renewal);
+  if (licence.installed) detail += ", installed " + text::FormatIsoDate(*licence.installed);
   detail += ", options ";
   if (!licence.backup_applied && !licence.billing_applied) detail += "none";
   if (licence.backup_applied) detail += "backup";
@@ -57,11 +59,10 @@ std::string FilingRowProblem(const RelayService::FilingRow& row, Date tomorrow) 
     return "the company id must be 1-" + std::to_string(kMaxCompanyIdBytes) + " bytes without control characters";
   }
   if (row.filing_id.size() > kMaxFilingIdBytes || !IsPlainText(row.filing_id)) {
-    return "the filing id must be at most " + std::to_string(kMaxFilingIdBytes) +
-           " bytes without control characters";
+    return "the filing id must be at most " + std::to_string(kMaxFilingIdBytes) + " bytes without control characters";
   }
   if (!row.date.ok() || row.date < kFirstFilingDay || row.date > tomorrow) {
-    return "the filing day " + (row.date.ok() ? IsoDate(row.date) : std::string("(not a day)")) +
+    return "the filing day " + (row.date.ok() ? text::FormatIsoDate(row.date) : std::string("(not a day)")) +
            " is before 2000-01-01 or in the future";
   }
   return {};
@@ -70,10 +71,9 @@ std::string FilingRowProblem(const RelayService::FilingRow& row, Date tomorrow) 
 // The whole list of bad rows as one message in line order, the first
 // kMaxReportedRows.
 Status BadRows(std::vector<RelayService::RowProblem> problems) {
-  std::stable_sort(problems.begin(), problems.end(),
-                   [](const auto& a, const auto& b) { return a.line < b.line; });
-  std::string message = std::to_string(problems.size()) + (problems.size() == 1 ? " bad row" : " bad rows") +
-                        ", nothing was imported:";
+  std::stable_sort(problems.begin(), problems.end(), [](const auto& a, const auto& b) { return a.line < b.line; });
+  std::string message =
+      std::to_string(problems.size()) + (problems.size() == 1 ? " bad row" : " bad rows") + ", nothing was imported:";
   const size_t shown = std::min(problems.size(), RelayService::kMaxReportedRows);
   for (size_t i = 0; i < shown; ++i) {
     message += "\nline " + std::to_string(problems[i].line) + ": " + problems[i].message;
@@ -204,9 +204,9 @@ Result<RelayService::FilingImport> RelayService::ImportFilings(std::span<const F
     for (const auto& [contract, counts] : per_contract) {
       if (counts.first == 0) continue;
       result.contracts.push_back(contract);
-      DAICHO_RETURN_IF_ERROR(Audit(txn, contract, now, actor, "filings.import", {},
-                                   std::to_string(counts.first) + " new, " + std::to_string(counts.second) +
-                                       " already imported"));
+      DAICHO_RETURN_IF_ERROR(
+          Audit(txn, contract, now, actor, "filings.import", {},
+                std::to_string(counts.first) + " new, " + std::to_string(counts.second) + " already imported"));
     }
     return dry_run ? kDryRunEnd : Status::Ok();
   });
@@ -245,22 +245,23 @@ Status RelayService::RecordPayment(const ContractNumber& contract, const Payment
     const Date day = payment.licence_year.value_or(today);
     DAICHO_ASSIGN_OR_RETURN(entitlements::Evaluation on_day, entitlements::Evaluate(licence, {}, {}, day));
     if (payment.licence_year && on_day.current.year_start != *payment.licence_year) {
-      return InvalidArgument("contract " + contract.str() + " has no licence year starting " + IsoDate(day) +
-                             " (the year of that day starts " + IsoDate(on_day.current.year_start) + ")");
+      return InvalidArgument("contract " + contract.str() + " has no licence year starting " +
+                             text::FormatIsoDate(day) + " (the year of that day starts " +
+                             text::FormatIsoDate(on_day.current.year_start) + ")");
     }
     DAICHO_ASSIGN_OR_RETURN(auto earlier, txn.ListPayments(contract));
-    if (!payment.reference.empty() &&
-        std::any_of(earlier.begin(), earlier.end(),
-                    [&](const PaymentRecord& record) { return record.reference == payment.reference; })) {
+    if (!payment.reference.empty() && std::any_of(earlier.begin(), earlier.end(), [&](const PaymentRecord& record) {
+          return record.reference == payment.reference;
+        })) {
       return Status(Code::kAlreadyExists, "a payment with reference " + payment.reference +
                                               " is already recorded for contract " + contract.str());
     }
-    PaymentRecord record{now,          payment.line,      on_day.current.year_start, payment.amount_yen,
-                         payment.reference, payment.note, actor.user_id};
+    PaymentRecord record{now,          payment.line, on_day.current.year_start, payment.amount_yen, payment.reference,
+                         payment.note, actor.user_id};
     DAICHO_RETURN_IF_ERROR(txn.AppendPayment(contract, record));
     return Audit(txn, contract, now, actor, "payment.record", {},
                  std::string(LineName(payment.line)) + " " + entitlements::FormatYen(payment.amount_yen) +
-                     " yen for the licence year from " + IsoDate(record.licence_year));
+                     " yen for the licence year from " + text::FormatIsoDate(record.licence_year));
   });
 }
 

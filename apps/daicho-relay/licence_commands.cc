@@ -63,16 +63,16 @@ std::string LineCell(const LineResult& line) {
 
 std::string CountWindow(const entitlements::YearEvaluation& year) {
   const Date last{std::chrono::sys_days(year.count_to) - std::chrono::days(1)};
-  return relay::IsoDate(year.count_from) + ".." + relay::IsoDate(last);
+  return text::FormatIsoDate(year.count_from) + ".." + text::FormatIsoDate(last);
 }
 
 // Rows of facts, a column per contract: what the vendor compares.
 void PrintTable(const std::vector<std::pair<ContractNumber, std::optional<entitlements::Evaluation>>>& evaluated,
                 std::ostream& out) {
   std::vector<std::pair<std::string, std::vector<std::string>>> rows = {
-      {"contract", {}}, {"licence year from", {}}, {"filings counted", {}}, {"counted from..to", {}},
-      {"filings", {}},  {"new additional", {}},    {"base renewal", {}},    {"Internet backup", {}},
-      {"billing", {}}};
+      {"contract", {}},         {"licence year from", {}}, {"first year (free)", {}},
+      {"counted from..to", {}}, {"filings", {}},           {"new additional", {}},
+      {"base renewal", {}},     {"Internet backup", {}},   {"billing", {}}};
   for (const auto& [number, evaluation] : evaluated) {
     std::vector<std::string> cells;
     if (!evaluation) {
@@ -80,8 +80,8 @@ void PrintTable(const std::vector<std::pair<ContractNumber, std::optional<entitl
     } else {
       const entitlements::YearEvaluation& year = evaluation->current;
       cells = {number.str(),
-               relay::IsoDate(year.year_start),
-               year.first_year ? "first year" : "yes",
+               text::FormatIsoDate(year.year_start),
+               year.first_year ? "yes" : "no",
                CountWindow(year),
                std::to_string(year.filings),
                std::to_string(year.new_filings),
@@ -108,12 +108,12 @@ void PrintTable(const std::vector<std::pair<ContractNumber, std::optional<entitl
 }
 
 void PrintReasons(const ContractNumber& number, const entitlements::Evaluation& evaluation, std::ostream& out) {
-  out << "\n" << number.str() << " (today " << relay::IsoDate(evaluation.today) << "):\n";
+  out << "\n" << number.str() << " (today " << text::FormatIsoDate(evaluation.today) << "):\n";
   for (const LineResult* line : {&evaluation.current.base, &evaluation.current.backup, &evaluation.current.billing}) {
     out << "  " << relay::LineName(line->line) << ": " << line->reason.ja << "\n    " << line->reason.en << '\n';
   }
   if (evaluation.forecast) {
-    out << "  next renewal " << relay::IsoDate(evaluation.forecast->year_start) << " (filings "
+    out << "  next renewal " << text::FormatIsoDate(evaluation.forecast->year_start) << " (filings "
         << CountWindow(*evaluation.forecast) << " so far: " << evaluation.forecast->filings << ", new "
         << evaluation.forecast->new_filings << "):\n";
     for (const LineResult* line : {&evaluation.forecast->backup, &evaluation.forecast->billing}) {
@@ -158,20 +158,20 @@ LicenceCommands::LicenceCommands(CLI::App& app, CLI::App& contract) {
   payments_ = contract.add_subcommand("payments", "list a contract's payments");
   payments_->add_option("NUMBER", contract_)->required();
 
-  free_option_ = contract.add_subcommand(
-      "free-option", "the option an office with 40 to 49 filings keeps free (the office's choice)");
+  free_option_ = contract.add_subcommand("free-option",
+                                         "the option an office with 40 to 49 filings keeps free (the office's choice)");
   free_option_->add_option("NUMBER", contract_)->required();
   free_option_->add_option("OPTION", option_, "backup or billing")->required();
 
-  entitlements_ = contract.add_subcommand(
-      "entitlements", "evaluate contracts' entitlements now (several numbers: side by side)");
+  entitlements_ =
+      contract.add_subcommand("entitlements", "evaluate contracts' entitlements now (several numbers: side by side)");
   entitlements_->add_option("NUMBER", contracts_)->required();
   entitlements_->add_option("--date", on_day_, "evaluate as on this day (what-if)");
   entitlements_->add_flag("--json", json_, "print JSON (docs/admin-api.md)");
 
   CLI::App* filings = app.add_subcommand("filings", "the filings the vendor made for offices")->require_subcommand(1);
-  filings_import_ = filings->add_subcommand(
-      "import", "import filing records from a CSV file (UTF-8 or Shift_JIS): all rows or none");
+  filings_import_ =
+      filings->add_subcommand("import", "import filing records from a CSV file (UTF-8 or Shift_JIS): all rows or none");
   filings_import_->add_option("FILE", file_)->required();
   filings_import_->add_option("--encoding", encoding_, "auto (default), utf-8 or cp932");
   filings_import_->add_flag("--dry-run", dry_run_, "check and count only; nothing is written");
@@ -220,7 +220,7 @@ Status LicenceCommands::Licence(RelayService& store, std::ostream& out) const {
   }
   DAICHO_RETURN_IF_ERROR(store.SetLicence(number, licence));
   out << "recorded the licence of contract " << number.str() << ": " << licence.licences << " licence(s), renews "
-      << relay::IsoDate(licence.first_renewal) << ", options " << options_ << '\n';
+      << text::FormatIsoDate(licence.first_renewal) << ", options " << options_ << '\n';
   return Entitlements(store, out);
 }
 
@@ -238,8 +238,8 @@ Status LicenceCommands::Pay(RelayService& store, std::ostream& out) const {
     payment.licence_year = year;
   }
   DAICHO_RETURN_IF_ERROR(store.RecordPayment(number, payment));
-  out << "recorded " << (refund_ ? "a refund of " : "") << entitlements::FormatYen(amount_) << " yen for "
-      << option_ << " of contract " << number.str() << '\n';
+  out << "recorded " << (refund_ ? "a refund of " : "") << entitlements::FormatYen(amount_) << " yen for " << option_
+      << " of contract " << number.str() << '\n';
   return Entitlements(store, out);
 }
 
@@ -249,8 +249,8 @@ Status LicenceCommands::Payments(RelayService& store, std::ostream& out) const {
   if (payments.empty()) out << "no payments recorded for contract " << number.str() << '\n';
   for (const relay::PaymentRecord& p : payments) {
     const auto day = entitlements::JapanDay(static_cast<int64_t>(p.time_ms));
-    out << relay::IsoDate(day) << "  " << relay::LineName(p.line) << "  " << entitlements::FormatYen(p.amount_yen)
-        << " yen  licence year " << relay::IsoDate(p.licence_year) << "  "
+    out << text::FormatIsoDate(day) << "  " << relay::LineName(p.line) << "  " << entitlements::FormatYen(p.amount_yen)
+        << " yen  licence year " << text::FormatIsoDate(p.licence_year) << "  "
         << (p.reference.empty() ? "-" : p.reference) << "  " << (p.actor.empty() ? "operator" : p.actor)
         << (p.note.empty() ? "" : "  " + p.note) << '\n';
   }
@@ -318,7 +318,7 @@ Status LicenceCommands::ListFilings(RelayService& store, std::ostream& out) cons
   DAICHO_ASSIGN_OR_RETURN(std::vector<relay::FilingRecord> filings, store.ListFilings(number));
   if (filings.empty()) out << "no filings imported for contract " << number.str() << '\n';
   for (const relay::FilingRecord& f : filings) {
-    out << f.company_id << "  " << relay::IsoDate(f.date) << "  " << (f.filing_id.empty() ? "-" : f.filing_id)
+    out << f.company_id << "  " << text::FormatIsoDate(f.date) << "  " << (f.filing_id.empty() ? "-" : f.filing_id)
         << '\n';
   }
   return Status::Ok();

@@ -331,7 +331,7 @@ struct LmdbBackend::Impl {
   storage::lmdb::Env env;
   Dbi meta, contracts, users, disabled, devices, changes, vv, keys;
   Dbi admins, sessions, resets, audit, key_times, seen;  // v5
-  Dbi licences, filings, payments;                     // v6
+  Dbi licences, filings, payments;                       // v6
   storage::lmdb::GrowingWriter writer;
 
   Impl(std::string p, storage::lmdb::Env e) : path(std::move(p)), env(std::move(e)), writer(env) {}
@@ -632,9 +632,9 @@ class LmdbWriteTxn final : public LmdbReads<RelayWriteTxn> {
 
   Status DeleteContract(const ContractNumber& contract) override {
     // Every key of a contract starts with its 14-byte number.
-    for (Dbi dbi : {impl_.users, impl_.disabled, impl_.devices, impl_.changes, impl_.vv, impl_.keys, impl_.admins,
-                    impl_.sessions, impl_.resets, impl_.audit, impl_.key_times, impl_.seen, impl_.licences,
-                    impl_.filings, impl_.payments}) {
+    for (Dbi dbi :
+         {impl_.users, impl_.disabled, impl_.devices, impl_.changes, impl_.vv, impl_.keys, impl_.admins, impl_.sessions,
+          impl_.resets, impl_.audit, impl_.key_times, impl_.seen, impl_.licences, impl_.filings, impl_.payments}) {
       DAICHO_RETURN_IF_ERROR(DeletePrefix(write_, dbi, contract.str()));
     }
     return write_.Del(impl_.contracts, contract.str());

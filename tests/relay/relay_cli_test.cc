@@ -18,6 +18,7 @@
 #include "tests/relay/relay_test_util.h"
 #include "tests/testing/process.h"
 #include "tests/testing/test_util.h"
+#include "text/date_text.h"
 
 namespace daicho::relay {
 namespace {
@@ -408,14 +409,15 @@ TEST_F(RelayCliTest, VendorRecordsALicenceFilingsAndPaymentsAndReadsTheEntitleme
   // the year before.
   const Date renewed{sys_days(today) - days(30)};
   const Date first_renewal = entitlements::AddYears(renewed, -1);
-  const std::string counted_day = IsoDate(Date{sys_days(today) - days(100)});
-  const std::string old_day = IsoDate(Date{sys_days(today) - days(100 + 2 * 365)});
+  const std::string counted_day = text::FormatIsoDate(Date{sys_days(today) - days(100)});
+  const std::string old_day = text::FormatIsoDate(Date{sys_days(today) - days(100 + 2 * 365)});
   ASSERT_EQ(Run({"init"}).exit_code, 0);
   ASSERT_EQ(Run({"contract", "add", kContract}).exit_code, 0);
-  EXPECT_TRUE(Prints({"contract", "entitlements", kContract}, "contract +1234-5678-9012\nlicence year from +unmanaged\n(.|\n)*"));
+  EXPECT_TRUE(Prints({"contract", "entitlements", kContract},
+                     "contract +1234-5678-9012\nlicence year from +unmanaged\n(.|\n)*"));
 
-  RunResult recorded =
-      Run({"contract", "licence", kContract, "--renews", IsoDate(first_renewal), "--options", "backup,billing"});
+  RunResult recorded = Run({"contract", "licence", kContract, "--renews", text::FormatIsoDate(first_renewal),
+                            "--options", "backup,billing"});
   ASSERT_EQ(recorded.exit_code, 0) << recorded.err;
   EXPECT_NE(recorded.out.find("Internet backup    REFUSED: short 2 (11,000 yen)"), std::string::npos) << recorded.out;
 
@@ -443,20 +445,19 @@ TEST_F(RelayCliTest, VendorRecordsALicenceFilingsAndPaymentsAndReadsTheEntitleme
   RunResult paid = Run({"contract", "pay", kContract, "--option", "backup", "--amount", "11000", "--reference", "R-1"});
   ASSERT_EQ(paid.exit_code, 0) << paid.err;
   EXPECT_NE(paid.out.find("recorded 11,000 yen for backup of contract 1234-5678-9012"), std::string::npos);
-  EXPECT_EQ(Run({"contract", "pay", kContract, "--option", "backup", "--amount", "11000", "--reference", "R-1"})
-                .exit_code,
-            1)
+  EXPECT_EQ(
+      Run({"contract", "pay", kContract, "--option", "backup", "--amount", "11000", "--reference", "R-1"}).exit_code, 1)
       << "a payment recorded twice";
-  EXPECT_TRUE(Prints({"contract", "payments", kContract},
-                     "[0-9-]{10}  backup  11,000 yen  licence year " + IsoDate(renewed) + "  R-1  operator\n"));
+  EXPECT_TRUE(Prints({"contract", "payments", kContract}, "[0-9-]{10}  backup  11,000 yen  licence year " +
+                                                              text::FormatIsoDate(renewed) + "  R-1  operator\n"));
 
   RunResult json_run = Run({"contract", "entitlements", kContract, "--json"});
   ASSERT_EQ(json_run.exit_code, 0) << json_run.err;
   const nlohmann::json evaluation = nlohmann::json::parse(json_run.out);
   EXPECT_EQ(evaluation["contract"], kContract);
-  EXPECT_EQ(evaluation["today"], IsoDate(today));
+  EXPECT_EQ(evaluation["today"], text::FormatIsoDate(today));
   const nlohmann::json& current = evaluation["current"];
-  EXPECT_EQ(current["year_start"], IsoDate(renewed));
+  EXPECT_EQ(current["year_start"], text::FormatIsoDate(renewed));
   EXPECT_EQ(current["filings"], 39);
   EXPECT_EQ(current["backup"]["status"], "paid");
   EXPECT_EQ(current["billing"]["status"], "needs_payment");

@@ -167,16 +167,14 @@ TYPED_TEST(RelayEntitlementsTest, FilingsAndPaymentsDecideTheEvaluation) {
 TYPED_TEST(RelayEntitlementsTest, AnImportIsAllOrNothingAndImportingAgainAddsNothing) {
   RelayService& store = this->store();
   std::vector<RelayService::FilingRow> rows = {
-      Row(2, this->a_, "K-001", Day(2025, 6, 1), "F1"),
-      Row(3, Contract("0000-0000-0099"), "K-002", Day(2025, 6, 2)),
-      Row(5, this->b_, "K-003", Day(2025, 6, 3)),
-      Row(6, this->a_, "bad\tid", Day(2025, 6, 4)),
+      Row(2, this->a_, "K-001", Day(2025, 6, 1), "F1"), Row(3, Contract("0000-0000-0099"), "K-002", Day(2025, 6, 2)),
+      Row(5, this->b_, "K-003", Day(2025, 6, 3)),       Row(6, this->a_, "bad\tid", Day(2025, 6, 4)),
       Row(7, this->a_, "K-004", Day(2026, 5, 12)),
   };
   const std::vector<RelayService::RowProblem> unreadable = {{4, "filing day 'x' is not a date"}};
   auto refused = store.ImportFilings(rows, unreadable, false);
   ASSERT_EQ(refused.status().code(), Code::kInvalidArgument);
-  const std::string& message = refused.status().message();
+  const std::string message = refused.status().message();
   EXPECT_NE(message.find("4 bad rows, nothing was imported"), std::string::npos) << message;
   const size_t line3 = message.find("line 3: no contract 0000-0000-0099");
   const size_t line4 = message.find("line 4: filing day 'x' is not a date");
@@ -214,7 +212,8 @@ TYPED_TEST(RelayEntitlementsTest, AnImportIsAllOrNothingAndImportingAgainAddsNot
   auto audit = store.ListAudit(this->a_, UINT64_MAX, 10);
   ASSERT_DAICHO_OK(audit);
   ASSERT_EQ(std::count_if(audit->begin(), audit->end(), [](const auto& row) { return row.action == "filings.import"; }),
-            1) << "an import that added nothing to the contract is not audited there";
+            1)
+      << "an import that added nothing to the contract is not audited there";
   EXPECT_EQ(store.ImportFilings(rows, {}, false, this->Office("admin@example.jp")).status().code(),
             Code::kPermissionDenied);
 }
@@ -227,8 +226,7 @@ TYPED_TEST(RelayEntitlementsTest, PaymentsAreCheckedAndAReferenceIsRecordedOnce)
   payment.reference = "R-1";
   EXPECT_EQ(store.RecordPayment(this->a_, payment).code(), Code::kFailedPrecondition) << "unmanaged";
   ASSERT_DAICHO_OK(store.SetLicence(this->a_, BothOptions()));
-  EXPECT_EQ(store.RecordPayment(this->a_, payment, this->Office("admin@example.jp")).code(),
-            Code::kPermissionDenied);
+  EXPECT_EQ(store.RecordPayment(this->a_, payment, this->Office("admin@example.jp")).code(), Code::kPermissionDenied);
   RelayService::PaymentInput bad = payment;
   for (int64_t amount : {int64_t{0}, RelayService::kMaxPaymentYen + 1, -RelayService::kMaxPaymentYen - 1}) {
     bad.amount_yen = amount;

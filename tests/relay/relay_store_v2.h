@@ -32,7 +32,9 @@ using OldStoreDbis = std::map<std::string, storage::lmdb::Dbi>;
 inline void WriteOldStore(const std::string& dir, const ContractNumber& contract, const std::string& schema,
                           const std::function<void(storage::lmdb::WriteTxn&, OldStoreDbis&)>& fill) {
   std::filesystem::create_directories(dir);
-  auto env = storage::lmdb::Env::Open(dir, storage::lmdb::EnvOptions());
+  storage::lmdb::EnvOptions options;
+  options.max_dbs = 16;  // as many as a v5 relay opened
+  auto env = storage::lmdb::Env::Open(dir, options);
   ASSERT_DAICHO_OK(env);
   OldStoreDbis dbis;
   std::vector<const char*> names = {"meta", "contracts", "users", "devices", "changes", "vv", "keys"};
