@@ -11,6 +11,7 @@ void WatchLogins(std::stop_token stop, const RelayService& service, Result<uint6
   std::mutex mu;
   std::condition_variable_any wake;
   bool reported = false;
+  entitlements::Date day = service.Today();
   while (!stop.stop_requested()) {
     {
       std::unique_lock lock(mu);
@@ -24,8 +25,11 @@ void WatchLogins(std::stop_token stop, const RelayService& service, Result<uint6
       continue;
     }
     reported = false;
-    if (!seen.ok() || *now != *seen) on_moved();
+    // A new day in Japan may begin a licence year: entitlements may move.
+    const entitlements::Date today = service.Today();
+    if (!seen.ok() || *now != *seen || today != day) on_moved();
     seen = now;
+    day = today;
   }
 }
 

@@ -1,6 +1,7 @@
 // WatchLogins: how a serving process learns that an administration command
-// (another process) ended logins: it polls the service's login generation
-// and reports every move, so the server rechecks its sessions' logins.
+// (another process) ended logins or changed a contract's entitlements: it
+// polls the service's login generation and reports every move, so the
+// server rechecks its sessions.
 #ifndef DAICHO_RELAY_LOGIN_WATCHER_H_
 #define DAICHO_RELAY_LOGIN_WATCHER_H_
 
@@ -16,7 +17,8 @@ namespace daicho::relay {
 
 // Reads service.LoginGeneration() every `interval` until `stop` (which ends
 // the wait early) and calls `on_moved` whenever it differs from the last
-// value read, starting from `seen` (the caller's read before the watch
+// value read or the day in Japan changed (a renewal may change what a
+// contract's sessions may do), starting from `seen` (the caller's read before the watch
 // began; an error reads as unknown, so the first good read reports a move).
 // `on_unreadable` is called once per outage with the read's status:
 // sessions go on meanwhile, and revocations wait for the store. Both

@@ -39,6 +39,20 @@ Result<sync::AcceptedSession> AdmitSession(RelayService& store, const sync::Hell
     DAICHO_RETURN_IF_ERROR(store.PublishOfficeKey(*contract, hello.publish_keys, hello.replaces_key_id));
   }
   DAICHO_ASSIGN_OR_RETURN(accepted.admission.office_keys, store.GetOfficeKey(*contract));
+  DAICHO_ASSIGN_OR_RETURN(RelayService::SyncTerms terms, store.SyncTermsFor(*contract));
+  accepted.admission.entitlements = terms.entitlements;
+  accepted.admission.uploads_refused = terms.uploads_refused;
+  // The session also ends when the uploads it may make change (a payment,
+  // filings imported, a renewal): the PC reconnects under the new terms.
+  accepted.recheck_login = [&store, number = *contract, login_check = std::move(accepted.recheck_login),
+                            refused = terms.uploads_refused]() -> Status {
+    DAICHO_RETURN_IF_ERROR(login_check());
+    DAICHO_ASSIGN_OR_RETURN(RelayService::SyncTerms now, store.SyncTermsFor(number));
+    if (now.uploads_refused == refused) return Status::Ok();
+    return Status(Code::kFailedPrecondition, now.uploads_refused
+                                                 ? "this contract's Internet backup is no longer entitled"
+                                                 : "this contract's Internet backup is entitled again");
+  };
   DAICHO_ASSIGN_OR_RETURN(accepted.store, store.ContractChanges(*contract));
   accepted.group = contract->str();  // a contract's devices see each other's changes live
   return accepted;

@@ -21,7 +21,12 @@ namespace daicho::relay {
 // recheck_login asks the store again whether the login still holds (the
 // token not revoked, the password unchanged, the user present, the contract
 // and user enabled). A device's login is recorded as its last sync from
-// `peer_address` (RelayService::RecordDeviceSync). Every Welcome carries the contract's office key
+// `peer_address` (RelayService::RecordDeviceSync). Every Welcome carries the
+// contract's entitlements (RelayService::SyncTermsFor): a contract whose
+// Internet backup is neither free nor paid is admitted read-only (the PC
+// downloads, uploads are refused), and a live session ends (Error
+// unavailable, reason kEntitlementChanged) when that changes, so the PC
+// reconnects under the new terms. Every Welcome carries the contract's office key
 // envelopes; a Purpose::kPublishKeys Hello stores its envelopes first (see
 // RelayService::PublishOfficeKey). Codes: kFailedPrecondition (the office key
 // changed meanwhile), kUnauthenticated (malformed or unknown

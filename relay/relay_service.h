@@ -66,6 +66,7 @@
 #include "relay/relay_backend.h"
 #include "sync/change_store.h"
 #include "sync/contract_number.h"
+#include "sync/messages.h"
 #include "sync/wire_codec.h"
 
 namespace daicho::relay {
@@ -433,7 +434,7 @@ class RelayService {
   struct FilingImport {
     size_t rows = 0;
     size_t added = 0;
-    size_t present = 0;  // already imported before
+    size_t present = 0;                     // already imported before
     std::vector<ContractNumber> contracts;  // that gained filings, by number
   };
   // Imports filings: all rows or none. Every bad row (unknown contract,
@@ -469,10 +470,20 @@ class RelayService {
   Result<std::vector<PaymentRecord>> ListPayments(const ContractNumber& contract) const;
   // The contract's evaluation on `on` (default: today in Japan by the
   // service's clock); nullopt: unmanaged. kNotFound.
-  Result<std::optional<entitlements::Evaluation>> EvaluateEntitlements(
-      const ContractNumber& contract, std::optional<entitlements::Date> on = {}) const;
+  Result<std::optional<entitlements::Evaluation>> EvaluateEntitlements(const ContractNumber& contract,
+                                                                       std::optional<entitlements::Date> on = {}) const;
   // Today in Japan by the service's clock.
   entitlements::Date Today() const;
+  // What a PC's sync session is told and held to: the contract's
+  // entitlements (empty for an unmanaged contract) and whether its uploads
+  // are refused (Internet backup neither free nor paid). Every change that
+  // can move them (licence, free option, filings, payments) raises the
+  // login generation, so a serving relay rechecks its sessions. kNotFound.
+  struct SyncTerms {
+    sync::Entitlements entitlements;
+    bool uploads_refused = false;
+  };
+  Result<SyncTerms> SyncTermsFor(const ContractNumber& contract) const;
 
   // ---- Changes ----
   // The contract's change store for sync sessions (opaque blobs; see

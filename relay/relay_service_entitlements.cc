@@ -110,6 +110,36 @@ Result<std::optional<entitlements::Evaluation>> EvaluateStored(RelayReadTxn& txn
   return std::optional<entitlements::Evaluation>(std::move(evaluation));
 }
 
+sync::OptionEntitlement ForSync(const entitlements::LineResult& line) {
+  sync::OptionState state = sync::OptionState::kFree;
+  switch (line.status) {
+    case entitlements::LineStatus::kFree:
+      state = sync::OptionState::kFree;
+      break;
+    case entitlements::LineStatus::kPaid:
+      state = sync::OptionState::kPaid;
+      break;
+    case entitlements::LineStatus::kNeedsFilings:
+      state = sync::OptionState::kNeedsFilings;
+      break;
+    case entitlements::LineStatus::kNeedsPayment:
+      state = sync::OptionState::kRefused;
+      break;
+    case entitlements::LineStatus::kNotApplied:
+      state = sync::OptionState::kNotApplied;
+      break;
+  }
+  return sync::OptionEntitlement{state, line.shortfall, static_cast<uint64_t>(std::max<int64_t>(0, line.fee_yen)),
+                                 line.reason.ja, line.reason.en};
+}
+
+// 00:00 in Japan on `day`, as Unix ms.
+int64_t JapanMidnightMs(Date day) {
+  constexpr int64_t kJapanOffsetMs = 9 * 3600 * 1000;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::sys_days(day).time_since_epoch()).count() -
+         kJapanOffsetMs;
+}
+
 }  // namespace
 
 Date RelayService::Today() const { return entitlements::JapanDay(static_cast<int64_t>(impl_->Now())); }
@@ -126,6 +156,7 @@ Status RelayService::SetLicence(const ContractNumber& contract, const entitlemen
     entitlements::Licence facts = licence;
     if (stored) facts.free_choice = stored->free_choice;
     DAICHO_RETURN_IF_ERROR(txn.PutLicence(contract, facts));
+    DAICHO_RETURN_IF_ERROR(txn.BumpLoginGeneration());
     return Audit(txn, contract, now, actor, "licence.set", {}, LicenceDetail(facts));
   });
 }
@@ -138,6 +169,7 @@ Status RelayService::ClearLicence(const ContractNumber& contract, const Actor& a
     DAICHO_ASSIGN_OR_RETURN(auto stored, txn.GetLicence(contract));
     if (!stored) return NotFound("contract " + contract.str() + " has no licence recorded");
     DAICHO_RETURN_IF_ERROR(txn.DeleteLicence(contract));
+    DAICHO_RETURN_IF_ERROR(txn.BumpLoginGeneration());
     return Audit(txn, contract, now, actor, "licence.clear", {});
   });
 }
@@ -164,6 +196,7 @@ Status RelayService::SetFreeOption(const ContractNumber& contract, entitlements:
     if (licence.free_choice == option) return Status::Ok();
     licence.free_choice = option;
     DAICHO_RETURN_IF_ERROR(txn.PutLicence(contract, licence));
+    DAICHO_RETURN_IF_ERROR(txn.BumpLoginGeneration());
     return Audit(txn, contract, now, actor, "entitlement.free_option", {},
                  std::string(LineName(static_cast<entitlements::Line>(option))));
   });
@@ -201,6 +234,7 @@ Result<RelayService::FilingImport> RelayService::ImportFilings(std::span<const F
       ++(added ? contract_added : contract_present);
       ++(added ? result.added : result.present);
     }
+    if (result.added > 0) DAICHO_RETURN_IF_ERROR(txn.BumpLoginGeneration());
     for (const auto& [contract, counts] : per_contract) {
       if (counts.first == 0) continue;
       result.contracts.push_back(contract);
@@ -259,6 +293,7 @@ Status RelayService::RecordPayment(const ContractNumber& contract, const Payment
     PaymentRecord record{now,          payment.line, on_day.current.year_start, payment.amount_yen, payment.reference,
                          payment.note, actor.user_id};
     DAICHO_RETURN_IF_ERROR(txn.AppendPayment(contract, record));
+    DAICHO_RETURN_IF_ERROR(txn.BumpLoginGeneration());
     return Audit(txn, contract, now, actor, "payment.record", {},
                  std::string(LineName(payment.line)) + " " + entitlements::FormatYen(payment.amount_yen) +
                      " yen for the licence year from " + text::FormatIsoDate(record.licence_year));
@@ -285,6 +320,18 @@ Result<std::optional<entitlements::Evaluation>> RelayService::EvaluateEntitlemen
     return Status::Ok();
   }));
   return out;
+}
+
+Result<RelayService::SyncTerms> RelayService::SyncTermsFor(const ContractNumber& contract) const {
+  const uint64_t now = impl_->Now();
+  DAICHO_ASSIGN_OR_RETURN(auto evaluation, EvaluateEntitlements(contract));
+  SyncTerms terms;
+  if (!evaluation) return terms;
+  const entitlements::YearEvaluation& year = evaluation->current;
+  terms.entitlements = sync::Entitlements{true, static_cast<int64_t>(now), JapanMidnightMs(year.year_end),
+                                          ForSync(year.backup), ForSync(year.billing)};
+  terms.uploads_refused = !year.backup.allowed();
+  return terms;
 }
 
 }  // namespace daicho::relay

@@ -27,7 +27,11 @@ struct AcceptedSession {
   // Whether the login that admitted the session still holds: called on the
   // connection's strand right after admission and on every
   // SyncServer::RecheckLogins(); kUnauthenticated ends the session with an
-  // Error (reason kLoginRevoked). Must be quick (no password hashing).
+  // Error (reason kLoginRevoked), kPermissionDenied with one saying the
+  // login is no longer allowed, kFailedPrecondition (the terms the session
+  // was admitted under changed, e.g. a relay's entitlements) with an Error
+  // unavailable (reason kEntitlementChanged: reconnect at once); other
+  // codes (a storage hiccup) keep it. Must be quick (no password hashing).
   // Empty: never rechecked.
   std::function<Status()> recheck_login;
 };

@@ -76,6 +76,37 @@ struct Hello {
 };
 
 // Reply to an accepted Hello.
+// One paid option as the relay judged it for the contract (issue 15). The
+// states' numbers are the wire's.
+enum class OptionState : uint32_t {
+  kFree = 0,
+  kPaid = 1,
+  kNeedsFilings = 2,  // a forecast state; allowed
+  kRefused = 3,       // neither free nor paid: not usable
+  kNotApplied = 4,    // the office did not apply for it
+};
+inline constexpr uint32_t kMaxOptionState = 4;
+
+struct OptionEntitlement {
+  OptionState state = OptionState::kFree;
+  uint32_t shortfall = 0;  // filings missing
+  uint64_t fee_yen = 0;    // what paying for them costs
+  std::string message_ja;  // the reason, one sentence with the figures
+  std::string message_en;
+  friend bool operator==(const OptionEntitlement&, const OptionEntitlement&) = default;
+};
+
+// A relay's evaluation of the contract's licence entitlements (empty and
+// unmanaged between PCs, or for a contract the vendor does not manage).
+struct Entitlements {
+  bool managed = false;
+  int64_t evaluated_ms = 0;    // Unix ms
+  int64_t valid_until_ms = 0;  // the next renewal (00:00 in Japan), Unix ms
+  OptionEntitlement backup;
+  OptionEntitlement billing;
+  friend bool operator==(const Entitlements&, const Entitlements&) = default;
+};
+
 struct Welcome {
   uint32_t protocol_version = kProtocolVersion;
   ReplicaId replica_id;                  // the acceptor's (a relay's own id for a relay)
@@ -85,6 +116,10 @@ struct Welcome {
   VersionVector relay_holds;             // between PCs: what the acceptor knows the relay holds
   std::string contract;                  // a PC handing out its office key envelope
   uint64_t max_change_bytes = 0;         // as Hello::max_change_bytes
+  Entitlements entitlements;             // a relay's: the contract's licence entitlements
+  // A relay refusing this PC's uploads (Internet backup not entitled): the
+  // session only downloads; the initiator sends no changes.
+  bool uploads_refused = false;
   friend bool operator==(const Welcome&, const Welcome&) = default;
 };
 
@@ -129,6 +164,9 @@ enum class ErrorReason : uint32_t {
   // The session's login no longer holds (device token unknown, revoked or
   // replaced; device revoked, password changed or user removed while live).
   kLoginRevoked = 1,
+  // The contract's entitlements changed while connected (a payment, filings
+  // imported, a renewal): reconnect at once to sync under the new terms.
+  kEntitlementChanged = 2,
 };
 
 // Ends the session. `code` is never kOk.

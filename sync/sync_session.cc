@@ -179,10 +179,15 @@ std::vector<std::string> SyncSession::HandleHello(Hello hello) {
   state_ = SessionState::kOpen;
   CountExpected(*vv);
 
-  std::string welcome = EncodeFrame(Welcome{options_.protocol_version, local_id_, std::move(vv).value(),
-                                            std::move(admission.device_token), std::move(admission.office_keys),
-                                            std::move(admission.relay_holds), std::move(admission.contract),
-                                            options_.limits.max_change_bytes});
+  uploads_refused_ = admission.uploads_refused;
+  if (uploads_refused_) {
+    upload_refusal_ = Status(Code::kPermissionDenied, admission.entitlements.backup.message_ja + " / " +
+                                                          admission.entitlements.backup.message_en);
+  }
+  std::string welcome = EncodeFrame(
+      Welcome{options_.protocol_version, local_id_, std::move(vv).value(), std::move(admission.device_token),
+              std::move(admission.office_keys), std::move(admission.relay_holds), std::move(admission.contract),
+              options_.limits.max_change_bytes, std::move(admission.entitlements), admission.uploads_refused});
   Count(welcome);
   std::vector<std::string> out;
   out.push_back(std::move(welcome));
@@ -191,7 +196,8 @@ std::vector<std::string> SyncSession::HandleHello(Hello hello) {
 }
 
 Admission AdmissionFromWelcome(const Welcome& welcome) {
-  return Admission{welcome.device_token, welcome.office_keys, welcome.relay_holds, welcome.contract};
+  return Admission{welcome.device_token, welcome.office_keys,  welcome.relay_holds,
+                   welcome.contract,     welcome.entitlements, welcome.uploads_refused};
 }
 
 std::vector<std::string> SyncSession::HandleWelcome(Welcome welcome) {
@@ -214,6 +220,7 @@ std::vector<std::string> SyncSession::HandleWelcome(Welcome welcome) {
   peer_vv_ = welcome.version_vector;
   send_cursor_ = peer_vv_;
   state_ = SessionState::kOpen;
+  uploads_refused_ = welcome.uploads_refused;
   std::vector<std::string> out;
   if (exchange_) {
     auto vv = store_.GetVersionVector();
@@ -238,6 +245,7 @@ std::vector<std::string> SyncSession::HandleChanges(ChangesBatch batch) {
   if (state_ != SessionState::kOpen) return Fail(ProtocolError("Changes before the handshake"));
   if (!exchange_) return Fail(ProtocolError("Changes in a session that exchanges none"));
   if (receiving_) return Fail(ProtocolError("Changes while " + ChangeName(receiving_->change) + " is half received"));
+  if (uploads_refused_ && options_.role == SessionRole::kAcceptor) return Fail(upload_refusal_);
   if (batch.batch_id != last_received_batch_id_ + 1) {
     return Fail(ProtocolError("batch " + std::to_string(batch.batch_id) + " out of order (expected " +
                               std::to_string(last_received_batch_id_ + 1) + ")"));
@@ -273,6 +281,7 @@ std::vector<std::string> SyncSession::HandleChanges(ChangesBatch batch) {
 std::vector<std::string> SyncSession::HandleChangePart(ChangePart part) {
   if (state_ != SessionState::kOpen) return Fail(ProtocolError("ChangePart before the handshake"));
   if (!exchange_) return Fail(ProtocolError("ChangePart in a session that exchanges none"));
+  if (uploads_refused_ && options_.role == SessionRole::kAcceptor) return Fail(upload_refusal_);
   if (!receiving_) {
     if (part.batch_id != last_received_batch_id_ + 1) {
       return Fail(ProtocolError("batch " + std::to_string(part.batch_id) + " out of order (expected " +
@@ -333,6 +342,8 @@ std::vector<std::string> SyncSession::End(Status why, ErrorReason reason) {
 }
 
 bool SyncSession::Pump(std::vector<std::string>& out) {
+  // The relay stores nothing of ours: send nothing (it would end the session).
+  if (uploads_refused_ && options_.role == SessionRole::kInitiator) return true;
   const size_t max_in_flight = std::max<size_t>(1, options_.max_in_flight_batches);
   while (in_flight_.size() < max_in_flight) {
     // A one-shot sync sends what was held at the handshake: what other
@@ -427,7 +438,9 @@ bool SyncSession::InSync() {
   // One-shot: what both held at the handshake, however much either side
   // gained since (comparing with a store that other processes keep writing
   // would never end). Live: everything we hold now, too.
-  return peer_vv_.Dominates(one_shot_ ? start_vv_ : *vv) && vv->Dominates(peer_start_vv_);
+  const bool sent_all =
+      (uploads_refused_ && options_.role == SessionRole::kInitiator) || peer_vv_.Dominates(one_shot_ ? start_vv_ : *vv);
+  return sent_all && vv->Dominates(peer_start_vv_);
 }
 
 }  // namespace daicho::sync

@@ -80,6 +80,12 @@ struct Admission {
   VersionVector relay_holds;
   // Sent in the Welcome with a handed-out office key envelope.
   std::string contract;
+  // Sent in the Welcome by a relay: the contract's licence entitlements ...
+  Entitlements entitlements;
+  // ... and whether they refuse the PC's uploads: the session only
+  // downloads, and changes the peer sends anyway end it with Error
+  // permission_denied saying why (entitlements.backup's messages).
+  bool uploads_refused = false;
 };
 
 // What `welcome` carried of its acceptor's Admission.
@@ -180,7 +186,9 @@ class SyncSession {
   // what we held at the handshake; otherwise: all we hold now), and we hold
   // all the peer held at the handshake. A one-shot sync is then over (for
   // both sides at once: neither sends more); changes committed meanwhile
-  // wait for the next one.
+  // wait for the next one. An initiator whose uploads the relay refused
+  // (Welcome::uploads_refused) sends nothing: it is in sync once it holds
+  // what the relay held.
   bool InSync();
   // The peer's Hello (acceptor), once received, also when it was refused,
   // without its credentials.
@@ -250,6 +258,10 @@ class SyncSession {
   VersionVector start_vv_;              // what we held
   VersionVector peer_start_vv_;         // what the peer held
   uint64_t peer_max_change_bytes_ = 0;  // the largest change it receives
+  // The relay refuses the initiator's uploads (Admission::uploads_refused):
+  // the initiator sends none, the acceptor refuses any with this status.
+  bool uploads_refused_ = false;
+  Status upload_refusal_;
   std::optional<Receiving> receiving_;
   SessionStats stats_;
 };

@@ -146,6 +146,33 @@ Result<Message> GetHello(const pb::Hello& in, const CodecLimits& limits) {
   return Message(std::move(h));
 }
 
+Result<OptionEntitlement> GetOptionEntitlement(const pb::OptionEntitlement& in, const CodecLimits& limits,
+                                               const std::string& what) {
+  if (in.state() > kMaxOptionState) return Bad(what + ".state " + std::to_string(in.state()) + " is unknown");
+  DAICHO_RETURN_IF_ERROR(CheckString(in.message_ja(), limits, what + ".message_ja"));
+  DAICHO_RETURN_IF_ERROR(CheckString(in.message_en(), limits, what + ".message_en"));
+  return OptionEntitlement{static_cast<OptionState>(in.state()), in.shortfall(), in.fee_yen(), in.message_ja(),
+                           in.message_en()};
+}
+
+Result<Entitlements> GetEntitlements(const pb::Entitlements& in, const CodecLimits& limits) {
+  Entitlements out;
+  out.managed = in.managed();
+  out.evaluated_ms = in.evaluated_ms();
+  out.valid_until_ms = in.valid_until_ms();
+  DAICHO_ASSIGN_OR_RETURN(out.backup, GetOptionEntitlement(in.backup(), limits, "welcome.entitlements.backup"));
+  DAICHO_ASSIGN_OR_RETURN(out.billing, GetOptionEntitlement(in.billing(), limits, "welcome.entitlements.billing"));
+  return out;
+}
+
+void PutOptionEntitlement(const OptionEntitlement& in, pb::OptionEntitlement* out) {
+  out->set_state(static_cast<uint32_t>(in.state));
+  out->set_shortfall(in.shortfall);
+  out->set_fee_yen(in.fee_yen);
+  out->set_message_ja(in.message_ja);
+  out->set_message_en(in.message_en);
+}
+
 Result<Message> GetWelcome(const pb::Welcome& in, const CodecLimits& limits) {
   Welcome w;
   w.protocol_version = in.protocol_version();
@@ -158,6 +185,8 @@ Result<Message> GetWelcome(const pb::Welcome& in, const CodecLimits& limits) {
   DAICHO_RETURN_IF_ERROR(CheckString(in.contract(), limits, "welcome.contract"));
   w.contract = in.contract();
   w.max_change_bytes = in.max_change_bytes();
+  DAICHO_ASSIGN_OR_RETURN(w.entitlements, GetEntitlements(in.entitlements(), limits));
+  w.uploads_refused = in.uploads_refused();
   return Message(std::move(w));
 }
 
@@ -218,8 +247,9 @@ Result<Message> GetError(const pb::Error& in, const CodecLimits& limits) {
   }
   DAICHO_RETURN_IF_ERROR(CheckString(in.message(), limits, "error.message"));
   // A reason this build does not know is as good as none.
-  const ErrorReason reason =
-      in.reason() == pb::ERROR_REASON_LOGIN_REVOKED ? ErrorReason::kLoginRevoked : ErrorReason::kNone;
+  ErrorReason reason = ErrorReason::kNone;
+  if (in.reason() == pb::ERROR_REASON_LOGIN_REVOKED) reason = ErrorReason::kLoginRevoked;
+  if (in.reason() == pb::ERROR_REASON_ENTITLEMENT_CHANGED) reason = ErrorReason::kEntitlementChanged;
   return Message(ErrorMessage{static_cast<Code>(in.code()), in.message(), reason});
 }
 
@@ -260,6 +290,15 @@ std::string EncodeFrame(const Message& message) {
           if (!m.relay_holds.empty()) PutVersionVector(m.relay_holds, out->mutable_relay_holds());
           out->set_contract(m.contract);
           out->set_max_change_bytes(m.max_change_bytes);
+          if (m.entitlements != Entitlements()) {
+            pb::Entitlements* e = out->mutable_entitlements();
+            e->set_managed(m.entitlements.managed);
+            e->set_evaluated_ms(m.entitlements.evaluated_ms);
+            e->set_valid_until_ms(m.entitlements.valid_until_ms);
+            PutOptionEntitlement(m.entitlements.backup, e->mutable_backup());
+            PutOptionEntitlement(m.entitlements.billing, e->mutable_billing());
+          }
+          out->set_uploads_refused(m.uploads_refused);
         } else if constexpr (std::is_same_v<T, ChangesBatch>) {
           pb::Changes* out = frame.mutable_changes();
           out->set_batch_id(m.batch_id);
@@ -288,6 +327,7 @@ std::string EncodeFrame(const Message& message) {
           out->set_code(static_cast<uint32_t>(m.code));
           out->set_message(m.message);
           if (m.reason == ErrorReason::kLoginRevoked) out->set_reason(pb::ERROR_REASON_LOGIN_REVOKED);
+          if (m.reason == ErrorReason::kEntitlementChanged) out->set_reason(pb::ERROR_REASON_ENTITLEMENT_CHANGED);
         }
       },
       message);

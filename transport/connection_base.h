@@ -55,6 +55,12 @@ class ConnectionBase {
                  sync::ErrorReason::kNone);
       return;
     }
+    // The terms it was admitted under changed (a relay: the contract's
+    // entitlements): the PC reconnects at once and syncs under the new ones.
+    if (still.code() == Code::kFailedPrecondition) {
+      EndSession(Status(Code::kUnavailable, still.message()), sync::ErrorReason::kEntitlementChanged);
+      return;
+    }
     if (still.code() != Code::kUnauthenticated) return;
     EndSession(Status(Code::kUnauthenticated, "login revoked while connected: " + still.message()),
                sync::ErrorReason::kLoginRevoked);

@@ -265,6 +265,59 @@ TYPED_TEST(RelayEntitlementsTest, PaymentsAreCheckedAndAReferenceIsRecordedOnce)
   EXPECT_EQ(evaluation.current.billing.shortfall, 2u);
 }
 
+// What a PC's session is told: nothing for an unmanaged contract; a refused
+// Internet backup refuses its uploads; every change that can move that
+// raises the login generation, so a serving relay rechecks its sessions.
+TYPED_TEST(RelayEntitlementsTest, SyncTermsFollowTheEvaluationAndEveryChangeRaisesTheLoginGeneration) {
+  RelayService& store = this->store();
+  auto terms = store.SyncTermsFor(this->a_);
+  ASSERT_DAICHO_OK(terms);
+  EXPECT_FALSE(terms->entitlements.managed);
+  EXPECT_FALSE(terms->uploads_refused);
+  EXPECT_EQ(store.SyncTermsFor(Contract("0000-0000-0099")).status().code(), Code::kNotFound);
+
+  uint64_t generation = *store.LoginGeneration();
+  const auto raised = [&] {
+    const uint64_t now = *store.LoginGeneration();
+    const bool moved = now > generation;
+    generation = now;
+    return moved;
+  };
+  ASSERT_DAICHO_OK(store.SetLicence(this->a_, BothOptions()));
+  EXPECT_TRUE(raised());
+  terms = store.SyncTermsFor(this->a_);
+  ASSERT_DAICHO_OK(terms);
+  EXPECT_TRUE(terms->entitlements.managed);
+  EXPECT_TRUE(terms->uploads_refused);
+  EXPECT_EQ(terms->entitlements.backup.state, sync::OptionState::kRefused);
+  EXPECT_EQ(terms->entitlements.backup.shortfall, 2u);
+  EXPECT_EQ(terms->entitlements.backup.fee_yen, 11000u);
+  EXPECT_NE(terms->entitlements.backup.message_en.find("Internet backup: available with 2 more new filings"),
+            std::string::npos);
+  EXPECT_EQ(terms->entitlements.evaluated_ms, static_cast<int64_t>(JapanNoonMs(Day(2026, 5, 10))));
+  // Valid until the next renewal begins: 2027-04-01 00:00 in Japan.
+  EXPECT_EQ(terms->entitlements.valid_until_ms, static_cast<int64_t>(JapanNoonMs(Day(2027, 4, 1))) - 12 * 3600 * 1000);
+
+  this->Import(OldCompanyFilings(this->a_, 3));
+  EXPECT_TRUE(raised());
+  this->Import(OldCompanyFilings(this->a_, 3));
+  EXPECT_FALSE(raised()) << "an import that added nothing changes nothing";
+  RelayService::PaymentInput payment;
+  payment.line = entitlements::Line::kBackup;
+  payment.amount_yen = 11000;
+  ASSERT_DAICHO_OK(store.RecordPayment(this->a_, payment));
+  EXPECT_TRUE(raised());
+  terms = store.SyncTermsFor(this->a_);
+  EXPECT_FALSE(terms->uploads_refused);
+  EXPECT_EQ(terms->entitlements.backup.state, sync::OptionState::kPaid);
+  EXPECT_EQ(terms->entitlements.billing.state, sync::OptionState::kRefused) << "billing is the PCs' gate, not uploads";
+  ASSERT_DAICHO_OK(store.SetFreeOption(this->a_, Option::kBilling));
+  EXPECT_TRUE(raised());
+  ASSERT_DAICHO_OK(store.ClearLicence(this->a_));
+  EXPECT_TRUE(raised());
+  EXPECT_FALSE(store.SyncTermsFor(this->a_)->entitlements.managed);
+}
+
 TYPED_TEST(RelayEntitlementsTest, RemovingAContractRemovesItsLicenceFilingsAndPayments) {
   RelayService& store = this->store();
   ASSERT_DAICHO_OK(store.SetLicence(this->a_, BothOptions()));

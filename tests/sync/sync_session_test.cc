@@ -417,7 +417,7 @@ TEST(SyncSessionTest, WhatTheAcceptorGrantedComesBackFromTheWelcome) {
   const crypto::WrappedOfficeKey keys{2, "passphrase-envelope", "recovery-envelope", "sealed-ring"};
   SessionOptions acceptor = Options(SessionRole::kAcceptor);
   acceptor.authenticate = [&](const Hello&) -> Result<Admission> {
-    return Admission{"device token", keys, relay_holds, "0000-0000-0001"};
+    return Admission{"device token", keys, relay_holds, "0000-0000-0001", {}, false};
   };
   SyncSession sa(*a.store, Options(SessionRole::kInitiator), a.replica->id());
   SyncSession sb(*b.store, acceptor, b.replica->id());
@@ -477,6 +477,55 @@ TEST(SyncSessionTest, RefusedDeviceTokenAndEndedLoginsCarryTheLoginRevokedReason
   EXPECT_EQ(sa.status().code(), Code::kUnauthenticated);
   ASSERT_TRUE(sa.peer_error().has_value());
   EXPECT_EQ(sa.peer_error()->reason, ErrorReason::kLoginRevoked);
+}
+
+// Issue 15: a relay refusing a PC's uploads (Internet backup not entitled)
+// still sends it everything; the PC sends nothing, and its one-shot sync ends
+// once it holds what the relay held. Nothing of the PC's is lost: its
+// changes stay in its log for when uploads are allowed again.
+TEST(SyncSessionTest, ARefusedUploadDownloadsEverythingAndSendsNothing) {
+  TempDir dir;
+  Pc pc = OpenPc(dir, "pc");
+  Pc relay = OpenPc(dir, "relay");
+  for (int i = 0; i < 5; ++i) Write(*relay.replica, "r" + std::to_string(i), "name", "from the relay");
+  for (int i = 0; i < 3; ++i) Write(*pc.replica, "p" + std::to_string(i), "name", "written offline");
+  SessionOptions acceptor = Options(SessionRole::kAcceptor);
+  Entitlements refused;
+  refused.managed = true;
+  refused.backup = {OptionState::kRefused, 2, 11000, "新規の申請があと2件", "2 more new filings"};
+  acceptor.authenticate = [&](const Hello&) -> Result<Admission> {
+    return Admission{"", {}, {}, "", refused, /*uploads_refused=*/true};
+  };
+  SyncSession sa(*pc.store, Options(SessionRole::kInitiator), pc.replica->id());
+  SyncSession sb(*relay.store, acceptor, relay.replica->id());
+  FramePipe pipe(sa, sb, 7);
+  SyncThrough(pipe, sa);
+  EXPECT_TRUE(sa.InSync()) << sa.status();
+  ASSERT_TRUE(sa.welcome().has_value());
+  EXPECT_TRUE(sa.welcome()->uploads_refused);
+  EXPECT_EQ(sa.welcome()->entitlements, refused);
+  EXPECT_EQ(sa.stats().changes_sent, 0u);
+  EXPECT_EQ(sa.stats().changes_received, 5u);
+  EXPECT_EQ(relay.replica->Get("customers", "p0").status().code(), Code::kNotFound);
+  EXPECT_DAICHO_OK(pc.replica->Get("customers", "r4"));
+  EXPECT_EQ(pc.replica->ChangesSince(VersionVector())->size(), 8u) << "the PC's own changes wait in its log";
+
+  // A PC that sends anyway (an older daicho) gets an Error saying why.
+  SyncSession acceptor_again(*relay.store, acceptor, relay.replica->id());
+  Hello hello;
+  hello.replica_id = pc.replica->id();
+  ASSERT_DAICHO_OK(acceptor_again.OnFrame(EncodeFrame(hello)));
+  auto changes = pc.replica->ChangesSince(relay.replica->GetVersionVector().value());
+  ASSERT_DAICHO_OK(changes);
+  auto out = acceptor_again.OnFrame(EncodeFrame(ChangesBatch{1, {changes->front()}}));
+  ASSERT_DAICHO_OK(out);
+  ASSERT_EQ(out->size(), 1u);
+  auto error = DecodeFrame(out->front());
+  ASSERT_DAICHO_OK(error);
+  ASSERT_TRUE(std::holds_alternative<ErrorMessage>(*error));
+  EXPECT_EQ(std::get<ErrorMessage>(*error).code, Code::kPermissionDenied);
+  EXPECT_EQ(std::get<ErrorMessage>(*error).message, "新規の申請があと2件 / 2 more new filings");
+  EXPECT_EQ(relay.replica->Get("customers", "p0").status().code(), Code::kNotFound);
 }
 
 TEST(SyncSessionTest, GapBatchGetsAnErrorAndAppliesNothingWhileDuplicatesAreAcked) {
@@ -555,7 +604,7 @@ TEST(SyncSessionTest, BadAcksFailTheSender) {
     SCOPED_TRACE("variant " + std::to_string(variant));
     SyncSession sa(*a.store, Options(SessionRole::kInitiator), a.replica->id());
     ASSERT_DAICHO_OK(sa.Start());
-    auto batches = sa.OnFrame(EncodeFrame(Welcome{kProtocolVersion, b.replica->id(), {}, "", {}, {}, "", 0}));
+    auto batches = sa.OnFrame(EncodeFrame(Welcome{kProtocolVersion, b.replica->id(), {}, "", {}, {}, "", 0, {}, false}));
     ASSERT_DAICHO_OK(batches);
     ASSERT_EQ(batches->size(), 1u);
     ASSERT_EQ(sa.TEST_in_flight_batches(), 1u);
@@ -564,7 +613,7 @@ TEST(SyncSessionTest, BadAcksFailTheSender) {
     std::string bad;
     if (variant == 0) bad = EncodeFrame(Ack{2, covers});  // not in flight
     if (variant == 1) bad = EncodeFrame(Ack{1, {}});      // does not cover the batch
-    if (variant == 2) bad = EncodeFrame(Welcome{kProtocolVersion, b.replica->id(), {}, "", {}, {}, "", 0});  // twice
+    if (variant == 2) bad = EncodeFrame(Welcome{kProtocolVersion, b.replica->id(), {}, "", {}, {}, "", 0, {}, false});  // twice
     auto out = sa.OnFrame(bad);
     ASSERT_DAICHO_OK(out);
     ASSERT_EQ(out->size(), 1u);

@@ -81,8 +81,20 @@ TEST(WireCodecTest, OfficeKeysMustMatchTheirKeyId) {
   EXPECT_EQ(DecodeFrame(EncodeFrame(h)).status().code(), Code::kResourceExhausted);
 }
 
+// Issue 15: a relay's entitlements are bounded like every other field; a
+// state this build does not know is refused, not guessed.
+TEST(WireCodecTest, WelcomeEntitlementsAreChecked) {
+  Welcome w{kProtocolVersion, Id(9), Vv({{3, 1}}), "", {}, {}, "", 0, {}, false};
+  w.entitlements.managed = true;
+  w.entitlements.billing.message_en = std::string(CodecLimits().max_string_bytes + 1, 'x');
+  EXPECT_EQ(DecodeFrame(EncodeFrame(w)).status().code(), Code::kResourceExhausted);
+  w.entitlements.billing.message_en = "ok";
+  w.entitlements.backup.state = static_cast<OptionState>(kMaxOptionState + 1);
+  EXPECT_EQ(DecodeFrame(EncodeFrame(w)).status().code(), Code::kProtocolError);
+}
+
 TEST(WireCodecTest, OtherMessagesRoundTrip) {
-  Welcome w{kProtocolVersion, Id(9), Vv({{3, 1}}), "", {}, {}, "", 0};
+  Welcome w{kProtocolVersion, Id(9), Vv({{3, 1}}), "", {}, {}, "", 0, {}, false};
   EXPECT_EQ(RoundTrip(w), w);
   w.device_token = std::string("\0\x01token", 7);
   EXPECT_EQ(RoundTrip(w), w);
@@ -91,6 +103,13 @@ TEST(WireCodecTest, OtherMessagesRoundTrip) {
   w.relay_holds = Vv({{1, 4}, {2, 7}});
   EXPECT_EQ(RoundTrip(w), w);
   w.max_change_bytes = 1u << 30;
+  EXPECT_EQ(RoundTrip(w), w);
+  w.entitlements = Entitlements{true,
+                                1'780'000'000'000,
+                                1'800'000'000'000,
+                                {OptionState::kRefused, 2, 11000, "インターネットバックアップ: 新規の申請があと2件", "2 more"},
+                                {OptionState::kFree, 0, 0, "無料です", "free"}};
+  w.uploads_refused = true;
   EXPECT_EQ(RoundTrip(w), w);
   ChangePart part{3, Id(1), 4, 100, 60, std::string(40, '\xff')};
   EXPECT_EQ(RoundTrip(part), part);
