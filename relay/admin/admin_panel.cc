@@ -9,6 +9,7 @@
 #include "relay/admin/form_rules.h"
 #include "relay/admin/mail_text.h"
 #include "relay/admin/panel_impl.h"
+#include "relay/entitlements_view.h"
 #include "relay/password.h"
 #include "web/accept_language.h"
 #include "web/origin.h"
@@ -346,6 +347,16 @@ Answer AdminPanel::Impl::RevokeDevice(Context& ctx, std::string_view user_id, st
   if (revoked.code() == Code::kFailedPrecondition) return Refused(409, revoked.message(), "ambiguous");
   if (!revoked.ok()) return Explain(ctx, revoked);
   return Done(ctx, Msg::kDeviceRevoked, name);
+}
+
+Answer AdminPanel::Impl::SetFreeOption(Context& ctx, std::string_view option) {
+  const std::optional<entitlements::Line> line = ParseLineName(option);
+  if (!line || *line == entitlements::Line::kBase) return Invalid(Format(Msg::kRequired, ctx.lang));
+  const auto chosen = static_cast<entitlements::Option>(*line);
+  const Status set = service.SetFreeOption(*ctx.contract, chosen, ctx.caller->actor(Via(ctx)));
+  if (!set.ok()) return Explain(ctx, set);
+  const entitlements::Text name = entitlements::OptionName(chosen);
+  return Done(ctx, Msg::kFreeOptionChanged, ctx.lang == Lang::kJa ? name.ja : name.en);
 }
 
 Answer AdminPanel::Impl::ChangeOwnPassword(Context& ctx, std::string_view current, std::string_view password) {

@@ -23,6 +23,7 @@ h2{font-size:1.1em;margin:1.5em 0 .5em}
 .notice{padding:.7em 1em;border-radius:4px;margin-bottom:1em}
 .notice.ok{background:#e3f4e8;border:1px solid #8fcf9f}
 .notice.error{background:#fdeaea;border:1px solid #e7a1a1}
+tr.refused th,tr.refused td{color:#a31515;font-weight:bold}
 label{display:block;font-weight:bold;margin:.8em 0 .2em}
 .hint{font-weight:normal;font-size:.85em;color:#5a6675}
 input[type=text],input[type=email],input[type=password]{width:100%;padding:.45em .6em;font-size:1em;

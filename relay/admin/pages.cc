@@ -1,12 +1,15 @@
 #include "relay/admin/pages.h"
 
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 
 #include "relay/admin/assets.h"
 #include "relay/admin/form_rules.h"
 #include "relay/password.h"
+#include "text/date_text.h"
 #include "web/form.h"
 
 namespace daicho::relay::admin {
@@ -43,6 +46,7 @@ SafeHtml Header(const Viewer& viewer, Section current, std::string_view path) {
     nav += NavLink(viewer, Section::kKey, current, Msg::kNavKey, "/admin/key");
     nav += NavLink(viewer, Section::kAudit, current, Msg::kNavAudit, "/admin/audit");
   }
+  nav += NavLink(viewer, Section::kLicence, current, Msg::kNavLicence, "/admin/licence");
   nav += NavLink(viewer, Section::kMe, current, Msg::kNavMe, "/admin/me");
   return Markup(
       "<header><span class=\"brand\">{}</span><nav>{}</nav><span class=\"who\">{}</span>{}"
@@ -99,7 +103,7 @@ Msg ActionText(std::string_view action, bool* known) {
     std::string_view action;
     Msg msg;
   };
-  static constexpr std::array<Known, 13> kActions = {{
+  static constexpr std::array<Known, 18> kActions = {{
       {"login", Msg::kActionLogin},
       {"login.failed", Msg::kActionLoginFailed},
       {"user.add", Msg::kActionUserAdd},
@@ -113,6 +117,11 @@ Msg ActionText(std::string_view action, bool* known) {
       {"password.change", Msg::kActionPasswordChange},
       {"reset.request", Msg::kActionResetRequest},
       {"reset.done", Msg::kActionResetDone},
+      {"licence.set", Msg::kActionLicenceSet},
+      {"licence.clear", Msg::kActionLicenceClear},
+      {"entitlement.free_option", Msg::kActionFreeOption},
+      {"payment.record", Msg::kActionPayment},
+      {"filings.import", Msg::kActionFilingsImport},
   }};
   for (const Known& k : kActions) {
     if (k.action == action) {
@@ -367,6 +376,90 @@ SafeHtml MeBody(const Viewer& viewer) {
            Format(Msg::kPasswordHint, lang, {std::to_string(kMinPasswordLength), std::to_string(kMaxPasswordLength)})),
        Field(Msg::kPasswordConfirm, "password2", PasswordInput("password2", "new-password", lang, "password"), lang),
        T(Msg::kChangePasswordButton, lang)});
+}
+
+namespace {
+
+std::string JaDate(entitlements::Date day, Lang lang) {
+  std::string iso = text::FormatIsoDate(day);
+  if (lang == Lang::kJa) std::replace(iso.begin(), iso.end(), '-', '/');
+  return iso;
+}
+
+std::string LineName(entitlements::Line line, Lang lang) {
+  if (line == entitlements::Line::kBase) return T(Msg::kLineBase, lang);
+  const entitlements::Text name = entitlements::OptionName(static_cast<entitlements::Option>(line));
+  return lang == Lang::kJa ? name.ja : name.en;
+}
+
+Msg StatusText(entitlements::LineStatus status) {
+  switch (status) {
+    case entitlements::LineStatus::kFree:
+      return Msg::kStatusFree;
+    case entitlements::LineStatus::kPaid:
+      return Msg::kStatusPaid;
+    case entitlements::LineStatus::kNeedsFilings:
+      return Msg::kStatusNeedsFilings;
+    case entitlements::LineStatus::kNeedsPayment:
+      return Msg::kStatusRefused;
+    case entitlements::LineStatus::kNotApplied:
+      return Msg::kStatusNotApplied;
+  }
+  return Msg::kUnknown;
+}
+
+SafeHtml LinesTable(const std::vector<const entitlements::LineResult*>& lines, Lang lang) {
+  SafeHtml rows;
+  for (const entitlements::LineResult* line : lines) {
+    rows += Markup("<tr class=\"{}\"><th>{}</th><td class=\"nowrap\">{}</td><td>{}</td></tr>",
+                   {line->allowed() ? "" : "refused", LineName(line->line, lang), T(StatusText(line->status), lang),
+                    lang == Lang::kJa ? line->reason.ja : line->reason.en});
+  }
+  return Markup("<table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+                {T(Msg::kColumnItem, lang), T(Msg::kColumnState, lang), T(Msg::kColumnReason, lang), rows});
+}
+
+std::string LastDay(entitlements::Date exclusive_end, Lang lang) {
+  return JaDate(entitlements::Date{std::chrono::sys_days(exclusive_end) - std::chrono::days(1)}, lang);
+}
+
+}  // namespace
+
+SafeHtml LicenceBody(const Viewer& viewer, const std::optional<entitlements::Evaluation>& evaluation,
+                     const std::optional<entitlements::Licence>& licence) {
+  const Lang lang = viewer.lang;
+  if (!evaluation || !licence) return Markup("<div class=\"panel\"><p>{}</p></div>", {T(Msg::kLicenceUnmanaged, lang)});
+  const entitlements::YearEvaluation& year = evaluation->current;
+  const SafeHtml counted =
+      year.first_year ? Markup("<p>{}</p>", {T(Msg::kLicenceFirstYear, lang)})
+                      : Markup("<p>{}</p>", {Format(Msg::kLicenceCounted, lang,
+                                                    {std::to_string(year.filings), std::to_string(year.new_filings),
+                                                     JaDate(year.count_from, lang), LastDay(year.count_to, lang)})});
+  SafeHtml body =
+      Markup("<div class=\"panel\"><p><strong>{}</strong></p>{}{}</div>",
+             {Format(Msg::kLicenceYear, lang, {JaDate(year.year_start, lang), LastDay(year.year_end, lang)}), counted,
+              LinesTable({&year.base, &year.backup, &year.billing}, lang)});
+  if (evaluation->forecast) {
+    const entitlements::YearEvaluation& next = *evaluation->forecast;
+    body +=
+        Markup("<div class=\"panel\"><p><strong>{}</strong></p>{}</div>",
+               {Format(Msg::kLicenceForecast, lang, {JaDate(next.year_start, lang), JaDate(evaluation->today, lang)}),
+                LinesTable({&next.backup, &next.billing}, lang)});
+  }
+  if (viewer.admin && licence->backup_applied && licence->billing_applied) {
+    SafeHtml choices;
+    for (const entitlements::Option option : {entitlements::Option::kBackup, entitlements::Option::kBilling}) {
+      const std::string value = option == entitlements::Option::kBackup ? "backup" : "billing";
+      const SafeHtml checked = licence->free_choice == option ? Markup(" checked", {}) : SafeHtml();
+      choices += Markup("<label><input type=\"radio\" name=\"option\" value=\"{}\"{}> {}</label>",
+                        {value, checked, LineName(static_cast<entitlements::Line>(option), lang)});
+    }
+    body += Markup(
+        "<div class=\"panel narrow\"><form method=\"post\" action=\"/admin/licence/free-option\">{}"
+        "<fieldset><legend>{}</legend>{}</fieldset><button type=\"submit\">{}</button></form></div>",
+        {CsrfField(viewer), T(Msg::kFreeOptionTitle, lang), choices, T(Msg::kFreeOptionButton, lang)});
+  }
+  return body;
 }
 
 }  // namespace daicho::relay::admin

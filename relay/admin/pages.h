@@ -34,7 +34,7 @@ struct Notice {
 };
 
 // Which navigation entry a page belongs to ("" for none).
-enum class Section { kNone, kUsers, kDevices, kKey, kAudit, kMe };
+enum class Section { kNone, kUsers, kDevices, kKey, kAudit, kLicence, kMe };
 
 // The whole document. `path` is the page's own path, for the language
 // switch link.
@@ -67,6 +67,11 @@ SafeHtml KeyBody(const Viewer& viewer, const RelayService::OfficeKeyStatus& key)
 SafeHtml AuditBody(const Viewer& viewer, const std::vector<RelayService::AuditEntry>& entries,
                    std::optional<uint64_t> older_than_ms);
 SafeHtml MeBody(const Viewer& viewer);
+// The contract's licence year, each line's state and why, the forecast, and
+// (for an admin of an office with both options) the free-option choice.
+// Unmanaged (no evaluation) says nothing is restricted.
+SafeHtml LicenceBody(const Viewer& viewer, const std::optional<entitlements::Evaluation>& evaluation,
+                     const std::optional<entitlements::Licence>& licence);
 
 // The path of a user's edit page.
 std::string UserPagePath(std::string_view user_id);

@@ -14,9 +14,9 @@ constexpr std::string_view kHtml = "text/html; charset=utf-8";
 // Notices a redirect may name (?notice=ID&arg=VALUE): only these, so a link
 // cannot put arbitrary sentences on a page.
 constexpr std::array kNotices = {
-    Msg::kUserAdded,          Msg::kPasswordChangedFor, Msg::kUserDisabled, Msg::kUserEnabled,
-    Msg::kAdminGranted,       Msg::kAdminRevoked,       Msg::kUserRemoved,  Msg::kDeviceRevoked,
-    Msg::kOwnPasswordChanged, Msg::kResetDone,          Msg::kLoggedOut,    Msg::kSessionEnded,
+    Msg::kUserAdded,    Msg::kPasswordChangedFor, Msg::kUserDisabled,      Msg::kUserEnabled,        Msg::kAdminGranted,
+    Msg::kAdminRevoked, Msg::kUserRemoved,        Msg::kDeviceRevoked,     Msg::kOwnPasswordChanged, Msg::kResetDone,
+    Msg::kLoggedOut,    Msg::kSessionEnded,       Msg::kFreeOptionChanged,
 };
 
 std::string Field(const web::FormFields& fields, std::string_view name) {
@@ -172,13 +172,31 @@ web::HttpResponse AdminPanel::Impl::HandleHtml(Context& ctx) {
     return Finish(ctx, Redirect(WithNotice("/admin/me", Msg::kOwnPasswordChanged)));
   }
 
-  // ---- Admin pages: not there for anyone else ----
-  if (!ctx.admin()) return not_found();
   auto failed_read = [&](const Status& status) {
     const Answer answer = Explain(ctx, status);
     return error_page(answer, answer.http == 404 ? Msg::kNotFound : Msg::kInternalError, Section::kNone,
                       LinkBody(viewer, Msg::kBackToTop, "/admin/"));
   };
+  // Every user of the office sees its licence; an admin chooses the free
+  // option.
+  auto licence_page = [&](std::optional<Answer> refused) {
+    Result<std::optional<entitlements::Evaluation>> evaluation = service.EvaluateEntitlements(contract);
+    if (!evaluation.ok()) return failed_read(evaluation.status());
+    Result<std::optional<entitlements::Licence>> licence = service.GetLicence(contract);
+    if (!licence.ok()) return failed_read(licence.status());
+    const SafeHtml body = LicenceBody(viewer, *evaluation, *licence);
+    if (refused) return error_page(*refused, Msg::kLicenceTitle, Section::kLicence, body);
+    return page(200, Msg::kLicenceTitle, Section::kLicence, body);
+  };
+  if (path == "/admin/licence" && get) return licence_page(std::nullopt);
+  if (path == "/admin/licence/free-option" && post) {
+    const Answer answer = SetFreeOption(ctx, Field(form, "option"));
+    if (!answer.ok()) return licence_page(answer);
+    return Finish(ctx, Redirect(WithNotice("/admin/licence", answer.done, answer.arg)));
+  }
+
+  // ---- Admin pages: not there for anyone else ----
+  if (!ctx.admin()) return not_found();
 
   if (path == "/admin/users" && get) {
     Result<std::vector<RelayService::UserInfo>> users = service.ListUserInfo(contract);

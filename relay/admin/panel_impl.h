@@ -107,6 +107,8 @@ struct AdminPanel::Impl {
   Answer RemoveUser(Context& ctx, std::string_view user_id);
   Answer RevokeDevice(Context& ctx, std::string_view user_id, std::string_view device);
   Answer ChangeOwnPassword(Context& ctx, std::string_view current, std::string_view password);
+  // `option`: "backup" or "billing" (an admin's choice).
+  Answer SetFreeOption(Context& ctx, std::string_view option);
   // Always the same answer unless the address is over its limit.
   Answer RequestReset(Context& ctx, std::string_view contract, std::string_view user_id);
   Answer ConfirmReset(Context& ctx, std::string_view contract, std::string_view user_id, std::string_view code,

@@ -6,6 +6,7 @@
 
 #include "core/hex.h"
 #include "relay/admin/panel_impl.h"
+#include "relay/entitlements_view.h"
 
 namespace daicho::relay::admin {
 namespace {
@@ -110,6 +111,15 @@ web::HttpResponse AdminPanel::Impl::HandleJson(Context& ctx) {
     if (!answer.ok()) return reply(answer);
     return reply(answer, {{"token", contract.str() + "." + core::HexEncode(ctx.token)}});
   }
+  if (path == "/api/v1/entitlements" && get) {
+    Result<std::optional<entitlements::Evaluation>> evaluation = service.EvaluateEntitlements(contract);
+    if (!evaluation.ok()) return failed(evaluation.status());
+    json out = *evaluation ? EvaluationJson(**evaluation) : json::object();
+    out["contract"] = contract.str();
+    out["managed"] = evaluation->has_value();
+    return Finish(ctx, Json(200, out));
+  }
+  if (path == "/api/v1/entitlements/free-option" && post) return reply(SetFreeOption(ctx, Text(body, "option")));
   if (!ctx.admin()) return not_found();
 
   if (path == "/api/v1/users" && get) {

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <mutex>
 #include <regex>
 
@@ -161,6 +163,81 @@ TEST_F(AdminPanelTest, TheAuditLogSaysWhetherAChangeCameThroughThePanelOrTheApi)
   EXPECT_EQ((*audit)[0].action, "login");
   EXPECT_EQ((*audit)[0].via, "api");
   EXPECT_EQ((*audit)[0].address, "127.0.0.1");
+}
+
+// Issue 15: every user of the office sees the licence year and why an option
+// is refused, with the figures, in both languages and in the API; an admin
+// chooses the option kept free at 40 to 49 filings.
+TEST_F(AdminPanelTest, TheLicencePageShowsWhyAnOptionIsRefusedAndAnAdminChoosesTheFreeOption) {
+  const ContractNumber contract = Contract(kContract);
+  ASSERT_DAICHO_OK(service_->AddUser(contract, "clerk@example.jp", "Clerk2024office"));
+  auto session_of = [&](const std::string& user, const std::string& password) {
+    web::HttpResponse login = panel_->Handle(
+        Request("POST", "/api/v1/login",
+                R"({"contract":"1234-5678-9012","user":")" + user + R"(","password":")" + password + R"("})"));
+    EXPECT_EQ(login.status, 200) << login.body;
+    return nlohmann::json::parse(login.body, nullptr, false).value("token", "");
+  };
+  const std::string clerk = session_of("clerk@example.jp", "Clerk2024office");
+  const std::string admin = session_of(kAdmin, kPassword);
+  auto page_as = [&](const std::string& token, const std::string& path) {
+    web::HttpRequest request = Request("GET", path);
+    request.headers.emplace_back("cookie", "daicho_session=" + token);
+    return panel_->Handle(request);
+  };
+  auto api_as = [&](const std::string& token, std::string method, const std::string& path, std::string body = {}) {
+    web::HttpRequest request = Request(std::move(method), path, std::move(body));
+    request.headers.emplace_back("authorization", "Bearer " + token);
+    return panel_->Handle(request);
+  };
+
+  web::HttpResponse unmanaged = page_as(clerk, "/admin/licence");
+  ASSERT_EQ(unmanaged.status, 200) << unmanaged.body;
+  EXPECT_NE(unmanaged.body.find("ベンダーの管理対象ではありません"), std::string::npos);
+
+  // Renewed 30 days ago, no filings in the year before: both options refused.
+  const entitlements::Date today = service_->Today();
+  entitlements::Licence licence;
+  licence.first_renewal =
+      entitlements::AddYears(entitlements::Date{std::chrono::sys_days(today) - std::chrono::days(30)}, -1);
+  licence.backup_applied = licence.billing_applied = true;
+  ASSERT_DAICHO_OK(service_->SetLicence(contract, licence));
+  web::HttpResponse refused = page_as(clerk, "/admin/licence");
+  ASSERT_EQ(refused.status, 200);
+  EXPECT_NE(refused.body.find(
+                "インターネットバックアップ: 新規の申請があと2件、または追加料金 11,000円 (税込) でご利用いただけます"),
+            std::string::npos)
+      << refused.body;
+  EXPECT_NE(refused.body.find("ご利用いただけません"), std::string::npos);
+  EXPECT_EQ(refused.body.find("name=\"option\""), std::string::npos) << "only an admin chooses";
+  web::HttpResponse english = page_as(clerk, "/admin/licence?lang=en");
+  EXPECT_EQ(english.status, 303) << "the language switch is remembered";
+  web::HttpRequest in_english = Request("GET", "/admin/licence");
+  in_english.headers.emplace_back("cookie", "daicho_session=" + clerk + "; daicho_lang=en");
+  web::HttpResponse en = panel_->Handle(in_english);
+  EXPECT_NE(en.body.find("Billing management: available with 2 more new filings, or an extra fee of ¥11,000"),
+            std::string::npos)
+      << en.body;
+
+  web::HttpResponse json = api_as(clerk, "GET", "/api/v1/entitlements");
+  ASSERT_EQ(json.status, 200) << json.body;
+  const nlohmann::json evaluation = nlohmann::json::parse(json.body);
+  EXPECT_EQ(evaluation["managed"], true);
+  EXPECT_EQ(evaluation["current"]["backup"]["status"], "needs_payment");
+  EXPECT_EQ(evaluation["current"]["backup"]["fee_yen"], 11000);
+  EXPECT_EQ(api_as(clerk, "POST", "/api/v1/entitlements/free-option", R"({"option":"billing"})").status, 404)
+      << "not there for a user who is no admin";
+
+  EXPECT_NE(page_as(admin, "/admin/licence").body.find("name=\"option\" value=\"billing\""), std::string::npos);
+  web::HttpResponse chosen = api_as(admin, "POST", "/api/v1/entitlements/free-option", R"({"option":"billing"})");
+  EXPECT_EQ(chosen.status, 200) << chosen.body;
+  EXPECT_EQ((*service_->GetLicence(contract))->free_choice, entitlements::Option::kBilling);
+  EXPECT_EQ(api_as(admin, "POST", "/api/v1/entitlements/free-option", R"({"option":"base"})").status, 400);
+  auto audit = service_->ListAudit(contract, UINT64_MAX, 1);
+  ASSERT_DAICHO_OK(audit);
+  EXPECT_EQ((*audit)[0].action, "entitlement.free_option");
+  EXPECT_EQ((*audit)[0].actor, kAdmin);
+  EXPECT_NE(page_as(admin, "/admin/audit").body.find("無料オプションの選択"), std::string::npos);
 }
 
 TEST_F(AdminPanelTest, TheStyleSheetAndScriptAreServedWithoutASession) {
