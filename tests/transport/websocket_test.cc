@@ -987,7 +987,8 @@ TEST(WebSocketPeerTest, AnUnprovenConnectionReachesOnlyTheUnauthenticatedFactory
     return AcceptedSession{
         std::make_unique<sync::ReplicaChangeStore>(*served),
         "",
-        sync::Admission{"", crypto::WrappedOfficeKey{1, "passphrase-envelope", "recovery-envelope", ""}, {}, ""},
+        sync::Admission{
+            "", crypto::WrappedOfficeKey{1, "passphrase-envelope", "recovery-envelope", ""}, {}, "", {}, false},
         {}};
   };
   SyncServer server(std::move(options));
