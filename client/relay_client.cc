@@ -71,6 +71,35 @@ int64_t UnixMillis(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
+// The relay's report as this PC keeps it (the state numbers are the same
+// on the wire and in daicho/entitlements.h).
+Entitlements FromWire(const sync::Entitlements& wire) {
+  const auto option = [](const sync::OptionEntitlement& o) {
+    return OptionEntitlement{static_cast<OptionStatus>(o.state), o.shortfall, static_cast<int64_t>(o.fee_yen),
+                             o.message_ja, o.message_en};
+  };
+  Entitlements out;
+  out.known = true;
+  out.managed = wire.managed;
+  out.evaluated_at = std::chrono::system_clock::time_point(std::chrono::milliseconds(wire.evaluated_ms));
+  out.valid_until = std::chrono::system_clock::time_point(std::chrono::milliseconds(wire.valid_until_ms));
+  out.backup = option(wire.backup);
+  out.billing = option(wire.billing);
+  return out;
+}
+
+// What a refused upload means for the office, Japanese first.
+Status UploadsRefused(const sync::OptionEntitlement& backup, uint64_t waiting_records) {
+  const std::string waiting = std::to_string(waiting_records);
+  return Status(
+      Code::kPermissionDenied,
+      backup.message_ja + "。この PC の変更 " + waiting +
+          " 件はこの PC に保存されており、利用できるようになると送信されます（他の PC の変更は受信しました） / " +
+          backup.message_en + ". This PC's " + waiting +
+          " changed records are kept here and sent once it is available (changes from the relay were "
+          "received).");
+}
+
 }  // namespace
 
 struct RelayClient::Impl {
@@ -115,6 +144,9 @@ struct RelayClient::Impl {
     std::stop_token stop;
     std::chrono::milliseconds poll_interval{500};
     std::function<void()> on_connected;
+    // kSync/kWatch: the relay admitted this PC read-only (Internet backup not
+    // entitled); called with the refusal when the Welcome arrives.
+    std::function<void(const Status&)> on_uploads_refused;
     // kSync/kWatch: unlocks the office key with this passphrase when this PC
     // lacks the relay's current key.
     std::string passphrase;
@@ -124,7 +156,17 @@ struct RelayClient::Impl {
     crypto::KeyId replaces = 0;
   };
 
-  Result<transport::SyncReport> RunSession(const RelaySettings& settings, SessionRequest request) {
+  // What a session learned besides its report.
+  struct SessionNotes {
+    bool uploads_refused = false;
+    sync::OptionEntitlement backup;  // the relay's word on Internet backup
+    // The relay ended the session because the contract's entitlements
+    // changed: reconnecting at once syncs under the new terms.
+    bool entitlements_changed = false;
+  };
+
+  Result<transport::SyncReport> RunSession(const RelaySettings& settings, SessionRequest request,
+                                           SessionNotes* notes = nullptr) {
     sync::SessionOptions session;
     session.purpose = request.purpose;
     session.contract = settings.contract;
@@ -155,10 +197,19 @@ struct RelayClient::Impl {
       // still syncs (the relay then shows the count as unknown).
       if (auto unsynced = UnsyncedRecords(); unsynced.ok()) session.unsynced_records = *unsynced;
       // Nothing moves until this PC holds the relay's current office key.
-      session.on_welcome = [this, &settings, &request, &sealed](const sync::Welcome& welcome) {
+      session.on_welcome = [this, &settings, &request, &sealed, notes](const sync::Welcome& welcome) {
+        // Kept for `status` and the billing gate, whatever happens next.
+        DAICHO_RETURN_IF_ERROR(client::StoreEntitlements(replica, FromWire(welcome.entitlements)));
         auto ring = RingForSync(settings.contract, welcome.office_keys, request.passphrase, request.store_key);
         if (!ring.ok()) return ring.status();
         sealed.SetKeyRing(*std::move(ring));
+        if (welcome.uploads_refused) {
+          if (notes != nullptr) *notes = SessionNotes{true, welcome.entitlements.backup, false};
+          if (request.on_uploads_refused) {
+            auto waiting = UnsyncedRecords();
+            request.on_uploads_refused(UploadsRefused(welcome.entitlements.backup, waiting.ok() ? *waiting : 0));
+          }
+        }
         return Status::Ok();
       };
       hooks.on_peer_holds = [this, &request](const VersionVector& holds) {
@@ -172,8 +223,10 @@ struct RelayClient::Impl {
     hooks.stop = std::move(request.stop);
     hooks.poll_interval = request.poll_interval;
     bool login_revoked = false;
-    hooks.on_peer_error = [&login_revoked](const sync::ErrorMessage& error) {
+    hooks.on_peer_error = [&login_revoked, notes](const sync::ErrorMessage& error) {
       login_revoked = error.reason == sync::ErrorReason::kLoginRevoked;
+      if (notes != nullptr && error.reason == sync::ErrorReason::kEntitlementChanged)
+        notes->entitlements_changed = true;
     };
     auto report =
         transport::SyncOnce(settings.url, sealed, replica.id(), std::move(session), websocket, std::move(hooks));
@@ -324,6 +377,7 @@ Status RelayClient::Connect(RelaySettings settings, const std::string& password,
     // Acknowledgements of another relay or contract say nothing about this one.
     DAICHO_RETURN_IF_ERROR(impl_->pc.RecordRelayReport(VersionVector()));
     DAICHO_RETURN_IF_ERROR(impl_->replica.EraseLocalSetting(kLastSyncKey));
+    DAICHO_RETURN_IF_ERROR(impl_->replica.EraseLocalSetting(client::kEntitlementsSetting));
   }
   return impl_->replica.SetLocalSetting(kSettingsKey, EncodeSettings(settings));
 }
@@ -338,7 +392,18 @@ Result<SyncSummary> RelayClient::Sync(const SyncOptions& options) {
   request.on_progress = options.on_progress;
   request.passphrase = options.passphrase;
   request.store_key = options.store_key;
-  DAICHO_ASSIGN_OR_RETURN(transport::SyncReport report, impl_->RunSession(settings, std::move(request)));
+  Impl::SessionNotes notes;
+  DAICHO_ASSIGN_OR_RETURN(transport::SyncReport report, impl_->RunSession(settings, std::move(request), &notes));
+  if (notes.uploads_refused) {
+    // Everything was received; what this PC holds that the relay lacks
+    // waits here (the next sync sends it once uploads are allowed).
+    DAICHO_ASSIGN_OR_RETURN(VersionVector local, impl_->replica.GetVersionVector());
+    DAICHO_RETURN_IF_ERROR(
+        impl_->RecordRelayHolds(report.peer_version_vector, report.peer_version_vector.Dominates(local)));
+    DAICHO_ASSIGN_OR_RETURN(uint64_t waiting, impl_->UnsyncedRecords());
+    if (waiting > 0) return UploadsRefused(notes.backup, waiting);
+    return client::ToSyncSummary(report, start);
+  }
   DAICHO_RETURN_IF_ERROR(impl_->RecordRelayHolds(report.peer_version_vector, /*in_sync=*/true));
   return client::ToSyncSummary(report, start);
 }
@@ -359,11 +424,19 @@ Status RelayClient::Watch(const WatchOptions& options, std::stop_token stop) {
     request.stop = stop;
     request.poll_interval = options.poll_interval;
     request.on_connected = [&connected] { connected = true; };
-    auto report = impl_->RunSession(settings, std::move(request));
+    request.on_uploads_refused = options.on_uploads_refused;
+    Impl::SessionNotes notes;
+    auto report = impl_->RunSession(settings, std::move(request), &notes);
     Status outcome = report.ok() ? Status::Ok() : report.status();
     if (stop.stop_requested()) break;
     if (!outcome.ok() && !Retryable(outcome)) return outcome;
     if (options.on_connection_end) options.on_connection_end(outcome);
+    // A payment or new filings (or a renewal) changed what this PC may do:
+    // sync under the new terms now, not after a back-off.
+    if (notes.entitlements_changed) {
+      delay = options.retry_delay;
+      continue;
+    }
     // A connection that got through the login resets the back-off.
     if (connected) delay = options.retry_delay;
     std::unique_lock lock(mu);

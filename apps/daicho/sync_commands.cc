@@ -25,6 +25,7 @@
 #include "apps/daicho/office_key_cli.h"
 #include "apps/daicho/progress.h"
 #include "apps/daicho/text_output.h"
+#include "daicho/entitlements.h"
 #include "daicho/office_key.h"
 #include "daicho/relay_client.h"
 
@@ -282,6 +283,11 @@ Outcome SyncCommand(const std::string& db, const SyncArgs& args, std::ostream& o
     received = 0;
     if (!status.ok()) std::cerr << "daicho: connection ended: " << status.ToString() << "; retrying\n";
   };
+  options.on_uploads_refused = [](const Status& refusal) {
+    std::cerr << "daicho: this PC's changes are not sent to the relay for now: " << refusal.message()
+              << "\ndaicho: still watching: changes from the other PCs arrive, and this PC's are sent as soon as "
+                 "the relay allows it\n";
+  };
   out << "watching " << where << " (Ctrl-C to stop)\n" << std::flush;
   Status watched = with_key([&] {
     options.sync.passphrase = passphrase;
@@ -291,6 +297,83 @@ Outcome SyncCommand(const std::string& db, const SyncArgs& args, std::ostream& o
   out << "stopped\n";
   return Outcome::Ok();
 }
+
+namespace {
+
+std::string_view OptionStatusName(OptionStatus status) {
+  switch (status) {
+    case OptionStatus::kFree:
+      return "free";
+    case OptionStatus::kPaid:
+      return "paid";
+    case OptionStatus::kNeedsFilings:
+      return "needs_filings";
+    case OptionStatus::kRefused:
+      return "refused";
+    case OptionStatus::kNotApplied:
+      return "not_applied";
+  }
+  return "unknown";
+}
+
+// What the clerk reads first: can the option be used?
+std::string_view OptionStatusText(OptionStatus status) {
+  switch (status) {
+    case OptionStatus::kFree:
+      return "無料 / free";
+    case OptionStatus::kPaid:
+      return "お支払い済み / paid";
+    case OptionStatus::kNeedsFilings:
+      return "利用できます（次回更新に申請が必要） / available (the next renewal needs filings)";
+    case OptionStatus::kRefused:
+      return "利用できません / not available";
+    case OptionStatus::kNotApplied:
+      return "お申し込みなし / not applied for";
+  }
+  return "?";
+}
+
+nlohmann::ordered_json OptionJson(const OptionEntitlement& option) {
+  nlohmann::ordered_json j;
+  j["status"] = OptionStatusName(option.status);
+  j["shortfall"] = option.shortfall;
+  j["fee_yen"] = option.fee_yen;
+  j["message_ja"] = option.message_ja;
+  j["message_en"] = option.message_en;
+  return j;
+}
+
+nlohmann::ordered_json EntitlementsJson(const Entitlements& e) {
+  if (!e.known) return nullptr;
+  nlohmann::ordered_json j;
+  j["managed"] = e.managed;
+  if (!e.managed) return j;
+  j["evaluated_at"] = FormatTime(e.evaluated_at, /*utc=*/true);
+  j["valid_until"] = FormatTime(e.valid_until, /*utc=*/true);
+  j["backup"] = OptionJson(e.backup);
+  j["billing"] = OptionJson(e.billing);
+  return j;
+}
+
+void PrintEntitlements(const Entitlements& e, std::ostream& out) {
+  if (!e.known) {
+    out << "licence:       not reported yet (the next sync asks the relay)\n";
+    return;
+  }
+  if (!e.managed) {
+    out << "licence:       not managed by the vendor: nothing is restricted\n";
+    return;
+  }
+  out << "licence:       as the relay reported it at " << FormatTime(e.evaluated_at, /*utc=*/false) << '\n';
+  const std::pair<const char*, const OptionEntitlement*> options[] = {{"  Internet backup:    ", &e.backup},
+                                                                     {"  billing management: ", &e.billing}};
+  for (const auto& [label, option] : options) {
+    out << label << OptionStatusText(option->status) << "\n    " << option->message_ja << "\n    "
+        << option->message_en << '\n';
+  }
+}
+
+}  // namespace
 
 Outcome StatusCommand(const std::string& db, bool json, std::ostream& out) {
   auto replica = OpenReplica(db);
@@ -302,6 +385,8 @@ Outcome StatusCommand(const std::string& db, bool json, std::ostream& out) {
   if (!status.ok()) return Outcome::Failed(status.status(), "reading the backup state");
   auto key = GetOfficeKeyStatus(RelayClient(**replica));
   if (!key.ok()) return Outcome::Failed(key.status(), "reading the office key");
+  auto entitlements = client.GetEntitlements();
+  if (!entitlements.ok()) return Outcome::Failed(entitlements.status(), "reading the licence report");
   const RelaySettings none;
   const RelaySettings& s = *settings ? **settings : none;
   if (json) {
@@ -319,6 +404,7 @@ Outcome StatusCommand(const std::string& db, bool json, std::ostream& out) {
     j["office_key"] = OfficeKeyJson(*key);
     j["admin_url"] =
         *settings && !AdminPanelUrl(s.url).empty() ? nlohmann::ordered_json(AdminPanelUrl(s.url)) : nullptr;
+    j["entitlements"] = EntitlementsJson(*entitlements);
     out << j.dump() << '\n';
     return Outcome::Ok();
   }
@@ -338,6 +424,7 @@ Outcome StatusCommand(const std::string& db, bool json, std::ostream& out) {
       << '\n';
   out << "not backed up: " << status->unsynced_records << (status->unsynced_records == 1 ? " record" : " records")
       << '\n';
+  if (*settings) PrintEntitlements(*entitlements, out);
   return Outcome::Ok();
 }
 

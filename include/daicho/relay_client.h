@@ -113,6 +113,13 @@ struct WatchOptions {
   // when the relay closed it cleanly, the reason otherwise (for a status line
   // or log). Not called when Watch returns instead.
   std::function<void(const Status&)> on_connection_end;
+  // The relay admitted this PC read-only: the office's Internet backup is
+  // neither free nor paid (daicho/entitlements.h). Changes from other PCs
+  // still arrive live; this PC's wait here, and Watch reconnects by itself
+  // as soon as the relay allows uploads again (a payment, new filings).
+  // Called once per such connection with the relay's reason
+  // (kPermissionDenied, Japanese first, then English).
+  std::function<void(const Status&)> on_uploads_refused;
 };
 
 class RelayClient {
@@ -135,7 +142,12 @@ class RelayClient {
 
   // Syncs both ways until the relay and this replica hold the same changes.
   // A cut sync resumes from the last acknowledged batch next time. Records
-  // what the relay acknowledged as it goes (BackupStatus).
+  // what the relay acknowledged as it goes (BackupStatus), and keeps the
+  // relay's licence report (GetEntitlements). When the relay refuses this
+  // PC's uploads (Internet backup neither free nor paid), everything from
+  // the relay is still received, nothing of this PC's is lost, and Sync
+  // returns kPermissionDenied with the relay's reason and how many records
+  // wait here, unless none do.
   Result<SyncSummary> Sync(const SyncOptions& options = {});
 
   // Syncs, then stays connected: changes from other PCs arrive live, local

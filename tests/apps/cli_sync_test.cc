@@ -275,6 +275,123 @@ class CliSyncTest : public CliTest {
   std::string b_;
 };
 
+// The day in Japan `days_from_today` days from now, written YYYY-MM-DD, and
+// the same day `years` earlier (as the relay judges days: UTC+9).
+std::string JapanDay(int days_from_today, int years = 0) {
+  using namespace std::chrono;
+  const auto now = floor<days>(system_clock::now() + hours(9)) + days(days_from_today);
+  year_month_day day{now};
+  day = year_month_day{day.year() - std::chrono::years(years), day.month(), day.day()};
+  if (!day.ok()) day = year_month_day{day.year(), day.month(), std::chrono::day(28)};  // 02-29, years earlier
+  char text[16];
+  std::snprintf(text, sizeof text, "%04d-%02u-%02u", static_cast<int>(day.year()), static_cast<unsigned>(day.month()),
+                static_cast<unsigned>(day.day()));
+  return text;
+}
+
+// A filings file for `contract`: `old` companies filed for in the counted
+// year and two years before (not new), and `fresh` companies filed for the
+// first time in the counted year (new additional filings).
+std::string FilingsCsv(const std::string& contract, int old, int fresh, const std::string& prefix) {
+  std::string csv = "契約番号,会社ID,会社名,申請日\r\n";
+  for (int i = 0; i < old; ++i) {
+    const std::string company = prefix + "-old-" + std::to_string(i);
+    csv += contract + "," + company + ",株式会社テスト建設," + JapanDay(-100, 2) + "\r\n";
+    csv += contract + "," + company + ",株式会社テスト建設," + JapanDay(-100) + "\r\n";
+  }
+  for (int i = 0; i < fresh; ++i) {
+    csv += contract + "," + prefix + "-new-" + std::to_string(i) + ",有限会社新規工務店," + JapanDay(-60) + "\r\n";
+  }
+  return csv;
+}
+
+// Issue 15, "Done when": an office below the thresholds (35 filings, no new
+// company) is refused Internet backup with the figures on the CLI, in
+// `status` and for billing; it downloads meanwhile and loses nothing. A
+// payment restores it at once (a watching PC reconnects and sends what it
+// wrote offline); a second office is restored by imported filings instead.
+TEST_F(CliSyncTest, AnOfficeBelowTheThresholdsIsRefusedThenRestoredAndNothingWrittenMeanwhileIsLost) {
+  ASSERT_NO_FATAL_FAILURE(StartRelayWithTwoPcs());
+  Ok({"--db", a_, "set", "customers", "c1", "trade_name=株式会社山田建設"});
+  Sync(a_);
+  Sync(b_);
+  // Renewed 30 days ago, judged on the year before: 35 filings, none new.
+  RelayAdmin({"contract", "licence", kContract, "--renews", JapanDay(-30, 1), "--options", "backup,billing"});
+  WriteFile(dir_.Sub("filings.csv"), FilingsCsv(kContract, 35, 0, "A"));
+  RelayAdmin({"filings", "import", dir_.Sub("filings.csv")});
+
+  // Both PCs keep working offline.
+  Ok({"--db", a_, "set", "customers", "c1", "phone=03-1111-1111"});
+  Ok({"--db", a_, "set", "customers", "c2", "trade_name=有限会社佐藤工務店"});
+  Ok({"--db", b_, "set", "customers", "c3", "trade_name=合同会社鈴木設備"});
+  const std::string refused = Fails({"--db", a_, "sync"});
+  EXPECT_TRUE(Contains(refused,
+                       "permission_denied: インターネットバックアップ: 新規の申請があと2件、または追加料金 "
+                       "11,000円 (税込) でご利用いただけます（"))
+      << refused;
+  EXPECT_TRUE(Contains(refused,
+                       "Internet backup: available with 2 more new filings, or an extra fee of ¥11,000 "
+                       "(tax included)"))
+      << refused;
+  EXPECT_TRUE(Contains(refused, "この PC の変更 2 件はこの PC に保存されており")) << refused;
+  const std::string status_text = Ok({"--db", a_, "status"});
+  EXPECT_TRUE(Contains(status_text, "  Internet backup:    利用できません / not available\n")) << status_text;
+  EXPECT_TRUE(Contains(status_text, "not backed up: 2 records")) << status_text;
+  json status = Status(a_);
+  EXPECT_EQ(status["entitlements"]["managed"], true) << status;
+  EXPECT_EQ(status["entitlements"]["backup"]["status"], "refused") << status;
+  EXPECT_EQ(status["entitlements"]["backup"]["shortfall"], 2) << status;
+  EXPECT_EQ(status["entitlements"]["backup"]["fee_yen"], 11000) << status;
+  EXPECT_EQ(status["entitlements"]["billing"]["status"], "refused") << status;
+  const std::string no_invoice = Fails({"--db", a_, "invoice", "create", "c1", "--item", "建設業許可申請:1:55000"});
+  EXPECT_TRUE(Contains(no_invoice, "請求管理: 新規の申請があと2件")) << no_invoice;
+
+  // b watches read-only: it is told once, and keeps its own change.
+  Child watch(DAICHO_CLI_PATH, {"--db", b_, "sync", "--watch"}, dir_.Sub("watch.out"), dir_.Sub("watch.err"));
+  ASSERT_TRUE(WaitFor([&] { return Contains(watch.err(), "still watching") || !watch.running(); }))
+      << watch.out() << watch.err();
+  EXPECT_TRUE(Contains(watch.err(), "this PC's changes are not sent to the relay for now: インターネットバックアップ"))
+      << watch.err();
+
+  // The vendor records the fee: b's watch reconnects and sends c3; a syncs.
+  const std::string paid = RelayAdmin({"contract", "pay", kContract, "--option", "backup", "--amount", "11000"});
+  EXPECT_TRUE(Contains(paid, "recorded 11,000 yen for backup")) << paid;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        RunResult synced = Run({"--db", a_, "sync"});
+        return synced.exit_code == 0 && !GetJson(a_, "c3").empty();
+      },
+      seconds(20)))
+      << "b's offline change did not arrive; watch: " << watch.out() << watch.err();
+  EXPECT_TRUE(WaitFor([&] { return Contains(GetJson(b_, "c2"), "有限会社佐藤工務店"); }, seconds(20)))
+      << "a's offline changes did not reach the watching b: " << watch.err();
+  EXPECT_TRUE(Contains(GetJson(b_, "c1"), "03-1111-1111"));
+  EXPECT_EQ(Status(a_)["entitlements"]["backup"]["status"], "paid");
+  EXPECT_EQ(Status(a_)["unsynced_records"], 0);
+  EXPECT_TRUE(Contains(Fails({"--db", a_, "invoice", "create", "c1", "--item", "建設業許可申請:1:55000"}),
+                       "請求管理: 新規の申請があと2件"))
+      << "billing management is not paid for";
+  watch.Signal(SIGINT);
+  EXPECT_EQ(watch.WaitForExit(), 0) << watch.err();
+
+  // Another office: refused, then 4 new companies imported: both options
+  // free, sync and invoices work.
+  const std::string c = Init("c");
+  ConnectOtherOffice(c, *relay_, "pc-c");
+  RelayAdmin({"contract", "licence", kOtherContract, "--renews", JapanDay(-30, 1), "--options", "backup,billing"});
+  Ok({"--db", c, "set", "customers", "k1", "trade_name=株式会社高橋組"});
+  EXPECT_TRUE(Contains(Fails({"--db", c, "sync"}), "新規の申請があと2件")) << "no filings at all";
+  WriteFile(dir_.Sub("other-filings.csv"), FilingsCsv(kOtherContract, 3, 4, "B"));
+  const std::string imported = RelayAdmin({"filings", "import", dir_.Sub("other-filings.csv")});
+  EXPECT_TRUE(Contains(imported, "imported 10 rows: 10 new")) << imported;
+  Sync(c);
+  EXPECT_EQ(Status(c)["entitlements"]["backup"]["status"], "free");
+  EXPECT_EQ(Status(c)["entitlements"]["billing"]["status"], "free");
+  EXPECT_EQ(Status(c)["unsynced_records"], 0);
+  const std::string invoice = Ok({"--db", c, "invoice", "create", "k1", "--item", "建設業許可申請:1:55000"});
+  EXPECT_FALSE(invoice.empty());
+}
+
 // The phone number was changed on both PCs while offline: after syncing
 // through the relay both show the same record with both numbers in conflict,
 // and every field changed on only one side is there.
