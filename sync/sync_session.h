@@ -195,6 +195,8 @@ class SyncSession {
   const std::optional<Hello>& peer_hello() const { return peer_hello_; }
   // Initiator: the peer's Welcome, once received.
   const std::optional<Welcome>& welcome() const { return welcome_; }
+  // The relay refuses the initiator's uploads in this session (either side).
+  bool uploads_refused() const { return uploads_refused_; }
   // The Error the peer ended the session with, if it did.
   const std::optional<ErrorMessage>& peer_error() const { return peer_error_; }
   // What the peer is known to hold (from Hello/Welcome and its Acks).

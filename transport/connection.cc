@@ -99,6 +99,8 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
           .Add("user", hello ? hello->user : "")
           .Add("device", hello ? ShortDeviceId(hello->replica_id) : "");
       if (hello && !hello->device_name.empty()) line.Add("device_name", hello->device_name);
+      // Admitted read-only: the contract's Internet backup is not entitled.
+      if (session_.uploads_refused()) line.Add("uploads", "refused");
       // Directions as the connecting PC sees them: what it uploaded is what
       // this server received.
       line.AddQuoted("outcome", Outcome().ToString())

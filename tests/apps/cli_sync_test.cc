@@ -373,6 +373,10 @@ TEST_F(CliSyncTest, AnOfficeBelowTheThresholdsIsRefusedThenRestoredAndNothingWri
       << "billing management is not paid for";
   watch.Signal(SIGINT);
   EXPECT_EQ(watch.WaitForExit(), 0) << watch.err();
+  // The vendor's operator reads both in the relay's log.
+  EXPECT_TRUE(Contains(relay_->log(), " uploads=refused ")) << relay_->log();
+  EXPECT_TRUE(Contains(relay_->log(), "outcome=\"unavailable: this contract's Internet backup is entitled again\""))
+      << relay_->log();
 
   // Another office: refused, then 4 new companies imported: both options
   // free, sync and invoices work.
