@@ -2,7 +2,6 @@
 // the CLI's generic writes to the `invoices` collection both call it.
 #include <string>
 
-#include "client/japan_date.h"
 #include "daicho/entitlements.h"
 #include "text/date_text.h"
 
@@ -22,7 +21,7 @@ Status CheckBillingWritable(const Entitlements& entitlements, std::chrono::syste
   // A report older than a renewal plus the grace period says nothing about
   // this licence year: the PC must ask the relay again.
   if (now > entitlements.valid_until + kEntitlementGracePeriod) {
-    const std::string renewal = text::FormatIsoDate(client::JapanDay(entitlements.valid_until));
+    const std::string renewal = text::FormatIsoDate(text::JapanDay(entitlements.valid_until));
     return PermissionDenied(
         "請求管理: 契約の更新状況を確認するため、リレーに接続して同期してください（前回の確認は " + renewal +
         " の更新までのものです） / billing management: connect to the relay and sync to check the licence "

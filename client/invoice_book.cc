@@ -8,7 +8,6 @@
 #include <utility>
 
 #include "client/entitlements_cache.h"
-#include "client/japan_date.h"
 #include "crypto/secret_token.h"
 #include "daicho/entitlements.h"
 #include "text/date_text.h"
@@ -265,7 +264,7 @@ Result<std::string> InvoiceBook::Create(const InvoiceDraft& draft) {
   DAICHO_RETURN_IF_ERROR(CheckWritable());
   DAICHO_ASSIGN_OR_RETURN(const InvoiceTotals totals, ComputeInvoiceTotals(draft.items));
   if (!IsOneLine(draft.number)) return InvalidArgument("the invoice number must be one line of text");
-  Date issue = client::JapanDay(Now(*clock_));
+  Date issue = text::JapanDay(Now(*clock_));
   if (!draft.issue_date.empty()) {
     DAICHO_ASSIGN_OR_RETURN(issue, RequireDate(draft.issue_date, "the issue date"));
   }
@@ -335,7 +334,7 @@ Status InvoiceBook::RecordPayment(std::string_view id, int64_t amount_yen, std::
   DAICHO_RETURN_IF_ERROR(CheckWritable());
   if (amount_yen < 1) return InvalidArgument("a payment must be at least 1 yen");
   if (!IsOneLine(note)) return InvalidArgument("the payment note must be one line of text");
-  Date day = client::JapanDay(Now(*clock_));
+  Date day = text::JapanDay(Now(*clock_));
   if (!date.empty()) {
     DAICHO_ASSIGN_OR_RETURN(day, RequireDate(date, "the payment date"));
   }
@@ -371,11 +370,11 @@ Result<Invoice> InvoiceBook::Get(std::string_view id) const {
     return NotFound("no " + InvoiceName(id));
   }
   if (!record.ok()) return record.status();
-  return ReadInvoice(*record, client::JapanDay(Now(*clock_)));
+  return ReadInvoice(*record, text::JapanDay(Now(*clock_)));
 }
 
 Result<std::vector<Invoice>> InvoiceBook::List(const InvoiceFilter& filter) const {
-  const Date today = client::JapanDay(Now(*clock_));
+  const Date today = text::JapanDay(Now(*clock_));
   std::vector<Invoice> invoices;
   ListOptions options;
   options.limit = 500;

@@ -11,6 +11,7 @@
 #include "relay/relay_service.h"
 #include "relay/relay_service_impl.h"
 #include "text/date_text.h"
+#include "text/number_text.h"
 
 namespace daicho::relay {
 
@@ -142,7 +143,9 @@ int64_t JapanMidnightMs(Date day) {
 
 }  // namespace
 
-Date RelayService::Today() const { return entitlements::JapanDay(static_cast<int64_t>(impl_->Now())); }
+Date RelayService::Today() const {
+  return text::JapanDay(std::chrono::system_clock::time_point(std::chrono::milliseconds(impl_->Now())));
+}
 
 Status RelayService::SetLicence(const ContractNumber& contract, const entitlements::Licence& licence,
                                 const Actor& actor) {
@@ -262,7 +265,7 @@ Result<std::vector<FilingRecord>> RelayService::ListFilings(const ContractNumber
 Status RelayService::RecordPayment(const ContractNumber& contract, const PaymentInput& payment, const Actor& actor) {
   DAICHO_RETURN_IF_ERROR(RequireVendor(actor));
   if (payment.amount_yen == 0 || payment.amount_yen > kMaxPaymentYen || payment.amount_yen < -kMaxPaymentYen) {
-    return InvalidArgument("a payment is a non-zero amount of at most " + entitlements::FormatYen(kMaxPaymentYen) +
+    return InvalidArgument("a payment is a non-zero amount of at most " + text::GroupThousands(kMaxPaymentYen) +
                            " yen (a refund is negative)");
   }
   if (payment.reference.size() > kMaxPaymentTextBytes || payment.note.size() > kMaxPaymentTextBytes ||
@@ -295,7 +298,7 @@ Status RelayService::RecordPayment(const ContractNumber& contract, const Payment
     DAICHO_RETURN_IF_ERROR(txn.AppendPayment(contract, record));
     DAICHO_RETURN_IF_ERROR(txn.BumpLoginGeneration());
     return Audit(txn, contract, now, actor, "payment.record", {},
-                 std::string(LineName(payment.line)) + " " + entitlements::FormatYen(payment.amount_yen) +
+                 std::string(LineName(payment.line)) + " " + text::GroupThousands(payment.amount_yen) +
                      " yen for the licence year from " + text::FormatIsoDate(record.licence_year));
   });
 }

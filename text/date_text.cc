@@ -118,11 +118,19 @@ std::optional<year_month_day> ParseDate(std::string_view text) {
   return std::nullopt;
 }
 
-std::string FormatIsoDate(year_month_day day) {
+namespace {
+
+std::string FormatDay(year_month_day day, char separator) {
   char out[16];
-  std::snprintf(out, sizeof out, "%04d-%02u-%02u", static_cast<int>(day.year()), static_cast<unsigned>(day.month()),
-                static_cast<unsigned>(day.day()));
+  std::snprintf(out, sizeof out, "%04d%c%02u%c%02u", static_cast<int>(day.year()), separator,
+                static_cast<unsigned>(day.month()), separator, static_cast<unsigned>(day.day()));
   return out;
 }
+
+}  // namespace
+
+std::string FormatIsoDate(year_month_day day) { return FormatDay(day, '-'); }
+
+std::string FormatJapaneseDate(year_month_day day) { return FormatDay(day, '/'); }
 
 }  // namespace daicho::text

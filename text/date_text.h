@@ -28,6 +28,15 @@ std::optional<std::chrono::year_month_day> ParseDate(std::string_view text);
 
 // "2026-04-01". `day` must be ok() with a year of 0 to 9999.
 std::string FormatIsoDate(std::chrono::year_month_day day);
+// "2026/04/01": how Japanese text writes a day (as Excel shows it in Japan).
+std::string FormatJapaneseDate(std::chrono::year_month_day day);
+
+// The calendar day in Japan (UTC+9, no daylight saving time) at `t`: the
+// offices' and the vendor's calendar (renewals, invoices), whatever the
+// machine's time zone.
+inline std::chrono::year_month_day JapanDay(std::chrono::system_clock::time_point t) {
+  return std::chrono::year_month_day(std::chrono::floor<std::chrono::days>(t + std::chrono::hours(9)));
+}
 
 }  // namespace daicho::text
 

@@ -10,6 +10,7 @@
 #include "relay/entitlements_view.h"
 #include "relay/filings_csv.h"
 #include "text/date_text.h"
+#include "text/number_text.h"
 
 namespace daicho::apps {
 namespace {
@@ -49,12 +50,12 @@ std::string LineCell(const LineResult& line) {
     case LineStatus::kFree:
       return "free (" + std::string(relay::BasisName(line.basis)) + ")";
     case LineStatus::kPaid:
-      return "paid " + entitlements::FormatYen(line.paid_yen) + " yen";
+      return "paid " + text::GroupThousands(line.paid_yen) + " yen";
     case LineStatus::kNeedsFilings:
       return "needs " + std::to_string(line.shortfall) + " more";
     case LineStatus::kNeedsPayment:
       return (line.line == entitlements::Line::kBase ? "short " : "REFUSED: short ") + std::to_string(line.shortfall) +
-             " (" + entitlements::FormatYen(line.fee_yen) + " yen)";
+             " (" + text::GroupThousands(line.fee_yen) + " yen)";
     case LineStatus::kNotApplied:
       return "not applied";
   }
@@ -238,7 +239,7 @@ Status LicenceCommands::Pay(RelayService& store, std::ostream& out) const {
     payment.licence_year = year;
   }
   DAICHO_RETURN_IF_ERROR(store.RecordPayment(number, payment));
-  out << "recorded " << (refund_ ? "a refund of " : "") << entitlements::FormatYen(amount_) << " yen for " << option_
+  out << "recorded " << (refund_ ? "a refund of " : "") << text::GroupThousands(amount_) << " yen for " << option_
       << " of contract " << number.str() << '\n';
   return Entitlements(store, out);
 }
@@ -248,8 +249,8 @@ Status LicenceCommands::Payments(RelayService& store, std::ostream& out) const {
   DAICHO_ASSIGN_OR_RETURN(std::vector<relay::PaymentRecord> payments, store.ListPayments(number));
   if (payments.empty()) out << "no payments recorded for contract " << number.str() << '\n';
   for (const relay::PaymentRecord& p : payments) {
-    const auto day = entitlements::JapanDay(static_cast<int64_t>(p.time_ms));
-    out << text::FormatIsoDate(day) << "  " << relay::LineName(p.line) << "  " << entitlements::FormatYen(p.amount_yen)
+    const auto day = text::JapanDay(std::chrono::system_clock::time_point(std::chrono::milliseconds(p.time_ms)));
+    out << text::FormatIsoDate(day) << "  " << relay::LineName(p.line) << "  " << text::GroupThousands(p.amount_yen)
         << " yen  licence year " << text::FormatIsoDate(p.licence_year) << "  "
         << (p.reference.empty() ? "-" : p.reference) << "  " << (p.actor.empty() ? "operator" : p.actor)
         << (p.note.empty() ? "" : "  " + p.note) << '\n';

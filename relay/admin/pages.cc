@@ -380,10 +380,8 @@ SafeHtml MeBody(const Viewer& viewer) {
 
 namespace {
 
-std::string JaDate(entitlements::Date day, Lang lang) {
-  std::string iso = text::FormatIsoDate(day);
-  if (lang == Lang::kJa) std::replace(iso.begin(), iso.end(), '-', '/');
-  return iso;
+std::string DayText(entitlements::Date day, Lang lang) {
+  return lang == Lang::kJa ? text::FormatJapaneseDate(day) : text::FormatIsoDate(day);
 }
 
 std::string LineName(entitlements::Line line, Lang lang) {
@@ -420,7 +418,7 @@ SafeHtml LinesTable(const std::vector<const entitlements::LineResult*>& lines, L
 }
 
 std::string LastDay(entitlements::Date exclusive_end, Lang lang) {
-  return JaDate(entitlements::Date{std::chrono::sys_days(exclusive_end) - std::chrono::days(1)}, lang);
+  return DayText(entitlements::Date{std::chrono::sys_days(exclusive_end) - std::chrono::days(1)}, lang);
 }
 
 }  // namespace
@@ -434,16 +432,16 @@ SafeHtml LicenceBody(const Viewer& viewer, const std::optional<entitlements::Eva
       year.first_year ? Markup("<p>{}</p>", {T(Msg::kLicenceFirstYear, lang)})
                       : Markup("<p>{}</p>", {Format(Msg::kLicenceCounted, lang,
                                                     {std::to_string(year.filings), std::to_string(year.new_filings),
-                                                     JaDate(year.count_from, lang), LastDay(year.count_to, lang)})});
+                                                     DayText(year.count_from, lang), LastDay(year.count_to, lang)})});
   SafeHtml body =
       Markup("<div class=\"panel\"><p><strong>{}</strong></p>{}{}</div>",
-             {Format(Msg::kLicenceYear, lang, {JaDate(year.year_start, lang), LastDay(year.year_end, lang)}), counted,
+             {Format(Msg::kLicenceYear, lang, {DayText(year.year_start, lang), LastDay(year.year_end, lang)}), counted,
               LinesTable({&year.base, &year.backup, &year.billing}, lang)});
   if (evaluation->forecast) {
     const entitlements::YearEvaluation& next = *evaluation->forecast;
     body +=
         Markup("<div class=\"panel\"><p><strong>{}</strong></p>{}</div>",
-               {Format(Msg::kLicenceForecast, lang, {JaDate(next.year_start, lang), JaDate(evaluation->today, lang)}),
+               {Format(Msg::kLicenceForecast, lang, {DayText(next.year_start, lang), DayText(evaluation->today, lang)}),
                 LinesTable({&next.backup, &next.billing}, lang)});
   }
   if (viewer.admin && licence->backup_applied && licence->billing_applied) {

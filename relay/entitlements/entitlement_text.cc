@@ -2,18 +2,15 @@
 
 #include <string>
 
+#include "text/date_text.h"
+#include "text/number_text.h"
+
 namespace daicho::entitlements {
 
 namespace {
 
-std::string FormatDay(Date d, char separator) {
-  const auto two_digits = [](unsigned n) { return (n < 10 ? "0" : "") + std::to_string(n); };
-  // Years are 1970 to 9999 (IsSupportedDay): always four digits.
-  return std::to_string(static_cast<int>(d.year())) + separator + two_digits(static_cast<unsigned>(d.month())) +
-         separator + two_digits(static_cast<unsigned>(d.day()));
-}
-std::string JaDate(Date d) { return FormatDay(d, '/'); }
-std::string EnDate(Date d) { return FormatDay(d, '-'); }
+std::string JaDate(Date d) { return text::FormatJapaneseDate(d); }
+std::string EnDate(Date d) { return text::FormatIsoDate(d); }
 
 std::string Num(uint32_t n) { return std::to_string(n); }
 
@@ -33,8 +30,8 @@ std::string Capitalized(std::string name) {
 Text FirstYear(const ReasonFacts& f) {
   if (f.installed) {
     return {"導入後1年目のため無料です（" + JaDate(*f.installed) + " 導入、" + JaDate(f.free_until) + " まで）",
-            "Free in the first year after installation (installed " + EnDate(*f.installed) +
-                ", free until " + EnDate(f.free_until) + ")"};
+            "Free in the first year after installation (installed " + EnDate(*f.installed) + ", free until " +
+                EnDate(f.free_until) + ")"};
   }
   return {"最初の更新日より前のため無料です（" + JaDate(f.free_until) + " まで）",
           "Free before the first renewal (until " + EnDate(f.free_until) + ")"};
@@ -57,19 +54,20 @@ Text BaseReason(const LineResult& r, const ReasonFacts& f) {
   const Text per = PerLicence(f);
   switch (r.status) {
     case LineStatus::kPaid:
-      return {"基本更新: 追加料金 " + FormatYen(r.paid_yen) + "円 (税込) のお支払いにより満たしています" + per.ja,
-              "Base renewal: met by an extra fee of ¥" + FormatYen(r.paid_yen) + " (tax included) paid " +
+      return {"基本更新: 追加料金 " + text::GroupThousands(r.paid_yen) + "円 (税込) のお支払いにより満たしています" +
+                  per.ja,
+              "Base renewal: met by an extra fee of ¥" + text::GroupThousands(r.paid_yen) + " (tax included) paid " +
                   per.en};
     case LineStatus::kNeedsFilings:
-      return {"基本更新: 次回更新（" + JaDate(f.renewal) + "）までに申請があと" + Num(r.shortfall) + "件必要です" +
-                  per.ja,
-              "Base renewal: " + Num(r.shortfall) + " more " + (r.shortfall == 1 ? "filing" : "filings") +
-                  " needed by the next renewal (" + EnDate(f.renewal) + ") " + per.en};
+      return {
+          "基本更新: 次回更新（" + JaDate(f.renewal) + "）までに申請があと" + Num(r.shortfall) + "件必要です" + per.ja,
+          "Base renewal: " + Num(r.shortfall) + " more " + (r.shortfall == 1 ? "filing" : "filings") +
+              " needed by the next renewal (" + EnDate(f.renewal) + ") " + per.en};
     case LineStatus::kNeedsPayment:
-      return {"基本更新: 申請があと" + Num(r.shortfall) + "件、または追加料金 " + FormatYen(r.fee_yen) +
+      return {"基本更新: 申請があと" + Num(r.shortfall) + "件、または追加料金 " + text::GroupThousands(r.fee_yen) +
                   "円 (税込) が必要です" + per.ja,
               "Base renewal: " + Num(r.shortfall) + " more " + (r.shortfall == 1 ? "filing" : "filings") +
-                  " or an extra fee of ¥" + FormatYen(r.fee_yen) + " (tax included) needed " + per.en};
+                  " or an extra fee of ¥" + text::GroupThousands(r.fee_yen) + " (tax included) needed " + per.en};
     case LineStatus::kFree:
     case LineStatus::kNotApplied:
       break;
@@ -86,26 +84,14 @@ Text OptionShortfall(const LineResult& r, const ReasonFacts& f) {
   }
   // The refusal sentence, with the period it was judged on.
   const Text name = OptionName(static_cast<Option>(r.line));
-  return {name.ja + ": 新規の申請があと" + Num(r.shortfall) + "件、または追加料金 " + FormatYen(r.fee_yen) +
-              "円 (税込) でご利用いただけます（" + JaDate(f.count_from) + "〜" + JaDate(f.count_last) +
-              " の申請で判定）",
-          Capitalized(name.en) + ": available with " + more + ", or an extra fee of ¥" + FormatYen(r.fee_yen) +
-              " (tax included) (judged on filings " + EnDate(f.count_from) + " to " + EnDate(f.count_last) + ")"};
+  return {
+      name.ja + ": 新規の申請があと" + Num(r.shortfall) + "件、または追加料金 " + text::GroupThousands(r.fee_yen) +
+          "円 (税込) でご利用いただけます（" + JaDate(f.count_from) + "〜" + JaDate(f.count_last) + " の申請で判定）",
+      Capitalized(name.en) + ": available with " + more + ", or an extra fee of ¥" + text::GroupThousands(r.fee_yen) +
+          " (tax included) (judged on filings " + EnDate(f.count_from) + " to " + EnDate(f.count_last) + ")"};
 }
 
 }  // namespace
-
-std::string FormatYen(int64_t yen) {
-  // The magnitude as unsigned, so that INT64_MIN has one too.
-  uint64_t magnitude = yen < 0 ? 0 - static_cast<uint64_t>(yen) : static_cast<uint64_t>(yen);
-  std::string digits = std::to_string(magnitude);
-  std::string out = yen < 0 ? "-" : "";
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
 
 Text OptionName(Option option) {
   switch (option) {
@@ -130,8 +116,8 @@ Text LineReason(const LineResult& r, const ReasonFacts& f) {
               "Free: " + Filings(r.counted, "new additional ") + " (" + Num(r.required) + " needed)"};
     case Basis::kPayment:
       if (r.line == Line::kBase) return BaseReason(r, f);
-      return {"追加料金 " + FormatYen(r.paid_yen) + "円 (税込) のお支払いにより利用できます",
-              "Available: an extra fee of ¥" + FormatYen(r.paid_yen) + " (tax included) was paid"};
+      return {"追加料金 " + text::GroupThousands(r.paid_yen) + "円 (税込) のお支払いにより利用できます",
+              "Available: an extra fee of ¥" + text::GroupThousands(r.paid_yen) + " (tax included) was paid"};
     case Basis::kBaseFilings:
       return BaseReason(r, f);
     case Basis::kShortfall:

@@ -4,7 +4,7 @@
 // them from the relay), so an office reads the same words everywhere.
 //
 // Dates are written YYYY/MM/DD in Japanese and YYYY-MM-DD in English; amounts
-// with FormatYen ("11,000"). Each sentence carries the same figures in both
+// with thousands separators ("11,000", text::GroupThousands). Each sentence carries the same figures in both
 // languages.
 #ifndef DAICHO_RELAY_ENTITLEMENTS_ENTITLEMENT_TEXT_H_
 #define DAICHO_RELAY_ENTITLEMENTS_ENTITLEMENT_TEXT_H_
@@ -19,14 +19,14 @@ namespace daicho::entitlements {
 // What a line's sentence says beyond the line's own figures (LineResult's
 // required, counted, shortfall, fee_yen and paid_yen).
 struct ReasonFacts {
-  uint32_t filings = 0;     // filings in the counting window
-  uint32_t licences = 1;    // the base line's "L licences x 3"
-  bool both_applied = false;  // a ">= 40" sentence says the office chose the option
+  uint32_t filings = 0;           // filings in the counting window
+  uint32_t licences = 1;          // the base line's "L licences x 3"
+  bool both_applied = false;      // a ">= 40" sentence says the office chose the option
   std::optional<Date> installed;  // a first year: the installation day, if one
-  Date free_until;          // a first year: the last free day
-  Date count_from;          // the first day counted
-  Date count_last;          // the last day counted
-  Date renewal;             // the renewal judged (a forecast's "by" day)
+  Date free_until;                // a first year: the last free day
+  Date count_from;                // the first day counted
+  Date count_last;                // the last day counted
+  Date renewal;                   // the renewal judged (a forecast's "by" day)
 };
 
 // The sentence for `line` (its status and basis pick it; a forecast's lines

@@ -294,8 +294,8 @@ Status Validate(const Licence& licence, std::span<const Filing> filings, std::sp
 
 }  // namespace
 
-Result<Evaluation> Evaluate(const Licence& licence, std::span<const Filing> filings,
-                            std::span<const Payment> payments, Date today) {
+Result<Evaluation> Evaluate(const Licence& licence, std::span<const Filing> filings, std::span<const Payment> payments,
+                            Date today) {
   DAICHO_RETURN_IF_ERROR(Validate(licence, filings, payments, today));
   const Evaluator evaluator(licence, filings);
 
@@ -303,9 +303,8 @@ Result<Evaluation> Evaluate(const Licence& licence, std::span<const Filing> fili
   evaluation.today = today;
   const int current = LicenceYearIndex(licence.first_renewal, today);
   DAICHO_ASSIGN_OR_RETURN(const PaidByLine paid, PaidFor(payments, evaluator.Renewal(current)));
-  evaluation.current = evaluator.FreeRenewal(current)
-                           ? evaluator.FreeYear(current, paid)
-                           : evaluator.Judge(current, evaluator.Renewal(current), paid);
+  evaluation.current = evaluator.FreeRenewal(current) ? evaluator.FreeYear(current, paid)
+                                                      : evaluator.Judge(current, evaluator.Renewal(current), paid);
 
   // The next renewal (before the first one: the first one), judged on what
   // has been filed towards it up to today.

@@ -42,8 +42,7 @@ inline constexpr uint32_t kFilingsForOneFree = 40;
 // began is not new.
 inline constexpr int kQuietYearsBeforeNew = 5;
 // Filings for companies first filed for before this day never count as new.
-inline constexpr Date kNewFilingCutoff{std::chrono::year{2013}, std::chrono::month{9},
-                                       std::chrono::day{1}};
+inline constexpr Date kNewFilingCutoff{std::chrono::year{2013}, std::chrono::month{9}, std::chrono::day{1}};
 
 // The contract's licence facts, as the vendor records them.
 struct Licence {
@@ -83,11 +82,11 @@ struct Text {
 };
 
 enum class LineStatus : uint8_t {
-  kFree,           // qualified: first year, thresholds or enough filings
-  kPaid,           // short of filings, covered by payments
-  kNeedsFilings,   // forecast only: short so far, the renewal is still ahead
-  kNeedsPayment,   // short at the renewal and not paid: refused
-  kNotApplied,     // the office did not apply for this option
+  kFree,          // qualified: first year, thresholds or enough filings
+  kPaid,          // short of filings, covered by payments
+  kNeedsFilings,  // forecast only: short so far, the renewal is still ahead
+  kNeedsPayment,  // short at the renewal and not paid: refused
+  kNotApplied,    // the office did not apply for this option
 };
 
 // Why a line has its status (lets the panel and tests tell the rules apart).
@@ -148,17 +147,11 @@ inline constexpr uint32_t kMaxLicences = 100'000;
 // kMaxLicences, a first renewal before the installation, an unknown
 // free_choice or line, a date that is not a day (or lies outside the years
 // 1970 to 9999), or payments whose sum does not fit in int64_t.
-Result<Evaluation> Evaluate(const Licence& licence, std::span<const Filing> filings,
-                            std::span<const Payment> payments, Date today);
+Result<Evaluation> Evaluate(const Licence& licence, std::span<const Filing> filings, std::span<const Payment> payments,
+                            Date today);
 
 // The same calendar day `years` later; 02-29 becomes 02-28 in a common year.
 Date AddYears(Date day, int years);
-
-// The day in Japan (UTC+9, no daylight saving) of a Unix time in milliseconds.
-Date JapanDay(int64_t unix_ms);
-
-// "11,000": yen amounts as the Japanese and English texts write them.
-std::string FormatYen(int64_t yen);
 
 // The option's name: インターネットバックアップ / Internet backup, 請求管理 /
 // billing management.

@@ -29,19 +29,4 @@ int LicenceYearIndex(Date first_renewal, Date d) {
   return n;
 }
 
-Date JapanDay(int64_t unix_ms) {
-  constexpr int64_t kMsPerDay = 86'400'000;
-  constexpr int64_t kJapanOffsetMs = 9 * 3'600'000;
-  // Floor division (a time before 1970 belongs to the day that began before
-  // it), and the offset added to the remainder only, so no time overflows.
-  int64_t day_number = unix_ms / kMsPerDay;
-  int64_t into_day = unix_ms % kMsPerDay;
-  if (into_day < 0) {
-    --day_number;
-    into_day += kMsPerDay;
-  }
-  if (into_day + kJapanOffsetMs >= kMsPerDay) ++day_number;
-  return Date{sys_days{days{day_number}}};
-}
-
 }  // namespace daicho::entitlements

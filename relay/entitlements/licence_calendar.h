@@ -1,5 +1,5 @@
 // The licence calendar: licence years, renewal days and days in Japan, for the
-// entitlement rules (entitlements.h declares AddYears and JapanDay, which are
+// entitlement rules (entitlements.h declares AddYears, which is
 // defined here with the rest of the calendar).
 //
 // A licence renews on each anniversary of its first renewal day. Every

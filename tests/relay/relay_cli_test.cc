@@ -402,9 +402,7 @@ TEST_F(RelayCliTest, VendorRecordsALicenceFilingsAndPaymentsAndReadsTheEntitleme
   using entitlements::Date;
   using std::chrono::days;
   using std::chrono::sys_days;
-  const Date today = entitlements::JapanDay(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  const Date today = text::JapanDay(std::chrono::system_clock::now());
   // The current licence year began 30 days ago; its renewal was judged on
   // the year before.
   const Date renewed{sys_days(today) - days(30)};

@@ -66,7 +66,7 @@ TEST(DateTextTest, TrimsSurroundingSpaces) {
   ExpectParsed({{"  2026-04-01 ", "2026-04-01"},
                 {"\t2026/4/1\r\n", "2026-04-01"},
                 {"　令和8年4月1日　", "2026-04-01"},  // full-width spaces
-                {"2026 /4/1", "none"}});             // inside, a space is no separator
+                {"2026 /4/1", "none"}});              // inside, a space is no separator
 }
 
 TEST(DateTextTest, RefusesDaysThatDoNotExist) {
@@ -80,10 +80,29 @@ TEST(DateTextTest, RefusesDaysThatDoNotExist) {
 }
 
 TEST(DateTextTest, RefusesEveryOtherForm) {
-  for (const char* text : {"", "   ", "26/4/1", "26-04-01", "02026-04-01", "2026-004-01", "2026-04-001",
-                           "20260401", "2026.04.01", "2026-04/01", "2026/04-01", "2026-04-01x", "x2026-04-01",
-                           "2026-04", "2026/4/", "2026年4月1", "2026年4月1日 午前", "令和八年四月一日",
-                           "R8/4/1", "r8.4.1", "S64.1.7", "昭和64年1月7日", "2026-04-01T00:00",
+  for (const char* text : {"",
+                           "   ",
+                           "26/4/1",
+                           "26-04-01",
+                           "02026-04-01",
+                           "2026-004-01",
+                           "2026-04-001",
+                           "20260401",
+                           "2026.04.01",
+                           "2026-04/01",
+                           "2026/04-01",
+                           "2026-04-01x",
+                           "x2026-04-01",
+                           "2026-04",
+                           "2026/4/",
+                           "2026年4月1",
+                           "2026年4月1日 午前",
+                           "令和八年四月一日",
+                           "R8/4/1",
+                           "r8.4.1",
+                           "S64.1.7",
+                           "昭和64年1月7日",
+                           "2026-04-01T00:00",
                            "99999999999999999999-1-1"}) {
     EXPECT_FALSE(ParseDate(text).has_value()) << text;
   }
@@ -96,4 +115,21 @@ TEST(DateTextTest, FormatsIsoWithLeadingZeros) {
 }
 
 }  // namespace
+
+TEST(JapanDayTest, TheDayTurnsAtMidnightInJapanNotUtc) {
+  using std::chrono::milliseconds;
+  using std::chrono::system_clock;
+  using std::chrono::year_month_day;
+  using namespace std::chrono_literals;
+  // 2026-03-31 15:00 UTC is 2026-04-01 00:00 in Japan.
+  const system_clock::time_point midnight_jst{milliseconds(1'774'969'200'000)};
+  EXPECT_EQ(JapanDay(midnight_jst), year_month_day(2026y / 4 / 1));
+  EXPECT_EQ(JapanDay(midnight_jst - milliseconds(1)), year_month_day(2026y / 3 / 31));
+  EXPECT_EQ(JapanDay(system_clock::time_point{}), year_month_day(1970y / 1 / 1));
+  EXPECT_EQ(JapanDay(system_clock::time_point{} + 15h - 1ms), year_month_day(1970y / 1 / 1));
+  EXPECT_EQ(JapanDay(system_clock::time_point{} + 15h), year_month_day(1970y / 1 / 2));
+  EXPECT_EQ(JapanDay(system_clock::time_point{} - 9h), year_month_day(1970y / 1 / 1));
+  EXPECT_EQ(JapanDay(system_clock::time_point{} - 9h - 1ms), year_month_day(1969y / 12 / 31));
+}
+
 }  // namespace daicho::text

@@ -297,8 +297,7 @@ std::vector<Row> Rows() {
   r.today = D(2028, 3, 10);
   r.filings_counted = 3;
   add(r);
-  r = CompanyX("Row31a_QuietYearsFromFeb29_EndOnFeb28_NotNew", {D(2023, 2, 28), D(2028, 2, 29)}, false,
-               D(2028, 6, 1));
+  r = CompanyX("Row31a_QuietYearsFromFeb29_EndOnFeb28_NotNew", {D(2023, 2, 28), D(2028, 2, 29)}, false, D(2028, 6, 1));
   r.licence = leap;
   r.today = D(2029, 3, 10);
   r.window = Window{D(2029, 2, 28), D(2030, 2, 28), D(2028, 2, 29), D(2029, 2, 28)};
@@ -318,8 +317,8 @@ std::vector<Row> Rows() {
   const Date year = D(2026, 4, 1);
   add(Paid("Row33_PaidInFull", {{Line::kBackup, year, 11'000}}, {LineStatus::kPaid, Basis::kPayment, 0, 0}, 11'000));
   add(Paid("Row34a_PaidForOneFiling", {{Line::kBackup, year, 5'500}}, Refused(1, 5'500), 5'500));
-  add(Paid("Row34b_RemainderBelowOneFilingCoversNone",
-           {{Line::kBackup, year, 8'000}, {Line::kBilling, year, 5'499}}, Refused(1, 5'500), 8'000));
+  add(Paid("Row34b_RemainderBelowOneFilingCoversNone", {{Line::kBackup, year, 8'000}, {Line::kBilling, year, 5'499}},
+           Refused(1, 5'500), 8'000));
   add(Paid("Row34c_CorrectionsAreSummed", {{Line::kBackup, year, 11'000}, {Line::kBackup, year, -5'500}},
            Refused(1, 5'500), 5'500));
   add(Paid("Row35_PaidForAnotherLicenceYear_Ignored",
@@ -460,8 +459,7 @@ TEST(EntitlementInputTest, RefusesDatesThatAreNoDays) {
 
 TEST(EntitlementInputTest, RefusesUnknownLinesAndPaymentsBeyondInt64) {
   const Licence licence = BaseLicence();
-  EXPECT_EQ(EvaluateStatus(licence, {}, {{static_cast<Line>(3), D(2026, 4, 1), 5'500}}).code(),
-            Code::kInvalidArgument);
+  EXPECT_EQ(EvaluateStatus(licence, {}, {{static_cast<Line>(3), D(2026, 4, 1), 5'500}}).code(), Code::kInvalidArgument);
   const std::vector<Payment> huge = {{Line::kBackup, D(2026, 4, 1), INT64_MAX}, {Line::kBackup, D(2026, 4, 1), 1}};
   EXPECT_EQ(EvaluateStatus(licence, {}, huge).code(), Code::kInvalidArgument);
   // The sum decides, whatever the order: back within range is accepted.
@@ -548,31 +546,6 @@ TEST(LicenceCalendarTest, LicenceYearsTileEveryDayFrom2000To2100) {
   }
 }
 
-TEST(LicenceCalendarTest, JapanDayIsTheDayInUtcPlusNine) {
-  constexpr int64_t kHour = 3'600'000;
-  EXPECT_EQ(Iso(JapanDay(0)), "1970-01-01");
-  EXPECT_EQ(Iso(JapanDay(15 * kHour - 1)), "1970-01-01");  // 23:59:59.999 in Japan
-  EXPECT_EQ(Iso(JapanDay(15 * kHour)), "1970-01-02");
-  EXPECT_EQ(Iso(JapanDay(-9 * kHour)), "1970-01-01");
-  EXPECT_EQ(Iso(JapanDay(-9 * kHour - 1)), "1969-12-31");
-  // 2026-03-31T15:00:00Z is midnight of the renewal day in Japan.
-  const int64_t renewal_utc = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  (std::chrono::sys_days{D(2026, 3, 31)} + std::chrono::hours{15}).time_since_epoch())
-                                  .count();
-  EXPECT_EQ(Iso(JapanDay(renewal_utc)), "2026-04-01");
-  EXPECT_EQ(Iso(JapanDay(renewal_utc - 1)), "2026-03-31");
-}
-
-TEST(EntitlementTextTest, FormatYenGroupsThousands) {
-  EXPECT_EQ(FormatYen(0), "0");
-  EXPECT_EQ(FormatYen(999), "999");
-  EXPECT_EQ(FormatYen(1'000), "1,000");
-  EXPECT_EQ(FormatYen(11'000), "11,000");
-  EXPECT_EQ(FormatYen(1'234'567), "1,234,567");
-  EXPECT_EQ(FormatYen(-5'500), "-5,500");
-  EXPECT_EQ(FormatYen(INT64_MIN), "-9,223,372,036,854,775,808");
-}
-
 TEST(EntitlementTextTest, OptionNames) {
   EXPECT_EQ(OptionName(Option::kBackup).ja, "インターネットバックアップ");
   EXPECT_EQ(OptionName(Option::kBackup).en, "Internet backup");
@@ -613,21 +586,46 @@ TEST(EntitlementTextTest, EverySentenceCarriesItsFiguresInBothLanguages) {
   const std::vector<Case> cases = {
       {Line::kBackup, LineStatus::kFree, Basis::kFirstYear, {"2023/07/09", "2024/08/30"}, {"2023-07-09", "2024-08-30"}},
       {Line::kBackup, LineStatus::kFree, Basis::kFiftyOrMore, {"44件", "50件"}, {"44 filings", "50 or more"}},
-      {Line::kBilling, LineStatus::kFree, Basis::kFortyOrMoreChosen, {"44件", "40件", "選択"}, {"44 filings", "40 or more", "chose"}},
-      {Line::kBilling, LineStatus::kFree, Basis::kNewFilings, {"16件", "必要 18件"}, {"16 new additional filings", "18 needed"}},
+      {Line::kBilling,
+       LineStatus::kFree,
+       Basis::kFortyOrMoreChosen,
+       {"44件", "40件", "選択"},
+       {"44 filings", "40 or more", "chose"}},
+      {Line::kBilling,
+       LineStatus::kFree,
+       Basis::kNewFilings,
+       {"16件", "必要 18件"},
+       {"16 new additional filings", "18 needed"}},
       {Line::kBackup, LineStatus::kPaid, Basis::kPayment, {"12,345円 (税込)"}, {"¥12,345 (tax included)"}},
-      {Line::kBase, LineStatus::kPaid, Basis::kPayment, {"基本更新", "12,345円 (税込)", "6本 × 3件"},
+      {Line::kBase,
+       LineStatus::kPaid,
+       Basis::kPayment,
+       {"基本更新", "12,345円 (税込)", "6本 × 3件"},
        {"Base renewal", "¥12,345 (tax included)", "6 licences × 3"}},
-      {Line::kBase, LineStatus::kFree, Basis::kBaseFilings, {"基本更新", "16件", "6本 × 3件"},
+      {Line::kBase,
+       LineStatus::kFree,
+       Basis::kBaseFilings,
+       {"基本更新", "16件", "6本 × 3件"},
        {"Base renewal", "16 filings", "6 licences × 3"}},
-      {Line::kBase, LineStatus::kNeedsPayment, Basis::kShortfall, {"基本更新", "あと7件", "38,500円 (税込)", "6本 × 3件"},
+      {Line::kBase,
+       LineStatus::kNeedsPayment,
+       Basis::kShortfall,
+       {"基本更新", "あと7件", "38,500円 (税込)", "6本 × 3件"},
        {"Base renewal", "7 more filings", "¥38,500 (tax included)", "6 licences × 3"}},
-      {Line::kBase, LineStatus::kNeedsFilings, Basis::kShortfall, {"基本更新", "2027/06/14", "あと7件", "6本 × 3件"},
+      {Line::kBase,
+       LineStatus::kNeedsFilings,
+       Basis::kShortfall,
+       {"基本更新", "2027/06/14", "あと7件", "6本 × 3件"},
        {"Base renewal", "2027-06-14", "7 more filings", "6 licences × 3"}},
-      {Line::kBilling, LineStatus::kNeedsPayment, Basis::kShortfall,
+      {Line::kBilling,
+       LineStatus::kNeedsPayment,
+       Basis::kShortfall,
        {"請求管理: ", "あと7件", "38,500円 (税込)", "2021/11/12〜2022/10/13"},
        {"Billing management: ", "7 more new filings", "¥38,500 (tax included)", "2021-11-12 to 2022-10-13"}},
-      {Line::kBackup, LineStatus::kNeedsFilings, Basis::kShortfall, {"2027/06/14", "あと7件"},
+      {Line::kBackup,
+       LineStatus::kNeedsFilings,
+       Basis::kShortfall,
+       {"2027/06/14", "あと7件"},
        {"2027-06-14", "7 more new filings"}},
       {Line::kBilling, LineStatus::kNotApplied, Basis::kNotApplied, {"お申し込み"}, {"Not applied"}},
   };
@@ -654,8 +652,9 @@ TEST(EntitlementTextTest, EnglishCountsOneFilingAndOneLicenceInTheSingular) {
             "Internet backup: available with 1 more new filing, or an extra fee of ¥5,500 (tax included) "
             "(judged on filings 2025-04-01 to 2026-03-31)");
   r.line = Line::kBase;
-  EXPECT_EQ(LineReason(r, facts).en, "Base renewal: 1 more filing or an extra fee of ¥5,500 (tax included) needed "
-                                     "(1 licence × 3)");
+  EXPECT_EQ(LineReason(r, facts).en,
+            "Base renewal: 1 more filing or an extra fee of ¥5,500 (tax included) needed "
+            "(1 licence × 3)");
   EXPECT_EQ(LineReason(r, facts).ja,
             "基本更新: 申請があと1件、または追加料金 5,500円 (税込) が必要です（ライセンス 1本 × 3件）");
 }
@@ -726,7 +725,8 @@ Scenario RandomScenario(uint32_t seed) {
   for (int c = 0; c < companies; ++c) {
     const std::string id = "c" + std::to_string(c);
     if (chance(0.5)) {
-      for (int i = RandomInt(rng, 1, 3); i > 0; --i) s.filings.push_back({id, RandomDay(rng, D(2008, 1, 1), D(2030, 12, 31))});
+      for (int i = RandomInt(rng, 1, 3); i > 0; --i)
+        s.filings.push_back({id, RandomDay(rng, D(2008, 1, 1), D(2030, 12, 31))});
     } else {
       const int first_year = RandomInt(rng, 2008, 2028);
       for (int y = first_year; y < first_year + RandomInt(rng, 1, 10); ++y) {
@@ -738,7 +738,8 @@ Scenario RandomScenario(uint32_t seed) {
   for (int i = RandomInt(rng, 0, 3); i > 0; --i) {
     const int64_t amounts[] = {5'500, 8'000, 11'000, 16'500};
     s.payments.push_back({static_cast<Line>(RandomInt(rng, 0, 2)),
-                          RenewalDay(s.licence.first_renewal, year - RandomInt(rng, 0, 1)), amounts[RandomInt(rng, 0, 3)]});
+                          RenewalDay(s.licence.first_renewal, year - RandomInt(rng, 0, 1)),
+                          amounts[RandomInt(rng, 0, 3)]});
   }
   return s;
 }
@@ -851,8 +852,8 @@ TEST(EntitlementPropertyTest, TotalMissingIsTheSameAsWithBaseFirstAllocation) {
     const int64_t base_needs = int64_t{3} * s.licence.licences;
     const int64_t filings = year.filings, fresh = year.new_filings, ordinary = filings - fresh;
     const int64_t fresh_to_base = std::clamp<int64_t>(base_needs - ordinary, 0, fresh);
-    const int64_t base_first_total = std::max<int64_t>(0, base_needs - filings) +
-                                     std::max<int64_t>(0, 2 * judged_options - (fresh - fresh_to_base));
+    const int64_t base_first_total =
+        std::max<int64_t>(0, base_needs - filings) + std::max<int64_t>(0, 2 * judged_options - (fresh - fresh_to_base));
     EXPECT_EQ(engine_total, base_first_total) << Dump(year);
     ++checked;
   }
