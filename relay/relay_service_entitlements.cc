@@ -327,13 +327,27 @@ Result<std::optional<entitlements::Evaluation>> RelayService::EvaluateEntitlemen
 
 Result<RelayService::SyncTerms> RelayService::SyncTermsFor(const ContractNumber& contract) const {
   const uint64_t now = impl_->Now();
-  DAICHO_ASSIGN_OR_RETURN(auto evaluation, EvaluateEntitlements(contract));
+  const Date today = Today();
+  // Read before evaluating: a change committed in between raises it, so a
+  // cached answer is never older than its key.
+  DAICHO_ASSIGN_OR_RETURN(uint64_t generation, LoginGeneration());
+  {
+    std::lock_guard lock(impl_->terms_mutex);
+    auto cached = impl_->terms_cache.find(contract);
+    if (cached != impl_->terms_cache.end() && cached->second.generation == generation && cached->second.day == today) {
+      return cached->second.terms;
+    }
+  }
+  DAICHO_ASSIGN_OR_RETURN(auto evaluation, EvaluateEntitlements(contract, today));
   SyncTerms terms;
-  if (!evaluation) return terms;
-  const entitlements::YearEvaluation& year = evaluation->current;
-  terms.entitlements = sync::Entitlements{true, static_cast<int64_t>(now), JapanMidnightMs(year.year_end),
-                                          ForSync(year.backup), ForSync(year.billing)};
-  terms.uploads_refused = !year.backup.allowed();
+  if (evaluation) {
+    const entitlements::YearEvaluation& year = evaluation->current;
+    terms.entitlements = sync::Entitlements{true, static_cast<int64_t>(now), JapanMidnightMs(year.year_end),
+                                            ForSync(year.backup), ForSync(year.billing)};
+    terms.uploads_refused = !year.backup.allowed();
+  }
+  std::lock_guard lock(impl_->terms_mutex);
+  impl_->terms_cache[contract] = Impl::CachedTerms{generation, today, terms};
   return terms;
 }
 

@@ -5,7 +5,9 @@
 #define DAICHO_RELAY_RELAY_SERVICE_IMPL_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +26,19 @@ struct RelayService::Impl {
   PasswordGate password_gate;
 
   Impl(std::shared_ptr<RelayBackend> b, const RelayServiceOptions& o);
+
+  // SyncTermsFor's answers, each valid while the login generation (which
+  // every change of a licence, filing, payment or free option raises) and
+  // the day in Japan are those it was computed under: admissions and the
+  // rechecks of every live session cost an evaluation per contract and
+  // change, not per session.
+  struct CachedTerms {
+    uint64_t generation = 0;
+    entitlements::Date day;
+    SyncTerms terms;
+  };
+  std::mutex terms_mutex;
+  std::map<ContractNumber, CachedTerms> terms_cache;
 
   uint64_t Now() const { return options.clock->NowMillis(); }
   // HashPassword holding a gate slot: every slow hash is capped like LogIn's

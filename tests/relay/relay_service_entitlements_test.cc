@@ -318,6 +318,27 @@ TYPED_TEST(RelayEntitlementsTest, SyncTermsFollowTheEvaluationAndEveryChangeRais
   EXPECT_FALSE(store.SyncTermsFor(this->a_)->entitlements.managed);
 }
 
+// The answer is kept per contract until something changes it: a change in
+// the store (the login generation) or a new day in Japan, when a licence year
+// may begin with nothing written at all.
+TYPED_TEST(RelayEntitlementsTest, SyncTermsFollowARenewalThatBeginsOvernight) {
+  RelayService& store = this->store();
+  entitlements::Licence licence = BothOptions();
+  licence.first_renewal = Day(2025, 5, 11);  // the next renewal is tomorrow
+  ASSERT_DAICHO_OK(store.SetLicence(this->a_, licence));
+  // Two new companies filed for after this year's counting ended: they
+  // count for tomorrow's renewal.
+  this->Import({Row(2, this->a_, "N-1", Day(2025, 6, 1)), Row(3, this->a_, "N-2", Day(2025, 7, 1))});
+  EXPECT_TRUE(store.SyncTermsFor(this->a_)->uploads_refused);
+  EXPECT_TRUE(store.SyncTermsFor(this->a_)->uploads_refused) << "asked again: the same answer";
+  this->clock_->Advance(24 * 3600 * 1000);
+  auto renewed = store.SyncTermsFor(this->a_);
+  ASSERT_DAICHO_OK(renewed);
+  EXPECT_FALSE(renewed->uploads_refused) << "judged on the year the new companies were filed in";
+  EXPECT_EQ(renewed->entitlements.backup.state, sync::OptionState::kFree);
+  EXPECT_EQ(renewed->entitlements.billing.state, sync::OptionState::kRefused);
+}
+
 TYPED_TEST(RelayEntitlementsTest, RemovingAContractRemovesItsLicenceFilingsAndPayments) {
   RelayService& store = this->store();
   ASSERT_DAICHO_OK(store.SetLicence(this->a_, BothOptions()));
