@@ -265,6 +265,12 @@ Outcome SyncCommand(const std::string& db, const SyncArgs& args, std::ostream& o
     });
     if (!synced.ok()) return Outcome::Failed(synced, "syncing with " + where);
     out << "in sync with " << where << ": " << SummaryText(*summary) << '\n';
+    // In sync only because nothing waited: what is written next will.
+    if (auto entitlements = client.GetEntitlements();
+        entitlements.ok() && entitlements->managed && entitlements->backup.status == OptionStatus::kRefused) {
+      std::cerr << "daicho: warning: " << entitlements->backup.message_ja << " / " << entitlements->backup.message_en
+                << "\ndaicho: changes made on this PC from now on stay here until Internet backup is available\n";
+    }
     return Outcome::Ok();
   }
 

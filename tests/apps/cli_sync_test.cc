@@ -385,6 +385,13 @@ TEST_F(CliSyncTest, AnOfficeBelowTheThresholdsIsRefusedThenRestoredAndNothingWri
   RelayAdmin({"contract", "licence", kOtherContract, "--renews", JapanDay(-30, 1), "--options", "backup,billing"});
   Ok({"--db", c, "set", "customers", "k1", "trade_name=株式会社高橋組"});
   EXPECT_TRUE(Contains(Fails({"--db", c, "sync"}), "新規の申請があと2件")) << "no filings at all";
+  // A PC with nothing waiting is in sync, and told that what it writes next will wait.
+  const std::string d = Init("d");
+  ConnectOtherOffice(d, *relay_, "pc-d");
+  RunResult quiet_pc = Run({"--db", d, "sync"});
+  EXPECT_EQ(quiet_pc.exit_code, 0) << quiet_pc.err;
+  EXPECT_TRUE(Contains(quiet_pc.out, "in sync with ")) << quiet_pc.out;
+  EXPECT_TRUE(Contains(quiet_pc.err, "daicho: warning: インターネットバックアップ: 新規の申請があと2件")) << quiet_pc.err;
   WriteFile(dir_.Sub("other-filings.csv"), FilingsCsv(kOtherContract, 3, 4, "B"));
   const std::string imported = RelayAdmin({"filings", "import", dir_.Sub("other-filings.csv")});
   EXPECT_TRUE(Contains(imported, "imported 10 rows: 10 new")) << imported;
