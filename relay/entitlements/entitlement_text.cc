@@ -21,7 +21,7 @@ std::string Filings(uint32_t n, const char* adjective = "") {
 
 std::string Licences(uint32_t n) { return Num(n) + (n == 1 ? " licence" : " licences"); }
 
-// The option's English name at the start of a sentence.
+// An English phrase at the start of a sentence.
 std::string Capitalized(std::string name) {
   if (!name.empty() && name[0] >= 'a' && name[0] <= 'z') name[0] = static_cast<char>(name[0] - 'a' + 'A');
   return name;
@@ -87,7 +87,7 @@ Text OptionShortfall(const LineResult& r, const ReasonFacts& f) {
   return {
       name.ja + ": 新規の申請があと" + Num(r.shortfall) + "件、または追加料金 " + text::GroupThousands(r.fee_yen) +
           "円 (税込) でご利用いただけます（" + JaDate(f.count_from) + "〜" + JaDate(f.count_last) + " の申請で判定）",
-      Capitalized(name.en) + ": available with " + more + ", or an extra fee of ¥" + text::GroupThousands(r.fee_yen) +
+      name.en + ": available with " + more + ", or an extra fee of ¥" + text::GroupThousands(r.fee_yen) +
           " (tax included) (judged on filings " + EnDate(f.count_from) + " to " + EnDate(f.count_last) + ")"};
 }
 
@@ -98,7 +98,7 @@ Text OptionName(Option option) {
     case Option::kBackup:
       return {"インターネットバックアップ", "Internet backup"};
     case Option::kBilling:
-      return {"請求管理", "billing management"};
+      return {"請求管理", "Billing management"};
   }
   return {};
 }

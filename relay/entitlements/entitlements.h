@@ -154,7 +154,7 @@ Result<Evaluation> Evaluate(const Licence& licence, std::span<const Filing> fili
 Date AddYears(Date day, int years);
 
 // The option's name: インターネットバックアップ / Internet backup, 請求管理 /
-// billing management.
+// Billing management.
 Text OptionName(Option option);
 
 }  // namespace daicho::entitlements

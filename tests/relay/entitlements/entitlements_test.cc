@@ -550,7 +550,7 @@ TEST(EntitlementTextTest, OptionNames) {
   EXPECT_EQ(OptionName(Option::kBackup).ja, "インターネットバックアップ");
   EXPECT_EQ(OptionName(Option::kBackup).en, "Internet backup");
   EXPECT_EQ(OptionName(Option::kBilling).ja, "請求管理");
-  EXPECT_EQ(OptionName(Option::kBilling).en, "billing management");
+  EXPECT_EQ(OptionName(Option::kBilling).en, "Billing management");
 }
 
 // Every sentence carries its figures in both languages. The facts use figures
