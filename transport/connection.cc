@@ -481,13 +481,21 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     const SyncServerOptions& options = hub_->options();
     const unsigned version = header.get().version();
     const auto length = header.content_length();  // boost::optional
-    if (length && *length > options.max_http_body_bytes) {
+    const std::string_view target = TargetOf(header.get());
+    const size_t limit = hub_->HttpBodyLimit(target.substr(0, target.find('?')));
+    if (length && *length > limit) {
       co_await AnswerAndClose(version, http::status::payload_too_large, "request body too large");
+      co_return false;
+    }
+    // An upload's body is in the input budget until it is answered.
+    const bool upload = limit > options.max_http_body_bytes;
+    if (upload && !hub_->Account(*this, length ? static_cast<size_t>(*length) : limit, true)) {
+      Abort(Status(Code::kResourceExhausted, "closed to make room for others (input budget)"));
       co_return false;
     }
     // Beast's converting constructor takes the header over (body not begun).
     http::request_parser<http::string_body> parser(std::move(header));
-    parser.body_limit(options.max_http_body_bytes);  // a chunked body has no length up front
+    parser.body_limit(limit);  // a chunked body has no length up front
     error_code ec;
     co_await http::async_read(ws_.next_layer(), buffer, parser, asio::redirect_error(use_awaitable, ec));
     if (ec == http::error::body_limit) {
@@ -507,6 +515,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     auto call = CallHandler(hub_, ToWebRequest(std::move(request)), peer_);
     web::HttpResponse answer = co_await asio::co_spawn(hub_->http_executor(), std::move(call), use_awaitable);
     if (stopped_) co_return false;  // closed meanwhile (cap, stop)
+    if (upload) (void)hub_->Account(*this, 0, false);
     if (answer.min_latency.count() > 0) {
       // deadline_ (the Watchdog's, idle before an upgrade): Abort cancels it.
       deadline_.expires_at(read_at + answer.min_latency);

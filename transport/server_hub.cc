@@ -59,6 +59,13 @@ bool ServerHub::HttpRouted(std::string_view path) const {
   });
 }
 
+size_t ServerHub::HttpBodyLimit(std::string_view path) const {
+  for (const auto& [upload_path, limit] : options_.http_upload_paths) {
+    if (upload_path == path) return limit;
+  }
+  return options_.max_http_body_bytes;
+}
+
 bool ServerHub::Register(const std::shared_ptr<ConnectionBase>& conn) {
   std::vector<std::shared_ptr<ConnectionBase>> evicted;
   bool admitted = false;

@@ -70,6 +70,9 @@ class ServerHub {
   // Whether a plain HTTP request for `path` (no query string) goes to the
   // http_handler (SyncServerOptions::http_prefixes); false without one.
   bool HttpRouted(std::string_view path) const;
+  // The largest request body accepted on `path` (no query string):
+  // its SyncServerOptions::http_upload_paths cap, or max_http_body_bytes.
+  size_t HttpBodyLimit(std::string_view path) const;
   bool Ready() const { return !options_.ready || options_.ready(); }
 
   // Gives `conn` a place under the caps, closing the oldest connection not

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "daicho/replica_id.h"
@@ -99,6 +100,11 @@ struct SyncServerOptions {
   // A request body on an HTTP route above this many bytes is answered 413
   // and the connection closed.
   size_t max_http_body_bytes = size_t{64} << 10;
+  // Exact paths (no query string) whose bodies may be larger: a path and
+  // its own cap (an upload form). Known once the request line is read; such
+  // a body counts against max_buffered_bytes while it is read and handled,
+  // like a sync message, so uploads at once cannot exceed the input budget.
+  std::vector<std::pair<std::string, size_t>> http_upload_paths;
   // HTTP/1.1 keep-alive: a connection serves at most this many requests on
   // the HTTP routes, one at a time, and is closed when the next request
   // (header and body) does not arrive within http_idle_timeout of the last

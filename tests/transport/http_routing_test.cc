@@ -296,6 +296,40 @@ TEST_F(HttpRoutingTest, ABodyAboveTheLimitIsAnswered413AndNeverReachesTheHandler
   EXPECT_EQ(seen[0].body, std::string(16, 'a'));
 }
 
+// An upload path named in http_upload_paths takes a body up to its own cap
+// (other paths keep max_http_body_bytes), and such a body is held in the
+// input budget: one beyond what the budget has room for is closed, not read.
+TEST_F(HttpRoutingTest, AnUploadPathTakesALargerBodyWithinTheInputBudget) {
+  SyncServerOptions options;
+  options.max_http_body_bytes = 16;
+  options.http_upload_paths = {{"/admin/upload", 64}};
+  options.max_buffered_bytes = 100;
+  Served& served = Serve(options);
+  const uint16_t port = served.server->port();
+  auto post = [&](const std::string& target, size_t bytes) {
+    HttpConnection http(port);
+    EXPECT_TRUE(http.Send("POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " +
+                          std::to_string(bytes) + "\r\n\r\n" + std::string(bytes, 'u')));
+    std::optional<HttpAnswer> got = http.Read();
+    return got ? got->status : 0;
+  };
+  EXPECT_EQ(post("/admin/upload?dry_run=1", 64), 200) << "the query string is not part of the path";
+  EXPECT_EQ(post("/admin/upload", 65), 413);
+  EXPECT_EQ(post("/admin/other", 17), 413) << "other paths keep the small cap";
+  const auto seen = recorder_.seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].body.size(), 64u);
+
+  SyncServerOptions tight = options;
+  tight.http_upload_paths = {{"/admin/upload", 1000}};
+  Served& small_budget = Serve(tight);
+  HttpConnection http(small_budget.server->port());
+  ASSERT_TRUE(http.Send("POST /admin/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 500\r\n\r\n" +
+                        std::string(500, 'u')));
+  EXPECT_FALSE(http.Read()) << "500 bytes do not fit a budget of 100: closed, never handled";
+  EXPECT_EQ(recorder_.seen().size(), 1u);
+}
+
 // ---------------------------------------------------------------------------
 // 3. Keep-alive.
 
