@@ -11,9 +11,20 @@ Result<sync::AcceptedSession> AdmitSession(RelayService& store, const sync::Hell
   auto contract = ContractNumber::Parse(hello.contract);
   if (!contract.ok()) return Status(Code::kUnauthenticated, contract.status().message());
   sync::AcceptedSession accepted;
+  // The vendor's staff contract holds no office data: its users log in to
+  // the panel only. Said after the login was checked, so it tells a guesser
+  // nothing.
+  auto refuse_vendor_contract = [&]() -> Status {
+    DAICHO_ASSIGN_OR_RETURN(auto vendor, store.VendorContract());
+    if (vendor != *contract) return Status::Ok();
+    return Status(Code::kPermissionDenied, "contract " + contract->str() +
+                                               " is the vendor's staff contract: it has no office data to sync; "
+                                               "its users work in the relay's admin panel");
+  };
   if (const auto* password = std::get_if<sync::PasswordCredential>(&hello.credentials)) {
     DAICHO_ASSIGN_OR_RETURN(RelayService::PasswordLogin login,
                             store.LogIn(*contract, hello.user, password->password, peer_address));
+    DAICHO_RETURN_IF_ERROR(refuse_vendor_contract());
     if (!hello.device_name.empty()) {
       DAICHO_ASSIGN_OR_RETURN(accepted.admission.device_token,
                               store.IssueDeviceToken(*contract, hello.user, hello.replica_id, hello.device_name));
@@ -23,6 +34,7 @@ Result<sync::AcceptedSession> AdmitSession(RelayService& store, const sync::Hell
     };
   } else if (const auto* token = std::get_if<sync::DeviceTokenCredential>(&hello.credentials)) {
     DAICHO_RETURN_IF_ERROR(store.LogInWithDevice(*contract, hello.user, token->token, hello.replica_id, peer_address));
+    DAICHO_RETURN_IF_ERROR(refuse_vendor_contract());
     accepted.recheck_login = [&store, number = *contract, user = hello.user, token = token->token,
                               replica = hello.replica_id] {
       return store.AuthenticateDevice(number, user, token, replica);

@@ -31,7 +31,8 @@ namespace daicho::relay {
 // RelayService::PublishOfficeKey). Codes: kFailedPrecondition (the office key
 // changed meanwhile), kUnauthenticated (malformed or unknown
 // contract, unknown user, wrong password or token, no credentials),
-// kPermissionDenied (contract or user disabled), kInvalidArgument (bad device name),
+// kPermissionDenied (contract or user disabled; the vendor's staff contract,
+// whose users work in the panel only and never sync), kInvalidArgument (bad device name),
 // kUnavailable (throttled, or too many password checks at once: see
 // RelayService::LogIn), store errors. `peer_address` is the peer's IP address
 // (transport::SyncServerOptions::store_factory's second argument): logins are

@@ -178,6 +178,9 @@ class RelayReadTxn {
   virtual Result<crypto::WrappedOfficeKey> GetOfficeKey(const ContractNumber& contract) = 0;
   // The counter raised by every commit that ends logins; 0 before the first.
   virtual Result<uint64_t> GetLoginGeneration() = 0;
+  // The vendor's staff contract (its users log in to the panel's vendor
+  // view); nullopt until the operator names one.
+  virtual Result<std::optional<ContractNumber>> GetVendorContract() = 0;
   // The highest seq held per origin of the contract's change log.
   virtual Result<VersionVector> GetVersionVector(const ContractNumber& contract) = 0;
   // The payload of the contract's change (origin, seq), if held.
@@ -232,6 +235,8 @@ class RelayWriteTxn : public RelayReadTxn {
   // Deletes the contract's oldest audit rows beyond the newest `keep`.
   virtual Status TrimAudit(const ContractNumber& contract, size_t keep) = 0;
   virtual Status BumpLoginGeneration() = 0;
+  // Names the vendor's staff contract (replacing an earlier one).
+  virtual Status SetVendorContract(const ContractNumber& contract) = 0;
   // Inserts or replaces the contract's licence facts.
   virtual Status PutLicence(const ContractNumber& contract, const entitlements::Licence& licence) = 0;
   // Deletes them if they are there (the contract is unmanaged again).

@@ -78,6 +78,10 @@ struct Actor {
   std::string user_id;  // the acting user as added; empty: the vendor's operator (daicho-relay CLI)
   std::string address;  // the actor's IP address; empty for a local command
   std::string via;      // "cli", "panel" or "api"
+  // A user of the vendor's staff contract (the panel's vendor view): may
+  // record licences, filings and payments of every office while that user
+  // and contract are enabled, checked in the write of each change.
+  bool vendor = false;
   // The vendor's operator at the relay's command line: may do anything.
   static Actor Operator();
   bool is_operator() const { return user_id.empty(); }
@@ -323,12 +327,14 @@ class RelayService {
     std::string token;
     std::string user_id;  // as added
     bool admin = false;
+    bool vendor = false;  // a user of the vendor's staff contract
   };
   // Who a valid panel session belongs to, as it is now.
   struct PanelCaller {
     std::string user_id;  // as added
     bool admin = false;
     std::string address;  // of this request
+    bool vendor = false;  // a user of the vendor's staff contract (VendorContract)
     // The caller as the actor of a change made through `via`.
     Actor actor(std::string_view via = "panel") const;
   };
@@ -398,8 +404,22 @@ class RelayService {
   // made for the office and records payments; the rules engine
   // (relay/entitlements/) judges them. A contract without a licence is
   // unmanaged: nothing is enforced. Licences, filings and payments are the
-  // vendor's to change (the operator; kPermissionDenied for an office's
-  // user); each change is audited in the contract's log.
+  // vendor's to change: the operator, or an enabled user of the enabled
+  // vendor staff contract acting with Actor::vendor (the panel's vendor
+  // view), checked in the backend write of the change; kPermissionDenied
+  // for anyone else (an office's admin too). Each change is audited in the
+  // office contract's log, naming the staff user (empty: the operator).
+  //
+  // The vendor's staff contract: its users log in to the panel like an
+  // office's and see the vendor view. It holds no office data: its PCs may
+  // not sync (AdmitSession), it has no licence and no filings. Named once
+  // by the operator (`daicho-relay vendor init`), created if missing; true
+  // if it was created. Naming it again is a no-op; naming another while the
+  // first still exists is kFailedPrecondition, as is naming a contract with
+  // a licence (an office's).
+  Result<bool> InitVendorContract(const ContractNumber& contract);
+  // The vendor's staff contract; nullopt before InitVendorContract.
+  Result<std::optional<ContractNumber>> VendorContract() const;
   //
   // Sets the contract's licence facts (replacing earlier ones). The office's
   // free-option choice is kept from the stored facts when there are any.

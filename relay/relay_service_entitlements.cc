@@ -27,13 +27,6 @@ constexpr size_t kMaxPaymentTextBytes = 200;
 // Filings older than this are typing mistakes, not history.
 constexpr Date kFirstFilingDay{std::chrono::year{2000}, std::chrono::January, std::chrono::day{1}};
 
-// Licences, filings and payments are the vendor's records. The vendor's
-// staff act at the relay's command line for now (the operator).
-Status RequireVendor(const Actor& actor) {
-  if (actor.is_operator()) return Status::Ok();
-  return Status(Code::kPermissionDenied, "only the vendor records licences, filings and payments");
-}
-
 // Visible text without control characters (ids land in logs and pages).
 bool IsPlainText(std::string_view text) {
   return std::none_of(text.begin(), text.end(), [](char c) {
@@ -149,12 +142,13 @@ Date RelayService::Today() const {
 
 Status RelayService::SetLicence(const ContractNumber& contract, const entitlements::Licence& licence,
                                 const Actor& actor) {
-  DAICHO_RETURN_IF_ERROR(RequireVendor(actor));
   // The engine's own checks, before anything is stored.
   DAICHO_RETURN_IF_ERROR(entitlements::Evaluate(licence, {}, {}, licence.first_renewal).status());
   const uint64_t now = impl_->Now();
   return impl_->backend->Write([&](RelayWriteTxn& txn) -> Status {
+    DAICHO_RETURN_IF_ERROR(RequireVendor(txn, actor));
     DAICHO_RETURN_IF_ERROR(LockExisting(txn, contract));
+    DAICHO_RETURN_IF_ERROR(RefuseVendorContract(txn, contract, "licence"));
     DAICHO_ASSIGN_OR_RETURN(auto stored, txn.GetLicence(contract));
     entitlements::Licence facts = licence;
     if (stored) facts.free_choice = stored->free_choice;
@@ -165,9 +159,9 @@ Status RelayService::SetLicence(const ContractNumber& contract, const entitlemen
 }
 
 Status RelayService::ClearLicence(const ContractNumber& contract, const Actor& actor) {
-  DAICHO_RETURN_IF_ERROR(RequireVendor(actor));
   const uint64_t now = impl_->Now();
   return impl_->backend->Write([&](RelayWriteTxn& txn) -> Status {
+    DAICHO_RETURN_IF_ERROR(RequireVendor(txn, actor));
     DAICHO_RETURN_IF_ERROR(LockExisting(txn, contract));
     DAICHO_ASSIGN_OR_RETURN(auto stored, txn.GetLicence(contract));
     if (!stored) return NotFound("contract " + contract.str() + " has no licence recorded");
@@ -208,7 +202,6 @@ Status RelayService::SetFreeOption(const ContractNumber& contract, entitlements:
 Result<RelayService::FilingImport> RelayService::ImportFilings(std::span<const FilingRow> rows,
                                                                std::span<const RowProblem> unreadable, bool dry_run,
                                                                const Actor& actor) {
-  DAICHO_RETURN_IF_ERROR(RequireVendor(actor));
   const uint64_t now = impl_->Now();
   const Date tomorrow{std::chrono::sys_days(Today()) + std::chrono::days(1)};
   FilingImport result;
@@ -216,8 +209,10 @@ Result<RelayService::FilingImport> RelayService::ImportFilings(std::span<const F
   // with this status so the backend rolls it back.
   const Status kDryRunEnd(Code::kFailedPrecondition, "dry run: nothing is written");
   Status written = impl_->backend->Write([&](RelayWriteTxn& txn) -> Status {
+    DAICHO_RETURN_IF_ERROR(RequireVendor(txn, actor));
     result = FilingImport{rows.size() + unreadable.size(), 0, 0, {}};
     std::vector<RowProblem> problems(unreadable.begin(), unreadable.end());
+    DAICHO_ASSIGN_OR_RETURN(const std::optional<ContractNumber> vendor, txn.GetVendorContract());
     std::map<ContractNumber, bool> known;  // contract -> exists
     for (const FilingRow& row : rows) {
       std::string problem = FilingRowProblem(row, tomorrow);
@@ -226,6 +221,9 @@ Result<RelayService::FilingImport> RelayService::ImportFilings(std::span<const F
         DAICHO_ASSIGN_OR_RETURN(it->second, txn.LockContract(row.contract));
       }
       if (problem.empty() && !it->second) problem = "no contract " + row.contract.str() + " on this relay";
+      if (problem.empty() && row.contract == vendor) {
+        problem = "contract " + row.contract.str() + " is the vendor's staff contract, not an office's";
+      }
       if (!problem.empty()) problems.push_back({row.line, std::move(problem)});
     }
     if (!problems.empty()) return BadRows(std::move(problems));
@@ -263,7 +261,6 @@ Result<std::vector<FilingRecord>> RelayService::ListFilings(const ContractNumber
 }
 
 Status RelayService::RecordPayment(const ContractNumber& contract, const PaymentInput& payment, const Actor& actor) {
-  DAICHO_RETURN_IF_ERROR(RequireVendor(actor));
   if (payment.amount_yen == 0 || payment.amount_yen > kMaxPaymentYen || payment.amount_yen < -kMaxPaymentYen) {
     return InvalidArgument("a payment is a non-zero amount of at most " + text::GroupThousands(kMaxPaymentYen) +
                            " yen (a refund is negative)");
@@ -276,6 +273,7 @@ Status RelayService::RecordPayment(const ContractNumber& contract, const Payment
   const uint64_t now = impl_->Now();
   const Date today = Today();
   return impl_->backend->Write([&](RelayWriteTxn& txn) -> Status {
+    DAICHO_RETURN_IF_ERROR(RequireVendor(txn, actor));
     DAICHO_RETURN_IF_ERROR(LockExisting(txn, contract));
     DAICHO_ASSIGN_OR_RETURN(entitlements::Licence licence, RequireLicence(txn, contract));
     // The licence year of a day is the one the engine judges on it.

@@ -81,6 +81,13 @@ Status ReplacePassword(RelayWriteTxn& txn, const ContractNumber& contract, const
 // Asked inside the write of the change, so a demotion committed just before
 // is seen. kPermissionDenied otherwise.
 Status Authorize(RelayReadTxn& txn, const ContractNumber& contract, const Actor& actor, std::string_view what);
+// Whether `actor` may record licences, filings and payments: the operator,
+// or (Actor::vendor) an enabled user of the enabled vendor staff contract.
+// Asked inside the write of the change. kPermissionDenied otherwise.
+Status RequireVendor(RelayReadTxn& txn, const Actor& actor);
+// kFailedPrecondition if `contract` is the vendor's staff contract: it has
+// no licence, filings or sync (`what` says what was refused).
+Status RefuseVendorContract(RelayReadTxn& txn, const ContractNumber& contract, std::string_view what);
 // Appends the audit row of a change to the write that makes it, and keeps
 // the contract's newest kAuditRowsKept rows.
 Status Audit(RelayWriteTxn& txn, const ContractNumber& contract, uint64_t time_ms, const Actor& actor,

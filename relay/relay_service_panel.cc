@@ -76,7 +76,9 @@ Result<AccountRecord> LockLoggedIn(RelayWriteTxn& txn, const ContractNumber& con
 
 }  // namespace
 
-Actor RelayService::PanelCaller::actor(std::string_view via) const { return Actor{user_id, address, std::string(via)}; }
+Actor RelayService::PanelCaller::actor(std::string_view via) const {
+  return Actor{user_id, address, std::string(via), vendor};
+}
 
 Result<RelayService::PanelSession> RelayService::OpenPanelSession(const ContractNumber& contract,
                                                                   std::string_view user_id, std::string_view password,
@@ -107,7 +109,8 @@ Result<RelayService::PanelSession> RelayService::OpenPanelSession(const Contract
   DAICHO_RETURN_IF_ERROR(impl_->backend->Write([&](RelayWriteTxn& txn) -> Status {
     DAICHO_ASSIGN_OR_RETURN(AccountRecord account, LockLoggedIn(txn, contract, *login));
     DAICHO_RETURN_IF_ERROR(PutNewSession(txn, contract, account, token_hash, now, address, impl_->options));
-    out = PanelSession{token, account.user_id, account.admin};
+    DAICHO_ASSIGN_OR_RETURN(auto vendor, txn.GetVendorContract());
+    out = PanelSession{token, account.user_id, account.admin, vendor == contract};
     return Audit(txn, contract, now, Actor{account.user_id, std::string(address), std::string(via)}, "login",
                  account.user_id);
   }));
@@ -122,6 +125,7 @@ Result<RelayService::PanelCaller> RelayService::CheckPanelSession(const Contract
   std::optional<PanelSessionRecord> session;
   AccountRecord account;
   bool expired = false;
+  bool vendor = false;
   auto check = [&](RelayReadTxn& txn) -> Status {
     expired = false;
     DAICHO_ASSIGN_OR_RETURN(session, txn.FindPanelSession(contract, token_hash));
@@ -135,6 +139,8 @@ Result<RelayService::PanelCaller> RelayService::CheckPanelSession(const Contract
       return BadSession();
     }
     account = *std::move(found);
+    DAICHO_ASSIGN_OR_RETURN(auto vendor_contract, txn.GetVendorContract());
+    vendor = vendor_contract == contract;
     return Status::Ok();
   };
   Status checked = impl_->backend->Read(check);
@@ -152,7 +158,7 @@ Result<RelayService::PanelCaller> RelayService::CheckPanelSession(const Contract
       return txn.PutPanelSession(contract, *session);
     }));
   }
-  return PanelCaller{account.user_id, account.admin, std::string(address)};
+  return PanelCaller{account.user_id, account.admin, std::string(address), vendor};
 }
 
 uint64_t RelayService::ResetCodeValidMinutes() const { return impl_->options.reset_code_ms / 60'000; }
@@ -182,7 +188,8 @@ Result<RelayService::PanelSession> RelayService::ChangeOwnPassword(const Contrac
     DAICHO_ASSIGN_OR_RETURN(AccountRecord account, LockLoggedIn(txn, contract, login));
     DAICHO_RETURN_IF_ERROR(ReplacePassword(txn, contract, account, hash));
     DAICHO_RETURN_IF_ERROR(PutNewSession(txn, contract, account, token_hash, now, address, impl_->options));
-    out = PanelSession{token, account.user_id, account.admin};
+    DAICHO_ASSIGN_OR_RETURN(auto vendor, txn.GetVendorContract());
+    out = PanelSession{token, account.user_id, account.admin, vendor == contract};
     return Audit(txn, contract, now, Actor{account.user_id, std::string(address), std::string(via)}, "password.change",
                  account.user_id);
   }));

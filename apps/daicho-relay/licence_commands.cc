@@ -178,10 +178,16 @@ LicenceCommands::LicenceCommands(CLI::App& app, CLI::App& contract) {
   filings_import_->add_flag("--dry-run", dry_run_, "check and count only; nothing is written");
   filings_list_ = filings->add_subcommand("list", "list a contract's filings: company id, day, filing id");
   filings_list_->add_option("NUMBER", contract_)->required();
+
+  CLI::App* vendor = app.add_subcommand("vendor", "the vendor's staff in the admin panel")->require_subcommand(1);
+  vendor_init_ = vendor->add_subcommand(
+      "init", "name the vendor's staff contract (created if missing): its users see the panel's vendor view");
+  vendor_init_->add_option("NUMBER", contract_)->required();
 }
 
 bool LicenceCommands::Chosen() const {
-  return *licence_ || *pay_ || *payments_ || *free_option_ || *entitlements_ || *filings_import_ || *filings_list_;
+  return *licence_ || *pay_ || *payments_ || *free_option_ || *entitlements_ || *filings_import_ || *filings_list_ ||
+         *vendor_init_;
 }
 
 Status LicenceCommands::Run(RelayService& store, std::ostream& out) const {
@@ -191,6 +197,7 @@ Status LicenceCommands::Run(RelayService& store, std::ostream& out) const {
   if (*free_option_) return FreeOption(store, out);
   if (*entitlements_) return Entitlements(store, out);
   if (*filings_import_) return ImportFilings(store, out);
+  if (*vendor_init_) return InitVendor(store, out);
   return ListFilings(store, out);
 }
 
@@ -322,6 +329,16 @@ Status LicenceCommands::ListFilings(RelayService& store, std::ostream& out) cons
     out << f.company_id << "  " << text::FormatIsoDate(f.date) << "  " << (f.filing_id.empty() ? "-" : f.filing_id)
         << '\n';
   }
+  return Status::Ok();
+}
+
+Status LicenceCommands::InitVendor(RelayService& store, std::ostream& out) const {
+  DAICHO_ASSIGN_OR_RETURN(ContractNumber number, ContractNumber::Parse(contract_));
+  DAICHO_ASSIGN_OR_RETURN(bool created, store.InitVendorContract(number));
+  out << "contract " << number.str() << (created ? " was added and" : "")
+      << " is the vendor's staff contract: its users log in to the admin panel's vendor view and never sync; add "
+         "staff with `daicho-relay user add "
+      << number.str() << " USER`\n";
   return Status::Ok();
 }
 

@@ -1,7 +1,8 @@
 // The vendor's licence commands of daicho-relay: a contract's licence facts,
 // payments, the office's free option and its entitlements (`contract
 // licence|pay|payments|free-option|entitlements`), and the filings the
-// vendor made (`filings import|list`). The rules are RelayService's; this
+// vendor made (`filings import|list`), and the vendor's staff contract
+// (`vendor init`). The rules are RelayService's; this
 // file only reads flags and prints.
 #ifndef DAICHO_APPS_DAICHO_RELAY_LICENCE_COMMANDS_H_
 #define DAICHO_APPS_DAICHO_RELAY_LICENCE_COMMANDS_H_
@@ -21,8 +22,8 @@ namespace daicho::apps {
 
 class LicenceCommands {
  public:
-  // Adds the commands: the `contract` ones under `contract`, `filings` to
-  // `app`.
+  // Adds the commands: the `contract` ones under `contract`, `filings` and
+  // `vendor` to `app`.
   LicenceCommands(CLI::App& app, CLI::App& contract);
   LicenceCommands(const LicenceCommands&) = delete;
   LicenceCommands& operator=(const LicenceCommands&) = delete;
@@ -41,6 +42,7 @@ class LicenceCommands {
   Status Entitlements(relay::RelayService& store, std::ostream& out) const;
   Status ImportFilings(relay::RelayService& store, std::ostream& out) const;
   Status ListFilings(relay::RelayService& store, std::ostream& out) const;
+  Status InitVendor(relay::RelayService& store, std::ostream& out) const;
 
   CLI::App* licence_ = nullptr;
   CLI::App* pay_ = nullptr;
@@ -49,6 +51,7 @@ class LicenceCommands {
   CLI::App* entitlements_ = nullptr;
   CLI::App* filings_import_ = nullptr;
   CLI::App* filings_list_ = nullptr;
+  CLI::App* vendor_init_ = nullptr;
 
   std::string contract_;
   std::vector<std::string> contracts_;

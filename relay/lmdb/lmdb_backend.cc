@@ -42,6 +42,7 @@ constexpr std::string_view kRelaySchemaV3 = "daicho-relay-v3";
 constexpr std::string_view kRelaySchemaV2 = "daicho-relay-v2";
 constexpr std::string_view kPlaintextRelaySchema = "daicho-relay-v1";
 constexpr std::string_view kLoginGenerationKey = "logins";
+constexpr std::string_view kVendorContractKey = "vendor_contract";
 
 // 2 to 6 for the relay schemas this binary opens (older ones are upgraded),
 // 0 for anything else.
@@ -524,6 +525,14 @@ class LmdbReads : public Base {
     return DecodeU64(*stored);
   }
 
+  Result<std::optional<ContractNumber>> GetVendorContract() override {
+    DAICHO_ASSIGN_OR_RETURN(auto stored, txn_.GetCopy(impl_.meta, kVendorContractKey));
+    if (!stored) return std::optional<ContractNumber>();
+    Result<ContractNumber> number = ContractNumber::Parse(*stored);
+    if (!number.ok()) return Corruption("bad vendor contract in " + impl_.path);
+    return std::optional<ContractNumber>(*number);
+  }
+
   Result<VersionVector> GetVersionVector(const ContractNumber& contract) override {
     DAICHO_ASSIGN_OR_RETURN(auto entries, ScanPrefix(txn_, impl_.vv, contract.str()));
     VersionVector out;
@@ -738,6 +747,10 @@ class LmdbWriteTxn final : public LmdbReads<RelayWriteTxn> {
   Status BumpLoginGeneration() override {
     DAICHO_ASSIGN_OR_RETURN(uint64_t generation, GetLoginGeneration());
     return write_.Put(impl_.meta, kLoginGenerationKey, EncodeU64(generation + 1));
+  }
+
+  Status SetVendorContract(const ContractNumber& contract) override {
+    return write_.Put(impl_.meta, kVendorContractKey, contract.str());
   }
 
   Status AppendChanges(const ContractNumber& contract, std::span<const ChangeBlob* const> changes,

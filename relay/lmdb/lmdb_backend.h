@@ -8,6 +8,8 @@
 //              "logins" -> login generation (8, big-endian), bumped by every
 //                          commit that ends logins (revoke, passwd, remove,
 //                          disable)
+//              "vendor_contract" -> the vendor's staff contract number (14
+//                          bytes, `vendor init`); absent until named
 //   contracts: contract -> "" (exists)
 //   users:     contract | folded id | '\0' | id -> Argon2id hash string
 //              (folded: FoldUserId; id: the form it was added with)

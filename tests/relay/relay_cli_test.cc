@@ -81,6 +81,27 @@ TEST_F(RelayCliTest, ContractAndUserAddedByCommandsCanLogIn) {
   EXPECT_DAICHO_OK((*store)->LogIn(*contract, "yamada@example.jp", "Yamada2024"));
 }
 
+// `vendor init` names the vendor's staff contract (adding it when missing);
+// its staff are added as any users, and an office's licence cannot move to it.
+TEST_F(RelayCliTest, VendorInitNamesTheStaffContractOnce) {
+  ASSERT_EQ(Run({"init"}).exit_code, 0);
+  EXPECT_TRUE(Prints({"vendor", "init", "9999-0000-0001"},
+                     "contract 9999-0000-0001 was added and is the vendor's staff contract: .*"
+                     "daicho-relay user add 9999-0000-0001 USER`\n"));
+  EXPECT_TRUE(
+      Prints({"vendor", "init", "9999-0000-0001"}, "contract 9999-0000-0001 is the vendor's staff contract: .*\n"));
+  ASSERT_EQ(Run({"user", "add", "9999-0000-0001", "staff@vendor.jp", "--password-file", PasswordFile("Staff2024x")})
+                .exit_code,
+            0);
+  ASSERT_EQ(Run({"contract", "add", kContract}).exit_code, 0);
+  RunResult other = Run({"vendor", "init", kContract});
+  EXPECT_EQ(other.exit_code, 1);
+  EXPECT_NE(other.err.find("already 9999-0000-0001"), std::string::npos) << other.err;
+  RunResult licence = Run({"contract", "licence", "9999-0000-0001", "--renews", "2026-04-01", "--options", "backup"});
+  EXPECT_EQ(licence.exit_code, 1);
+  EXPECT_NE(licence.err.find("vendor's staff contract"), std::string::npos) << licence.err;
+}
+
 TEST_F(RelayCliTest, PasswdReplacesThePassword) {
   ASSERT_EQ(Run({"init"}).exit_code, 0);
   ASSERT_EQ(Run({"contract", "add", kContract}).exit_code, 0);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "relay/relay_admission.h"
 #include "relay/relay_service.h"
 #include "tests/relay/relay_service_fixture.h"
 
@@ -83,6 +84,8 @@ class RelayEntitlementsTest : public RelayServiceTest<Factory> {
   }
 
   Actor Office(const std::string& user) const { return Actor{user, "192.0.2.1", "panel"}; }
+  // A staff user of the vendor's contract acting in the panel's vendor view.
+  Actor Staff(const std::string& user) const { return Actor{user, "192.0.2.9", "panel", /*vendor=*/true}; }
 };
 TYPED_TEST_SUITE(RelayEntitlementsTest, Backends, BackendNames);
 
@@ -357,6 +360,101 @@ TYPED_TEST(RelayEntitlementsTest, RemovingAContractRemovesItsLicenceFilingsAndPa
   EXPECT_TRUE(store.ListPayments(this->a_)->empty());
   EXPECT_EQ(store.ListFilings(this->b_)->size(), 4u) << "another contract's data stays";
   EXPECT_EQ(store.ListPayments(this->b_)->size(), 1u);
+}
+
+// The vendor's staff work in the panel as users of the vendor's contract:
+// an enabled one records licences, filings and payments of every office
+// (audited in the office's log under the staff user's id); an office's own
+// admin, a disabled staff user, or a claim of the vendor role by anyone
+// else cannot. The vendor's contract itself never syncs and has no licence.
+TYPED_TEST(RelayEntitlementsTest, TheVendorsStaffRecordForEveryOfficeAndNobodyElseDoes) {
+  RelayService& store = this->store();
+  const ContractNumber vendor = Contract("9999-0000-0001");
+  EXPECT_EQ(*store.VendorContract(), std::nullopt);
+  auto created = store.InitVendorContract(vendor);
+  ASSERT_DAICHO_OK(created);
+  EXPECT_TRUE(*created);
+  EXPECT_FALSE(*store.InitVendorContract(vendor)) << "naming it again changes nothing";
+  EXPECT_EQ(store.InitVendorContract(this->b_).status().code(), Code::kFailedPrecondition) << "one vendor contract";
+  EXPECT_EQ(*store.VendorContract(), vendor);
+  ASSERT_DAICHO_OK(store.AddUser(vendor, "staff@vendor.jp", "Password1"));
+  ASSERT_DAICHO_OK(store.AddUser(vendor, "former@vendor.jp", "Password1"));
+  ASSERT_DAICHO_OK(store.SetUserDisabled(vendor, "former@vendor.jp", true));
+
+  // The office's admin, even claiming the vendor role, may not.
+  for (const Actor& actor :
+       {this->Office("admin@example.jp"), this->Staff("admin@example.jp"), this->Office("staff@vendor.jp"),
+        this->Staff("former@vendor.jp"), this->Staff("nobody@vendor.jp")}) {
+    SCOPED_TRACE(actor.user_id + (actor.vendor ? " (vendor)" : ""));
+    EXPECT_EQ(store.SetLicence(this->a_, BothOptions(), actor).code(), Code::kPermissionDenied);
+    EXPECT_EQ(store.ImportFilings(OldCompanyFilings(this->a_, 1), {}, false, actor).status().code(),
+              Code::kPermissionDenied);
+    EXPECT_EQ(store.ImportFilings(OldCompanyFilings(this->a_, 1), {}, true, actor).status().code(),
+              Code::kPermissionDenied)
+        << "not even a dry run";
+  }
+  EXPECT_TRUE(store.ListFilings(this->a_)->empty());
+
+  const Actor staff = this->Staff("staff@vendor.jp");
+  ASSERT_DAICHO_OK(store.SetLicence(this->a_, BothOptions(), staff));
+  ASSERT_DAICHO_OK(store.ImportFilings(OldCompanyFilings(this->a_, 2), {}, false, staff).status());
+  RelayService::PaymentInput payment;
+  payment.line = entitlements::Line::kBackup;
+  payment.amount_yen = 11000;
+  EXPECT_EQ(store.RecordPayment(this->a_, payment, this->Office("admin@example.jp")).code(), Code::kPermissionDenied);
+  ASSERT_DAICHO_OK(store.RecordPayment(this->a_, payment, staff));
+  EXPECT_EQ(this->Evaluate(this->a_).current.backup.status, LineStatus::kPaid);
+  EXPECT_EQ((*store.ListPayments(this->a_))[0].actor, "staff@vendor.jp");
+  auto audit = store.ListAudit(this->a_, UINT64_MAX, 3);
+  ASSERT_DAICHO_OK(audit);
+  ASSERT_EQ(audit->size(), 3u);
+  EXPECT_EQ((*audit)[0].action, "payment.record");
+  EXPECT_EQ((*audit)[1].action, "filings.import");
+  EXPECT_EQ((*audit)[2].action, "licence.set");
+  for (const auto& row : *audit) {
+    EXPECT_EQ(row.actor, "staff@vendor.jp");
+    EXPECT_EQ(row.via, "panel");
+  }
+  auto vendor_log = store.ListAudit(vendor, UINT64_MAX, 10);
+  ASSERT_DAICHO_OK(vendor_log);
+  for (const auto& row : *vendor_log) {
+    EXPECT_TRUE(row.action.starts_with("user.")) << row.action << ": the office's log, not the vendor's";
+  }
+
+  // Disabled meanwhile: refused in the write itself.
+  ASSERT_DAICHO_OK(store.SetUserDisabled(vendor, "staff@vendor.jp", true));
+  EXPECT_EQ(store.RecordPayment(this->a_, payment, staff).code(), Code::kPermissionDenied);
+  ASSERT_DAICHO_OK(store.SetUserDisabled(vendor, "staff@vendor.jp", false));
+  ASSERT_DAICHO_OK(store.SetContractDisabled(vendor, true));
+  EXPECT_EQ(store.RecordPayment(this->a_, payment, staff).code(), Code::kPermissionDenied) << "the vendor contract off";
+  ASSERT_DAICHO_OK(store.SetContractDisabled(vendor, false));
+
+  // The vendor's contract has no licence, no filings and no sync.
+  EXPECT_EQ(store.SetLicence(vendor, BothOptions()).code(), Code::kFailedPrecondition);
+  const std::vector<RelayService::FilingRow> own_rows = {Row(2, vendor, "C1", Day(2026, 1, 5))};
+  auto own = store.ImportFilings(own_rows, {}, false);
+  EXPECT_EQ(own.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(own.status().message().find("line 2: contract 9999-0000-0001 is the vendor's staff contract"),
+            std::string::npos)
+      << own.status().message();
+  EXPECT_EQ(*store.EvaluateEntitlements(vendor), std::nullopt) << "never evaluated";
+  sync::Hello hello;
+  hello.contract = vendor.str();
+  hello.user = "staff@vendor.jp";
+  hello.credentials = sync::PasswordCredential{"Password1"};
+  auto admitted = AdmitSession(store, hello, "192.0.2.9");
+  EXPECT_EQ(admitted.status().code(), Code::kPermissionDenied);
+  EXPECT_NE(admitted.status().message().find("vendor's staff contract"), std::string::npos);
+  hello.contract = this->a_.str();
+  hello.user = "clerk@example.jp";
+  EXPECT_DAICHO_OK(AdmitSession(store, hello, "192.0.2.1").status());  // offices still sync
+
+  // An office contract with a licence cannot become the vendor's.
+  ASSERT_DAICHO_OK(store.SetContractDisabled(vendor, true));
+  ASSERT_DAICHO_OK(store.RemoveContract(vendor));
+  EXPECT_EQ(store.InitVendorContract(this->a_).status().code(), Code::kFailedPrecondition);
+  ASSERT_DAICHO_OK(store.InitVendorContract(this->b_));
+  EXPECT_EQ(*store.VendorContract(), this->b_) << "the removed one's successor";
 }
 
 }  // namespace

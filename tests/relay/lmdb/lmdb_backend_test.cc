@@ -106,6 +106,30 @@ TEST(RelayStoreOpenTest, SecondOpenOfTheSameDirectoryIsBusy) {
   EXPECT_EQ(OpenLmdbRelay(dir.Sub("relay"), OpaqueBlobOptions()).status().code(), Code::kBusy);
 }
 
+// The vendor's staff contract is one meta key: absent in a new store, kept
+// across a reopen, and a damaged value is corruption, not another contract.
+TEST(RelayStoreMetaTest, TheVendorContractIsKeptInTheMetaDatabase) {
+  TempDir dir;
+  {
+    auto backend = LmdbBackend::Open(dir.Sub("relay"));
+    ASSERT_DAICHO_OK(backend);
+    ASSERT_DAICHO_OK((*backend)->Read([](RelayReadTxn& txn) -> Status {
+      DAICHO_ASSIGN_OR_RETURN(auto vendor, txn.GetVendorContract());
+      EXPECT_EQ(vendor, std::nullopt);
+      return Status::Ok();
+    }));
+    ASSERT_DAICHO_OK(
+        (*backend)->Write([](RelayWriteTxn& txn) { return txn.SetVendorContract(Contract("9999-0000-0001")); }));
+  }
+  auto backend = LmdbBackend::Open(dir.Sub("relay"));
+  ASSERT_DAICHO_OK(backend);
+  ASSERT_DAICHO_OK((*backend)->Read([](RelayReadTxn& txn) -> Status {
+    DAICHO_ASSIGN_OR_RETURN(auto vendor, txn.GetVendorContract());
+    EXPECT_EQ(vendor, Contract("9999-0000-0001"));
+    return Status::Ok();
+  }));
+}
+
 TEST(RelayStoreOpenTest, RefusesMissingDirectoryWithoutCreate) {
   TempDir dir;
   LmdbBackendOptions options;
@@ -327,9 +351,9 @@ TEST(RelayStoreUpgradeTest, V5StoreIsUpgradedWithEveryContractUnmanaged) {
     ASSERT_DAICHO_OK(txn.Put(dbis["admins"], key, ""));
     // One audit row (actor "", address "", via "cli", action "user.add").
     auto field = [](std::string_view text) { return BigEndian8(text.size()).substr(4) + std::string(text); };
-    ASSERT_DAICHO_OK(txn.Put(dbis["audit"], contract.str() + BigEndian8(1'700'000'000'000) + std::string(4, '\0'),
-                             field("") + field("") + field("cli") + field("user.add") + field("taro@example.jp") +
-                                 field("")));
+    ASSERT_DAICHO_OK(
+        txn.Put(dbis["audit"], contract.str() + BigEndian8(1'700'000'000'000) + std::string(4, '\0'),
+                field("") + field("") + field("cli") + field("user.add") + field("taro@example.jp") + field("")));
     ASSERT_DAICHO_OK(txn.Put(dbis["audit"], contract.str(), BigEndian8(1)));
   });
   {
