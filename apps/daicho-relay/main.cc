@@ -273,6 +273,7 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
   daicho::relay::admin::AdminPanel panel(*relay, **mail_queue, std::move(panel_options));
   options.http_handler = [&panel](const daicho::web::HttpRequest& request) { return panel.Handle(request); };
   options.http_prefixes = daicho::relay::admin::AdminPanel::Prefixes();
+  options.http_upload_paths = daicho::relay::admin::AdminPanel::UploadPaths();
   options.allowed_origins = allowed_origins;
   // A login waiting for its password check waits in the store's password
   // gate, each on its own admission thread, not in the server's admission

@@ -28,9 +28,6 @@ Answer TooManyRequests(const Context& ctx, uint64_t wait_ms) {
   return Refused(429, Format(Msg::kTooManyRequests, ctx.lang, {std::to_string(seconds)}), "too_many_requests", seconds);
 }
 
-// How a change was made, for the audit log.
-std::string Via(const Context& ctx) { return ctx.request.path.starts_with("/api/") ? "api" : "panel"; }
-
 bool IsLoopback(std::string_view address) { return address.starts_with("127.") || address == "::1"; }
 
 Lang LangOf(std::string_view tag) { return tag == "en" ? Lang::kEn : Lang::kJa; }
@@ -49,6 +46,8 @@ std::optional<std::pair<ContractNumber, std::string>> ParseSessionValue(std::str
 
 // ---- Small pieces ----
 
+std::string Via(const Context& ctx) { return ctx.request.path.starts_with("/api/") ? "api" : "panel"; }
+
 uint64_t RetryAfterSeconds(std::string_view message) {
   static const std::regex kRetry("retry in ([0-9]+) s");
   std::match_results<std::string_view::const_iterator> match;
@@ -64,6 +63,7 @@ Viewer Context::viewer() const {
     viewer.contract = contract->str();
     viewer.user_id = caller->user_id;
     viewer.admin = caller->admin;
+    viewer.vendor = caller->vendor;
   }
   return viewer;
 }
@@ -76,6 +76,10 @@ AdminPanel::AdminPanel(RelayService& service, Mailer& mailer, AdminPanelOptions 
 AdminPanel::~AdminPanel() = default;
 
 std::vector<std::string> AdminPanel::Prefixes() { return {"/admin", "/api/"}; }
+
+std::vector<std::pair<std::string, size_t>> AdminPanel::UploadPaths() {
+  return {{"/admin/vendor/filings", kMaxUploadBytes}, {"/api/v1/vendor/filings", kMaxUploadBytes}};
+}
 
 web::HttpResponse AdminPanel::Handle(const web::HttpRequest& request) { return impl_->Handle(request); }
 
@@ -189,7 +193,7 @@ void AdminPanel::Impl::StartSession(Context& ctx, const ContractNumber& contract
                                     const RelayService::PanelSession& session) {
   ctx.contract = contract;
   ctx.token = session.token;
-  ctx.caller = RelayService::PanelCaller{session.user_id, session.admin, ctx.request.peer_address};
+  ctx.caller = RelayService::PanelCaller{session.user_id, session.admin, ctx.request.peer_address, session.vendor};
   ctx.csrf = core::HexEncode(crypto::KeyedTokenHash(ctx.token, kCsrfLabel));
   web::SetCookie cookie;
   cookie.name = SessionCookieName(ctx);

@@ -16,7 +16,11 @@
 //   the account up, issues the code and mails it;
 // - plain HTTP only from loopback (a TLS relay serves everyone).
 // Anything of another contract, and every admin page for a non-admin,
-// answers "not found".
+// answers "not found". The vendor view (/admin/vendor/..., /api/v1/vendor/
+// ...) is there only for a session of the vendor's staff contract
+// (RelayService::VendorContract): it lists every office contract and
+// records licences, filings and payments through the same RelayService
+// calls as daicho-relay's commands.
 //
 // Thread-safety: Handle may be called from several threads at once.
 #ifndef DAICHO_RELAY_ADMIN_ADMIN_PANEL_H_
@@ -26,6 +30,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "daicho/clock.h"
@@ -69,6 +74,10 @@ class AdminPanel {
 
   // The request paths the panel answers (for SyncServerOptions::http_prefixes).
   static std::vector<std::string> Prefixes();
+  // The paths that take a filings file (the vendor view's upload) and the
+  // largest body each accepts (for SyncServerOptions::http_upload_paths).
+  static constexpr size_t kMaxUploadBytes = size_t{8} << 20;
+  static std::vector<std::pair<std::string, size_t>> UploadPaths();
 
   web::HttpResponse Handle(const web::HttpRequest& request);
 

@@ -8,8 +8,10 @@
 
 #include "relay/admin/assets.h"
 #include "relay/admin/form_rules.h"
+#include "relay/entitlements_view.h"
 #include "relay/password.h"
 #include "text/date_text.h"
+#include "text/number_text.h"
 #include "web/form.h"
 
 namespace daicho::relay::admin {
@@ -46,7 +48,12 @@ SafeHtml Header(const Viewer& viewer, Section current, std::string_view path) {
     nav += NavLink(viewer, Section::kKey, current, Msg::kNavKey, "/admin/key");
     nav += NavLink(viewer, Section::kAudit, current, Msg::kNavAudit, "/admin/audit");
   }
-  nav += NavLink(viewer, Section::kLicence, current, Msg::kNavLicence, "/admin/licence");
+  if (viewer.vendor) {
+    nav += NavLink(viewer, Section::kVendorContracts, current, Msg::kNavVendorContracts, "/admin/vendor/contracts");
+    nav += NavLink(viewer, Section::kVendorFilings, current, Msg::kNavVendorFilings, "/admin/vendor/filings");
+  } else {
+    nav += NavLink(viewer, Section::kLicence, current, Msg::kNavLicence, "/admin/licence");
+  }
   nav += NavLink(viewer, Section::kMe, current, Msg::kNavMe, "/admin/me");
   return Markup(
       "<header><span class=\"brand\">{}</span><nav>{}</nav><span class=\"who\">{}</span>{}"
@@ -458,6 +465,199 @@ SafeHtml LicenceBody(const Viewer& viewer, const std::optional<entitlements::Eva
         {CsrfField(viewer), T(Msg::kFreeOptionTitle, lang), choices, T(Msg::kFreeOptionButton, lang)});
   }
   return body;
+}
+
+// ---- The vendor view ----
+
+namespace {
+
+std::string Yen(int64_t amount, Lang lang) { return Format(Msg::kYen, lang, {text::GroupThousands(amount)}); }
+
+std::string LicenceFacts(const entitlements::Licence& licence, Lang lang) {
+  std::string facts =
+      Format(Msg::kLicenceFacts, lang, {std::to_string(licence.licences), DayText(licence.first_renewal, lang)});
+  const std::string_view comma = lang == Lang::kJa ? "、" : ", ";
+  if (licence.installed)
+    facts += std::string(comma) + Format(Msg::kLicenceInstalled, lang, {DayText(*licence.installed, lang)});
+  std::string options;
+  if (licence.backup_applied) options = LineName(entitlements::Line::kBackup, lang);
+  if (licence.billing_applied) {
+    options += (options.empty() ? "" : std::string(comma)) + LineName(entitlements::Line::kBilling, lang);
+  }
+  return facts + std::string(comma) + (options.empty() ? T(Msg::kOptionsNone, lang) : options);
+}
+
+SafeHtml StatusCell(const entitlements::LineResult& line, Lang lang) {
+  return Markup("<td class=\"nowrap{}\">{}</td>", {line.allowed() ? "" : " refused", T(StatusText(line.status), lang)});
+}
+
+SafeHtml TextInput(std::string_view name, std::string_view value, std::string_view extra_hint = {}) {
+  return Markup("<input type=\"text\" id=\"{}\" name=\"{}\" value=\"{}\" placeholder=\"{}\">",
+                {name, name, value, extra_hint});
+}
+
+SafeHtml LicenceForm(const Viewer& viewer, const ContractNumber& number,
+                     const std::optional<entitlements::Licence>& licence) {
+  const Lang lang = viewer.lang;
+  const std::string installed = licence && licence->installed ? text::FormatIsoDate(*licence->installed) : "";
+  const std::string renews = licence ? text::FormatIsoDate(licence->first_renewal) : "";
+  const std::string licences = std::to_string(licence ? licence->licences : 1);
+  SafeHtml options;
+  for (const entitlements::Line line : {entitlements::Line::kBackup, entitlements::Line::kBilling}) {
+    const bool applied =
+        licence && (line == entitlements::Line::kBackup ? licence->backup_applied : licence->billing_applied);
+    options += Markup("<label><input type=\"checkbox\" name=\"options\" value=\"{}\"{}> {}</label>",
+                      {line == entitlements::Line::kBackup ? "backup" : "billing",
+                       applied ? Markup(" checked") : SafeHtml(), LineName(line, lang)});
+  }
+  return Markup(
+      "<div class=\"panel narrow\"><h2>{}</h2><form method=\"post\" action=\"/admin/vendor/contract/licence\">{}{}"
+      "{}{}<label for=\"licences\">{}</label><input type=\"number\" id=\"licences\" name=\"licences\" min=\"1\" "
+      "max=\"{}\" value=\"{}\" required><fieldset><legend>{}</legend>{}</fieldset>"
+      "<button type=\"submit\">{}</button></form></div>",
+      {T(Msg::kLicenceFormTitle, lang), CsrfField(viewer), Hidden("n", number.str()),
+       Field(Msg::kFieldInstalled, "installed", TextInput("installed", installed, T(Msg::kDateHint, lang)), lang),
+       Field(Msg::kFieldRenews, "renews", TextInput("renews", renews, T(Msg::kDateHint, lang)), lang),
+       T(Msg::kFieldLicences, lang), std::to_string(entitlements::kMaxLicences), licences, T(Msg::kFieldOptions, lang),
+       options, T(Msg::kSaveButton, lang)});
+}
+
+SafeHtml PaymentForm(const Viewer& viewer, const ContractNumber& number) {
+  const Lang lang = viewer.lang;
+  SafeHtml lines;
+  for (const entitlements::Line line :
+       {entitlements::Line::kBackup, entitlements::Line::kBilling, entitlements::Line::kBase}) {
+    lines += Markup("<option value=\"{}\">{}</option>", {relay::LineName(line), LineName(line, lang)});
+  }
+  return Markup(
+      "<div class=\"panel narrow\"><h2>{}</h2><form method=\"post\" action=\"/admin/vendor/contract/pay\">{}{}"
+      "<label for=\"option\">{}</label><select id=\"option\" name=\"option\">{}</select>"
+      "<label for=\"amount\">{}</label><input type=\"text\" id=\"amount\" name=\"amount\" inputmode=\"numeric\" "
+      "required placeholder=\"11000\">{}{}{}<button type=\"submit\">{}</button></form></div>",
+      {T(Msg::kPayTitle, lang), CsrfField(viewer), Hidden("n", number.str()), T(Msg::kFieldPaidFor, lang), lines,
+       T(Msg::kFieldAmount, lang),
+       Field(Msg::kFieldLicenceYear, "licence_year", TextInput("licence_year", "", T(Msg::kDateHint, lang)), lang),
+       Field(Msg::kFieldReference, "reference", TextInput("reference", ""), lang),
+       Field(Msg::kFieldNote, "note", TextInput("note", ""), lang), T(Msg::kSaveButton, lang)});
+}
+
+SafeHtml FilingsTable(const std::vector<FilingRecord>& filings, Lang lang) {
+  if (filings.empty()) return Markup("<p class=\"muted\">{}</p>", {T(Msg::kNoFilings, lang)});
+  SafeHtml rows;
+  for (const FilingRecord& f : filings) {
+    rows += Markup("<tr><td>{}</td><td class=\"nowrap\">{}</td><td>{}</td></tr>",
+                   {f.company_id, DayText(f.date, lang), f.filing_id.empty() ? "-" : f.filing_id});
+  }
+  return Markup("<table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+                {T(Msg::kColumnCompany, lang), T(Msg::kColumnFiledOn, lang), T(Msg::kColumnFilingId, lang), rows});
+}
+
+SafeHtml PaymentsTable(const std::vector<PaymentRecord>& payments, Lang lang) {
+  if (payments.empty()) return Markup("<p class=\"muted\">{}</p>", {T(Msg::kNoPayments, lang)});
+  SafeHtml rows;
+  for (const PaymentRecord& p : payments) {
+    rows += Markup(
+        "<tr><td class=\"nowrap\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"nowrap\">{}</td><td>{}</td>"
+        "<td>{}</td><td>{}</td></tr>",
+        {FormatTime(p.time_ms, lang), LineName(p.line, lang), Yen(p.amount_yen, lang), DayText(p.licence_year, lang),
+         p.reference.empty() ? "-" : p.reference, p.note, p.actor.empty() ? T(Msg::kOperator, lang) : p.actor});
+  }
+  return Markup(
+      "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+      "<tbody>{}</tbody></table>",
+      {T(Msg::kColumnRecorded, lang), T(Msg::kFieldPaidFor, lang), T(Msg::kColumnAmount, lang),
+       T(Msg::kColumnLicenceYear, lang), T(Msg::kColumnReference, lang), T(Msg::kColumnNote, lang),
+       T(Msg::kColumnActor, lang), rows});
+}
+
+}  // namespace
+
+int64_t FeeDueYen(const entitlements::YearEvaluation& year) {
+  int64_t due = 0;
+  for (const entitlements::LineResult* line : {&year.base, &year.backup, &year.billing}) {
+    if (line->status == entitlements::LineStatus::kNeedsPayment) due += line->fee_yen;
+  }
+  return due;
+}
+
+std::string VendorContractPath(const ContractNumber& contract) { return "/admin/vendor/contract?n=" + contract.str(); }
+
+SafeHtml VendorContractsBody(const Viewer& viewer, const std::vector<VendorContractRow>& contracts) {
+  const Lang lang = viewer.lang;
+  if (contracts.empty()) return Markup("<p class=\"muted\">{}</p>", {T(Msg::kNoContracts, lang)});
+  SafeHtml rows;
+  for (const VendorContractRow& c : contracts) {
+    const SafeHtml number = Markup("<td><a href=\"{}\">{}</a></td><td>{}</td>",
+                                   {VendorContractPath(c.info.number), c.info.number.str(),
+                                    T(c.info.disabled ? Msg::kStateDisabled : Msg::kStateEnabled, lang)});
+    if (!c.evaluation || !c.licence) {
+      rows += Markup("<tr>{}<td>{}</td><td>-</td><td>-</td><td>-</td><td class=\"num\">-</td></tr>",
+                     {number, T(Msg::kUnmanaged, lang)});
+      continue;
+    }
+    const entitlements::YearEvaluation& year = c.evaluation->current;
+    rows += Markup("<tr>{}<td>{}</td>{}{}{}<td class=\"num\">{}</td></tr>",
+                   {number, LicenceFacts(*c.licence, lang), StatusCell(year.base, lang), StatusCell(year.backup, lang),
+                    StatusCell(year.billing, lang), Yen(FeeDueYen(year), lang)});
+  }
+  return Markup(
+      "<p>{}</p><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"
+      "</thead><tbody>{}</tbody></table>",
+      {T(Msg::kVendorContractsIntro, lang), T(Msg::kColumnContract, lang), T(Msg::kColumnState, lang),
+       T(Msg::kColumnLicence, lang), LineName(entitlements::Line::kBase, lang),
+       LineName(entitlements::Line::kBackup, lang), LineName(entitlements::Line::kBilling, lang),
+       T(Msg::kColumnFeeDue, lang), rows});
+}
+
+SafeHtml VendorContractBody(const Viewer& viewer, const VendorContractView& contract) {
+  const Lang lang = viewer.lang;
+  const ContractNumber& number = contract.row.info.number;
+  // The office's own licence page, less its admin's choice form.
+  Viewer reader = viewer;
+  reader.admin = false;
+  return Markup(
+      "<h2>{}</h2>{}{}{}<div class=\"panel\"><h2>{}</h2>{}</div><div class=\"panel\"><h2>{}</h2>{}</div>",
+      {Format(Msg::kVendorContractHeading, lang, {number.str()}),
+       LicenceBody(reader, contract.row.evaluation, contract.row.licence),
+       LicenceForm(viewer, number, contract.row.licence), PaymentForm(viewer, number), T(Msg::kPaymentsTitle, lang),
+       PaymentsTable(contract.payments, lang), T(Msg::kFilingsTitle, lang), FilingsTable(contract.filings, lang)});
+}
+
+SafeHtml VendorFilingsBody(const Viewer& viewer, const std::optional<FilingsUpload>& upload) {
+  const Lang lang = viewer.lang;
+  SafeHtml result;
+  if (upload && upload->imported) {
+    const RelayService::FilingImport& done = *upload->imported;
+    result = Markup("<div class=\"panel\"><p><strong>{}</strong></p>{}</div>",
+                    {Format(Msg::kImportDone, lang,
+                            {std::to_string(done.rows), std::to_string(done.added), std::to_string(done.present),
+                             std::to_string(done.contracts.size()), upload->encoding}),
+                     upload->dry_run ? Markup("<p>{}</p>", {T(Msg::kImportDryRun, lang)}) : SafeHtml()});
+  } else if (upload && !upload->problems.empty()) {
+    SafeHtml rows;
+    for (const RelayService::RowProblem& problem : upload->problems) {
+      rows += Markup("<tr><td class=\"num\">{}</td><td>{}</td></tr>", {std::to_string(problem.line), problem.message});
+    }
+    result = Markup(
+        "<div class=\"panel\"><p><strong>{}</strong></p><table><thead><tr><th>{}</th><th>{}</th></tr></thead>"
+        "<tbody>{}</tbody></table></div>",
+        {Format(Msg::kImportRefused, lang, {std::to_string(upload->bad_rows)}), T(Msg::kColumnLine, lang),
+         T(Msg::kColumnProblem, lang), rows});
+  }
+  SafeHtml encodings;
+  for (const auto& [value, label] : {std::pair<std::string_view, std::string>{"auto", T(Msg::kEncodingAuto, lang)},
+                                     {"utf-8", "UTF-8"},
+                                     {"cp932", "Shift_JIS (CP932)"}}) {
+    encodings += Markup("<option value=\"{}\">{}</option>", {value, label});
+  }
+  return Markup(
+      "{}<div class=\"panel narrow\"><p>{}</p><form method=\"post\" action=\"/admin/vendor/filings\" "
+      "enctype=\"multipart/form-data\">{}<label for=\"file\">{}</label><input type=\"file\" id=\"file\" "
+      "name=\"file\" accept=\".csv,text/csv\" required><label for=\"encoding\">{}</label><select id=\"encoding\" "
+      "name=\"encoding\">{}</select><label><input type=\"checkbox\" name=\"dry_run\" value=\"1\"> {}</label>"
+      "<button type=\"submit\">{}</button></form></div>",
+      {result, T(Msg::kFilingsIntro, lang), CsrfField(viewer), T(Msg::kFieldFile, lang), T(Msg::kFieldEncoding, lang),
+       encodings, T(Msg::kDryRun, lang), T(Msg::kImportButton, lang)});
 }
 
 }  // namespace daicho::relay::admin

@@ -25,6 +25,7 @@ struct Viewer {
   std::string contract;  // empty: not logged in
   std::string user_id;
   bool admin = false;
+  bool vendor = false;  // a user of the vendor's staff contract: the vendor view
   bool logged_in() const { return !user_id.empty(); }
 };
 
@@ -34,7 +35,7 @@ struct Notice {
 };
 
 // Which navigation entry a page belongs to ("" for none).
-enum class Section { kNone, kUsers, kDevices, kKey, kAudit, kLicence, kMe };
+enum class Section { kNone, kUsers, kDevices, kKey, kAudit, kLicence, kMe, kVendorContracts, kVendorFilings };
 
 // The whole document. `path` is the page's own path, for the language
 // switch link.
@@ -75,6 +76,37 @@ SafeHtml LicenceBody(const Viewer& viewer, const std::optional<entitlements::Eva
 
 // The path of a user's edit page.
 std::string UserPagePath(std::string_view user_id);
+
+// ---- The vendor view ----
+// One office contract as the vendor sees it.
+struct VendorContractRow {
+  RelayService::ContractInfo info;
+  std::optional<entitlements::Licence> licence;        // nullopt: unmanaged
+  std::optional<entitlements::Evaluation> evaluation;  // nullopt: unmanaged
+};
+// What the licence year's lines that are short cost now (payable today).
+int64_t FeeDueYen(const entitlements::YearEvaluation& year);
+// Every office contract: number, state, licence facts, statuses, fee due.
+SafeHtml VendorContractsBody(const Viewer& viewer, const std::vector<VendorContractRow>& contracts);
+// One contract: the licence form, its evaluation and forecast (LicenceBody),
+// its filings, its payments and the form recording one.
+struct VendorContractView {
+  VendorContractRow row;
+  std::vector<FilingRecord> filings;
+  std::vector<PaymentRecord> payments;
+};
+SafeHtml VendorContractBody(const Viewer& viewer, const VendorContractView& contract);
+std::string VendorContractPath(const ContractNumber& contract);
+// What an upload of a filings file did, for its result page.
+struct FilingsUpload {
+  bool dry_run = false;
+  std::optional<RelayService::FilingImport> imported;  // set when it went through
+  std::string encoding;                                // what the file was read as
+  size_t bad_rows = 0;                                 // all of them ...
+  std::vector<RelayService::RowProblem> problems;      // ... and those reported
+};
+// The upload form, and the outcome of the last upload if there was one.
+SafeHtml VendorFilingsBody(const Viewer& viewer, const std::optional<FilingsUpload>& upload);
 
 }  // namespace daicho::relay::admin
 

@@ -1,10 +1,13 @@
 // The panel's HTML front end: pages, forms, redirects after a change
 // (Post/Redirect/Get with the outcome as a notice id), every page usable
 // without JavaScript.
+#include <algorithm>
 #include <array>
+#include <optional>
 
 #include "crypto/secret_token.h"
 #include "relay/admin/panel_impl.h"
+#include "web/multipart.h"
 
 namespace daicho::relay::admin {
 namespace {
@@ -14,9 +17,10 @@ constexpr std::string_view kHtml = "text/html; charset=utf-8";
 // Notices a redirect may name (?notice=ID&arg=VALUE): only these, so a link
 // cannot put arbitrary sentences on a page.
 constexpr std::array kNotices = {
-    Msg::kUserAdded,    Msg::kPasswordChangedFor, Msg::kUserDisabled,      Msg::kUserEnabled,        Msg::kAdminGranted,
-    Msg::kAdminRevoked, Msg::kUserRemoved,        Msg::kDeviceRevoked,     Msg::kOwnPasswordChanged, Msg::kResetDone,
-    Msg::kLoggedOut,    Msg::kSessionEnded,       Msg::kFreeOptionChanged,
+    Msg::kUserAdded,          Msg::kPasswordChangedFor, Msg::kUserDisabled,    Msg::kUserEnabled,
+    Msg::kAdminGranted,       Msg::kAdminRevoked,       Msg::kUserRemoved,     Msg::kDeviceRevoked,
+    Msg::kOwnPasswordChanged, Msg::kResetDone,          Msg::kLoggedOut,       Msg::kSessionEnded,
+    Msg::kFreeOptionChanged,  Msg::kLicenceSaved,       Msg::kPaymentRecorded,
 };
 
 std::string Field(const web::FormFields& fields, std::string_view name) {
@@ -36,6 +40,27 @@ std::string WithNotice(std::string_view path, Msg msg, std::string_view arg = {}
   location += "notice=" + web::PercentEncode(MessageId(msg));
   if (!arg.empty()) location += "&arg=" + web::PercentEncode(arg);
   return location;
+}
+
+// Where a logged-in user starts: the vendor view, the users or their own page.
+std::string_view HomePath(const Context& ctx) {
+  if (ctx.vendor()) return "/admin/vendor/contracts";
+  return ctx.admin() ? "/admin/users" : "/admin/me";
+}
+
+// A posted form's fields; an upload path's multipart form also its file.
+Result<web::FormFields> ParsePosted(const web::HttpRequest& request, std::optional<web::MultipartFile>& file) {
+  const std::string_view type = request.Header("content-type");
+  const auto paths = AdminPanel::UploadPaths();
+  const bool upload =
+      std::any_of(paths.begin(), paths.end(), [&](const auto& entry) { return entry.first == request.path; });
+  if (!upload || !type.starts_with("multipart/")) return web::ParseForm(request.body, {});
+  DAICHO_ASSIGN_OR_RETURN(std::string boundary, web::MultipartBoundary(type));
+  web::MultipartLimits limits;
+  limits.max_file_bytes = AdminPanel::kMaxUploadBytes;
+  DAICHO_ASSIGN_OR_RETURN(web::MultipartForm form, web::ParseMultipart(request.body, boundary, limits));
+  file = std::move(form.file);
+  return std::move(form.fields);
 }
 
 }  // namespace
@@ -86,8 +111,9 @@ web::HttpResponse AdminPanel::Impl::HandleHtml(Context& ctx) {
   }
 
   web::FormFields form;
+  std::optional<web::MultipartFile> upload;
   if (post) {
-    Result<web::FormFields> parsed = web::ParseForm(request.body, {});
+    Result<web::FormFields> parsed = ParsePosted(request, upload);
     // A form from elsewhere, or without this browser's token, changes nothing.
     const char* refused = !parsed.ok()          ? "malformed form"
                           : !OriginAllowed(ctx) ? "from another site"
@@ -108,7 +134,7 @@ web::HttpResponse AdminPanel::Impl::HandleHtml(Context& ctx) {
   // ---- Pages without a login ----
   if (get && (path == "/admin" || path == "/admin/")) {
     if (!ctx.caller) return Finish(ctx, Redirect("/admin/login"));
-    return Finish(ctx, Redirect(ctx.admin() ? "/admin/users" : "/admin/me"));
+    return Finish(ctx, Redirect(std::string(HomePath(ctx))));
   }
   if (path == "/admin/login") {
     if (get) {
@@ -120,7 +146,7 @@ web::HttpResponse AdminPanel::Impl::HandleHtml(Context& ctx) {
     if (!answer.ok()) {
       return error_page(answer, Msg::kLoginTitle, Section::kNone, LoginBody(ctx.viewer(), contract, user));
     }
-    return Finish(ctx, Redirect(ctx.admin() ? "/admin/users" : "/admin/me"));
+    return Finish(ctx, Redirect(std::string(HomePath(ctx))));
   }
   if (path == "/admin/logout" && post) {
     EndSession(ctx);
@@ -193,6 +219,59 @@ web::HttpResponse AdminPanel::Impl::HandleHtml(Context& ctx) {
     const Answer answer = SetFreeOption(ctx, Field(form, "option"));
     if (!answer.ok()) return licence_page(answer);
     return Finish(ctx, Redirect(WithNotice("/admin/licence", answer.done, answer.arg)));
+  }
+
+  // ---- The vendor view: not there for an office's users ----
+  if (path.starts_with("/admin/vendor/")) {
+    if (!ctx.vendor()) return not_found();
+    auto contract_page = [&](const ContractNumber& number, std::optional<Answer> refused) {
+      Result<VendorContractView> view = VendorContract(number);
+      if (!view.ok()) return failed_read(view.status());
+      const SafeHtml body = VendorContractBody(viewer, *view);
+      if (refused) return error_page(*refused, Msg::kVendorContractTitle, Section::kVendorContracts, body);
+      return page(200, Msg::kVendorContractTitle, Section::kVendorContracts, body);
+    };
+    if (path == "/admin/vendor/contracts" && get) {
+      Result<std::vector<VendorContractRow>> rows = VendorContracts();
+      if (!rows.ok()) return failed_read(rows.status());
+      return page(200, Msg::kVendorContractsTitle, Section::kVendorContracts, VendorContractsBody(viewer, *rows));
+    }
+    if (path == "/admin/vendor/contract" && get) {
+      const std::optional<ContractNumber> number = OfficeContract(Field(params, "n"));
+      if (!number) return not_found();
+      return contract_page(*number, std::nullopt);
+    }
+    if ((path == "/admin/vendor/contract/licence" || path == "/admin/vendor/contract/pay") && post) {
+      const std::optional<ContractNumber> number = OfficeContract(Field(form, "n"));
+      if (!number) return not_found();
+      Answer answer;
+      if (path.ends_with("/licence")) {
+        LicenceInput input{Field(form, "installed"), Field(form, "renews"), Field(form, "licences")};
+        for (const auto& [name, value] : form) {
+          if (name == "options" && value == "backup") input.backup = true;
+          if (name == "options" && value == "billing") input.billing = true;
+        }
+        answer = SetLicence(ctx, *number, input);
+      } else {
+        answer = RecordPayment(ctx, *number,
+                               {Field(form, "option"), Field(form, "amount"), Field(form, "licence_year"),
+                                Field(form, "reference"), Field(form, "note")});
+      }
+      if (answer.http == 404) return not_found();
+      if (!answer.ok()) return contract_page(*number, answer);
+      return Finish(ctx, Redirect(WithNotice(VendorContractPath(*number), answer.done, answer.arg)));
+    }
+    if (path == "/admin/vendor/filings") {
+      if (get) return page(200, Msg::kVendorFilingsTitle, Section::kVendorFilings, VendorFilingsBody(viewer, {}));
+      FilingsUpload result;
+      const Answer answer = ImportFilings(ctx, upload ? std::string_view(upload->data) : std::string_view(),
+                                          Field(form, "encoding"), Field(form, "dry_run") == "1", result);
+      if (answer.http == 404) return not_found();
+      const SafeHtml body = VendorFilingsBody(viewer, result);
+      if (!answer.ok()) return error_page(answer, Msg::kVendorFilingsTitle, Section::kVendorFilings, body);
+      return page(200, Msg::kVendorFilingsTitle, Section::kVendorFilings, body, Notice{true, answer.text});
+    }
+    return not_found();
   }
 
   // ---- Admin pages: not there for anyone else ----

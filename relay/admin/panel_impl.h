@@ -39,6 +39,7 @@ struct Context {
   web::HeaderFields set_cookies;
 
   bool admin() const { return caller && caller->admin; }
+  bool vendor() const { return caller && caller->vendor; }
   Viewer viewer() const;
 };
 
@@ -63,6 +64,24 @@ inline Answer Refused(int http, std::string text, std::string error, uint64_t re
   answer.retry_after_s = retry_after_s;
   return answer;
 }
+
+// A licence as the vendor's form or API sends it: text, checked here.
+struct LicenceInput {
+  std::string installed;  // a day or ""
+  std::string renews;     // a day or "" (then a year after `installed`)
+  std::string licences;   // 1 .. kMaxLicences
+  bool backup = false;
+  bool billing = false;
+};
+
+// A payment as the vendor's form or API sends it.
+struct PaymentInputText {
+  std::string option;        // "backup", "billing" or "base"
+  std::string amount;        // whole yen; "11,000" too
+  std::string licence_year;  // a day or "" (the current licence year)
+  std::string reference;
+  std::string note;
+};
 
 // A reset request waiting for the worker.
 struct ResetRequest {
@@ -113,6 +132,24 @@ struct AdminPanel::Impl {
   Answer RequestReset(Context& ctx, std::string_view contract, std::string_view user_id);
   Answer ConfirmReset(Context& ctx, std::string_view contract, std::string_view user_id, std::string_view code,
                       std::string_view password);
+  // ---- The vendor view (panel_vendor.cc): callers check ctx.caller->vendor ----
+  // Every office contract (not the vendor's own) with its licence and
+  // evaluation, by number.
+  Result<std::vector<VendorContractRow>> VendorContracts() const;
+  // One office contract's page data; kNotFound for the vendor's own.
+  Result<VendorContractView> VendorContract(const ContractNumber& contract) const;
+  // The office contract `text` names (as typed), or nullopt.
+  std::optional<ContractNumber> OfficeContract(std::string_view text) const;
+  Answer SetLicence(Context& ctx, const ContractNumber& contract, const LicenceInput& input);
+  Answer RecordPayment(Context& ctx, const ContractNumber& contract, const PaymentInputText& input);
+  // Reads `bytes` as a filings file (`encoding`: auto, utf-8, cp932) and
+  // imports it all or nothing (RelayService::ImportFilings); `upload` says
+  // what happened (422 with the bad rows).
+  Answer ImportFilings(Context& ctx, std::string_view bytes, std::string_view encoding, bool dry_run,
+                       FilingsUpload& upload);
+  // Explain, with the service's own sentence for a vendor's conflict.
+  Answer ExplainVendor(const Context& ctx, const Status& status) const;
+
   // Every device of the contract with its user.
   Result<std::vector<DeviceRow>> ListDevices(const ContractNumber& contract) const;
   // The user's row, if the contract has that user.
@@ -134,6 +171,9 @@ struct AdminPanel::Impl {
   bool stopping = false;
   std::thread reset_worker;
 };
+
+// How a change was made, for the audit log: "panel" or "api".
+std::string Via(const Context& ctx);
 
 // The seconds in a throttle's "retry in N s", or 0.
 uint64_t RetryAfterSeconds(std::string_view message);

@@ -2,11 +2,14 @@
 // pages, for a vendor's scripts. A session is opened with POST
 // /api/v1/login and then named in `Authorization: Bearer CONTRACT.TOKEN`;
 // browsers never send that header by themselves, so no CSRF token is needed.
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "core/hex.h"
 #include "relay/admin/panel_impl.h"
 #include "relay/entitlements_view.h"
+#include "text/date_text.h"
 
 namespace daicho::relay::admin {
 namespace {
@@ -49,13 +52,89 @@ json AuditJson(const RelayService::AuditEntry& e) {
               {"action", e.action},   {"target", e.target}, {"detail", e.detail}};
 }
 
+// An evaluation as both entitlements routes answer it.
+json EntitlementsJson(const ContractNumber& contract, const std::optional<entitlements::Evaluation>& evaluation) {
+  json out = evaluation ? EvaluationJson(*evaluation) : json::object();
+  out["contract"] = contract.str();
+  out["managed"] = evaluation.has_value();
+  return out;
+}
+
+json LicenceJson(const entitlements::Licence& licence) {
+  json options = json::array();
+  if (licence.backup_applied) options.push_back("backup");
+  if (licence.billing_applied) options.push_back("billing");
+  return json{{"installed", licence.installed ? json(text::FormatIsoDate(*licence.installed)) : json(nullptr)},
+              {"renews", text::FormatIsoDate(licence.first_renewal)},
+              {"licences", licence.licences},
+              {"options", options},
+              {"free_option", LineName(static_cast<entitlements::Line>(licence.free_choice))}};
+}
+
+json VendorRowJson(const VendorContractRow& row) {
+  json out{{"contract", row.info.number.str()},
+           {"disabled", row.info.disabled},
+           {"users", row.info.users},
+           {"managed", row.evaluation.has_value()},
+           {"licence", row.licence ? LicenceJson(*row.licence) : json(nullptr)}};
+  if (row.evaluation) {
+    const entitlements::YearEvaluation& year = row.evaluation->current;
+    out["year_start"] = text::FormatIsoDate(year.year_start);
+    for (const entitlements::LineResult* line : {&year.base, &year.backup, &year.billing}) {
+      out[std::string(LineName(line->line))] = LineStatusName(line->status);
+    }
+    out["fee_due_yen"] = FeeDueYen(year);
+  }
+  return out;
+}
+
+json PaymentJson(const PaymentRecord& p) {
+  return json{{"time_ms", p.time_ms},
+              {"option", LineName(p.line)},
+              {"licence_year", text::FormatIsoDate(p.licence_year)},
+              {"amount_yen", p.amount_yen},
+              {"reference", p.reference},
+              {"note", p.note},
+              {"actor", p.actor}};
+}
+
+json FilingJson(const FilingRecord& f) {
+  return json{{"company_id", f.company_id},
+              {"date", text::FormatIsoDate(f.date)},
+              {"filing_id", f.filing_id},
+              {"imported_ms", f.imported_ms}};
+}
+
+// `items` as a JSON array, each by `to_json`.
+template <typename Item, typename ToJson>
+json ListOf(const std::vector<Item>& items, ToJson to_json) {
+  json list = json::array();
+  for (const Item& item : items) list.push_back(to_json(item));
+  return list;
+}
+
+// A JSON value as form text: strings as they are, numbers written out.
+std::string Scalar(const json& body, const char* name) {
+  const auto it = body.find(name);
+  if (it == body.end()) return {};
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_number_integer()) return std::to_string(it->get<int64_t>());
+  return {};
+}
+
 }  // namespace
 
 web::HttpResponse AdminPanel::Impl::HandleJson(Context& ctx) {
   const web::HttpRequest& request = ctx.request;
   const std::string& path = request.path;
   const bool get = request.method == "GET";
-  const bool post = request.method == "POST";
+  // PUT only replaces a contract's licence; it is read like a POST.
+  const bool post = request.method == "POST" || request.method == "PUT";
+  // The vendor's filings upload is CSV, not JSON.
+  const bool csv_body = path == "/api/v1/vendor/filings";
+  if (request.method == "PUT" && !(path.starts_with("/api/v1/vendor/contracts/") && path.ends_with("/licence"))) {
+    return Finish(ctx, Json(405, {{"error", "method_not_allowed"}, {"message", "use GET or POST"}}));
+  }
 
   auto reply = [&](const Answer& answer, json ok_body = json::object()) {
     if (!answer.ok()) {
@@ -73,12 +152,12 @@ web::HttpResponse AdminPanel::Impl::HandleJson(Context& ctx) {
   if (post) {
     // A page of another site cannot post JSON here unnoticed either.
     if (!OriginAllowed(ctx)) return reply(Refused(403, "request from another site refused", "forbidden", 0));
-    if (!request.body.empty()) {
+    if (!request.body.empty() && !csv_body) {
       body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
       if (!body.is_object()) return reply(Invalid("the body must be a JSON object"));
     }
   } else if (!get) {
-    return reply(Refused(405, "use GET or POST", "method_not_allowed", 0));
+    return reply(Refused(405, "use GET, POST or PUT", "method_not_allowed", 0));
   }
 
   // ---- Without a session ----
@@ -114,12 +193,94 @@ web::HttpResponse AdminPanel::Impl::HandleJson(Context& ctx) {
   if (path == "/api/v1/entitlements" && get) {
     Result<std::optional<entitlements::Evaluation>> evaluation = service.EvaluateEntitlements(contract);
     if (!evaluation.ok()) return failed(evaluation.status());
-    json out = *evaluation ? EvaluationJson(**evaluation) : json::object();
-    out["contract"] = contract.str();
-    out["managed"] = evaluation->has_value();
-    return Finish(ctx, Json(200, out));
+    return Finish(ctx, Json(200, EntitlementsJson(contract, *evaluation)));
   }
   if (path == "/api/v1/entitlements/free-option" && post) return reply(SetFreeOption(ctx, Text(body, "option")));
+
+  // ---- The vendor view: not there for an office's users ----
+  if (path.starts_with("/api/v1/vendor/")) {
+    if (!ctx.vendor()) return not_found();
+    if (path == "/api/v1/vendor/contracts" && get) {
+      Result<std::vector<VendorContractRow>> rows = VendorContracts();
+      if (!rows.ok()) return failed(rows.status());
+      return Finish(ctx, Json(200, {{"contracts", ListOf(*rows, VendorRowJson)}}));
+    }
+    if (path == "/api/v1/vendor/filings" && request.method == "POST") {
+      std::string encoding = "auto";
+      bool dry_run = false;
+      if (Result<web::FormFields> query = web::ParseForm(request.query, {}); query.ok()) {
+        for (const auto& [name, value] : *query) {
+          if (name == "encoding") encoding = value;
+          if (name == "dry_run") dry_run = value == "1" || value == "true";
+        }
+      }
+      FilingsUpload upload;
+      const Answer answer = ImportFilings(ctx, request.body, encoding, dry_run, upload);
+      if (answer.error == "bad_rows") {
+        json errors = json::array();
+        for (const auto& problem : upload.problems)
+          errors.push_back({{"line", problem.line}, {"message", problem.message}});
+        return Finish(
+            ctx,
+            Json(422,
+                 {{"error", "bad_rows"}, {"message", answer.text}, {"bad_rows", upload.bad_rows}, {"errors", errors}}));
+      }
+      if (!answer.ok()) return reply(answer);
+      json contracts = json::array();
+      for (const ContractNumber& number : upload.imported->contracts) contracts.push_back(number.str());
+      return reply(answer, {{"rows", upload.imported->rows},
+                            {"new", upload.imported->added},
+                            {"present", upload.imported->present},
+                            {"contracts", contracts},
+                            {"encoding", upload.encoding},
+                            {"dry_run", dry_run}});
+    }
+    // /api/v1/vendor/contracts/{n}/{what}
+    constexpr std::string_view kContracts = "/api/v1/vendor/contracts/";
+    if (!path.starts_with(kContracts)) return not_found();
+    const std::string rest = path.substr(kContracts.size());
+    const size_t slash = rest.find('/');
+    const std::optional<ContractNumber> number = OfficeContract(rest.substr(0, slash));
+    if (!number || slash == std::string::npos) return not_found();
+    const std::string what = rest.substr(slash + 1);
+    if (Result<bool> exists = service.HasContract(*number); !exists.ok() || !*exists) return not_found();
+    if (what == "entitlements" && get) {
+      Result<std::optional<entitlements::Evaluation>> evaluation = service.EvaluateEntitlements(*number);
+      if (!evaluation.ok()) return failed(evaluation.status());
+      json out = EntitlementsJson(*number, *evaluation);
+      Result<std::optional<entitlements::Licence>> licence = service.GetLicence(*number);
+      if (!licence.ok()) return failed(licence.status());
+      out["licence"] = *licence ? LicenceJson(**licence) : json(nullptr);
+      return Finish(ctx, Json(200, out));
+    }
+    if (what == "licence" && post) {
+      LicenceInput input{Scalar(body, "installed"), Scalar(body, "renews"), Scalar(body, "licences")};
+      if (input.licences.empty()) input.licences = "1";
+      if (const auto options = body.find("options"); options != body.end() && options->is_array()) {
+        for (const json& option : *options) {
+          if (option == "backup") input.backup = true;
+          if (option == "billing") input.billing = true;
+        }
+      }
+      return reply(SetLicence(ctx, *number, input));
+    }
+    if (what == "payments" && get) {
+      Result<std::vector<PaymentRecord>> payments = service.ListPayments(*number);
+      if (!payments.ok()) return failed(payments.status());
+      return Finish(ctx, Json(200, {{"payments", ListOf(*payments, PaymentJson)}}));
+    }
+    if (what == "payments" && request.method == "POST") {
+      return reply(RecordPayment(ctx, *number,
+                                 {Text(body, "option"), Scalar(body, "amount_yen"), Text(body, "licence_year"),
+                                  Text(body, "reference"), Text(body, "note")}));
+    }
+    if (what == "filings" && get) {
+      Result<std::vector<FilingRecord>> filings = service.ListFilings(*number);
+      if (!filings.ok()) return failed(filings.status());
+      return Finish(ctx, Json(200, {{"filings", ListOf(*filings, FilingJson)}}));
+    }
+    return not_found();
+  }
   if (!ctx.admin()) return not_found();
 
   if (path == "/api/v1/users" && get) {

@@ -19,6 +19,7 @@
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/process.h"
 #include "tests/testing/test_util.h"
+#include "text/date_text.h"
 
 namespace daicho::relay::admin {
 namespace {
@@ -238,6 +239,242 @@ TEST_F(AdminPanelTest, TheLicencePageShowsWhyAnOptionIsRefusedAndAnAdminChoosesT
   EXPECT_EQ((*audit)[0].action, "entitlement.free_option");
   EXPECT_EQ((*audit)[0].actor, kAdmin);
   EXPECT_NE(page_as(admin, "/admin/audit").body.find("無料オプションの選択"), std::string::npos);
+}
+
+// The vendor view (issue 15): users of the vendor's staff contract list
+// every office, record a licence and a payment and import filings, in the
+// pages and in the API; an office's users never see it, and the staff never
+// reach another contract's office pages.
+class VendorViewTest : public AdminPanelTest {
+ protected:
+  static constexpr char kVendor[] = "9999-0000-0001";
+  static constexpr char kStaff[] = "staff@vendor.jp";
+  static constexpr char kStaffPassword[] = "Staff2024vendor";
+
+  void SetUp() override {
+    AdminPanelTest::SetUp();
+    ASSERT_DAICHO_OK(service_->InitVendorContract(Contract(kVendor)));
+    ASSERT_DAICHO_OK(service_->AddUser(Contract(kVendor), kStaff, kStaffPassword));
+    staff_ = SessionOf(kVendor, kStaff, kStaffPassword);
+    office_ = SessionOf(kContract, kAdmin, kPassword);
+  }
+
+  std::string SessionOf(const std::string& contract, const std::string& user, const std::string& password) {
+    web::HttpResponse login =
+        panel_->Handle(Request("POST", "/api/v1/login",
+                               nlohmann::json{{"contract", contract}, {"user", user}, {"password", password}}.dump()));
+    EXPECT_EQ(login.status, 200) << login.body;
+    return nlohmann::json::parse(login.body, nullptr, false).value("token", "");
+  }
+  web::HttpResponse Page(const std::string& token, const std::string& path) {
+    web::HttpRequest request = Request("GET", path);
+    request.headers.emplace_back("cookie", "daicho_session=" + token);
+    return panel_->Handle(request);
+  }
+  // The form token a page of this session carries.
+  std::string Csrf(const std::string& token) {
+    const std::string body = Page(token, "/admin/vendor/filings").body;
+    std::smatch match;
+    EXPECT_TRUE(std::regex_search(body, match, std::regex("name=\"csrf\" value=\"([0-9a-f]+)\"")));
+    return match.size() > 1 ? match[1].str() : "";
+  }
+  web::HttpResponse Form(const std::string& token, const std::string& path, const std::string& fields,
+                         const std::string& content_type = "application/x-www-form-urlencoded") {
+    web::HttpRequest request = Request("POST", path, fields);
+    request.headers = {{"host", "relay.example.jp"},
+                       {"origin", "http://relay.example.jp"},
+                       {"cookie", "daicho_session=" + token},
+                       {"content-type", content_type}};
+    return panel_->Handle(request);
+  }
+  // A multipart/form-data upload of `file` as a browser posts it.
+  web::HttpResponse Upload(const std::string& token, const std::string& file, bool dry_run = false) {
+    const std::string boundary = "----daichoTestBoundary";
+    std::string body = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n" + Csrf(token) +
+                       "\r\n--" + boundary +
+                       "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"filings.csv\"\r\n"
+                       "Content-Type: text/csv\r\n\r\n" +
+                       file + "\r\n--" + boundary + "\r\nContent-Disposition: form-data; name=\"encoding\"\r\n\r\nauto";
+    if (dry_run) body += "\r\n--" + boundary + "\r\nContent-Disposition: form-data; name=\"dry_run\"\r\n\r\n1";
+    body += "\r\n--" + boundary + "--\r\n";
+    return Form(token, "/admin/vendor/filings", body, "multipart/form-data; boundary=" + boundary);
+  }
+  web::HttpResponse Api(const std::string& token, std::string method, const std::string& path, std::string body = {},
+                        const std::string& content_type = "application/json") {
+    web::HttpRequest request = Request(std::move(method), path, std::move(body));
+    request.headers = {
+        {"host", "relay.example.jp"}, {"authorization", "Bearer " + token}, {"content-type", content_type}};
+    return panel_->Handle(request);
+  }
+  // Renewed 30 days ago: the licence year's first day, as the form writes it.
+  std::string RenewedDay() {
+    const entitlements::Date renewed{std::chrono::sys_days(service_->Today()) - std::chrono::days(30)};
+    return text::FormatIsoDate(entitlements::AddYears(renewed, -1));
+  }
+  // A filing day inside the counted year (before the renewal 30 days ago).
+  std::string CountedDay() {
+    return text::FormatIsoDate(entitlements::Date{std::chrono::sys_days(service_->Today()) - std::chrono::days(60)});
+  }
+
+  std::string staff_, office_;
+};
+
+TEST_F(VendorViewTest, OnlyTheVendorsStaffSeeTheVendorViewAndNeverAnotherContractsOfficePages) {
+  for (const char* path :
+       {"/admin/vendor/contracts", "/admin/vendor/filings", "/admin/vendor/contract?n=1234-5678-9012"}) {
+    EXPECT_EQ(Page(office_, path).status, 404) << path << ": an office's admin";
+    EXPECT_EQ(Page(staff_, path).status, 200) << path;
+  }
+  EXPECT_EQ(Api(office_, "GET", "/api/v1/vendor/contracts").status, 404);
+  EXPECT_EQ(Api(office_, "POST", "/api/v1/vendor/filings", "contract,company_id,filed_on\n", "text/csv").status, 404);
+  EXPECT_EQ(Api(office_, "GET", "/api/v1/vendor/contracts/1234-5678-9012/payments").status, 404);
+  EXPECT_EQ(Form(office_, "/admin/vendor/contract/pay", "csrf=x&n=1234-5678-9012&option=backup&amount=11000").status,
+            403)
+      << "no form token of the vendor's";
+  EXPECT_TRUE(service_->ListPayments(Contract(kContract))->empty());
+
+  web::HttpResponse home = Page(staff_, "/admin/");
+  EXPECT_EQ(home.status, 303);
+  EXPECT_EQ(HeaderOf(home, "Location"), "/admin/vendor/contracts");
+  const std::string list = Page(staff_, "/admin/vendor/contracts").body;
+  EXPECT_NE(list.find("/admin/vendor/contract?n=1234-5678-9012"), std::string::npos) << list;
+  EXPECT_EQ(list.find("/admin/vendor/contract?n=9999-0000-0001"), std::string::npos) << "not an office";
+  EXPECT_EQ(Page(staff_, "/admin/vendor/contract?n=9999-0000-0001").status, 404);
+  EXPECT_EQ(Page(staff_, "/admin/vendor/contract?n=1111-2222-3333").status, 404);
+  // The office pages the staff session reaches are its own contract's.
+  EXPECT_EQ(Page(staff_, "/admin/users").status, 404) << "staff are not admins of the office";
+  web::HttpRequest crossed = Request("GET", "/admin/me");
+  crossed.headers.emplace_back("cookie",
+                               "daicho_session=" + std::string(kContract) + staff_.substr(std::string(kVendor).size()));
+  EXPECT_EQ(panel_->Handle(crossed).status, 303) << "the token is the vendor contract's only: a login again";
+}
+
+TEST_F(VendorViewTest, TheStaffRecordALicenceImportAShiftJisFileAndRecordAPaymentInThePages) {
+  const ContractNumber office = Contract(kContract);
+  web::HttpResponse saved = Form(staff_, "/admin/vendor/contract/licence",
+                                 "csrf=" + Csrf(staff_) + "&n=1234-5678-9012&installed=&renews=" + RenewedDay() +
+                                     "&licences=1&options=backup&options=billing");
+  ASSERT_EQ(saved.status, 303) << saved.body;
+  EXPECT_TRUE(HeaderOf(saved, "Location").starts_with("/admin/vendor/contract?n=1234-5678-9012&notice="));
+  ASSERT_TRUE(service_->GetLicence(office)->has_value());
+  const std::string refused = Page(staff_, "/admin/vendor/contract?n=1234-5678-9012").body;
+  EXPECT_NE(refused.find("新規の申請があと2件、または追加料金 11,000円 (税込) でご利用いただけます"), std::string::npos)
+      << refused;
+  EXPECT_EQ(refused.find("name=\"option\" value=\"billing\""), std::string::npos) << "not the office's choice form";
+  EXPECT_NE(Page(staff_, "/admin/vendor/contracts").body.find("38,500円"), std::string::npos)
+      << "base 3 filings short (16,500) and each option 2 (11,000 each)";
+
+  // 契約番号,会社ID,申請日 in Shift_JIS, a row with a day that is no day.
+  const std::string header = "\x8C_\x96\xF1\x94\xD4\x8D\x86,\x89\xEF\x8E\xD0ID,\x90\\\x90\xBF\x93\xFA\r\n";
+  const std::string bad = header + "1234-5678-9012,K-001," + CountedDay() + "\r\n1234-5678-9012,K-002,2026-13-01\r\n";
+  web::HttpResponse errors = Upload(staff_, bad);
+  EXPECT_EQ(errors.status, 422) << errors.body;
+  EXPECT_NE(errors.body.find("<td class=\"num\">3</td><td>filing day &#39;2026-13-01&#39; is not a date"),
+            std::string::npos)
+      << errors.body;
+  EXPECT_TRUE(service_->ListFilings(office)->empty()) << "not even the good row";
+  const std::string good =
+      header + "1234-5678-9012,K-001," + CountedDay() + "\r\n1234-5678-9012,K-002," + CountedDay() + "\r\n";
+  web::HttpResponse unknown = Upload(staff_, good + "1111-2222-3333,K-003," + CountedDay() + "\r\n");
+  EXPECT_EQ(unknown.status, 422) << unknown.body;
+  EXPECT_NE(unknown.body.find("問題のある行が 1件あるため、何も取り込んでいません。"), std::string::npos)
+      << unknown.body;
+  EXPECT_NE(unknown.body.find("<td class=\"num\">4</td><td>no contract 1111-2222-3333 on this relay</td>"),
+            std::string::npos)
+      << unknown.body;
+  EXPECT_TRUE(service_->ListFilings(office)->empty()) << "nothing half-imported";
+  web::HttpResponse checked = Upload(staff_, good, /*dry_run=*/true);
+  EXPECT_EQ(checked.status, 200) << checked.body;
+  EXPECT_NE(checked.body.find("確認のみで、何も取り込んでいません。"), std::string::npos);
+  EXPECT_TRUE(service_->ListFilings(office)->empty());
+  web::HttpResponse imported = Upload(staff_, good);
+  EXPECT_EQ(imported.status, 200) << imported.body;
+  EXPECT_NE(imported.body.find("2行: 新規 2件、取り込み済み 0件（1契約）。文字コード: Shift_JIS (CP932)"),
+            std::string::npos)
+      << imported.body;
+  EXPECT_EQ(service_->ListFilings(office)->size(), 2u);
+  EXPECT_NE(Upload(staff_, good).body.find("2行: 新規 0件、取り込み済み 2件"), std::string::npos) << "idempotent";
+
+  web::HttpResponse paid = Form(
+      staff_, "/admin/vendor/contract/pay",
+      "csrf=" + Csrf(staff_) + "&n=1234-5678-9012&option=backup&amount=11%2C000&licence_year=&reference=R-1&note=");
+  ASSERT_EQ(paid.status, 303) << paid.body;
+  const std::string after = Page(staff_, HeaderOf(paid, "Location")).body;
+  EXPECT_NE(after.find("入金 11,000円を記録しました。"), std::string::npos) << after;
+  EXPECT_NE(after.find("R-1"), std::string::npos);
+  web::HttpResponse twice = Form(staff_, "/admin/vendor/contract/pay",
+                                 "csrf=" + Csrf(staff_) + "&n=1234-5678-9012&option=backup&amount=11000&reference=R-1");
+  EXPECT_EQ(twice.status, 409) << "a reference is recorded once";
+  EXPECT_EQ(
+      Form(staff_, "/admin/vendor/contract/pay", "csrf=" + Csrf(staff_) + "&n=1234-5678-9012&option=backup&amount=x")
+          .status,
+      400);
+  auto evaluation = service_->EvaluateEntitlements(office);
+  ASSERT_DAICHO_OK(evaluation);
+  EXPECT_EQ((*evaluation)->current.backup.paid_yen, 11000);
+
+  // The office sees who acted, through which door.
+  auto audit = service_->ListAudit(office, UINT64_MAX, 10);
+  ASSERT_DAICHO_OK(audit);
+  EXPECT_EQ((*audit)[0].action, "payment.record");
+  EXPECT_EQ((*audit)[0].actor, kStaff);
+  EXPECT_EQ((*audit)[0].via, "panel");
+}
+
+TEST_F(VendorViewTest, TheApiListsContractsAndRecordsLicencesPaymentsAndFilings) {
+  web::HttpResponse licence =
+      Api(staff_, "PUT", "/api/v1/vendor/contracts/1234-5678-9012/licence",
+          nlohmann::json{{"renews", RenewedDay()}, {"licences", 1}, {"options", {"backup", "billing"}}}.dump());
+  ASSERT_EQ(licence.status, 200) << licence.body;
+  EXPECT_EQ(
+      Api(staff_, "PUT", "/api/v1/vendor/contracts/1234-5678-9012/licence", R"({"licences":0,"renews":"x"})").status,
+      400);
+  const nlohmann::json contracts = nlohmann::json::parse(Api(staff_, "GET", "/api/v1/vendor/contracts").body);
+  ASSERT_EQ(contracts["contracts"].size(), 1u) << contracts.dump();
+  EXPECT_EQ(contracts["contracts"][0]["contract"], kContract);
+  EXPECT_EQ(contracts["contracts"][0]["backup"], "needs_payment");
+  EXPECT_EQ(contracts["contracts"][0]["fee_due_yen"], 38500);
+  EXPECT_EQ(contracts["contracts"][0]["licence"]["options"], nlohmann::json({"backup", "billing"}));
+
+  const std::string csv = "contract,company_id,filed_on\n1234-5678-9012,K-1," + CountedDay() +
+                          "\n1234-5678-9012,K-2,someday\n9999-0000-0001,K-3," + CountedDay() + "\n";
+  web::HttpResponse bad = Api(staff_, "POST", "/api/v1/vendor/filings", csv, "text/csv");
+  ASSERT_EQ(bad.status, 422) << bad.body;
+  const nlohmann::json errors = nlohmann::json::parse(bad.body);
+  EXPECT_EQ(errors["error"], "bad_rows");
+  ASSERT_EQ(errors["errors"].size(), 2u) << bad.body;
+  EXPECT_EQ(errors["errors"][0]["line"], 3);
+  EXPECT_EQ(errors["errors"][1]["line"], 4);
+  EXPECT_NE(errors["errors"][1]["message"].get<std::string>().find("vendor's staff contract"), std::string::npos);
+  web::HttpResponse dry = Api(staff_, "POST", "/api/v1/vendor/filings?dry_run=1&encoding=utf-8",
+                              "contract,company_id,filed_on\n1234-5678-9012,K-1," + CountedDay() + "\n", "text/csv");
+  ASSERT_EQ(dry.status, 200) << dry.body;
+  EXPECT_EQ(nlohmann::json::parse(dry.body)["new"], 1);
+  EXPECT_TRUE(
+      nlohmann::json::parse(Api(staff_, "GET", "/api/v1/vendor/contracts/1234-5678-9012/filings").body)["filings"]
+          .empty());
+  web::HttpResponse good = Api(staff_, "POST", "/api/v1/vendor/filings",
+                               "contract,company_id,filed_on\n1234-5678-9012,K-1," + CountedDay() + "\n", "text/csv");
+  ASSERT_EQ(good.status, 200) << good.body;
+  EXPECT_EQ(nlohmann::json::parse(good.body)["contracts"], nlohmann::json({kContract}));
+  EXPECT_EQ(nlohmann::json::parse(Api(staff_, "GET", "/api/v1/vendor/contracts/1234-5678-9012/filings").body)["filings"]
+                .size(),
+            1u);
+
+  web::HttpResponse paid = Api(staff_, "POST", "/api/v1/vendor/contracts/1234-5678-9012/payments",
+                               R"({"option":"billing","amount_yen":11000,"reference":"T-9"})");
+  ASSERT_EQ(paid.status, 201) << paid.body;
+  const nlohmann::json payments =
+      nlohmann::json::parse(Api(staff_, "GET", "/api/v1/vendor/contracts/1234-5678-9012/payments").body);
+  ASSERT_EQ(payments["payments"].size(), 1u);
+  EXPECT_EQ(payments["payments"][0]["option"], "billing");
+  EXPECT_EQ(payments["payments"][0]["actor"], kStaff);
+  const nlohmann::json evaluation =
+      nlohmann::json::parse(Api(staff_, "GET", "/api/v1/vendor/contracts/1234-5678-9012/entitlements").body);
+  EXPECT_EQ(evaluation["current"]["billing"]["status"], "paid");
+  EXPECT_EQ(evaluation["licence"]["licences"], 1);
+  EXPECT_EQ(Api(staff_, "GET", "/api/v1/vendor/contracts/9999-0000-0001/entitlements").status, 404);
+  EXPECT_EQ((*service_->ListAudit(Contract(kContract), UINT64_MAX, 1))[0].via, "api");
 }
 
 TEST_F(AdminPanelTest, TheStyleSheetAndScriptAreServedWithoutASession) {
