@@ -638,11 +638,10 @@ SafeHtml VendorFilingsBody(const Viewer& viewer, const std::optional<FilingsUplo
     for (const RelayService::RowProblem& problem : upload->problems) {
       rows += Markup("<tr><td class=\"num\">{}</td><td>{}</td></tr>", {std::to_string(problem.line), problem.message});
     }
+    // The page's notice says that nothing was imported; this lists why.
     result = Markup(
-        "<div class=\"panel\"><p><strong>{}</strong></p><table><thead><tr><th>{}</th><th>{}</th></tr></thead>"
-        "<tbody>{}</tbody></table></div>",
-        {Format(Msg::kImportRefused, lang, {std::to_string(upload->bad_rows)}), T(Msg::kColumnLine, lang),
-         T(Msg::kColumnProblem, lang), rows});
+        "<div class=\"panel\"><table><thead><tr><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table></div>",
+        {T(Msg::kColumnLine, lang), T(Msg::kColumnProblem, lang), rows});
   }
   SafeHtml encodings;
   for (const auto& [value, label] : {std::pair<std::string_view, std::string>{"auto", T(Msg::kEncodingAuto, lang)},

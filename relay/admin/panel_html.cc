@@ -269,7 +269,7 @@ web::HttpResponse AdminPanel::Impl::HandleHtml(Context& ctx) {
       if (answer.http == 404) return not_found();
       const SafeHtml body = VendorFilingsBody(viewer, result);
       if (!answer.ok()) return error_page(answer, Msg::kVendorFilingsTitle, Section::kVendorFilings, body);
-      return page(200, Msg::kVendorFilingsTitle, Section::kVendorFilings, body, Notice{true, answer.text});
+      return page(200, Msg::kVendorFilingsTitle, Section::kVendorFilings, body);  // the counts are in `body`
     }
     return not_found();
   }
