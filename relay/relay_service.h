@@ -464,10 +464,12 @@ class RelayService {
   // first kMaxReportedRows, then how many more), and nothing is written. A
   // filing already imported is counted as present, so importing a file
   // again changes nothing. With `dry_run` nothing is written either way.
-  // kPermissionDenied.
+  // `bad_rows`, if given, receives every bad row in line order when the
+  // import is refused (for a table of them). kPermissionDenied.
   static constexpr size_t kMaxReportedRows = 100;
   Result<FilingImport> ImportFilings(std::span<const FilingRow> rows, std::span<const RowProblem> unreadable,
-                                     bool dry_run, const Actor& actor = Actor::Operator());
+                                     bool dry_run, const Actor& actor = Actor::Operator(),
+                                     std::vector<RowProblem>* bad_rows = nullptr);
   // The contract's filings by company, then day. kNotFound.
   Result<std::vector<FilingRecord>> ListFilings(const ContractNumber& contract) const;
 

@@ -62,10 +62,9 @@ std::string FilingRowProblem(const RelayService::FilingRow& row, Date tomorrow) 
   return {};
 }
 
-// The whole list of bad rows as one message in line order, the first
+// The whole list of bad rows (in line order) as one message, the first
 // kMaxReportedRows.
-Status BadRows(std::vector<RelayService::RowProblem> problems) {
-  std::stable_sort(problems.begin(), problems.end(), [](const auto& a, const auto& b) { return a.line < b.line; });
+Status BadRows(const std::vector<RelayService::RowProblem>& problems) {
   std::string message =
       std::to_string(problems.size()) + (problems.size() == 1 ? " bad row" : " bad rows") + ", nothing was imported:";
   const size_t shown = std::min(problems.size(), RelayService::kMaxReportedRows);
@@ -201,7 +200,7 @@ Status RelayService::SetFreeOption(const ContractNumber& contract, entitlements:
 
 Result<RelayService::FilingImport> RelayService::ImportFilings(std::span<const FilingRow> rows,
                                                                std::span<const RowProblem> unreadable, bool dry_run,
-                                                               const Actor& actor) {
+                                                               const Actor& actor, std::vector<RowProblem>* bad_rows) {
   const uint64_t now = impl_->Now();
   const Date tomorrow{std::chrono::sys_days(Today()) + std::chrono::days(1)};
   FilingImport result;
@@ -226,7 +225,11 @@ Result<RelayService::FilingImport> RelayService::ImportFilings(std::span<const F
       }
       if (!problem.empty()) problems.push_back({row.line, std::move(problem)});
     }
-    if (!problems.empty()) return BadRows(std::move(problems));
+    if (!problems.empty()) {
+      std::stable_sort(problems.begin(), problems.end(), [](const auto& a, const auto& b) { return a.line < b.line; });
+      if (bad_rows != nullptr) *bad_rows = problems;
+      return BadRows(problems);
+    }
     std::map<ContractNumber, std::pair<size_t, size_t>> per_contract;  // added, present
     for (const FilingRow& row : rows) {
       DAICHO_ASSIGN_OR_RETURN(bool added,

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <span>
 
 #include "relay/admin/assets.h"
 #include "relay/admin/form_rules.h"
@@ -635,7 +636,9 @@ SafeHtml VendorFilingsBody(const Viewer& viewer, const std::optional<FilingsUplo
                      upload->dry_run ? Markup("<p>{}</p>", {T(Msg::kImportDryRun, lang)}) : SafeHtml()});
   } else if (upload && !upload->problems.empty()) {
     SafeHtml rows;
-    for (const RelayService::RowProblem& problem : upload->problems) {
+    // The first ones on the page (the notice gives the count; the API lists all).
+    const size_t shown = std::min(upload->problems.size(), RelayService::kMaxReportedRows);
+    for (const RelayService::RowProblem& problem : std::span(upload->problems).first(shown)) {
       rows += Markup("<tr><td class=\"num\">{}</td><td>{}</td></tr>", {std::to_string(problem.line), problem.message});
     }
     // The page's notice says that nothing was imported; this lists why.

@@ -102,8 +102,7 @@ struct FilingsUpload {
   bool dry_run = false;
   std::optional<RelayService::FilingImport> imported;  // set when it went through
   std::string encoding;                                // what the file was read as
-  size_t bad_rows = 0;                                 // all of them ...
-  std::vector<RelayService::RowProblem> problems;      // ... and those reported
+  std::vector<RelayService::RowProblem> problems;      // every bad row, in line order
 };
 // The upload form, and the outcome of the last upload if there was one.
 SafeHtml VendorFilingsBody(const Viewer& viewer, const std::optional<FilingsUpload>& upload);

@@ -220,10 +220,10 @@ web::HttpResponse AdminPanel::Impl::HandleJson(Context& ctx) {
         json errors = json::array();
         for (const auto& problem : upload.problems)
           errors.push_back({{"line", problem.line}, {"message", problem.message}});
-        return Finish(
-            ctx,
-            Json(422,
-                 {{"error", "bad_rows"}, {"message", answer.text}, {"bad_rows", upload.bad_rows}, {"errors", errors}}));
+        return Finish(ctx, Json(422, {{"error", "bad_rows"},
+                                      {"message", answer.text},
+                                      {"bad_rows", upload.problems.size()},
+                                      {"errors", errors}}));
       }
       if (!answer.ok()) return reply(answer);
       json contracts = json::array();

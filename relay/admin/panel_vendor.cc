@@ -3,7 +3,6 @@
 // import the vendor records through the same RelayService calls as
 // daicho-relay's commands (the rules are the service's; here only what the
 // web sends is read).
-#include <charconv>
 
 #include "relay/admin/panel_impl.h"
 #include "relay/entitlements_view.h"
@@ -20,26 +19,6 @@ Result<std::optional<entitlements::Date>> OptionalDay(std::string_view text, Lan
   std::optional<entitlements::Date> day = text::ParseDate(text);
   if (!day) return InvalidArgument(Format(Msg::kDateInvalid, lang, {text}));
   return day;
-}
-
-// The bad rows of ImportFilings' refusal ("N bad rows, ...:\nline L: why
-// ..."), for a table and the API's list; `total` gets N.
-std::vector<RelayService::RowProblem> RowProblems(std::string_view message, size_t& total) {
-  std::vector<RelayService::RowProblem> problems;
-  total = 0;
-  std::from_chars(message.data(), message.data() + message.size(), total);
-  constexpr std::string_view kLine = "\nline ";
-  for (size_t at = message.find(kLine); at != std::string_view::npos; at = message.find(kLine, at + 1)) {
-    const size_t number = at + kLine.size();
-    const size_t colon = message.find(": ", number);
-    const size_t end = std::min(message.find('\n', number), message.size());
-    if (colon == std::string_view::npos || colon > end) continue;
-    RelayService::RowProblem problem;
-    std::from_chars(message.data() + number, message.data() + colon, problem.line);
-    problem.message = std::string(message.substr(colon + 2, end - colon - 2));
-    problems.push_back(std::move(problem));
-  }
-  return problems;
 }
 
 }  // namespace
@@ -133,10 +112,9 @@ Answer AdminPanel::Impl::ImportFilings(Context& ctx, std::string_view bytes, std
   if (!file.ok()) return Invalid(Format(Msg::kImportUnreadable, ctx.lang, {file.status().message()}));
   upload.encoding = text::TextEncodingName(file->encoding);
   Result<RelayService::FilingImport> imported =
-      service.ImportFilings(file->rows, file->unreadable, dry_run, ctx.caller->actor(Via(ctx)));
-  if (imported.status().code() == Code::kInvalidArgument) {
-    upload.problems = RowProblems(imported.status().message(), upload.bad_rows);
-    return Refused(422, Format(Msg::kImportRefused, ctx.lang, {std::to_string(upload.bad_rows)}), "bad_rows");
+      service.ImportFilings(file->rows, file->unreadable, dry_run, ctx.caller->actor(Via(ctx)), &upload.problems);
+  if (!upload.problems.empty()) {
+    return Refused(422, Format(Msg::kImportRefused, ctx.lang, {std::to_string(upload.problems.size())}), "bad_rows");
   }
   if (!imported.ok()) return ExplainVendor(ctx, imported.status());
   upload.imported = *imported;

@@ -175,8 +175,14 @@ TYPED_TEST(RelayEntitlementsTest, AnImportIsAllOrNothingAndImportingAgainAddsNot
       Row(7, this->a_, "K-004", Day(2026, 5, 12)),
   };
   const std::vector<RelayService::RowProblem> unreadable = {{4, "filing day 'x' is not a date"}};
-  auto refused = store.ImportFilings(rows, unreadable, false);
+  std::vector<RelayService::RowProblem> bad_rows;
+  auto refused = store.ImportFilings(rows, unreadable, false, Actor::Operator(), &bad_rows);
   ASSERT_EQ(refused.status().code(), Code::kInvalidArgument);
+  ASSERT_EQ(bad_rows.size(), 4u) << "every bad row, for a table of them";
+  EXPECT_EQ(bad_rows[0].line, 3u);
+  EXPECT_EQ(bad_rows[1].line, 4u);
+  EXPECT_EQ(bad_rows[1].message, "filing day 'x' is not a date");
+  EXPECT_EQ(bad_rows[3].line, 7u);
   const std::string message = refused.status().message();
   EXPECT_NE(message.find("4 bad rows, nothing was imported"), std::string::npos) << message;
   const size_t line3 = message.find("line 3: no contract 0000-0000-0099");
