@@ -346,6 +346,14 @@ TEST_F(CliSyncTest, AnOfficeBelowTheThresholdsIsRefusedThenRestoredAndNothingWri
   const std::string no_invoice = Fails({"--db", a_, "invoice", "create", "c1", "--item", "建設業許可申請:1:55000"});
   EXPECT_TRUE(Contains(no_invoice, "請求管理: 新規の申請があと2件")) << no_invoice;
 
+  // What the relay holds stays downloadable: a PC set up again now (a
+  // replaced or repaired one) recovers the ledger.
+  const std::string e = Init("e");
+  ConnectSaved(e, *relay_, "pc-e");
+  RunResult recovered = Run({"--db", e, "sync"});
+  EXPECT_EQ(recovered.exit_code, 0) << recovered.err;
+  EXPECT_TRUE(Contains(GetJson(e, "c1"), "株式会社山田建設")) << recovered.out << recovered.err;
+
   // b watches read-only: it is told once, and keeps its own change.
   Child watch(DAICHO_CLI_PATH, {"--db", b_, "sync", "--watch"}, dir_.Sub("watch.out"), dir_.Sub("watch.err"));
   ASSERT_TRUE(WaitFor([&] { return Contains(watch.err(), "still watching") || !watch.running(); }))
