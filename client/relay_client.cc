@@ -4,11 +4,13 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
+#include <random>
 #include <utility>
 
 #include "client/entitlements_cache.h"
 #include "client/pc_state.h"
 #include "client/proto/relay_settings.pb.h"
+#include "client/reconnect_backoff.h"
 #include "client/relay_client_access.h"
 #include "client/sync_summary.h"
 #include "crypto/key_file.h"
@@ -411,7 +413,7 @@ Result<SyncSummary> RelayClient::Sync(const SyncOptions& options) {
 Status RelayClient::Watch(const WatchOptions& options, std::stop_token stop) {
   std::mutex mu;
   std::condition_variable_any wake;
-  auto delay = options.retry_delay;
+  client::ReconnectBackoff backoff(options.retry_delay, options.max_retry_delay, std::random_device()());
   while (!stop.stop_requested()) {
     DAICHO_ASSIGN_OR_RETURN(RelaySettings settings, impl_->RequireSyncable());
     bool connected = false;
@@ -434,14 +436,13 @@ Status RelayClient::Watch(const WatchOptions& options, std::stop_token stop) {
     // A payment or new filings (or a renewal) changed what this PC may do:
     // sync under the new terms now, not after a back-off.
     if (notes.entitlements_changed) {
-      delay = options.retry_delay;
+      backoff.Reset();
       continue;
     }
     // A connection that got through the login resets the back-off.
-    if (connected) delay = options.retry_delay;
+    if (connected) backoff.Reset();
     std::unique_lock lock(mu);
-    wake.wait_for(lock, stop, delay, [] { return false; });  // returns early on stop
-    if (!connected) delay = std::min(delay * 2, options.max_retry_delay);
+    wake.wait_for(lock, stop, backoff.Next(), [] { return false; });  // returns early on stop
   }
   return Status::Ok();
 }

@@ -105,10 +105,12 @@ struct WatchOptions {
   SyncOptions sync;
   // Local commits (of any process) are pushed within this interval.
   std::chrono::milliseconds poll_interval{500};
-  // After a cut connection: first wait before reconnecting, doubled up to
-  // max_retry_delay while the relay stays unreachable.
-  std::chrono::milliseconds retry_delay{1000};
-  std::chrono::milliseconds max_retry_delay{60000};
+  // After a cut connection: about retry_delay before reconnecting, doubled
+  // up to max_retry_delay while the relay stays unreachable. Each wait is
+  // drawn at random between half the step and the step, so the PCs of many
+  // offices cut off at once (a relay node restarted) come back spread out.
+  std::chrono::milliseconds retry_delay{500};
+  std::chrono::milliseconds max_retry_delay{30000};
   // A connection ended and Watch will reconnect after the retry delay: ok
   // when the relay closed it cleanly, the reason otherwise (for a status line
   // or log). Not called when Watch returns instead.
