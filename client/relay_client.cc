@@ -95,8 +95,8 @@ Status UploadsRefused(const sync::OptionEntitlement& backup, uint64_t waiting_re
   const std::string waiting = std::to_string(waiting_records);
   return Status(
       Code::kPermissionDenied,
-      backup.message_ja + "。この PC の変更 " + waiting +
-          " 件はこの PC に保存されており、利用できるようになると送信されます（他の PC の変更は受信しました） / " +
+      backup.message_ja + "。この PC で変更された記録 " + waiting +
+          " 件はこの PC に保存されており、利用できるようになると送信されます（リレーからの受信は済んでいます） / " +
           backup.message_en + ". This PC's " + waiting +
           " changed records are kept here and sent once it is available (changes from the relay were "
           "received).");

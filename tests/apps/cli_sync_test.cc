@@ -333,7 +333,7 @@ TEST_F(CliSyncTest, AnOfficeBelowTheThresholdsIsRefusedThenRestoredAndNothingWri
                        "Internet backup: available with 2 more new filings, or an extra fee of ¥11,000 "
                        "(tax included)"))
       << refused;
-  EXPECT_TRUE(Contains(refused, "この PC の変更 2 件はこの PC に保存されており")) << refused;
+  EXPECT_TRUE(Contains(refused, "この PC で変更された記録 2 件はこの PC に保存されており")) << refused;
   const std::string status_text = Ok({"--db", a_, "status"});
   EXPECT_TRUE(Contains(status_text, "  Internet backup:    利用できません / not available\n")) << status_text;
   EXPECT_TRUE(Contains(status_text, "not backed up: 2 records")) << status_text;
