@@ -30,11 +30,10 @@ json LineJson(const entitlements::LineResult& line) {
 }
 
 json YearJson(const entitlements::YearEvaluation& year) {
-  const entitlements::Date count_last{std::chrono::sys_days(year.count_to) - std::chrono::days(1)};
   return json{{"year_start", text::FormatIsoDate(year.year_start)},
               {"next_renewal", text::FormatIsoDate(year.year_end)},
               {"count_from", text::FormatIsoDate(year.count_from)},
-              {"count_last", text::FormatIsoDate(count_last)},
+              {"count_last", text::FormatIsoDate(entitlements::DayBefore(year.count_to))},
               {"first_year", year.first_year},
               {"filings", year.filings},
               {"new_filings", year.new_filings},

@@ -63,8 +63,7 @@ std::string LineCell(const LineResult& line) {
 }
 
 std::string CountWindow(const entitlements::YearEvaluation& year) {
-  const Date last{std::chrono::sys_days(year.count_to) - std::chrono::days(1)};
-  return text::FormatIsoDate(year.count_from) + ".." + text::FormatIsoDate(last);
+  return text::FormatIsoDate(year.count_from) + ".." + text::FormatIsoDate(entitlements::DayBefore(year.count_to));
 }
 
 // Rows of facts, a column per contract: what the vendor compares.

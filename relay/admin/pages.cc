@@ -425,10 +425,6 @@ SafeHtml LinesTable(const std::vector<const entitlements::LineResult*>& lines, L
                 {T(Msg::kColumnItem, lang), T(Msg::kColumnState, lang), T(Msg::kColumnReason, lang), rows});
 }
 
-std::string LastDay(entitlements::Date exclusive_end, Lang lang) {
-  return DayText(entitlements::Date{std::chrono::sys_days(exclusive_end) - std::chrono::days(1)}, lang);
-}
-
 }  // namespace
 
 SafeHtml LicenceBody(const Viewer& viewer, const std::optional<entitlements::Evaluation>& evaluation,
@@ -437,14 +433,17 @@ SafeHtml LicenceBody(const Viewer& viewer, const std::optional<entitlements::Eva
   if (!evaluation || !licence) return Markup("<div class=\"panel\"><p>{}</p></div>", {T(Msg::kLicenceUnmanaged, lang)});
   const entitlements::YearEvaluation& year = evaluation->current;
   const SafeHtml counted =
-      year.first_year ? Markup("<p>{}</p>", {T(Msg::kLicenceFirstYear, lang)})
-                      : Markup("<p>{}</p>", {Format(Msg::kLicenceCounted, lang,
-                                                    {std::to_string(year.filings), std::to_string(year.new_filings),
-                                                     DayText(year.count_from, lang), LastDay(year.count_to, lang)})});
+      year.first_year
+          ? Markup("<p>{}</p>", {T(Msg::kLicenceFirstYear, lang)})
+          : Markup("<p>{}</p>",
+                   {Format(Msg::kLicenceCounted, lang,
+                           {std::to_string(year.filings), std::to_string(year.new_filings),
+                            DayText(year.count_from, lang), DayText(entitlements::DayBefore(year.count_to), lang)})});
   SafeHtml body =
       Markup("<div class=\"panel\"><p><strong>{}</strong></p>{}{}</div>",
-             {Format(Msg::kLicenceYear, lang, {DayText(year.year_start, lang), LastDay(year.year_end, lang)}), counted,
-              LinesTable({&year.base, &year.backup, &year.billing}, lang)});
+             {Format(Msg::kLicenceYear, lang,
+                     {DayText(year.year_start, lang), DayText(entitlements::DayBefore(year.year_end), lang)}),
+              counted, LinesTable({&year.base, &year.backup, &year.billing}, lang)});
   if (evaluation->forecast) {
     const entitlements::YearEvaluation& next = *evaluation->forecast;
     body +=

@@ -125,7 +125,7 @@ ReasonFacts FactsOf(const Licence& licence, const YearEvaluation& year, Date fre
   facts.installed = licence.installed;
   facts.free_until = free_until;
   facts.count_from = year.count_from;
-  facts.count_last = AddDays(year.count_to, -1);
+  facts.count_last = DayBefore(year.count_to);
   facts.renewal = year.year_start;
   return facts;
 }
@@ -157,7 +157,7 @@ class Evaluator {
         SetLine(r, LineStatus::kFree, Basis::kFirstYear);
       }
     }
-    WriteReasons(year, FactsOf(licence_, year, AddDays(free_end_, -1)));
+    WriteReasons(year, FactsOf(licence_, year, DayBefore(free_end_)));
     return year;
   }
 
@@ -208,7 +208,7 @@ class Evaluator {
     for (LineResult* r : judged) Settle(*r, r->required - r->counted, !paid);
     Settle(year.base, year.base.required - year.base.counted, !paid);
 
-    WriteReasons(year, FactsOf(licence_, year, AddDays(free_end_, -1)));
+    WriteReasons(year, FactsOf(licence_, year, DayBefore(free_end_)));
     return year;
   }
 

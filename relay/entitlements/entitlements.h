@@ -153,6 +153,10 @@ Result<Evaluation> Evaluate(const Licence& licence, std::span<const Filing> fili
 // The same calendar day `years` later; 02-29 becomes 02-28 in a common year.
 Date AddYears(Date day, int years);
 
+// The day before `day`: the last day of a span that ends before `day` (a
+// licence year's last day, the last day a counting window counts).
+Date DayBefore(Date day);
+
 // The option's name: インターネットバックアップ / Internet backup, 請求管理 /
 // Billing management.
 Text OptionName(Option option);

@@ -19,6 +19,8 @@ Date AddYears(Date d, int years) {
 
 Date AddDays(Date d, int n) { return Date{sys_days{d} + days{n}}; }
 
+Date DayBefore(Date d) { return AddDays(d, -1); }
+
 Date RenewalDay(Date first_renewal, int n) { return AddYears(first_renewal, n); }
 
 int LicenceYearIndex(Date first_renewal, Date d) {

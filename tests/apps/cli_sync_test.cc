@@ -44,6 +44,7 @@
 #include "tests/testing/relay_process.h"
 #include "tests/testing/test_util.h"
 #include "tests/testing/tls_certificate.h"
+#include "text/date_text.h"
 
 namespace {
 
@@ -279,14 +280,10 @@ class CliSyncTest : public CliTest {
 // the same day `years` earlier (as the relay judges days: UTC+9).
 std::string JapanDay(int days_from_today, int years = 0) {
   using namespace std::chrono;
-  const auto now = floor<days>(system_clock::now() + hours(9)) + days(days_from_today);
-  year_month_day day{now};
+  std::chrono::year_month_day day{sys_days(daicho::text::JapanDay(system_clock::now())) + days(days_from_today)};
   day = year_month_day{day.year() - std::chrono::years(years), day.month(), day.day()};
   if (!day.ok()) day = year_month_day{day.year(), day.month(), std::chrono::day(28)};  // 02-29, years earlier
-  char text[16];
-  std::snprintf(text, sizeof text, "%04d-%02u-%02u", static_cast<int>(day.year()), static_cast<unsigned>(day.month()),
-                static_cast<unsigned>(day.day()));
-  return text;
+  return daicho::text::FormatIsoDate(day);
 }
 
 // A filings file for `contract`: `old` companies filed for in the counted
@@ -399,7 +396,8 @@ TEST_F(CliSyncTest, AnOfficeBelowTheThresholdsIsRefusedThenRestoredAndNothingWri
   RunResult quiet_pc = Run({"--db", d, "sync"});
   EXPECT_EQ(quiet_pc.exit_code, 0) << quiet_pc.err;
   EXPECT_TRUE(Contains(quiet_pc.out, "in sync with ")) << quiet_pc.out;
-  EXPECT_TRUE(Contains(quiet_pc.err, "daicho: warning: インターネットバックアップ: 新規の申請があと2件")) << quiet_pc.err;
+  EXPECT_TRUE(Contains(quiet_pc.err, "daicho: warning: インターネットバックアップ: 新規の申請があと2件"))
+      << quiet_pc.err;
   WriteFile(dir_.Sub("other-filings.csv"), FilingsCsv(kOtherContract, 3, 4, "B"));
   const std::string imported = RelayAdmin({"filings", "import", dir_.Sub("other-filings.csv")});
   EXPECT_TRUE(Contains(imported, "imported 10 rows: 10 new")) << imported;
