@@ -14,12 +14,18 @@
 // session is (contract, token hash); a reset code is its account's.
 //
 // Transactions: Read runs its function in one consistent snapshot; Write in
-// one serializable write transaction committed iff the function returns ok.
-// A Write's function MAY RUN AGAIN from the start on a fresh transaction
-// (LMDB: a full map grows and the body is re-run; SQL: serialization
-// retries), so it must only stage its effects in the transaction and apply
-// anything in memory after Write returned. Transactions are used by the
-// thread that runs the function and never outlive it.
+// one write transaction committed iff the function returns ok, serialized
+// with every other writer of the contracts it locks (LMDB: one writer at a
+// time; SQL: READ COMMITTED, writers of a contract serialize on
+// LockContract, and the rows a write reads of contracts, accounts and the
+// global meta are share-locked until it commits, so what it read cannot
+// change under it). A rule that writes a contract's rows therefore calls
+// LockContract first. A Write's function MAY RUN AGAIN from the start on a
+// fresh transaction (LMDB: a full map grows and the body is re-run; SQL: a
+// deadlock, a lock timeout, a racing first insert, a connection lost before
+// the commit), so it must only stage its effects in the transaction and
+// apply anything in memory after Write returned. Transactions are used by
+// the thread that runs the function and never outlive it.
 //
 // Codes of every method: kCorruption (stored data does not decode),
 // kIoError, and kResourceExhausted (the store cannot grow); Read and Write

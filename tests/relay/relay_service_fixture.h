@@ -1,5 +1,5 @@
 // The typed fixture of RelayService's suite: every test runs over every
-// backend (today the LMDB one; a backend passes when the whole suite does).
+// backend (LMDB and PostgreSQL; a backend passes when the whole suite does).
 #ifndef DAICHO_TESTS_RELAY_RELAY_SERVICE_FIXTURE_H_
 #define DAICHO_TESTS_RELAY_RELAY_SERVICE_FIXTURE_H_
 
@@ -11,9 +11,11 @@
 #include <string_view>
 
 #include "relay/lmdb/lmdb_backend.h"
+#include "relay/postgres/pg_backend.h"
 #include "relay/relay_service.h"
 #include "tests/relay/relay_test_util.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/pg_instance.h"
 #include "tests/testing/test_util.h"
 
 namespace daicho::relay {
@@ -33,7 +35,29 @@ class LmdbBackendFactory {
   daicho::testing::TempDir dir_;
 };
 
-using Backends = ::testing::Types<LmdbBackendFactory>;
+// A database of its own on the tests' shared PostgreSQL instance; the first
+// Open creates the schema, later ones find the same data.
+class PgBackendFactory {
+ public:
+  static constexpr const char* kName = "Postgres";
+  Result<std::shared_ptr<RelayBackend>> Open() {
+    if (!database_.ok()) return Unavailable("no PostgreSQL database for the test");
+    if (!created_) {
+      DAICHO_RETURN_IF_ERROR(PgBackend::CreateSchema(database_.conninfo()));
+      created_ = true;
+    }
+    DAICHO_ASSIGN_OR_RETURN(std::shared_ptr<RelayBackend> backend, PgBackend::Open(database_.conninfo()));
+    return backend;
+  }
+  // The database's files after a checkpoint: what sits on the disk.
+  std::string StoredBytes() const { return database_.StoredBytes(); }
+
+ private:
+  daicho::testing::PgTestDatabase database_;
+  bool created_ = false;
+};
+
+using Backends = ::testing::Types<LmdbBackendFactory, PgBackendFactory>;
 
 class BackendNames {
  public:
