@@ -70,9 +70,17 @@ entitlements::Date PgRow::Date(int column) {
 
 Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& conninfo, const std::string& application_name) {
   // Keywords before "dbname" are defaults the conninfo may override; the
-  // fallback name is used only when the conninfo names none.
-  const char* keywords[] = {"connect_timeout", "dbname", "fallback_application_name", nullptr};
-  const char* values[] = {"5", conninfo.c_str(), application_name.c_str(), nullptr};
+  // fallback name is used only when the conninfo names none. TCP
+  // keepalives find a server that vanished (a failover) within about 25 s
+  // even on a connection that only listens.
+  const char* keywords[] = {"connect_timeout",
+                            "keepalives_idle",
+                            "keepalives_interval",
+                            "keepalives_count",
+                            "dbname",
+                            "fallback_application_name",
+                            nullptr};
+  const char* values[] = {"5", "10", "5", "3", conninfo.c_str(), application_name.c_str(), nullptr};
   PGconn* raw = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (raw == nullptr || PQstatus(raw) != CONNECTION_OK) {
     Status status = Unavailable("cannot connect to the store: " + ConnMessage(raw));
@@ -225,15 +233,25 @@ void PgPool::Release(std::unique_ptr<PgConn> conn) {
   // A broken connection, or one left inside a transaction, is closed: the
   // next Acquire opens a fresh one.
   const bool keep = conn->idle();
+  const bool lost = conn->broken();
   conn->ClearError();
   if (!keep) conn.reset();
-  std::lock_guard lock(mu_);
-  if (keep) {
-    idle_.push_back(std::move(conn));
-  } else {
-    --open_;
+  std::vector<std::unique_ptr<PgConn>> stale;
+  {
+    std::lock_guard lock(mu_);
+    if (keep) {
+      idle_.push_back(std::move(conn));
+    } else {
+      --open_;
+    }
+    // A lost connection means the server went away or failed over: the
+    // idle ones are most likely lost too, and a retry must not meet them.
+    if (lost) {
+      open_ -= idle_.size();
+      stale.swap(idle_);
+    }
   }
-  returned_.notify_one();
+  returned_.notify_all();
 }
 
 }  // namespace daicho::relay::pg

@@ -261,6 +261,29 @@ TEST_F(PgBackendTest, PooledConnectionsAreReused) {
   EXPECT_EQ(Sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'daicho-relay node-pool'"), "1");
 }
 
+TEST_F(PgBackendTest, APoolWhoseServerWentAwayIsReplacedAtOnce) {
+  // As after a failover: every pooled connection is dead. More of them
+  // than a write has attempts, so only dropping them all lets it pass.
+  auto backend = OpenBackend("node-failover");
+  constexpr int kConnections = 12;
+  std::barrier all_open(kConnections);
+  std::vector<std::thread> readers;
+  for (int i = 0; i < kConnections; ++i) {
+    readers.emplace_back([&] {
+      EXPECT_TRUE(backend
+                      ->Read([&](RelayReadTxn&) {
+                        all_open.arrive_and_wait();
+                        return Status::Ok();
+                      })
+                      .ok());
+    });
+  }
+  for (std::thread& reader : readers) reader.join();
+  ASSERT_EQ(Terminate("daicho-relay node-failover"), kConnections);
+  ASSERT_DAICHO_OK(backend->Write([&](RelayWriteTxn& txn) { return txn.PutContract(a_); }));
+  ASSERT_DAICHO_OK(backend->Read([&](RelayReadTxn& txn) { return txn.ListContracts().status(); }));
+}
+
 TEST_F(PgBackendTest, ChangeLogReaderPagesAcrossOrigins) {
   auto backend = OpenBackend();
   AddContract(*backend, a_);
