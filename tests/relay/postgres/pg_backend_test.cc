@@ -206,6 +206,24 @@ TEST_F(PgBackendTest, WhatAWriteReadCannotChangeUntilItCommits) {
   EXPECT_EQ(Sql("SELECT disabled FROM daicho.contracts WHERE contract = '0000-0000-0002'"), "t");
 }
 
+TEST_F(PgBackendTest, AReadIsOneSnapshot) {
+  auto backend = OpenBackend();
+  AddContract(*backend, a_);
+  ASSERT_DAICHO_OK(AppendNext(*backend, a_, Origin(1)));
+  ASSERT_DAICHO_OK(backend->Read([&](RelayReadTxn& txn) -> Status {
+    DAICHO_ASSIGN_OR_RETURN(VersionVector before, txn.GetVersionVector(a_));
+    // Committed meanwhile by another connection: not in this read.
+    std::thread writer([&] { EXPECT_TRUE(AppendNext(*backend, a_, Origin(2)).ok()); });
+    writer.join();
+    DAICHO_ASSIGN_OR_RETURN(VersionVector after, txn.GetVersionVector(a_));
+    EXPECT_EQ(after, before);
+    DAICHO_ASSIGN_OR_RETURN(auto change, txn.GetChange(a_, Origin(2), 1));
+    EXPECT_FALSE(change.has_value());
+    return Status::Ok();
+  }));
+  EXPECT_EQ(Sql("SELECT change_count FROM daicho.contracts"), "2");
+}
+
 TEST_F(PgBackendTest, AConnectionLostBeforeTheCommitIsRetried) {
   auto backend = OpenBackend("node-lost");
   int runs = 0;
