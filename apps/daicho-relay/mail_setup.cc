@@ -11,8 +11,8 @@ namespace daicho::apps {
 
 void AddMailFlags(CLI::App& command, MailFlags& flags) {
   command.add_option("--mail-outbox", flags.outbox,
-                     "keep mail as .eml files in this directory instead of sending it (default DATA/outbox when "
-                     "no --smtp-url is given)");
+                     "keep mail as .eml files in this directory instead of sending it (default DATA/outbox with "
+                     "--data when no --smtp-url is given)");
   command.add_option("--smtp-url", flags.smtp_url,
                      "send mail through this SMTP server: smtps://HOST:465 (TLS) or smtp://HOST:587 (STARTTLS "
                      "required)");
@@ -31,6 +31,10 @@ Result<std::unique_ptr<relay::mail::MailTransport>> OpenMailTransport(const Mail
   if (flags.smtp_url.empty()) {
     if (!flags.smtp_user.empty() || !flags.smtp_password_file.empty() || !flags.smtp_ca_file.empty()) {
       return Status(Code::kInvalidArgument, "--smtp-user, --smtp-password-file and --smtp-ca-file need --smtp-url");
+    }
+    if (flags.outbox.empty() && data_dir.empty()) {
+      return Status(Code::kInvalidArgument,
+                    "a relay on --store has no data directory for its mail: give --mail-outbox DIR or --smtp-url");
     }
     DAICHO_ASSIGN_OR_RETURN(auto outbox,
                             OutboxTransport::Open(flags.outbox.empty() ? data_dir + "/outbox" : flags.outbox));

@@ -29,7 +29,8 @@ struct MailFlags {
 void AddMailFlags(CLI::App& command, MailFlags& flags);
 
 // Where the flags send mail: the SMTP server when --smtp-url is given, else
-// the outbox (default `data_dir`/outbox). kInvalidArgument for flags that
+// the outbox (default `data_dir`/outbox; an empty `data_dir`, a relay on
+// PostgreSQL, has none). kInvalidArgument for flags that
 // do not go together, kIoError for an unreadable password file or outbox.
 Result<std::unique_ptr<relay::mail::MailTransport>> OpenMailTransport(const MailFlags& flags,
                                                                       const std::string& data_dir);

@@ -1,12 +1,13 @@
 // daicho-relay: the relay a vendor hosts for many offices. This file wires
 // the administration commands (contracts, users, devices) to RelayService
-// over the LMDB backend in --data, and the contract's admin roles, office
+// over the store --data or --store names (store_flags.h), and the contract's admin roles, office
 // key status and audit log for the vendor's operator; the licence commands
 // are in licence_commands.cc.
 // Exit codes: 0 ok, 1 runtime error (message on stderr), 2 usage error.
 // `serve` writes its log (transport::LogLine lines, each after an ISO-8601 UTC
 // timestamp) to stderr, the same stream as its errors: one stream.
 #include <signal.h>
+#include <unistd.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -25,8 +26,9 @@
 #include "apps/common/secret_file.h"
 #include "apps/daicho-relay/licence_commands.h"
 #include "apps/daicho-relay/mail_setup.h"
+#include "apps/daicho-relay/store_flags.h"
 #include "relay/admin/admin_panel.h"
-#include "relay/lmdb/lmdb_backend.h"
+#include "relay/postgres/pg_backend.h"
 #include "relay/login_watcher.h"
 #include "relay/mail/mail_queue.h"
 #include "relay/relay_admission.h"
@@ -39,7 +41,6 @@ namespace {
 using daicho::Result;
 using daicho::Status;
 using daicho::relay::ContractNumber;
-using daicho::relay::LmdbBackend;
 using daicho::relay::RelayService;
 using daicho::transport::LogLine;
 
@@ -60,7 +61,7 @@ struct Warning {
 
 // Ids that differ only in letter case (kept from a store written before ids
 // were folded): one warning per group, telling the operator what to do.
-std::vector<Warning> CaseConflictWarnings(const RelayService& store, const std::string& data_dir) {
+std::vector<Warning> CaseConflictWarnings(const RelayService& store, const std::string& store_argument) {
   std::vector<Warning> warnings;
   auto conflicts = store.CaseConflicts();
   if (!conflicts.ok()) {
@@ -73,8 +74,8 @@ std::vector<Warning> CaseConflictWarnings(const RelayService& store, const std::
         {conflict.contract.str(), "contract " + conflict.contract.str() +
                                       " has user ids that differ only in letter case (" + ids +
                                       "); each logs in only with its exact spelling until all but one are removed: "
-                                      "daicho-relay --data " +
-                                      data_dir + " user remove " + conflict.contract.str() + " ID"});
+                                      "daicho-relay " +
+                                      store_argument + " user remove " + conflict.contract.str() + " ID"});
   }
   return warnings;
 }
@@ -83,20 +84,18 @@ std::string WarningLine(const Warning& warning) {
   return LogLine("warning").Add("contract", warning.contract).AddQuoted("message", warning.message).str();
 }
 
-// A mistyped --data must not serve (or fill) a new empty store: only `init`
-// creates one.
-Result<std::unique_ptr<RelayService>> OpenExisting(const std::string& data_dir) {
-  daicho::relay::LmdbBackendOptions options;
-  options.create_if_missing = false;
-  auto backend = LmdbBackend::Open(data_dir, options);
-  if (backend.status().code() == daicho::Code::kNotFound) {
-    return Status(daicho::Code::kNotFound, "no relay store here (" + data_dir +
-                                               "); create one with `daicho-relay --data " + data_dir + " init`");
-  }
-  if (!backend.ok()) return backend.status().WithContext("opening " + data_dir);
-  auto service = RelayService::Create(std::move(backend).value());
-  if (!service.ok()) return service.status().WithContext("opening " + data_dir);
-  return service;
+// The service over the store the flags name, and the store's feed of other
+// nodes' commits (null when this process serves the store alone).
+struct OpenedService {
+  std::unique_ptr<RelayService> service;
+  std::unique_ptr<daicho::relay::ChangeFeed> feed;
+};
+
+Result<OpenedService> OpenExisting(const daicho::apps::StoreFlags& flags, const std::string& node_name = "") {
+  DAICHO_ASSIGN_OR_RETURN(daicho::apps::OpenedStore opened, daicho::apps::OpenExistingStore(flags, node_name));
+  auto service = RelayService::Create(std::move(opened.backend));
+  if (!service.ok()) return service.status().WithContext("opening the store " + daicho::apps::StoreArgument(flags));
+  return OpenedService{std::move(service).value(), std::move(opened.feed)};
 }
 
 // "2026-12-07T08:15:02Z" for a Unix ms time (a last sync, an audit row),
@@ -108,18 +107,19 @@ std::string LastSync(uint64_t unix_ms) {
   return stamp.substr(0, 19) + "Z";  // whole seconds are enough here
 }
 
-// Runs one administration command against the store in `data_dir`.
+// Runs one administration command against the store the flags name.
 class Admin {
  public:
-  explicit Admin(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+  explicit Admin(daicho::apps::StoreFlags store) : store_(std::move(store)) {}
 
   int Run(const std::function<Status(RelayService&)>& command) {
-    auto store = OpenExisting(data_dir_);
-    if (!store.ok()) return Fail("", store.status());
-    for (const Warning& warning : CaseConflictWarnings(**store, data_dir_)) {
+    auto opened = OpenExisting(store_);
+    if (!opened.ok()) return Fail("", opened.status());
+    RelayService& service = *opened->service;
+    for (const Warning& warning : CaseConflictWarnings(service, daicho::apps::StoreArgument(store_))) {
       std::cerr << "daicho-relay: warning: " << warning.message << '\n';
     }
-    Status status = command(**store);
+    Status status = command(service);
     if (!status.ok()) return Fail("", status);
     return 0;
   }
@@ -129,7 +129,7 @@ class Admin {
     std::cerr << "daicho-relay: " << (context.empty() ? "" : context + ": ") << status.ToString() << '\n';
     return kExitRuntimeError;
   }
-  std::string data_dir_;
+  daicho::apps::StoreFlags store_;
 };
 
 // Splits "HOST:PORT" (PORT 0 = any free port).
@@ -158,6 +158,13 @@ std::string OfficeKeyPublishedLine(const daicho::sync::Hello& hello, const std::
       .Add("kind", kind)
       .Add("key_id", key_id)
       .str();
+}
+
+// This machine's name: a relay node's default name.
+std::string HostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "relay";
+  return name;
 }
 
 // `serve`'s connection caps (--max-connections, --max-connections-per-address).
@@ -194,18 +201,19 @@ std::string MailLine(const daicho::relay::mail::MailEvent& event) {
   return line.str();
 }
 
-int Serve(const std::string& data_dir, const std::string& listen, const std::string& cert, const std::string& key,
+int Serve(const daicho::apps::StoreFlags& store_flags, const std::string& node_name, const std::string& listen, const std::string& cert, const std::string& key,
           ServeCaps caps, const daicho::apps::MailFlags& mail, const std::vector<std::string>& allowed_origins) {
   auto address = ParseListen(listen);
   if (!address.ok()) {
     std::cerr << "daicho-relay: " << address.status().message() << '\n';
     return kExitUsage;
   }
-  auto store = OpenExisting(data_dir);
+  auto store = OpenExisting(store_flags, node_name);
   if (!store.ok()) {
     std::cerr << "daicho-relay: " << store.status().ToString() << '\n';
     return kExitRuntimeError;
   }
+  const std::string store_argument = daicho::apps::StoreArgument(store_flags);
   // Block the stop signals before any thread starts, so only sigwait sees them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -225,7 +233,7 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
     return kExitRuntimeError;
   }
   options.local_id = *relay_id;
-  RelayService* relay = store->get();
+  RelayService* relay = store->service.get();
   std::mutex log_mu;
   const std::function<void(const std::string&)> options_log = [&log_mu](const std::string& line) {
     const std::string stamp = daicho::transport::LogTimestamp(std::chrono::system_clock::now());
@@ -242,7 +250,7 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
   options.log = options_log;
 
   // The office's admin panel (/admin/, /api/v1/) and the mail it sends.
-  auto mail_transport = daicho::apps::OpenMailTransport(mail, data_dir);
+  auto mail_transport = daicho::apps::OpenMailTransport(mail, store_flags.data_dir);
   if (!mail_transport.ok()) {
     std::cerr << "daicho-relay: " << mail_transport.status().message() << '\n';
     return mail_transport.status().code() == daicho::Code::kInvalidArgument ? kExitUsage : kExitRuntimeError;
@@ -306,12 +314,16 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
     std::cerr << "daicho-relay: cannot serve on " << listen << ": " << started.ToString() << '\n';
     return kExitRuntimeError;
   }
-  options_log(LogLine("relay_started")
-                  .Add("listen", address->first + ":" + std::to_string(server.port()))
-                  .Add("scheme", cert.empty() ? "ws" : "wss")
-                  .Add("version", DAICHO_VERSION)
-                  .Add("data", data_dir)
-                  .str());
+  LogLine started_line("relay_started");
+  started_line.Add("listen", address->first + ":" + std::to_string(server.port()))
+      .Add("scheme", cert.empty() ? "ws" : "wss")
+      .Add("version", DAICHO_VERSION);
+  if (store_flags.data_dir.empty()) {
+    started_line.AddQuoted("store", daicho::relay::RedactConninfo(store_flags.conninfo)).Add("node", node_name);
+  } else {
+    started_line.Add("data", store_flags.data_dir);
+  }
+  options_log(started_line.str());
   options_log(LogLine("admin_panel")
                   .Add("url", std::string(cert.empty() ? "http" : "https") + "://" + address->first + ":" +
                                   std::to_string(server.port()) + "/admin/")
@@ -319,7 +331,7 @@ int Serve(const std::string& data_dir, const std::string& listen, const std::str
                   .Add("mail_from", mail_from)
                   .str());
   options_log(limits.str());
-  for (const Warning& warning : CaseConflictWarnings(*relay, data_dir)) options_log(WarningLine(warning));
+  for (const Warning& warning : CaseConflictWarnings(*relay, store_argument)) options_log(WarningLine(warning));
   // Ends the live sessions whose login an administration command (another
   // process) ended.
   std::jthread login_watch([relay, &server, &options_log, seen = relay->LoginGeneration()](std::stop_token stop) {
@@ -344,14 +356,17 @@ int main(int argc, char** argv) {
   CLI::App app{"daicho-relay: the relay server of daicho (contracts, users, sync)", "daicho-relay"};
   app.set_version_flag("--version", "daicho-relay " DAICHO_VERSION);
   app.require_subcommand(1);
-  std::string data_dir;
-  app.add_option("--data", data_dir, "the relay's data directory")->required();
+  daicho::apps::StoreFlags store_flags;
+  daicho::apps::AddStoreFlags(app, store_flags);
 
   std::string contract_text, user, password_file, device;
   bool yes = false;
   int exit_code = 0;
 
-  CLI::App* init = app.add_subcommand("init", "create an empty relay store in --data (a new or empty directory)");
+  CLI::App* init = app.add_subcommand(
+      "init", "create an empty relay store in --data (a new or empty directory) or --store (an empty database)");
+  CLI::App* migrate = app.add_subcommand(
+      "migrate", "bring the store's schema up to this daicho-relay's (once, before the nodes restart on it)");
 
   CLI::App* contract = app.add_subcommand("contract", "manage contracts")->require_subcommand(1);
   CLI::App* contract_add = contract->add_subcommand("add", "add a contract NNNN-NNNN-NNNN");
@@ -435,8 +450,10 @@ int main(int argc, char** argv) {
   std::string mail_to;
   mail_test->add_option("--to", mail_to, "where the test mail goes")->required();
 
-  std::string listen, tls_cert, tls_key;
+  std::string listen, tls_cert, tls_key, node_name = HostName();
   CLI::App* serve = app.add_subcommand("serve", "serve sync sessions until SIGTERM");
+  serve->add_option("--node-name", node_name,
+                    "this node's name in the log and in the shared store's connections (default: the host name)");
   serve->add_option("--listen", listen, "HOST:PORT to listen on (PORT 0: any free port)")->required();
   serve->add_option("--tls-cert", tls_cert, "PEM certificate chain: serve wss:// (with --tls-key)");
   serve->add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
@@ -462,6 +479,10 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
   }
+  if (Status named = daicho::apps::CheckStoreFlags(store_flags); !named.ok()) {
+    std::cerr << "daicho-relay: " << named.message() << '\n';
+    return kExitUsage;
+  }
 
   if (*serve) {
     if (tls_cert.empty() != tls_key.empty()) {
@@ -469,7 +490,7 @@ int main(int argc, char** argv) {
       return kExitUsage;
     }
     try {
-      return Serve(data_dir, listen, tls_cert, tls_key, caps, serve_mail, allowed_origins);
+      return Serve(store_flags, node_name, listen, tls_cert, tls_key, caps, serve_mail, allowed_origins);
     } catch (const std::exception& e) {
       std::cerr << "daicho-relay: internal error: " << e.what() << '\n';
       return kExitRuntimeError;
@@ -477,7 +498,7 @@ int main(int argc, char** argv) {
   }
 
   if (*mail_test) {
-    Result<std::string> sent = daicho::apps::SendTestMail(mail_flags, data_dir, mail_to);
+    Result<std::string> sent = daicho::apps::SendTestMail(mail_flags, store_flags.data_dir, mail_to);
     if (sent.status().code() == daicho::Code::kInvalidArgument) {
       std::cerr << "daicho-relay: " << sent.status().message() << '\n';
       return kExitUsage;
@@ -492,29 +513,16 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  if (*init) {
-    // An existing store (or another program's files) is never touched.
-    daicho::relay::LmdbBackendOptions existing;
-    existing.create_if_missing = false;
-    auto found = LmdbBackend::Open(data_dir, existing);
-    if (found.ok()) {
-      std::cerr << "daicho-relay: " << data_dir << " already holds a relay store: nothing to do\n";
+  if (*init || *migrate) {
+    Result<std::string> done = *init ? daicho::apps::CreateStore(store_flags) : daicho::apps::MigrateStore(store_flags);
+    if (!done.ok()) {
+      std::cerr << "daicho-relay: " << done.status().message() << '\n';
       return kExitRuntimeError;
     }
-    if (found.status().code() != daicho::Code::kNotFound) {
-      std::cerr << "daicho-relay: " << found.status().ToString() << '\n';
-      return kExitRuntimeError;
-    }
-    auto created = LmdbBackend::Open(data_dir);
-    if (!created.ok()) {
-      std::cerr << "daicho-relay: creating " << data_dir << ": " << created.status().ToString() << '\n';
-      return kExitRuntimeError;
-    }
-    std::cout << "created an empty relay store in " << data_dir << "; add contracts with `daicho-relay --data "
-              << data_dir << " contract add NUMBER`\n";
+    std::cout << *done << '\n';
     return 0;
   }
-  Admin admin(data_dir);
+  Admin admin(store_flags);
   if (*contract_list) {
     return admin.Run([&](RelayService& store) -> Status {
       DAICHO_ASSIGN_OR_RETURN(auto contracts, store.ListContracts());
