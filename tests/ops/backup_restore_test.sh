@@ -13,6 +13,8 @@
 # Usage: backup_restore_test.sh APPS_DIR OPERATIONS_MD
 # (APPS_DIR holds the built `daicho` and `daicho-relay`.)
 set -euo pipefail
+# shellcheck source=doc_blocks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/doc_blocks.sh"
 
 apps="$(cd "$1" && pwd)"
 doc="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
@@ -30,22 +32,6 @@ fail() {
   echo "FAILED: $*" >&2
   if [[ -f relay.log ]]; then echo "--- relay.log" >&2; cat relay.log >&2; fi
   exit 1
-}
-# doc_block NAME: the ```sh block that follows "<!-- ops-test: NAME -->".
-doc_block() {
-  awk -v marker="<!-- ops-test: $1 -->" '
-    $0 == marker { found = 1; next }
-    found && !open && /^```sh$/ { open = 1; next }
-    open && /^```$/ { exit }
-    open { print }' "${doc}"
-}
-# run_block NAME: runs that block as written, in a shell of its own that sees
-# the variables the document asks the operator to set.
-run_block() {
-  local code
-  code="$(doc_block "$1")"
-  [[ -n "${code}" ]] || fail "docs/operations.md has no block marked ops-test: $1"
-  bash -euo pipefail -c "${code}"
 }
 # mode PATH: its permission bits, e.g. 600.
 mode() { stat -c %a "$1"; }
