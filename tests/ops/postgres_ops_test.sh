@@ -34,7 +34,7 @@ relay_pid=""
 cleanup() {
   if [[ -n "${relay_pid}" ]]; then kill -TERM "${relay_pid}" 2>/dev/null || true; wait "${relay_pid}" 2>/dev/null || true; fi
   for data in "${pg}"/*/; do
-    [[ -f "${data}postmaster.pid" ]] && as_postgres pg_ctl -D "${data}" -m immediate -w stop >/dev/null 2>&1
+    if [[ -f "${data}postmaster.pid" ]]; then as_postgres pg_ctl -D "${data}" -m immediate -w stop >/dev/null 2>&1 || true; fi
   done
   rm -rf "${work}"
 }
@@ -89,11 +89,12 @@ start_cluster "${pg}/standby" "${standby_port}"
 pg_block pg-synchronous "${pg}/primary" || fail "the pg-synchronous block failed"
 
 touch relay.log
+relay_port=0  # the first start picks a port; restarts keep it, as the PCs saved it
 start_relay() {
   local before port=""
   before="$(wc -l <relay.log)"
-  daicho-relay --store "${STORE}" serve --listen 127.0.0.1:0 --node-name ops1 --mail-outbox "${work}/outbox" \
-    2>>relay.log &
+  daicho-relay --store "${STORE}" serve --listen "127.0.0.1:${relay_port}" --node-name ops1 \
+    --mail-outbox "${work}/outbox" 2>>relay.log &
   relay_pid=$!
   for _ in $(seq 400); do
     port="$(tail -n +"$((before + 1))" relay.log | sed -n 's/.* event=relay_started listen=127\.0\.0\.1:\([0-9]*\) .*/\1/p')"
@@ -101,6 +102,7 @@ start_relay() {
     sleep 0.05
   done
   [[ -n "${port}" ]] || fail "the relay did not start"
+  relay_port="${port}"
   url="ws://127.0.0.1:${port}/sync"
 }
 stop_relay() {
