@@ -38,7 +38,8 @@ Status CheckStoreFlags(const StoreFlags& flags) {
 
 std::string StoreArgument(const StoreFlags& flags) {
   if (!flags.data_dir.empty()) return "--data " + flags.data_dir;
-  return "--store '" + relay::RedactConninfo(flags.conninfo) + "'";
+  // Double quotes: a redacted conninfo quotes its values with single ones.
+  return "--store \"" + relay::RedactConninfo(flags.conninfo) + "\"";
 }
 
 Result<OpenedStore> OpenExistingStore(const StoreFlags& flags, const std::string& node_name) {

@@ -27,7 +27,7 @@ void AddStoreFlags(CLI::App& app, StoreFlags& flags);
 Status CheckStoreFlags(const StoreFlags& flags);
 
 // How messages name the store so that the operator can paste it into the
-// next command: "--data DIR", or "--store '<conninfo>'" with its password
+// next command: "--data DIR", or --store "<conninfo>" with its password
 // masked.
 std::string StoreArgument(const StoreFlags& flags);
 

@@ -87,6 +87,11 @@ Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& conninfo, con
     PQfinish(raw);
     return status;
   }
+  // libpq prints server notices (a shutting-down server's WARNING, say) to
+  // stderr, which is the relay's log: unformatted lines there would break
+  // it. What a notice means reaches the relay as an error of its own.
+  PQsetNoticeProcessor(
+      raw, [](void*, const char*) {}, nullptr);
   std::unique_ptr<PgConn> conn(new PgConn(raw));
   PgResult set(PQexec(raw, kSessionSettings));
   if (PQresultStatus(set.get()) != PGRES_COMMAND_OK) return conn->Failed(set.get());
