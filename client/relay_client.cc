@@ -12,6 +12,7 @@
 #include "client/proto/relay_settings.pb.h"
 #include "client/reconnect_backoff.h"
 #include "client/relay_client_access.h"
+#include "client/relay_sync_url.h"
 #include "client/sync_summary.h"
 #include "crypto/key_file.h"
 #include "crypto/office_key.h"
@@ -230,8 +231,8 @@ struct RelayClient::Impl {
       if (notes != nullptr && error.reason == sync::ErrorReason::kEntitlementChanged)
         notes->entitlements_changed = true;
     };
-    auto report =
-        transport::SyncOnce(settings.url, sealed, replica.id(), std::move(session), websocket, std::move(hooks));
+    auto report = transport::SyncOnce(client::RelaySyncUrl(settings.url, settings.contract), sealed, replica.id(),
+                                      std::move(session), websocket, std::move(hooks));
     if (report.ok() || !login_revoked) return report;
     if (!saved_login) {
       return Status(Code::kUnauthenticated,

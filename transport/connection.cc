@@ -186,7 +186,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
           co_return;
         }
         const http::request<http::empty_body>& request = parser.get();
-        if (websocket::is_upgrade(request) && self->hub_->PathAccepted(TargetOf(request))) {
+        if (websocket::is_upgrade(request) && self->hub_->PathAccepted(TargetOf(request), self->path_key)) {
           layer.expires_never();
           co_await RunSession(self, parser.release());
           co_return;

@@ -73,6 +73,10 @@ class ConnectionBase {
   std::function<Status()> admitted_recheck_login;
   std::string admitted_group;
 
+  // The KEY of the keyed upgrade path ("/sync/<KEY>"), empty on a plain
+  // path. Set on the strand before the Hello; read by the admission.
+  std::string path_key;
+
   // sync::AcceptedSession::group, set once at the Hello; guarded by the hub's groups
   // mutex.
   std::string group;

@@ -11,6 +11,15 @@ std::string Mebibytes(size_t bytes) {
   return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " MiB";
 }
 
+// A keyed path's KEY: short, and of characters that need no escaping in a
+// URL or a log line.
+bool KeyAllowed(std::string_view key) {
+  constexpr size_t kMaxKeyBytes = 32;
+  return !key.empty() && key.size() <= kMaxKeyBytes && std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-';
+  });
+}
+
 }  // namespace
 
 void EventLog::Write(const std::string& kind, LogLine line) {
@@ -42,10 +51,19 @@ LogLine ConnectionEvent(std::string_view event, std::string_view reason, const s
 ServerHub::ServerHub(SyncServerOptions options, asio::any_io_executor admission, asio::any_io_executor http)
     : options_(std::move(options)), admission_(std::move(admission)), http_(std::move(http)), events_(options_.log) {}
 
-bool ServerHub::PathAccepted(std::string_view target) const {
+bool ServerHub::PathAccepted(std::string_view target, std::string& key) const {
   target = target.substr(0, target.find('?'));
+  key.clear();
   for (const std::string& path : options_.paths) {
     if (target == path) return true;
+  }
+  for (const std::string& prefix : options_.keyed_paths) {
+    if (prefix.empty() || !target.starts_with(prefix)) continue;
+    const std::string_view rest = target.substr(prefix.size());
+    if (KeyAllowed(rest)) {
+      key = std::string(rest);
+      return true;
+    }
   }
   return false;
 }

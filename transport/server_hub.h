@@ -65,8 +65,9 @@ class ServerHub {
   const asio::any_io_executor& http_executor() const { return http_; }
 
   // Whether a WebSocket upgrade on `target` (a query string is ignored) is
-  // accepted.
-  bool PathAccepted(std::string_view target) const;
+  // accepted; `key` is set to the KEY of a keyed path (SyncServerOptions::
+  // keyed_paths), else emptied.
+  bool PathAccepted(std::string_view target, std::string& key) const;
   // Whether a plain HTTP request for `path` (no query string) goes to the
   // http_handler (SyncServerOptions::http_prefixes); false without one.
   bool HttpRouted(std::string_view path) const;

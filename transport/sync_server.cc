@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "sync/contract_number.h"
 #include "transport/asio.h"
 #include "transport/connection.h"
 #include "transport/errors.h"
@@ -68,6 +69,18 @@ class StoreBoundAtHello final : public sync::ChangeStore {
   }
   std::unique_ptr<sync::ChangeStore> store_;
 };
+
+// A session upgraded on "/sync/<KEY>" must log in to the contract KEY: a
+// load balancer routed it by the path, so a Hello for another contract would
+// reach a node the balancer did not pick for that contract. Refused as a bad
+// request, not as a failed login: a PC's saved login (device token) must
+// survive a URL typed wrong.
+Status CheckPathContract(const std::string& key, const std::string& contract) {
+  auto in_path = sync::ContractNumber::Parse(key);
+  auto in_hello = sync::ContractNumber::Parse(contract);
+  if (in_path.ok() && in_hello.ok() && *in_path == *in_hello) return Status::Ok();
+  return Status(Code::kInvalidArgument, "the URL names contract " + key + " but the login names contract " + contract);
+}
 
 }  // namespace
 
@@ -198,6 +211,7 @@ class SyncServer::Impl {
                             address = peer.address](const sync::Hello& hello) -> Result<sync::Admission> {
       auto conn = self->lock();
       const bool unproven = options_.websocket.peer_auth && (!conn || !conn->peer_authenticated());
+      if (conn && !conn->path_key.empty()) DAICHO_RETURN_IF_ERROR(CheckPathContract(conn->path_key, hello.contract));
       if (unproven && !options_.unauthenticated_store_factory) {
         return Status(Code::kUnauthenticated, "this PC syncs only with PCs holding the office key");
       }

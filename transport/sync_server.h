@@ -65,6 +65,12 @@ struct SyncServerOptions {
   // string is ignored); any other path gets HTTP 404. "/" is what `daicho
   // serve` announces, "/sync" what relay URLs name (docs/protocol.md).
   std::vector<std::string> paths = {"/", "/sync"};
+  // Upgrades on P + KEY are accepted too, for each prefix P here and KEY of
+  // 1 to 32 bytes of [0-9A-Za-z-]: "/sync/<contract>", which a load balancer
+  // can route by. The session's Hello must then name that contract
+  // (sync::ContractNumber::Parse of both equal), or it is refused with
+  // kInvalidArgument before store_factory runs.
+  std::vector<std::string> keyed_paths = {"/sync/"};
   // HTTP GET /readyz answers 200 "ready" when this says true (or is empty),
   // else 503 "not ready"; GET /healthz always answers 200 "ok". Called on a
   // server thread; must be quick.

@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -391,6 +392,70 @@ TEST(HostileClientTest, TheUpgradeIsAcceptedOnlyOnTheDocumentedPaths) {
                    "GET /admin/../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
                    "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
   EXPECT_TRUE(StartsWith(answer, "HTTP/1.1 404")) << answer;
+}
+
+// "/sync/<contract>" (what a load balancer routes by) admits only logins of
+// that contract, refused before the store factory runs and as a bad request
+// (a PC keeps its saved login); plain "/sync" is as before.
+TEST(HostileClientTest, TheContractPathAdmitsOnlyLoginsOfItsContract) {
+  TempDir dir;
+  auto b = OpenReplica(dir, "b");
+  auto a = OpenReplica(dir, "a");
+  Write(*a, "a1", "name", "from A");
+  std::atomic<int> factory_calls{0};
+  SyncServerOptions options;
+  options.store_factory = [&factory_calls, r = b.get()](const sync::Hello&,
+                                                        const std::string&) -> Result<AcceptedSession> {
+    ++factory_calls;
+    return AcceptedSession{std::make_unique<sync::ReplicaChangeStore>(*r), "", {}, {}};
+  };
+  Served served(*b, options);
+  sync::ReplicaChangeStore a_store(*a);
+  sync::SessionOptions session;
+  session.contract = "1234-5678-9012";
+
+  ASSERT_DAICHO_OK(SyncOnce(served.url("/sync/1234-5678-9012"), a_store, a->id(), session));
+  EXPECT_EQ(factory_calls.load(), 1);
+  EXPECT_EQ(b->GetVersionVector()->Get(a->id()), 1u);
+
+  // Another contract's login on this contract's path, with a saved login.
+  Write(*a, "a2", "name", "not delivered");
+  sync::SessionOptions other = session;
+  other.contract = "9999-0000-1111";
+  other.credentials = sync::DeviceTokenCredential{"saved-token"};
+  std::optional<sync::ErrorMessage> told;
+  SyncHooks hooks;
+  hooks.on_peer_error = [&told](const sync::ErrorMessage& error) { told = error; };
+  auto refused = SyncOnce(served.url("/sync/1234-5678-9012"), a_store, a->id(), other, {}, std::move(hooks));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument) << refused.status();
+  EXPECT_NE(refused.status().message().find("1234-5678-9012"), std::string::npos) << refused.status();
+  EXPECT_NE(refused.status().message().find("9999-0000-1111"), std::string::npos) << refused.status();
+  ASSERT_TRUE(told.has_value());
+  EXPECT_EQ(told->reason, sync::ErrorReason::kNone) << "the PC would drop its saved login";
+  EXPECT_EQ(factory_calls.load(), 1) << "the store factory ran for a login of another contract";
+  EXPECT_EQ(b->GetVersionVector()->Get(a->id()), 1u);
+
+  // A malformed contract in the Hello is refused the same way.
+  sync::SessionOptions malformed = session;
+  malformed.contract = "1234-5678-901";
+  auto bad = SyncOnce(served.url("/sync/1234-5678-9012"), a_store, a->id(), malformed);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::kInvalidArgument) << bad.status();
+  EXPECT_EQ(factory_calls.load(), 1);
+
+  // Plain /sync names no contract: any login goes to the factory.
+  ASSERT_DAICHO_OK(SyncOnce(served.url("/sync"), a_store, a->id(), other));
+  EXPECT_EQ(factory_calls.load(), 2);
+  EXPECT_EQ(b->GetVersionVector()->Get(a->id()), 2u);
+
+  // Keys that are empty, too long or of other characters are no path.
+  const std::vector<std::string> refused_paths = {"/sync/", "/sync/" + std::string(33, '1'), "/sync/12%2F34",
+                                                  "/sync/a/b"};
+  for (const std::string& path : refused_paths) {
+    EXPECT_FALSE(WebSocketClient::Connect(served.url(path)).ok()) << "the upgrade was accepted on " << path;
+  }
+  EXPECT_DAICHO_OK(WebSocketClient::Connect(served.url("/sync/" + std::string(32, 'x') + "?v=1")));
 }
 
 TEST(HostileClientTest, HealthAndReadinessChecksAnswerOverPlainHttp) {
