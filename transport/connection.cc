@@ -13,6 +13,7 @@
 #include "crypto/peer_channel.h"
 #include "transport/errors.h"
 #include "transport/log_line.h"
+#include "transport/proxy_protocol.h"
 #include "transport/server_hub.h"
 #include "transport/stream.h"
 #include "web/http_message.h"
@@ -155,8 +156,12 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     try {
       error_code ec;
       auto& layer = beast::get_lowest_layer(self->ws_);
-      // TLS and the first HTTP request share the handshake timeout.
+      // The PROXY header, TLS and the first HTTP request share the handshake timeout.
       layer.expires_after(self->options_.handshake_timeout);
+      if (self->proxied) {
+        const bool forwarded = co_await self->ReadProxyHeader();
+        if (!forwarded) co_return;
+      }
       if constexpr (kIsTls<Stream>) {
         co_await self->ws_.next_layer().async_handshake(ssl::stream_base::server,
                                                         asio::redirect_error(use_awaitable, ec));
@@ -395,6 +400,52 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     read_buffer_.clear();
     if (read_buffer_.capacity() > kKeptBufferBytes) read_buffer_.shrink_to_fit();
     if (hub_) (void)hub_->Account(*this, read_buffer_.capacity(), /*unfinished=*/false);
+  }
+
+  // Server, from a trusted proxy: the PROXY protocol v2 header, exactly its
+  // bytes (the TLS handshake or HTTP request follows), before anything else;
+  // the connection then counts as the client it names. False (closed, one
+  // log line) when it is missing, malformed or refused at the cap.
+  awaitable<bool> ReadProxyHeader() {
+    std::string header(kProxyV2PreludeBytes, '\0');
+    error_code ec = co_await ReadExactly(header.data(), header.size());
+    Result<ProxyHeader> parsed = Status(Code::kUnavailable, "");
+    if (ec) {
+      parsed = StatusFromError(ec, "PROXY protocol header");
+    } else if (auto size = ProxyV2HeaderSize(header); !size.ok()) {
+      parsed = size.status();
+    } else {
+      header.resize(*size);
+      ec = co_await ReadExactly(header.data() + kProxyV2PreludeBytes, *size - kProxyV2PreludeBytes);
+      parsed = ec ? Result<ProxyHeader>(StatusFromError(ec, "PROXY protocol header")) : ParseProxyV2Header(header);
+    }
+    if (!parsed.ok()) {
+      quiet = true;
+      hub_->events().Write("proxy_header", ConnectionEvent("connection_closed", parsed.status().message(), peer_));
+      Abort(parsed.status());
+      co_return false;
+    }
+    std::string client = parsed->local ? address : parsed->address;
+    std::string text = parsed->local ? peer_ : client + ":" + std::to_string(parsed->port);
+    if (!hub_->Readdress(*this, client, text)) {
+      quiet = true;  // logged as refused
+      Abort(Status(Code::kResourceExhausted, "connection cap reached"));
+      co_return false;
+    }
+    peer_ = std::move(text);
+    co_return true;
+  }
+
+  // Exactly `size` bytes from the socket, below TLS and HTTP (none more: what
+  // follows is theirs).
+  awaitable<error_code> ReadExactly(char* data, size_t size) {
+    auto& layer = beast::get_lowest_layer(ws_);
+    error_code ec;
+    for (size_t got = 0; got < size && !ec;) {
+      got +=
+          co_await layer.async_read_some(asio::buffer(data + got, size - got), asio::redirect_error(use_awaitable, ec));
+    }
+    co_return ec;
   }
 
   // Server: closes the connection at the first deadline it misses (login,
@@ -814,7 +865,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   sync::SyncSession session_;
   std::optional<crypto::PeerChannel> channel_;  // PeerAuth: the office-key channel
   const WebSocketOptions options_;
-  const std::string peer_;
+  std::string peer_;  // address:port; a proxied connection's client once its header is read
   const std::function<void(const std::string&)> log_;
   const std::shared_ptr<ServerHub> hub_;
   const SyncHooks hooks_;

@@ -90,7 +90,12 @@ class ConnectionBase {
   bool unfinished = false;  // part of a message: the buffer may be shed
   bool counted = false;     // holds a place under the caps
   bool logged_in = false;   // past the Welcome: shed last
-  std::string contract;     // the Hello's, once logged in
+  // From a trusted proxy (SyncServerOptions::trusted_proxies): a PROXY
+  // header comes first, and the connection counts under an address only
+  // once it has named one (address_counted). Set before it starts.
+  bool proxied = false;
+  bool address_counted = false;
+  std::string contract;  // the Hello's, once logged in
   std::string user;
   std::string device;
 

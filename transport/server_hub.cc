@@ -90,29 +90,57 @@ bool ServerHub::Register(const std::shared_ptr<ConnectionBase>& conn) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return false;
-    admitted = MakeRoom(conn->address, evicted);
+    admitted = MakeRoom(conn->proxied ? nullptr : &conn->address, evicted);
     if (admitted) {
       conn->self = conn;
       conn->serial = ++serial_;
       conn->counted = true;
       ++open_;
-      ++per_address_[conn->address];
+      if (!conn->proxied) {
+        conn->address_counted = true;
+        ++per_address_[conn->address];
+      }
       live_.push_back(conn.get());
     } else {
       ++refused_;
     }
   }
+  Evicted(evicted, admitted ? nullptr : conn.get());
+  return admitted;
+}
+
+bool ServerHub::Readdress(ConnectionBase& conn, const std::string& address, const std::string& peer_text) {
+  std::vector<std::shared_ptr<ConnectionBase>> evicted;
+  bool admitted = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!conn.counted) return false;  // closed to make room meanwhile
+    conn.address = address;
+    conn.peer_text = peer_text;
+    admitted = RoomAtAddress(address, evicted);
+    if (admitted) {
+      conn.address_counted = true;
+      ++per_address_[address];
+    } else {
+      ++refused_;
+      Uncount(conn);
+    }
+  }
+  Evicted(evicted, admitted ? nullptr : &conn);
+  return admitted;
+}
+
+void ServerHub::Evicted(std::vector<std::shared_ptr<ConnectionBase>>& evicted, const ConnectionBase* refused) {
   for (auto& victim : evicted) {
     const std::string why = "closed to make room for a new connection: connection cap reached";
     events_.Write("shed_cap", ConnectionEvent("connection_shed", why, victim->peer_text));
     asio::post(victim->executor(), [victim, why] { victim->Abort(Status(Code::kResourceExhausted, why)); });
   }
-  if (!admitted) {
+  if (refused) {
     events_.Write("refused",
                   ConnectionEvent("connection_refused", "connection cap reached and every connection is logged in",
-                                  conn->peer_text));
+                                  refused->peer_text));
   }
-  return admitted;
 }
 
 void ServerHub::Release(ConnectionBase& conn) {
@@ -221,19 +249,21 @@ void ServerHub::PushToGroup(ConnectionBase& from) {
   if (it->second.empty()) groups_.erase(it);
 }
 
-bool ServerHub::MakeRoom(const std::string& address, std::vector<std::shared_ptr<ConnectionBase>>& evicted) {
+bool ServerHub::MakeRoom(const std::string* address, std::vector<std::shared_ptr<ConnectionBase>>& evicted) {
+  if (address && !RoomAtAddress(*address, evicted)) return false;
+  return open_ < options_.max_connections || EvictOldest(nullptr, evicted);
+}
+
+bool ServerHub::RoomAtAddress(const std::string& address, std::vector<std::shared_ptr<ConnectionBase>>& evicted) {
   const auto from_address = per_address_.find(address);
   const size_t open_from_address = from_address == per_address_.end() ? 0 : from_address->second;
-  if (open_from_address >= options_.max_connections_per_address && !EvictOldest(&address, evicted)) {
-    return false;
-  }
-  return open_ < options_.max_connections || EvictOldest(nullptr, evicted);
+  return open_from_address < options_.max_connections_per_address || EvictOldest(&address, evicted);
 }
 
 bool ServerHub::EvictOldest(const std::string* address, std::vector<std::shared_ptr<ConnectionBase>>& evicted) {
   ConnectionBase* oldest = nullptr;
   for (ConnectionBase* c : live_) {
-    if (!c->counted || c->logged_in || (address && c->address != *address)) continue;
+    if (!c->counted || c->logged_in || (address && (!c->address_counted || c->address != *address))) continue;
     if (!oldest || c->serial < oldest->serial) oldest = c;
   }
   if (!oldest) return false;
@@ -249,6 +279,8 @@ void ServerHub::Uncount(ConnectionBase& conn) {
   buffered_ -= conn.buffered;
   conn.buffered = 0;
   --open_;
+  if (!conn.address_counted) return;
+  conn.address_counted = false;
   if (auto it = per_address_.find(conn.address); it != per_address_.end() && --it->second == 0) {
     per_address_.erase(it);
   }

@@ -80,6 +80,11 @@ class ServerHub {
   // logged in (of its address, or of all) to make room; false when there is
   // none to close (or the server is stopping): refuse `conn`.
   bool Register(const std::shared_ptr<ConnectionBase>& conn);
+  // A proxied connection's PROXY header named the client: it counts under
+  // `address` from now on (`peer_text` for log lines), closing the oldest
+  // connection of that address not logged in to make room; false when there
+  // is none to close (refuse `conn`) or it was closed meanwhile.
+  bool Readdress(ConnectionBase& conn, const std::string& address, const std::string& peer_text);
   // The connection is gone (its destructor).
   void Release(ConnectionBase& conn);
   void MarkLoggedIn(ConnectionBase& conn, const sync::Hello* hello);
@@ -97,8 +102,13 @@ class ServerHub {
   void PushToGroup(ConnectionBase& from);
 
  private:
-  // Frees a place for a connection from `address`; false if none can be.
-  bool MakeRoom(const std::string& address, std::vector<std::shared_ptr<ConnectionBase>>& evicted);
+  // Frees a place for a connection from `address` (null: a proxied one,
+  // whose address is not known yet); false if none can be.
+  bool MakeRoom(const std::string* address, std::vector<std::shared_ptr<ConnectionBase>>& evicted);
+  // Frees a place under the per-address cap; false if none can be.
+  bool RoomAtAddress(const std::string& address, std::vector<std::shared_ptr<ConnectionBase>>& evicted);
+  // Closes the connections evicted to make room, and logs a refusal.
+  void Evicted(std::vector<std::shared_ptr<ConnectionBase>>& evicted, const ConnectionBase* refused);
   // Closes the oldest connection not logged in (of `address`, if given).
   bool EvictOldest(const std::string* address, std::vector<std::shared_ptr<ConnectionBase>>& evicted);
   // Gives up `conn`'s place and buffer budget (once). Locked.

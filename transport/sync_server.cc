@@ -1,5 +1,6 @@
 #include "transport/sync_server.h"
 
+#include <algorithm>
 #include <exception>
 #include <optional>
 #include <span>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "sync/contract_number.h"
+#include "transport/address_range.h"
 #include "transport/asio.h"
 #include "transport/connection.h"
 #include "transport/errors.h"
@@ -94,6 +96,12 @@ class SyncServer::Impl {
   Status Start() {
     if (started_) return Status(Code::kFailedPrecondition, "SyncServer already started");
     if (!options_.store_factory) return Status(Code::kInvalidArgument, "SyncServer needs a store_factory");
+    std::vector<AddressRange> trusted;
+    for (const std::string& cidr : options_.trusted_proxies) {
+      DAICHO_ASSIGN_OR_RETURN(AddressRange range, AddressRange::Parse(cidr));
+      trusted.push_back(range);
+    }
+    trusted_proxies_ = std::move(trusted);
     DAICHO_RETURN_IF_ERROR(SetUpTls());
     error_code ec;
     const auto address = asio::ip::make_address(options_.host, ec);
@@ -207,11 +215,14 @@ class SyncServer::Impl {
     // Runs on the admission pool (Connection::HandleMessage) while the
     // connection's reader waits; it hands the group and login check over to
     // the strand through the connection.
-    session.authenticate = [this, &borrowed, self,
-                            address = peer.address](const sync::Hello& hello) -> Result<sync::Admission> {
+    session.authenticate = [this, &borrowed, self](const sync::Hello& hello) -> Result<sync::Admission> {
       auto conn = self->lock();
-      const bool unproven = options_.websocket.peer_auth && (!conn || !conn->peer_authenticated());
-      if (conn && !conn->path_key.empty()) DAICHO_RETURN_IF_ERROR(CheckPathContract(conn->path_key, hello.contract));
+      if (!conn) return Status(Code::kUnavailable, "connection closed");
+      // The client's, once a trusted proxy's header named it (written on the
+      // strand before the Hello was read).
+      const std::string address = conn->address;
+      const bool unproven = options_.websocket.peer_auth && !conn->peer_authenticated();
+      if (!conn->path_key.empty()) DAICHO_RETURN_IF_ERROR(CheckPathContract(conn->path_key, hello.contract));
       if (unproven && !options_.unauthenticated_store_factory) {
         return Status(Code::kUnauthenticated, "this PC syncs only with PCs holding the office key");
       }
@@ -223,10 +234,8 @@ class SyncServer::Impl {
         // end by the strand's check and RecheckLogins.
         DAICHO_RETURN_IF_ERROR(accepted.recheck_login());
       }
-      if (conn) {
-        conn->admitted_recheck_login = std::move(accepted.recheck_login);
-        conn->admitted_group = std::move(accepted.group);
-      }
+      conn->admitted_recheck_login = std::move(accepted.recheck_login);
+      conn->admitted_group = std::move(accepted.group);
       borrowed.Bind(std::move(accepted.store));
       return std::move(accepted.admission);
     };
@@ -242,6 +251,8 @@ class SyncServer::Impl {
     *self = conn;
     conn->address = peer.address;
     conn->peer_text = peer.text;
+    conn->proxied = std::any_of(trusted_proxies_.begin(), trusted_proxies_.end(),
+                                [&peer](const AddressRange& range) { return range.Contains(peer.address); });
     if (!hub_->Register(conn)) {
       conn->quiet = true;  // logged as refused; the socket closes with it
       return;
@@ -253,6 +264,7 @@ class SyncServer::Impl {
   // destroyed log through options_ and must find it alive.
   SyncServerOptions options_;
   std::optional<ssl::context> tls_;             // set: wss:// only
+  std::vector<AddressRange> trusted_proxies_;   // set by Start
   std::shared_ptr<ServerHub> hub_;              // set by Start
   std::optional<asio::thread_pool> pool_;       // runs store_factory; set by Start
   std::optional<asio::thread_pool> http_pool_;  // runs http_handler; set by Start

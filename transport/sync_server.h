@@ -80,6 +80,18 @@ struct SyncServerOptions {
   // connection is logged in, the new one is refused.
   size_t max_connections = 1000;
   size_t max_connections_per_address = 50;
+  // Load balancers in front of this server, as address ranges ("10.0.0.5",
+  // "10.0.0.0/24", "2001:db8::/64"; docs/protocol.md "PROXY protocol"). A
+  // connection from one of them must begin with a PROXY protocol v2 header
+  // (before TLS), read within websocket.handshake_timeout, naming the client
+  // it forwards: the client's address then counts for
+  // max_connections_per_address and is the peer address store_factory, the
+  // http_handler and log lines get. A missing or malformed header closes the
+  // connection (one log line, as other hostile input); a LOCAL header (the
+  // balancer's health check) keeps the balancer's own address. Connections
+  // from other addresses are served as they come (a header from them is
+  // garbage). A malformed range makes Start kInvalidArgument.
+  std::vector<std::string> trusted_proxies;
   // Input buffered across all connections (unfinished messages) at most;
   // above it, the connections with the largest buffers are closed, those
   // not logged in first.

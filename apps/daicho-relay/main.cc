@@ -33,6 +33,7 @@
 #include "relay/mail/mail_queue.h"
 #include "relay/relay_admission.h"
 #include "relay/relay_service.h"
+#include "transport/address_range.h"
 #include "transport/log_line.h"
 #include "transport/sync_server.h"
 
@@ -167,10 +168,12 @@ std::string HostName() {
   return name;
 }
 
-// `serve`'s connection caps (--max-connections, --max-connections-per-address).
+// `serve`'s connection caps (--max-connections, --max-connections-per-address)
+// and the load balancers whose PROXY header names the client (--trusted-proxy).
 struct ServeCaps {
   size_t total = 0;  // 0: the default, kept below the open-file limit
   size_t per_address = daicho::transport::SyncServerOptions{}.max_connections_per_address;
+  std::vector<std::string> trusted_proxies;
 };
 // Descriptors kept free of connections: the store, the listener, the log,
 // the threads' own.
@@ -300,6 +303,7 @@ int Serve(const daicho::apps::StoreFlags& store_flags, const std::string& node_n
   }
   if (caps.total != 0) options.max_connections = caps.total;
   options.max_connections_per_address = caps.per_address;
+  options.trusted_proxies = caps.trusted_proxies;
   daicho::transport::LogLine limits("serve_limits");
   limits.Add("open_file_limit", open_files).Add("max_connections", options.max_connections);
   limits.Add("max_connections_per_address", options.max_connections_per_address);
@@ -472,6 +476,14 @@ int main(int argc, char** argv) {
       ->add_option("--max-connections-per-address", caps.per_address,
                    "open connections from one IP address at most (default 50)")
       ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--trusted-proxy", caps.trusted_proxies,
+                   "a load balancer's address or range (10.0.0.5, 10.0.0.0/24, 2001:db8::/64) whose connections "
+                   "begin with a PROXY protocol v2 header naming the client; repeatable")
+      ->check([](const std::string& cidr) {
+        auto range = daicho::transport::AddressRange::Parse(cidr);
+        return range.ok() ? std::string() : range.status().message();
+      });
 
   try {
     app.parse(argc, argv);
