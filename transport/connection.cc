@@ -144,6 +144,16 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     if (Enqueue(std::move(error))) RequestClose();
   }
 
+  void GoAway() override {
+    if (stopped_) return;
+    if (!session_started_) {
+      Abort(Status(Code::kUnavailable, "server going away"));
+      return;
+    }
+    going_away_ = true;
+    if (!store_busy_) CloseGoingAway();
+  }
+
   void PushLocalChanges() override {
     if (stopped_ || close_after_queue_) return;
     auto out = session_.OnLocalCommit();
@@ -230,6 +240,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
       self->Abort(StatusFromError(ec, "websocket accept"));
       co_return;
     }
+    self->session_started_ = true;
     // Until the login is complete: a small message limit and the login
     // deadlines, which pings do not extend.
     self->ws_.read_message_max(self->options_.max_login_message_bytes);
@@ -367,7 +378,14 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
       co_await ws_.async_read_some(read_buffer_, kReadChunkBytes, asio::redirect_error(use_awaitable, ec));
       if (ec) {
         if (close_is_ok && ec == websocket::error::closed) Finish(Status::Ok());
-        Abort(StatusFromError(ec, "read"));
+        if (ec == websocket::error::closed && ws_.reason().code == websocket::close_code::going_away) {
+          // A relay node restarting or leaving its load balancer: not a
+          // failure of this PC's; it connects again (to another node).
+          Abort(Status(Code::kUnavailable,
+                       "the peer is going away (WebSocket close code 1001: restarting or draining); connect again"));
+        } else {
+          Abort(StatusFromError(ec, "read"));
+        }
         co_return false;
       }
       const bool done = ws_.is_message_done();
@@ -740,7 +758,9 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
       // Only the session and its store are touched there; the reader waits,
       // and nothing else on the strand uses the session before the Hello.
       auto admit = Admit(this, std::string(message));
+      store_busy_ = true;
       co_await asio::co_spawn(hub_->admission_executor(), std::move(admit), use_awaitable);
+      store_busy_ = false;
     } else {
       admission_out_.emplace(session_.OnFrame(message));
     }
@@ -760,7 +780,17 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
       Finish(Status::Ok());
       RequestClose();
     }
+    if (going_away_) CloseGoingAway();
     co_return true;
+  }
+
+  // Draining: what is queued goes out, then the close says 1001. A session
+  // already closing (an Error, a clean end) keeps its own close.
+  void CloseGoingAway() {
+    if (stopped_ || close_after_queue_) return;
+    close_code_ = websocket::close_code::going_away;
+    Finish(Status(Code::kUnavailable, "server going away"));
+    RequestClose();
   }
 
   static awaitable<void> Admit(Connection* self, std::string hello) {
@@ -847,7 +877,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
       if (stopped_) co_return;
       if (close_after_queue_) {
         error_code ec;
-        co_await ws_.async_close(websocket::close_code::normal, asio::redirect_error(use_awaitable, ec));
+        co_await ws_.async_close(close_code_, asio::redirect_error(use_awaitable, ec));
         Abort(ec ? StatusFromError(ec, "close") : Status(Code::kUnavailable, "closed"));
         co_return;
       }
@@ -882,6 +912,14 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   std::deque<std::string> queue_;
   bool close_after_queue_ = false;
   bool stopped_ = false;
+  // Server: past the WebSocket upgrade (GoAway closes such a connection with
+  // a close frame, any other at once).
+  bool session_started_ = false;
+  // A store call (the admission) runs off the strand for this connection.
+  bool store_busy_ = false;
+  // GoAway arrived: close once the store call under way is back.
+  bool going_away_ = false;
+  websocket::close_code close_code_ = websocket::close_code::normal;
   std::optional<Status> outcome_;
 };
 

@@ -41,6 +41,12 @@ class ConnectionBase {
   // are dropped. Strand only.
   virtual void EndSession(Status why, sync::ErrorReason reason) = 0;
 
+  // Server draining (SyncServer::GoAway): a sync session finishes the store
+  // call under way and writes what is queued, then closes with WebSocket
+  // close code 1001 (going away); a connection without a session yet (plain
+  // HTTP, handshakes) is closed at once. Strand only.
+  virtual void GoAway() = 0;
+
   // A server connection whose login no longer holds (sync::AcceptedSession::
   // recheck_login) ends, telling the peer why. Strand only.
   void RecheckLogin() {

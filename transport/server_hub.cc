@@ -147,6 +147,12 @@ void ServerHub::Release(ConnectionBase& conn) {
   std::lock_guard<std::mutex> lock(mu_);
   std::erase(live_, &conn);
   Uncount(conn);
+  released_.notify_all();
+}
+
+bool ServerHub::WaitForNone(std::chrono::steady_clock::time_point until) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return released_.wait_until(lock, until, [this] { return live_.empty(); });
 }
 
 void ServerHub::MarkLoggedIn(ConnectionBase& conn, const sync::Hello* hello) {

@@ -6,6 +6,7 @@
 #define DAICHO_TRANSPORT_SERVER_HUB_H_
 
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -95,6 +96,8 @@ class ServerHub {
   bool Account(ConnectionBase& conn, size_t bytes, bool unfinished);
   // Every live connection, and no new one from now on.
   std::vector<std::shared_ptr<ConnectionBase>> Stopping();
+  // Waits until no connection is left or `until` passes; true if none is.
+  bool WaitForNone(std::chrono::steady_clock::time_point until);
   std::vector<std::shared_ptr<ConnectionBase>> Live();
   SyncServerStats Stats();
   void JoinGroup(std::string group, const std::shared_ptr<ConnectionBase>& conn);
@@ -120,6 +123,7 @@ class ServerHub {
   const asio::any_io_executor http_;
   EventLog events_;
   std::mutex mu_;
+  std::condition_variable released_;                     // a connection left live_
   std::vector<ConnectionBase*> live_;                    // guarded by mu_
   std::unordered_map<std::string, size_t> per_address_;  // guarded by mu_
   size_t open_ = 0;                                      // guarded by mu_

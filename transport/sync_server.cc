@@ -146,6 +146,17 @@ class SyncServer::Impl {
     http_pool_->join();
   }
 
+  void GoAway(std::chrono::milliseconds wait) {
+    if (!started_ || stopped_) return;
+    const auto until = std::chrono::steady_clock::now() + wait;
+    asio::post(acceptor_.get_executor(), [this] {
+      error_code ec;
+      acceptor_.close(ec);
+    });
+    for (auto& conn : hub_->Stopping()) asio::post(conn->executor(), [conn] { conn->GoAway(); });
+    hub_->WaitForNone(until);
+  }
+
   uint16_t port() const { return port_; }
 
   SyncServerStats Stats() { return hub_ ? hub_->Stats() : SyncServerStats{}; }
@@ -281,6 +292,7 @@ SyncServer::~SyncServer() = default;
 Status SyncServer::Start() { return impl_->Start(); }
 void SyncServer::Stop() { impl_->Stop(); }
 void SyncServer::RecheckLogins() { impl_->RecheckLogins(); }
+void SyncServer::GoAway(std::chrono::milliseconds wait) { impl_->GoAway(wait); }
 uint16_t SyncServer::port() const { return impl_->port(); }
 SyncServerStats SyncServer::Stats() const { return impl_->Stats(); }
 

@@ -173,6 +173,14 @@ class SyncServer {
   // called from the store_factory or log callbacks (it would join the thread
   // it runs on).
   void Stop();
+  // Drains the server (a node leaving its load balancer): stops accepting,
+  // then every sync session finishes the store call under way and writes
+  // what is queued, and closes with WebSocket close code 1001 (going away),
+  // which a PC takes as "connect again", not as an error; connections
+  // without a session (plain HTTP, handshakes) are closed at once. Returns
+  // once every connection has ended or after `wait`, whichever is first;
+  // call Stop() then for what is left. Not from a server callback.
+  void GoAway(std::chrono::milliseconds wait);
   // The bound port (0 before Start()).
   uint16_t port() const;
   // Has every open connection recheck its login (sync::AcceptedSession::

@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -168,13 +169,17 @@ std::string HostName() {
   return name;
 }
 
-// `serve`'s connection caps (--max-connections, --max-connections-per-address)
-// and the load balancers whose PROXY header names the client (--trusted-proxy).
+// `serve`'s connection caps (--max-connections, --max-connections-per-address),
+// the load balancers whose PROXY header names the client (--trusted-proxy)
+// and how long a stop signal leaves a balancer to move off (--drain-seconds).
 struct ServeCaps {
   size_t total = 0;  // 0: the default, kept below the open-file limit
   size_t per_address = daicho::transport::SyncServerOptions{}.max_connections_per_address;
   std::vector<std::string> trusted_proxies;
+  unsigned drain_seconds = 0;  // 0: stop at once
 };
+// Draining: how long the sessions get to close with 1001 before the rest is cut.
+constexpr std::chrono::seconds kGoAwayWait{10};
 // Descriptors kept free of connections: the store, the listener, the log,
 // the threads' own.
 constexpr rlim_t kReservedFiles = 64;
@@ -295,8 +300,9 @@ int Serve(const daicho::apps::StoreFlags& store_flags, const std::string& node_n
   // The same for the panel's logins: a flood fills the gate's queue and is
   // refused "busy" at once, while the panel's other pages still get a thread.
   options.http_threads = checks.max_concurrent + checks.max_queued + 2;
-  // Ready while the store answers (GET /readyz).
-  options.ready = [relay] { return relay->LoginGeneration().ok(); };
+  // Ready while the store answers and no stop signal came (GET /readyz).
+  std::atomic<bool> draining{false};
+  options.ready = [relay, &draining] { return !draining && relay->LoginGeneration().ok(); };
   const rlim_t open_files = RaiseOpenFileLimit();
   if (caps.total == 0 && open_files > kReservedFiles) {
     caps.total = std::min<rlim_t>(options.max_connections, open_files - kReservedFiles);
@@ -347,6 +353,17 @@ int Serve(const daicho::apps::StoreFlags& store_flags, const std::string& node_n
   });
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
+  if (caps.drain_seconds > 0) {
+    // A load balancer sees /readyz fail and moves new connections elsewhere
+    // while this node still serves; then the sessions close with 1001 and
+    // their PCs reconnect through the balancer. A second signal cuts the
+    // wait short.
+    draining = true;
+    options_log(LogLine("relay_draining").Add("seconds", caps.drain_seconds).str());
+    const timespec drain{static_cast<time_t>(caps.drain_seconds), 0};
+    (void)sigtimedwait(&stop_signals, nullptr, &drain);
+    server.GoAway(kGoAwayWait);
+  }
   login_watch.request_stop();
   login_watch.join();
   server.Stop();
@@ -484,6 +501,9 @@ int main(int argc, char** argv) {
         auto range = daicho::transport::AddressRange::Parse(cidr);
         return range.ok() ? std::string() : range.status().message();
       });
+  serve->add_option("--drain-seconds", caps.drain_seconds,
+                    "on SIGTERM or SIGINT, answer /readyz 503 for this many seconds while still serving, then close "
+                    "the sessions with WebSocket code 1001 before stopping (default 0: stop at once)");
 
   try {
     app.parse(argc, argv);

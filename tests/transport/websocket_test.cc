@@ -34,6 +34,7 @@
 #include "tests/testing/test_util.h"
 #include "tests/testing/tls_certificate.h"
 #include "tests/testing/websocket_client.h"
+#include "tests/transport/raw_socket.h"
 #include "tests/transport/served_test_util.h"
 #include "tests/transport/watch_client.h"
 
@@ -565,6 +566,48 @@ TEST(WebSocketTest, RecheckLoginsEndsOnlyTheSessionsWhoseLoginEnded) {
   EXPECT_EQ(again.status().code(), Code::kUnauthenticated) << again.status();
   EXPECT_EQ(VersionVectorOf(*a).Get(b->id()), 0u);
   ASSERT_DAICHO_OK(wb.Stop());
+}
+
+// Draining: each sync session closes with 1001 (its client is told to
+// connect again, not that it failed), a connection without a session is
+// closed at once, GoAway returns once none is left, and nobody new gets in.
+TEST(WebSocketTest, GoAwayClosesEverySessionWith1001AndWaitsForThem) {
+  TempDir dir;
+  auto s = OpenReplica(dir, "server");
+  auto a = OpenReplica(dir, "a");
+  auto b = OpenReplica(dir, "b");
+  Write(*s, "s1", "name", "on the server");
+  LoggedServer served(GroupedByContract(*s));
+  sync::SessionOptions office;
+  office.contract = "office";
+  WatchClient wa(served.url(), *a, office);
+  WatchClient wb(served.url(), *b, office);
+  ASSERT_TRUE(WaitFor([&] { return VersionVectorOf(*a).Total() == 1 && VersionVectorOf(*b).Total() == 1; }));
+  const int idle = testing::ConnectFrom("127.0.0.1", served.server->port());
+  ASSERT_GE(idle, 0);
+  ASSERT_TRUE(WaitFor([&] { return served.server->Stats().open_connections == 3; }));
+
+  served.server->GoAway(milliseconds(10000));
+  EXPECT_EQ(served.server->Stats().open_connections, 0u);
+  EXPECT_TRUE(testing::PeerClosed(idle));
+  ::close(idle);
+  ASSERT_TRUE(WaitFor([&] { return wa.ended() && wb.ended(); }));
+  for (WatchClient* watch : {&wa, &wb}) {
+    auto result = watch->Stop();
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.status().code(), Code::kUnavailable) << result.status();
+    EXPECT_TRUE(Contains(result.status().message(), "close code 1001")) << result.status();
+  }
+  EXPECT_FALSE(WebSocketClient::Connect(served.url()).ok()) << "a new connection got in while going away";
+  size_t going_away = 0;
+  for (const std::string& line : served.log.lines()) {
+    if (Contains(line, "event=session_end") && Contains(line, "contract=office") &&
+        Contains(line, "server going away")) {
+      ++going_away;
+    }
+  }
+  EXPECT_EQ(going_away, 2u);
+  served.server->Stop();
 }
 
 // `n` changes of about `bytes` each (one record per commit) made on `r`.
