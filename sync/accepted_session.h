@@ -24,10 +24,10 @@ struct AcceptedSession {
   // Sent in the Welcome (a device token issued on the Hello's request, a
   // relay's office key, what a PC knows the relay holds, ...).
   Admission admission;
-  // Whether the login that admitted the session still holds: called on the
-  // connection's strand right after admission and on every
-  // SyncServer::RecheckLogins(); kUnauthenticated ends the session with an
-  // Error (reason kLoginRevoked), kPermissionDenied with one saying the
+  // Whether the login that admitted the session still holds: called right
+  // after admission and on every SyncServer::RecheckLogins(), never during
+  // another store call of its session; kUnauthenticated ends the session
+  // with an Error (reason kLoginRevoked), kPermissionDenied with one saying the
   // login is no longer allowed, kFailedPrecondition (the terms the session
   // was admitted under changed, e.g. a relay's entitlements) with an Error
   // unavailable (reason kEntitlementChanged: reconnect at once); other

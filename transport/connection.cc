@@ -69,6 +69,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
         signal_(ws_.get_executor()),
         poll_(ws_.get_executor()),
         deadline_(ws_.get_executor()),
+        store_done_(ws_.get_executor()),
         owned_store_(std::move(owned_store)),
         session_(store, std::move(options.session), options.local_id),
         options_(std::move(options.websocket)),
@@ -135,6 +136,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     signal_.cancel();
     poll_.cancel();
     deadline_.cancel();
+    store_done_.cancel();
   }
 
   void EndSession(Status why, sync::ErrorReason reason) override {
@@ -156,10 +158,22 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
 
   void PushLocalChanges() override {
     if (stopped_ || close_after_queue_) return;
-    auto out = session_.OnLocalCommit();
-    if (!out.ok()) return;  // the session already failed; its reader ends it
-    if (!Enqueue(std::move(out).value())) return;
-    if (session_.state() == sync::SessionState::kFailed) RequestClose();
+    if (!StoreOffStrand()) {
+      ApplyPush(session_.OnLocalCommit());
+      return;
+    }
+    push_pending_ = true;  // one push covers every notification until it runs
+    RunPendingStoreWork();
+  }
+
+  void RecheckLogin() override {
+    if (!recheck_login) return;
+    if (!StoreOffStrand()) {
+      ApplyRecheck(recheck_login());
+      return;
+    }
+    recheck_pending_ = true;
+    RunPendingStoreWork();
   }
 
   static awaitable<void> RunServer(std::shared_ptr<Connection> self) {
@@ -761,6 +775,20 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
       store_busy_ = true;
       co_await asio::co_spawn(hub_->admission_executor(), std::move(admit), use_awaitable);
       store_busy_ = false;
+    } else if (StoreOffStrand()) {
+      // One store call at a time: a push or recheck under way finishes
+      // first. (The frame stays in read_buffer_, which nothing else touches
+      // while the reader waits.)
+      while (store_busy_) {
+        error_code ec;
+        store_done_.expires_at(asio::steady_timer::time_point::max());
+        co_await store_done_.async_wait(asio::redirect_error(use_awaitable, ec));  // woken by cancel()
+        if (stopped_) co_return false;
+      }
+      auto frame = OnFrameOffStrand(this, message);
+      store_busy_ = true;
+      co_await asio::co_spawn(hub_->store_executor(), std::move(frame), use_awaitable);
+      store_busy_ = false;
     } else {
       admission_out_.emplace(session_.OnFrame(message));
     }
@@ -780,7 +808,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
       Finish(Status::Ok());
       RequestClose();
     }
-    if (going_away_) CloseGoingAway();
+    RunPendingStoreWork();
     co_return true;
   }
 
@@ -796,6 +824,79 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   static awaitable<void> Admit(Connection* self, std::string hello) {
     self->admission_out_.emplace(self->session_.OnFrame(hello));
     co_return;
+  }
+
+  // On the store pool while the reader waits (so `frame`, in its buffer,
+  // stays put).
+  static awaitable<void> OnFrameOffStrand(Connection* self, std::string_view frame) {
+    self->admission_out_.emplace(self->session_.OnFrame(frame));
+    co_return;
+  }
+
+  // Server with SyncServerOptions::store_threads: store calls of a logged-in
+  // session run on the store pool, one at a time (the session is not
+  // thread-safe); results are applied here, on the strand.
+  bool StoreOffStrand() const { return hub_ && hub_->store_off_strand(); }
+
+  // Strand. Starts the pending store work (a login recheck before a push)
+  // unless a store call is under way; its end calls this again. Draining
+  // closes once no call is under way, leaving pushes that wait.
+  void RunPendingStoreWork() {
+    if (store_busy_ || stopped_) return;
+    if (going_away_) {
+      CloseGoingAway();
+      return;
+    }
+    if (!recheck_pending_ && !push_pending_) return;
+    store_busy_ = true;
+    asio::co_spawn(executor(), PendingStoreCall(this->shared_from_this()), asio::detached);
+  }
+
+  static awaitable<void> PendingStoreCall(std::shared_ptr<Connection> self) {
+    try {
+      const bool recheck = self->recheck_pending_;
+      if (recheck) {
+        self->recheck_pending_ = false;
+        auto call = RecheckOffStrand(self.get());
+        co_await asio::co_spawn(self->hub_->store_executor(), std::move(call), use_awaitable);
+      } else {
+        self->push_pending_ = false;
+        auto call = PushOffStrand(self.get());
+        co_await asio::co_spawn(self->hub_->store_executor(), std::move(call), use_awaitable);
+      }
+      self->store_busy_ = false;
+      self->store_done_.cancel();  // a frame waiting for the store goes next
+      if (recheck) {
+        self->ApplyRecheck(*self->recheck_out_);
+      } else {
+        self->ApplyPush(std::move(*self->admission_out_));
+      }
+      self->admission_out_.reset();
+      self->recheck_out_.reset();
+      // The rest after that frame: posted, so the waiting reader runs first.
+      asio::post(self->executor(), [self] { self->RunPendingStoreWork(); });
+    } catch (const std::exception& e) {
+      self->store_busy_ = false;
+      self->Abort(Status(Code::kInternal, std::string("store call: ") + e.what()));
+    }
+  }
+
+  static awaitable<void> RecheckOffStrand(Connection* self) {
+    self->recheck_out_.emplace(self->recheck_login());
+    co_return;
+  }
+
+  static awaitable<void> PushOffStrand(Connection* self) {
+    self->admission_out_.emplace(self->session_.OnLocalCommit());
+    co_return;
+  }
+
+  // What a push produced, queued (strand).
+  void ApplyPush(Result<std::vector<std::string>> out) {
+    if (stopped_ || close_after_queue_) return;
+    if (!out.ok()) return;  // the session already failed; its reader ends it
+    if (!Enqueue(std::move(out).value())) return;
+    if (session_.state() == sync::SessionState::kFailed) RequestClose();
   }
 
   // Strand, right after the Welcome was queued: what the admission granted
@@ -891,6 +992,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   asio::steady_timer signal_;                       // wakes the writer
   asio::steady_timer poll_;                         // client: stop checks and watch polling
   asio::steady_timer deadline_;                     // server: the login and message deadlines, HTTP min_latency
+  asio::steady_timer store_done_;                   // wakes the reader when a push's or recheck's store call is back
   std::unique_ptr<sync::ChangeStore> owned_store_;  // before session_, which borrows it
   sync::SyncSession session_;
   std::optional<crypto::PeerChannel> channel_;  // PeerAuth: the office-key channel
@@ -905,8 +1007,10 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   Clock::time_point hello_deadline_ = kNever;
   Clock::time_point login_deadline_ = kNever;
   Clock::time_point message_deadline_ = kNever;
-  // The session's answer to a frame (the Hello's computed off the strand).
+  // The session's answer to a frame or a push (computed off the strand with
+  // an admission or a store pool), and a recheck's.
   std::optional<Result<std::vector<std::string>>> admission_out_;
+  std::optional<Status> recheck_out_;
   uint64_t batches_reported_ = 0;
   std::optional<VersionVector> peer_holds_reported_;
   std::deque<std::string> queue_;
@@ -915,8 +1019,13 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   // Server: past the WebSocket upgrade (GoAway closes such a connection with
   // a close frame, any other at once).
   bool session_started_ = false;
-  // A store call (the admission) runs off the strand for this connection.
+  // A store call (the admission, or with a store pool a frame's, a push's or
+  // a recheck's) runs off the strand for this connection; the session is
+  // touched by nothing else meanwhile.
   bool store_busy_ = false;
+  // Arrived while a store call was under way; run (once each) after it.
+  bool push_pending_ = false;
+  bool recheck_pending_ = false;
   // GoAway arrived: close once the store call under way is back.
   bool going_away_ = false;
   websocket::close_code close_code_ = websocket::close_code::normal;

@@ -48,29 +48,10 @@ class ConnectionBase {
   virtual void GoAway() = 0;
 
   // A server connection whose login no longer holds (sync::AcceptedSession::
-  // recheck_login) ends, telling the peer why. Strand only.
-  void RecheckLogin() {
-    if (!recheck_login) return;
-    Status still = recheck_login();
-    if (still.ok()) return;
-    // Only a refused login ends the session; a storage hiccup does not. A
-    // login no longer allowed (a disabled contract or user) is not revoked:
-    // the PC keeps its saved login for when it is enabled again.
-    if (still.code() == Code::kPermissionDenied) {
-      EndSession(Status(Code::kPermissionDenied, "login no longer allowed while connected: " + still.message()),
-                 sync::ErrorReason::kNone);
-      return;
-    }
-    // The terms it was admitted under changed (a relay: the contract's
-    // entitlements): the PC reconnects at once and syncs under the new ones.
-    if (still.code() == Code::kFailedPrecondition) {
-      EndSession(Status(Code::kUnavailable, still.message()), sync::ErrorReason::kEntitlementChanged);
-      return;
-    }
-    if (still.code() != Code::kUnauthenticated) return;
-    EndSession(Status(Code::kUnauthenticated, "login revoked while connected: " + still.message()),
-               sync::ErrorReason::kLoginRevoked);
-  }
+  // recheck_login) ends, telling the peer why. The check reads the store: with
+  // a store pool it runs there, after the store call under way (rechecks
+  // arriving meanwhile run once). Strand only.
+  virtual void RecheckLogin() = 0;
 
   // sync::AcceptedSession::recheck_login, set at the Hello. Strand only.
   std::function<Status()> recheck_login;
@@ -108,6 +89,29 @@ class ConnectionBase {
   // No session line when it ends: it was a plain HTTP request or refused
   // at a cap (logged as such). Set before it starts or on its strand.
   bool quiet = false;
+
+ protected:
+  // What RecheckLogin found (`still`: recheck_login's answer). Strand only.
+  void ApplyRecheck(const Status& still) {
+    if (still.ok()) return;
+    // Only a refused login ends the session; a storage hiccup does not. A
+    // login no longer allowed (a disabled contract or user) is not revoked:
+    // the PC keeps its saved login for when it is enabled again.
+    if (still.code() == Code::kPermissionDenied) {
+      EndSession(Status(Code::kPermissionDenied, "login no longer allowed while connected: " + still.message()),
+                 sync::ErrorReason::kNone);
+      return;
+    }
+    // The terms it was admitted under changed (a relay: the contract's
+    // entitlements): the PC reconnects at once and syncs under the new ones.
+    if (still.code() == Code::kFailedPrecondition) {
+      EndSession(Status(Code::kUnavailable, still.message()), sync::ErrorReason::kEntitlementChanged);
+      return;
+    }
+    if (still.code() != Code::kUnauthenticated) return;
+    EndSession(Status(Code::kUnauthenticated, "login revoked while connected: " + still.message()),
+               sync::ErrorReason::kLoginRevoked);
+  }
 };
 
 }  // namespace daicho::transport::detail

@@ -48,8 +48,13 @@ LogLine ConnectionEvent(std::string_view event, std::string_view reason, const s
   return line;
 }
 
-ServerHub::ServerHub(SyncServerOptions options, asio::any_io_executor admission, asio::any_io_executor http)
-    : options_(std::move(options)), admission_(std::move(admission)), http_(std::move(http)), events_(options_.log) {}
+ServerHub::ServerHub(SyncServerOptions options, asio::any_io_executor admission, asio::any_io_executor http,
+                     asio::any_io_executor store)
+    : options_(std::move(options)),
+      admission_(std::move(admission)),
+      http_(std::move(http)),
+      store_(std::move(store)),
+      events_(options_.log) {}
 
 bool ServerHub::PathAccepted(std::string_view target, std::string& key) const {
   target = target.substr(0, target.find('?'));

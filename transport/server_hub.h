@@ -56,7 +56,10 @@ LogLine ConnectionEvent(std::string_view event, std::string_view reason, const s
 // groups_mu_, and its destructor takes mu_).
 class ServerHub {
  public:
-  ServerHub(SyncServerOptions options, asio::any_io_executor admission, asio::any_io_executor http);
+  // `store`: the store pool (SyncServerOptions::store_threads), when there
+  // is one; else unused.
+  ServerHub(SyncServerOptions options, asio::any_io_executor admission, asio::any_io_executor http,
+            asio::any_io_executor store);
 
   const SyncServerOptions& options() const { return options_; }
   EventLog& events() { return events_; }
@@ -64,6 +67,9 @@ class ServerHub {
   const asio::any_io_executor& admission_executor() const { return admission_; }
   // Where http_handler runs: off the frame threads and the admission pool.
   const asio::any_io_executor& http_executor() const { return http_; }
+  // Whether logged-in sessions call their stores on the store pool, and where.
+  bool store_off_strand() const { return options_.store_threads > 0; }
+  const asio::any_io_executor& store_executor() const { return store_; }
 
   // Whether a WebSocket upgrade on `target` (a query string is ignored) is
   // accepted; `key` is set to the KEY of a keyed path (SyncServerOptions::
@@ -121,6 +127,7 @@ class ServerHub {
   const SyncServerOptions options_;
   const asio::any_io_executor admission_;
   const asio::any_io_executor http_;
+  const asio::any_io_executor store_;
   EventLog events_;
   std::mutex mu_;
   std::condition_variable released_;                     // a connection left live_

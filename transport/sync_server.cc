@@ -119,7 +119,9 @@ class SyncServer::Impl {
     port_ = acceptor_.local_endpoint(ec).port();
     pool_.emplace(options_.admission_threads == 0 ? 1 : options_.admission_threads);
     http_pool_.emplace(options_.http_threads == 0 ? 1 : options_.http_threads);
-    hub_ = std::make_shared<ServerHub>(options_, pool_->get_executor(), http_pool_->get_executor());
+    store_pool_.emplace(options_.store_threads == 0 ? 1 : options_.store_threads);  // idle with 0
+    hub_ = std::make_shared<ServerHub>(options_, pool_->get_executor(), http_pool_->get_executor(),
+                                       store_pool_->get_executor());
     started_ = true;
     asio::co_spawn(acceptor_.get_executor(), AcceptLoop(this), asio::detached);
     const size_t n = options_.threads == 0 ? 1 : options_.threads;
@@ -137,13 +139,14 @@ class SyncServer::Impl {
     for (auto& conn : hub_->Stopping()) {
       asio::post(conn->executor(), [conn] { conn->Abort(Status(Code::kUnavailable, "server stopping")); });
     }
-    // A connection waiting for its admission or HTTP handler keeps the
+    // A connection waiting for its admission, HTTP handler or store call keeps the
     // io_context running, so the pools have nothing left to do once the
     // threads are joined.
     for (std::thread& t : threads_) t.join();
     threads_.clear();
     pool_->join();
     http_pool_->join();
+    store_pool_->join();
   }
 
   void GoAway(std::chrono::milliseconds wait) {
@@ -274,11 +277,12 @@ class SyncServer::Impl {
   // Declared before ioc_: connections still pending when the io_context is
   // destroyed log through options_ and must find it alive.
   SyncServerOptions options_;
-  std::optional<ssl::context> tls_;             // set: wss:// only
-  std::vector<AddressRange> trusted_proxies_;   // set by Start
-  std::shared_ptr<ServerHub> hub_;              // set by Start
-  std::optional<asio::thread_pool> pool_;       // runs store_factory; set by Start
-  std::optional<asio::thread_pool> http_pool_;  // runs http_handler; set by Start
+  std::optional<ssl::context> tls_;              // set: wss:// only
+  std::vector<AddressRange> trusted_proxies_;    // set by Start
+  std::shared_ptr<ServerHub> hub_;               // set by Start
+  std::optional<asio::thread_pool> pool_;        // runs store_factory; set by Start
+  std::optional<asio::thread_pool> http_pool_;   // runs http_handler; set by Start
+  std::optional<asio::thread_pool> store_pool_;  // runs sessions' store calls (store_threads); set by Start
   asio::io_context ioc_;
   tcp::acceptor acceptor_{asio::make_strand(ioc_)};
   std::vector<std::thread> threads_;

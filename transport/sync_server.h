@@ -101,6 +101,13 @@ struct SyncServerOptions {
   // relay's password gate) needs a thread per waiting caller, or the
   // admissions behind it wait in this pool's queue.
   size_t admission_threads = 2;
+  // Threads that run the store calls of logged-in sessions (each frame's,
+  // live pushes, login rechecks), one call at a time per connection, off the
+  // threads that move frames: a slow store (a database commit) then stalls
+  // its own connection only. A push or recheck arriving during a call runs
+  // once after it. 0: they run on the connection's I/O thread, as an
+  // embedded store (LMDB) answers faster than a thread switch.
+  size_t store_threads = 0;
 
   // Plain HTTP requests whose path is under one of http_prefixes go to
   // http_handler (docs/protocol.md "HTTP routes"): a path matches a prefix P
@@ -153,7 +160,8 @@ struct SyncServerStats {
 // connection until the peer closes or the session fails.
 //
 // Ownership: owns its io_context, threads and connections; each connection
-// owns the ChangeStore its factory returned. Thread-safety: Start/Stop/port
+// owns the ChangeStore its factory returned, which is called by one thread at
+// a time (a store_threads thread, or the connection's I/O thread). Thread-safety: Start/Stop/port
 // may be called from any one thread at a time, RecheckLogins from any thread
 // while started; the callbacks run on server threads. Start returns
 // kFailedPrecondition if already started, kInvalidArgument (no factory, bad
