@@ -249,15 +249,39 @@ void ServerHub::JoinGroup(std::string group, const std::shared_ptr<ConnectionBas
 void ServerHub::PushToGroup(ConnectionBase& from) {
   std::lock_guard<std::mutex> lock(groups_mu_);
   if (from.group.empty()) return;
-  auto it = groups_.find(from.group);
+  PushToGroupLocked(from.group, &from);
+}
+
+void ServerHub::PushToGroup(const std::string& group) {
+  std::lock_guard<std::mutex> lock(groups_mu_);
+  PushToGroupLocked(group, nullptr);
+}
+
+void ServerHub::PushToGroupLocked(const std::string& group, const ConnectionBase* except) {
+  auto it = groups_.find(group);
   if (it == groups_.end()) return;
   std::erase_if(it->second, [](const std::weak_ptr<ConnectionBase>& w) { return w.expired(); });
   for (const auto& weak : it->second) {
     auto conn = weak.lock();
-    if (!conn || conn.get() == &from) continue;
+    if (!conn || conn.get() == except) continue;
     asio::post(conn->executor(), [conn] { conn->PushLocalChanges(); });
   }
   if (it->second.empty()) groups_.erase(it);
+}
+
+std::vector<std::string> ServerHub::Groups() {
+  std::lock_guard<std::mutex> lock(groups_mu_);
+  std::vector<std::string> live;
+  for (auto it = groups_.begin(); it != groups_.end();) {
+    std::erase_if(it->second, [](const std::weak_ptr<ConnectionBase>& w) { return w.expired(); });
+    if (it->second.empty()) {
+      it = groups_.erase(it);
+    } else {
+      live.push_back(it->first);
+      ++it;
+    }
+  }
+  return live;
 }
 
 bool ServerHub::MakeRoom(const std::string* address, std::vector<std::shared_ptr<ConnectionBase>>& evicted) {

@@ -109,6 +109,10 @@ class ServerHub {
   void JoinGroup(std::string group, const std::shared_ptr<ConnectionBase>& conn);
   // `from` applied a batch to its group's store: every other member pushes.
   void PushToGroup(ConnectionBase& from);
+  // The group's store gained changes from elsewhere: every member pushes.
+  void PushToGroup(const std::string& group);
+  // The groups with a live member, each once.
+  std::vector<std::string> Groups();
 
  private:
   // Frees a place for a connection from `address` (null: a proxied one,
@@ -123,6 +127,9 @@ class ServerHub {
   // Gives up `conn`'s place and buffer budget (once). Locked.
   void Uncount(ConnectionBase& conn);
   std::vector<std::shared_ptr<ConnectionBase>> LiveLocked();
+  // Posts PushLocalChanges to every member of `group` but `except`. Under
+  // groups_mu_.
+  void PushToGroupLocked(const std::string& group, const ConnectionBase* except);
 
   const SyncServerOptions options_;
   const asio::any_io_executor admission_;

@@ -164,6 +164,12 @@ class SyncServer::Impl {
 
   SyncServerStats Stats() { return hub_ ? hub_->Stats() : SyncServerStats{}; }
 
+  void PushToGroup(const std::string& group) {
+    if (hub_) hub_->PushToGroup(group);
+  }
+
+  std::vector<std::string> LiveGroups() const { return hub_ ? hub_->Groups() : std::vector<std::string>{}; }
+
   void RecheckLogins() {
     if (!hub_) return;
     for (auto& conn : hub_->Live()) asio::post(conn->executor(), [conn] { conn->RecheckLogin(); });
@@ -296,6 +302,8 @@ SyncServer::~SyncServer() = default;
 Status SyncServer::Start() { return impl_->Start(); }
 void SyncServer::Stop() { impl_->Stop(); }
 void SyncServer::RecheckLogins() { impl_->RecheckLogins(); }
+void SyncServer::PushToGroup(const std::string& group) { impl_->PushToGroup(group); }
+std::vector<std::string> SyncServer::LiveGroups() const { return impl_->LiveGroups(); }
 void SyncServer::GoAway(std::chrono::milliseconds wait) { impl_->GoAway(wait); }
 uint16_t SyncServer::port() const { return impl_->port(); }
 SyncServerStats SyncServer::Stats() const { return impl_->Stats(); }

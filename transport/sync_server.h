@@ -196,6 +196,16 @@ class SyncServer {
   // with an Error to its peer and moves nothing more. Returns at once. Call
   // when logins may have ended (a relay: its login generation moved).
   void RecheckLogins();
+  // Every live session of `group` (sync::AcceptedSession::group; a relay's
+  // contract) pushes what its store holds that its peer lacks: call when the
+  // shared store gained changes other than through this server (another
+  // relay node committed them). Pushes coalesce per connection (one covers
+  // every call made before it runs). Returns at once; any thread while
+  // started.
+  void PushToGroup(const std::string& group);
+  // The groups with a live session now, each once, in no particular order
+  // (the contracts whose changes from elsewhere must be pushed). Any thread.
+  std::vector<std::string> LiveGroups() const;
   // The current load (see SyncServerStats). Any thread.
   SyncServerStats Stats() const;
 

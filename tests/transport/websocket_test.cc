@@ -499,6 +499,57 @@ TEST(WebSocketTest, WatchClientsOfOneGroupGetEachOthersCommitsLiveAndAnotherGrou
   for (const std::string& line : served.log.lines()) EXPECT_TRUE(Contains(line, "outcome=\"ok\"")) << line;
 }
 
+// Changes another relay node committed to the shared store reach a group's
+// live sessions when the server is told (PushToGroup); LiveGroups names the
+// groups with sessions open.
+TEST(WebSocketTest, PushToGroupSendsWhatTheStoreGainedElsewhereToThatGroupOnly) {
+  TempDir dir;
+  auto s = OpenReplica(dir, "server");
+  auto a = OpenReplica(dir, "a");
+  auto b = OpenReplica(dir, "b");
+  auto c = OpenReplica(dir, "c");
+  auto elsewhere = OpenReplica(dir, "elsewhere");
+  Write(*s, "s1", "name", "on the server");
+  LoggedServer served(GroupedByContract(*s));
+  EXPECT_TRUE(served.server->LiveGroups().empty());
+  sync::SessionOptions office;
+  office.contract = "office";
+  sync::SessionOptions other;
+  other.contract = "other";
+  WatchClient wa(served.url(), *a, office);
+  WatchClient wb(served.url(), *b, office);
+  WatchClient wc(served.url(), *c, other);
+  ASSERT_TRUE(WaitFor([&] {
+    return VersionVectorOf(*a).Total() == 1 && VersionVectorOf(*b).Total() == 1 && VersionVectorOf(*c).Total() == 1;
+  }));
+  auto groups = served.server->LiveGroups();
+  std::sort(groups.begin(), groups.end());
+  EXPECT_EQ(groups, (std::vector<std::string>{"office", "other"}));
+
+  // Another node's commit lands in the shared store behind the server's back.
+  Write(*elsewhere, "e1", "name", "committed through another node");
+  sync::ReplicaChangeStore to_server(*s);
+  sync::ReplicaChangeStore from_elsewhere(*elsewhere);
+  auto blobs = from_elsewhere.ChangesSince(VersionVector{}, size_t{1} << 20, nullptr);
+  ASSERT_DAICHO_OK(blobs);
+  ASSERT_DAICHO_OK(to_server.Apply(*blobs));
+  served.server->PushToGroup("office");
+  served.server->PushToGroup("office");
+  ASSERT_TRUE(WaitFor([&] {
+    return VersionVectorOf(*a).Get(elsewhere->id()) == 1 && VersionVectorOf(*b).Get(elsewhere->id()) == 1;
+  })) << "the group's sessions did not push what the store gained";
+  EXPECT_EQ(VersionVectorOf(*c).Get(elsewhere->id()), 0u) << "another group got the push";
+  served.server->PushToGroup("no such group");
+  served.server->PushToGroup("other");
+  ASSERT_TRUE(WaitFor([&] { return VersionVectorOf(*c).Get(elsewhere->id()) == 1; }));
+
+  ASSERT_DAICHO_OK(wa.Stop());
+  ASSERT_DAICHO_OK(wb.Stop());
+  ASSERT_TRUE(WaitFor([&] { return served.server->LiveGroups() == std::vector<std::string>{"other"}; }));
+  ASSERT_DAICHO_OK(wc.Stop());
+  EXPECT_TRUE(WaitFor([&] { return served.server->LiveGroups().empty(); }));
+}
+
 // Logins a test can end, as a relay's `device revoke` ends a device's.
 class EndableLogins {
  public:
