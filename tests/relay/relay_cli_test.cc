@@ -378,6 +378,9 @@ TEST_F(RelayCliTest, UsageErrorsExitTwoAndRuntimeErrorsOne) {
   EXPECT_EQ(Run({"serve"}).exit_code, 2);
   EXPECT_EQ(Run({"serve", "--listen", "127.0.0.1"}).exit_code, 2);
   EXPECT_EQ(Run({"serve", "--listen", "127.0.0.1:0", "--tls-cert", "c.pem"}).exit_code, 2);
+  EXPECT_EQ(Run({"serve", "--listen", "127.0.0.1:0", "--trusted-proxy", "10.0.0.0/33"}).exit_code, 2);
+  EXPECT_EQ(Run({"serve", "--listen", "127.0.0.1:0", "--trusted-proxy", "proxy.example.jp"}).exit_code, 2);
+  EXPECT_EQ(Run({"serve", "--listen", "127.0.0.1:0", "--drain-seconds", "-1"}).exit_code, 2);
   EXPECT_EQ(daicho::testing::RunProgram(DAICHO_RELAY_PATH, {"contract", "list"}, dir_.path().string()).exit_code, 2);
   EXPECT_EQ(Run({"contract", "list"}).exit_code, 0);
   EXPECT_EQ(Run({"user", "list", kContract}).exit_code, 1);
