@@ -53,6 +53,7 @@ Status WatchChanges(std::stop_token stop, ChangeFeed& feed, const ChangeWatch& w
   ChangeFeed::Handlers handlers;
   handlers.changed = [&watch](const sync::ContractNumber& contract) { watch.push(contract.str()); };
   handlers.resync = [&] {
+    if (watch.on_listening) watch.on_listening();
     {
       std::lock_guard lock(mu);
       resync = true;

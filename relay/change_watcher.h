@@ -31,6 +31,8 @@ struct ChangeWatch {
   // Called once per outage when the change counters cannot be read; pushes
   // of notified changes go on meanwhile.
   std::function<void(const Status&)> on_unreadable;
+  // Called on the feed's thread each time it (re)connected (for the log).
+  std::function<void()> on_listening;
   // How often the counters are compared when nothing else asks for it.
   std::chrono::milliseconds interval{10000};
 };

@@ -29,6 +29,7 @@
 #include "apps/daicho-relay/mail_setup.h"
 #include "apps/daicho-relay/store_flags.h"
 #include "relay/admin/admin_panel.h"
+#include "relay/change_watcher.h"
 #include "relay/postgres/pg_backend.h"
 #include "relay/login_watcher.h"
 #include "relay/mail/mail_queue.h"
@@ -180,6 +181,10 @@ struct ServeCaps {
 };
 // Draining: how long the sessions get to close with 1001 before the rest is cut.
 constexpr std::chrono::seconds kGoAwayWait{10};
+// Store threads of a node on a shared store (SyncServerOptions::
+// store_threads): as many sessions may wait on a commit at once without
+// stalling the rest; the store's own pool (PgBackendOptions) is larger.
+constexpr size_t kSharedStoreThreads = 8;
 // Descriptors kept free of connections: the store, the listener, the log,
 // the threads' own.
 constexpr rlim_t kReservedFiles = 64;
@@ -300,9 +305,16 @@ int Serve(const daicho::apps::StoreFlags& store_flags, const std::string& node_n
   // The same for the panel's logins: a flood fills the gate's queue and is
   // refused "busy" at once, while the panel's other pages still get a thread.
   options.http_threads = checks.max_concurrent + checks.max_queued + 2;
-  // Ready while the store answers and no stop signal came (GET /readyz).
+  // Ready while the store answers, no stop signal came and, on a shared
+  // store, other nodes' commits are heard (GET /readyz).
   std::atomic<bool> draining{false};
-  options.ready = [relay, &draining] { return !draining && relay->LoginGeneration().ok(); };
+  daicho::relay::ChangeFeed* feed = store->feed.get();
+  options.ready = [relay, feed, &draining] {
+    return !draining && relay->LoginGeneration().ok() && (feed == nullptr || feed->connected());
+  };
+  // A shared store answers over the network: a commit waiting on it must
+  // not hold up the I/O threads' other sessions.
+  if (feed != nullptr) options.store_threads = kSharedStoreThreads;
   const rlim_t open_files = RaiseOpenFileLimit();
   if (caps.total == 0 && open_files > kReservedFiles) {
     caps.total = std::min<rlim_t>(options.max_connections, open_files - kReservedFiles);
@@ -351,6 +363,26 @@ int Serve(const daicho::apps::StoreFlags& store_flags, const std::string& node_n
           options_log(WarningLine({"", "cannot read the login generation (revocations wait): " + status.ToString()}));
         });
   });
+  // On a shared store: other nodes' commits pushed to this node's sessions.
+  std::jthread change_watch;
+  if (feed != nullptr) {
+    change_watch = std::jthread([feed, &server, &options_log](std::stop_token stop) {
+      daicho::relay::ChangeWatch watch;
+      watch.live_contracts = [&server] { return server.LiveGroups(); };
+      watch.push = [&server](const std::string& contract) { server.PushToGroup(contract); };
+      watch.on_unreadable = [&options_log](const Status& status) {
+        options_log(WarningLine(
+            {"", "cannot read the store's change counters (other nodes' changes reach this node's PCs only when "
+                 "notified): " +
+                     status.ToString()}));
+      };
+      watch.on_listening = [&options_log] { options_log(LogLine("change_feed_listening").str()); };
+      Status watched = daicho::relay::WatchChanges(stop, *feed, watch);
+      if (!watched.ok()) {
+        options_log(WarningLine({"", "cannot listen for other nodes' changes: " + watched.ToString()}));
+      }
+    });
+  }
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   if (caps.drain_seconds > 0) {
@@ -366,6 +398,10 @@ int Serve(const daicho::apps::StoreFlags& store_flags, const std::string& node_n
   }
   login_watch.request_stop();
   login_watch.join();
+  if (change_watch.joinable()) {
+    change_watch.request_stop();
+    change_watch.join();
+  }
   server.Stop();
   options_log(LogLine("relay_stopped").Add("signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM").str());
   return 0;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -151,7 +152,9 @@ TEST(ChangeWatcherTest, AfterAReconnectOnlyContractsWhoseCountersMovedPush) {
   feed.SetCount(kB, 7);
   // B before A: a check pushes in this order, so once A's push is seen, B's
   // of the same check would have been seen before it.
-  const ChangeWatch watch = WatchInto(record, {kB, kA}, 1h);
+  ChangeWatch watch = WatchInto(record, {kB, kA}, 1h);
+  std::atomic<int> listening = 0;
+  watch.on_listening = [&listening] { ++listening; };
   std::jthread watcher([&](std::stop_token stop) { ASSERT_DAICHO_OK(WatchChanges(stop, feed, watch)); });
   ASSERT_TRUE(feed.WaitStarted());
   feed.handlers().resync();  // first sight of both: both push
@@ -162,6 +165,7 @@ TEST(ChangeWatcherTest, AfterAReconnectOnlyContractsWhoseCountersMovedPush) {
   feed.handlers().resync();
   ASSERT_TRUE(record.WaitForPushes(3));
   EXPECT_EQ(record.pushes(), (std::vector<std::string>{kB, kA, kA}));
+  EXPECT_EQ(listening, 2);
 }
 
 TEST(ChangeWatcherTest, TheCountersAreComparedEveryIntervalWithoutANotification) {
