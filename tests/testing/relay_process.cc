@@ -10,8 +10,9 @@
 namespace daicho::testing {
 namespace {
 
-std::vector<std::string> ServeArgs(const std::string& data_dir, const std::vector<std::string>& serve_args) {
-  std::vector<std::string> args = {"--data", data_dir, "serve", "--listen", "127.0.0.1:0"};
+std::vector<std::string> ServeArgs(const RelayStore& store, const std::vector<std::string>& serve_args) {
+  std::vector<std::string> args = store.flags;
+  args.insert(args.end(), {"serve", "--listen", "127.0.0.1:0"});
   args.insert(args.end(), serve_args.begin(), serve_args.end());
   return args;
 }
@@ -28,8 +29,12 @@ int RunRelay(const std::vector<std::string>& args, const OutputFiles& output) {
 // "2026-12-07T08:15:02.123Z event=relay_started listen=127.0.0.1:PORT scheme=ws ..."
 RelayProcess::RelayProcess(const std::string& data_dir, const std::string& log_path,
                            const std::vector<std::string>& serve_args, const std::string& relay)
-    : log_path_(log_path.empty() ? data_dir + ".log" : log_path),
-      process_(relay, ServeArgs(data_dir, serve_args), OutputFiles{log_path_, log_path_, /*append=*/true},
+    : RelayProcess(RelayStore::Data(data_dir), log_path.empty() ? data_dir + ".log" : log_path, serve_args, relay) {}
+
+RelayProcess::RelayProcess(const RelayStore& store, const std::string& log_path,
+                           const std::vector<std::string>& serve_args, const std::string& relay)
+    : log_path_(log_path),
+      process_(relay, ServeArgs(store, serve_args), OutputFiles{log_path_, log_path_, /*append=*/true},
                "event=relay_started listen=127\\.0\\.0\\.1:([0-9]+) scheme=(wss?) ", /*on_stderr=*/true) {}
 
 RelayProcess::~RelayProcess() {
@@ -62,14 +67,20 @@ int RunRelayCommand(const std::vector<std::string>& args) { return RunRelay(args
 
 Status CreateRelayStoreWithUser(const std::string& dir, std::string_view contract, std::string_view user,
                                 std::string_view password) {
-  const std::string password_file = dir + ".password";
-  const std::string output = dir + ".setup.log";  // read only when a command fails
+  return CreateRelayStoreWithUser(RelayStore::Data(dir), dir, contract, user, password);
+}
+
+Status CreateRelayStoreWithUser(const RelayStore& store, const std::string& scratch, std::string_view contract,
+                                std::string_view user, std::string_view password) {
+  const std::string password_file = scratch + ".password";
+  const std::string output = scratch + ".setup.log";  // read only when a command fails
   WriteFile(password_file, std::string(password) + "\n");
-  const std::vector<std::vector<std::string>> commands = {
-      {"--data", dir, "init"},
-      {"--data", dir, "contract", "add", std::string(contract)},
-      {"--data", dir, "user", "add", std::string(contract), std::string(user), "--password-file", password_file},
+  std::vector<std::vector<std::string>> commands = {
+      {"init"},
+      {"contract", "add", std::string(contract)},
+      {"user", "add", std::string(contract), std::string(user), "--password-file", password_file},
   };
+  for (auto& command : commands) command.insert(command.begin(), store.flags.begin(), store.flags.end());
   Status status;
   for (const auto& command : commands) {
     if (const int code = RunRelay(command, OutputFiles{output, output, /*append=*/true}); code != 0) {

@@ -16,10 +16,18 @@
 
 namespace daicho::testing {
 
-// `daicho-relay --data DATA_DIR serve --listen 127.0.0.1:0 SERVE_ARGS...`,
-// ready once the relay logged its port (ws://, or wss:// when `serve_args`
-// name a certificate). A relay that did not start is a test failure, and
-// port() is 0. Stopped (SIGTERM) when destroyed.
+// Where a relay keeps its store, as daicho-relay's flags.
+struct RelayStore {
+  std::vector<std::string> flags;
+
+  static RelayStore Data(const std::string& dir) { return {{"--data", dir}}; }
+  static RelayStore Postgres(const std::string& conninfo) { return {{"--store", conninfo}}; }
+};
+
+// `daicho-relay STORE serve --listen 127.0.0.1:0 SERVE_ARGS...`, ready once
+// the relay logged its port (ws://, or wss:// when `serve_args` name a
+// certificate). A relay that did not start is a test failure, and port() is
+// 0. Stopped (SIGTERM) when destroyed.
 class RelayProcess {
  public:
   // `log_path`: the file the relay's log (stderr, and stdout) is appended
@@ -27,6 +35,8 @@ class RelayProcess {
   // (another build's, say, to compare).
   explicit RelayProcess(const std::string& data_dir, const std::string& log_path = "",
                         const std::vector<std::string>& serve_args = {}, const std::string& relay = DAICHO_RELAY_PATH);
+  RelayProcess(const RelayStore& store, const std::string& log_path, const std::vector<std::string>& serve_args = {},
+               const std::string& relay = DAICHO_RELAY_PATH);
   ~RelayProcess();
   RelayProcess(const RelayProcess&) = delete;
   RelayProcess& operator=(const RelayProcess&) = delete;
@@ -61,6 +71,10 @@ int RunRelayCommand(const std::vector<std::string>& args);
 // relay's own administration commands (nothing keeps the store open).
 Status CreateRelayStoreWithUser(const std::string& dir, std::string_view contract, std::string_view user,
                                 std::string_view password);
+// The same in `store` (`init` included); `scratch` names files the commands'
+// password and output may briefly take.
+Status CreateRelayStoreWithUser(const RelayStore& store, const std::string& scratch, std::string_view contract,
+                                std::string_view user, std::string_view password);
 
 }  // namespace daicho::testing
 
