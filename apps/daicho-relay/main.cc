@@ -7,8 +7,8 @@
 // `serve` writes its log (transport::LogLine lines, each after an ISO-8601 UTC
 // timestamp) to stderr, the same stream as its errors: one stream.
 #include <signal.h>
-#include <unistd.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -30,9 +30,9 @@
 #include "apps/daicho-relay/store_flags.h"
 #include "relay/admin/admin_panel.h"
 #include "relay/change_watcher.h"
-#include "relay/postgres/pg_backend.h"
 #include "relay/login_watcher.h"
 #include "relay/mail/mail_queue.h"
+#include "relay/postgres/pg_backend.h"
 #include "relay/relay_admission.h"
 #include "relay/relay_service.h"
 #include "transport/address_range.h"
@@ -214,8 +214,9 @@ std::string MailLine(const daicho::relay::mail::MailEvent& event) {
   return line.str();
 }
 
-int Serve(const daicho::apps::StoreFlags& store_flags, const std::string& node_name, const std::string& listen, const std::string& cert, const std::string& key,
-          ServeCaps caps, const daicho::apps::MailFlags& mail, const std::vector<std::string>& allowed_origins) {
+int Serve(const daicho::apps::StoreFlags& store_flags, const std::string& node_name, const std::string& listen,
+          const std::string& cert, const std::string& key, ServeCaps caps, const daicho::apps::MailFlags& mail,
+          const std::vector<std::string>& allowed_origins) {
   auto address = ParseListen(listen);
   if (!address.ok()) {
     std::cerr << "daicho-relay: " << address.status().message() << '\n';
@@ -372,9 +373,10 @@ int Serve(const daicho::apps::StoreFlags& store_flags, const std::string& node_n
       watch.push = [&server](const std::string& contract) { server.PushToGroup(contract); };
       watch.on_unreadable = [&options_log](const Status& status) {
         options_log(WarningLine(
-            {"", "cannot read the store's change counters (other nodes' changes reach this node's PCs only when "
-                 "notified): " +
-                     status.ToString()}));
+            {"",
+             "cannot read the store's change counters (other nodes' changes reach this node's PCs only when "
+             "notified): " +
+                 status.ToString()}));
       };
       watch.on_listening = [&options_log] { options_log(LogLine("change_feed_listening").str()); };
       Status watched = daicho::relay::WatchChanges(stop, *feed, watch);

@@ -55,7 +55,8 @@ struct Pc {
 };
 
 // deploy/haproxy.cfg with the operator's parts replaced by the test's: its
-// certificate, the nodes' loopback ports, the stats port, no syslog.
+// certificate, the nodes' loopback ports, the stats port, the log on
+// HAProxy's stdout.
 std::string TestHaproxyConfig(const std::string& shipped, const std::string& pem, int front_port, int stats_port,
                               const std::vector<int>& node_ports) {
   std::string cfg = shipped;
@@ -64,7 +65,9 @@ std::string TestHaproxyConfig(const std::string& shipped, const std::string& pem
     EXPECT_NE(at, std::string::npos) << "deploy/haproxy.cfg no longer has: " << from;
     if (at != std::string::npos) cfg.replace(at, from.size(), to);
   };
-  replace("    log /dev/log local0\n", "");
+  replace("    log /dev/log local0\n", "    log stdout format raw local0\n");
+  // The shipped figure needs a raised open-file limit (systemd does that).
+  replace("maxconn 20000", "maxconn 2000");
   replace("bind :443 ssl crt /etc/haproxy/certs/relay.pem",
           "bind 127.0.0.1:" + std::to_string(front_port) + " ssl crt " + pem);
   replace("bind 127.0.0.1:8404", "bind 127.0.0.1:" + std::to_string(stats_port));
@@ -75,7 +78,7 @@ std::string TestHaproxyConfig(const std::string& shipped, const std::string& pem
       cfg.replace(at, address.size(), local);
     }
   }
-  EXPECT_EQ(cfg.find("10.0.0."), std::string::npos) << cfg;
+  EXPECT_EQ(cfg.find(":8080 check"), std::string::npos) << "a node left at its shipped address:\n" << cfg;
   return cfg;
 }
 
@@ -224,15 +227,21 @@ class TopologyTest : public ::testing::Test {
     return parsed.ok() ? *parsed : VersionVector();
   }
 
+  // The first field the query answers on `instance`'s store ("" on error).
+  static std::string QueryStore(const PgInstance& instance, const std::string& sql) {
+    auto answer = instance.Query("daicho", sql);
+    EXPECT_DAICHO_OK(answer);
+    return answer.ok() ? *answer : "";
+  }
+
   // Nothing lost, nothing twice: the store holds exactly the PC's changes.
   static void ExpectStoreHoldsExactly(const PgInstance& instance, const VersionVector& expected) {
     EXPECT_EQ(StoreVersionVector(instance), expected);
     const std::string contract = std::string("'") + kContract + "'";
-    EXPECT_EQ(instance.Query("daicho", "SELECT count(*) FROM daicho.changes WHERE contract = " + contract).value_or(""),
+    EXPECT_EQ(QueryStore(instance, "SELECT count(*) FROM daicho.changes WHERE contract = " + contract),
               std::to_string(expected.Total()));
-    EXPECT_EQ(
-        instance.Query("daicho", "SELECT change_count FROM daicho.contracts WHERE contract = " + contract).value_or(""),
-        std::to_string(expected.Total()));
+    EXPECT_EQ(QueryStore(instance, "SELECT change_count FROM daicho.contracts WHERE contract = " + contract),
+              std::to_string(expected.Total()));
   }
 
   static uint64_t StoredChanges(const PgInstance& instance) {
