@@ -39,12 +39,13 @@ class PgBackendTest : public ::testing::Test {
     return value.ok() ? *value : "";
   }
 
-  // Ends the server processes of the connections named `application_name`
-  // (waiting until they are gone); how many there were.
+  // Ends the server processes of this test's connections named
+  // `application_name` (waiting until they are gone); how many there were.
+  // Other tests share the instance, and their nodes may bear the same names.
   int Terminate(const std::string& application_name) {
     return std::stoi(
         Sql("SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity WHERE "
-            "application_name = '" +
+            "datname = current_database() AND application_name = '" +
             application_name + "'"));
   }
 
