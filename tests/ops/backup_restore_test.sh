@@ -13,8 +13,8 @@
 # Usage: backup_restore_test.sh APPS_DIR OPERATIONS_MD
 # (APPS_DIR holds the built `daicho` and `daicho-relay`.)
 set -euo pipefail
-# shellcheck source=doc_blocks.sh
-source "$(dirname "${BASH_SOURCE[0]}")/doc_blocks.sh"
+# shellcheck source=ops_test_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ops_test_lib.sh"
 
 apps="$(cd "$1" && pwd)"
 doc="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
@@ -36,34 +36,6 @@ fail() {
 # mode PATH: its permission bits, e.g. 600.
 mode() { stat -c %a "$1"; }
 
-relay_port=0
-touch relay.log
-start_relay() {
-  local before
-  before="$(wc -l <relay.log)"
-  daicho-relay --data "${DATA}" serve --listen "127.0.0.1:${relay_port}" 2>>relay.log &
-  relay_pid=$!
-  local port=""
-  for _ in $(seq 200); do
-    port="$(tail -n +"$((before + 1))" relay.log | sed -n 's/.* event=relay_started listen=127\.0\.0\.1:\([0-9]*\) .*/\1/p')"
-    [[ -n "${port}" ]] && break
-    sleep 0.05
-  done
-  [[ -n "${port}" ]] || fail "the relay did not start"
-  relay_port="${port}"
-}
-stop_relay() {
-  kill -TERM "${relay_pid}"
-  wait "${relay_pid}" || fail "the relay did not stop cleanly"
-  relay_pid=""
-}
-pc() { local db="$1"; shift; daicho --db "${db}" "$@"; }
-expect_name() {
-  local got
-  got="$(pc "$1" get customers "$2")" || fail "$1 cannot read $2"
-  grep -qF "$3" <<<"${got}" || fail "$1 shows ${2} as: ${got} (wanted $3)"
-}
-
 export DATA="${work}/relay-data"
 export BACKUPS="${work}/backups"
 contract=1234-5678-9012
@@ -79,8 +51,7 @@ daicho-relay --data "${DATA}" user add "${contract}" office@example.jp --passwor
 late=2222-3333-4444
 daicho-relay --data "${DATA}" contract add "${late}" >/dev/null
 daicho-relay --data "${DATA}" user add "${late}" late@example.jp --password-file password.txt >/dev/null
-start_relay
-url="ws://127.0.0.1:${relay_port}/sync"
+start_relay --data "${DATA}"
 for p in pc1 pc2; do pc "${p}" init >/dev/null; done
 pc pc1 connect "${url}" --contract "${contract}" --user office@example.jp --password-file password.txt \
   --save-password --device-name pc1 >/dev/null
@@ -121,7 +92,7 @@ restore_out="$(DATA="${DATA}" copy="${copy}" run_block restore)" || fail "the re
 grep -qF "${contract}" <<<"${restore_out}" || fail "the restored store does not list the contract: ${restore_out}"
 ls -d "${DATA}".before-restore-* >/dev/null 2>&1 || fail "the replaced data directory was not kept"
 [[ "$(mode "${DATA}")" == 700 && "$(mode "${DATA}/data.mdb")" == 600 ]] || fail "restored files are not owner-only"
-start_relay
+start_relay --data "${DATA}"
 
 # The PCs hold key 2, the relay key 1: they refuse to sync, saying what to do.
 if refused="$(pc pc1 sync 2>&1)"; then fail "pc1 synced against a relay with an older key: ${refused}"; fi

@@ -12,8 +12,8 @@
 # (APPS_DIR holds the built `daicho` and `daicho-relay`.) Run as root (the
 # clusters then run as `postgres`) or as any other user.
 set -euo pipefail
-# shellcheck source=doc_blocks.sh
-source "$(dirname "${BASH_SOURCE[0]}")/doc_blocks.sh"
+# shellcheck source=ops_test_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ops_test_lib.sh"
 
 apps="$(cd "$1" && pwd)"
 doc="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
@@ -88,29 +88,6 @@ pg_block pg-standby "${pg}/standby" || fail "the pg-standby block failed"
 start_cluster "${pg}/standby" "${standby_port}"
 pg_block pg-synchronous "${pg}/primary" || fail "the pg-synchronous block failed"
 
-touch relay.log
-relay_port=0  # the first start picks a port; restarts keep it, as the PCs saved it
-start_relay() {
-  local before port=""
-  before="$(wc -l <relay.log)"
-  daicho-relay --store "${STORE}" serve --listen "127.0.0.1:${relay_port}" --node-name ops1 \
-    --mail-outbox "${work}/outbox" 2>>relay.log &
-  relay_pid=$!
-  for _ in $(seq 400); do
-    port="$(tail -n +"$((before + 1))" relay.log | sed -n 's/.* event=relay_started listen=127\.0\.0\.1:\([0-9]*\) .*/\1/p')"
-    [[ -n "${port}" ]] && break
-    sleep 0.05
-  done
-  [[ -n "${port}" ]] || fail "the relay did not start"
-  relay_port="${port}"
-  url="ws://127.0.0.1:${port}/sync"
-}
-stop_relay() {
-  kill -TERM "${relay_pid}"
-  wait "${relay_pid}" || fail "the relay did not stop cleanly"
-  relay_pid=""
-}
-pc() { local db="$1"; shift; daicho --db "${db}" "$@"; }
 # sync_until_ok PC: a store that is failing over refuses writes for a
 # moment; the PC keeps its changes and syncs again, as `sync --watch` would.
 sync_until_ok() {
@@ -121,13 +98,8 @@ sync_until_ok() {
   done
   fail "$1 could not sync: ${out}"
 }
-expect_name() {
-  local got
-  got="$(pc "$1" get customers "$2")" || fail "$1 cannot read $2"
-  grep -qF "$3" <<<"${got}" || fail "$1 shows ${2} as: ${got} (wanted $3)"
-}
 
-start_relay
+start_relay --store "${STORE}" --node-name ops1 --mail-outbox "${work}/outbox"
 grep -qF "node=ops1" relay.log || fail "the relay's start line does not name the node"
 pc pc1 init >/dev/null
 pc pc1 connect "${url}" --contract "${contract}" --user office@example.jp --password-file password.txt \
@@ -172,7 +144,7 @@ start_cluster "${pg}/standby" "${standby_port}"
 # What the store lost comes back from the PC that made it; a new PC gets
 # every record. (pc2's saved login, made after the backup, is unknown to
 # the restored store: it would connect again, as "Restore" says.)
-start_relay
+start_relay --store "${STORE}" --node-name ops1 --mail-outbox "${work}/outbox"
 sync_until_ok pc1
 pc pc3 init >/dev/null
 pc pc3 connect "${url}" --contract "${contract}" --user office@example.jp --password-file password.txt \

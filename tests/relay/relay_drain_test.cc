@@ -18,6 +18,7 @@
 #include "daicho/office_key.h"
 #include "daicho/relay_client.h"
 #include "daicho/replica.h"
+#include "tests/relay/office_pc.h"
 #include "tests/testing/process.h"
 #include "tests/testing/relay_process.h"
 #include "tests/testing/test_util.h"
@@ -39,32 +40,16 @@ constexpr char kUser[] = "office@example.jp";
 constexpr char kPassword[] = "Office2024";
 constexpr char kPassphrase[] = "drain test passphrase 2024";
 
-struct Pc {
-  std::unique_ptr<Replica> replica;
-  std::unique_ptr<RelayClient> client;
-};
+using Pc = testing::OfficePc;
+using testing::SetName;
 
 Pc ConnectedPc(const TempDir& dir, const std::string& name, const std::string& url) {
-  Pc pc;
-  ReplicaOptions options;
-  options.create_if_missing = true;
-  auto replica = Replica::Open(dir.Sub(name), options);
-  EXPECT_DAICHO_OK(replica);
-  pc.replica = std::move(replica).value();
-  pc.client = std::make_unique<RelayClient>(*pc.replica);
   RelaySettings settings;
   settings.url = url;
   settings.contract = kContract;
   settings.user = kUser;
   settings.device_name = name;
-  EXPECT_DAICHO_OK(pc.client->Connect(settings, kPassword, /*save_password=*/true));
-  return pc;
-}
-
-void Set(Replica& replica, const std::string& id, const std::string& value) {
-  WriteTransaction txn = replica.BeginWrite();
-  ASSERT_DAICHO_OK(txn.Set("customers", id, "name", value));
-  ASSERT_DAICHO_OK(txn.Commit());
+  return testing::ConnectedOfficePc(dir.Sub(name), settings, kPassword);
 }
 
 bool Holds(Replica& replica, const std::string& id) { return replica.Get("customers", id).ok(); }
@@ -94,7 +79,7 @@ TEST(RelayDrainTest, ADrainedRelayTurnsUnreadyClosesWith1001AndTheWatchingPcMove
     ends.push_back(status);
   };
   std::jthread watcher([&](std::stop_token stop) { watched = a.client->Watch(watch, stop); });
-  Set(*a.replica, "before", "pushed live through the first node");
+  SetName(*a.replica, "before", "pushed live through the first node");
   ASSERT_TRUE(WaitFor([&] { return b.client->Sync(unlock).ok() && Holds(*b.replica, "before"); }))
       << "A's watch never reached the first node";
   EXPECT_EQ(Readyz(first->port()).rfind("HTTP/1.1 200", 0), 0u);
@@ -121,7 +106,7 @@ TEST(RelayDrainTest, ADrainedRelayTurnsUnreadyClosesWith1001AndTheWatchingPcMove
   RelayProcess second(dir.Sub("relay"), dir.Sub("second.log"));
   ASSERT_GT(second.port(), 0);
   balancer.SetUpstream(static_cast<uint16_t>(second.port()));
-  Set(*a.replica, "after", "pushed live through the second node");
+  SetName(*a.replica, "after", "pushed live through the second node");
   Pc c = ConnectedPc(dir, "c", second.url());
   EXPECT_TRUE(WaitFor([&] { return c.client->Sync(unlock).ok() && Holds(*c.replica, "after"); }))
       << "A did not reconnect through the balancer";

@@ -19,6 +19,7 @@
 #include "daicho/relay_client.h"
 #include "daicho/replica.h"
 #include "relay/relay_service.h"
+#include "tests/relay/office_pc.h"
 #include "tests/testing/relay_process.h"
 #include "tests/testing/test_util.h"
 
@@ -41,11 +42,9 @@ std::string ReadFile(const std::filesystem::path& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// One office PC: a replica and its RelayClient.
-struct Pc {
-  std::unique_ptr<Replica> replica;
-  std::unique_ptr<RelayClient> client;
-};
+using Pc = testing::OfficePc;
+using testing::NameOf;
+using testing::SetName;
 
 class RelayE2eTest : public ::testing::Test {
  protected:
@@ -56,16 +55,7 @@ class RelayE2eTest : public ::testing::Test {
   }
 
   // A new PC's replica in directory `name` and its client, not connected.
-  Pc OpenPc(const std::string& name) {
-    Pc pc;
-    ReplicaOptions options;
-    options.create_if_missing = true;
-    auto replica = Replica::Open(dir_.Sub(name), options);
-    EXPECT_DAICHO_OK(replica);
-    pc.replica = std::move(replica).value();
-    pc.client = std::make_unique<RelayClient>(*pc.replica);
-    return pc;
-  }
+  Pc OpenPc(const std::string& name) { return testing::OpenOfficePc(dir_.Sub(name)); }
 
   // The relay settings of the test's contract and user.
   RelaySettings Settings(const std::string& device_name = "") const {
@@ -78,25 +68,7 @@ class RelayE2eTest : public ::testing::Test {
   }
 
   // A PC connected to the relay (saved login), holding no office key yet.
-  Pc NewPc(const std::string& name) {
-    Pc pc = OpenPc(name);
-    EXPECT_DAICHO_OK(pc.client->Connect(Settings(name), kPassword, /*save_password=*/true));
-    return pc;
-  }
-
-  static void Set(Replica& replica, const std::string& id, const std::string& value) {
-    WriteTransaction txn = replica.BeginWrite();
-    ASSERT_DAICHO_OK(txn.Set("customers", id, "name", value));
-    ASSERT_DAICHO_OK(txn.Commit());
-  }
-
-  // The record's displayed name, or "" if absent.
-  static std::string NameOf(Replica& replica, const std::string& id) {
-    auto record = replica.Get("customers", id);
-    if (!record.ok()) return "";
-    const FieldView* field = record->Find("name");
-    return field != nullptr && field->value.is_string() ? field->value.as_string() : "";
-  }
+  Pc NewPc(const std::string& name) { return testing::ConnectedOfficePc(dir_.Sub(name), Settings(name), kPassword); }
 
   testing::TempDir dir_;
   std::unique_ptr<RelayProcess> relay_;
@@ -106,8 +78,8 @@ TEST_F(RelayE2eTest, RecordValuesNeverReachTheRelayOrItsLogInClear) {
   Pc a = NewPc("a");
   auto recovery_code = InitOfficeKey(*a.client, kPassphrase);
   ASSERT_DAICHO_OK(recovery_code);
-  Set(*a.replica, "c1", kCanaryJapanese);
-  Set(*a.replica, "c2", kCanaryAscii);
+  SetName(*a.replica, "c1", kCanaryJapanese);
+  SetName(*a.replica, "c2", kCanaryAscii);
   ASSERT_DAICHO_OK(a.client->Sync());
 
   Pc b = NewPc("b");
@@ -155,7 +127,7 @@ TEST_F(RelayE2eTest, LogLinesCarryATimestampWhoAndDirectionsAsThePcSeesThem) {
   Pc a = NewPc("a");
   const std::string a_id = a.replica->id().ToHex().substr(0, 8);
   ASSERT_DAICHO_OK(InitOfficeKey(*a.client, kPassphrase));
-  for (int i = 0; i < 3; ++i) Set(*a.replica, "c" + std::to_string(i), "uploaded by a");
+  for (int i = 0; i < 3; ++i) SetName(*a.replica, "c" + std::to_string(i), "uploaded by a");
   ASSERT_DAICHO_OK(a.client->Sync());
   Pc b = NewPc("b");
   const std::string b_id = b.replica->id().ToHex().substr(0, 8);
@@ -227,7 +199,7 @@ TEST_F(RelayE2eTest, PassphraseAndRecoveryCodeOpenEverythingAndAWrongPassphraseN
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   // Only one first PC: a second init is refused and changes nothing.
   EXPECT_EQ(InitOfficeKey(*a.client, "another passphrase").status().code(), Code::kFailedPrecondition);
-  Set(*a.replica, "c1", kCanaryJapanese);
+  SetName(*a.replica, "c1", kCanaryJapanese);
   ASSERT_DAICHO_OK(a.client->Sync());
 
   Pc b = NewPc("b");
@@ -258,7 +230,7 @@ TEST_F(RelayE2eTest, PassphraseAndRecoveryCodeOpenEverythingAndAWrongPassphraseN
 TEST_F(RelayE2eTest, RotationKeepsOldChangesOpenForTheNewKeyAndLocksOutTheOldOne) {
   Pc a = NewPc("a");
   ASSERT_DAICHO_OK(InitOfficeKey(*a.client, kPassphrase));
-  Set(*a.replica, "old", "before the rotation");
+  SetName(*a.replica, "old", "before the rotation");
   ASSERT_DAICHO_OK(a.client->Sync());
   Pc b = NewPc("b");
   SyncOptions unlock;
@@ -272,7 +244,7 @@ TEST_F(RelayE2eTest, RotationKeepsOldChangesOpenForTheNewKeyAndLocksOutTheOldOne
   ASSERT_DAICHO_OK(new_code);
   EXPECT_EQ(GetOfficeKeyStatus(*a.client)->key_id, 2u);
   EXPECT_EQ(GetOfficeKeyStatus(*a.client)->keys_held, 2u);
-  Set(*a.replica, "new", "after the rotation");
+  SetName(*a.replica, "new", "after the rotation");
   ASSERT_DAICHO_OK(a.client->Sync());
 
   // B holds only key 1: it cannot open the new change, and stores nothing.
@@ -309,7 +281,7 @@ TEST_F(RelayE2eTest, RotationKeepsOldChangesOpenForTheNewKeyAndLocksOutTheOldOne
 TEST_F(RelayE2eTest, ARelayPasswordResetLeavesDataAccessIntact) {
   Pc a = NewPc("a");
   ASSERT_DAICHO_OK(InitOfficeKey(*a.client, kPassphrase));
-  Set(*a.replica, "c1", kCanaryAscii);
+  SetName(*a.replica, "c1", kCanaryAscii);
   ASSERT_DAICHO_OK(a.client->Sync());
 
   // The vendor resets the user's login password (e-mailed reset).

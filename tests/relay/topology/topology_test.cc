@@ -24,6 +24,7 @@
 #include "daicho/office_key.h"
 #include "daicho/relay_client.h"
 #include "daicho/replica.h"
+#include "tests/relay/office_pc.h"
 #include "tests/testing/pg_instance.h"
 #include "tests/testing/process.h"
 #include "tests/testing/relay_process.h"
@@ -48,11 +49,9 @@ constexpr int kNodes = 3;
 // PROXY headers; PCs that connect to a node directly come from 127.0.0.1.
 constexpr char kProxyAddress[] = "127.0.0.2";
 
-// One office PC: a replica and its RelayClient.
-struct Pc {
-  std::unique_ptr<Replica> replica;
-  std::unique_ptr<RelayClient> client;
-};
+using Pc = testing::OfficePc;
+using testing::NameOf;
+using testing::SetName;
 
 // deploy/haproxy.cfg with the operator's parts replaced by the test's: its
 // certificate, the nodes' loopback ports, the stats port, the log on
@@ -167,33 +166,19 @@ class TopologyTest : public ::testing::Test {
 
   // A new PC connected through `url` (saved login).
   Pc NewPc(const std::string& name, const std::string& url) {
-    Pc pc;
-    ReplicaOptions options;
-    options.create_if_missing = true;
-    auto replica = Replica::Open(dir_.Sub(name), options);
-    EXPECT_DAICHO_OK(replica);
-    pc.replica = std::move(replica).value();
-    pc.client = std::make_unique<RelayClient>(*pc.replica);
     RelaySettings settings;
     settings.url = url;
     settings.contract = kContract;
     settings.user = kUser;
     settings.device_name = name;
     settings.tls_ca_file = ca_file_;
-    EXPECT_DAICHO_OK(pc.client->Connect(settings, kPassword, /*save_password=*/true));
-    return pc;
+    return testing::ConnectedOfficePc(dir_.Sub(name), settings, kPassword);
   }
 
   // Sets up the office key on `first`; the others unlock it.
   static void ShareOfficeKey(Pc& first, std::vector<Pc*> others) {
     ASSERT_DAICHO_OK(InitOfficeKey(*first.client, kPassphrase));
     for (Pc* pc : others) ASSERT_DAICHO_OK(UnlockOfficeKey(*pc->client, kPassphrase));
-  }
-
-  static void Set(Replica& replica, const std::string& id, const std::string& value) {
-    WriteTransaction txn = replica.BeginWrite();
-    ASSERT_DAICHO_OK(txn.Set("customers", id, "name", value));
-    ASSERT_DAICHO_OK(txn.Commit());
   }
 
   // `count` records of about 4 KB each, in transactions of 500.
@@ -206,13 +191,6 @@ class TopologyTest : public ::testing::Test {
       }
       ASSERT_DAICHO_OK(txn.Commit());
     }
-  }
-
-  static bool Holds(Replica& replica, const std::string& id, const std::string& value) {
-    auto record = replica.Get("customers", id);
-    if (!record.ok()) return false;
-    const FieldView* field = record->Find("name");
-    return field != nullptr && field->value.is_string() && field->value.as_string() == value;
   }
 
   // The contract's version vector as `instance`'s store holds it.
@@ -289,17 +267,17 @@ TEST_F(TopologyTest, ACommitThroughOneNodeReachesAPcWatchingAnotherWithinTwoSeco
   Pc a = NewPc("a", NodeUrl(0));
   Pc b = NewPc("b", NodeUrl(1));
   ShareOfficeKey(a, {&b});
-  Set(*a.replica, "c0", "before");
+  SetName(*a.replica, "c0", "before");
   ASSERT_DAICHO_OK(a.client->Sync());
   Watching watching(b);
   // Once b holds c0 its session on node 2 is live.
-  ASSERT_TRUE(testing::WaitFor([&] { return Holds(*b.replica, "c0", "before"); }));
+  ASSERT_TRUE(testing::WaitFor([&] { return NameOf(*b.replica, "c0") == "before"; }));
 
-  Set(*a.replica, "c1", "through node 1");
+  SetName(*a.replica, "c1", "through node 1");
   ASSERT_DAICHO_OK(a.client->Sync());
   // Node 2 learns of node 1's commit by NOTIFY; its 10 s counter check
   // would be too late for this deadline.
-  EXPECT_TRUE(testing::WaitFor([&] { return Holds(*b.replica, "c1", "through node 1"); }, 2s));
+  EXPECT_TRUE(testing::WaitFor([&] { return NameOf(*b.replica, "c1") == "through node 1"; }, 2s));
 }
 
 TEST_F(TopologyTest, ANodeKilledMidUploadLosesNothingAndStoresNothingTwice) {
@@ -379,10 +357,10 @@ TEST_F(TopologyTest, TwoRotationsThroughDifferentNodesAtOnceExactlyOneWins) {
     EXPECT_EQ(refused.code(), Code::kFailedPrecondition) << refused.ToString();
     // The winner's key is the office's: the loser unlocks it and both sync.
     ASSERT_DAICHO_OK(UnlockOfficeKey(*loser.client, rotated_a.ok() ? passphrase_a : passphrase_b));
-    Set(*a.replica, "r" + std::to_string(round), "round " + std::to_string(round));
+    SetName(*a.replica, "r" + std::to_string(round), "round " + std::to_string(round));
     ASSERT_DAICHO_OK(a.client->Sync());
     ASSERT_DAICHO_OK(b.client->Sync());
-    EXPECT_TRUE(Holds(*b.replica, "r" + std::to_string(round), "round " + std::to_string(round)));
+    EXPECT_EQ(NameOf(*b.replica, "r" + std::to_string(round)), "round " + std::to_string(round));
   }
 }
 
@@ -390,14 +368,14 @@ TEST_F(TopologyTest, PcsEditingTheSameRecordsThroughDifferentNodesConverge) {
   Pc a = NewPc("a", NodeUrl(0));
   Pc b = NewPc("b", NodeUrl(1));
   ShareOfficeKey(a, {&b});
-  for (int i = 0; i < 20; ++i) Set(*a.replica, "c" + std::to_string(i), "original " + std::to_string(i));
+  for (int i = 0; i < 20; ++i) SetName(*a.replica, "c" + std::to_string(i), "original " + std::to_string(i));
   ASSERT_DAICHO_OK(a.client->Sync());
   ASSERT_DAICHO_OK(b.client->Sync());
   // Offline: both edit every record, b also some of its own.
   for (int i = 0; i < 20; ++i) {
-    Set(*a.replica, "c" + std::to_string(i), "from a " + std::to_string(i));
-    Set(*b.replica, "c" + std::to_string(i), "from b " + std::to_string(i));
-    Set(*b.replica, "b" + std::to_string(i), "only b");
+    SetName(*a.replica, "c" + std::to_string(i), "from a " + std::to_string(i));
+    SetName(*b.replica, "c" + std::to_string(i), "from b " + std::to_string(i));
+    SetName(*b.replica, "b" + std::to_string(i), "only b");
   }
   Watching watching_a(a);
   Watching watching_b(b);
