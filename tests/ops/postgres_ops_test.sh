@@ -108,6 +108,18 @@ pc pc1 key init --passphrase-file pass1.txt >/dev/null
 pc pc1 set customers c1 name=before-the-backup >/dev/null
 pc pc1 sync >/dev/null
 
+# new_pc_gets_every_record PC: a new PC, set up with the office's
+# passphrase, downloads every record pc1 wrote.
+new_pc_gets_every_record() {
+  pc "$1" init >/dev/null
+  pc "$1" connect "${url}" --contract "${contract}" --user office@example.jp --password-file password.txt \
+    --save-password --device-name "$1" --passphrase-file pass1.txt >/dev/null
+  pc "$1" sync >/dev/null
+  expect_name "$1" c1 before-the-backup
+  expect_name "$1" c2 after-the-backup
+  expect_name "$1" c3 after-the-failover
+}
+
 # The base backup, as written, while the relay serves.
 backup_out="$(pg_block pg-backup "${pg}/primary")" || fail "the pg-backup block failed: ${backup_out}"
 copy="$(sed -n 's/^backed up to //p' <<<"${backup_out}")"
@@ -120,13 +132,7 @@ as_postgres pg_ctl -D "${pg}/primary" -m immediate -w stop >/dev/null
 pg_block pg-promote "${pg}/standby" || fail "the pg-promote block failed"
 pc pc1 set customers c3 name=after-the-failover >/dev/null
 sync_until_ok pc1
-pc pc2 init >/dev/null
-pc pc2 connect "${url}" --contract "${contract}" --user office@example.jp --password-file password.txt \
-  --save-password --device-name pc2 --passphrase-file pass1.txt >/dev/null
-pc pc2 sync >/dev/null
-expect_name pc2 c1 before-the-backup
-expect_name pc2 c2 after-the-backup
-expect_name pc2 c3 after-the-failover
+new_pc_gets_every_record pc2
 
 # The store is lost: restore the backup onto the first host, as written.
 stop_relay
@@ -146,12 +152,6 @@ start_cluster "${pg}/standby" "${standby_port}"
 # the restored store: it would connect again, as "Restore" says.)
 start_relay --store "${STORE}" --node-name ops1 --mail-outbox "${work}/outbox"
 sync_until_ok pc1
-pc pc3 init >/dev/null
-pc pc3 connect "${url}" --contract "${contract}" --user office@example.jp --password-file password.txt \
-  --save-password --device-name pc3 --passphrase-file pass1.txt >/dev/null
-pc pc3 sync >/dev/null
-expect_name pc3 c1 before-the-backup
-expect_name pc3 c2 after-the-backup
-expect_name pc3 c3 after-the-failover
+new_pc_gets_every_record pc3
 stop_relay
 echo "PostgreSQL store, backup, failover and restore as in docs/operations.md: ok"
