@@ -8,8 +8,9 @@ packages=(
   libboost-dev liblmdb-dev lmdb-utils libprotobuf-dev protobuf-compiler libsodium-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   libcli11-dev nlohmann-json3-dev libcurl4-openssl-dev
-  # The relay's PostgreSQL backend (libpq) and the tests' throw-away clusters and balancer.
-  postgresql-15 postgresql-client-15 libpq-dev haproxy
+  # The relay's PostgreSQL backend (libpq) and the tests' throw-away clusters and balancer;
+  # systemd-analyze checks the node's unit file (deploy/).
+  postgresql-15 postgresql-client-15 libpq-dev haproxy systemd
 )
 # The browser tests (tests/browser/): Debian's chromium with its matching
 # driver, selenium, a real SMTP server, and a Japanese font so the
