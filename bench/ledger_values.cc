@@ -1,5 +1,6 @@
 #include "ledger_values.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace daicho::bench {
@@ -52,6 +53,20 @@ std::string LedgerKey(uint32_t record) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "c%07u", record);
   return buf;
+}
+
+Status WriteLedger(Replica& replica, uint32_t records, uint32_t seed, uint32_t per_transaction) {
+  static const char* const kFields[12] = {"f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11"};
+  for (uint32_t first = 0; first < records; first += per_transaction) {
+    WriteTransaction txn = replica.BeginWrite();
+    for (uint32_t i = first; i < std::min(records, first + per_transaction); ++i) {
+      for (uint32_t j = 0; j < 12; ++j) {
+        DAICHO_RETURN_IF_ERROR(txn.Set("customers", LedgerKey(i), kFields[j], LedgerValue(seed, i, j, 0)));
+      }
+    }
+    DAICHO_RETURN_IF_ERROR(txn.Commit().status());
+  }
+  return Status::Ok();
 }
 
 }  // namespace daicho::bench

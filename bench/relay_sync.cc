@@ -57,20 +57,7 @@ int main(int argc, char** argv) {
   auto a = daicho::Replica::Open((dir / "a").string(), options);
   auto b = daicho::Replica::Open((dir / "b").string(), options);
   if (!a.ok() || !b.ok()) return Fail("replicas", a.ok() ? b.status() : a.status());
-  static const char* const kFields[12] = {"f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11"};
-  for (uint32_t first = 0; first < records; first += 1000) {
-    daicho::WriteTransaction txn = (*a)->BeginWrite();
-    for (uint32_t i = first; i < std::min(records, first + 1000); ++i) {
-      for (uint32_t j = 0; j < 12; ++j) {
-        if (Status s =
-                txn.Set("customers", daicho::bench::LedgerKey(i), kFields[j], daicho::bench::LedgerValue(42, i, j, 0));
-            !s.ok()) {
-          return Fail("set", s);
-        }
-      }
-    }
-    if (auto info = txn.Commit(); !info.ok()) return Fail("commit", info.status());
-  }
+  if (Status s = daicho::bench::WriteLedger(**a, records, 42); !s.ok()) return Fail("ledger", s);
 
   // As `daicho connect --save-password` does: one password login (Argon2id on
   // the relay) issues a device token; every sync then logs in with it.

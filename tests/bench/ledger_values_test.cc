@@ -1,5 +1,6 @@
 // The customer-ledger value generator against the test vectors and the
-// whole-dataset checks of bench/WORKLOAD.md section 2 (seed 42).
+// whole-dataset checks of bench/WORKLOAD.md section 2 (seed 42), and the
+// ledger as WriteLedger commits it.
 #include "ledger_values.h"
 
 #include <gtest/gtest.h>
@@ -7,6 +8,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "tests/testing/temp_dir.h"
 
 namespace daicho::bench {
 namespace {
@@ -87,6 +90,26 @@ TEST(LedgerValuesTest, DatasetOf100000RecordsMatchesPayloadBytesAndChecksum) {
   const DatasetCheck check = CheckDataset(100000);
   EXPECT_EQ(check.payload_bytes, 48003723u);
   EXPECT_EQ(check.fnv1a64, 0xef6ea80df1cffca1ull);
+}
+
+TEST(WriteLedgerTest, CommitsOneChangePerTransactionOfGeneratedRecords) {
+  testing::TempDir dir;
+  ReplicaOptions options;
+  options.create_if_missing = true;
+  auto replica = Replica::Open(dir.Sub("a"), options);
+  ASSERT_TRUE(replica.ok()) << replica.status();
+  ASSERT_TRUE(WriteLedger(**replica, 2500, kSeed, 1000).ok());
+  auto vv = (*replica)->GetVersionVector();
+  ASSERT_TRUE(vv.ok());
+  EXPECT_EQ(vv->Total(), 3u);  // 1000 + 1000 + 500 records
+  for (const uint32_t i : {0u, 1999u, 2499u}) {
+    auto record = (*replica)->Get("customers", LedgerKey(i));
+    ASSERT_TRUE(record.ok()) << i;
+    ASSERT_EQ(record->fields.size(), 12u);
+    ASSERT_NE(record->Find("f7"), nullptr);
+    EXPECT_EQ(record->Find("f7")->value.as_string(), LedgerValue(kSeed, i, 7, 0));
+  }
+  EXPECT_EQ((*replica)->Get("customers", LedgerKey(2500)).status().code(), Code::kNotFound);
 }
 
 }  // namespace
