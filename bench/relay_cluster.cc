@@ -33,8 +33,9 @@
 //
 //   relay_cluster [--quick] [--parts upload,clients,backends] [--nodes N]
 //                 [--contracts C] [--changes N] [--payload-bytes B]
-//                 [--clients K] [--pcs-per-contract P] [--rounds R]
-//                 [--records R] [--standby] [--relay PATH]
+//                 [--batch-bytes B] [--clients K] [--pcs-per-contract P]
+//                 [--rounds R] [--round-ms T] [--records R] [--standby]
+//                 [--relay PATH]
 //
 // Prints one JSON line. Exit code: 0 every check held; 1 a check failed (the
 // JSON line is still printed, the check named on stderr); 2 bad options; 3
@@ -100,9 +101,11 @@ struct Options {
   int contracts = 30;
   uint64_t changes = 2000;
   size_t payload_bytes = 512;
+  size_t batch_bytes = daicho::sync::SessionOptions{}.max_batch_bytes;
   int client_count = 1000;
   int pcs_per_contract = 10;
   int rounds = 20;
+  int round_ms = 0;
   uint32_t records = 10000;
   bool standby = false;
   std::string relay = DAICHO_RELAY_PATH;
@@ -114,11 +117,13 @@ double MsSince(Clock::time_point start) {
 
 // A PC's changes in memory: per origin the payloads of seq 1..n. Commit
 // adds a local change; Apply stores received ones and then tells
-// `on_stored` of each new one (outside the lock). Thread-safe.
+// `on_stored` of each new one; ChangesSince tells `on_read` of each change
+// it hands to the session to send (both outside the lock). Thread-safe.
 class MemoryChangeStore final : public daicho::sync::ChangeStore {
  public:
-  using OnStored = std::function<void(const ChangeBlob&)>;
-  explicit MemoryChangeStore(OnStored on_stored = {}) : on_stored_(std::move(on_stored)) {}
+  using Observer = std::function<void(const ChangeBlob&)>;
+  explicit MemoryChangeStore(Observer on_stored = {}, Observer on_read = {})
+      : on_stored_(std::move(on_stored)), on_read_(std::move(on_read)) {}
 
   void Commit(const ReplicaId& origin, std::string payload) {
     std::lock_guard lock(mu_);
@@ -134,17 +139,9 @@ class MemoryChangeStore final : public daicho::sync::ChangeStore {
 
   Result<std::vector<ChangeBlob>> ChangesSince(const VersionVector& other, size_t max_bytes,
                                                const VersionVector* upto) override {
-    std::lock_guard lock(mu_);
-    std::vector<ChangeBlob> out;
-    size_t bytes = 0;
-    for (const auto& [origin, log] : logs_) {
-      const uint64_t last = upto ? std::min<uint64_t>(log.size(), upto->Get(origin)) : log.size();
-      for (uint64_t seq = other.Get(origin) + 1; seq <= last; ++seq) {
-        const std::string& payload = log[seq - 1];
-        if (!out.empty() && bytes + payload.size() > max_bytes) return out;
-        bytes += payload.size();
-        out.push_back(ChangeBlob{origin, seq, payload});
-      }
+    std::vector<ChangeBlob> out = Read(other, max_bytes, upto);
+    if (on_read_) {
+      for (const ChangeBlob& change : out) on_read_(change);
     }
     return out;
   }
@@ -175,7 +172,24 @@ class MemoryChangeStore final : public daicho::sync::ChangeStore {
   }
 
  private:
-  const OnStored on_stored_;
+  std::vector<ChangeBlob> Read(const VersionVector& other, size_t max_bytes, const VersionVector* upto) {
+    std::lock_guard lock(mu_);
+    std::vector<ChangeBlob> out;
+    size_t bytes = 0;
+    for (const auto& [origin, log] : logs_) {
+      const uint64_t last = upto ? std::min<uint64_t>(log.size(), upto->Get(origin)) : log.size();
+      for (uint64_t seq = other.Get(origin) + 1; seq <= last; ++seq) {
+        const std::string& payload = log[seq - 1];
+        if (!out.empty() && bytes + payload.size() > max_bytes) return out;
+        bytes += payload.size();
+        out.push_back(ChangeBlob{origin, seq, payload});
+      }
+    }
+    return out;
+  }
+
+  const Observer on_stored_;
+  const Observer on_read_;
   std::mutex mu_;
   std::map<ReplicaId, std::vector<std::string>> logs_;
   VersionVector held_;
@@ -359,8 +373,9 @@ Status RunUpload(const Options& options, PgInstance& pg, const TempDir& dir, con
       }
       const Pc& pc = contracts[c].pcs[0];
       daicho::sync::SealedChangeStore sealed(*pc.store, contracts[c].number, ring.Clone());
-      reports[c] = daicho::transport::SyncOnce(relays->UrlFor(static_cast<int>(c)), sealed, pc.id,
-                                               SessionOf(contracts[c], pc, daicho::sync::Purpose::kSync));
+      daicho::sync::SessionOptions session = SessionOf(contracts[c], pc, daicho::sync::Purpose::kSync);
+      session.max_batch_bytes = options.batch_bytes;
+      reports[c] = daicho::transport::SyncOnce(relays->UrlFor(static_cast<int>(c)), sealed, pc.id, std::move(session));
     });
   }
   const Clock::time_point start = Clock::now();
@@ -396,16 +411,18 @@ Status RunUpload(const Options& options, PgInstance& pg, const TempDir& dir, con
 
 // ---- clients: K live PCs, one commit per contract per round ----
 
-// What a round waits for: per contract, when its commit was made and how
-// many of its other PCs hold it.
+// What a round waits for: per contract, when its commit was made and sent,
+// and how many of its other PCs hold it.
 struct Rounds {
   std::mutex mu;
   std::condition_variable changed;
-  std::vector<Clock::time_point> committed_at;  // per contract
-  std::vector<uint64_t> seq;                    // per contract: the round's change
-  std::vector<int> holders;                     // per contract
+  std::vector<Clock::time_point> committed_at;          // per contract
+  std::vector<std::optional<Clock::time_point>> sent_at;  // per contract: first handed to the session
+  std::vector<uint64_t> seq;                            // per contract: the round's change
+  std::vector<int> holders;                             // per contract
   int contracts_done = 0;
-  std::vector<double> latencies_ms;
+  std::vector<double> latencies_ms;            // commit -> every other PC holds it
+  std::vector<double> latencies_from_sent_ms;  // sent -> every other PC holds it
 };
 
 Status RunClients(const Options& options, PgInstance& pg, const TempDir& dir, const daicho::crypto::KeyRing& ring,
@@ -420,11 +437,17 @@ Status RunClients(const Options& options, PgInstance& pg, const TempDir& dir, co
   }
   Rounds rounds;
   rounds.committed_at.resize(contracts.size());
+  rounds.sent_at.resize(contracts.size());
   rounds.seq.assign(contracts.size(), 0);
   rounds.holders.assign(contracts.size(), 0);
   for (size_t c = 0; c < contracts.size(); ++c) {
     const ReplicaId committer = contracts[c].pcs[0].id;
-    contracts[c].pcs[0].store = std::make_unique<MemoryChangeStore>();
+    contracts[c].pcs[0].store = std::make_unique<MemoryChangeStore>(
+        MemoryChangeStore::Observer(), [&rounds, c](const ChangeBlob& change) {
+          const Clock::time_point now = Clock::now();
+          std::lock_guard lock(rounds.mu);
+          if (change.seq == rounds.seq[c] && !rounds.sent_at[c]) rounds.sent_at[c] = now;
+        });
     for (int p = 1; p < pcs; ++p) {
       contracts[c].pcs[static_cast<size_t>(p)].store =
           std::make_unique<MemoryChangeStore>([&rounds, c, committer, pcs](const ChangeBlob& change) {
@@ -434,6 +457,10 @@ Status RunClients(const Options& options, PgInstance& pg, const TempDir& dir, co
             if (++rounds.holders[c] != pcs - 1) return;
             rounds.latencies_ms.push_back(
                 std::chrono::duration<double, std::milli>(now - rounds.committed_at[c]).count());
+            if (rounds.sent_at[c]) {
+              rounds.latencies_from_sent_ms.push_back(
+                  std::chrono::duration<double, std::milli>(now - *rounds.sent_at[c]).count());
+            }
             ++rounds.contracts_done;
             rounds.changed.notify_all();
           });
@@ -524,11 +551,17 @@ Status RunClients(const Options& options, PgInstance& pg, const TempDir& dir, co
       rounds.contracts_done = 0;
       for (size_t c = 0; c < contracts.size(); ++c) {
         rounds.seq[c] = static_cast<uint64_t>(r);
+        rounds.sent_at[c].reset();
         rounds.holders[c] = 0;
       }
     }
+    const Clock::time_point round_start = Clock::now();
     for (size_t c = 0; c < contracts.size(); ++c) {
       Pc& committer = contracts[c].pcs[0];
+      // Spread over round_ms (0: all at once).
+      std::this_thread::sleep_until(round_start + std::chrono::microseconds(1000LL * options.round_ms *
+                                                                             static_cast<long long>(c) /
+                                                                             static_cast<long long>(contracts.size())));
       {
         std::lock_guard lock(rounds.mu);
         rounds.committed_at[c] = Clock::now();
@@ -545,19 +578,26 @@ Status RunClients(const Options& options, PgInstance& pg, const TempDir& dir, co
     lock.unlock();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // rounds do not overlap
   }
-  std::vector<double> latencies;
+  std::vector<double> latencies, from_sent;
   {
     std::lock_guard lock(rounds.mu);
     latencies = rounds.latencies_ms;
+    from_sent = rounds.latencies_from_sent_ms;
   }
   std::sort(latencies.begin(), latencies.end());
+  std::sort(from_sent.begin(), from_sent.end());
   out.Add("rounds", static_cast<uint64_t>(rounds_completed));
+  out.Add("round_ms", static_cast<uint64_t>(options.round_ms));
   out.Add("latency_samples", static_cast<uint64_t>(latencies.size()));
   out.Add("committer_poll_ms", static_cast<uint64_t>(kCommitterPoll.count()));
   if (!latencies.empty()) {
     out.Add("latency_ms_p50", Fixed(Percentile(latencies, 0.50), 1));
     out.Add("latency_ms_p99", Fixed(Percentile(latencies, 0.99), 1));
     out.Add("latency_ms_max", Fixed(latencies.back(), 1));
+  }
+  if (!from_sent.empty()) {
+    out.Add("latency_from_sent_ms_p50", Fixed(Percentile(from_sent, 0.50), 1));
+    out.Add("latency_from_sent_ms_p99", Fixed(Percentile(from_sent, 0.99), 1));
   }
   out.Check(rounds_completed == options.rounds, "every round reached every PC within 30 s");
   stop.request_stop();
@@ -699,6 +739,10 @@ bool ParseOptions(int argc, char** argv, Options& options) {
       options.client_count = static_cast<int>(value);
     } else if (flag == "--pcs-per-contract") {
       options.pcs_per_contract = static_cast<int>(value);
+    } else if (flag == "--batch-bytes") {
+      options.batch_bytes = static_cast<size_t>(value);
+    } else if (flag == "--round-ms") {
+      options.round_ms = static_cast<int>(value);
     } else if (flag == "--rounds") {
       options.rounds = static_cast<int>(value);
     } else if (flag == "--records") {
@@ -745,6 +789,7 @@ int Run(const Options& options) {
     out.Add("contracts", static_cast<uint64_t>(options.contracts));
     out.Add("changes_per_pc", options.changes);
     out.Add("payload_bytes", static_cast<uint64_t>(options.payload_bytes));
+    out.Add("batch_bytes", static_cast<uint64_t>(options.batch_bytes));
     if (Status s = RunUpload(options, **pg, dir, *ring, 1, out); !s.ok()) return fail("upload through 1 node", s);
     if (options.nodes > 1) {
       if (Status s = RunUpload(options, **pg, dir, *ring, options.nodes, out); !s.ok()) {
@@ -771,8 +816,9 @@ int main(int argc, char** argv) {
   if (!ParseOptions(argc, argv, options)) {
     std::fprintf(stderr,
                  "usage: relay_cluster [--quick] [--parts upload,clients,backends] [--nodes N] [--contracts C]\n"
-                 "                     [--changes N] [--payload-bytes B] [--clients K] [--pcs-per-contract P]\n"
-                 "                     [--rounds R] [--records R] [--standby] [--relay PATH]\n");
+                 "                     [--changes N] [--payload-bytes B] [--batch-bytes B] [--clients K]\n"
+                 "                     [--pcs-per-contract P] [--rounds R] [--round-ms T] [--records R]\n"
+                 "                     [--standby] [--relay PATH]\n");
     return 2;
   }
   return Run(options);
