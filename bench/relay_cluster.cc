@@ -10,11 +10,11 @@
 //             once, through 1 node and then through `--nodes` nodes
 //             (contract i on node i mod nodes): changes/s and wall time.
 //   clients:  K PCs (P per contract) logged in and live (watch mode) over
-//             the nodes; each round one PC per contract commits a change,
-//             and the latency is from that commit until every other PC of
-//             the contract holds it (p50/p99); RSS per connection of each
-//             relay process (VmRSS after the logins minus before, over its
-//             connections).
+//             the nodes (`--spread`: see below); each round one PC per
+//             contract commits a change, and the latency is from that
+//             commit until every other PC of the contract holds it
+//             (p50/p99); RSS per connection of each relay process (VmRSS
+//             after the logins minus before, over its connections).
 //   backends: one PC uploading a ledger of R records (WORKLOAD.md values,
 //             1,000 records per change) through one `daicho-relay --data`
 //             (LMDB) process and one `daicho-relay --store` process.
@@ -28,14 +28,15 @@
 // PCs then log in with their device tokens, as after
 // `daicho connect --save-password`.
 //
-// All PCs of a contract are on one node: the way deploy/haproxy.cfg routes
-// by contract (live pushes between nodes are not measured here).
+// All PCs of a contract are on one node, the way deploy/haproxy.cfg routes
+// by contract; with `--spread` a contract's PCs are spread over the nodes,
+// so every live change also goes from node to node (NOTIFY, then a push).
 //
 //   relay_cluster [--quick] [--parts upload,clients,backends] [--nodes N]
 //                 [--contracts C] [--changes N] [--payload-bytes B]
 //                 [--batch-bytes B] [--clients K] [--pcs-per-contract P]
-//                 [--rounds R] [--round-ms T] [--records R] [--standby]
-//                 [--relay PATH]
+//                 [--rounds R] [--round-ms T] [--records R] [--spread]
+//                 [--standby] [--relay PATH]
 //
 // Prints one JSON line. Exit code: 0 every check held; 1 a check failed (the
 // JSON line is still printed, the check named on stderr); 2 bad options; 3
@@ -108,6 +109,7 @@ struct Options {
   int round_ms = 0;
   uint32_t records = 10000;
   bool standby = false;
+  bool spread = false;
   std::string relay = DAICHO_RELAY_PATH;
 };
 
@@ -285,8 +287,10 @@ class Relays {
 
   int size() const { return static_cast<int>(processes_.size()); }
   RelayProcess& node(int i) { return *processes_[static_cast<size_t>(i)]; }
-  // Where contract `c` is served: node c mod N, as a contract-hash route.
-  std::string UrlFor(int contract) { return node(contract % size()).url(); }
+  // Node i mod N: contract c's PCs on node c (as HAProxy's contract-hash
+  // route does), or, spread, PC p of contract c on node c + p.
+  int NodeOf(int i) const { return i % size(); }
+  std::string UrlOf(int i) { return node(NodeOf(i)).url(); }
 
  private:
   std::vector<std::unique_ptr<RelayProcess>> processes_;
@@ -375,7 +379,7 @@ Status RunUpload(const Options& options, PgInstance& pg, const TempDir& dir, con
       daicho::sync::SealedChangeStore sealed(*pc.store, contracts[c].number, ring.Clone());
       daicho::sync::SessionOptions session = SessionOf(contracts[c], pc, daicho::sync::Purpose::kSync);
       session.max_batch_bytes = options.batch_bytes;
-      reports[c] = daicho::transport::SyncOnce(relays->UrlFor(static_cast<int>(c)), sealed, pc.id, std::move(session));
+      reports[c] = daicho::transport::SyncOnce(relays->UrlOf(static_cast<int>(c)), sealed, pc.id, std::move(session));
     });
   }
   const Clock::time_point start = Clock::now();
@@ -477,6 +481,7 @@ Status RunClients(const Options& options, PgInstance& pg, const TempDir& dir, co
   std::stop_source stop;
   std::atomic<int> live{0};
   std::atomic<int> ended_badly{0};
+  auto NodeIndex = [&](size_t c, int p) { return static_cast<int>(c) + (options.spread ? p : 0); };
   std::vector<std::thread> threads;
   for (size_t c = 0; c < contracts.size(); ++c) {
     for (int p = 0; p < pcs; ++p) {
@@ -492,7 +497,7 @@ Status RunClients(const Options& options, PgInstance& pg, const TempDir& dir, co
           if (!counted) live.fetch_add(1);
           counted = true;
         };
-        auto report = daicho::transport::SyncOnce(relays->UrlFor(static_cast<int>(c)), sealed, pc.id,
+        auto report = daicho::transport::SyncOnce(relays->UrlOf(NodeIndex(c, p)), sealed, pc.id,
                                                    SessionOf(contract, pc, daicho::sync::Purpose::kWatch), {},
                                                    std::move(hooks));
         if (!report.ok()) {
@@ -531,7 +536,9 @@ Status RunClients(const Options& options, PgInstance& pg, const TempDir& dir, co
   for (int n = 0; n < relays->size(); ++n) {
     const uint64_t after = ResidentKib(relays->node(n).pid());
     int connections = 0;
-    for (size_t c = 0; c < contracts.size(); ++c) connections += static_cast<int>(c) % relays->size() == n ? pcs : 0;
+    for (size_t c = 0; c < contracts.size(); ++c) {
+      for (int p = 0; p < pcs; ++p) connections += relays->NodeOf(NodeIndex(c, p)) == n ? 1 : 0;
+    }
     const double per = (static_cast<double>(after) - static_cast<double>(rss_before[static_cast<size_t>(n)])) /
                        std::max(connections, 1);
     rss_sum_kib += per;
@@ -586,6 +593,7 @@ Status RunClients(const Options& options, PgInstance& pg, const TempDir& dir, co
   }
   std::sort(latencies.begin(), latencies.end());
   std::sort(from_sent.begin(), from_sent.end());
+  out.Add("spread", options.spread ? "true" : "false");
   out.Add("rounds", static_cast<uint64_t>(rounds_completed));
   out.Add("round_ms", static_cast<uint64_t>(options.round_ms));
   out.Add("latency_samples", static_cast<uint64_t>(latencies.size()));
@@ -632,7 +640,7 @@ Result<BackendUpload> UploadLedger(const Options& options, const TempDir& dir, d
   daicho::sync::ReplicaChangeStore changes(ledger);
   daicho::sync::SealedChangeStore sealed(changes, contracts[0].number, ring.Clone());
   const Clock::time_point start = Clock::now();
-  auto report = daicho::transport::SyncOnce(relays->UrlFor(0), sealed, ledger.id(),
+  auto report = daicho::transport::SyncOnce(relays->UrlOf(0), sealed, ledger.id(),
                                             SessionOf(contracts[0], contracts[0].pcs[0], daicho::sync::Purpose::kSync));
   BackendUpload upload;
   upload.ms = MsSince(start);
@@ -715,8 +723,8 @@ bool ParseOptions(int argc, char** argv, Options& options) {
     const std::string flag = argv[i];
     long long value = 0;
     if (flag == "--quick") continue;
-    if (flag == "--standby") {
-      options.standby = true;
+    if (flag == "--standby" || flag == "--spread") {
+      (flag == "--standby" ? options.standby : options.spread) = true;
       continue;
     }
     if (i + 1 >= argc) return false;
@@ -818,7 +826,7 @@ int main(int argc, char** argv) {
                  "usage: relay_cluster [--quick] [--parts upload,clients,backends] [--nodes N] [--contracts C]\n"
                  "                     [--changes N] [--payload-bytes B] [--batch-bytes B] [--clients K]\n"
                  "                     [--pcs-per-contract P] [--rounds R] [--round-ms T] [--records R]\n"
-                 "                     [--standby] [--relay PATH]\n");
+                 "                     [--spread] [--standby] [--relay PATH]\n");
     return 2;
   }
   return Run(options);
