@@ -52,6 +52,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -669,6 +670,8 @@ Status RunBackends(const Options& options, PgInstance& pg, const TempDir& dir, c
   DAICHO_ASSIGN_OR_RETURN(auto lmdb_backend, daicho::relay::LmdbBackend::Open(lmdb_dir));
   DAICHO_ASSIGN_OR_RETURN(BackendUpload lmdb, UploadLedger(options, dir, *ledger, ring, RelayStore::Data(lmdb_dir),
                                                            std::move(lmdb_backend), "lmdb"));
+  // Its relay has stopped: the disk holds one relay store at a time.
+  std::filesystem::remove_all(lmdb_dir);
   DAICHO_ASSIGN_OR_RETURN(std::string conninfo, NewStoreDatabase(pg, "backends"));
   DAICHO_ASSIGN_OR_RETURN(auto pg_backend, daicho::relay::PgBackend::Open(conninfo));
   DAICHO_ASSIGN_OR_RETURN(BackendUpload postgres, UploadLedger(options, dir, *ledger, ring,
