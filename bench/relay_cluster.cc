@@ -54,12 +54,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <span>
 #include <sstream>
 #include <stop_token>
 #include <string>
@@ -69,10 +66,10 @@
 #include "crypto/key_ring.h"
 #include "daicho/replica.h"
 #include "ledger_values.h"
+#include "memory_change_store.h"
 #include "relay/lmdb/lmdb_backend.h"
 #include "relay/postgres/pg_backend.h"
 #include "relay/relay_service.h"
-#include "sync/change_store.h"
 #include "sync/replica_change_store.h"
 #include "sync/sealed_change_store.h"
 #include "tests/testing/pg_instance.h"
@@ -88,6 +85,7 @@ using daicho::ReplicaId;
 using daicho::Result;
 using daicho::Status;
 using daicho::VersionVector;
+using daicho::bench::MemoryChangeStore;
 using daicho::testing::PgInstance;
 using daicho::testing::RelayProcess;
 using daicho::testing::RelayStore;
@@ -117,86 +115,6 @@ struct Options {
 double MsSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
-
-// A PC's changes in memory: per origin the payloads of seq 1..n. Commit
-// adds a local change; Apply stores received ones and then tells
-// `on_stored` of each new one; ChangesSince tells `on_read` of each change
-// it hands to the session to send (both outside the lock). Thread-safe.
-class MemoryChangeStore final : public daicho::sync::ChangeStore {
- public:
-  using Observer = std::function<void(const ChangeBlob&)>;
-  explicit MemoryChangeStore(Observer on_stored = {}, Observer on_read = {})
-      : on_stored_(std::move(on_stored)), on_read_(std::move(on_read)) {}
-
-  void Commit(const ReplicaId& origin, std::string payload) {
-    std::lock_guard lock(mu_);
-    std::vector<std::string>& log = logs_[origin];
-    log.push_back(std::move(payload));
-    held_.Advance(origin, log.size());
-  }
-
-  Result<VersionVector> GetVersionVector() override {
-    std::lock_guard lock(mu_);
-    return held_;
-  }
-
-  Result<std::vector<ChangeBlob>> ChangesSince(const VersionVector& other, size_t max_bytes,
-                                               const VersionVector* upto) override {
-    std::vector<ChangeBlob> out = Read(other, max_bytes, upto);
-    if (on_read_) {
-      for (const ChangeBlob& change : out) on_read_(change);
-    }
-    return out;
-  }
-
-  Status Apply(std::span<const ChangeBlob> changes) override {
-    std::vector<const ChangeBlob*> stored;
-    {
-      std::lock_guard lock(mu_);
-      VersionVector after = held_;  // the batch checked whole before any of it is stored
-      for (const ChangeBlob& change : changes) {
-        if (change.seq > after.Get(change.origin) + 1) {
-          return Status(Code::kProtocolError, "a gap before seq " + std::to_string(change.seq));
-        }
-        after.Advance(change.origin, change.seq);
-      }
-      for (const ChangeBlob& change : changes) {
-        std::vector<std::string>& log = logs_[change.origin];
-        if (change.seq != log.size() + 1) continue;  // a duplicate
-        log.push_back(change.payload);
-        stored.push_back(&change);
-      }
-      held_ = std::move(after);
-    }
-    if (on_stored_) {
-      for (const ChangeBlob* change : stored) on_stored_(*change);
-    }
-    return Status::Ok();
-  }
-
- private:
-  std::vector<ChangeBlob> Read(const VersionVector& other, size_t max_bytes, const VersionVector* upto) {
-    std::lock_guard lock(mu_);
-    std::vector<ChangeBlob> out;
-    size_t bytes = 0;
-    for (const auto& [origin, log] : logs_) {
-      const uint64_t last = upto ? std::min<uint64_t>(log.size(), upto->Get(origin)) : log.size();
-      for (uint64_t seq = other.Get(origin) + 1; seq <= last; ++seq) {
-        const std::string& payload = log[seq - 1];
-        if (!out.empty() && bytes + payload.size() > max_bytes) return out;
-        bytes += payload.size();
-        out.push_back(ChangeBlob{origin, seq, payload});
-      }
-    }
-    return out;
-  }
-
-  const Observer on_stored_;
-  const Observer on_read_;
-  std::mutex mu_;
-  std::map<ReplicaId, std::vector<std::string>> logs_;
-  VersionVector held_;
-};
 
 // One PC of the bench: its replica id, the device token the store issued
 // it, and its changes.
