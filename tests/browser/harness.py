@@ -228,32 +228,45 @@ class Browser:
     def fill(self, values):
         """Types into the form fields named by `values` (cleared first)."""
         for name, value in values.items():
-            field = self.driver.find_element(By.NAME, name)
-            field.clear()
-            field.send_keys(value)
+            def type_value(name=name, value=value):
+                field = self.driver.find_element(By.NAME, name)
+                field.clear()
+                field.send_keys(value)
+            self.once_more_if_reattached(type_value)
 
-    def submit(self, button_text=None, validate=True, retried=False):
+    def click(self, by, selector):
+        """Clicks the element (a checkbox, an option) without leaving the page."""
+        self.once_more_if_reattached(lambda: self.driver.find_element(by, selector).click())
+
+    def submit(self, button_text=None, validate=True):
         """Submits the page's main form (the one whose button says
         `button_text`, else the first in <main>). validate=False skips the
         browser's own checks, to see what the server answers."""
-        if button_text is None:
-            button = self.driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]")
-        else:
-            button = self.driver.find_element(
-                By.XPATH, "//button[normalize-space()=%s]" % xpath_literal(button_text))
-        if not validate:
-            self.driver.execute_script("arguments[0].form.noValidate = true", button)
-        try:
+        def press():
+            if button_text is None:
+                button = self.driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]")
+            else:
+                button = self.driver.find_element(
+                    By.XPATH, "//button[normalize-space()=%s]" % xpath_literal(button_text))
+            if not validate:
+                self.driver.execute_script("arguments[0].form.noValidate = true", button)
             self.click_and_wait(button)
+        self.once_more_if_reattached(press)
+
+    def once_more_if_reattached(self, action):
+        """Runs action(). Chromedriver sometimes resolves a node of a
+        just-loaded page against a document it has since re-attached (a stale
+        element, or "does not belong to the document"), more often on a
+        loaded machine; the action then never reached the page, so it runs
+        once more on the loaded page."""
+        try:
+            return action()
         except (StaleElementReferenceException, WebDriverException) as error:
-            # Chromedriver sometimes resolves a node of a just-loaded page
-            # against a document it has since re-attached ("does not belong
-            # to the document"); the click never reached the page, so the
-            # same button is found again and clicked once more.
-            if retried or (not isinstance(error, StaleElementReferenceException) and
-                           "does not belong to the document" not in str(error)):
+            if (not isinstance(error, StaleElementReferenceException) and
+                    "does not belong to the document" not in str(error)):
                 raise
-            self.submit(button_text, validate, retried=True)
+            self.wait_until_loaded()
+            return action()
 
     def click_and_wait(self, element):
         """Clicks and waits until the next page replaced this one and has
@@ -269,7 +282,8 @@ class Browser:
             lambda driver: driver.execute_script("return document.readyState") == "complete")
 
     def follow(self, link_text):
-        self.click_and_wait(self.driver.find_element(By.LINK_TEXT, link_text))
+        self.once_more_if_reattached(
+            lambda: self.click_and_wait(self.driver.find_element(By.LINK_TEXT, link_text)))
 
     def notice(self):
         """The page's notice text ("" when none)."""

@@ -87,7 +87,7 @@ class LicencePage(harness.RelayBrowserTest):
         self.addCleanup(admin.quit)
         admin.log_in(self.relay, CONTRACT, ADMIN, ADMIN_PASSWORD)
         admin.follow("ライセンス")
-        admin.driver.find_element(By.CSS_SELECTOR, "input[name=option][value=billing]").click()
+        admin.click(By.CSS_SELECTOR, "input[name=option][value=billing]")
         admin.submit("変更する")
         self.assertIn("無料にするオプションを「請求管理」にしました。", admin.notice())
         admin.shot("free-option-choice")

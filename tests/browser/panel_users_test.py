@@ -93,7 +93,7 @@ class AdministratorManagesUsers(harness.RelayBrowserTest):
 
         # Remove, confirmed.
         b.open(self.relay, "/admin/user?id=sato@example.jp")
-        self.driver.find_element(By.NAME, "confirm").click()
+        b.click(By.NAME, "confirm")
         b.submit("このユーザーを削除する")
         self.assertEqual(b.notice(), "sato@example.jp を削除しました。")
         self.assertNotIn("sato@example.jp", self.driver.find_element(By.TAG_NAME, "table").text)

@@ -97,7 +97,7 @@ class VendorStaffRecordForAnOffice(harness.RelayBrowserTest):
         # Two new companies made backup free; billing is paid for.
         b.follow("契約一覧")
         b.follow(OFFICE)
-        self.driver.find_element(By.CSS_SELECTOR, "select[name=option] option[value=billing]").click()
+        b.click(By.CSS_SELECTOR, "select[name=option] option[value=billing]")
         b.fill({"amount": "11,000", "reference": "T-0042", "note": "振込"})
         # (Both forms' buttons say 記録する: the payment form's.)
         b.click_and_wait(self.driver.find_element(By.CSS_SELECTOR, "form[action='/admin/vendor/contract/pay'] button"))
