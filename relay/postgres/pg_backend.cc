@@ -19,6 +19,8 @@ using pg::PgLease;
 using pg::PgSession;
 
 struct PgBackend::Impl {
+  // Signs this backend's change notices (its own feed skips them): the node
+  // name and a random suffix, since two processes may be given one name.
   std::string node_id;
   std::string application_name;
   std::shared_ptr<pg::PgPool> pool;
@@ -79,8 +81,8 @@ Result<std::shared_ptr<PgBackend>> PgBackend::Open(const std::string& conninfo, 
     DAICHO_RETURN_IF_ERROR(pg::CheckSchema(*conn, pg::Migrations()));
   }
   auto impl = std::make_unique<Impl>();
-  impl->node_id = options.node_id.empty() ? RandomNodeId() : options.node_id;
-  impl->application_name = "daicho-relay " + impl->node_id;
+  impl->node_id = options.node_id.empty() ? RandomNodeId() : options.node_id + "." + RandomNodeId();
+  impl->application_name = "daicho-relay " + (options.node_id.empty() ? impl->node_id : options.node_id);
   impl->pool = std::make_shared<pg::PgPool>(conninfo, impl->application_name, options.max_connections);
   return std::shared_ptr<PgBackend>(new PgBackend(std::move(impl)));
 }

@@ -42,8 +42,10 @@ namespace daicho::relay {
 struct PgBackendOptions {
   // Connections to the store at most (each a PostgreSQL backend process).
   size_t max_connections = 16;
-  // Names this node in the change notifications it sends, so that its own
-  // feed skips them; empty: a random id per backend.
+  // Names this node in the store's connections (application_name, as
+  // pg_stat_activity shows them) and, with a random suffix, in the change
+  // notices it sends, so that its own feed skips them while another
+  // process given the same name still hears them; empty: a random id.
   std::string node_id;
 };
 

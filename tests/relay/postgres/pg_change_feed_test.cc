@@ -70,6 +70,20 @@ TEST_F(PgBackendTest, FeedReportsOtherNodesCommitsAndSkipsItsOwn) {
   EXPECT_FALSE(feed->connected());
 }
 
+// Two relay processes on one host get the host name as their node name by
+// default: each must still hear the other's commits.
+TEST_F(PgBackendTest, NodesGivenTheSameNameStillHearEachOther) {
+  auto first = OpenBackend("relay.example");
+  auto second = OpenBackend("relay.example");
+  AddContract(*first, a_);
+  Recorder recorder;
+  auto feed = first->OpenChangeFeed();
+  ASSERT_DAICHO_OK(feed->Start(recorder.Handlers()));
+  ASSERT_TRUE(WaitFor([&] { return feed->connected(); }));
+  ASSERT_DAICHO_OK(AppendNext(*second, a_, Origin(1)));
+  EXPECT_TRUE(WaitFor([&] { return recorder.Saw(a_); }));
+}
+
 TEST_F(PgBackendTest, FeedReconnectsAndResyncsAfterItsConnectionIsKilled) {
   auto node_a = OpenBackend("node-a");
   auto node_b = OpenBackend("node-b");
