@@ -1,11 +1,8 @@
 #include "tests/testing/pg_instance.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
-#include <netinet/in.h>
 #include <pwd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -31,22 +28,6 @@ RunResult RunPg(const std::string& program, std::vector<std::string> args, const
 
 Status Failed(const std::string& what, const RunResult& run) {
   return IoError(what + " failed (exit " + std::to_string(run.exit_code) + "): " + run.out + run.err);
-}
-
-// A port nobody listened on a moment ago.
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof addr;
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
 }
 
 // The directory made the server's: owned by `postgres` when we are root.
@@ -123,7 +104,7 @@ Status PgInstance::StartServer(const std::vector<std::string>& settings) {
   for (const std::string& setting : settings) base += " -c " + setting;
   Status last;
   for (int attempt = 0; attempt < 3; ++attempt) {
-    port_ = FreePort();
+    port_ = FreeLoopbackPort();
     const RunResult start = RunPg(
         "pg_ctl",
         {"-D", data_dir(), "-l", dir_ + "/log", "-w", "-t", "60", "start", "-o", base + " -p " + std::to_string(port_)},

@@ -27,6 +27,10 @@ inline constexpr auto kDeadline = std::chrono::seconds(20);
 bool WaitFor(const std::function<bool()>& done, std::chrono::steady_clock::duration timeout = kDeadline,
              std::chrono::milliseconds poll = std::chrono::milliseconds(20));
 
+// A loopback TCP port nobody listened on a moment ago, for programs that
+// take no port 0 (PostgreSQL, HAProxy); 0 if none could be had.
+int FreeLoopbackPort();
+
 // The whole file ("" when it cannot be read).
 std::string ReadFile(const std::string& path);
 

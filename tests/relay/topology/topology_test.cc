@@ -81,21 +81,6 @@ std::string TestHaproxyConfig(const std::string& shipped, const std::string& pem
   return cfg;
 }
 
-// A loopback port free now (HAProxy takes no port 0).
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof address;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
-    ADD_FAILURE() << "no free port";
-  }
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
 class TopologyTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -128,8 +113,10 @@ class TopologyTest : public ::testing::Test {
     ca_file_ = cert;
     const std::string pem = dir_.Sub("relay.pem");
     testing::WriteFile(pem, testing::ReadFile(cert) + testing::ReadFile(key));
-    front_port_ = FreePort();
-    stats_port_ = FreePort();
+    front_port_ = testing::FreeLoopbackPort();
+    stats_port_ = testing::FreeLoopbackPort();
+    ASSERT_GT(front_port_, 0);
+    ASSERT_GT(stats_port_, 0);
     const std::string cfg = dir_.Sub("haproxy.cfg");
     testing::WriteFile(cfg, TestHaproxyConfig(testing::ReadFile(DAICHO_SOURCE_DIR "/deploy/haproxy.cfg"), pem,
                                               front_port_, stats_port_, node_ports));
