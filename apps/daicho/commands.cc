@@ -368,22 +368,6 @@ void WriteImportReport(std::ostream& out, const std::string& collection, const I
   out << "; read as " << r.read_as << '\n';
 }
 
-Status ApplyCellWrite(WriteTransaction& txn, const std::string& collection, const ParsedRow& row, const CellWrite& w) {
-  switch (w.type) {
-    case CellWrite::Type::kSet:
-      return txn.Set(collection, row.id, w.field, Value(w.text));
-    case CellWrite::Type::kSetWithContext:
-      return txn.SetWithContext(collection, row.id, w.field, Value(w.text), row.token->seen);
-    case CellWrite::Type::kAdd:
-      return txn.Add(collection, row.id, w.field, w.delta);
-    case CellWrite::Type::kSetAdd:
-      return txn.SetAdd(collection, row.id, w.field, w.text);
-    case CellWrite::Type::kSetRemove:
-      return txn.SetRemove(collection, row.id, w.field, w.text);
-  }
-  return Internal("unknown cell write");
-}
-
 }  // namespace
 
 Outcome ImportCsvCommand(const std::string& db, const std::string& collection, const std::string& file,

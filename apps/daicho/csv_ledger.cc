@@ -13,7 +13,9 @@
 namespace daicho::cli {
 namespace {
 
-constexpr std::string_view kTokenPrefix = "v1.";
+constexpr std::string_view kTokenPrefix = "v2.";
+// Tokens of daicho before register_contexts: read, never written.
+constexpr std::string_view kTokenPrefixV1 = "v1.";
 constexpr std::string_view kBase64Url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 constexpr size_t kReplicaIdBytes = std::tuple_size_v<ReplicaId::Bytes>;
 
@@ -112,7 +114,7 @@ void PlanRegister(const CsvCell& cell, const FieldView* now, const std::optional
   if (now != nullptr) {
     for (const Sibling& s : now->siblings) {
       all.push_back(&s);
-      if (token && !token->seen.Covers(s.dot)) unseen.push_back(&s);
+      if (token && !token->ContextFor(name).Covers(s.dot)) unseen.push_back(&s);
     }
   }
   auto holds_cell = [&](const Sibling* s) { return ScalarText(s->value, "") == cell.text; };
@@ -277,9 +279,16 @@ RowToken MakeRowToken(const Record& record, const RecordContext& context, const 
   for (const auto& e : origins.entries()) token.seen.Advance(e.replica, exporter_vv.Get(e.replica));
   for (const FieldView& f : record.fields) {
     switch (f.kind) {
-      case FieldKind::kRegister:
+      case FieldKind::kRegister: {
         token.digests.push_back(RegisterDigest(f.name, FieldCellText(f)));
+        VersionVector beyond;
+        const VersionVector field_context = context.ForField(f.name);
+        for (const auto& e : field_context.entries()) {
+          if (e.counter > token.seen.Get(e.replica)) beyond.Advance(e.replica, e.counter);
+        }
+        if (!beyond.empty()) token.register_contexts.emplace_back(FieldDigest(f.name), std::move(beyond));
         break;
+      }
       case FieldKind::kSet:
         for (const std::string& e : f.elements) token.digests.push_back(ElementDigest(f.name, e));
         break;
@@ -291,17 +300,51 @@ RowToken MakeRowToken(const Record& record, const RecordContext& context, const 
   std::sort(token.digests.begin(), token.digests.end());
   token.digests.erase(std::unique(token.digests.begin(), token.digests.end()), token.digests.end());
   std::sort(token.counters.begin(), token.counters.end());
+  std::sort(token.register_contexts.begin(), token.register_contexts.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   return token;
 }
+
+VersionVector RowToken::ContextFor(std::string_view field) const {
+  VersionVector context = seen;
+  const uint64_t digest = FieldDigest(field);
+  for (const auto& [field_digest, entries] : register_contexts) {
+    if (field_digest == digest) context.Join(entries);
+  }
+  return context;
+}
+
+namespace {
+
+void WriteEntries(storage::BinaryWriter& w, const VersionVector& vv) {
+  w.Varint(vv.size());
+  for (const auto& e : vv.entries()) {
+    w.Raw(e.replica.AsStringView());
+    w.Varint(e.counter);
+  }
+}
+
+// False for a damaged list: cut short, a zero counter, a replica twice.
+bool ReadEntries(storage::BinaryReader& r, VersionVector& vv) {
+  uint64_t n = 0;
+  if (!r.Varint(n) || n > r.remaining()) return false;
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string_view raw;
+    uint64_t counter = 0;
+    if (!r.Raw(kReplicaIdBytes, raw) || !r.Varint(counter) || counter == 0) return false;
+    Result<ReplicaId> id = ReplicaId::FromBytes(raw);
+    if (!id.ok() || vv.Get(*id) != 0) return false;
+    vv.Advance(*id, counter);
+  }
+  return true;
+}
+
+}  // namespace
 
 std::string EncodeRowToken(const RowToken& token) {
   std::string bin;
   storage::BinaryWriter w(bin);
-  w.Varint(token.seen.size());
-  for (const auto& e : token.seen.entries()) {
-    w.Raw(e.replica.AsStringView());
-    w.Varint(e.counter);
-  }
+  WriteEntries(w, token.seen);
   w.Varint(token.digests.size());
   for (uint64_t d : token.digests) w.Fixed64(d);
   w.Varint(token.counters.size());
@@ -309,16 +352,21 @@ std::string EncodeRowToken(const RowToken& token) {
     w.Fixed64(digest);
     w.Signed(total);
   }
+  w.Varint(token.register_contexts.size());
+  for (const auto& [digest, entries] : token.register_contexts) {
+    w.Fixed64(digest);
+    WriteEntries(w, entries);
+  }
   return std::string(kTokenPrefix) + Base64UrlEncode(bin);
 }
 
 Result<RowToken> DecodeRowToken(std::string_view text) {
-  if (!text.starts_with(kTokenPrefix)) {
+  const bool v1 = text.starts_with(kTokenPrefixV1);
+  if (!v1 && !text.starts_with(kTokenPrefix)) {
     size_t dot = text.find('.');
     if (dot != std::string_view::npos && dot < 8 && text.starts_with('v')) {
       return InvalidArgument("version token of another format (" + QuoteForMessage(text.substr(0, dot)) +
-                             "; this daicho reads " + std::string(kTokenPrefix.substr(0, 2)) +
-                             "): export the file again with this version");
+                             "; this daicho reads v1 and v2): export the file again with this version");
     }
     return InvalidArgument("not a daicho version token");
   }
@@ -327,16 +375,8 @@ Result<RowToken> DecodeRowToken(std::string_view text) {
   if (!bin) return damaged;
   storage::BinaryReader r(*bin);
   RowToken token;
+  if (!ReadEntries(r, token.seen)) return damaged;
   uint64_t n = 0;
-  if (!r.Varint(n) || n > r.remaining()) return damaged;
-  for (uint64_t i = 0; i < n; ++i) {
-    std::string_view raw;
-    uint64_t counter = 0;
-    if (!r.Raw(kReplicaIdBytes, raw) || !r.Varint(counter) || counter == 0) return damaged;
-    Result<ReplicaId> id = ReplicaId::FromBytes(raw);
-    if (!id.ok() || token.seen.Get(*id) != 0) return damaged;
-    token.seen.Advance(*id, counter);
-  }
   if (!r.Varint(n) || n > r.remaining() / 8) return damaged;
   token.digests.resize(n);
   for (uint64_t& d : token.digests) {
@@ -348,7 +388,17 @@ Result<RowToken> DecodeRowToken(std::string_view text) {
   for (auto& [digest, total] : token.counters) {
     if (!r.Fixed64(digest) || !r.Signed(total)) return damaged;
   }
-  if (!std::is_sorted(token.counters.begin(), token.counters.end()) || !r.done()) return damaged;
+  if (!std::is_sorted(token.counters.begin(), token.counters.end())) return damaged;
+  if (!v1) {
+    if (!r.Varint(n) || n > r.remaining() / 9) return damaged;
+    token.register_contexts.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      auto& [digest, entries] = token.register_contexts[i];
+      if (!r.Fixed64(digest) || !ReadEntries(r, entries) || entries.empty()) return damaged;
+      if (i > 0 && token.register_contexts[i - 1].first >= digest) return damaged;
+    }
+  }
+  if (!r.done()) return damaged;
   return token;
 }
 
@@ -430,6 +480,22 @@ RowPlan PlanRow(const ParsedRow& row, const Record* current, const RecordContext
   plan.only_id = plan.writes.empty() && plan.notes.empty() &&
                  std::all_of(row.cells.begin(), row.cells.end(), [](const CsvCell& c) { return c.text.empty(); });
   return plan;
+}
+
+Status ApplyCellWrite(WriteTransaction& txn, std::string_view collection, const ParsedRow& row, const CellWrite& w) {
+  switch (w.type) {
+    case CellWrite::Type::kSet:
+      return txn.Set(collection, row.id, w.field, Value(w.text));
+    case CellWrite::Type::kSetWithContext:
+      return txn.SetWithContext(collection, row.id, w.field, Value(w.text), row.token->ContextFor(w.field));
+    case CellWrite::Type::kAdd:
+      return txn.Add(collection, row.id, w.field, w.delta);
+    case CellWrite::Type::kSetAdd:
+      return txn.SetAdd(collection, row.id, w.field, w.text);
+    case CellWrite::Type::kSetRemove:
+      return txn.SetRemove(collection, row.id, w.field, w.text);
+  }
+  return Internal("unknown cell write");
 }
 
 }  // namespace daicho::cli

@@ -15,7 +15,7 @@
 // edited in the file and whether the ledger changed since the export, so a
 // stale file never overwrites newer edits (see PlanRow).
 //
-// Pure: nothing here touches a replica. Errors are kInvalidArgument with a
+// Pure but for ApplyCellWrite: nothing else here touches a replica. Errors are kInvalidArgument with a
 // message for people.
 #ifndef DAICHO_APPS_DAICHO_CSV_LEDGER_H_
 #define DAICHO_APPS_DAICHO_CSV_LEDGER_H_
@@ -76,16 +76,27 @@ struct RowToken {
   std::vector<uint64_t> digests;
   // Sorted (FieldDigest(name), total) of the row's counter cells.
   std::vector<std::pair<uint64_t, int64_t>> counters;
+  // Sorted (FieldDigest(name), entries) of the register fields whose context
+  // at the exporter reached past `seen`: writes it held as superseded by a
+  // write it had (one whose writer saw them) without holding them itself.
+  // A write over the exported value must supersede them too, or a replica
+  // that receives them after it would bring them back (v2 tokens; empty in
+  // v1 ones).
+  std::vector<std::pair<uint64_t, VersionVector>> register_contexts;
+  // What a write of register `field` over the exported value supersedes:
+  // `seen` joined with the field's entry of register_contexts.
+  VersionVector ContextFor(std::string_view field) const;
   friend bool operator==(const RowToken&, const RowToken&) = default;
 };
 
 // The token of one exported row. `exporter_vv` was read before `record`.
 RowToken MakeRowToken(const Record& record, const RecordContext& context, const ReplicaId& exporter,
                       const VersionVector& exporter_vv);
-// "v1." + base64url (no padding) of the binary form (docs/formats.md).
+// "v2." + base64url (no padding) of the binary form (docs/formats.md).
 std::string EncodeRowToken(const RowToken& token);
-// kInvalidArgument saying what is wrong (not a daicho token, another format
-// version, damaged).
+// Reads v2 tokens and the v1 tokens of earlier versions (which lack
+// register_contexts). kInvalidArgument saying what is wrong (not a daicho
+// token, another format version, damaged).
 Result<RowToken> DecodeRowToken(std::string_view text);
 
 // One row of a file, checked and parsed (cells as typed values).
@@ -117,7 +128,7 @@ struct CellWrite {
 
 // What importing one row does.
 struct RowPlan {
-  std::vector<CellWrite> writes;  // kSetWithContext uses the row token's `seen`
+  std::vector<CellWrite> writes;  // kSetWithContext: the row token's ContextFor(field)
   size_t cells_written = 0;       // cells that give writes
   size_t conflicts = 0;           // of those, registers kept beside a newer value
   bool only_id = false;           // no cell holds anything, nothing to write
@@ -136,6 +147,10 @@ struct RowPlan {
 // record's state now (nullptr: no such record); `self` the importing replica.
 RowPlan PlanRow(const ParsedRow& row, const Record* current, const RecordContext* context, const ReplicaId& self,
                 std::string_view collection);
+
+// Adds one write of `row`'s plan to `txn` (the only function here that
+// touches a replica). The transaction's codes.
+Status ApplyCellWrite(WriteTransaction& txn, std::string_view collection, const ParsedRow& row, const CellWrite& w);
 
 }  // namespace daicho::cli
 

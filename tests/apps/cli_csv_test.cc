@@ -118,7 +118,7 @@ TEST_F(CliCsvTest, RoundTripOfEveryKindWritesNothing) {
   const std::string csv = Export(db, "all.csv");
   const std::string text = ReadFile(csv);
   EXPECT_TRUE(text.starts_with("id,filings#,name,score,trades[],daicho.version\r\n")) << text;
-  EXPECT_TRUE(Contains(text, ",3,山田建設,1.5,a\\;b;土木工事業,v1.")) << text;
+  EXPECT_TRUE(Contains(text, ",3,山田建設,1.5,a\\;b;土木工事業,v2.")) << text;
 
   const std::string before = Vv(db);
   const std::string out = Import(db, csv);
@@ -315,7 +315,7 @@ TEST_F(CliCsvTest, BadVersionTokenNamesTheLineAndWritesNothing) {
   const std::string csv = Export(db, "t.csv");
   Edit(csv, "a,", "A,");
   std::string text = ReadFile(csv);
-  const size_t token = text.rfind(",v1.");
+  const size_t token = text.rfind(",v2.");
   ASSERT_NE(token, std::string::npos);
   WriteFile(csv, text.replace(token + 1, 2, "v9"));  // c2's token, on line 3
   const std::string before = Vv(db);

@@ -141,18 +141,46 @@ TEST(CsvLedgerTest, TokensRoundTripAndBadOnesAreRefused) {
   ASSERT_EQ(token.counters.size(), 1u);
   EXPECT_EQ(token.counters[0].second, -3);
   const std::string text = EncodeRowToken(token);
-  EXPECT_TRUE(text.starts_with("v1.")) << text;
+  EXPECT_TRUE(text.starts_with("v2.")) << text;
   Result<RowToken> back = DecodeRowToken(text);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, token);
 
   EXPECT_NE(DecodeRowToken("hello").status().message().find("not a daicho version token"), std::string::npos);
-  EXPECT_NE(DecodeRowToken("v2.AAAA").status().message().find("another format"), std::string::npos);
-  for (const std::string& bad :
-       {text.substr(0, text.size() - 3), text + "A", text.substr(0, 5) + "*" + text.substr(6), std::string("v1.")}) {
+  EXPECT_NE(DecodeRowToken("v3.AAAA").status().message().find("another format"), std::string::npos);
+  for (const std::string& bad : {text.substr(0, text.size() - 3), text + "A", text.substr(0, 5) + "*" + text.substr(6),
+                                 std::string("v1."), std::string("v2.")}) {
     Result<RowToken> decoded = DecodeRowToken(bad);
     EXPECT_FALSE(decoded.ok()) << bad;
   }
+}
+
+TEST(CsvLedgerTest, TokensOfEarlierVersionsAreStillRead) {
+  // Written by daicho before register contexts: seen {V:5}, one digest, no counters.
+  Result<RowToken> v1 = DecodeRowToken("v1.AQoKCgoKCgoKCgoKCgoKCgoFAYh3ZlVEMyIRAA");
+  ASSERT_TRUE(v1.ok()) << v1.status();
+  EXPECT_EQ(v1->seen, Vv({Dot{kV, 5}}));
+  EXPECT_EQ(v1->digests, std::vector<uint64_t>{0x1122334455667788u});
+  EXPECT_TRUE(v1->register_contexts.empty());
+  EXPECT_EQ(v1->ContextFor("phone"), v1->seen);
+}
+
+TEST(CsvLedgerTest, ARegisterContextPastTheExportersChangesTravelsInTheToken) {
+  // The exporter holds W's write of the phone, which superseded X's write 3,
+  // but not X's changes themselves (they come from another PC).
+  const ReplicaId kX = IdOf(0x0c);
+  Record r = Rec({Text("phone", "03-1111", Dot{kW, 1}), Text("name", "山田", Dot{kW, 1})});
+  RecordContext ctx = Context({{"name", Vv({Dot{kW, 1}})}, {"phone", Vv({Dot{kW, 1}, Dot{kX, 3}})}});
+  RowToken token = MakeRowToken(r, ctx, kV, Vv({Dot{kW, 1}}));
+  EXPECT_EQ(token.seen, Vv({Dot{kW, 1}}));
+  ASSERT_EQ(token.register_contexts.size(), 1u);
+  EXPECT_EQ(token.register_contexts[0].second, Vv({Dot{kX, 3}}));
+  // A write over the exported phone supersedes X's write too; the name's does not.
+  EXPECT_EQ(token.ContextFor("phone"), Vv({Dot{kW, 1}, Dot{kX, 3}}));
+  EXPECT_EQ(token.ContextFor("name"), Vv({Dot{kW, 1}}));
+  Result<RowToken> back = DecodeRowToken(EncodeRowToken(token));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, token);
 }
 
 TEST(CsvLedgerTest, CounterCellThatIsNotANumberIsAnError) {

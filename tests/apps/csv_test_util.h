@@ -11,7 +11,7 @@ namespace daicho::testing {
 // cells never need quoting): the values alone, to compare or to import as
 // plain values.
 inline std::string WithoutVersionColumn(const std::string& csv) {
-  static const std::regex kTokenCell(",(daicho\\.version|v1\\.[-_A-Za-z0-9]*)\r\n");
+  static const std::regex kTokenCell(",(daicho\\.version|v2\\.[-_A-Za-z0-9]*)\r\n");
   return std::regex_replace(csv, kTokenCell, "\r\n");
 }
 
