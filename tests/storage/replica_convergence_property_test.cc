@@ -25,11 +25,8 @@
 #include <vector>
 
 #include "daicho/replica.h"
-#include "storage/codec/state_codec.h"
-#include "storage/lmdb/env.h"
-#include "storage/replica/store_replica_dictionary.h"
 #include "storage/replica_test_util.h"
-#include "tests/testing/memory_replica_dictionary.h"
+#include "tests/testing/canonical_store.h"
 #include "tests/testing/test_util.h"
 
 namespace daicho {
@@ -135,37 +132,6 @@ std::string View(const Replica& replica) {
   return out;
 }
 
-// Key -> value of one named database, read with the LMDB wrappers.
-// Every key and value of database `name`. Record states (`records`) are
-// decoded with the store's replica dictionary and re-encoded with one of
-// their own (indexes in order of first use within the state), which names
-// replicas independently of the store: equal states, equal bytes.
-Result<std::map<std::string, std::string>> DumpDatabase(const std::string& dir, const std::string& name) {
-  storage::lmdb::EnvOptions options;
-  options.read_only = true;
-  DAICHO_ASSIGN_OR_RETURN(storage::lmdb::Env env, storage::lmdb::Env::Open(dir, options));
-  DAICHO_ASSIGN_OR_RETURN(storage::lmdb::Dbi dbi, env.OpenDbi(name, /*create=*/false));
-  DAICHO_ASSIGN_OR_RETURN(storage::lmdb::Dbi meta, env.OpenDbi("meta", /*create=*/false));
-  DAICHO_ASSIGN_OR_RETURN(storage::lmdb::ReadTxn txn, env.BeginRead());
-  storage::StoreReplicaDictionary store_dict(meta);
-  const storage::StoreReplicaDictionary::ReadView dict = store_dict.ForRead(txn);
-  DAICHO_ASSIGN_OR_RETURN(storage::lmdb::Cursor cursor, txn.OpenCursor(dbi));
-  std::map<std::string, std::string> out;
-  DAICHO_RETURN_IF_ERROR(cursor.First());
-  while (cursor.valid()) {
-    std::string value(cursor.value());
-    if (name == "records") {
-      DAICHO_ASSIGN_OR_RETURN(core::RecordState state, storage::DecodeRecordState(value, dict));
-      testing::MemoryReplicaDictionary own;
-      DAICHO_ASSIGN_OR_RETURN(value, storage::EncodeRecordState(state, own));
-      for (const ReplicaId& id : own.ids()) value.append(id.AsStringView());
-    }
-    out.emplace(std::string(cursor.key()), std::move(value));
-    DAICHO_RETURN_IF_ERROR(cursor.Next());
-  }
-  return out;
-}
-
 struct Delivery {
   int receiver;
   std::vector<ChangeBlob> batch;
@@ -236,11 +202,11 @@ class Harness {
     // Byte for byte on disk.
     replicas_.clear();
     for (const char* db : {"records", "changes", "conflicts"}) {
-      auto first = DumpDatabase(dirs_[0], db);
+      auto first = testing::DumpCanonicalDatabase(dirs_[0], db);
       DAICHO_RC_ASSERT_OK(first);
       if (std::string(db) == "records") RC_ASSERT(first->empty() == (commits_ == 0));
       for (size_t i = 1; i < dirs_.size(); ++i) {
-        auto other = DumpDatabase(dirs_[i], db);
+        auto other = testing::DumpCanonicalDatabase(dirs_[i], db);
         DAICHO_RC_ASSERT_OK(other);
         if (*other != *first)
           RC_FAIL(std::string("database '") + db + "' of replica " + std::to_string(i) + " differs from replica 0's");

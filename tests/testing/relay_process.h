@@ -24,10 +24,10 @@ struct RelayStore {
   static RelayStore Postgres(const std::string& conninfo) { return {{"--store", conninfo}}; }
 };
 
-// `daicho-relay STORE serve --listen 127.0.0.1:0 SERVE_ARGS...`, ready once
-// the relay logged its port (ws://, or wss:// when `serve_args` name a
-// certificate). A relay that did not start is a test failure, and port() is
-// 0. Stopped (SIGTERM) when destroyed.
+// `daicho-relay STORE serve --listen 127.0.0.1:0 SERVE_ARGS...` (or the
+// `--listen 127.0.0.1:PORT` of `serve_args`), ready once the relay logged its
+// port (ws://, or wss:// when `serve_args` name a certificate). A relay that did not start is a test failure, and
+// port() is 0. Stopped (SIGTERM) when destroyed.
 class RelayProcess {
  public:
   // `log_path`: the file the relay's log (stderr, and stdout) is appended
