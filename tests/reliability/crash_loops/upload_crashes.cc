@@ -15,11 +15,11 @@
 #include <thread>
 #include <vector>
 
-#include "daicho/office_key.h"
 #include "daicho/relay_client.h"
 #include "daicho/replica.h"
 #include "sync/sync_session.h"
 #include "tests/reliability/crash_loops/child_reports.h"
+#include "tests/reliability/crash_loops/office.h"
 #include "tests/testing/forked_child.h"
 #include "tests/testing/process.h"
 #include "tests/testing/relay_process.h"
@@ -27,26 +27,16 @@
 namespace daicho::reliability {
 namespace {
 
-constexpr char kContract[] = "2468-1357-9753";
-constexpr char kUser[] = "crash@example.jp";
-constexpr char kPassword[] = "Crash2026";
-constexpr char kPassphrase[] = "office passphrase for the crash loop";
 // Big enough that an upload is many batches: a window is a fraction of it.
 constexpr size_t kMemoBytes = 2000;
 // WebSocketOptions::idle_timeout: a peer that answers nothing, pings
 // included, is given up after it (docs/protocol.md "Limits").
 constexpr double kSilentPeerDeadlineSeconds = 60;
 
-ReplicaOptions QuietOptions() {
-  ReplicaOptions options;
-  options.warning_log = [](std::string_view) {};
-  return options;
-}
-
 // The PC's sync process: one RelayClient::Sync, reporting "to_send up" on
 // every progress report. Exit code 0 when the sync completed.
 [[noreturn]] void RunUploader(const std::string& pc_path, int fd) {
-  auto replica = Replica::Open(pc_path, QuietOptions());
+  auto replica = OpenPc(pc_path);
   if (!replica.ok()) _exit(2);
   RelayClient client(**replica);
   SyncOptions options;
@@ -130,21 +120,11 @@ class UploadLoop {
     template_dir_ = options_.dir + "/relay-template";
     DAICHO_RETURN_IF_ERROR(testing::CreateRelayStoreWithUser(template_dir_, kContract, kUser, kPassword));
     pc_path_ = options_.dir + "/pc";
-    ReplicaOptions create = QuietOptions();
-    create.create_if_missing = true;
-    DAICHO_ASSIGN_OR_RETURN(auto replica, Replica::Open(pc_path_, create));
-    const std::string memo(kMemoBytes, 'm');
-    for (uint64_t i = 0; i < options_.changes; ++i) {
-      WriteTransaction txn = replica->BeginWrite();
-      DAICHO_RETURN_IF_ERROR(txn.Set("customers", "c" + std::to_string(i), "memo", Value(memo)));
-      DAICHO_RETURN_IF_ERROR(txn.Commit().status());
-    }
+    DAICHO_ASSIGN_OR_RETURN(auto replica, OpenPc(pc_path_));
+    DAICHO_RETURN_IF_ERROR(CommitMemos(*replica, "c", options_.changes, kMemoBytes));
     testing::RelayProcess relay(template_dir_, options_.dir + "/relay.log", ListenArgs());
     if (relay.port() == 0) return Status(Code::kUnavailable, "the relay did not start");
-    RelayClient client(*replica);
-    RelaySettings settings{relay.url(), kContract, kUser, "", "", "crash-loop-pc"};
-    DAICHO_RETURN_IF_ERROR(client.Connect(settings, kPassword, /*save_password=*/true));
-    DAICHO_RETURN_IF_ERROR(InitOfficeKey(client, kPassphrase).status());
+    DAICHO_RETURN_IF_ERROR(ConnectFirstPc(*replica, relay.url()));
     relay.StopCleanly();
     return Status::Ok();
   }
@@ -252,16 +232,8 @@ class UploadLoop {
   Status CheckRelayHoldsEverything() {
     const std::string path = options_.dir + "/check-pc";
     std::filesystem::remove_all(path);
-    ReplicaOptions create = QuietOptions();
-    create.create_if_missing = true;
-    DAICHO_ASSIGN_OR_RETURN(auto replica, Replica::Open(path, create));
-    RelayClient client(*replica);
-    RelaySettings settings{relay_->url(), kContract, kUser, "", "", ""};
-    DAICHO_RETURN_IF_ERROR(client.Connect(settings, kPassword, /*save_password=*/false));
-    SyncOptions sync;
-    sync.password = kPassword;
-    sync.passphrase = kPassphrase;
-    DAICHO_ASSIGN_OR_RETURN(SyncSummary summary, client.Sync(sync));
+    DAICHO_ASSIGN_OR_RETURN(auto replica, OpenPc(path));
+    DAICHO_ASSIGN_OR_RETURN(SyncSummary summary, SyncWithPassword(*replica, relay_->url()));
     DAICHO_ASSIGN_OR_RETURN(VersionVector holds, replica->GetVersionVector());
     if (holds.Total() != options_.changes || summary.changes_down != options_.changes) {
       return Internal("after the upload the relay gave a new PC " + std::to_string(summary.changes_down) +
