@@ -36,7 +36,16 @@
 //                 [--contracts C] [--changes N] [--payload-bytes B]
 //                 [--batch-bytes B] [--clients K] [--pcs-per-contract P]
 //                 [--rounds R] [--round-ms T] [--records R] [--spread]
-//                 [--standby] [--relay PATH]
+//                 [--standby] [--relay PATH] [--clients-store lmdb|postgres]
+//                 [--initial-changes N] [--live-seconds S] [--ramp-ms T]
+//
+// The clients part is also the reliability suite's load test (issue 17,
+// tests/reliability/README.md): with --initial-changes every PC first
+// uploads its changes and downloads its contract's (catch-up p50/p99), with
+// --live-seconds the rounds go on for that long; it checks that no PC ended
+// with an error and that every PC of a contract converged, and reports the
+// relay's CPU and peak RSS. --clients-store lmdb runs it against one
+// `daicho-relay --data` process (no PostgreSQL is started).
 //
 // Prints one JSON line. Exit code: 0 every check held; 1 a check failed (the
 // JSON line is still printed, the check named on stderr); 2 bad options; 3
@@ -106,6 +115,14 @@ struct Options {
   int pcs_per_contract = 10;
   int rounds = 20;
   int round_ms = 0;
+  // clients: the relay's store ("postgres": `nodes` nodes; "lmdb": one
+  // `daicho-relay --data` process), what every PC holds before it logs in
+  // (uploaded at the login, downloaded by the contract's others), and, when
+  // not 0, how long to keep committing rounds instead of `rounds`.
+  std::string clients_store = "postgres";
+  uint64_t initial_changes = 0;
+  int live_seconds = 0;
+  int ramp_ms = 0;  // clients: the PCs log in spread over this long
   uint32_t records = 10000;
   bool standby = false;
   bool spread = false;
@@ -201,8 +218,8 @@ class Relays {
       // not refuse them.
       relays->processes_.push_back(std::make_unique<RelayProcess>(
           store, dir.Sub(node + ".log"),
-          std::vector<std::string>{"--node-name", node, "--mail-outbox", dir.Sub(node + "-outbox"),
-                                   "--max-connections", "5000", "--max-connections-per-address", "5000"},
+          std::vector<std::string>{"--node-name", node, "--mail-outbox", dir.Sub(node + "-outbox"), "--max-connections",
+                                   "5000", "--max-connections-per-address", "5000"},
           options.relay));
       if (relays->processes_.back()->port() == 0) {
         return Status(Code::kInternal, node + " did not start: " + relays->processes_.back()->log());
@@ -231,14 +248,31 @@ daicho::sync::SessionOptions SessionOf(const Contract& contract, const Pc& pc, d
   return session;
 }
 
-// The resident set of process `pid` in KiB (VmRSS of /proc/PID/status), or 0.
-uint64_t ResidentKib(pid_t pid) {
+// A KiB field of /proc/PID/status ("VmRSS:" the resident set, "VmHWM:" its
+// peak), or 0.
+uint64_t StatusKib(pid_t pid, const std::string& field = "VmRSS:") {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::stringstream text;
   text << in.rdbuf();
   const std::string status = text.str();
-  const size_t at = status.find("VmRSS:");
-  return at == std::string::npos ? 0 : std::strtoull(status.c_str() + at + 6, nullptr, 10);
+  const size_t at = status.find(field);
+  return at == std::string::npos ? 0 : std::strtoull(status.c_str() + at + field.size(), nullptr, 10);
+}
+
+// CPU seconds process `pid` has used (user + system, /proc/PID/stat), or 0.
+double CpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t end_of_name = stat.rfind(')');
+  if (end_of_name == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(end_of_name + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  // Fields 3..13 precede utime (14) and stime (15).
+  for (int i = 3; i <= 13 && fields >> field; ++i) {
+  }
+  fields >> utime >> stime;
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 // Nearest-rank percentile of `sorted` (not empty).
@@ -334,8 +368,8 @@ Status RunUpload(const Options& options, PgInstance& pg, const TempDir& dir, con
   out.Add("changes_per_s_" + key, Fixed(static_cast<double>(total) / (ms / 1000.0), 0));
   out.Add("upload_" + key + "_verified", all_acked && stored == std::to_string(total) ? "true" : "false");
   out.Check(all_acked, "upload through " + key + ": every PC's changes acknowledged");
-  out.Check(stored == std::to_string(total), "upload through " + key + ": the store holds " + stored + " changes, not " +
-                                                 std::to_string(total));
+  out.Check(stored == std::to_string(total),
+            "upload through " + key + ": the store holds " + stored + " changes, not " + std::to_string(total));
   return Status::Ok();
 }
 
@@ -346,34 +380,44 @@ Status RunUpload(const Options& options, PgInstance& pg, const TempDir& dir, con
 struct Rounds {
   std::mutex mu;
   std::condition_variable changed;
-  std::vector<Clock::time_point> committed_at;          // per contract
+  std::vector<Clock::time_point> committed_at;            // per contract
   std::vector<std::optional<Clock::time_point>> sent_at;  // per contract: first handed to the session
-  std::vector<uint64_t> seq;                            // per contract: the round's change
-  std::vector<int> holders;                             // per contract
+  std::vector<uint64_t> seq;                              // per contract: the round's change
+  std::vector<int> holders;                               // per contract
   int contracts_done = 0;
   std::vector<double> latencies_ms;            // commit -> every other PC holds it
   std::vector<double> latencies_from_sent_ms;  // sent -> every other PC holds it
 };
 
-Status RunClients(const Options& options, PgInstance& pg, const TempDir& dir, const daicho::crypto::KeyRing& ring,
+Status RunClients(const Options& options, PgInstance* pg, const TempDir& dir, const daicho::crypto::KeyRing& ring,
                   Output& out) {
   const int pcs = options.pcs_per_contract;
   const int contract_count = options.client_count / pcs;
-  DAICHO_ASSIGN_OR_RETURN(std::string conninfo, NewStoreDatabase(pg, "clients"));
+  const bool on_lmdb = options.clients_store == "lmdb";
   std::vector<Contract> contracts;
-  {
+  RelayStore store;
+  if (on_lmdb) {
+    const std::string path = dir.Sub("clients-lmdb");
+    DAICHO_ASSIGN_OR_RETURN(auto backend, daicho::relay::LmdbBackend::Open(path));
+    DAICHO_ASSIGN_OR_RETURN(contracts, SetUpContracts(std::move(backend), contract_count, pcs));
+    store = RelayStore::Data(path);
+  } else {
+    DAICHO_ASSIGN_OR_RETURN(std::string conninfo, NewStoreDatabase(*pg, "clients"));
     DAICHO_ASSIGN_OR_RETURN(auto backend, daicho::relay::PgBackend::Open(conninfo));
     DAICHO_ASSIGN_OR_RETURN(contracts, SetUpContracts(std::move(backend), contract_count, pcs));
+    store = RelayStore::Postgres(conninfo);
   }
+  out.Add("clients_store", "\"" + options.clients_store + "\"");
   Rounds rounds;
   rounds.committed_at.resize(contracts.size());
   rounds.sent_at.resize(contracts.size());
   rounds.seq.assign(contracts.size(), 0);
   rounds.holders.assign(contracts.size(), 0);
+  const std::string initial_payload(options.payload_bytes, 'i');
   for (size_t c = 0; c < contracts.size(); ++c) {
     const ReplicaId committer = contracts[c].pcs[0].id;
-    contracts[c].pcs[0].store = std::make_unique<MemoryChangeStore>(
-        MemoryChangeStore::Observer(), [&rounds, c](const ChangeBlob& change) {
+    contracts[c].pcs[0].store =
+        std::make_unique<MemoryChangeStore>(MemoryChangeStore::Observer(), [&rounds, c](const ChangeBlob& change) {
           const Clock::time_point now = Clock::now();
           std::lock_guard lock(rounds.mu);
           if (change.seq == rounds.seq[c] && !rounds.sent_at[c]) rounds.sent_at[c] = now;
@@ -395,16 +439,26 @@ Status RunClients(const Options& options, PgInstance& pg, const TempDir& dir, co
             rounds.changed.notify_all();
           });
     }
+    for (Pc& pc : contracts[c].pcs) {
+      for (uint64_t i = 0; i < options.initial_changes; ++i) pc.store->Commit(pc.id, initial_payload);
+    }
   }
-  DAICHO_ASSIGN_OR_RETURN(auto relays, Relays::Start(options, dir, RelayStore::Postgres(conninfo), "clients",
-                                                     options.nodes));
+  DAICHO_ASSIGN_OR_RETURN(auto relays, Relays::Start(options, dir, store, "clients", on_lmdb ? 1 : options.nodes));
+  out.Add("clients_nodes", static_cast<uint64_t>(relays->size()));
   std::vector<uint64_t> rss_before;
-  for (int n = 0; n < relays->size(); ++n) rss_before.push_back(ResidentKib(relays->node(n).pid()));
+  double cpu_before = 0;
+  for (int n = 0; n < relays->size(); ++n) {
+    rss_before.push_back(StatusKib(relays->node(n).pid()));
+    cpu_before += CpuSeconds(relays->node(n).pid());
+  }
+  const Clock::time_point run_start = Clock::now();
 
   // The committing PC looks for its commit every 10 ms (a PC's watch polls
   // its replica); the others only receive, so they poll rarely.
   constexpr std::chrono::milliseconds kCommitterPoll{10};
   std::stop_source stop;
+  std::mutex upload_mu;
+  std::vector<double> upload_ms;  // per PC, with initial changes
   std::atomic<int> live{0};
   std::atomic<int> ended_badly{0};
   auto NodeIndex = [&](size_t c, int p) { return static_cast<int>(c) + (options.spread ? p : 0); };
@@ -412,6 +466,10 @@ Status RunClients(const Options& options, PgInstance& pg, const TempDir& dir, co
   for (size_t c = 0; c < contracts.size(); ++c) {
     for (int p = 0; p < pcs; ++p) {
       threads.emplace_back([&, c, p] {
+        // Logins spread over ramp_ms, as an office's PCs start their day.
+        const auto index = static_cast<long long>(c * static_cast<size_t>(pcs) + static_cast<size_t>(p));
+        std::this_thread::sleep_until(
+            run_start + std::chrono::microseconds(1000LL * options.ramp_ms * index / options.client_count));
         const Contract& contract = contracts[c];
         const Pc& pc = contract.pcs[static_cast<size_t>(p)];
         daicho::sync::SealedChangeStore sealed(*pc.store, contract.number, ring.Clone());
@@ -423,9 +481,19 @@ Status RunClients(const Options& options, PgInstance& pg, const TempDir& dir, co
           if (!counted) live.fetch_add(1);
           counted = true;
         };
-        auto report = daicho::transport::SyncOnce(relays->UrlOf(NodeIndex(c, p)), sealed, pc.id,
-                                                   SessionOf(contract, pc, daicho::sync::Purpose::kWatch), {},
-                                                   std::move(hooks));
+        // Upload latency: from the connect until the relay acknowledged the
+        // PC's initial changes.
+        const Clock::time_point connect = Clock::now();
+        bool uploaded = options.initial_changes == 0;
+        hooks.on_progress = [&](const daicho::sync::SessionStats& stats) {
+          if (uploaded || stats.changes_acked < options.initial_changes) return;
+          uploaded = true;
+          std::lock_guard lock(upload_mu);
+          upload_ms.push_back(MsSince(connect));
+        };
+        auto report =
+            daicho::transport::SyncOnce(relays->UrlOf(NodeIndex(c, p)), sealed, pc.id,
+                                        SessionOf(contract, pc, daicho::sync::Purpose::kWatch), {}, std::move(hooks));
         if (!report.ok()) {
           if (ended_badly.fetch_add(1) < 5) {
             std::fprintf(stderr, "relay_cluster: live PC of %s: %s\n", contract.number.c_str(),
@@ -453,14 +521,47 @@ Status RunClients(const Options& options, PgInstance& pg, const TempDir& dir, co
   out.Add("clients", static_cast<uint64_t>(options.client_count));
   out.Add("clients_live", static_cast<uint64_t>(live.load()));
   out.Add("clients_login_ms", Fixed(login_ms, 0));
+  out.Add("clients_ramp_ms", static_cast<uint64_t>(options.ramp_ms));
   out.Check(live.load() == options.client_count, "every PC logged in and live");
   if (live.load() != options.client_count) return Status::Ok();
+  if (options.initial_changes > 0) {
+    // The rounds start once every PC holds what its contract's PCs brought
+    // (its own uploaded, the others' downloaded or pushed to it).
+    const uint64_t everything = options.initial_changes * static_cast<uint64_t>(pcs);
+    const Clock::time_point all_live = Clock::now();
+    auto everyone_holds_everything = [&] {
+      for (const Contract& contract : contracts) {
+        for (const Pc& pc : contract.pcs) {
+          auto vv = pc.store->GetVersionVector();
+          if (!vv.ok() || vv->Total() < everything) return false;
+        }
+      }
+      return true;
+    };
+    while (!everyone_holds_everything() && ended_badly.load() == 0 && MsSince(all_live) < 300000) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    out.Add("initial_changes_per_pc", options.initial_changes);
+    out.Add("initial_exchange_done_ms_after_last_login", Fixed(MsSince(all_live), 0));
+    std::vector<double> uploads;
+    {
+      std::lock_guard lock(upload_mu);
+      uploads = upload_ms;
+    }
+    std::sort(uploads.begin(), uploads.end());
+    out.Check(static_cast<int>(uploads.size()) == options.client_count && everyone_holds_everything(),
+              "every PC uploaded its changes and holds its contract's within 300 s");
+    if (uploads.empty()) return Status::Ok();
+    out.Add("upload_ms_p50", Fixed(Percentile(uploads, 0.50), 0));
+    out.Add("upload_ms_p99", Fixed(Percentile(uploads, 0.99), 0));
+    out.Add("upload_ms_max", Fixed(uploads.back(), 0));
+  }
   // Settle: the relays' allocations after the logins, not during them.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   std::string rss_after = "[";
   double rss_sum_kib = 0;
   for (int n = 0; n < relays->size(); ++n) {
-    const uint64_t after = ResidentKib(relays->node(n).pid());
+    const uint64_t after = StatusKib(relays->node(n).pid());
     int connections = 0;
     for (size_t c = 0; c < contracts.size(); ++c) {
       for (int p = 0; p < pcs; ++p) connections += relays->NodeOf(NodeIndex(c, p)) == n ? 1 : 0;
@@ -477,13 +578,17 @@ Status RunClients(const Options& options, PgInstance& pg, const TempDir& dir, co
   out.Add("relay_rss_before_kib", before + "]");
 
   const std::string payload(128, 'y');  // one edited field or two, sealed
+  int rounds_started = 0;
   int rounds_completed = 0;
-  for (int r = 1; r <= options.rounds; ++r) {
+  const Clock::time_point live_start = Clock::now();
+  for (int r = 1; options.live_seconds > 0 ? MsSince(live_start) < 1000.0 * options.live_seconds : r <= options.rounds;
+       ++r) {
+    ++rounds_started;
     {
       std::lock_guard lock(rounds.mu);
       rounds.contracts_done = 0;
       for (size_t c = 0; c < contracts.size(); ++c) {
-        rounds.seq[c] = static_cast<uint64_t>(r);
+        rounds.seq[c] = options.initial_changes + static_cast<uint64_t>(r);
         rounds.sent_at[c].reset();
         rounds.holders[c] = 0;
       }
@@ -492,9 +597,9 @@ Status RunClients(const Options& options, PgInstance& pg, const TempDir& dir, co
     for (size_t c = 0; c < contracts.size(); ++c) {
       Pc& committer = contracts[c].pcs[0];
       // Spread over round_ms (0: all at once).
-      std::this_thread::sleep_until(round_start + std::chrono::microseconds(1000LL * options.round_ms *
-                                                                             static_cast<long long>(c) /
-                                                                             static_cast<long long>(contracts.size())));
+      std::this_thread::sleep_until(round_start +
+                                    std::chrono::microseconds(1000LL * options.round_ms * static_cast<long long>(c) /
+                                                              static_cast<long long>(contracts.size())));
       {
         std::lock_guard lock(rounds.mu);
         rounds.committed_at[c] = Clock::now();
@@ -502,9 +607,8 @@ Status RunClients(const Options& options, PgInstance& pg, const TempDir& dir, co
       committer.store->Commit(committer.id, payload);
     }
     std::unique_lock lock(rounds.mu);
-    if (!rounds.changed.wait_for(lock, std::chrono::seconds(30), [&] {
-          return rounds.contracts_done == static_cast<int>(contracts.size());
-        })) {
+    if (!rounds.changed.wait_for(lock, std::chrono::seconds(30),
+                                 [&] { return rounds.contracts_done == static_cast<int>(contracts.size()); })) {
       break;
     }
     ++rounds_completed;
@@ -533,15 +637,30 @@ Status RunClients(const Options& options, PgInstance& pg, const TempDir& dir, co
     out.Add("latency_from_sent_ms_p50", Fixed(Percentile(from_sent, 0.50), 1));
     out.Add("latency_from_sent_ms_p99", Fixed(Percentile(from_sent, 0.99), 1));
   }
-  out.Check(rounds_completed == options.rounds, "every round reached every PC within 30 s");
+  out.Add("live_seconds", Fixed(MsSince(live_start) / 1000, 1));
+  out.Check(rounds_completed == rounds_started, "every round reached every PC within 30 s");
+  double cpu_after = 0;
+  uint64_t peak_kib = 0;
+  for (int n = 0; n < relays->size(); ++n) {
+    cpu_after += CpuSeconds(relays->node(n).pid());
+    peak_kib = std::max(peak_kib, StatusKib(relays->node(n).pid(), "VmHWM:"));
+  }
+  const double wall_seconds = MsSince(run_start) / 1000;
+  out.Add("relay_cpu_seconds", Fixed(cpu_after - cpu_before, 1));
+  out.Add("relay_cpu_percent_of_one_core", Fixed(100 * (cpu_after - cpu_before) / wall_seconds, 0));
+  out.Add("relay_peak_rss_kib", peak_kib);
   stop.request_stop();
   for (std::thread& thread : threads) thread.join();
   threads.clear();
   out.Check(ended_badly.load() == 0, "every live PC ended cleanly");
-  // Every PC holds exactly its committer's changes.
+  // Every PC of a contract holds the same changes: all its PCs' initial
+  // ones and every round's.
   bool converged = true;
+  const uint64_t everything =
+      options.initial_changes * static_cast<uint64_t>(pcs) + static_cast<uint64_t>(rounds_completed);
   for (const Contract& contract : contracts) {
     auto expected = contract.pcs[0].store->GetVersionVector();
+    converged = converged && expected->Total() == everything;
     for (const Pc& pc : contract.pcs) converged = converged && *pc.store->GetVersionVector() == *expected;
   }
   out.Add("clients_converged", converged ? "true" : "false");
@@ -592,9 +711,9 @@ Status RunBackends(const Options& options, PgInstance& pg, const TempDir& dir, c
   std::filesystem::remove_all(lmdb_dir);
   DAICHO_ASSIGN_OR_RETURN(std::string conninfo, NewStoreDatabase(pg, "backends"));
   DAICHO_ASSIGN_OR_RETURN(auto pg_backend, daicho::relay::PgBackend::Open(conninfo));
-  DAICHO_ASSIGN_OR_RETURN(BackendUpload postgres, UploadLedger(options, dir, *ledger, ring,
-                                                               RelayStore::Postgres(conninfo), std::move(pg_backend),
-                                                               "postgres"));
+  DAICHO_ASSIGN_OR_RETURN(
+      BackendUpload postgres,
+      UploadLedger(options, dir, *ledger, ring, RelayStore::Postgres(conninfo), std::move(pg_backend), "postgres"));
   out.Add("records", static_cast<uint64_t>(options.records));
   out.Add("ledger_changes", lmdb.changes);
   out.Add("lmdb_upload_ms", Fixed(lmdb.ms, 1));
@@ -661,6 +780,9 @@ bool ParseOptions(int argc, char** argv, Options& options) {
       if (!ParseParts(arg, options)) return false;
     } else if (flag == "--relay") {
       options.relay = arg;
+    } else if (flag == "--clients-store") {
+      options.clients_store = arg;
+      if (options.clients_store != "lmdb" && options.clients_store != "postgres") return false;
     } else if (!number(arg, 1, value)) {
       return false;
     } else if (flag == "--nodes") {
@@ -683,6 +805,12 @@ bool ParseOptions(int argc, char** argv, Options& options) {
       options.rounds = static_cast<int>(value);
     } else if (flag == "--records") {
       options.records = static_cast<uint32_t>(value);
+    } else if (flag == "--initial-changes") {
+      options.initial_changes = static_cast<uint64_t>(value);
+    } else if (flag == "--live-seconds") {
+      options.live_seconds = static_cast<int>(value);
+    } else if (flag == "--ramp-ms") {
+      options.ramp_ms = static_cast<int>(value);
     } else {
       return false;
     }
@@ -704,13 +832,17 @@ int Run(const Options& options) {
     std::fprintf(stderr, "relay_cluster: %s: %s\n", what.c_str(), status.ToString().c_str());
     return 3;
   };
-  daicho::testing::PgInstanceOptions pg_options;
-  pg_options.durable = true;
-  auto pg = PgInstance::Start(pg_options);
-  if (!pg.ok()) return fail("PostgreSQL", pg.status());
+  std::unique_ptr<PgInstance> pg;
   std::unique_ptr<PgInstance> standby;
-  if (options.standby) {
-    auto started = PgInstance::StartStandby(**pg, "standby1");
+  if (options.upload || options.backends || (options.clients && options.clients_store == "postgres")) {
+    daicho::testing::PgInstanceOptions pg_options;
+    pg_options.durable = true;
+    auto started = PgInstance::Start(pg_options);
+    if (!started.ok()) return fail("PostgreSQL", started.status());
+    pg = std::move(started).value();
+  }
+  if (options.standby && pg) {
+    auto started = PgInstance::StartStandby(*pg, "standby1");
     if (!started.ok()) return fail("standby", started.status());
     standby = std::move(started).value();
   }
@@ -730,18 +862,20 @@ int Run(const Options& options) {
     if (options.nodes > 1) node_counts.push_back(options.nodes);
     for (const int nodes : node_counts) {
       const std::string what = "upload through " + std::to_string(nodes) + (nodes == 1 ? " node" : " nodes");
-      if (Status s = RunUpload(options, **pg, dir, *ring, nodes, out); !s.ok()) return fail(what, s);
-      if (Status s = DropStoreDatabase(**pg, "upload" + std::to_string(nodes)); !s.ok()) return fail(what, s);
+      if (Status s = RunUpload(options, *pg, dir, *ring, nodes, out); !s.ok()) return fail(what, s);
+      if (Status s = DropStoreDatabase(*pg, "upload" + std::to_string(nodes)); !s.ok()) return fail(what, s);
     }
   }
   if (options.clients) {
     out.Add("pcs_per_contract", static_cast<uint64_t>(options.pcs_per_contract));
-    if (Status s = RunClients(options, **pg, dir, *ring, out); !s.ok()) return fail("clients", s);
-    if (Status s = DropStoreDatabase(**pg, "clients"); !s.ok()) return fail("clients", s);
+    if (Status s = RunClients(options, pg.get(), dir, *ring, out); !s.ok()) return fail("clients", s);
+    if (pg) {
+      if (Status s = DropStoreDatabase(*pg, "clients"); !s.ok()) return fail("clients", s);
+    }
   }
   if (options.backends) {
-    if (Status s = RunBackends(options, **pg, dir, *ring, out); !s.ok()) return fail("backends", s);
-    if (Status s = DropStoreDatabase(**pg, "backends"); !s.ok()) return fail("backends", s);
+    if (Status s = RunBackends(options, *pg, dir, *ring, out); !s.ok()) return fail("backends", s);
+    if (Status s = DropStoreDatabase(*pg, "backends"); !s.ok()) return fail("backends", s);
   }
   std::printf("%s\n", out.Line().c_str());
   for (const std::string& what : out.failed) std::fprintf(stderr, "relay_cluster: check failed: %s\n", what.c_str());
@@ -757,7 +891,8 @@ int main(int argc, char** argv) {
                  "usage: relay_cluster [--quick] [--parts upload,clients,backends] [--nodes N] [--contracts C]\n"
                  "                     [--changes N] [--payload-bytes B] [--batch-bytes B] [--clients K]\n"
                  "                     [--pcs-per-contract P] [--rounds R] [--round-ms T] [--records R]\n"
-                 "                     [--spread] [--standby] [--relay PATH]\n");
+                 "                     [--spread] [--standby] [--relay PATH] [--clients-store lmdb|postgres]\n"
+                 "                     [--initial-changes N] [--live-seconds S] [--ramp-ms T]\n");
     return 2;
   }
   return Run(options);
