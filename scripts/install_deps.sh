@@ -11,6 +11,8 @@ packages=(
   # The relay's PostgreSQL backend (libpq) and the tests' throw-away clusters and balancer;
   # systemd-analyze checks the node's unit file (deploy/).
   postgresql-15 postgresql-client-15 libpq-dev haproxy systemd
+  # The network-fault test's namespaces and veths (tests/reliability/network_faults/).
+  iproute2 ethtool
 )
 # The browser tests (tests/browser/): Debian's chromium with its matching
 # driver, selenium, a real SMTP server, and a Japanese font so the
