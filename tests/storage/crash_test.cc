@@ -68,14 +68,7 @@ std::string RecordId(int64_t i) { return "c" + std::to_string(i); }
 
 // Everything the child reported before it died.
 std::vector<int64_t> ReadReports(int fd) {
-  std::string bytes;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    bytes.append(buf, static_cast<size_t>(n));
-  }
+  const std::string bytes = testing::ReadToEnd(fd);
   std::vector<int64_t> out(bytes.size() / sizeof(int64_t));
   std::memcpy(out.data(), bytes.data(), out.size() * sizeof(int64_t));
   return out;

@@ -27,6 +27,7 @@
 #include "daicho/replica.h"
 #include "storage/replica_test_util.h"
 #include "tests/testing/canonical_store.h"
+#include "tests/testing/contended_records.h"
 #include "tests/testing/test_util.h"
 
 namespace daicho {
@@ -38,7 +39,7 @@ using ::daicho::testing::TempDir;
 constexpr int kCases = 60;
 constexpr int kMaxSize = 40;
 constexpr int kMaxSteps = 45;
-constexpr int kRecords = 5;  // r0..r3 in "c", r0 in "d"
+constexpr int kRecords = testing::kContendedRecords;
 
 #define DAICHO_RC_ASSERT_OK(expr)                                                                  \
   do {                                                                                             \
@@ -89,21 +90,9 @@ rc::Gen<Step> GenStep(int replicas) {
       rc::gen::arbitrary<bool>(), rc::gen::arbitrary<unsigned>());
 }
 
-std::string Collection(int record) { return record == kRecords - 1 ? "d" : "c"; }
-std::string Id(int record) { return "r" + std::to_string(record == kRecords - 1 ? 0 : record); }
-
-Value ValueFor(int v) {
-  switch ((v + 3) % 4) {
-    case 0:
-      return Value(v);
-    case 1:
-      return Value("値" + std::to_string(v % 3));  // few distinct strings: equal siblings happen
-    case 2:
-      return Value();
-    default:
-      return Value(Bytes{std::string(1, static_cast<char>(v))});
-  }
-}
+using testing::ContendedCollection;
+using testing::ContendedId;
+using testing::ContendedValue;
 
 // Everything a user of `replica` can see.
 std::string View(const Replica& replica) {
@@ -121,8 +110,8 @@ std::string View(const Replica& replica) {
     }
   }
   for (int record = 0; record < kRecords; ++record) {
-    auto got = replica.Get(Collection(record), Id(record));
-    out += "get " + Collection(record) + "/" + Id(record) + ": " +
+    auto got = replica.Get(ContendedCollection(record), ContendedId(record));
+    out += "get " + ContendedCollection(record) + "/" + ContendedId(record) + ": " +
            (got.ok() ? Describe(*got) : got.status().ToString() + "\n");
   }
   auto conflicts = replica.ListConflicts();
@@ -191,7 +180,7 @@ class Harness {
     // Every counter add counted exactly once, whatever the delivery.
     for (const auto& [record, sum] : counter_sums_) {
       for (const auto& replica : replicas_) {
-        auto got = replica->Get(Collection(record), Id(record));
+        auto got = replica->Get(ContendedCollection(record), ContendedId(record));
         DAICHO_RC_ASSERT_OK(got);
         const FieldView* n = got->Find("n");
         RC_ASSERT(n != nullptr);
@@ -227,15 +216,15 @@ class Harness {
 
   void Edit(const Step& step) {
     Replica& replica = At(step.actor);
-    const std::string collection = Collection(step.record);
-    const std::string id = Id(step.record);
+    const std::string collection = ContendedCollection(step.record);
+    const std::string id = ContendedId(step.record);
     const std::string element = "e" + std::to_string((step.value + 3) % 4);
     WriteTransaction txn = replica.BeginWrite();
     int64_t counter_delta = 0;
     bool counted = false;
     switch (step.kind) {
       case kSetRegister:
-        DAICHO_RC_ASSERT_OK(txn.Set(collection, id, step.value % 2 == 0 ? "f0" : "f1", ValueFor(step.value)));
+        DAICHO_RC_ASSERT_OK(txn.Set(collection, id, step.value % 2 == 0 ? "f0" : "f1", ContendedValue(step.value)));
         break;
       case kCounterAdd:
         DAICHO_RC_ASSERT_OK(txn.Add(collection, id, "n", step.value - 2));
@@ -262,7 +251,7 @@ class Harness {
         auto record = replica.Get(collection, id);
         if (!record.ok()) {
           RC_ASSERT(record.status().code() == Code::kNotFound);
-          DAICHO_RC_ASSERT_OK(txn.Set(collection, id, "f0", ValueFor(step.value)));
+          DAICHO_RC_ASSERT_OK(txn.Set(collection, id, "f0", ContendedValue(step.value)));
           break;
         }
         for (const FieldView& f : record->fields) {
@@ -274,13 +263,13 @@ class Harness {
         if (record->delete_conflict) {
           DAICHO_RC_ASSERT_OK(step.value % 2 == 0 ? txn.Delete(collection, id) : txn.Undelete(collection, id));
         }
-        if (txn.size() == 0) DAICHO_RC_ASSERT_OK(txn.Set(collection, id, "f1", ValueFor(step.value)));
+        if (txn.size() == 0) DAICHO_RC_ASSERT_OK(txn.Set(collection, id, "f1", ContendedValue(step.value)));
         break;
       }
       case kMixedKind:
         switch ((step.value + 3) % 3) {
           case 0:
-            DAICHO_RC_ASSERT_OK(txn.Set(collection, id, "m", ValueFor(step.value)));
+            DAICHO_RC_ASSERT_OK(txn.Set(collection, id, "m", ContendedValue(step.value)));
             break;
           case 1:
             DAICHO_RC_ASSERT_OK(txn.Add(collection, id, "m", step.value));
@@ -291,15 +280,15 @@ class Harness {
         }
         break;
       case kMultiOp:
-        DAICHO_RC_ASSERT_OK(txn.Set(collection, id, "f0", ValueFor(step.value)));
-        DAICHO_RC_ASSERT_OK(txn.Set(collection, id, "f0", ValueFor(step.value + 1)));  // coalesces
+        DAICHO_RC_ASSERT_OK(txn.Set(collection, id, "f0", ContendedValue(step.value)));
+        DAICHO_RC_ASSERT_OK(txn.Set(collection, id, "f0", ContendedValue(step.value + 1)));  // coalesces
         DAICHO_RC_ASSERT_OK(txn.Add(collection, id, "n", 1));
         DAICHO_RC_ASSERT_OK(txn.Add(collection, id, "n", step.value));
         DAICHO_RC_ASSERT_OK(txn.SetAdd(collection, id, "s", element));
         counter_delta = 1 + step.value;
         counted = true;
-        DAICHO_RC_ASSERT_OK(txn.Set(Collection((step.record + 1) % kRecords), Id((step.record + 1) % kRecords), "f1",
-                                    ValueFor(step.value)));
+        DAICHO_RC_ASSERT_OK(txn.Set(ContendedCollection((step.record + 1) % kRecords),
+                                    ContendedId((step.record + 1) % kRecords), "f1", ContendedValue(step.value)));
         if (step.value % 4 == 0 && replica.Get(collection, id).ok()) DAICHO_RC_ASSERT_OK(txn.Delete(collection, id));
         break;
     }

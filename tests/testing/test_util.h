@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <string>
 
 #include "daicho/status.h"
 #include "tests/testing/temp_dir.h"
@@ -49,6 +50,19 @@ inline bool ReadAll(int fd, void* data, size_t size) {
     size -= static_cast<size_t>(n);
   }
   return true;
+}
+
+// Everything `fd` gives until EOF or an error (a pipe whose writer died).
+inline std::string ReadToEnd(int fd) {
+  std::string bytes;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    bytes.append(buf, static_cast<size_t>(n));
+  }
+  return bytes;
 }
 
 }  // namespace daicho::testing

@@ -6,9 +6,6 @@
 #ifndef DAICHO_TESTS_RELIABILITY_CRASH_LOOPS_CHILD_REPORTS_H_
 #define DAICHO_TESTS_RELIABILITY_CRASH_LOOPS_CHILD_REPORTS_H_
 
-#include <unistd.h>
-
-#include <cerrno>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -25,16 +22,8 @@ inline bool ReportLine(int fd, const std::string& line) {
 
 // In the parent, once the child is dead: every complete line it wrote.
 inline std::vector<std::string> ReadReportLines(int fd) {
-  std::string bytes;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    bytes.append(buf, static_cast<size_t>(n));
-  }
   std::vector<std::string> lines;
-  std::istringstream in(bytes);
+  std::istringstream in(testing::ReadToEnd(fd));
   for (std::string line; std::getline(in, line);) {
     if (!in.eof()) lines.push_back(line);  // a line cut by the kill is not a report
   }

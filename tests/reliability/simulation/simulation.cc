@@ -27,6 +27,7 @@
 #include "tests/reliability/simulation/deterministic_random.h"
 #include "tests/reliability/simulation/sim_checks.h"
 #include "tests/reliability/simulation/trace.h"
+#include "tests/testing/contended_records.h"
 
 namespace daicho::simulation {
 namespace {
@@ -35,24 +36,12 @@ constexpr uint64_t kStartMs = 1'780'000'000'000;
 // A connection that moves nothing for this long while a session waits is
 // given up, as the client's deadline does (frames lost on the way).
 constexpr uint64_t kIdleCutMs = 15'000;
-constexpr int kRecords = 5;  // r0..r3 in "c", r0 in "d"
+constexpr int kRecords = testing::kContendedRecords;
 constexpr int kRelayNode = -1;
 
-std::string Collection(int record) { return record == kRecords - 1 ? "d" : "c"; }
-std::string Id(int record) { return "r" + std::to_string(record == kRecords - 1 ? 0 : record); }
-
-Value ValueFor(int v) {
-  switch ((v + 3) % 4) {
-    case 0:
-      return Value(v);
-    case 1:
-      return Value("値" + std::to_string(v % 3));  // few distinct strings: equal siblings happen
-    case 2:
-      return Value();
-    default:
-      return Value(Bytes{std::string(1, static_cast<char>(v))});
-  }
-}
+using testing::ContendedCollection;
+using testing::ContendedId;
+using testing::ContendedValue;
 
 // A PC's wall clock: the simulation's time plus the PC's own error.
 class SimClock final : public Clock {
@@ -194,8 +183,8 @@ class World {
     if (!pc.replica) return Status::Ok();
     const int record = rng_.Index(kRecords);
     const int value = static_cast<int>(rng_.Below(11)) - 3;
-    const std::string collection = Collection(record);
-    const std::string id = Id(record);
+    const std::string collection = ContendedCollection(record);
+    const std::string id = ContendedId(record);
     const std::string element = "e" + std::to_string(rng_.Below(4));
     WriteTransaction txn = pc.replica->BeginWrite();
     int64_t counted = 0;
@@ -205,7 +194,7 @@ class World {
       case 0:
       case 1:
         what = "set";
-        DAICHO_RETURN_IF_ERROR(txn.Set(collection, id, value % 2 == 0 ? "f0" : "f1", ValueFor(value)));
+        DAICHO_RETURN_IF_ERROR(txn.Set(collection, id, value % 2 == 0 ? "f0" : "f1", ContendedValue(value)));
         break;
       case 2:
         what = "add";
@@ -237,7 +226,7 @@ class World {
         what = "reuse";
         switch (rng_.Below(3)) {
           case 0:
-            DAICHO_RETURN_IF_ERROR(txn.Set(collection, id, "m", ValueFor(value)));
+            DAICHO_RETURN_IF_ERROR(txn.Set(collection, id, "m", ContendedValue(value)));
             break;
           case 1:
             DAICHO_RETURN_IF_ERROR(txn.Add(collection, id, "m", value));
@@ -249,14 +238,14 @@ class World {
         break;
       default:
         what = "multi";
-        DAICHO_RETURN_IF_ERROR(txn.Set(collection, id, "f0", ValueFor(value)));
-        DAICHO_RETURN_IF_ERROR(txn.Set(collection, id, "f0", ValueFor(value + 1)));  // coalesces
+        DAICHO_RETURN_IF_ERROR(txn.Set(collection, id, "f0", ContendedValue(value)));
+        DAICHO_RETURN_IF_ERROR(txn.Set(collection, id, "f0", ContendedValue(value + 1)));  // coalesces
         DAICHO_RETURN_IF_ERROR(txn.Add(collection, id, "n", 1));
         DAICHO_RETURN_IF_ERROR(txn.Add(collection, id, "n", value));
         counted = 1 + value;
         DAICHO_RETURN_IF_ERROR(txn.SetAdd(collection, id, "s", element));
-        DAICHO_RETURN_IF_ERROR(
-            txn.Set(Collection((record + 1) % kRecords), Id((record + 1) % kRecords), "f1", ValueFor(value)));
+        DAICHO_RETURN_IF_ERROR(txn.Set(ContendedCollection((record + 1) % kRecords),
+                                       ContendedId((record + 1) % kRecords), "f1", ContendedValue(value)));
         if (value % 4 == 0 && pc.replica->Get(collection, id).ok()) DAICHO_RETURN_IF_ERROR(txn.Delete(collection, id));
         break;
     }
@@ -272,7 +261,7 @@ class World {
     auto record = replica.Get(collection, id);
     if (!record.ok()) {
       if (record.status().code() != Code::kNotFound) return record.status();
-      return txn.Set(collection, id, "f0", ValueFor(value));
+      return txn.Set(collection, id, "f0", ContendedValue(value));
     }
     for (const FieldView& f : record->fields) {
       if (f.kind == FieldKind::kRegister && f.conflict)
@@ -282,7 +271,7 @@ class World {
     if (record->delete_conflict) {
       DAICHO_RETURN_IF_ERROR(value % 2 == 0 ? txn.Delete(collection, id) : txn.Undelete(collection, id));
     }
-    if (txn.size() == 0) return txn.Set(collection, id, "f1", ValueFor(value));
+    if (txn.size() == 0) return txn.Set(collection, id, "f1", ContendedValue(value));
     return Status::Ok();
   }
 
@@ -319,10 +308,11 @@ class World {
     if (!pc.replica) return Status::Ok();
     const int record = rng_.Index(kRecords);
     DAICHO_ASSIGN_OR_RETURN(VersionVector seen, pc.replica->GetVersionVector());
-    auto got = pc.replica->Get(Collection(record), Id(record));
+    auto got = pc.replica->Get(ContendedCollection(record), ContendedId(record));
     if (!got.ok()) return got.status().code() == Code::kNotFound ? Status::Ok() : got.status();
-    DAICHO_ASSIGN_OR_RETURN(RecordContext context, pc.replica->GetRecordContext(Collection(record), Id(record)));
-    ExportedRow row{Collection(record), {"id"}, {got->id}};
+    DAICHO_ASSIGN_OR_RETURN(RecordContext context,
+                            pc.replica->GetRecordContext(ContendedCollection(record), ContendedId(record)));
+    ExportedRow row{ContendedCollection(record), {"id"}, {got->id}};
     for (const FieldView& f : got->fields) {
       row.header.push_back(cli::ColumnHeader(cli::CsvColumn{f.name, f.kind}));
       row.cells.push_back(cli::FieldCellText(f));
