@@ -127,7 +127,7 @@ Change ChangeBuilder::Build(const Dot& dot, HlcTime hlc, const VersionVector& ow
         }
         restarts = IsSuperseded(*fs, pf.kind);
       }
-      auto add_op = [&](OpType type) -> Op& {
+      auto add_op = [&, &name = name](OpType type) -> Op& {
         Op& op = out.ops.emplace_back();
         op.type = type;
         op.field = name;
