@@ -79,6 +79,7 @@
 #include "daicho/replica_id.h"
 #include "daicho/status.h"
 #include "daicho/version_vector.h"
+#include "transport/lan_announcement.h"
 
 namespace daicho::transport {
 
@@ -146,24 +147,6 @@ struct LanDiscoveryStats {
   uint64_t rejected_malformed = 0;  // bad magic, too short, bad plaintext
   uint64_t sent = 0;                // announcements sent
 };
-
-// The contents of one announcement.
-struct Announcement {
-  ReplicaId replica_id;
-  std::string device_name;
-  uint16_t sync_port = 0;
-  uint64_t unix_ms = 0;
-  VersionVector version_vector;
-};
-
-// Seals `announcement` under `keys`' current key for `contract`
-// (docs/formats.md "LAN announcements"). For tests and tools; the running instance uses it too.
-Result<std::string> EncodeAnnouncement(const crypto::KeyRing& keys, std::string_view contract,
-                                       const Announcement& announcement);
-// Opens a packet; checks magic, key, authentication and the plaintext's
-// shape, not time or replay. The packet's nonce is in `nonce` if given.
-Result<Announcement> DecodeAnnouncement(const crypto::KeyRing& keys, std::string_view contract, std::string_view packet,
-                                        std::string* nonce = nullptr);
 
 class LanDiscovery {
  public:
