@@ -13,6 +13,8 @@ packages=(
   postgresql-15 postgresql-client-15 libpq-dev haproxy systemd
   # The network-fault test's namespaces and veths (tests/reliability/network_faults/).
   iproute2 ethtool
+  # The fuzz targets (tests/reliability/fuzz/): clang 14 with libFuzzer and the sanitizers' runtimes.
+  clang-14 libclang-rt-14-dev
 )
 # The browser tests (tests/browser/): Debian's chromium with its matching
 # driver, selenium, a real SMTP server, and a Japanese font so the
