@@ -9,6 +9,7 @@
 #include "apps/daicho/field_assignment.h"
 #include "apps/daicho/text_output.h"
 #include "storage/codec/binary.h"
+#include "storage/codec/names.h"
 
 namespace daicho::cli {
 namespace {
@@ -232,6 +233,9 @@ Result<CsvLayout> ParseCsvHeader(const std::vector<std::string>& header) {
     if (name.size() > Limits().max_name_bytes) {
       return InvalidArgument(where + "field name longer than " + std::to_string(Limits().max_name_bytes) + " bytes");
     }
+    if (storage::CheckNameBytes(name, Limits().max_name_bytes) == storage::NameProblem::kNul) {
+      return InvalidArgument(where + "field name contains a NUL byte");
+    }
     column.field = std::string(name);
     if (!seen.emplace(column.field, column.kind).second) {
       return InvalidArgument(where + "field " + QuoteForMessage(cell) + " appears twice");
@@ -411,6 +415,9 @@ Result<ParsedRow> ParseCsvRow(const CsvLayout& layout, size_t line, const std::v
   row.id = cells.at(0);
   if (row.id.size() > limits.max_name_bytes) {
     return InvalidArgument("column 1: record id longer than " + std::to_string(limits.max_name_bytes) + " bytes");
+  }
+  if (storage::CheckNameBytes(row.id, limits.max_name_bytes) == storage::NameProblem::kNul) {
+    return InvalidArgument("column 1: record id contains a NUL byte");
   }
   for (size_t i = 1; i < cells.size(); ++i) {
     const std::string& text = cells[i];

@@ -56,8 +56,8 @@ struct CsvLayout {
   std::vector<CsvColumn> columns;
   std::optional<size_t> token_column;  // index into the header, if present
 };
-// Errors name the column: an empty name, a field (name and kind) twice, two
-// token columns.
+// Errors name the column: an empty name, a name the store refuses (too long,
+// a NUL byte), a field (name and kind) twice, two token columns.
 Result<CsvLayout> ParseCsvHeader(const std::vector<std::string>& header);
 
 // A set as one cell: elements in the given order joined by ';', with '\' and
@@ -113,7 +113,8 @@ struct ParsedRow {
   std::vector<CsvCell> cells;  // one per field column
 };
 // Parses one data row (`cells` as many as the header). Errors name the
-// column: a counter cell that is not an integer, a bad token.
+// column: an id or a cell the store would refuse (too long, an id with a NUL
+// byte), a counter cell that is not an integer, a bad token.
 Result<ParsedRow> ParseCsvRow(const CsvLayout& layout, size_t line, const std::vector<std::string>& cells);
 
 // One write of an import.
