@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the libFuzzer targets (README.md beside this file) and prints one JSON
+# Runs the libFuzzer targets (tests/reliability/README.md) and prints one JSON
 # line of figures per run: per target the runs, execs/s, coverage (edges),
 # features, corpus size, new inputs, peak RSS and crashes found.
 #
@@ -11,8 +11,9 @@
 #     --build-dir D   the fuzz tree (default: build/fuzz in the source tree)
 #     --no-build      use the built targets as they are (ctest)
 #     --build-only    configure and build the fuzz tree, run nothing
-#     --merge         after fuzzing, minimise what was found into the
-#                     committed corpus (corpus/<target>/, -merge=1)
+#     --merge         after fuzzing, keep in the committed corpus
+#                     (corpus/<target>/) the seeds, findings and the 50
+#                     inputs covering the most edges (minimise.py)
 #     --seeds         rewrite the seed inputs (corpus/<target>/seed-*) from
 #                     the real encoders (fuzz_seeds)
 #
@@ -136,8 +137,9 @@ fuzz_one() {
     "$t" "$seconds" "${runs:-0}" "${execs:-0}" "${cov:-0}" "${ft:-0}" "${corp:-0}" "${new_units:-0}" "${rss:-0}" \
     "$crashes" "$reproducer" >"$out_root/$t.json"
   if ((merge && crashes == 0)); then
-    # Keeps the committed corpus small: only inputs that add coverage.
-    (cd "$out_root" && "$exe" -merge=1 "$here/corpus/$t" "$work" >"$out_root/$t.merge.log" 2>&1)
+    # Keeps the committed corpus small: the seeds, kept findings and the 50
+    # inputs that cover the most edges (minimise.py).
+    TMPDIR=$scratch_base python3 "$here/minimise.py" "$exe" "$here/corpus/$t" "$work" --max 50 >"$out_root/$t.merge.log" 2>&1
   fi
   return $((crashes))
 }
