@@ -30,22 +30,6 @@ using namespace daicho::cli;
 
 constexpr char kCollection[] = "customers";
 
-Status ApplyCellWrite(WriteTransaction& txn, const ParsedRow& row, const CellWrite& w) {
-  switch (w.type) {
-    case CellWrite::Type::kSet:
-      return txn.Set(kCollection, row.id, w.field, Value(w.text));
-    case CellWrite::Type::kSetWithContext:
-      return txn.SetWithContext(kCollection, row.id, w.field, Value(w.text), row.token->seen);
-    case CellWrite::Type::kAdd:
-      return txn.Add(kCollection, row.id, w.field, w.delta);
-    case CellWrite::Type::kSetAdd:
-      return txn.SetAdd(kCollection, row.id, w.field, w.text);
-    case CellWrite::Type::kSetRemove:
-      return txn.SetRemove(kCollection, row.id, w.field, w.text);
-  }
-  return Internal("unknown cell write");
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -102,7 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const CellWrite& w : plan.writes) {
       // The parse checked what the store refuses: a write refused here would
       // stop the command after it committed earlier batches.
-      const Status written = ApplyCellWrite(txn, row, w);
+      const Status written = ApplyCellWrite(txn, kCollection, row, w);
       if (!written.ok()) fuzz::Fail("the store refused a cell the import had checked: " + written.ToString());
     }
     if (!plan.writes.empty()) written.push_back(row.id);
