@@ -2,7 +2,7 @@
 """minimise.py FUZZER CORPUS_DIR WORK_DIR [--max N]: keeps the committed corpus
 small (run.sh --merge). libFuzzer's -merge=1 keeps every input that adds a
 feature, a thousand files for a decoder after ten minutes; this keeps the
-seeds (seed-*) and kept findings (crash-*, leak-*, timeout-*), then adds, from
+seeds (seed-*) and kept findings (found-*, crash-*, leak-*, timeout-*), then adds, from
 the corpus and the inputs found (WORK_DIR), the input covering the most
 coverage edges not yet covered, again and again, up to N inputs (default 50)
 or until every edge is covered. The others are removed from CORPUS_DIR.
@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 
-KEPT_PREFIXES = ("seed-", "crash-", "leak-", "timeout-", "oom-")
+KEPT_PREFIXES = ("seed-", "found-", "crash-", "leak-", "timeout-", "oom-")
 
 
 def main():
