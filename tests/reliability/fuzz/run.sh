@@ -46,7 +46,7 @@ while (($#)); do
     --build-only) build_only=1 ;;
     --merge) merge=1 ;;
     --seeds) seeds=1 ;;
-    -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,/^set -e/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1") ;;
   esac
