@@ -42,6 +42,10 @@ constexpr size_t kReadChunkBytes = size_t{64} << 10;
 constexpr size_t kKeptBufferBytes = size_t{64} << 10;
 // The HTTP request line and headers before an upgrade, at most.
 constexpr uint32_t kMaxRequestHeaderBytes = 8u << 10;
+// How often a server connection's watchdog looks whether the WebSocket
+// stream is closing (Watchdog): the closing handshake's deadline is kept to
+// within this.
+constexpr std::chrono::milliseconds kClosingCheck{1000};
 
 // Beast's string_view (boost::string_view in 1.74) as a std::string_view.
 std::string_view ViewOf(beast::string_view text) { return std::string_view(text.data(), text.size()); }
@@ -481,16 +485,32 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   }
 
   // Server: closes the connection at the first deadline it misses (login,
-  // unfinished message); woken early whenever a deadline is set.
+  // unfinished message, closing handshake); woken early whenever a
+  // deadline is set.
+  //
+  // Beast answers a broken rule (a bad frame, a message over the limit)
+  // with a close frame, then waits for the client to end the closing
+  // handshake, and bounds that wait only by its idle timer (half the idle
+  // timeout from the last read), not by the handshake timeout: a client
+  // that breaks a rule after its login and never closes would hold the
+  // connection for 30 s and more. The stream is therefore looked at every
+  // kClosingCheck and cut once it has been closing for handshake_timeout.
   static awaitable<void> Watchdog(std::shared_ptr<Connection> self) {
     try {
+      Clock::time_point closing_since = kNever;
       while (!self->stopped_) {
-        const auto next = std::min({self->hello_deadline_, self->login_deadline_, self->message_deadline_});
+        const auto next = std::min(
+            {self->hello_deadline_, self->login_deadline_, self->message_deadline_, Clock::now() + kClosingCheck});
         self->deadline_.expires_at(next);
         error_code ec;
         co_await self->deadline_.async_wait(asio::redirect_error(use_awaitable, ec));
         if (self->stopped_) co_return;
         const auto now = Clock::now();
+        if (self->ws_.is_open()) {
+          closing_since = kNever;
+        } else if (closing_since == kNever) {
+          closing_since = now;
+        }
         if (now >= self->hello_deadline_) {
           self->CloseForDeadline("no Hello within " + Seconds(self->options_.hello_timeout) +
                                  " of the WebSocket upgrade");
@@ -499,6 +519,9 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
                                  " of the WebSocket upgrade");
         } else if (now >= self->message_deadline_) {
           self->CloseForDeadline("a message was not finished within " + Seconds(self->options_.message_timeout));
+        } else if (closing_since != kNever && now - closing_since >= self->options_.handshake_timeout) {
+          self->CloseForDeadline("the closing handshake did not finish within " +
+                                 Seconds(self->options_.handshake_timeout));
         }
       }
     } catch (const std::exception& e) {

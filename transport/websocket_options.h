@@ -48,7 +48,8 @@ struct WebSocketOptions {
   // its batches and change parts are cut to (docs/protocol.md "Change sizes").
   size_t max_frame_bytes = sync::CodecLimits{}.max_frame_bytes;
   // Time allowed for the TCP connect (client) plus the WebSocket opening or
-  // closing handshake.
+  // closing handshake (a server cuts a closing handshake its client leaves
+  // unfinished, e.g. after a broken rule, within a second of this).
   std::chrono::milliseconds handshake_timeout{10000};
   // A peer silent this long (it answers no ping either) is dropped.
   std::chrono::milliseconds idle_timeout{60000};

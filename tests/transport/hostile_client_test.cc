@@ -30,6 +30,7 @@
 #include "sync/wire_codec.h"
 #include "tests/testing/forked_child.h"
 #include "tests/testing/process.h"
+#include "tests/testing/raw_websocket.h"
 #include "tests/testing/test_util.h"
 #include "tests/testing/websocket_client.h"
 #include "tests/transport/raw_socket.h"
@@ -196,6 +197,41 @@ TEST(HostileClientTest, BufferedInputStaysWithinTheBudgetShedsNotLoggedInFirstAn
   sync::ReplicaChangeStore store(*a);
   ASSERT_DAICHO_OK(SyncOnce(served.url(), store, a->id(), sync::SessionOptions{}));
   EXPECT_EQ(*a->GetVersionVector(), *b->GetVersionVector());
+}
+
+// Beast answers a rule broken after the login with a close frame, then
+// waits for the client's end of the closing handshake. That wait is bounded
+// by the handshake timeout, not by Beast's idle timer (half the idle
+// timeout from the last read: 30 s by default): a client that breaks a rule
+// and never closes does not keep its connection.
+TEST(HostileClientTest, ARuleBrokenAfterTheLoginIsClosedAtTheClosingHandshakeTimeout) {
+  TempDir dir;
+  auto b = OpenReplica(dir, "b");
+  SyncServerOptions options;
+  options.websocket.handshake_timeout = milliseconds(500);
+  Served served(*b, options);
+  const uint16_t port = served.server->port();
+
+  daicho::testing::RawConnection conn("127.0.0.1", port);
+  ASSERT_TRUE(conn.Send(daicho::testing::UpgradeRequest(port, "/")));
+  ASSERT_TRUE(StartsWith(conn.ReadResponseHeader(), "HTTP/1.1 101"));
+  sync::Hello hello;
+  hello.replica_id = ReplicaId::Random().value();
+  ASSERT_TRUE(conn.Send(
+      daicho::testing::EncodeRawFrame({daicho::testing::kOpBinary, true, 0, true, sync::EncodeFrame(hello)})));
+  const std::optional<std::string> welcome = conn.ReadMessage();
+  ASSERT_TRUE(welcome.has_value());
+  auto decoded = sync::DecodeFrame(*welcome);
+  ASSERT_DAICHO_OK(decoded);
+  ASSERT_TRUE(std::holds_alternative<sync::Welcome>(*decoded));
+
+  // An unmasked frame (clients must mask): a close frame comes back at
+  // once; this client never closes its end.
+  ASSERT_TRUE(conn.Send(daicho::testing::EncodeRawFrame({daicho::testing::kOpBinary, true, 0, /*masked=*/false, "x"})));
+  EXPECT_TRUE(
+      WaitFor([&] { return served.server->Stats().open_connections == 0; }, milliseconds(5000), milliseconds(10)))
+      << "a client that broke a rule after its login kept its connection";
+  EXPECT_TRUE(served.log.Has("closing handshake did not finish")) << ::testing::PrintToString(served.log.lines());
 }
 
 // ---------------------------------------------------------------------------

@@ -1,10 +1,11 @@
-// Hand-made client traffic for the hostile-client suite: WebSocket frames
+// Hand-made client traffic for hostile-client tests: WebSocket frames
 // with any opcode, RSV bits, FIN and mask (RFC 6455 section 5.2), upgrade
 // requests with extra headers, and a raw TCP connection from a chosen
 // loopback address whose writes and reads never hold a test for long.
-// Linux, IPv4 loopback. Not thread-safe (one connection, one thread).
-#ifndef DAICHO_TESTS_RELIABILITY_RAW_WEBSOCKET_H_
-#define DAICHO_TESTS_RELIABILITY_RAW_WEBSOCKET_H_
+// Linux, IPv4 loopback. A connection may have one thread writing (Send)
+// beside one reading (ReadMessage, DrainNow), no more.
+#ifndef DAICHO_TESTS_TESTING_RAW_WEBSOCKET_H_
+#define DAICHO_TESTS_TESTING_RAW_WEBSOCKET_H_
 
 #include <chrono>
 #include <cstddef>
@@ -70,7 +71,7 @@ class RawConnection {
   // closed or the message was not complete within `timeout`.
   std::optional<std::string> ReadMessage(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
   // Reads and drops what is there now; false once the peer closed (EOF or
-  // reset). May run on another thread than Send (a reader beside a writer).
+  // reset).
   bool DrainNow();
   // Reads and drops what arrives until the peer closed (true) or `timeout`
   // passed (false).
@@ -86,4 +87,4 @@ class RawConnection {
 
 }  // namespace daicho::testing
 
-#endif  // DAICHO_TESTS_RELIABILITY_RAW_WEBSOCKET_H_
+#endif  // DAICHO_TESTS_TESTING_RAW_WEBSOCKET_H_

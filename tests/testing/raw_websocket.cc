@@ -1,4 +1,4 @@
-#include "tests/reliability/raw_websocket.h"
+#include "tests/testing/raw_websocket.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
