@@ -7,10 +7,11 @@
 // loopback address: an oversized message and fragments past the limit
 // (before and after the login), headers trickled byte by byte, an upgrade
 // (or a connection) then silence, a client that never reads while it is
-// pushed to, a ping flood, 2,000 connections from one address,
-// permessage-deflate offered, protocol violations (unmasked frames, bad
-// UTF-8 text, reserved opcodes and bits, bad close codes, broken control
-// frames and fragmentation), garbage instead of HTTP, and 100 KB headers.
+// pushed to, a ping flood (before and after the login), 2,000 connections
+// from one address, permessage-deflate offered, protocol violations
+// (unmasked frames, bad UTF-8 text, reserved opcodes and bits, bad close
+// codes, broken control frames and fragmentation; before and after the
+// login), garbage instead of HTTP, and 100 KB headers.
 //
 // Each connection must be closed by the server (the server process no
 // longer holds it: /proc, so a client that never reads is judged too)
@@ -24,7 +25,9 @@
 // Fast mode (the ctest run): each attack once. Long mode (`--long` or
 // DAICHO_RELIABILITY_LONG=1): every phase 5 times, 8 hostile connections
 // per attack at once, 5,000 connections from one address, a slower
-// trickle. Prints one JSON line with the figures on stdout.
+// trickle, and RSS must not climb from round to round. `--phases=a,b`
+// runs only those phases. Prints one JSON line with the figures on stdout
+// (failures go to stderr); DAICHO_HOSTILE_LOGS=DIR keeps the servers' logs.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -84,8 +87,9 @@ constexpr char kPassphrase[] = "hostile clients office passphrase";
 // Slack on a documented deadline: the machine runs other builds and tests
 // (2 cores shared), and the close is observed by polling /proc.
 constexpr milliseconds kSlack(5000);
-// "At once" (a limit or a protocol violation): closed within this.
-constexpr milliseconds kPromptly(2000);
+// "At once" (a limit): closed within this. Typically 10-300 ms; long mode
+// runs hundreds of attackers at once on a shared 2-core machine.
+constexpr milliseconds kPromptly(5000);
 // An honest PC's sync round (six syncs) may take this long at most.
 constexpr milliseconds kHonestRoundBound(8000);
 
@@ -660,7 +664,7 @@ std::vector<Violation> Violations() {
       {"continuation_without_start", frame(testing::kOpContinuation, true, 0, true, "c")},
       {"new_message_inside_fragmented",
        frame(testing::kOpBinary, false, 0, true, "a") + frame(testing::kOpBinary, true, 0, true, "b")},
-      {"length_with_top_bit_set", "\x82\xff\x80\x00\x00\x00\x00\x00\x00\x01" + std::string("\x37\xfa\x21\x3d")},
+      {"length_with_top_bit_set", std::string("\x82\xff\x80\x00\x00\x00\x00\x00\x00\x01\x37\xfa\x21\x3d", 14)},
   };
 }
 
@@ -678,6 +682,26 @@ Figure ProtocolViolation(const Target& t, const Violation& v) {
   const int code = CloseCodeSent(u.conn);
   f.close_ms = ServerClosedAfter(t, u.source, sent, WatchLimit(f));
   f.note = "\"close_code\":" + std::to_string(code);
+  return f;
+}
+
+// The same after a login, reading what the server sends meanwhile (its
+// catch-up download), as a client would.
+Figure ProtocolViolationAfterLogin(const Target& t, LoggedIn& in, const Violation& v) {
+  Figure f = Make("violation_after_login_" + v.name, t, kWs.handshake_timeout);
+  if (!in.status.ok() || !HeldSoon(t, in.u.source)) {
+    f.failure = "login: " + in.status.ToString();
+    return f;
+  }
+  std::atomic<bool> stop{false};
+  std::thread reader([&] {
+    while (!stop.load() && in.u.conn.DrainNow()) std::this_thread::sleep_for(milliseconds(2));
+  });
+  const auto sent = Clock::now();
+  (void)in.u.conn.Send(v.bytes);
+  f.close_ms = ServerClosedAfter(t, in.u.source, sent, WatchLimit(f));
+  stop = true;
+  reader.join();
   return f;
 }
 
@@ -975,11 +999,11 @@ class HostileClientsTest : public ::testing::Test {
     return settings;
   }
 
-  // Runs `attacks` at once, `g_mode.parallel` copies each, while the
+  // Runs `attacks` at once, `copies` of each, while the
   // honest PCs sync; then checks every figure, the memory, the honest
   // rounds and that both servers still answer.
   void RunPhase(const std::string& phase, int round, const std::vector<std::function<Figure()>>& attacks,
-                uint64_t relay_bound_kb, uint64_t lan_bound_kb) {
+                uint64_t relay_bound_kb, uint64_t lan_bound_kb, int copies = g_mode.parallel) {
     if (!g_mode.phases.empty() && ("," + g_mode.phases + ",").find("," + phase + ",") == std::string::npos) return;
     PhaseFigure p;
     p.phase = phase;
@@ -992,7 +1016,7 @@ class HostileClientsTest : public ::testing::Test {
     (void)honest_->TakeSlowestMs();
     const auto start = Clock::now();
 
-    std::vector<Figure> figures(attacks.size() * static_cast<size_t>(g_mode.parallel));
+    std::vector<Figure> figures(attacks.size() * static_cast<size_t>(copies));
     std::vector<std::thread> threads;
     for (size_t i = 0; i < figures.size(); ++i) {
       threads.emplace_back([&, i] { figures[i] = attacks[i % attacks.size()](); });
@@ -1070,6 +1094,7 @@ TEST_F(HostileClientsTest, EveryAttackIsClosedInTimeMemoryStaysBoundedAndHonestP
   // once, plus the 16 MiB above.
   const uint64_t kBeforeLoginKb = 16 << 10;
   const uint64_t kAfterLoginKb = static_cast<uint64_t>(g_mode.parallel) * (32 << 10) + (16 << 10);
+  const int64_t kRoundGrowthKb = 64 << 10;
 
   for (int round = 1; round <= g_mode.rounds; ++round) {
     g_report.round_start.emplace_back(ReadProcessMemory(R.pid), ReadProcessMemory(L.pid));
@@ -1150,7 +1175,7 @@ TEST_F(HostileClientsTest, EveryAttackIsClosedInTimeMemoryStaysBoundedAndHonestP
              {[&] { return ManyConnections(R, g_mode.flood, "", relay_cap_); },
               [&] { return ManyConnections(L, g_mode.flood, "", lan_cap); },
               [&] { return ManyConnections(A, g_mode.flood, partial_page, relay_cap_); }},
-             kBeforeLoginKb, kBeforeLoginKb);
+             kBeforeLoginKb, kBeforeLoginKb, /*copies=*/1);  // the volume is g_mode.flood
     RunPhase("permessage_deflate", round, {[&] { return DeflateOffered(R); }, [&] { return DeflateOffered(L); }},
              kBeforeLoginKb, kBeforeLoginKb);
     {
@@ -1160,6 +1185,24 @@ TEST_F(HostileClientsTest, EveryAttackIsClosedInTimeMemoryStaysBoundedAndHonestP
         violations.push_back([&, v] { return ProtocolViolation(L, v); });
       }
       RunPhase("protocol_violations", round, violations, kBeforeLoginKb, kBeforeLoginKb);
+    }
+    {
+      // After a login the Hello deadline no longer closes the connection:
+      // the closing handshake's timeout must.
+      const std::vector<Violation> all = Violations();
+      // One of each per round (each relay login is a password check).
+      std::vector<LoggedIn> relay_in, lan_in;
+      for (size_t j = 0; j < all.size(); ++j) {
+        relay_in.push_back(LogIn(R, nullptr, sync::Purpose::kWatch));
+        lan_in.push_back(LogIn(L, key, sync::Purpose::kWatch));
+      }
+      std::vector<std::function<Figure()>> violations;
+      std::atomic<size_t> r{0}, l{0};
+      for (const Violation& v : all) {
+        violations.push_back([&, v] { return ProtocolViolationAfterLogin(R, relay_in[r++], v); });
+        violations.push_back([&, v] { return ProtocolViolationAfterLogin(L, lan_in[l++], v); });
+      }
+      RunPhase("protocol_violations_after_login", round, violations, kAfterLoginKb, kAfterLoginKb, /*copies=*/1);
     }
     {
       std::vector<std::function<Figure()>> garbage;
@@ -1180,18 +1223,18 @@ TEST_F(HostileClientsTest, EveryAttackIsClosedInTimeMemoryStaysBoundedAndHonestP
   }
 
   // Repeated, the attacks must not leave more behind each time: from the
-  // second round on (the first fills the allocator's pools and LMDB's
-  // pages), RSS at a round's start stays within one phase's bound.
+  // second round on (the first fills the allocator's per-thread pools,
+  // which keep what hundreds of 4 MB catch-ups used, and LMDB's pages),
+  // RSS at a round's start stays within 64 MiB of the second round's
+  // (measured: within 10 MiB).
   if (g_report.round_start.size() >= 3) {
     const ProcessMemory& second = g_report.round_start[1].first;
     const ProcessMemory& last = g_report.round_start.back().first;
-    EXPECT_LE(static_cast<int64_t>(last.rss_kb) - static_cast<int64_t>(second.rss_kb),
-              static_cast<int64_t>(kAfterLoginKb))
+    EXPECT_LE(static_cast<int64_t>(last.rss_kb) - static_cast<int64_t>(second.rss_kb), kRoundGrowthKb)
         << "relay RSS keeps growing from round to round";
     const ProcessMemory& lan_second = g_report.round_start[1].second;
     const ProcessMemory& lan_last = g_report.round_start.back().second;
-    EXPECT_LE(static_cast<int64_t>(lan_last.rss_kb) - static_cast<int64_t>(lan_second.rss_kb),
-              static_cast<int64_t>(kAfterLoginKb))
+    EXPECT_LE(static_cast<int64_t>(lan_last.rss_kb) - static_cast<int64_t>(lan_second.rss_kb), kRoundGrowthKb)
         << "LAN peer RSS keeps growing from round to round";
   }
 
