@@ -495,6 +495,31 @@ Figure NeverReads(const Target& t, LoggedIn& in) {
   return f;
 }
 
+// The panel: 100 requests in one go (keep-alive, pipelined) for its style
+// sheet, and not one answer read. The answers back up; each must be
+// written within the handshake timeout, or the last one (the 100th per
+// connection) says close.
+Figure PanelNeverReads(const Target& t) {
+  Figure f = Make("never_reads_answers", t, kWs.handshake_timeout);
+  const std::string source = NextSource();
+  RawConnection conn(source, t.port, /*receive_buffer=*/4096);
+  if (!conn.ok() || !HeldSoon(t, source)) {
+    f.failure = "no connection";
+    return f;
+  }
+  std::string requests;
+  for (size_t i = 0; i < kServer.max_requests_per_connection; ++i) {
+    requests += "GET /admin/static/style.css HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(t.port) + "\r\n\r\n";
+  }
+  const auto sent = Clock::now();
+  if (!conn.Send(requests)) {
+    f.failure = "could not send the requests";
+    return f;
+  }
+  f.close_ms = ServerClosedAfter(t, source, sent, WatchLimit(f));
+  return f;
+}
+
 // Pings as fast as the socket takes them, reading the pongs, without a
 // Hello: pings extend no deadline.
 Figure PingFlood(const Target& t) {
@@ -1149,7 +1174,7 @@ TEST_F(HostileClientsTest, EveryAttackIsClosedInTimeMemoryStaysBoundedAndHonestP
       std::atomic<int> r{0}, l{0}, rb{0}, lb{0};
       RunPhase("never_reads_while_pushed_to", round,
                {[&] { return NeverReads(R, relay_in[static_cast<size_t>(r++)]); },
-                [&] { return NeverReads(L, lan_in[static_cast<size_t>(l++)]); },
+                [&] { return NeverReads(L, lan_in[static_cast<size_t>(l++)]); }, [&] { return PanelNeverReads(A); },
                 [&] { return TooLargeNeverReading(R, relay_big[static_cast<size_t>(rb++)]); },
                 [&] { return TooLargeNeverReading(L, lan_big[static_cast<size_t>(lb++)]); }},
                kAfterLoginKb, kAfterLoginKb);
