@@ -1,4 +1,4 @@
-#include "tests/reliability/server_watch.h"
+#include "tests/reliability/hostile_clients/server_watch.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -52,7 +52,8 @@ ProcessMemory ReadProcessMemory(pid_t pid) {
   std::stringstream text;
   text << in.rdbuf();
   const std::string status = text.str();
-  return ProcessMemory{StatusField(status, "VmRSS:"), StatusField(status, "VmHWM:")};
+  return ProcessMemory{StatusField(status, "VmRSS:"), StatusField(status, "VmHWM:"), StatusField(status, "RssAnon:"),
+                       StatusField(status, "RssFile:")};
 }
 
 namespace {

@@ -4,8 +4,8 @@
 // process still has open from a given address, so a test sees when the
 // server itself closed a connection, also one whose client never reads
 // (its FIN may never reach such a client). Linux, IPv4.
-#ifndef DAICHO_TESTS_RELIABILITY_SERVER_WATCH_H_
-#define DAICHO_TESTS_RELIABILITY_SERVER_WATCH_H_
+#ifndef DAICHO_TESTS_RELIABILITY_HOSTILE_CLIENTS_SERVER_WATCH_H_
+#define DAICHO_TESTS_RELIABILITY_HOSTILE_CLIENTS_SERVER_WATCH_H_
 
 #include <sys/types.h>
 
@@ -18,8 +18,10 @@
 namespace daicho::testing {
 
 struct ProcessMemory {
-  uint64_t rss_kb = 0;  // VmRSS
-  uint64_t hwm_kb = 0;  // VmHWM: the highest VmRSS since the process started
+  uint64_t rss_kb = 0;       // VmRSS
+  uint64_t hwm_kb = 0;       // VmHWM: the highest VmRSS since the process started
+  uint64_t rss_anon_kb = 0;  // RssAnon: the heap and stacks, without mapped files (LMDB's pages)
+  uint64_t rss_file_kb = 0;  // RssFile: mapped files' pages, LMDB's data among them
 };
 
 // Zeros when the process is gone.
@@ -52,4 +54,4 @@ class RssSampler {
 
 }  // namespace daicho::testing
 
-#endif  // DAICHO_TESTS_RELIABILITY_SERVER_WATCH_H_
+#endif  // DAICHO_TESTS_RELIABILITY_HOSTILE_CLIENTS_SERVER_WATCH_H_
