@@ -85,9 +85,6 @@ constexpr char kUser[] = "office@example.jp";
 constexpr char kPassword[] = "Office2024";
 constexpr char kPassphrase[] = "hostile clients office passphrase";
 
-// Slack on a documented deadline: the machine runs other builds and tests
-// (2 cores shared), and the close is observed by polling /proc.
-constexpr milliseconds kSlack(5000);
 // "At once" (a limit): closed within this. Typically 10-300 ms; long mode
 // runs hundreds of attackers at once on a shared 2-core machine.
 constexpr milliseconds kPromptly(5000);
@@ -103,6 +100,13 @@ struct Mode {
   std::string phases;                  // --phases=a,b: only those (to repeat one); empty: all
 };
 Mode g_mode;
+
+// Slack on a documented deadline: the machine runs other builds and tests
+// (2 cores shared), and the close is observed by polling /proc. Long mode
+// doubles it: hundreds of attackers at once (and whatever else runs) delay
+// the servers' timers by seconds. Either way the 27-30 s a closing
+// handshake took before the server cut it (Watchdog) would fail.
+milliseconds Slack() { return g_mode.long_mode ? milliseconds(10000) : milliseconds(5000); }
 
 // The product's defaults (what the relay and `daicho serve` run with).
 const transport::WebSocketOptions kWs{};
@@ -141,7 +145,7 @@ int64_t ServerClosedAfter(const Target& t, const std::string& source, Clock::tim
   for (;;) {
     if (Held(t, source) == 0) return Ms(Clock::now() - since);
     if (Clock::now() - since > limit) return -1;
-    std::this_thread::sleep_for(milliseconds(20));
+    std::this_thread::sleep_for(milliseconds(50));
   }
 }
 
@@ -162,12 +166,12 @@ Figure Make(const std::string& attack, const Target& t, milliseconds deadline) {
   f.attack = attack;
   f.target = t.name;
   f.deadline_ms = deadline.count();
-  f.bound_ms = (deadline.count() == 0 ? kPromptly : deadline + kSlack).count();
+  f.bound_ms = (deadline.count() == 0 ? kPromptly : deadline + Slack()).count();
   return f;
 }
 
 // How long to keep watching past the bound, so a late close is still timed.
-milliseconds WatchLimit(const Figure& f) { return milliseconds(f.bound_ms) + kSlack; }
+milliseconds WatchLimit(const Figure& f) { return milliseconds(f.bound_ms) + Slack(); }
 
 // ---------------------------------------------------------------------------
 // Logins an attacker may hold: a relay account's password, or the office
@@ -917,7 +921,7 @@ std::string ReportJson() {
   std::ostringstream out;
   out << "{\"program\":\"hostile_clients\",\"mode\":\"" << (g_mode.long_mode ? "long" : "fast")
       << "\",\"rounds\":" << g_mode.rounds << ",\"parallel\":" << g_mode.parallel
-      << ",\"flood_connections\":" << g_mode.flood << ",\"slack_ms\":" << kSlack.count()
+      << ",\"flood_connections\":" << g_mode.flood << ",\"slack_ms\":" << Slack().count()
       << ",\"promptly_ms\":" << kPromptly.count() << ",\"attacks\":[";
   for (size_t i = 0; i < g_report.attacks.size(); ++i) {
     const Figure& f = g_report.attacks[i];
