@@ -29,7 +29,6 @@ try:
     from selenium.webdriver.chrome.service import Service
     from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError as error:  # a missing package is a failure, never a skip
     raise SystemExit(
@@ -274,7 +273,21 @@ class Browser:
         document that is still being replaced)."""
         page = self.driver.find_element(By.TAG_NAME, "html")
         element.click()
-        WebDriverWait(self.driver, STARTUP_DEADLINE_S).until(expected_conditions.staleness_of(page))
+
+        def replaced(driver):
+            # Chromedriver says a replaced page's node is stale, or, now and
+            # then, that it "does not belong to the document": replaced too
+            # (selenium's staleness_of takes only the first).
+            try:
+                page.is_enabled()
+                return False
+            except StaleElementReferenceException:
+                return True
+            except WebDriverException as error:
+                if "does not belong to the document" in str(error):
+                    return True
+                raise
+        WebDriverWait(self.driver, STARTUP_DEADLINE_S).until(replaced)
         self.wait_until_loaded()
 
     def wait_until_loaded(self):
