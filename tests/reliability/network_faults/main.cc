@@ -9,7 +9,7 @@
 // syncs twice, and the check is Jepsen's set check: every acknowledged write
 // is present on every PC, no PC holds a write nobody acknowledged, all PCs
 // hold the same set. Prints one JSON line.
-//   reliability_network_faults [--seconds S]   (CI: 60; long mode: 600)
+//   reliability_network_faults [--seconds S | --long]   (CI: 30; long: 600)
 // Needs root, iproute2 and ethtool: elsewhere it prints why and exits 77
 // (ctest counts it as skipped).
 #include <fcntl.h>
